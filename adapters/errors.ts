@@ -1,0 +1,34 @@
+/** Stable codes for adapter failures; the Feed shows them and the HTTP edge never leaks their details to viewers. */
+export type AdapterErrorCode =
+  | 'CONNECT' // refused, unreachable, DNS
+  | 'TIMEOUT' // connect, read or reply timeout
+  | 'CLOSED' // upstream ended the connection
+  | 'PROTOCOL' // the upstream spoke something we cannot parse, or broke a limit
+  | 'AUTH' // credentials refused
+  | 'UPSTREAM_STATUS' // the upstream answered with an error status (HTTP 404, RTSP 454, Livescope 503, ...)
+  | 'PROCESS'; // a helper process (the synthetic camera's ffmpeg) failed
+
+/** A failure of a camera adapter, with a stable code and a message safe to show on /stat.html (no credentials). */
+export class AdapterError extends Error {
+  override readonly name = 'AdapterError';
+  constructor(
+    readonly code: AdapterErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Rejects with an AdapterError('TIMEOUT') if `promise` has not settled within `ms`. */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new AdapterError('TIMEOUT', `${what}: no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,14 @@
+import { AdapterRegistry, type AdapterRegistration } from './registry.ts';
+import { testsrcAdapter } from './testsrc/testsrc.ts';
+
+/** Every camera protocol the relay speaks, by URL scheme. Add a line here to add a protocol. */
+export const adapterRegistrations: readonly AdapterRegistration[] = [
+  testsrcAdapter,
+];
+
+/** The URL schemes a Source may use; the config parser checks against this list. */
+export const knownSchemes: readonly string[] = adapterRegistrations.flatMap((registration) => registration.schemes);
+
+export function createAdapterRegistry(): AdapterRegistry {
+  return new AdapterRegistry(adapterRegistrations);
+}

@@ -1,0 +1,104 @@
+import { spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import type { CameraConfig } from '../../conf/types.ts';
+import { AdapterError } from '../errors.ts';
+import { JpegSplitter } from '../common/jpeg-splitter.ts';
+import { StderrTail } from '../common/stderr-tail.ts';
+import type { AdapterRegistration } from '../registry.ts';
+import type { AdapterSink, CameraAdapter } from '../types.ts';
+
+export interface TestsrcOptions {
+  readonly width: number;
+  readonly height: number;
+  readonly rate: number;
+  /** ffmpeg lavfi source filter: testsrc (colour bars and a running clock), testsrc2, smptebars, ... */
+  readonly pattern: string;
+}
+
+const PATTERNS = new Set(['testsrc', 'testsrc2', 'smptebars', 'smptehdbars', 'rgbtestsrc', 'mandelbrot']);
+
+/** Parses `testsrc://?size=640x480&rate=25&pattern=testsrc`; throws with a message naming the bad parameter. */
+export function parseTestsrcUrl(source: string): TestsrcOptions {
+  const url = new URL(source);
+  const size = url.searchParams.get('size') ?? '640x480';
+  const match = /^(\d{1,4})x(\d{1,4})$/.exec(size);
+  if (!match) throw new Error(`testsrc size must be WxH, got "${size}"`);
+  const width = Number(match[1]);
+  const height = Number(match[2]);
+  if (width < 16 || height < 16 || width % 2 || height % 2) throw new Error(`testsrc size ${size}: even numbers of at least 16`);
+  const rateText = url.searchParams.get('rate') ?? '25';
+  const rate = Number(rateText);
+  if (!Number.isFinite(rate) || rate <= 0 || rate > 120) throw new Error(`testsrc rate must be 0 < rate <= 120, got "${rateText}"`);
+  const pattern = url.searchParams.get('pattern') ?? 'testsrc';
+  if (!PATTERNS.has(pattern)) throw new Error(`testsrc pattern must be one of ${[...PATTERNS].join(', ')}`);
+  return { width, height, rate, pattern };
+}
+
+/** The ffmpeg arguments that make the synthetic camera: a real-time lavfi pattern encoded as a stream of JPEGs. */
+export function testsrcArgs(options: TestsrcOptions): string[] {
+  const { width, height, rate, pattern } = options;
+  return [
+    '-hide_banner', '-nostdin', '-loglevel', 'error',
+    '-re', '-f', 'lavfi', '-i', `${pattern}=size=${width}x${height}:rate=${rate}`,
+    '-c:v', 'mjpeg', '-q:v', '5', '-pix_fmt', 'yuvj420p', '-f', 'mjpeg', 'pipe:1',
+  ];
+}
+
+/** The built-in synthetic camera: an ffmpeg child drawing a moving test pattern, read as JPEG frames. */
+export class TestsrcAdapter implements CameraAdapter {
+  readonly kind = 'testsrc';
+  private readonly options: TestsrcOptions;
+
+  constructor(
+    private readonly camera: CameraConfig,
+    private readonly ffmpegPath: string,
+  ) {
+    this.options = parseTestsrcUrl(camera.source);
+  }
+
+  run(sink: AdapterSink): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.ffmpegPath, testsrcArgs(this.options), { stdio: ['ignore', 'pipe', 'pipe'] });
+      const splitter = new JpegSplitter(this.camera.maxFrameBytes);
+      const stderr = new StderrTail(5);
+      let connected = false;
+      const onAbort = (): void => {
+        child.kill('SIGKILL');
+      };
+      sink.signal.addEventListener('abort', onAbort, { once: true });
+      child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+      child.stdout.on('data', (chunk: Buffer) => {
+        let frames: Buffer[];
+        try {
+          frames = splitter.push(chunk);
+        } catch (error) {
+          child.kill('SIGKILL');
+          reject(new AdapterError('PROTOCOL', (error as Error).message));
+          return;
+        }
+        for (const data of frames) {
+          if (!connected) {
+            connected = true;
+            sink.onConnected();
+          }
+          sink.onFrame({ codec: 'jpeg', data, timestamp: performance.now(), keyframe: true });
+        }
+      });
+      child.on('error', (error) => {
+        sink.signal.removeEventListener('abort', onAbort);
+        reject(new AdapterError('PROCESS', `synthetic camera: cannot run ffmpeg: ${error.message}`));
+      });
+      child.on('close', (code, signal) => {
+        sink.signal.removeEventListener('abort', onAbort);
+        if (sink.signal.aborted) return resolve();
+        const why = stderr.lastLine || `exit ${code ?? signal}`;
+        reject(new AdapterError('PROCESS', `synthetic camera: ffmpeg ended: ${why}`));
+      });
+    });
+  }
+}
+
+export const testsrcAdapter: AdapterRegistration = {
+  schemes: ['testsrc'],
+  create: (camera, env) => new TestsrcAdapter(camera, env.ffmpegPath),
+};

@@ -1,0 +1,90 @@
+/** The validated, frozen configuration the relay runs on. Every field is filled: defaults are applied by the parser. */
+export interface RelayConfig {
+  readonly file: string;
+  readonly httpPort: number;
+  readonly httpBindAddress: string;
+  /** All viewers of all streams together; 0 means no limit. */
+  readonly maxClients: number;
+  /** kbit/s for all viewers together, estimated from each stream's bit rate; 0 means no limit. */
+  readonly maxBandwidth: number;
+  readonly ffmpegPath: string | undefined;
+  /** Directory for HLS segments; a fresh temporary directory when unset. */
+  readonly hlsDir: string | undefined;
+  readonly cameras: readonly CameraConfig[];
+  readonly streams: readonly StreamConfig[];
+  readonly redirects: readonly RedirectConfig[];
+}
+
+export interface Size {
+  readonly width: number;
+  readonly height: number;
+}
+
+export type RtspTransport = 'tcp' | 'udp';
+
+export interface CameraConfig {
+  readonly name: string;
+  readonly line: number;
+  /** The Source URL with any user:password removed (those are in username/password). */
+  readonly source: string;
+  /** URL scheme without the colon, e.g. 'testsrc', 'http', 'rtsp', 'vbc'. */
+  readonly scheme: string;
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  /** Frames per second kept from the camera (pull rate for pulled protocols); 0 keeps every frame. */
+  readonly inputFrameRate: number;
+  readonly onDemand: boolean;
+  /** On-demand linger after the last viewer leaves, ms. */
+  readonly closeAfterMs: number;
+  /** No-frames watchdog, ms. */
+  readonly timeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly readTimeoutMs: number;
+  /** HTTP cameras that only serve single JPEGs: poll every this many ms (0: the source is a multipart stream). */
+  readonly snapshotIntervalMs: number;
+  /** Largest frame (JPEG or access unit) accepted from the camera, bytes. */
+  readonly maxFrameBytes: number;
+  readonly rtspTransport: RtspTransport;
+  /** Canon native protocol: the 11 opaque bytes sent after `SUPER r`. */
+  readonly vbcLogin: Buffer;
+  /** Canon native protocol: image size requested with message 0x88; undefined sends no size message. */
+  readonly vbcImageSize: Size | undefined;
+}
+
+export type StreamFormat = 'flv' | 'hls' | 'mpjpeg' | 'jpeg' | 'status';
+
+export interface StreamConfig {
+  readonly name: string;
+  readonly line: number;
+  readonly format: StreamFormat;
+  /** Camera name; undefined only for Format status. */
+  readonly feed: string | undefined;
+  /** Output frames per second; 0 keeps the camera's rate. */
+  readonly videoFrameRate: number;
+  readonly videoSize: Size | undefined;
+  /** kbit/s */
+  readonly videoBitRate: number;
+  readonly videoQMin: number | undefined;
+  readonly videoQMax: number | undefined;
+  /** Frames between keyframes; 0 derives two seconds' worth from the frame rate. */
+  readonly videoGopSize: number;
+  readonly videoCodec: 'libx264' | 'copy';
+  /** Viewers of this stream; 0 means no limit. */
+  readonly maxClients: number;
+  /** HLS: target segment duration, seconds. */
+  readonly hlsSegmentSeconds: number;
+  /** HLS: segments kept in the playlist. */
+  readonly hlsListSize: number;
+  /** Fan-out: bytes queued for one viewer before its frames are dropped. */
+  readonly viewerBudgetBytes: number;
+  /** Fan-out: bytes queued for one viewer before it is disconnected. */
+  readonly viewerHardLimitBytes: number;
+  /** Fan-out: a viewer whose socket accepts nothing for this long is disconnected, ms. */
+  readonly viewerWriteTimeoutMs: number;
+}
+
+export interface RedirectConfig {
+  readonly name: string;
+  readonly line: number;
+  readonly url: string;
+}

@@ -1,0 +1,44 @@
+import type { AdapterSink, Frame } from '../../adapters/types.ts';
+
+/** An AdapterSink that records what an adapter yields, with helpers to wait for frames. */
+export class RecordingSink implements AdapterSink {
+  readonly controller = new AbortController();
+  readonly frames: Frame[] = [];
+  readonly logs: string[] = [];
+  connectedAt: number | undefined;
+  private waiters: Array<{ count: number; resolve: () => void }> = [];
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  onFrame(frame: Frame): void {
+    this.frames.push(frame);
+    this.waiters = this.waiters.filter((waiter) => {
+      if (this.frames.length < waiter.count) return true;
+      waiter.resolve();
+      return false;
+    });
+  }
+
+  onConnected(): void {
+    this.connectedAt ??= Date.now();
+  }
+
+  log(message: string): void {
+    this.logs.push(message);
+  }
+
+  /** Resolves once `count` frames in total have arrived; rejects after `timeoutMs`. */
+  waitForFrames(count: number, timeoutMs = 10_000): Promise<void> {
+    if (this.frames.length >= count) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only ${this.frames.length} of ${count} frames in ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push({ count, resolve: () => { clearTimeout(timer); resolve(); } });
+    });
+  }
+
+  stop(): void {
+    this.controller.abort();
+  }
+}
