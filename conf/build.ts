@@ -1,0 +1,198 @@
+import { DIRECTIVES, type Scope } from './directives.ts';
+import type { DirectiveValues, ParsedBlock, Problems } from './parse.ts';
+import type { CameraConfig, RedirectConfig, RelayConfig, Size, StreamConfig, StreamFormat } from './types.ts';
+
+/** Reads a directive's value, or its default from the table. */
+function reader(scope: Scope, values: DirectiveValues) {
+  return <T>(name: string): T => {
+    const found = values.get(name);
+    return (found ? found.value : DIRECTIVES[scope][name]?.default) as T;
+  };
+}
+
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** Format implied by a stream name's extension, as ffserver did. */
+const FORMAT_BY_EXTENSION: Record<string, StreamFormat> = {
+  flv: 'flv', m3u8: 'hls', mjpg: 'mpjpeg', mjpeg: 'mpjpeg', jpg: 'jpeg', jpeg: 'jpeg', html: 'status',
+};
+
+/** Assembles the typed config from parsed directives and checks what spans blocks (names, references, requirements). */
+export function buildConfig(
+  file: string,
+  global: DirectiveValues,
+  blocks: readonly ParsedBlock[],
+  problems: Problems,
+  schemes: readonly string[],
+): RelayConfig {
+  const get = reader('global', global);
+  const cameras: CameraConfig[] = [];
+  const streams: StreamConfig[] = [];
+  const redirects: RedirectConfig[] = [];
+  const seen = new Map<string, number>();
+  for (const block of blocks) {
+    checkRequired(block, problems);
+    if (!NAME_PATTERN.test(block.name)) {
+      problems.error(block.line, `<${block.kind} ${block.name}>: names use letters, digits, '.', '_' and '-' (at most 128)`);
+      continue;
+    }
+    const namespace = block.kind === 'Camera' ? 'camera' : 'url';
+    const key = `${namespace}:${block.name.toLowerCase()}`;
+    const first = seen.get(key);
+    if (first !== undefined) {
+      problems.error(block.line, `<${block.kind} ${block.name}>: the name ${block.name} is already used on line ${first}`);
+      continue;
+    }
+    seen.set(key, block.line);
+    if (block.kind === 'Camera') pushDefined(cameras, buildCamera(block, problems, schemes));
+    else if (block.kind === 'Stream') pushDefined(streams, buildStream(block, problems));
+    else redirects.push({ name: block.name, line: block.line, url: reader('Redirect', block.values)<string>('URL') });
+  }
+  for (const stream of streams) {
+    if (stream.feed && !cameras.some((camera) => camera.name === stream.feed)) {
+      const names = cameras.map((camera) => camera.name).join(', ') || 'none are defined';
+      problems.error(lineOf(blocks, stream, 'Feed'), `Feed: <Stream ${stream.name}> names camera "${stream.feed}", which is not defined (cameras: ${names})`);
+    }
+  }
+  return deepFreeze({
+    file,
+    httpPort: get<number>('HTTPPort'),
+    httpBindAddress: get<string>('HTTPBindAddress'),
+    maxClients: get<number>('MaxClients'),
+    maxBandwidth: get<number>('MaxBandwidth'),
+    ffmpegPath: get<string | undefined>('FFmpegPath'),
+    hlsDir: get<string | undefined>('HLSDirectory'),
+    cameras,
+    streams,
+    redirects,
+  });
+}
+
+function pushDefined<T>(list: T[], item: T | undefined): void {
+  if (item !== undefined) list.push(item);
+}
+
+function lineOf(blocks: readonly ParsedBlock[], stream: StreamConfig, directive: string): number {
+  const block = blocks.find((candidate) => candidate.kind === 'Stream' && candidate.name === stream.name);
+  return block?.values.get(directive)?.line ?? stream.line;
+}
+
+function checkRequired(block: ParsedBlock, problems: Problems): void {
+  for (const [name, spec] of Object.entries(DIRECTIVES[block.kind])) {
+    if (spec.required && !block.values.has(name)) problems.error(block.line, `<${block.kind} ${block.name}>: missing required directive ${name}`);
+  }
+}
+
+function buildCamera(block: ParsedBlock, problems: Problems, schemes: readonly string[]): CameraConfig | undefined {
+  const get = reader('Camera', block.values);
+  const sourceText = get<string | undefined>('Source');
+  if (sourceText === undefined) return undefined;
+  const sourceLine = block.values.get('Source')!.line;
+  let url: URL;
+  try {
+    url = new URL(sourceText);
+  } catch {
+    problems.error(sourceLine, `Source: "${redactText(sourceText)}" is not a URL (e.g. http://camera/video.mjpg, rtsp://camera/stream, vbc://camera, testsrc://)`);
+    return undefined;
+  }
+  const scheme = url.protocol.replace(/:$/, '');
+  if (!schemes.includes(scheme)) {
+    problems.error(sourceLine, `Source: no adapter for ${scheme}:// (known: ${schemes.map((s) => `${s}://`).join(', ')})`);
+    return undefined;
+  }
+  // Credentials in the URL move to username/password so that `source` can be shown and logged.
+  const username = get<string | undefined>('Username') ?? (url.username ? decodeURIComponent(url.username) : undefined);
+  const password = get<string | undefined>('Password') ?? (url.password ? decodeURIComponent(url.password) : undefined);
+  url.username = '';
+  url.password = '';
+  return {
+    name: block.name,
+    line: block.line,
+    source: url.toString(),
+    scheme,
+    username,
+    password,
+    inputFrameRate: get('InputFrameRate'),
+    onDemand: get('OnDemand'),
+    closeAfterMs: get('CloseAfter'),
+    timeoutMs: get('Timeout'),
+    connectTimeoutMs: get('ConnectTimeout'),
+    readTimeoutMs: get('ReadTimeout'),
+    snapshotIntervalMs: get('SnapshotInterval'),
+    maxFrameBytes: get('MaxFrameSize'),
+    rtspTransport: get('RTSPTransport'),
+    vbcLogin: get('VBCLogin'),
+    vbcImageSize: get('VBCImageSize'),
+  };
+}
+
+/** Replaces a password in something that failed to parse as a URL, so the error can be printed. */
+function redactText(text: string): string {
+  return text.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
+}
+
+function buildStream(block: ParsedBlock, problems: Problems): StreamConfig | undefined {
+  const get = reader('Stream', block.values);
+  const extension = block.name.includes('.') ? block.name.split('.').pop()!.toLowerCase() : '';
+  const format = get<StreamFormat | undefined>('Format') ?? FORMAT_BY_EXTENSION[extension];
+  if (!format) {
+    problems.error(block.line, `<Stream ${block.name}>: missing Format (flv, hls, mpjpeg, jpeg or status), and the name's extension implies none`);
+    return undefined;
+  }
+  const feed = get<string | undefined>('Feed');
+  const transcoded = format === 'flv' || format === 'hls';
+  const codec = get<'libx264' | 'copy'>('VideoCodec');
+  const misuse = (directive: string, why: string): void => {
+    const at = block.values.get(directive);
+    if (at) problems.error(at.line, `${directive}: ${why}`);
+  };
+  if (format === 'status') {
+    for (const directive of ['Feed', 'VideoSize', 'VideoCodec', 'VideoBitRate']) misuse(directive, 'does not apply to Format status');
+  } else if (feed === undefined) {
+    problems.error(block.line, `<Stream ${block.name}>: missing required directive Feed (the camera this stream shows)`);
+  }
+  if (!transcoded) {
+    for (const directive of ['VideoSize', 'VideoCodec', 'VideoQMin', 'VideoQMax', 'VideoGopSize', 'HLSSegmentTime', 'HLSListSize']) {
+      misuse(directive, `does not apply to Format ${format} (frames pass through without transcoding)`);
+    }
+  }
+  if (format !== 'hls') for (const directive of ['HLSSegmentTime', 'HLSListSize']) misuse(directive, 'applies to Format hls only');
+  if (codec === 'copy') {
+    for (const directive of ['VideoSize', 'VideoQMin', 'VideoQMax', 'VideoGopSize', 'VideoFrameRate']) {
+      misuse(directive, 'does not apply with VideoCodec copy (the camera\'s H.264 is passed on unchanged)');
+    }
+  }
+  const qmin = get<number | undefined>('VideoQMin');
+  const qmax = get<number | undefined>('VideoQMax');
+  if (qmin !== undefined && qmax !== undefined && qmin > qmax) misuse('VideoQMin', `${qmin} is above VideoQMax ${qmax}`);
+  const budget = get<number>('ViewerBudget');
+  const hardLimit = get<number>('ViewerMaxQueue');
+  if (hardLimit < budget) misuse('ViewerMaxQueue', `${hardLimit} bytes is below ViewerBudget ${budget}`);
+  return {
+    name: block.name,
+    line: block.line,
+    format,
+    feed: format === 'status' ? undefined : feed,
+    videoFrameRate: get('VideoFrameRate'),
+    videoSize: get<Size | undefined>('VideoSize'),
+    videoBitRate: get('VideoBitRate'),
+    videoQMin: qmin,
+    videoQMax: qmax,
+    videoGopSize: get('VideoGopSize'),
+    videoCodec: codec,
+    maxClients: get('MaxClients'),
+    hlsSegmentSeconds: get('HLSSegmentTime'),
+    hlsListSize: get('HLSListSize'),
+    viewerBudgetBytes: budget,
+    viewerHardLimitBytes: hardLimit,
+    viewerWriteTimeoutMs: get('ViewerWriteTimeout'),
+  };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Buffer.isBuffer(value) && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,68 @@
+import { boolean, bytes, decimal, hexBytes, integer, oneOf, seconds, size, text, type ValueParser } from './values.ts';
+
+/** Where a directive may stand. */
+export type Scope = 'global' | 'Camera' | 'Stream' | 'Redirect';
+
+/** One directive: its parser and the default used when it is absent (undefined: no default). */
+export interface DirectiveSpec {
+  readonly parse: ValueParser<unknown>;
+  readonly default?: unknown;
+  readonly required?: boolean;
+}
+
+const ANY_PORT = integer(0, 65535);
+
+/** Every directive relay.conf knows, by block. relay.conf.example documents each with these defaults. */
+export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
+  global: {
+    HTTPPort: { parse: ANY_PORT, default: 8090 },
+    HTTPBindAddress: { parse: text, default: '127.0.0.1' },
+    MaxClients: { parse: integer(0, 1_000_000), default: 1000 },
+    MaxBandwidth: { parse: integer(0, 100_000_000), default: 0 },
+    FFmpegPath: { parse: text },
+    HLSDirectory: { parse: text },
+  },
+  Camera: {
+    Source: { parse: text, required: true },
+    Username: { parse: text },
+    Password: { parse: text },
+    InputFrameRate: { parse: decimal(0, 240), default: 0 },
+    OnDemand: { parse: boolean, default: false },
+    CloseAfter: { parse: seconds(0, 86_400), default: 10_000 },
+    Timeout: { parse: seconds(0.5, 3600), default: 10_000 },
+    ConnectTimeout: { parse: seconds(0.1, 600), default: 5_000 },
+    ReadTimeout: { parse: seconds(0.1, 600), default: 10_000 },
+    SnapshotInterval: { parse: seconds(0, 3600), default: 0 },
+    MaxFrameSize: { parse: bytes(1024, 64 * 1024 * 1024), default: 4 * 1024 * 1024 },
+    RTSPTransport: { parse: oneOf(['tcp', 'udp'] as const), default: 'tcp' },
+    VBCLogin: { parse: hexBytes(11), default: Buffer.from('10100b45293d523c4a4f16', 'hex') },
+    VBCImageSize: { parse: size },
+  },
+  Stream: {
+    Feed: { parse: text },
+    Format: { parse: oneOf(['flv', 'hls', 'mpjpeg', 'jpeg', 'status'] as const) },
+    VideoFrameRate: { parse: decimal(0, 240), default: 0 },
+    VideoSize: { parse: size },
+    VideoBitRate: { parse: integer(16, 100_000), default: 1000 },
+    VideoQMin: { parse: integer(1, 51) },
+    VideoQMax: { parse: integer(1, 51) },
+    VideoGopSize: { parse: integer(0, 10_000), default: 0 },
+    VideoCodec: { parse: oneOf(['libx264', 'copy'] as const), default: 'libx264' },
+    MaxClients: { parse: integer(0, 1_000_000), default: 0 },
+    NoAudio: { parse: (args) => (args.length === 0 ? true : boolean(args)), default: true },
+    HLSSegmentTime: { parse: decimal(0.5, 60), default: 2 },
+    HLSListSize: { parse: integer(2, 100), default: 6 },
+    ViewerBudget: { parse: bytes(16 * 1024, 256 * 1024 * 1024), default: 1024 * 1024 },
+    ViewerMaxQueue: { parse: bytes(32 * 1024, 1024 * 1024 * 1024), default: 8 * 1024 * 1024 },
+    ViewerWriteTimeout: { parse: seconds(0.5, 600), default: 20_000 },
+  },
+  Redirect: {
+    URL: { parse: text, required: true },
+  },
+};
+
+/** The scopes whose names are blocks in relay.conf. */
+export const BLOCK_KINDS = ['Camera', 'Stream', 'Redirect'] as const;
+
+/** Directives ffserver had that mean nothing for a camera relay; accepted so old configs load, with a warning. */
+export const IGNORED_FFSERVER_DIRECTIVES = new Set(['CustomLog', 'NoDaemon', 'FileMaxSize', 'Preroll', 'StartSendOnKey']);

@@ -1,0 +1,147 @@
+import type { Size } from './types.ts';
+
+/** A value parser: returns the parsed value, or a string saying what is wrong. */
+export type ValueParser<T> = (args: readonly string[]) => T | ValueError;
+
+/** What a value parser returns for a bad value; the caller adds file, line and directive. */
+export class ValueError {
+  constructor(readonly message: string) {}
+}
+
+function one(args: readonly string[]): string | ValueError {
+  if (args.length !== 1) return new ValueError(`takes exactly one value, got ${args.length}`);
+  return args[0]!;
+}
+
+export function integer(min: number, max: number): ValueParser<number> {
+  return (args) => {
+    const text = one(args);
+    if (text instanceof ValueError) return text;
+    if (!/^-?\d+$/.test(text)) return new ValueError(`"${text}" is not a whole number`);
+    const value = Number(text);
+    if (value < min || value > max) return new ValueError(`${value} is out of range (${min} to ${max})`);
+    return value;
+  };
+}
+
+export function decimal(min: number, max: number): ValueParser<number> {
+  return (args) => {
+    const text = one(args);
+    if (text instanceof ValueError) return text;
+    if (!/^\d+(\.\d+)?$/.test(text)) return new ValueError(`"${text}" is not a number`);
+    const value = Number(text);
+    if (value < min || value > max) return new ValueError(`${value} is out of range (${min} to ${max})`);
+    return value;
+  };
+}
+
+/** Seconds (decimals allowed) returned as milliseconds. */
+export function seconds(min: number, max: number): ValueParser<number> {
+  const parse = decimal(min, max);
+  return (args) => {
+    const value = parse(args);
+    return value instanceof ValueError ? value : Math.round(value * 1000);
+  };
+}
+
+/** A byte count with an optional k/K (KiB) or m/M (MiB) suffix. */
+export function bytes(min: number, max: number): ValueParser<number> {
+  return (args) => {
+    const text = one(args);
+    if (text instanceof ValueError) return text;
+    const match = /^(\d+)([kKmM]?)$/.exec(text);
+    if (!match) return new ValueError(`"${text}" is not a byte count (e.g. 512k, 4M, 65536)`);
+    const unit = match[2]!.toLowerCase();
+    const value = Number(match[1]) * (unit === 'k' ? 1024 : unit === 'm' ? 1024 * 1024 : 1);
+    if (value < min || value > max) return new ValueError(`${text} is out of range (${min} to ${max} bytes)`);
+    return value;
+  };
+}
+
+export const boolean: ValueParser<boolean> = (args) => {
+  const text = one(args);
+  if (text instanceof ValueError) return text;
+  const lower = text.toLowerCase();
+  if (['yes', 'on', 'true', '1'].includes(lower)) return true;
+  if (['no', 'off', 'false', '0'].includes(lower)) return false;
+  return new ValueError(`"${text}" is not yes or no`);
+};
+
+export function oneOf<T extends string>(choices: readonly T[]): ValueParser<T> {
+  return (args) => {
+    const text = one(args);
+    if (text instanceof ValueError) return text;
+    const found = choices.find((choice) => choice.toLowerCase() === text.toLowerCase());
+    return found ?? new ValueError(`"${text}" is not one of ${choices.join(', ')}`);
+  };
+}
+
+export const text: ValueParser<string> = (args) => one(args);
+
+/** ffserver's size abbreviations, plus WxH. */
+const NAMED_SIZES: Record<string, Size> = {
+  sqcif: { width: 128, height: 96 },
+  qcif: { width: 176, height: 144 },
+  cif: { width: 352, height: 288 },
+  '4cif': { width: 704, height: 576 },
+  qqvga: { width: 160, height: 120 },
+  qvga: { width: 320, height: 240 },
+  vga: { width: 640, height: 480 },
+  svga: { width: 800, height: 600 },
+  hd720: { width: 1280, height: 720 },
+  hd1080: { width: 1920, height: 1080 },
+};
+
+export const size: ValueParser<Size> = (args) => {
+  const value = one(args);
+  if (value instanceof ValueError) return value;
+  const named = NAMED_SIZES[value.toLowerCase()];
+  if (named) return named;
+  const match = /^(\d{1,5})x(\d{1,5})$/.exec(value);
+  if (!match) return new ValueError(`"${value}" is not a size (WxH such as 640x480, or qvga, vga, cif, hd720 ...)`);
+  const width = Number(match[1]);
+  const height = Number(match[2]);
+  if (width < 16 || height < 16 || width > 8192 || height > 8192) return new ValueError(`${value} is out of range (16 to 8192 each way)`);
+  if (width % 2 || height % 2) return new ValueError(`${value}: width and height must be even`);
+  return { width, height };
+};
+
+/** Hex bytes, with or without spaces: "10 10 0b 45 ..." or "10100b45...". */
+export function hexBytes(length: number): ValueParser<Buffer> {
+  return (args) => {
+    const joined = args.join('');
+    if (!/^([0-9a-fA-F]{2})+$/.test(joined)) return new ValueError(`"${args.join(' ')}" is not hex bytes`);
+    const value = Buffer.from(joined, 'hex');
+    if (value.length !== length) return new ValueError(`needs exactly ${length} bytes, got ${value.length}`);
+    return value;
+  };
+}
+
+/** Levenshtein distance, for "did you mean" suggestions. */
+export function editDistance(a: string, b: string): number {
+  const previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = previous[0]!;
+    previous[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = previous[j]!;
+      previous[j] = Math.min(above + 1, previous[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return previous[b.length]!;
+}
+
+/** The closest candidate to `name` (case-insensitive), if it is close enough to be a likely typo. */
+export function closest(name: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+}

@@ -1,0 +1,59 @@
+import type { RelayConfig } from '../conf/types.ts';
+import type { StreamOutput } from './outputs/output.ts';
+
+/** Why a viewer was refused; the HTTP edge answers 503 with this text before any stream byte. */
+export type Refusal = { readonly reason: string };
+
+export interface AdmissionCounters {
+  refused: number;
+  refusedByStream: Map<string, number>;
+}
+
+/** ffserver's admission rules: global and per-stream MaxClients, global MaxBandwidth from each stream's bit rate. */
+export class Admission {
+  readonly counters: AdmissionCounters = { refused: 0, refusedByStream: new Map() };
+
+  constructor(
+    private readonly config: RelayConfig,
+    private readonly outputs: () => Iterable<StreamOutput>,
+  ) {}
+
+  /** kbit/s a viewer of this stream is expected to take. */
+  static estimatedKbps(output: StreamOutput): number {
+    return output.config.videoBitRate;
+  }
+
+  /** Total viewers now and the bandwidth they are estimated to take. */
+  usage(): { viewers: number; kbps: number } {
+    let viewers = 0;
+    let kbps = 0;
+    for (const output of this.outputs()) {
+      viewers += output.viewerCount;
+      kbps += output.viewerCount * Admission.estimatedKbps(output);
+    }
+    return { viewers, kbps };
+  }
+
+  /** Returns a refusal, or undefined when the viewer may be served. */
+  check(output: StreamOutput): Refusal | undefined {
+    const refusal = this.evaluate(output);
+    if (refusal) {
+      this.counters.refused++;
+      const name = output.config.name;
+      this.counters.refusedByStream.set(name, (this.counters.refusedByStream.get(name) ?? 0) + 1);
+    }
+    return refusal;
+  }
+
+  private evaluate(output: StreamOutput): Refusal | undefined {
+    const { maxClients } = output.config;
+    if (maxClients > 0 && output.viewerCount >= maxClients) return { reason: `stream ${output.config.name} is full (${maxClients} viewers)` };
+    const { viewers, kbps } = this.usage();
+    if (this.config.maxClients > 0 && viewers >= this.config.maxClients) return { reason: `server is full (${this.config.maxClients} viewers)` };
+    const wanted = kbps + Admission.estimatedKbps(output);
+    if (this.config.maxBandwidth > 0 && wanted > this.config.maxBandwidth) {
+      return { reason: `bandwidth limit reached (${this.config.maxBandwidth} kbit/s)` };
+    }
+    return undefined;
+  }
+}

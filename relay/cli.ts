@@ -1,0 +1,114 @@
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigError, formatProblem } from '../conf/parse.ts';
+import { FfmpegNotFoundError } from './ffmpeg-locate.ts';
+import { createLogger } from './log.ts';
+import { loadConfig, startRelay } from './main.ts';
+import { RELAY_VERSION } from './status.ts';
+
+const HELP = `relay ${RELAY_VERSION}: pull each camera once, serve FLV, HLS and MJPEG to many viewers
+
+usage:
+  relay [-c FILE]        run the relay (default: ./relay.conf, else ./relay.conf.example)
+  relay --check FILE     validate a config, print every error, exit 1 if any (like nginx -t)
+  relay --help           this text
+  relay --version        print the version
+
+signals: SIGINT/SIGTERM stop gracefully, SIGHUP reloads the config file.`;
+
+/** How long a graceful stop may take before the process exits anyway. */
+const STOP_DEADLINE_MS = 5_000;
+
+function defaultConfigFile(): string {
+  if (existsSync('relay.conf')) return 'relay.conf';
+  if (existsSync('relay.conf.example')) return 'relay.conf.example';
+  return 'relay.conf';
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let options;
+  try {
+    options = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string', short: 'c' },
+        check: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    }).values;
+  } catch (error) {
+    process.stderr.write(`relay: ${(error as Error).message}\n\n${HELP}\n`);
+    return 2;
+  }
+  if (options.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  if (options.version) {
+    process.stdout.write(`relay ${RELAY_VERSION}\n`);
+    return 0;
+  }
+  if (options.check !== undefined) return check(options.check);
+  const file = options.config ?? defaultConfigFile();
+  const log = createLogger();
+  let config;
+  try {
+    const parsed = loadConfig(file);
+    for (const warning of parsed.warnings) log.warn(formatProblem(warning));
+    config = parsed.config;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\nrelay: ${file}: ${error.problems.length} error(s); not started\n`);
+      return 1;
+    }
+    throw error;
+  }
+  log.info(`relay ${RELAY_VERSION} starting with ${file}`);
+  let running;
+  try {
+    running = await startRelay(config, log);
+  } catch (error) {
+    if (error instanceof FfmpegNotFoundError || (error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      log.error((error as Error).message);
+      return 1;
+    }
+    throw error;
+  }
+  const relay = running;
+  return new Promise<number>((resolve) => {
+    const stop = (signal: string): void => {
+      log.info(`${signal}: stopping`);
+      setTimeout(() => {
+        log.error(`stop took over ${STOP_DEADLINE_MS / 1000} s; exiting anyway`);
+        resolve(1);
+      }, STOP_DEADLINE_MS).unref();
+      void relay.stop().then(() => {
+        log.info('stopped');
+        resolve(0);
+      });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGHUP', () => {
+      log.info('SIGHUP: reloading');
+      relay.reload().catch((error: unknown) => {
+        if (error instanceof ConfigError) log.error(`reload rejected, keeping the running config:\n${error.message}`);
+        else log.error(`reload failed: ${(error as Error).message}`);
+      });
+    });
+  });
+}
+
+function check(file: string): number {
+  try {
+    const { warnings } = loadConfig(file);
+    for (const warning of warnings) process.stdout.write(`warning: ${formatProblem(warning)}\n`);
+    process.stdout.write(`${file}: ok\n`);
+    return 0;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n${file}: ${error.problems.length} error(s)\n`);
+    return 1;
+  }
+}

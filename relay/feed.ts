@@ -1,0 +1,195 @@
+import { AdapterError } from '../adapters/errors.ts';
+import type { AdapterSink, CameraAdapter, Frame } from '../adapters/types.ts';
+import type { CameraConfig } from '../conf/types.ts';
+import type { Logger } from './log.ts';
+import { Supervisor, type SupervisedState } from './supervisor.ts';
+import type PQueue from 'p-queue';
+
+/** Receives every frame a Feed keeps. */
+export type FrameListener = (frame: Frame) => void;
+
+/** Counters a Feed keeps for /stat.html and /metrics. */
+export interface FeedCounters {
+  framesIn: number;
+  framesDropped: number;
+  bytesIn: number;
+  lastFrameAt: number | undefined;
+}
+
+/** Frames kept from the last keyframe on, so a consumer that joins late starts on a keyframe at once. */
+const MAX_GOP_FRAMES = 600;
+const MAX_GOP_BYTES = 16 * 1024 * 1024;
+
+export interface FeedOptions {
+  readonly camera: CameraConfig;
+  readonly createAdapter: () => CameraAdapter;
+  readonly startQueue: PQueue;
+  readonly log: Logger;
+}
+
+/**
+ * One per camera: owns the adapter's lifecycle through a Supervisor, a no-frames watchdog, input frame-rate limiting,
+ * on-demand start and linger, and the last keyframe-onward group of frames for instant start.
+ */
+export class Feed {
+  readonly camera: CameraConfig;
+  readonly counters: FeedCounters = { framesIn: 0, framesDropped: 0, bytesIn: 0, lastFrameAt: undefined };
+  readonly kind: string;
+  private readonly supervisor: Supervisor;
+  private readonly listeners = new Set<FrameListener>();
+  private gop: Frame[] = [];
+  private gopBytes = 0;
+  private demand = 0;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private lastKeptTimestamp = -Infinity;
+  private closed = false;
+
+  constructor(private readonly options: FeedOptions) {
+    this.camera = options.camera;
+    const adapter = options.createAdapter();
+    this.kind = adapter.kind;
+    this.supervisor = new Supervisor({
+      name: this.camera.name,
+      startQueue: options.startQueue,
+      log: options.log,
+      task: (signal, live) => this.runAdapter(adapter, signal, live),
+      describeError: describeAdapterError,
+    });
+  }
+
+  get state(): SupervisedState {
+    if (this.supervisor.state === 'stopped' && this.camera.onDemand && !this.closed) return 'idle';
+    return this.supervisor.state;
+  }
+
+  get status() {
+    const { lastError, liveSince, nextAttemptAt, restarts } = this.supervisor;
+    return { state: this.state, lastError, liveSince, nextAttemptAt, restarts, viewers: this.demand };
+  }
+
+  /** The newest frame, for JPEG snapshots and MJPEG viewers' first frame. */
+  get latestFrame(): Frame | undefined {
+    return this.gop[this.gop.length - 1];
+  }
+
+  /** Frames from the last keyframe to now. */
+  get groupOfPictures(): readonly Frame[] {
+    return this.gop;
+  }
+
+  /** Starts an always-on feed; an on-demand feed waits for acquire(). */
+  start(): void {
+    if (!this.camera.onDemand) this.supervisor.start();
+  }
+
+  /** Registers interest in this camera's frames; returns the release function (safe to call twice). */
+  acquire(): () => void {
+    this.demand++;
+    clearTimeout(this.lingerTimer);
+    this.lingerTimer = undefined;
+    if (this.camera.onDemand && !this.closed && !this.supervisor.running) {
+      this.options.log.info('first viewer: connecting on demand');
+      this.supervisor.start();
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.demand--;
+      if (this.demand === 0 && this.camera.onDemand && !this.closed) {
+        this.lingerTimer = setTimeout(() => void this.releaseIdle(), this.camera.closeAfterMs);
+        this.lingerTimer.unref();
+      }
+    };
+  }
+
+  subscribe(listener: FrameListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.lingerTimer);
+    this.listeners.clear();
+    await this.supervisor.stop();
+  }
+
+  private async releaseIdle(): Promise<void> {
+    if (this.demand > 0 || this.closed) return;
+    this.options.log.info(`no viewers for ${this.camera.closeAfterMs / 1000} s: disconnecting`);
+    await this.supervisor.stop();
+    this.gop = [];
+    this.gopBytes = 0;
+  }
+
+  /** Runs the adapter once, with the watchdog: silence for timeoutMs ends the run with a TIMEOUT error. */
+  private async runAdapter(adapter: CameraAdapter, signal: AbortSignal, live: () => void): Promise<void> {
+    const controller = new AbortController();
+    const forward = (): void => controller.abort();
+    signal.addEventListener('abort', forward, { once: true });
+    let watchdogError: AdapterError | undefined;
+    let lastActivity = Date.now();
+    const watchdog = setInterval(() => {
+      if (Date.now() - lastActivity < this.camera.timeoutMs) return;
+      watchdogError = new AdapterError('TIMEOUT', `no frames for ${this.camera.timeoutMs / 1000} s`);
+      controller.abort();
+    }, Math.min(1000, this.camera.timeoutMs / 4));
+    const sink: AdapterSink = {
+      signal: controller.signal,
+      onConnected: () => live(),
+      onFrame: (frame) => {
+        lastActivity = Date.now();
+        if (!controller.signal.aborted) this.accept(frame);
+      },
+      log: (message) => this.options.log.info(message),
+    };
+    try {
+      await adapter.run(sink);
+    } finally {
+      clearInterval(watchdog);
+      signal.removeEventListener('abort', forward);
+    }
+    if (watchdogError) throw watchdogError;
+  }
+
+  /** Applies InputFrameRate, updates the keyframe group, and hands the frame to every listener. */
+  private accept(frame: Frame): void {
+    this.counters.bytesIn += frame.data.length;
+    const rate = this.camera.inputFrameRate;
+    // Keep a frame if it is at least ~90% of a frame interval after the last kept one (tolerates timing jitter).
+    if (rate > 0 && frame.keyframe && frame.codec === 'jpeg' && frame.timestamp - this.lastKeptTimestamp < 900 / rate) {
+      this.counters.framesDropped++;
+      return;
+    }
+    this.lastKeptTimestamp = frame.timestamp;
+    this.counters.framesIn++;
+    this.counters.lastFrameAt = Date.now();
+    this.remember(frame);
+    for (const listener of this.listeners) {
+      try {
+        listener(frame);
+      } catch (error) {
+        this.options.log.error(`frame listener failed: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  private remember(frame: Frame): void {
+    if (frame.keyframe) {
+      this.gop = [];
+      this.gopBytes = 0;
+    }
+    if (this.gop.length === 0 && !frame.keyframe) return;
+    if (this.gop.length >= MAX_GOP_FRAMES || this.gopBytes + frame.data.length > MAX_GOP_BYTES) return;
+    this.gop.push(frame);
+    this.gopBytes += frame.data.length;
+  }
+}
+
+/** Error text safe for the status page: AdapterErrors carry safe messages; anything else is summarised. */
+export function describeAdapterError(error: unknown): string {
+  if (error instanceof AdapterError) return `${error.code}: ${error.message}`;
+  if (error instanceof Error) return `INTERNAL: ${error.message}`;
+  return 'INTERNAL: unknown failure';
+}

@@ -1,0 +1,56 @@
+import type { Server } from 'node:http';
+import { createAdapterRegistry, knownSchemes } from '../adapters/index.ts';
+import { parseConfigFile, type ParseResult } from '../conf/parse.ts';
+import type { RelayConfig } from '../conf/types.ts';
+import { locateFfmpeg, type FfmpegInfo } from './ffmpeg-locate.ts';
+import { createLogger, type Logger } from './log.ts';
+import { Relay } from './relay.ts';
+import { createApp, listen } from './server.ts';
+
+/** A running relay with its HTTP server. */
+export interface RunningRelay {
+  readonly relay: Relay;
+  readonly server: Server;
+  readonly port: number;
+  readonly ffmpeg: FfmpegInfo;
+  /** Re-reads the config file; an invalid file is rejected (ConfigError) and the running config stays. */
+  reload(): Promise<void>;
+  /** Stops accepting, ends viewer responses, stops ffmpeg children and adapters. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export function loadConfig(file: string): ParseResult {
+  return parseConfigFile(file, { schemes: knownSchemes });
+}
+
+/** Starts a relay from a parsed config: finds ffmpeg, starts feeds and streams, listens. */
+export async function startRelay(config: RelayConfig, log: Logger = createLogger()): Promise<RunningRelay> {
+  const ffmpeg = await locateFfmpeg(config.ffmpegPath);
+  log.info(`using ffmpeg ${ffmpeg.version} at ${ffmpeg.path} (from ${ffmpeg.origin})`);
+  const relay = new Relay(config, { ffmpeg, adapters: createAdapterRegistry(), log });
+  await relay.start();
+  const app = createApp(relay, log.child('http'));
+  const { server, port } = await listen(app, config.httpPort, config.httpBindAddress);
+  log.info(`serving on http://${config.httpBindAddress}:${port}/ (${config.cameras.length} cameras, ${config.streams.length} streams)`);
+  let stopping: Promise<void> | undefined;
+  return {
+    relay,
+    server,
+    port,
+    ffmpeg,
+    async reload() {
+      const { config: next, warnings } = loadConfig(relay.config.file);
+      for (const warning of warnings) log.warn(`${warning.file}:${warning.line}: ${warning.message}`);
+      await relay.reload(next);
+    },
+    stop() {
+      stopping ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        await relay.stop();
+        server.closeAllConnections();
+        await closed;
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,72 @@
+import type { Context } from 'koa';
+import type { StreamConfig } from '../../conf/types.ts';
+import type { Feed } from '../feed.ts';
+import { Demand, type StreamOutput } from './output.ts';
+
+/** How long a snapshot request waits for an on-demand camera's first frame. */
+const FIRST_FRAME_WAIT_MS = 10_000;
+
+/** The latest camera frame as one image/jpeg response. */
+export class JpegOutput implements StreamOutput {
+  readonly transcode = undefined;
+  readonly fanout = undefined;
+  private readonly demand: Demand;
+  private active = 0;
+
+  constructor(
+    readonly config: StreamConfig,
+    readonly feed: Feed,
+  ) {
+    this.demand = new Demand(feed, undefined);
+  }
+
+  get viewerCount(): number {
+    return this.active;
+  }
+
+  start(): void {}
+
+  needsAdmission(): boolean {
+    return true;
+  }
+
+  sweep(): void {}
+
+  async serve(ctx: Context, subpath: string): Promise<void> {
+    if (subpath) ctx.throw(404);
+    this.active++;
+    const release = this.demand.acquire();
+    try {
+      const frame = this.feed.latestFrame ?? (await this.nextFrame());
+      if (!frame || frame.codec !== 'jpeg') {
+        ctx.status = 503;
+        ctx.set('Retry-After', '2');
+        ctx.body = 'no frame from the camera yet\n';
+        return;
+      }
+      ctx.status = 200;
+      ctx.type = 'image/jpeg';
+      ctx.set('Cache-Control', 'no-cache, no-store, must-revalidate');
+      ctx.body = frame.data;
+    } finally {
+      this.active--;
+      release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.demand.close();
+  }
+
+  private nextFrame() {
+    return new Promise<ReturnType<() => Feed['latestFrame']>>((resolve) => {
+      const timer = setTimeout(() => finish(undefined), FIRST_FRAME_WAIT_MS);
+      const unsubscribe = this.feed.subscribe((frame) => finish(frame));
+      function finish(frame: Feed['latestFrame']): void {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve(frame);
+      }
+    });
+  }
+}

@@ -1,0 +1,97 @@
+import type { Context } from 'koa';
+import type { Frame } from '../../adapters/types.ts';
+import type { StreamConfig } from '../../conf/types.ts';
+import { Fanout } from '../fanout.ts';
+import type { Feed } from '../feed.ts';
+import { Viewer } from '../viewer.ts';
+import { Demand, setLiveHeaders, type StreamOutput } from './output.ts';
+
+export const MJPEG_BOUNDARY = 'relayframe';
+
+/** One multipart part, built once per frame and written to every viewer as the same Buffer. */
+export function multipartPart(jpeg: Buffer): Buffer {
+  const head = `--${MJPEG_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`;
+  return Buffer.concat([Buffer.from(head, 'latin1'), jpeg, Buffer.from('\r\n', 'latin1')]);
+}
+
+/**
+ * An MJPEG stream (multipart/x-mixed-replace): the camera's JPEGs passed through without transcoding, paced to
+ * VideoFrameRate. A new viewer gets the latest frame at once; a slow viewer skips to the next frame.
+ */
+export class MjpegOutput implements StreamOutput {
+  readonly fanout = new Fanout();
+  readonly transcode = undefined;
+  private readonly demand: Demand;
+  private lastSentAt = -Infinity;
+  private latestPart: Buffer | undefined;
+  private latestSource: Frame | undefined;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    readonly config: StreamConfig,
+    readonly feed: Feed,
+  ) {
+    this.demand = new Demand(feed, undefined);
+  }
+
+  get viewerCount(): number {
+    return this.fanout.viewers.size;
+  }
+
+  start(): void {
+    this.unsubscribe = this.feed.subscribe((frame) => this.onFrame(frame));
+  }
+
+  needsAdmission(): boolean {
+    return true;
+  }
+
+  sweep(now: number): void {
+    this.fanout.sweep(now);
+  }
+
+  async serve(ctx: Context, subpath: string): Promise<void> {
+    if (subpath) ctx.throw(404);
+    const release = this.demand.acquire();
+    setLiveHeaders(ctx, `multipart/x-mixed-replace; boundary=${MJPEG_BOUNDARY}`);
+    ctx.respond = false;
+    ctx.res.writeHead(200, ctx.response.headers as Record<string, string>);
+    const viewer = new Viewer(ctx.res, {
+      budgetBytes: this.config.viewerBudgetBytes,
+      hardLimitBytes: this.config.viewerHardLimitBytes,
+      writeTimeoutMs: this.config.viewerWriteTimeoutMs,
+    });
+    viewer.onClose(release);
+    const latest = this.currentPart();
+    if (latest) viewer.sendRequired(latest);
+    this.fanout.add(viewer);
+  }
+
+  async close(): Promise<void> {
+    this.unsubscribe?.();
+    this.fanout.endAll();
+    await this.demand.close();
+  }
+
+  /** The part for the feed's latest frame, built on demand for joining viewers. */
+  private currentPart(): Buffer | undefined {
+    const frame = this.feed.latestFrame;
+    if (!frame || frame.codec !== 'jpeg') return undefined;
+    if (frame !== this.latestSource) {
+      this.latestSource = frame;
+      this.latestPart = multipartPart(frame.data);
+    }
+    return this.latestPart;
+  }
+
+  private onFrame(frame: Frame): void {
+    if (frame.codec !== 'jpeg' || this.fanout.viewers.size === 0) return;
+    const rate = this.config.videoFrameRate;
+    // Pacing keeps a frame when ~90% of an output interval has passed, so jitter does not halve the rate.
+    if (rate > 0 && frame.timestamp - this.lastSentAt < 900 / rate) return;
+    this.lastSentAt = frame.timestamp;
+    this.latestSource = frame;
+    this.latestPart = multipartPart(frame.data);
+    this.fanout.broadcast(this.latestPart, true);
+  }
+}

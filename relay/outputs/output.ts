@@ -1,0 +1,86 @@
+import type { Context } from 'koa';
+import type { StreamConfig } from '../../conf/types.ts';
+import type { Fanout } from '../fanout.ts';
+import type { Feed } from '../feed.ts';
+import type { Transcode } from '../transcode.ts';
+
+/** A served Stream: one of flv, hls, mpjpeg, jpeg. The HTTP edge admits a viewer, then hands the request over. */
+export interface StreamOutput {
+  readonly config: StreamConfig;
+  readonly feed: Feed;
+  /** Present for flv and hls. */
+  readonly transcode: Transcode | undefined;
+  /** Present for the live streams (flv, mpjpeg). */
+  readonly fanout: Fanout | undefined;
+  /** Viewers now (for HLS, distinct clients seen recently). */
+  readonly viewerCount: number;
+  start(): void;
+  /** False for requests that continue a session already admitted (HLS segments and known clients). */
+  needsAdmission(ctx: Context, subpath: string): boolean;
+  /** Periodic housekeeping off the hot path (stalled viewers, expired HLS clients). */
+  sweep(now: number): void;
+  /** Serves one request; `subpath` is what follows `/NAME/` (HLS segments), else ''. */
+  serve(ctx: Context, subpath: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Sets the headers every live response shares: never cached, no content sniffing. */
+export function setLiveHeaders(ctx: Context, contentType: string): void {
+  ctx.status = 200;
+  ctx.set('Content-Type', contentType);
+  ctx.set('Cache-Control', 'no-cache, no-store, must-revalidate');
+  ctx.set('Pragma', 'no-cache');
+  ctx.set('X-Content-Type-Options', 'nosniff');
+  ctx.set('Access-Control-Allow-Origin', '*');
+}
+
+/** Holds a Feed and, where present, its transcode while viewers want them; lingers CloseAfter after the last one. */
+export class Demand {
+  private count = 0;
+  private releaseFeed: (() => void) | undefined;
+  private stopTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly feed: Feed,
+    private readonly transcode: Transcode | undefined,
+  ) {}
+
+  /** Always-on cameras keep their transcodes running; on-demand ones run them only while watched. */
+  get alwaysOn(): boolean {
+    return !this.feed.camera.onDemand;
+  }
+
+  start(): void {
+    if (this.alwaysOn) this.transcode?.start();
+  }
+
+  acquire(): () => void {
+    this.count++;
+    clearTimeout(this.stopTimer);
+    this.releaseFeed ??= this.feed.acquire();
+    if (!this.alwaysOn) this.transcode?.start();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.count > 0) return;
+      // The Feed lingers by itself; the transcode lingers alongside so a returning viewer finds both warm.
+      this.releaseFeed?.();
+      this.releaseFeed = undefined;
+      if (this.alwaysOn) return;
+      this.stopTimer = setTimeout(() => void this.idle(), this.feed.camera.closeAfterMs);
+      this.stopTimer.unref();
+    };
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.stopTimer);
+    this.releaseFeed?.();
+    this.releaseFeed = undefined;
+    await this.transcode?.stop();
+  }
+
+  private async idle(): Promise<void> {
+    if (this.count === 0) await this.transcode?.stop();
+  }
+}

@@ -1,0 +1,110 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Koa, { type Context } from 'koa';
+import Router from '@koa/router';
+import { RelayError } from './errors.ts';
+import type { Logger } from './log.ts';
+import type { Relay } from './relay.ts';
+import type { StreamOutput } from './outputs/output.ts';
+import { registerPages } from './pages.ts';
+
+/** Longest request path accepted; real stream URLs are short. */
+const MAX_PATH_LENGTH = 1024;
+const NAME = '[A-Za-z0-9][A-Za-z0-9._-]{0,127}';
+
+/** Builds the Koa app: streams at /NAME (as ffserver), HLS segments at /PREFIX/SEGMENT, redirects, pages. */
+export function createApp(relay: Relay, log: Logger): Koa {
+  const app = new Koa();
+  app.proxy = false;
+  const router = new Router();
+
+  app.use(async (ctx, next) => {
+    try {
+      if (ctx.path.length > MAX_PATH_LENGTH) throw new RelayError('BAD_REQUEST', 'request path too long');
+      if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+        ctx.set('Allow', 'GET, HEAD');
+        ctx.status = 405;
+        ctx.body = 'method not allowed\n';
+        return;
+      }
+      await next();
+    } catch (error) {
+      sendError(ctx, error, log);
+    }
+  });
+
+  registerPages(router, relay);
+
+  router.get(new RegExp(`^/(${NAME})$`), async (ctx) => {
+    const name = ctx.params[0] ?? decodeURIComponent(ctx.path.slice(1));
+    const redirect = relay.config.redirects.find((candidate) => candidate.name === name);
+    if (redirect) return ctx.redirect(redirect.url);
+    await serveStream(ctx, relay, relay.outputs.get(name), '');
+  });
+
+  router.get(new RegExp(`^/(${NAME})/(${NAME})$`), async (ctx) => {
+    const [, prefix, segment] = /^\/([^/]+)\/([^/]+)$/.exec(ctx.path) ?? [];
+    await serveStream(ctx, relay, relay.hlsBySegmentPrefix(prefix ?? ''), segment ?? '');
+  });
+
+  app.use(router.routes());
+  app.use(async (ctx) => {
+    if (ctx.status === 404 && !ctx.body) throw new RelayError('NOT_FOUND', `no stream at ${ctx.path}`);
+  });
+  return app;
+}
+
+async function serveStream(ctx: Context, relay: Relay, output: StreamOutput | undefined, subpath: string): Promise<void> {
+  if (!output) throw new RelayError('NOT_FOUND', `no stream at ${ctx.path}`);
+  if (output.needsAdmission(ctx, subpath)) {
+    const refusal = relay.admission.check(output);
+    if (refusal) throw new RelayError('FULL', refusal.reason);
+  }
+  if (ctx.method === 'HEAD' && output.fanout) {
+    ctx.status = 200;
+    return;
+  }
+  await output.serve(ctx, subpath);
+}
+
+/** Maps errors to statuses; only RelayError and Koa's own exposed errors show their message. */
+function sendError(ctx: Context, error: unknown, log: Logger): void {
+  if (ctx.headerSent || !ctx.writable) return;
+  if (error instanceof RelayError) {
+    ctx.status = error.status;
+    if (error.code === 'FULL' || error.code === 'NOT_READY') ctx.set('Retry-After', '5');
+    ctx.type = 'text/plain';
+    ctx.body = `${error.message}\n`;
+    return;
+  }
+  const httpError = error as { status?: number; expose?: boolean; message?: string };
+  if (typeof httpError.status === 'number' && httpError.status < 500) {
+    ctx.status = httpError.status;
+    ctx.type = 'text/plain';
+    ctx.body = `${httpError.expose ? httpError.message : 'error'}\n`;
+    return;
+  }
+  log.error(`request ${ctx.method} ${ctx.path} failed: ${(error as Error)?.stack ?? String(error)}`);
+  ctx.status = 500;
+  ctx.type = 'text/plain';
+  ctx.body = 'internal error\n';
+}
+
+/** Starts listening; resolves with the server and the port actually bound (HTTPPort 0 picks one). */
+export async function listen(app: Koa, port: number, host: string): Promise<{ server: Server; port: number }> {
+  const server = createServer(app.callback());
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 0; // live responses last as long as the viewer watches
+  server.maxHeadersCount = 100;
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  // Viewers who vanish mid-stream reset their sockets; that is normal, not an error to log.
+  server.on('clientError', (_error, socket) => socket.destroy());
+  return { server, port: (server.address() as AddressInfo).port };
+}

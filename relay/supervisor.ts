@@ -1,0 +1,150 @@
+import type PQueue from 'p-queue';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
+import type { Logger } from './log.ts';
+
+/** What /stat.html shows of anything supervised. */
+export type SupervisedState = 'stopped' | 'idle' | 'starting' | 'live' | 'retrying';
+
+export interface LastError {
+  readonly message: string;
+  readonly at: number;
+  /** 'start' when it failed before going live, 'run' when it died later. */
+  readonly phase: 'start' | 'run';
+}
+
+/**
+ * The work a supervisor runs: hold the resource until it fails (reject) or `signal` aborts (resolve).
+ * Call `live()` once it works, which ends the start phase and frees its place in the start queue.
+ */
+export type SupervisedTask = (signal: AbortSignal, live: () => void) => Promise<void>;
+
+export interface SupervisorOptions {
+  readonly name: string;
+  readonly task: SupervisedTask;
+  /** Bounds how many starts run at once across the relay. */
+  readonly startQueue: PQueue;
+  readonly log: Logger;
+  readonly backoff?: BackoffOptions;
+  /** A start that has not gone live by then gives its queue place back (it keeps trying). */
+  readonly startSlotMs?: number;
+  /** Safe messages only: called with each failure's message, for errors shown on the status page. */
+  readonly describeError?: (error: unknown) => string;
+}
+
+/**
+ * Runs a task, restarts it with jittered exponential backoff when it fails, and tells "failed to start" from
+ * "died later". Stops that it caused are not errors. stop() is safe to call twice.
+ */
+export class Supervisor {
+  state: SupervisedState = 'stopped';
+  lastError: LastError | undefined;
+  liveSince: number | undefined;
+  nextAttemptAt: number | undefined;
+  restarts = 0;
+  private controller: AbortController | undefined;
+  private loop: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private readonly backoff: BackoffOptions;
+
+  constructor(private readonly options: SupervisorOptions) {
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+  }
+
+  get running(): boolean {
+    return this.controller !== undefined;
+  }
+
+  start(): void {
+    if (this.controller) return;
+    const controller = new AbortController();
+    this.controller = controller;
+    this.loop = this.runLoop(controller.signal);
+  }
+
+  /** Aborts the current run and waits for it to end. */
+  async stop(): Promise<void> {
+    const controller = this.controller;
+    if (!controller) return;
+    this.controller = undefined;
+    controller.abort();
+    this.wakeUp?.();
+    await this.loop;
+    this.state = 'stopped';
+    this.liveSince = undefined;
+    this.nextAttemptAt = undefined;
+  }
+
+  /** Ends the current run now (e.g. a watchdog fired) so that the loop restarts it; the error is recorded. */
+  private async runLoop(signal: AbortSignal): Promise<void> {
+    let attempt = 0;
+    const { log } = this.options;
+    while (!signal.aborted) {
+      this.state = 'starting';
+      this.nextAttemptAt = undefined;
+      let wentLive = false;
+      let liveAt = 0;
+      const run = this.runOnce(signal, () => {
+        wentLive = true;
+        liveAt = Date.now();
+        this.state = 'live';
+        this.liveSince = liveAt;
+      });
+      try {
+        await run;
+        if (signal.aborted) break;
+        throw new Error('ended without an error');
+      } catch (error) {
+        if (signal.aborted) break;
+        const message = this.options.describeError ? this.options.describeError(error) : String((error as Error)?.message ?? error);
+        const phase = wentLive ? 'run' : 'start';
+        this.lastError = { message, at: Date.now(), phase };
+        if (wentLive && Date.now() - liveAt >= this.backoff.resetAfterMs) attempt = 0;
+        const delay = backoffDelay(this.backoff, attempt++);
+        this.state = 'retrying';
+        this.liveSince = undefined;
+        this.nextAttemptAt = Date.now() + delay;
+        this.restarts++;
+        log.warn(`${phase === 'start' ? 'failed to start' : 'died'}: ${message}; retrying in ${(delay / 1000).toFixed(1)} s`);
+        await this.sleep(delay, signal);
+      }
+    }
+  }
+
+  /** One run of the task; its start phase holds a place in the shared start queue. */
+  private runOnce(signal: AbortSignal, onLive: () => void): Promise<void> {
+    let releaseSlot!: () => void;
+    const slotFreed = new Promise<void>((resolve) => (releaseSlot = resolve));
+    const slotTimer = setTimeout(releaseSlot, this.options.startSlotMs ?? 10_000);
+    let begin!: () => void;
+    const admitted = new Promise<void>((resolve) => (begin = resolve));
+    void this.options.startQueue.add(() => {
+      begin();
+      return slotFreed;
+    });
+    return admitted.then(async () => {
+      try {
+        if (signal.aborted) return;
+        await this.options.task(signal, () => {
+          releaseSlot();
+          onLive();
+        });
+      } finally {
+        clearTimeout(slotTimer);
+        releaseSlot();
+      }
+    });
+  }
+
+  private sleep(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      this.wakeUp = done;
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+}
