@@ -1,0 +1,64 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger, silentLogger, type Logger } from '../../relay/log.ts';
+import { loadConfig, startRelay, type RunningRelay } from '../../relay/main.ts';
+
+export interface TestRelay extends RunningRelay {
+  readonly baseUrl: string;
+  readonly configFile: string;
+  readonly logs: string[];
+}
+
+/**
+ * Starts a relay in this process from relay.conf text, on 127.0.0.1 and a free port (HTTPPort 0 unless the text
+ * sets one). Logs are kept in `logs` (and printed when RELAY_TEST_LOG is set).
+ */
+export async function startTestRelay(confText: string, options: { log?: Logger } = {}): Promise<TestRelay> {
+  const dir = await mkdtemp(join(tmpdir(), 'relay-test-'));
+  const configFile = join(dir, 'relay.conf');
+  const globals = /^\s*HTTPPort\b/m.test(confText) ? '' : 'HTTPPort 0\n';
+  await writeFile(configFile, `${globals}${confText}`);
+  const logs: string[] = [];
+  const log = options.log ?? createLogger('relay', (line) => {
+    logs.push(line);
+    if (process.env.RELAY_TEST_LOG) process.stderr.write(`${line}\n`);
+  });
+  const { config } = loadConfig(configFile);
+  const running = await startRelay(config, log ?? silentLogger);
+  return { ...running, baseUrl: `http://127.0.0.1:${running.port}`, configFile, logs };
+}
+
+/** A small config: the synthetic camera at 320x240 and one stream of each format. */
+export function syntheticConfig(options: { rate?: number; camera?: string; extraCamera?: string; extraStream?: string } = {}): string {
+  const rate = options.rate ?? 10;
+  return `
+<Camera test>
+  Source testsrc://?size=320x240&rate=${rate}
+  ${options.extraCamera ?? ''}
+</Camera>
+<Stream test.flv>
+  Feed test
+  VideoFrameRate ${rate}
+  VideoSize 320x240
+  VideoBitRate 300
+  ${options.extraStream ?? ''}
+</Stream>
+<Stream test.m3u8>
+  Feed test
+  VideoFrameRate ${rate}
+  VideoSize 320x240
+  VideoBitRate 300
+  HLSSegmentTime 1
+</Stream>
+<Stream test.mjpg>
+  Feed test
+</Stream>
+<Stream test.jpg>
+  Feed test
+</Stream>
+<Stream stat.html>
+  Format status
+</Stream>
+`;
+}
