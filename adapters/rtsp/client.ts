@@ -1,0 +1,200 @@
+import type { CameraConfig } from '../../conf/types.ts';
+import { AdapterError } from '../errors.ts';
+import type { AdapterRegistration } from '../registry.ts';
+import type { AdapterSink, CameraAdapter } from '../types.ts';
+import { RtspConnection } from './connection.ts';
+import { parseSdp, resolveControl } from './sdp.ts';
+import { pickVideoMedia, VideoTrack } from './track.ts';
+import { parseSession, parseTransportReply, transportRequest } from './transport.ts';
+import { UdpTransport } from './udp.ts';
+
+const DEFAULT_PORT = 554;
+const RTCP_INTERVAL_MS = 5_000;
+/** The first receiver report goes out soon, so the camera hears from the client before its own timeout logic starts. */
+const FIRST_RTCP_MS = 1_000;
+/** Keep-alives go out at half the session timeout, so one lost or slow reply still leaves time. */
+const KEEPALIVE_FRACTION = 0.5;
+
+/** Thrown inside the setup sequence when the run has already ended, to stop it quietly. */
+class Stopped extends Error {}
+
+/**
+ * One RTSP session with a camera: OPTIONS, DESCRIBE, SETUP of the first supported video track, PLAY, then keep-alives
+ * and receiver reports while frames flow, and TEARDOWN when the Feed stops it.
+ */
+class RtspSession {
+  private connection: RtspConnection | undefined;
+  private udp: UdpTransport | undefined;
+  private track: VideoTrack | undefined;
+  private sessionId: string | undefined;
+  private controlUri: string;
+  private rtpChannel = 0;
+  private rtcpChannel = 1;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private dataWatchdog: NodeJS.Timeout | undefined;
+  private settled = false;
+  private settle: { resolve: () => void; reject: (error: AdapterError) => void } | undefined;
+
+  constructor(
+    private readonly camera: CameraConfig,
+    private readonly sink: AdapterSink,
+  ) {
+    this.controlUri = camera.source;
+  }
+
+  /** Resolves when the sink's signal aborts; rejects with the first failure. */
+  run(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.settle = { resolve, reject };
+      this.sink.signal.addEventListener('abort', this.onAbort, { once: true });
+      if (this.sink.signal.aborted) return this.onAbort();
+      this.start().catch((error: unknown) => this.fail(error));
+    });
+  }
+
+  /** Releases every socket and timer; safe to call twice. */
+  close(): void {
+    this.settled = true;
+    this.sink.signal.removeEventListener('abort', this.onAbort);
+    for (const timer of this.timers) clearInterval(timer);
+    clearTimeout(this.dataWatchdog);
+    this.connection?.close();
+    this.udp?.close();
+  }
+
+  private readonly onAbort = (): void => {
+    if (this.settled) return;
+    this.settled = true;
+    if (this.connection && this.sessionId !== undefined) {
+      this.connection.closeWith('TEARDOWN', this.controlUri, [['Session', this.sessionId]]);
+    }
+    this.settle?.resolve();
+  };
+
+  private fail(error: unknown): void {
+    if (this.settled || error instanceof Stopped) return;
+    this.settled = true;
+    const adapterError = error instanceof AdapterError ? error : new AdapterError('PROTOCOL', `RTSP: ${(error as Error).message}`);
+    this.settle?.reject(adapterError);
+  }
+
+  /** Between steps: stop quietly if the run ended while a step was waiting. */
+  private checkRunning(): void {
+    if (this.settled) throw new Stopped();
+  }
+
+  private async start(): Promise<void> {
+    const url = new URL(this.camera.source);
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const port = url.port ? Number(url.port) : DEFAULT_PORT;
+    const uri = this.camera.source;
+    const credentials = this.camera.username === undefined ? undefined : { username: this.camera.username, password: this.camera.password ?? '' };
+    const connection = await RtspConnection.open(host, port, {
+      timeoutMs: this.camera.connectTimeoutMs,
+      replyTimeoutMs: this.camera.readTimeoutMs,
+      credentials,
+      events: { onData: (channel, payload) => this.onInterleaved(channel, payload), onFailure: (error) => this.fail(error) },
+    });
+    this.connection = connection;
+    if (this.settled) connection.close();
+    this.checkRunning();
+
+    const options = await connection.request('OPTIONS', uri);
+    const keepAliveMethod = /\bGET_PARAMETER\b/i.test(options.headers.get('Public') ?? '') ? 'GET_PARAMETER' : 'OPTIONS';
+    this.checkRunning();
+    const describe = await connection.request('DESCRIBE', uri, [['Accept', 'application/sdp']]);
+    this.checkRunning();
+    const sdp = parseSdp(describe.body.toString('utf8'));
+    const base = describe.headers.get('Content-Base') ?? describe.headers.get('Content-Location') ?? uri;
+    const media = pickVideoMedia(sdp.media);
+    const track = new VideoTrack(media, this.camera.maxFrameBytes, (frame) => this.sink.onFrame(frame));
+    this.track = track;
+
+    const tcp = this.camera.rtspTransport === 'tcp';
+    if (!tcp) {
+      const udp = await UdpTransport.open(connection.remoteAddress ?? host, {
+        onRtp: (packet) => this.onRtp(packet),
+        onRtcp: (packet) => track.onRtcp(packet),
+        onFailure: (error) => this.fail(error),
+      });
+      this.udp = udp;
+      if (this.settled) udp.close();
+      this.checkRunning();
+    }
+    const trackUri = resolveControl(base, media.control);
+    const setup = await connection.request('SETUP', trackUri, [['Transport', transportRequest(tcp, this.udp?.clientPorts)]]);
+    this.checkRunning();
+    const transport = parseTransportReply(setup.headers.get('Transport'));
+    if (transport.tcp !== tcp) throw new AdapterError('PROTOCOL', `RTSP: asked for ${tcp ? 'TCP' : 'UDP'}, the camera answered with another transport`);
+    const session = parseSession(setup.headers.get('Session'));
+    this.sessionId = session.id;
+    [this.rtpChannel, this.rtcpChannel] = transport.interleaved ?? [0, 1];
+    if (transport.serverPorts) this.udp?.setServerRtcpPort(transport.serverPorts[1]);
+    this.controlUri = sdp.control === undefined ? base : resolveControl(base, sdp.control);
+
+    await connection.request('PLAY', this.controlUri, [['Session', session.id], ['Range', 'npt=0.000-']]);
+    this.checkRunning();
+    this.sink.log(`RTSP: playing ${media.encoding ?? 'video'} over ${tcp ? 'TCP' : 'UDP'}`);
+    this.sink.onConnected();
+    this.armDataWatchdog();
+    const keepAliveMs = Math.max(500, session.timeoutSeconds * 1000 * KEEPALIVE_FRACTION);
+    this.timers.push(setInterval(() => this.keepAlive(keepAliveMethod, uri), keepAliveMs));
+    this.timers.push(setTimeout(() => this.sendReceiverReport(), FIRST_RTCP_MS));
+    this.timers.push(setInterval(() => this.sendReceiverReport(), RTCP_INTERVAL_MS));
+  }
+
+  private keepAlive(method: string, uri: string): void {
+    if (!this.connection || this.sessionId === undefined) return;
+    this.connection.request(method, method === 'OPTIONS' ? uri : this.controlUri, [['Session', this.sessionId]]).catch((error: unknown) => this.fail(error));
+  }
+
+  private sendReceiverReport(): void {
+    if (!this.track) return;
+    const report = this.track.reporter.buildReport(performance.now());
+    if (this.udp) this.udp.sendRtcp(report);
+    else this.connection?.sendInterleaved(this.rtcpChannel, report);
+  }
+
+  private armDataWatchdog(): void {
+    const ms = this.camera.readTimeoutMs;
+    this.dataWatchdog = setTimeout(() => this.fail(new AdapterError('TIMEOUT', `RTSP: no RTP data for ${ms} ms`)), ms);
+  }
+
+  private onInterleaved(channel: number, payload: Buffer): void {
+    if (channel === this.rtpChannel) this.onRtp(payload);
+    else if (channel === this.rtcpChannel) this.track?.onRtcp(payload);
+    // Other channels belong to tracks the client did not set up: ignored.
+  }
+
+  private onRtp(packet: Buffer): void {
+    if (this.settled || !this.track) return;
+    this.dataWatchdog?.refresh();
+    try {
+      this.track.onRtp(packet);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+}
+
+/** The RTSP camera adapter (`rtsp://`): H.264 or JPEG video over interleaved TCP or UDP. */
+export class RtspAdapter implements CameraAdapter {
+  readonly kind = 'rtsp';
+
+  constructor(private readonly camera: CameraConfig) {}
+
+  async run(sink: AdapterSink): Promise<void> {
+    const session = new RtspSession(this.camera, sink);
+    try {
+      await session.run();
+    } finally {
+      session.close();
+    }
+  }
+}
+
+/** Registers the adapter for rtsp:// sources. */
+export const rtspAdapter: AdapterRegistration = {
+  schemes: ['rtsp'],
+  create: (camera) => new RtspAdapter(camera),
+};

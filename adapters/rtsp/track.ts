@@ -1,0 +1,97 @@
+import { performance } from 'node:perf_hooks';
+import { AdapterError } from '../errors.ts';
+import type { Frame } from '../types.ts';
+import { H264Depacketizer, parseSpropParameterSets } from './h264.ts';
+import { JpegDepacketizer } from './jpeg.ts';
+import { ReceiverReporter } from './rtcp.ts';
+import { parseRtpPacket, RtpClock, RtpReorderer, type RtpPacket } from './rtp.ts';
+import type { SdpMedia } from './sdp.ts';
+
+/** The video codecs the client can depacketize, by SDP encoding name. */
+const SUPPORTED = new Set(['H264', 'JPEG']);
+
+/** The first video section of a session description whose codec the client speaks; PROTOCOL if there is none. */
+export function pickVideoMedia(media: readonly SdpMedia[]): SdpMedia {
+  const video = media.filter((section) => section.type === 'video');
+  if (video.length === 0) throw new AdapterError('PROTOCOL', 'SDP: no video track');
+  const usable = video.find((section) => section.encoding !== undefined && SUPPORTED.has(section.encoding));
+  if (!usable) {
+    const names = video.map((section) => section.encoding ?? 'unknown').join(', ');
+    throw new AdapterError('PROTOCOL', `SDP: no video track in a supported codec (offered: ${names.slice(0, 80)})`);
+  }
+  return usable;
+}
+
+/**
+ * One received video track: RTP packets in, frames out. Packets are counted for RTCP, put in order, depacketized, and
+ * their RTP timestamps turned into monotonic milliseconds.
+ */
+export class VideoTrack {
+  private readonly payloadType: number;
+  private readonly reorderer = new RtpReorderer();
+  private readonly clock: RtpClock;
+  private readonly h264: H264Depacketizer | undefined;
+  private readonly jpeg: JpegDepacketizer | undefined;
+  readonly reporter: ReceiverReporter;
+  /** Packets that were not RTP or not of this track's payload type. */
+  strayPackets = 0;
+
+  constructor(media: SdpMedia, maxFrameBytes: number, private readonly emit: (frame: Frame) => void) {
+    const clockRate = media.clockRate ?? 90_000;
+    this.payloadType = media.payloadTypes[0] ?? 0;
+    this.clock = new RtpClock(clockRate);
+    this.reporter = new ReceiverReporter(clockRate);
+    if (media.encoding === 'H264') {
+      this.h264 = new H264Depacketizer(maxFrameBytes, parseSpropParameterSets(media.fmtp.get('sprop-parameter-sets')));
+    } else {
+      this.jpeg = new JpegDepacketizer(maxFrameBytes);
+    }
+  }
+
+  /** Feeds one RTP packet as it arrived; throws AdapterError('PROTOCOL') only for limits the camera broke. */
+  onRtp(data: Buffer): void {
+    let packet: RtpPacket;
+    try {
+      packet = parseRtpPacket(data);
+    } catch {
+      this.strayPackets++; // one garbled datagram is not worth the stream
+      return;
+    }
+    if (packet.payloadType !== this.payloadType) {
+      this.strayPackets++;
+      return;
+    }
+    const now = performance.now();
+    this.reporter.onRtp(packet, now);
+    for (const item of this.reorderer.push(packet, now)) {
+      if ('lost' in item) {
+        this.h264?.markLoss();
+        this.jpeg?.markLoss();
+        continue;
+      }
+      this.depacketize(item.packet);
+    }
+  }
+
+  /** Feeds one RTCP packet from the camera. */
+  onRtcp(data: Buffer): void {
+    this.reporter.onRtcp(data, performance.now());
+  }
+
+  /** Frames dropped because of loss or damage, for the log. */
+  get droppedFrames(): number {
+    return (this.h264?.droppedUnits ?? 0) + (this.jpeg?.droppedImages ?? 0);
+  }
+
+  private depacketize(packet: RtpPacket): void {
+    if (this.h264) {
+      for (const unit of this.h264.push(packet)) {
+        this.emit({ codec: 'h264', data: unit.data, keyframe: unit.keyframe, timestamp: this.clock.toMs(unit.rtpTimestamp) });
+      }
+    } else if (this.jpeg) {
+      for (const image of this.jpeg.push(packet)) {
+        this.emit({ codec: 'jpeg', data: image.data, keyframe: true, timestamp: this.clock.toMs(image.rtpTimestamp) });
+      }
+    }
+  }
+}
