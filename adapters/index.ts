@@ -1,9 +1,15 @@
 import { AdapterRegistry, type AdapterRegistration } from './registry.ts';
+import { rtspAdapter } from './rtsp/client.ts';
 import { testsrcAdapter } from './testsrc/testsrc.ts';
+import { httpAdapter } from './http/adapter.ts';
+import { vbcAdapter } from './vbc/client.ts';
 
 /** Every camera protocol the relay speaks, by URL scheme. Add a line here to add a protocol. */
 export const adapterRegistrations: readonly AdapterRegistration[] = [
   testsrcAdapter,
+  rtspAdapter,
+  httpAdapter,
+  vbcAdapter,
 ];
 
 /** The URL schemes a Source may use; the config parser checks against this list. */

@@ -17,6 +17,8 @@ export class Fanout {
   add(viewer: Viewer): void {
     this.viewers.add(viewer);
     this.counters.viewersServed++;
+    // Bytes a viewer got before joining (stream header, codec configuration, the current group of pictures) are out too.
+    this.counters.bytesOut += viewer.bytesSent;
     viewer.onClose(() => this.viewers.delete(viewer));
   }
 

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { createAdapterRegistry, knownSchemes } from '../adapters/index.ts';
+import type { AdapterRegistry } from '../adapters/registry.ts';
 import { parseConfigFile, type ParseResult } from '../conf/parse.ts';
 import type { RelayConfig } from '../conf/types.ts';
 import { locateFfmpeg, type FfmpegInfo } from './ffmpeg-locate.ts';
@@ -19,15 +20,19 @@ export interface RunningRelay {
   stop(): Promise<void>;
 }
 
-export function loadConfig(file: string): ParseResult {
-  return parseConfigFile(file, { schemes: knownSchemes });
+export function loadConfig(file: string, schemes: readonly string[] = knownSchemes): ParseResult {
+  return parseConfigFile(file, { schemes });
 }
 
 /** Starts a relay from a parsed config: finds ffmpeg, starts feeds and streams, listens. */
-export async function startRelay(config: RelayConfig, log: Logger = createLogger()): Promise<RunningRelay> {
+export async function startRelay(
+  config: RelayConfig,
+  log: Logger = createLogger(),
+  adapters: AdapterRegistry = createAdapterRegistry(),
+): Promise<RunningRelay> {
   const ffmpeg = await locateFfmpeg(config.ffmpegPath);
   log.info(`using ffmpeg ${ffmpeg.version} at ${ffmpeg.path} (from ${ffmpeg.origin})`);
-  const relay = new Relay(config, { ffmpeg, adapters: createAdapterRegistry(), log });
+  const relay = new Relay(config, { ffmpeg, adapters, log });
   await relay.start();
   const app = createApp(relay, log.child('http'));
   const { server, port } = await listen(app, config.httpPort, config.httpBindAddress);
@@ -39,7 +44,7 @@ export async function startRelay(config: RelayConfig, log: Logger = createLogger
     port,
     ffmpeg,
     async reload() {
-      const { config: next, warnings } = loadConfig(relay.config.file);
+      const { config: next, warnings } = loadConfig(relay.config.file, adapters.schemes);
       for (const warning of warnings) log.warn(`${warning.file}:${warning.line}: ${warning.message}`);
       await relay.reload(next);
     },

@@ -38,6 +38,7 @@ export class Relay {
   private sweepTimer: NodeJS.Timeout | undefined;
   private hlsRoot: string | undefined;
   private ownsHlsRoot = false;
+  private readonly stopController = new AbortController();
 
   constructor(
     public config: RelayConfig,
@@ -60,8 +61,14 @@ export class Relay {
     this.sweepTimer.unref();
   }
 
+  /** Aborted when stop() begins, so that samplers and pages built on this relay end with it. */
+  get stopSignal(): AbortSignal {
+    return this.stopController.signal;
+  }
+
   /** Stops every output and feed; ffmpeg children get stdin EOF, then SIGKILL after a grace period. */
   async stop(): Promise<void> {
+    this.stopController.abort();
     clearInterval(this.sweepTimer);
     await Promise.all([...this.outputs.values()].map((output) => output.close()));
     await Promise.all([...this.feeds.values()].map((feed) => feed.close()));

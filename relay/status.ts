@@ -1,31 +1,44 @@
-import type { Relay } from './relay.ts';
+import type { Feed } from './feed.ts';
 import type { FfmpegInfo } from './ffmpeg-locate.ts';
 import { HlsOutput } from './outputs/hls.ts';
+import type { StreamOutput } from './outputs/output.ts';
+import { VIEWER_SAMPLE_CAP, type RateSampler } from './rates.ts';
+import type { Relay } from './relay.ts';
+import type { Viewer } from './viewer.ts';
 
 /** The version reported on /stat.html and by `relay --version`. */
 export const RELAY_VERSION = '0.1.0';
 
-/** Everything /stat.html, /stat.json and /metrics show, read from counters (no socket walking beyond capped lists). */
+/** Everything /stat.html, /stat.json and /metrics show, read from counters and sampled rates, never from sockets. */
 export interface StatusSnapshot {
-  server: {
-    version: string;
-    uptimeSeconds: number;
-    ffmpeg: FfmpegInfo;
-    viewers: number;
-    maxClients: number;
-    bandwidthKbps: number;
-    maxBandwidthKbps: number;
-    refused: number;
-  };
+  server: ServerStatus;
   cameras: CameraStatus[];
   streams: StreamStatus[];
+}
+
+export interface ServerStatus {
+  version: string;
+  startedAt: string;
+  uptimeSeconds: number;
+  ffmpeg: FfmpegInfo;
+  viewers: number;
+  maxClients: number;
+  /** Estimated from each viewer's stream bit rate, as MaxBandwidth counts it. */
+  bandwidthKbps: number;
+  /** Measured: bytes actually written to viewers over the last sampling interval. */
+  measuredOutKbps: number | null;
+  maxBandwidthKbps: number;
+  refused: number;
 }
 
 export interface CameraStatus {
   name: string;
   kind: string;
-  source: string;
+  /** scheme://host:port only: never credentials, path or query. */
+  host: string;
   state: string;
+  /** The state for people: "retrying in 4 s", "idle (on demand)". */
+  stateText: string;
   lastError: { message: string; at: string; phase: string } | null;
   liveSince: string | null;
   nextAttemptInSeconds: number | null;
@@ -33,109 +46,177 @@ export interface CameraStatus {
   framesIn: number;
   framesDropped: number;
   bytesIn: number;
+  inputFps: number | null;
+  inputKbps: number | null;
   lastFrameAgeSeconds: number | null;
   viewers: number;
+  streams: string[];
 }
 
 export interface ViewerStatus {
+  id: number;
   address: string;
   since: string;
   bytesSent: number;
+  kbps: number | null;
   drops: number;
+}
+
+export interface FfmpegStatus {
+  state: string;
+  pid: number | null;
+  cpuPercent: number | null;
+  restarts: number;
+  lastError: { message: string; at: string } | null;
+  /** The last lines of its stderr, kept only once it has failed. */
+  stderrTail: string;
 }
 
 export interface StreamStatus {
   name: string;
   url: string;
+  /** The hls.js player page, for HLS streams. */
+  playerUrl: string | null;
   format: string;
-  feed: string;
-  size: string | null;
-  frameRate: number;
-  bitRateKbps: number;
+  camera: string;
+  configured: { size: string | null; frameRate: number; bitRateKbps: number };
+  measured: { frameRate: number | null; encodedKbps: number | null; outKbps: number | null };
   viewers: number;
+  maxClients: number;
   refused: number;
   bytesOut: number;
   framesOut: number;
+  /** Frames not sent to slow viewers plus frames not handed to a backed-up encoder. */
   drops: number;
-  ffmpeg: { state: string; pid: number | null; restarts: number; lastError: string | null; stderrTail: string } | null;
+  ffmpeg: FfmpegStatus | null;
   viewerList: ViewerStatus[];
+  /** True when viewerList stops short of `viewers`. */
+  viewerListTruncated: boolean;
 }
 
-/** Viewers listed per stream at most; the count is always exact. */
-const VIEWER_LIST_CAP = 50;
-
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
+const round = (value: number | null, digits = 1): number | null => (value === null ? null : Number(value.toFixed(digits)));
+const kbps = (bytesPerSecond: number | null): number | null => round(bytesPerSecond === null ? null : (bytesPerSecond * 8) / 1000);
 
-export function statusSnapshot(relay: Relay): StatusSnapshot {
+const viewerIds = new WeakMap<Viewer, number>();
+let nextViewerId = 1;
+/** A number that tells viewers apart on the status page (addresses repeat). */
+function viewerId(viewer: Viewer): number {
+  let id = viewerIds.get(viewer);
+  if (id === undefined) viewerIds.set(viewer, (id = nextViewerId++));
+  return id;
+}
+
+/** The snapshot of one relay; rates are null until the sampler has two readings. */
+export function statusSnapshot(relay: Relay, rates: RateSampler): StatusSnapshot {
   const now = Date.now();
   const usage = relay.admission.usage();
-  const cameras = [...relay.feeds.values()].map((feed): CameraStatus => {
-    const status = feed.status;
-    return {
-      name: feed.camera.name,
-      kind: feed.kind,
-      source: hostOnly(feed.camera.source),
-      state: status.state,
-      lastError: status.lastError ? { message: status.lastError.message, at: new Date(status.lastError.at).toISOString(), phase: status.lastError.phase } : null,
-      liveSince: iso(status.liveSince),
-      nextAttemptInSeconds: status.nextAttemptAt ? Math.max(0, Math.round((status.nextAttemptAt - now) / 1000)) : null,
-      reconnects: status.restarts,
-      framesIn: feed.counters.framesIn,
-      framesDropped: feed.counters.framesDropped,
-      bytesIn: feed.counters.bytesIn,
-      lastFrameAgeSeconds: feed.counters.lastFrameAt ? (now - feed.counters.lastFrameAt) / 1000 : null,
-      viewers: status.viewers,
-    };
-  });
-  const streams = [...relay.outputs.values()].map((output): StreamStatus => {
-    const { config, transcode, fanout } = output;
-    const size = config.videoSize ? `${config.videoSize.width}x${config.videoSize.height}` : null;
-    const hlsBytes = output instanceof HlsOutput ? output.bytesOut : 0;
-    return {
-      name: config.name,
-      url: `/${config.name}`,
-      format: config.format,
-      feed: output.feed.camera.name,
-      size,
-      frameRate: config.videoFrameRate,
-      bitRateKbps: config.videoBitRate,
-      viewers: output.viewerCount,
-      refused: relay.admission.counters.refusedByStream.get(config.name) ?? 0,
-      bytesOut: (fanout?.counters.bytesOut ?? 0) + hlsBytes,
-      framesOut: fanout?.counters.framesOut ?? 0,
-      drops: fanout?.counters.drops ?? 0,
-      ffmpeg: transcode
-        ? {
-            state: transcode.supervisor.state,
-            pid: transcode.pid ?? null,
-            restarts: transcode.supervisor.restarts,
-            lastError: transcode.supervisor.lastError?.message ?? null,
-            stderrTail: transcode.supervisor.lastError ? transcode.stderr.text : '',
-          }
-        : null,
-      viewerList: fanout
-        ? [...fanout.viewers].slice(0, VIEWER_LIST_CAP).map((viewer) => ({
-            address: viewer.remoteAddress,
-            since: new Date(viewer.since).toISOString(),
-            bytesSent: viewer.bytesSent,
-            drops: viewer.drops,
-          }))
-        : [],
-    };
-  });
+  const outputs = [...relay.outputs.values()];
+  const cameras = [...relay.feeds.values()].map((feed) => cameraStatus(feed, outputs, rates, now));
+  const streams = outputs.map((output) => streamStatus(relay, output, rates));
+  const measured = streams.map((stream) => stream.measured.outKbps).filter((value): value is number => value !== null);
   return {
     server: {
       version: RELAY_VERSION,
+      startedAt: new Date(relay.startedAt).toISOString(),
       uptimeSeconds: Math.round((now - relay.startedAt) / 1000),
       ffmpeg: relay.deps.ffmpeg,
       viewers: usage.viewers,
       maxClients: relay.config.maxClients,
       bandwidthKbps: usage.kbps,
+      measuredOutKbps: measured.length > 0 ? round(measured.reduce((a, b) => a + b, 0)) : null,
       maxBandwidthKbps: relay.config.maxBandwidth,
       refused: relay.admission.counters.refused,
     },
     cameras,
     streams,
+  };
+}
+
+function cameraStatus(feed: Feed, outputs: StreamOutput[], rates: RateSampler, now: number): CameraStatus {
+  const status = feed.status;
+  const meters = rates.camera(feed);
+  const own = outputs.filter((output) => output.feed === feed);
+  const nextAttemptInSeconds = status.nextAttemptAt ? Math.max(0, Math.ceil((status.nextAttemptAt - now) / 1000)) : null;
+  return {
+    name: feed.camera.name,
+    kind: feed.kind,
+    host: hostOnly(feed.camera.source),
+    state: status.state,
+    stateText: stateText(status.state, nextAttemptInSeconds),
+    lastError: status.lastError
+      ? { message: status.lastError.message, at: new Date(status.lastError.at).toISOString(), phase: status.lastError.phase }
+      : null,
+    liveSince: iso(status.liveSince),
+    nextAttemptInSeconds,
+    reconnects: status.restarts,
+    framesIn: feed.counters.framesIn,
+    framesDropped: feed.counters.framesDropped,
+    bytesIn: feed.counters.bytesIn,
+    inputFps: round(meters.frames.rate),
+    inputKbps: kbps(meters.bytes.rate),
+    lastFrameAgeSeconds: feed.counters.lastFrameAt ? round((now - feed.counters.lastFrameAt) / 1000) : null,
+    viewers: own.reduce((sum, output) => sum + output.viewerCount, 0),
+    streams: own.map((output) => output.config.name),
+  };
+}
+
+/** How a supervised state reads on the status page. */
+export function stateText(state: string, nextAttemptInSeconds: number | null): string {
+  if (state === 'retrying') return nextAttemptInSeconds === null ? 'retrying' : `retrying in ${nextAttemptInSeconds} s`;
+  if (state === 'idle') return 'idle (on demand)';
+  return state;
+}
+
+function streamStatus(relay: Relay, output: StreamOutput, rates: RateSampler): StreamStatus {
+  const { config, transcode, fanout } = output;
+  const meters = rates.stream(output);
+  const hls = output instanceof HlsOutput;
+  const viewers = fanout ? [...fanout.viewers].slice(0, VIEWER_SAMPLE_CAP) : [];
+  const supervisor = transcode?.supervisor;
+  return {
+    name: config.name,
+    url: `/${config.name}`,
+    playerUrl: hls ? `/player/${config.name}` : null,
+    format: config.format,
+    camera: output.feed.camera.name,
+    configured: {
+      size: config.videoSize ? `${config.videoSize.width}x${config.videoSize.height}` : null,
+      frameRate: config.videoFrameRate,
+      bitRateKbps: config.videoBitRate,
+    },
+    measured: {
+      frameRate: round(meters.frames.rate),
+      // ffmpeg writes HLS into files, not to the relay: only FLV's encoded rate is seen.
+      encodedKbps: transcode && !hls ? kbps(meters.encodedBytes.rate) : null,
+      outKbps: kbps(meters.bytesOut.rate),
+    },
+    viewers: output.viewerCount,
+    maxClients: config.maxClients,
+    refused: relay.admission.counters.refusedByStream.get(config.name) ?? 0,
+    bytesOut: (fanout?.counters.bytesOut ?? 0) + (hls ? output.bytesOut : 0),
+    framesOut: fanout?.counters.framesOut ?? 0,
+    drops: (fanout?.counters.drops ?? 0) + (transcode?.framesDropped ?? 0),
+    ffmpeg:
+      transcode && supervisor
+        ? {
+            state: supervisor.state,
+            pid: transcode.pid ?? null,
+            cpuPercent: round(meters.cpu.percent),
+            restarts: supervisor.restarts,
+            lastError: supervisor.lastError ? { message: supervisor.lastError.message, at: new Date(supervisor.lastError.at).toISOString() } : null,
+            stderrTail: supervisor.lastError ? transcode.stderr.text : '',
+          }
+        : null,
+    viewerList: viewers.map((viewer) => ({
+      id: viewerId(viewer),
+      address: viewer.remoteAddress,
+      since: new Date(viewer.since).toISOString(),
+      bytesSent: viewer.bytesSent,
+      kbps: kbps(rates.viewer(viewer).rate),
+      drops: viewer.drops,
+    })),
+    viewerListTruncated: fanout ? fanout.viewers.size > viewers.length : false,
   };
 }
 
@@ -148,4 +229,3 @@ export function hostOnly(source: string): string {
     return 'invalid';
   }
 }
-

@@ -67,7 +67,8 @@ export class Transcode {
     return new Promise<void>((resolve, reject) => {
       let spawnFailed = false;
       let waitingForKeyframe = false;
-      let lastOutputAt = Date.now();
+      // Set when a frame goes in with no output since: ffmpeg silent that long while fed is stuck (a camera outage is not).
+      let unansweredSince: number | undefined;
       let killTimer: NodeJS.Timeout | undefined;
       const write = (frame: Frame): void => {
         if (child.stdin.destroyed || !child.stdin.writable) return;
@@ -83,11 +84,12 @@ export class Transcode {
         waitingForKeyframe = false;
         child.stdin.write(frame.data);
         this.framesWritten++;
+        unansweredSince ??= Date.now();
       };
       for (const frame of this.options.feed.groupOfPictures) write(frame);
       const unsubscribe = this.options.feed.subscribe(write);
       const stallCheck = setInterval(() => {
-        if (this.options.output.kind !== 'flv' || Date.now() - lastOutputAt < OUTPUT_STALL_MS) return;
+        if (this.options.output.kind !== 'flv' || unansweredSince === undefined || Date.now() - unansweredSince < OUTPUT_STALL_MS) return;
         this.stderr.push(`relay: no output for ${OUTPUT_STALL_MS / 1000} s while fed; restarting\n`);
         child.kill('SIGKILL');
       }, 1000);
@@ -99,7 +101,7 @@ export class Transcode {
       child.stdin.on('error', () => {}); // EPIPE when ffmpeg dies: reported by 'close' with its stderr.
       child.stderr.on('data', (chunk: Buffer) => this.stderr.push(chunk));
       child.stdout.on('data', (chunk: Buffer) => {
-        lastOutputAt = Date.now();
+        unansweredSince = undefined;
         this.bytesOut += chunk.length;
         this.options.onStdout?.(chunk);
         live();

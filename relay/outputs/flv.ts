@@ -40,7 +40,7 @@ export class FlvOutput implements StreamOutput {
   /** Wired by the Relay as the transcode's onProcessStart: a new ffmpeg starts a new FLV file. */
   resetStream(): void {
     this.reader = new FlvTagReader();
-    this.timestampOffset = this.lastTimestamp + 100;
+    if (this.lastTimestamp > 0) this.timestampOffset = this.lastTimestamp + 100;
     this.gop = [];
     this.gopBytes = 0;
   }
@@ -85,6 +85,8 @@ export class FlvOutput implements StreamOutput {
     ctx.respond = false;
     const response = ctx.res;
     response.writeHead(200, ctx.response.headers as Record<string, string>);
+    // Headers go out now: a viewer of a camera that is still connecting must not wait for them.
+    response.flushHeaders();
     const viewer = new Viewer(response, {
       budgetBytes: this.config.viewerBudgetBytes,
       hardLimitBytes: this.config.viewerHardLimitBytes,

@@ -56,6 +56,8 @@ export class MjpegOutput implements StreamOutput {
     setLiveHeaders(ctx, `multipart/x-mixed-replace; boundary=${MJPEG_BOUNDARY}`);
     ctx.respond = false;
     ctx.res.writeHead(200, ctx.response.headers as Record<string, string>);
+    // Headers go out now: a viewer of a camera that is still connecting must not wait for them.
+    ctx.res.flushHeaders();
     const viewer = new Viewer(ctx.res, {
       budgetBytes: this.config.viewerBudgetBytes,
       hardLimitBytes: this.config.viewerHardLimitBytes,

@@ -1,7 +1,9 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, silentLogger, type Logger } from '../../relay/log.ts';
+import { createAdapterRegistry } from '../../adapters/index.ts';
+import type { AdapterRegistry } from '../../adapters/registry.ts';
+import { createLogger, type Logger } from '../../relay/log.ts';
 import { loadConfig, startRelay, type RunningRelay } from '../../relay/main.ts';
 
 export interface TestRelay extends RunningRelay {
@@ -14,7 +16,10 @@ export interface TestRelay extends RunningRelay {
  * Starts a relay in this process from relay.conf text, on 127.0.0.1 and a free port (HTTPPort 0 unless the text
  * sets one). Logs are kept in `logs` (and printed when RELAY_TEST_LOG is set).
  */
-export async function startTestRelay(confText: string, options: { log?: Logger } = {}): Promise<TestRelay> {
+export async function startTestRelay(
+  confText: string,
+  options: { log?: Logger; adapters?: AdapterRegistry } = {},
+): Promise<TestRelay> {
   const dir = await mkdtemp(join(tmpdir(), 'relay-test-'));
   const configFile = join(dir, 'relay.conf');
   const globals = /^\s*HTTPPort\b/m.test(confText) ? '' : 'HTTPPort 0\n';
@@ -24,8 +29,9 @@ export async function startTestRelay(confText: string, options: { log?: Logger }
     logs.push(line);
     if (process.env.RELAY_TEST_LOG) process.stderr.write(`${line}\n`);
   });
-  const { config } = loadConfig(configFile);
-  const running = await startRelay(config, log ?? silentLogger);
+  const adapters = options.adapters ?? createAdapterRegistry();
+  const { config } = loadConfig(configFile, adapters.schemes);
+  const running = await startRelay(config, log, adapters);
   return { ...running, baseUrl: `http://127.0.0.1:${running.port}`, configFile, logs };
 }
 

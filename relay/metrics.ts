@@ -1,0 +1,96 @@
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { Feed } from './feed.ts';
+import { HlsOutput } from './outputs/hls.ts';
+import type { StreamOutput } from './outputs/output.ts';
+import type { RateSampler } from './rates.ts';
+import type { Relay } from './relay.ts';
+import { RELAY_VERSION } from './status.ts';
+
+type Labels = Record<string, string>;
+type Reading = readonly [Labels, number];
+
+const cameraLabels = (feed: Feed): Labels => ({ camera: feed.camera.name });
+const streamLabels = (output: StreamOutput): Labels => ({
+  stream: output.config.name,
+  camera: output.feed.camera.name,
+  format: output.config.format,
+});
+
+/**
+ * A Prometheus registry of the relay's own (never the global one, so that two relays in one process do not clash):
+ * process metrics plus counters read from the relay's cameras and streams at scrape time, never per frame.
+ */
+export function createMetricsRegistry(relay: Relay, rates: RateSampler): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const feeds = (): Feed[] => [...relay.feeds.values()];
+  const outputs = (): StreamOutput[] => [...relay.outputs.values()];
+
+  const counter = (name: string, help: string, labelNames: string[], read: () => Reading[]): void => {
+    new Counter({
+      name, help, labelNames, registers: [registry],
+      collect() {
+        this.reset();
+        for (const [labels, value] of read()) this.inc(labels, value);
+      },
+    });
+  };
+  const gauge = (name: string, help: string, labelNames: string[], read: () => Reading[]): void => {
+    new Gauge({
+      name, help, labelNames, registers: [registry],
+      collect() {
+        this.reset();
+        for (const [labels, value] of read()) this.set(labels, value);
+      },
+    });
+  };
+  const camera = ['camera'];
+  const stream = ['stream', 'camera', 'format'];
+
+  gauge('relay_info', 'Relay and ffmpeg versions (always 1).', ['version', 'ffmpeg_version'], () => [
+    [{ version: RELAY_VERSION, ffmpeg_version: relay.deps.ffmpeg.version }, 1],
+  ]);
+  gauge('relay_camera_up', '1 while the camera connection is live.', camera, () =>
+    feeds().map((feed) => [cameraLabels(feed), feed.state === 'live' ? 1 : 0]));
+  counter('relay_camera_bytes_in_total', 'Bytes of frames received from the camera.', camera, () =>
+    feeds().map((feed) => [cameraLabels(feed), feed.counters.bytesIn]));
+  counter('relay_camera_frames_in_total', 'Frames received from the camera and kept.', camera, () =>
+    feeds().map((feed) => [cameraLabels(feed), feed.counters.framesIn]));
+  counter('relay_camera_frames_dropped_total', 'Frames from the camera dropped by InputFrameRate.', camera, () =>
+    feeds().map((feed) => [cameraLabels(feed), feed.counters.framesDropped]));
+  counter('relay_camera_reconnects_total', 'Camera connections that failed and were retried.', camera, () =>
+    feeds().map((feed) => [cameraLabels(feed), feed.status.restarts]));
+  gauge('relay_camera_input_fps', 'Frames per second received from the camera, measured.', camera, () =>
+    feeds().map((feed) => [cameraLabels(feed), rates.camera(feed).frames.rate ?? 0]));
+
+  gauge('relay_viewers', 'Viewers now (HLS: distinct clients seen recently).', stream, () =>
+    outputs().map((output) => [streamLabels(output), output.viewerCount]));
+  counter('relay_stream_bytes_out_total', 'Bytes written to viewers.', stream, () =>
+    outputs().map((output) => [streamLabels(output), bytesOut(output)]));
+  counter('relay_stream_frames_out_total', 'Frames sent out (HLS: frames handed to its encoder).', stream, () =>
+    outputs().map((output) => [streamLabels(output), output.fanout?.counters.framesOut ?? output.transcode?.framesWritten ?? 0]));
+  counter('relay_stream_frames_dropped_total', 'Frames dropped for slow viewers or a backed-up encoder.', stream, () =>
+    outputs().map((output) => [streamLabels(output), (output.fanout?.counters.drops ?? 0) + (output.transcode?.framesDropped ?? 0)]));
+  counter('relay_stream_slow_disconnects_total', 'Viewers disconnected because their sockets stopped taking bytes.', stream, () =>
+    outputs().map((output) => [streamLabels(output), output.fanout?.counters.slowDisconnects ?? 0]));
+  counter('relay_stream_refused_viewers_total', 'Viewers of the stream refused by MaxClients or MaxBandwidth.', stream, () =>
+    outputs().map((output) => [streamLabels(output), relay.admission.counters.refusedByStream.get(output.config.name) ?? 0]));
+  counter('relay_refused_viewers_total', 'Viewers refused by MaxClients or MaxBandwidth, all streams.', [], () => [
+    [{}, relay.admission.counters.refused],
+  ]);
+  counter('relay_ffmpeg_restarts_total', 'ffmpeg processes that died and were restarted.', stream, () =>
+    outputs().flatMap((output): Reading[] => (output.transcode ? [[streamLabels(output), output.transcode.supervisor.restarts]] : [])));
+  gauge('relay_ffmpeg_up', '1 while the stream\'s ffmpeg is live.', stream, () =>
+    outputs().flatMap((output): Reading[] =>
+      output.transcode ? [[streamLabels(output), output.transcode.supervisor.state === 'live' ? 1 : 0]] : []));
+  gauge('relay_ffmpeg_cpu_percent', 'CPU use of the stream\'s ffmpeg over the last sampling interval (100 = one core).', stream, () =>
+    outputs().flatMap((output): Reading[] => {
+      const percent = output.transcode ? rates.stream(output).cpu.percent : null;
+      return percent === null ? [] : [[streamLabels(output), percent]];
+    }));
+  return registry;
+}
+
+function bytesOut(output: StreamOutput): number {
+  return (output.fanout?.counters.bytesOut ?? 0) + (output instanceof HlsOutput ? output.bytesOut : 0);
+}

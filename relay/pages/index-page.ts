@@ -1,0 +1,39 @@
+import type { CameraStatus, StatusSnapshot, StreamStatus } from '../status.ts';
+import { html, layout, type Markup } from './html.ts';
+
+/** How often index.js reloads each camera's snapshot thumbnail, ms. */
+export const THUMBNAIL_REFRESH_MS = 3000;
+
+/** `/`: every camera with its state, a live thumbnail and links to its streams (and HLS player pages). */
+export function renderIndexPage(snapshot: StatusSnapshot, statusUrl: string | undefined): string {
+  const status = statusUrl ? html` · <a href="${statusUrl}">status</a>` : '';
+  const cards = snapshot.cameras.map((camera) => cameraCard(camera, snapshot.streams.filter((stream) => stream.camera === camera.name)));
+  const body = html`<h1>Cameras</h1><p class="nav">${snapshot.cameras.length} camera(s)${status}</p>
+<div class="cameras" data-thumbnail-refresh-ms="${THUMBNAIL_REFRESH_MS}">${cards}</div>`;
+  return layout('Cameras', body, { scripts: ['/assets/index.js'], bodyClass: 'index' });
+}
+
+function cameraCard(camera: CameraStatus, streams: StreamStatus[]): Markup {
+  return html`<section class="camera" data-camera="${camera.name}">
+<h2>${camera.name} <small class="state state-${camera.state}">${camera.stateText}</small></h2>
+${thumbnail(camera, streams)}
+<ul class="streams">${streams.map(streamItem)}</ul>
+</section>`;
+}
+
+/**
+ * A snapshot stream is reloaded by index.js every few seconds (one short request each); failing that, an MJPEG
+ * stream moves by itself, at the cost of a connection held open while the page is shown.
+ */
+function thumbnail(camera: CameraStatus, streams: StreamStatus[]): Markup {
+  const jpeg = streams.find((stream) => stream.format === 'jpeg');
+  if (jpeg) return html`<img class="thumbnail" src="${jpeg.url}" data-refresh="${jpeg.url}" alt="${camera.name}" width="320" height="240">`;
+  const mjpeg = streams.find((stream) => stream.format === 'mpjpeg');
+  if (mjpeg) return html`<img class="thumbnail" src="${mjpeg.url}" alt="${camera.name}" width="320" height="240">`;
+  return html`<div class="thumbnail none">no image stream</div>`;
+}
+
+function streamItem(stream: StreamStatus): Markup {
+  const player = stream.playerUrl ? html` · <a href="${stream.playerUrl}">player</a>` : '';
+  return html`<li><a href="${stream.url}">${stream.name}</a> <span class="muted">${stream.format}</span>${player}</li>`;
+}

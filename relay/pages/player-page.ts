@@ -1,0 +1,65 @@
+import type { StreamStatus } from '../status.ts';
+import { html, layout, type Markup } from './html.ts';
+
+/** What the player page needs to know about the request it answers. */
+export interface PlayerRequest {
+  /** scheme://host:port the browser used, for absolute URLs in the embed snippets. */
+  readonly origin: string;
+  readonly autoplay: boolean;
+  readonly muted: boolean;
+  /** Only the video, for <iframe> embedding. */
+  readonly embed: boolean;
+}
+
+/**
+ * /player/NAME: the HLS stream in a <video>, played natively where the browser can, else with hls.js (player.js
+ * holds the recovery logic), plus copy-paste embed snippets.
+ */
+export function renderPlayerPage(stream: StreamStatus, mjpeg: StreamStatus | undefined, request: PlayerRequest): string {
+  const video = html`<div class="player" id="player" data-state="connecting">
+<video id="video" data-src="${stream.url}" controls playsinline${request.autoplay ? ' autoplay' : ''}${request.muted ? ' muted' : ''}></video>
+<div class="player-state" id="player-state" aria-live="polite">connecting…</div>
+<noscript><p>The player needs JavaScript; the stream itself is at <a href="${stream.url}">${stream.url}</a>.</p></noscript>
+</div>`;
+  const scripts = ['/assets/hls.min.js', '/assets/player.js'];
+  if (request.embed) return layout(stream.name, video, { scripts, bodyClass: 'embed' });
+  const body = html`<h1>${stream.name} <small class="muted">camera ${stream.camera}</small></h1>
+<p class="nav"><a href="/">cameras</a> · <a href="${stream.url}">playlist</a></p>
+${video}
+<h2>Embed this stream</h2>${embedSnippets(stream, mjpeg, request.origin)}`;
+  return layout(stream.name, body, { scripts, bodyClass: 'player-page' });
+}
+
+/** The three ways to put this camera on another page. */
+function embedSnippets(stream: StreamStatus, mjpeg: StreamStatus | undefined, origin: string): Markup {
+  const base = origin.replace(/\/$/, '');
+  const iframe = `<iframe src="${base}${stream.playerUrl ?? ''}?embed&autoplay&muted" width="640" height="360" allow="autoplay; fullscreen" style="border:0"></iframe>`;
+  const video = [
+    `<video id="camera" controls muted autoplay playsinline width="640"></video>`,
+    `<script src="${base}/assets/hls.min.js"></script>`,
+    `<script>`,
+    `  var video = document.getElementById('camera'), src = '${base}${stream.url}';`,
+    `  if (video.canPlayType('application/vnd.apple.mpegurl')) video.src = src;`,
+    `  else if (window.Hls && Hls.isSupported()) {`,
+    `    var hls = new Hls({ liveSyncDurationCount: 2 });`,
+    `    hls.on(Hls.Events.ERROR, function (event, data) {`,
+    `      if (!data.fatal) return;`,
+    `      if (data.type === Hls.ErrorTypes.NETWORK_ERROR) setTimeout(function () { hls.startLoad(); }, 2000);`,
+    `      else if (data.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();`,
+    `      else location.reload();`,
+    `    });`,
+    `    hls.loadSource(src);`,
+    `    hls.attachMedia(video);`,
+    `  }`,
+    `</script>`,
+  ].join('\n');
+  const img = mjpeg ? `<img src="${base}${mjpeg.url}" alt="${mjpeg.camera}" width="320" height="240">` : undefined;
+  return html`<div class="embed-snippets">
+<h3>iframe</h3><p>The player above, alone; <code>autoplay</code> needs <code>muted</code> in most browsers.</p>
+<pre><code class="snippet" id="snippet-iframe">${iframe}</code></pre>
+<h3>video + hls.js</h3><p>For pages that want their own video element; hls.js is served by this relay.</p>
+<pre><code class="snippet" id="snippet-video">${video}</code></pre>
+${img ? html`<h3>MJPEG image</h3><p>No script at all: the camera's JPEGs as a moving image (one connection per viewer).</p>
+<pre><code class="snippet" id="snippet-mjpeg">${img}</code></pre>` : ''}
+</div>`;
+}

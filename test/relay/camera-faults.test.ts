@@ -1,0 +1,146 @@
+import t from 'tap';
+import { ControllableCamera, makeJpegFrames, registryWith } from '../helpers/controllable-camera.ts';
+import { fetchBytes, openViewer, waitFor, type OpenViewer } from '../helpers/probe.ts';
+import { startTestRelay } from '../helpers/relay.ts';
+
+const frames = makeJpegFrames(20);
+const cam = new ControllableCamera(frames, 10);
+const late = new ControllableCamera(frames, 10);
+const lazy = new ControllableCamera(frames, 10);
+late.setMode('down');
+
+const relay = await startTestRelay(
+  `
+<Camera cam>
+  Source ctl://cam
+  Timeout 1.5
+</Camera>
+<Camera late>
+  Source ctl://late
+</Camera>
+<Camera lazy>
+  Source ctl://lazy
+  OnDemand yes
+  CloseAfter 1
+</Camera>
+<Stream cam.flv>
+  Feed cam
+  VideoFrameRate 10
+  VideoBitRate 300
+</Stream>
+<Stream cam.mjpg>
+  Feed cam
+</Stream>
+<Stream late.mjpg>
+  Feed late
+</Stream>
+<Stream lazy.mjpg>
+  Feed lazy
+</Stream>
+<Stream lazy.flv>
+  Feed lazy
+  VideoBitRate 300
+</Stream>
+`,
+  { adapters: registryWith({ cam, late, lazy }) },
+);
+t.teardown(() => relay.stop());
+
+interface CameraStat { name: string; state: string; reconnects: number; lastError: { message: string } | null }
+interface StreamStat { name: string; ffmpeg: { pid: number | null; restarts: number; lastError: unknown } | null }
+const stat = async (): Promise<{ cameras: CameraStat[]; streams: StreamStat[] }> => (await fetch(`${relay.baseUrl}/stat.json`)).json() as never;
+const cameraStat = async (name: string): Promise<CameraStat> => (await stat()).cameras.find((c) => c.name === name)!;
+
+/** Resolves with the ms until the viewer's byte count next grows. */
+async function msUntilBytes(viewer: OpenViewer, timeoutMs: number): Promise<number> {
+  const start = Date.now();
+  const before = viewer.bytes;
+  await waitFor(() => viewer.bytes > before, timeoutMs, 'bytes to flow again');
+  return Date.now() - start;
+}
+
+t.test('after a 5 s camera outage, FLV and MJPEG viewers stay connected and get frames within 2 s of its return', async (t) => {
+  const flv = await openViewer(`${relay.baseUrl}/cam.flv`);
+  const mjpeg = await openViewer(`${relay.baseUrl}/cam.mjpg`);
+  await waitFor(() => flv.bytes > 10_000 && mjpeg.bytes > 10_000, 10_000, 'video before the outage');
+  cam.setMode('down');
+  await new Promise((resolve) => setTimeout(resolve, 5000));
+  t.equal((await cameraStat('cam')).state, 'retrying');
+  t.match((await cameraStat('cam')).lastError?.message, /^(CLOSED|CONNECT): /);
+  const bytesDuringOutage = flv.bytes;
+  cam.setMode('up');
+  const [flvMs, mjpegMs] = await Promise.all([msUntilBytes(flv, 5000), msUntilBytes(mjpeg, 5000)]);
+  t.ok(flvMs < 2000, `FLV frames again ${flvMs} ms after the camera returned`);
+  t.ok(mjpegMs < 2000, `MJPEG frames again ${mjpegMs} ms after the camera returned`);
+  t.ok(flv.bytes > bytesDuringOutage);
+  t.notOk(flv.response.destroyed || mjpeg.response.destroyed, 'viewers were never cut off');
+  t.equal(cam.activeConnections, 1, 'one upstream connection');
+  t.equal((await cameraStat('cam')).state, 'live');
+  flv.close();
+  mjpeg.close();
+});
+
+t.test('a camera that stalls, or sends only garbage, is restarted by the no-frames watchdog', async (t) => {
+  for (const mode of ['stall', 'garbage'] as const) {
+    const connectionsBefore = cam.connections;
+    const reconnectsBefore = (await cameraStat('cam')).reconnects;
+    cam.setMode(mode);
+    await waitFor(async () => (await cameraStat('cam')).reconnects > reconnectsBefore, 6000, `watchdog on ${mode}`);
+    t.equal((await cameraStat('cam')).lastError?.message, 'TIMEOUT: no frames for 1.5 s');
+    // The backoff has grown from the outage above (it resets after 30 s of health), so allow a longer retry.
+    await waitFor(() => cam.connections > connectionsBefore, 10_000, 'a reconnect');
+    cam.setMode('up');
+    await waitFor(async () => (await cameraStat('cam')).state === 'live', 5000, 'live again');
+    t.pass(`${mode}: watchdog fired, camera reconnected`);
+  }
+  t.equal(cam.activeConnections, 1);
+});
+
+t.test('a camera that never connects is retried and shown, and starts serving when it comes up', async (t) => {
+  const viewer = await openViewer(`${relay.baseUrl}/late.mjpg`);
+  const status = await cameraStat('late');
+  t.equal(status.state, 'retrying');
+  t.equal(status.lastError?.message, 'CONNECT: connection refused');
+  t.equal(viewer.bytes, 0);
+  late.setMode('up');
+  await waitFor(() => viewer.bytes > 0, 4000, 'frames once the camera is up');
+  t.equal(late.activeConnections, 1);
+  viewer.close();
+});
+
+t.test('ffmpeg killed with SIGKILL while viewers watch: restarted, viewers resume without reconnecting', async (t) => {
+  const viewers = await Promise.all([1, 2, 3].map(() => openViewer(`${relay.baseUrl}/cam.flv`)));
+  await waitFor(() => viewers.every((v) => v.bytes > 5000), 10_000, 'FLV to all viewers');
+  const output = relay.relay.outputs.get('cam.flv')!;
+  const pid = output.transcode!.pid!;
+  process.kill(pid, 'SIGKILL');
+  await waitFor(() => output.transcode!.pid !== undefined && output.transcode!.pid !== pid, 5000, 'a new ffmpeg');
+  await Promise.all(viewers.map((v) => msUntilBytes(v, 5000)));
+  const flv = (await stat()).streams.find((s) => s.name === 'cam.flv')!;
+  t.equal(flv.ffmpeg?.restarts, 1);
+  t.match(JSON.stringify(flv.ffmpeg?.lastError), /ffmpeg exited with SIGKILL/);
+  t.ok(viewers.every((v) => !v.response.destroyed), 'viewers still connected');
+  for (const v of viewers) v.close();
+});
+
+t.test('on-demand: no connection until a viewer comes, released CloseAfter after the last one leaves', async (t) => {
+  t.equal(lazy.connections, 0, 'idle with no viewers');
+  t.equal((await cameraStat('lazy')).state, 'idle');
+  const started = Date.now();
+  const viewer = await openViewer(`${relay.baseUrl}/lazy.flv`);
+  await waitFor(() => viewer.bytes > 1000, 10_000, 'video from an on-demand camera');
+  t.ok(Date.now() - started < 5000, `first FLV bytes ${Date.now() - started} ms after the request`);
+  const second = await openViewer(`${relay.baseUrl}/lazy.mjpg`);
+  await waitFor(() => second.bytes > 0, 5000, 'a second stream of the same camera');
+  t.equal(lazy.connections, 1, 'one connection for two streams');
+  viewer.close();
+  second.close();
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  t.equal(lazy.activeConnections, 1, 'still lingering');
+  await waitFor(() => lazy.activeConnections === 0, 3000, 'release after CloseAfter');
+  t.equal((await cameraStat('lazy')).state, 'idle');
+  const transcodes = relay.relay.outputs.get('lazy.flv')!.transcode!;
+  await waitFor(() => transcodes.pid === undefined, 3000, 'its ffmpeg to stop too');
+  const snapshot = await fetchBytes(`${relay.baseUrl}/lazy.jpg`);
+  t.equal(snapshot.status, 404, 'no jpeg stream declared for it');
+});
