@@ -120,6 +120,7 @@ function buildCamera(block: ParsedBlock, problems: Problems, schemes: readonly s
     readTimeoutMs: get('ReadTimeout'),
     snapshotIntervalMs: get('SnapshotInterval'),
     maxFrameBytes: get('MaxFrameSize'),
+    tlsVerify: get('TLSVerify'),
     rtspTransport: get('RTSPTransport'),
     vbcLogin: get('VBCLogin'),
     vbcImageSize: get('VBCImageSize'),

@@ -34,6 +34,7 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     ReadTimeout: { parse: seconds(0.1, 600), default: 10_000 },
     SnapshotInterval: { parse: seconds(0, 3600), default: 0 },
     MaxFrameSize: { parse: bytes(1024, 64 * 1024 * 1024), default: 4 * 1024 * 1024 },
+    TLSVerify: { parse: boolean, default: true },
     RTSPTransport: { parse: oneOf(['tcp', 'udp'] as const), default: 'tcp' },
     VBCLogin: { parse: hexBytes(11), default: Buffer.from('10100b45293d523c4a4f16', 'hex') },
     VBCImageSize: { parse: size },

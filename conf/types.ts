@@ -44,6 +44,8 @@ export interface CameraConfig {
   readonly snapshotIntervalMs: number;
   /** Largest frame (JPEG or access unit) accepted from the camera, bytes. */
   readonly maxFrameBytes: number;
+  /** https:// cameras: verify the certificate (most cameras' are self-signed: set TLSVerify no for those). */
+  readonly tlsVerify: boolean;
   readonly rtspTransport: RtspTransport;
   /** Canon native protocol: the 11 opaque bytes sent after `SUPER r`. */
   readonly vbcLogin: Buffer;

@@ -74,7 +74,7 @@ export class Supervisor {
     this.nextAttemptAt = undefined;
   }
 
-  /** Ends the current run now (e.g. a watchdog fired) so that the loop restarts it; the error is recorded. */
+  /** Runs the task until stopped: each failure is recorded, then retried after the backoff delay. */
   private async runLoop(signal: AbortSignal): Promise<void> {
     let attempt = 0;
     const { log } = this.options;

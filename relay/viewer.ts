@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 
 /** Per-viewer limits, from the stream's config. */
 export interface ViewerLimits {
@@ -11,8 +12,9 @@ export interface ViewerLimits {
 }
 
 /**
- * One HTTP viewer of a live stream. Frames are written as shared Buffers; when the socket falls behind, frames are
- * dropped (never queued without bound) and the viewer resumes at the next keyframe.
+ * One HTTP viewer of a live stream. Frames are written as shared Buffers straight to the socket (the response is
+ * close-delimited, see startLiveResponse); when the socket falls behind, frames are dropped (never queued without
+ * bound) and the viewer resumes at the next keyframe.
  */
 export class Viewer {
   readonly since = Date.now();
@@ -25,21 +27,24 @@ export class Viewer {
   private lastProgressAt = Date.now();
   private lastBytesWritten = 0;
   private readonly onCloseCallbacks: Array<() => void> = [];
+  private readonly socket: Socket;
 
   constructor(
     readonly response: ServerResponse,
     private readonly limits: ViewerLimits,
   ) {
-    this.remoteAddress = response.socket?.remoteAddress ?? 'unknown';
+    this.socket = response.socket!;
+    this.remoteAddress = this.socket?.remoteAddress ?? 'unknown';
     const finish = (): void => this.markClosed();
     response.once('close', finish);
     response.once('error', finish);
+    if (!this.socket || this.socket.destroyed) this.markClosed();
   }
 
   /** Writes a frame unless the viewer is behind; returns false when the frame was dropped. */
   send(bytes: Buffer, keyframe: boolean): boolean {
     if (this.closed) return false;
-    const queued = this.response.writableLength;
+    const queued = this.socket.writableLength;
     if (queued > this.limits.hardLimitBytes) {
       this.disconnect();
       return false;
@@ -54,7 +59,7 @@ export class Viewer {
       return false;
     }
     this.waitingForKeyframe = false;
-    this.response.write(bytes);
+    this.socket.write(bytes);
     this.bytesSent += bytes.length;
     this.framesSent++;
     return true;
@@ -63,15 +68,15 @@ export class Viewer {
   /** Writes bytes every viewer must have (headers, codec configuration), regardless of budget. */
   sendRequired(bytes: Buffer): void {
     if (this.closed) return;
-    this.response.write(bytes);
+    this.socket.write(bytes);
     this.bytesSent += bytes.length;
   }
 
   /** Called periodically: disconnects a viewer whose socket has accepted nothing for writeTimeoutMs. */
   checkStalled(now: number): boolean {
-    const socket = this.response.socket;
-    if (this.closed || !socket) return false;
-    if (socket.bytesWritten !== this.lastBytesWritten || this.response.writableLength === 0) {
+    const socket = this.socket;
+    if (this.closed) return false;
+    if (socket.bytesWritten !== this.lastBytesWritten || socket.writableLength === 0) {
       this.lastBytesWritten = socket.bytesWritten;
       this.lastProgressAt = now;
       return false;

@@ -31,8 +31,7 @@ export class ByteBuffer {
   }
 
   indexOf(needle: Buffer | number, fromOffset = 0): number {
-    const at = this.view().indexOf(needle, fromOffset);
-    return at;
+    return this.view().indexOf(needle, fromOffset);
   }
 
   /** Removes and returns a copy of the first n bytes (copied, so it survives later appends). */

@@ -19,10 +19,7 @@ const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTU
  * follows redirects and turns every failure into an AdapterError with a message free of credentials.
  */
 export class CameraHttpClient {
-  private readonly agents = {
-    'http:': new http.Agent({ keepAlive: true, maxSockets: 1 }),
-    'https:': new https.Agent({ keepAlive: true, maxSockets: 1 }),
-  };
+  private readonly agents: { 'http:': http.Agent; 'https:': https.Agent };
   private readonly origin: string;
   private digest: DigestSession | undefined;
   private basic = false;
@@ -32,6 +29,11 @@ export class CameraHttpClient {
     private readonly signal: AbortSignal,
   ) {
     this.origin = new URL(camera.source).origin;
+    this.agents = {
+      'http:': new http.Agent({ keepAlive: true, maxSockets: 1 }),
+      // Most IP cameras present self-signed certificates: TLSVerify no accepts them (then the camera is not authenticated).
+      'https:': new https.Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: camera.tlsVerify }),
+    };
   }
 
   /** GETs `url`, following redirects and answering one auth challenge; resolves with a 2xx response. */

@@ -6,7 +6,7 @@ import { FlvTagReader, FlvTagType, type FlvTag } from '../flv.ts';
 import type { Logger } from '../log.ts';
 import type { Transcode } from '../transcode.ts';
 import { Viewer } from '../viewer.ts';
-import { Demand, setLiveHeaders, type StreamOutput } from './output.ts';
+import { Demand, startLiveResponse, type StreamOutput } from './output.ts';
 
 /** The tags kept for instant start are bounded; a longer group waits for the next keyframe. */
 const MAX_GOP_BYTES = 8 * 1024 * 1024;
@@ -81,12 +81,7 @@ export class FlvOutput implements StreamOutput {
   async serve(ctx: Context, subpath: string): Promise<void> {
     if (subpath) ctx.throw(404);
     const release = this.demand.acquire();
-    setLiveHeaders(ctx, 'video/x-flv');
-    ctx.respond = false;
-    const response = ctx.res;
-    response.writeHead(200, ctx.response.headers as Record<string, string>);
-    // Headers go out now: a viewer of a camera that is still connecting must not wait for them.
-    response.flushHeaders();
+    const response = startLiveResponse(ctx, 'video/x-flv');
     const viewer = new Viewer(response, {
       budgetBytes: this.config.viewerBudgetBytes,
       hardLimitBytes: this.config.viewerHardLimitBytes,

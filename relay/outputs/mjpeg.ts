@@ -4,7 +4,7 @@ import type { StreamConfig } from '../../conf/types.ts';
 import { Fanout } from '../fanout.ts';
 import type { Feed } from '../feed.ts';
 import { Viewer } from '../viewer.ts';
-import { Demand, setLiveHeaders, type StreamOutput } from './output.ts';
+import { Demand, startLiveResponse, type StreamOutput } from './output.ts';
 
 export const MJPEG_BOUNDARY = 'relayframe';
 
@@ -53,12 +53,8 @@ export class MjpegOutput implements StreamOutput {
   async serve(ctx: Context, subpath: string): Promise<void> {
     if (subpath) ctx.throw(404);
     const release = this.demand.acquire();
-    setLiveHeaders(ctx, `multipart/x-mixed-replace; boundary=${MJPEG_BOUNDARY}`);
-    ctx.respond = false;
-    ctx.res.writeHead(200, ctx.response.headers as Record<string, string>);
-    // Headers go out now: a viewer of a camera that is still connecting must not wait for them.
-    ctx.res.flushHeaders();
-    const viewer = new Viewer(ctx.res, {
+    const response = startLiveResponse(ctx, `multipart/x-mixed-replace; boundary=${MJPEG_BOUNDARY}`);
+    const viewer = new Viewer(response, {
       budgetBytes: this.config.viewerBudgetBytes,
       hardLimitBytes: this.config.viewerHardLimitBytes,
       writeTimeoutMs: this.config.viewerWriteTimeoutMs,

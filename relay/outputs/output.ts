@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { Context } from 'koa';
 import type { StreamConfig } from '../../conf/types.ts';
 import type { Fanout } from '../fanout.ts';
@@ -32,6 +33,24 @@ export function setLiveHeaders(ctx: Context, contentType: string): void {
   ctx.set('Pragma', 'no-cache');
   ctx.set('X-Content-Type-Options', 'nosniff');
   ctx.set('Access-Control-Allow-Origin', '*');
+}
+
+/**
+ * Starts a live response and hands back the socket to write frames to. A live stream has no length, so like ffserver
+ * the body is delimited by closing the connection: no chunked encoding, and frames can be written to the socket as
+ * they are, one write per viewer per frame (no per-write chunk headers, corking or nextTick).
+ */
+export function startLiveResponse(ctx: Context, contentType: string): ServerResponse {
+  setLiveHeaders(ctx, contentType);
+  ctx.set('Connection', 'close');
+  ctx.respond = false;
+  const response = ctx.res;
+  response.useChunkedEncodingByDefault = false;
+  response.shouldKeepAlive = false;
+  response.writeHead(200, ctx.response.headers as Record<string, string>);
+  // Headers go out now: a viewer of a camera that is still connecting must not wait for them.
+  response.flushHeaders();
+  return response;
 }
 
 /** Holds a Feed and, where present, its transcode while viewers want them; lingers CloseAfter after the last one. */

@@ -22,6 +22,7 @@ export function makeCameraConfig(source: string, overrides: Partial<CameraConfig
     readTimeoutMs: 10_000,
     snapshotIntervalMs: 0,
     maxFrameBytes: 4 * 1024 * 1024,
+    tlsVerify: true,
     rtspTransport: 'tcp',
     vbcLogin: Buffer.from('10100b45293d523c4a4f16', 'hex'),
     vbcImageSize: undefined,

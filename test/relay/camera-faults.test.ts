@@ -31,6 +31,11 @@ const relay = await startTestRelay(
 <Stream cam.mjpg>
   Feed cam
 </Stream>
+<Stream cam.m3u8>
+  Feed cam
+  VideoBitRate 300
+  HLSSegmentTime 1
+</Stream>
 <Stream late.mjpg>
   Feed late
 </Stream>
@@ -121,6 +126,28 @@ t.test('ffmpeg killed with SIGKILL while viewers watch: restarted, viewers resum
   t.match(JSON.stringify(flv.ffmpeg?.lastError), /ffmpeg exited with SIGKILL/);
   t.ok(viewers.every((v) => !v.response.destroyed), 'viewers still connected');
   for (const v of viewers) v.close();
+});
+
+t.test('HLS after an ffmpeg restart: the playlist goes on with a discontinuity, sequence numbers never go back', async (t) => {
+  const playlist = async (): Promise<string> => (await fetchBytes(`${relay.baseUrl}/cam.m3u8`)).body.toString();
+  const segments = (text: string): string[] => text.split('\n').filter((line) => line.endsWith('.ts'));
+  await waitFor(async () => segments(await playlist()).length >= 2, 15_000, 'two HLS segments');
+  const before = segments(await playlist());
+  const transcode = relay.relay.outputs.get('cam.m3u8')!.transcode!;
+  const pid = transcode.pid!;
+  process.kill(pid, 'SIGKILL');
+  await waitFor(() => transcode.pid !== undefined && transcode.pid !== pid, 5000, 'a new ffmpeg');
+  // The first ever segment (seg000000) carries a discontinuity from the start; a later one marks the restart.
+  const restartMarks = (text: string): number[] =>
+    [...text.matchAll(/#EXT-X-DISCONTINUITY\n#EXTINF:[^\n]*\n[^\n]*seg(\d+)\.ts/g)].map((match) => Number(match[1])).filter((n) => n > 0);
+  await waitFor(async () => restartMarks(await playlist()).length > 0, 15_000, 'a discontinuity before the new segments');
+  const after = await playlist();
+  const number = (name: string): number => Number(/seg(\d+)\.ts$/.exec(name)![1]);
+  const newest = segments(after).map(number);
+  t.ok(Math.max(...newest) > Math.max(...before.map(number)), `segment numbers go on (${before.map(number).join(',')} -> ${newest.join(',')})`);
+  t.notMatch(after, /#EXT-X-MEDIA-SEQUENCE:0\n/, 'the media sequence did not restart at 0');
+  const last = segments(after).pop()!;
+  t.equal((await fetchBytes(`${relay.baseUrl}/${last}`)).status, 200, 'new segments are served');
 });
 
 t.test('on-demand: no connection until a viewer comes, released CloseAfter after the last one leaves', async (t) => {

@@ -5,13 +5,20 @@ import { Viewer } from '../../relay/viewer.ts';
 
 /** The parts of ServerResponse a Viewer uses, with a queue length the test controls. */
 class FakeResponse extends EventEmitter {
-  writableLength = 0;
   written: Buffer[] = [];
   destroyed = false;
-  socket = { remoteAddress: '127.0.0.1', bytesWritten: 0 };
-  write(bytes: Buffer): boolean {
-    this.written.push(bytes);
-    return true;
+  socket = {
+    remoteAddress: '127.0.0.1',
+    bytesWritten: 0,
+    writableLength: 0,
+    destroyed: false,
+    write: (bytes: Buffer): boolean => {
+      this.written.push(bytes);
+      return true;
+    },
+  };
+  set writableLength(bytes: number) {
+    this.socket.writableLength = bytes;
   }
   destroy(): void {
     this.destroyed = true;

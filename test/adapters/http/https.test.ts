@@ -5,6 +5,7 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { fakeJpeg } from './fake-camera.ts';
 import { failure, runAdapter } from './run-adapter.ts';
 
 const run = promisify(execFile);
@@ -17,7 +18,8 @@ t.test('https:// to a camera with a self-signed certificate is a CONNECT error n
     '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
   let handshakes = 0;
   const server = https.createServer({ key: await readFile(join(dir, 'key.pem')), cert: await readFile(join(dir, 'cert.pem')) }, (_request, response) => {
-    response.end();
+    response.writeHead(200, { 'Content-Type': 'image/jpeg' });
+    response.end(fakeJpeg(1));
   });
   server.on('connection', () => handshakes++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -27,4 +29,11 @@ t.test('https:// to a camera with a self-signed certificate is a CONNECT error n
   t.equal(error.code, 'CONNECT');
   t.match(error.message, /SELF_SIGNED|CERT/);
   t.equal(handshakes, 1, 'the adapter reached the TLS server');
+
+  // TLSVerify no is how operators accept the self-signed certificates most cameras ship with.
+  const trusting = runAdapter(`https://127.0.0.1:${port}/video`, { tlsVerify: false, snapshotIntervalMs: 50 });
+  await trusting.sink.waitForFrames(2, 5000);
+  trusting.sink.stop();
+  t.equal(await trusting.outcome, 'resolved');
+  t.same(trusting.sink.frames[0]?.data, fakeJpeg(1), 'frames over TLS with verification off');
 });
