@@ -32,6 +32,8 @@ export interface PlannedRun {
 
 /** Fraction of viewers that never read in the slow-viewer runs. */
 export const STALLED_FRACTION = 0.1;
+/** Calm and stalled slow-viewer runs are paired this many times, alternating, and compared by their medians. */
+export const SLOW_PAIRS = 3;
 
 /**
  * The runs, in order. At each N the targets alternate (relay first, then last at the next N), so a drift of the
@@ -64,8 +66,13 @@ export function planRuns(options: BenchOptions): PlannedRun[] {
   if (options.groups.includes('slow')) {
     const n = Math.min(...options.counts);
     const stalled = Math.round(n * STALLED_FRACTION);
+    // A fair A/B: both sides without join timing, alternated so that drift on a shared machine hits both alike.
     for (const format of ['mjpeg', 'flv'] as const) {
-      runs.push({ group: 'slow', camera: 'vga25', spec: spec(`slow-${format}-relay-${n}`, 'relay', format, n, FLV_VGA, { stalled, joins: 0 }) });
+      for (let pair = 0; pair < SLOW_PAIRS; pair++) {
+        const calm = spec(`slow-${format}-calm-${n}-${pair}`, 'relay', format, n, FLV_VGA, { stalled: 0, joins: 0 });
+        const stuck = spec(`slow-${format}-stalled-${n}-${pair}`, 'relay', format, n, FLV_VGA, { stalled, joins: 0 });
+        for (const chosen of pair % 2 === 0 ? [calm, stuck] : [stuck, calm]) runs.push({ group: 'slow', camera: 'vga25', spec: chosen });
+      }
     }
   }
   if (options.groups.includes('maxn')) {

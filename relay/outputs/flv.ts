@@ -6,7 +6,7 @@ import { FlvTagReader, FlvTagType, type FlvTag } from '../flv.ts';
 import type { Logger } from '../log.ts';
 import type { Transcode } from '../transcode.ts';
 import { Viewer } from '../viewer.ts';
-import { Demand, startLiveResponse, type StreamOutput } from './output.ts';
+import { Demand, startLiveResponse, viewerLimits, type StreamOutput } from './output.ts';
 
 /** The tags kept for instant start are bounded; a longer group waits for the next keyframe. */
 const MAX_GOP_BYTES = 8 * 1024 * 1024;
@@ -82,11 +82,7 @@ export class FlvOutput implements StreamOutput {
     if (subpath) ctx.throw(404);
     const release = this.demand.acquire();
     const response = startLiveResponse(ctx, 'video/x-flv');
-    const viewer = new Viewer(response, {
-      budgetBytes: this.config.viewerBudgetBytes,
-      hardLimitBytes: this.config.viewerHardLimitBytes,
-      writeTimeoutMs: this.config.viewerWriteTimeoutMs,
-    });
+    const viewer = new Viewer(response, viewerLimits(this.config));
     viewer.onClose(release);
     if (this.ready) this.startViewer(viewer);
     else {

@@ -4,7 +4,7 @@ import type { StreamConfig } from '../../conf/types.ts';
 import { Fanout } from '../fanout.ts';
 import type { Feed } from '../feed.ts';
 import { Viewer } from '../viewer.ts';
-import { Demand, startLiveResponse, type StreamOutput } from './output.ts';
+import { Demand, startLiveResponse, viewerLimits, type StreamOutput } from './output.ts';
 
 export const MJPEG_BOUNDARY = 'relayframe';
 
@@ -54,11 +54,7 @@ export class MjpegOutput implements StreamOutput {
     if (subpath) ctx.throw(404);
     const release = this.demand.acquire();
     const response = startLiveResponse(ctx, `multipart/x-mixed-replace; boundary=${MJPEG_BOUNDARY}`);
-    const viewer = new Viewer(response, {
-      budgetBytes: this.config.viewerBudgetBytes,
-      hardLimitBytes: this.config.viewerHardLimitBytes,
-      writeTimeoutMs: this.config.viewerWriteTimeoutMs,
-    });
+    const viewer = new Viewer(response, viewerLimits(this.config));
     viewer.onClose(release);
     const latest = this.currentPart();
     if (latest) viewer.sendRequired(latest);

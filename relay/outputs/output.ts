@@ -4,6 +4,7 @@ import type { StreamConfig } from '../../conf/types.ts';
 import type { Fanout } from '../fanout.ts';
 import type { Feed } from '../feed.ts';
 import type { Transcode } from '../transcode.ts';
+import type { ViewerLimits } from '../viewer.ts';
 
 /** A served Stream: one of flv, hls, mpjpeg, jpeg. The HTTP edge admits a viewer, then hands the request over. */
 export interface StreamOutput {
@@ -51,6 +52,15 @@ export function startLiveResponse(ctx: Context, contentType: string): ServerResp
   // Headers go out now: a viewer of a camera that is still connecting must not wait for them.
   response.flushHeaders();
   return response;
+}
+
+/** The per-viewer limits a Stream block sets. */
+export function viewerLimits(config: StreamConfig): ViewerLimits {
+  return {
+    budgetBytes: config.viewerBudgetBytes,
+    hardLimitBytes: config.viewerHardLimitBytes,
+    writeTimeoutMs: config.viewerWriteTimeoutMs,
+  };
 }
 
 /** Holds a Feed and, where present, its transcode while viewers want them; lingers CloseAfter after the last one. */

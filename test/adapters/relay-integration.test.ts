@@ -4,7 +4,7 @@ import t from 'tap';
 import { ffprobe, openViewer, waitFor, type OpenViewer } from '../helpers/probe.ts';
 import { startTestRelay } from '../helpers/relay.ts';
 import { GstRtspServer } from './rtsp/gst-server.ts';
-import { makeCanonJpegs, withCanonApp0 } from './vbc/canon-jpegs.ts';
+import { makeCanonJpegs } from './vbc/canon-jpegs.ts';
 import { VbcSimulator } from './vbc/simulator.ts';
 
 // Each camera kind through the whole relay: 50 viewers over two streams, and the camera sees one connection.
@@ -41,7 +41,7 @@ t.test('HTTP MJPEG: ffmpeg serving one client feeds 50 relay viewers', async (t)
 });
 
 t.test('Canon VB-C10: pulled at 6 fps, served at 4 fps 320x240 (the classic deployment), one connection', async (t) => {
-  const jpegs = (await makeCanonJpegs(12, '384x288')).map((jpeg, i) => withCanonApp0(jpeg, i));
+  const jpegs = await makeCanonJpegs(12, '384x288');
   const camera = await VbcSimulator.start({ jpegs });
   t.teardown(() => camera.close());
   const relay = await startTestRelay(`<Camera lobby>\n Source ${camera.url}\n InputFrameRate 6\n VBCImageSize 384x288\n</Camera>

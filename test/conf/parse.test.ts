@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap';
 import { ConfigError, parseConfig } from '../../conf/parse.ts';
+import { prng } from '../helpers/prng.ts';
 
 const schemes = ['testsrc', 'http', 'https', 'rtsp', 'vbc'];
 const parse = (text: string) => parseConfig(text, 'relay.conf', { schemes });
@@ -129,8 +130,7 @@ t.test('the example config is valid', async (t) => {
 });
 
 t.test('fuzz: random and mutated configs never throw anything but ConfigError', async (t) => {
-  let seed = 12345;
-  const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = prng(12345);
   const base = `HTTPPort 8090\n${camera}<Stream a.flv>\n Feed cam\n VideoSize 320x240\n</Stream>\n<Redirect r>\n URL /\n</Redirect>\n`;
   const alphabet = '<>/"# \n\tCameraStreamFeedSource0123456789x.:\\\0é';
   let accepted = 0;

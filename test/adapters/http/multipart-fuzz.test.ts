@@ -3,22 +3,12 @@ import { isCompleteJpeg } from '../../../adapters/common/jpeg-splitter.ts';
 import { AdapterError } from '../../../adapters/errors.ts';
 import { MultipartParser, type MultipartLimits } from '../../../adapters/http/multipart.ts';
 import { fakeJpeg, part, type PartStyle } from './fake-camera.ts';
+import { prng } from '../../helpers/prng.ts';
 
 const LIMITS: MultipartLimits = { maxPartBytes: 1024, maxHeaderBytes: 256, maxGarbageBytes: 512 };
 const MAX_BUFFERED = Math.max(LIMITS.maxPartBytes, LIMITS.maxHeaderBytes, LIMITS.maxGarbageBytes);
 const INPUTS = 100_000;
 
-/** mulberry32: a small seeded PRNG, so a failing input can be reproduced from its seed and index. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const BOUNDARIES = ['myboundary', '--LivescopeImage', 'ffmpeg', undefined] as const;
 

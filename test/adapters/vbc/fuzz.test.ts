@@ -5,20 +5,11 @@ import {
   VIDEOGRAM_HEADER_BYTES, takeTextReply, takeVideogram, type Videogram, type VideogramLimits,
 } from '../../../adapters/vbc/protocol.ts';
 import { videogram } from './simulator.ts';
+import { prng } from '../../helpers/prng.ts';
 
 const INPUTS = 100_000;
 const TEXT_LIMIT = 256;
 
-/** mulberry32: a small seeded PRNG, so a failing input can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const random = prng(0x5eed_c10);
 const int = (n: number): number => Math.floor(random() * n);

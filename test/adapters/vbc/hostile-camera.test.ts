@@ -6,20 +6,11 @@ import { makeCameraConfig } from '../../helpers/camera-config.ts';
 import { makeCanonJpegs } from './canon-jpegs.ts';
 import { BackgroundRun } from './run-helpers.ts';
 import { videogram } from './simulator.ts';
+import { prng } from '../../helpers/prng.ts';
 
 const RUNS = Number(process.env.VBC_RUNS ?? 150);
 const jpegs = await makeCanonJpegs(2);
 
-/** mulberry32, seeded so a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = prng(0xc0ffee);
 const int = (n: number): number => Math.floor(random() * n);
 
