@@ -51,7 +51,7 @@ const relay = await startTestRelay(
 );
 t.teardown(() => relay.stop());
 
-interface CameraStat { name: string; state: string; reconnects: number; lastError: { message: string } | null }
+interface CameraStat { name: string; state: string; reconnects: number; nextAttemptInSeconds: number | null; lastError: { message: string } | null }
 interface StreamStat { name: string; ffmpeg: { pid: number | null; restarts: number; lastError: unknown } | null }
 const stat = async (): Promise<{ cameras: CameraStat[]; streams: StreamStat[] }> => (await fetch(`${relay.baseUrl}/stat.json`)).json() as never;
 const cameraStat = async (name: string): Promise<CameraStat> => (await stat()).cameras.find((c) => c.name === name)!;
@@ -107,8 +107,11 @@ t.test('a camera that never connects is retried and shown, and starts serving wh
   t.equal(status.state, 'retrying');
   t.equal(status.lastError?.message, 'CONNECT: connection refused');
   t.equal(viewer.bytes, 0);
+  // Down since start, its backoff has grown past the fast phase: it must be back at the attempt time it announced.
+  const nextAttemptMs = (status.nextAttemptInSeconds ?? 0) * 1000;
+  t.ok(nextAttemptMs <= 60_000, `next attempt in ${nextAttemptMs / 1000} s, within the one-minute cap`);
   late.setMode('up');
-  await waitFor(() => viewer.bytes > 0, 4000, 'frames once the camera is up');
+  await waitFor(() => viewer.bytes > 0, nextAttemptMs + 3000, 'frames once the camera is up');
   t.equal(late.activeConnections, 1);
   viewer.close();
 });
