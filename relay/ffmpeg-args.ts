@@ -7,6 +7,14 @@ export type TranscodeOutput =
 
 export type InputCodec = 'jpeg' | 'h264';
 
+/** What the ffmpeg in use understands, where builds differ (the npm-packaged fallback is a 2018 build). */
+export interface FfmpegFeatures {
+  /** `-fps_mode` (ffmpeg 5.1 and later); older builds spell it `-vsync`. */
+  readonly fpsMode: boolean;
+}
+
+export const MODERN_FFMPEG: FfmpegFeatures = { fpsMode: true };
+
 /** Reads camera frames from stdin, stamped with the wall clock as they arrive (frames are written in real time). */
 export function inputArgs(codec: InputCodec): string[] {
   return [
@@ -18,12 +26,12 @@ export function inputArgs(codec: InputCodec): string[] {
 }
 
 /** Video encoding as the Stream block configures it; `copy` passes the camera's H.264 through. */
-export function videoArgs(stream: StreamConfig, keyframeSeconds: number): string[] {
+export function videoArgs(stream: StreamConfig, keyframeSeconds: number, features: FfmpegFeatures = MODERN_FFMPEG): string[] {
   if (stream.videoCodec === 'copy') return ['-an', '-c:v', 'copy'];
   const args = ['-an'];
   if (stream.videoSize) args.push('-vf', `scale=${stream.videoSize.width}:${stream.videoSize.height}`);
   // vfr with -r drops frames above the rate but never duplicates, so a camera outage is not filled with copies.
-  if (stream.videoFrameRate > 0) args.push('-r', String(stream.videoFrameRate), '-fps_mode', 'vfr');
+  if (stream.videoFrameRate > 0) args.push('-r', String(stream.videoFrameRate), features.fpsMode ? '-fps_mode' : '-vsync', 'vfr');
   const rate = `${stream.videoBitRate}k`;
   args.push(
     '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
@@ -52,7 +60,12 @@ export function outputArgs(stream: StreamConfig, output: TranscodeOutput): strin
 }
 
 /** The whole ffmpeg argument list for one transcoded Stream. */
-export function transcodeArgs(stream: StreamConfig, codec: InputCodec, output: TranscodeOutput): string[] {
+export function transcodeArgs(
+  stream: StreamConfig,
+  codec: InputCodec,
+  output: TranscodeOutput,
+  features: FfmpegFeatures = MODERN_FFMPEG,
+): string[] {
   const keyframeSeconds = output.kind === 'hls' ? stream.hlsSegmentSeconds : 2;
-  return [...inputArgs(codec), ...videoArgs(stream, keyframeSeconds), ...outputArgs(stream, output)];
+  return [...inputArgs(codec), ...videoArgs(stream, keyframeSeconds, features), ...outputArgs(stream, output)];
 }

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
+import type { FfmpegFeatures } from './ffmpeg-args.ts';
 
 const run = promisify(execFile);
 
@@ -9,6 +10,7 @@ export interface FfmpegInfo {
   readonly path: string;
   readonly origin: 'config' | 'PATH' | '@ffmpeg-installer/ffmpeg';
   readonly version: string;
+  readonly features: FfmpegFeatures;
 }
 
 /** A missing or broken ffmpeg: a clear message for the operator, not a stack trace. */
@@ -36,17 +38,31 @@ function packagedPath(): string | undefined {
   }
 }
 
+/** Asks ffmpeg which of the options that differ between builds it has. */
+async function probeFeatures(path: string): Promise<FfmpegFeatures> {
+  try {
+    const { stdout } = await run(path, ['-hide_banner', '-h', 'long'], { timeout: 10_000, maxBuffer: 8 * 1024 * 1024 });
+    return { fpsMode: /^-fps_mode\b/m.test(stdout) };
+  } catch {
+    return { fpsMode: false };
+  }
+}
+
+async function found(path: string, origin: FfmpegInfo['origin'], version: string): Promise<FfmpegInfo> {
+  return { path, origin, version, features: await probeFeatures(path) };
+}
+
 /** Finds ffmpeg: the config's FFmpegPath, else `ffmpeg` on PATH, else the binary @ffmpeg-installer/ffmpeg ships. */
-export async function locateFfmpeg(configured: string | undefined): Promise<FfmpegInfo> {
+export async function locateFfmpeg(configured: string | undefined, searchPath = true): Promise<FfmpegInfo> {
   if (configured) {
     const version = await probe(configured);
     if (!version) throw new FfmpegNotFoundError(`FFmpegPath ${configured} does not run as ffmpeg (is it installed and executable?)`);
-    return { path: configured, origin: 'config', version };
+    return found(configured, 'config', version);
   }
-  const onPath = await probe('ffmpeg');
-  if (onPath) return { path: 'ffmpeg', origin: 'PATH', version: onPath };
+  const onPath = searchPath ? await probe('ffmpeg') : undefined;
+  if (onPath) return found('ffmpeg', 'PATH', onPath);
   const packaged = packagedPath();
   const packagedVersion = packaged ? await probe(packaged) : undefined;
-  if (packaged && packagedVersion) return { path: packaged, origin: '@ffmpeg-installer/ffmpeg', version: packagedVersion };
+  if (packaged && packagedVersion) return found(packaged, '@ffmpeg-installer/ffmpeg', packagedVersion);
   throw new FfmpegNotFoundError('no ffmpeg found: set FFmpegPath in the config, put ffmpeg on PATH, or run npm install (it ships @ffmpeg-installer/ffmpeg)');
 }

@@ -178,7 +178,8 @@ export class Relay {
     log: Logger,
     hooks: { onProcessStart?: () => void; onStdout?: (chunk: Buffer) => void } = {},
   ): Transcode {
-    return new Transcode({ stream, feed, output, ffmpegPath: this.deps.ffmpeg.path, startQueue: this.startQueue, log, ...hooks });
+    const { path: ffmpegPath, features: ffmpegFeatures } = this.deps.ffmpeg;
+    return new Transcode({ stream, feed, output, ffmpegPath, ffmpegFeatures, startQueue: this.startQueue, log, ...hooks });
   }
 
   private sweep(): void {

@@ -4,7 +4,7 @@ import type { Frame } from '../adapters/types.ts';
 import { StderrTail } from '../adapters/common/stderr-tail.ts';
 import type { StreamConfig } from '../conf/types.ts';
 import type { Feed } from './feed.ts';
-import { transcodeArgs, type TranscodeOutput } from './ffmpeg-args.ts';
+import { transcodeArgs, type FfmpegFeatures, type TranscodeOutput } from './ffmpeg-args.ts';
 import type { Logger } from './log.ts';
 import { Supervisor } from './supervisor.ts';
 
@@ -20,6 +20,7 @@ export interface TranscodeOptions {
   readonly stream: StreamConfig;
   readonly feed: Feed;
   readonly ffmpegPath: string;
+  readonly ffmpegFeatures: FfmpegFeatures;
   readonly output: TranscodeOutput;
   readonly startQueue: PQueue;
   readonly log: Logger;
@@ -61,7 +62,7 @@ export class Transcode {
   private async runOnce(signal: AbortSignal, live: () => void): Promise<void> {
     const first = await this.firstKeyframe(signal);
     if (!first) return;
-    const args = transcodeArgs(this.options.stream, first.codec, this.options.output);
+    const args = transcodeArgs(this.options.stream, first.codec, this.options.output, this.options.ffmpegFeatures);
     const child = spawn(this.options.ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.options.onProcessStart?.();
     return new Promise<void>((resolve, reject) => {

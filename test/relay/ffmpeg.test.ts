@@ -1,0 +1,81 @@
+import { createRequire } from 'node:module';
+import t from 'tap';
+import type { StreamConfig } from '../../conf/types.ts';
+import { transcodeArgs } from '../../relay/ffmpeg-args.ts';
+import { FfmpegNotFoundError, locateFfmpeg } from '../../relay/ffmpeg-locate.ts';
+import { ffprobe } from '../helpers/probe.ts';
+import { startTestRelay } from '../helpers/relay.ts';
+
+const stream: StreamConfig = {
+  name: 'lobby.flv', line: 1, format: 'flv', feed: 'lobby', videoFrameRate: 4, videoSize: { width: 320, height: 240 },
+  videoBitRate: 256, videoQMin: undefined, videoQMax: undefined, videoGopSize: 0, videoCodec: 'libx264', maxClients: 0,
+  hlsSegmentSeconds: 2, hlsListSize: 6, viewerBudgetBytes: 1 << 20, viewerHardLimitBytes: 8 << 20, viewerWriteTimeoutMs: 20_000,
+};
+const input = ['-hide_banner', '-nostats', '-loglevel', 'error', '-fflags', '+genpts+nobuffer', '-use_wallclock_as_timestamps', '1',
+  '-probesize', '32768', '-analyzeduration', '0'];
+const flvOut = ['-f', 'flv', '-flvflags', 'no_duration_filesize', '-flush_packets', '1', 'pipe:1'];
+
+t.test('FLV from JPEG: scale, rate without duplicates, bit rate, keyframes every 2 s', async (t) => {
+  t.same(transcodeArgs(stream, 'jpeg', { kind: 'flv' }), [
+    ...input, '-f', 'mjpeg', '-i', 'pipe:0',
+    '-an', '-vf', 'scale=320:240', '-r', '4', '-fps_mode', 'vfr',
+    '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
+    '-b:v', '256k', '-maxrate', '256k', '-bufsize', '512k', '-force_key_frames', 'expr:gte(t,n_forced*2)',
+    ...flvOut,
+  ]);
+});
+
+t.test('an ffmpeg without -fps_mode (the packaged 2018 build) gets -vsync', async (t) => {
+  const args = transcodeArgs(stream, 'jpeg', { kind: 'flv' }, { fpsMode: false });
+  t.same(args.slice(args.indexOf('-r'), args.indexOf('-r') + 4), ['-r', '4', '-vsync', 'vfr']);
+  t.notOk(args.includes('-fps_mode'));
+});
+
+t.test('quantizer bounds and a fixed GOP replace the time-based keyframes', async (t) => {
+  const args = transcodeArgs({ ...stream, videoQMin: 10, videoQMax: 40, videoGopSize: 8, videoSize: undefined, videoFrameRate: 0 }, 'h264', { kind: 'flv' });
+  t.same(args, [
+    ...input, '-f', 'h264', '-i', 'pipe:0',
+    '-an', '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
+    '-b:v', '256k', '-maxrate', '256k', '-bufsize', '512k', '-qmin', '10', '-qmax', '40',
+    '-g', '8', '-keyint_min', '8', '-sc_threshold', '0',
+    ...flvOut,
+  ]);
+});
+
+t.test('VideoCodec copy passes H.264 through', async (t) => {
+  t.same(transcodeArgs({ ...stream, videoCodec: 'copy' }, 'h264', { kind: 'flv' }), [...input, '-f', 'h264', '-i', 'pipe:0', '-an', '-c:v', 'copy', ...flvOut]);
+});
+
+t.test('HLS: segments of HLSSegmentTime with keyframes on segment boundaries, restart-safe playlist', async (t) => {
+  const hls = { ...stream, name: 'lobby.m3u8', format: 'hls' as const, hlsSegmentSeconds: 1.5, hlsListSize: 4 };
+  const args = transcodeArgs(hls, 'jpeg', { kind: 'hls', dir: '/tmp/x', segmentPrefix: 'lobby/' });
+  t.same(args.slice(args.indexOf('-force_key_frames')), [
+    '-force_key_frames', 'expr:gte(t,n_forced*1.5)',
+    '-f', 'hls', '-hls_time', '1.5', '-hls_list_size', '4', '-hls_delete_threshold', '2',
+    '-hls_flags', 'delete_segments+append_list+omit_endlist+discont_start+independent_segments+temp_file',
+    '-hls_base_url', 'lobby/', '-hls_segment_filename', '/tmp/x/seg%06d.ts', '/tmp/x/index.m3u8',
+  ]);
+});
+
+t.test('ffmpeg discovery: FFmpegPath first, then PATH, then the npm-packaged binary', async (t) => {
+  await t.rejects(locateFfmpeg('/nonexistent/ffmpeg'), FfmpegNotFoundError);
+  const configured = await locateFfmpeg('/usr/bin/ffmpeg');
+  t.same([configured.origin, configured.features.fpsMode], ['config', true]);
+  const onPath = await locateFfmpeg(undefined);
+  t.equal(onPath.origin, 'PATH');
+  const packaged = await locateFfmpeg(undefined, false);
+  t.equal(packaged.origin, '@ffmpeg-installer/ffmpeg');
+  t.equal(packaged.path, (createRequire(import.meta.url)('@ffmpeg-installer/ffmpeg') as { path: string }).path);
+  t.equal(packaged.features.fpsMode, false, 'the packaged 2018 build has no -fps_mode');
+});
+
+// Guards the README's first command on a machine without ffmpeg: the packaged fallback must transcode too.
+t.test('the packaged ffmpeg runs the synthetic camera and the FLV transcode', async (t) => {
+  const packaged = await locateFfmpeg(undefined, false);
+  const relay = await startTestRelay(`FFmpegPath ${packaged.path}
+<Camera test>\n Source testsrc://?size=320x240&rate=10\n</Camera>
+<Stream test.flv>\n Feed test\n VideoFrameRate 5\n VideoBitRate 200\n</Stream>\n`);
+  t.teardown(() => relay.stop());
+  const probed = await ffprobe(`${relay.baseUrl}/test.flv`, 2);
+  t.equal(`${probed.codec_name} ${probed.width}x${probed.height} ${probed.r_frame_rate}`, 'h264 320x240 5/1');
+});
