@@ -92,7 +92,7 @@ function sendError(ctx: Context, error: unknown, log: Logger): void {
 
 /** Starts listening; resolves with the server and the port actually bound (HTTPPort 0 picks one). */
 export async function listen(app: Koa, port: number, host: string): Promise<{ server: Server; port: number }> {
-  const server = createServer(app.callback());
+  const server = createServer({ maxHeaderSize: 16 * 1024 }, app.callback());
   server.headersTimeout = 10_000;
   server.requestTimeout = 0; // live responses last as long as the viewer watches
   server.maxHeadersCount = 100;
@@ -104,7 +104,14 @@ export async function listen(app: Koa, port: number, host: string): Promise<{ se
       resolve();
     });
   });
-  // Viewers who vanish mid-stream reset their sockets; that is normal, not an error to log.
-  server.on('clientError', (_error, socket) => socket.destroy());
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    // A malformed request gets a plain status before the socket closes; a viewer that vanished (reset) just closes.
+    if (!socket.writable || error.code === 'ECONNRESET' || (socket as { _httpMessage?: unknown })._httpMessage) {
+      socket.destroy();
+      return;
+    }
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${status.length + 1}\r\n\r\n${status}\n`);
+  });
   return { server, port: (server.address() as AddressInfo).port };
 }

@@ -32,8 +32,10 @@ export function parseSpropParameterSets(text: string | undefined): { sps?: Buffe
 
 /**
  * Rebuilds H.264 access units from RTP payloads (RFC 6184 single NAL unit, STAP-A and FU-A packets).
- * An access unit ends at the marker bit or when the timestamp changes. A unit damaged by packet loss is dropped, the
- * stream goes on. Keyframes always carry SPS and PPS, from the stream itself or else from the SDP.
+ * An access unit ends at the marker bit or when the timestamp changes. A unit damaged by packet loss is dropped, and so
+ * is every unit after it until the next keyframe (they reference what was lost, and would show as smears to viewers
+ * of a `VideoCodec copy` stream); the stream goes on. Keyframes always carry SPS and PPS, from the stream itself or
+ * else from the SDP.
  */
 export class H264Depacketizer {
   private nals: Buffer[] = [];
@@ -46,6 +48,9 @@ export class H264Depacketizer {
   private pps: Buffer | undefined;
   /** Access units dropped because packets were lost or malformed. */
   droppedUnits = 0;
+  /** Intact access units dropped while waiting for a keyframe after a loss. */
+  skippedUnits = 0;
+  private waitingForKeyframe = false;
 
   constructor(
     private readonly maxFrameBytes: number,
@@ -156,9 +161,15 @@ export class H264Depacketizer {
     if (nals.length === 0 || timestamp === undefined) return;
     if (damaged) {
       this.droppedUnits++;
+      this.waitingForKeyframe = true;
       return;
     }
     const types = nals.map((nal) => nal[0]! & 0x1f);
+    if (this.waitingForKeyframe && !types.includes(NAL_IDR)) {
+      this.skippedUnits++;
+      return;
+    }
+    this.waitingForKeyframe = false;
     for (const [index, nal] of nals.entries()) {
       if (types[index] === NAL_SPS) this.sps = Buffer.from(nal);
       if (types[index] === NAL_PPS) this.pps = Buffer.from(nal);

@@ -62,22 +62,28 @@ t.test('parameter sets seen in-band are remembered and prepended after an access
   t.same(units[2]!.data, annexB([aud, SPS, PPS, IDR]));
 });
 
-t.test('a lost FU-A fragment drops that access unit only', async (t) => {
-  // Guards against a loss either killing the stream or letting a corrupt frame through.
-  const packets = packetize([[SPS, PPS, IDR], [SLICE, nal(1, 2500, 0x22)], [SLICE], [SLICE], [SLICE]]);
+t.test('a lost FU-A fragment drops that access unit and what depends on it, up to the next keyframe', async (t) => {
+  // Guards against a loss either killing the stream or letting corrupt or undecodable frames through.
+  const packets = packetize([[SPS, PPS, IDR], [SLICE, nal(1, 2500, 0x22)], [SLICE], [SLICE], [IDR], [SLICE]]);
   const middle = packets.findIndex((packet) => packet.timestamp === 3000 && packet.payload[0] === 0x7c && (packet.payload[1]! & 0xc0) === 0);
   t.ok(middle > 0, 'the second unit has a middle fragment');
   const depacketizer = new H264Depacketizer(1 << 20);
   const units = run(packets.filter((_, i) => i !== middle), depacketizer);
-  t.same(units.map((unit) => unit.rtpTimestamp), [0, 6000, 9000, 12000]);
+  t.same(units.map((unit) => unit.rtpTimestamp), [0, 12000, 15000], 'resumes at the next keyframe');
+  t.ok(units[1]!.keyframe);
   t.equal(depacketizer.droppedUnits, 1);
+  t.equal(depacketizer.skippedUnits, 2);
 });
 
 t.test('a lost marker packet still ends the unit when the timestamp changes, and that unit is dropped', async (t) => {
-  const packets = packetize([[IDR], [SLICE], [SLICE], [SLICE], [SLICE]]);
+  // The first keyframe is fragmented and its last fragment (the one with the marker) never arrives.
+  const packets = packetize([[SPS, PPS, nal(5, 2500, 0x33)], [SLICE], [SLICE], [IDR], [SLICE]]);
   const lastOfFirst = packets.findIndex((packet) => packet.marker);
-  const units = run(packets.filter((_, i) => i !== lastOfFirst));
-  t.same(units.map((unit) => unit.rtpTimestamp), [3000, 6000, 9000, 12000]);
+  t.ok(lastOfFirst > 0 && packets[lastOfFirst]!.timestamp === 0);
+  const depacketizer = new H264Depacketizer(1 << 20);
+  const units = run(packets.filter((_, i) => i !== lastOfFirst), depacketizer);
+  t.same(units.map((unit) => unit.rtpTimestamp), [9000, 12000], 'the incomplete keyframe and its dependants are dropped');
+  t.equal(depacketizer.droppedUnits, 1);
 });
 
 t.test('out-of-order and duplicated packets are put right', async (t) => {
