@@ -23,6 +23,9 @@ export class ControllableCamera {
   mode: CameraMode = 'up';
   connections = 0;
   activeConnections = 0;
+  /** How long connecting takes before the first frame, ms; `connecting` counts runs inside that phase. */
+  connectDelayMs = 0;
+  connecting = 0;
   private readonly kick = new Set<() => void>();
 
   constructor(
@@ -39,10 +42,15 @@ export class ControllableCamera {
     return { kind: 'controllable', run: (sink) => this.run(sink) };
   }
 
-  private run(sink: AdapterSink): Promise<void> {
-    if (this.mode === 'down') return Promise.reject(new AdapterError('CONNECT', 'connection refused'));
+  private async run(sink: AdapterSink): Promise<void> {
+    if (this.mode === 'down') throw new AdapterError('CONNECT', 'connection refused');
     this.connections++;
     this.activeConnections++;
+    if (this.connectDelayMs > 0) {
+      this.connecting++;
+      await new Promise((resolve) => setTimeout(resolve, this.connectDelayMs));
+      this.connecting--;
+    }
     sink.onConnected();
     return new Promise<void>((resolve, reject) => {
       let index = 0;
