@@ -5,8 +5,8 @@ import type { Feed } from '../feed.ts';
 import { FlvTagReader, FlvTagType, type FlvTag } from '../flv.ts';
 import type { Logger } from '../log.ts';
 import type { Transcode } from '../transcode.ts';
-import { Viewer } from '../viewer.ts';
-import { Demand, startLiveResponse, viewerLimits, type StreamOutput } from './output.ts';
+import type { Viewer } from '../viewer.ts';
+import { Demand, openLiveViewer, type StreamOutput } from './output.ts';
 
 /** The tags kept for instant start are bounded; a longer group waits for the next keyframe. */
 const MAX_GOP_BYTES = 8 * 1024 * 1024;
@@ -80,10 +80,7 @@ export class FlvOutput implements StreamOutput {
 
   async serve(ctx: Context, subpath: string): Promise<void> {
     if (subpath) ctx.throw(404);
-    const release = this.demand.acquire();
-    const response = startLiveResponse(ctx, 'video/x-flv');
-    const viewer = new Viewer(response, viewerLimits(this.config));
-    viewer.onClose(release);
+    const viewer = openLiveViewer(ctx, this.demand, this.config, 'video/x-flv');
     if (this.ready) this.startViewer(viewer);
     else {
       // The camera or ffmpeg is still starting: the viewer waits and gets video as soon as it exists.

@@ -3,8 +3,7 @@ import type { Frame } from '../../adapters/types.ts';
 import type { StreamConfig } from '../../conf/types.ts';
 import { Fanout } from '../fanout.ts';
 import type { Feed } from '../feed.ts';
-import { Viewer } from '../viewer.ts';
-import { Demand, startLiveResponse, viewerLimits, type StreamOutput } from './output.ts';
+import { Demand, openLiveViewer, type StreamOutput } from './output.ts';
 
 export const MJPEG_BOUNDARY = 'relayframe';
 
@@ -52,10 +51,7 @@ export class MjpegOutput implements StreamOutput {
 
   async serve(ctx: Context, subpath: string): Promise<void> {
     if (subpath) ctx.throw(404);
-    const release = this.demand.acquire();
-    const response = startLiveResponse(ctx, `multipart/x-mixed-replace; boundary=${MJPEG_BOUNDARY}`);
-    const viewer = new Viewer(response, viewerLimits(this.config));
-    viewer.onClose(release);
+    const viewer = openLiveViewer(ctx, this.demand, this.config, `multipart/x-mixed-replace; boundary=${MJPEG_BOUNDARY}`);
     const latest = this.currentPart();
     if (latest) viewer.sendRequired(latest);
     this.fanout.add(viewer);

@@ -4,7 +4,7 @@ import type { StreamConfig } from '../../conf/types.ts';
 import type { Fanout } from '../fanout.ts';
 import type { Feed } from '../feed.ts';
 import type { Transcode } from '../transcode.ts';
-import type { ViewerLimits } from '../viewer.ts';
+import { Viewer, type ViewerLimits } from '../viewer.ts';
 
 /** A served Stream: one of flv, hls, mpjpeg, jpeg. The HTTP edge admits a viewer, then hands the request over. */
 export interface StreamOutput {
@@ -52,6 +52,14 @@ export function startLiveResponse(ctx: Context, contentType: string): ServerResp
   // Headers go out now: a viewer of a camera that is still connecting must not wait for them.
   response.flushHeaders();
   return response;
+}
+
+/** Starts a live response and its Viewer, holding the camera (and transcode) for as long as the viewer stays. */
+export function openLiveViewer(ctx: Context, demand: Demand, config: StreamConfig, contentType: string): Viewer {
+  const release = demand.acquire();
+  const viewer = new Viewer(startLiveResponse(ctx, contentType), viewerLimits(config));
+  viewer.onClose(release);
+  return viewer;
 }
 
 /** The per-viewer limits a Stream block sets. */
