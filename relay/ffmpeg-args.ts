@@ -47,6 +47,8 @@ export function videoArgs(stream: StreamConfig, keyframeSeconds: number, feature
 export function outputArgs(stream: StreamConfig, output: TranscodeOutput): string[] {
   if (output.kind === 'flv') return ['-f', 'flv', '-flvflags', 'no_duration_filesize', '-flush_packets', '1', 'pipe:1'];
   return [
+    // HLS writes files, so stdout carries progress reports: the relay's sign that the encoder is working.
+    '-progress', 'pipe:1',
     '-f', 'hls',
     '-hls_time', String(stream.hlsSegmentSeconds),
     '-hls_list_size', String(stream.hlsListSize),

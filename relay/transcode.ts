@@ -10,7 +10,7 @@ import { Supervisor } from './supervisor.ts';
 
 /** Frames waiting in ffmpeg's stdin beyond this are dropped: a stuck encoder must not grow the relay's memory. */
 const MAX_STDIN_QUEUE_BYTES = 8 * 1024 * 1024;
-/** ffmpeg that takes frames but writes nothing for this long is restarted. */
+/** ffmpeg that takes frames but writes nothing (FLV) or reports no progress (HLS) for this long is restarted. */
 const OUTPUT_STALL_MS = 20_000;
 /** After stdin closes, ffmpeg gets this long to flush before SIGKILL. */
 const EXIT_GRACE_MS = 2_000;
@@ -90,7 +90,7 @@ export class Transcode {
       for (const frame of this.options.feed.groupOfPictures) write(frame);
       const unsubscribe = this.options.feed.subscribe(write);
       const stallCheck = setInterval(() => {
-        if (this.options.output.kind !== 'flv' || unansweredSince === undefined || Date.now() - unansweredSince < OUTPUT_STALL_MS) return;
+        if (unansweredSince === undefined || Date.now() - unansweredSince < OUTPUT_STALL_MS) return;
         this.stderr.push(`relay: no output for ${OUTPUT_STALL_MS / 1000} s while fed; restarting\n`);
         child.kill('SIGKILL');
       }, 1000);
@@ -103,13 +103,12 @@ export class Transcode {
       child.stderr.on('data', (chunk: Buffer) => this.stderr.push(chunk));
       child.stdout.on('data', (chunk: Buffer) => {
         unansweredSince = undefined;
-        this.bytesOut += chunk.length;
+        if (this.options.output.kind === 'flv') this.bytesOut += chunk.length;
         this.options.onStdout?.(chunk);
         live();
       });
       child.on('spawn', () => {
         this.pid = child.pid;
-        if (this.options.output.kind === 'hls') live();
       });
       child.on('error', (error) => {
         spawnFailed = true;

@@ -1,9 +1,12 @@
+import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
 import type { StreamConfig } from '../../conf/types.ts';
 import { transcodeArgs } from '../../relay/ffmpeg-args.ts';
 import { FfmpegNotFoundError, locateFfmpeg } from '../../relay/ffmpeg-locate.ts';
-import { ffprobe } from '../helpers/probe.ts';
+import { ffprobe, waitFor } from '../helpers/probe.ts';
 import { startTestRelay } from '../helpers/relay.ts';
 
 const stream: StreamConfig = {
@@ -51,7 +54,7 @@ t.test('HLS: segments of HLSSegmentTime with keyframes on segment boundaries, re
   const args = transcodeArgs(hls, 'jpeg', { kind: 'hls', dir: '/tmp/x', segmentPrefix: 'lobby/' });
   t.same(args.slice(args.indexOf('-force_key_frames')), [
     '-force_key_frames', 'expr:gte(t,n_forced*1.5)',
-    '-f', 'hls', '-hls_time', '1.5', '-hls_list_size', '4', '-hls_delete_threshold', '2',
+    '-progress', 'pipe:1', '-f', 'hls', '-hls_time', '1.5', '-hls_list_size', '4', '-hls_delete_threshold', '2',
     '-hls_flags', 'delete_segments+append_list+omit_endlist+discont_start+independent_segments+temp_file',
     '-hls_base_url', 'lobby/', '-hls_segment_filename', '/tmp/x/seg%06d.ts', '/tmp/x/index.m3u8',
   ]);
@@ -78,4 +81,20 @@ t.test('the packaged ffmpeg runs the synthetic camera and the FLV transcode', as
   t.teardown(() => relay.stop());
   const probed = await ffprobe(`${relay.baseUrl}/test.flv`, 2);
   t.equal(`${probed.codec_name} ${probed.width}x${probed.height} ${probed.r_frame_rate}`, 'h264 320x240 5/1');
+});
+
+// Guards the HLS start signal: an HLS ffmpeg that never produces anything "failed to start"; it did not "die".
+t.test('an HLS transcode that cannot start is reported as failed to start', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'relay-fake-ffmpeg-'));
+  const script = join(dir, 'ffmpeg');
+  await writeFile(script, '#!/bin/sh\ncase "$*" in *"-f hls"*) echo "hls muxer unavailable" >&2; exit 1;; esac\nexec ffmpeg "$@"\n');
+  await chmod(script, 0o755);
+  const relay = await startTestRelay(`FFmpegPath ${script}
+<Camera test>\n Source testsrc://?size=160x120&rate=5\n</Camera>
+<Stream test.m3u8>\n Feed test\n VideoBitRate 100\n</Stream>\n`);
+  t.teardown(() => relay.stop());
+  const supervisor = relay.relay.outputs.get('test.m3u8')!.transcode!.supervisor;
+  await waitFor(() => supervisor.lastError !== undefined, 10_000, 'the failure');
+  t.equal(supervisor.lastError!.phase, 'start');
+  t.match(supervisor.lastError!.message, /ffmpeg exited with code 1: hls muxer unavailable/);
 });
