@@ -72,7 +72,9 @@ function sendError(ctx: Context, error: unknown, log: Logger): void {
   if (ctx.headerSent || !ctx.writable) return;
   if (error instanceof RelayError) {
     ctx.status = error.status;
-    if (error.code === 'FULL' || error.code === 'NOT_READY') ctx.set('Retry-After', '5');
+    // A full server frees up slowly; a stream that is starting is usually there within a couple of seconds.
+    if (error.code === 'FULL') ctx.set('Retry-After', '5');
+    if (error.code === 'NOT_READY') ctx.set('Retry-After', '2');
     ctx.type = 'text/plain';
     ctx.body = `${error.message}\n`;
     return;

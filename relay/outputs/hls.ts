@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Context } from 'koa';
 import type { StreamConfig } from '../../conf/types.ts';
+import { RelayError } from '../errors.ts';
 import type { Feed } from '../feed.ts';
 import type { Transcode } from '../transcode.ts';
 import { Demand, type StreamOutput } from './output.ts';
@@ -99,12 +100,7 @@ export class HlsOutput implements StreamOutput {
       if (playlist || Date.now() > deadline || ctx.req.destroyed) break;
       await new Promise((resolve) => setTimeout(resolve, PLAYLIST_POLL_MS));
     }
-    if (!playlist) {
-      ctx.status = 503;
-      ctx.set('Retry-After', '2');
-      ctx.body = 'stream is starting\n';
-      return;
-    }
+    if (!playlist) throw new RelayError('NOT_READY', 'stream is starting');
     ctx.status = 200;
     ctx.type = 'application/vnd.apple.mpegurl';
     ctx.set('Cache-Control', 'no-cache, no-store, must-revalidate');

@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import type { StreamConfig } from '../../conf/types.ts';
+import { RelayError } from '../errors.ts';
 import type { Feed } from '../feed.ts';
 import { Demand, type StreamOutput } from './output.ts';
 
@@ -38,12 +39,7 @@ export class JpegOutput implements StreamOutput {
     const release = this.demand.acquire();
     try {
       const frame = this.feed.latestFrame ?? (await this.nextFrame());
-      if (!frame || frame.codec !== 'jpeg') {
-        ctx.status = 503;
-        ctx.set('Retry-After', '2');
-        ctx.body = 'no frame from the camera yet\n';
-        return;
-      }
+      if (!frame || frame.codec !== 'jpeg') throw new RelayError('NOT_READY', 'no frame from the camera yet');
       ctx.status = 200;
       ctx.type = 'image/jpeg';
       ctx.set('Cache-Control', 'no-cache, no-store, must-revalidate');

@@ -7,7 +7,9 @@ const frames = makeJpegFrames(20);
 const cam = new ControllableCamera(frames, 10);
 const late = new ControllableCamera(frames, 10);
 const lazy = new ControllableCamera(frames, 10);
+const mute = new ControllableCamera(frames, 10);
 late.setMode('down');
+mute.setMode('stall');
 
 const relay = await startTestRelay(
   `
@@ -23,6 +25,13 @@ const relay = await startTestRelay(
   OnDemand yes
   CloseAfter 1
 </Camera>
+<Camera mute>
+  Source ctl://mute
+  Timeout 60
+</Camera>
+<Stream mute.jpg>
+  Feed mute
+</Stream>
 <Stream cam.flv>
   Feed cam
   VideoFrameRate 10
@@ -47,7 +56,7 @@ const relay = await startTestRelay(
   VideoBitRate 300
 </Stream>
 `,
-  { adapters: registryWith({ cam, late, lazy }) },
+  { adapters: registryWith({ cam, late, lazy, mute }) },
 );
 t.teardown(() => relay.stop());
 
@@ -114,6 +123,15 @@ t.test('a camera that never connects is retried and shown, and starts serving wh
   await waitFor(() => viewer.bytes > 0, nextAttemptMs + 3000, 'frames once the camera is up');
   t.equal(late.activeConnections, 1);
   viewer.close();
+});
+
+t.test('a snapshot of a camera that sends no frame is a 503 to retry soon, not a hang', async (t) => {
+  const started = Date.now();
+  const snapshot = await fetchBytes(`${relay.baseUrl}/mute.jpg`);
+  t.equal(snapshot.status, 503);
+  t.equal(snapshot.headers.get('retry-after'), '2');
+  t.equal(snapshot.body.toString(), 'no frame from the camera yet\n');
+  t.ok(Date.now() - started < 12_000, `answered after ${Date.now() - started} ms`);
 });
 
 t.test('ffmpeg killed with SIGKILL while viewers watch: restarted, viewers resume without reconnecting', async (t) => {
