@@ -64,7 +64,7 @@ export class Feed {
 
   get status() {
     const { lastError, liveSince, nextAttemptAt, restarts } = this.supervisor;
-    return { state: this.state, lastError, liveSince, nextAttemptAt, restarts, viewers: this.demand };
+    return { state: this.state, lastError, liveSince, nextAttemptAt, restarts };
   }
 
   /** The newest frame, for JPEG snapshots and MJPEG viewers' first frame. */

@@ -1,6 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Feed } from './feed.ts';
-import { HlsOutput } from './outputs/hls.ts';
 import type { StreamOutput } from './outputs/output.ts';
 import type { RateSampler } from './rates.ts';
 import type { Relay } from './relay.ts';
@@ -66,7 +65,7 @@ export function createMetricsRegistry(relay: Relay, rates: RateSampler): Registr
   gauge('relay_viewers', 'Viewers now (HLS: distinct clients seen recently).', stream, () =>
     outputs().map((output) => [streamLabels(output), output.viewerCount]));
   counter('relay_stream_bytes_out_total', 'Bytes written to viewers.', stream, () =>
-    outputs().map((output) => [streamLabels(output), bytesOut(output)]));
+    outputs().map((output) => [streamLabels(output), output.bytesOut]));
   counter('relay_stream_frames_out_total', 'Frames sent out (HLS: frames handed to its encoder).', stream, () =>
     outputs().map((output) => [streamLabels(output), output.fanout?.counters.framesOut ?? output.transcode?.framesWritten ?? 0]));
   counter('relay_stream_frames_dropped_total', 'Frames dropped for slow viewers or a backed-up encoder.', stream, () =>
@@ -89,8 +88,4 @@ export function createMetricsRegistry(relay: Relay, rates: RateSampler): Registr
       return percent === null ? [] : [[streamLabels(output), percent]];
     }));
   return registry;
-}
-
-function bytesOut(output: StreamOutput): number {
-  return (output.fanout?.counters.bytesOut ?? 0) + (output instanceof HlsOutput ? output.bytesOut : 0);
 }

@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { HlsOutput } from './outputs/hls.ts';
 import type { Relay } from './relay.ts';
 import type { Viewer } from './viewer.ts';
 
@@ -135,7 +134,7 @@ export class RateSampler {
       // HLS has no fan-out: frames handed to its encoder are the closest measure of its frame rate.
       rates.frames.sample(fanout ? fanout.counters.framesOut : (transcode?.framesWritten ?? 0), now);
       rates.encodedBytes.sample(transcode?.bytesOut ?? 0, now);
-      rates.bytesOut.sample((fanout?.counters.bytesOut ?? 0) + (output instanceof HlsOutput ? output.bytesOut : 0), now);
+      rates.bytesOut.sample(output.bytesOut, now);
       if (transcode) void rates.cpu.sample(transcode.pid, now);
       if (!fanout) continue;
       let count = 0;

@@ -194,7 +194,7 @@ function streamStatus(relay: Relay, output: StreamOutput, rates: RateSampler): S
     viewers: output.viewerCount,
     maxClients: config.maxClients,
     refused: relay.admission.counters.refusedByStream.get(config.name) ?? 0,
-    bytesOut: (fanout?.counters.bytesOut ?? 0) + (hls ? output.bytesOut : 0),
+    bytesOut: output.bytesOut,
     framesOut: fanout?.counters.framesOut ?? 0,
     drops: (fanout?.counters.drops ?? 0) + (transcode?.framesDropped ?? 0),
     ffmpeg:

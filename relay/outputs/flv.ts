@@ -62,6 +62,10 @@ export class FlvOutput implements StreamOutput {
     return this.fanout.viewers.size;
   }
 
+  get bytesOut(): number {
+    return this.fanout.counters.bytesOut;
+  }
+
   get ready(): boolean {
     return this.reader.header !== undefined && this.sequenceHeader !== undefined && this.gop.length > 0;
   }

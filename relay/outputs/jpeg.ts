@@ -13,6 +13,7 @@ export class JpegOutput implements StreamOutput {
   readonly fanout = undefined;
   private readonly demand: Demand;
   private active = 0;
+  readonly bytesOut = 0;
 
   constructor(
     readonly config: StreamConfig,

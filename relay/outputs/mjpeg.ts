@@ -37,6 +37,10 @@ export class MjpegOutput implements StreamOutput {
     return this.fanout.viewers.size;
   }
 
+  get bytesOut(): number {
+    return this.fanout.counters.bytesOut;
+  }
+
   start(): void {
     this.unsubscribe = this.feed.subscribe((frame) => this.onFrame(frame));
   }

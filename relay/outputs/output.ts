@@ -16,6 +16,8 @@ export interface StreamOutput {
   readonly fanout: Fanout | undefined;
   /** Viewers now (for HLS, distinct clients seen recently). */
   readonly viewerCount: number;
+  /** Bytes written to this stream's viewers since it started. */
+  readonly bytesOut: number;
   start(): void;
   /** False for requests that continue a session already admitted (HLS segments and known clients). */
   needsAdmission(ctx: Context, subpath: string): boolean;
