@@ -13,7 +13,7 @@ export class JpegOutput implements StreamOutput {
   readonly fanout = undefined;
   private readonly demand: Demand;
   private active = 0;
-  readonly bytesOut = 0;
+  bytesOut = 0;
 
   constructor(
     readonly config: StreamConfig,
@@ -45,6 +45,7 @@ export class JpegOutput implements StreamOutput {
       ctx.type = 'image/jpeg';
       ctx.set('Cache-Control', 'no-cache, no-store, must-revalidate');
       ctx.body = frame.data;
+      this.bytesOut += frame.data.length;
     } finally {
       this.active--;
       release();

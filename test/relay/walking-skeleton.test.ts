@@ -34,6 +34,9 @@ t.test('/test.jpg is the latest frame as one JPEG', async (t) => {
   t.equal(headers.get('content-type'), 'image/jpeg');
   t.same([...body.subarray(0, 2)], [0xff, 0xd8]);
   t.same([...body.subarray(-2)], [0xff, 0xd9]);
+  // Snapshot traffic counts on the status page like any other stream's.
+  const stat = (await (await fetch(`${relay.baseUrl}/stat.json`)).json()) as { streams: Array<{ name: string; bytesOut: number }> };
+  t.ok(stat.streams.find((s) => s.name === 'test.jpg')!.bytesOut >= body.length, 'bytes out counted');
 });
 
 t.test('HLS: playlist not cacheable, segments cacheable, under the path the playlist names', async (t) => {
