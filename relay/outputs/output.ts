@@ -29,7 +29,7 @@ export interface StreamOutput {
 }
 
 /** Sets the headers every live response shares: never cached, no content sniffing. */
-export function setLiveHeaders(ctx: Context, contentType: string): void {
+function setLiveHeaders(ctx: Context, contentType: string): void {
   ctx.status = 200;
   ctx.set('Content-Type', contentType);
   ctx.set('Cache-Control', 'no-cache, no-store, must-revalidate');
