@@ -1,21 +1,14 @@
 import { spawn } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import t from 'tap';
 import { ffprobe, openViewer, waitFor, type OpenViewer } from '../helpers/probe.ts';
 import { startTestRelay } from '../helpers/relay.ts';
 import { GstRtspServer } from './rtsp/gst-server.ts';
 import { makeCanonJpegs } from './vbc/canon-jpegs.ts';
 import { VbcSimulator } from './vbc/simulator.ts';
+import { unusedPort } from '../helpers/ports.ts';
 
 // Each camera kind through the whole relay: 50 viewers over two streams, and the camera sees one connection.
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function fiftyViewers(baseUrl: string, paths: [string, string]): Promise<OpenViewer[]> {
   const viewers = await Promise.all(Array.from({ length: 50 }, (_, i) => openViewer(`${baseUrl}${paths[i % 2]}`)));
@@ -24,7 +17,7 @@ async function fiftyViewers(baseUrl: string, paths: [string, string]): Promise<O
 }
 
 t.test('HTTP MJPEG: ffmpeg serving one client feeds 50 relay viewers', async (t) => {
-  const port = await freePort();
+  const port = await unusedPort();
   // ffmpeg's HTTP server with -listen 1 accepts a single client: a second upstream connection would be refused.
   const camera = spawn('ffmpeg', ['-v', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10', '-c:v', 'mjpeg', '-q:v', '8',
     '-f', 'mpjpeg', '-listen', '1', `http://127.0.0.1:${port}/stream`], { stdio: 'ignore' });

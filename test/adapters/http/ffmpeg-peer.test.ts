@@ -1,7 +1,6 @@
 import t from 'tap';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -11,20 +10,14 @@ import { isCompleteJpeg } from '../../../adapters/common/jpeg-splitter.ts';
 import type { JpegFrame } from '../../../adapters/types.ts';
 import { makeCameraConfig } from '../../helpers/camera-config.ts';
 import { RecordingSink } from '../../helpers/sink.ts';
+import { unusedPort } from '../../helpers/ports.ts';
 
 const run = promisify(execFile);
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** ffmpeg serving a 10 fps 320x240 MJPEG stream to exactly one HTTP client (-listen 1), then exiting. */
 async function startFfmpeg(extra: string[]): Promise<{ url: string; child: ChildProcess; exited: Promise<void> }> {
-  const port = await freePort();
+  const port = await unusedPort();
   const child = spawn('/usr/bin/ffmpeg', [
     '-hide_banner', '-nostdin', '-loglevel', 'error',
     '-re', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10',

@@ -5,7 +5,8 @@ import type { CameraConfig } from '../../../conf/types.ts';
 import { makeCameraConfig } from '../../helpers/camera-config.ts';
 import { makeCanonJpegs } from './canon-jpegs.ts';
 import { BackgroundRun } from './run-helpers.ts';
-import { VbcSimulator, refusedPort, type VbcFault, type VbcSimulatorOptions } from './simulator.ts';
+import { VbcSimulator, type VbcFault, type VbcSimulatorOptions } from './simulator.ts';
+import { unusedPort } from '../../helpers/ports.ts';
 
 const jpegs = await makeCanonJpegs(4);
 const READ_TIMEOUT_MS = 500;
@@ -29,7 +30,7 @@ async function faultyRun(
 
 t.test('connection refused is CONNECT', async (t) => {
   // Guards that a dead camera fails fast with CONNECT rather than hanging or crashing.
-  const port = await refusedPort();
+  const port = await unusedPort();
   const run = new BackgroundRun(new VbcAdapter(makeCameraConfig(`vbc://127.0.0.1:${port}`)));
   const error = await run.failure(3000);
   t.equal(error.code, 'CONNECT');

@@ -254,11 +254,3 @@ export function videogram(id: number, bytes1to3: number, payload: Buffer): Buffe
   return Buffer.concat([header(id, bytes1to3, payload.length), payload]);
 }
 
-/** A port on 127.0.0.1 that nothing listens on (bound once, then released), for "connection refused". */
-export async function refusedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
