@@ -1,12 +1,12 @@
 import type { Context } from 'koa';
 import type { StreamConfig } from '../../conf/types.ts';
-import { Fanout } from '../fanout.ts';
 import type { Feed } from '../feed.ts';
 import { FlvTagReader, FlvTagType, type FlvTag } from '../flv.ts';
 import type { Logger } from '../log.ts';
 import type { Transcode } from '../transcode.ts';
 import type { Viewer } from '../viewer.ts';
-import { Demand, openLiveViewer, type StreamOutput } from './output.ts';
+import { FanoutOutput } from './fanout-output.ts';
+import { openLiveViewer } from './output.ts';
 
 /** The tags kept for instant start are bounded; a longer group waits for the next keyframe. */
 const MAX_GOP_BYTES = 8 * 1024 * 1024;
@@ -15,9 +15,7 @@ const MAX_GOP_BYTES = 8 * 1024 * 1024;
  * An FLV stream: ffmpeg's FLV output parsed into tags once, written to every viewer. A new viewer gets the FLV
  * header, metadata, the codec configuration and the current group of pictures from its keyframe, so it starts at once.
  */
-export class FlvOutput implements StreamOutput {
-  readonly fanout = new Fanout();
-  private readonly demand: Demand;
+export class FlvOutput extends FanoutOutput {
   private reader = new FlvTagReader();
   private metadata: Buffer | undefined;
   private sequenceHeader: Buffer | undefined;
@@ -29,12 +27,12 @@ export class FlvOutput implements StreamOutput {
   private lastTimestamp = 0;
 
   constructor(
-    readonly config: StreamConfig,
-    readonly feed: Feed,
-    readonly transcode: Transcode,
+    config: StreamConfig,
+    feed: Feed,
+    transcode: Transcode,
     private readonly log: Logger,
   ) {
-    this.demand = new Demand(feed, transcode);
+    super(config, feed, transcode);
   }
 
   /** Wired by the Relay as the transcode's onProcessStart: a new ffmpeg starts a new FLV file. */
@@ -58,28 +56,12 @@ export class FlvOutput implements StreamOutput {
     for (const tag of tags) this.onTag(tag);
   }
 
-  get viewerCount(): number {
-    return this.fanout.viewers.size;
-  }
-
-  get bytesOut(): number {
-    return this.fanout.counters.bytesOut;
-  }
-
   get ready(): boolean {
     return this.reader.header !== undefined && this.sequenceHeader !== undefined && this.gop.length > 0;
   }
 
   start(): void {
     this.demand.start();
-  }
-
-  needsAdmission(): boolean {
-    return true;
-  }
-
-  sweep(now: number): void {
-    this.fanout.sweep(now);
   }
 
   async serve(ctx: Context, subpath: string): Promise<void> {

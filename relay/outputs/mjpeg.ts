@@ -1,9 +1,9 @@
 import type { Context } from 'koa';
 import type { Frame } from '../../adapters/types.ts';
 import type { StreamConfig } from '../../conf/types.ts';
-import { Fanout } from '../fanout.ts';
 import type { Feed } from '../feed.ts';
-import { Demand, openLiveViewer, type StreamOutput } from './output.ts';
+import { FanoutOutput } from './fanout-output.ts';
+import { openLiveViewer } from './output.ts';
 
 export const MJPEG_BOUNDARY = 'relayframe';
 
@@ -17,40 +17,18 @@ export function multipartPart(jpeg: Buffer): Buffer {
  * An MJPEG stream (multipart/x-mixed-replace): the camera's JPEGs passed through without transcoding, paced to
  * VideoFrameRate. A new viewer gets the latest frame at once; a slow viewer skips to the next frame.
  */
-export class MjpegOutput implements StreamOutput {
-  readonly fanout = new Fanout();
-  readonly transcode = undefined;
-  private readonly demand: Demand;
+export class MjpegOutput extends FanoutOutput {
   private lastSentAt = -Infinity;
   private latestPart: Buffer | undefined;
   private latestSource: Frame | undefined;
   private unsubscribe: (() => void) | undefined;
 
-  constructor(
-    readonly config: StreamConfig,
-    readonly feed: Feed,
-  ) {
-    this.demand = new Demand(feed, undefined);
-  }
-
-  get viewerCount(): number {
-    return this.fanout.viewers.size;
-  }
-
-  get bytesOut(): number {
-    return this.fanout.counters.bytesOut;
+  constructor(config: StreamConfig, feed: Feed) {
+    super(config, feed, undefined);
   }
 
   start(): void {
     this.unsubscribe = this.feed.subscribe((frame) => this.onFrame(frame));
-  }
-
-  needsAdmission(): boolean {
-    return true;
-  }
-
-  sweep(now: number): void {
-    this.fanout.sweep(now);
   }
 
   async serve(ctx: Context, subpath: string): Promise<void> {
