@@ -1,5 +1,8 @@
-/** A frame as an adapter yields it; `timestamp` is in milliseconds on the adapter's own monotonic clock. */
-export type Frame = JpegFrame | H264Frame;
+/**
+ * A frame as an adapter yields it. `timestamp` is the presentation time in milliseconds on the source's own monotonic
+ * clock: RTP timestamps for RTP sources, the camera's clock where it has one, arrival time only where nothing better exists.
+ */
+export type Frame = JpegFrame | H264Frame | Vp8Frame;
 
 /** One complete JPEG image (SOI..EOI); every JPEG is a keyframe. */
 export interface JpegFrame {
@@ -17,6 +20,14 @@ export interface H264Frame {
   readonly keyframe: boolean;
 }
 
+/** One VP8 frame (RFC 6386), as a pushing source sends it; keyframes are decodable alone. */
+export interface Vp8Frame {
+  readonly codec: 'vp8';
+  readonly data: Buffer;
+  readonly timestamp: number;
+  readonly keyframe: boolean;
+}
+
 /** What an adapter needs from the Feed that runs it: a narrow interface so tests can fake it in a line. */
 export interface AdapterSink {
   /** Aborted when the Feed stops the adapter; run() must then resolve promptly. */
@@ -24,6 +35,11 @@ export interface AdapterSink {
   onFrame(frame: Frame): void;
   /** Called once the upstream answered and frames are about to flow (for state and "connected since"). */
   onConnected(): void;
+  /**
+   * A push source calls this while it waits for an authorised publisher: the Feed shows "waiting for publisher",
+   * which is not a failure, and the no-frames watchdog sleeps until onConnected().
+   */
+  onWaiting(): void;
   log(message: string): void;
 }
 

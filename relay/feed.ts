@@ -46,13 +46,13 @@ export class Feed {
 
   constructor(private readonly options: FeedOptions) {
     this.camera = options.camera;
-    const adapter = options.createAdapter();
-    this.kind = adapter.kind;
+    this.kind = options.createAdapter().kind;
     this.supervisor = new Supervisor({
       name: this.camera.name,
       startQueue: options.startQueue,
       log: options.log,
-      task: (signal, live) => this.runAdapter(adapter, signal, live),
+      // A fresh adapter for every run: no state of a failed run (parsers, counters, "connected") leaks into the next.
+      task: (signal, live, waiting) => this.runAdapter(options.createAdapter(), signal, live, waiting),
       describeError: describeAdapterError,
     });
   }
@@ -124,20 +124,29 @@ export class Feed {
   }
 
   /** Runs the adapter once, with the watchdog: silence for timeoutMs ends the run with a TIMEOUT error. */
-  private async runAdapter(adapter: CameraAdapter, signal: AbortSignal, live: () => void): Promise<void> {
+  private async runAdapter(adapter: CameraAdapter, signal: AbortSignal, live: () => void, waiting: () => void): Promise<void> {
     const controller = new AbortController();
     const forward = (): void => controller.abort();
     signal.addEventListener('abort', forward, { once: true });
     let watchdogError: AdapterError | undefined;
     let lastActivity = Date.now();
+    let publisherAwaited = false;
     const watchdog = setInterval(() => {
-      if (Date.now() - lastActivity < this.camera.timeoutMs) return;
+      if (publisherAwaited || Date.now() - lastActivity < this.camera.timeoutMs) return;
       watchdogError = new AdapterError('TIMEOUT', `no frames for ${this.camera.timeoutMs / 1000} s`);
       controller.abort();
     }, Math.min(1000, this.camera.timeoutMs / 4));
     const sink: AdapterSink = {
       signal: controller.signal,
-      onConnected: () => live(),
+      onConnected: () => {
+        publisherAwaited = false;
+        lastActivity = Date.now();
+        live();
+      },
+      onWaiting: () => {
+        publisherAwaited = true;
+        waiting();
+      },
       onFrame: (frame) => {
         lastActivity = Date.now();
         if (!controller.signal.aborted) this.accept(frame);

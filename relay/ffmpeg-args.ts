@@ -5,7 +5,7 @@ export type TranscodeOutput =
   | { readonly kind: 'flv' }
   | { readonly kind: 'hls'; readonly dir: string; readonly segmentPrefix: string };
 
-export type InputCodec = 'jpeg' | 'h264';
+export type InputCodec = 'jpeg' | 'h264' | 'vp8';
 
 /** What the ffmpeg in use understands, where builds differ (the npm-packaged fallback is a 2018 build). */
 export interface FfmpegFeatures {

@@ -3,7 +3,7 @@ import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts
 import type { Logger } from './log.ts';
 
 /** What /stat.html shows of anything supervised. */
-export type SupervisedState = 'stopped' | 'idle' | 'starting' | 'live' | 'retrying';
+export type SupervisedState = 'stopped' | 'idle' | 'starting' | 'live' | 'retrying' | 'waiting';
 
 export interface LastError {
   readonly message: string;
@@ -14,9 +14,10 @@ export interface LastError {
 
 /**
  * The work a supervisor runs: hold the resource until it fails (reject) or `signal` aborts (resolve).
- * Call `live()` once it works, which ends the start phase and frees its place in the start queue.
+ * Call `live()` once it works, which ends the start phase and frees its place in the start queue; `waiting()` when it
+ * is ready but waits for someone else to begin (a push source waiting for its publisher), which also frees the place.
  */
-export type SupervisedTask = (signal: AbortSignal, live: () => void) => Promise<void>;
+export type SupervisedTask = (signal: AbortSignal, live: () => void, waiting: () => void) => Promise<void>;
 
 export interface SupervisorOptions {
   readonly name: string;
@@ -83,12 +84,19 @@ export class Supervisor {
       this.nextAttemptAt = undefined;
       let wentLive = false;
       let liveAt = 0;
-      const run = this.runOnce(signal, () => {
-        wentLive = true;
-        liveAt = Date.now();
-        this.state = 'live';
-        this.liveSince = liveAt;
-      });
+      const run = this.runOnce(
+        signal,
+        () => {
+          wentLive = true;
+          liveAt = Date.now();
+          this.state = 'live';
+          this.liveSince = liveAt;
+        },
+        () => {
+          this.state = 'waiting';
+          this.liveSince = undefined;
+        },
+      );
       try {
         await run;
         if (signal.aborted) break;
@@ -111,7 +119,7 @@ export class Supervisor {
   }
 
   /** One run of the task; its start phase holds a place in the shared start queue. */
-  private runOnce(signal: AbortSignal, onLive: () => void): Promise<void> {
+  private runOnce(signal: AbortSignal, onLive: () => void, onWaiting: () => void): Promise<void> {
     let releaseSlot!: () => void;
     const slotFreed = new Promise<void>((resolve) => (releaseSlot = resolve));
     const slotTimer = setTimeout(releaseSlot, this.options.startSlotMs ?? 10_000);
@@ -124,10 +132,17 @@ export class Supervisor {
     return admitted.then(async () => {
       try {
         if (signal.aborted) return;
-        await this.options.task(signal, () => {
-          releaseSlot();
-          onLive();
-        });
+        await this.options.task(
+          signal,
+          () => {
+            releaseSlot();
+            onLive();
+          },
+          () => {
+            releaseSlot();
+            onWaiting();
+          },
+        );
       } finally {
         clearTimeout(slotTimer);
         releaseSlot();

@@ -59,7 +59,8 @@ export function startLiveResponse(ctx: Context, contentType: string): ServerResp
 /** Starts a live response and its Viewer, holding the camera (and transcode) for as long as the viewer stays. */
 export function openLiveViewer(ctx: Context, demand: Demand, config: StreamConfig, contentType: string): Viewer {
   const release = demand.acquire();
-  const viewer = new Viewer(startLiveResponse(ctx, contentType), viewerLimits(config));
+  const socket = startLiveResponse(ctx, contentType).socket!;
+  const viewer = new Viewer(socket, viewerLimits(config), socket.remoteAddress ?? 'unknown', 'http');
   viewer.onClose(release);
   return viewer;
 }

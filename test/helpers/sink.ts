@@ -25,6 +25,11 @@ export class RecordingSink implements AdapterSink {
     this.connectedAt ??= Date.now();
   }
 
+  waitingSince: number | undefined;
+  onWaiting(): void {
+    this.waitingSince ??= Date.now();
+  }
+
   log(message: string): void {
     this.logs.push(message);
   }
