@@ -38,11 +38,10 @@ export interface RunningTarget {
 
 /** ffmpeg's arguments for one transcode, built by the relay's own function so every target encodes alike. */
 export function benchVideoArgs(flv: FlvSettings): string[] {
-  const stream = {
-    videoCodec: 'libx264', videoSize: { width: flv.width, height: flv.height }, videoFrameRate: flv.fps,
-    videoBitRate: flv.kbps, videoGopSize: 0,
-  } as StreamConfig;
-  return videoArgs(stream, 2);
+  return videoArgs({
+    codec: 'libx264', size: { width: flv.width, height: flv.height }, frameRate: flv.fps, bitRateKbps: flv.kbps,
+    qMin: undefined, qMax: undefined, gopSize: 0, keyframeSeconds: 2,
+  });
 }
 
 /** Reads the bench camera over HTTP, with the same input flags the relay gives its ffmpeg. */

@@ -3,6 +3,7 @@ import type { AdapterSink, CameraAdapter, Frame } from '../adapters/types.ts';
 import type { CameraConfig } from '../conf/types.ts';
 import type { Logger } from './log.ts';
 import { Supervisor, type SupervisedState } from './supervisor.ts';
+import { SourceTimeline } from './timeline.ts';
 import type PQueue from 'p-queue';
 
 /** Receives every frame a Feed keeps. */
@@ -42,6 +43,7 @@ export class Feed {
   private demand = 0;
   private lingerTimer: NodeJS.Timeout | undefined;
   private lastKeptTimestamp = -Infinity;
+  private readonly timeline = new SourceTimeline();
   private closed = false;
 
   constructor(private readonly options: FeedOptions) {
@@ -131,6 +133,7 @@ export class Feed {
     let watchdogError: AdapterError | undefined;
     let lastActivity = Date.now();
     let publisherAwaited = false;
+    this.timeline.newRun();
     const watchdog = setInterval(() => {
       if (publisherAwaited || Date.now() - lastActivity < this.camera.timeoutMs) return;
       watchdogError = new AdapterError('TIMEOUT', `no frames for ${this.camera.timeoutMs / 1000} s`);
@@ -162,9 +165,10 @@ export class Feed {
     if (watchdogError) throw watchdogError;
   }
 
-  /** Applies InputFrameRate, updates the keyframe group, and hands the frame to every listener. */
-  private accept(frame: Frame): void {
-    this.counters.bytesIn += frame.data.length;
+  /** Puts the frame on the camera's timeline, applies InputFrameRate, keeps the keyframe group, hands it on. */
+  private accept(received: Frame): void {
+    this.counters.bytesIn += received.data.length;
+    const frame = { ...received, timestamp: this.timeline.map(received.timestamp, Date.now()) } as Frame;
     const rate = this.camera.inputFrameRate;
     // Keep a frame if it is at least ~90% of a frame interval after the last kept one (tolerates timing jitter).
     if (rate > 0 && frame.keyframe && frame.codec === 'jpeg' && frame.timestamp - this.lastKeptTimestamp < 900 / rate) {

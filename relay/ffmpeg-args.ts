@@ -1,9 +1,4 @@
-import type { StreamConfig } from '../conf/types.ts';
-
-/** Where a transcode writes: FLV to stdout, or an HLS playlist and segments into a directory. */
-export type TranscodeOutput =
-  | { readonly kind: 'flv' }
-  | { readonly kind: 'hls'; readonly dir: string; readonly segmentPrefix: string };
+import type { Size, StreamConfig } from '../conf/types.ts';
 
 export type InputCodec = 'jpeg' | 'h264' | 'vp8';
 
@@ -15,59 +10,79 @@ export interface FfmpegFeatures {
 
 export const MODERN_FFMPEG: FfmpegFeatures = { fpsMode: true };
 
-/** Reads camera frames from stdin, stamped with the wall clock as they arrive (frames are written in real time). */
-export function inputArgs(codec: InputCodec): string[] {
+/**
+ * One distinct video setting of a camera. Streams whose settings are equal share one encoder, whatever their
+ * container (FLV, HLS, RTSP, recordings) or number of viewers.
+ */
+export interface EncoderSettings {
+  readonly codec: 'libx264' | 'copy';
+  readonly size: Size | undefined;
+  /** Output frames per second; 0 keeps the camera's rate. */
+  readonly frameRate: number;
+  readonly bitRateKbps: number;
+  readonly qMin: number | undefined;
+  readonly qMax: number | undefined;
+  /** Frames between keyframes; 0 uses keyframeSeconds. */
+  readonly gopSize: number;
+  readonly keyframeSeconds: number;
+}
+
+/** The encoder settings a Stream block asks for. HLS puts keyframes on segment boundaries; other formats every 2 s. */
+export function encoderSettings(stream: StreamConfig): EncoderSettings {
+  if (stream.videoCodec === 'copy') {
+    return { codec: 'copy', size: undefined, frameRate: 0, bitRateKbps: 0, qMin: undefined, qMax: undefined, gopSize: 0, keyframeSeconds: 0 };
+  }
+  return {
+    codec: 'libx264',
+    size: stream.videoSize,
+    frameRate: stream.videoFrameRate,
+    bitRateKbps: stream.videoBitRate,
+    qMin: stream.videoQMin,
+    qMax: stream.videoQMax,
+    gopSize: stream.videoGopSize,
+    keyframeSeconds: stream.videoGopSize > 0 ? 0 : stream.format === 'hls' ? stream.hlsSegmentSeconds : 2,
+  };
+}
+
+/** A key equal for equal settings, for finding a camera's shared encoder. */
+export function settingsKey(settings: EncoderSettings): string {
+  const { codec, size, frameRate, bitRateKbps, qMin, qMax, gopSize, keyframeSeconds } = settings;
+  return JSON.stringify([codec, size ? `${size.width}x${size.height}` : null, frameRate, bitRateKbps, qMin ?? null, qMax ?? null, gopSize, keyframeSeconds]);
+}
+
+/** Reads the camera's frames from stdin as live Matroska, with the source's timestamps in each block. */
+export function inputArgs(): string[] {
   return [
     '-hide_banner', '-nostats', '-loglevel', 'error',
-    '-fflags', '+genpts+nobuffer', '-use_wallclock_as_timestamps', '1',
-    '-probesize', '32768', '-analyzeduration', '0',
-    '-f', codec === 'jpeg' ? 'mjpeg' : 'h264', '-i', 'pipe:0',
+    '-fflags', '+nobuffer', '-probesize', '32768', '-analyzeduration', '0',
+    '-f', 'matroska', '-i', 'pipe:0',
   ];
 }
 
-/** Video encoding as the Stream block configures it; `copy` passes the camera's H.264 through. */
-export function videoArgs(stream: StreamConfig, keyframeSeconds: number, features: FfmpegFeatures = MODERN_FFMPEG): string[] {
-  if (stream.videoCodec === 'copy') return ['-an', '-c:v', 'copy'];
+/** H.264 encoding as the settings ask. */
+export function videoArgs(settings: EncoderSettings, features: FfmpegFeatures = MODERN_FFMPEG): string[] {
   const args = ['-an'];
-  if (stream.videoSize) args.push('-vf', `scale=${stream.videoSize.width}:${stream.videoSize.height}`);
+  if (settings.size) args.push('-vf', `scale=${settings.size.width}:${settings.size.height}`);
   // vfr with -r drops frames above the rate but never duplicates, so a camera outage is not filled with copies.
-  if (stream.videoFrameRate > 0) args.push('-r', String(stream.videoFrameRate), features.fpsMode ? '-fps_mode' : '-vsync', 'vfr');
-  const rate = `${stream.videoBitRate}k`;
+  if (settings.frameRate > 0) args.push('-r', String(settings.frameRate), features.fpsMode ? '-fps_mode' : '-vsync', 'vfr');
+  const rate = `${settings.bitRateKbps}k`;
   args.push(
     '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
-    '-b:v', rate, '-maxrate', rate, '-bufsize', `${stream.videoBitRate * 2}k`,
+    '-b:v', rate, '-maxrate', rate, '-bufsize', `${settings.bitRateKbps * 2}k`,
   );
-  if (stream.videoQMin !== undefined) args.push('-qmin', String(stream.videoQMin));
-  if (stream.videoQMax !== undefined) args.push('-qmax', String(stream.videoQMax));
-  if (stream.videoGopSize > 0) args.push('-g', String(stream.videoGopSize), '-keyint_min', String(stream.videoGopSize), '-sc_threshold', '0');
-  else args.push('-force_key_frames', `expr:gte(t,n_forced*${keyframeSeconds})`);
+  if (settings.qMin !== undefined) args.push('-qmin', String(settings.qMin));
+  if (settings.qMax !== undefined) args.push('-qmax', String(settings.qMax));
+  if (settings.gopSize > 0) args.push('-g', String(settings.gopSize), '-keyint_min', String(settings.gopSize), '-sc_threshold', '0');
+  else args.push('-force_key_frames', `expr:gte(t,n_forced*${settings.keyframeSeconds})`);
   return args;
 }
 
-export function outputArgs(stream: StreamConfig, output: TranscodeOutput): string[] {
-  if (output.kind === 'flv') return ['-f', 'flv', '-flvflags', 'no_duration_filesize', '-flush_packets', '1', 'pipe:1'];
-  return [
-    // HLS writes files, so stdout carries progress reports: the relay's sign that the encoder is working.
-    '-progress', 'pipe:1',
-    '-f', 'hls',
-    '-hls_time', String(stream.hlsSegmentSeconds),
-    '-hls_list_size', String(stream.hlsListSize),
-    '-hls_delete_threshold', '2',
-    // append_list continues sequence numbers after an ffmpeg restart and marks the gap as a discontinuity.
-    '-hls_flags', 'delete_segments+append_list+omit_endlist+discont_start+independent_segments+temp_file',
-    '-hls_base_url', output.segmentPrefix,
-    '-hls_segment_filename', `${output.dir}/seg%06d.ts`,
-    `${output.dir}/index.m3u8`,
-  ];
+/** The encoded stream goes to stdout as FLV: its tags carry each access unit's decode and composition time. */
+export function encoderOutputArgs(): string[] {
+  return ['-f', 'flv', '-flvflags', 'no_duration_filesize', '-flush_packets', '1', 'pipe:1'];
 }
 
-/** The whole ffmpeg argument list for one transcoded Stream. */
-export function transcodeArgs(
-  stream: StreamConfig,
-  codec: InputCodec,
-  output: TranscodeOutput,
-  features: FfmpegFeatures = MODERN_FFMPEG,
-): string[] {
-  const keyframeSeconds = output.kind === 'hls' ? stream.hlsSegmentSeconds : 2;
-  return [...inputArgs(codec), ...videoArgs(stream, keyframeSeconds, features), ...outputArgs(stream, output)];
+/** The whole ffmpeg argument list of one encoder. */
+export function encoderArgs(settings: EncoderSettings, features: FfmpegFeatures = MODERN_FFMPEG): string[] {
+  return [...inputArgs(), ...videoArgs(settings, features), ...encoderOutputArgs()];
 }

@@ -3,6 +3,7 @@ import type { Feed } from './feed.ts';
 import type { StreamOutput } from './outputs/output.ts';
 import type { RateSampler } from './rates.ts';
 import type { Relay } from './relay.ts';
+import { encoderStats, streamStats, type EncoderStats } from './stats.ts';
 import { RELAY_VERSION } from './status.ts';
 
 type Labels = Record<string, string>;
@@ -67,24 +68,29 @@ export function createMetricsRegistry(relay: Relay, rates: RateSampler): Registr
   counter('relay_stream_bytes_out_total', 'Bytes written to viewers.', stream, () =>
     outputs().map((output) => [streamLabels(output), output.bytesOut]));
   counter('relay_stream_frames_out_total', 'Frames sent out (HLS: frames handed to its encoder).', stream, () =>
-    outputs().map((output) => [streamLabels(output), output.fanout?.counters.framesOut ?? output.transcode?.framesWritten ?? 0]));
+    outputs().map((output) => [streamLabels(output), streamStats(output).framesOut]));
   counter('relay_stream_frames_dropped_total', 'Frames dropped for slow viewers or a backed-up encoder.', stream, () =>
-    outputs().map((output) => [streamLabels(output), (output.fanout?.counters.drops ?? 0) + (output.transcode?.framesDropped ?? 0)]));
+    outputs().map((output) => [streamLabels(output), streamStats(output).drops]));
   counter('relay_stream_slow_disconnects_total', 'Viewers disconnected because their sockets stopped taking bytes.', stream, () =>
-    outputs().map((output) => [streamLabels(output), output.fanout?.counters.slowDisconnects ?? 0]));
+    outputs().map((output) => [streamLabels(output), streamStats(output).slowDisconnects]));
   counter('relay_stream_refused_viewers_total', 'Viewers of the stream refused by MaxClients or MaxBandwidth.', stream, () =>
     outputs().map((output) => [streamLabels(output), relay.admission.counters.refusedByStream.get(output.config.name) ?? 0]));
   counter('relay_refused_viewers_total', 'Viewers refused by MaxClients or MaxBandwidth, all streams.', [], () => [
     [{}, relay.admission.counters.refused],
   ]);
-  counter('relay_ffmpeg_restarts_total', 'ffmpeg processes that died and were restarted.', stream, () =>
-    outputs().flatMap((output): Reading[] => (output.transcode ? [[streamLabels(output), output.transcode.supervisor.restarts]] : [])));
-  gauge('relay_ffmpeg_up', '1 while the stream\'s ffmpeg is live.', stream, () =>
-    outputs().flatMap((output): Reading[] =>
-      output.transcode ? [[streamLabels(output), output.transcode.supervisor.state === 'live' ? 1 : 0]] : []));
-  gauge('relay_ffmpeg_cpu_percent', 'CPU use of the stream\'s ffmpeg over the last sampling interval (100 = one core).', stream, () =>
+  const encoder = ['encoder', 'camera'];
+  const encoderLabels = (stats: EncoderStats): Labels => ({ encoder: stats.id, camera: stats.camera });
+  counter('relay_encoder_restarts_total', 'Encoder processes that died and were restarted.', encoder, () =>
+    encoderStats(relay).map((stats) => [encoderLabels(stats), stats.restarts]));
+  gauge('relay_encoder_up', '1 while the encoder is live.', encoder, () =>
+    encoderStats(relay).map((stats) => [encoderLabels(stats), stats.state === 'live' ? 1 : 0]));
+  gauge('relay_encoder_streams', 'Streams sharing the encoder.', encoder, () =>
+    encoderStats(relay).map((stats) => [encoderLabels(stats), stats.streams.length]));
+  counter('relay_encoder_frames_out_total', 'Access units the encoder produced.', encoder, () =>
+    encoderStats(relay).map((stats) => [encoderLabels(stats), stats.framesOut]));
+  gauge('relay_ffmpeg_cpu_percent', 'CPU use of the stream\'s encoder over the last sampling interval (100 = one core).', stream, () =>
     outputs().flatMap((output): Reading[] => {
-      const percent = output.transcode ? rates.stream(output).cpu.percent : null;
+      const percent = output.video?.pid !== undefined ? rates.stream(output).cpu.percent : null;
       return percent === null ? [] : [[streamLabels(output), percent]];
     }));
   return registry;

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Relay } from './relay.ts';
+import { streamStats } from './stats.ts';
 import type { Viewer } from './viewer.ts';
 
 /** How often counters are sampled into rates; the status page refreshes on about the same period. */
@@ -130,15 +131,13 @@ export class RateSampler {
     }
     for (const output of this.relay.outputs.values()) {
       const rates = this.stream(output);
-      const { fanout, transcode } = output;
-      // HLS has no fan-out: frames handed to its encoder are the closest measure of its frame rate.
-      rates.frames.sample(fanout ? fanout.counters.framesOut : (transcode?.framesWritten ?? 0), now);
-      rates.encodedBytes.sample(transcode?.bytesOut ?? 0, now);
-      rates.bytesOut.sample(output.bytesOut, now);
-      if (transcode) void rates.cpu.sample(transcode.pid, now);
-      if (!fanout) continue;
+      const stats = streamStats(output);
+      rates.frames.sample(stats.framesOut, now);
+      rates.encodedBytes.sample(stats.encoder?.counters.bytesOut ?? 0, now);
+      rates.bytesOut.sample(stats.bytesOut, now);
+      if (stats.encoder?.pid !== undefined) void rates.cpu.sample(stats.encoder.pid, now);
       let count = 0;
-      for (const viewer of fanout.viewers) {
+      for (const viewer of stats.consumers) {
         if (count++ >= VIEWER_SAMPLE_CAP) break;
         this.viewer(viewer).sample(viewer.bytesSent, now);
       }

@@ -8,12 +8,16 @@ import { Admission } from './admission.ts';
 import { Feed } from './feed.ts';
 import type { FfmpegInfo } from './ffmpeg-locate.ts';
 import type { Logger } from './log.ts';
+import { CopyEncoder } from './encoders/copy-encoder.ts';
+import { FfmpegEncoder } from './encoders/ffmpeg-encoder.ts';
+import type { SharedEncoder } from './encoders/shared-encoder.ts';
+import { encoderSettings, settingsKey, type EncoderSettings } from './ffmpeg-args.ts';
 import { FlvOutput } from './outputs/flv.ts';
 import { HlsOutput, hlsSegmentPrefix } from './outputs/hls.ts';
+import { HlsPackager } from './outputs/hls-packager.ts';
 import { JpegOutput } from './outputs/jpeg.ts';
 import { MjpegOutput } from './outputs/mjpeg.ts';
 import type { StreamOutput } from './outputs/output.ts';
-import { Transcode } from './transcode.ts';
 
 /** How many camera connections and ffmpeg starts may be under way at once. */
 const START_CONCURRENCY = 8;
@@ -32,6 +36,8 @@ export interface RelayDeps {
 export class Relay {
   readonly feeds = new Map<string, Feed>();
   readonly outputs = new Map<string, StreamOutput>();
+  /** One encoder per distinct video setting of a camera, keyed by camera and settings, with who uses it. */
+  readonly encoders = new Map<string, { encoder: SharedEncoder; users: Set<string> }>();
   readonly startQueue = new PQueue({ concurrency: START_CONCURRENCY });
   readonly startedAt = Date.now();
   admission: Admission;
@@ -39,6 +45,8 @@ export class Relay {
   private hlsRoot: string | undefined;
   private ownsHlsRoot = false;
   private readonly stopController = new AbortController();
+  /** Reloads run one at a time, in order: two overlapping reloads must not both add the same encoder or output. */
+  private reloads: Promise<unknown> = Promise.resolve();
 
   constructor(
     public config: RelayConfig,
@@ -71,8 +79,10 @@ export class Relay {
     this.stopController.abort();
     clearInterval(this.sweepTimer);
     await Promise.all([...this.outputs.values()].map((output) => output.close()));
+    await Promise.all([...this.encoders.values()].map(({ encoder }) => encoder.close()));
     await Promise.all([...this.feeds.values()].map((feed) => feed.close()));
     this.outputs.clear();
+    this.encoders.clear();
     this.feeds.clear();
     this.startQueue.clear();
     if (this.ownsHlsRoot && this.hlsRoot) await rm(this.hlsRoot, { recursive: true, force: true });
@@ -82,7 +92,13 @@ export class Relay {
    * Applies a new config: removed or changed cameras and streams stop, new or changed ones start, unchanged ones keep
    * running with their viewers connected. HTTP port and bind address changes need a restart.
    */
-  async reload(next: RelayConfig): Promise<{ added: string[]; removed: string[]; kept: string[] }> {
+  reload(next: RelayConfig): Promise<{ added: string[]; removed: string[]; kept: string[] }> {
+    const run = this.reloads.then(() => this.applyReload(next));
+    this.reloads = run.catch(() => {});
+    return run;
+  }
+
+  private async applyReload(next: RelayConfig): Promise<{ added: string[]; removed: string[]; kept: string[] }> {
     const log = this.deps.log;
     const changedCameras = new Set<string>();
     for (const camera of next.cameras) {
@@ -95,8 +111,7 @@ export class Relay {
     for (const [name, output] of this.outputs) {
       const wanted = next.streams.find((stream) => stream.name === name);
       if (!wanted || !sameExceptLine(wanted, output.config) || changedCameras.has(wanted.feed ?? '')) {
-        await output.close();
-        this.outputs.delete(name);
+        await this.removeOutput(name);
         removed.push(name);
       }
     }
@@ -127,6 +142,39 @@ export class Relay {
     return { added, removed, kept };
   }
 
+  /**
+   * The shared encoder of a camera at the given settings, created (and started, for an always-on camera) on first
+   * use. `user` names who uses it (a stream, the recorder); releaseEncoder(user) stops it when nobody is left.
+   */
+  encoderFor(cameraName: string, settings: EncoderSettings, user: string): SharedEncoder {
+    const feed = this.feeds.get(cameraName);
+    if (!feed) throw new Error(`no camera ${cameraName}`);
+    const key = `${cameraName} ${settingsKey(settings)}`;
+    let entry = this.encoders.get(key);
+    if (!entry) {
+      const id = `${cameraName}#${this.encoders.size + 1}`;
+      const log = this.deps.log.child(`encoder ${id}`);
+      const { path: ffmpegPath, features: ffmpegFeatures } = this.deps.ffmpeg;
+      const encoder = settings.codec === 'copy'
+        ? new CopyEncoder(id, settings, feed, log)
+        : new FfmpegEncoder({ id, settings, feed, ffmpegPath, ffmpegFeatures, startQueue: this.startQueue, log });
+      entry = { encoder, users: new Set() };
+      this.encoders.set(key, entry);
+      encoder.start();
+    }
+    entry.users.add(user);
+    return entry.encoder;
+  }
+
+  /** Drops `user` from every encoder it used; an encoder nobody uses any more is closed. */
+  async releaseEncoder(user: string): Promise<void> {
+    for (const [key, entry] of this.encoders) {
+      if (!entry.users.delete(user) || entry.users.size > 0) continue;
+      this.encoders.delete(key);
+      await entry.encoder.close();
+    }
+  }
+
   /** The output whose HLS segment prefix is `prefix/`, for /PREFIX/segNNNNNN.ts requests. */
   hlsBySegmentPrefix(prefix: string): StreamOutput | undefined {
     for (const output of this.outputs.values()) {
@@ -149,37 +197,33 @@ export class Relay {
 
   private async addOutput(stream: StreamConfig): Promise<void> {
     if (stream.format === 'status' || !stream.feed) return;
+    // A name already served is closed first: a live output is never overwritten without its viewers being ended.
+    if (this.outputs.has(stream.name)) await this.removeOutput(stream.name);
     const feed = this.feeds.get(stream.feed)!;
     const log = this.deps.log.child(`stream ${stream.name}`);
     let output: StreamOutput;
     if (stream.format === 'flv') {
-      const holder: { flv?: FlvOutput } = {};
-      const transcode = this.transcodeFor(stream, feed, { kind: 'flv' }, log, {
-        onProcessStart: () => holder.flv?.resetStream(),
-        onStdout: (chunk) => holder.flv?.onFfmpegOutput(chunk),
-      });
-      output = holder.flv = new FlvOutput(stream, feed, transcode, log);
+      output = new FlvOutput(stream, feed, this.encoderFor(feed.camera.name, encoderSettings(stream), stream.name));
     } else if (stream.format === 'hls') {
       const dir = join(this.hlsRoot!, stream.name);
       await rm(dir, { recursive: true, force: true });
       await mkdir(dir, { recursive: true });
-      const transcode = this.transcodeFor(stream, feed, { kind: 'hls', dir, segmentPrefix: hlsSegmentPrefix(stream.name) }, log);
-      output = new HlsOutput(stream, feed, transcode, dir);
+      const video = this.encoderFor(feed.camera.name, encoderSettings(stream), stream.name);
+      const { startQueue } = this;
+      const packager = new HlsPackager({ stream, video, ffmpegPath: this.deps.ffmpeg.path, dir, segmentPrefix: hlsSegmentPrefix(stream.name), startQueue, log });
+      output = new HlsOutput(stream, feed, video, packager, dir);
     } else if (stream.format === 'mpjpeg') output = new MjpegOutput(stream, feed);
     else output = new JpegOutput(stream, feed);
     this.outputs.set(stream.name, output);
     output.start();
   }
 
-  private transcodeFor(
-    stream: StreamConfig,
-    feed: Feed,
-    output: ConstructorParameters<typeof Transcode>[0]['output'],
-    log: Logger,
-    hooks: { onProcessStart?: () => void; onStdout?: (chunk: Buffer) => void } = {},
-  ): Transcode {
-    const { path: ffmpegPath, features: ffmpegFeatures } = this.deps.ffmpeg;
-    return new Transcode({ stream, feed, output, ffmpegPath, ffmpegFeatures, startQueue: this.startQueue, log, ...hooks });
+  private async removeOutput(name: string): Promise<void> {
+    const output = this.outputs.get(name);
+    if (!output) return;
+    this.outputs.delete(name);
+    await output.close();
+    await this.releaseEncoder(name);
   }
 
   private sweep(): void {

@@ -4,6 +4,7 @@ import { HlsOutput } from './outputs/hls.ts';
 import type { StreamOutput } from './outputs/output.ts';
 import { VIEWER_SAMPLE_CAP, type RateSampler } from './rates.ts';
 import type { Relay } from './relay.ts';
+import { encoderStats, streamStats, type EncoderStats } from './stats.ts';
 import type { Viewer } from './viewer.ts';
 
 /** The version reported on /stat.html and by `relay --version`. */
@@ -14,6 +15,8 @@ export interface StatusSnapshot {
   server: ServerStatus;
   cameras: CameraStatus[];
   streams: StreamStatus[];
+  /** One per distinct video setting of a camera, with the streams that share it. */
+  encoders: EncoderStats[];
 }
 
 export interface ServerStatus {
@@ -88,6 +91,10 @@ export interface StreamStatus {
   framesOut: number;
   /** Frames not sent to slow viewers plus frames not handed to a backed-up encoder. */
   drops: number;
+  /** Consumers waiting for the stream to start (counted in viewers). */
+  waiting: number;
+  /** The id of the shared encoder this stream packages (see `encoders`), for H.264 streams. */
+  encoder: string | null;
   ffmpeg: FfmpegStatus | null;
   viewerList: ViewerStatus[];
   /** True when viewerList stops short of `viewers`. */
@@ -130,6 +137,7 @@ export function statusSnapshot(relay: Relay, rates: RateSampler): StatusSnapshot
     },
     cameras,
     streams,
+    encoders: encoderStats(relay),
   };
 }
 
@@ -165,15 +173,18 @@ function cameraStatus(feed: Feed, outputs: StreamOutput[], rates: RateSampler, n
 export function stateText(state: string, nextAttemptInSeconds: number | null): string {
   if (state === 'retrying') return nextAttemptInSeconds === null ? 'retrying' : `retrying in ${nextAttemptInSeconds} s`;
   if (state === 'idle') return 'idle (on demand)';
+  if (state === 'waiting') return 'waiting for publisher';
   return state;
 }
 
 function streamStatus(relay: Relay, output: StreamOutput, rates: RateSampler): StreamStatus {
-  const { config, transcode, fanout } = output;
+  const { config } = output;
+  const stats = streamStats(output);
   const meters = rates.stream(output);
   const hls = output instanceof HlsOutput;
-  const viewers = fanout ? [...fanout.viewers].slice(0, VIEWER_SAMPLE_CAP) : [];
-  const supervisor = transcode?.supervisor;
+  const viewers = [...stats.consumers].slice(0, VIEWER_SAMPLE_CAP);
+  const encoder = stats.encoder;
+  const supervisor = encoder?.supervisor;
   return {
     name: config.name,
     url: `/${config.name}`,
@@ -187,25 +198,26 @@ function streamStatus(relay: Relay, output: StreamOutput, rates: RateSampler): S
     },
     measured: {
       frameRate: round(meters.frames.rate),
-      // ffmpeg writes HLS into files, not to the relay: only FLV's encoded rate is seen.
-      encodedKbps: transcode && !hls ? kbps(meters.encodedBytes.rate) : null,
+      encodedKbps: encoder ? kbps(meters.encodedBytes.rate) : null,
       outKbps: kbps(meters.bytesOut.rate),
     },
-    viewers: output.viewerCount,
+    viewers: stats.viewers,
     maxClients: config.maxClients,
     refused: relay.admission.counters.refusedByStream.get(config.name) ?? 0,
-    bytesOut: output.bytesOut,
-    framesOut: fanout?.counters.framesOut ?? 0,
-    drops: (fanout?.counters.drops ?? 0) + (transcode?.framesDropped ?? 0),
+    bytesOut: stats.bytesOut,
+    framesOut: stats.framesOut,
+    drops: stats.drops,
+    waiting: stats.waiting,
+    encoder: encoder?.id ?? null,
     ffmpeg:
-      transcode && supervisor
+      encoder && supervisor
         ? {
             state: supervisor.state,
-            pid: transcode.pid ?? null,
+            pid: encoder.pid ?? null,
             cpuPercent: round(meters.cpu.percent),
             restarts: supervisor.restarts,
             lastError: supervisor.lastError ? { message: supervisor.lastError.message, at: new Date(supervisor.lastError.at).toISOString() } : null,
-            stderrTail: supervisor.lastError ? transcode.stderr.text : '',
+            stderrTail: supervisor.lastError ? encoder.stderrTail : '',
           }
         : null,
     viewerList: viewers.map((viewer) => ({
@@ -216,7 +228,7 @@ function streamStatus(relay: Relay, output: StreamOutput, rates: RateSampler): S
       kbps: kbps(rates.viewer(viewer).rate),
       drops: viewer.drops,
     })),
-    viewerListTruncated: fanout ? fanout.viewers.size > viewers.length : false,
+    viewerListTruncated: viewers.length === VIEWER_SAMPLE_CAP && stats.viewers > VIEWER_SAMPLE_CAP,
   };
 }
 

@@ -1,25 +1,23 @@
 import type { Context } from 'koa';
 import type { StreamConfig } from '../../conf/types.ts';
+import type { SharedEncoder } from '../encoders/shared-encoder.ts';
 import { Fanout } from '../fanout.ts';
 import type { Feed } from '../feed.ts';
-import type { Transcode } from '../transcode.ts';
-import { Demand, type StreamOutput } from './output.ts';
+import type { Viewer } from '../viewer.ts';
+import type { LiveOutput } from './output.ts';
 
 /**
- * What the live streams (FLV, MJPEG) share: their viewers are the fan-out's, every viewer is admitted, and stalled
- * viewers are swept. The camera and any transcode are held while viewers watch.
+ * What the live streams (FLV, MJPEG) share: their consumers are the fan-out's, every HTTP viewer is admitted, stalled
+ * and long-waiting consumers are swept, and each consumer holds the camera (and encoder) while it stays.
  */
-export abstract class FanoutOutput implements StreamOutput {
+export abstract class FanoutOutput implements LiveOutput {
   readonly fanout = new Fanout();
-  protected readonly demand: Demand;
 
   constructor(
     readonly config: StreamConfig,
     readonly feed: Feed,
-    readonly transcode: Transcode | undefined,
-  ) {
-    this.demand = new Demand(feed, transcode);
-  }
+    readonly video: SharedEncoder | undefined,
+  ) {}
 
   get viewerCount(): number {
     return this.fanout.viewers.size;
@@ -37,7 +35,24 @@ export abstract class FanoutOutput implements StreamOutput {
     this.fanout.sweep(now);
   }
 
+  acquire(): () => void {
+    return this.video ? this.video.acquire() : this.feed.acquire();
+  }
+
+  attach(viewer: Viewer): void {
+    viewer.onClose(this.acquire());
+    this.join(viewer);
+  }
+
+  async close(): Promise<void> {
+    this.stop();
+    this.fanout.endAll();
+  }
+
+  /** Sends what a new consumer needs first and adds it to the fan-out (waiting, if the stream cannot start it yet). */
+  protected abstract join(viewer: Viewer): void;
+  /** Stops taking frames (the stream closes). */
+  protected abstract stop(): void;
   abstract start(): void;
   abstract serve(ctx: Context, subpath: string): Promise<void>;
-  abstract close(): Promise<void>;
 }

@@ -4,8 +4,9 @@ import type { Context } from 'koa';
 import type { StreamConfig } from '../../conf/types.ts';
 import { RelayError } from '../errors.ts';
 import type { Feed } from '../feed.ts';
-import type { Transcode } from '../transcode.ts';
-import { Demand, type StreamOutput } from './output.ts';
+import type { SharedEncoder } from '../encoders/shared-encoder.ts';
+import type { HlsPackager } from './hls-packager.ts';
+import type { StreamOutput } from './output.ts';
 
 const SEGMENT_NAME = /^seg\d{6}\.ts$/;
 const PLAYLIST_POLL_MS = 200;
@@ -22,7 +23,9 @@ export function hlsSegmentPrefix(streamName: string): string {
  */
 export class HlsOutput implements StreamOutput {
   readonly fanout = undefined;
-  private readonly demand: Demand;
+  private holders = 0;
+  private releaseVideo: (() => void) | undefined;
+  private stopTimer: NodeJS.Timeout | undefined;
   private readonly clients = new Map<string, { lastSeen: number; release: () => void }>();
   private readonly segmentCache = new Map<string, Buffer>();
   bytesOut = 0;
@@ -31,11 +34,10 @@ export class HlsOutput implements StreamOutput {
   constructor(
     readonly config: StreamConfig,
     readonly feed: Feed,
-    readonly transcode: Transcode,
+    readonly video: SharedEncoder,
+    readonly packager: HlsPackager,
     readonly dir: string,
-  ) {
-    this.demand = new Demand(feed, transcode);
-  }
+  ) {}
 
   get viewerCount(): number {
     return this.clients.size;
@@ -47,7 +49,7 @@ export class HlsOutput implements StreamOutput {
   }
 
   start(): void {
-    this.demand.start();
+    if (this.video.alwaysOn) this.packager.supervisor.start();
   }
 
   needsAdmission(ctx: Context, subpath: string): boolean {
@@ -82,14 +84,32 @@ export class HlsOutput implements StreamOutput {
   async close(): Promise<void> {
     for (const client of this.clients.values()) client.release();
     this.clients.clear();
-    await this.demand.close();
+    clearTimeout(this.stopTimer);
+    this.releaseVideo?.();
+    await this.packager.supervisor.stop();
+  }
+
+  /** Holds the encoder and the packager while HLS clients watch; on-demand cameras linger CloseAfter after the last. */
+  private acquire(): () => void {
+    this.holders++;
+    clearTimeout(this.stopTimer);
+    this.releaseVideo ??= this.video.acquire();
+    this.packager.supervisor.start();
+    return () => {
+      if (--this.holders > 0) return;
+      this.releaseVideo?.();
+      this.releaseVideo = undefined;
+      if (this.video.alwaysOn) return;
+      this.stopTimer = setTimeout(() => void (this.holders === 0 && this.packager.supervisor.stop()), this.feed.camera.closeAfterMs);
+      this.stopTimer.unref();
+    };
   }
 
   private touch(ctx: Context): void {
     const key = clientKey(ctx);
     const known = this.clients.get(key);
     if (known) known.lastSeen = Date.now();
-    else this.clients.set(key, { lastSeen: Date.now(), release: this.demand.acquire() });
+    else this.clients.set(key, { lastSeen: Date.now(), release: this.acquire() });
   }
 
   private async servePlaylist(ctx: Context): Promise<void> {

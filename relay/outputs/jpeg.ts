@@ -2,25 +2,22 @@ import type { Context } from 'koa';
 import type { StreamConfig } from '../../conf/types.ts';
 import { RelayError } from '../errors.ts';
 import type { Feed } from '../feed.ts';
-import { Demand, type StreamOutput } from './output.ts';
+import type { StreamOutput } from './output.ts';
 
 /** How long a snapshot request waits for an on-demand camera's first frame. */
 const FIRST_FRAME_WAIT_MS = 10_000;
 
 /** The latest camera frame as one image/jpeg response. */
 export class JpegOutput implements StreamOutput {
-  readonly transcode = undefined;
+  readonly video = undefined;
   readonly fanout = undefined;
-  private readonly demand: Demand;
   private active = 0;
   bytesOut = 0;
 
   constructor(
     readonly config: StreamConfig,
     readonly feed: Feed,
-  ) {
-    this.demand = new Demand(feed, undefined);
-  }
+  ) {}
 
   get viewerCount(): number {
     return this.active;
@@ -37,7 +34,7 @@ export class JpegOutput implements StreamOutput {
   async serve(ctx: Context, subpath: string): Promise<void> {
     if (subpath) ctx.throw(404);
     this.active++;
-    const release = this.demand.acquire();
+    const release = this.feed.acquire();
     try {
       const frame = this.feed.latestFrame ?? (await this.nextFrame());
       if (!frame || frame.codec !== 'jpeg') throw new RelayError('NOT_READY', 'no frame from the camera yet');
@@ -52,9 +49,7 @@ export class JpegOutput implements StreamOutput {
     }
   }
 
-  async close(): Promise<void> {
-    await this.demand.close();
-  }
+  async close(): Promise<void> {}
 
   private nextFrame() {
     return new Promise<ReturnType<() => Feed['latestFrame']>>((resolve) => {

@@ -2,8 +2,9 @@ import type { Context } from 'koa';
 import type { Frame } from '../../adapters/types.ts';
 import type { StreamConfig } from '../../conf/types.ts';
 import type { Feed } from '../feed.ts';
+import type { Viewer } from '../viewer.ts';
 import { FanoutOutput } from './fanout-output.ts';
-import { openLiveViewer } from './output.ts';
+import { serveLiveViewer } from './output.ts';
 
 export const MJPEG_BOUNDARY = 'relayframe';
 
@@ -33,16 +34,18 @@ export class MjpegOutput extends FanoutOutput {
 
   async serve(ctx: Context, subpath: string): Promise<void> {
     if (subpath) ctx.throw(404);
-    const viewer = openLiveViewer(ctx, this.demand, this.config, `multipart/x-mixed-replace; boundary=${MJPEG_BOUNDARY}`);
+    serveLiveViewer(ctx, this, `multipart/x-mixed-replace; boundary=${MJPEG_BOUNDARY}`);
+  }
+
+  protected join(viewer: Viewer): void {
     const latest = this.currentPart();
     if (latest) viewer.sendRequired(latest);
     this.fanout.add(viewer);
   }
 
-  async close(): Promise<void> {
+  protected stop(): void {
     this.unsubscribe?.();
-    this.fanout.endAll();
-    await this.demand.close();
+    this.unsubscribe = undefined;
   }
 
   /** The part for the feed's latest frame, built on demand for joining viewers. */

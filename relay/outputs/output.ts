@@ -1,17 +1,17 @@
 import type { ServerResponse } from 'node:http';
 import type { Context } from 'koa';
 import type { StreamConfig } from '../../conf/types.ts';
+import type { SharedEncoder } from '../encoders/shared-encoder.ts';
 import type { Fanout } from '../fanout.ts';
 import type { Feed } from '../feed.ts';
-import type { Transcode } from '../transcode.ts';
 import { Viewer, type ViewerLimits } from '../viewer.ts';
 
 /** A served Stream: one of flv, hls, mpjpeg, jpeg. The HTTP edge admits a viewer, then hands the request over. */
 export interface StreamOutput {
   readonly config: StreamConfig;
   readonly feed: Feed;
-  /** Present for flv and hls. */
-  readonly transcode: Transcode | undefined;
+  /** The shared encoder whose frames this stream packages (flv, hls); undefined for JPEG passthrough. */
+  readonly video: SharedEncoder | undefined;
   /** Present for the live streams (flv, mpjpeg). */
   readonly fanout: Fanout | undefined;
   /** Viewers now (for HLS, distinct clients seen recently). */
@@ -26,6 +26,15 @@ export interface StreamOutput {
   /** Serves one request; `subpath` is what follows `/NAME/` (HLS segments), else ''. */
   serve(ctx: Context, subpath: string): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A live stream that any consumer can join: an HTTP viewer, an RTSP reader, a file writer, a test. */
+export interface LiveOutput extends StreamOutput {
+  readonly fanout: Fanout;
+  /** Starts a consumer on this stream (header, codec configuration, current group first); it is ended with the stream. */
+  attach(viewer: Viewer): void;
+  /** Holds the camera (and encoder) for as long as a consumer stays; returns the release function. */
+  acquire(): () => void;
 }
 
 /** Sets the headers every live response shares: never cached, no content sniffing. */
@@ -56,13 +65,11 @@ export function startLiveResponse(ctx: Context, contentType: string): ServerResp
   return response;
 }
 
-/** Starts a live response and its Viewer, holding the camera (and transcode) for as long as the viewer stays. */
-export function openLiveViewer(ctx: Context, demand: Demand, config: StreamConfig, contentType: string): Viewer {
-  const release = demand.acquire();
+/** Serves an HTTP viewer of a live output: the response's socket becomes one more consumer of the stream. */
+export function serveLiveViewer(ctx: Context, output: LiveOutput, contentType: string): void {
   const socket = startLiveResponse(ctx, contentType).socket!;
-  const viewer = new Viewer(socket, viewerLimits(config), socket.remoteAddress ?? 'unknown', 'http');
-  viewer.onClose(release);
-  return viewer;
+  const viewer = new Viewer(socket, viewerLimits(output.config), ctx.ip || socket.remoteAddress || 'unknown', 'http');
+  output.attach(viewer);
 }
 
 /** The per-viewer limits a Stream block sets. */
@@ -72,55 +79,4 @@ export function viewerLimits(config: StreamConfig): ViewerLimits {
     hardLimitBytes: config.viewerHardLimitBytes,
     writeTimeoutMs: config.viewerWriteTimeoutMs,
   };
-}
-
-/** Holds a Feed and, where present, its transcode while viewers want them; lingers CloseAfter after the last one. */
-export class Demand {
-  private count = 0;
-  private releaseFeed: (() => void) | undefined;
-  private stopTimer: NodeJS.Timeout | undefined;
-
-  constructor(
-    private readonly feed: Feed,
-    private readonly transcode: Transcode | undefined,
-  ) {}
-
-  /** Always-on cameras keep their transcodes running; on-demand ones run them only while watched. */
-  get alwaysOn(): boolean {
-    return !this.feed.camera.onDemand;
-  }
-
-  start(): void {
-    if (this.alwaysOn) this.transcode?.start();
-  }
-
-  acquire(): () => void {
-    this.count++;
-    clearTimeout(this.stopTimer);
-    this.releaseFeed ??= this.feed.acquire();
-    if (!this.alwaysOn) this.transcode?.start();
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      if (--this.count > 0) return;
-      // The Feed lingers by itself; the transcode lingers alongside so a returning viewer finds both warm.
-      this.releaseFeed?.();
-      this.releaseFeed = undefined;
-      if (this.alwaysOn) return;
-      this.stopTimer = setTimeout(() => void this.idle(), this.feed.camera.closeAfterMs);
-      this.stopTimer.unref();
-    };
-  }
-
-  async close(): Promise<void> {
-    clearTimeout(this.stopTimer);
-    this.releaseFeed?.();
-    this.releaseFeed = undefined;
-    await this.transcode?.stop();
-  }
-
-  private async idle(): Promise<void> {
-    if (this.count === 0) await this.transcode?.stop();
-  }
 }

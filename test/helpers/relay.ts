@@ -55,7 +55,6 @@ export function syntheticConfig(options: { rate?: number; camera?: string; extra
   VideoFrameRate ${rate}
   VideoSize 320x240
   VideoBitRate 300
-  HLSSegmentTime 1
 </Stream>
 <Stream test.mjpg>
   Feed test

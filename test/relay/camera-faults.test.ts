@@ -138,9 +138,9 @@ t.test('ffmpeg killed with SIGKILL while viewers watch: restarted, viewers resum
   const viewers = await Promise.all([1, 2, 3].map(() => openViewer(`${relay.baseUrl}/cam.flv`)));
   await waitFor(() => viewers.every((v) => v.bytes > 5000), 10_000, 'FLV to all viewers');
   const output = relay.relay.outputs.get('cam.flv')!;
-  const pid = output.transcode!.pid!;
+  const pid = output.video!.pid!;
   process.kill(pid, 'SIGKILL');
-  await waitFor(() => output.transcode!.pid !== undefined && output.transcode!.pid !== pid, 5000, 'a new ffmpeg');
+  await waitFor(() => output.video!.pid !== undefined && output.video!.pid !== pid, 5000, 'a new ffmpeg');
   await Promise.all(viewers.map((v) => msUntilBytes(v, 5000)));
   const flv = (await stat()).streams.find((s) => s.name === 'cam.flv')!;
   t.equal(flv.ffmpeg?.restarts, 1);
@@ -154,7 +154,7 @@ t.test('HLS after an ffmpeg restart: the playlist goes on with a discontinuity, 
   const segments = (text: string): string[] => text.split('\n').filter((line) => line.endsWith('.ts'));
   await waitFor(async () => segments(await playlist()).length >= 2, 15_000, 'two HLS segments');
   const before = segments(await playlist());
-  const transcode = relay.relay.outputs.get('cam.m3u8')!.transcode!;
+  const transcode = relay.relay.outputs.get('cam.m3u8')!.video!;
   const pid = transcode.pid!;
   process.kill(pid, 'SIGKILL');
   await waitFor(() => transcode.pid !== undefined && transcode.pid !== pid, 5000, 'a new ffmpeg');
@@ -187,7 +187,7 @@ t.test('on-demand: no connection until a viewer comes, released CloseAfter after
   t.equal(lazy.activeConnections, 1, 'still lingering');
   await waitFor(() => lazy.activeConnections === 0, 3000, 'release after CloseAfter');
   t.equal((await cameraStat('lazy')).state, 'idle');
-  const transcodes = relay.relay.outputs.get('lazy.flv')!.transcode!;
+  const transcodes = relay.relay.outputs.get('lazy.flv')!.video!;
   await waitFor(() => transcodes.pid === undefined, 3000, 'its ffmpeg to stop too');
   const snapshot = await fetchBytes(`${relay.baseUrl}/lazy.jpg`);
   t.equal(snapshot.status, 404, 'no jpeg stream declared for it');

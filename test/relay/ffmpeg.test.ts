@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import type { StreamConfig } from '../../conf/types.ts';
-import { transcodeArgs } from '../../relay/ffmpeg-args.ts';
+import { encoderArgs, encoderSettings, settingsKey } from '../../relay/ffmpeg-args.ts';
 import { FfmpegNotFoundError, locateFfmpeg } from '../../relay/ffmpeg-locate.ts';
+import { hlsPackagerArgs } from '../../relay/outputs/hls-packager.ts';
+import type { HlsOutput } from '../../relay/outputs/hls.ts';
 import { ffprobe, waitFor } from '../helpers/probe.ts';
 import { startTestRelay } from '../helpers/relay.ts';
 
@@ -14,13 +16,14 @@ const stream: StreamConfig = {
   videoBitRate: 256, videoQMin: undefined, videoQMax: undefined, videoGopSize: 0, videoCodec: 'libx264', maxClients: 0,
   hlsSegmentSeconds: 2, hlsListSize: 6, viewerBudgetBytes: 1 << 20, viewerHardLimitBytes: 8 << 20, viewerWriteTimeoutMs: 20_000,
 };
-const input = ['-hide_banner', '-nostats', '-loglevel', 'error', '-fflags', '+genpts+nobuffer', '-use_wallclock_as_timestamps', '1',
-  '-probesize', '32768', '-analyzeduration', '0'];
+// Frames go in as Matroska with their source timestamps: no wall-clock stamping, whatever the camera's codec.
+const input = ['-hide_banner', '-nostats', '-loglevel', 'error', '-fflags', '+nobuffer', '-probesize', '32768', '-analyzeduration', '0',
+  '-f', 'matroska', '-i', 'pipe:0'];
 const flvOut = ['-f', 'flv', '-flvflags', 'no_duration_filesize', '-flush_packets', '1', 'pipe:1'];
 
-t.test('FLV from JPEG: scale, rate without duplicates, bit rate, keyframes every 2 s', async (t) => {
-  t.same(transcodeArgs(stream, 'jpeg', { kind: 'flv' }), [
-    ...input, '-f', 'mjpeg', '-i', 'pipe:0',
+t.test('an encoder: scale, rate without duplicates, bit rate, keyframes every 2 s, FLV out', async (t) => {
+  t.same(encoderArgs(encoderSettings(stream)), [
+    ...input,
     '-an', '-vf', 'scale=320:240', '-r', '4', '-fps_mode', 'vfr',
     '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
     '-b:v', '256k', '-maxrate', '256k', '-bufsize', '512k', '-force_key_frames', 'expr:gte(t,n_forced*2)',
@@ -29,15 +32,15 @@ t.test('FLV from JPEG: scale, rate without duplicates, bit rate, keyframes every
 });
 
 t.test('an ffmpeg without -fps_mode (the packaged 2018 build) gets -vsync', async (t) => {
-  const args = transcodeArgs(stream, 'jpeg', { kind: 'flv' }, { fpsMode: false });
+  const args = encoderArgs(encoderSettings(stream), { fpsMode: false });
   t.same(args.slice(args.indexOf('-r'), args.indexOf('-r') + 4), ['-r', '4', '-vsync', 'vfr']);
   t.notOk(args.includes('-fps_mode'));
 });
 
 t.test('quantizer bounds and a fixed GOP replace the time-based keyframes', async (t) => {
-  const args = transcodeArgs({ ...stream, videoQMin: 10, videoQMax: 40, videoGopSize: 8, videoSize: undefined, videoFrameRate: 0 }, 'h264', { kind: 'flv' });
+  const args = encoderArgs(encoderSettings({ ...stream, videoQMin: 10, videoQMax: 40, videoGopSize: 8, videoSize: undefined, videoFrameRate: 0 }));
   t.same(args, [
-    ...input, '-f', 'h264', '-i', 'pipe:0',
+    ...input,
     '-an', '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
     '-b:v', '256k', '-maxrate', '256k', '-bufsize', '512k', '-qmin', '10', '-qmax', '40',
     '-g', '8', '-keyint_min', '8', '-sc_threshold', '0',
@@ -45,15 +48,22 @@ t.test('quantizer bounds and a fixed GOP replace the time-based keyframes', asyn
   ]);
 });
 
-t.test('VideoCodec copy passes H.264 through', async (t) => {
-  t.same(transcodeArgs({ ...stream, videoCodec: 'copy' }, 'h264', { kind: 'flv' }), [...input, '-f', 'h264', '-i', 'pipe:0', '-an', '-c:v', 'copy', ...flvOut]);
+t.test('streams with equal video settings share one encoder, whatever their format; different settings do not', async (t) => {
+  const flv = encoderSettings(stream);
+  const hls = encoderSettings({ ...stream, name: 'lobby.m3u8', format: 'hls', hlsListSize: 3 });
+  t.equal(settingsKey(flv), settingsKey(hls), 'FLV and HLS at 2 s keyframes: one encoder');
+  t.not(settingsKey(flv), settingsKey(encoderSettings({ ...stream, videoBitRate: 257 })), 'another bit rate: another encoder');
+  t.not(settingsKey(hls), settingsKey(encoderSettings({ ...stream, format: 'hls', hlsSegmentSeconds: 1 })), 'HLS keyframes follow its segments');
+  t.equal(encoderSettings({ ...stream, videoCodec: 'copy', videoBitRate: 9 }).codec, 'copy');
+  t.equal(settingsKey(encoderSettings({ ...stream, videoCodec: 'copy' })), settingsKey(encoderSettings({ ...stream, videoCodec: 'copy', videoSize: undefined })),
+    'copy ignores encoding settings');
 });
 
-t.test('HLS: segments of HLSSegmentTime with keyframes on segment boundaries, restart-safe playlist', async (t) => {
+t.test('HLS packaging copies the shared encoder\'s frames: no encoding, restart-safe playlist', async (t) => {
   const hls = { ...stream, name: 'lobby.m3u8', format: 'hls' as const, hlsSegmentSeconds: 1.5, hlsListSize: 4 };
-  const args = transcodeArgs(hls, 'jpeg', { kind: 'hls', dir: '/tmp/x', segmentPrefix: 'lobby/' });
-  t.same(args.slice(args.indexOf('-force_key_frames')), [
-    '-force_key_frames', 'expr:gte(t,n_forced*1.5)',
+  t.same(hlsPackagerArgs(hls, '/tmp/x', 'lobby/'), [
+    '-hide_banner', '-nostats', '-loglevel', 'error', '-fflags', '+nobuffer', '-probesize', '32768', '-analyzeduration', '0',
+    '-f', 'flv', '-i', 'pipe:0', '-c:v', 'copy',
     '-progress', 'pipe:1', '-f', 'hls', '-hls_time', '1.5', '-hls_list_size', '4', '-hls_delete_threshold', '2',
     '-hls_flags', 'delete_segments+append_list+omit_endlist+discont_start+independent_segments+temp_file',
     '-hls_base_url', 'lobby/', '-hls_segment_filename', '/tmp/x/seg%06d.ts', '/tmp/x/index.m3u8',
@@ -83,8 +93,8 @@ t.test('the packaged ffmpeg runs the synthetic camera and the FLV transcode', as
   t.equal(`${probed.codec_name} ${probed.width}x${probed.height} ${probed.r_frame_rate}`, 'h264 320x240 5/1');
 });
 
-// Guards the HLS start signal: an HLS ffmpeg that never produces anything "failed to start"; it did not "die".
-t.test('an HLS transcode that cannot start is reported as failed to start', async (t) => {
+// Guards the HLS start signal: an HLS packager that never produces anything "failed to start"; it did not "die".
+t.test('an HLS packager that cannot start is reported as failed to start', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'relay-fake-ffmpeg-'));
   const script = join(dir, 'ffmpeg');
   await writeFile(script, '#!/bin/sh\ncase "$*" in *"-f hls"*) echo "hls muxer unavailable" >&2; exit 1;; esac\nexec ffmpeg "$@"\n');
@@ -93,7 +103,8 @@ t.test('an HLS transcode that cannot start is reported as failed to start', asyn
 <Camera test>\n Source testsrc://?size=160x120&rate=5\n</Camera>
 <Stream test.m3u8>\n Feed test\n VideoBitRate 100\n</Stream>\n`);
   t.teardown(() => relay.stop());
-  const supervisor = relay.relay.outputs.get('test.m3u8')!.transcode!.supervisor;
+  const output = relay.relay.outputs.get('test.m3u8') as HlsOutput;
+  const supervisor = output.packager.supervisor;
   await waitFor(() => supervisor.lastError !== undefined, 10_000, 'the failure');
   t.equal(supervisor.lastError!.phase, 'start');
   t.match(supervisor.lastError!.message, /ffmpeg exited with code 1: hls muxer unavailable/);

@@ -78,7 +78,7 @@ t.test('a new FLV viewer gets the FLV header and codec configuration first', asy
   t.equal(first[frameTag + 11], 0x17, 'and the first frame is a keyframe');
 });
 
-t.test('twenty viewers of each stream: one camera, one ffmpeg per transcoded stream', async (t) => {
+t.test('twenty viewers of each stream: one camera, one encoder for FLV and HLS at equal settings', async (t) => {
   const viewers: OpenViewer[] = [];
   for (let i = 0; i < 20; i++) {
     for (const path of ['/test.flv', '/test.mjpg']) viewers.push(await openViewer(`${relay.baseUrl}${path}`));
@@ -88,10 +88,16 @@ t.test('twenty viewers of each stream: one camera, one ffmpeg per transcoded str
   await waitFor(() => viewers.every((viewer) => viewer.bytes > 0), 10_000, 'every viewer to receive bytes');
   const ffmpegs = childFfmpegs();
   t.equal(ffmpegs.filter((cmd) => cmd.includes('lavfi')).length, 1, 'one synthetic camera');
-  t.equal(ffmpegs.filter((cmd) => cmd.includes('pipe:0') && cmd.includes('-f flv')).length, 1, 'one FLV transcode');
-  t.equal(ffmpegs.filter((cmd) => cmd.includes('pipe:0') && cmd.includes('-f hls')).length, 1, 'one HLS transcode');
+  t.equal(ffmpegs.filter((cmd) => cmd.includes('libx264')).length, 1, 'one encoder for test.flv and test.m3u8');
+  t.equal(ffmpegs.filter((cmd) => cmd.includes('-f hls') && cmd.includes('-c:v copy')).length, 1, 'HLS packages the encoder\'s frames (copy)');
   t.equal(ffmpegs.length, 3, ffmpegs.join('\n'));
-  const stat = (await (await fetch(`${relay.baseUrl}/stat.json`)).json()) as { streams: Array<{ name: string; viewers: number }> };
+  const stat = (await (await fetch(`${relay.baseUrl}/stat.json`)).json()) as {
+    streams: Array<{ name: string; viewers: number; encoder: string | null }>;
+    encoders: Array<{ id: string; streams: string[] }>;
+  };
+  const encoderOf = (name: string) => stat.streams.find((s) => s.name === name)?.encoder;
+  t.equal(encoderOf('test.flv'), encoderOf('test.m3u8'), '/stat.json shows the two streams share an encoder');
+  t.same(stat.encoders.find((e) => e.id === encoderOf('test.flv'))?.streams, ['test.flv', 'test.m3u8']);
   t.equal(stat.streams.find((s) => s.name === 'test.flv')?.viewers, 20);
   t.equal(stat.streams.find((s) => s.name === 'test.mjpg')?.viewers, 20);
   for (const viewer of viewers) viewer.close();

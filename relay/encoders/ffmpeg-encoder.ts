@@ -1,0 +1,169 @@
+import { spawn } from 'node:child_process';
+import type PQueue from 'p-queue';
+import { StderrTail } from '../../adapters/common/stderr-tail.ts';
+import type { Frame } from '../../adapters/types.ts';
+import { encoderArgs, type EncoderSettings, type FfmpegFeatures } from '../ffmpeg-args.ts';
+import type { Feed } from '../feed.ts';
+import { FlvTagReader } from '../flv.ts';
+import type { Logger } from '../log.ts';
+import { FlvFrameReader } from '../media/flv-frames.ts';
+import { MkvInput } from './mkv-input.ts';
+import { SharedEncoder } from './shared-encoder.ts';
+import { Supervisor } from '../supervisor.ts';
+
+/** Frames waiting in ffmpeg's stdin beyond these are dropped: a stuck encoder must not grow the relay's memory. */
+const MAX_STDIN_QUEUE_BYTES = 8 * 1024 * 1024;
+const MAX_STDIN_QUEUE_FRAMES = 120;
+/** ffmpeg that is fed for this long without writing anything is stuck and restarted. */
+const OUTPUT_STALL_MS = 20_000;
+/** A pause in the camera's frames this long (an outage) restarts the stall clock: silence then is not ffmpeg's fault. */
+const INPUT_PAUSE_MS = 2_000;
+/** After stdin closes, ffmpeg gets this long to flush before SIGKILL. */
+const EXIT_GRACE_MS = 2_000;
+
+export interface FfmpegEncoderOptions {
+  readonly id: string;
+  readonly settings: EncoderSettings;
+  readonly feed: Feed;
+  readonly ffmpegPath: string;
+  readonly ffmpegFeatures: FfmpegFeatures;
+  readonly startQueue: PQueue;
+  readonly log: Logger;
+}
+
+/**
+ * One ffmpeg (libx264) for one distinct video setting of a camera, however many streams, containers and viewers use
+ * it. Camera frames go in on stdin with their timestamps (Matroska); encoded access units come out as FLV and are
+ * published with times on the camera's timeline. Supervised: restarted with backoff, stderr tail kept, killed with
+ * the relay (and exiting by itself if the relay dies, since its stdin then closes).
+ */
+export class FfmpegEncoder extends SharedEncoder {
+  readonly supervisor: Supervisor;
+  private readonly stderr = new StderrTail(20);
+  pid: number | undefined;
+
+  constructor(private readonly options: FfmpegEncoderOptions) {
+    super(options.id, options.settings, options.feed, options.log);
+    this.supervisor = new Supervisor({
+      name: options.id,
+      startQueue: options.startQueue,
+      log: options.log,
+      task: (signal, live) => this.runOnce(signal, live),
+    });
+  }
+
+  get stderrTail(): string {
+    return this.stderr.text;
+  }
+
+  protected run(): void {
+    this.supervisor.start();
+  }
+
+  protected halt(): Promise<void> {
+    return this.supervisor.stop();
+  }
+
+  private async runOnce(signal: AbortSignal, live: () => void): Promise<void> {
+    const first = await this.firstKeyframe(signal);
+    if (!first) return;
+    const input = MkvInput.open(first);
+    const child = spawn(this.options.ffmpegPath, encoderArgs(this.settings, this.options.ffmpegFeatures), { stdio: ['pipe', 'pipe', 'pipe'] });
+    const tags = new FlvTagReader();
+    const frames = new FlvFrameReader();
+    return new Promise<void>((resolve, reject) => {
+      let spawnFailed = false;
+      let queuedFrames = 0;
+      let waitingForKeyframe = false;
+      let unansweredSince: number | undefined;
+      let lastWriteAt = 0;
+      let killTimer: NodeJS.Timeout | undefined;
+      const write = (frame: Frame): void => {
+        if (child.stdin.destroyed || !child.stdin.writable) return;
+        if ((waitingForKeyframe && !frame.keyframe) || frame.codec !== input.codec) {
+          this.counters.framesDropped++;
+          return;
+        }
+        if (child.stdin.writableLength > MAX_STDIN_QUEUE_BYTES || queuedFrames >= MAX_STDIN_QUEUE_FRAMES) {
+          this.counters.framesDropped++;
+          waitingForKeyframe = true;
+          return;
+        }
+        waitingForKeyframe = false;
+        const now = Date.now();
+        if (now - lastWriteAt > INPUT_PAUSE_MS) unansweredSince = undefined;
+        lastWriteAt = now;
+        queuedFrames++;
+        child.stdin.write(input.block(frame), () => queuedFrames--);
+        this.counters.framesIn++;
+        unansweredSince ??= now;
+      };
+      child.stdin.write(input.header());
+      for (const frame of this.feed.groupOfPictures) write(frame);
+      const unsubscribe = this.feed.subscribe(write);
+      const stallCheck = setInterval(() => {
+        if (unansweredSince === undefined || Date.now() - unansweredSince < OUTPUT_STALL_MS) return;
+        if (Date.now() - lastWriteAt > INPUT_PAUSE_MS) return;
+        this.stderr.push(`relay: no output for ${OUTPUT_STALL_MS / 1000} s while fed; restarting\n`);
+        child.kill('SIGKILL');
+      }, 1000);
+      const onAbort = (): void => {
+        child.stdin.end();
+        killTimer = setTimeout(() => child.kill('SIGKILL'), EXIT_GRACE_MS);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      child.stdin.on('error', () => {}); // EPIPE when ffmpeg dies: reported by 'close' with its stderr.
+      child.stderr.on('data', (chunk: Buffer) => this.stderr.push(chunk));
+      child.stdout.on('data', (chunk: Buffer) => {
+        unansweredSince = undefined;
+        try {
+          for (const tag of tags.push(chunk)) {
+            const frame = frames.read(tag);
+            if (!frame) continue;
+            const time = { pts: frame.pts + input.runStart, dts: frame.dts + input.runStart };
+            this.publish({ ...frame, ...time }, tag.bytes.length);
+            live();
+          }
+        } catch (error) {
+          this.stderr.push(`relay: unreadable encoder output: ${(error as Error).message}\n`);
+          child.kill('SIGKILL');
+        }
+      });
+      child.on('spawn', () => {
+        this.pid = child.pid;
+      });
+      child.on('error', (error) => {
+        spawnFailed = true;
+        this.stderr.push(`relay: cannot run ${this.options.ffmpegPath}: ${error.message}\n`);
+      });
+      child.on('close', (code, exitSignal) => {
+        clearInterval(stallCheck);
+        clearTimeout(killTimer);
+        unsubscribe();
+        signal.removeEventListener('abort', onAbort);
+        this.pid = undefined;
+        if (signal.aborted) return resolve();
+        const how = spawnFailed ? 'could not start' : `exited with ${exitSignal ?? `code ${code}`}`;
+        reject(new Error(`ffmpeg ${how}: ${this.stderr.lastLine || 'no error output'}`));
+      });
+    });
+  }
+
+  /** Waits for the camera's next keyframe (or uses the one the Feed holds), so ffmpeg starts on a decodable frame. */
+  private firstKeyframe(signal: AbortSignal): Promise<Frame | undefined> {
+    const held = this.feed.groupOfPictures[0];
+    if (held) return Promise.resolve(held);
+    return new Promise((resolve) => {
+      const done = (frame: Frame | undefined): void => {
+        unsubscribe();
+        signal.removeEventListener('abort', onAbort);
+        resolve(frame);
+      };
+      const onAbort = (): void => done(undefined);
+      const unsubscribe = this.feed.subscribe((frame) => {
+        if (frame.keyframe) done(frame);
+      });
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}
