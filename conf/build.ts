@@ -12,6 +12,22 @@ function reader(scope: Scope, values: DirectiveValues) {
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
+/** URL prefixes the relay's own features own (`/api/...`, `/wall`); a stream or its HLS segments may not take them. */
+export const RESERVED_PREFIXES = ['api', 'vod', 'record', 'player', 'assets', 'live', 'wall', 'metrics'] as const;
+
+/** Why a Stream or Redirect name would collide with the relay's own URLs, or undefined when it is free. */
+export function reservedNameProblem(name: string, format: StreamFormat | undefined): string | undefined {
+  const lower = name.toLowerCase();
+  const reserved = (RESERVED_PREFIXES as readonly string[]).find((prefix) => lower === prefix);
+  if (reserved) return `/${name} is reserved for the relay's own pages and APIs (${RESERVED_PREFIXES.map((p) => `/${p}`).join(', ')}, /stat.*)`;
+  if (lower.startsWith('stat.') && format !== 'status') return `/${name} is reserved: /stat.* belongs to the status page and its JSON`;
+  const hlsPrefix = format === 'hls' ? lower.replace(/\.m3u8$/, '') : undefined;
+  if (hlsPrefix && (RESERVED_PREFIXES as readonly string[]).includes(hlsPrefix)) {
+    return `its HLS segments would be served under /${hlsPrefix}/, which is reserved for the relay's own pages and APIs`;
+  }
+  return undefined;
+}
+
 /** Format implied by a stream name's extension, as ffserver did. */
 const FORMAT_BY_EXTENSION: Record<string, StreamFormat> = {
   flv: 'flv', m3u8: 'hls', mjpg: 'mpjpeg', mjpeg: 'mpjpeg', jpg: 'jpeg', jpeg: 'jpeg', html: 'status',
@@ -44,6 +60,14 @@ export function buildConfig(
       continue;
     }
     seen.set(key, block.line);
+    if (block.kind !== 'Camera') {
+      const format = block.kind === 'Stream' ? streamFormatOf(block) : undefined;
+      const reserved = reservedNameProblem(block.name, format);
+      if (reserved) {
+        problems.error(block.line, `<${block.kind} ${block.name}>: ${reserved}`);
+        continue;
+      }
+    }
     if (block.kind === 'Camera') pushDefined(cameras, buildCamera(block, problems, schemes));
     else if (block.kind === 'Stream') pushDefined(streams, buildStream(block, problems));
     else redirects.push({ name: block.name, line: block.line, url: reader('Redirect', block.values)<string>('URL') });
@@ -66,6 +90,12 @@ export function buildConfig(
     streams,
     redirects,
   });
+}
+
+/** The format a Stream block declares, or the one its name's extension implies. */
+function streamFormatOf(block: ParsedBlock): StreamFormat | undefined {
+  const declared = block.values.get('Format')?.value as StreamFormat | undefined;
+  return declared ?? FORMAT_BY_EXTENSION[block.name.split('.').pop()?.toLowerCase() ?? ''];
 }
 
 function pushDefined<T>(list: T[], item: T | undefined): void {

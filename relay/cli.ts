@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, formatProblem } from '../conf/parse.ts';
 import { FfmpegNotFoundError } from './ffmpeg-locate.ts';
-import { createLogger } from './log.ts';
+import { createLogger, type Logger } from './log.ts';
+import { isViewerGone } from './server.ts';
 import { loadConfig, startRelay } from './main.ts';
 import { RELAY_VERSION } from './status.ts';
 
@@ -65,6 +66,7 @@ export async function main(argv: string[]): Promise<number> {
     throw error;
   }
   log.info(`relay ${RELAY_VERSION} starting with ${file}`);
+  routeProcessErrorsToLog(log);
   let running;
   try {
     running = await startRelay(config, log);
@@ -97,6 +99,21 @@ export async function main(argv: string[]): Promise<number> {
         else log.error(`reload failed: ${(error as Error).message}`);
       });
     });
+  });
+}
+
+/**
+ * Node prints uncaught errors as raw stacks; here they become one log line each. A socket that a viewer reset
+ * without anyone listening is not worth dying for; anything else is a bug, so the process exits for its supervisor.
+ */
+function routeProcessErrorsToLog(log: Logger): void {
+  process.on('uncaughtException', (error: Error) => {
+    if (isViewerGone(error)) return;
+    log.error(`uncaught: ${(error.stack ?? String(error)).replace(/\n\s*/g, ' | ')}`);
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (reason: unknown) => {
+    log.error(`unhandled rejection: ${String((reason as Error)?.stack ?? reason).replace(/\n\s*/g, ' | ')}`);
   });
 }
 

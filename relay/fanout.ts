@@ -11,9 +11,6 @@ export interface FanoutCounters {
   waitTimeouts: number;
 }
 
-/** A viewer waiting for a stream that is not live yet is ended after this long (it counts and is listed meanwhile). */
-export const MAX_WAIT_MS = 30_000;
-
 /**
  * Writes the same Buffer to every started viewer of one stream; each viewer applies its own budget. A viewer that
  * joined before the stream could start it (camera or encoder still starting) is waiting: it is a viewer all the same,
@@ -23,6 +20,9 @@ export class Fanout {
   readonly viewers = new Set<Viewer>();
   private readonly waiting = new Map<Viewer, number>();
   readonly counters: FanoutCounters = { bytesOut: 0, framesOut: 0, drops: 0, viewersServed: 0, slowDisconnects: 0, waitTimeouts: 0 };
+
+  /** @param maxWaitMs a viewer waiting for a stream that is not live yet is ended after this long (ViewerWriteTimeout). */
+  constructor(private readonly maxWaitMs = 20_000) {}
 
   /** Adds a started viewer: whatever it needed to begin (header, configuration, keyframe group) has been sent. */
   add(viewer: Viewer): void {
@@ -76,7 +76,7 @@ export class Fanout {
     for (const viewer of this.viewers) {
       const waitingSince = this.waiting.get(viewer);
       if (waitingSince !== undefined) {
-        if (now - waitingSince < MAX_WAIT_MS) continue;
+        if (now - waitingSince < this.maxWaitMs) continue;
         this.counters.waitTimeouts++;
         viewer.end();
       } else if (viewer.checkStalled(now)) this.counters.slowDisconnects++;

@@ -35,7 +35,15 @@ export async function startRelay(
   const relay = new Relay(config, { ffmpeg, adapters, log });
   await relay.start();
   const app = createApp(relay, log.child('http'));
-  const { server, port } = await listen(app, config.httpPort, config.httpBindAddress);
+  let listening;
+  try {
+    listening = await listen(app, config.httpPort, config.httpBindAddress);
+  } catch (error) {
+    // A relay that cannot listen (port in use) leaves nothing behind: no encoders, no HLS directory.
+    await relay.stop();
+    throw error;
+  }
+  const { server, port } = listening;
   log.info(`serving on http://${config.httpBindAddress}:${port}/ (${config.cameras.length} cameras, ${config.streams.length} streams)`);
   let stopping: Promise<void> | undefined;
   return {

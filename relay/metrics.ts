@@ -88,6 +88,11 @@ export function createMetricsRegistry(relay: Relay, rates: RateSampler): Registr
     encoderStats(relay).map((stats) => [encoderLabels(stats), stats.streams.length]));
   counter('relay_encoder_frames_out_total', 'Access units the encoder produced.', encoder, () =>
     encoderStats(relay).map((stats) => [encoderLabels(stats), stats.framesOut]));
+  counter('relay_ffmpeg_restarts_total', 'Restarts of the encoder process the stream packages (shared by streams of equal settings).', stream, () =>
+    outputs().flatMap((output): Reading[] => (output.video?.supervisor ? [[streamLabels(output), output.video.supervisor.restarts]] : [])));
+  gauge('relay_ffmpeg_up', '1 while the stream\'s encoder is live.', stream, () =>
+    outputs().flatMap((output): Reading[] =>
+      output.video?.supervisor ? [[streamLabels(output), output.video.supervisor.state === 'live' ? 1 : 0]] : []));
   gauge('relay_ffmpeg_cpu_percent', 'CPU use of the stream\'s encoder over the last sampling interval (100 = one core).', stream, () =>
     outputs().flatMap((output): Reading[] => {
       const percent = output.video?.pid !== undefined ? rates.stream(output).cpu.percent : null;

@@ -16,6 +16,12 @@ const NAME = '[A-Za-z0-9][A-Za-z0-9._-]{0,127}';
 export function createApp(relay: Relay, log: Logger): Koa {
   const app = new Koa();
   app.proxy = false;
+  // Koa's default error printer writes raw stacks; every error goes through the logger instead, one line each.
+  app.silent = true;
+  app.on('error', (error: NodeJS.ErrnoException, ctx?: Context) => {
+    if (isViewerGone(error)) return;
+    log.error(`${ctx ? `${ctx.method} ${ctx.path}: ` : ''}${error.code ?? error.name}: ${error.message}`);
+  });
   const router = new Router();
 
   app.use(async (ctx, next) => {
@@ -67,8 +73,16 @@ async function serveStream(ctx: Context, relay: Relay, output: StreamOutput | un
   await output.serve(ctx, subpath);
 }
 
+/** Errors that only mean the viewer went away (closed, reset, timed out): normal for a live server, never logged. */
+const VIEWER_GONE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ETIMEDOUT', 'ERR_STREAM_WRITE_AFTER_END', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED']);
+
+export function isViewerGone(error: unknown): boolean {
+  return VIEWER_GONE.has((error as NodeJS.ErrnoException)?.code ?? '');
+}
+
 /** Maps errors to statuses; only RelayError and Koa's own exposed errors show their message. */
 function sendError(ctx: Context, error: unknown, log: Logger): void {
+  if (isViewerGone(error)) return;
   if (ctx.headerSent || !ctx.writable) return;
   if (error instanceof RelayError) {
     ctx.status = error.status;
@@ -86,7 +100,7 @@ function sendError(ctx: Context, error: unknown, log: Logger): void {
     ctx.body = `${httpError.expose ? httpError.message : 'error'}\n`;
     return;
   }
-  log.error(`request ${ctx.method} ${ctx.path} failed: ${(error as Error)?.stack ?? String(error)}`);
+  log.error(`request ${ctx.method} ${ctx.path} failed: ${(error as Error)?.stack ?? String(error)}`.replace(/\n\s*/g, ' | '));
   ctx.status = 500;
   ctx.type = 'text/plain';
   ctx.body = 'internal error\n';

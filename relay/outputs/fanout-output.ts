@@ -11,13 +11,15 @@ import type { LiveOutput } from './output.ts';
  * and long-waiting consumers are swept, and each consumer holds the camera (and encoder) while it stays.
  */
 export abstract class FanoutOutput implements LiveOutput {
-  readonly fanout = new Fanout();
+  readonly fanout: Fanout;
 
   constructor(
     readonly config: StreamConfig,
     readonly feed: Feed,
     readonly video: SharedEncoder | undefined,
-  ) {}
+  ) {
+    this.fanout = new Fanout(config.viewerWriteTimeoutMs);
+  }
 
   get viewerCount(): number {
     return this.fanout.viewers.size;

@@ -94,7 +94,7 @@ const BAD: Array<[string, string, string]> = [
   ['block without a name', '<Camera>\n Source testsrc://\n</Camera>\n', 'relay.conf:1: <Camera> needs a name, e.g. <Camera name>'],
   ['unknown scheme', '<Camera c>\n Source ftp://x/\n</Camera>\n', 'relay.conf:2: Source: no adapter for ftp:// (known: testsrc://, http://, https://, rtsp://, vbc://)'],
   ['not a URL, password hidden', '<Camera c>\n Source //user:hunter2@cam\n</Camera>\n', 'relay.conf:2: Source: "//user:***@cam" is not a URL (e.g. http://camera/video.mjpg, rtsp://camera/stream, vbc://camera, testsrc://)'],
-  ['format not implied', `${camera}<Stream live>\n Feed cam\n</Stream>\n`, 'relay.conf:4: <Stream live>: missing Format (flv, hls, mpjpeg, jpeg or status), and the name\'s extension implies none'],
+  ['format not implied', `${camera}<Stream lobby>\n Feed cam\n</Stream>\n`, 'relay.conf:4: <Stream lobby>: missing Format (flv, hls, mpjpeg, jpeg or status), and the name\'s extension implies none'],
   ['transcode option on passthrough', `${camera}<Stream a.mjpg>\n Feed cam\n VideoSize 320x240\n</Stream>\n`, 'relay.conf:6: VideoSize: does not apply to Format mpjpeg (frames pass through without transcoding)'],
   ['copy with a size', `${camera}<Stream a.flv>\n Feed cam\n VideoCodec copy\n VideoSize 320x240\n</Stream>\n`, "relay.conf:7: VideoSize: does not apply with VideoCodec copy (the camera's H.264 is passed on unchanged)"],
   ['qmin above qmax', `${camera}<Stream a.flv>\n Feed cam\n VideoQMin 40\n VideoQMax 20\n</Stream>\n`, 'relay.conf:6: VideoQMin: 40 is above VideoQMax 20'],
@@ -153,4 +153,20 @@ t.test('fuzz: random and mutated configs never throw anything but ConfigError', 
     }
   }
   t.ok(accepted > 0 && accepted < 20_000, `accepted ${accepted} of 20000 mutants`);
+});
+
+// Guards the URL space: a stream named like one of the relay's own prefixes would shadow its pages and APIs.
+t.test('stream and redirect names that collide with reserved URLs are refused with file:line', async (t) => {
+  for (const name of ['api', 'VOD', 'record', 'player', 'assets', 'live', 'wall', 'metrics']) {
+    rejects(t, `${camera}<Stream ${name}>\n Feed cam\n Format flv\n</Stream>\n`,
+      `relay.conf:4: <Stream ${name}>: /${name} is reserved for the relay's own pages and APIs (/api, /vod, /record, /player, /assets, /live, /wall, /metrics, /stat.*)`);
+  }
+  rejects(t, `${camera}<Stream api.m3u8>\n Feed cam\n</Stream>\n`,
+    "relay.conf:4: <Stream api.m3u8>: its HLS segments would be served under /api/, which is reserved for the relay's own pages and APIs");
+  rejects(t, `${camera}<Stream stat.json>\n Feed cam\n Format flv\n</Stream>\n`,
+    'relay.conf:4: <Stream stat.json>: /stat.json is reserved: /stat.* belongs to the status page and its JSON');
+  rejects(t, `<Redirect wall>\n URL http://example.com/\n</Redirect>\n`,
+    "relay.conf:1: <Redirect wall>: /wall is reserved for the relay's own pages and APIs (/api, /vod, /record, /player, /assets, /live, /wall, /metrics, /stat.*)");
+  const { config } = parse(`${camera}<Stream stat.html>\n Format status\n</Stream>\n<Stream api.flv>\n Feed cam\n</Stream>\n<Stream wallcam.m3u8>\n Feed cam\n</Stream>\n`);
+  t.same(config.streams.map((stream) => stream.name), ['stat.html', 'api.flv', 'wallcam.m3u8'], 'the status page, and names that only start alike, are fine');
 });

@@ -1,37 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import t from 'tap';import { childFfmpegProcesses, childFfmpegs, fetchBytes, openViewer, waitFor } from '../helpers/probe.ts';
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import t from 'tap';
+import { configFile, relayBin, runRelay } from '../helpers/relay-process.ts';
+import { childFfmpegProcesses, childFfmpegs, fetchBytes, openViewer, waitFor } from '../helpers/probe.ts';
 
-const bin = new URL('../../relay/bin.mjs', import.meta.url).pathname;
-
-interface RelayProcess {
-  child: ChildProcess;
-  output: () => string;
-  port: () => number;
-  exited: Promise<number | null>;
-}
+const bin = relayBin;
 
 function camera(name: string): string {
   return `<Camera ${name}>\n  Source testsrc://?size=160x120&rate=5\n</Camera>\n<Stream ${name}.mjpg>\n  Feed ${name}\n</Stream>\n`;
-}
-
-async function configFile(text: string): Promise<string> {
-  const file = join(await mkdtemp(join(tmpdir(), 'relay-cli-')), 'relay.conf');
-  await writeFile(file, `HTTPPort 0\n${text}`);
-  return file;
-}
-
-async function runRelay(file: string): Promise<RelayProcess> {
-  const child = spawn(process.execPath, [bin, '-c', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  await waitFor(() => /serving on http:\/\/127\.0\.0\.1:\d+/.test(output), 15_000, `the relay to listen:\n${output}`);
-  const port = Number(/serving on http:\/\/127\.0\.0\.1:(\d+)/.exec(output)![1]);
-  return { child, output: () => output, port: () => port, exited };
 }
 
 function run(args: string[]): Promise<{ code: number | null; out: string }> {

@@ -1,0 +1,34 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitFor } from './probe.ts';
+
+export const relayBin = new URL('../../relay/bin.mjs', import.meta.url).pathname;
+
+/** The relay as its own process, the way an operator runs it, with everything it prints. */
+export interface RelayProcess {
+  child: ChildProcess;
+  output: () => string;
+  port: () => number;
+  exited: Promise<number | null>;
+}
+
+/** Writes relay.conf text (HTTPPort 0 in front) to a temporary file. */
+export async function configFile(text: string): Promise<string> {
+  const file = join(await mkdtemp(join(tmpdir(), 'relay-cli-')), 'relay.conf');
+  await writeFile(file, `HTTPPort 0\n${text}`);
+  return file;
+}
+
+/** Starts `relay -c file` and waits until it listens. */
+export async function runRelay(file: string): Promise<RelayProcess> {
+  const child = spawn(process.execPath, [relayBin, '-c', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await waitFor(() => /serving on http:\/\/127\.0\.0\.1:\d+/.test(output), 15_000, `the relay to listen:\n${output}`);
+  const port = Number(/serving on http:\/\/127\.0\.0\.1:(\d+)/.exec(output)![1]);
+  return { child, output: () => output, port: () => port, exited };
+}
