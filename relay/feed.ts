@@ -4,6 +4,7 @@ import type { CameraConfig } from '../conf/types.ts';
 import type { Logger } from './log.ts';
 import { Supervisor, type SupervisedState } from './supervisor.ts';
 import { SourceTimeline } from './timeline.ts';
+import { isPlausibleFrame } from './plausible.ts';
 import type PQueue from 'p-queue';
 
 /** Receives every frame a Feed keeps. */
@@ -13,6 +14,8 @@ export type FrameListener = (frame: Frame) => void;
 export interface FeedCounters {
   framesIn: number;
   framesDropped: number;
+  /** Frames that cannot be images (too small, no SOI/EOI, no start code), dropped before any queue. */
+  framesInvalid: number;
   bytesIn: number;
   lastFrameAt: number | undefined;
 }
@@ -34,7 +37,7 @@ export interface FeedOptions {
  */
 export class Feed {
   readonly camera: CameraConfig;
-  readonly counters: FeedCounters = { framesIn: 0, framesDropped: 0, bytesIn: 0, lastFrameAt: undefined };
+  readonly counters: FeedCounters = { framesIn: 0, framesDropped: 0, framesInvalid: 0, bytesIn: 0, lastFrameAt: undefined };
   readonly kind: string;
   private readonly supervisor: Supervisor;
   private readonly listeners = new Set<FrameListener>();
@@ -133,6 +136,7 @@ export class Feed {
     let watchdogError: AdapterError | undefined;
     let lastActivity = Date.now();
     let publisherAwaited = false;
+    let wentLive = false;
     this.timeline.newRun();
     const watchdog = setInterval(() => {
       if (publisherAwaited || Date.now() - lastActivity < this.camera.timeoutMs) return;
@@ -141,18 +145,29 @@ export class Feed {
     }, Math.min(1000, this.camera.timeoutMs / 4));
     const sink: AdapterSink = {
       signal: controller.signal,
+      // Answering is not enough to be live: a camera is live once an image arrives (an RTSP camera can PLAY and send nothing).
       onConnected: () => {
         publisherAwaited = false;
         lastActivity = Date.now();
-        live();
       },
       onWaiting: () => {
         publisherAwaited = true;
         waiting();
       },
       onFrame: (frame) => {
+        if (controller.signal.aborted) return;
+        this.counters.bytesIn += frame.data.length;
+        if (!isPlausibleFrame(frame)) {
+          this.counters.framesInvalid++;
+          return;
+        }
         lastActivity = Date.now();
-        if (!controller.signal.aborted) this.accept(frame);
+        if (!wentLive) {
+          wentLive = true;
+          publisherAwaited = false;
+          live();
+        }
+        this.accept(frame);
       },
       log: (message) => this.options.log.info(message),
     };
@@ -167,7 +182,6 @@ export class Feed {
 
   /** Puts the frame on the camera's timeline, applies InputFrameRate, keeps the keyframe group, hands it on. */
   private accept(received: Frame): void {
-    this.counters.bytesIn += received.data.length;
     const frame = { ...received, timestamp: this.timeline.map(received.timestamp, Date.now()) } as Frame;
     const rate = this.camera.inputFrameRate;
     // Keep a frame if it is at least ~90% of a frame interval after the last kept one (tolerates timing jitter).

@@ -58,6 +58,8 @@ export function createMetricsRegistry(relay: Relay, rates: RateSampler): Registr
     feeds().map((feed) => [cameraLabels(feed), feed.counters.framesIn]));
   counter('relay_camera_frames_dropped_total', 'Frames from the camera dropped by InputFrameRate.', camera, () =>
     feeds().map((feed) => [cameraLabels(feed), feed.counters.framesDropped]));
+  counter('relay_camera_frames_invalid_total', 'Frames from the camera that could not be images, dropped on arrival.', camera, () =>
+    feeds().map((feed) => [cameraLabels(feed), feed.counters.framesInvalid]));
   counter('relay_camera_reconnects_total', 'Camera connections that failed and were retried.', camera, () =>
     feeds().map((feed) => [cameraLabels(feed), feed.status.restarts]));
   gauge('relay_camera_input_fps', 'Frames per second received from the camera, measured.', camera, () =>

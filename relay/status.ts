@@ -48,6 +48,8 @@ export interface CameraStatus {
   reconnects: number;
   framesIn: number;
   framesDropped: number;
+  /** Frames that could not be images (too small, not whole), dropped on arrival. */
+  framesInvalid: number;
   bytesIn: number;
   inputFps: number | null;
   inputKbps: number | null;
@@ -160,6 +162,7 @@ function cameraStatus(feed: Feed, outputs: StreamOutput[], rates: RateSampler, n
     reconnects: status.restarts,
     framesIn: feed.counters.framesIn,
     framesDropped: feed.counters.framesDropped,
+    framesInvalid: feed.counters.framesInvalid,
     bytesIn: feed.counters.bytesIn,
     inputFps: round(meters.frames.rate),
     inputKbps: kbps(meters.bytes.rate),

@@ -38,9 +38,15 @@ export class JpegOutput implements StreamOutput {
     try {
       const frame = this.feed.latestFrame ?? (await this.nextFrame());
       if (!frame || frame.codec !== 'jpeg') throw new RelayError('NOT_READY', 'no frame from the camera yet');
+      const frameAt = this.feed.counters.lastFrameAt ?? Date.now();
+      const ageMs = Date.now() - frameAt;
+      // A frame older than the camera's Timeout is not "the latest image": the camera is down, say so.
+      if (ageMs > this.feed.camera.timeoutMs) throw new RelayError('NOT_READY', `the camera has sent no frame for ${Math.round(ageMs / 1000)} s`);
       ctx.status = 200;
       ctx.type = 'image/jpeg';
       ctx.set('Cache-Control', 'no-cache, no-store, must-revalidate');
+      ctx.set('Last-Modified', new Date(frameAt).toUTCString());
+      ctx.set('X-Frame-Age', (ageMs / 1000).toFixed(1));
       ctx.body = frame.data;
       this.bytesOut += frame.data.length;
     } finally {
