@@ -4,6 +4,7 @@ import type { StreamConfig } from '../../conf/types.ts';
 import type { SharedEncoder } from '../encoders/shared-encoder.ts';
 import type { Fanout } from '../fanout.ts';
 import type { Feed } from '../feed.ts';
+import { RelayError } from '../errors.ts';
 import { Viewer, type ViewerLimits } from '../viewer.ts';
 
 /** A served Stream: one of flv, hls, mpjpeg, jpeg. The HTTP edge admits a viewer, then hands the request over. */
@@ -65,8 +66,16 @@ export function startLiveResponse(ctx: Context, contentType: string): ServerResp
   return response;
 }
 
-/** Serves an HTTP viewer of a live output: the response's socket becomes one more consumer of the stream. */
+/**
+ * Serves an HTTP viewer of a live output: the response's socket becomes one more consumer of the stream. A request
+ * pipelined behind another on the same connection has no socket of its own yet (and may never get one, if the one
+ * in front is a live stream too): it is refused, so that every live response is a counted, timed consumer.
+ */
 export function serveLiveViewer(ctx: Context, output: LiveOutput, contentType: string): void {
+  if (!ctx.res.socket) {
+    ctx.set('Connection', 'close');
+    throw new RelayError('BAD_REQUEST', 'a live stream cannot be pipelined behind another request: use a connection of its own');
+  }
   const socket = startLiveResponse(ctx, contentType).socket!;
   const viewer = new Viewer(socket, viewerLimits(output.config), ctx.ip || socket.remoteAddress || 'unknown', 'http');
   output.attach(viewer);

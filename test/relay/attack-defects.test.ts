@@ -1,10 +1,11 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { FakeCamera } from '../adapters/http/fake-camera.ts';
 import { ControllableCamera, makeJpegFrames, registryWith } from '../helpers/controllable-camera.ts';
 import { FakeRtspServer } from '../adapters/rtsp/fake-server.ts';
 import { fetchBytes, openViewer, waitFor } from '../helpers/probe.ts';
-import { startTestRelay } from '../helpers/relay.ts';
+import { startTestRelay, syntheticConfig } from '../helpers/relay.ts';
 import { configFile, runRelay } from '../helpers/relay-process.ts';
 
 async function cameraStat(baseUrl: string): Promise<{ state: string; framesIn: number; framesInvalid: number }> {
@@ -100,4 +101,35 @@ t.test('a snapshot says how old it is, and a frame older than the camera\'s Time
   const stale = await fetchBytes(`${relay.baseUrl}/cam.jpg`);
   t.equal(stale.status, 503, 'past Timeout: no stale image passed off as live');
   t.match(stale.body.toString(), /no frame for \d+ s/);
+});
+
+/** Sends two requests in one write on one connection; resolves with what came back once the relay closed it. */
+function pipelined(port: number, first: string, second: string, timeoutMs: number): Promise<{ text: string; closed: boolean }> {
+  return new Promise((resolve) => {
+    let text = '';
+    const socket = connect(port, '127.0.0.1', () => socket.write(`GET ${first} HTTP/1.1\r\nHost: r\r\n\r\nGET ${second} HTTP/1.1\r\nHost: r\r\n\r\n`));
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ text, closed: false });
+    }, timeoutMs);
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ text, closed: true });
+    });
+  });
+}
+
+// Guards: GET /test.jpg then GET /test.mjpg on one connection sent headers and then nothing, forever and uncounted.
+t.test('a live request pipelined behind another is refused cleanly, and its connection closes', async (t) => {
+  const relay = await startTestRelay(syntheticConfig());
+  t.teardown(() => relay.stop());
+  await waitFor(async () => (await fetchBytes(`${relay.baseUrl}/test.jpg`)).status === 200, 10_000, 'the camera');
+  const results = await Promise.all(Array.from({ length: 200 }, () => pipelined(relay.port, '/test.jpg', '/test.mjpg', 5000)));
+  t.ok(results.every((result) => result.closed), 'every connection was closed by the relay within 5 s');
+  t.ok(results.every((result) => /^HTTP\/1\.1 200 OK[\s\S]*HTTP\/1\.1 400 Bad Request/.test(result.text)), 'the snapshot, then a 400');
+  t.match(results[0]!.text, /cannot be pipelined/);
+  const stat = (await (await fetch(`${relay.baseUrl}/stat.json`)).json()) as { server: { viewers: number } };
+  t.equal(stat.server.viewers, 0, 'no viewer left behind');
 });
