@@ -1,9 +1,12 @@
 import type { CameraConfig } from '../conf/types.ts';
 import type { CameraAdapter } from './types.ts';
+import type { ProcessSlots } from '../relay/process-slots.ts';
 
 /** What an adapter factory may use from the running relay. */
 export interface AdapterEnv {
   readonly ffmpegPath: string;
+  /** Adapters that run a child process take a slot first (MaxProcesses). */
+  readonly processSlots: ProcessSlots;
 }
 
 export type AdapterFactory = (camera: CameraConfig, env: AdapterEnv) => CameraAdapter;

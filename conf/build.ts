@@ -85,6 +85,7 @@ export function buildConfig(
     maxClients: get<number>('MaxClients'),
     maxBandwidth: get<number>('MaxBandwidth'),
     ffmpegPath: get<string | undefined>('FFmpegPath'),
+    maxProcesses: get<number>('MaxProcesses'),
     hlsDir: get<string | undefined>('HLSDirectory'),
     cameras,
     streams,

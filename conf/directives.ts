@@ -21,6 +21,7 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     MaxBandwidth: { parse: integer(0, 100_000_000), default: 0 },
     FFmpegPath: { parse: text },
     HLSDirectory: { parse: text },
+    MaxProcesses: { parse: integer(1, 100_000), default: 256 },
   },
   Camera: {
     Source: { parse: text, required: true },

@@ -8,6 +8,8 @@ export interface RelayConfig {
   /** kbit/s for all viewers together, estimated from each stream's bit rate; 0 means no limit. */
   readonly maxBandwidth: number;
   readonly ffmpegPath: string | undefined;
+  /** Child processes (encoders, packagers, synthetic cameras) running at once; more starts wait for a slot. */
+  readonly maxProcesses: number;
   /** Directory for HLS segments; a fresh temporary directory when unset. */
   readonly hlsDir: string | undefined;
   readonly cameras: readonly CameraConfig[];

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, formatProblem } from '../conf/parse.ts';
-import { FfmpegNotFoundError } from './ffmpeg-locate.ts';
+import { FfmpegNotFoundError, locateFfmpeg } from './ffmpeg-locate.ts';
 import { createLogger, type Logger } from './log.ts';
 import { isViewerGone } from './server.ts';
 import { loadConfig, startRelay } from './main.ts';
@@ -117,13 +117,19 @@ function routeProcessErrorsToLog(log: Logger): void {
   });
 }
 
-function check(file: string): number {
+async function check(file: string): Promise<number> {
   try {
-    const { warnings } = loadConfig(file);
+    const { config, warnings } = loadConfig(file);
     for (const warning of warnings) process.stdout.write(`warning: ${formatProblem(warning)}\n`);
+    // The config names an ffmpeg: it must run, or the relay would only fail at start.
+    if (config.ffmpegPath !== undefined) await locateFfmpeg(config.ffmpegPath);
     process.stdout.write(`${file}: ok\n`);
     return 0;
   } catch (error) {
+    if (error instanceof FfmpegNotFoundError) {
+      process.stderr.write(`${file}: FFmpegPath: ${error.message}\n${file}: 1 error(s)\n`);
+      return 1;
+    }
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${error.message}\n${file}: ${error.problems.length} error(s)\n`);
     return 1;

@@ -46,15 +46,25 @@ export async function startRelay(
   const { server, port } = listening;
   log.info(`serving on http://${config.httpBindAddress}:${port}/ (${config.cameras.length} cameras, ${config.streams.length} streams)`);
   let stopping: Promise<void> | undefined;
+  // Reloads run one at a time; any number of requests that arrive during one become a single reload after it.
+  let current: Promise<void> = Promise.resolve();
+  let queued: Promise<void> | undefined;
+  const reloadOnce = async (): Promise<void> => {
+    queued = undefined;
+    const { config: next, warnings } = loadConfig(relay.config.file, adapters.schemes);
+    for (const warning of warnings) log.warn(`${warning.file}:${warning.line}: ${warning.message}`);
+    await relay.reload(next);
+  };
   return {
     relay,
     server,
     port,
     ffmpeg,
-    async reload() {
-      const { config: next, warnings } = loadConfig(relay.config.file, adapters.schemes);
-      for (const warning of warnings) log.warn(`${warning.file}:${warning.line}: ${warning.message}`);
-      await relay.reload(next);
+    reload() {
+      if (queued) return queued;
+      queued = current.catch(() => {}).then(reloadOnce);
+      current = queued;
+      return queued;
     },
     stop() {
       stopping ??= (async () => {

@@ -18,6 +18,7 @@ import { HlsPackager } from './outputs/hls-packager.ts';
 import { JpegOutput } from './outputs/jpeg.ts';
 import { MjpegOutput } from './outputs/mjpeg.ts';
 import type { StreamOutput } from './outputs/output.ts';
+import { ProcessSlots } from './process-slots.ts';
 
 /** How many camera connections and ffmpeg starts may be under way at once. */
 const START_CONCURRENCY = 8;
@@ -39,6 +40,7 @@ export class Relay {
   /** One encoder per distinct video setting of a camera, keyed by camera and settings, with who uses it. */
   readonly encoders = new Map<string, { encoder: SharedEncoder; users: Set<string> }>();
   readonly startQueue = new PQueue({ concurrency: START_CONCURRENCY });
+  readonly processSlots: ProcessSlots;
   readonly startedAt = Date.now();
   admission: Admission;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -53,6 +55,7 @@ export class Relay {
     readonly deps: RelayDeps,
   ) {
     this.admission = new Admission(config, () => this.outputs.values());
+    this.processSlots = new ProcessSlots(config.maxProcesses);
   }
 
   async start(): Promise<void> {
@@ -157,7 +160,7 @@ export class Relay {
       const { path: ffmpegPath, features: ffmpegFeatures } = this.deps.ffmpeg;
       const encoder = settings.codec === 'copy'
         ? new CopyEncoder(id, settings, feed, log)
-        : new FfmpegEncoder({ id, settings, feed, ffmpegPath, ffmpegFeatures, startQueue: this.startQueue, log });
+        : new FfmpegEncoder({ id, settings, feed, ffmpegPath, ffmpegFeatures, startQueue: this.startQueue, processSlots: this.processSlots, log });
       entry = { encoder, users: new Set() };
       this.encoders.set(key, entry);
       encoder.start();
@@ -187,7 +190,7 @@ export class Relay {
     const { adapters, ffmpeg, log } = this.deps;
     const feed = new Feed({
       camera,
-      createAdapter: () => adapters.create(camera, { ffmpegPath: ffmpeg.path }),
+      createAdapter: () => adapters.create(camera, { ffmpegPath: ffmpeg.path, processSlots: this.processSlots }),
       startQueue: this.startQueue,
       log: log.child(`camera ${camera.name}`),
     });
@@ -210,7 +213,7 @@ export class Relay {
       await mkdir(dir, { recursive: true });
       const video = this.encoderFor(feed.camera.name, encoderSettings(stream), stream.name);
       const { startQueue } = this;
-      const packager = new HlsPackager({ stream, video, ffmpegPath: this.deps.ffmpeg.path, dir, segmentPrefix: hlsSegmentPrefix(stream.name), startQueue, log });
+      const packager = new HlsPackager({ stream, video, ffmpegPath: this.deps.ffmpeg.path, dir, segmentPrefix: hlsSegmentPrefix(stream.name), startQueue, processSlots: this.processSlots, log });
       output = new HlsOutput(stream, feed, video, packager, dir);
     } else if (stream.format === 'mpjpeg') output = new MjpegOutput(stream, feed);
     else output = new JpegOutput(stream, feed);

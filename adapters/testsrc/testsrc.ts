@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { UNLIMITED_SLOTS, type ProcessSlots } from '../../relay/process-slots.ts';
 import { performance } from 'node:perf_hooks';
 import type { CameraConfig } from '../../conf/types.ts';
 import { AdapterError } from '../errors.ts';
@@ -52,11 +53,22 @@ export class TestsrcAdapter implements CameraAdapter {
   constructor(
     private readonly camera: CameraConfig,
     private readonly ffmpegPath: string,
+    private readonly slots: ProcessSlots = UNLIMITED_SLOTS,
   ) {
     this.options = parseTestsrcUrl(camera.source);
   }
 
-  run(sink: AdapterSink): Promise<void> {
+  async run(sink: AdapterSink): Promise<void> {
+    const release = await this.slots.acquire(sink.signal);
+    if (!release) return;
+    try {
+      await this.runProcess(sink);
+    } finally {
+      release();
+    }
+  }
+
+  private runProcess(sink: AdapterSink): Promise<void> {
     return new Promise((resolve, reject) => {
       const child = spawn(this.ffmpegPath, testsrcArgs(this.options), { stdio: ['ignore', 'pipe', 'pipe'] });
       const splitter = new JpegSplitter(this.camera.maxFrameBytes);
@@ -100,5 +112,5 @@ export class TestsrcAdapter implements CameraAdapter {
 
 export const testsrcAdapter: AdapterRegistration = {
   schemes: ['testsrc'],
-  create: (camera, env) => new TestsrcAdapter(camera, env.ffmpegPath),
+  create: (camera, env) => new TestsrcAdapter(camera, env.ffmpegPath, env.processSlots),
 };

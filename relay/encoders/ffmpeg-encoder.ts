@@ -9,6 +9,7 @@ import type { Logger } from '../log.ts';
 import { FlvFrameReader } from '../media/flv-frames.ts';
 import { MkvInput } from './mkv-input.ts';
 import { SharedEncoder } from './shared-encoder.ts';
+import type { ProcessSlots } from '../process-slots.ts';
 import { Supervisor } from '../supervisor.ts';
 
 /** Frames waiting in ffmpeg's stdin beyond these are dropped: a stuck encoder must not grow the relay's memory. */
@@ -28,6 +29,7 @@ export interface FfmpegEncoderOptions {
   readonly ffmpegPath: string;
   readonly ffmpegFeatures: FfmpegFeatures;
   readonly startQueue: PQueue;
+  readonly processSlots: ProcessSlots;
   readonly log: Logger;
 }
 
@@ -67,6 +69,16 @@ export class FfmpegEncoder extends SharedEncoder {
   private async runOnce(signal: AbortSignal, live: () => void): Promise<void> {
     const first = await this.firstKeyframe(signal);
     if (!first) return;
+    const release = await this.options.processSlots.acquire(signal);
+    if (!release) return;
+    try {
+      await this.runProcess(first, signal, live);
+    } finally {
+      release();
+    }
+  }
+
+  private runProcess(first: Frame, signal: AbortSignal, live: () => void): Promise<void> {
     const input = MkvInput.open(first);
     const child = spawn(this.options.ffmpegPath, encoderArgs(this.settings, this.options.ffmpegFeatures), { stdio: ['pipe', 'pipe', 'pipe'] });
     const tags = new FlvTagReader();

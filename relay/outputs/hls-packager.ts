@@ -6,6 +6,7 @@ import type { SharedEncoder } from '../encoders/shared-encoder.ts';
 import type { Logger } from '../log.ts';
 import { flvHeader, flvSequenceHeader, flvVideoTag } from '../media/flv-mux.ts';
 import type { EncodedVideoFrame, H264Track } from '../media/types.ts';
+import type { ProcessSlots } from '../process-slots.ts';
 import { Supervisor } from '../supervisor.ts';
 
 const EXIT_GRACE_MS = 2_000;
@@ -33,12 +34,22 @@ export class HlsPackager {
   pid: number | undefined;
 
   constructor(
-    private readonly options: { stream: StreamConfig; video: SharedEncoder; ffmpegPath: string; dir: string; segmentPrefix: string; startQueue: PQueue; log: Logger },
+    private readonly options: { stream: StreamConfig; video: SharedEncoder; ffmpegPath: string; dir: string; segmentPrefix: string; startQueue: PQueue; processSlots: ProcessSlots; log: Logger },
   ) {
     this.supervisor = new Supervisor({ name: options.stream.name, startQueue: options.startQueue, log: options.log, task: (signal, live) => this.runOnce(signal, live) });
   }
 
-  private runOnce(signal: AbortSignal, live: () => void): Promise<void> {
+  private async runOnce(signal: AbortSignal, live: () => void): Promise<void> {
+    const release = await this.options.processSlots.acquire(signal);
+    if (!release) return;
+    try {
+      await this.runProcess(signal, live);
+    } finally {
+      release();
+    }
+  }
+
+  private runProcess(signal: AbortSignal, live: () => void): Promise<void> {
     const { stream, video, dir, segmentPrefix } = this.options;
     const child = spawn(this.options.ffmpegPath, hlsPackagerArgs(stream, dir, segmentPrefix), { stdio: ['pipe', 'pipe', 'pipe'] });
     let track: H264Track | undefined;

@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import t from 'tap';
 import { configFile, relayBin, runRelay } from '../helpers/relay-process.ts';
 import { childFfmpegProcesses, childFfmpegs, fetchBytes, openViewer, waitFor } from '../helpers/probe.ts';
@@ -121,3 +124,83 @@ function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+// Guards: SIGHUPs 20 ms apart, alternating two configs, left orphaned encoders running (40 reloads left 28).
+t.test('40 rapid alternating reloads leave exactly the encoders the final config needs', async (t) => {
+  const cameraBlock = '<Camera x>\n  Source testsrc://?size=160x120&rate=5\n</Camera>\n';
+  const flv = (name: string, kbps: number): string => `<Stream ${name}>\n  Feed x\n  VideoBitRate ${kbps}\n</Stream>\n`;
+  const twoEncoders = `HTTPPort 0\n${cameraBlock}${flv('x.flv', 100)}${flv('y.flv', 200)}`;
+  const oneEncoder = `HTTPPort 0\n${cameraBlock}${flv('x.flv', 300)}`;
+  const file = await configFile(cameraBlock + flv('x.flv', 100));
+  const relay = await runRelay(file);
+  t.teardown(() => void relay.child.kill('SIGKILL'));
+  const encoders = (): number => childFfmpegs(relay.child.pid!).filter((cmd) => cmd.includes('libx264')).length;
+  await waitFor(() => encoders() === 1, 10_000, 'the first encoder');
+  for (let i = 0; i < 40; i++) {
+    await writeFile(file, i % 2 === 0 ? twoEncoders : oneEncoder);
+    relay.child.kill('SIGHUP');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await waitFor(() => (relay.output().match(/reloaded:/g) ?? []).length >= 1, 10_000, 'reloads');
+  // Settle: the last reload has read the final file (one encoder at 300 kbit/s) and nothing else is running.
+  await new Promise((resolve) => setTimeout(resolve, 4000));
+  t.equal(encoders(), 1, `one encoder left (${childFfmpegs(relay.child.pid!).join(' | ')})`);
+  const reloads = (relay.output().match(/reloaded:/g) ?? []).length;
+  t.ok(reloads < 40, `${reloads} reloads ran for 40 signals: requests during a reload were coalesced`);
+  const stat = (await (await fetch(`http://127.0.0.1:${relay.port()}/stat.json`)).json()) as { streams: Array<{ name: string }>; encoders: unknown[] };
+  t.same(stat.streams.map((stream) => stream.name), ['x.flv'], 'the final config is in force');
+  t.equal(stat.encoders.length, 1);
+  relay.child.kill('SIGTERM');
+  t.equal(await relay.exited, 0);
+});
+
+// Guards: a reload to 2,000 synthetic cameras forked 2,000 ffmpegs, froze the event loop, and ignored SIGTERM for a minute.
+t.test('a reload to 2,000 cameras runs at most MaxProcesses children, stays responsive, and stops on SIGTERM', async (t) => {
+  const file = await configFile(`MaxProcesses 24\n${camera('first')}`);
+  const relay = await runRelay(file);
+  t.teardown(() => void relay.child.kill('SIGKILL'));
+  const many = Array.from({ length: 2000 }, (_, i) => camera(`c${i}`)).join('');
+  await writeFile(file, `HTTPPort 0\nMaxProcesses 24\n${many}`);
+  relay.child.kill('SIGHUP');
+  await waitFor(() => /reloaded:/.test(relay.output()), 30_000, 'the reload');
+  let peak = 0;
+  const slowest: number[] = [];
+  for (let i = 0; i < 15; i++) {
+    peak = Math.max(peak, childFfmpegs(relay.child.pid!).length);
+    const started = Date.now();
+    const response = await fetch(`http://127.0.0.1:${relay.port()}/c0.mjpg`, { method: 'HEAD' });
+    slowest.push(Date.now() - started);
+    t.equal(response.status, 200, 'answers while starting');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  t.ok(peak <= 24, `at most 24 ffmpeg children (peak ${peak})`);
+  t.ok(Math.max(...slowest) < 2000, `requests answered in ${Math.max(...slowest)} ms at worst`);
+  const stopping = Date.now();
+  relay.child.kill('SIGTERM');
+  const code = await Promise.race([relay.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 10_000))]);
+  t.equal(code, 0, `stopped on SIGTERM in ${Date.now() - stopping} ms`);
+});
+
+// Guards: --check accepted an FFmpegPath that does not exist; the relay then failed only at start.
+t.test('--check validates FFmpegPath', async (t) => {
+  const bad = await run(['--check', await configFile(`FFmpegPath /nonexistent/ffmpeg\n${camera('a')}`)]);
+  t.equal(bad.code, 1);
+  t.match(bad.out, /FFmpegPath/);
+  t.match(bad.out, /\/nonexistent\/ffmpeg/);
+});
+
+// Guards: a relay that could not listen (port in use) left an empty HLS temporary directory behind.
+t.test('a start that fails on a port in use leaves no temporary directory behind', async (t) => {
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => holder.close());
+  const port = (holder.address() as AddressInfo).port;
+  const before = new Set(readdirSync(tmpdir()).filter((name) => name.startsWith('relay-hls-')));
+  const file = await configFile(`${camera('a')}<Stream a.m3u8>\n  Feed a\n  VideoBitRate 100\n</Stream>\n`);
+  await writeFile(file, `HTTPPort ${port}\n${camera('a')}<Stream a.m3u8>\n  Feed a\n  VideoBitRate 100\n</Stream>\n`);
+  const result = await run(['-c', file]);
+  t.equal(result.code, 1);
+  t.match(result.out, /EADDRINUSE|in use/);
+  const left = readdirSync(tmpdir()).filter((name) => name.startsWith('relay-hls-') && !before.has(name));
+  t.same(left, [], 'no new relay-hls-* directory');
+});

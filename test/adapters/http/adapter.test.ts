@@ -1,3 +1,4 @@
+import { UNLIMITED_SLOTS } from '../../../relay/process-slots.ts';
 import t from 'tap';
 import { createAdapterRegistry } from '../../../adapters/index.ts';
 import { makeCameraConfig } from '../../helpers/camera-config.ts';
@@ -24,8 +25,8 @@ const STREAM_STYLES: ReadonlyArray<{ name: string; script: ScriptedStream }> = [
 
 t.test('the registry serves http:// and https:// with this adapter', async (t) => {
   const registry = createAdapterRegistry();
-  t.equal(registry.create(makeCameraConfig('http://127.0.0.1:1/x'), { ffmpegPath: 'ffmpeg' }).kind, 'http');
-  t.equal(registry.create(makeCameraConfig('https://127.0.0.1:1/x'), { ffmpegPath: 'ffmpeg' }).kind, 'http');
+  t.equal(registry.create(makeCameraConfig('http://127.0.0.1:1/x'), { ffmpegPath: 'ffmpeg', processSlots: UNLIMITED_SLOTS }).kind, 'http');
+  t.equal(registry.create(makeCameraConfig('https://127.0.0.1:1/x'), { ffmpegPath: 'ffmpeg', processSlots: UNLIMITED_SLOTS }).kind, 'http');
 });
 
 for (const { name, script } of STREAM_STYLES) {

@@ -1,3 +1,4 @@
+import { UNLIMITED_SLOTS } from '../../../relay/process-slots.ts';
 import t from 'tap';
 import { createAdapterRegistry } from '../../../adapters/index.ts';
 import { VbcAdapter, parseVbcUrl } from '../../../adapters/vbc/client.ts';
@@ -12,7 +13,7 @@ const LOGIN = Buffer.from('10100b45293d523c4a4f16', 'hex');
 t.test('vbc:// is registered and defaults to port 65310', async (t) => {
   const registry = createAdapterRegistry();
   t.ok(registry.has('vbc'));
-  const adapter = registry.create(makeCameraConfig('vbc://camera.example'), { ffmpegPath: 'ffmpeg' });
+  const adapter = registry.create(makeCameraConfig('vbc://camera.example'), { ffmpegPath: 'ffmpeg', processSlots: UNLIMITED_SLOTS });
   t.equal(adapter.kind, 'vbc');
   t.same(parseVbcUrl('vbc://camera.example'), { host: 'camera.example', port: 65310 });
   t.same(parseVbcUrl('vbc://[::1]:7000'), { host: '::1', port: 7000 });
