@@ -9,16 +9,13 @@ import type { Logger } from '../log.ts';
 import { FlvFrameReader } from '../media/flv-frames.ts';
 import { MkvInput } from './mkv-input.ts';
 import { SharedEncoder } from './shared-encoder.ts';
+import { OUTPUT_STALL_MS, StallClock } from './stall-clock.ts';
 import type { ProcessSlots } from '../process-slots.ts';
 import { Supervisor } from '../supervisor.ts';
 
 /** Frames waiting in ffmpeg's stdin beyond these are dropped: a stuck encoder must not grow the relay's memory. */
 const MAX_STDIN_QUEUE_BYTES = 8 * 1024 * 1024;
 const MAX_STDIN_QUEUE_FRAMES = 120;
-/** ffmpeg that is fed for this long without writing anything is stuck and restarted. */
-const OUTPUT_STALL_MS = 20_000;
-/** A pause in the camera's frames this long (an outage) restarts the stall clock: silence then is not ffmpeg's fault. */
-const INPUT_PAUSE_MS = 2_000;
 /** After stdin closes, ffmpeg gets this long to flush before SIGKILL. */
 const EXIT_GRACE_MS = 2_000;
 
@@ -87,8 +84,7 @@ export class FfmpegEncoder extends SharedEncoder {
       let spawnFailed = false;
       let queuedFrames = 0;
       let waitingForKeyframe = false;
-      let unansweredSince: number | undefined;
-      let lastWriteAt = 0;
+      const stall = new StallClock();
       let killTimer: NodeJS.Timeout | undefined;
       const write = (frame: Frame): void => {
         if (child.stdin.destroyed || !child.stdin.writable) return;
@@ -102,20 +98,16 @@ export class FfmpegEncoder extends SharedEncoder {
           return;
         }
         waitingForKeyframe = false;
-        const now = Date.now();
-        if (now - lastWriteAt > INPUT_PAUSE_MS) unansweredSince = undefined;
-        lastWriteAt = now;
         queuedFrames++;
         child.stdin.write(input.block(frame), () => queuedFrames--);
         this.counters.framesIn++;
-        unansweredSince ??= now;
+        stall.fed(Date.now());
       };
       child.stdin.write(input.header());
       for (const frame of this.feed.groupOfPictures) write(frame);
       const unsubscribe = this.feed.subscribe(write);
       const stallCheck = setInterval(() => {
-        if (unansweredSince === undefined || Date.now() - unansweredSince < OUTPUT_STALL_MS) return;
-        if (Date.now() - lastWriteAt > INPUT_PAUSE_MS) return;
+        if (!stall.stalled(Date.now())) return;
         this.stderr.push(`relay: no output for ${OUTPUT_STALL_MS / 1000} s while fed; restarting\n`);
         child.kill('SIGKILL');
       }, 1000);
@@ -127,7 +119,7 @@ export class FfmpegEncoder extends SharedEncoder {
       child.stdin.on('error', () => {}); // EPIPE when ffmpeg dies: reported by 'close' with its stderr.
       child.stderr.on('data', (chunk: Buffer) => this.stderr.push(chunk));
       child.stdout.on('data', (chunk: Buffer) => {
-        unansweredSince = undefined;
+        stall.answered();
         try {
           for (const tag of tags.push(chunk)) {
             const frame = frames.read(tag);

@@ -133,3 +133,4 @@ t.test('a live request pipelined behind another is refused cleanly, and its conn
   const stat = (await (await fetch(`${relay.baseUrl}/stat.json`)).json()) as { server: { viewers: number } };
   t.equal(stat.server.viewers, 0, 'no viewer left behind');
 });
+
