@@ -10,6 +10,7 @@ import type { FfmpegInfo } from './ffmpeg-locate.ts';
 import type { Logger } from './log.ts';
 import { CopyEncoder } from './encoders/copy-encoder.ts';
 import { FfmpegEncoder } from './encoders/ffmpeg-encoder.ts';
+import { JpegView } from './encoders/jpeg-view.ts';
 import type { SharedEncoder } from './encoders/shared-encoder.ts';
 import { encoderSettings, settingsKey, type EncoderSettings } from './ffmpeg-args.ts';
 import { FlvOutput } from './outputs/flv.ts';
@@ -39,6 +40,8 @@ export class Relay {
   readonly outputs = new Map<string, StreamOutput>();
   /** One encoder per distinct video setting of a camera, keyed by camera and settings, with who uses it. */
   readonly encoders = new Map<string, { encoder: SharedEncoder; users: Set<string> }>();
+  /** Each camera as JPEG frames, for its MJPEG and JPEG streams (created with the first such stream). */
+  readonly jpegViews = new Map<string, JpegView>();
   readonly startQueue = new PQueue({ concurrency: START_CONCURRENCY });
   readonly processSlots: ProcessSlots;
   readonly startedAt = Date.now();
@@ -49,6 +52,7 @@ export class Relay {
   private readonly stopController = new AbortController();
   /** Reloads run one at a time, in order: two overlapping reloads must not both add the same encoder or output. */
   private reloads: Promise<unknown> = Promise.resolve();
+  private encoderSerial = 0;
 
   constructor(
     public config: RelayConfig,
@@ -83,9 +87,11 @@ export class Relay {
     clearInterval(this.sweepTimer);
     await Promise.all([...this.outputs.values()].map((output) => output.close()));
     await Promise.all([...this.encoders.values()].map(({ encoder }) => encoder.close()));
+    await Promise.all([...this.jpegViews.values()].map((view) => view.close()));
     await Promise.all([...this.feeds.values()].map((feed) => feed.close()));
     this.outputs.clear();
     this.encoders.clear();
+    this.jpegViews.clear();
     this.feeds.clear();
     this.startQueue.clear();
     if (this.ownsHlsRoot && this.hlsRoot) await rm(this.hlsRoot, { recursive: true, force: true });
@@ -120,8 +126,7 @@ export class Relay {
     }
     for (const [name, feed] of this.feeds) {
       if (!next.cameras.some((camera) => camera.name === name) || changedCameras.has(name)) {
-        await feed.close();
-        this.feeds.delete(name);
+        await this.closeCamera(name, feed);
         removed.push(`camera ${name}`);
       }
     }
@@ -155,7 +160,7 @@ export class Relay {
     const key = `${cameraName} ${settingsKey(settings)}`;
     let entry = this.encoders.get(key);
     if (!entry) {
-      const id = `${cameraName}#${this.encoders.size + 1}`;
+      const id = `${cameraName}#${++this.encoderSerial}`;
       const log = this.deps.log.child(`encoder ${id}`);
       const { path: ffmpegPath, features: ffmpegFeatures } = this.deps.ffmpeg;
       const encoder = settings.codec === 'copy'
@@ -215,10 +220,35 @@ export class Relay {
       const { startQueue } = this;
       const packager = new HlsPackager({ stream, video, ffmpegPath: this.deps.ffmpeg.path, dir, segmentPrefix: hlsSegmentPrefix(stream.name), startQueue, processSlots: this.processSlots, log });
       output = new HlsOutput(stream, feed, video, packager, dir);
-    } else if (stream.format === 'mpjpeg') output = new MjpegOutput(stream, feed);
-    else output = new JpegOutput(stream, feed);
+    } else if (stream.format === 'mpjpeg') output = new MjpegOutput(stream, feed, this.jpegViewFor(feed));
+    else output = new JpegOutput(stream, feed, this.jpegViewFor(feed));
     this.outputs.set(stream.name, output);
     output.start();
+  }
+
+  /** Closes a camera and everything built on it (its JPEG view, any encoder still held by a non-stream user). */
+  private async closeCamera(name: string, feed: Feed): Promise<void> {
+    await this.jpegViews.get(name)?.close();
+    this.jpegViews.delete(name);
+    for (const [key, entry] of this.encoders) {
+      if (entry.encoder.id.split('#')[0] !== name) continue;
+      this.encoders.delete(key);
+      await entry.encoder.close();
+    }
+    await feed.close();
+    this.feeds.delete(name);
+  }
+
+  /** The camera as JPEGs: its own, or decoded once from its video while an MJPEG or JPEG stream is watched. */
+  jpegViewFor(feed: Feed): JpegView {
+    let view = this.jpegViews.get(feed.camera.name);
+    if (!view) {
+      const options = { ffmpegPath: this.deps.ffmpeg.path, startQueue: this.startQueue, processSlots: this.processSlots, log: this.deps.log.child(`jpeg ${feed.camera.name}`) };
+      view = new JpegView(feed, options);
+      this.jpegViews.set(feed.camera.name, view);
+      view.start();
+    }
+    return view;
   }
 
   private async removeOutput(name: string): Promise<void> {

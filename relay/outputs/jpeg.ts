@@ -1,13 +1,15 @@
 import type { Context } from 'koa';
 import type { StreamConfig } from '../../conf/types.ts';
 import { RelayError } from '../errors.ts';
+import type { JpegFrame } from '../../adapters/types.ts';
+import type { JpegView } from '../encoders/jpeg-view.ts';
 import type { Feed } from '../feed.ts';
 import type { StreamOutput } from './output.ts';
 
 /** How long a snapshot request waits for an on-demand camera's first frame. */
 const FIRST_FRAME_WAIT_MS = 10_000;
 
-/** The latest camera frame as one image/jpeg response. */
+/** The latest camera image as one image/jpeg response (decoded from video by the JpegView for H.264 and VP8 cameras). */
 export class JpegOutput implements StreamOutput {
   readonly video = undefined;
   readonly fanout = undefined;
@@ -17,6 +19,7 @@ export class JpegOutput implements StreamOutput {
   constructor(
     readonly config: StreamConfig,
     readonly feed: Feed,
+    private readonly jpeg: JpegView,
   ) {}
 
   get viewerCount(): number {
@@ -34,11 +37,11 @@ export class JpegOutput implements StreamOutput {
   async serve(ctx: Context, subpath: string): Promise<void> {
     if (subpath) ctx.throw(404);
     this.active++;
-    const release = this.feed.acquire();
+    const release = this.jpeg.acquire();
     try {
-      const frame = this.feed.latestFrame ?? (await this.nextFrame());
-      if (!frame || frame.codec !== 'jpeg') throw new RelayError('NOT_READY', 'no frame from the camera yet');
-      const frameAt = this.feed.counters.lastFrameAt ?? Date.now();
+      const frame = this.jpeg.latestFrame ?? (await this.nextFrame());
+      if (!frame) throw new RelayError('NOT_READY', 'no frame from the camera yet');
+      const frameAt = this.jpeg.lastFrameAt ?? Date.now();
       const ageMs = Date.now() - frameAt;
       // A frame older than the camera's Timeout is not "the latest image": the camera is down, say so.
       if (ageMs > this.feed.camera.timeoutMs) throw new RelayError('NOT_READY', `the camera has sent no frame for ${Math.round(ageMs / 1000)} s`);
@@ -57,11 +60,11 @@ export class JpegOutput implements StreamOutput {
 
   async close(): Promise<void> {}
 
-  private nextFrame() {
-    return new Promise<ReturnType<() => Feed['latestFrame']>>((resolve) => {
+  private nextFrame(): Promise<JpegFrame | undefined> {
+    return new Promise((resolve) => {
       const timer = setTimeout(() => finish(undefined), FIRST_FRAME_WAIT_MS);
-      const unsubscribe = this.feed.subscribe((frame) => finish(frame));
-      function finish(frame: Feed['latestFrame']): void {
+      const unsubscribe = this.jpeg.subscribe((frame) => finish(frame));
+      function finish(frame: JpegFrame | undefined): void {
         clearTimeout(timer);
         unsubscribe();
         resolve(frame);

@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
-import type { Frame } from '../../adapters/types.ts';
+import type { JpegFrame } from '../../adapters/types.ts';
 import type { StreamConfig } from '../../conf/types.ts';
+import type { JpegView } from '../encoders/jpeg-view.ts';
 import type { Feed } from '../feed.ts';
 import type { Viewer } from '../viewer.ts';
 import { FanoutOutput } from './fanout-output.ts';
@@ -15,21 +16,30 @@ export function multipartPart(jpeg: Buffer): Buffer {
 }
 
 /**
- * An MJPEG stream (multipart/x-mixed-replace): the camera's JPEGs passed through without transcoding, paced to
- * VideoFrameRate. A new viewer gets the latest frame at once; a slow viewer skips to the next frame.
+ * An MJPEG stream (multipart/x-mixed-replace): the camera's JPEGs (passed through, or decoded once from an H.264 or
+ * VP8 camera by its JpegView), paced to VideoFrameRate. A new viewer gets the latest frame at once; a slow viewer
+ * skips to the next frame.
  */
 export class MjpegOutput extends FanoutOutput {
   private lastSentAt = -Infinity;
   private latestPart: Buffer | undefined;
-  private latestSource: Frame | undefined;
+  private latestSource: JpegFrame | undefined;
   private unsubscribe: (() => void) | undefined;
 
-  constructor(config: StreamConfig, feed: Feed) {
+  constructor(
+    config: StreamConfig,
+    feed: Feed,
+    private readonly jpeg: JpegView,
+  ) {
     super(config, feed, undefined);
   }
 
+  override acquire(): () => void {
+    return this.jpeg.acquire();
+  }
+
   start(): void {
-    this.unsubscribe = this.feed.subscribe((frame) => this.onFrame(frame));
+    this.unsubscribe = this.jpeg.subscribe((frame) => this.onFrame(frame));
   }
 
   async serve(ctx: Context, subpath: string): Promise<void> {
@@ -50,8 +60,8 @@ export class MjpegOutput extends FanoutOutput {
 
   /** The part for the feed's latest frame, built on demand for joining viewers. */
   private currentPart(): Buffer | undefined {
-    const frame = this.feed.latestFrame;
-    if (!frame || frame.codec !== 'jpeg') return undefined;
+    const frame = this.jpeg.latestFrame;
+    if (!frame) return undefined;
     if (frame !== this.latestSource) {
       this.latestSource = frame;
       this.latestPart = multipartPart(frame.data);
@@ -59,8 +69,8 @@ export class MjpegOutput extends FanoutOutput {
     return this.latestPart;
   }
 
-  private onFrame(frame: Frame): void {
-    if (frame.codec !== 'jpeg' || this.fanout.viewers.size === 0) return;
+  private onFrame(frame: JpegFrame): void {
+    if (this.fanout.viewers.size === 0) return;
     const rate = this.config.videoFrameRate;
     // Pacing keeps a frame when ~90% of an output interval has passed, so jitter does not halve the rate.
     if (rate > 0 && frame.timestamp - this.lastSentAt < 900 / rate) return;

@@ -1,0 +1,157 @@
+import { spawn } from 'node:child_process';
+import type PQueue from 'p-queue';
+import { JpegSplitter } from '../../adapters/common/jpeg-splitter.ts';
+import { StderrTail } from '../../adapters/common/stderr-tail.ts';
+import type { Frame, JpegFrame } from '../../adapters/types.ts';
+import type { Feed } from '../feed.ts';
+import type { Logger } from '../log.ts';
+import type { ProcessSlots } from '../process-slots.ts';
+import { Supervisor } from '../supervisor.ts';
+import { MkvInput } from './mkv-input.ts';
+
+export type JpegListener = (frame: JpegFrame) => void;
+
+/** ffmpeg turning a camera's H.264 or VP8 into JPEGs (for MJPEG and snapshot streams); frames in with their times. */
+export function jpegTranscodeArgs(): string[] {
+  return [
+    '-hide_banner', '-nostats', '-loglevel', 'error', '-fflags', '+nobuffer', '-probesize', '32768', '-analyzeduration', '0',
+    '-f', 'matroska', '-i', 'pipe:0', '-an', '-c:v', 'mjpeg', '-q:v', '5', '-pix_fmt', 'yuvj420p', '-f', 'mjpeg', 'pipe:1',
+  ];
+}
+
+/**
+ * A camera as JPEG frames, for MJPEG and JPEG streams: a JPEG camera's own frames pass through untouched; a camera
+ * that sends H.264 or VP8 gets one ffmpeg that decodes it to JPEGs, running only while someone holds the view.
+ */
+export class JpegView {
+  latestFrame: JpegFrame | undefined;
+  lastFrameAt: number | undefined;
+  readonly transcoder: Supervisor;
+  private readonly stderr = new StderrTail(10);
+  private readonly listeners = new Set<JpegListener>();
+  private holders = 0;
+  private releaseFeed: (() => void) | undefined;
+  private needsTranscode = false;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    readonly feed: Feed,
+    private readonly options: { ffmpegPath: string; startQueue: PQueue; processSlots: ProcessSlots; log: Logger },
+  ) {
+    this.transcoder = new Supervisor({ name: `${feed.camera.name} jpeg`, startQueue: options.startQueue, log: options.log, task: (signal, live) => this.transcode(signal, live) });
+  }
+
+  get camera() {
+    return this.feed.camera;
+  }
+
+  start(): void {
+    this.unsubscribe ??= this.feed.subscribe((frame) => this.onCameraFrame(frame));
+    const held = this.feed.latestFrame;
+    if (held?.codec === 'jpeg') this.publish(held);
+  }
+
+  subscribe(listener: JpegListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Holds the camera (and the transcoder, where one is needed) while the release function is not called. */
+  acquire(): () => void {
+    this.holders++;
+    this.releaseFeed ??= this.feed.acquire();
+    if (this.needsTranscode) this.transcoder.start();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.holders > 0) return;
+      this.releaseFeed?.();
+      this.releaseFeed = undefined;
+      void this.transcoder.stop();
+    };
+  }
+
+  async close(): Promise<void> {
+    this.unsubscribe?.();
+    this.listeners.clear();
+    this.releaseFeed?.();
+    await this.transcoder.stop();
+  }
+
+  private onCameraFrame(frame: Frame): void {
+    if (frame.codec === 'jpeg') return this.publish(frame);
+    if (this.needsTranscode) return;
+    // The camera sends video, not JPEGs: from now on its JPEGs come from a transcoder, while someone watches.
+    this.needsTranscode = true;
+    if (this.holders > 0) this.transcoder.start();
+  }
+
+  private publish(frame: JpegFrame): void {
+    this.latestFrame = frame;
+    this.lastFrameAt = Date.now();
+    for (const listener of this.listeners) listener(frame);
+  }
+
+  private async transcode(signal: AbortSignal, live: () => void): Promise<void> {
+    const first = await new Promise<Frame | undefined>((resolve) => {
+      const held = this.feed.groupOfPictures[0];
+      if (held?.keyframe && held.codec !== 'jpeg') return resolve(held);
+      const off = this.feed.subscribe((frame) => frame.keyframe && frame.codec !== 'jpeg' && done(frame));
+      const done = (frame: Frame | undefined): void => {
+        off();
+        signal.removeEventListener('abort', abort);
+        resolve(frame);
+      };
+      const abort = (): void => done(undefined);
+      signal.addEventListener('abort', abort, { once: true });
+    });
+    if (!first) return;
+    const release = await this.options.processSlots.acquire(signal);
+    if (!release) return;
+    try {
+      await this.runProcess(first, signal, live);
+    } finally {
+      release();
+    }
+  }
+
+  private runProcess(first: Frame, signal: AbortSignal, live: () => void): Promise<void> {
+    const input = MkvInput.open(first);
+    const child = spawn(this.options.ffmpegPath, jpegTranscodeArgs(), { stdio: ['pipe', 'pipe', 'pipe'] });
+    const splitter = new JpegSplitter(this.feed.camera.maxFrameBytes);
+    let latestInputTime = first.timestamp;
+    const write = (frame: Frame): void => {
+      if (frame.codec !== input.codec || !child.stdin.writable || child.stdin.writableLength > 4 * 1024 * 1024) return;
+      latestInputTime = frame.timestamp;
+      child.stdin.write(input.block(frame));
+    };
+    child.stdin.write(input.header());
+    for (const frame of this.feed.groupOfPictures) write(frame);
+    const unsubscribe = this.feed.subscribe(write);
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => void child.kill('SIGKILL');
+      signal.addEventListener('abort', onAbort, { once: true });
+      child.stdin.on('error', () => {});
+      child.stderr.on('data', (chunk: Buffer) => this.stderr.push(chunk));
+      child.stdout.on('data', (chunk: Buffer) => {
+        try {
+          for (const data of splitter.push(chunk)) {
+            live();
+            this.publish({ codec: 'jpeg', data, keyframe: true, timestamp: latestInputTime });
+          }
+        } catch (error) {
+          this.stderr.push(`relay: unreadable JPEG output: ${(error as Error).message}\n`);
+          child.kill('SIGKILL');
+        }
+      });
+      child.on('error', (error) => this.stderr.push(`relay: cannot run ${this.options.ffmpegPath}: ${error.message}\n`));
+      child.on('close', (code, exitSignal) => {
+        unsubscribe();
+        signal.removeEventListener('abort', onAbort);
+        if (signal.aborted) return resolve();
+        reject(new Error(`JPEG transcoder exited with ${exitSignal ?? `code ${code}`}: ${this.stderr.lastLine || 'no error output'}`));
+      });
+    });
+  }
+}
