@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -203,4 +203,22 @@ t.test('a start that fails on a port in use leaves no temporary directory behind
   t.match(result.out, /EADDRINUSE|in use/);
   const left = readdirSync(tmpdir()).filter((name) => name.startsWith('relay-hls-') && !before.has(name));
   t.same(left, [], 'no new relay-hls-* directory');
+});
+
+// The README's first command: the example config serves test.flv and test.m3u8 from ONE encoder.
+t.test('the example config runs one encoder for test.flv and test.m3u8', async (t) => {
+  const example = readFileSync(new URL('../../relay.conf.example', import.meta.url), 'utf8').replace(/^HTTPPort\s+\d+/m, 'HTTPPort 0');
+  const relay = await runRelay(await configFile(example.replace(/^HTTPPort 0\n?/m, '')));
+  t.teardown(() => void relay.child.kill('SIGKILL'));
+  const base = `http://127.0.0.1:${relay.port()}`;
+  const flv = await openViewer(`${base}/test.flv`);
+  t.teardown(() => flv.close());
+  await waitFor(async () => (await fetchBytes(`${base}/test.m3u8`)).status === 200, 20_000, 'the HLS playlist');
+  await waitFor(() => flv.bytes > 10_000, 10_000, 'FLV bytes');
+  const ffmpegs = childFfmpegs(relay.child.pid!);
+  t.equal(ffmpegs.filter((cmd) => cmd.includes('libx264')).length, 1, `one encoder:\n${ffmpegs.join('\n')}`);
+  const stat = (await (await fetch(`${base}/stat.json`)).json()) as { encoders: Array<{ streams: string[] }> };
+  t.same(stat.encoders.map((encoder) => encoder.streams), [['test.flv', 'test.m3u8']], '/stat.json: the two streams share it');
+  relay.child.kill('SIGTERM');
+  t.equal(await relay.exited, 0);
 });
