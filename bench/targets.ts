@@ -4,7 +4,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { StreamConfig } from '../conf/types.ts';
 import { videoArgs } from '../relay/ffmpeg-args.ts';
 import { sleep } from './clock.ts';
 import type { StreamFormat } from './loadgen/viewer.ts';

@@ -113,6 +113,27 @@ export class Feed {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * The keyframe a process should start on: the held group's first frame, else the next keyframe that `accept`
+   * takes; undefined if `signal` aborts first.
+   */
+  nextKeyframe(signal: AbortSignal, accept: (frame: Frame) => boolean = () => true): Promise<Frame | undefined> {
+    const held = this.gop[0];
+    if (held && accept(held)) return Promise.resolve(held);
+    return new Promise((resolve) => {
+      const done = (frame: Frame | undefined): void => {
+        unsubscribe();
+        signal.removeEventListener('abort', onAbort);
+        resolve(frame);
+      };
+      const onAbort = (): void => done(undefined);
+      const unsubscribe = this.subscribe((frame) => {
+        if (frame.keyframe && accept(frame)) done(frame);
+      });
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.lingerTimer);

@@ -51,5 +51,16 @@ export class ProcessSlots {
   }
 }
 
+/** Runs `run` while holding a slot; resolves undefined without running it when `signal` aborts while waiting. */
+export async function withProcessSlot<T>(slots: ProcessSlots, signal: AbortSignal, run: () => Promise<T>): Promise<T | undefined> {
+  const release = await slots.acquire(signal);
+  if (!release) return undefined;
+  try {
+    return await run();
+  } finally {
+    release();
+  }
+}
+
 /** No limit: for tools and tests that run a single process. */
 export const UNLIMITED_SLOTS = new ProcessSlots(Number.POSITIVE_INFINITY);

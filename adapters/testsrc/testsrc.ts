@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { UNLIMITED_SLOTS, type ProcessSlots } from '../../relay/process-slots.ts';
+import { UNLIMITED_SLOTS, withProcessSlot, type ProcessSlots } from '../../relay/process-slots.ts';
 import { performance } from 'node:perf_hooks';
 import type { CameraConfig } from '../../conf/types.ts';
 import { AdapterError } from '../errors.ts';
@@ -59,13 +59,7 @@ export class TestsrcAdapter implements CameraAdapter {
   }
 
   async run(sink: AdapterSink): Promise<void> {
-    const release = await this.slots.acquire(sink.signal);
-    if (!release) return;
-    try {
-      await this.runProcess(sink);
-    } finally {
-      release();
-    }
+    await withProcessSlot(this.slots, sink.signal, () => this.runProcess(sink));
   }
 
   private runProcess(sink: AdapterSink): Promise<void> {

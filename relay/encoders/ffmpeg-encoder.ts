@@ -10,7 +10,7 @@ import { FlvFrameReader } from '../media/flv-frames.ts';
 import { MkvInput } from './mkv-input.ts';
 import { SharedEncoder } from './shared-encoder.ts';
 import { OUTPUT_STALL_MS, StallClock } from './stall-clock.ts';
-import type { ProcessSlots } from '../process-slots.ts';
+import { withProcessSlot, type ProcessSlots } from '../process-slots.ts';
 import { Supervisor } from '../supervisor.ts';
 
 /** Frames waiting in ffmpeg's stdin beyond these are dropped: a stuck encoder must not grow the relay's memory. */
@@ -64,15 +64,9 @@ export class FfmpegEncoder extends SharedEncoder {
   }
 
   private async runOnce(signal: AbortSignal, live: () => void): Promise<void> {
-    const first = await this.firstKeyframe(signal);
-    if (!first) return;
-    const release = await this.options.processSlots.acquire(signal);
-    if (!release) return;
-    try {
-      await this.runProcess(first, signal, live);
-    } finally {
-      release();
-    }
+    // ffmpeg starts on a decodable frame: the keyframe the Feed holds, or the camera's next one.
+    const first = await this.feed.nextKeyframe(signal);
+    if (first) await withProcessSlot(this.options.processSlots, signal, () => this.runProcess(first, signal, live));
   }
 
   private runProcess(first: Frame, signal: AbortSignal, live: () => void): Promise<void> {
@@ -150,24 +144,6 @@ export class FfmpegEncoder extends SharedEncoder {
         const how = spawnFailed ? 'could not start' : `exited with ${exitSignal ?? `code ${code}`}`;
         reject(new Error(`ffmpeg ${how}: ${this.stderr.lastLine || 'no error output'}`));
       });
-    });
-  }
-
-  /** Waits for the camera's next keyframe (or uses the one the Feed holds), so ffmpeg starts on a decodable frame. */
-  private firstKeyframe(signal: AbortSignal): Promise<Frame | undefined> {
-    const held = this.feed.groupOfPictures[0];
-    if (held) return Promise.resolve(held);
-    return new Promise((resolve) => {
-      const done = (frame: Frame | undefined): void => {
-        unsubscribe();
-        signal.removeEventListener('abort', onAbort);
-        resolve(frame);
-      };
-      const onAbort = (): void => done(undefined);
-      const unsubscribe = this.feed.subscribe((frame) => {
-        if (frame.keyframe) done(frame);
-      });
-      signal.addEventListener('abort', onAbort, { once: true });
     });
   }
 }

@@ -3,9 +3,10 @@ import type PQueue from 'p-queue';
 import { JpegSplitter } from '../../adapters/common/jpeg-splitter.ts';
 import { StderrTail } from '../../adapters/common/stderr-tail.ts';
 import type { Frame, JpegFrame } from '../../adapters/types.ts';
+import { Demand } from '../demand.ts';
 import type { Feed } from '../feed.ts';
 import type { Logger } from '../log.ts';
-import type { ProcessSlots } from '../process-slots.ts';
+import { withProcessSlot, type ProcessSlots } from '../process-slots.ts';
 import { Supervisor } from '../supervisor.ts';
 import { MkvInput } from './mkv-input.ts';
 
@@ -29,7 +30,7 @@ export class JpegView {
   readonly transcoder: Supervisor;
   private readonly stderr = new StderrTail(10);
   private readonly listeners = new Set<JpegListener>();
-  private holders = 0;
+  private readonly demand = new Demand(() => this.held(), () => this.released());
   private releaseFeed: (() => void) | undefined;
   private needsTranscode = false;
   private unsubscribe: (() => void) | undefined;
@@ -58,18 +59,18 @@ export class JpegView {
 
   /** Holds the camera (and the transcoder, where one is needed) while the release function is not called. */
   acquire(): () => void {
-    this.holders++;
+    return this.demand.acquire();
+  }
+
+  private held(): void {
     this.releaseFeed ??= this.feed.acquire();
     if (this.needsTranscode) this.transcoder.start();
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      if (--this.holders > 0) return;
-      this.releaseFeed?.();
-      this.releaseFeed = undefined;
-      void this.transcoder.stop();
-    };
+  }
+
+  private released(): void {
+    this.releaseFeed?.();
+    this.releaseFeed = undefined;
+    void this.transcoder.stop();
   }
 
   async close(): Promise<void> {
@@ -84,7 +85,7 @@ export class JpegView {
     if (this.needsTranscode) return;
     // The camera sends video, not JPEGs: from now on its JPEGs come from a transcoder, while someone watches.
     this.needsTranscode = true;
-    if (this.holders > 0) this.transcoder.start();
+    if (this.demand.holders > 0) this.transcoder.start();
   }
 
   private publish(frame: JpegFrame): void {
@@ -94,26 +95,8 @@ export class JpegView {
   }
 
   private async transcode(signal: AbortSignal, live: () => void): Promise<void> {
-    const first = await new Promise<Frame | undefined>((resolve) => {
-      const held = this.feed.groupOfPictures[0];
-      if (held?.keyframe && held.codec !== 'jpeg') return resolve(held);
-      const off = this.feed.subscribe((frame) => frame.keyframe && frame.codec !== 'jpeg' && done(frame));
-      const done = (frame: Frame | undefined): void => {
-        off();
-        signal.removeEventListener('abort', abort);
-        resolve(frame);
-      };
-      const abort = (): void => done(undefined);
-      signal.addEventListener('abort', abort, { once: true });
-    });
-    if (!first) return;
-    const release = await this.options.processSlots.acquire(signal);
-    if (!release) return;
-    try {
-      await this.runProcess(first, signal, live);
-    } finally {
-      release();
-    }
+    const first = await this.feed.nextKeyframe(signal, (frame) => frame.codec !== 'jpeg');
+    if (first) await withProcessSlot(this.options.processSlots, signal, () => this.runProcess(first, signal, live));
   }
 
   private runProcess(first: Frame, signal: AbortSignal, live: () => void): Promise<void> {

@@ -3,6 +3,7 @@ import type { Feed } from '../feed.ts';
 import type { Logger } from '../log.ts';
 import { EncodedHub } from '../media/encoded-hub.ts';
 import type { EncodedFrameListener, EncodedVideoFrame, EncodedVideoSource, H264Track } from '../media/types.ts';
+import { Demand } from '../demand.ts';
 import type { Supervisor } from '../supervisor.ts';
 
 /** Counters of one encoder, for /stat.json and /metrics. */
@@ -24,7 +25,7 @@ export interface EncoderCounters {
 export abstract class SharedEncoder implements EncodedVideoSource {
   readonly counters: EncoderCounters = { framesIn: 0, framesDropped: 0, framesOut: 0, bytesOut: 0 };
   protected readonly hub: EncodedHub;
-  private holders = 0;
+  private readonly demand: Demand;
   private releaseFeed: (() => void) | undefined;
   private stopTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -35,7 +36,8 @@ export abstract class SharedEncoder implements EncodedVideoSource {
     protected readonly feed: Feed,
     protected readonly log: Logger,
   ) {
-    this.hub = new EncodedHub(id, () => this.hold(), (error) => log.error(`encoded frame listener failed: ${error.message}`));
+    this.demand = new Demand(() => this.held(), () => this.released());
+    this.hub = new EncodedHub(id, () => this.demand.acquire(), (error) => log.error(`encoded frame listener failed: ${error.message}`));
   }
 
   /** The supervisor of the encoding process; undefined where nothing runs apart from the camera (copy). */
@@ -59,7 +61,7 @@ export abstract class SharedEncoder implements EncodedVideoSource {
 
   /** Consumers currently holding this encoder. */
   get holderCount(): number {
-    return this.holders;
+    return this.demand.holders;
   }
 
   subscribe(listener: EncodedFrameListener): () => void {
@@ -90,27 +92,23 @@ export abstract class SharedEncoder implements EncodedVideoSource {
     this.hub.publish(frame);
   }
 
-  private hold(): () => void {
-    this.holders++;
+  private held(): void {
     clearTimeout(this.stopTimer);
     this.releaseFeed ??= this.feed.acquire();
     if (!this.closed) this.run();
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      if (--this.holders > 0) return;
-      // The Feed lingers by itself; the encoder lingers alongside so a returning viewer finds both warm.
-      this.releaseFeed?.();
-      this.releaseFeed = undefined;
-      if (this.alwaysOn) return;
-      this.stopTimer = setTimeout(() => void this.idle(), this.feed.camera.closeAfterMs);
-      this.stopTimer.unref();
-    };
+  }
+
+  private released(): void {
+    // The Feed lingers by itself; the encoder lingers alongside so a returning viewer finds both warm.
+    this.releaseFeed?.();
+    this.releaseFeed = undefined;
+    if (this.alwaysOn) return;
+    this.stopTimer = setTimeout(() => void this.idle(), this.feed.camera.closeAfterMs);
+    this.stopTimer.unref();
   }
 
   private async idle(): Promise<void> {
-    if (this.holders === 0 && !this.alwaysOn) {
+    if (this.demand.holders === 0 && !this.alwaysOn) {
       await this.halt();
       this.hub.reset();
     }

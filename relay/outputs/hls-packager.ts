@@ -6,7 +6,7 @@ import type { SharedEncoder } from '../encoders/shared-encoder.ts';
 import type { Logger } from '../log.ts';
 import { flvHeader, flvSequenceHeader, flvVideoTag } from '../media/flv-mux.ts';
 import type { EncodedVideoFrame, H264Track } from '../media/types.ts';
-import type { ProcessSlots } from '../process-slots.ts';
+import { withProcessSlot, type ProcessSlots } from '../process-slots.ts';
 import { Supervisor } from '../supervisor.ts';
 
 const EXIT_GRACE_MS = 2_000;
@@ -40,13 +40,7 @@ export class HlsPackager {
   }
 
   private async runOnce(signal: AbortSignal, live: () => void): Promise<void> {
-    const release = await this.options.processSlots.acquire(signal);
-    if (!release) return;
-    try {
-      await this.runProcess(signal, live);
-    } finally {
-      release();
-    }
+    await withProcessSlot(this.options.processSlots, signal, () => this.runProcess(signal, live));
   }
 
   private runProcess(signal: AbortSignal, live: () => void): Promise<void> {
