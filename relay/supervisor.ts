@@ -122,10 +122,12 @@ export class Supervisor {
   private runOnce(signal: AbortSignal, onLive: () => void, onWaiting: () => void): Promise<void> {
     let releaseSlot!: () => void;
     const slotFreed = new Promise<void>((resolve) => (releaseSlot = resolve));
-    const slotTimer = setTimeout(releaseSlot, this.options.startSlotMs ?? 10_000);
+    let slotTimer: NodeJS.Timeout | undefined;
     let begin!: () => void;
     const admitted = new Promise<void>((resolve) => (begin = resolve));
     void this.options.startQueue.add(() => {
+      // The place is given back after startSlotMs counted from admission: a start that waited in the queue keeps its full time.
+      slotTimer = setTimeout(releaseSlot, this.options.startSlotMs ?? 10_000);
       begin();
       return slotFreed;
     });
