@@ -42,6 +42,8 @@ export function buildConfig(
   schemes: readonly string[],
 ): RelayConfig {
   const get = reader('global', global);
+  const hlsDirectory = global.get('HLSDirectory');
+  if (hlsDirectory) problems.warn(hlsDirectory.line, 'HLSDirectory: no longer used (HLS is packaged in memory); ignored');
   const cameras: CameraConfig[] = [];
   const streams: StreamConfig[] = [];
   const redirects: RedirectConfig[] = [];
@@ -86,7 +88,6 @@ export function buildConfig(
     maxBandwidth: get<number>('MaxBandwidth'),
     ffmpegPath: get<string | undefined>('FFmpegPath'),
     maxProcesses: get<number>('MaxProcesses'),
-    hlsDir: get<string | undefined>('HLSDirectory'),
     cameras,
     streams,
     redirects,
@@ -184,11 +185,11 @@ function buildStream(block: ParsedBlock, problems: Problems): StreamConfig | und
     problems.error(block.line, `<Stream ${block.name}>: missing required directive Feed (the camera this stream shows)`);
   }
   if (!transcoded) {
-    for (const directive of ['VideoSize', 'VideoCodec', 'VideoQMin', 'VideoQMax', 'VideoGopSize', 'HLSSegmentTime', 'HLSListSize']) {
+    for (const directive of ['VideoSize', 'VideoCodec', 'VideoQMin', 'VideoQMax', 'VideoGopSize', 'HLSSegmentTime', 'HLSListSize', 'LowLatency']) {
       misuse(directive, `does not apply to Format ${format} (frames pass through without transcoding)`);
     }
   }
-  if (format !== 'hls') for (const directive of ['HLSSegmentTime', 'HLSListSize']) misuse(directive, 'applies to Format hls only');
+  if (format !== 'hls') for (const directive of ['HLSSegmentTime', 'HLSListSize', 'LowLatency']) misuse(directive, 'applies to Format hls only');
   if (codec === 'copy') {
     for (const directive of ['VideoSize', 'VideoQMin', 'VideoQMax', 'VideoGopSize', 'VideoFrameRate']) {
       misuse(directive, 'does not apply with VideoCodec copy (the camera\'s H.264 is passed on unchanged)');
@@ -215,6 +216,7 @@ function buildStream(block: ParsedBlock, problems: Problems): StreamConfig | und
     maxClients: get('MaxClients'),
     hlsSegmentSeconds: get('HLSSegmentTime'),
     hlsListSize: get('HLSListSize'),
+    lowLatency: get('LowLatency'),
     viewerBudgetBytes: budget,
     viewerHardLimitBytes: hardLimit,
     viewerWriteTimeoutMs: get('ViewerWriteTimeout'),

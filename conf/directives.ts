@@ -20,6 +20,7 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     MaxClients: { parse: integer(0, 1_000_000), default: 1000 },
     MaxBandwidth: { parse: integer(0, 100_000_000), default: 0 },
     FFmpegPath: { parse: text },
+    /** No longer used (HLS is packaged in memory); accepted with a warning so that old configs load. */
     HLSDirectory: { parse: text },
     MaxProcesses: { parse: integer(1, 100_000), default: 256 },
   },
@@ -54,6 +55,7 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     NoAudio: { parse: (args) => (args.length === 0 ? true : boolean(args)), default: true },
     HLSSegmentTime: { parse: decimal(0.5, 60), default: 2 },
     HLSListSize: { parse: integer(2, 100), default: 6 },
+    LowLatency: { parse: boolean, default: false },
     ViewerBudget: { parse: bytes(16 * 1024, 256 * 1024 * 1024), default: 1024 * 1024 },
     ViewerMaxQueue: { parse: bytes(32 * 1024, 1024 * 1024 * 1024), default: 8 * 1024 * 1024 },
     ViewerWriteTimeout: { parse: seconds(0.5, 600), default: 20_000 },

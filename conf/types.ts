@@ -10,8 +10,6 @@ export interface RelayConfig {
   readonly ffmpegPath: string | undefined;
   /** Child processes (encoders, packagers, synthetic cameras) running at once; more starts wait for a slot. */
   readonly maxProcesses: number;
-  /** Directory for HLS segments; a fresh temporary directory when unset. */
-  readonly hlsDir: string | undefined;
   readonly cameras: readonly CameraConfig[];
   readonly streams: readonly StreamConfig[];
   readonly redirects: readonly RedirectConfig[];
@@ -79,6 +77,8 @@ export interface StreamConfig {
   readonly hlsSegmentSeconds: number;
   /** HLS: segments kept in the playlist. */
   readonly hlsListSize: number;
+  /** HLS: LL-HLS (fMP4 segments with partial segments, blocking playlist reload) instead of MPEG-TS segments. */
+  readonly lowLatency: boolean;
   /** Fan-out: bytes queued for one viewer before its frames are dropped. */
   readonly viewerBudgetBytes: number;
   /** Fan-out: bytes queued for one viewer before it is disconnected. */

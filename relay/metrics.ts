@@ -80,6 +80,9 @@ export function createMetricsRegistry(relay: Relay, rates: RateSampler): Registr
   counter('relay_refused_viewers_total', 'Viewers refused by MaxClients or MaxBandwidth, all streams.', [], () => [
     [{}, relay.admission.counters.refused],
   ]);
+  counter('relay_stream_origin_requests_total', 'HLS requests that reached the relay, by kind (playlist, segment, part, init).', [...stream, 'kind'], () =>
+    outputs().flatMap((output): Reading[] =>
+      Object.entries(streamStats(output).originRequests ?? {}).map(([kind, count]): Reading => [{ ...streamLabels(output), kind }, count])));
   const encoder = ['encoder', 'camera'];
   const encoderLabels = (stats: EncoderStats): Labels => ({ encoder: stats.id, camera: stats.camera });
   counter('relay_encoder_restarts_total', 'Encoder processes that died and were restarted.', encoder, () =>

@@ -1,6 +1,3 @@
-import { mkdtemp, mkdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import PQueue from 'p-queue';
 import type { AdapterRegistry } from '../adapters/registry.ts';
 import type { CameraConfig, RelayConfig, StreamConfig } from '../conf/types.ts';
@@ -15,7 +12,6 @@ import type { SharedEncoder } from './encoders/shared-encoder.ts';
 import { encoderSettings, settingsKey, type EncoderSettings } from './ffmpeg-args.ts';
 import { FlvOutput } from './outputs/flv.ts';
 import { HlsOutput, hlsSegmentPrefix } from './outputs/hls.ts';
-import { HlsPackager } from './outputs/hls-packager.ts';
 import { JpegOutput } from './outputs/jpeg.ts';
 import { MjpegOutput } from './outputs/mjpeg.ts';
 import type { StreamOutput } from './outputs/output.ts';
@@ -47,8 +43,6 @@ export class Relay {
   readonly startedAt = Date.now();
   admission: Admission;
   private sweepTimer: NodeJS.Timeout | undefined;
-  private hlsRoot: string | undefined;
-  private ownsHlsRoot = false;
   private readonly stopController = new AbortController();
   /** Reloads run one at a time, in order: two overlapping reloads must not both add the same encoder or output. */
   private reloads: Promise<unknown> = Promise.resolve();
@@ -63,13 +57,6 @@ export class Relay {
   }
 
   async start(): Promise<void> {
-    if (this.config.hlsDir) {
-      this.hlsRoot = this.config.hlsDir;
-      await mkdir(this.hlsRoot, { recursive: true });
-    } else {
-      this.hlsRoot = await mkdtemp(join(tmpdir(), 'relay-hls-'));
-      this.ownsHlsRoot = true;
-    }
     for (const camera of this.config.cameras) this.addFeed(camera);
     for (const stream of this.config.streams) await this.addOutput(stream);
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
@@ -94,7 +81,6 @@ export class Relay {
     this.jpegViews.clear();
     this.feeds.clear();
     this.startQueue.clear();
-    if (this.ownsHlsRoot && this.hlsRoot) await rm(this.hlsRoot, { recursive: true, force: true });
   }
 
   /**
@@ -213,13 +199,8 @@ export class Relay {
     if (stream.format === 'flv') {
       output = new FlvOutput(stream, feed, this.encoderFor(feed.camera.name, encoderSettings(stream), stream.name));
     } else if (stream.format === 'hls') {
-      const dir = join(this.hlsRoot!, stream.name);
-      await rm(dir, { recursive: true, force: true });
-      await mkdir(dir, { recursive: true });
       const video = this.encoderFor(feed.camera.name, encoderSettings(stream), stream.name);
-      const { startQueue } = this;
-      const packager = new HlsPackager({ stream, video, ffmpegPath: this.deps.ffmpeg.path, dir, segmentPrefix: hlsSegmentPrefix(stream.name), startQueue, processSlots: this.processSlots, log });
-      output = new HlsOutput(stream, feed, video, packager, dir);
+      output = new HlsOutput(stream, feed, video, log);
     } else if (stream.format === 'mpjpeg') output = new MjpegOutput(stream, feed, this.jpegViewFor(feed));
     else output = new JpegOutput(stream, feed, this.jpegViewFor(feed));
     this.outputs.set(stream.name, output);

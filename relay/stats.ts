@@ -1,4 +1,5 @@
 import type { SharedEncoder } from './encoders/shared-encoder.ts';
+import { HlsOutput } from './outputs/hls.ts';
 import type { StreamOutput } from './outputs/output.ts';
 import type { Relay } from './relay.ts';
 import type { Viewer } from './viewer.ts';
@@ -20,6 +21,8 @@ export interface StreamStats {
   readonly encoder: SharedEncoder | undefined;
   /** Consumers of a live stream, for the viewer list (none for HLS). */
   readonly consumers: Iterable<Viewer>;
+  /** HLS: requests that reached the relay by kind (playlist, segment, part, init); undefined for other formats. */
+  readonly originRequests: Readonly<Record<string, number>> | undefined;
 }
 
 export function streamStats(output: StreamOutput): StreamStats {
@@ -33,6 +36,7 @@ export function streamStats(output: StreamOutput): StreamStats {
     waiting: fanout?.waitingViewers.length ?? 0,
     encoder: video,
     consumers: fanout?.viewers ?? [],
+    originRequests: output instanceof HlsOutput ? output.originRequests : undefined,
   };
 }
 

@@ -101,6 +101,8 @@ export interface StreamStatus {
   viewerList: ViewerStatus[];
   /** True when viewerList stops short of `viewers`. */
   viewerListTruncated: boolean;
+  /** HLS: requests that reached the relay, by kind (playlist, segment, part, init); null for other formats. */
+  originRequests: Record<string, number> | null;
 }
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
@@ -232,6 +234,7 @@ function streamStatus(relay: Relay, output: StreamOutput, rates: RateSampler): S
       drops: viewer.drops,
     })),
     viewerListTruncated: viewers.length === VIEWER_SAMPLE_CAP && stats.viewers > VIEWER_SAMPLE_CAP,
+    originRequests: stats.originRequests ? { ...stats.originRequests } : null,
   };
 }
 

@@ -1,15 +1,23 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Context } from 'koa';
 import type { StreamConfig } from '../../conf/types.ts';
 import { RelayError } from '../errors.ts';
-import type { Feed } from '../feed.ts';
 import type { SharedEncoder } from '../encoders/shared-encoder.ts';
-import type { HlsPackager } from './hls-packager.ts';
+import type { Feed } from '../feed.ts';
+import { HeldRequests, type HeldOutcome } from '../hls/held.ts';
+import { parseBlockingQuery, sendCacheable, type BlockingQuery } from '../hls/http.ts';
+import { findHlsResource, parseHlsName, type HlsRequestKind } from '../hls/lookup.ts';
+import { HlsPackager, LATE_READER_SEGMENTS } from '../hls/packager.ts';
+import { renderLowLatencyPlaylist, renderPlaylist, targetDuration } from '../hls/playlist.ts';
+import { HlsSessions, SESSION_PARAMETER } from '../hls/sessions.ts';
+import type { Logger } from '../log.ts';
 import type { StreamOutput } from './output.ts';
 
-const SEGMENT_NAME = /^seg\d{6}\.ts$/;
-const PLAYLIST_POLL_MS = 200;
+/** LL-HLS part target, seconds (the spec's advice is 0.2 to 0.5 s; parts end before they pass it). */
+export const PART_SECONDS = 0.3;
+/** Requests held at once per stream (blocking reloads, hinted parts, first playlist); more get 503 at once. */
+export const MAX_HELD_REQUESTS = 4096;
+/** Sessions one address may hold; its further clients share them (NAT, or a flood of made-up user agents). */
+export const MAX_SESSIONS_PER_ADDRESS = 16;
 
 /** The URL prefix of a stream's segments, relative to its playlist: `test.m3u8` -> `test/`. */
 export function hlsSegmentPrefix(streamName: string): string {
@@ -17,132 +25,184 @@ export function hlsSegmentPrefix(streamName: string): string {
 }
 
 /**
- * An HLS stream: ffmpeg writes the playlist and segments into a directory; the relay serves them with the playlist
- * uncacheable and segments cacheable, keeps recent segments in memory, and counts viewers as the distinct clients
- * seen within the last few segment durations.
+ * An HLS stream packaged in the relay from an encoder's frames: MPEG-TS segments, or with `LowLatency yes` LL-HLS
+ * (fMP4 parts, blocking playlist reload). Playlists and media come from memory with cache validators, so an HTTP
+ * cache can carry them; viewers are counted from served playlist requests (see HlsSessions).
  */
 export class HlsOutput implements StreamOutput {
   readonly fanout = undefined;
-  private holders = 0;
-  private releaseVideo: (() => void) | undefined;
-  private stopTimer: NodeJS.Timeout | undefined;
-  private readonly clients = new Map<string, { lastSeen: number; release: () => void }>();
-  private readonly segmentCache = new Map<string, Buffer>();
+  readonly packager: HlsPackager;
+  /** Requests that reached this relay, by kind: what an operator compares with a cache's traffic. */
+  readonly originRequests: Record<HlsRequestKind, number> = { playlist: 0, segment: 0, part: 0, init: 0 };
   bytesOut = 0;
-  requests = 0;
+  private readonly sessions: HlsSessions;
+  private readonly held = new HeldRequests(MAX_HELD_REQUESTS);
+  private unsubscribe: (() => void) | undefined;
+  private rendered: { version: number; body: Buffer | undefined } | undefined;
 
   constructor(
     readonly config: StreamConfig,
     readonly feed: Feed,
+    /** The camera's shared encoder at this stream's video settings. */
     readonly video: SharedEncoder,
-    readonly packager: HlsPackager,
-    readonly dir: string,
-  ) {}
-
-  get viewerCount(): number {
-    return this.clients.size;
+    private readonly log: Logger,
+  ) {
+    const container = config.lowLatency ? 'fmp4' : 'ts';
+    this.packager = new HlsPackager(
+      { container, segmentSeconds: config.hlsSegmentSeconds, listSize: config.hlsListSize, partSeconds: PART_SECONDS },
+      hlsSegmentPrefix(config.name),
+    );
+    this.packager.onChange(() => this.held.check());
+    this.sessions = new HlsSessions(this.clientWindowMs, MAX_SESSIONS_PER_ADDRESS, () => this.video.acquire());
   }
 
-  /** A client that has asked for nothing for this long is no longer counted as watching. */
+  get viewerCount(): number {
+    return this.sessions.count;
+  }
+
+  /** A viewer that has not reloaded its playlist for this long is no longer counted as watching. */
   get clientWindowMs(): number {
     return Math.max(10_000, this.config.hlsSegmentSeconds * 3 * 1000);
   }
 
+  /** Requests waiting now (blocking reloads, hinted parts, first playlists). */
+  get heldRequests(): number {
+    return this.held.size;
+  }
+
   start(): void {
-    if (this.video.alwaysOn) this.packager.supervisor.start();
+    for (const frame of this.video.groupOfPictures) this.packager.push(frame);
+    // An always-on camera's encoder runs by itself; an on-demand one runs while sessions or waiting requests hold it.
+    this.unsubscribe = this.video.subscribe((frame) => this.packager.push(frame));
+    this.log.info(`packaging ${this.config.lowLatency ? 'LL-HLS (fMP4 parts)' : 'HLS (MPEG-TS)'} as ${this.packager.prefix}${this.packager.runId}-*`);
   }
 
   needsAdmission(ctx: Context, subpath: string): boolean {
-    return subpath === '' && !this.clients.has(clientKey(ctx));
+    return subpath === '' && this.sessions.wouldAdd(ctx.ip, this.sessionKey(ctx));
   }
 
-  /** Forgets clients that stopped asking, releasing the camera when none remain. */
   sweep(now: number): void {
-    for (const [key, client] of this.clients) {
-      if (now - client.lastSeen > this.clientWindowMs) {
-        this.clients.delete(key);
-        client.release();
-      }
-    }
+    this.sessions.sweep(now);
   }
 
   async serve(ctx: Context, subpath: string): Promise<void> {
-    this.touch(ctx);
-    this.requests++;
     if (subpath === '') return this.servePlaylist(ctx);
-    if (!SEGMENT_NAME.test(subpath)) ctx.throw(404);
-    const segment = await this.readSegment(subpath);
-    if (!segment) ctx.throw(404, 'segment expired');
-    ctx.status = 200;
-    ctx.type = 'video/mp2t';
-    ctx.set('Cache-Control', `public, max-age=${Math.ceil(this.config.hlsSegmentSeconds * this.config.hlsListSize * 2)}`);
-    ctx.set('Access-Control-Allow-Origin', '*');
-    ctx.body = segment;
-    this.bytesOut += segment.length;
+    const parsed = parseHlsName(subpath);
+    if (!parsed) throw new RelayError('NOT_FOUND', `no stream at ${ctx.path}`);
+    this.originRequests[parsed.kind]++;
+    let found = findHlsResource(this.packager, subpath);
+    if (found === 'next-part') {
+      // The part the playlist hints at is answered as soon as it exists, as LL-HLS asks.
+      await this.hold(ctx, () => findHlsResource(this.packager, subpath) !== 'next-part', this.blockingWaitMs);
+      found = findHlsResource(this.packager, subpath);
+    }
+    if (found === undefined || found === 'next-part') throw new RelayError('NOT_FOUND', `${subpath} has expired or was never made`);
+    const lifetime = Math.ceil((this.config.hlsListSize + LATE_READER_SEGMENTS) * targetDuration(this.packager));
+    sendCacheable(ctx, found.data, {
+      contentType: found.kind === 'segment' && this.packager.options.container === 'ts' ? 'video/mp2t' : 'video/mp4',
+      cacheControl: `public, max-age=${lifetime}, immutable`,
+      etag: `"${subpath}"`,
+      modifiedAt: found.createdAt,
+      modifiedAtIdentifies: true,
+    });
+    this.countBody(ctx);
   }
 
   async close(): Promise<void> {
-    for (const client of this.clients.values()) client.release();
-    this.clients.clear();
-    clearTimeout(this.stopTimer);
-    this.releaseVideo?.();
-    await this.packager.supervisor.stop();
+    this.held.close();
+    this.unsubscribe?.();
+    this.sessions.close();
   }
 
-  /** Holds the encoder and the packager while HLS clients watch; on-demand cameras linger CloseAfter after the last. */
-  private acquire(): () => void {
-    this.holders++;
-    clearTimeout(this.stopTimer);
-    this.releaseVideo ??= this.video.acquire();
-    this.packager.supervisor.start();
-    return () => {
-      if (--this.holders > 0) return;
-      this.releaseVideo?.();
-      this.releaseVideo = undefined;
-      if (this.video.alwaysOn) return;
-      this.stopTimer = setTimeout(() => void (this.holders === 0 && this.packager.supervisor.stop()), this.feed.camera.closeAfterMs);
-      this.stopTimer.unref();
-    };
+  private get lowLatency(): boolean {
+    return this.packager.options.container === 'fmp4';
   }
 
-  private touch(ctx: Context): void {
-    const key = clientKey(ctx);
-    const known = this.clients.get(key);
-    if (known) known.lastSeen = Date.now();
-    else this.clients.set(key, { lastSeen: Date.now(), release: this.acquire() });
+  /** The spec's bound on a blocking request: three target durations. */
+  private get blockingWaitMs(): number {
+    return targetDuration(this.packager) * 3000;
+  }
+
+  /** The playlist as it is now, rendered once per change however many clients ask. */
+  private render(): Buffer | undefined {
+    const { version } = this.packager;
+    if (this.rendered?.version !== version) {
+      const text = this.lowLatency ? renderLowLatencyPlaylist(this.packager) : renderPlaylist(this.packager);
+      this.rendered = { version, body: text === undefined ? undefined : Buffer.from(text) };
+    }
+    return this.rendered.body;
+  }
+
+  /** A playlist whose last change is this old belongs to an encoder that stopped (an idle on-demand camera). */
+  private get fresh(): boolean {
+    const staleMs = targetDuration(this.packager) * 5000 + 2000;
+    return this.packager.segments.length > 0 && Date.now() - this.packager.changedAt < staleMs;
   }
 
   private async servePlaylist(ctx: Context): Promise<void> {
-    const deadline = Date.now() + this.config.hlsSegmentSeconds * 3000 + 10_000;
-    let playlist: Buffer | undefined;
-    for (;;) {
-      playlist = await readFile(join(this.dir, 'index.m3u8')).catch(() => undefined);
-      if (playlist || Date.now() > deadline || ctx.req.destroyed) break;
-      await new Promise((resolve) => setTimeout(resolve, PLAYLIST_POLL_MS));
+    this.originRequests.playlist++;
+    const blocking = this.lowLatency ? parseBlockingQuery(ctx.query) : undefined;
+    if (!this.fresh) {
+      // Nothing to show yet: the camera and encoder run while this request waits (it takes no viewer slot).
+      const release = this.video.acquire();
+      try {
+        await this.hold(ctx, () => this.fresh, this.config.hlsSegmentSeconds * 3000 + 10_000);
+      } finally {
+        release();
+      }
+      if (!this.fresh) throw new RelayError('NOT_READY', 'stream is starting');
     }
-    if (!playlist) throw new RelayError('NOT_READY', 'stream is starting');
-    ctx.status = 200;
-    ctx.type = 'application/vnd.apple.mpegurl';
-    ctx.set('Cache-Control', 'no-cache, no-store, must-revalidate');
-    ctx.set('Access-Control-Allow-Origin', '*');
-    ctx.body = playlist;
-    this.bytesOut += playlist.length;
+    if (blocking) {
+      const state = this.blockingState(blocking);
+      if (state === 'invalid') throw new RelayError('BAD_REQUEST', '_HLS_msn/_HLS_part is beyond the next part');
+      if (state === 'wait') {
+        await this.hold(ctx, () => this.blockingState(blocking) === 'ready', this.blockingWaitMs);
+        if (this.blockingState(blocking) !== 'ready') throw new RelayError('NOT_READY', 'the requested part did not come in time');
+      }
+    }
+    const body = this.render()!;
+    const halfSegment = Math.max(1, Math.floor(this.config.hlsSegmentSeconds / 2));
+    sendCacheable(ctx, body, {
+      contentType: 'application/vnd.apple.mpegurl',
+      // A blocking reload's answer stays a valid answer to the same question; a plain reload must follow the live edge.
+      cacheControl: `public, max-age=${blocking ? targetDuration(this.packager) * 3 : this.lowLatency ? 1 : halfSegment}`,
+      etag: `"${this.packager.runId}.${this.packager.version}"`,
+      modifiedAt: this.packager.changedAt,
+      modifiedAtIdentifies: this.packager.changeIsOnlyOneInItsSecond,
+    });
+    this.countBody(ctx);
+    this.sessions.touch(ctx.ip, this.sessionKey(ctx), Date.now());
   }
 
-  private async readSegment(name: string): Promise<Buffer | undefined> {
-    const cached = this.segmentCache.get(name);
-    if (cached) return cached;
-    const data = await readFile(join(this.dir, name)).catch(() => undefined);
-    if (!data) return undefined;
-    this.segmentCache.set(name, data);
-    while (this.segmentCache.size > this.config.hlsListSize + 2) {
-      this.segmentCache.delete(this.segmentCache.keys().next().value!);
-    }
-    return data;
+  /** Whether the playlist already holds what a blocking reload asks for, may hold it next, or never will in time. */
+  private blockingState({ msn, part }: BlockingQuery): 'ready' | 'wait' | 'invalid' {
+    const open = this.packager.open;
+    if (!open || msn < open.sequence) return 'ready';
+    if (part === undefined) return msn === open.sequence ? 'wait' : 'invalid';
+    if (msn === open.sequence) return part < open.parts.length ? 'ready' : part === open.parts.length ? 'wait' : 'invalid';
+    return msn === open.sequence + 1 && part === 0 ? 'wait' : 'invalid';
   }
-}
 
-/** HLS is stateless: a client is its address and user agent. */
-function clientKey(ctx: Context): string {
-  return `${ctx.ip} ${ctx.get('user-agent')}`;
+  private async hold(ctx: Context, ready: () => boolean, timeoutMs: number): Promise<void> {
+    const gone = new AbortController();
+    const onClose = (): void => gone.abort();
+    ctx.res.once('close', onClose);
+    let outcome: HeldOutcome;
+    try {
+      outcome = await this.held.wait(ready, timeoutMs, gone.signal);
+    } finally {
+      ctx.res.off('close', onClose);
+    }
+    if (outcome === 'full') throw new RelayError('FULL', 'too many requests waiting for this stream');
+    if (outcome === 'closed') throw new RelayError('NOT_READY', 'stream stopped');
+  }
+
+  private sessionKey(ctx: Context): string {
+    const token = ctx.query[SESSION_PARAMETER];
+    return HlsSessions.key(ctx.ip, typeof token === 'string' ? token : undefined, ctx.get('user-agent'));
+  }
+
+  private countBody(ctx: Context): void {
+    if (ctx.status === 200 && ctx.method === 'GET' && Buffer.isBuffer(ctx.body)) this.bytesOut += ctx.body.length;
+  }
 }

@@ -158,15 +158,15 @@ t.test('HLS after an ffmpeg restart: the playlist goes on with a discontinuity, 
   const pid = transcode.pid!;
   process.kill(pid, 'SIGKILL');
   await waitFor(() => transcode.pid !== undefined && transcode.pid !== pid, 5000, 'a new ffmpeg');
-  // The first ever segment (seg000000) carries a discontinuity from the start; a later one marks the restart.
-  const restartMarks = (text: string): number[] =>
-    [...text.matchAll(/#EXT-X-DISCONTINUITY\n#EXTINF:[^\n]*\n[^\n]*seg(\d+)\.ts/g)].map((match) => Number(match[1])).filter((n) => n > 0);
+  const restartMarks = (text: string): string[] => [...text.matchAll(/#EXT-X-DISCONTINUITY\n#EXTINF:[^\n]*\n([^\n]+\.ts)/g)].map((match) => match[1]!);
   await waitFor(async () => restartMarks(await playlist()).length > 0, 15_000, 'a discontinuity before the new segments');
   const after = await playlist();
-  const number = (name: string): number => Number(/seg(\d+)\.ts$/.exec(name)![1]);
+  const number = (name: string): number => Number(/-(\d+)\.ts$/.exec(name)![1]);
   const newest = segments(after).map(number);
   t.ok(Math.max(...newest) > Math.max(...before.map(number)), `segment numbers go on (${before.map(number).join(',')} -> ${newest.join(',')})`);
+  t.ok(restartMarks(after).every((name) => !before.includes(name)), 'the segment after the restart has a new name');
   t.notMatch(after, /#EXT-X-MEDIA-SEQUENCE:0\n/, 'the media sequence did not restart at 0');
+  t.match(after, /#EXT-X-DISCONTINUITY-SEQUENCE:\d+\n/);
   const last = segments(after).pop()!;
   t.equal((await fetchBytes(`${relay.baseUrl}/${last}`)).status, 200, 'new segments are served');
 });

@@ -6,7 +6,6 @@ import t from 'tap';
 import type { StreamConfig } from '../../conf/types.ts';
 import { encoderArgs, encoderSettings, settingsKey } from '../../relay/ffmpeg-args.ts';
 import { FfmpegNotFoundError, locateFfmpeg } from '../../relay/ffmpeg-locate.ts';
-import { hlsPackagerArgs } from '../../relay/outputs/hls-packager.ts';
 import type { HlsOutput } from '../../relay/outputs/hls.ts';
 import { ffprobe, waitFor } from '../helpers/probe.ts';
 import { startTestRelay } from '../helpers/relay.ts';
@@ -14,7 +13,7 @@ import { startTestRelay } from '../helpers/relay.ts';
 const stream: StreamConfig = {
   name: 'lobby.flv', line: 1, format: 'flv', feed: 'lobby', videoFrameRate: 4, videoSize: { width: 320, height: 240 },
   videoBitRate: 256, videoQMin: undefined, videoQMax: undefined, videoGopSize: 0, videoCodec: 'libx264', maxClients: 0,
-  hlsSegmentSeconds: 2, hlsListSize: 6, viewerBudgetBytes: 1 << 20, viewerHardLimitBytes: 8 << 20, viewerWriteTimeoutMs: 20_000,
+  hlsSegmentSeconds: 2, hlsListSize: 6, lowLatency: false, viewerBudgetBytes: 1 << 20, viewerHardLimitBytes: 8 << 20, viewerWriteTimeoutMs: 20_000,
 };
 // Frames go in as Matroska with their source timestamps: no wall-clock stamping, whatever the camera's codec.
 const input = ['-hide_banner', '-nostats', '-loglevel', 'error', '-fflags', '+nobuffer', '-probesize', '32768', '-analyzeduration', '0',
@@ -59,15 +58,11 @@ t.test('streams with equal video settings share one encoder, whatever their form
     'copy ignores encoding settings');
 });
 
-t.test('HLS packaging copies the shared encoder\'s frames: no encoding, restart-safe playlist', async (t) => {
+t.test('an HLS stream\'s encoder puts keyframes on segment boundaries; the relay packages HLS itself', async (t) => {
   const hls = { ...stream, name: 'lobby.m3u8', format: 'hls' as const, hlsSegmentSeconds: 1.5, hlsListSize: 4 };
-  t.same(hlsPackagerArgs(hls, '/tmp/x', 'lobby/'), [
-    '-hide_banner', '-nostats', '-loglevel', 'error', '-fflags', '+nobuffer', '-probesize', '32768', '-analyzeduration', '0',
-    '-f', 'flv', '-i', 'pipe:0', '-c:v', 'copy',
-    '-progress', 'pipe:1', '-f', 'hls', '-hls_time', '1.5', '-hls_list_size', '4', '-hls_delete_threshold', '2',
-    '-hls_flags', 'delete_segments+append_list+omit_endlist+discont_start+independent_segments+temp_file',
-    '-hls_base_url', 'lobby/', '-hls_segment_filename', '/tmp/x/seg%06d.ts', '/tmp/x/index.m3u8',
-  ]);
+  const args = encoderArgs(encoderSettings(hls));
+  t.same(args.slice(args.indexOf('-force_key_frames')), ['-force_key_frames', 'expr:gte(t,n_forced*1.5)', ...flvOut]);
+  t.notOk(args.includes('hls'), 'no ffmpeg HLS muxer');
 });
 
 t.test('ffmpeg discovery: FFmpegPath first, then PATH, then the npm-packaged binary', async (t) => {
@@ -93,19 +88,19 @@ t.test('the packaged ffmpeg runs the synthetic camera and the FLV transcode', as
   t.equal(`${probed.codec_name} ${probed.width}x${probed.height} ${probed.r_frame_rate}`, 'h264 320x240 5/1');
 });
 
-// Guards the HLS start signal: an HLS packager that never produces anything "failed to start"; it did not "die".
-t.test('an HLS packager that cannot start is reported as failed to start', async (t) => {
+// Guards the HLS start signal: an HLS stream's encoder that never produces anything "failed to start"; it did not "die".
+t.test('an HLS stream whose encoder cannot start is reported as failed to start', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'relay-fake-ffmpeg-'));
   const script = join(dir, 'ffmpeg');
-  await writeFile(script, '#!/bin/sh\ncase "$*" in *"-f hls"*) echo "hls muxer unavailable" >&2; exit 1;; esac\nexec ffmpeg "$@"\n');
+  await writeFile(script, '#!/bin/sh\ncase "$*" in *"pipe:0"*) echo "encoder unavailable" >&2; exit 1;; esac\nexec ffmpeg "$@"\n');
   await chmod(script, 0o755);
   const relay = await startTestRelay(`FFmpegPath ${script}
 <Camera test>\n Source testsrc://?size=160x120&rate=5\n</Camera>
 <Stream test.m3u8>\n Feed test\n VideoBitRate 100\n</Stream>\n`);
   t.teardown(() => relay.stop());
   const output = relay.relay.outputs.get('test.m3u8') as HlsOutput;
-  const supervisor = output.packager.supervisor;
+  const supervisor = output.video.supervisor!;
   await waitFor(() => supervisor.lastError !== undefined, 10_000, 'the failure');
   t.equal(supervisor.lastError!.phase, 'start');
-  t.match(supervisor.lastError!.message, /ffmpeg exited with code 1: hls muxer unavailable/);
+  t.match(supervisor.lastError!.message, /ffmpeg exited with code 1: encoder unavailable/);
 });

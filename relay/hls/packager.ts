@@ -1,0 +1,232 @@
+import { randomBytes } from 'node:crypto';
+import { FMP4_TIMESCALE, fragment, initSegment, type Fmp4Sample } from '../media/fmp4.ts';
+import { MpegTsMuxer } from '../media/mpegts.ts';
+import type { EncodedVideoFrame, H264Track } from '../media/types.ts';
+import { FrameTimeline, type TimedFrame } from './timeline.ts';
+
+/** HLS in MPEG-TS segments, or LL-HLS in fMP4 (CMAF) segments made of parts. */
+export type HlsContainer = 'ts' | 'fmp4';
+
+export interface HlsPackagerOptions {
+  readonly container: HlsContainer;
+  /** Target segment duration, seconds: a segment ends at the first keyframe at or past it. */
+  readonly segmentSeconds: number;
+  /** Segments listed in the playlist. */
+  readonly listSize: number;
+  /** fMP4 only: parts end before they would pass this many seconds. */
+  readonly partSeconds: number;
+}
+
+/** An fMP4 init segment: one per track (encoder run). */
+export interface HlsInit {
+  readonly name: string;
+  readonly data: Buffer;
+}
+
+/** A partial segment (LL-HLS). */
+export interface HlsPart {
+  readonly name: string;
+  readonly duration: number;
+  readonly data: Buffer;
+  /** Starts with a keyframe. */
+  readonly independent: boolean;
+  readonly createdAt: number;
+}
+
+/** A segment; `data` is set once it is complete. */
+export interface HlsSegment {
+  readonly sequence: number;
+  readonly name: string;
+  /** Discontinuities from the start of the run up to and including this segment. */
+  readonly discontinuitySequence: number;
+  /** The first segment of a new track (encoder restart). */
+  readonly discontinuity: boolean;
+  readonly init: HlsInit | undefined;
+  readonly parts: HlsPart[];
+  duration: number;
+  /** Access units in the segment. */
+  frames: number;
+  data: Buffer | undefined;
+  createdAt: number;
+}
+
+/** Segments kept past the playlist's window, for readers that fetched a playlist just before a segment left it. */
+export const LATE_READER_SEGMENTS = 2;
+/** A camera whose keyframes stop coming still gets its segments cut, at this many target durations. */
+const MAX_SEGMENT_TARGETS = 4;
+
+/**
+ * Packages encoded frames into HLS segments (and LL-HLS parts) in memory, from the relay's own clock: segments start at
+ * keyframes, names carry a random per-run prefix and a media sequence that never resets, so no name repeats across
+ * relay or encoder restarts; a new track object (encoder restart) starts a discontinuity.
+ */
+export class HlsPackager {
+  /** A prefix no other run of any relay uses: the start time and random bits. */
+  readonly runId = `${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
+  /** Complete segments, oldest first: the playlist's window plus a few for late readers. */
+  readonly segments: HlsSegment[] = [];
+  /** The segment being filled, once the first keyframe came. */
+  open: HlsSegment | undefined;
+  /** Bumped on every change a playlist shows; with `changedAt`, the playlist's validators. */
+  version = 0;
+  changedAt = Date.now();
+  /** True when no earlier change happened in the same second as the last one (Last-Modified then identifies it). */
+  changeIsOnlyOneInItsSecond = true;
+  maxSegmentSeconds = 0;
+
+  private readonly timeline = new FrameTimeline();
+  private readonly ts = new MpegTsMuxer();
+  private readonly listeners = new Set<() => void>();
+  private init: HlsInit | undefined;
+  private trackCount = 0;
+  private nextSequence = 0;
+  private discontinuities = 0;
+  private fragmentSequence = 1;
+  private pending: TimedFrame | undefined;
+  private partSamples: Fmp4Sample[] = [];
+  private segmentChunks: Buffer[] = [];
+  private segmentStartDts = 0;
+  private segmentHasMedia = false;
+  private partDurationTicks = 0;
+
+  constructor(
+    readonly options: HlsPackagerOptions,
+    /** The URL path segments and parts are served under, ending in '/': `test/` for /test.m3u8. */
+    readonly prefix: string,
+  ) {}
+
+  /** Calls `listener` after each change (a new part or segment). */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Takes the next frame of the encoder; frames before the first keyframe of a track are skipped. */
+  push(frame: EncodedVideoFrame): void {
+    const timed = this.timeline.place(frame);
+    if (!timed) return;
+    if (timed.newTrack) this.startTrack(timed.frame.track);
+    if (this.pending && !timed.newTrack) this.commit(this.pending, timed.dts - this.pending.dts);
+    this.pending = timed;
+  }
+
+  /** The track being packaged, its init segment (fMP4), for the playlist's EXT-X-MAP. */
+  get currentInit(): HlsInit | undefined {
+    return this.init;
+  }
+
+  /** Complete segments listed in the playlist (the newest `listSize`). */
+  get listed(): HlsSegment[] {
+    return this.segments.slice(-this.options.listSize);
+  }
+
+  private startTrack(track: H264Track): void {
+    if (this.pending) this.commit(this.pending, this.timeline.typicalDuration);
+    this.pending = undefined;
+    const restart = this.segments.length > 0 || this.segmentHasMedia;
+    if (this.open && this.segmentHasMedia) this.closeSegment();
+    else if (this.open) {
+      // An open segment that never got a frame is dropped and its number reused: nobody has seen it.
+      this.nextSequence = this.open.sequence;
+      if (this.open.discontinuity) this.discontinuities--;
+    }
+    this.trackCount++;
+    if (this.options.container === 'fmp4') {
+      this.init = { name: `${this.prefix}${this.runId}-init${this.trackCount}.mp4`, data: initSegment(track) };
+    }
+    if (restart) this.discontinuities++;
+    this.openSegment(restart);
+  }
+
+  private openSegment(discontinuity: boolean): void {
+    const sequence = this.nextSequence++;
+    const extension = this.options.container === 'ts' ? 'ts' : 'm4s';
+    this.open = {
+      sequence,
+      name: `${this.prefix}${this.runId}-${sequence}.${extension}`,
+      discontinuitySequence: this.discontinuities,
+      discontinuity,
+      init: this.init,
+      parts: [],
+      duration: 0,
+      frames: 0,
+      data: undefined,
+      createdAt: Date.now(),
+    };
+    this.segmentChunks = this.options.container === 'ts' ? [this.ts.tables()] : [];
+    this.segmentHasMedia = false;
+    this.partSamples = [];
+    this.partDurationTicks = 0;
+  }
+
+  /** Adds one frame whose duration is now known, cutting parts and segments before it where due. */
+  private commit(timed: TimedFrame, durationMs: number): void {
+    const { frame } = timed;
+    const elapsed = (timed.dts - this.segmentStartDts) / 1000;
+    const due = (frame.keyframe && elapsed >= this.options.segmentSeconds) || elapsed >= this.options.segmentSeconds * MAX_SEGMENT_TARGETS;
+    if (this.segmentHasMedia && due) {
+      this.closeSegment();
+      this.openSegment(false);
+    }
+    if (!this.segmentHasMedia) {
+      this.segmentStartDts = timed.dts;
+      this.segmentHasMedia = true;
+    }
+    const current = this.open!;
+    current.duration = (timed.dts + durationMs - this.segmentStartDts) / 1000;
+    current.frames++;
+    if (this.options.container === 'ts') {
+      this.segmentChunks.push(this.ts.accessUnit(frame.track, frame.nalus, timed.pts, timed.dts, frame.keyframe));
+      return;
+    }
+    const duration = Math.round(durationMs * (FMP4_TIMESCALE / 1000));
+    if (this.partSamples.length > 0 && this.partDurationTicks + duration > this.options.partSeconds * FMP4_TIMESCALE) this.closePart();
+    this.partSamples.push({
+      nalus: frame.nalus,
+      dts: Math.round(timed.dts * (FMP4_TIMESCALE / 1000)),
+      compositionOffset: Math.round((timed.pts - timed.dts) * (FMP4_TIMESCALE / 1000)),
+      duration,
+      keyframe: frame.keyframe,
+    });
+    this.partDurationTicks += duration;
+  }
+
+  private closePart(): void {
+    const open = this.open!;
+    if (this.partSamples.length === 0) return;
+    open.parts.push({
+      name: `${this.prefix}${this.runId}-${open.sequence}.${open.parts.length}.m4s`,
+      duration: this.partDurationTicks / FMP4_TIMESCALE,
+      data: fragment(this.fragmentSequence++, this.partSamples),
+      independent: this.partSamples[0]!.keyframe,
+      createdAt: Date.now(),
+    });
+    this.partSamples = [];
+    this.partDurationTicks = 0;
+    this.changed();
+  }
+
+  private closeSegment(): void {
+    const open = this.open!;
+    if (this.options.container === 'fmp4') {
+      this.closePart();
+      open.duration = open.parts.reduce((sum, part) => sum + part.duration, 0);
+      open.data = Buffer.concat(open.parts.map((part) => part.data));
+    } else open.data = Buffer.concat(this.segmentChunks);
+    this.segmentChunks = [];
+    if (open.data.length === 0 || open.duration <= 0) return;
+    open.createdAt = Date.now();
+    this.segments.push(open);
+    this.maxSegmentSeconds = Math.max(this.maxSegmentSeconds, open.duration);
+    while (this.segments.length > this.options.listSize + LATE_READER_SEGMENTS) this.segments.shift();
+    this.changed();
+  }
+
+  private changed(): void {
+    const now = Date.now();
+    this.changeIsOnlyOneInItsSecond = Math.floor(now / 1000) !== Math.floor(this.changedAt / 1000);
+    this.changedAt = now;
+    this.version++;
+    for (const listener of this.listeners) listener();
+  }
+}
