@@ -1,3 +1,4 @@
+import { toAvcc } from './annexb.ts';
 import type { H264Track } from './types.ts';
 
 /**
@@ -89,7 +90,7 @@ const SAMPLE_FLAGS_NON_SYNC = 0x01010000; // depends on others, is not a sync sa
  */
 export function fragment(sequence: number, samples: readonly Fmp4Sample[]): Buffer {
   if (samples.length === 0) throw new Error('a fragment needs at least one sample');
-  const data = samples.map((sample) => lengthPrefixed(sample.nalus));
+  const data = samples.map((sample) => toAvcc(sample.nalus));
   const trunFlags = 0x000001 | 0x000100 | 0x000200 | 0x000400 | 0x000800; // offset, duration, size, flags, cts
   const entries = Buffer.alloc(samples.length * 16);
   samples.forEach((sample, i) => {
@@ -110,11 +111,4 @@ export function fragment(sequence: number, samples: readonly Fmp4Sample[]): Buff
   const moofSize = build(0).length;
   const mdat = box('mdat', ...data);
   return Buffer.concat([build(moofSize + 8), mdat]);
-}
-
-/** NAL units with 4-byte big-endian length prefixes, as MP4 stores them. */
-function lengthPrefixed(nalus: readonly Buffer[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const nal of nalus) parts.push(u32(nal.length), nal);
-  return Buffer.concat(parts);
 }

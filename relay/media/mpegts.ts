@@ -1,3 +1,4 @@
+import { toAnnexB } from './annexb.ts';
 import type { H264Track } from './types.ts';
 
 /** MPEG-TS (ISO/IEC 13818-1) for one H.264 video elementary stream, as HLS carries it. */
@@ -12,7 +13,6 @@ const PES_STREAM_ID_VIDEO = 0xe0;
 /** MPEG timestamps are 33-bit counts of a 90 kHz clock. */
 const TIMESTAMP_WRAP = 2 ** 33;
 
-const START_CODE = Buffer.from([0, 0, 0, 1]);
 /** An access unit delimiter (primary_pic_type 7: any slice type), which HLS asks for at the start of each access unit. */
 const AUD = Buffer.from([0, 0, 0, 1, 0x09, 0xf0]);
 
@@ -35,10 +35,7 @@ export function crc32Mpeg(data: Buffer): number {
 
 /** One access unit as Annex B: an AUD, SPS and PPS before a keyframe, then each NAL unit after a start code. */
 export function annexB(track: H264Track, nalus: readonly Buffer[], keyframe: boolean): Buffer {
-  const parts: Buffer[] = [AUD];
-  if (keyframe) parts.push(START_CODE, track.sps, START_CODE, track.pps);
-  for (const nal of nalus) parts.push(START_CODE, nal);
-  return Buffer.concat(parts);
+  return Buffer.concat([AUD, toAnnexB(keyframe ? [track.sps, track.pps, ...nalus] : nalus)]);
 }
 
 /** A millisecond time as a 33-bit 90 kHz timestamp. */

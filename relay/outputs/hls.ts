@@ -177,7 +177,12 @@ export class HlsOutput implements StreamOutput {
   /** Whether the playlist already holds what a blocking reload asks for, may hold it next, or never will in time. */
   private blockingState({ msn, part }: BlockingQuery): 'ready' | 'wait' | 'invalid' {
     const open = this.packager.open;
-    if (!open || msn < open.sequence) return 'ready';
+    if (!open) return 'ready';
+    if (msn < open.sequence) {
+      // A finished segment: its parts, and the one after its last (which a player asks for when the segment ends early).
+      const finished = this.packager.segments.find((segment) => segment.sequence === msn);
+      return part !== undefined && finished && part > finished.parts.length ? 'invalid' : 'ready';
+    }
     if (part === undefined) return msn === open.sequence ? 'wait' : 'invalid';
     if (msn === open.sequence) return part < open.parts.length ? 'ready' : part === open.parts.length ? 'wait' : 'invalid';
     return msn === open.sequence + 1 && part === 0 ? 'wait' : 'invalid';

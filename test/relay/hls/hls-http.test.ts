@@ -146,8 +146,17 @@ t.test('blocking reload: the next part is answered when it exists; past it is 40
   t.match(blocked.headers.get('cache-control'), /^public, max-age=\d+$/);
   const hinted = await fetchBytes(`${relay.baseUrl}/ll/${/ll\/([0-9a-z]+)-/.exec(playlist)![1]}-${msn + 1}.0.m4s`);
   t.ok(hinted.status === 200 || hinted.status === 404, 'a part two ahead is not held forever');
-  for (const query of [`_HLS_msn=${msn + 5}&_HLS_part=0`, `_HLS_msn=${msn}&_HLS_part=${part + 3}`, `_HLS_msn=${msn + 2}`,
-    '_HLS_msn=-1', '_HLS_msn=abc', '_HLS_msn=1e9', `_HLS_msn=${'9'.repeat(30)}`, '_HLS_part=1', '_HLS_msn=1&_HLS_msn=2',
+  const nextPart = async (): Promise<[number, number]> => {
+    const hinted = /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="ll\/[0-9a-z]+-(\d+)\.(\d+)\.m4s"/.exec(await (await get('/ll.m3u8')).text())!;
+    return [Number(hinted[1]), Number(hinted[2])];
+  };
+  // Past the next part, measured from a playlist fetched just before (parts keep coming meanwhile).
+  for (const query of [([m]: number[]) => `_HLS_msn=${m! + 5}&_HLS_part=0`, ([m, p]: number[]) => `_HLS_msn=${m}&_HLS_part=${p! + 4}`,
+    ([m]: number[]) => `_HLS_msn=${m! + 2}`]) {
+    const asked = query(await nextPart());
+    t.equal((await get(`/ll.m3u8?${asked}`)).status, 400, asked);
+  }
+  for (const query of ['_HLS_msn=-1', '_HLS_msn=abc', '_HLS_msn=1e9', `_HLS_msn=${'9'.repeat(30)}`, '_HLS_part=1', '_HLS_msn=1&_HLS_msn=2',
     '_HLS_msn=1&_HLS_part=x', '_HLS_msn=%00', '_HLS_msn=99999999999']) {
     const response = await get(`/ll.m3u8?${query}`);
     t.equal(response.status, 400, query.slice(0, 50));
