@@ -194,13 +194,12 @@ export class Relay {
     // A name already served is closed first: a live output is never overwritten without its viewers being ended.
     if (this.outputs.has(stream.name)) await this.removeOutput(stream.name);
     const feed = this.feeds.get(stream.feed)!;
-    const log = this.deps.log.child(`stream ${stream.name}`);
     let output: StreamOutput;
     if (stream.format === 'flv') {
       output = new FlvOutput(stream, feed, this.encoderFor(feed.camera.name, encoderSettings(stream), stream.name));
     } else if (stream.format === 'hls') {
       const video = this.encoderFor(feed.camera.name, encoderSettings(stream), stream.name);
-      output = new HlsOutput(stream, feed, video, log);
+      output = new HlsOutput(stream, feed, video);
     } else if (stream.format === 'mpjpeg') output = new MjpegOutput(stream, feed, this.jpegViewFor(feed));
     else output = new JpegOutput(stream, feed, this.jpegViewFor(feed));
     this.outputs.set(stream.name, output);

@@ -9,7 +9,6 @@ import { findHlsResource, parseHlsName, type HlsRequestKind } from '../hls/looku
 import { HlsPackager, LATE_READER_SEGMENTS } from '../hls/packager.ts';
 import { renderLowLatencyPlaylist, renderPlaylist, targetDuration } from '../hls/playlist.ts';
 import { HlsSessions, SESSION_PARAMETER } from '../hls/sessions.ts';
-import type { Logger } from '../log.ts';
 import type { StreamOutput } from './output.ts';
 
 /** LL-HLS part target, seconds (the spec's advice is 0.2 to 0.5 s; parts end before they pass it). */
@@ -45,7 +44,6 @@ export class HlsOutput implements StreamOutput {
     readonly feed: Feed,
     /** The camera's shared encoder at this stream's video settings. */
     readonly video: SharedEncoder,
-    private readonly log: Logger,
   ) {
     const container = config.lowLatency ? 'fmp4' : 'ts';
     this.packager = new HlsPackager(
@@ -74,7 +72,6 @@ export class HlsOutput implements StreamOutput {
     for (const frame of this.video.groupOfPictures) this.packager.push(frame);
     // An always-on camera's encoder runs by itself; an on-demand one runs while sessions or waiting requests hold it.
     this.unsubscribe = this.video.subscribe((frame) => this.packager.push(frame));
-    this.log.info(`packaging ${this.config.lowLatency ? 'LL-HLS (fMP4 parts)' : 'HLS (MPEG-TS)'} as ${this.packager.prefix}${this.packager.runId}-*`);
   }
 
   needsAdmission(ctx: Context, subpath: string): boolean {
