@@ -74,7 +74,7 @@ export class HlsPackager {
   changeIsOnlyOneInItsSecond = true;
   maxSegmentSeconds = 0;
 
-  private readonly timeline = new FrameTimeline();
+  private readonly timeline: FrameTimeline;
   private readonly ts = new MpegTsMuxer();
   private readonly listeners = new Set<() => void>();
   private init: HlsInit | undefined;
@@ -93,7 +93,9 @@ export class HlsPackager {
     readonly options: HlsPackagerOptions,
     /** The URL path segments and parts are served under, ending in '/': `test/` for /test.m3u8. */
     readonly prefix: string,
-  ) {}
+  ) {
+    this.timeline = new FrameTimeline(options.container === 'fmp4' ? options.partSeconds * 1000 : undefined);
+  }
 
   /** Calls `listener` after each change (a new part or segment). */
   onChange(listener: () => void): () => void {

@@ -16,7 +16,8 @@ const DEFAULT_FRAME_MS = 40;
 /**
  * Maps each track's timestamps onto one timeline that only moves forward: a new track (encoder restart) continues one
  * frame after the last frame of the old one, so that segments and fragments never go back in time. Frames of a new
- * track before its first keyframe, and frames whose decode time does not advance, are refused.
+ * track before its first keyframe, and frames whose decode time does not advance, are refused. With `maxStepMs`, a gap
+ * longer than that (an outage or stall of a camera whose frames come faster) is closed up to one frame's duration.
  */
 export class FrameTimeline {
   private track: H264Track | undefined;
@@ -24,6 +25,8 @@ export class FrameTimeline {
   private lastDts: number | undefined;
   /** A running estimate of one frame's duration, for the last frame of a track (whose successor never comes). */
   typicalDuration = DEFAULT_FRAME_MS;
+
+  constructor(private readonly maxStepMs = Number.POSITIVE_INFINITY) {}
 
   place(frame: EncodedVideoFrame): TimedFrame | undefined {
     if (!Number.isFinite(frame.dts) || !Number.isFinite(frame.pts)) return undefined;
@@ -35,8 +38,13 @@ export class FrameTimeline {
       this.lastDts = start;
       return { frame, dts: start, pts: frame.pts + this.offset, newTrack: true };
     }
-    const dts = frame.dts + this.offset;
+    let dts = frame.dts + this.offset;
     if (this.lastDts !== undefined && dts <= this.lastDts) return undefined;
+    if (this.lastDts !== undefined && dts - this.lastDts > this.maxStepMs && this.typicalDuration <= this.maxStepMs) {
+      // One frame lasting longer than an LL-HLS part target would make a part longer than the playlist promises.
+      this.offset -= dts - this.lastDts - this.typicalDuration;
+      dts = this.lastDts + this.typicalDuration;
+    }
     if (this.lastDts !== undefined) {
       const step = Math.min(1000, dts - this.lastDts);
       this.typicalDuration = this.typicalDuration * 0.9 + step * 0.1;

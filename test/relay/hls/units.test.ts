@@ -44,6 +44,24 @@ t.test('packager: a camera without keyframes still gets segments cut, and memory
   t.equal(renderPlaylist(new HlsPackager({ container: 'ts', segmentSeconds: 1, listSize: 3, partSeconds: 0.3 }, 's/')), undefined, 'no playlist before a segment');
 });
 
+t.test('LL-HLS: a gap in the camera\'s frames never makes a part longer than the part target', async (t) => {
+  // Guards the PART-TARGET promise: a camera that stalled 700 ms made one 0.7 s part under a 0.3 s target.
+  const track = h264Track(sps, pps);
+  const packager = new HlsPackager({ container: 'fmp4', segmentSeconds: 1, listSize: 3, partSeconds: 0.3 }, 's/');
+  let ms = 0;
+  for (let i = 0; i < 200; i++) {
+    ms += i % 30 === 29 ? 700 : 40;
+    packager.push(frame(track, ms, i % 25 === 0));
+  }
+  const parts = [...packager.segments, packager.open!].flatMap((segment) => segment.parts);
+  t.ok(parts.length > 20);
+  t.same(parts.filter((part) => part.duration > 0.3 + 1e-9).map((part) => part.duration), [], 'no part over 0.3 s');
+  const ts = new HlsPackager({ container: 'ts', segmentSeconds: 1, listSize: 3, partSeconds: 0.3 }, 's/');
+  ms = 0;
+  for (let i = 0; i < 60; i++) ts.push(frame(track, (ms += i === 30 ? 700 : 40), i % 25 === 0));
+  t.ok(ts.segments.some((segment) => segment.duration > 1.5), 'MPEG-TS keeps the real gap (it has no parts)');
+});
+
 t.test('names: only what the packager gives out parses; fuzzed names never throw', async (t) => {
   t.same(parseHlsName('abc-12.ts'), { kind: 'segment', run: 'abc', sequence: 12 });
   t.same(parseHlsName('abc-12.3.m4s'), { kind: 'part', run: 'abc', sequence: 12, part: 3 });
