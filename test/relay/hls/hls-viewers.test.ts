@@ -96,3 +96,28 @@ t.test('session tokens tell viewers behind one address apart, within the same bo
   for (let i = 0; i < 40; i++) await getFrom(relay, `/test.m3u8?session=s${i}`, 'same');
   t.equal(await viewers(relay), MAX_SESSIONS_PER_ADDRESS);
 });
+
+t.test('on demand: the first playlist request starts the camera and is answered; the camera stops after the viewer goes', async (t) => {
+  const relay = await startTestRelay(`
+<Camera lazy>
+  Source testsrc://?size=160x120&rate=10
+  OnDemand yes
+  CloseAfter 1
+</Camera>
+<Stream lazy.m3u8>
+  Feed lazy
+  VideoFrameRate 10
+  VideoBitRate 100
+  HLSSegmentTime 1
+</Stream>
+`);
+  t.teardown(() => relay.stop());
+  const feed = relay.relay.feeds.get('lazy')!;
+  t.equal(feed.state, 'idle', 'idle before anyone asks');
+  const started = Date.now();
+  t.equal(await getFrom(relay, '/lazy.m3u8', 'first viewer'), 200, 'the first request waits for the first segment');
+  t.ok(Date.now() - started < 15_000, `answered in ${Date.now() - started} ms`);
+  t.equal(await viewers(relay), 1);
+  await waitFor(() => feed.state === 'idle', 30_000, 'the camera to stop after the viewer stopped polling');
+  t.equal(await viewers(relay), 0);
+});
