@@ -15,6 +15,8 @@ import type { StreamOutput } from './output.ts';
 export const PART_SECONDS = 0.3;
 /** Requests held at once per stream (blocking reloads, hinted parts, first playlist); more get 503 at once. */
 export const MAX_HELD_REQUESTS = 4096;
+/** Of those, from one address (a player holds one at a time; a cache in front holds a few). */
+export const MAX_HELD_PER_ADDRESS = 100;
 /** Sessions one address may hold; its further clients share them (NAT, or a flood of made-up user agents). */
 export const MAX_SESSIONS_PER_ADDRESS = 16;
 
@@ -35,7 +37,7 @@ export class HlsOutput implements StreamOutput {
   readonly originRequests: Record<HlsRequestKind, number> = { playlist: 0, segment: 0, part: 0, init: 0 };
   bytesOut = 0;
   private readonly sessions: HlsSessions;
-  private readonly held = new HeldRequests(MAX_HELD_REQUESTS);
+  private readonly held = new HeldRequests(MAX_HELD_REQUESTS, MAX_HELD_PER_ADDRESS);
   private unsubscribe: (() => void) | undefined;
   private rendered: { version: number; body: Buffer | undefined } | undefined;
 
@@ -191,7 +193,7 @@ export class HlsOutput implements StreamOutput {
     ctx.res.once('close', onClose);
     let outcome: HeldOutcome;
     try {
-      outcome = await this.held.wait(ready, timeoutMs, gone.signal);
+      outcome = await this.held.wait(ready, timeoutMs, gone.signal, ctx.ip);
     } finally {
       ctx.res.off('close', onClose);
     }

@@ -17,7 +17,8 @@ let opened = 0;
 function open() {
   if (opened >= count) return;
   opened++;
-  const socket = net.connect(port, '127.0.0.1', () => {
+  // From 50 loopback addresses: one address may hold only a hundred requests.
+  const socket = net.connect({ port, host: '127.0.0.1', localAddress: '127.0.0.' + (1 + (opened % 50)) }, () => {
     state.connected++;
     socket.write('GET ' + path + ' HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n');
     open();

@@ -121,3 +121,22 @@ t.test('held requests: bounded, released by condition, by abort, and at close', 
   t.equal(await held.wait(() => false, 10, new AbortController().signal), 'closed', 'nothing is held after close');
   t.equal(await new HeldRequests(1).wait(() => false, 20, new AbortController().signal), 'timeout');
 });
+
+t.test('held requests: one address cannot take every place', async (t) => {
+  const held = new HeldRequests(10, 2);
+  const signal = new AbortController().signal;
+  const waiting = [held.wait(() => false, 10_000, signal, 'a'), held.wait(() => false, 10_000, signal, 'a')];
+  t.equal(await held.wait(() => false, 10_000, signal, 'a'), 'full', 'a third from the same address');
+  const other = held.wait(() => false, 10_000, signal, 'b');
+  t.equal(held.size, 3, 'another address still gets a place');
+  held.close();
+  t.same(await Promise.all([...waiting, other]), ['closed', 'closed', 'closed']);
+  const one = new HeldRequests(10, 1);
+  let ready = false;
+  const first = one.wait(() => ready, 10_000, signal, 'a');
+  t.equal(await one.wait(() => false, 10, signal, 'a'), 'full');
+  ready = true;
+  one.check();
+  t.equal(await first, 'ready');
+  t.equal(await one.wait(() => false, 10, signal, 'a'), 'timeout', 'the place comes back when the request ends');
+});
