@@ -65,7 +65,7 @@ export function createMetricsRegistry(relay: Relay, rates: RateSampler): Registr
   gauge('relay_camera_input_fps', 'Frames per second received from the camera, measured.', camera, () =>
     feeds().map((feed) => [cameraLabels(feed), rates.camera(feed).frames.rate ?? 0]));
 
-  gauge('relay_viewers', 'Viewers now (HLS: distinct clients seen recently).', stream, () =>
+  gauge('relay_viewers', 'Viewers now (HLS: sessions that reloaded their playlist recently).', stream, () =>
     outputs().map((output) => [streamLabels(output), output.viewerCount]));
   counter('relay_stream_bytes_out_total', 'Bytes written to viewers.', stream, () =>
     outputs().map((output) => [streamLabels(output), output.bytesOut]));

@@ -15,7 +15,7 @@ export interface StreamOutput {
   readonly video: SharedEncoder | undefined;
   /** Present for the live streams (flv, mpjpeg). */
   readonly fanout: Fanout | undefined;
-  /** Viewers now (for HLS, distinct clients seen recently). */
+  /** Viewers now (for HLS, sessions that reloaded their playlist recently). */
   readonly viewerCount: number;
   /** Bytes written to this stream's viewers since it started. */
   readonly bytesOut: number;
