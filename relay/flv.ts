@@ -30,6 +30,14 @@ export class FlvTagReader {
   private readonly pending = new ByteBuffer(256 * 1024);
   header: Buffer | undefined;
 
+  /** `maxTagBytes` bounds one tag's data, and so the memory an upstream can make this reader hold. */
+  constructor(private readonly maxTagBytes = MAX_TAG_SIZE) {}
+
+  /** Bytes held of a tag (or header) not yet complete: non-zero when a stream ends in the middle of one. */
+  get pendingBytes(): number {
+    return this.pending.length;
+  }
+
   push(chunk: Buffer): FlvTag[] {
     this.pending.append(chunk);
     if (!this.header) {
@@ -44,7 +52,7 @@ export class FlvTagReader {
     while (this.pending.length >= TAG_HEADER_SIZE) {
       const view = this.pending.view();
       const dataSize = view.readUIntBE(1, 3);
-      if (dataSize > MAX_TAG_SIZE) throw new FlvParseError(`FLV tag of ${dataSize} bytes`);
+      if (dataSize > this.maxTagBytes) throw new FlvParseError(`FLV tag of ${dataSize} bytes is larger than the ${this.maxTagBytes} byte limit`);
       const total = TAG_HEADER_SIZE + dataSize + 4;
       if (this.pending.length < total) break;
       const type = view[0]! & 0x1f;

@@ -4,7 +4,8 @@ import type { CameraConfig } from '../../conf/types.ts';
 import { isCompleteJpeg } from '../common/jpeg-splitter.ts';
 import { AdapterError } from '../errors.ts';
 import type { AdapterRegistration } from '../registry.ts';
-import type { AdapterSink, CameraAdapter } from '../types.ts';
+import type { AdapterSink, CameraAdapter, Frame } from '../types.ts';
+import { isFlvMediaType, isFlvPath, readFlvStream } from '../http-flv/read-stream.ts';
 import { readBody } from './body.ts';
 import { CameraHttpClient } from './client.ts';
 import { isJpegMediaType, isMultipartMediaType, isTextMediaType, parseContentType } from './content-type.ts';
@@ -17,10 +18,11 @@ const MAX_BAD_SNAPSHOTS = 3;
 
 /**
  * MJPEG over HTTP(S): a multipart/x-mixed-replace stream (Canon WebView `GetOneShot?frame_count=no_limit` included),
- * or single JPEGs polled over one keep-alive connection. Which one is decided by what the camera answers.
+ * or single JPEGs polled over one keep-alive connection; or H.264 in HTTP-FLV (another relay's `.flv` stream, for
+ * edge relays). Which one is decided by the URL's `.flv` ending and by what the camera answers.
  */
 export class HttpAdapter implements CameraAdapter {
-  readonly kind = 'http';
+  readonly kind: string;
   private readonly url: URL;
   private connected = false;
   private badSnapshots = 0;
@@ -30,6 +32,7 @@ export class HttpAdapter implements CameraAdapter {
 
   constructor(private readonly camera: CameraConfig) {
     this.url = new URL(camera.source);
+    this.kind = isFlvPath(this.url) ? 'http-flv' : 'http';
   }
 
   async run(sink: AdapterSink): Promise<void> {
@@ -39,6 +42,10 @@ export class HttpAdapter implements CameraAdapter {
         const started = performance.now();
         const response = await client.get(this.url);
         const { mediaType, boundary } = parseContentType(response.headers['content-type']);
+        if (isFlvMediaType(mediaType) || (isFlvPath(this.url) && !isTextMediaType(mediaType))) {
+          await readFlvStream(response, this.camera, sink, (frame) => this.emit(frame, sink));
+          return;
+        }
         if (isJpegMediaType(mediaType) || (this.camera.snapshotIntervalMs > 0 && !isMultipartMediaType(mediaType))) {
           if (!this.polling) {
             this.polling = true;
@@ -121,12 +128,13 @@ export class HttpAdapter implements CameraAdapter {
     return 'ok';
   }
 
-  private emit(data: Buffer, sink: AdapterSink): void {
+  /** Hands on a frame (a JPEG's bytes are stamped with the arrival time), announcing the connection first. */
+  private emit(frame: Buffer | Frame, sink: AdapterSink): void {
     if (!this.connected) {
       this.connected = true;
       sink.onConnected();
     }
-    sink.onFrame({ codec: 'jpeg', data, timestamp: performance.now(), keyframe: true });
+    sink.onFrame(Buffer.isBuffer(frame) ? { codec: 'jpeg', data: frame, timestamp: performance.now(), keyframe: true } : frame);
   }
 }
 
