@@ -109,4 +109,24 @@
   }
 
   setTimeout(refresh, period);
+
+  // The last-hour charts are drawn by the relay; after each new sample the page is fetched and the section swapped.
+  function refreshCharts() {
+    var charts = document.getElementById('charts');
+    if (!charts) return;
+    var every = Number(charts.getAttribute('data-refresh-ms')) || 10000;
+    fetch(location.pathname, { cache: 'no-store' })
+      .then(function (response) { return response.text(); })
+      .then(function (text) {
+        var fresh = new DOMParser().parseFromString(text, 'text/html').getElementById('charts');
+        var current = document.getElementById('charts');
+        if (fresh && current && fresh.getAttribute('data-sampled-at') !== current.getAttribute('data-sampled-at')) {
+          current.replaceWith(document.importNode(fresh, true));
+        }
+      })
+      .catch(function () { /* the status refresh above reports a relay that does not answer */ })
+      .then(function () { setTimeout(refreshCharts, every); });
+  }
+  var charts = document.getElementById('charts');
+  if (charts) setTimeout(refreshCharts, Number(charts.getAttribute('data-refresh-ms')) || 10000);
 })();

@@ -1,8 +1,10 @@
 import type Router from '@koa/router';
 import type { Context, Next } from 'koa';
+import { sampleHistory, StatusHistory } from './history.ts';
 import { createMetricsRegistry } from './metrics.ts';
 import { loadAsset } from './pages/assets.ts';
 import { renderIndexPage } from './pages/index-page.ts';
+import { renderCharts } from './pages/charts.ts';
 import { renderPlayerPage } from './pages/player-page.ts';
 import { renderStatusPage } from './pages/status-page.ts';
 import { RateSampler } from './rates.ts';
@@ -25,6 +27,8 @@ export function registerPages(router: Router, relay: Relay): void {
   const rates = new RateSampler(relay);
   const metrics = createMetricsRegistry(relay, rates);
   const snapshot = () => statusSnapshot(relay, rates);
+  const history = new StatusHistory();
+  sampleHistory(history, snapshot, relay.stopSignal);
 
   router.get('/stat.json', (ctx) => {
     ctx.set('Cache-Control', 'no-cache');
@@ -40,7 +44,7 @@ export function registerPages(router: Router, relay: Relay): void {
   });
   router.get(new RegExp(`^/(${NAME})$`), async (ctx, next) => {
     if (ctx.path.slice(1) !== statusStreamName(relay)) return next();
-    sendHtml(ctx, renderStatusPage(snapshot()));
+    sendHtml(ctx, renderStatusPage(snapshot(), renderCharts(history)));
   });
   router.get(new RegExp(`^/player/(${NAME})$`), (ctx, next) => servePlayer(ctx, next, relay, snapshot));
   router.get(new RegExp(`^/assets/(${NAME})$`), async (ctx, next) => {

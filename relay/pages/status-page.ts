@@ -8,11 +8,11 @@ export const STATUS_REFRESH_MS = 3000;
  * /stat.html: server, cameras, streams and their viewers as plain tables. Rows carry keys and cells carry field
  * paths (data-f), so player/status.js can refresh values in place from /stat.json without reloading the page.
  */
-export function renderStatusPage(snapshot: StatusSnapshot): string {
+export function renderStatusPage(snapshot: StatusSnapshot, charts?: Markup): string {
   const body = html`<h1>Relay status</h1>
 <p class="nav"><a href="/">cameras</a> · <a href="/stat.json">stat.json</a> · <a href="/metrics">metrics</a>
  · <span id="refresh-state">refreshes every ${STATUS_REFRESH_MS / 1000} s</span></p>
-<div id="status" data-refresh-ms="${STATUS_REFRESH_MS}">${renderStatusBody(snapshot)}</div>`;
+<div id="status" data-refresh-ms="${STATUS_REFRESH_MS}">${renderStatusBody(snapshot)}</div>${charts ?? ''}`;
   return layout('Relay status', body, { scripts: ['/assets/status.js'], bodyClass: 'status' });
 }
 
