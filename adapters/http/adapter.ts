@@ -57,7 +57,7 @@ export class HttpAdapter implements CameraAdapter {
         }
         if (isTextMediaType(mediaType)) {
           response.destroy();
-          throw new AdapterError('PROTOCOL', `the camera answered ${mediaType}, not an MJPEG stream`);
+          throw new AdapterError('PROTOCOL', `the camera answered ${mediaType}, not ${isFlvPath(this.url) ? 'an FLV' : 'an MJPEG'} stream`);
         }
         await this.readStream(response, boundary, sink);
         return;

@@ -87,7 +87,7 @@ t.test('HLS through nginx: decodable, segments cached, playlists fetched about o
   t.ok(log.some((line) => / cache=HIT /.test(line)), 'the access log records cache hits');
 });
 
-t.test('live FLV through nginx streams unbuffered, and a viewer leaving nginx leaves the relay', async (t) => {
+t.test('live FLV and MJPEG through nginx stream unbuffered, and a viewer leaving nginx leaves the relay', async (t) => {
   const { relay, nginx } = await setUp(t);
   const viewer = await openViewer(`${nginx.baseUrl}/test.flv`);
   t.teardown(() => viewer.close());
@@ -102,6 +102,11 @@ t.test('live FLV through nginx streams unbuffered, and a viewer leaving nginx le
   t.ok(samples.every((bytes, i) => i === 0 || bytes > samples[i - 1]!), `bytes keep arriving every 500 ms: ${samples.join(', ')}`);
   const probed = await ffprobe(`${nginx.baseUrl}/test.flv`, 2);
   t.equal(`${probed.codec_name} ${probed.width}x${probed.height}`, 'h264 320x240', 'ffprobe decodes FLV through nginx');
+  const mjpeg = await openViewer(`${nginx.baseUrl}/test.mjpg`);
+  t.teardown(() => mjpeg.close());
+  await waitFor(() => mjpeg.head.includes(Buffer.from([0xff, 0xd9])), 10_000, 'a whole JPEG through nginx');
+  t.match(mjpeg.response.headers['content-type'], /^multipart\/x-mixed-replace/, 'MJPEG passes through as multipart');
+  mjpeg.close();
   const output = relay.relay.outputs.get('test.flv')!;
   await waitFor(() => output.viewerCount === 1, 10_000, 'one relay viewer (the ffprobe one gone)');
   viewer.close();
