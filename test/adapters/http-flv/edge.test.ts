@@ -36,6 +36,7 @@ function edgeConfig(originPort: number): string {
 <Camera still>
   Source http://127.0.0.1:${originPort}/cam.mjpg
   OnDemand yes
+  CloseAfter 1
 </Camera>
 <Stream still.mjpg>
   Feed still
@@ -71,16 +72,22 @@ t.test('an edge serves 50 FLV viewers the origin\'s H.264 unchanged while the or
   t.equal(edge.relay.feeds.get('cam')!.status.restarts, 0, 'one upstream connection, never retried');
 });
 
-t.test('an edge passes the origin\'s MJPEG through, as one origin viewer', async (t) => {
+t.test('an on-demand edge passes the origin\'s MJPEG through as one origin viewer, only while watched', async (t) => {
   const origin = await startTestRelay(ORIGIN);
   t.teardown(() => origin.stop());
   const edge = await startTestRelay(edgeConfig(origin.port));
   t.teardown(() => edge.stop());
+  const originMjpeg = origin.relay.outputs.get('cam.mjpg')!;
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  t.equal(originMjpeg.viewerCount, 0, 'an on-demand edge with nobody watching does not pull');
   const viewers = await openViewers(`${edge.baseUrl}/still.mjpg`, 20);
   t.teardown(() => viewers.forEach((viewer) => viewer.close()));
   t.match(viewers[0]!.response.headers['content-type'], /^multipart\/x-mixed-replace/);
   t.ok(viewers[0]!.head.includes(Buffer.from([0xff, 0xd8])), 'JPEG images arrive');
-  t.equal(origin.relay.outputs.get('cam.mjpg')!.viewerCount, 1);
+  t.equal(originMjpeg.viewerCount, 1);
+  for (const viewer of viewers) viewer.close();
+  await waitFor(() => originMjpeg.viewerCount === 0, 10_000, 'the edge to let go of the origin after CloseAfter 1');
+  t.pass('the edge disconnected from the origin once its viewers left');
 });
 
 t.test('an edge reconnects by itself after the origin restarts', async (t) => {
