@@ -44,7 +44,7 @@ export interface SeriesKey {
   readonly measure: Measure;
 }
 
-export type Measure = 'viewers' | 'outKbps' | 'inputFps';
+export type Measure = 'viewers' | 'outKbps' | 'inputFps' | 'originRequestsPerSecond';
 
 /** The measures one snapshot yields, by owner. */
 export function measuresOf(snapshot: StatusSnapshot): Array<[SeriesKey, number | null]> {
@@ -72,6 +72,8 @@ const keyText = (key: SeriesKey): string => `${key.owner}\u0000${key.name}\u0000
  */
 export class StatusHistory {
   private readonly series = new Map<string, { key: SeriesKey; ring: SampleRing }>();
+  /** Each HLS stream's origin request total at the previous sample, to turn the counter into a rate. */
+  private originTotals = new Map<string, { total: number; at: number }>();
   private samples = 0;
   /** When the newest sample was taken (ms since the epoch); 0 before the first. */
   lastSampleAt = 0;
@@ -80,7 +82,7 @@ export class StatusHistory {
 
   record(snapshot: StatusSnapshot, now = Date.now()): void {
     const seen = new Set<string>();
-    for (const [key, value] of measuresOf(snapshot)) {
+    for (const [key, value] of [...measuresOf(snapshot), ...this.originRates(snapshot, now)]) {
       const text = keyText(key);
       seen.add(text);
       let entry = this.series.get(text);
@@ -99,6 +101,23 @@ export class StatusHistory {
     }
     this.samples = Math.min(this.samples + 1, this.capacity);
     this.lastSampleAt = now;
+  }
+
+  /** Requests per second that reached the relay for each HLS stream since the previous sample (null at first). */
+  private originRates(snapshot: StatusSnapshot, now: number): Array<[SeriesKey, number | null]> {
+    const totals = new Map<string, { total: number; at: number }>();
+    const out: Array<[SeriesKey, number | null]> = [];
+    for (const stream of snapshot.streams) {
+      if (!stream.originRequests) continue;
+      const total = Object.values(stream.originRequests).reduce((sum, count) => sum + count, 0);
+      const before = this.originTotals.get(stream.name);
+      // A counter that went back belongs to a stream rebuilt by a reload: no rate across that.
+      const rate = before && now > before.at && total >= before.total ? ((total - before.total) * 1000) / (now - before.at) : null;
+      out.push([{ owner: 'stream', name: stream.name, measure: 'originRequestsPerSecond' }, rate]);
+      totals.set(stream.name, { total, at: now });
+    }
+    this.originTotals = totals;
+    return out;
   }
 
   /** Samples taken, up to the capacity. */

@@ -9,6 +9,7 @@ const COLUMNS: ReadonlyArray<{ measure: Measure; heading: string; format: Format
   { measure: 'viewers', heading: 'Viewers', format: 'count' },
   { measure: 'outKbps', heading: 'Bandwidth out', format: 'kbps' },
   { measure: 'inputFps', heading: 'Input fps', format: 'rate' },
+  { measure: 'originRequestsPerSecond', heading: 'Origin requests/s', format: 'rate' },
 ];
 
 /**

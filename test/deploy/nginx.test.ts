@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import t, { type Test } from 'tap';
+import type { StatusSnapshot } from '../../relay/status.ts';
 import { ffprobe, openViewer, waitFor } from '../helpers/probe.ts';
 import { startTestRelay, syntheticConfig, type TestRelay } from '../helpers/relay.ts';
 import { adaptShippedConfig, startNginx, type NginxPeer } from './nginx-peer.ts';
@@ -66,6 +67,9 @@ t.test('HLS through nginx: decodable, segments cached, playlists fetched about o
   t.equal((await fetch(`${otherUrl}?token=z&a=1`)).headers.get('x-cache-status'), 'HIT', 'token before another parameter');
   t.equal((await fetch(`${otherUrl}?a=2&token=x`)).headers.get('x-cache-status'), 'MISS', 'other parameters stay in the key');
 
+  const originPlaylists = async (): Promise<number> =>
+    ((await (await fetch(`${nginx.baseUrl}/stat.json`)).json()) as StatusSnapshot).streams.find((stream) => stream.name === 'test.m3u8')!.originRequests!.playlist!;
+  const countedBefore = await originPlaylists();
   const before = seen.filter((request) => request.url.startsWith('/test.m3u8')).length;
   const started = Date.now();
   let answered = 0;
@@ -79,6 +83,7 @@ t.test('HLS through nginx: decodable, segments cached, playlists fetched about o
   t.ok(answered >= 500, `${answered} playlist requests answered in ${seconds.toFixed(1)} s`);
   // Cached for 1 s: about one upstream fetch per second, plus one for a refresh under way at either end.
   t.ok(reached >= 1 && reached <= Math.ceil(seconds) + 2, `${reached} reached the relay in ${seconds.toFixed(1)} s`);
+  t.equal(await originPlaylists() - countedBefore, reached, 'the relay\'s own originRequests counter agrees');
 
   const forwarded = seen.at(-1)!;
   t.equal(forwarded.realIp, '127.0.0.1', 'X-Real-IP carries the viewer address');

@@ -55,3 +55,16 @@ t.test('an hour and more of samples from many streams stays bounded', async (t) 
   t.ok(streams.size <= HISTORY_SAMPLES, `${streams.size} stream names kept, at most one hour's worth`);
   t.notOk(streams.has('s0'), 'the oldest are gone');
 });
+
+t.test('origin requests of an HLS stream become a rate per second between samples', async (t) => {
+  const history = new StatusHistory(5);
+  const hls = (playlist: number, segment: number) => [{ name: 'cam.m3u8', viewers: 0, outKbps: 0, originRequests: { playlist, segment, part: 0, init: 0 } }];
+  history.record(snapshotOf({ viewers: 0, outKbps: 0, streams: hls(10, 5) }), 0);
+  history.record(snapshotOf({ viewers: 0, outKbps: 0, streams: hls(15, 10) }), 10_000);
+  history.record(snapshotOf({ viewers: 0, outKbps: 0, streams: hls(35, 20) }), 20_000);
+  // A reload rebuilt the stream: its counters start again from zero.
+  history.record(snapshotOf({ viewers: 0, outKbps: 0, streams: hls(2, 1) }), 30_000);
+  t.same(history.values('stream', 'cam.m3u8', 'originRequestsPerSecond'), [null, 1, 3, null]);
+  history.record(snapshotOf({ viewers: 0, outKbps: 0, streams: [{ name: 'cam.flv', viewers: 0, outKbps: 0 }] }), 40_000);
+  t.equal(history.values('stream', 'cam.flv', 'originRequestsPerSecond'), undefined, 'FLV streams have no origin requests');
+});

@@ -34,6 +34,15 @@ t.test('the charts section shows each owner\'s series with latest and peak value
   t.equal((text.match(/<svg /g) ?? []).length, 2 + 2 + 2, 'server: viewers, out; camera: viewers, fps; stream: viewers, out');
 });
 
+t.test('an HLS stream gets an origin requests chart', async (t) => {
+  const history = new StatusHistory(4);
+  [0, 20, 30].forEach((total, i) => history.record(snapshotOf({ viewers: 0, outKbps: 0,
+    streams: [{ name: 'gate.m3u8', viewers: 0, outKbps: 0, originRequests: { playlist: total, segment: 0, part: 0, init: 0 } }] }), i * 10_000));
+  const text = renderCharts(history).text;
+  t.match(text, /<th>Origin requests\/s<\/th>/);
+  t.match(text, /data-series="stream\/gate\.m3u8\/originRequestsPerSecond"><svg[^>]*aria-label="Origin requests\/s of stream gate\.m3u8, last hour: now 1\.0, peak 2\.0">.*points="120,1 180,18"/s);
+});
+
 t.test('hostile names are escaped in headings, labels and attributes', async (t) => {
   const history = new StatusHistory(4);
   const name = '"><script>alert(1)</script><svg onload=alert(2)>';
@@ -52,6 +61,7 @@ t.test('/stat.html carries the charts, and the page swaps in fresh ones after a 
   for (const owner of ['server', 'camera test', 'stream test.flv', 'stream test.m3u8', 'stream test.mjpg']) {
     t.match(html, new RegExp(`<th>${owner.replace('.', '\\.')}</th>`), `a chart row for ${owner}`);
   }
+  t.match(html, /data-series="stream\/test\.m3u8\/originRequestsPerSecond"/, 'the HLS stream has an origin requests chart');
   const browser = await launchChromium();
   t.teardown(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
