@@ -93,6 +93,8 @@ export interface RtspResponse {
   readonly status: number;
   readonly headers: RtspHeaders;
   readonly body: Buffer;
+  /** How many packets had arrived before this reply: the ones after it are `packets.slice(packetsBefore)`. */
+  readonly packetsBefore: number;
 }
 
 /** One interleaved packet as the test client saw it. */
@@ -125,7 +127,7 @@ export class TestRtspClient {
           this.packets.push({ channel: item.channel, at: Date.now(), rtp, bytes: item.payload });
         } else {
           const { status } = parseStatusLine(item.message.startLine);
-          this.replies.push({ status, headers: item.message.headers, body: item.message.body });
+          this.replies.push({ status, headers: item.message.headers, body: item.message.body, packetsBefore: this.packets.length });
         }
       }
       this.wake();
