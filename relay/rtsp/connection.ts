@@ -1,16 +1,9 @@
 import type { Socket } from 'node:net';
 import { InterleavedDemuxer } from '../../adapters/rtsp/interleaved.ts';
-import { parseRequestLine, serializeResponse, type RtspHeaders, type RtspMessage } from '../../adapters/rtsp/message.ts';
+import { serializeResponse, type RtspMessage } from '../../adapters/rtsp/message.ts';
 import type { Logger } from '../log.ts';
+import { readRequest, type RtspRequest } from './request.ts';
 import type { RtspSession } from './session.ts';
-
-/** A parsed RTSP request as the method handlers see it. */
-export interface RtspRequest {
-  readonly method: string;
-  readonly uri: string;
-  readonly headers: RtspHeaders;
-  readonly cseq: string;
-}
 
 /** A reply, and what to do once it is written (start RTP after a PLAY reply; close after a fatal one). */
 export interface RtspReply {
@@ -136,28 +129,24 @@ export class RtspConnection {
 
   /** Answers one message; false when the connection is being closed. */
   private async answer(message: RtspMessage): Promise<boolean> {
-    let method: string;
-    let uri: string;
-    try {
-      ({ method, uri } = parseRequestLine(message.startLine));
-    } catch {
-      this.fail('malformed request line');
-      return false;
-    }
-    const cseq = message.headers.get('CSeq');
-    if (cseq === undefined || !/^\d{1,9}$/.test(cseq)) {
-      this.write({ status: 400, body: Buffer.from('missing or malformed CSeq\n') }, undefined);
+    const request = readRequest(message);
+    if ('problem' in request) {
+      if (request.fatal) {
+        this.fail(request.problem);
+        return false;
+      }
+      this.write({ status: 400, body: Buffer.from(`${request.problem}\n`) }, undefined);
       return true;
     }
     let reply: RtspReply;
     try {
-      reply = await this.handler(this, { method, uri, headers: message.headers, cseq });
+      reply = await this.handler(this, request);
     } catch (error) {
-      this.log.error(`${method} failed: ${(error as Error).stack ?? String(error)}`);
+      this.log.error(`${request.method} failed: ${(error as Error).stack ?? String(error)}`);
       reply = { status: 500 };
     }
     if (this.closed) return false;
-    this.write(reply, cseq);
+    this.write(reply, request.cseq);
     reply.after?.();
     return true;
   }

@@ -1,5 +1,6 @@
 import { Viewer } from '../viewer.ts';
-import type { RtspConnection, RtspReply, RtspRequest } from './connection.ts';
+import type { RtspConnection, RtspReply } from './connection.ts';
+import { sessionIdOf, type RtspRequest } from './request.ts';
 import { RtspReader, TcpDelivery, UdpDelivery, type Delivery } from './reader.ts';
 import { buildSdp } from './sdp.ts';
 import type { RtspMount, RtspServer } from './server.ts';
@@ -91,7 +92,7 @@ async function setup(server: RtspServer, connection: RtspConnection, request: Rt
   const found = mountOf(server, request.uri);
   if (!found || (found.track !== '' && found.track !== TRACK)) return { status: 404 };
   const { mount } = found;
-  const sessionId = request.headers.get('Session')?.split(';')[0]?.trim();
+  const sessionId = sessionIdOf(request);
   if (sessionId !== undefined) return { status: server.sessions.has(sessionId) ? 455 : 454 };
   const choice = chooseTransport(request.headers.get('Transport'), server.udp !== undefined);
   if (!choice) return { status: 461 };
@@ -123,7 +124,7 @@ function sessionHeader(server: RtspServer, session: RtspSession): [string, strin
 }
 
 async function sessionMethod(server: RtspServer, request: RtspRequest): Promise<RtspReply> {
-  const sessionId = request.headers.get('Session')?.split(';')[0]?.trim();
+  const sessionId = sessionIdOf(request);
   if (sessionId === undefined) return { status: request.method === 'GET_PARAMETER' ? 200 : 455 };
   const session = server.sessions.get(sessionId);
   if (!session) return { status: 454 };
