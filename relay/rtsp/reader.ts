@@ -3,6 +3,7 @@ import { sequenceDelta } from '../../adapters/rtsp/rtp.ts';
 import { buildSenderReport } from '../../adapters/rtp/packet.ts';
 import { frameInterleaved } from '../../adapters/rtsp/interleaved.ts';
 import type { Viewer } from '../viewer.ts';
+import { Closable } from './closable.ts';
 import type { RtpFrame, RtpStream } from './rtp-stream.ts';
 
 /** How a reader's packets leave: interleaved on its RTSP connection, or as datagrams to its client ports. */
@@ -22,15 +23,14 @@ export interface Delivery {
  * An interleaved reader: a Viewer over the RTSP socket, so the slow-reader budget and drop-to-keyframe apply (and a
  * reader past the hard limit loses its connection). TEARDOWN ends the delivery, not the connection.
  */
-export class TcpDelivery implements Delivery {
+export class TcpDelivery extends Closable implements Delivery {
   readonly transport = 'tcp';
-  closed = false;
-  private readonly closeCallbacks: Array<() => void> = [];
 
   constructor(
     readonly viewer: Viewer,
     readonly channels: readonly [number, number],
   ) {
+    super();
     viewer.onClose(() => this.close());
   }
 
@@ -49,32 +49,21 @@ export class TcpDelivery implements Delivery {
   sendRtcp(packet: Buffer): void {
     if (!this.closed) this.viewer.sendRequired(frameInterleaved(this.channels[1], packet));
   }
-
-  onClose(callback: () => void): void {
-    if (this.closed) callback();
-    else this.closeCallbacks.push(callback);
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    for (const callback of this.closeCallbacks.splice(0)) callback();
-  }
 }
 
 /** A UDP reader: datagrams from the server's port pair to the client's. The kernel drops what a slow path cannot take. */
-export class UdpDelivery implements Delivery {
+export class UdpDelivery extends Closable implements Delivery {
   readonly transport = 'udp';
   bytesSent = 0;
   readonly drops = 0;
-  closed = false;
-  private readonly closeCallbacks: Array<() => void> = [];
 
   constructor(
     private readonly sockets: { rtp: UdpSocket; rtcp: UdpSocket },
     readonly address: string,
     readonly clientPorts: readonly [number, number],
-  ) {}
+  ) {
+    super();
+  }
 
   sendFrame(frame: RtpFrame): boolean {
     if (this.closed) return false;
@@ -87,17 +76,6 @@ export class UdpDelivery implements Delivery {
 
   sendRtcp(packet: Buffer): void {
     if (!this.closed) this.sockets.rtcp.send(packet, this.clientPorts[1], this.address);
-  }
-
-  onClose(callback: () => void): void {
-    if (this.closed) callback();
-    else this.closeCallbacks.push(callback);
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    for (const callback of this.closeCallbacks.splice(0)) callback();
   }
 }
 

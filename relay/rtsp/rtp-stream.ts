@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { buildRtpPacket, type RtpPayload } from '../../adapters/rtp/packet.ts';
+import { KeptGroup } from '../media/kept-group.ts';
 
 /** One video frame as RTP packets, built once and sent as the same Buffers to every reader of the stream. */
 export class RtpFrame {
@@ -73,8 +74,7 @@ export class RtpStream {
   readonly cname = `relay-${randomBytes(4).toString('hex')}`;
   private sequence = randomBytes(2).readUInt16BE(0);
   private readonly timestampBase = randomBytes(4).readUInt32BE(0);
-  private gop: RtpFrame[] = [];
-  private gopBytes = 0;
+  private readonly gop = new KeptGroup<RtpFrame>(MAX_GOP_FRAMES, MAX_GOP_BYTES);
   private readonly listeners = new Set<RtpFrameListener>();
   private stopSource: (() => void) | undefined;
   private last: { rtpTimestamp: number; at: number } | undefined;
@@ -83,6 +83,8 @@ export class RtpStream {
   constructor(
     readonly name: string,
     readonly source: RtpMediaSource,
+    /** A reader that throws is reported here; it cannot stop the others from getting the frame. */
+    private readonly onListenerError: (error: Error) => void = () => {},
   ) {}
 
   /** The sequence number the next packet will carry. */
@@ -102,7 +104,7 @@ export class RtpStream {
    */
   attach(listener: RtpFrameListener): readonly RtpFrame[] {
     if (!this.stopSource) this.stopSource = this.source.start((payloads, keyframe, ms) => this.publish(payloads, keyframe, ms));
-    const kept = [...this.gop];
+    const kept = [...this.gop.frames];
     this.listeners.add(listener);
     return kept;
   }
@@ -118,8 +120,7 @@ export class RtpStream {
     this.listeners.clear();
     this.stopSource?.();
     this.stopSource = undefined;
-    this.gop = [];
-    this.gopBytes = 0;
+    this.gop.clear();
   }
 
   private publish(payloads: readonly RtpPayload[], keyframe: boolean, timestampMs: number): void {
@@ -133,20 +134,14 @@ export class RtpStream {
     });
     const frame = new RtpFrame(packets, keyframe, timestamp, first);
     this.last = { rtpTimestamp: timestamp, at: Date.now() };
-    this.remember(frame);
+    this.gop.add(frame, keyframe, packets.reduce((sum, packet) => sum + packet.length, 0));
     this.framesOut++;
-    for (const listener of this.listeners) listener(frame);
-  }
-
-  private remember(frame: RtpFrame): void {
-    const size = frame.packets.reduce((sum, packet) => sum + packet.length, 0);
-    if (frame.keyframe) {
-      this.gop = [];
-      this.gopBytes = 0;
+    for (const listener of this.listeners) {
+      try {
+        listener(frame);
+      } catch (error) {
+        this.onListenerError(error as Error);
+      }
     }
-    if (this.gop.length === 0 && !frame.keyframe) return;
-    if (this.gop.length >= MAX_GOP_FRAMES || this.gopBytes + size > MAX_GOP_BYTES) return;
-    this.gop.push(frame);
-    this.gopBytes += size;
   }
 }

@@ -56,8 +56,9 @@ export class RtspMount {
     readonly name: string,
     source: RtpMediaSource,
     readonly limits: ViewerLimits,
+    log: Logger,
   ) {
-    this.stream = new RtpStream(name, source);
+    this.stream = new RtpStream(name, source, (error) => log.error(`stream ${name}: a reader failed: ${error.stack ?? error.message}`));
   }
 }
 
@@ -117,7 +118,7 @@ export class RtspServer {
   /** Offers a stream; a mount of the same name is replaced (its sessions end). */
   mount(name: string, source: RtpMediaSource, limits: ViewerLimits): RtspMount {
     this.unmount(name);
-    const mount = new RtspMount(name, source, limits);
+    const mount = new RtspMount(name, source, limits, this.options.log);
     this.mounts.set(name, mount);
     return mount;
   }

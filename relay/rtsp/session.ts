@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Closable } from './closable.ts';
 import type { RtspConnection } from './connection.ts';
 import type { RtspReader } from './reader.ts';
 
@@ -6,13 +7,11 @@ import type { RtspReader } from './reader.ts';
  * One RTSP session: a reader of one stream, set up by SETUP and ended by TEARDOWN, by its connection closing (TCP
  * interleaved) or by silence longer than the session timeout. It holds the camera and encoder while it lives.
  */
-export class RtspSession {
+export class RtspSession extends Closable {
   /** 64 random bits: sessions of other clients cannot be guessed. */
   readonly id = randomBytes(8).toString('hex');
   readonly since = Date.now();
   lastActivity = Date.now();
-  closed = false;
-  private readonly onCloseCallbacks: Array<() => void> = [];
 
   constructor(
     readonly streamName: string,
@@ -21,6 +20,7 @@ export class RtspSession {
     readonly connection: RtspConnection,
     private readonly release: () => void,
   ) {
+    super();
     reader.delivery.onClose(() => this.close());
   }
 
@@ -32,17 +32,11 @@ export class RtspSession {
     this.lastActivity = now;
   }
 
-  onClose(callback: () => void): void {
-    if (this.closed) callback();
-    else this.onCloseCallbacks.push(callback);
-  }
-
   /** Ends the session: stops its RTP and releases the camera. Safe to call twice. */
-  close(): void {
+  override close(): void {
     if (this.closed) return;
-    this.closed = true;
+    super.close();
     this.reader.close();
     this.release();
-    for (const callback of this.onCloseCallbacks.splice(0)) callback();
   }
 }

@@ -13,6 +13,22 @@ import type { JpegFeed } from '../../../relay/rtsp/sources.ts';
 /** Per-reader limits as a Stream's defaults set them. */
 export const LIMITS = { budgetBytes: 1024 * 1024, hardLimitBytes: 8 * 1024 * 1024, writeTimeoutMs: 20_000 };
 
+/** Counts holds taken by acquire() and not yet released (each release counts once). */
+function holdCounter(): { hold: () => () => void; count: () => number } {
+  let holders = 0;
+  return {
+    count: () => holders,
+    hold() {
+      holders++;
+      let released = false;
+      return () => {
+        if (!released) holders--;
+        released = true;
+      };
+    },
+  };
+}
+
 /** A stand-in for a camera's Feed: ffmpeg's JPEGs (standard Huffman tables, as cameras send) with a demand count. */
 export interface FakeJpegFeed extends JpegFeed {
   readonly holders: number;
@@ -27,7 +43,7 @@ export function startJpegFeed(options: { size?: string; rate?: number; pixFmt?: 
   const splitter = new JpegSplitter(4 << 20);
   const listeners = new Set<(frame: Frame) => void>();
   let latest: Frame | undefined;
-  let holders = 0;
+  const { hold, count } = holdCounter();
   child.stdout!.on('data', (chunk: Buffer) => {
     for (const data of splitter.push(chunk)) {
       latest = { codec: 'jpeg', data, timestamp: performance.now(), keyframe: true };
@@ -37,7 +53,7 @@ export function startJpegFeed(options: { size?: string; rate?: number; pixFmt?: 
   return {
     process: child,
     get holders() {
-      return holders;
+      return count();
     },
     get latestFrame() {
       return latest;
@@ -46,21 +62,14 @@ export function startJpegFeed(options: { size?: string; rate?: number; pixFmt?: 
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    acquire() {
-      holders++;
-      let released = false;
-      return () => {
-        if (!released) holders--;
-        released = true;
-      };
-    },
+    acquire: () => hold(),
     stop: () => child.kill('SIGKILL'),
   };
 }
 
 /** Wraps an encoded source to count who holds it (acquire/release), as the relay's encoder demand would. */
 export function countingSource(source: EncodedVideoSource): EncodedVideoSource & { readonly holders: number } {
-  let holders = 0;
+  const { hold, count } = holdCounter();
   return {
     id: source.id,
     get track() {
@@ -71,16 +80,9 @@ export function countingSource(source: EncodedVideoSource): EncodedVideoSource &
     },
     subscribe: (listener) => source.subscribe(listener),
     get holders() {
-      return holders;
+      return count();
     },
-    acquire() {
-      holders++;
-      let released = false;
-      return () => {
-        if (!released) holders--;
-        released = true;
-      };
-    },
+    acquire: () => hold(),
   };
 }
 
