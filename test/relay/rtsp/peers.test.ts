@@ -2,7 +2,7 @@ import t from 'tap';
 import { ffprobe } from '../../helpers/probe.ts';
 import { startTestEncodedSource } from '../../helpers/encoded-source.ts';
 import { h264RtpSource, jpegRtpSource } from '../../../relay/rtsp/sources.ts';
-import { countingSource, LIMITS, startJpegFeed, startServer } from './fixtures.ts';
+import { countingSource, LIMITS, playOverTcp, startJpegFeed, startServer } from './fixtures.ts';
 
 const encoded = startTestEncodedSource({ size: '320x240', rate: 25, gop: 25 });
 const jpegs = startJpegFeed({ size: '320x240', rate: 10 });
@@ -41,4 +41,17 @@ t.test('after the readers leave, nobody holds the encoder or the camera, and the
   t.equal(h264.readersServed, 2);
   t.ok(h264.bytesOut > 50_000, `bytes out ${h264.bytesOut}`);
   t.equal(server.stats('cam.mjpg')!.skippedFrames, 0);
+});
+
+t.test('camera JPEGs that RTP/JPEG cannot carry are skipped and counted, not sent broken', async (t) => {
+  const optimised = startJpegFeed({ size: '320x240', rate: 10, huffman: 'optimal' });
+  t.teardown(() => optimised.stop());
+  server.mount('odd.mjpg', jpegRtpSource(optimised, 0, (reason) => server.countSkipped('odd.mjpg', reason)), LIMITS);
+  t.teardown(() => server.unmount('odd.mjpg'));
+  const { client, play } = await playOverTcp(server.port, 'odd.mjpg');
+  t.teardown(() => client.close());
+  t.equal(play.status, 200);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  t.ok(server.stats('odd.mjpg')!.skippedFrames >= 5, `skipped: ${server.stats('odd.mjpg')!.skippedFrames}`);
+  t.equal(client.packets.filter((packet) => packet.rtp).length, 0, 'no RTP for them');
 });
