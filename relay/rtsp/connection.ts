@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { InterleavedDemuxer } from '../../adapters/rtsp/interleaved.ts';
 import { serializeResponse, type RtspMessage } from '../../adapters/rtsp/message.ts';
 import type { Logger } from '../log.ts';
+import { TcpDelivery } from './reader.ts';
 import { readRequest, type RtspRequest } from './request.ts';
 import type { RtspSession } from './session.ts';
 
@@ -83,8 +84,8 @@ export class RtspConnection {
 
   channelInUse(channel: number): boolean {
     for (const session of this.sessions) {
-      const channels = (session.reader.delivery as { channels?: readonly [number, number] }).channels;
-      if (channels && (channels[0] === channel || channels[1] === channel)) return true;
+      const { delivery } = session.reader;
+      if (delivery instanceof TcpDelivery && delivery.channels.includes(channel)) return true;
     }
     return false;
   }

@@ -107,11 +107,13 @@ async function setup(server: RtspServer, connection: RtspConnection, request: Rt
     const viewer = new Viewer(connection.socket, mount.limits, connection.remoteAddress, 'rtsp');
     delivery = new TcpDelivery(viewer, channels);
     transport = `RTP/AVP/TCP;unicast;interleaved=${channels[0]}-${channels[1]}`;
-  } else {
+  } else if (server.udp) {
     // RTP goes only to the address the request came from (no destination=): the server cannot be aimed at others.
-    delivery = new UdpDelivery(server.udp!, connection.remoteAddress, choice.clientPorts);
-    const [first, second] = server.udp!.ports;
+    delivery = new UdpDelivery(server.udp, connection.remoteAddress, choice.clientPorts);
+    const [first, second] = server.udp.ports;
     transport = `RTP/AVP;unicast;client_port=${choice.clientPorts[0]}-${choice.clientPorts[1]};server_port=${first}-${second}`;
+  } else {
+    return { status: 461 };
   }
   const ssrc = mount.stream.ssrc.toString(16).toUpperCase().padStart(8, '0');
   const session = new RtspSession(mount.name, new RtspReader(mount.stream, delivery), connection, mount.stream.source.acquire());

@@ -1,4 +1,4 @@
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { RemoteInfo } from 'node:dgram';
 import type { Logger } from '../log.ts';
 import type { ViewerLimits } from '../viewer.ts';
@@ -189,7 +189,7 @@ export class RtspServer {
     await closed;
   }
 
-  private accept(socket: import('node:net').Socket): void {
+  private accept(socket: Socket): void {
     const connection = new RtspConnection(socket, (conn, request) => handleRequest(this, conn, request), (conn, channel) => this.onInterleaved(conn, channel), this.options.log);
     this.connections.add(connection);
     socket.setTimeout(this.options.idleTimeoutMs ?? 10_000, () => {

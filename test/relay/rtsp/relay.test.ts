@@ -78,6 +78,24 @@ t.test('MaxClients counts RTSP readers: 453 for a full stream, 503 for a full se
   t.equal((await fetchBytes(`${limited.baseUrl}/test.mjpg`)).status, 503, 'HTTP viewers are refused too');
 });
 
+t.test('an on-demand camera starts for an RTSP reader: DESCRIBE waits for its encoder', async (t) => {
+  const port = await unusedPort();
+  const onDemand = await startTestRelay(`RTSPPort ${port}\n${syntheticConfig({ rate: 10, extraCamera: 'OnDemand yes\nCloseAfter 1' })}`);
+  t.teardown(() => onDemand.stop());
+  t.equal(onDemand.relay.feeds.get('test')!.state, 'idle');
+  const stream = await ffprobe(`rtsp://127.0.0.1:${port}/test.flv`, 2, ['-rtsp_transport', 'tcp']);
+  t.equal(stream.codec_name, 'h264');
+  t.ok(Number(stream.nb_read_frames) >= 5, `${stream.nb_read_frames} frames`);
+  await waitFor(() => onDemand.relay.feeds.get('test')!.state === 'idle', 15_000, 'the camera to go idle after the reader left');
+});
+
+t.test('RTSP readers coming and going leave no error or stack in the log', async (t) => {
+  const rtspLines = running.logs.filter((line) => / rtsp: /.test(line) || /relay\/rtsp/.test(line));
+  t.ok(rtspLines.some((line) => /RTSP reader \w+ of test\.flv from 127\.0\.0\.1 over tcp/.test(line)), 'readers are logged');
+  t.same(running.logs.filter((line) => / (error|warn) /.test(line) && /rtsp/i.test(line)), []);
+  t.same(running.logs.filter((line) => /\n|    at /.test(line)), [], 'one line per event, no stacks');
+});
+
 t.test('RTSPPort 0 runs no RTSP server', async (t) => {
   const plain = await startTestRelay(syntheticConfig({ rate: 5 }));
   t.teardown(() => plain.stop());
