@@ -45,6 +45,8 @@ t.test('50 RTSP readers and an HTTP viewer leave one camera connection and one e
   t.equal(flv.protocols.rtsp.tcp, 50);
   t.ok(flv.protocols.rtsp.bytesOut > 0);
   t.equal(stat.server.viewers, 51, 'the server counts RTSP readers with HTTP viewers');
+  const page = (await fetchBytes(`${running.baseUrl}/stat.html`)).body.toString();
+  t.match(page, /<span data-f="protocols\.rtsp\.viewers" data-fmt="count">50<\/span> RTSP/, '/stat.html shows the RTSP readers');
   const metrics = (await fetchBytes(`${running.baseUrl}/metrics`)).body.toString();
   t.match(metrics, /relay_protocol_viewers\{stream="test.flv",camera="test",format="flv",protocol="rtsp"\} 50/);
   t.match(metrics, /relay_protocol_bytes_out_total\{stream="test.flv",camera="test",format="flv",protocol="rtsp"\} [1-9]/);
