@@ -96,7 +96,7 @@ async function setup(server: RtspServer, connection: RtspConnection, request: Rt
   if (sessionId !== undefined) return { status: server.sessions.has(sessionId) ? 455 : 454 };
   const choice = chooseTransport(request.headers.get('Transport'), server.udp !== undefined);
   if (!choice) return { status: 461 };
-  if (connection.sessions.size >= MAX_SESSIONS_PER_CONNECTION) return { status: 503 };
+  if (connection.sessions.size >= MAX_SESSIONS_PER_CONNECTION || server.sessions.size >= (server.options.maxSessions ?? 10_000)) return { status: 503 };
   const refusal = server.options.admit?.(mount.name);
   if (refusal) return { status: refusal.status, body: Buffer.from(`${refusal.reason}\n`) };
   let delivery: Delivery;

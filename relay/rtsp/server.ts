@@ -28,6 +28,8 @@ export interface RtspServerOptions {
   /** A connection that sets up no session and sends nothing for this long is closed. */
   readonly idleTimeoutMs?: number;
   readonly maxConnections?: number;
+  /** Sessions of all clients together (a UDP session outlives its connection until it times out). */
+  readonly maxSessions?: number;
   /** Admission, asked at every SETUP (MaxClients of the stream and of the server). */
   readonly admit?: (streamName: string) => RtspRefusal | undefined;
 }

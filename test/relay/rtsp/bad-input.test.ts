@@ -175,6 +175,21 @@ t.test('1,000 connections that send nothing are bounded and timed out; a real cl
   t.pass('all 1,000 closed by the idle timeout');
 });
 
+t.test('sessions are bounded per connection and in all; the ones over get 503', async (t) => {
+  const small = await startServer({ maxSessions: 10 });
+  small.mount('cam.flv', h264RtpSource(video), LIMITS);
+  t.teardown(() => small.close());
+  const smallUrl = `rtsp://127.0.0.1:${small.port}/cam.flv/trackID=0`;
+  const statuses: number[] = [];
+  const clients = [await TestRtspClient.connect(small.port), await TestRtspClient.connect(small.port)];
+  t.teardown(() => clients.forEach((client) => client.close()));
+  for (let i = 0; i < 9; i++) statuses.push((await clients[0]!.request('SETUP', smallUrl, { Transport: 'RTP/AVP;unicast;client_port=9-10' })).status);
+  t.same(statuses, [200, 200, 200, 200, 200, 200, 200, 200, 503], 'eight per connection');
+  for (let i = 0; i < 3; i++) statuses.push((await clients[1]!.request('SETUP', smallUrl, { Transport: 'RTP/AVP;unicast;client_port=9-10' })).status);
+  t.same(statuses.slice(9), [200, 200, 503], 'ten in all');
+  t.equal(small.readerCount(), 10);
+});
+
 t.test('connections beyond the limit are refused at once', async (t) => {
   const small = await startServer({ maxConnections: 20 });
   t.teardown(() => small.close());
