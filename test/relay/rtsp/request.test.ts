@@ -2,6 +2,7 @@ import t from 'tap';
 import { RtspHeaders } from '../../../adapters/rtsp/message.ts';
 import { parseTarget } from '../../../relay/rtsp/methods.ts';
 import { readRequest, sessionIdOf } from '../../../relay/rtsp/request.ts';
+import { buildSdp } from '../../../relay/rtsp/sdp.ts';
 import { chooseTransport } from '../../../relay/rtsp/transport.ts';
 
 const message = (startLine: string, headers: Array<[string, string]>) => ({ startLine, headers: new RtspHeaders(headers), body: Buffer.alloc(0) });
@@ -54,4 +55,12 @@ t.test('transports: the first alternative the server serves', async (t) => {
     [`${'x,'.repeat(100)}RTP/AVP/TCP`, true, undefined],
   ];
   for (const [header, udp, expected] of cases) t.same(chooseTransport(header, udp), expected, `${header} (udp ${udp})`);
+});
+
+t.test('SDP: origin address family, control attributes, CRLF lines', async (t) => {
+  const mapped = buildSdp({ name: 'cam.flv', serverAddress: '::ffff:10.0.0.5', mediaLines: ['m=video 0 RTP/AVP 26', 'a=control:trackID=0'] });
+  t.match(mapped, /^o=- \d+ 1 IN IP4 10\.0\.0\.5\r$/m, 'an IPv4 peer of a dual-stack socket');
+  t.match(buildSdp({ name: 'x', serverAddress: '::1', mediaLines: [] }), /^o=- \d+ 1 IN IP6 ::1\r$/m);
+  t.match(mapped, /^v=0\r\n/);
+  t.match(mapped, /\r\na=control:\*\r\nm=video 0 RTP\/AVP 26\r\na=control:trackID=0\r\n$/);
 });
