@@ -1,4 +1,7 @@
+import { createSocket, type Socket } from 'node:dgram';
 import t from 'tap';
+import { parseRtpPacket } from '../../../adapters/rtsp/rtp.ts';
+import { ReceiverReporter } from '../../../adapters/rtsp/rtcp.ts';
 import { startTestEncodedSource } from '../../helpers/encoded-source.ts';
 import { h264RtpSource } from '../../../relay/rtsp/sources.ts';
 import { countingSource, LIMITS, playOverTcp, startServer, TestRtspClient } from './fixtures.ts';
@@ -102,4 +105,55 @@ t.test('a reader of another client in the same connection can use other channels
     t.equal((await client.request('GET_PARAMETER', url, { Session: session })).status, 200, 'keep-alive');
   }
   t.equal((await client.request('PLAY', url, { Session: session })).status, 200, 'alive after 2.4 s > its 1.5 s timeout');
+});
+
+/** A client's RTP/RTCP port pair: the first free even/odd pair from 44000. */
+async function clientPorts(): Promise<[Socket, Socket]> {
+  const bind = (port: number): Promise<Socket | undefined> => new Promise((resolve) => {
+    const socket = createSocket('udp4');
+    socket.once('error', () => {
+      socket.close();
+      resolve(undefined);
+    });
+    socket.bind(port, '127.0.0.1', () => resolve(socket));
+  });
+  for (let port = 44000; port < 45000; port += 2) {
+    const rtp = await bind(port);
+    const rtcp = rtp && (await bind(port + 1));
+    if (rtp && rtcp) return [rtp, rtcp];
+    rtp?.close();
+  }
+  throw new Error('no free UDP port pair');
+}
+
+t.test('a UDP reader gets RTP on its RTP port, sender reports on its RTCP port, and its receiver reports keep the session', async (t) => {
+  const [rtp, rtcp] = await clientPorts();
+  t.teardown(() => {
+    rtp.close();
+    rtcp.close();
+  });
+  const packets: Buffer[] = [];
+  const reports: Buffer[] = [];
+  rtp.on('message', (message) => packets.push(message));
+  rtcp.on('message', (message) => reports.push(message));
+  const client = await TestRtspClient.connect(server.port);
+  t.teardown(() => client.close());
+  const setup = await client.request('SETUP', `${url}/trackID=0`, { Transport: `RTP/AVP;unicast;client_port=${rtp.address().port}-${rtcp.address().port}` });
+  t.equal(setup.status, 200);
+  const serverPorts = /server_port=(\d+)-(\d+)/.exec(setup.headers.get('Transport') ?? '');
+  t.ok(serverPorts, 'server ports announced');
+  const session = setup.headers.get('Session')!.split(';')[0]!;
+  t.equal((await client.request('PLAY', url, { Session: session })).status, 200);
+  // Receiver reports every second from the client's RTCP port keep the session past its 1.5 s timeout without requests.
+  const reporter = new ReceiverReporter(90_000);
+  const timer = setInterval(() => rtcp.send(reporter.buildReport(Date.now()), Number(serverPorts![2]), '127.0.0.1'), 1000);
+  t.teardown(() => clearInterval(timer));
+  await new Promise((resolve) => setTimeout(resolve, 6500));
+  t.ok(packets.length > 100, `${packets.length} RTP packets`);
+  t.equal(nalType(parseRtpPacket(packets[0]!).payload), NAL_SPS, 'starts with the parameter sets of a keyframe');
+  t.ok(reports.some((report) => report[1] === 200), 'a sender report arrived');
+  t.equal(server.readerCount('cam.flv'), 1, 'still a reader after 6.5 s with no request');
+  clearInterval(timer);
+  await new Promise((resolve) => setTimeout(resolve, 3500));
+  t.equal(server.readerCount('cam.flv'), 0, 'the session ends once the reports stop');
 });
