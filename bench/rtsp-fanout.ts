@@ -2,59 +2,18 @@
 // MB with N RTSP TCP-interleaved readers of one stream, against N HTTP FLV viewers of the same stream (same encoder,
 // same bit rate), in alternating phases. Prints a Markdown section for bench/RESULTS.md.
 import { writeFile, mkdtemp, rm } from 'node:fs/promises';
-import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sleep } from './clock.ts';
 import { cpuSeconds, freePort, killAll, spawnTracked, stopTracked } from './procs.ts';
+import { httpReader, rtspReader, type ByteReader } from './rtsp-readers.ts';
 
 const { values } = parseArgs({ options: { readers: { type: 'string', default: '200' }, window: { type: 'string', default: '10' }, rounds: { type: 'string', default: '2' } } });
 const READERS = Number(values.readers);
 const WINDOW_S = Number(values.window);
 const ROUNDS = Number(values.rounds);
 const WARMUP_MS = 3000;
-
-/** A reader that only counts bytes: an HTTP FLV viewer, or an RTSP client after SETUP and PLAY. */
-interface Reader {
-  bytes: number;
-  readonly socket: Socket;
-}
-
-function httpReader(port: number): Promise<Reader> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write('GET /live.flv HTTP/1.1\r\nHost: bench\r\n\r\n'));
-    const reader: Reader = { bytes: 0, socket };
-    socket.on('data', (chunk) => (reader.bytes += chunk.length));
-    socket.once('data', () => resolve(reader));
-    socket.on('error', reject);
-  });
-}
-
-function rtspReader(port: number): Promise<Reader> {
-  return new Promise((resolve, reject) => {
-    const url = `rtsp://127.0.0.1:${port}/live.flv`;
-    const socket = connect(port, '127.0.0.1', () => socket.write(`SETUP ${url}/trackID=0 RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n`));
-    const reader: Reader = { bytes: 0, socket };
-    let text = '';
-    let playing = false;
-    socket.on('data', (chunk: Buffer) => {
-      reader.bytes += chunk.length;
-      if (playing) return;
-      text += chunk.toString('latin1');
-      const session = /Session: ([^;\r\n]+)/.exec(text)?.[1];
-      if (session && !text.includes('CSeq: 2')) {
-        socket.write(`PLAY ${url} RTSP/1.0\r\nCSeq: 2\r\nSession: ${session}\r\n\r\n`);
-        text = text.replace('Session:', 'session-sent:');
-      }
-      if (/CSeq: 2/.test(text)) {
-        playing = true;
-        resolve(reader);
-      }
-    });
-    socket.on('error', reject);
-  });
-}
 
 async function stat(httpPort: number): Promise<{ flvBytes: number; rtspBytes: number; viewers: number }> {
   const json = (await (await fetch(`http://127.0.0.1:${httpPort}/stat.json`)).json()) as { streams: Array<{ name: string; bytesOut: number; viewers: number; protocols: { rtsp?: { bytesOut: number; viewers: number } } }> };
@@ -64,8 +23,8 @@ async function stat(httpPort: number): Promise<{ flvBytes: number; rtspBytes: nu
 
 /** One phase: N readers of one kind, warm-up, then CPU seconds and bytes delivered over the window. */
 async function phase(kind: 'flv' | 'rtsp', pid: number, httpPort: number, rtspPort: number): Promise<{ cpuPerMB: number; mbPerS: number; cpuPercent: number }> {
-  const readers: Reader[] = [];
-  for (let i = 0; i < READERS; i++) readers.push(await (kind === 'flv' ? httpReader(httpPort) : rtspReader(rtspPort)));
+  const readers: ByteReader[] = [];
+  for (let i = 0; i < READERS; i++) readers.push(await (kind === 'flv' ? httpReader(httpPort, '/live.flv') : rtspReader(rtspPort, 'live.flv', 'trackID=0')));
   await sleep(WARMUP_MS);
   const bytes = async (): Promise<number> => ((await stat(httpPort))[kind === 'flv' ? 'flvBytes' : 'rtspBytes']);
   const cpu0 = cpuSeconds(pid);
