@@ -4,16 +4,17 @@ import { viewerLimits, type StreamOutput } from '../outputs/output.ts';
 import type { Relay } from '../relay.ts';
 import type { RtpMediaSource } from './rtp-stream.ts';
 import { RtspServer, type RtspRefusal } from './server.ts';
-import { h264RtpSource, jpegRtpSource, type JpegSkipCounter } from './sources.ts';
+import { h264RtpSource, jpegRtpSource, type JpegFeed, type JpegSkipCounter } from './sources.ts';
 
 /**
  * The one place that knows where a stream's frames come from for RTSP: the stream's shared encoder (flv, hls: its
- * H.264, encoded once for every protocol), or its camera's JPEGs (mpjpeg). Other formats are not served.
+ * H.264, encoded once for every protocol), or its camera's JPEG view (mpjpeg: the camera's JPEGs, or an H.264 camera
+ * decoded to JPEG once for MJPEG and RTSP alike). Other formats are not served.
  */
-export function rtspSourceOf(output: StreamOutput, onSkip: JpegSkipCounter): RtpMediaSource | undefined {
+export function rtspSourceOf(output: StreamOutput, jpegView: () => JpegFeed, onSkip: JpegSkipCounter): RtpMediaSource | undefined {
   const { format } = output.config;
   if ((format === 'flv' || format === 'hls') && output.video) return h264RtpSource(output.video);
-  if (format === 'mpjpeg') return jpegRtpSource(output.feed, output.config.videoFrameRate, onSkip);
+  if (format === 'mpjpeg') return jpegRtpSource(jpegView(), output.config.videoFrameRate, onSkip);
   return undefined;
 }
 
@@ -62,7 +63,7 @@ export class RtspEdge implements ConsumerEdge {
     }
     for (const [name, output] of this.relay.outputs) {
       if (this.mounted.has(name) || !output.config.rtsp) continue;
-      const source = rtspSourceOf(output, (reason) => this.server.countSkipped(name, reason));
+      const source = rtspSourceOf(output, () => this.relay.jpegViewFor(output.feed), (reason) => this.server.countSkipped(name, reason));
       if (!source) continue;
       this.server.mount(name, source, viewerLimits(output.config));
       this.mounted.set(name, output);

@@ -1,6 +1,6 @@
 import { h264FmtpParameters, packetizeH264 } from '../../adapters/rtp/h264-packetizer.ts';
 import { packetizeJpeg, parseJpegForRtp, type JpegSkipReason } from '../../adapters/rtp/jpeg-packetizer.ts';
-import type { Frame } from '../../adapters/types.ts';
+import type { JpegFrame } from '../../adapters/types.ts';
 import type { EncodedVideoFrame, EncodedVideoSource } from '../media/types.ts';
 import type { RtpEmit, RtpMediaSource } from './rtp-stream.ts';
 
@@ -37,10 +37,10 @@ export function h264RtpSource(video: EncodedVideoSource): RtpMediaSource {
   };
 }
 
-/** What a JPEG stream needs of a camera's Feed: its frames, the newest one, and a hold on the camera. */
+/** What a JPEG stream needs of a camera's JPEG view: its frames, the newest one, and a hold on the camera. */
 export interface JpegFeed {
-  subscribe(listener: (frame: Frame) => void): () => void;
-  readonly latestFrame: Frame | undefined;
+  subscribe(listener: (frame: JpegFrame) => void): () => void;
+  readonly latestFrame: JpegFrame | undefined;
   acquire(): () => void;
 }
 
@@ -59,8 +59,8 @@ export function jpegRtpSource(feed: JpegFeed, frameRate: number, onSkip: JpegSki
     mediaLines: () => [`m=video 0 RTP/AVP ${JPEG_PAYLOAD_TYPE}`, `a=rtpmap:${JPEG_PAYLOAD_TYPE} JPEG/90000`, 'a=control:trackID=0'],
     start(emit) {
       let lastSentAt = -Infinity;
-      const send = (frame: Frame | undefined): void => {
-        if (!frame || frame.codec !== 'jpeg') return;
+      const send = (frame: JpegFrame | undefined): void => {
+        if (!frame) return;
         // Pacing keeps a frame when ~90% of an output interval has passed, so jitter does not halve the rate.
         if (frameRate > 0 && frame.timestamp - lastSentAt < 900 / frameRate) return;
         const image = parseJpegForRtp(frame.data);

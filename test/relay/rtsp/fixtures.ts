@@ -4,7 +4,7 @@ import { JpegSplitter } from '../../../adapters/common/jpeg-splitter.ts';
 import { InterleavedDemuxer } from '../../../adapters/rtsp/interleaved.ts';
 import { parseStatusLine, type RtspHeaders } from '../../../adapters/rtsp/message.ts';
 import { parseRtpPacket, type RtpPacket } from '../../../adapters/rtsp/rtp.ts';
-import type { Frame } from '../../../adapters/types.ts';
+import type { JpegFrame } from '../../../adapters/types.ts';
 import { silentLogger, type Logger } from '../../../relay/log.ts';
 import type { EncodedVideoSource } from '../../../relay/media/types.ts';
 import { RtspServer, type RtspServerOptions } from '../../../relay/rtsp/server.ts';
@@ -41,8 +41,8 @@ export function startJpegFeed(options: { size?: string; rate?: number; pixFmt?: 
   const child = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', `testsrc=size=${size}:rate=${rate}`,
     '-c:v', 'mjpeg', '-huffman', huffman, '-q:v', '5', '-pix_fmt', pixFmt, '-f', 'mjpeg', 'pipe:1'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const splitter = new JpegSplitter(4 << 20);
-  const listeners = new Set<(frame: Frame) => void>();
-  let latest: Frame | undefined;
+  const listeners = new Set<(frame: JpegFrame) => void>();
+  let latest: JpegFrame | undefined;
   const { hold, count } = holdCounter();
   child.stdout!.on('data', (chunk: Buffer) => {
     for (const data of splitter.push(chunk)) {

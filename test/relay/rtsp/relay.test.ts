@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import t from 'tap';
+import { GstRtspServer } from '../../adapters/rtsp/gst-server.ts';
 import { childFfmpegs, ffprobe, fetchBytes, openViewer, waitFor } from '../../helpers/probe.ts';
 import { unusedPort } from '../../helpers/ports.ts';
 import { startTestRelay, syntheticConfig } from '../../helpers/relay.ts';
@@ -103,4 +104,21 @@ t.test('RTSPPort 0 runs no RTSP server', async (t) => {
   t.teardown(() => plain.stop());
   t.equal(plain.rtsp, undefined);
   t.equal(plain.relay.edges.size, 0);
+});
+
+t.test("an H.264 camera's MJPEG stream goes over RTSP as JPEG, decoded once for MJPEG and RTSP readers alike", async (t) => {
+  const camera = await GstRtspServer.start({ codec: 'h264', fps: 10 });
+  const port = await unusedPort();
+  const relay = await startTestRelay(`RTSPPort ${port}\n<Camera cam>\n  Source ${camera.url}\n</Camera>\n<Stream cam.mjpg>\n  Feed cam\n</Stream>\n`);
+  t.teardown(async () => {
+    await relay.stop();
+    await camera.stop();
+  });
+  const viewer = await openViewer(`${relay.baseUrl}/cam.mjpg`);
+  t.teardown(() => viewer.close());
+  const stream = await ffprobe(`rtsp://127.0.0.1:${port}/cam.mjpg`, 2, ['-rtsp_transport', 'tcp']);
+  t.equal(stream.codec_name, 'mjpeg');
+  t.ok(Number(stream.nb_read_frames) >= 5, `${stream.nb_read_frames} frames`);
+  t.equal(relay.rtsp!.server.stats('cam.mjpg')!.skippedFrames, 0, 'the decoded JPEGs are ones RTP/JPEG carries');
+  t.equal(childFfmpegs().filter((cmd) => cmd.includes('-c:v mjpeg') && cmd.includes('matroska')).length, 1, 'one JPEG transcoder');
 });
