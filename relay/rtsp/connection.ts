@@ -17,6 +17,7 @@ export interface RtspReply {
 /** Answers one request; never throws for bad input (a thrown error is a bug, answered 500). */
 export type RequestHandler = (connection: RtspConnection, request: RtspRequest) => Promise<RtspReply>;
 
+/** Reason phrases of the statuses the server sends (RFC 2326 7.1.1). */
 export const REASONS: Record<number, string> = {
   200: 'OK', 400: 'Bad Request', 404: 'Not Found', 405: 'Method Not Allowed', 453: 'Not Enough Bandwidth',
   454: 'Session Not Found', 455: 'Method Not Valid in This State', 461: 'Unsupported Transport',

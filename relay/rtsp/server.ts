@@ -16,6 +16,7 @@ export interface RtspRefusal {
   readonly reason: string;
 }
 
+/** Where the RTSP server listens, its limits, and how it admits readers. */
 export interface RtspServerOptions {
   readonly host: string;
   /** 0 picks a free port. */
