@@ -26,8 +26,11 @@ export const REASONS: Record<number, string> = {
 
 /** Requests parsed and not yet answered; past this the connection stops reading until it catches up. */
 const MAX_QUEUED_REQUESTS = 16;
-/** Reply and media bytes waiting for a client that does not read; past this, no more requests are read from it. */
-const MAX_UNREAD_BYTES = 1024 * 1024;
+/**
+ * Bytes waiting for a client that sends requests but does not read the replies; past this it is disconnected. Above
+ * the default ViewerMaxQueue (8 MiB), so an interleaved reader's own media backlog meets its viewer limits first.
+ */
+const MAX_UNREAD_BYTES = 16 * 1024 * 1024;
 /** How long a connection that broke the protocol gets to read its 400 before it is closed. */
 const FAIL_LINGER_MS = 2000;
 
@@ -54,7 +57,6 @@ export class RtspConnection {
     socket.setNoDelay(true);
     socket.setMaxListeners(64); // each interleaved session's Viewer listens for close
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => this.resumeIfCaughtUp());
     // A client that resets the connection is leaving, not failing.
     socket.on('error', () => {});
     socket.once('close', () => {
@@ -107,12 +109,14 @@ export class RtspConnection {
       if (item.kind === 'data') this.onInterleaved(this, item.channel);
       else if (!item.message.startLine.startsWith('RTSP/')) this.queue.push(item.message); // a client's reply to nothing is dropped
     }
-    if (this.queue.length > MAX_QUEUED_REQUESTS || this.socket.writableLength > MAX_UNREAD_BYTES) this.socket.pause();
+    if (this.socket.writableLength > MAX_UNREAD_BYTES) return this.close();
+    // A flood of pipelined requests waits in the kernel until the ones read are answered.
+    if (this.queue.length > MAX_QUEUED_REQUESTS) this.socket.pause();
     void this.drain();
   }
 
   private resumeIfCaughtUp(): void {
-    if (!this.closed && this.queue.length <= MAX_QUEUED_REQUESTS && this.socket.writableLength <= MAX_UNREAD_BYTES) this.socket.resume();
+    if (!this.closed && this.queue.length <= MAX_QUEUED_REQUESTS) this.socket.resume();
   }
 
   private async drain(): Promise<void> {

@@ -105,6 +105,30 @@ t.test('pipelined requests are answered in order', async (t) => {
   t.same(replies.map((reply) => reply.status), [200, 200, 501, 200]);
 });
 
+t.test('a client that pipelines requests and never reads the replies is disconnected, its backlog bounded', async (t) => {
+  const socket = connect(server.port, '127.0.0.1');
+  socket.on('error', () => {});
+  socket.pause(); // reads nothing, ever
+  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  t.teardown(() => socket.destroy());
+  const describe = Buffer.from(`DESCRIBE ${url} RTSP/1.0\r\nCSeq: 1\r\n\r\n`);
+  let sent = 0;
+  let open = true;
+  void closed.then(() => (open = false));
+  // Replies (about 700 bytes each) pile up past the kernel buffers and the server's 16 MiB limit.
+  while (open && sent < 200_000) {
+    const batch = Buffer.concat(Array.from({ length: 1000 }, () => describe));
+    if (!socket.write(batch)) await new Promise((resolve) => setTimeout(resolve, 20));
+    sent += 1000;
+    if (sent % 10_000 === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+  await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 30_000))]);
+  t.equal(open, false, `disconnected after ${sent} requests`);
+  const client = await TestRtspClient.connect(server.port);
+  t.teardown(() => client.close());
+  t.equal((await client.request('OPTIONS', '*')).status, 200, 'others are served');
+});
+
 t.test('interleaved data from the client on channels nobody set up is ignored', async (t) => {
   const { client } = await playOverTcp(server.port, 'cam.flv');
   t.teardown(() => client.close());
