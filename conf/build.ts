@@ -88,6 +88,10 @@ export function buildConfig(
     maxBandwidth: get<number>('MaxBandwidth'),
     ffmpegPath: get<string | undefined>('FFmpegPath'),
     maxProcesses: get<number>('MaxProcesses'),
+    rtspPort: get<number>('RTSPPort'),
+    rtspBindAddress: get<string | undefined>('RTSPBindAddress') ?? get<string>('HTTPBindAddress'),
+    rtspUdpPortRange: get<readonly [number, number]>('RTSPUDPPortRange'),
+    rtspSessionTimeoutMs: get<number>('RTSPSessionTimeout'),
     cameras,
     streams,
     redirects,
@@ -190,6 +194,7 @@ function buildStream(block: ParsedBlock, problems: Problems): StreamConfig | und
     }
   }
   if (format !== 'hls') for (const directive of ['HLSSegmentTime', 'HLSListSize', 'LowLatency']) misuse(directive, 'applies to Format hls only');
+  if (format === 'jpeg' || format === 'status') misuse('RTSP', 'applies to video streams only (flv, hls, mpjpeg)');
   if (codec === 'copy') {
     for (const directive of ['VideoSize', 'VideoQMin', 'VideoQMax', 'VideoGopSize', 'VideoFrameRate']) {
       misuse(directive, 'does not apply with VideoCodec copy (the camera\'s H.264 is passed on unchanged)');
@@ -220,6 +225,7 @@ function buildStream(block: ParsedBlock, problems: Problems): StreamConfig | und
     viewerBudgetBytes: budget,
     viewerHardLimitBytes: hardLimit,
     viewerWriteTimeoutMs: get('ViewerWriteTimeout'),
+    rtsp: get<boolean>('RTSP') && format !== 'jpeg' && format !== 'status',
   };
 }
 

@@ -1,4 +1,4 @@
-import { boolean, bytes, decimal, hexBytes, integer, oneOf, seconds, size, text, type ValueParser } from './values.ts';
+import { boolean, bytes, decimal, hexBytes, integer, oneOf, portRange, seconds, size, text, type ValueParser } from './values.ts';
 
 /** Where a directive may stand. */
 export type Scope = 'global' | 'Camera' | 'Stream' | 'Redirect';
@@ -23,6 +23,10 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     /** No longer used (HLS is packaged in memory); accepted with a warning so that old configs load. */
     HLSDirectory: { parse: text },
     MaxProcesses: { parse: integer(1, 100_000), default: 256 },
+    RTSPPort: { parse: ANY_PORT, default: 0 },
+    RTSPBindAddress: { parse: text },
+    RTSPUDPPortRange: { parse: portRange, default: [6970, 6999] },
+    RTSPSessionTimeout: { parse: seconds(5, 3600), default: 60_000 },
   },
   Camera: {
     Source: { parse: text, required: true },
@@ -59,6 +63,7 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     ViewerBudget: { parse: bytes(16 * 1024, 256 * 1024 * 1024), default: 1024 * 1024 },
     ViewerMaxQueue: { parse: bytes(32 * 1024, 1024 * 1024 * 1024), default: 8 * 1024 * 1024 },
     ViewerWriteTimeout: { parse: seconds(0.5, 600), default: 20_000 },
+    RTSP: { parse: boolean, default: true },
   },
   Redirect: {
     URL: { parse: text, required: true },

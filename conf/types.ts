@@ -10,6 +10,14 @@ export interface RelayConfig {
   readonly ffmpegPath: string | undefined;
   /** Child processes (encoders, packagers, synthetic cameras) running at once; more starts wait for a slot. */
   readonly maxProcesses: number;
+  /** RTSP server port; 0 means no RTSP server. */
+  readonly rtspPort: number;
+  /** Address the RTSP server binds; HTTPBindAddress unless set. */
+  readonly rtspBindAddress: string;
+  /** Server ports for RTP over UDP: the first free even/odd pair in this range is used. */
+  readonly rtspUdpPortRange: readonly [number, number];
+  /** An RTSP session with no sign of life for this long ends, ms. */
+  readonly rtspSessionTimeoutMs: number;
   readonly cameras: readonly CameraConfig[];
   readonly streams: readonly StreamConfig[];
   readonly redirects: readonly RedirectConfig[];
@@ -85,6 +93,8 @@ export interface StreamConfig {
   readonly viewerHardLimitBytes: number;
   /** Fan-out: a viewer whose socket accepts nothing for this long is disconnected, ms. */
   readonly viewerWriteTimeoutMs: number;
+  /** Also served over RTSP at rtsp://HOST:RTSPPort/NAME (flv and hls as H.264, mpjpeg as JPEG). */
+  readonly rtsp: boolean;
 }
 
 export interface RedirectConfig {

@@ -35,6 +35,19 @@ export function decimal(min: number, max: number): ValueParser<number> {
   };
 }
 
+/** A port range "FIRST-LAST" with room for at least one even/odd pair (RTP and RTCP). */
+export const portRange: ValueParser<readonly [number, number]> = (args) => {
+  const text = one(args);
+  if (text instanceof ValueError) return text;
+  const match = /^(\d{1,5})-(\d{1,5})$/.exec(text);
+  if (!match) return new ValueError(`"${text}" is not a port range (e.g. 6970-6999)`);
+  const first = Number(match[1]);
+  const last = Number(match[2]);
+  if (first < 1024 || last > 65535 || last < first) return new ValueError(`${text} is out of range (1024 to 65535, first to last)`);
+  if (last - (first + (first % 2)) < 1) return new ValueError(`${text} holds no even/odd port pair`);
+  return [first, last] as const;
+};
+
 /** Seconds (decimals allowed) returned as milliseconds. */
 export function seconds(min: number, max: number): ValueParser<number> {
   const parse = decimal(min, max);

@@ -1,8 +1,11 @@
 import type { RelayConfig } from '../conf/types.ts';
 import type { StreamOutput } from './outputs/output.ts';
 
-/** Why a viewer was refused; the HTTP edge answers 503 with this text before any stream byte. */
-export type Refusal = { readonly reason: string };
+/**
+ * Why a viewer was refused; the HTTP edge answers 503 with this text before any stream byte. `scope` says which limit
+ * (the RTSP edge answers 453 for a full stream or bandwidth, 503 for a full server).
+ */
+export type Refusal = { readonly reason: string; readonly scope?: 'stream' | 'server' | 'bandwidth' };
 
 export interface AdmissionCounters {
   refused: number;
@@ -16,6 +19,8 @@ export class Admission {
   constructor(
     private readonly config: RelayConfig,
     private readonly outputs: () => Iterable<StreamOutput>,
+    /** Consumers of a stream on edges other than HTTP (RTSP readers), counted against the same limits. */
+    private readonly edgeViewers: (stream: string) => number = () => 0,
   ) {}
 
   /** kbit/s a viewer of this stream is expected to take. */
@@ -28,8 +33,9 @@ export class Admission {
     let viewers = 0;
     let kbps = 0;
     for (const output of this.outputs()) {
-      viewers += output.viewerCount;
-      kbps += output.viewerCount * Admission.estimatedKbps(output);
+      const count = output.viewerCount + this.edgeViewers(output.config.name);
+      viewers += count;
+      kbps += count * Admission.estimatedKbps(output);
     }
     return { viewers, kbps };
   }
@@ -47,12 +53,13 @@ export class Admission {
 
   private evaluate(output: StreamOutput): Refusal | undefined {
     const { maxClients } = output.config;
-    if (maxClients > 0 && output.viewerCount >= maxClients) return { reason: `stream ${output.config.name} is full (${maxClients} viewers)` };
+    const streamViewers = output.viewerCount + this.edgeViewers(output.config.name);
+    if (maxClients > 0 && streamViewers >= maxClients) return { reason: `stream ${output.config.name} is full (${maxClients} viewers)`, scope: 'stream' };
     const { viewers, kbps } = this.usage();
-    if (this.config.maxClients > 0 && viewers >= this.config.maxClients) return { reason: `server is full (${this.config.maxClients} viewers)` };
+    if (this.config.maxClients > 0 && viewers >= this.config.maxClients) return { reason: `server is full (${this.config.maxClients} viewers)`, scope: 'server' };
     const wanted = kbps + Admission.estimatedKbps(output);
     if (this.config.maxBandwidth > 0 && wanted > this.config.maxBandwidth) {
-      return { reason: `bandwidth limit reached (${this.config.maxBandwidth} kbit/s)` };
+      return { reason: `bandwidth limit reached (${this.config.maxBandwidth} kbit/s)`, scope: 'bandwidth' };
     }
     return undefined;
   }

@@ -6,6 +6,7 @@ import type { RelayConfig } from '../conf/types.ts';
 import { locateFfmpeg, type FfmpegInfo } from './ffmpeg-locate.ts';
 import { createLogger, type Logger } from './log.ts';
 import { Relay } from './relay.ts';
+import { RtspEdge } from './rtsp/relay-edge.ts';
 import { createApp, listen } from './server.ts';
 
 /** A running relay with its HTTP server. */
@@ -14,6 +15,8 @@ export interface RunningRelay {
   readonly server: Server;
   readonly port: number;
   readonly ffmpeg: FfmpegInfo;
+  /** The RTSP edge, when RTSPPort is set. */
+  readonly rtsp: RtspEdge | undefined;
   /** Re-reads the config file; an invalid file is rejected (ConfigError) and the running config stays. */
   reload(): Promise<void>;
   /** Stops accepting, ends viewer responses, stops ffmpeg children and adapters. Safe to call twice. */
@@ -45,6 +48,15 @@ export async function startRelay(
   }
   const { server, port } = listening;
   log.info(`serving on http://${config.httpBindAddress}:${port}/ (${config.cameras.length} cameras, ${config.streams.length} streams)`);
+  let rtsp: RtspEdge | undefined;
+  try {
+    rtsp = await RtspEdge.start(relay, log);
+  } catch (error) {
+    // The RTSP port is taken or not ours: stop what started, as a failed HTTP listen would.
+    server.close();
+    await relay.stop();
+    throw error;
+  }
   let stopping: Promise<void> | undefined;
   // Reloads run one at a time; any number of requests that arrive during one become a single reload after it.
   let current: Promise<void> = Promise.resolve();
@@ -54,12 +66,14 @@ export async function startRelay(
     const { config: next, warnings } = loadConfig(relay.config.file, adapters.schemes);
     for (const warning of warnings) log.warn(`${warning.file}:${warning.line}: ${warning.message}`);
     await relay.reload(next);
+    rtsp?.sync();
   };
   return {
     relay,
     server,
     port,
     ffmpeg,
+    rtsp,
     reload() {
       if (queued) return queued;
       queued = current.catch(() => {}).then(reloadOnce);
@@ -69,6 +83,7 @@ export async function startRelay(
     stop() {
       stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        await rtsp?.close();
         await relay.stop();
         server.closeAllConnections();
         await closed;

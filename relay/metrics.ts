@@ -69,6 +69,13 @@ export function createMetricsRegistry(relay: Relay, rates: RateSampler): Registr
     outputs().map((output) => [streamLabels(output), output.viewerCount]));
   counter('relay_stream_bytes_out_total', 'Bytes written to viewers.', stream, () =>
     outputs().map((output) => [streamLabels(output), output.bytesOut]));
+  const byProtocol = (figure: 'viewers' | 'bytesOut') => (): Reading[] =>
+    outputs().flatMap((output) => [...relay.edges].flatMap((edge): Reading[] => {
+      const stats = edge.streamStats(output.config.name);
+      return stats ? [[{ ...streamLabels(output), protocol: edge.protocol }, stats[figure]]] : [];
+    }));
+  gauge('relay_protocol_viewers', 'Consumers now on edges beside HTTP (RTSP readers), by protocol.', [...stream, 'protocol'], byProtocol('viewers'));
+  counter('relay_protocol_bytes_out_total', 'Bytes written to consumers on edges beside HTTP, by protocol.', [...stream, 'protocol'], byProtocol('bytesOut'));
   counter('relay_stream_frames_out_total', 'Frames sent out (HLS: frames handed to its encoder).', stream, () =>
     outputs().map((output) => [streamLabels(output), streamStats(output).framesOut]));
   counter('relay_stream_frames_dropped_total', 'Frames dropped for slow viewers or a backed-up encoder.', stream, () =>

@@ -2,6 +2,7 @@ import PQueue from 'p-queue';
 import type { AdapterRegistry } from '../adapters/registry.ts';
 import type { CameraConfig, RelayConfig, StreamConfig } from '../conf/types.ts';
 import { Admission } from './admission.ts';
+import { edgeViewers, type ConsumerEdge } from './edge.ts';
 import { Feed } from './feed.ts';
 import type { FfmpegInfo } from './ffmpeg-locate.ts';
 import type { Logger } from './log.ts';
@@ -41,6 +42,8 @@ export class Relay {
   readonly startQueue = new PQueue({ concurrency: START_CONCURRENCY });
   readonly processSlots: ProcessSlots;
   readonly startedAt = Date.now();
+  /** Edges serving streams beside HTTP (the RTSP server): admission counts their consumers, status shows them. */
+  readonly edges = new Set<ConsumerEdge>();
   admission: Admission;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly stopController = new AbortController();
@@ -52,7 +55,7 @@ export class Relay {
     public config: RelayConfig,
     readonly deps: RelayDeps,
   ) {
-    this.admission = new Admission(config, () => this.outputs.values());
+    this.admission = new Admission(config, () => this.outputs.values(), (name) => edgeViewers(this.edges, name));
     this.processSlots = new ProcessSlots(config.maxProcesses);
   }
 
@@ -117,7 +120,7 @@ export class Relay {
       }
     }
     this.config = next;
-    this.admission = new Admission(next, () => this.outputs.values());
+    this.admission = new Admission(next, () => this.outputs.values(), (name) => edgeViewers(this.edges, name));
     for (const camera of next.cameras) {
       if (!this.feeds.has(camera.name)) {
         this.addFeed(camera);

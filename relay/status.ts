@@ -1,3 +1,4 @@
+import { edgeStats, type EdgeStreamStats } from './edge.ts';
 import type { Feed } from './feed.ts';
 import type { FfmpegInfo } from './ffmpeg-locate.ts';
 import { HlsOutput } from './outputs/hls.ts';
@@ -103,6 +104,8 @@ export interface StreamStatus {
   viewerListTruncated: boolean;
   /** HLS: requests that reached the relay, by kind (playlist, segment, part, init); null for other formats. */
   originRequests: Record<string, number> | null;
+  /** Consumers on edges beside HTTP, by protocol (e.g. `rtsp`: viewers, bytesOut, tcp, udp); not in `viewers`. */
+  protocols: Record<string, EdgeStreamStats>;
 }
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
@@ -235,6 +238,7 @@ function streamStatus(relay: Relay, output: StreamOutput, rates: RateSampler): S
     })),
     viewerListTruncated: viewers.length === VIEWER_SAMPLE_CAP && stats.viewers > VIEWER_SAMPLE_CAP,
     originRequests: stats.originRequests ? { ...stats.originRequests } : null,
+    protocols: edgeStats(relay.edges, config.name),
   };
 }
 

@@ -41,7 +41,9 @@ export function testsrcArgs(options: TestsrcOptions): string[] {
   return [
     '-hide_banner', '-nostdin', '-loglevel', 'error',
     '-re', '-f', 'lavfi', '-i', `${pattern}=size=${width}x${height}:rate=${rate}`,
-    '-c:v', 'mjpeg', '-q:v', '5', '-pix_fmt', 'yuvj420p', '-f', 'mjpeg', 'pipe:1',
+    // The standard Huffman tables, as cameras use them: RTP/JPEG (RFC 2435) can carry no others, and ffmpeg's default
+    // (optimal tables per image) would make the synthetic camera's JPEGs unservable over RTSP.
+    '-c:v', 'mjpeg', '-huffman', 'default', '-q:v', '5', '-pix_fmt', 'yuvj420p', '-f', 'mjpeg', 'pipe:1',
   ];
 }
 

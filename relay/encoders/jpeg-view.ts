@@ -16,7 +16,8 @@ export type JpegListener = (frame: JpegFrame) => void;
 export function jpegTranscodeArgs(): string[] {
   return [
     '-hide_banner', '-nostats', '-loglevel', 'error', '-fflags', '+nobuffer', '-probesize', '32768', '-analyzeduration', '0',
-    '-f', 'matroska', '-i', 'pipe:0', '-an', '-c:v', 'mjpeg', '-q:v', '5', '-pix_fmt', 'yuvj420p', '-f', 'mjpeg', 'pipe:1',
+    // Standard Huffman tables: RTP/JPEG (RFC 2435) can carry no others, and RTSP readers of MJPEG streams get these JPEGs.
+    '-f', 'matroska', '-i', 'pipe:0', '-an', '-c:v', 'mjpeg', '-huffman', 'default', '-q:v', '5', '-pix_fmt', 'yuvj420p', '-f', 'mjpeg', 'pipe:1',
   ];
 }
 

@@ -1,3 +1,4 @@
+import { KeptGroup } from './kept-group.ts';
 import type { EncodedFrameListener, EncodedVideoFrame, EncodedVideoSource, H264Track } from './types.ts';
 
 /** The group kept for instant start is bounded; a longer one waits for the next keyframe to be kept again. */
@@ -10,8 +11,7 @@ const MAX_GOP_BYTES = 16 * 1024 * 1024;
  */
 export class EncodedHub implements EncodedVideoSource {
   track: H264Track | undefined;
-  private gop: EncodedVideoFrame[] = [];
-  private gopBytes = 0;
+  private readonly gop = new KeptGroup<EncodedVideoFrame>(MAX_GOP_FRAMES, MAX_GOP_BYTES);
   private readonly listeners = new Set<EncodedFrameListener>();
 
   constructor(
@@ -21,7 +21,7 @@ export class EncodedHub implements EncodedVideoSource {
   ) {}
 
   get groupOfPictures(): readonly EncodedVideoFrame[] {
-    return this.gop;
+    return this.gop.frames;
   }
 
   subscribe(listener: EncodedFrameListener): () => void {
@@ -35,13 +35,12 @@ export class EncodedHub implements EncodedVideoSource {
 
   /** Forgets the group (encoder restart): nobody joining later may start on frames of a finished run. */
   reset(): void {
-    this.gop = [];
-    this.gopBytes = 0;
+    this.gop.clear();
   }
 
   publish(frame: EncodedVideoFrame): void {
     this.track = frame.track;
-    this.remember(frame);
+    this.gop.add(frame, frame.keyframe, frame.nalus.reduce((sum, nal) => sum + nal.length, 0));
     for (const listener of this.listeners) {
       try {
         listener(frame);
@@ -49,17 +48,5 @@ export class EncodedHub implements EncodedVideoSource {
         this.onListenerError(error as Error);
       }
     }
-  }
-
-  private remember(frame: EncodedVideoFrame): void {
-    const size = frame.nalus.reduce((sum, nal) => sum + nal.length, 0);
-    if (frame.keyframe) {
-      this.gop = [];
-      this.gopBytes = 0;
-    }
-    if (this.gop.length === 0 && !frame.keyframe) return;
-    if (this.gop.length >= MAX_GOP_FRAMES || this.gopBytes + size > MAX_GOP_BYTES) return;
-    this.gop.push(frame);
-    this.gopBytes += size;
   }
 }

@@ -66,13 +66,19 @@ function streamRows(stream: StreamStatus): Markup {
 <td>${configured.frameRate > 0 ? configured.frameRate : 'camera\'s'} / ${live('measured.frameRate', stream.measured.frameRate, 'rate')}</td>
 <td>${stream.ffmpeg ? configured.bitRateKbps : '–'} / ${live('measured.encodedKbps', stream.measured.encodedKbps, 'kbps')}
  / ${live('measured.outKbps', stream.measured.outKbps, 'kbps')}</td>
-<td>${live('viewers', stream.viewers, 'count')}${stream.maxClients > 0 ? ` / ${stream.maxClients}` : ''}</td>
+<td>${live('viewers', stream.viewers, 'count')}${stream.maxClients > 0 ? ` / ${stream.maxClients}` : ''}${rtspReaders(stream)}</td>
 <td>${live('bytesOut', stream.bytesOut, 'bytes')}</td>
 <td>${live('drops', stream.drops, 'count')}</td>
 <td>${live('refused', stream.refused, 'count')}</td>
 <td>${stream.ffmpeg ? ffmpegCell(stream.ffmpeg) : 'passthrough'}</td>
 </tr>
 <tr class="detail" data-key="stream/${stream.name}"><td colspan="11">${viewerDetails(stream)}${stderrBlock(stream)}</td></tr>`;
+}
+
+/** RTSP readers of a stream served over RTSP, beside its HTTP viewers. */
+function rtspReaders(stream: StreamStatus): Markup | string {
+  const rtsp = stream.protocols.rtsp;
+  return rtsp ? html` <small>+ ${live('protocols.rtsp.viewers', rtsp.viewers, 'count')} RTSP</small>` : '';
 }
 
 function ffmpegCell(ffmpeg: FfmpegStatus): Markup {

@@ -13,11 +13,14 @@ export interface ProbedStream {
   nb_read_frames?: string;
 }
 
-/** Runs ffprobe on a URL and returns its first video stream; `seconds` bounds how much it reads (counting frames). */
-export async function ffprobe(url: string, seconds = 3): Promise<ProbedStream> {
+/**
+ * Runs ffprobe on a URL and returns its first video stream; `seconds` bounds how much it reads (counting frames).
+ * `inputOptions` go before the URL (e.g. `-rtsp_transport udp`).
+ */
+export async function ffprobe(url: string, seconds = 3, inputOptions: readonly string[] = []): Promise<ProbedStream> {
   const { stdout } = await run(
     'ffprobe',
-    ['-v', 'error', '-rw_timeout', '10000000', '-count_frames', '-read_intervals', `%+${seconds}`, '-select_streams', 'v:0',
+    ['-v', 'error', '-rw_timeout', '10000000', ...inputOptions, '-count_frames', '-read_intervals', `%+${seconds}`, '-select_streams', 'v:0',
       '-show_entries', 'stream=codec_name,width,height,r_frame_rate,nb_read_frames', '-of', 'json', url],
     { timeout: 30_000 },
   );

@@ -1,0 +1,145 @@
+import { Viewer } from '../viewer.ts';
+import type { RtspConnection, RtspReply } from './connection.ts';
+import { sessionIdOf, type RtspRequest } from './request.ts';
+import { RtspReader, TcpDelivery, UdpDelivery, type Delivery } from './reader.ts';
+import { buildSdp } from './sdp.ts';
+import type { RtspMount, RtspServer } from './server.ts';
+import { RtspSession } from './session.ts';
+import { chooseTransport } from './transport.ts';
+
+const PUBLIC_METHODS = 'OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER';
+/** RTSP/1.0 methods the relay knows and does not serve (it only plays streams out). */
+const NOT_ALLOWED = new Set(['ANNOUNCE', 'RECORD', 'REDIRECT', 'SET_PARAMETER']);
+/** The track's control URL, relative to the Content-Base. */
+const TRACK = 'trackID=0';
+/** How long DESCRIBE waits for a starting encoder's parameter sets. */
+const DESCRIBE_WAIT_MS = 10_000;
+/** Sessions one connection may set up; real clients use one or two. */
+const MAX_SESSIONS_PER_CONNECTION = 8;
+
+/** The stream name and track part of a request URI (`rtsp://host:port/NAME/trackID=0`, or an absolute path). */
+export function parseTarget(uri: string): { name: string; track: string } | undefined {
+  let path: string;
+  if (/^rtsps?:\/\//i.test(uri)) {
+    try {
+      path = new URL(uri).pathname;
+    } catch {
+      return undefined;
+    }
+  } else if (uri.startsWith('/')) path = uri.split('?')[0]!;
+  else return undefined;
+  const segments = path.split('/').filter((segment) => segment.length > 0);
+  const name = segments[0];
+  if (name === undefined) return undefined;
+  return { name, track: segments.slice(1).join('/') };
+}
+
+/** The URI without query, track and trailing slash: the base that Content-Base and RTP-Info build on. */
+function baseUri(uri: string): string {
+  return uri.split('?')[0]!.replace(/\/+$/, '').replace(new RegExp(`/${TRACK}$`), '');
+}
+
+/** Answers one request. */
+export async function handleRequest(server: RtspServer, connection: RtspConnection, request: RtspRequest): Promise<RtspReply> {
+  switch (request.method) {
+    case 'OPTIONS':
+      return { status: 200, headers: [['Public', PUBLIC_METHODS]] };
+    case 'DESCRIBE':
+      return describe(server, connection, request);
+    case 'SETUP':
+      return setup(server, connection, request);
+    case 'PLAY':
+    case 'PAUSE':
+    case 'TEARDOWN':
+    case 'GET_PARAMETER':
+      return sessionMethod(server, request);
+    default:
+      if (NOT_ALLOWED.has(request.method)) return { status: 405, headers: [['Allow', PUBLIC_METHODS]] };
+      return { status: 501, headers: [['Public', PUBLIC_METHODS]] };
+  }
+}
+
+function mountOf(server: RtspServer, uri: string): { mount: RtspMount; track: string } | undefined {
+  const target = parseTarget(uri);
+  const mount = target && server.mounts.get(target.name);
+  return mount && target ? { mount, track: target.track } : undefined;
+}
+
+async function describe(server: RtspServer, connection: RtspConnection, request: RtspRequest): Promise<RtspReply> {
+  const found = mountOf(server, request.uri);
+  if (!found || (found.track !== '' && found.track !== TRACK)) return { status: 404 };
+  const { mount } = found;
+  const source = mount.stream.source;
+  if (!source.ready) {
+    // The encoder is starting (or on demand): hold it and wait briefly for its parameter sets.
+    const release = source.acquire();
+    const deadline = Date.now() + DESCRIBE_WAIT_MS;
+    while (!source.ready && Date.now() < deadline && !connection.isClosed && server.mounts.get(mount.name) === mount) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    release();
+    if (!source.ready) return { status: 503, headers: [['Retry-After', '2']] };
+  }
+  const sdp = buildSdp({ name: mount.name, serverAddress: connection.localAddress, mediaLines: source.mediaLines() });
+  return {
+    status: 200,
+    headers: [['Content-Type', 'application/sdp'], ['Content-Base', `${baseUri(request.uri)}/`]],
+    body: Buffer.from(sdp, 'utf8'),
+  };
+}
+
+async function setup(server: RtspServer, connection: RtspConnection, request: RtspRequest): Promise<RtspReply> {
+  const found = mountOf(server, request.uri);
+  if (!found || (found.track !== '' && found.track !== TRACK)) return { status: 404 };
+  const { mount } = found;
+  const sessionId = sessionIdOf(request);
+  if (sessionId !== undefined) return { status: server.sessions.has(sessionId) ? 455 : 454 };
+  const choice = chooseTransport(request.headers.get('Transport'), server.udp !== undefined);
+  if (!choice) return { status: 461 };
+  if (connection.sessions.size >= MAX_SESSIONS_PER_CONNECTION || server.sessions.size >= (server.options.maxSessions ?? 10_000)) return { status: 503 };
+  const refusal = server.options.admit?.(mount.name);
+  if (refusal) return { status: refusal.status, body: Buffer.from(`${refusal.reason}\n`) };
+  let delivery: Delivery;
+  let transport: string;
+  if (choice.kind === 'tcp') {
+    const channels = choice.channels ?? connection.freeChannels();
+    if (!channels || connection.channelInUse(channels[0]) || connection.channelInUse(channels[1])) return { status: 461 };
+    const viewer = new Viewer(connection.socket, mount.limits, connection.remoteAddress, 'rtsp');
+    delivery = new TcpDelivery(viewer, channels);
+    transport = `RTP/AVP/TCP;unicast;interleaved=${channels[0]}-${channels[1]}`;
+  } else if (server.udp) {
+    // RTP goes only to the address the request came from (no destination=): the server cannot be aimed at others.
+    delivery = new UdpDelivery(server.udp, connection.remoteAddress, choice.clientPorts);
+    const [first, second] = server.udp.ports;
+    transport = `RTP/AVP;unicast;client_port=${choice.clientPorts[0]}-${choice.clientPorts[1]};server_port=${first}-${second}`;
+  } else {
+    return { status: 461 };
+  }
+  const ssrc = mount.stream.ssrc.toString(16).toUpperCase().padStart(8, '0');
+  const session = new RtspSession(mount.name, new RtspReader(mount.stream, delivery), connection, mount.stream.source.acquire());
+  server.addSession(mount, session);
+  return { status: 200, headers: [['Transport', `${transport};ssrc=${ssrc}`], sessionHeader(server, session)] };
+}
+
+function sessionHeader(server: RtspServer, session: RtspSession): [string, string] {
+  return ['Session', `${session.id};timeout=${Math.round(server.sessionTimeoutMs / 1000)}`];
+}
+
+async function sessionMethod(server: RtspServer, request: RtspRequest): Promise<RtspReply> {
+  const sessionId = sessionIdOf(request);
+  if (sessionId === undefined) return { status: request.method === 'GET_PARAMETER' ? 200 : 455 };
+  const session = server.sessions.get(sessionId);
+  if (!session) return { status: 454 };
+  const target = parseTarget(request.uri);
+  if (target && target.name !== session.streamName && request.uri !== '*') return { status: 455 };
+  session.touch();
+  const header = sessionHeader(server, session);
+  if (request.method === 'PLAY') {
+    const { start, begin } = session.reader.play(Date.now());
+    const rtpInfo = `url=${baseUri(request.uri)}/${TRACK};seq=${start.sequence};rtptime=${start.rtpTimestamp}`;
+    return { status: 200, headers: [header, ['Range', 'npt=0.000-'], ['RTP-Info', rtpInfo]], after: begin };
+  }
+  if (request.method === 'PAUSE') session.reader.pause();
+  if (request.method === 'TEARDOWN') session.close();
+  return { status: 200, headers: [header] };
+}

@@ -1,0 +1,147 @@
+import { randomBytes } from 'node:crypto';
+import { buildRtpPacket, type RtpPayload } from '../../adapters/rtp/packet.ts';
+import { KeptGroup } from '../media/kept-group.ts';
+
+/** One video frame as RTP packets, built once and sent as the same Buffers to every reader of the stream. */
+export class RtpFrame {
+  private readonly framedByChannel = new Map<number, Buffer>();
+
+  constructor(
+    readonly packets: readonly Buffer[],
+    readonly keyframe: boolean,
+    readonly rtpTimestamp: number,
+    readonly firstSequence: number,
+  ) {}
+
+  /** Sequence number of the frame's last packet. */
+  get lastSequence(): number {
+    return (this.firstSequence + this.packets.length - 1) & 0xffff;
+  }
+
+  /** RTP payload octets, as sender reports count them. */
+  get payloadOctets(): number {
+    return this.packets.reduce((sum, packet) => sum + packet.length - 12, 0);
+  }
+
+  /**
+   * Every packet framed for RTSP interleaving on `channel` (RFC 2326 10.12), as one Buffer: one write per reader per
+   * frame. Built once per channel in use; readers nearly always ask for channel 0.
+   */
+  framed(channel: number): Buffer {
+    let bytes = this.framedByChannel.get(channel);
+    if (!bytes) {
+      const parts: Buffer[] = [];
+      for (const packet of this.packets) parts.push(Buffer.from([0x24, channel, packet.length >> 8, packet.length & 0xff]), packet);
+      bytes = Buffer.concat(parts);
+      this.framedByChannel.set(channel, bytes);
+    }
+    return bytes;
+  }
+}
+
+/** Called with each new frame of a stream. */
+export type RtpFrameListener = (frame: RtpFrame) => void;
+
+/** Hands a frame's RTP payloads, keyframe flag and presentation time (ms) to the stream that numbers them. */
+export type RtpEmit = (payloads: readonly RtpPayload[], keyframe: boolean, timestampMs: number) => void;
+
+/** Where a stream's frames come from: an encoder's H.264 or a camera's JPEGs, packetized by codec. */
+export interface RtpMediaSource {
+  readonly codec: 'h264' | 'jpeg';
+  readonly payloadType: number;
+  /** True once the SDP can be written (H.264: the encoder has produced its parameter sets). */
+  readonly ready: boolean;
+  /** The SDP media section for this source (m=, rtpmap, fmtp, control), once ready. */
+  mediaLines(): string[];
+  /** Starts emitting: first the frames kept for instant start, then live ones. Returns the function that stops it. */
+  start(emit: RtpEmit): () => void;
+  /** Holds the camera and encoder running while the returned function is not called (safe to call twice). */
+  acquire(): () => void;
+}
+
+/** The frames kept for a reader that joins; bounded like every other group kept for instant start. */
+const MAX_GOP_FRAMES = 900;
+const MAX_GOP_BYTES = 16 * 1024 * 1024;
+const RTP_CLOCK_RATE = 90_000;
+
+/**
+ * One RTSP-served stream: packetizes its source's frames once (one SSRC and one sequence for every reader), keeps
+ * the frames from the last keyframe on, and hands each new frame to its readers. It runs the source only while it
+ * has readers, so a stream nobody reads over RTSP costs nothing.
+ */
+export class RtpStream {
+  readonly ssrc = randomBytes(4).readUInt32BE(0);
+  readonly cname = `relay-${randomBytes(4).toString('hex')}`;
+  private sequence = randomBytes(2).readUInt16BE(0);
+  private readonly timestampBase = randomBytes(4).readUInt32BE(0);
+  private readonly gop = new KeptGroup<RtpFrame>(MAX_GOP_FRAMES, MAX_GOP_BYTES);
+  private readonly listeners = new Set<RtpFrameListener>();
+  private stopSource: (() => void) | undefined;
+  private last: { rtpTimestamp: number; at: number } | undefined;
+  framesOut = 0;
+
+  constructor(
+    readonly name: string,
+    readonly source: RtpMediaSource,
+    /** A reader that throws is reported here; it cannot stop the others from getting the frame. */
+    private readonly onListenerError: (error: Error) => void = () => {},
+  ) {}
+
+  /** The sequence number the next packet will carry. */
+  get nextSequence(): number {
+    return this.sequence;
+  }
+
+  /** The RTP time that corresponds to wall-clock `now`, extrapolated from the last frame. */
+  rtpTimeAt(now: number): number {
+    if (!this.last) return this.timestampBase;
+    return (this.last.rtpTimestamp + Math.round(((now - this.last.at) * RTP_CLOCK_RATE) / 1000)) >>> 0;
+  }
+
+  /**
+   * Adds a reader: starts the source if this is the first, and returns the frames kept from the last keyframe on (for
+   * the reader to send first). The listener gets every frame after those.
+   */
+  attach(listener: RtpFrameListener): readonly RtpFrame[] {
+    if (!this.stopSource) this.stopSource = this.source.start((payloads, keyframe, ms) => this.publish(payloads, keyframe, ms));
+    const kept = [...this.gop.frames];
+    this.listeners.add(listener);
+    return kept;
+  }
+
+  /** Removes a reader; the last one stops the source and forgets the kept frames. Safe to call twice. */
+  detach(listener: RtpFrameListener): void {
+    if (!this.listeners.delete(listener) || this.listeners.size > 0) return;
+    this.stop();
+  }
+
+  /** Stops the source whoever is attached (the stream was removed). */
+  stop(): void {
+    this.listeners.clear();
+    this.stopSource?.();
+    this.stopSource = undefined;
+    this.gop.clear();
+  }
+
+  private publish(payloads: readonly RtpPayload[], keyframe: boolean, timestampMs: number): void {
+    if (payloads.length === 0) return;
+    const timestamp = (this.timestampBase + Math.round(timestampMs * (RTP_CLOCK_RATE / 1000))) >>> 0;
+    const first = this.sequence;
+    const packets = payloads.map(({ payload, marker }) => {
+      const packet = buildRtpPacket({ payloadType: this.source.payloadType, sequence: this.sequence, timestamp, ssrc: this.ssrc, marker }, payload);
+      this.sequence = (this.sequence + 1) & 0xffff;
+      return packet;
+    });
+    const frame = new RtpFrame(packets, keyframe, timestamp, first);
+    this.last = { rtpTimestamp: timestamp, at: Date.now() };
+    this.gop.add(frame, keyframe, packets.reduce((sum, packet) => sum + packet.length, 0));
+    this.framesOut++;
+    for (const listener of this.listeners) {
+      try {
+        listener(frame);
+      } catch (error) {
+        this.onListenerError(error as Error);
+      }
+    }
+  }
+}

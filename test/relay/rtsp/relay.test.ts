@@ -1,0 +1,124 @@
+import { writeFile } from 'node:fs/promises';
+import t from 'tap';
+import { GstRtspServer } from '../../adapters/rtsp/gst-server.ts';
+import { childFfmpegs, ffprobe, fetchBytes, openViewer, waitFor } from '../../helpers/probe.ts';
+import { unusedPort } from '../../helpers/ports.ts';
+import { startTestRelay, syntheticConfig } from '../../helpers/relay.ts';
+import { playOverTcp, TestRtspClient } from './fixtures.ts';
+
+const rtspPort = await unusedPort();
+const globals = `RTSPPort ${rtspPort}\nRTSPUDPPortRange 43000-43999\n`;
+const running = await startTestRelay(`${globals}${syntheticConfig({ rate: 10 })}`);
+t.teardown(() => running.stop());
+const rtsp = (name: string): string => `rtsp://127.0.0.1:${rtspPort}/${name}`;
+
+t.test('every video stream of the relay is read by ffprobe over RTSP, over TCP and over UDP', async (t) => {
+  t.equal(running.rtsp?.port, rtspPort);
+  for (const transport of ['tcp', 'udp']) {
+    for (const [name, codec] of [['test.flv', 'h264'], ['test.m3u8', 'h264'], ['test.mjpg', 'mjpeg']] as const) {
+      const stream = await ffprobe(rtsp(name), 2, ['-rtsp_transport', transport]);
+      t.equal(stream.codec_name, codec, `${name} over ${transport}`);
+      t.equal(stream.width, 320);
+      t.ok(Number(stream.nb_read_frames) >= 5, `${name} over ${transport}: ${stream.nb_read_frames} frames`);
+    }
+  }
+  const client = await TestRtspClient.connect(rtspPort);
+  t.teardown(() => client.close());
+  t.equal((await client.request('DESCRIBE', rtsp('test.jpg'))).status, 404, 'snapshot streams are not RTSP streams');
+  t.equal((await client.request('DESCRIBE', rtsp('stat.html'))).status, 404);
+});
+
+t.test('50 RTSP readers and an HTTP viewer leave one camera connection and one encoder', async (t) => {
+  // The camera, the shared encoder and the HLS packager: running before any RTSP reader comes.
+  await waitFor(() => childFfmpegs().length === 3, 20_000, 'the relay\'s ffmpeg processes');
+  const before = childFfmpegs().sort();
+  const readers = await Promise.all(Array.from({ length: 50 }, () => playOverTcp(rtspPort, 'test.flv')));
+  t.teardown(() => readers.forEach(({ client }) => client.close()));
+  const viewer = await openViewer(`${running.baseUrl}/test.flv`);
+  t.teardown(() => viewer.close());
+  await Promise.all(readers.map(({ client }) => client.until(() => client.packets.filter((p) => p.rtp?.marker).length >= 5, 20_000, 'five frames')));
+  t.same(childFfmpegs().sort(), before, 'no ffmpeg started for them');
+  t.equal(running.relay.encoders.size, 1, 'flv and hls share one encoder');
+  t.equal(before.filter((cmd) => / -f lavfi /.test(cmd)).length, 1, 'one synthetic camera');
+  const stat = JSON.parse((await fetchBytes(`${running.baseUrl}/stat.json`)).body.toString());
+  const flv = stat.streams.find((stream: { name: string }) => stream.name === 'test.flv');
+  t.equal(flv.protocols.rtsp.viewers, 50);
+  t.equal(flv.protocols.rtsp.tcp, 50);
+  t.ok(flv.protocols.rtsp.bytesOut > 0);
+  t.equal(stat.server.viewers, 51, 'the server counts RTSP readers with HTTP viewers');
+  const page = (await fetchBytes(`${running.baseUrl}/stat.html`)).body.toString();
+  t.match(page, /<span data-f="protocols\.rtsp\.viewers" data-fmt="count">50<\/span> RTSP/, '/stat.html shows the RTSP readers');
+  const metrics = (await fetchBytes(`${running.baseUrl}/metrics`)).body.toString();
+  t.match(metrics, /relay_protocol_viewers\{stream="test.flv",camera="test",format="flv",protocol="rtsp"\} 50/);
+  t.match(metrics, /relay_protocol_bytes_out_total\{stream="test.flv",camera="test",format="flv",protocol="rtsp"\} [1-9]/);
+});
+
+t.test('a reload that removes a stream ends its RTSP sessions; the others go on', async (t) => {
+  const flv = await playOverTcp(rtspPort, 'test.flv');
+  const mjpg = await playOverTcp(rtspPort, 'test.mjpg');
+  t.teardown(() => [flv, mjpg].forEach(({ client }) => client.close()));
+  await writeFile(running.configFile, `HTTPPort 0\n${globals}${syntheticConfig({ rate: 10 }).replace(/<Stream test\.flv>[\s\S]*?<\/Stream>/, '')}`);
+  await running.reload();
+  await waitFor(() => running.rtsp!.server.readerCount('test.flv') === 0, 5000, 'the removed stream to lose its readers');
+  t.equal((await flv.client.request('DESCRIBE', rtsp('test.flv'))).status, 404);
+  const before = mjpg.client.packets.length;
+  await mjpg.client.until(() => mjpg.client.packets.length > before + 5, 5000, 'the kept stream to go on');
+  t.equal(running.rtsp!.server.readerCount('test.mjpg'), 1);
+});
+
+t.test('MaxClients counts RTSP readers: 453 for a full stream, 503 for a full server, and HTTP sees them', async (t) => {
+  const port = await unusedPort();
+  const limited = await startTestRelay(`RTSPPort ${port}\nMaxClients 2\n${syntheticConfig({ rate: 5, extraStream: 'MaxClients 1' })}`);
+  t.teardown(() => limited.stop());
+  const first = await playOverTcp(port, 'test.flv');
+  t.teardown(() => first.client.close());
+  const client = await TestRtspClient.connect(port);
+  t.teardown(() => client.close());
+  const transport = { Transport: 'RTP/AVP/TCP;unicast' };
+  t.equal((await client.request('SETUP', `rtsp://127.0.0.1:${port}/test.flv/trackID=0`, transport)).status, 453, 'stream full');
+  t.equal((await client.request('SETUP', `rtsp://127.0.0.1:${port}/test.mjpg/trackID=0`, transport)).status, 200, 'second reader');
+  t.equal((await client.request('SETUP', `rtsp://127.0.0.1:${port}/test.m3u8/trackID=0`, transport)).status, 503, 'server full');
+  t.equal((await fetchBytes(`${limited.baseUrl}/test.mjpg`)).status, 503, 'HTTP viewers are refused too');
+});
+
+t.test('an on-demand camera starts for an RTSP reader: DESCRIBE waits for its encoder', async (t) => {
+  const port = await unusedPort();
+  const onDemand = await startTestRelay(`RTSPPort ${port}\n${syntheticConfig({ rate: 10, extraCamera: 'OnDemand yes\nCloseAfter 1' })}`);
+  t.teardown(() => onDemand.stop());
+  t.equal(onDemand.relay.feeds.get('test')!.state, 'idle');
+  const stream = await ffprobe(`rtsp://127.0.0.1:${port}/test.flv`, 2, ['-rtsp_transport', 'tcp']);
+  t.equal(stream.codec_name, 'h264');
+  t.ok(Number(stream.nb_read_frames) >= 5, `${stream.nb_read_frames} frames`);
+  await waitFor(() => onDemand.relay.feeds.get('test')!.state === 'idle', 15_000, 'the camera to go idle after the reader left');
+});
+
+t.test('RTSP readers coming and going leave no error or stack in the log', async (t) => {
+  const rtspLines = running.logs.filter((line) => / rtsp: /.test(line) || /relay\/rtsp/.test(line));
+  t.ok(rtspLines.some((line) => /RTSP reader \w+ of test\.flv from 127\.0\.0\.1 over tcp/.test(line)), 'readers are logged');
+  t.same(running.logs.filter((line) => / (error|warn) /.test(line) && /rtsp/i.test(line)), []);
+  t.same(running.logs.filter((line) => /\n|    at /.test(line)), [], 'one line per event, no stacks');
+});
+
+t.test('RTSPPort 0 runs no RTSP server', async (t) => {
+  const plain = await startTestRelay(syntheticConfig({ rate: 5 }));
+  t.teardown(() => plain.stop());
+  t.equal(plain.rtsp, undefined);
+  t.equal(plain.relay.edges.size, 0);
+});
+
+t.test("an H.264 camera's MJPEG stream goes over RTSP as JPEG, decoded once for MJPEG and RTSP readers alike", async (t) => {
+  const camera = await GstRtspServer.start({ codec: 'h264', fps: 10 });
+  const port = await unusedPort();
+  const relay = await startTestRelay(`RTSPPort ${port}\n<Camera cam>\n  Source ${camera.url}\n</Camera>\n<Stream cam.mjpg>\n  Feed cam\n</Stream>\n`);
+  t.teardown(async () => {
+    await relay.stop();
+    await camera.stop();
+  });
+  const viewer = await openViewer(`${relay.baseUrl}/cam.mjpg`);
+  t.teardown(() => viewer.close());
+  const stream = await ffprobe(`rtsp://127.0.0.1:${port}/cam.mjpg`, 2, ['-rtsp_transport', 'tcp']);
+  t.equal(stream.codec_name, 'mjpeg');
+  t.ok(Number(stream.nb_read_frames) >= 5, `${stream.nb_read_frames} frames`);
+  t.equal(relay.rtsp!.server.stats('cam.mjpg')!.skippedFrames, 0, 'the decoded JPEGs are ones RTP/JPEG carries');
+  t.equal(childFfmpegs().filter((cmd) => cmd.includes('-c:v mjpeg') && cmd.includes('matroska')).length, 1, 'one JPEG transcoder');
+});
