@@ -3,6 +3,7 @@ import { rtspAdapter } from './rtsp/client.ts';
 import { testsrcAdapter } from './testsrc/testsrc.ts';
 import { httpAdapter } from './http/adapter.ts';
 import { vbcAdapter } from './vbc/client.ts';
+import { pushAdapter } from './push/adapter.ts';
 
 /** Every camera protocol the relay speaks, by URL scheme. Add a line here to add a protocol. */
 export const adapterRegistrations: readonly AdapterRegistration[] = [
@@ -10,6 +11,7 @@ export const adapterRegistrations: readonly AdapterRegistration[] = [
   rtspAdapter,
   httpAdapter,
   vbcAdapter,
+  pushAdapter,
 ];
 
 /** The URL schemes a Source may use; the config parser checks against this list. */

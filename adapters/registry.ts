@@ -1,4 +1,5 @@
 import type { CameraConfig } from '../conf/types.ts';
+import type { PushHub } from './push/hub.ts';
 import type { CameraAdapter } from './types.ts';
 import type { ProcessSlots } from '../relay/process-slots.ts';
 
@@ -7,6 +8,8 @@ export interface AdapterEnv {
   readonly ffmpegPath: string;
   /** Adapters that run a child process take a slot first (MaxProcesses). */
   readonly processSlots: ProcessSlots;
+  /** Where push:// cameras meet their publishers; absent outside a relay. */
+  readonly push?: PushHub;
 }
 
 export type AdapterFactory = (camera: CameraConfig, env: AdapterEnv) => CameraAdapter;

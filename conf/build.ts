@@ -1,5 +1,6 @@
 import { DIRECTIVES, type Scope } from './directives.ts';
 import type { DirectiveValues, ParsedBlock, Problems } from './parse.ts';
+import { checkPublishKeys } from './push-checks.ts';
 import type { CameraConfig, RedirectConfig, RelayConfig, Size, StreamConfig, StreamFormat } from './types.ts';
 
 /** Reads a directive's value, or its default from the table. */
@@ -74,6 +75,7 @@ export function buildConfig(
     else if (block.kind === 'Stream') pushDefined(streams, buildStream(block, problems));
     else redirects.push({ name: block.name, line: block.line, url: reader('Redirect', block.values)<string>('URL') });
   }
+  checkPublishKeys(cameras, blocks, problems);
   for (const stream of streams) {
     if (stream.feed && !cameras.some((camera) => camera.name === stream.feed)) {
       const names = cameras.map((camera) => camera.name).join(', ') || 'none are defined';
@@ -92,6 +94,8 @@ export function buildConfig(
     rtspBindAddress: get<string | undefined>('RTSPBindAddress') ?? get<string>('HTTPBindAddress'),
     rtspUdpPortRange: get<readonly [number, number]>('RTSPUDPPortRange'),
     rtspSessionTimeoutMs: get<number>('RTSPSessionTimeout'),
+    rtpPortRange: get<readonly [number, number]>('RTPPortRange'),
+    publishAddress: get<string | undefined>('PublishAddress'),
     cameras,
     streams,
     redirects,
@@ -160,6 +164,8 @@ function buildCamera(block: ParsedBlock, problems: Problems, schemes: readonly s
     rtspTransport: get('RTSPTransport'),
     vbcLogin: get('VBCLogin'),
     vbcImageSize: get('VBCImageSize'),
+    publishKeys: get<string[]>('PublishKey'),
+    followSsrc: get('FollowSSRC'),
   };
 }
 

@@ -1,3 +1,4 @@
+import { publishKey } from './push-values.ts';
 import { boolean, bytes, decimal, hexBytes, integer, oneOf, portRange, seconds, size, text, type ValueParser } from './values.ts';
 
 /** Where a directive may stand. */
@@ -8,6 +9,8 @@ export interface DirectiveSpec {
   readonly parse: ValueParser<unknown>;
   readonly default?: unknown;
   readonly required?: boolean;
+  /** May be given on several lines; the value is then the list of every line's value. */
+  readonly repeatable?: boolean;
 }
 
 const ANY_PORT = integer(0, 65535);
@@ -27,6 +30,8 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     RTSPBindAddress: { parse: text },
     RTSPUDPPortRange: { parse: portRange, default: [6970, 6999] },
     RTSPSessionTimeout: { parse: seconds(5, 3600), default: 60_000 },
+    RTPPortRange: { parse: portRange, default: [30000, 30999] },
+    PublishAddress: { parse: text },
   },
   Camera: {
     Source: { parse: text, required: true },
@@ -44,6 +49,8 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     RTSPTransport: { parse: oneOf(['tcp', 'udp'] as const), default: 'tcp' },
     VBCLogin: { parse: hexBytes(11), default: Buffer.from('10100b45293d523c4a4f16', 'hex') },
     VBCImageSize: { parse: size },
+    PublishKey: { parse: publishKey, repeatable: true, default: [] },
+    FollowSSRC: { parse: boolean, default: false },
   },
   Stream: {
     Feed: { parse: text },

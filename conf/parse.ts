@@ -105,14 +105,17 @@ function parseDirectives(scope: Scope, statements: readonly Statement[], problem
       reportUnknown(scope, statement, problems);
       continue;
     }
+    const spec = specs[name]!;
     const previous = values.get(name);
-    if (previous) {
+    if (previous && !spec.repeatable) {
       problems.error(statement.line, `${name}: given twice in this ${scopeLabel(scope)} (first on line ${previous.line})`);
       continue;
     }
-    const value = specs[name]!.parse(statement.args);
+    const value = spec.parse(statement.args);
     if (value instanceof ValueError) problems.error(statement.line, `${name}: ${value.message}`);
-    else values.set(name, { value, line: statement.line });
+    else if (!spec.repeatable) values.set(name, { value, line: statement.line });
+    else if (previous) (previous.value as unknown[]).push(value);
+    else values.set(name, { value: [value], line: statement.line });
   }
   return values;
 }

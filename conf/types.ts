@@ -18,6 +18,10 @@ export interface RelayConfig {
   readonly rtspUdpPortRange: readonly [number, number];
   /** An RTSP session with no sign of life for this long ends, ms. */
   readonly rtspSessionTimeoutMs: number;
+  /** UDP ports handed to push publishers: an even RTP port and the next odd RTCP port per stream. */
+  readonly rtpPortRange: readonly [number, number];
+  /** The address given to push publishers; undefined: HTTPBindAddress (or, when that is a wildcard, the address the request came in on). */
+  readonly publishAddress: string | undefined;
   readonly cameras: readonly CameraConfig[];
   readonly streams: readonly StreamConfig[];
   readonly redirects: readonly RedirectConfig[];
@@ -59,6 +63,10 @@ export interface CameraConfig {
   readonly vbcLogin: Buffer;
   /** Canon native protocol: image size requested with message 0x88; undefined sends no size message. */
   readonly vbcImageSize: Size | undefined;
+  /** push:// cameras: the API keys a publisher may present (secrets: never shown or logged). */
+  readonly publishKeys: readonly string[];
+  /** push:// cameras: follow a publisher whose RTP SSRC changes mid-stream instead of dropping its packets. */
+  readonly followSsrc: boolean;
 }
 
 export type StreamFormat = 'flv' | 'hls' | 'mpjpeg' | 'jpeg' | 'status';

@@ -1,6 +1,7 @@
 import PQueue from 'p-queue';
 import type { AdapterRegistry } from '../adapters/registry.ts';
 import type { CameraConfig, RelayConfig, StreamConfig } from '../conf/types.ts';
+import { PushHub } from '../adapters/push/hub.ts';
 import { Admission } from './admission.ts';
 import { edgeViewers, type ConsumerEdge } from './edge.ts';
 import { Feed } from './feed.ts';
@@ -45,6 +46,8 @@ export class Relay {
   /** Edges serving streams beside HTTP (the RTSP server): admission counts their consumers, status shows them. */
   readonly edges = new Set<ConsumerEdge>();
   admission: Admission;
+  /** Push cameras' publishers: keys, utilization ids, RTP port pairs (used by adapters and the /api/source gateway). */
+  readonly push: PushHub;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly stopController = new AbortController();
   /** Reloads run one at a time, in order: two overlapping reloads must not both add the same encoder or output. */
@@ -57,6 +60,7 @@ export class Relay {
   ) {
     this.admission = new Admission(config, () => this.outputs.values(), (name) => edgeViewers(this.edges, name));
     this.processSlots = new ProcessSlots(config.maxProcesses);
+    this.push = new PushHub(() => this.config, deps.log.child('push'));
   }
 
   async start(): Promise<void> {
@@ -79,6 +83,7 @@ export class Relay {
     await Promise.all([...this.encoders.values()].map(({ encoder }) => encoder.close()));
     await Promise.all([...this.jpegViews.values()].map((view) => view.close()));
     await Promise.all([...this.feeds.values()].map((feed) => feed.close()));
+    this.push.close();
     this.outputs.clear();
     this.encoders.clear();
     this.jpegViews.clear();
@@ -184,7 +189,7 @@ export class Relay {
     const { adapters, ffmpeg, log } = this.deps;
     const feed = new Feed({
       camera,
-      createAdapter: () => adapters.create(camera, { ffmpegPath: ffmpeg.path, processSlots: this.processSlots }),
+      createAdapter: () => adapters.create(camera, { ffmpegPath: ffmpeg.path, processSlots: this.processSlots, push: this.push }),
       startQueue: this.startQueue,
       log: log.child(`camera ${camera.name}`),
     });

@@ -7,6 +7,7 @@ import type { Logger } from './log.ts';
 import type { Relay } from './relay.ts';
 import type { StreamOutput } from './outputs/output.ts';
 import { registerPages } from './pages.ts';
+import { registerSourceApi } from './api/source.ts';
 
 /** Longest request path accepted; real stream URLs are short. */
 const MAX_PATH_LENGTH = 1024;
@@ -27,7 +28,8 @@ export function createApp(relay: Relay, log: Logger): Koa {
   app.use(async (ctx, next) => {
     try {
       if (ctx.path.length > MAX_PATH_LENGTH) throw new RelayError('BAD_REQUEST', 'request path too long');
-      if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+      const apiPost = ctx.method === 'POST' && ctx.path.startsWith('/api/');
+      if (ctx.method !== 'GET' && ctx.method !== 'HEAD' && !apiPost) {
         ctx.set('Allow', 'GET, HEAD');
         ctx.status = 405;
         ctx.body = 'method not allowed\n';
@@ -40,6 +42,7 @@ export function createApp(relay: Relay, log: Logger): Koa {
   });
 
   registerPages(router, relay);
+  registerSourceApi(router, relay, log.child('api'));
 
   router.get(new RegExp(`^/(${NAME})$`), async (ctx) => {
     const name = ctx.params[0] ?? decodeURIComponent(ctx.path.slice(1));

@@ -26,6 +26,8 @@ export function makeCameraConfig(source: string, overrides: Partial<CameraConfig
     rtspTransport: 'tcp',
     vbcLogin: Buffer.from('10100b45293d523c4a4f16', 'hex'),
     vbcImageSize: undefined,
+    publishKeys: [],
+    followSsrc: false,
     ...overrides,
   };
 }

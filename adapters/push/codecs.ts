@@ -1,0 +1,100 @@
+import { spsPictureSize } from '../../relay/media/h264-params.ts';
+import { H264Depacketizer } from '../rtsp/h264.ts';
+import { JpegDepacketizer } from '../rtsp/jpeg.ts';
+import type { RtpPacket } from '../rtsp/rtp.ts';
+import type { Frame } from '../types.ts';
+import { Vp8Depacketizer, vp8KeyframeSize } from './vp8.ts';
+
+/** The payloads a publisher may send. */
+export type PushCodec = Frame['codec'];
+export const PUSH_CODECS: readonly PushCodec[] = ['vp8', 'h264', 'jpeg'];
+
+/** RTP/JPEG has a static payload type (RFC 3551); VP8 and H.264 use dynamic ones, so the publisher names its codec. */
+export const JPEG_PAYLOAD_TYPE = 26;
+const FIRST_DYNAMIC_PAYLOAD_TYPE = 96;
+
+/** Which codec a payload type carries, given the codec the publisher announced; undefined: not a video type we take. */
+export function codecForPayloadType(payloadType: number, announced: PushCodec): PushCodec | undefined {
+  if (payloadType === JPEG_PAYLOAD_TYPE) return 'jpeg';
+  if (payloadType >= FIRST_DYNAMIC_PAYLOAD_TYPE && announced !== 'jpeg') return announced;
+  return undefined;
+}
+
+/** A frame without its timestamp in milliseconds yet. */
+export interface DepacketizedFrame {
+  readonly data: Buffer;
+  readonly keyframe: boolean;
+  readonly rtpTimestamp: number;
+}
+
+/** The depacketizer of one codec behind one shape, so a push session does not care which it runs. */
+export interface PushDepacketizer {
+  push(packet: RtpPacket): DepacketizedFrame[];
+  markLoss(): void;
+  /** Frames dropped for loss or damage, including intact ones skipped while waiting for a keyframe. */
+  readonly droppedFrames: number;
+}
+
+/** Builds the depacketizer for a codec; each throws AdapterError('PROTOCOL') past maxFrameBytes. */
+export function createDepacketizer(codec: PushCodec, maxFrameBytes: number): PushDepacketizer {
+  if (codec === 'vp8') {
+    const vp8 = new Vp8Depacketizer(maxFrameBytes);
+    return {
+      push: (packet) => vp8.push(packet),
+      markLoss: () => vp8.markLoss(),
+      get droppedFrames() {
+        return vp8.droppedFrames + vp8.skippedFrames;
+      },
+    };
+  }
+  if (codec === 'h264') {
+    const h264 = new H264Depacketizer(maxFrameBytes);
+    return {
+      push: (packet) => h264.push(packet),
+      markLoss: () => h264.markLoss(),
+      get droppedFrames() {
+        return h264.droppedUnits + h264.skippedUnits;
+      },
+    };
+  }
+  const jpeg = new JpegDepacketizer(maxFrameBytes);
+  return {
+    push: (packet) => jpeg.push(packet).map((image) => ({ data: image.data, keyframe: true, rtpTimestamp: image.rtpTimestamp })),
+    markLoss: () => jpeg.markLoss(),
+    get droppedFrames() {
+      return jpeg.droppedImages;
+    },
+  };
+}
+
+/**
+ * Whether a keyframe can start a decoder: a VP8 keyframe header with a size, an H.264 access unit whose SPS gives a
+ * picture size, a JPEG with its start-of-image marker. The stream goes to viewers from the first such frame on.
+ */
+export function isDecodableKeyframe(codec: PushCodec, frame: DepacketizedFrame): boolean {
+  if (!frame.keyframe) return false;
+  if (codec === 'vp8') return vp8KeyframeSize(frame.data) !== undefined;
+  if (codec === 'jpeg') return frame.data.length > 4 && frame.data[0] === 0xff && frame.data[1] === 0xd8;
+  const sps = findNal(frame.data, 7);
+  if (!sps) return false;
+  try {
+    const size = spsPictureSize(sps);
+    return size.width > 0 && size.height > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** The first NAL unit of a type in an Annex B access unit (4-byte start codes, as the depacketizer writes them). */
+function findNal(data: Buffer, type: number): Buffer | undefined {
+  let start = data.indexOf(START_CODE);
+  while (start >= 0) {
+    const bodyAt = start + START_CODE.length;
+    const next = data.indexOf(START_CODE, bodyAt);
+    if (((data[bodyAt] ?? 0) & 0x1f) === type) return data.subarray(bodyAt, next < 0 ? data.length : next);
+    start = next;
+  }
+  return undefined;
+}
+
+const START_CODE = Buffer.from([0, 0, 0, 1]);

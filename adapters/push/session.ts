@@ -1,0 +1,221 @@
+import { performance } from 'node:perf_hooks';
+import type { RemoteInfo } from 'node:dgram';
+import { AdapterError } from '../errors.ts';
+import { ReceiverReporter } from '../rtsp/rtcp.ts';
+import { parseRtpPacket, RtpClock, RtpReorderer, type RtpPacket } from '../rtsp/rtp.ts';
+import type { Frame } from '../types.ts';
+import { codecForPayloadType, createDepacketizer, isDecodableKeyframe, type PushCodec, type PushDepacketizer } from './codecs.ts';
+import type { PortPair } from './ports.ts';
+
+/** Larger than any RTP packet a sender keeps under its path MTU (even with jumbo frames); bigger ones are dropped. */
+export const MAX_RTP_PACKET_BYTES = 9000;
+const RTP_CLOCK_RATE = 90_000;
+const REPORT_INTERVAL_MS = 2000;
+
+/** Where a push session stands, as validate_stream reports it. */
+export type PushSessionState = 'waiting' | 'receiving' | 'streaming' | 'ended';
+
+/** Why a push session ended. */
+export type PushEndReason = 'stopped' | 'no-packets' | 'silent' | 'protocol' | 'closed';
+
+/** Counters of one push session, for validate_stream and the log line at its end. */
+export interface PushCounters {
+  packets: number;
+  bytes: number;
+  frames: number;
+  /** Datagrams from any address but the publisher's. */
+  foreign: number;
+  /** Packets of another SSRC than the one locked to. */
+  wrongSsrc: number;
+  /** Not RTP, truncated, oversized, or of a payload type that is not the stream's. */
+  malformed: number;
+  /** Packets of a payload type the relay cannot depacketize (neither JPEG nor a dynamic type). */
+  unsupported: number;
+  lost: number;
+  droppedFrames: number;
+  rtcpIn: number;
+  rtcpOut: number;
+}
+
+export interface PushSessionOptions {
+  readonly ports: PortPair;
+  /** The address the handshake came from; only its datagrams are taken. */
+  readonly publisherAddress: string;
+  readonly codec: PushCodec;
+  readonly maxFrameBytes: number;
+  readonly followSsrc: boolean;
+  /** No packet within this long after start, or silence this long later, ends the session. */
+  readonly timeoutMs: number;
+  /** Called for every frame from the first decodable keyframe on. */
+  readonly onFrame: (frame: Frame) => void;
+  /** Called once when the session ends for any reason but close(); the ports are already released then. */
+  readonly onEnd: (reason: PushEndReason, error?: AdapterError) => void;
+  /** Frees the ports; called once. */
+  readonly release: (ports: PortPair) => void;
+}
+
+/** Normalises an IPv4-mapped IPv6 address, so `::ffff:127.0.0.1` and `127.0.0.1` compare equal. */
+export function plainAddress(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+/**
+ * One publisher's RTP stream on its port pair: takes only the handshake's address and (unless told to follow) the
+ * first SSRC, puts packets in order, depacketizes, and answers the publisher's RTCP with receiver reports.
+ */
+export class PushSession {
+  state: PushSessionState = 'waiting';
+  endReason: PushEndReason | undefined;
+  readonly counters: PushCounters = {
+    packets: 0, bytes: 0, frames: 0, foreign: 0, wrongSsrc: 0, malformed: 0, unsupported: 0, lost: 0, droppedFrames: 0, rtcpIn: 0, rtcpOut: 0,
+  };
+  readonly startedAt = Date.now();
+  private lastPacketAt: number | undefined;
+  private ssrc: number | undefined;
+  private reorderer = new RtpReorderer();
+  private depacketizer: PushDepacketizer;
+  private clock = new RtpClock(RTP_CLOCK_RATE);
+  private clockOffsetMs = 0;
+  private lastFrameMs = 0;
+  private readonly reporter = new ReceiverReporter(RTP_CLOCK_RATE);
+  private rtcpReturnPort: number | undefined;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly publisher: string;
+
+  constructor(private readonly options: PushSessionOptions) {
+    this.publisher = plainAddress(options.publisherAddress);
+    this.depacketizer = createDepacketizer(options.codec, options.maxFrameBytes);
+    const { rtp, rtcp } = options.ports;
+    rtp.on('message', (data, remote) => this.onRtp(data, remote));
+    rtcp.on('message', (data, remote) => this.onRtcp(data, remote));
+    // A socket error after binding (rare on UDP) ends the stream rather than the process.
+    rtp.on('error', (error) => this.end('protocol', new AdapterError('CONNECT', `push: RTP socket: ${error.message}`)));
+    rtcp.on('error', (error) => this.end('protocol', new AdapterError('CONNECT', `push: RTCP socket: ${error.message}`)));
+    const check = Math.max(100, Math.min(1000, options.timeoutMs / 4));
+    this.timers.push(setInterval(() => this.checkSilence(), check), setInterval(() => this.sendReport(), REPORT_INTERVAL_MS));
+    for (const timer of this.timers) timer.unref();
+  }
+
+  get rtpPort(): number {
+    return this.options.ports.rtpPort;
+  }
+
+  get codec(): PushCodec {
+    return this.options.codec;
+  }
+
+  /** Ends the session because its publisher asked (stop_stream) or the relay is stopping; no onEnd call. */
+  close(reason: PushEndReason = 'closed'): void {
+    this.finish(reason);
+  }
+
+  private end(reason: PushEndReason, error?: AdapterError): void {
+    if (this.finish(reason)) this.options.onEnd(reason, error);
+  }
+
+  private finish(reason: PushEndReason): boolean {
+    if (this.state === 'ended') return false;
+    this.state = 'ended';
+    this.endReason = reason;
+    for (const timer of this.timers) clearInterval(timer);
+    this.options.release(this.options.ports);
+    return true;
+  }
+
+  private checkSilence(): void {
+    const now = Date.now();
+    if (this.lastPacketAt === undefined) {
+      if (now - this.startedAt > this.options.timeoutMs) this.end('no-packets');
+    } else if (now - this.lastPacketAt > this.options.timeoutMs) {
+      this.end('silent', new AdapterError('TIMEOUT', `publisher silent for ${this.options.timeoutMs / 1000} s`));
+    }
+  }
+
+  private onRtp(data: Buffer, remote: RemoteInfo): void {
+    if (this.state === 'ended') return;
+    if (plainAddress(remote.address) !== this.publisher) {
+      this.counters.foreign++;
+      return;
+    }
+    let packet: RtpPacket;
+    try {
+      if (data.length > MAX_RTP_PACKET_BYTES) throw new Error('oversized');
+      packet = parseRtpPacket(data);
+    } catch {
+      this.counters.malformed++;
+      return;
+    }
+    const codec = codecForPayloadType(packet.payloadType, this.options.codec);
+    if (codec === undefined) {
+      this.counters.unsupported++;
+      return;
+    }
+    if (codec !== this.options.codec) {
+      this.counters.malformed++;
+      return;
+    }
+    if (!this.acceptSsrc(packet.ssrc)) {
+      this.counters.wrongSsrc++;
+      return;
+    }
+    this.counters.packets++;
+    this.counters.bytes += data.length;
+    this.lastPacketAt = Date.now();
+    if (this.state === 'waiting') this.state = 'receiving';
+    const now = performance.now();
+    this.reporter.onRtp(packet, now);
+    try {
+      for (const item of this.reorderer.push(packet, now)) {
+        if ('lost' in item) {
+          this.counters.lost += item.lost;
+          this.depacketizer.markLoss();
+        } else {
+          for (const frame of this.depacketizer.push(item.packet)) this.emit(frame.data, frame.keyframe, frame.rtpTimestamp);
+        }
+      }
+    } catch (error) {
+      this.end('protocol', error instanceof AdapterError ? error : new AdapterError('PROTOCOL', String(error)));
+    }
+    this.counters.droppedFrames = this.depacketizer.droppedFrames;
+  }
+
+  /** The first SSRC is locked; a new one is followed only when configured, starting a fresh stream state. */
+  private acceptSsrc(ssrc: number): boolean {
+    if (this.ssrc === undefined) this.ssrc = ssrc;
+    if (ssrc === this.ssrc) return true;
+    if (!this.options.followSsrc) return false;
+    this.ssrc = ssrc;
+    this.reorderer = new RtpReorderer();
+    this.depacketizer = createDepacketizer(this.options.codec, this.options.maxFrameBytes);
+    this.clock = new RtpClock(RTP_CLOCK_RATE);
+    this.clockOffsetMs = this.lastFrameMs + 1; // timestamps keep going forward across the change
+    return true;
+  }
+
+  private emit(data: Buffer, keyframe: boolean, rtpTimestamp: number): void {
+    if (this.state !== 'streaming') {
+      if (!isDecodableKeyframe(this.options.codec, { data, keyframe, rtpTimestamp })) return;
+      this.state = 'streaming';
+    }
+    this.lastFrameMs = this.clockOffsetMs + this.clock.toMs(rtpTimestamp);
+    this.counters.frames++;
+    this.options.onFrame({ codec: this.options.codec, data, keyframe, timestamp: this.lastFrameMs } as Frame);
+  }
+
+  private onRtcp(data: Buffer, remote: RemoteInfo): void {
+    if (this.state === 'ended') return;
+    if (plainAddress(remote.address) !== this.publisher) {
+      this.counters.foreign++;
+      return;
+    }
+    this.counters.rtcpIn++;
+    this.rtcpReturnPort = remote.port; // symmetric RTCP: reports go back where the publisher's RTCP came from
+    this.reporter.onRtcp(data.subarray(0, MAX_RTP_PACKET_BYTES), performance.now());
+  }
+
+  private sendReport(): void {
+    if (this.state === 'ended' || this.rtcpReturnPort === undefined || this.counters.packets === 0) return;
+    this.counters.rtcpOut++;
+    this.options.ports.rtcp.send(this.reporter.buildReport(performance.now()), this.rtcpReturnPort, this.publisher, () => {});
+  }
+}

@@ -1,0 +1,128 @@
+import { isIP } from 'node:net';
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { PUSH_CODECS, type PushCodec } from '../../adapters/push/codecs.ts';
+import { PushError } from '../../adapters/push/hub.ts';
+import type { PushSession } from '../../adapters/push/session.ts';
+import type { Logger } from '../log.ts';
+import type { Relay } from '../relay.ts';
+import { KeyThrottle } from './key-throttle.ts';
+import { BodyError, readJsonObject } from './json-body.ts';
+
+/** Requests are a handful of short fields; anything bigger is not a publisher. */
+const MAX_BODY_BYTES = 4096;
+const BODY_TIMEOUT_MS = 10_000;
+const MAX_DIMENSION = 16_384;
+const MAX_FIELD_LENGTH = 512;
+
+/** validate_stream's non-zero answers while a stream is not (yet) captured. */
+const NOT_RECEIVED = 1;
+const NOT_DECODABLE = 2;
+
+/** A field as a non-empty string, or a refusal with `code`. */
+function stringField(body: Record<string, unknown>, name: string, code: number): string {
+  const value = body[name];
+  if (value === undefined || value === null || value === '') throw new PushError(code, `missing arguments in request: no ${name} argument`);
+  if (typeof value !== 'string' || value.length > MAX_FIELD_LENGTH) throw new PushError(code, `${name} must be a string of at most ${MAX_FIELD_LENGTH} characters`);
+  return value;
+}
+
+function dimension(body: Record<string, unknown>, name: string): number {
+  const value = body[name];
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_DIMENSION) {
+    throw new PushError(4004, `missing a video stream descriptor: ${name} must be a whole number from 1 to ${MAX_DIMENSION}`);
+  }
+  return value;
+}
+
+/** The optional `codec` field (an extension: the original protocol sent VP8 only, which stays the default). */
+function codecField(body: Record<string, unknown>): PushCodec {
+  const value = body.codec ?? 'vp8';
+  if (typeof value !== 'string' || !PUSH_CODECS.includes(value as PushCodec)) {
+    throw new PushError(4151, `the codec of the stream is not supported (supported: ${PUSH_CODECS.join(', ')})`);
+  }
+  return value as PushCodec;
+}
+
+/** The host a publisher sends to: PublishAddress, else HTTPBindAddress, else (bound to a wildcard) where it reached us. */
+function publishHost(ctx: Context, relay: Relay): string {
+  const { publishAddress, httpBindAddress } = relay.config;
+  const wildcard = httpBindAddress === '0.0.0.0' || httpBindAddress === '::';
+  const host = publishAddress ?? (wildcard ? (ctx.socket.localAddress ?? httpBindAddress).replace(/^::ffff:(?=\d)/, '') : httpBindAddress);
+  return isIP(host) === 6 ? `[${host}]` : host;
+}
+
+/** validate_stream's answer for a session: 0 once decodable frames arrive, refusals for streams that failed. */
+function validation(session: PushSession | undefined): { validation_code: number; validation_txt: string } {
+  if (!session) throw new PushError(4092, 'stream not running: start_stream first');
+  const { counters } = session;
+  if (session.state === 'ended') {
+    if (session.endReason === 'no-packets') throw new PushError(4081, 'stream not received before timeout');
+    if (session.endReason === 'silent' || session.endReason === 'protocol') throw new PushError(5002, `cannot capture the stream (${session.endReason === 'silent' ? 'the publisher went silent' : 'malformed stream'})`);
+    throw new PushError(4092, 'stream not running: it was stopped');
+  }
+  if (session.state === 'streaming') return { validation_code: 0, validation_txt: `stream captured: ${counters.frames} frames received` };
+  if (counters.packets === 0 && counters.unsupported > 0) throw new PushError(4151, 'the codec of the stream is not supported (RTP payload type)');
+  if (session.state === 'receiving') {
+    return { validation_code: NOT_DECODABLE, validation_txt: `${counters.packets} packets received, no decodable ${session.codec} keyframe yet` };
+  }
+  return { validation_code: NOT_RECEIVED, validation_txt: 'no RTP packets received yet' };
+}
+
+/**
+ * `POST /api/source`: the source protocol of push publishers (JSON in and out): new_utilization_id, start_stream,
+ * validate_stream, stop_stream. Refusals answer `{error_code, error_txt}` with the HTTP status of the code's first
+ * three digits. Keys are never logged; bad keys from one address slow down its next requests.
+ */
+export function registerSourceApi(router: Router, relay: Relay, log: Logger): void {
+  const throttle = new KeyThrottle((address) => log.warn(`slowing down /api/source requests from ${address} after repeated bad keys`));
+
+  const checkedKey = async (body: Record<string, unknown>, address: string): Promise<string> => {
+    const key = stringField(body, 'key', 4002);
+    await throttle.wait(address);
+    if (relay.push.cameraForKey(key)) throttle.succeed(address);
+    else throttle.fail(address);
+    return key;
+  };
+
+  router.post('/api/source', async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    const address = (ctx.socket.remoteAddress ?? '').replace(/^::ffff:(?=\d)/, '');
+    try {
+      let body: Record<string, unknown>;
+      try {
+        body = await readJsonObject(ctx.req, MAX_BODY_BYTES, BODY_TIMEOUT_MS);
+      } catch (error) {
+        if (!(error instanceof BodyError)) throw error;
+        ctx.set('Connection', 'close');
+        throw new PushError(4006, `missing request arguments: ${error.message}`);
+      }
+      const action = body.action;
+      if (action === undefined || action === null || action === '') throw new PushError(4001, 'missing arguments in request: no action argument');
+      if (typeof action !== 'string') throw new PushError(4001, 'action must be a string');
+      if (action === 'new_utilization_id') {
+        const key = await checkedKey(body, address);
+        ctx.body = { utilization_id: relay.push.newUtilization(key) };
+      } else if (action === 'start_stream') {
+        const key = await checkedKey(body, address);
+        const id = stringField(body, 'utilization_id', 4003);
+        dimension(body, 'width');
+        dimension(body, 'height');
+        const codec = codecField(body);
+        const { rtpPort, rtcpPort } = await relay.push.startStream(key, id, address, codec);
+        ctx.body = { url: `rtp://${publishHost(ctx, relay)}:${rtpPort}`, rtp_port: rtpPort, rtcp_port: rtcpPort };
+      } else if (action === 'validate_stream') {
+        ctx.body = validation(relay.push.sessionOf(stringField(body, 'utilization_id', 4003)));
+      } else if (action === 'stop_stream') {
+        relay.push.stopStream(stringField(body, 'utilization_id', 4003));
+        ctx.body = { ok: 'stream stopped successfully' };
+      } else {
+        throw new PushError(5011, `not implemented: unknown action "${action.slice(0, 40).replace(/[^\x20-\x7e]/g, '?')}"`);
+      }
+    } catch (error) {
+      if (!(error instanceof PushError)) throw error;
+      ctx.status = Math.floor(error.code / 10);
+      ctx.body = { error_code: error.code, error_txt: error.message };
+    }
+  });
+}
