@@ -49,7 +49,7 @@ export function vp8KeyframeSize(frame: Buffer): { width: number; height: number 
 
 /**
  * Rebuilds VP8 frames from RTP payloads (RFC 7741). A frame starts at a packet with the S bit and partition 0 and ends
- * at the marker bit (or when the timestamp changes). A frame damaged by loss is dropped, and so is every frame after
+ * at the marker bit (a frame cut short by a new timestamp lost its end). A frame damaged by loss is dropped, and so is every frame after
  * it until the next keyframe, since inter frames reference what was lost; the stream starts on a keyframe too.
  */
 export class Vp8Depacketizer {
@@ -80,7 +80,10 @@ export class Vp8Depacketizer {
   /** Feeds one packet in sequence order; returns the frame it completes, if any. Throws past maxFrameBytes. */
   push(packet: RtpPacket): Vp8Frame[] {
     const out: Vp8Frame[] = [];
-    if (this.timestamp !== undefined && packet.timestamp !== this.timestamp) this.finish(out);
+    if (this.timestamp !== undefined && packet.timestamp !== this.timestamp) {
+      this.damaged = true; // RFC 7741 marks the last packet of every frame: without it, the frame's end was lost
+      this.finish(out);
+    }
     const descriptor = parseVp8Descriptor(packet.payload);
     if (this.timestamp === undefined) this.timestamp = packet.timestamp;
     if (!descriptor) {

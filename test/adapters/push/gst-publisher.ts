@@ -1,0 +1,80 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
+
+export type PublisherCodec = 'vp8' | 'h264' | 'jpeg';
+
+/** The encoder and RTP payloader of each codec, as a GStreamer publisher runs them. */
+export function encoderElements(codec: PublisherCodec, bitrateKbps = 500): string[] {
+  if (codec === 'vp8') return ['vp8enc', 'deadline=1', 'keyframe-max-dist=25', `target-bitrate=${bitrateKbps * 1000}`, '!', 'rtpvp8pay', 'pt=96'];
+  if (codec === 'h264') return ['x264enc', 'tune=zerolatency', 'speed-preset=ultrafast', 'key-int-max=25', `bitrate=${bitrateKbps}`, '!', 'rtph264pay', 'pt=96', 'config-interval=-1'];
+  return ['jpegenc', 'quality=60', '!', 'rtpjpegpay'];
+}
+
+export interface GstPublisherOptions {
+  readonly codec: PublisherCodec;
+  readonly host: string;
+  readonly rtpPort: number;
+  readonly rtcpPort: number;
+  readonly width?: number;
+  readonly height?: number;
+  readonly rate?: number;
+  /** Local address the RTP and RTCP datagrams are sent from (127.0.0.2 to play a spoofing host). */
+  readonly bindAddress?: string;
+}
+
+/**
+ * The seed's publisher: `videotestsrc is-live=true ! ENCODER ! PAYLOADER ! rtpbin ! udpsink`, RTCP sent through rtpbin.
+ * Returns the child; kill it with SIGKILL to play a source that vanishes without stop_stream.
+ */
+export function startGstPublisher(options: GstPublisherOptions): ChildProcess {
+  const { codec, host, rtpPort, rtcpPort, width = 320, height = 240, rate = 25 } = options;
+  const bind = options.bindAddress ? [`bind-address=${options.bindAddress}`] : [];
+  const args = [
+    '-q', 'rtpbin', 'name=rtpbin',
+    'videotestsrc', 'is-live=true', 'pattern=ball', '!', `video/x-raw,format=I420,width=${width},height=${height},framerate=${rate}/1`, '!', ...encoderElements(codec), '!', 'rtpbin.send_rtp_sink_0',
+    'rtpbin.send_rtp_src_0', '!', 'udpsink', `host=${host}`, `port=${rtpPort}`, ...bind,
+    'rtpbin.send_rtcp_src_0', '!', 'udpsink', `host=${host}`, `port=${rtcpPort}`, 'sync=false', 'async=false', ...bind,
+  ];
+  return spawn('gst-launch-1.0', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** Stops a child and waits for it to exit. */
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill(signal);
+  await exited;
+}
+
+/** One POST /api/source with a JSON (or raw) body: the status and the parsed answer. */
+export function sourceApi(baseUrl: string, body: unknown, raw?: string | Buffer): Promise<{ status: number; json: Record<string, unknown> }> {
+  const payload = raw ?? JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(`${baseUrl}/api/source`, { method: 'POST', headers: { 'Content-Type': 'application/json' } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        try {
+          resolve({ status: response.statusCode ?? 0, json: JSON.parse(text) as Record<string, unknown> });
+        } catch {
+          reject(new Error(`not JSON (${response.statusCode}): ${text.slice(0, 200)}`));
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** Polls validate_stream until it answers 0, or fails with its last answer. */
+export async function waitValidated(baseUrl: string, id: string, timeoutMs = 15_000): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: Record<string, unknown> = {};
+  while (Date.now() < deadline) {
+    last = (await sourceApi(baseUrl, { action: 'validate_stream', utilization_id: id })).json;
+    if (last.validation_code === 0) return last;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`validate_stream never answered 0: ${JSON.stringify(last)}`);
+}
