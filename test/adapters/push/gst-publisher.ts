@@ -47,10 +47,15 @@ export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'S
 }
 
 /** One POST /api/source with a JSON (or raw) body: the status and the parsed answer. */
-export function sourceApi(baseUrl: string, body: unknown, raw?: string | Buffer): Promise<{ status: number; json: Record<string, unknown> }> {
-  const payload = raw ?? JSON.stringify(body);
+export function sourceApi(
+  baseUrl: string,
+  body: unknown,
+  options: { raw?: string | Buffer; localAddress?: string } = {},
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const payload = options.raw ?? JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    const req = request(`${baseUrl}/api/source`, { method: 'POST', headers: { 'Content-Type': 'application/json' } }, (response) => {
+    const headers = { 'Content-Type': 'application/json' };
+    const req = request(`${baseUrl}/api/source`, { method: 'POST', headers, localAddress: options.localAddress }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () => {

@@ -1,0 +1,174 @@
+import dgram from 'node:dgram';
+import { writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import t, { type Test } from 'tap';
+import { sourceApi } from '../../adapters/push/gst-publisher.ts';
+import { startTestRelay, type TestRelay } from '../../helpers/relay.ts';
+
+const PORCH_KEY = 'porch-publish-key-0001';
+const PORCH_SPARE_KEY = 'porch-publish-key-0002';
+const YARD_KEY = 'yard-publish-key-00001';
+const BAD_KEY = 'not-a-configured-key-9';
+
+function conf(porchKeys: string[], range = '32000-32003'): string {
+  return `RTPPortRange ${range}
+<Camera porch>
+  Source push://
+${porchKeys.map((key) => `  PublishKey ${key}\n`).join('')}  Timeout 1
+</Camera>
+<Camera yard>
+  Source push://
+  PublishKey ${YARD_KEY}
+  Timeout 1
+</Camera>
+<Stream stat.html>
+  Format status
+</Stream>
+`;
+}
+
+async function expectError(t: Test, relay: TestRelay, body: unknown, code: number, raw?: string): Promise<void> {
+  const { status, json } = await sourceApi(relay.baseUrl, body, { raw });
+  t.equal(json.error_code, code, `${JSON.stringify(body ?? raw).slice(0, 60)} -> ${code} (${String(json.error_txt)})`);
+  t.equal(status, Math.floor(code / 10), 'the HTTP status is the code\'s first three digits');
+  t.type(json.error_txt, 'string');
+}
+
+async function newId(relay: TestRelay, key: string): Promise<string> {
+  const { status, json } = await sourceApi(relay.baseUrl, { action: 'new_utilization_id', key });
+  if (status !== 200) throw new Error(`new_utilization_id: ${JSON.stringify(json)}`);
+  return json.utilization_id as string;
+}
+
+const start = (key: string, id: string, extra: Record<string, unknown> = {}) => ({ action: 'start_stream', key, utilization_id: id, width: 320, height: 240, ...extra });
+
+t.test('the gateway answers every refusal with its code, its status and a text', async (t) => {
+  const relay = await startTestRelay(conf([PORCH_KEY, PORCH_SPARE_KEY]));
+  t.teardown(() => relay.stop());
+  const porch = await newId(relay, PORCH_KEY);
+  t.match(porch, /^[0-9a-f]{32}$/);
+
+  await expectError(t, relay, {}, 4001);
+  await expectError(t, relay, { action: 42 }, 4001);
+  await expectError(t, relay, { action: 'new_utilization_id' }, 4002);
+  await expectError(t, relay, { action: 'new_utilization_id', key: 12345 }, 4002);
+  await expectError(t, relay, { action: 'start_stream', key: PORCH_KEY, width: 320, height: 240 }, 4003);
+  await expectError(t, relay, { action: 'validate_stream' }, 4003);
+  await expectError(t, relay, { action: 'stop_stream', utilization_id: ['x'] }, 4003);
+  await expectError(t, relay, start(PORCH_KEY, porch, { width: undefined }), 4004);
+  await expectError(t, relay, start(PORCH_KEY, porch, { height: '240' }), 4004);
+  await expectError(t, relay, start(PORCH_KEY, porch, { width: -2 }), 4004);
+  await expectError(t, relay, start(PORCH_KEY, porch, { width: 1e12 }), 4004);
+  await expectError(t, relay, start(PORCH_KEY, porch, { width: 320.5 }), 4004);
+  await expectError(t, relay, undefined, 4006, '{"action": "new_utilization_id", "key": ');
+  await expectError(t, relay, undefined, 4006, '');
+  await expectError(t, relay, undefined, 4006, '["new_utilization_id"]');
+  await expectError(t, relay, undefined, 4006, 'null');
+  await expectError(t, relay, undefined, 4006, `{"action": "${'a'.repeat(5000)}"}`);
+  await expectError(t, relay, undefined, 4006, `${'['.repeat(3000)}${']'.repeat(3000)}`);
+  await expectError(t, relay, undefined, 4001, `{"action": ${'['.repeat(1500)}${']'.repeat(1500)}}`);
+  await expectError(t, relay, { action: 'new_utilization_id', key: BAD_KEY }, 4011);
+  await expectError(t, relay, start(BAD_KEY, porch), 4011);
+  await expectError(t, relay, start(PORCH_KEY, 'f'.repeat(32)), 4012);
+  await expectError(t, relay, { action: 'validate_stream', utilization_id: 'nope' }, 4012);
+  await expectError(t, relay, start(YARD_KEY, porch), 4013);
+  await expectError(t, relay, start(PORCH_KEY, porch, { codec: 'theora' }), 4151);
+  await expectError(t, relay, start(PORCH_KEY, porch, { codec: 7 }), 4151);
+  await expectError(t, relay, { action: 'validate_stream', utilization_id: porch }, 4092);
+  await expectError(t, relay, { action: 'stop_stream', utilization_id: porch }, 4092);
+  await expectError(t, relay, { action: 'get_data', utilization_id: porch }, 5011);
+  await expectError(t, relay, { action: 'x'.repeat(500) }, 5011);
+
+  const started = await sourceApi(relay.baseUrl, start(PORCH_KEY, porch));
+  t.same(started, { status: 200, json: { url: 'rtp://127.0.0.1:32000', rtp_port: 32000, rtcp_port: 32001 } });
+  await expectError(t, relay, start(PORCH_KEY, porch), 4091);
+  const second = await newId(relay, PORCH_SPARE_KEY);
+  await expectError(t, relay, start(PORCH_SPARE_KEY, second), 4091);
+  t.same((await sourceApi(relay.baseUrl, { action: 'validate_stream', utilization_id: porch })).json,
+    { validation_code: 1, validation_txt: 'no RTP packets received yet' });
+
+  const yard = await newId(relay, YARD_KEY);
+  const yardStarted = await sourceApi(relay.baseUrl, start(YARD_KEY, yard, { codec: 'jpeg' }));
+  t.equal(yardStarted.json.rtp_port, 32002);
+  const third = await newId(relay, YARD_KEY);
+  t.same((await sourceApi(relay.baseUrl, { action: 'stop_stream', utilization_id: yard })).json, { ok: 'stream stopped successfully' });
+  await expectError(t, relay, { action: 'stop_stream', utilization_id: yard }, 4092);
+  await expectError(t, relay, { action: 'validate_stream', utilization_id: yard }, 4092);
+  // the porch stream holds 32000/32001; yard's released pair is the only one left
+  t.equal((await sourceApi(relay.baseUrl, start(YARD_KEY, third))).json.rtp_port, 32002);
+  await sourceApi(relay.baseUrl, { action: 'stop_stream', utilization_id: third });
+
+  // Nothing arrived within Timeout (1 s): the ports go back and validate_stream says why.
+  await new Promise((resolve) => setTimeout(resolve, 1800));
+  await expectError(t, relay, { action: 'validate_stream', utilization_id: porch }, 4081);
+  const probe = dgram.createSocket('udp4');
+  await new Promise<void>((resolve, reject) => probe.once('error', reject).bind(32000, '127.0.0.1', () => resolve()));
+  probe.close();
+  t.pass('the timed-out stream\'s RTP port is free again');
+
+  for (const page of ['/stat.json', '/metrics', '/', '/stat.html']) {
+    const text = await (await fetch(`${relay.baseUrl}${page}`)).text();
+    for (const key of [PORCH_KEY, PORCH_SPARE_KEY, YARD_KEY]) t.notOk(text.includes(key), `${page} does not show a publish key`);
+  }
+  for (const key of [PORCH_KEY, PORCH_SPARE_KEY, YARD_KEY, BAD_KEY]) t.notOk(relay.logs.join('\n').includes(key), 'no key in the log');
+  t.notOk(relay.logs.some((line) => line.includes(porch)), 'no utilization id in the log');
+});
+
+t.test('port range exhausted (5031) and ports that cannot be bound (5001)', async (t) => {
+  const relay = await startTestRelay(conf([PORCH_KEY], '32010-32011'));
+  t.teardown(() => relay.stop());
+  const porch = await newId(relay, PORCH_KEY);
+  t.equal((await sourceApi(relay.baseUrl, start(PORCH_KEY, porch))).status, 200);
+  await expectError(t, relay, start(YARD_KEY, await newId(relay, YARD_KEY)), 5031);
+  await sourceApi(relay.baseUrl, { action: 'stop_stream', utilization_id: porch });
+
+  const squatter = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => squatter.bind(32011, '127.0.0.1', () => resolve()));
+  t.teardown(() => squatter.close());
+  await expectError(t, relay, start(PORCH_KEY, porch), 5001);
+});
+
+t.test('a utilization whose key a reload removed is refused (4052)', async (t) => {
+  const relay = await startTestRelay(conf([PORCH_KEY, PORCH_SPARE_KEY]));
+  t.teardown(() => relay.stop());
+  const porch = await newId(relay, PORCH_KEY);
+  await writeFile(relay.configFile, `HTTPPort 0\n${conf([PORCH_SPARE_KEY])}`);
+  await relay.reload();
+  await expectError(t, relay, start(PORCH_SPARE_KEY, porch), 4052);
+  await expectError(t, relay, { action: 'validate_stream', utilization_id: porch }, 4052);
+  await expectError(t, relay, { action: 'new_utilization_id', key: PORCH_KEY }, 4011);
+});
+
+t.test('repeated bad keys from one address slow that address down, not others', async (t) => {
+  const relay = await startTestRelay(conf([PORCH_KEY]));
+  t.teardown(() => relay.stop());
+  const bad = { action: 'new_utilization_id', key: BAD_KEY };
+  for (let i = 0; i < 3; i++) await sourceApi(relay.baseUrl, bad);
+  const timed = async (body: unknown, localAddress?: string): Promise<number> => {
+    const began = performance.now();
+    await sourceApi(relay.baseUrl, body, { localAddress });
+    return performance.now() - began;
+  };
+  t.ok((await timed(bad)) >= 200, 'the fourth bad key waits');
+  t.ok((await timed(bad)) >= 450, 'the fifth waits longer');
+  t.ok((await timed({ action: 'new_utilization_id', key: PORCH_KEY }, '127.0.0.2')) < 200, 'another address is not slowed');
+  t.ok(relay.logs.some((line) => /warn .*slowing down \/api\/source requests from 127\.0\.0\.1/.test(line)), 'logged once, as a warning');
+});
+
+t.test('only POST reaches the gateway; a body announced too big is refused before it is read', async (t) => {
+  const relay = await startTestRelay(conf([PORCH_KEY]));
+  t.teardown(() => relay.stop());
+  t.equal((await fetch(`${relay.baseUrl}/api/source`, { method: 'PUT', body: '{}' })).status, 405);
+  t.equal((await fetch(`${relay.baseUrl}/api/source`)).status, 404);
+  const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request(`${relay.baseUrl}/api/source`, { method: 'POST', headers: { 'Content-Length': String(50 * 1024 * 1024) } }, (response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.write('{"action":');
+  });
+  t.equal(answer.status, 400);
+  t.equal(JSON.parse(answer.body).error_code, 4006);
+});
