@@ -19,6 +19,13 @@ const MAX_FIELD_LENGTH = 512;
 const NOT_RECEIVED = 1;
 const NOT_DECODABLE = 2;
 
+/** Why a stream that was not stopped by its publisher is no longer captured, for validate_stream's 5002. */
+const CAPTURE_FAILURES: Record<string, string> = {
+  silent: 'the publisher went silent',
+  protocol: 'the stream broke a limit or could not be parsed',
+  closed: 'the camera stopped taking it: no frames within Timeout, or the relay is stopping or reloading',
+};
+
 /** A field as a non-empty string, or a refusal with `code`. */
 function stringField(body: Record<string, unknown>, name: string, code: number): string {
   const value = body[name];
@@ -58,8 +65,8 @@ function validation(session: PushSession | undefined): { validation_code: number
   const { counters } = session;
   if (session.state === 'ended') {
     if (session.endReason === 'no-packets') throw new PushError(4081, 'stream not received before timeout');
-    if (session.endReason === 'silent' || session.endReason === 'protocol') throw new PushError(5002, `cannot capture the stream (${session.endReason === 'silent' ? 'the publisher went silent' : 'malformed stream'})`);
-    throw new PushError(4092, 'stream not running: it was stopped');
+    if (session.endReason === 'stopped') throw new PushError(4092, 'stream not running: it was stopped');
+    throw new PushError(5002, `cannot capture the stream (${CAPTURE_FAILURES[session.endReason ?? 'closed']})`);
   }
   if (session.state === 'streaming') return { validation_code: 0, validation_txt: `stream captured: ${counters.frames} frames received` };
   if (counters.packets === 0 && counters.unsupported > 0) throw new PushError(4151, 'the codec of the stream is not supported (RTP payload type)');
