@@ -4,6 +4,7 @@ import { AdapterError } from '../errors.ts';
 import { ReceiverReporter } from '../rtsp/rtcp.ts';
 import { parseRtpPacket, RtpClock, RtpReorderer, type RtpPacket } from '../rtsp/rtp.ts';
 import type { Frame } from '../types.ts';
+import { KeyframeRequests, pictureLossIndication } from './feedback.ts';
 import { codecForPayloadType, createDepacketizer, isDecodableKeyframe, type PushCodec, type PushDepacketizer } from './codecs.ts';
 import type { PortPair } from './ports.ts';
 
@@ -35,6 +36,8 @@ export interface PushCounters {
   droppedFrames: number;
   rtcpIn: number;
   rtcpOut: number;
+  /** Keyframe requests (RTCP PLI) sent after losses. */
+  keyframeRequests: number;
 }
 
 export interface PushSessionOptions {
@@ -67,7 +70,7 @@ export class PushSession {
   state: PushSessionState = 'waiting';
   endReason: PushEndReason | undefined;
   readonly counters: PushCounters = {
-    packets: 0, bytes: 0, frames: 0, foreign: 0, wrongSsrc: 0, malformed: 0, unsupported: 0, lost: 0, droppedFrames: 0, rtcpIn: 0, rtcpOut: 0,
+    packets: 0, bytes: 0, frames: 0, foreign: 0, wrongSsrc: 0, malformed: 0, unsupported: 0, lost: 0, droppedFrames: 0, rtcpIn: 0, rtcpOut: 0, keyframeRequests: 0,
   };
   readonly startedAt = Date.now();
   private lastPacketAt: number | undefined;
@@ -79,6 +82,7 @@ export class PushSession {
   private lastFrameMs = 0;
   private readonly reporter = new ReceiverReporter(RTP_CLOCK_RATE);
   private rtcpReturnPort: number | undefined;
+  private readonly keyframeRequests = new KeyframeRequests();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly publisher: string;
 
@@ -176,6 +180,8 @@ export class PushSession {
     } catch (error) {
       this.end('protocol', error instanceof AdapterError ? error : new AdapterError('PROTOCOL', String(error)));
     }
+    // A dropped frame leaves the stream waiting for a keyframe: ask for one rather than wait for the sender's schedule.
+    if (this.depacketizer.droppedFrames > this.counters.droppedFrames) this.requestKeyframe(now);
     this.counters.droppedFrames = this.depacketizer.droppedFrames;
   }
 
@@ -211,6 +217,14 @@ export class PushSession {
     this.counters.rtcpIn++;
     this.rtcpReturnPort = remote.port; // symmetric RTCP: reports go back where the publisher's RTCP came from
     this.reporter.onRtcp(data.subarray(0, MAX_RTP_PACKET_BYTES), performance.now());
+  }
+
+  /** Sends an RTCP PLI to where the publisher's RTCP comes from (a publisher that sends none gets none). */
+  private requestKeyframe(nowMs: number): void {
+    if (this.state === 'ended' || this.rtcpReturnPort === undefined || this.ssrc === undefined) return;
+    if (!this.keyframeRequests.take(nowMs)) return;
+    this.counters.keyframeRequests++;
+    this.options.ports.rtcp.send(pictureLossIndication(this.reporter.ssrc, this.ssrc), this.rtcpReturnPort, this.publisher, () => {});
   }
 
   private sendReport(): void {

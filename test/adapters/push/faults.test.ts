@@ -183,6 +183,40 @@ t.test('push faults', async (t) => {
     await sourceApi(relay.baseUrl, { action: 'stop_stream', utilization_id: id });
   });
 
+  t.test('RTCP goes back to where the publisher\'s RTCP comes from: receiver reports, and a PLI after a loss', async (t) => {
+    frames.length = 0;
+    const { id, port } = await startStream(relay);
+    const publisher = await FakePublisher.open(port);
+    const received: Buffer[] = [];
+    const rtcp = dgram.createSocket('udp4');
+    rtcp.on('message', (packet) => received.push(packet));
+    await new Promise<void>((resolve) => rtcp.bind(0, '127.0.0.1', () => resolve()));
+    t.teardown(() => rtcp.close());
+    const senderReport = Buffer.alloc(28);
+    senderReport.set([0x80, 200, 0, 6]);
+    senderReport.writeUInt32BE(0xaaaa, 4);
+    await new Promise((resolve) => rtcp.send(senderReport, port + 1, '127.0.0.1', resolve));
+    await publisher.frame(vp8Keyframe());
+    await publisher.frame(vp8InterFrame(400), { skip: [1] });
+    await sleep(300); // the reorderer gives up on the missing packet when the next one is 200 ms late
+    await publisher.frame(vp8InterFrame());
+    await until('a keyframe request', () => received.some((packet) => packet[1] === 206));
+    const pli = received.find((packet) => packet[1] === 206)!;
+    t.same([pli[0], pli.length, pli.readUInt32BE(8)], [0x81, 12, 0xaaaa], 'PLI (FMT 1) for the publisher\'s SSRC');
+    for (let i = 0; i < 30 && !received.some((packet) => packet[1] === 201); i++) {
+      await publisher.frame(vp8Keyframe()); // keeps the camera live (Timeout 1) until the first report, due every 2 s
+      await sleep(150);
+    }
+    const report = received.find((packet) => packet[1] === 201);
+    if (!report) return t.fail('no receiver report within 4.5 s');
+    t.equal(report[0]! & 0x1f, 1, 'one report block');
+    t.equal(report.readUInt32BE(8), 0xaaaa, 'about the publisher\'s SSRC');
+    t.ok(report.readUInt32BE(12) & 0xffffff, 'counting the lost packet');
+    t.equal(relay.relay.push.sessionOf(id)!.counters.keyframeRequests, 1, 'one request per loss, not one per dropped frame');
+    publisher.close();
+    await sourceApi(relay.baseUrl, { action: 'stop_stream', utilization_id: id });
+  });
+
   t.test('an unsupported payload type answers 4151; a flood to a port nobody was given changes nothing', async (t) => {
     const { id, port } = await startStream(relay);
     const publisher = await FakePublisher.open(port);
