@@ -22,6 +22,7 @@ export class PushAdapter implements CameraAdapter {
       sink.onWaiting();
       const detach = this.hub.attach(this.camera.name, {
         onFrame: (frame) => {
+          if (!connected && !frame.keyframe) return; // joined mid-stream (after a restart): start at a keyframe
           if (!connected) {
             connected = true;
             sink.onConnected();

@@ -152,8 +152,10 @@ export class PushHub {
     return () => {
       if (this.listeners.get(cameraName) !== listener) return;
       this.listeners.delete(cameraName);
-      for (const utilization of this.utilizations.values()) {
-        if (utilization.camera === cameraName && utilization.session?.state !== 'ended') utilization.session?.close('closed');
+      for (const { camera, session } of this.utilizations.values()) {
+        if (camera !== cameraName || !session || session.state === 'ended') continue;
+        session.close('closed');
+        this.logEnd(camera, session, 'closed');
       }
     };
   }

@@ -267,6 +267,30 @@ t.test('push faults', async (t) => {
     publisher.close();
   });
 
+  t.test('a stream started while the camera retries reaches it from a keyframe on', async (t) => {
+    // Guards against the Feed starting on an inter frame when its adapter attaches to a stream already under way.
+    const state = (): string => feed.state;
+    if (state() !== 'retrying') return t.fail(`the camera should be retrying after the last test, is ${state()}`);
+    frames.length = 0;
+    const { id, port } = await startStream(relay);
+    const publisher = await FakePublisher.open(port);
+    await publisher.frame(vp8Keyframe());
+    t.equal(state(), 'retrying', 'the keyframe went out while no adapter listened');
+    while (state() !== 'waiting') {
+      await publisher.frame(vp8InterFrame());
+      await sleep(100);
+    }
+    for (let i = 0; i < 3; i++) await publisher.frame(vp8InterFrame());
+    await sleep(100);
+    t.equal(frames.length, 0, 'inter frames of a stream joined mid-way are not taken');
+    await publisher.frame(vp8Keyframe());
+    await publisher.frame(vp8InterFrame());
+    await until('2 frames', () => frames.length === 2);
+    t.same(frames.map((frame) => frame.keyframe), [true, false]);
+    publisher.close();
+    await sourceApi(relay.baseUrl, { action: 'stop_stream', utilization_id: id });
+  });
+
   t.test('FollowSSRC: a publisher that changes SSRC is followed, timestamps keep going forward', async (t) => {
     const follow = relay.relay.feeds.get('follow')!;
     const followed: Frame[] = [];
