@@ -76,9 +76,19 @@ function validation(session: PushSession | undefined): { validation_code: number
   return { validation_code: NOT_RECEIVED, validation_txt: 'no RTP packets received yet' };
 }
 
+/** get_data's `stream` set: how the relay receives the publisher's stream, for the publisher to check its link. */
+function streamData(session: PushSession): Record<string, unknown> {
+  const c = session.counters;
+  return {
+    state: session.state, end_reason: session.endReason ?? null, codec: session.codec, packets: c.packets, bytes: c.bytes, frames: c.frames,
+    lost_packets: c.lost, dropped_frames: c.droppedFrames, keyframe_requests: c.keyframeRequests, foreign_packets: c.foreign,
+    wrong_ssrc_packets: c.wrongSsrc, malformed_packets: c.malformed, unsupported_packets: c.unsupported, rtcp_in: c.rtcpIn, rtcp_out: c.rtcpOut,
+  };
+}
+
 /**
  * `POST /api/source`: the source protocol of push publishers (JSON in and out): new_utilization_id, start_stream,
- * validate_stream, stop_stream. Refusals answer `{error_code, error_txt}` with the HTTP status of the code's first
+ * validate_stream, stop_stream, and get_data (the stream's reception counters). Refusals answer `{error_code, error_txt}` with the HTTP status of the code's first
  * three digits. Keys are never logged; bad keys from one address slow down its next requests.
  */
 export function registerSourceApi(router: Router, relay: Relay, log: Logger): void {
@@ -120,6 +130,12 @@ export function registerSourceApi(router: Router, relay: Relay, log: Logger): vo
         ctx.body = { url: `rtp://${publishHost(ctx, relay)}:${rtpPort}`, rtp_port: rtpPort, rtcp_port: rtcpPort };
       } else if (action === 'validate_stream') {
         ctx.body = validation(relay.push.sessionOf(stringField(body, 'utilization_id', 4003)));
+      } else if (action === 'get_data') {
+        const session = relay.push.sessionOf(stringField(body, 'utilization_id', 4003));
+        const data = stringField(body, 'data', 4005);
+        if (data !== 'stream') throw new PushError(5003, `cannot process 'get_data': no data named "${data.slice(0, 40).replace(/[^\x20-\x7e]/g, '?')}" (known: stream)`);
+        if (!session) throw new PushError(4092, 'stream not running: start_stream first');
+        ctx.body = { data: streamData(session) };
       } else if (action === 'stop_stream') {
         relay.push.stopStream(stringField(body, 'utilization_id', 4003));
         ctx.body = { ok: 'stream stopped successfully' };

@@ -110,6 +110,8 @@ t.test('push faults', async (t) => {
     await publisher.frame(vp8Keyframe());
     await until('a frame', () => frames.length === 1);
     t.equal((await validate(relay, id)).validation_code, 0, 'the real publisher is taken');
+    const data = (await sourceApi(relay.baseUrl, { action: 'get_data', utilization_id: id, data: 'stream' })).json.data;
+    t.match(data, { state: 'streaming', packets: 3, frames: 1, foreign_packets: 15 }, 'get_data shows what the publisher can check');
     publisher.close();
     await sourceApi(relay.baseUrl, { action: 'stop_stream', utilization_id: id });
   });

@@ -76,7 +76,11 @@ t.test('the gateway answers every refusal with its code, its status and a text',
   await expectError(t, relay, start(PORCH_KEY, porch, { codec: 7 }), 4151);
   await expectError(t, relay, { action: 'validate_stream', utilization_id: porch }, 4092);
   await expectError(t, relay, { action: 'stop_stream', utilization_id: porch }, 4092);
-  await expectError(t, relay, { action: 'get_data', utilization_id: porch }, 5011);
+  await expectError(t, relay, { action: 'get_data', utilization_id: porch }, 4005);
+  await expectError(t, relay, { action: 'get_data', utilization_id: porch, data: 'keys' }, 5003);
+  await expectError(t, relay, { action: 'get_data', utilization_id: porch, data: 'stream' }, 4092);
+  await expectError(t, relay, { action: 'get_data', data: 'stream' }, 4003);
+  await expectError(t, relay, { action: 'get_stream' }, 5011);
   await expectError(t, relay, { action: 'x'.repeat(500) }, 5011);
 
   const started = await sourceApi(relay.baseUrl, start(PORCH_KEY, porch));
@@ -86,6 +90,8 @@ t.test('the gateway answers every refusal with its code, its status and a text',
   await expectError(t, relay, start(PORCH_SPARE_KEY, second), 4091);
   t.same((await sourceApi(relay.baseUrl, { action: 'validate_stream', utilization_id: porch })).json,
     { validation_code: 1, validation_txt: 'no RTP packets received yet' });
+  const data = (await sourceApi(relay.baseUrl, { action: 'get_data', utilization_id: porch, data: 'stream' })).json.data as Record<string, unknown>;
+  t.match(data, { state: 'waiting', end_reason: null, codec: 'vp8', packets: 0, frames: 0, lost_packets: 0 });
 
   const yard = await newId(relay, YARD_KEY);
   const yardStarted = await sourceApi(relay.baseUrl, start(YARD_KEY, yard, { codec: 'jpeg' }));
