@@ -1,6 +1,7 @@
 import dgram from 'node:dgram';
 import { writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import t, { type Test } from 'tap';
 import { sourceApi } from '../../adapters/push/gst-publisher.ts';
 import { startTestRelay, type TestRelay } from '../../helpers/relay.ts';
@@ -177,4 +178,24 @@ t.test('only POST reaches the gateway; a body announced too big is refused befor
   });
   t.equal(answer.status, 400);
   t.equal(JSON.parse(answer.body).error_code, 4006);
+});
+
+t.test('PublishAddress is the host publishers are told to send to', async (t) => {
+  const relay = await startTestRelay(`PublishAddress relay.example.net\n${conf([PORCH_KEY], '32020-32021')}`);
+  t.teardown(() => relay.stop());
+  const started = await sourceApi(relay.baseUrl, start(PORCH_KEY, await newId(relay, PORCH_KEY)));
+  t.equal(started.json.url, 'rtp://relay.example.net:32020');
+});
+
+t.test('a publisher that hangs up in the middle of its request body leaves the relay as it was, with no error logged', async (t) => {
+  const relay = await startTestRelay(conf([PORCH_KEY]));
+  t.teardown(() => relay.stop());
+  const socket = connect(Number(new URL(relay.baseUrl).port), '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.write('POST /api/source HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"action": "new_util');
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  socket.destroy();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.equal((await sourceApi(relay.baseUrl, { action: 'new_utilization_id', key: PORCH_KEY })).status, 200, 'the next publisher is served');
+  t.same(relay.logs.filter((line) => / (error|warn) /.test(line)), [], 'nothing logged as an error');
 });
