@@ -32,6 +32,9 @@ const conf = `RTPPortRange 33000-33099
   VideoBitRate 300
   HLSSegmentTime 1
 </Stream>
+<Stream door.jpg>
+  Feed door
+</Stream>
 <Stream stat.html>
   Format status
 </Stream>
@@ -71,7 +74,7 @@ async function statusText(relay: TestRelay): Promise<string> {
 }
 
 for (const codec of ['vp8', 'h264', 'jpeg'] as PublisherCodec[]) {
-  t.test(`a GStreamer ${codec} publisher: handshake, validate_stream 0, frames in the Feed, FLV and HLS decode, stop_stream frees the ports`, async (t) => {
+  t.test(`a GStreamer ${codec} publisher: handshake, validate_stream 0, frames in the Feed, FLV, HLS and JPEG play, stop_stream frees the ports`, async (t) => {
     const relay = await startTestRelay(conf);
     t.teardown(() => relay.stop());
     const feed = relay.relay.feeds.get('door')!;
@@ -121,6 +124,14 @@ for (const codec of ['vp8', 'h264', 'jpeg'] as PublisherCodec[]) {
       const hls = await ffprobe(`${relay.baseUrl}/door.m3u8`, 2);
       t.same([hls.codec_name, hls.width, hls.height], ['h264', 320, 240], '/door.m3u8 decodes');
     }
+
+    let snapshot = Buffer.alloc(0);
+    await waitFor('a JPEG snapshot', async () => {
+      const response = await fetch(`${relay.baseUrl}/door.jpg`);
+      snapshot = Buffer.from(await response.arrayBuffer());
+      return response.status === 200;
+    }, 20_000);
+    t.same([snapshot[0], snapshot[1], snapshot.at(-2), snapshot.at(-1)], [0xff, 0xd8, 0xff, 0xd9], '/door.jpg is a whole JPEG');
 
     const session = relay.relay.push.sessionOf(id)!;
     await waitFor('RTCP both ways', () => session.counters.rtcpIn > 0 && session.counters.rtcpOut > 0, 8000);
