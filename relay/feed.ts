@@ -173,6 +173,7 @@ export class Feed {
       },
       onWaiting: () => {
         publisherAwaited = true;
+        wentLive = false; // a push source waits again between publishers: the next one's first frame makes it live
         waiting();
       },
       onFrame: (frame) => {

@@ -237,11 +237,13 @@ t.test('push faults', async (t) => {
   });
 
   t.test('a publisher that stops without stop_stream: the camera fails after Timeout, ports freed, validate says 5002', async (t) => {
+    await until('waiting', () => feed.state === 'waiting', 10_000);
     frames.length = 0;
     const { id, port } = await startStream(relay);
     const publisher = await FakePublisher.open(port);
     await publisher.frame(vp8Keyframe());
     for (let i = 0; i < 5; i++) await publisher.frame(vp8InterFrame());
+    // Guards against a push camera staying 'waiting' when a second publisher streams within the same run of its source.
     await until('live', () => feed.state === 'live');
     publisher.close();
     await until('the camera to fail', () => feed.state === 'retrying', 4000);
