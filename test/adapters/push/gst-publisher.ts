@@ -23,7 +23,7 @@ export interface GstPublisherOptions {
 }
 
 /**
- * The seed's publisher: `videotestsrc is-live=true ! ENCODER ! PAYLOADER ! rtpbin ! udpsink`, RTCP sent through rtpbin.
+ * The original streaming client's publisher: `videotestsrc is-live=true ! ENCODER ! PAYLOADER ! rtpbin ! udpsink`, RTCP sent through rtpbin.
  * Returns the child; kill it with SIGKILL to play a source that vanishes without stop_stream.
  */
 export function startGstPublisher(options: GstPublisherOptions): ChildProcess {
