@@ -187,6 +187,13 @@ t.test('PublishAddress is the host publishers are told to send to', async (t) =>
   t.equal(started.json.url, 'rtp://relay.example.net:32020');
 });
 
+t.test('bound to every address, the relay tells publishers the address their request came in on', async (t) => {
+  const relay = await startTestRelay(`HTTPBindAddress 0.0.0.0\n${conf([PORCH_KEY], '32030-32031')}`);
+  t.teardown(() => relay.stop());
+  const started = await sourceApi(relay.baseUrl.replace('127.0.0.1', '127.0.0.3'), start(PORCH_KEY, await newId(relay, PORCH_KEY)));
+  t.equal(started.json.url, 'rtp://127.0.0.3:32030');
+});
+
 t.test('a publisher that hangs up in the middle of its request body leaves the relay as it was, with no error logged', async (t) => {
   const relay = await startTestRelay(conf([PORCH_KEY]));
   t.teardown(() => relay.stop());
