@@ -7,6 +7,7 @@ import { Vp8Depacketizer, vp8KeyframeSize } from './vp8.ts';
 
 /** The payloads a publisher may send. */
 export type PushCodec = Frame['codec'];
+/** Every codec a publisher may announce in start_stream. */
 export const PUSH_CODECS: readonly PushCodec[] = ['vp8', 'h264', 'jpeg'];
 
 /** RTP/JPEG has a static payload type (RFC 3551); VP8 and H.264 use dynamic ones, so the publisher names its codec. */

@@ -40,6 +40,7 @@ export interface PushCounters {
   keyframeRequests: number;
 }
 
+/** What a push session needs: its ports, whom to trust, how to depacketize, and where frames and its end go. */
 export interface PushSessionOptions {
   readonly ports: PortPair;
   /** The address the handshake came from; only its datagrams are taken. */
