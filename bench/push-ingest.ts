@@ -1,7 +1,7 @@
 // `npm run bench:push`: CPU of the relay's Node process ingesting one pushed 1280x720 stream at 2 Mbit/s (RTP from
 // GStreamer through the /api/source handshake; moving SMPTE bars), and what 1% random packet loss does to the frames that reach viewers.
 // The relay runs as its own process; ffmpeg (the FLV encoder of the loss run) is measured apart.
-// Options: --window 20 (seconds measured per run)  --out bench/RESULTS.md
+// Options: --window 20 (seconds measured per run)  --runs vp8,h264,vp8-loss  --out bench/RESULTS.md
 import { appendFile, mkdtemp, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
@@ -25,6 +25,8 @@ interface Run {
   readonly framesIn: number;
   readonly framesSent: number;
   readonly flvBytes: number;
+  /** The relay's own account of the stream (get_data): losses, dropped frames, keyframe requests, rejected packets. */
+  readonly reception: string;
 }
 
 const ENCODERS: Record<string, string[]> = {
@@ -60,11 +62,15 @@ async function measure(codec: string, lossPercent: number, windowSeconds: number
     const started = await api(port, { action: 'start_stream', key: KEY, utilization_id: id, width: 1280, height: 720, codec });
     const rtpPort = started.rtp_port as number;
     const loss = lossPercent > 0 ? ['!', 'identity', `drop-probability=${lossPercent / 100}`] : [];
-    publisher = spawnTracked('gst-launch-1.0', ['-q', 'rtpbin', 'name=rtpbin',
+    const rtcpLocal = await freePort();
+    publisher = spawnTracked('gst-launch-1.0', ['-q', 'rtpbin', 'name=rtpbin', 'rtp-profile=avpf',
       'videotestsrc', 'is-live=true', 'pattern=smpte', 'horizontal-speed=8', '!', `video/x-raw,format=I420,width=1280,height=720,framerate=${RATE}/1`, '!',
       ...ENCODERS[codec]!, ...loss, '!', 'rtpbin.send_rtp_sink_0',
       'rtpbin.send_rtp_src_0', '!', 'udpsink', 'host=127.0.0.1', `port=${rtpPort}`,
-      'rtpbin.send_rtcp_src_0', '!', 'udpsink', 'host=127.0.0.1', `port=${rtpPort + 1}`, 'sync=false', 'async=false']);
+      'rtpbin.send_rtcp_src_0', '!', 'udpsink', 'host=127.0.0.1', `port=${rtpPort + 1}`, 'bind-address=127.0.0.1', `bind-port=${rtcpLocal}`,
+      'sync=false', 'async=false',
+      // Symmetric RTCP, as deploy/push-source.sh runs it: the relay's keyframe requests reach the encoder.
+      'udpsrc', 'address=127.0.0.1', `port=${rtcpLocal}`, '!', 'rtpbin.recv_rtcp_sink_0']);
     await sleep(4000);
     let flvBytes = 0;
     if (flv) {
@@ -83,6 +89,8 @@ async function measure(codec: string, lossPercent: number, windowSeconds: number
     await sleep(windowSeconds * 1000);
     const seconds = (Date.now() - began) / 1000;
     const after = await camera(port);
+    const data = (await api(port, { action: 'get_data', utilization_id: id, data: 'stream' })).data as Record<string, number>;
+    const reception = `lost ${data.lost_packets}, dropped ${data.dropped_frames}, PLI ${data.keyframe_requests}, RTCP in ${data.rtcp_in}, other SSRC ${data.wrong_ssrc_packets}`;
     let ffmpegUsed = 0;
     for (const pid of ffmpegs()) ffmpegUsed += cpuSeconds(pid) - (ffmpegBefore.get(pid) ?? cpuSeconds(pid));
     return {
@@ -93,6 +101,7 @@ async function measure(codec: string, lossPercent: number, windowSeconds: number
       framesIn: after.framesIn - framesBefore,
       framesSent: Math.round(seconds * RATE),
       flvBytes,
+      reception,
     };
   } finally {
     viewer?.();
@@ -102,10 +111,12 @@ async function measure(codec: string, lossPercent: number, windowSeconds: number
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ args: process.argv.slice(2), options: { window: { type: 'string', default: '20' }, out: { type: 'string', default: resultsFile } } });
+  const { values } = parseArgs({ args: process.argv.slice(2), options: { window: { type: 'string', default: '20' }, runs: { type: 'string', default: 'vp8,h264,vp8-loss' }, out: { type: 'string', default: resultsFile } } });
   const windowSeconds = Number(values.window);
   const runs: Run[] = [];
-  for (const [codec, loss] of [['vp8', 0], ['h264', 0], ['vp8', 1]] as const) {
+  for (const name of values.runs.split(',')) {
+    const [codec, loss] = [name.replace(/-loss$/, ''), name.endsWith('-loss') ? 1 : 0];
+    if (!ENCODERS[codec]) throw new Error(`--runs: unknown run ${name} (vp8, h264, vp8-loss, h264-loss)`);
     const run = await measure(codec, loss, windowSeconds);
     runs.push(run);
     process.stdout.write(`  ${run.label}: relay Node ${run.nodeCpuPercent.toFixed(2)}% of a core, ${run.inputKbps} kbit/s in, ${run.framesIn}/${run.framesSent} frames\n`);
@@ -116,11 +127,12 @@ async function main(): Promise<void> {
     '',
     `Command: \`npm run bench:push${argv.length ? ` -- ${argv.join(' ')}` : ''}\``,
     `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}. GStreamer (videotestsrc, the encoder, rtpbin) runs beside the relay`,
-    `on the same cores; CPU of the relay's Node process over ${windowSeconds} s; ffmpeg apart. Loss: \`identity drop-probability\` before udpsink.`,
+    `on the same cores, with RTCP both ways (keyframe requests honoured); CPU of the relay's Node process over ${windowSeconds} s; ffmpeg apart.`,
+    'Loss: `identity drop-probability` before udpsink.',
     '',
-    '| run | relay Node CPU (% of a core) | ffmpeg CPU (%) | input kbit/s | frames to the Feed / frames sent | FLV bytes to the viewer |',
-    '|---|---|---|---|---|---|',
-    ...runs.map((run) => `| ${run.label} | ${run.nodeCpuPercent.toFixed(2)} | ${run.ffmpegCpuPercent.toFixed(1)} | ${run.inputKbps} | ${run.framesIn} / ${run.framesSent} | ${run.flvBytes} |`),
+    '| run | relay Node CPU (% of a core) | ffmpeg CPU (%) | input kbit/s | frames to the Feed / frames sent | FLV bytes to the viewer | reception (whole stream) |',
+    '|---|---|---|---|---|---|---|',
+    ...runs.map((run) => `| ${run.label} | ${run.nodeCpuPercent.toFixed(2)} | ${run.ffmpegCpuPercent.toFixed(1)} | ${run.inputKbps} | ${run.framesIn} / ${run.framesSent} | ${run.flvBytes} | ${run.reception} |`),
     '',
   ].join('\n');
   await appendFile(values.out, text);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Pushes a live test pattern or a webcam to a push:// camera of the relay. It asks POST /api/source for a utilization
-# id and a port pair, runs GStreamer to send RTP to them (RTCP sender reports through rtpbin), checks validate_stream,
+# id and a port pair, runs GStreamer to send RTP to them (RTCP both ways through rtpbin), checks validate_stream,
 # and sends stop_stream when stopped (Ctrl-C or SIGTERM).
 #
 #   PUBLISH_KEY=secret deploy/push-source.sh http://relay:8090 [--device /dev/video0] [--codec vp8|h264|jpeg]
@@ -63,12 +63,19 @@ stop() {
 trap stop INT TERM
 
 if [ -n "$device" ]; then source="v4l2src device=$device"; else source="videotestsrc is-live=true"; fi
+# RTCP leaves from and comes back to one local address and port (symmetric RTCP): the relay's receiver reports and
+# keyframe requests (PLI, after a loss) reach rtpbin, which asks the encoder for a keyframe at once.
+local_address=$(ip route get "$host" 2>/dev/null | sed -n 's/.* src \([^ ]*\).*/\1/p' | head -n 1)
+local_address=${local_address:-0.0.0.0}
+local_rtcp_port=$((40000 + RANDOM % 20000))
 # shellcheck disable=SC2086 # the pipeline description is split into gst-launch's arguments on purpose
-gst-launch-1.0 -q rtpbin name=rtpbin \
+gst-launch-1.0 -q rtpbin name=rtpbin rtp-profile=avpf \
   $source ! videoconvert ! videoscale ! videorate ! "video/x-raw,format=I420,width=$width,height=$height,framerate=$rate/1" \
   ! $encoder ! rtpbin.send_rtp_sink_0 \
   rtpbin.send_rtp_src_0 ! udpsink host="$host" port="$rtp_port" \
-  rtpbin.send_rtcp_src_0 ! udpsink host="$host" port="$rtcp_port" sync=false async=false &
+  rtpbin.send_rtcp_src_0 ! udpsink host="$host" port="$rtcp_port" bind-address="$local_address" bind-port="$local_rtcp_port" \
+    sync=false async=false \
+  udpsrc address="$local_address" port="$local_rtcp_port" ! rtpbin.recv_rtcp_sink_0 &
 gst=$!
 
 for _ in $(seq 1 30); do
