@@ -64,7 +64,9 @@ trap stop INT TERM
 
 if [ -n "$device" ]; then source="v4l2src device=$device"; else source="videotestsrc is-live=true"; fi
 # RTCP leaves from and comes back to one local address and port (symmetric RTCP): the relay's receiver reports and
-# keyframe requests (PLI, after a loss) reach rtpbin, which asks the encoder for a keyframe at once.
+# keyframe requests (PLI, after a loss) reach rtpbin, which asks the encoder for a keyframe at once. gst-launch cannot
+# share one socket between udpsink and udpsrc, so this works when udpsrc binds last; else the encoder falls back to its
+# own keyframe schedule (every two seconds).
 local_address=$(ip route get "$host" 2>/dev/null | sed -n 's/.* src \([^ ]*\).*/\1/p' | head -n 1)
 local_address=${local_address:-0.0.0.0}
 local_rtcp_port=$((40000 + RANDOM % 20000))
