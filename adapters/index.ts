@@ -4,6 +4,7 @@ import { testsrcAdapter } from './testsrc/testsrc.ts';
 import { httpAdapter } from './http/adapter.ts';
 import { vbcAdapter } from './vbc/client.ts';
 import { pushAdapter } from './push/adapter.ts';
+import { vodLiveAdapter } from './vod-live/adapter.ts';
 
 /** Every camera protocol the relay speaks, by URL scheme. Add a line here to add a protocol. */
 export const adapterRegistrations: readonly AdapterRegistration[] = [
@@ -12,6 +13,7 @@ export const adapterRegistrations: readonly AdapterRegistration[] = [
   httpAdapter,
   vbcAdapter,
   pushAdapter,
+  vodLiveAdapter,
 ];
 
 /** The URL schemes a Source may use; the config parser checks against this list. */

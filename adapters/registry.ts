@@ -10,6 +10,8 @@ export interface AdapterEnv {
   readonly processSlots: ProcessSlots;
   /** Where push:// cameras meet their publishers; absent outside a relay. */
   readonly push?: PushHub;
+  /** The config's MediaPath, for sources that play files. */
+  readonly mediaPath?: string;
 }
 
 export type AdapterFactory = (camera: CameraConfig, env: AdapterEnv) => CameraAdapter;

@@ -71,7 +71,7 @@ export function buildConfig(
         continue;
       }
     }
-    if (block.kind === 'Camera') pushDefined(cameras, buildCamera(block, problems, schemes));
+    if (block.kind === 'Camera') pushDefined(cameras, buildCamera(block, problems, schemes, get<number>('VodStreamTimeout')));
     else if (block.kind === 'Stream') pushDefined(streams, buildStream(block, problems));
     else redirects.push({ name: block.name, line: block.line, url: reader('Redirect', block.values)<string>('URL') });
   }
@@ -96,6 +96,9 @@ export function buildConfig(
     rtspSessionTimeoutMs: get<number>('RTSPSessionTimeout'),
     rtpPortRange: get<readonly [number, number]>('RTPPortRange'),
     publishAddress: get<string | undefined>('PublishAddress'),
+    mediaPath: get<string>('MediaPath'),
+    vodCachePath: get<string | undefined>('VodCachePath'),
+    vodStreamTimeoutMs: get<number>('VodStreamTimeout'),
     cameras,
     streams,
     redirects,
@@ -123,7 +126,7 @@ function checkRequired(block: ParsedBlock, problems: Problems): void {
   }
 }
 
-function buildCamera(block: ParsedBlock, problems: Problems, schemes: readonly string[]): CameraConfig | undefined {
+function buildCamera(block: ParsedBlock, problems: Problems, schemes: readonly string[], vodStreamTimeoutMs: number): CameraConfig | undefined {
   const get = reader('Camera', block.values);
   const sourceText = get<string | undefined>('Source');
   if (sourceText === undefined) return undefined;
@@ -145,6 +148,10 @@ function buildCamera(block: ParsedBlock, problems: Problems, schemes: readonly s
   const password = get<string | undefined>('Password') ?? (url.password ? decodeURIComponent(url.password) : undefined);
   url.username = '';
   url.password = '';
+  // A file played as a live stream runs only while watched and lingers VodStreamTimeout, unless the block says otherwise.
+  const fromFile = scheme === 'vod-live';
+  const loopAt = block.values.get('Loop');
+  if (loopAt && !fromFile) problems.error(loopAt.line, 'Loop: applies to vod-live:// sources only');
   return {
     name: block.name,
     line: block.line,
@@ -153,8 +160,8 @@ function buildCamera(block: ParsedBlock, problems: Problems, schemes: readonly s
     username,
     password,
     inputFrameRate: get('InputFrameRate'),
-    onDemand: get('OnDemand'),
-    closeAfterMs: get('CloseAfter'),
+    onDemand: fromFile && !block.values.has('OnDemand') ? true : get('OnDemand'),
+    closeAfterMs: fromFile && !block.values.has('CloseAfter') ? vodStreamTimeoutMs : get('CloseAfter'),
     timeoutMs: get('Timeout'),
     connectTimeoutMs: get('ConnectTimeout'),
     readTimeoutMs: get('ReadTimeout'),
@@ -166,6 +173,7 @@ function buildCamera(block: ParsedBlock, problems: Problems, schemes: readonly s
     vbcImageSize: get('VBCImageSize'),
     publishKeys: get<string[]>('PublishKey'),
     followSsrc: get('FollowSSRC'),
+    loop: get('Loop'),
   };
 }
 

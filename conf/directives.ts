@@ -32,6 +32,9 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     RTSPSessionTimeout: { parse: seconds(5, 3600), default: 60_000 },
     RTPPortRange: { parse: portRange, default: [30000, 30999] },
     PublishAddress: { parse: text },
+    MediaPath: { parse: text, default: './media' },
+    VodCachePath: { parse: text },
+    VodStreamTimeout: { parse: seconds(0, 86_400), default: 30_000 },
   },
   Camera: {
     Source: { parse: text, required: true },
@@ -51,6 +54,7 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     VBCImageSize: { parse: size },
     PublishKey: { parse: publishKey, repeatable: true, default: [] },
     FollowSSRC: { parse: boolean, default: false },
+    Loop: { parse: boolean, default: false },
   },
   Stream: {
     Feed: { parse: text },

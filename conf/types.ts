@@ -22,6 +22,12 @@ export interface RelayConfig {
   readonly rtpPortRange: readonly [number, number];
   /** The address given to push publishers; undefined: HTTPBindAddress (or, when that is a wildcard, the address the request came in on). */
   readonly publishAddress: string | undefined;
+  /** The only directory files are played from (/vod/ and vod-live:// sources). */
+  readonly mediaPath: string;
+  /** Where files packaged for HLS playback are kept; a fresh temporary directory when unset. */
+  readonly vodCachePath: string | undefined;
+  /** vod-live:// cameras: linger after the last viewer leaves, ms (their CloseAfter unless one is given). */
+  readonly vodStreamTimeoutMs: number;
   readonly cameras: readonly CameraConfig[];
   readonly streams: readonly StreamConfig[];
   readonly redirects: readonly RedirectConfig[];
@@ -67,6 +73,8 @@ export interface CameraConfig {
   readonly publishKeys: readonly string[];
   /** push:// cameras: follow a publisher whose RTP SSRC changes mid-stream instead of dropping its packets. */
   readonly followSsrc: boolean;
+  /** vod-live:// sources: start the file over at its end. */
+  readonly loop: boolean;
 }
 
 export type StreamFormat = 'flv' | 'hls' | 'mpjpeg' | 'jpeg' | 'status';

@@ -48,6 +48,8 @@ export class Relay {
   admission: Admission;
   /** Push cameras' publishers: keys, utilization ids, RTP port pairs (used by adapters and the /api/source gateway). */
   readonly push: PushHub;
+  /** Cameras started at run time (files played through /api/vod/): reloads leave them and their streams alone. */
+  readonly runtimeCameras = new Set<string>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly stopController = new AbortController();
   /** Reloads run one at a time, in order: two overlapping reloads must not both add the same encoder or output. */
@@ -112,6 +114,7 @@ export class Relay {
     const added: string[] = [];
     const kept: string[] = [];
     for (const [name, output] of this.outputs) {
+      if (this.runtimeCameras.has(output.feed.camera.name)) continue;
       const wanted = next.streams.find((stream) => stream.name === name);
       if (!wanted || !sameExceptLine(wanted, output.config) || changedCameras.has(wanted.feed ?? '')) {
         await this.removeOutput(name);
@@ -119,6 +122,7 @@ export class Relay {
       }
     }
     for (const [name, feed] of this.feeds) {
+      if (this.runtimeCameras.has(name)) continue;
       if (!next.cameras.some((camera) => camera.name === name) || changedCameras.has(name)) {
         await this.closeCamera(name, feed);
         removed.push(`camera ${name}`);
@@ -177,6 +181,36 @@ export class Relay {
     }
   }
 
+  /** Starts a camera and its streams that the config does not declare (the VOD API); reloads keep them. */
+  addRuntimeCamera(camera: CameraConfig, streams: readonly StreamConfig[]): Promise<void> {
+    return this.inReloadOrder(async () => {
+      this.runtimeCameras.add(camera.name);
+      this.addFeed(camera);
+      for (const stream of streams) await this.addOutput(stream);
+    });
+  }
+
+  /** Stops a camera added by addRuntimeCamera and its streams, ending their viewers; false if there is none. */
+  removeRuntimeCamera(name: string): Promise<boolean> {
+    return this.inReloadOrder(async () => {
+      if (!this.runtimeCameras.delete(name)) return false;
+      for (const [streamName, output] of this.outputs) {
+        if (output.feed.camera.name !== name) continue;
+        await this.removeOutput(streamName);
+      }
+      const feed = this.feeds.get(name);
+      if (feed) await this.closeCamera(name, feed);
+      return true;
+    });
+  }
+
+  /** Runs a change of cameras and streams after the reloads and changes before it, never alongside them. */
+  private inReloadOrder<T>(change: () => Promise<T>): Promise<T> {
+    const run = this.reloads.then(change);
+    this.reloads = run.catch(() => {});
+    return run;
+  }
+
   /** The output whose HLS segment prefix is `prefix/`, for /PREFIX/segNNNNNN.ts requests. */
   hlsBySegmentPrefix(prefix: string): StreamOutput | undefined {
     for (const output of this.outputs.values()) {
@@ -189,7 +223,7 @@ export class Relay {
     const { adapters, ffmpeg, log } = this.deps;
     const feed = new Feed({
       camera,
-      createAdapter: () => adapters.create(camera, { ffmpegPath: ffmpeg.path, processSlots: this.processSlots, push: this.push }),
+      createAdapter: () => adapters.create(camera, { ffmpegPath: ffmpeg.path, processSlots: this.processSlots, push: this.push, mediaPath: this.config.mediaPath }),
       startQueue: this.startQueue,
       log: log.child(`camera ${camera.name}`),
     });

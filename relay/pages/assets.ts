@@ -14,6 +14,7 @@ interface Asset {
 const ASSETS: Record<string, Asset> = {
   'hls.min.js': { file: hlsJsPath(), type: 'application/javascript; charset=utf-8' },
   'player.js': { file: `${playerDir}player.js`, type: 'application/javascript; charset=utf-8' },
+  'vod.js': { file: `${playerDir}vod.js`, type: 'application/javascript; charset=utf-8' },
   'status.js': { file: `${playerDir}status.js`, type: 'application/javascript; charset=utf-8' },
   'index.js': { file: `${playerDir}index.js`, type: 'application/javascript; charset=utf-8' },
   'relay.css': { file: `${playerDir}relay.css`, type: 'text/css; charset=utf-8' },

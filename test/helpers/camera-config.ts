@@ -28,6 +28,7 @@ export function makeCameraConfig(source: string, overrides: Partial<CameraConfig
     vbcImageSize: undefined,
     publishKeys: [],
     followSsrc: false,
+    loop: false,
     ...overrides,
   };
 }

@@ -1,0 +1,109 @@
+import { stat } from 'node:fs/promises';
+import type { CameraConfig } from '../../conf/types.ts';
+import { UNLIMITED_SLOTS, type ProcessSlots } from '../../relay/process-slots.ts';
+import { VodError } from '../../relay/vod/errors.ts';
+import { resolveMediaFile } from '../../relay/vod/media-path.ts';
+import { probeMediaFile } from '../../relay/vod/probe.ts';
+import { AdapterError } from '../errors.ts';
+import type { AdapterRegistration } from '../registry.ts';
+import type { AdapterSink, CameraAdapter } from '../types.ts';
+import { playH264Pass } from './h264-pass.ts';
+import { playJpegPass } from './jpeg-pass.ts';
+import type { PassContext } from './pass.ts';
+
+/** The media directory when the adapter is created without one (the MediaPath default). */
+const DEFAULT_MEDIA_PATH = './media';
+/** How often a playing file is checked for deletion. */
+const DELETION_CHECK_MS = 1000;
+
+/** A vod-live:// Source: the file's name under MediaPath (percent-encoded as in a URL) and the JPEG playback rate. */
+export interface VodLiveSource {
+  readonly file: string;
+  readonly fps: number;
+}
+
+/** Parses `vod-live://dir/movie.mp4?fps=20`; `fps` (default 25) paces JPEG files, which carry no timing of their own. */
+export function parseVodLiveSource(source: string): VodLiveSource {
+  const match = /^vod-live:\/\/([^?#]*)(?:\?([^#]*))?$/i.exec(source);
+  if (!match || !match[1]) throw new AdapterError('PROTOCOL', 'a vod-live:// source names a file, e.g. vod-live://movie.mp4');
+  const fpsText = new URLSearchParams(match[2] ?? '').get('fps') ?? '25';
+  const fps = Number(fpsText);
+  if (!Number.isFinite(fps) || fps <= 0 || fps > 120) throw new AdapterError('PROTOCOL', `fps must be above 0 and at most 120, got "${fpsText.slice(0, 20)}"`);
+  return { file: match[1], fps };
+}
+
+/**
+ * Plays a file from MediaPath as a live camera: in real time, one reader of the file however many viewers, looping
+ * with `Loop yes` (timestamps keep increasing across loops), failing with a clear error when the file is missing,
+ * unreadable, or deleted while it plays. With `Loop no` it holds at the end of the file (state "waiting") until the
+ * last viewer has left and the camera stops.
+ */
+export class VodLiveAdapter implements CameraAdapter {
+  readonly kind = 'vod-live';
+
+  constructor(
+    private readonly camera: CameraConfig,
+    private readonly ffmpegPath: string,
+    private readonly mediaPath: string,
+    private readonly slots: ProcessSlots = UNLIMITED_SLOTS,
+  ) {}
+
+  async run(sink: AdapterSink): Promise<void> {
+    const source = parseVodLiveSource(this.camera.source);
+    const file = await resolveMediaFile(this.mediaPath, source.file).catch((error: unknown) => {
+      throw new AdapterError('UPSTREAM_STATUS', error instanceof VodError ? error.message : 'File not found');
+    });
+    const info = await probeMediaFile(file.path, this.ffmpegPath).catch((error: unknown) => {
+      throw new AdapterError('PROTOCOL', error instanceof VodError ? error.message : 'The file cannot be read');
+    });
+    // MP4 files are read by an ffmpeg child, which takes one of the relay's process slots (MaxProcesses).
+    const releaseSlot = info.kind === 'ffmpeg' ? await this.slots.acquire(sink.signal) : () => {};
+    if (!releaseSlot) return;
+    const controller = new AbortController();
+    const stopPass = (): void => controller.abort();
+    sink.signal.addEventListener('abort', stopPass, { once: true });
+    let deleted = false;
+    const watcher = setInterval(() => {
+      stat(file.path).catch(() => {
+        deleted = true;
+        controller.abort();
+      });
+    }, DELETION_CHECK_MS);
+    let connected = false;
+    let offsetMs = 0;
+    try {
+      do {
+        const context: PassContext = {
+          path: file.path, name: file.name, offsetMs, signal: controller.signal, ffmpegPath: this.ffmpegPath,
+          maxFrameBytes: this.camera.maxFrameBytes, fps: source.fps,
+          emit: (frame) => {
+            if (!connected) {
+              connected = true;
+              sink.onConnected();
+            }
+            sink.onFrame(frame);
+          },
+        };
+        offsetMs = info.kind === 'ffmpeg'
+          ? await playH264Pass(context, info.videoCodec === 'h264')
+          : await playJpegPass(context, info.kind === 'jpeg-length-prefixed');
+        if (deleted) throw new AdapterError('CLOSED', 'File not found: the file was deleted while playing');
+      } while (this.camera.loop && !controller.signal.aborted);
+      if (!controller.signal.aborted) {
+        sink.log('end of file: holding until the last viewer leaves (Loop no)');
+        sink.onWaiting();
+        await new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }));
+        if (deleted && !sink.signal.aborted) throw new AdapterError('CLOSED', 'File not found: the file was deleted while playing');
+      }
+    } finally {
+      releaseSlot();
+      clearInterval(watcher);
+      sink.signal.removeEventListener('abort', stopPass);
+    }
+  }
+}
+
+export const vodLiveAdapter: AdapterRegistration = {
+  schemes: ['vod-live'],
+  create: (camera, env) => new VodLiveAdapter(camera, env.ffmpegPath, env.mediaPath ?? DEFAULT_MEDIA_PATH, env.processSlots),
+};

@@ -1,0 +1,84 @@
+import { spawn } from 'node:child_process';
+import { FlvTagReader } from '../../relay/flv.ts';
+import { FlvFrameReader } from '../../relay/media/flv-frames.ts';
+import type { EncodedVideoFrame } from '../../relay/media/types.ts';
+import { StderrTail } from '../common/stderr-tail.ts';
+import { AdapterError } from '../errors.ts';
+import type { PassContext } from './pass.ts';
+
+const START_CODE = Buffer.from([0, 0, 0, 1]);
+/** Frame interval assumed when a file has a single frame. */
+const DEFAULT_INTERVAL_MS = 40;
+
+/**
+ * ffmpeg reads the file once at its own pace (-re: real time from the file's timestamps) and remuxes its first video
+ * track into FLV on stdout. FLV rather than raw H.264 because its tags keep each frame's decode and presentation time,
+ * which the relay's FLV tag reader already parses. H.264 is copied; other codecs are encoded once to H.264.
+ */
+export function h264PassArgs(path: string, copy: boolean): string[] {
+  const video = copy ? ['-c:v', 'copy'] : ['-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-bf', '0', '-g', '50'];
+  return [
+    '-hide_banner', '-nostdin', '-loglevel', 'error',
+    '-re', '-i', `file:${path}`,
+    '-map', '0:v:0', '-an', ...video,
+    '-f', 'flv', '-flush_packets', '1', 'pipe:1',
+  ];
+}
+
+/** One H.264 access unit in Annex B form, with SPS and PPS in front of keyframes as the Frame contract asks. */
+export function toAnnexB(frame: EncodedVideoFrame): Buffer {
+  const parts: Buffer[] = frame.keyframe ? [START_CODE, frame.track.sps, START_CODE, frame.track.pps] : [];
+  for (const nal of frame.nalus) parts.push(START_CODE, nal);
+  return Buffer.concat(parts);
+}
+
+/** Plays the file once through ffmpeg; resolves with the timestamp the next pass starts at. */
+export function playH264Pass(context: PassContext, copy: boolean): Promise<number> {
+  const { path, offsetMs, signal, emit } = context;
+  return new Promise((resolve, reject) => {
+    const child = spawn(context.ffmpegPath, h264PassArgs(path, copy), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const tags = new FlvTagReader();
+    const frames = new FlvFrameReader();
+    const stderr = new StderrTail(5);
+    let firstDts: number | undefined;
+    let lastPts = -Infinity;
+    let lastDts = 0;
+    let interval = DEFAULT_INTERVAL_MS;
+    let failure: AdapterError | undefined;
+    const onAbort = (): void => void child.kill('SIGKILL');
+    signal.addEventListener('abort', onAbort, { once: true });
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (failure) return;
+      try {
+        for (const tag of tags.push(chunk)) {
+          const frame = frames.read(tag);
+          if (!frame) continue;
+          firstDts ??= frame.dts;
+          if (frame.dts > lastDts) interval = Math.min(1000, frame.dts - lastDts);
+          lastDts = frame.dts;
+          lastPts = Math.max(lastPts, frame.pts);
+          emit({ codec: 'h264', data: toAnnexB(frame), timestamp: offsetMs + frame.pts - firstDts, keyframe: frame.keyframe });
+        }
+      } catch (error) {
+        failure = new AdapterError('PROTOCOL', `cannot read the file's video: ${(error as Error).message}`);
+        child.kill('SIGKILL');
+      }
+    });
+    child.on('error', (error) => {
+      failure ??= new AdapterError('PROCESS', `cannot run ffmpeg: ${error.message}`);
+    });
+    child.on('close', (code, killSignal) => {
+      signal.removeEventListener('abort', onAbort);
+      if (signal.aborted) return resolve(offsetMs);
+      if (failure) return reject(failure);
+      if (code !== 0) {
+        // ffmpeg names the input in its errors: show the file's name, never its path on this machine.
+        const why = (stderr.lastLine || `exit ${code ?? killSignal}`).split(`file:${path}`).join(context.name).split(path).join(context.name);
+        return reject(new AdapterError('PROTOCOL', `cannot play the file: ${why}`));
+      }
+      if (firstDts === undefined) return reject(new AdapterError('PROTOCOL', 'the file has no video frames'));
+      resolve(offsetMs + lastPts - firstDts + interval);
+    });
+  });
+}

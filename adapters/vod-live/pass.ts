@@ -1,0 +1,17 @@
+import type { Frame } from '../types.ts';
+
+/** What one pass over a file needs: where to read, where timestamps start, and where frames go. */
+export interface PassContext {
+  /** The real path, for opening only. */
+  readonly path: string;
+  /** The name as configured, for messages. */
+  readonly name: string;
+  /** The timestamp of this pass's first frame, ms: passes continue where the previous one ended. */
+  readonly offsetMs: number;
+  readonly signal: AbortSignal;
+  readonly ffmpegPath: string;
+  readonly maxFrameBytes: number;
+  /** JPEG files carry no timing: frames per second to play them at. */
+  readonly fps: number;
+  emit(frame: Frame): void;
+}

@@ -1,0 +1,71 @@
+import type { Context } from 'koa';
+import { VodError } from './errors.ts';
+import type { VodStreams } from './streams.ts';
+
+/** Largest request body the API reads; its requests are a few short strings. */
+export const MAX_API_BODY_BYTES = 16 * 1024;
+
+/**
+ * POST /api/vod/{startup,find,find_all,terminate}: JSON in, JSON out. Bodies are capped, parsed defensively and
+ * checked field by field; anything else is a 400 with a code, never a crash.
+ */
+export async function handleVodApi(ctx: Context, streams: VodStreams): Promise<void> {
+  const verb = ctx.path.slice('/api/vod/'.length);
+  if (!['startup', 'find', 'find_all', 'terminate'].includes(verb)) throw new VodError('STREAM_NOT_FOUND', 'Unknown API method');
+  if (ctx.method !== 'POST') {
+    ctx.set('Allow', 'POST');
+    throw new VodError('METHOD_NOT_ALLOWED', 'Use POST with a JSON body');
+  }
+  const body = await readJsonBody(ctx);
+  ctx.set('Cache-Control', 'no-store');
+  if (verb === 'find_all') {
+    ctx.body = streams.findAll();
+    return;
+  }
+  const name = stringField(body, 'localStreamName', true)!;
+  if (verb === 'find') ctx.body = [streams.find(name)];
+  else if (verb === 'terminate') ctx.body = await streams.terminate(name);
+  else {
+    const uri = stringField(body, 'uri', true)!;
+    const loop = body.loop ?? false;
+    if (typeof loop !== 'boolean') throw new VodError('BAD_REQUEST', 'loop: true or false');
+    ctx.body = await streams.startup(uri, name, loop);
+  }
+}
+
+/** Reads at most MAX_API_BODY_BYTES and parses it as a JSON object; an empty body is an empty object. */
+async function readJsonBody(ctx: Context): Promise<Record<string, unknown>> {
+  const declared = Number(ctx.get('content-length') || 0);
+  if (declared > MAX_API_BODY_BYTES) throw tooLarge(ctx);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_API_BODY_BYTES) throw tooLarge(ctx);
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (text === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new VodError('BAD_REQUEST', 'The body is not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new VodError('BAD_REQUEST', 'The body must be a JSON object');
+  return parsed as Record<string, unknown>;
+}
+
+/** A body too large: answered, and the connection closed so the rest of it is never read. */
+function tooLarge(ctx: Context): VodError {
+  ctx.set('Connection', 'close');
+  ctx.req.on('error', () => {});
+  return new VodError('BODY_TOO_LARGE', `The body is larger than ${MAX_API_BODY_BYTES} bytes`);
+}
+
+function stringField(body: Record<string, unknown>, name: string, required: boolean): string | undefined {
+  const value = Object.hasOwn(body, name) ? body[name] : undefined;
+  if (value === undefined && !required) return undefined;
+  if (typeof value !== 'string' || value.length === 0 || value.length > 2048) throw new VodError('BAD_REQUEST', `${name}: a non-empty string is required`);
+  return value;
+}

@@ -1,0 +1,62 @@
+import type { ServerResponse } from 'node:http';
+import { basename, dirname } from 'node:path';
+import type { Context } from 'koa';
+import send from 'send';
+import { VodError } from './errors.ts';
+import type { MediaFile } from './media-path.ts';
+
+/** How long browsers and caches may keep a file before revalidating it (ETag and Last-Modified make that cheap). */
+const FILE_MAX_AGE = '1h';
+
+/**
+ * Serves a checked media file with `send` (the file server Express uses): streamed from disk in chunks, Range (206,
+ * 416), Accept-Ranges, ETag, Last-Modified, If-None-Match/If-Modified-Since (304), If-Range, If-Match (412) and HEAD.
+ * Resolves when the response has ended or the viewer went away.
+ */
+export function sendMediaFile(ctx: Context, file: MediaFile): Promise<void> {
+  ctx.respond = false;
+  const response = ctx.res;
+  return new Promise((resolve) => {
+    response.once('close', resolve);
+    response.once('finish', resolve);
+    // The file was resolved and checked already: send only opens that one real path.
+    send(ctx.req, `/${encodeURIComponent(basename(file.path))}`, {
+      root: dirname(file.path),
+      dotfiles: 'allow',
+      maxAge: FILE_MAX_AGE,
+      acceptRanges: true,
+      etag: true,
+      lastModified: true,
+      index: false,
+    })
+      .on('headers', (res: ServerResponse) => {
+        res.setHeader('Access-Control-Allow-Origin', '*');
+        res.setHeader('X-Content-Type-Options', 'nosniff');
+      })
+      .on('error', (error: { status?: number; headers?: Record<string, string> }) => {
+        const vodError =
+          error.status === 416
+            ? new VodError('RANGE_NOT_SATISFIABLE', 'The requested range is outside the file')
+            : error.status === 412
+              ? new VodError('BAD_REQUEST', 'Precondition failed')
+              : error.status === 404
+                ? new VodError('FILE_NOT_FOUND', 'File not found')
+                : new VodError('INTERNAL', 'The file could not be read');
+        const status = error.status === 412 ? 412 : vodError.status;
+        writeJsonError(response, vodError, status, error.headers);
+      })
+      .pipe(response);
+  });
+}
+
+/** Writes a VOD error as JSON straight to the response (for handlers that took the response over from Koa). */
+export function writeJsonError(response: ServerResponse, error: VodError, status = error.status, headers: Record<string, string> = {}): void {
+  if (response.headersSent) {
+    response.destroy();
+    return;
+  }
+  const body = JSON.stringify(error.toJSON());
+  for (const name of response.getHeaderNames()) response.removeHeader(name);
+  response.writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+  response.end(body);
+}

@@ -1,0 +1,123 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import PQueue from 'p-queue';
+import { StderrTail } from '../../adapters/common/stderr-tail.ts';
+import type { Logger } from '../log.ts';
+import { UNLIMITED_SLOTS, type ProcessSlots } from '../process-slots.ts';
+import { VodError } from './errors.ts';
+import type { MediaFile } from './media-path.ts';
+
+/** Segment names ffmpeg writes and the relay serves; nothing else in the cache is reachable. */
+export const VOD_SEGMENT_NAME = /^seg\d{5}\.ts$/;
+const PLAYLIST = 'index.m3u8';
+/** Packaging runs at once across the relay: each is an ffmpeg copying a whole file. */
+const PACKAGING_CONCURRENCY = 2;
+/** A copy of even a long file takes seconds; past this the run is killed and reported. */
+const PACKAGING_TIMEOUT_MS = 10 * 60_000;
+const SEGMENT_SECONDS = 4;
+
+/** ffmpeg arguments that package a file as HLS VOD without re-encoding (video and, when present, the first audio). */
+export function packagingArgs(inputPath: string, outputDir: string): string[] {
+  return [
+    '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
+    '-i', `file:${inputPath}`,
+    '-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy',
+    '-f', 'hls', '-hls_time', String(SEGMENT_SECONDS), '-hls_playlist_type', 'vod',
+    '-hls_segment_filename', join(outputDir, 'seg%05d.ts'), join(outputDir, PLAYLIST),
+  ];
+}
+
+/**
+ * HLS VOD packages of media files, made once by ffmpeg in copy mode into the cache directory and reused. The cache
+ * key is the file's real path, size, modification time and inode, so an edited file is packaged again. Concurrent
+ * first requests for one file share one packaging run; a finished package appears atomically (directory rename).
+ */
+export class VodHlsCache {
+  private readonly running = new Map<string, Promise<string>>();
+  private readonly queue = new PQueue({ concurrency: PACKAGING_CONCURRENCY });
+  private readonly stopController = new AbortController();
+  /** Packaging runs started (for tests and logs): a reused package starts none. */
+  runs = 0;
+
+  constructor(
+    private readonly root: string,
+    private readonly ffmpegPath: string,
+    private readonly log: Logger,
+    private readonly slots: ProcessSlots = UNLIMITED_SLOTS,
+  ) {}
+
+  /** The directory holding the file's finished package, packaging it first if needed. */
+  async packageDir(file: MediaFile): Promise<string> {
+    const key = createHash('sha256')
+      .update(`${file.path}\0${file.stats.size}\0${file.stats.mtimeMs}\0${file.stats.ino}`)
+      .digest('hex')
+      .slice(0, 32);
+    const dir = join(this.root, key);
+    if (await stat(join(dir, PLAYLIST)).then(() => true, () => false)) return dir;
+    let run = this.running.get(key);
+    if (!run) {
+      run = this.queue.add(() => this.packageOnce(file, dir), { throwOnTimeout: true }).finally(() => this.running.delete(key));
+      this.running.set(key, run);
+    }
+    return run;
+  }
+
+  /** The playlist of a finished package. */
+  playlist(dir: string): Promise<string> {
+    return readFile(join(dir, PLAYLIST), 'utf8');
+  }
+
+  /** Kills packaging runs in progress; their requests fail. */
+  stop(): void {
+    this.stopController.abort();
+    this.queue.clear();
+  }
+
+  private async packageOnce(file: MediaFile, dir: string): Promise<string> {
+    if (await stat(join(dir, PLAYLIST)).then(() => true, () => false)) return dir;
+    if (this.stopController.signal.aborted) throw new VodError('PACKAGING_FAILED', 'The relay is stopping');
+    const partial = `${dir}.partial`;
+    await rm(partial, { recursive: true, force: true });
+    await mkdir(partial, { recursive: true });
+    // The packaging ffmpeg is a child process like any other: it waits for one of the relay's slots (MaxProcesses).
+    const releaseSlot = await this.slots.acquire(this.stopController.signal);
+    if (!releaseSlot) throw new VodError('PACKAGING_FAILED', 'The relay is stopping');
+    this.runs++;
+    const started = Date.now();
+    try {
+      await this.runFfmpeg(file, partial);
+      await rm(dir, { recursive: true, force: true });
+      await rename(partial, dir);
+    } catch (error) {
+      await rm(partial, { recursive: true, force: true });
+      throw error;
+    } finally {
+      releaseSlot();
+    }
+    this.log.info(`packaged ${file.name} for HLS in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return dir;
+  }
+
+  private runFfmpeg(file: MediaFile, outputDir: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.ffmpegPath, packagingArgs(file.path, outputDir), { stdio: ['ignore', 'ignore', 'pipe'] });
+      const stderr = new StderrTail(5);
+      const kill = (): void => void child.kill('SIGKILL');
+      const timer = setTimeout(kill, PACKAGING_TIMEOUT_MS);
+      this.stopController.signal.addEventListener('abort', kill, { once: true });
+      child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+      child.on('error', () => {}); // reported by 'close' (spawn failures close with code -2)
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        this.stopController.signal.removeEventListener('abort', kill);
+        if (code === 0) return resolve();
+        // ffmpeg's message names paths: the log gets it with the file's name instead, the client a stable code.
+        const why = (stderr.lastLine || `exit ${code}`).split(file.path).join(file.name).split(outputDir).join('<cache>');
+        this.log.warn(`packaging ${file.name} for HLS failed: ${why}`);
+        reject(new VodError('PACKAGING_FAILED', 'The file could not be packaged for HLS'));
+      });
+    });
+  }
+}

@@ -1,0 +1,163 @@
+import { parseConfig } from '../../conf/parse.ts';
+import { parseVodLiveSource } from '../../adapters/vod-live/adapter.ts';
+import type { Relay } from '../relay.ts';
+import { VodError } from './errors.ts';
+import { checkName, resolveMediaFile } from './media-path.ts';
+import { probeMediaFile, type MediaInfo } from './probe.ts';
+
+/** Streams started through the API at once; more is refused until one is terminated. */
+export const MAX_RUNTIME_STREAMS = 64;
+/** localStreamName: a camera name that leaves room for the stream suffixes. */
+const STREAM_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+/** A vod-live:// URI: URL characters only (no spaces, quotes or '#', which relay.conf syntax would read). */
+const VOD_LIVE_URI = /^vod-live:\/\/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]{1,1024}$/;
+
+/** What the API says about a started stream. */
+export interface VodStreamRecord {
+  localStreamName: string;
+  uri: string;
+  loop: boolean;
+  /** The camera's state: idle (nobody watching), starting, live, waiting (Loop no, file ended), retrying. */
+  state: string;
+  viewers: number;
+  startedAt: string;
+  /** Seconds into the file of the newest frame, null before the first frame. */
+  position: number | null;
+  hasVideo: boolean;
+  hasAudio: boolean;
+  lastError: string | null;
+  /** Where it is served. */
+  urls: { flv: string; hls: string; player: string; mjpeg: string | null; jpeg: string | null };
+}
+
+interface RuntimeStream {
+  readonly name: string;
+  readonly uri: string;
+  readonly loop: boolean;
+  readonly startedAt: number;
+  readonly info: MediaInfo;
+}
+
+/**
+ * The vod-live streams started at run time: each is a camera (its Source the file) with FLV and HLS streams, plus
+ * MJPEG and JPEG for JPEG files, added to the Relay beside the configured ones. Startups run one at a time so two
+ * requests for one name cannot both win.
+ */
+export class VodStreams {
+  private readonly started = new Map<string, RuntimeStream>();
+  private serial: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly relay: Relay) {}
+
+  startup(uri: string, name: string, loop: boolean): Promise<VodStreamRecord> {
+    const run = this.serial.then(() => this.startupNow(uri, name, loop));
+    this.serial = run.catch(() => undefined);
+    return run;
+  }
+
+  find(name: string): VodStreamRecord {
+    const stream = this.started.get(name);
+    if (!stream) throw new VodError('STREAM_NOT_FOUND', 'No such stream');
+    return this.record(stream);
+  }
+
+  findAll(): VodStreamRecord[] {
+    if (this.started.size === 0) throw new VodError('STREAM_NOT_FOUND', 'No streams are running');
+    return [...this.started.values()].map((stream) => this.record(stream));
+  }
+
+  /** Stops a started stream; its viewers' responses end. */
+  async terminate(name: string): Promise<VodStreamRecord> {
+    const stream = this.started.get(name);
+    if (!stream) throw new VodError('STREAM_NOT_FOUND', 'No such stream');
+    const record = this.record(stream);
+    this.started.delete(name);
+    await this.relay.removeRuntimeCamera(name);
+    return { ...record, state: 'stopped', viewers: 0 };
+  }
+
+  private async startupNow(uri: string, name: string, loop: boolean): Promise<VodStreamRecord> {
+    if (!STREAM_NAME.test(name)) throw new VodError('BAD_REQUEST', 'localStreamName: 1 to 64 letters, digits, "_" or "-"');
+    if (!VOD_LIVE_URI.test(uri)) throw new VodError('BAD_REQUEST', 'uri: a vod-live:// URI such as vod-live://movie.mp4');
+    if (this.nameTaken(name)) throw new VodError('NAME_TAKEN', 'A stream or camera with this name exists');
+    if (this.started.size >= MAX_RUNTIME_STREAMS) throw new VodError('TOO_MANY_STREAMS', `At most ${MAX_RUNTIME_STREAMS} streams can be started`);
+    let source;
+    try {
+      source = parseVodLiveSource(uri);
+    } catch (error) {
+      throw new VodError('BAD_REQUEST', `uri: ${(error as Error).message}`);
+    }
+    checkName(source.file);
+    const file = await resolveMediaFile(this.relay.config.mediaPath, source.file);
+    const info = await probeMediaFile(file.path, this.relay.deps.ffmpeg.path);
+    const jpeg = info.kind !== 'ffmpeg';
+    let parsed;
+    try {
+      parsed = parseConfig(runtimeConfigText(name, uri, loop, this.relay.config.vodStreamTimeoutMs, jpeg), 'api', {
+        schemes: this.relay.deps.adapters.schemes,
+      }).config;
+    } catch {
+      throw new VodError('BAD_REQUEST', 'uri: not a usable vod-live:// URI');
+    }
+    const { cameras, streams } = parsed;
+    const stream: RuntimeStream = { name, uri, loop, startedAt: Date.now(), info };
+    this.started.set(name, stream);
+    await this.relay.addRuntimeCamera(cameras[0]!, streams);
+    this.relay.deps.log.info(`vod-live stream ${name} started from ${uri}`);
+    return this.record(stream);
+  }
+
+  /** A name is taken by any camera, stream or redirect, configured or started, in any letter case. */
+  private nameTaken(name: string): boolean {
+    const lower = name.toLowerCase();
+    const { config } = this.relay;
+    const taken = [
+      ...config.cameras.map((camera) => camera.name),
+      ...config.streams.map((stream) => stream.name),
+      ...config.redirects.map((redirect) => redirect.name),
+      ...this.relay.feeds.keys(),
+      ...this.relay.outputs.keys(),
+    ].map((taken) => taken.toLowerCase());
+    return taken.some((existing) => existing === lower || existing.startsWith(`${lower}.`));
+  }
+
+  private record(stream: RuntimeStream): VodStreamRecord {
+    const feed = this.relay.feeds.get(stream.name);
+    const outputs = [...this.relay.outputs.values()].filter((output) => output.feed === feed);
+    const latest = feed?.latestFrame;
+    const duration = stream.info.durationSeconds;
+    const elapsed = latest ? latest.timestamp / 1000 : null;
+    const jpeg = stream.info.kind !== 'ffmpeg';
+    return {
+      localStreamName: stream.name,
+      uri: stream.uri,
+      loop: stream.loop,
+      state: feed?.state ?? 'stopped',
+      viewers: outputs.reduce((sum, output) => sum + output.viewerCount, 0),
+      startedAt: new Date(stream.startedAt).toISOString(),
+      position: elapsed === null ? null : Number((duration ? elapsed % duration : elapsed).toFixed(3)),
+      hasVideo: stream.info.hasVideo,
+      hasAudio: stream.info.hasAudio,
+      lastError: feed?.status.lastError?.message ?? null,
+      urls: {
+        flv: `/${stream.name}.flv`,
+        hls: `/${stream.name}.m3u8`,
+        player: `/player/${stream.name}.m3u8`,
+        mjpeg: jpeg ? `/${stream.name}.mjpg` : null,
+        jpeg: jpeg ? `/${stream.name}.jpg` : null,
+      },
+    };
+  }
+}
+
+/** The relay.conf text of a started stream, parsed like any config so every default and check applies. */
+export function runtimeConfigText(name: string, uri: string, loop: boolean, vodStreamTimeoutMs: number, jpeg: boolean): string {
+  const lines = [
+    `VodStreamTimeout ${vodStreamTimeoutMs / 1000}`,
+    `<Camera ${name}>`, `  Source ${uri}`, `  Loop ${loop ? 'yes' : 'no'}`, '</Camera>',
+    `<Stream ${name}.flv>`, `  Feed ${name}`, '</Stream>',
+    `<Stream ${name}.m3u8>`, `  Feed ${name}`, '</Stream>',
+  ];
+  if (jpeg) lines.push(`<Stream ${name}.mjpg>`, `  Feed ${name}`, '</Stream>', `<Stream ${name}.jpg>`, `  Feed ${name}`, '</Stream>');
+  return `${lines.join('\n')}\n`;
+}
