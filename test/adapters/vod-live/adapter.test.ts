@@ -1,0 +1,113 @@
+import { copyFile, readFile, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import t from 'tap';
+import { AdapterError } from '../../../adapters/errors.ts';
+import { h264PassArgs } from '../../../adapters/vod-live/h264-pass.ts';
+import { parseVodLiveSource, VodLiveAdapter } from '../../../adapters/vod-live/adapter.ts';
+import type { Frame } from '../../../adapters/types.ts';
+import { makeCameraConfig } from '../../helpers/camera-config.ts';
+import { makeTestMedia } from '../../helpers/media.ts';
+import { RecordingSink } from '../../helpers/sink.ts';
+
+const media = await makeTestMedia(2);
+t.teardown(() => media.cleanup());
+
+function adapterFor(source: string, loop: boolean): VodLiveAdapter {
+  return new VodLiveAdapter(makeCameraConfig(source, { loop }), 'ffmpeg', media.dir);
+}
+
+/** Runs an adapter for `ms` (or until it fails), then stops it; returns the frames and how the run ended. */
+async function runFor(adapter: VodLiveAdapter, ms: number): Promise<{ sink: RecordingSink; error: unknown }> {
+  const sink = new RecordingSink();
+  const timer = setTimeout(() => sink.stop(), ms);
+  let error: unknown;
+  await adapter.run(sink).catch((caught: unknown) => (error = caught));
+  clearTimeout(timer);
+  return { sink, error };
+}
+
+function increasing(frames: readonly Frame[]): boolean {
+  return frames.every((frame, index) => index === 0 || frame.timestamp > frames[index - 1]!.timestamp);
+}
+
+t.test('the ffmpeg arguments read the file once in real time and remux its video to FLV', async (t) => {
+  t.same(h264PassArgs('/m/a.mp4', true), [
+    '-hide_banner', '-nostdin', '-loglevel', 'error', '-re', '-i', 'file:/m/a.mp4',
+    '-map', '0:v:0', '-an', '-c:v', 'copy', '-f', 'flv', '-flush_packets', '1', 'pipe:1',
+  ]);
+  t.match(h264PassArgs('/m/a.mkv', false).join(' '), /-c:v libx264 .*-bf 0/);
+});
+
+t.test('vod-live URIs', async (t) => {
+  t.same(parseVodLiveSource('vod-live://dir/movie.mp4?fps=20'), { file: 'dir/movie.mp4', fps: 20 });
+  t.same(parseVodLiveSource('vod-live://movie.mp4'), { file: 'movie.mp4', fps: 25 });
+  t.throws(() => parseVodLiveSource('vod-live://'), AdapterError);
+  t.throws(() => parseVodLiveSource('vod-live://a.mjpeg?fps=0'), { message: /fps/ });
+  t.throws(() => parseVodLiveSource('vod-live://a.mjpeg?fps=1e9'), { message: /fps/ });
+});
+
+t.test('an MP4 loops in real time with timestamps that keep increasing', async (t) => {
+  const { sink, error } = await runFor(adapterFor('vod-live://movie.mp4', true), 5500);
+  t.equal(error, undefined, 'ran until stopped');
+  const frames = sink.frames;
+  // 2 s at 10 fps per pass: 5.5 s of real time is two whole passes and part of a third, never all at once.
+  t.ok(frames.length >= 40 && frames.length <= 65, `${frames.length} frames in 5.5 s`);
+  t.ok(increasing(frames), 'timestamps increase across loops');
+  t.ok(frames[frames.length - 1]!.timestamp >= 4000, 'the third pass is timed after the first two');
+  t.equal(frames[0]!.codec, 'h264');
+  t.ok(frames[0]!.keyframe, 'starts on a keyframe');
+  const first = frames[0]!.data;
+  t.same([...first.subarray(0, 5)], [0, 0, 0, 1, 0x67], 'Annex B with the SPS in front of the keyframe');
+  t.ok(sink.connectedAt, 'went live');
+});
+
+t.test('the five-digit-length MJPEG file and a concatenated MJPEG file play as JPEG frames at fps, looping', async (t) => {
+  for (const name of ['movie.Mjpeg', 'movie.mjpeg']) {
+    const { sink, error } = await runFor(adapterFor(`vod-live://${name}?fps=20`, true), 2600);
+    t.equal(error, undefined, `${name}: ran until stopped`);
+    const frames = sink.frames;
+    // 20 frames per pass at 20 fps: 2.6 s is about 52 frames, more than two passes.
+    t.ok(frames.length >= 40 && frames.length <= 56, `${name}: ${frames.length} frames in 2.6 s`);
+    t.ok(frames.every((frame) => frame.codec === 'jpeg' && frame.data[0] === 0xff && frame.data[1] === 0xd8));
+    t.ok(increasing(frames), `${name}: timestamps increase across loops`);
+  }
+});
+
+t.test('Loop no: the file plays once, then the source waits without frames', async (t) => {
+  const { sink, error } = await runFor(adapterFor('vod-live://movie.Mjpeg?fps=40', false), 2000);
+  t.equal(error, undefined);
+  t.equal(sink.frames.length, 20, 'each frame once');
+  t.ok(sink.waitingSince, 'then waiting');
+});
+
+t.test('files that cannot play fail with clear errors that show no path', async (t) => {
+  const seedFile = await readFile(join(media.dir, 'movie.Mjpeg'));
+  const firstFrame = seedFile.subarray(0, 5 + Number(seedFile.toString('latin1', 0, 5)));
+  await writeFile(join(media.dir, 'bad-length.Mjpeg'), Buffer.concat([firstFrame, Buffer.from('12x45'), Buffer.alloc(100)]));
+  const cases: Array<[string, RegExp]> = [
+    ['vod-live://missing.mp4', /^File not found$/],
+    ['vod-live://notvideo.mp4', /not a video/],
+    ['vod-live://truncated.mp4', /not a video/],
+    ['vod-live://sound.mp4', /no video track/],
+    ['vod-live://%2e%2e/etc/passwd', /"\.\." parts/],
+    ['vod-live://bad-length.Mjpeg', /bad frame length at byte/],
+  ];
+  for (const [source, message] of cases) {
+    const { error } = await runFor(adapterFor(source, true), 10_000);
+    t.ok(error instanceof AdapterError, `${source}: an AdapterError`);
+    t.match((error as Error).message, message, `${source}: ${(error as Error).message}`);
+    t.notMatch((error as Error).message, media.dir, 'no path of the machine');
+  }
+});
+
+t.test('a file deleted while playing ends the run with a clear error', async (t) => {
+  await copyFile(join(media.dir, 'movie.mp4'), join(media.dir, 'doomed.mp4'));
+  const sink = new RecordingSink();
+  const run = adapterFor('vod-live://doomed.mp4', true).run(sink);
+  await sink.waitForFrames(5);
+  await unlink(join(media.dir, 'doomed.mp4'));
+  const started = Date.now();
+  await t.rejects(run, { code: 'CLOSED', message: 'File not found: the file was deleted while playing' });
+  t.ok(Date.now() - started < 3000, 'within the 1 s check interval and a pass');
+  sink.stop();
+});
