@@ -16,6 +16,8 @@ const FILE_MAX_AGE = '1h';
 export function sendMediaFile(ctx: Context, file: MediaFile): Promise<void> {
   ctx.respond = false;
   const response = ctx.res;
+  // Koa starts every response as 404; send only sets the statuses that differ from 200, and counts 304s on a 2xx.
+  response.statusCode = 200;
   return new Promise((resolve) => {
     response.once('close', resolve);
     response.once('finish', resolve);

@@ -113,6 +113,7 @@ async function playableFile(root: string, encodedName: string, relay: Relay): Pr
 
 function sendSegment(ctx: Context, dir: string, name: string): Promise<void> {
   ctx.respond = false;
+  ctx.res.statusCode = 200; // Koa's initial 404 would otherwise go out with the segment
   return new Promise((resolve) => {
     ctx.res.once('close', resolve);
     ctx.res.once('finish', resolve);
