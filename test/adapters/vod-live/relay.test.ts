@@ -1,0 +1,58 @@
+import t from 'tap';
+import { makeTestMedia } from '../../helpers/media.ts';
+import { ffprobe, fetchBytes, waitFor } from '../../helpers/probe.ts';
+import { startTestRelay } from '../../helpers/relay.ts';
+
+const media = await makeTestMedia(2);
+const relay = await startTestRelay(`MediaPath ${media.dir}
+VodStreamTimeout 2
+<Camera loop>
+  Source vod-live://movie.mjpeg?fps=10
+  Loop yes
+</Camera>
+<Camera gone>
+  Source vod-live://missing.mp4
+  OnDemand no
+</Camera>
+<Stream loop.flv>
+  Feed loop
+  VideoSize 320x240
+  VideoBitRate 300
+</Stream>
+<Stream loop.m3u8>
+  Feed loop
+  HLSSegmentTime 1
+</Stream>
+<Stream loop.mjpg>
+  Feed loop
+</Stream>
+<Stream loop.jpg>
+  Feed loop
+</Stream>
+<Stream stat.html>
+  Format status
+</Stream>
+`);
+t.teardown(async () => {
+  await relay.stop();
+  await media.cleanup();
+});
+
+t.test('every stream format plays from a configured vod-live camera', async (t) => {
+  t.match(await ffprobe(`${relay.baseUrl}/loop.flv`, 2), { codec_name: 'h264', width: 320, height: 240 });
+  t.match(await ffprobe(`${relay.baseUrl}/loop.m3u8`, 2), { codec_name: 'h264', width: 320, height: 240 });
+  t.match(await ffprobe(`${relay.baseUrl}/loop.mjpg`, 1), { codec_name: 'mjpeg', width: 320, height: 240 });
+  await waitFor(async () => (await fetchBytes(`${relay.baseUrl}/loop.jpg`)).status === 200, 10_000, 'a snapshot');
+  const jpeg = await fetchBytes(`${relay.baseUrl}/loop.jpg`);
+  t.same([...jpeg.body.subarray(0, 2)], [0xff, 0xd8]);
+  t.equal(relay.relay.feeds.get('loop')!.status.restarts, 0, 'one run of the file for all four');
+});
+
+t.test('a missing file is "File not found" on /stat.html and /stat.json', async (t) => {
+  await waitFor(() => relay.relay.feeds.get('gone')!.status.lastError !== undefined, 10_000, 'the failure');
+  const stat = await (await fetch(`${relay.baseUrl}/stat.json`)).json();
+  const camera = stat.cameras.find((candidate: { name: string }) => candidate.name === 'gone');
+  t.match(camera, { kind: 'vod-live', state: 'retrying', lastError: { message: 'UPSTREAM_STATUS: File not found', phase: 'start' } });
+  t.match(await (await fetch(`${relay.baseUrl}/stat.html`)).text(), /File not found/);
+  t.notOk(relay.logs.some((line) => line.includes(media.dir)), 'no media path in the logs');
+});
