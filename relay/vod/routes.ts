@@ -26,6 +26,7 @@ export function registerVodRoutes(router: Router, relay: Relay, log: Logger): vo
   const cache = new VodHlsCache(createCacheRoot(relay), relay.deps.ffmpeg.path, log.child('vod'), relay.processSlots);
   const streams = new VodStreams(relay);
   const vodLog = log.child('vod');
+  relay.stopSignal.addEventListener('abort', () => cache.stop(), { once: true });
 
   router.get(/^\/vod\/(.+)$/, (ctx) => guarded(ctx, vodLog, () => serveVod(ctx, relay, cache)));
   router.get(/^\/player\/vod\/(.+)$/, (ctx) =>

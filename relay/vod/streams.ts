@@ -9,6 +9,8 @@ import { probeMediaFile, type MediaInfo } from './probe.ts';
 export const MAX_RUNTIME_STREAMS = 64;
 /** localStreamName: a camera name that leaves room for the stream suffixes. */
 const STREAM_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+/** URL prefixes the relay keeps for itself: a stream named like one would shadow its pages or be shadowed. */
+const RESERVED_NAMES = new Set(['api', 'vod', 'record', 'player', 'assets', 'live', 'wall', 'stat', 'metrics']);
 /** A vod-live:// URI: URL characters only (no spaces, quotes or '#', which relay.conf syntax would read). */
 const VOD_LIVE_URI = /^vod-live:\/\/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]{1,1024}$/;
 
@@ -73,6 +75,7 @@ export class VodStreams {
     const record = this.record(stream);
     this.started.delete(name);
     await this.relay.removeRuntimeCamera(name);
+    this.relay.deps.log.info(`vod-live stream ${name} terminated`);
     return { ...record, state: 'stopped', viewers: 0 };
   }
 
@@ -80,6 +83,7 @@ export class VodStreams {
     if (!STREAM_NAME.test(name)) throw new VodError('BAD_REQUEST', 'localStreamName: 1 to 64 letters, digits, "_" or "-"');
     if (!VOD_LIVE_URI.test(uri)) throw new VodError('BAD_REQUEST', 'uri: a vod-live:// URI such as vod-live://movie.mp4');
     if (this.nameTaken(name)) throw new VodError('NAME_TAKEN', 'A stream or camera with this name exists');
+    if (RESERVED_NAMES.has(name.toLowerCase())) throw new VodError('BAD_REQUEST', 'localStreamName: reserved for the relay\'s own pages');
     if (this.started.size >= MAX_RUNTIME_STREAMS) throw new VodError('TOO_MANY_STREAMS', `At most ${MAX_RUNTIME_STREAMS} streams can be started`);
     let source;
     try {

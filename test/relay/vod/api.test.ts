@@ -1,3 +1,4 @@
+import { readdir, rm } from 'node:fs/promises';
 
 import t from 'tap';
 import { MAX_RUNTIME_STREAMS } from '../../../relay/vod/streams.ts';
@@ -6,7 +7,9 @@ import { childFfmpegProcesses, ffprobe, openViewer, waitFor } from '../../helper
 import { startTestRelay } from '../../helpers/relay.ts';
 
 const media = await makeTestMedia(4);
+const hlsDir = `${media.dir}-hls`;
 const relay = await startTestRelay(`MediaPath ${media.dir}
+HLSDirectory ${hlsDir}
 VodStreamTimeout 3
 <Camera taken>
   Source testsrc://?size=160x120&rate=5
@@ -22,6 +25,7 @@ VodStreamTimeout 3
 t.teardown(async () => {
   await relay.stop();
   await media.cleanup();
+  await rm(hlsDir, { recursive: true, force: true });
 });
 
 async function api(verb: string, body?: unknown, init: RequestInit = {}): Promise<{ status: number; json: any }> {
@@ -137,6 +141,8 @@ t.test('startup refusals: taken names, missing and unplayable files, traversal, 
     [{ uri: 'vod-live://movie.mp4', localStreamName: 'taken' }, 409, 'NAME_TAKEN'],
     [{ uri: 'vod-live://movie.mp4', localStreamName: 'TAKEN' }, 409, 'NAME_TAKEN'],
     [{ uri: 'vod-live://movie.mp4', localStreamName: 'stat' }, 409, 'NAME_TAKEN'],
+    [{ uri: 'vod-live://movie.mp4', localStreamName: 'vod' }, 400, 'BAD_REQUEST'],
+    [{ uri: 'vod-live://movie.mp4', localStreamName: 'Player' }, 400, 'BAD_REQUEST'],
     [{ uri: 'vod-live://missing.mp4', localStreamName: 'a' }, 404, 'FILE_NOT_FOUND'],
     [{ uri: 'vod-live://notvideo.mp4', localStreamName: 'a' }, 400, 'NOT_VIDEO'],
     [{ uri: 'vod-live://truncated.mp4', localStreamName: 'a' }, 400, 'NOT_VIDEO'],
@@ -203,6 +209,7 @@ t.test('1,000 startup calls in a row are bounded', async (t) => {
   t.equal(childFfmpegProcesses(process.pid).length, 0, 'nothing reads a file while nobody watches');
   for (const record of (await api('find_all')).json) t.equal((await api('terminate', { localStreamName: record.localStreamName })).status, 200);
   t.equal(relay.relay.runtimeCameras.size, 0);
+  t.same(await readdir(hlsDir), [], 'their HLS directories are removed');
 });
 
 t.test('the logs hold no errors or stacks', async (t) => {
