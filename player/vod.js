@@ -19,6 +19,10 @@
     var src = video.getAttribute('data-hls');
     if (video.canPlayType('application/vnd.apple.mpegurl')) {
       info.engine = 'native-hls';
+      video.addEventListener('error', function () {
+        info.errors.push('native HLS playback failed');
+        setState('error', 'this file cannot be played');
+      });
       video.src = src;
       return;
     }
