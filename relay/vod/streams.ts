@@ -1,3 +1,4 @@
+import { reservedNameProblem } from '../../conf/build.ts';
 import { parseConfig } from '../../conf/parse.ts';
 import { parseVodLiveSource } from '../../adapters/vod-live/adapter.ts';
 import type { Relay } from '../relay.ts';
@@ -9,8 +10,6 @@ import { probeMediaFile, type MediaInfo } from './probe.ts';
 export const MAX_RUNTIME_STREAMS = 64;
 /** localStreamName: a camera name that leaves room for the stream suffixes. */
 const STREAM_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-/** URL prefixes the relay keeps for itself: a stream named like one would shadow its pages or be shadowed. */
-const RESERVED_NAMES = new Set(['api', 'vod', 'record', 'player', 'assets', 'live', 'wall', 'stat', 'metrics']);
 /** A vod-live:// URI: URL characters only (no spaces, quotes or '#', which relay.conf syntax would read). */
 const VOD_LIVE_URI = /^vod-live:\/\/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]{1,1024}$/;
 
@@ -83,7 +82,10 @@ export class VodStreams {
     if (!STREAM_NAME.test(name)) throw new VodError('BAD_REQUEST', 'localStreamName: 1 to 64 letters, digits, "_" or "-"');
     if (!VOD_LIVE_URI.test(uri)) throw new VodError('BAD_REQUEST', 'uri: a vod-live:// URI such as vod-live://movie.mp4');
     if (this.nameTaken(name)) throw new VodError('NAME_TAKEN', 'A stream or camera with this name exists');
-    if (RESERVED_NAMES.has(name.toLowerCase())) throw new VodError('BAD_REQUEST', 'localStreamName: reserved for the relay\'s own pages');
+    // The HLS stream's segments are served under /NAME/: a name the relay's own URLs use is refused as the config would.
+    if (reservedNameProblem(`${name}.m3u8`, 'hls') || reservedNameProblem(`${name}.flv`, 'flv')) {
+      throw new VodError('BAD_REQUEST', 'localStreamName: reserved for the relay\'s own pages and APIs');
+    }
     if (this.started.size >= MAX_RUNTIME_STREAMS) throw new VodError('TOO_MANY_STREAMS', `At most ${MAX_RUNTIME_STREAMS} streams can be started`);
     let source;
     try {
