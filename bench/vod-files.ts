@@ -1,7 +1,7 @@
 // Bench: many viewers downloading one large file from the relay's /vod/ and from Debian's nginx, one after the other
 // on the same machine, measured over a fixed window while all of them download (a 200 MB file outlasts it). Reports
 // aggregate throughput (and the relay/nginx ratio), RSS over idle RSS, and CPU seconds per GB.
-// Run: node --import tsx bench/vod-files.ts [--viewers 100] [--mb 200] [--window 15] [--rounds 1]
+// Run: npm run bench:vod -- [--viewers 100] [--mb 200] [--window 15] [--rounds 1] (needs Debian's nginx)
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
