@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import { FlvTagReader } from '../../relay/flv.ts';
+import { toAnnexB } from '../../relay/media/annexb.ts';
 import { FlvFrameReader } from '../../relay/media/flv-frames.ts';
 import type { EncodedVideoFrame } from '../../relay/media/types.ts';
 import { StderrTail } from '../common/stderr-tail.ts';
 import { AdapterError } from '../errors.ts';
 import type { PassContext } from './pass.ts';
 
-const START_CODE = Buffer.from([0, 0, 0, 1]);
 /** Frame interval assumed when a file has a single frame. */
 const DEFAULT_INTERVAL_MS = 40;
 
@@ -26,10 +26,8 @@ export function h264PassArgs(path: string, copy: boolean): string[] {
 }
 
 /** One H.264 access unit in Annex B form, with SPS and PPS in front of keyframes as the Frame contract asks. */
-export function toAnnexB(frame: EncodedVideoFrame): Buffer {
-  const parts: Buffer[] = frame.keyframe ? [START_CODE, frame.track.sps, START_CODE, frame.track.pps] : [];
-  for (const nal of frame.nalus) parts.push(START_CODE, nal);
-  return Buffer.concat(parts);
+export function accessUnit(frame: EncodedVideoFrame): Buffer {
+  return toAnnexB(frame.keyframe ? [frame.track.sps, frame.track.pps, ...frame.nalus] : frame.nalus);
 }
 
 /** Plays the file once through ffmpeg; resolves with the timestamp the next pass starts at. */
@@ -41,7 +39,6 @@ export function playH264Pass(context: PassContext, copy: boolean): Promise<numbe
     const frames = new FlvFrameReader();
     const stderr = new StderrTail(5);
     let firstDts: number | undefined;
-    let lastPts = -Infinity;
     let lastDts = 0;
     let interval = DEFAULT_INTERVAL_MS;
     let failure: AdapterError | undefined;
@@ -57,8 +54,9 @@ export function playH264Pass(context: PassContext, copy: boolean): Promise<numbe
           firstDts ??= frame.dts;
           if (frame.dts > lastDts) interval = Math.min(1000, frame.dts - lastDts);
           lastDts = frame.dts;
-          lastPts = Math.max(lastPts, frame.pts);
-          emit({ codec: 'h264', data: toAnnexB(frame), timestamp: offsetMs + frame.pts - firstDts, keyframe: frame.keyframe });
+          // Frames come in decode order: their decode times only increase, as the feed's timeline wants, where
+          // presentation times of B-frames go back and forth (the decoder reorders them itself).
+          emit({ codec: 'h264', data: accessUnit(frame), timestamp: offsetMs + frame.dts - firstDts, keyframe: frame.keyframe });
         }
       } catch (error) {
         failure = new AdapterError('PROTOCOL', `cannot read the file's video: ${(error as Error).message}`);
@@ -78,7 +76,7 @@ export function playH264Pass(context: PassContext, copy: boolean): Promise<numbe
         return reject(new AdapterError('PROTOCOL', `cannot play the file: ${why}`));
       }
       if (firstDts === undefined) return reject(new AdapterError('PROTOCOL', 'the file has no video frames'));
-      resolve(offsetMs + lastPts - firstDts + interval);
+      resolve(offsetMs + lastDts - firstDts + interval);
     });
   });
 }

@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { copyFile, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
@@ -59,6 +61,15 @@ t.test('an MP4 loops in real time with timestamps that keep increasing', async (
   const first = frames[0]!.data;
   t.same([...first.subarray(0, 5)], [0, 0, 0, 1, 0x67], 'Annex B with the SPS in front of the keyframe');
   t.ok(sink.connectedAt, 'went live');
+});
+
+t.test('an MP4 with B-frames (frames stored out of presentation order) still yields increasing timestamps', async (t) => {
+  await promisify(execFile)('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10:duration=2',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '3', '-g', '20', '-pix_fmt', 'yuv420p', join(media.dir, 'bframes.mp4')]);
+  const { sink, error } = await runFor(adapterFor('vod-live://bframes.mp4', true), 3000);
+  t.equal(error, undefined);
+  t.ok(sink.frames.length >= 20, `${sink.frames.length} frames`);
+  t.ok(increasing(sink.frames), 'decode times: increasing within and across loops');
 });
 
 t.test('the five-digit-length MJPEG file and a concatenated MJPEG file play as JPEG frames at fps, looping', async (t) => {
