@@ -79,6 +79,7 @@ export class VodHlsCache {
     if (await stat(join(dir, PLAYLIST)).then(() => true, () => false)) return dir;
     if (this.stopController.signal.aborted) throw new VodError('PACKAGING_FAILED', 'The relay is stopping');
     const partial = `${dir}.partial`;
+    await mkdir(this.root, { recursive: true, mode: 0o700 });
     await rm(partial, { recursive: true, force: true });
     await mkdir(partial, { recursive: true });
     // The packaging ffmpeg is a child process like any other: it waits for one of the relay's slots (MaxProcesses).

@@ -1,6 +1,9 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { open } from 'node:fs/promises';
+import { JpegSplitter } from '../../adapters/common/jpeg-splitter.ts';
+import { LengthPrefixedJpegReader } from '../../adapters/vod-live/length-prefixed.ts';
 import { sniffMediaFile, type MediaFileKind } from '../../adapters/vod-live/sniff.ts';
 import { VodError } from './errors.ts';
 
@@ -32,7 +35,10 @@ export function ffprobeFor(ffmpegPath: string): string {
  */
 export async function probeMediaFile(path: string, ffmpegPath: string): Promise<MediaInfo> {
   const kind = await sniffMediaFile(path);
-  if (kind !== 'ffmpeg') return { kind, hasVideo: true, hasAudio: false, videoCodec: 'mjpeg', durationSeconds: undefined };
+  if (kind !== 'ffmpeg') {
+    await checkFirstFrames(path, kind);
+    return { kind, hasVideo: true, hasAudio: false, videoCodec: 'mjpeg', durationSeconds: undefined };
+  }
   const output = await new Promise<string>((resolve, reject) => {
     execFile(
       ffprobeFor(ffmpegPath),
@@ -59,4 +65,22 @@ export async function probeMediaFile(path: string, ffmpegPath: string): Promise<
     videoCodec: video.codec_name,
     durationSeconds: Number.isFinite(duration) && duration > 0 ? duration : undefined,
   };
+}
+
+/** Bytes read from the start of a JPEG file to check its first frames before it is offered as a stream. */
+const JPEG_CHECK_BYTES = 256 * 1024;
+
+/** Parses the first frames of a JPEG file: a bad length or a broken JPEG near its start is NOT_VIDEO at once. */
+async function checkFirstFrames(path: string, kind: MediaFileKind): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(JPEG_CHECK_BYTES);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    const reader = kind === 'jpeg-length-prefixed' ? new LengthPrefixedJpegReader() : new JpegSplitter(64 * 1024 * 1024); // a frame longer than the bytes read is simply unfinished
+    reader.push(head.subarray(0, bytesRead));
+  } catch (error) {
+    throw new VodError('NOT_VIDEO', `The file's frames are malformed: ${(error as Error).message}`);
+  } finally {
+    await handle.close();
+  }
 }

@@ -49,18 +49,20 @@ t.test('vod-live URIs', async (t) => {
 });
 
 t.test('an MP4 loops in real time with timestamps that keep increasing', async (t) => {
-  const { sink, error } = await runFor(adapterFor('vod-live://movie.mp4', true), 5500);
-  t.equal(error, undefined, 'ran until stopped');
+  const sink = new RecordingSink();
+  const run = adapterFor('vod-live://movie.mp4', true).run(sink);
+  // 2 s at 10 fps per pass: 45 frames are two whole passes and part of a third.
+  await sink.waitForFrames(45, 30_000);
+  const playedMs = Date.now() - sink.connectedAt!;
+  sink.stop();
+  await run;
   const frames = sink.frames;
-  // 2 s at 10 fps per pass: 5.5 s of real time is two whole passes and part of a third, never all at once.
-  t.ok(frames.length >= 40 && frames.length <= 65, `${frames.length} frames in 5.5 s`);
+  t.ok(playedMs >= 3800, `paced in real time: 45 frames took ${playedMs} ms`);
   t.ok(increasing(frames), 'timestamps increase across loops');
-  t.ok(frames[frames.length - 1]!.timestamp >= 4000, 'the third pass is timed after the first two');
+  t.ok(frames[44]!.timestamp >= 4000, 'the third pass is timed after the first two');
   t.equal(frames[0]!.codec, 'h264');
   t.ok(frames[0]!.keyframe, 'starts on a keyframe');
-  const first = frames[0]!.data;
-  t.same([...first.subarray(0, 5)], [0, 0, 0, 1, 0x67], 'Annex B with the SPS in front of the keyframe');
-  t.ok(sink.connectedAt, 'went live');
+  t.same([...frames[0]!.data.subarray(0, 5)], [0, 0, 0, 1, 0x67], 'Annex B with the SPS in front of the keyframe');
 });
 
 t.test('an MP4 with B-frames (frames stored out of presentation order) still yields increasing timestamps', async (t) => {
@@ -74,13 +76,18 @@ t.test('an MP4 with B-frames (frames stored out of presentation order) still yie
 
 t.test('the five-digit-length MJPEG file and a concatenated MJPEG file play as JPEG frames at fps, looping', async (t) => {
   for (const name of ['movie.Mjpeg', 'movie.mjpeg']) {
-    const { sink, error } = await runFor(adapterFor(`vod-live://${name}?fps=20`, true), 2600);
-    t.equal(error, undefined, `${name}: ran until stopped`);
+    const sink = new RecordingSink();
+    const run = adapterFor(`vod-live://${name}?fps=20`, true).run(sink);
+    // 20 frames per pass at 20 fps: 45 frames are more than two passes, 2.2 s after the first frame.
+    await sink.waitForFrames(45, 20_000);
+    const playedMs = Date.now() - sink.connectedAt!;
+    sink.stop();
+    await run;
     const frames = sink.frames;
-    // 20 frames per pass at 20 fps: 2.6 s is about 52 frames, more than two passes.
-    t.ok(frames.length >= 40 && frames.length <= 56, `${name}: ${frames.length} frames in 2.6 s`);
+    t.ok(playedMs >= 2000, `${name}: paced at 20 fps: 45 frames took ${playedMs} ms`);
     t.ok(frames.every((frame) => frame.codec === 'jpeg' && frame.data[0] === 0xff && frame.data[1] === 0xd8));
     t.ok(increasing(frames), `${name}: timestamps increase across loops`);
+    t.equal(frames[44]!.timestamp - frames[0]!.timestamp, 44 * 50, `${name}: 50 ms apart across loops`);
   }
 });
 
