@@ -62,6 +62,8 @@ export class VodLiveAdapter implements CameraAdapter {
     const controller = new AbortController();
     const stopPass = (): void => controller.abort();
     sink.signal.addEventListener('abort', stopPass, { once: true });
+    // Stopped while the file was being checked: the abort event has fired already, so it is not waited for.
+    if (sink.signal.aborted) controller.abort();
     let deleted = false;
     const watcher = setInterval(() => {
       stat(file.path).catch(() => {
@@ -72,7 +74,7 @@ export class VodLiveAdapter implements CameraAdapter {
     let connected = false;
     let offsetMs = 0;
     try {
-      do {
+      while (!controller.signal.aborted) {
         const context: PassContext = {
           path: file.path, name: file.name, offsetMs, signal: controller.signal, ffmpegPath: this.ffmpegPath,
           maxFrameBytes: this.camera.maxFrameBytes, fps: source.fps,
@@ -88,7 +90,8 @@ export class VodLiveAdapter implements CameraAdapter {
           ? await playH264Pass(context, info.videoCodec === 'h264')
           : await playJpegPass(context, info.kind === 'jpeg-length-prefixed');
         if (deleted) throw new AdapterError('CLOSED', 'File not found: the file was deleted while playing');
-      } while (this.camera.loop && !controller.signal.aborted);
+        if (!this.camera.loop) break;
+      }
       if (!controller.signal.aborted) {
         sink.log('end of file: holding until the last viewer leaves (Loop no)');
         sink.onWaiting();

@@ -34,6 +34,7 @@ export function accessUnit(frame: EncodedVideoFrame): Buffer {
 export function playH264Pass(context: PassContext, copy: boolean): Promise<number> {
   const { path, offsetMs, signal, emit } = context;
   return new Promise((resolve, reject) => {
+    if (signal.aborted) return resolve(offsetMs);
     const child = spawn(context.ffmpegPath, h264PassArgs(path, copy), { stdio: ['ignore', 'pipe', 'pipe'] });
     const tags = new FlvTagReader();
     const frames = new FlvFrameReader();

@@ -9,6 +9,7 @@ import { parseVodLiveSource, VodLiveAdapter } from '../../../adapters/vod-live/a
 import type { Frame } from '../../../adapters/types.ts';
 import { makeCameraConfig } from '../../helpers/camera-config.ts';
 import { makeTestMedia } from '../../helpers/media.ts';
+import { childFfmpegs } from '../../helpers/probe.ts';
 import { RecordingSink } from '../../helpers/sink.ts';
 
 const media = await makeTestMedia(2);
@@ -116,6 +117,19 @@ t.test('files that cannot play fail with clear errors that show no path', async 
     t.match((error as Error).message, message, `${source}: ${(error as Error).message}`);
     t.notMatch((error as Error).message, media.dir, 'no path of the machine');
   }
+});
+
+t.test('a run stopped while the file is still being checked ends at once and leaves no reader', async (t) => {
+  // Regression: an abort during the probe was never seen, and ffmpeg looped over the file for ever.
+  const sink = new RecordingSink();
+  const run = adapterFor('vod-live://movie.mp4', true).run(sink);
+  sink.stop();
+  const started = Date.now();
+  await run;
+  t.ok(Date.now() - started < 3000, 'ended');
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  t.same(childFfmpegs().filter((cmdline) => cmdline.includes('movie.mp4')), [], 'no ffmpeg reads the file');
+  t.equal(sink.frames.length, 0);
 });
 
 t.test('a file deleted while playing ends the run with a clear error', async (t) => {
