@@ -28,7 +28,7 @@ export interface VodStreamRecord {
   hasAudio: boolean;
   lastError: string | null;
   /** Where it is served. */
-  urls: { flv: string; hls: string; player: string; mjpeg: string | null; jpeg: string | null };
+  urls: { flv: string; hls: string; player: string; mjpeg: string; jpeg: string };
 }
 
 interface RuntimeStream {
@@ -40,8 +40,8 @@ interface RuntimeStream {
 }
 
 /**
- * The vod-live streams started at run time: each is a camera (its Source the file) with FLV and HLS streams, plus
- * MJPEG and JPEG for JPEG files, added to the Relay beside the configured ones. Startups run one at a time so two
+ * The vod-live streams started at run time: each is a camera (its Source the file) with FLV, HLS, MJPEG and JPEG
+ * streams, added to the Relay beside the configured ones. Startups run one at a time so two
  * requests for one name cannot both win.
  */
 export class VodStreams {
@@ -96,10 +96,9 @@ export class VodStreams {
     checkName(source.file);
     const file = await resolveMediaFile(this.relay.config.mediaPath, source.file);
     const info = await probeMediaFile(file.path, this.relay.deps.ffmpeg.path);
-    const jpeg = info.kind !== 'ffmpeg';
     let parsed;
     try {
-      parsed = parseConfig(runtimeConfigText(name, uri, loop, this.relay.config.vodStreamTimeoutMs, jpeg), 'api', {
+      parsed = parseConfig(runtimeConfigText(name, uri, loop, this.relay.config.vodStreamTimeoutMs), 'api', {
         schemes: this.relay.deps.adapters.schemes,
       }).config;
     } catch {
@@ -133,7 +132,6 @@ export class VodStreams {
     const latest = feed?.latestFrame;
     const duration = stream.info.durationSeconds;
     const elapsed = latest ? latest.timestamp / 1000 : null;
-    const jpeg = stream.info.kind !== 'ffmpeg';
     return {
       localStreamName: stream.name,
       uri: stream.uri,
@@ -149,21 +147,21 @@ export class VodStreams {
         flv: `/${stream.name}.flv`,
         hls: `/${stream.name}.m3u8`,
         player: `/player/${stream.name}.m3u8`,
-        mjpeg: jpeg ? `/${stream.name}.mjpg` : null,
-        jpeg: jpeg ? `/${stream.name}.jpg` : null,
+        mjpeg: `/${stream.name}.mjpg`,
+        jpeg: `/${stream.name}.jpg`,
       },
     };
   }
 }
 
 /** The relay.conf text of a started stream, parsed like any config so every default and check applies. */
-export function runtimeConfigText(name: string, uri: string, loop: boolean, vodStreamTimeoutMs: number, jpeg: boolean): string {
+export function runtimeConfigText(name: string, uri: string, loop: boolean, vodStreamTimeoutMs: number): string {
   const lines = [
     `VodStreamTimeout ${vodStreamTimeoutMs / 1000}`,
     `<Camera ${name}>`, `  Source ${uri}`, `  Loop ${loop ? 'yes' : 'no'}`, '</Camera>',
     `<Stream ${name}.flv>`, `  Feed ${name}`, '</Stream>',
     `<Stream ${name}.m3u8>`, `  Feed ${name}`, '</Stream>',
   ];
-  if (jpeg) lines.push(`<Stream ${name}.mjpg>`, `  Feed ${name}`, '</Stream>', `<Stream ${name}.jpg>`, `  Feed ${name}`, '</Stream>');
+  lines.push(`<Stream ${name}.mjpg>`, `  Feed ${name}`, '</Stream>', `<Stream ${name}.jpg>`, `  Feed ${name}`, '</Stream>');
   return `${lines.join('\n')}\n`;
 }

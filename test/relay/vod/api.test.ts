@@ -57,6 +57,8 @@ t.test('startup answers with the stream record; the stream is served like a conf
   t.match(flv, { codec_name: 'h264', width: 320, height: 240 });
   const hls = await ffprobe(`${relay.baseUrl}/film.m3u8`, 2);
   t.match(hls, { codec_name: 'h264', width: 320, height: 240 });
+  t.match(started.json.urls, { mjpeg: '/film.mjpg', jpeg: '/film.jpg' });
+  t.match(await ffprobe(`${relay.baseUrl}/film.mjpg`, 1), { codec_name: 'mjpeg', width: 320, height: 240 }, 'MJPEG decoded from the H.264 file');
   const index = await (await fetch(`${relay.baseUrl}/`)).text();
   t.match(index, /film\.flv/, 'listed on /');
   const stat = await (await fetch(`${relay.baseUrl}/stat.html`)).text();
