@@ -1,9 +1,9 @@
 import { stat } from 'node:fs/promises';
 import type { CameraConfig } from '../../conf/types.ts';
-import { UNLIMITED_SLOTS, type ProcessSlots } from '../../relay/process-slots.ts';
+import { UNLIMITED_SLOTS, withProcessSlot, type ProcessSlots } from '../../relay/process-slots.ts';
 import { VodError } from '../../relay/vod/errors.ts';
-import { resolveMediaFile } from '../../relay/vod/media-path.ts';
-import { probeMediaFile } from '../../relay/vod/probe.ts';
+import { resolveMediaFile, type MediaFile } from '../../relay/vod/media-path.ts';
+import { probeMediaFile, type MediaInfo } from '../../relay/vod/probe.ts';
 import { AdapterError } from '../errors.ts';
 import type { AdapterRegistration } from '../registry.ts';
 import type { AdapterSink, CameraAdapter } from '../types.ts';
@@ -57,8 +57,12 @@ export class VodLiveAdapter implements CameraAdapter {
       throw new AdapterError('PROTOCOL', error instanceof VodError ? error.message : 'The file cannot be read');
     });
     // MP4 files are read by an ffmpeg child, which takes one of the relay's process slots (MaxProcesses).
-    const releaseSlot = info.kind === 'ffmpeg' ? await this.slots.acquire(sink.signal) : () => {};
-    if (!releaseSlot) return;
+    if (info.kind === 'ffmpeg') await withProcessSlot(this.slots, sink.signal, () => this.play(sink, file, info, source));
+    else await this.play(sink, file, info, source);
+  }
+
+  /** Plays the file pass after pass (once with Loop no), watching for its deletion, until stopped or failed. */
+  private async play(sink: AdapterSink, file: MediaFile, info: MediaInfo, source: VodLiveSource): Promise<void> {
     const controller = new AbortController();
     const stopPass = (): void => controller.abort();
     sink.signal.addEventListener('abort', stopPass, { once: true });
@@ -99,7 +103,6 @@ export class VodLiveAdapter implements CameraAdapter {
         if (deleted && !sink.signal.aborted) throw new AdapterError('CLOSED', 'File not found: the file was deleted while playing');
       }
     } finally {
-      releaseSlot();
       clearInterval(watcher);
       sink.signal.removeEventListener('abort', stopPass);
     }

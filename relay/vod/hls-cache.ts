@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import PQueue from 'p-queue';
 import { StderrTail } from '../../adapters/common/stderr-tail.ts';
 import type { Logger } from '../log.ts';
-import { UNLIMITED_SLOTS, type ProcessSlots } from '../process-slots.ts';
+import { UNLIMITED_SLOTS, withProcessSlot, type ProcessSlots } from '../process-slots.ts';
 import { VodError } from './errors.ts';
 import type { MediaFile } from './media-path.ts';
 
@@ -82,20 +82,23 @@ export class VodHlsCache {
     await mkdir(this.root, { recursive: true, mode: 0o700 });
     await rm(partial, { recursive: true, force: true });
     await mkdir(partial, { recursive: true });
-    // The packaging ffmpeg is a child process like any other: it waits for one of the relay's slots (MaxProcesses).
-    const releaseSlot = await this.slots.acquire(this.stopController.signal);
-    if (!releaseSlot) throw new VodError('PACKAGING_FAILED', 'The relay is stopping');
-    this.runs++;
     const started = Date.now();
-    try {
-      await this.runFfmpeg(file, partial);
-      await rm(dir, { recursive: true, force: true });
-      await rename(partial, dir);
-    } catch (error) {
+    // The packaging ffmpeg is a child process like any other: it waits for one of the relay's slots (MaxProcesses).
+    const ran = await withProcessSlot(this.slots, this.stopController.signal, async () => {
+      this.runs++;
+      try {
+        await this.runFfmpeg(file, partial);
+        await rm(dir, { recursive: true, force: true });
+        await rename(partial, dir);
+        return true;
+      } catch (error) {
+        await rm(partial, { recursive: true, force: true });
+        throw error;
+      }
+    });
+    if (!ran) {
       await rm(partial, { recursive: true, force: true });
-      throw error;
-    } finally {
-      releaseSlot();
+      throw new VodError('PACKAGING_FAILED', 'The relay is stopping');
     }
     this.log.info(`packaged ${file.name} for HLS in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return dir;
