@@ -1,9 +1,12 @@
+import { copyFile, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import t from 'tap';
 import { makeTestMedia } from '../../helpers/media.ts';
-import { ffprobe, fetchBytes, waitFor } from '../../helpers/probe.ts';
+import { ffprobe, fetchBytes, openViewer, waitFor } from '../../helpers/probe.ts';
 import { startTestRelay } from '../../helpers/relay.ts';
 
 const media = await makeTestMedia(2);
+await copyFile(join(media.dir, 'movie.mjpeg'), join(media.dir, 'doomed.mjpeg'));
 const relay = await startTestRelay(`MediaPath ${media.dir}
 VodStreamTimeout 2
 <Camera loop>
@@ -14,6 +17,13 @@ VodStreamTimeout 2
   Source vod-live://missing.mp4
   OnDemand no
 </Camera>
+<Camera doomed>
+  Source vod-live://doomed.mjpeg?fps=10
+  Loop yes
+</Camera>
+<Stream doomed.mjpg>
+  Feed doomed
+</Stream>
 <Stream loop.flv>
   Feed loop
   VideoSize 320x240
@@ -55,4 +65,16 @@ t.test('a missing file is "File not found" on /stat.html and /stat.json', async 
   t.match(camera, { kind: 'vod-live', state: 'retrying', lastError: { message: 'UPSTREAM_STATUS: File not found', phase: 'start' } });
   t.match(await (await fetch(`${relay.baseUrl}/stat.html`)).text(), /File not found/);
   t.notOk(relay.logs.some((line) => line.includes(media.dir)), 'no media path in the logs');
+});
+
+t.test('a file deleted while it plays ends the run with a clear error on /stat.json, and its viewer keeps its connection', async (t) => {
+  const viewer = await openViewer(`${relay.baseUrl}/doomed.mjpg`);
+  await waitFor(() => viewer.bytes > 10_000, 10_000, 'frames');
+  await unlink(join(media.dir, 'doomed.mjpeg'));
+  await waitFor(() => relay.relay.feeds.get('doomed')!.status.lastError !== undefined, 5000, 'the failure');
+  const stat = await (await fetch(`${relay.baseUrl}/stat.json`)).json();
+  const camera = stat.cameras.find((candidate: { name: string }) => candidate.name === 'doomed');
+  t.match(camera.lastError, { message: 'CLOSED: File not found: the file was deleted while playing', phase: 'run' });
+  t.notOk(viewer.response.destroyed, 'the viewer waits for the camera to come back, as with any camera');
+  viewer.close();
 });
