@@ -1,6 +1,7 @@
 import { copyFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
+import { CopyEncoder } from '../../../relay/encoders/copy-encoder.ts';
 import { makeTestMedia } from '../../helpers/media.ts';
 import { ffprobe, fetchBytes, openViewer, waitFor } from '../../helpers/probe.ts';
 import { startTestRelay } from '../../helpers/relay.ts';
@@ -23,6 +24,14 @@ VodStreamTimeout 2
 </Camera>
 <Stream doomed.mjpg>
   Feed doomed
+</Stream>
+<Camera film>
+  Source vod-live://movie.mp4
+  Loop yes
+</Camera>
+<Stream film.flv>
+  Feed film
+  VideoCodec copy
 </Stream>
 <Stream loop.flv>
   Feed loop
@@ -56,6 +65,12 @@ t.test('every stream format plays from a configured vod-live camera', async (t) 
   const jpeg = await fetchBytes(`${relay.baseUrl}/loop.jpg`);
   t.same([...jpeg.body.subarray(0, 2)], [0xff, 0xd8]);
   t.equal(relay.relay.feeds.get('loop')!.status.restarts, 0, 'one run of the file for all four');
+});
+
+t.test('an MP4\'s H.264 is passed on unchanged with VideoCodec copy', async (t) => {
+  t.match(await ffprobe(`${relay.baseUrl}/film.flv`, 2), { codec_name: 'h264', width: 320, height: 240 });
+  const encoders = [...relay.relay.encoders.values()].filter((entry) => entry.encoder.id.startsWith('film#'));
+  t.ok(encoders.length === 1 && encoders[0]!.encoder instanceof CopyEncoder, 'no transcoding: the copy encoder');
 });
 
 t.test('a missing file is "File not found" on /stat.html and /stat.json', async (t) => {
