@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import t, { type Test } from 'tap';
 import type { StatusSnapshot } from '../../relay/status.ts';
+import { unusedPort } from '../helpers/ports.ts';
 import { ffprobe, openViewer, waitFor } from '../helpers/probe.ts';
 import { startTestRelay, syntheticConfig, type TestRelay } from '../helpers/relay.ts';
 import { adaptShippedConfig, startNginx, type NginxPeer } from './nginx-peer.ts';
@@ -117,4 +118,27 @@ t.test('live FLV and MJPEG through nginx stream unbuffered, and a viewer leaving
   viewer.close();
   await waitFor(() => output.viewerCount === 0, 10_000, 'the relay to see the viewer leave through nginx');
   t.pass('the relay saw the viewer leave');
+});
+
+t.test('a relay restarted behind nginx names new segments, so the cache never serves an old run\'s segment', async (t) => {
+  const port = await unusedPort();
+  const config = `HTTPPort ${port}\n${syntheticConfig()}`;
+  let relay = await startTestRelay(config);
+  t.teardown(() => relay.stop());
+  const nginx = await startNginx(port);
+  t.teardown(() => nginx.stop());
+  await waitFor(async () => (await playlistSegments(nginx).catch(() => [])).length >= 2, 60_000, 'segments before the restart');
+  const before = await playlistSegments(nginx);
+  for (const segment of before) await (await fetch(`${nginx.baseUrl}${segment}`)).arrayBuffer();
+  await relay.stop();
+  relay = await startTestRelay(config);
+  await waitFor(async () => {
+    const names = await playlistSegments(nginx).catch(() => []);
+    return names.length >= 2 && names.every((name) => !before.includes(name));
+  }, 60_000, 'a playlist of the new run through nginx');
+  const after = await playlistSegments(nginx);
+  t.same(after.filter((name) => before.includes(name)), [], `no name repeats: ${before[0]} then ${after[0]}`);
+  const fresh = await fetch(`${nginx.baseUrl}${after.at(-1)}`);
+  t.equal(fresh.headers.get('x-cache-status'), 'MISS', 'the new run\'s segment comes from the relay');
+  t.equal(Buffer.from(await fresh.arrayBuffer())[0], 0x47);
 });
