@@ -81,7 +81,7 @@ export interface FfmpegStatus {
 export interface StreamStatus {
   name: string;
   url: string;
-  /** The hls.js player page, for HLS streams. */
+  /** The player page, for HLS (hls.js) and FLV (mpegts.js) streams. */
   playerUrl: string | null;
   format: string;
   camera: string;
@@ -196,7 +196,7 @@ function streamStatus(relay: Relay, output: StreamOutput, rates: RateSampler): S
   return {
     name: config.name,
     url: `/${config.name}`,
-    playerUrl: hls ? `/player/${config.name}` : null,
+    playerUrl: hls || config.format === 'flv' ? `/player/${config.name}` : null,
     format: config.format,
     camera: output.feed.camera.name,
     configured: {
