@@ -9,6 +9,7 @@ function snapshot(cameras: Array<Partial<CameraStatus> & { name: string }>, stre
     server: {} as StatusSnapshot['server'],
     cameras: cameras.map((camera) => ({ state: 'live', stateText: 'live', nextAttemptInSeconds: null, lastError: null, ...camera }) as CameraStatus),
     streams: streams.map((stream) => ({ url: `/${stream.name}`, playerUrl: null, ffmpeg: null, ...stream }) as StreamStatus),
+    encoders: [],
   };
 }
 
