@@ -1,4 +1,5 @@
 import t from 'tap';
+import { renderPlayerPage } from '../../../relay/pages/player-page.ts';
 import { viewerStreamState } from '../../../relay/pages/player-state.ts';
 import { renderWallPage, wallCameraNames, WALL_MAX_TILES } from '../../../relay/pages/wall-page.ts';
 import type { CameraStatus, StatusSnapshot, StreamStatus } from '../../../relay/status.ts';
@@ -76,4 +77,12 @@ t.test('the wall page: a tile per name, the grid as square as it gets, unknown c
   t.equal((page.match(/class="tile"/g) ?? []).length, 4);
   t.match(renderWallPage(snap, ['a']), /--wall-columns: 1/);
   t.match(renderWallPage(snap, Array.from({ length: 9 }, (_, i) => `n${i}`)), /--wall-columns: 3/);
+});
+
+t.test('an LL-HLS stream tells the player to use hls.js low-latency mode', async (t) => {
+  const request = { origin: 'http://relay:8090', autoplay: true, muted: true, embed: false };
+  const stream = { name: 'cam.m3u8', url: '/cam.m3u8', playerUrl: '/player/cam.m3u8', camera: 'cam', format: 'hls' } as StreamStatus;
+  t.match(renderPlayerPage({ ...stream, lowLatency: true } as StreamStatus, undefined, request), /data-low-latency="1"/);
+  t.match(renderPlayerPage(stream, undefined, request), /data-low-latency="0"/, 'no field: the standard settings');
+  t.match(renderPlayerPage({ ...stream, lowLatency: 'yes' } as unknown as StreamStatus, undefined, request), /data-low-latency="0"/, 'only true counts');
 });
