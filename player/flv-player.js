@@ -31,7 +31,6 @@
   var shell = window.RelayPlayerShell(engine, STALL_MS);
   if (!shell) return;
   var player = null;
-  var retryTimer = 0;
 
   function destroy() {
     if (!player) return;
@@ -47,25 +46,14 @@
     }
   }
 
-  /** Throws the session away and starts a new one: the cure for an encoder that restarted with new timestamps. */
-  function rebuild(reason) {
-    shell.note(reason);
-    shell.info.rebuilds++;
-    shell.rebuilding = true;
-    shell.setPhase('reconnecting');
+  function stop() {
     destroy();
     if (engine === 'hls-fallback') {
       video.removeAttribute('src');
       video.load();
     }
-    clearTimeout(retryTimer);
-    retryTimer = setTimeout(function () {
-      shell.rebuilding = false;
-      shell.restarted();
-      start();
-    }, RETRY_MS);
   }
-  shell.onStall = rebuild;
+  var rebuild = shell.rebuild;
 
   function startMpegts() {
     var session = mpegts.createPlayer({ type: 'flv', isLive: true, url: src, hasAudio: false, hasVideo: true }, FLV_CONFIG);
@@ -94,6 +82,7 @@
     if (engine === 'hls-fallback' && !shell.rebuilding && video.getAttribute('src')) rebuild('media error ' + (video.error && video.error.code));
   });
   video.addEventListener('playing', function () { shell.setPhase('connecting'); });
+  shell.session = { start: start, stop: stop, retryMs: RETRY_MS };
   if (mpegts && mpegts.LoggingControl) mpegts.LoggingControl.applyConfig({ enableVerbose: false, enableInfo: false, enableDebug: false });
 
   start();

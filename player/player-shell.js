@@ -1,8 +1,9 @@
 // What every relay player page shares, whatever plays the video (native HLS, hls.js, mpegts.js): starting muted and
 // playing, the unmute control, the one-line state shown over the video, the stream's state read from the relay
 // (so a camera that is down says so instead of "connecting…"), and the watchdog that rebuilds a stalled player.
-// window.RelayPlayerShell(engine, stallMs) returns the shell; the engine script sets shell.onStall and calls
-// shell.setPhase('connecting' | 'reconnecting' | 'unsupported', text).
+// window.RelayPlayerShell(engine, stallMs) returns the shell; the engine script sets shell.session to
+// { start, stop, retryMs } (how to begin and end one playing session), calls shell.rebuild(reason) to start over,
+// and shell.setPhase('connecting' | 'reconnecting' | 'unsupported', text).
 (function () {
   'use strict';
   /** How often the stream's state is asked for while the video is not playing. */
@@ -28,6 +29,7 @@
     var lastProgressAt = Date.now();
     var server = null;
     var polling = false;
+    var rebuildTimer = 0;
 
     var shell = {
       video: video,
@@ -36,7 +38,22 @@
       wantPlaying: video.autoplay,
       /** True between throwing a session away and starting the next. */
       rebuilding: false,
-      onStall: function () {},
+      /** The engine's session: start() begins playing, stop() throws everything away, retryMs between the two. */
+      session: { start: function () {}, stop: function () {}, retryMs: 2000 },
+      /** Throws the session away and starts a new one: the last resort, and the cure for a restarted stream. */
+      rebuild: function (reason) {
+        shell.note(reason);
+        info.rebuilds++;
+        shell.rebuilding = true;
+        shell.setPhase('reconnecting');
+        shell.session.stop();
+        clearTimeout(rebuildTimer);
+        rebuildTimer = setTimeout(function () {
+          shell.rebuilding = false;
+          shell.restarted();
+          shell.session.start();
+        }, shell.session.retryMs);
+      },
       setPhase: function (next, text) {
         phase = next;
         phaseText = text || '';
@@ -145,7 +162,7 @@
     setInterval(function () {
       render();
       if (!shell.wantPlaying || shell.rebuilding || phase === 'unsupported') return;
-      if (Date.now() - lastProgressAt > stallMs) shell.onStall('stalled');
+      if (Date.now() - lastProgressAt > stallMs) shell.rebuild('stalled');
     }, 1000);
 
     render();

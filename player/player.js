@@ -40,12 +40,8 @@
     retryTimer = setTimeout(fn, ms);
   }
 
-  /** Throws the current session away and starts again: the last resort, and the cure for a restarted stream. */
-  function rebuild(reason) {
-    shell.note(reason);
-    shell.info.rebuilds++;
-    shell.rebuilding = true;
-    shell.setPhase('reconnecting');
+  function stop() {
+    clearTimeout(retryTimer);
     if (hls) {
       hls.destroy();
       hls = null;
@@ -54,13 +50,8 @@
       video.removeAttribute('src');
       video.load();
     }
-    schedule(function () {
-      shell.rebuilding = false;
-      shell.restarted();
-      start();
-    }, RETRY_MS);
   }
-  shell.onStall = rebuild;
+  var rebuild = shell.rebuild;
 
   function startHlsJs() {
     var Hls = window.Hls;
@@ -110,5 +101,6 @@
   });
   video.addEventListener('playing', function () { shell.setPhase('connecting'); });
 
+  shell.session = { start: start, stop: stop, retryMs: RETRY_MS };
   start();
 })();
