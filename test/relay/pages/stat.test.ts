@@ -163,7 +163,8 @@ t.test('player pages exist for HLS and FLV streams; assets come from the relay',
   t.match(flv, /<video id="video" data-src="\/test\.flv" data-fallback="\/test\.m3u8" controls playsinline autoplay muted>/, 'FLV page, HLS fallback');
   t.match(flv, /<script src="\/assets\/mpegts\.js" defer>/);
   t.notMatch(flv, /https?:\/\/(?!127\.0\.0\.1)[a-z]/i, 'no third-party URL (no CDN)');
-  for (const path of ['/player/test.mjpg', '/player/test.jpg', '/player/nope.m3u8', '/player/nope.flv/state', '/player/stat.html', '/assets/nope.js', '/assets/..%2Fpackage.json']) {
+  for (const path of ['/player/test.mjpg', '/player/test.jpg', '/player/nope.m3u8', '/player/nope.flv/state', '/player/stat.html',
+    '/player/..%2Ftest.flv/state', '/player/test.flv/state/x', `/player/${'a'.repeat(200)}.flv/state`, '/assets/nope.js', '/assets/..%2Fpackage.json']) {
     t.equal((await fetchBytes(`${relay.baseUrl}${path}`)).status, 404, path);
   }
   const require = createRequire(import.meta.url);
