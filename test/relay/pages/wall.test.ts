@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap';
 import type { Page } from 'playwright-core';
 import { launchChromium, screenshot } from '../../helpers/browser.ts';
+import { advances } from '../../helpers/player-view.ts';
 import { startTestRelay } from '../../helpers/relay.ts';
 
 // Eight small synthetic cameras with snapshot streams: more than the six connections a browser opens to one host.
@@ -8,7 +9,9 @@ const names = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8'];
 const relay = await startTestRelay(
   names
     .map((name) => `<Camera ${name}>\n  Source testsrc://?size=160x120&rate=5\n</Camera>\n<Stream ${name}.jpg>\n  Feed ${name}\n</Stream>\n`)
-    .join(''),
+    .join('')
+    // A camera with no snapshot stream: its tile plays its FLV stream's player instead.
+    + '<Camera v>\n  Source testsrc://?size=160x120&rate=10\n</Camera>\n<Stream v.flv>\n  Feed v\n  VideoFrameRate 10\n  VideoBitRate 200\n</Stream>\n',
 );
 const browser = await launchChromium();
 t.teardown(async () => {
@@ -79,4 +82,17 @@ t.test('a hostile ?cameras= shows no markup and no file, only unknown tiles', as
   t.same(await page.$$eval('figure.tile', (tiles) => tiles.map((tile) => tile.getAttribute('data-camera'))), ['ghost', 'c2']);
   t.equal(await page.textContent('figure[data-camera="ghost"] .tile-none'), 'unknown camera');
   t.equal(await page.$$eval('img[src="x"]', (imgs) => imgs.length), 0);
+});
+
+t.test('a camera without a snapshot stream plays its FLV player in its tile', async (t) => {
+  const page = await browser.newPage({ viewport: { width: 800, height: 600 } });
+  t.teardown(() => page.close());
+  await page.goto(`${relay.baseUrl}/wall?cameras=c1,v`);
+  t.equal(await page.getAttribute('figure[data-camera="v"] iframe', 'src'), '/player/v.flv?embed');
+  const frame = page.frames().find((candidate) => candidate.url().endsWith('/player/v.flv?embed'));
+  t.ok(frame, 'the player loaded in the tile');
+  const played = await advances(frame!, 2, 30_000);
+  t.equal(played.engine, 'mpegts');
+  await imagesChange(t, page, ['c1']);
+  await screenshot(page, 'wall-with-player');
 });
