@@ -19,6 +19,8 @@ export interface LatencyOptions {
   readonly seconds: number;
   readonly opens: number;
   readonly logDir: string;
+  /** Only the players whose label starts with one of these (all when absent). */
+  readonly only?: readonly string[];
 }
 
 /** One way of watching the clock camera, opened as a viewer would open it. */
@@ -137,12 +139,13 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyRow[]>
     if (lowLatency) players.push({ label: 'LL-HLS via hls.js (/player/clock-ll.m3u8)', path: '/player/clock-ll.m3u8', warmupSeconds: 6, firstFrame: true });
     const rows: LatencyRow[] = [];
     for (const player of players) {
+      if (options.only && !options.only.some((prefix) => player.label.startsWith(prefix))) continue;
       process.stdout.write(`  latency: ${player.label} ... `);
       const row = await measure(browser, base, player, init, options);
       rows.push(row);
       process.stdout.write(`${row.samples.length} frames, p50 ${percentile(row.samples, 0.5).toFixed(0)} ms\n`);
     }
-    if (!lowLatency) rows.push({ label: 'LL-HLS via hls.js', samples: [], unreadable: 0, firstFrames: [], note: 'not measured: this relay has no LowLatency Stream directive (no LL-HLS packager)' });
+    if (!lowLatency && !options.only) rows.push({ label: 'LL-HLS via hls.js', samples: [], unreadable: 0, firstFrames: [], note: 'not measured: this relay has no LowLatency Stream directive (no LL-HLS packager)' });
     return rows;
   } finally {
     await browser?.close();
