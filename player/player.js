@@ -33,7 +33,7 @@
   /** hls.js settings: LL-HLS streams chase the playlist's PART-HOLD-BACK; others stay two segments behind. */
   var HLS_CONFIG = lowLatency
     ? { lowLatencyMode: true, backBufferLength: 30 }
-    : { liveSyncDurationCount: 2, liveMaxLatencyDurationCount: 6, maxLiveSyncPlaybackRate: 1.5, backBufferLength: 30 };
+    : { lowLatencyMode: false, liveSyncDurationCount: 2, liveMaxLatencyDurationCount: 6, maxLiveSyncPlaybackRate: 1.5, backBufferLength: 30 };
 
   function schedule(fn, ms) {
     clearTimeout(retryTimer);
@@ -56,6 +56,8 @@
   function startHlsJs() {
     var Hls = window.Hls;
     hls = new Hls(HLS_CONFIG);
+    // For tests and dashboards: the mode hls.js actually runs in.
+    shell.info.lowLatencyMode = hls.config.lowLatencyMode;
     var session = hls;
     networkRetries = 0;
     mediaRecoveries = 0;

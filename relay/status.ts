@@ -83,6 +83,8 @@ export interface StreamStatus {
   url: string;
   /** The player page, for HLS (hls.js) and FLV (mpegts.js) streams. */
   playerUrl: string | null;
+  /** An LL-HLS stream (`LowLatency yes`): its player uses hls.js's low-latency mode. */
+  lowLatency: boolean;
   format: string;
   camera: string;
   configured: { size: string | null; frameRate: number; bitRateKbps: number };
@@ -197,6 +199,7 @@ function streamStatus(relay: Relay, output: StreamOutput, rates: RateSampler): S
     name: config.name,
     url: `/${config.name}`,
     playerUrl: hls || config.format === 'flv' ? `/player/${config.name}` : null,
+    lowLatency: hls && config.lowLatency,
     format: config.format,
     camera: output.feed.camera.name,
     configured: {

@@ -15,7 +15,7 @@ export interface PlayerRequest {
 
 /** True for a stream packaged as LL-HLS (its status carries `lowLatency: true`). */
 export function isLowLatency(stream: StreamStatus): boolean {
-  return (stream as StreamStatus & { lowLatency?: boolean }).lowLatency === true;
+  return stream.lowLatency === true;
 }
 
 /**
