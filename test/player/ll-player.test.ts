@@ -1,6 +1,7 @@
 import t from 'tap';
 import { launchChromium, screenshot } from '../helpers/browser.ts';
 import { advances } from '../helpers/player-view.ts';
+import { childFfmpegProcesses } from '../helpers/probe.ts';
 import { startTestRelay } from '../helpers/relay.ts';
 
 const relay = await startTestRelay(`
@@ -56,4 +57,19 @@ t.test('a plain HLS stream keeps the standard settings', async (t) => {
   await page.goto(`${relay.baseUrl}/player/plain.m3u8?engine=hlsjs`);
   await advances(page, 2, 30_000);
   t.same(await lowLatencyView(page), { lowLatency: false, engine: 'hlsjs', mode: false }, 'lowLatencyMode off');
+});
+
+t.test('the LL-HLS player resumes by itself after the camera and the encoder are killed', async (t) => {
+  // Guards recovery of the low-latency player from a camera outage and an encoder restart under it.
+  const page = await browser.newPage();
+  t.teardown(() => page.close());
+  await page.goto(`${relay.baseUrl}/player/test.m3u8`);
+  await advances(page, 2, 30_000);
+  for (const [what, pattern] of [['camera', /lavfi/], ['encoder', /libx264/]] as const) {
+    const victims = childFfmpegProcesses(process.pid).filter((child) => pattern.test(child.cmdline));
+    t.ok(victims.length >= 1, `${what}: ${victims.length} ffmpeg killed`);
+    for (const victim of victims) process.kill(victim.pid, 'SIGKILL');
+    const resumed = await advances(page, 3, 60_000);
+    t.equal(resumed.state, 'playing', `plays again after the ${what} was killed`);
+  }
 });
