@@ -1,5 +1,5 @@
 // `npm run bench`: the relay against its peers on one machine, appended to bench/RESULTS.md.
-// Options: --counts 500,2000  --rss-count 1000  --window 8  --workers 2  --groups mjpeg,flv,slow,maxn
+// Options: --counts 500,2000  --rss-count 1000  --window 8  --workers 2  --groups mjpeg,flv,slow,maxn,latency
 //          --targets relay,floor,mjpeg-proxy,nms  --maxn 1000,2000,4000,8000  --joins 60  --out bench/RESULTS.md
 import { appendFile, mkdtemp } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BenchCamera, makeJpegs } from './camera.ts';
+import { latencySection } from './latency/run-latency.ts';
 import { planRuns, STALLED_FRACTION, type BenchOptions } from './plan.ts';
 import { killAll, openFileLimit } from './procs.ts';
 import { capacityLines, holds, ratiosTable, resultsTable, targetsTable, type RunOutcome } from './report.ts';
@@ -54,6 +55,12 @@ async function main(): Promise<void> {
   const perProcess = largest + 200;
   if (perProcess > limit) throw new Error(`open files limit ${limit} is below the ${perProcess} the largest run needs in the server; raise ulimit -n`);
   const logDir = await mkdtemp(join(tmpdir(), 'relay-bench-logs-'));
+  if (options.groups.includes('latency')) {
+    const section = await latencySection(argv, logDir);
+    await appendFile(options.out, section);
+    process.stdout.write(`${section}\nappended to ${options.out}\n`);
+  }
+  if (runs.length === 0) return;
   process.stdout.write(`bench: ${runs.length} runs, open files limit ${limit} (largest run needs ~${2 * largest + 100} fds across server and load generator, ${perProcess} in one process); logs in ${logDir}\n`);
   const cameras = {
     vga25: new BenchCamera(await makeJpegs(640, 480), 25),

@@ -3,9 +3,12 @@ import type { Context, Next } from 'koa';
 import { sampleHistory, StatusHistory } from './history.ts';
 import { createMetricsRegistry } from './metrics.ts';
 import { loadAsset } from './pages/assets.ts';
+import { renderFlvPlayerPage } from './pages/flv-player-page.ts';
 import { renderIndexPage } from './pages/index-page.ts';
 import { renderCharts } from './pages/charts.ts';
-import { renderPlayerPage } from './pages/player-page.ts';
+import { renderPlayerPage, type PlayerRequest } from './pages/player-page.ts';
+import { viewerStreamState } from './pages/player-state.ts';
+import { renderWallPage, wallCameraNames } from './pages/wall-page.ts';
 import { renderStatusPage } from './pages/status-page.ts';
 import { RateSampler } from './rates.ts';
 import type { Relay } from './relay.ts';
@@ -20,7 +23,7 @@ function statusStreamName(relay: Relay): string | undefined {
 
 /**
  * Registers /, /stat.json, /metrics, the status page (at the name its Stream block gives, usually stat.html),
- * /player/NAME for HLS streams and /assets/*. Routes that do not match a page of theirs fall through, so a stream
+ * /player/NAME for HLS and FLV streams, /player/NAME/state, /wall and /assets/*. Routes that do not match a page of theirs fall through, so a stream
  * named like one (e.g. player.m3u8, whose segments live under /player/) is still served.
  */
 export function registerPages(router: Router, relay: Relay): void {
@@ -46,7 +49,18 @@ export function registerPages(router: Router, relay: Relay): void {
     if (ctx.path.slice(1) !== statusStreamName(relay)) return next();
     sendHtml(ctx, renderStatusPage(snapshot(), renderCharts(history)));
   });
+  router.get('/wall', (ctx) => {
+    const current = snapshot();
+    sendHtml(ctx, renderWallPage(current, wallCameraNames(ctx.query.cameras, current)));
+  });
   router.get(new RegExp(`^/player/(${NAME})$`), (ctx, next) => servePlayer(ctx, next, relay, snapshot));
+  router.get(new RegExp(`^/player/(${NAME})/state$`), async (ctx, next) => {
+    const state = viewerStreamState(snapshot(), ctx.path.slice('/player/'.length, -'/state'.length));
+    if (!state) return next();
+    ctx.set('Cache-Control', 'no-cache');
+    ctx.set('Access-Control-Allow-Origin', '*');
+    ctx.body = state;
+  });
   router.get(new RegExp(`^/assets/(${NAME})$`), async (ctx, next) => {
     const asset = await loadAsset(ctx.path.slice('/assets/'.length));
     if (!asset) return next();
@@ -59,16 +73,27 @@ export function registerPages(router: Router, relay: Relay): void {
 
 async function servePlayer(ctx: Context, next: Next, relay: Relay, snapshot: () => ReturnType<typeof statusSnapshot>): Promise<void> {
   const name = ctx.path.slice('/player/'.length);
-  if (relay.outputs.get(name)?.config.format !== 'hls') return next();
+  const format = relay.outputs.get(name)?.config.format;
+  if (format !== 'hls' && format !== 'flv') return next();
   const { streams } = snapshot();
   const stream = streams.find((candidate) => candidate.name === name);
   if (!stream) return next();
-  const mjpeg = streams.find((candidate) => candidate.camera === stream.camera && candidate.format === 'mpjpeg');
-  const flag = (key: string): boolean => key in ctx.query && ctx.query[key] !== '0' && ctx.query[key] !== 'false';
-  sendHtml(
-    ctx,
-    renderPlayerPage(stream, mjpeg, { origin: ctx.host ? `${ctx.protocol}://${ctx.host}` : '', autoplay: flag('autoplay'), muted: flag('muted'), embed: flag('embed') }),
-  );
+  const sibling = (wanted: string) => streams.find((candidate) => candidate.camera === stream.camera && candidate.format === wanted);
+  if (format === 'flv') return sendHtml(ctx, renderFlvPlayerPage(stream, sibling('hls'), playerRequest(ctx)));
+  sendHtml(ctx, renderPlayerPage(stream, sibling('mpjpeg'), playerRequest(ctx)));
+}
+
+/** Player pages autoplay muted unless the query says `autoplay=0` (or `muted=0` for sound, where allowed). */
+function playerRequest(ctx: Context): PlayerRequest {
+  const off = (key: string): boolean => ctx.query[key] === '0' || ctx.query[key] === 'false';
+  const on = (key: string): boolean => key in ctx.query && !off(key);
+  const autoplay = !off('autoplay');
+  return {
+    origin: ctx.host ? `${ctx.protocol}://${ctx.host}` : '',
+    autoplay,
+    muted: autoplay ? !off('muted') : on('muted'),
+    embed: on('embed'),
+  };
 }
 
 function sendHtml(ctx: Context, body: string): void {

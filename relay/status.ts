@@ -81,8 +81,10 @@ export interface FfmpegStatus {
 export interface StreamStatus {
   name: string;
   url: string;
-  /** The hls.js player page, for HLS streams. */
+  /** The player page, for HLS (hls.js) and FLV (mpegts.js) streams. */
   playerUrl: string | null;
+  /** An LL-HLS stream (`LowLatency yes`): its player uses hls.js's low-latency mode. */
+  lowLatency: boolean;
   format: string;
   camera: string;
   configured: { size: string | null; frameRate: number; bitRateKbps: number };
@@ -196,7 +198,8 @@ function streamStatus(relay: Relay, output: StreamOutput, rates: RateSampler): S
   return {
     name: config.name,
     url: `/${config.name}`,
-    playerUrl: hls ? `/player/${config.name}` : null,
+    playerUrl: hls || config.format === 'flv' ? `/player/${config.name}` : null,
+    lowLatency: hls && config.lowLatency,
     format: config.format,
     camera: output.feed.camera.name,
     configured: {

@@ -12,7 +12,10 @@ interface Asset {
 
 /** The fixed list of assets: nothing else on disk is reachable, whatever the request path. */
 const ASSETS: Record<string, Asset> = {
-  'hls.min.js': { file: hlsJsPath(), type: 'application/javascript; charset=utf-8' },
+  'hls.min.js': { file: packageFile('hls.js/dist/hls.min.js'), type: 'application/javascript; charset=utf-8' },
+  'mpegts.js': { file: packageFile('mpegts.js/dist/mpegts.js'), type: 'application/javascript; charset=utf-8' },
+  'player-shell.js': { file: `${playerDir}player-shell.js`, type: 'application/javascript; charset=utf-8' },
+  'flv-player.js': { file: `${playerDir}flv-player.js`, type: 'application/javascript; charset=utf-8' },
   'player.js': { file: `${playerDir}player.js`, type: 'application/javascript; charset=utf-8' },
   'vod.js': { file: `${playerDir}vod.js`, type: 'application/javascript; charset=utf-8' },
   'status.js': { file: `${playerDir}status.js`, type: 'application/javascript; charset=utf-8' },
@@ -20,10 +23,9 @@ const ASSETS: Record<string, Asset> = {
   'relay.css': { file: `${playerDir}relay.css`, type: 'text/css; charset=utf-8' },
 };
 
-/** hls.js from node_modules (never a CDN), resolved the way Node resolves the package. */
-function hlsJsPath(): string {
-  const require = createRequire(import.meta.url);
-  return require.resolve('hls.js/dist/hls.min.js');
+/** A player library from node_modules (never a CDN: hls.js, mpegts.js), resolved the way Node resolves packages. */
+function packageFile(path: string): string {
+  return createRequire(import.meta.url).resolve(path);
 }
 
 const cache = new Map<string, Buffer>();

@@ -6,7 +6,7 @@ export const THUMBNAIL_REFRESH_MS = 3000;
 
 /** `/`: every camera with its state, a live thumbnail and links to its streams (and HLS player pages). */
 export function renderIndexPage(snapshot: StatusSnapshot, statusUrl: string | undefined): string {
-  const status = statusUrl ? html` · <a href="${statusUrl}">status</a>` : '';
+  const status = html` · <a href="/wall">wall</a>${statusUrl ? html` · <a href="${statusUrl}">status</a>` : ''}`;
   const cards = snapshot.cameras.map((camera) => cameraCard(camera, snapshot.streams.filter((stream) => stream.camera === camera.name)));
   const body = html`<h1>Cameras</h1><p class="nav">${snapshot.cameras.length} camera(s)${status}</p>
 <div class="cameras" data-thumbnail-refresh-ms="${THUMBNAIL_REFRESH_MS}">${cards}</div>`;

@@ -5,10 +5,31 @@ import { html, layout, type Markup } from './html.ts';
 export interface PlayerRequest {
   /** scheme://host:port the browser used, for absolute URLs in the embed snippets. */
   readonly origin: string;
+  /** On unless the page was opened with ?autoplay=0. */
   readonly autoplay: boolean;
+  /** On while autoplaying (browsers refuse autoplay with sound) unless ?muted=0. */
   readonly muted: boolean;
   /** Only the video, for <iframe> embedding. */
   readonly embed: boolean;
+}
+
+/** True for a stream packaged as LL-HLS (its status carries `lowLatency: true`). */
+export function isLowLatency(stream: StreamStatus): boolean {
+  return stream.lowLatency === true;
+}
+
+/**
+ * The player box both player pages share: the video, the state line over it, the unmute control. `data-state-url`
+ * is where player-shell.js asks for the stream's state while the video is not playing.
+ */
+export function playerBox(stream: StreamStatus, request: PlayerRequest, videoData: Record<string, string>): Markup {
+  const data = Object.entries(videoData).map(([key, value]) => html` data-${key}="${value}"`);
+  return html`<div class="player" id="player" data-state="connecting" data-state-url="/player/${stream.name}/state">
+<video id="video"${data} controls playsinline${request.autoplay ? ' autoplay' : ''}${request.muted ? ' muted' : ''}></video>
+<div class="player-state" id="player-state" aria-live="polite">connecting…</div>
+<button type="button" class="player-unmute" id="player-unmute"${request.muted ? '' : ' hidden'}>unmute</button>
+<noscript><p>The player needs JavaScript; the stream itself is at <a href="${stream.url}">${stream.url}</a>.</p></noscript>
+</div>`;
 }
 
 /**
@@ -16,12 +37,8 @@ export interface PlayerRequest {
  * holds the recovery logic), plus copy-paste embed snippets.
  */
 export function renderPlayerPage(stream: StreamStatus, mjpeg: StreamStatus | undefined, request: PlayerRequest): string {
-  const video = html`<div class="player" id="player" data-state="connecting">
-<video id="video" data-src="${stream.url}" controls playsinline${request.autoplay ? ' autoplay' : ''}${request.muted ? ' muted' : ''}></video>
-<div class="player-state" id="player-state" aria-live="polite">connecting…</div>
-<noscript><p>The player needs JavaScript; the stream itself is at <a href="${stream.url}">${stream.url}</a>.</p></noscript>
-</div>`;
-  const scripts = ['/assets/hls.min.js', '/assets/player.js'];
+  const video = playerBox(stream, request, { src: stream.url, 'low-latency': isLowLatency(stream) ? '1' : '0' });
+  const scripts = ['/assets/hls.min.js', '/assets/player-shell.js', '/assets/player.js'];
   if (request.embed) return layout(stream.name, video, { scripts, bodyClass: 'embed' });
   const body = html`<h1>${stream.name} <small class="muted">camera ${stream.camera}</small></h1>
 <p class="nav"><a href="/">cameras</a> · <a href="${stream.url}">playlist</a></p>
@@ -33,7 +50,7 @@ ${video}
 /** The three ways to put this camera on another page. */
 function embedSnippets(stream: StreamStatus, mjpeg: StreamStatus | undefined, origin: string): Markup {
   const base = origin.replace(/\/$/, '');
-  const iframe = `<iframe src="${base}${stream.playerUrl ?? ''}?embed&autoplay&muted" width="640" height="360" allow="autoplay; fullscreen" style="border:0"></iframe>`;
+  const iframe = `<iframe src="${base}${stream.playerUrl ?? ''}?embed" width="640" height="360" allow="autoplay; fullscreen" style="border:0"></iframe>`;
   const video = [
     `<video id="camera" controls muted autoplay playsinline width="640"></video>`,
     `<script src="${base}/assets/hls.min.js"></script>`,
@@ -55,7 +72,7 @@ function embedSnippets(stream: StreamStatus, mjpeg: StreamStatus | undefined, or
   ].join('\n');
   const img = mjpeg ? `<img src="${base}${mjpeg.url}" alt="${mjpeg.camera}" width="320" height="240">` : undefined;
   return html`<div class="embed-snippets">
-<h3>iframe</h3><p>The player above, alone; <code>autoplay</code> needs <code>muted</code> in most browsers.</p>
+<h3>iframe</h3><p>The player above, alone: it starts muted and playing (add <code>&amp;autoplay=0</code> to wait for a click).</p>
 <pre><code class="snippet" id="snippet-iframe">${iframe}</code></pre>
 <h3>video + hls.js</h3><p>For pages that want their own video element; hls.js is served by this relay.</p>
 <pre><code class="snippet" id="snippet-video">${video}</code></pre>

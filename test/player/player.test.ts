@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import t from 'tap';
 import type { Page } from 'playwright-core';
 import { launchChromium, screenshot } from '../helpers/browser.ts';
+import { advances, playerView, reachesState } from '../helpers/player-view.ts';
 import { startTestRelay, syntheticConfig } from '../helpers/relay.ts';
 
 const relay = await startTestRelay(syntheticConfig({ rate: 10 }));
@@ -11,43 +12,23 @@ t.teardown(async () => {
   await relay.stop();
 });
 
-interface PlayerView {
-  currentTime: number;
-  videoWidth: number;
-  videoHeight: number;
-  state: string;
-  engine: string;
-  rebuilds: number;
-}
-
-const view = (page: Page): Promise<PlayerView> =>
-  page.evaluate(() => {
-    const video = document.querySelector('video')!;
-    const info = (window as unknown as { relayPlayer: { engine: string; state: string; rebuilds: number } }).relayPlayer;
-    return { currentTime: video.currentTime, videoWidth: video.videoWidth, videoHeight: video.videoHeight, ...info };
-  });
-
-/** Waits until the page's video has played `seconds` more than when called, by the video's own clock. */
-async function advances(page: Page, seconds: number, timeoutMs: number): Promise<PlayerView> {
-  const deadline = Date.now() + timeoutMs;
-  let start: number | undefined;
-  for (;;) {
-    const now = await view(page);
-    if (now.state === 'playing' && start === undefined) start = now.currentTime;
-    if (start !== undefined && now.currentTime - start >= seconds) return now;
-    if (Date.now() > deadline) throw new Error(`video did not advance ${seconds} s in ${timeoutMs} ms: ${JSON.stringify(now)}`);
-    await page.waitForTimeout(250);
-  }
-}
+const view = playerView;
 
 // Chromium reports native HLS ('maybe'), so the default page plays natively; hls.js is forced on the second page.
 const pages: Record<string, Page> = {};
 
-t.test('the player page plays the synthetic camera, natively and with hls.js', async (t) => {
+t.test('the player page linked from / plays by itself, natively and with hls.js', async (t) => {
+  // Guards the player that opened on "connecting…" over a paused black video unless ?autoplay&muted was added.
+  const index = await browser.newPage();
+  await index.goto(`${relay.baseUrl}/`);
+  const linked = await index.getAttribute('section[data-camera="test"] a[href^="/player/"][href$=".m3u8"]', 'href');
+  await index.close();
+  t.equal(linked, '/player/test.m3u8', 'the index links the HLS player without a query string');
   for (const engine of ['native', 'hlsjs']) {
     const page = await browser.newPage({ viewport: { width: 900, height: 900 } });
     pages[engine] = page;
-    await page.goto(`${relay.baseUrl}/player/test.m3u8?autoplay&muted&engine=${engine}`);
+    // The native page is opened exactly as linked; the hls.js one adds only the engine choice.
+    await page.goto(`${relay.baseUrl}${linked}${engine === 'hlsjs' ? '?engine=hlsjs' : ''}`);
   }
   for (const [engine, page] of Object.entries(pages)) {
     const played = await advances(page, 3, 20_000);
@@ -56,11 +37,13 @@ t.test('the player page plays the synthetic camera, natively and with hls.js', a
     t.equal(played.videoHeight, 240, `${engine}: video height`);
     t.equal(await page.getAttribute('#player', 'data-state'), 'playing');
     t.notOk(await page.isVisible('#player-state'), `${engine}: no state label over a playing video`);
+    t.ok(played.muted, `${engine}: started muted (browsers refuse autoplay with sound)`);
+    t.ok(await page.isVisible('#player-unmute'), `${engine}: a visible unmute control`);
     await screenshot(page, `player-${engine}`);
   }
   const defaultEngine = await browser.newPage();
   t.teardown(() => defaultEngine.close());
-  await defaultEngine.goto(`${relay.baseUrl}/player/test.m3u8?muted`);
+  await defaultEngine.goto(`${relay.baseUrl}/player/test.m3u8`);
   const chosen = await defaultEngine.evaluate(() => ({
     native: document.querySelector('video')!.canPlayType('application/vnd.apple.mpegurl'),
     engine: (window as unknown as { relayPlayer: { engine: string } }).relayPlayer.engine,
@@ -101,7 +84,7 @@ t.test('embed mode and its snippets', async (t) => {
   await page.goto(`${relay.baseUrl}/player/test.m3u8`);
   const iframe = await page.textContent('#snippet-iframe');
   const src = /src="([^"]+)"/.exec(iframe ?? '')?.[1];
-  t.match(src, /\/player\/test\.m3u8\?embed&autoplay&muted$/);
+  t.match(src, /\/player\/test\.m3u8\?embed$/);
   t.match(await page.textContent('#snippet-mjpeg'), /<img src="http:\/\/127\.0\.0\.1:\d+\/test\.mjpg"/);
   // The iframe snippet as a dashboard would use it: muted autoplay starts without a click.
   await page.setContent(iframe!);
@@ -109,4 +92,35 @@ t.test('embed mode and its snippets', async (t) => {
   await frame.locator('#player[data-state="playing"]').waitFor({ timeout: 20_000 });
   t.equal(await frame.locator('h1').count(), 0, 'only the player inside the iframe');
   await screenshot(page, 'player-embedded');
+});
+
+t.test('the unmute control unmutes and hides itself', async (t) => {
+  const page = pages.hlsjs!;
+  await page.click('#player-unmute');
+  await page.waitForSelector('#player-unmute', { state: 'hidden', timeout: 5_000 });
+  t.notOk((await view(page)).muted, 'sound on');
+  const after = await advances(page, 1, 15_000);
+  t.equal(after.state, 'playing', 'still playing after unmuting');
+});
+
+t.test('?autoplay=0 waits for the viewer and says so, instead of "connecting…"', async (t) => {
+  const page = await browser.newPage();
+  t.teardown(() => page.close());
+  await page.goto(`${relay.baseUrl}/player/test.m3u8?autoplay=0&engine=hlsjs`);
+  await reachesState(page, 'paused', 10_000);
+  await page.waitForFunction(() => document.querySelector('video')!.buffered.length > 0, undefined, { timeout: 20_000 });
+  await page.waitForTimeout(500);
+  // hls.js moves the paused clock once to the live edge it will start from; after that it stays.
+  const shown = await view(page);
+  await page.waitForTimeout(1500);
+  const later = await view(page);
+  t.equal(later.state, 'paused');
+  t.equal(later.label, 'paused: press play', 'buffered video is not "connecting…"');
+  t.ok(later.paused, 'not playing');
+  t.equal(later.currentTime, shown.currentTime, 'the clock did not move');
+  t.notOk(later.muted, 'not muted when not autoplaying');
+  await page.click('video');
+  await page.evaluate(() => document.querySelector('video')!.play());
+  const played = await advances(page, 1, 20_000);
+  t.equal(played.state, 'playing', 'plays once the viewer asks');
 });

@@ -142,25 +142,39 @@ t.test('camera credentials, paths and queries never reach the status pages', asy
   t.match((JSON.parse(json) as StatusSnapshot).cameras[0]?.stateText, /^(retrying in \d+ s|starting)$/);
 });
 
-t.test('player pages exist for HLS streams only; assets come from the relay', async (t) => {
-  const player = await fetchBytes(`${relay.baseUrl}/player/test.m3u8?autoplay&muted`);
+t.test('player pages exist for HLS and FLV streams; assets come from the relay', async (t) => {
+  const player = await fetchBytes(`${relay.baseUrl}/player/test.m3u8`);
   t.equal(player.status, 200);
   const page = player.body.toString();
-  t.match(page, /<video id="video" data-src="\/test\.m3u8" controls playsinline autoplay muted>/);
-  t.match(page, /\/player\/test\.m3u8\?embed&amp;autoplay&amp;muted/, 'iframe snippet');
+  t.match(page, /<video id="video" data-src="\/test\.m3u8" data-low-latency="0" controls playsinline autoplay muted>/, 'autoplays muted by default');
+  t.match(page, /<button type="button" class="player-unmute" id="player-unmute">unmute<\/button>/, 'with an unmute control');
+  t.match(page, /data-state-url="\/player\/test\.m3u8\/state"/);
+  t.match(page, /\/player\/test\.m3u8\?embed&quot;/, 'iframe snippet');
   t.match(page, /&lt;img src=&quot;http:\/\/127\.0\.0\.1:\d+\/test\.mjpg&quot;/, 'MJPEG snippet for the camera\'s mpjpeg stream');
   t.notMatch(page, /https?:\/\/(?!127\.0\.0\.1)[a-z]/i, 'no third-party URL (no CDN)');
+  const optOut = (await fetchBytes(`${relay.baseUrl}/player/test.m3u8?autoplay=0`)).body.toString();
+  t.match(optOut, /<video id="video" [^>]*playsinline>/, '?autoplay=0: neither autoplay nor muted');
+  t.match(optOut, /id="player-unmute" hidden>/);
+  const sound = (await fetchBytes(`${relay.baseUrl}/player/test.m3u8?muted=0`)).body.toString();
+  t.match(sound, /playsinline autoplay>/, '?muted=0: autoplay with sound asked for');
   const embed = (await fetchBytes(`${relay.baseUrl}/player/test.m3u8?embed`)).body.toString();
   t.notMatch(embed, /Embed this stream/, 'embed mode shows only the player');
-  for (const path of ['/player/test.flv', '/player/test.mjpg', '/player/nope.m3u8', '/assets/nope.js', '/assets/..%2Fpackage.json']) {
+  const flv = (await fetchBytes(`${relay.baseUrl}/player/test.flv`)).body.toString();
+  t.match(flv, /<video id="video" data-src="\/test\.flv" data-fallback="\/test\.m3u8" controls playsinline autoplay muted>/, 'FLV page, HLS fallback');
+  t.match(flv, /<script src="\/assets\/mpegts\.js" defer>/);
+  t.notMatch(flv, /https?:\/\/(?!127\.0\.0\.1)[a-z]/i, 'no third-party URL (no CDN)');
+  for (const path of ['/player/test.mjpg', '/player/test.jpg', '/player/nope.m3u8', '/player/nope.flv/state', '/player/stat.html',
+    '/player/..%2Ftest.flv/state', '/player/test.flv/state/x', `/player/${'a'.repeat(200)}.flv/state`, '/assets/nope.js', '/assets/..%2Fpackage.json']) {
     t.equal((await fetchBytes(`${relay.baseUrl}${path}`)).status, 404, path);
   }
-  const hls = await fetchBytes(`${relay.baseUrl}/assets/hls.min.js`);
-  t.equal(hls.status, 200);
-  t.match(hls.headers.get('content-type'), /javascript/);
   const require = createRequire(import.meta.url);
-  t.ok(hls.body.equals(await readFile(require.resolve('hls.js/dist/hls.min.js'))), 'hls.js is the copy in node_modules');
-  for (const asset of ['player.js', 'status.js', 'index.js', 'relay.css']) {
+  for (const [asset, file] of [['hls.min.js', 'hls.js/dist/hls.min.js'], ['mpegts.js', 'mpegts.js/dist/mpegts.js']] as const) {
+    const served = await fetchBytes(`${relay.baseUrl}/assets/${asset}`);
+    t.equal(served.status, 200);
+    t.match(served.headers.get('content-type'), /javascript/);
+    t.ok(served.body.equals(await readFile(require.resolve(file))), `${asset} is the copy in node_modules`);
+  }
+  for (const asset of ['player.js', 'player-shell.js', 'flv-player.js', 'status.js', 'index.js', 'relay.css']) {
     t.equal((await fetchBytes(`${relay.baseUrl}/assets/${asset}`)).status, 200, asset);
   }
 });

@@ -1,0 +1,89 @@
+// The relay's FLV player: plays <video data-src="STREAM.flv"> with mpegts.js over MSE, tuned for latency (no stash
+// buffer, no lazy load, the buffer chased back to a bound), and rebuilt from scratch after an error or a stall (a
+// camera or ffmpeg restart ends or freezes the FLV connection). Where MSE is missing (older iPhones) it plays the
+// camera's HLS stream (data-fallback) natively. player-shell.js (loaded first) owns autoplay, the label and the watchdog.
+(function () {
+  'use strict';
+  var RETRY_MS = 1500;
+  /** A live FLV stream delivers a frame every fraction of a second: this long without progress is a dead session. */
+  var STALL_MS = 6000;
+  /** mpegts.js live settings: the latency bound is what viewers steering a camera feel. */
+  var FLV_CONFIG = {
+    isLive: true,
+    enableWorker: false,
+    enableStashBuffer: false,
+    lazyLoad: false,
+    liveBufferLatencyChasing: true,
+    liveBufferLatencyMaxLatency: 1.0,
+    liveBufferLatencyMinRemain: 0.3,
+    autoCleanupSourceBuffer: true,
+  };
+
+  var video = document.getElementById('video');
+  if (!video || !window.RelayPlayerShell) return;
+  var src = new URL(video.getAttribute('data-src'), location.href).href;
+  var fallback = video.getAttribute('data-fallback');
+  var mpegts = window.mpegts;
+  var mse = !!(mpegts && mpegts.isSupported() && mpegts.getFeatureList().mseLivePlayback);
+  var nativeHls = !!video.canPlayType('application/vnd.apple.mpegurl');
+  var engine = mse ? 'mpegts' : fallback && nativeHls ? 'hls-fallback' : 'none';
+
+  var shell = window.RelayPlayerShell(engine, STALL_MS);
+  if (!shell) return;
+  var player = null;
+
+  function destroy() {
+    if (!player) return;
+    var old = player;
+    player = null;
+    try {
+      old.pause();
+      old.unload();
+      old.detachMediaElement();
+      old.destroy();
+    } catch (error) {
+      shell.note('destroy: ' + error);
+    }
+  }
+
+  function stop() {
+    destroy();
+    if (engine === 'hls-fallback') {
+      video.removeAttribute('src');
+      video.load();
+    }
+  }
+  var rebuild = shell.rebuild;
+
+  function startMpegts() {
+    var session = mpegts.createPlayer({ type: 'flv', isLive: true, url: src, hasAudio: false, hasVideo: true }, FLV_CONFIG);
+    player = session;
+    session.on(mpegts.Events.ERROR, function (type, detail) {
+      if (session !== player) return;
+      rebuild(type + ': ' + detail);
+    });
+    // The relay ends the response when the stream stops (camera gone, config reloaded): start over.
+    session.on(mpegts.Events.LOADING_COMPLETE, function () {
+      if (session === player) rebuild('stream ended');
+    });
+    session.attachMediaElement(video);
+    session.load();
+    shell.play();
+  }
+
+  function start() {
+    if (engine === 'none') return shell.setPhase('unsupported', 'this browser cannot play this stream (no Media Source Extensions)');
+    if (engine === 'mpegts') return startMpegts();
+    video.src = fallback;
+    shell.play();
+  }
+
+  video.addEventListener('error', function () {
+    if (engine === 'hls-fallback' && !shell.rebuilding && video.getAttribute('src')) rebuild('media error ' + (video.error && video.error.code));
+  });
+  video.addEventListener('playing', function () { shell.setPhase('connecting'); });
+  shell.session = { start: start, stop: stop, retryMs: RETRY_MS };
+  if (mpegts && mpegts.LoggingControl) mpegts.LoggingControl.applyConfig({ enableVerbose: false, enableInfo: false, enableDebug: false });
+
+  start();
+})();
