@@ -6,7 +6,7 @@ import { startNginx } from './nginx-peer.ts';
 
 // A person opening the relay's player page through nginx: the page, the playlist and the segments all come via the cache.
 
-t.test('the player page through nginx plays after a click, with segments from the cache', async (t) => {
+t.test('the HLS player page opened through nginx plays by itself, with segments from the cache', async (t) => {
   const relay = await startTestRelay(syntheticConfig({ rate: 10 }));
   t.teardown(() => relay.stop());
   const nginx = await startNginx(relay.port);
@@ -16,11 +16,10 @@ t.test('the player page through nginx plays after a click, with segments from th
   t.teardown(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 900, height: 800 } });
   await page.goto(`${nginx.baseUrl}/stat.html`);
-  await page.click('a.player-link');
+  await page.click('a.player-link[href$="/test.m3u8"]');
   await page.waitForURL(/\/player\/test\.m3u8$/);
-  await page.click('video');
   const playedTo = async (): Promise<number> => page.evaluate(() => document.querySelector('video')!.currentTime);
-  await waitFor(async () => (await playedTo()) > 0, 30_000, 'playback to start after the click');
+  await waitFor(async () => (await playedTo()) > 0, 30_000, 'playback to start');
   const start = await playedTo();
   await waitFor(async () => (await playedTo()) - start >= 3, 30_000, 'three seconds of video');
   t.same(await page.evaluate(() => [document.querySelector('video')!.videoWidth, document.querySelector('video')!.videoHeight]), [320, 240]);
