@@ -16,7 +16,7 @@ t.test('the player page through nginx plays after a click, with segments from th
   t.teardown(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 900, height: 800 } });
   await page.goto(`${nginx.baseUrl}/stat.html`);
-  await page.click('a.player-link');
+  await page.click('tr[data-key="stream/test.m3u8"] a.player-link');
   await page.waitForURL(/\/player\/test\.m3u8$/);
   await page.click('video');
   const playedTo = async (): Promise<number> => page.evaluate(() => document.querySelector('video')!.currentTime);
