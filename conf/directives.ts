@@ -1,4 +1,4 @@
-import { boolean, bytes, decimal, hexBytes, integer, oneOf, seconds, size, text, type ValueParser } from './values.ts';
+import { boolean, bytes, decimal, duration, hexBytes, integer, oneOf, seconds, size, storageSize, text, type ValueParser } from './values.ts';
 
 /** Where a directive may stand. */
 export type Scope = 'global' | 'Camera' | 'Stream' | 'Redirect';
@@ -22,6 +22,10 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     FFmpegPath: { parse: text },
     HLSDirectory: { parse: text },
     MaxProcesses: { parse: integer(1, 100_000), default: 256 },
+    RecordPath: { parse: text, default: './recordings' },
+    RecordMaxTotalSize: { parse: storageSize(2 ** 53), default: 0 },
+    RecordMinFreeSpace: { parse: storageSize(2 ** 53), default: 1024 ** 3 },
+    RecordMaxRequestSeconds: { parse: integer(1, 86_400), default: 3600 },
   },
   Camera: {
     Source: { parse: text, required: true },
@@ -39,6 +43,14 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     RTSPTransport: { parse: oneOf(['tcp', 'udp'] as const), default: 'tcp' },
     VBCLogin: { parse: hexBytes(11), default: Buffer.from('10100b45293d523c4a4f16', 'hex') },
     VBCImageSize: { parse: size },
+    Record: { parse: boolean, default: false },
+    RecordFrameRate: { parse: decimal(0, 240), default: 0 },
+    RecordSize: { parse: size },
+    RecordBitRate: { parse: integer(16, 100_000), default: 1000 },
+    RecordCodec: { parse: oneOf(['libx264', 'copy'] as const), default: 'libx264' },
+    RecordSegmentSeconds: { parse: integer(2, 3600), default: 60 },
+    RecordDeleteAfter: { parse: duration(3650 * 86_400_000), default: 0 },
+    RecordMaxSize: { parse: storageSize(2 ** 53), default: 0 },
   },
   Stream: {
     Feed: { parse: text },

@@ -26,6 +26,7 @@ export function makeCameraConfig(source: string, overrides: Partial<CameraConfig
     rtspTransport: 'tcp',
     vbcLogin: Buffer.from('10100b45293d523c4a4f16', 'hex'),
     vbcImageSize: undefined,
+    record: { enabled: false, frameRate: 0, size: undefined, bitRate: 1000, codec: 'libx264', segmentSeconds: 60, deleteAfterMs: 0, maxBytes: 0 },
     ...overrides,
   };
 }
