@@ -6,6 +6,7 @@ import type { RelayConfig } from '../conf/types.ts';
 import { locateFfmpeg, type FfmpegInfo } from './ffmpeg-locate.ts';
 import { createLogger, type Logger } from './log.ts';
 import { Relay } from './relay.ts';
+import { startRecordings } from './recording/recordings.ts';
 import { createApp, listen } from './server.ts';
 
 /** A running relay with its HTTP server. */
@@ -34,6 +35,7 @@ export async function startRelay(
   log.info(`using ffmpeg ${ffmpeg.version} at ${ffmpeg.path} (from ${ffmpeg.origin})`);
   const relay = new Relay(config, { ffmpeg, adapters, log });
   await relay.start();
+  const recordings = await startRecordings(relay, log);
   const app = createApp(relay, log.child('http'));
   let listening;
   try {
@@ -69,6 +71,7 @@ export async function startRelay(
     stop() {
       stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        await recordings.stop();
         await relay.stop();
         server.closeAllConnections();
         await closed;

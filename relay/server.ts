@@ -7,6 +7,7 @@ import type { Logger } from './log.ts';
 import type { Relay } from './relay.ts';
 import type { StreamOutput } from './outputs/output.ts';
 import { registerPages } from './pages.ts';
+import { registerRecordingRoutes } from './recording/api.ts';
 
 /** Longest request path accepted; real stream URLs are short. */
 const MAX_PATH_LENGTH = 1024;
@@ -40,6 +41,7 @@ export function createApp(relay: Relay, log: Logger): Koa {
   });
 
   registerPages(router, relay);
+  registerRecordingRoutes(router, relay);
 
   router.get(new RegExp(`^/(${NAME})$`), async (ctx) => {
     const name = ctx.params[0] ?? decodeURIComponent(ctx.path.slice(1));
