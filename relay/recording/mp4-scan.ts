@@ -141,6 +141,10 @@ export async function scanFragmentedMp4(path: string): Promise<Mp4Scan> {
     }
     if (timescale === undefined) throw new Mp4ScanError('no moov box');
     return { durationSeconds: first === undefined ? 0 : (end - first) / timescale, fragments, truncated };
+  } catch (error) {
+    // A field that points outside its box: the file is damaged, which is what callers handle.
+    if (error instanceof RangeError) throw new Mp4ScanError(`damaged box: ${error.message}`);
+    throw error;
   } finally {
     await file.close();
   }

@@ -131,7 +131,7 @@ export class SegmentIndex {
         else if (next) segment.end = Math.max(segment.start, Math.min(next.start, segment.mtime));
         else segment.end = segment.start + (await scannedDurationMs(this.root, segment, log));
       }
-      this.byCamera.set(camera, found.map(({ mtime: _mtime, ...segment }) => segment));
+      if (found.length > 0) this.byCamera.set(camera, found.map(({ mtime: _mtime, ...segment }) => segment));
     }
   }
 }
