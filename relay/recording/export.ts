@@ -37,11 +37,14 @@ export function exportMp4Args(listFile: string): string[] {
   ];
 }
 
-/** ffmpeg arguments that decode `seconds` of one segment from `offset` into JPEGs at `fps` on stdout. */
-export function exportFramesArgs(file: string, offset: number, seconds: number, fps: number): string[] {
+/**
+ * ffmpeg arguments that decode `count` JPEGs at `fps` from one segment, starting `offset` seconds in. The count, not a
+ * duration, bounds the output: the fps filter would drop the last picture of a cut that ends between two frames.
+ */
+export function exportFramesArgs(file: string, offset: number, count: number, fps: number): string[] {
   return [
-    '-hide_banner', '-nostats', '-loglevel', 'error', '-ss', offset.toFixed(3), '-i', file, '-t', seconds.toFixed(3),
-    '-map', '0:v:0', '-vf', `fps=${fps}`, '-c:v', 'mjpeg', '-q:v', '3', '-f', 'image2pipe', 'pipe:1',
+    '-hide_banner', '-nostats', '-loglevel', 'error', '-ss', offset.toFixed(3), '-i', file,
+    '-map', '0:v:0', '-vf', `fps=${fps}`, '-frames:v', String(count), '-c:v', 'mjpeg', '-q:v', '3', '-f', 'image2pipe', 'pipe:1',
   ];
 }
 
@@ -79,14 +82,17 @@ export function exportFrames(ffmpegPath: string, root: string, segments: readonl
   let cancelled = false;
   const step = 1000 / fps;
   void (async () => {
+    let next: number | undefined;
     for (const segment of segments) {
-      // First frame time on the fps grid from `from`, inside this segment.
-      const begin = from + Math.max(0, Math.ceil((segment.start - from) / step)) * step;
+      // First frame time on the fps grid from `from`, inside this segment; a grid time that fell between the end of
+      // the previous segment's last picture and this segment's start takes this segment's first picture.
+      let begin = from + Math.max(0, Math.ceil((segment.start - from) / step)) * step;
+      if (next !== undefined && next < begin && segment.start - next < step) begin = next;
       const end = Math.min(to, segment.end);
       if (cancelled || begin >= end) continue;
       let taken = begin;
       const splitter = new JpegSplitter(MAX_JPEG_BYTES);
-      child = spawn(ffmpegPath, exportFramesArgs(join(root, segment.path), (begin - segment.start) / 1000, (end - begin) / 1000, fps));
+      child = spawn(ffmpegPath, exportFramesArgs(join(root, segment.path), Math.max(0, begin - segment.start) / 1000, Math.ceil((end - begin) / step), fps));
       child.stderr.resume();
       await new Promise<void>((resolve) => {
         child!.stdout.on('data', (chunk: Buffer) => {
@@ -101,7 +107,10 @@ export function exportFrames(ffmpegPath: string, root: string, segments: readonl
             child!.kill('SIGKILL');
           }
         });
-        child!.on('close', () => resolve());
+        child!.on('close', () => {
+          next = taken;
+          resolve();
+        });
         child!.on('error', () => resolve());
       });
     }

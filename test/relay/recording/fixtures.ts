@@ -68,3 +68,51 @@ export async function makeSegmentFile(path: string, seconds = 3, size = '160x120
     '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '10', '-pix_fmt', 'yuv420p', '-f', 'mp4',
     '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-frag_duration', '1000000', '-y', path], { timeout: 30_000 });
 }
+
+/** The names of the entries of a ZIP file, read from its central directory. */
+export function zipEntryNames(zip: Buffer): string[] {
+  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  if (eocd < 0) throw new Error('not a ZIP: no end of central directory');
+  const count = zip.readUInt16LE(eocd + 10);
+  let offset = zip.readUInt32LE(eocd + 16);
+  const names: string[] = [];
+  for (let i = 0; i < count; i++) {
+    if (zip.readUInt32LE(offset) !== 0x02014b50) throw new Error('bad central directory entry');
+    const nameLength = zip.readUInt16LE(offset + 28);
+    const extra = zip.readUInt16LE(offset + 30);
+    const comment = zip.readUInt16LE(offset + 32);
+    names.push(zip.toString('utf8', offset + 46, offset + 46 + nameLength));
+    offset += 46 + nameLength + extra + comment;
+  }
+  return names;
+}
+
+/** An mjpg-streamer-like HTTP camera on 127.0.0.1: multipart JPEG at `rate` fps; counts connections. */
+export async function startMjpegCamera(rate = 10): Promise<{ url: string; connections: () => number; stop: () => Promise<void> }> {
+  const { createServer } = await import('node:http');
+  const { makeJpegFrames } = await import('../../helpers/controllable-camera.ts');
+  const frames = makeJpegFrames(25, '320x240');
+  let connections = 0;
+  const server = createServer((request, response) => {
+    connections++;
+    response.writeHead(200, { 'Content-Type': 'multipart/x-mixed-replace; boundary=frame' });
+    let i = 0;
+    const timer = setInterval(() => {
+      const jpeg = frames[i++ % frames.length]!;
+      response.write(`--frame\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`);
+      response.write(jpeg);
+      response.write('\r\n');
+    }, 1000 / rate);
+    request.socket.on('close', () => clearInterval(timer));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}/?action=stream`,
+    connections: () => connections,
+    stop: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
