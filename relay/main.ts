@@ -35,13 +35,14 @@ export async function startRelay(
   log.info(`using ffmpeg ${ffmpeg.version} at ${ffmpeg.path} (from ${ffmpeg.origin})`);
   const relay = new Relay(config, { ffmpeg, adapters, log });
   await relay.start();
-  const recordings = await startRecordings(relay, log);
+  let recordings = await startRecordings(relay, log);
   const app = createApp(relay, log.child('http'));
   let listening;
   try {
     listening = await listen(app, config.httpPort, config.httpBindAddress);
   } catch (error) {
     // A relay that cannot listen (port in use) leaves nothing behind: no encoders, no HLS directory.
+    await recordings.stop();
     await relay.stop();
     throw error;
   }
@@ -55,7 +56,13 @@ export async function startRelay(
     queued = undefined;
     const { config: next, warnings } = loadConfig(relay.config.file, adapters.schemes);
     for (const warning of warnings) log.warn(`${warning.file}:${warning.line}: ${warning.message}`);
-    await relay.reload(next);
+    // Recorders hold the encoders of their cameras, which a reload may replace: they restart with the new config.
+    await recordings.stop();
+    try {
+      await relay.reload(next);
+    } finally {
+      recordings = await startRecordings(relay, log);
+    }
   };
   return {
     relay,
