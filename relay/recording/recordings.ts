@@ -53,7 +53,9 @@ export class Recordings {
       await mkdir(this.index.root, { recursive: true }).catch((error: NodeJS.ErrnoException) =>
         this.log.error(`cannot create RecordPath ${this.index.root}: ${error.code ?? error.message}`));
     }
-    await this.index.build(this.log);
+    // A segment runs to the first keyframe after RecordSegmentSeconds: allow a generous keyframe interval beyond it.
+    const segmentMs = new Map(this.config.cameras.map((camera) => [camera.name, camera.record.segmentSeconds * 1000 + 30_000]));
+    await this.index.build(this.log, (camera) => segmentMs.get(camera) ?? 3_660_000);
     const segments = this.index.all().length;
     this.log.info(`indexed ${segments} segment(s) under ${this.index.root} in ${Date.now() - started} ms`);
     this.runRetention();

@@ -1,4 +1,5 @@
-import { readdir, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log.ts';
 import { scanFragmentedMp4 } from './mp4-scan.ts';
@@ -25,6 +26,8 @@ export interface Span {
 const MERGE_TOLERANCE_MS = 1500;
 /** A file this small holds no whole fragment: it covers no time, but its bytes still count for retention. */
 const EMPTY_FILE_BYTES = 1024;
+/** Longest a segment can be when its camera's RecordSegmentSeconds is unknown: the largest setting plus a minute. */
+const DEFAULT_MAX_SEGMENT_MS = 3_660_000;
 
 /** Index of position of the first segment of `list` whose end is after `time` (binary search on start order). */
 function firstEndingAfter(list: readonly Segment[], time: number): number {
@@ -104,31 +107,31 @@ export class SegmentIndex {
 
   /**
    * Reads RECORDPATH/CAMERA/DAY/FILE.mp4 into the index. A segment ends where the next one starts, or earlier when the
-   * file was last written before that (an outage); the last segment of each camera is scanned for its whole fragments,
+   * file was last written before that (an outage) or the segment would be longer than its camera's segments can be
+   * (`maxSegmentMs`: a copied archive has no true modification times); the last segment of each camera is scanned for its whole fragments,
    * so a file cut short by a crash is indexed up to where it plays. Foreign files and folders are skipped.
    */
-  async build(log: Logger): Promise<void> {
+  async build(log: Logger, maxSegmentMs: (camera: string) => number = () => DEFAULT_MAX_SEGMENT_MS): Promise<void> {
     this.byCamera.clear();
     for (const camera of await readdirOrEmpty(this.root)) {
       if (!CAMERA_DIR.test(camera)) continue;
       const found: Array<Segment & { mtime: number }> = [];
       for (const day of (await readdirOrEmpty(join(this.root, camera))).filter(isDayDir)) {
-        const files = await readdirOrEmpty(join(this.root, camera, day));
-        const stats = await Promise.all(files.map(async (file) => {
+        for (const file of await readdirOrEmpty(join(this.root, camera, day))) {
           const start = segmentStart(day, file);
-          if (start === undefined) return undefined;
+          if (start === undefined) continue;
           const path = join(camera, day, file);
-          const info = await stat(join(this.root, path)).catch(() => undefined);
-          return info?.isFile() ? { camera, start, end: start, bytes: info.size, path, open: false, mtime: info.mtimeMs } : undefined;
-        }));
-        for (const entry of stats) if (entry) found.push(entry);
+          // Synchronous stats: tens of thousands of small promises cost more than the system calls themselves.
+          const info = statSync(join(this.root, path), { throwIfNoEntry: false });
+          if (info?.isFile()) found.push({ camera, start, end: start, bytes: info.size, path, open: false, mtime: info.mtimeMs });
+        }
       }
       found.sort((a, b) => a.start - b.start);
       for (let i = 0; i < found.length; i++) {
         const segment = found[i]!;
         const next = found[i + 1];
         if (segment.bytes < EMPTY_FILE_BYTES) segment.end = segment.start;
-        else if (next) segment.end = Math.max(segment.start, Math.min(next.start, segment.mtime));
+        else if (next) segment.end = Math.max(segment.start, Math.min(next.start, segment.mtime, segment.start + maxSegmentMs(camera)));
         else segment.end = segment.start + (await scannedDurationMs(this.root, segment, log));
       }
       if (found.length > 0) this.byCamera.set(camera, found.map(({ mtime: _mtime, ...segment }) => segment));

@@ -1,0 +1,156 @@
+// Recording bench: listing and indexing a 30-day archive, the CPU a recorder adds, and retention under a cap.
+// Run: node --import tsx bench/recording.ts [--groups list,cpu,retention]
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { link, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { silentLogger } from '../relay/log.ts';
+import { segmentRelativePath } from '../relay/recording/names.ts';
+import { CameraRecorder } from '../relay/recording/recorder.ts';
+import { Retention } from '../relay/recording/retention.ts';
+import { SegmentIndex } from '../relay/recording/segment-index.ts';
+import { startTestEncodedSource } from '../test/helpers/encoded-source.ts';
+import { childFfmpegProcesses } from '../test/helpers/probe.ts';
+import { startTestRelay } from '../test/helpers/relay.ts';
+
+const args = process.argv.slice(2);
+const groups = (args[args.indexOf('--groups') + 1] ?? 'list,cpu,retention').split(',');
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** 30 days of 60 s segments (43,200 files): hard links to one real fragmented MP4, so the archive costs no disk. */
+async function listGroup(root: string): Promise<void> {
+  const sample = join(root, 'sample.mp4');
+  execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=5', '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast',
+    '-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', sample]);
+  const dir = join(root, 'archive');
+  const start = Date.UTC(2026, 9, 1);
+  const count = 30 * 24 * 60;
+  for (let i = 0; i < count; i++) {
+    // Every 100th hour is missing: gaps the list must show.
+    if (Math.floor(i / 60) % 100 === 99) continue;
+    const path = join(dir, segmentRelativePath('cam', start + i * 60_000));
+    if (i % 1440 === 0 || i % 60 === 0) mkdirSync(dirname(path), { recursive: true });
+    await link(sample, path);
+  }
+  execFileSync('sync');
+  const builds: number[] = [];
+  for (let run = 0; run < 3; run++) {
+    const index = new SegmentIndex(dir);
+    const began = performance.now();
+    await index.build(silentLogger);
+    builds.push(performance.now() - began);
+  }
+  const relay = await startTestRelay(`RecordPath ${dir}\nRecordMinFreeSpace 0\n<Camera cam>\n  Source testsrc://?size=160x120&rate=1\n</Camera>\n`);
+  const files = new SegmentIndex(dir);
+  await files.build(silentLogger);
+  const latencies: number[] = [];
+  let spans = 0;
+  for (let i = 0; i < 30; i++) {
+    const began = performance.now();
+    const body = (await (await fetch(`${relay.baseUrl}/record/list?camera=cam`)).json()) as unknown[];
+    latencies.push(performance.now() - began);
+    spans = body.length;
+  }
+  const day: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    const began = performance.now();
+    await (await fetch(`${relay.baseUrl}/record/list?camera=cam&start=2026-10-15T00:00:00Z&end=2026-10-16T00:00:00Z`)).json();
+    day.push(performance.now() - began);
+  }
+  await relay.stop();
+  console.log(`list: ${files.segments('cam').length} files; index build median ${median(builds).toFixed(0)} ms (runs ${builds.map((b) => b.toFixed(0)).join(', ')}; target < 3000)`);
+  console.log(`list: /record/list whole archive (${spans} spans) median ${median(latencies).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms; one day median ${median(day).toFixed(1)} ms (target < 50)`);
+}
+
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU the recorder adds to an encoder that already runs (640x480, 25 fps): this process plus its writer ffmpeg. */
+async function cpuGroup(root: string): Promise<void> {
+  const source = startTestEncodedSource({ size: '640x480', rate: 25, gop: 50 });
+  await sleep(3000);
+  const window = 20_000;
+  const own = (): number => { const usage = process.cpuUsage(); return (usage.user + usage.system) / 1e6; };
+  let began = own();
+  await sleep(window);
+  const idle = own() - began;
+  const index = new SegmentIndex(join(root, 'cpu'));
+  const recorder = new CameraRecorder({ camera: 'cam', segmentSeconds: 60, source: source.hub, index, ffmpegPath: 'ffmpeg', log: silentLogger });
+  recorder.start();
+  await sleep(3000);
+  const writerPid = childFfmpegProcesses(process.pid).find((child) => /empty_moov/.test(child.cmdline))!.pid;
+  const writerBefore = cpuSeconds(writerPid);
+  began = own();
+  await sleep(window);
+  const recording = own() - began;
+  const writer = cpuSeconds(writerPid) - writerBefore;
+  await recorder.stop();
+  source.stop();
+  const added = ((recording - idle + writer) / (window / 1000)) * 100;
+  console.log(`cpu: 640x480 25 fps: relay process ${((idle / window) * 1e5).toFixed(2)}% -> ${((recording / window) * 1e5).toFixed(2)}% of a core, writer ffmpeg ${((writer / window) * 1e5).toFixed(2)}%; recording adds ${added.toFixed(2)}% of a core (target <= 5%)`);
+}
+
+function directoryBytes(dir: string): number {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    total += entry.isDirectory() ? directoryBytes(path) : statSync(path).size;
+  }
+  return total;
+}
+
+/** A recorder writing four times RecordMaxSize, sampled every 200 ms: at most the cap plus one segment. */
+async function retentionGroup(root: string): Promise<void> {
+  const dir = join(root, 'retention');
+  const source = startTestEncodedSource({ size: '640x480', rate: 25, gop: 25 });
+  const index = new SegmentIndex(dir);
+  const cap = 256 * 1024;
+  const retention = new Retention(index, { cameras: new Map([['cam', { deleteAfterMs: 0, maxBytes: cap }]]), maxTotalBytes: 0, minFreeBytes: 0 }, silentLogger);
+  const recorder = new CameraRecorder({ camera: 'cam', segmentSeconds: 2, source: source.hub, index, ffmpegPath: 'ffmpeg', log: silentLogger, beforeSegment: () => retention.run() });
+  recorder.start();
+  const timer = setInterval(() => retention.run(), 2000);
+  let written = 0;
+  let worst = 0;
+  let largestSegment = 0;
+  let previous = 0;
+  const samples: number[] = [];
+  while (written < 4 * cap) {
+    await sleep(200);
+    const bytes = mkdirSafe(dir) ? directoryBytes(dir) : 0;
+    const deleted = retention.deletions.cameraSize.bytes;
+    written = bytes + deleted;
+    largestSegment = Math.max(largestSegment, ...index.segments('cam').map((segment) => segment.bytes));
+    worst = Math.max(worst, bytes);
+    samples.push(bytes);
+    previous = bytes;
+  }
+  clearInterval(timer);
+  await recorder.stop();
+  source.stop();
+  console.log(`retention: wrote ${(written / 1048576).toFixed(1)} MiB against a ${(cap / 1048576).toFixed(1)} MiB cap in ${samples.length} samples; largest directory ${(worst / 1048576).toFixed(2)} MiB, largest segment ${(largestSegment / 1048576).toFixed(2)} MiB; cap + one segment ${worst <= cap + largestSegment ? 'held' : 'EXCEEDED'} (last ${(previous / 1048576).toFixed(2)} MiB)`);
+}
+
+function mkdirSafe(dir: string): boolean {
+  try {
+    statSync(dir);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const root = await mkdtemp(join(tmpdir(), 'relay-bench-recording-'));
+try {
+  if (groups.includes('list')) await listGroup(root);
+  if (groups.includes('cpu')) await cpuGroup(root);
+  if (groups.includes('retention')) await retentionGroup(root);
+} finally {
+  await rm(root, { recursive: true, force: true });
+}
+process.exit(0);
