@@ -60,7 +60,7 @@ export class Recordings {
     this.log.info(`indexed ${segments} segment(s) under ${this.index.root} in ${Date.now() - started} ms`);
     this.runRetention();
     for (const camera of recorded) {
-      const source = recordingSource(this.relay, camera, this.log.child(`record ${camera.name}`));
+      const source = recordingSource(this.relay, camera);
       this.sources.push(source);
       const recorder = new CameraRecorder({
         camera: camera.name,

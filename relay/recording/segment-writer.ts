@@ -1,7 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { StderrTail } from '../../adapters/common/stderr-tail.ts';
 import type { EncodedVideoFrame } from '../media/types.ts';
-import { flvFileHeader, flvFrameTag, flvSequenceHeader } from './flv-mux.ts';
+import { flvHeader, flvSequenceHeader, flvVideoTag } from '../media/flv-mux.ts';
 
 /** Bytes waiting in ffmpeg's stdin beyond this drop frames up to the next keyframe: a stuck disk must not grow memory. */
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
@@ -70,7 +70,7 @@ export class SegmentWriter {
     if (this.firstDts === undefined) {
       if (!frame.keyframe) return false;
       this.firstDts = frame.dts;
-      stdin.write(Buffer.concat([flvFileHeader(), flvSequenceHeader(frame.track)]));
+      stdin.write(Buffer.concat([flvHeader(), flvSequenceHeader(frame.track, 0)]));
     }
     if ((this.waitingForKeyframe && !frame.keyframe) || stdin.writableLength > MAX_QUEUED_BYTES) {
       this.waitingForKeyframe = true;
@@ -78,7 +78,7 @@ export class SegmentWriter {
       return false;
     }
     this.waitingForKeyframe = false;
-    stdin.write(flvFrameTag(frame, frame.dts - this.firstDts));
+    stdin.write(flvVideoTag(frame, frame.dts - this.firstDts));
     this.framesWritten++;
     return true;
   }
