@@ -1,5 +1,5 @@
 // Recording bench: listing and indexing a 30-day archive, the CPU a recorder adds, and retention under a cap.
-// Run: node --import tsx bench/recording.ts [--groups list,cpu,retention]
+// Run: node --import tsx bench/recording.ts [--groups list,cpu,retention,shared]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { link, mkdtemp, rm } from 'node:fs/promises';
@@ -16,7 +16,7 @@ import { childFfmpegProcesses } from '../test/helpers/probe.ts';
 import { startTestRelay } from '../test/helpers/relay.ts';
 
 const args = process.argv.slice(2);
-const groups = (args[args.indexOf('--groups') + 1] ?? 'list,cpu,retention').split(',');
+const groups = (args.includes('--groups') ? args[args.indexOf('--groups') + 1]! : 'list,cpu,retention,shared').split(',');
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -96,6 +96,69 @@ async function cpuGroup(root: string): Promise<void> {
   console.log(`cpu: 640x480 25 fps: relay process ${((idle / window) * 1e5).toFixed(2)}% -> ${((recording / window) * 1e5).toFixed(2)}% of a core, writer ffmpeg ${((writer / window) * 1e5).toFixed(2)}%; recording adds ${added.toFixed(2)}% of a core (target <= 5%)`);
 }
 
+/** CPU seconds of a process and all its descendants now, by pid. */
+function treeCpu(root: number): Map<number, number> {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone
+    }
+  }
+  const tree = new Set([root]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [pid, parent] of parents) {
+      if (tree.has(parent) && !tree.has(pid)) {
+        tree.add(pid);
+        grew = true;
+      }
+    }
+  }
+  const cpu = new Map<number, number>();
+  for (const pid of tree) {
+    try {
+      cpu.set(pid, cpuSeconds(pid));
+    } catch {
+      // gone
+    }
+  }
+  return cpu;
+}
+
+/**
+ * A whole relay process (640x480, 25 fps camera, one FLV stream at 1000 kbit/s) with and without `Record yes` at the
+ * stream's settings, alternated: the difference is what recording adds when it shares the live stream's encoder.
+ */
+async function sharedGroup(root: string): Promise<void> {
+  const window = 15_000;
+  const results: Record<string, number[]> = { without: [], with: [] };
+  for (const variant of ['without', 'with', 'with', 'without']) {
+    const file = join(root, `${variant}.conf`);
+    const record = variant === 'with' ? 'Record yes\n  RecordSize 640x480\n  RecordFrameRate 25\n  RecordBitRate 1000' : '';
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(file, `HTTPPort 0\nRecordPath ${join(root, 'shared')}\nRecordMinFreeSpace 0\n<Camera cam>\n  Source testsrc://?size=640x480&rate=25\n  ${record}\n</Camera>\n<Stream live.flv>\n  Feed cam\n  VideoSize 640x480\n  VideoFrameRate 25\n  VideoBitRate 1000\n</Stream>\n`);
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [new URL('../relay/bin.mjs', import.meta.url).pathname, '-c', file], { stdio: 'ignore', detached: true });
+    await sleep(6000);
+    const before = treeCpu(child.pid!);
+    await sleep(window);
+    const after = treeCpu(child.pid!);
+    let used = 0;
+    for (const [pid, seconds] of after) used += seconds - (before.get(pid) ?? 0);
+    results[variant]!.push((used / (window / 1000)) * 100);
+    process.kill(-child.pid!, 'SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+  }
+  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+  const recorded = directoryBytes(join(root, 'shared'));
+  console.log(`shared: ${(recorded / 1048576).toFixed(1)} MiB recorded; `);
+  console.log(`shared: relay and children without recording ${results.without!.map((v) => v.toFixed(1)).join(', ')}% of a core; with recording at the stream's settings ${results.with!.map((v) => v.toFixed(1)).join(', ')}%; recording adds ${(mean(results.with!) - mean(results.without!)).toFixed(1)}% of a core (target <= 5%)`);
+}
+
 function directoryBytes(dir: string): number {
   let total = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -150,6 +213,7 @@ try {
   if (groups.includes('list')) await listGroup(root);
   if (groups.includes('cpu')) await cpuGroup(root);
   if (groups.includes('retention')) await retentionGroup(root);
+  if (groups.includes('shared')) await sharedGroup(root);
 } finally {
   await rm(root, { recursive: true, force: true });
 }
