@@ -145,7 +145,8 @@ export function registerRecordingRoutes(router: Router, relay: Relay): void {
     if (!recordings || !relay.config.cameras.some((known) => known.name === camera)) {
       throw new RecordingApiError(404, 'UNKNOWN_CAMERA', 'no such camera');
     }
-    const day = typeof ctx.query.day === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(ctx.query.day) ? ctx.query.day : undefined;
+    const day = typeof ctx.query.day === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(ctx.query.day) && Number.isFinite(Date.parse(ctx.query.day)) ? ctx.query.day : undefined;
+    if (ctx.query.day !== undefined && !day) throw new RecordingApiError(400, 'BAD_TIME', 'day must be a date such as 2026-11-21');
     ctx.type = 'text/html; charset=utf-8';
     ctx.set('Cache-Control', 'no-cache');
     ctx.body = renderRecordingsPage(camera, recordings, day, Date.now());

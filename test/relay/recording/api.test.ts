@@ -135,6 +135,8 @@ t.test('hostile and bad queries get JSON errors with a stable code', async (t) =
     [`/record/frames?camera=cam&start=${now}&duration=5&fps=1000`, 400, 'BAD_FPS'],
     [`/record/frames?camera=cam&start=${now}&duration=5&fps=0`, 400, 'BAD_FPS'],
     ['/recordings/nosuch', 404, 'UNKNOWN_CAMERA'],
+    ['/recordings/cam?day=9999-99-99', 400, 'BAD_TIME'],
+    ['/recordings/cam?day=../../etc', 400, 'BAD_TIME'],
   ];
   for (const [path, status, code] of cases) {
     const response = await json(path);
@@ -142,6 +144,9 @@ t.test('hostile and bad queries get JSON errors with a stable code', async (t) =
     t.equal((response.value as { code: string }).code, code, path);
   }
   t.equal((await api('/recordings/..%2f..%2fetc')).status, 404, 'traversal in the page path');
+  const farDay = await api('/recordings/cam?day=9999-12-31');
+  t.equal(farDay.status, 200, 'a day far ahead is an empty page');
+  t.match(farDay.body.toString(), /nothing recorded on this day/);
 });
 
 t.test('/stat.json, /stat.html and /metrics show the recording', async (t) => {
