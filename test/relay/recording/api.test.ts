@@ -164,3 +164,36 @@ t.test('/stat.json, /stat.html and /metrics show the recording', async (t) => {
   t.match(index, /href="\/recordings\/cam"/, '/ links the recordings of a recorded camera');
   t.notMatch(index, /href="\/recordings\/other"/, 'and not of a camera that does not record');
 });
+
+t.test('a client that leaves mid-export stops its ffmpeg; more than four exports at once get BUSY', async (t) => {
+  const { childFfmpegs } = await import('../../helpers/probe.ts');
+  const { get } = await import('node:http');
+  const spans = (await json('/record/list?camera=cam')).value as Array<{ start: string; duration: number }>;
+  const start = encodeURIComponent(spans[0]!.start);
+  const exporting = () => childFfmpegs().filter((cmdline) => /image2pipe|ffconcat/.test(cmdline)).length;
+  const left = await new Promise<number>((resolve, reject) => {
+    const request = get(`${relay.baseUrl}/record/frames?camera=cam&start=${start}&duration=10&fps=10`, (response) => {
+      response.once('data', () => {
+        request.destroy(); // gone after the first bytes, in the middle of a JPEG
+        resolve(response.statusCode ?? 0);
+      });
+    });
+    request.on('error', () => {});
+    request.setTimeout(20_000, () => reject(new Error('no data')));
+  });
+  t.equal(left, 200);
+  await waitFor(() => exporting() === 0, 10_000, 'the export ffmpeg to stop');
+  t.pass('no export ffmpeg left behind');
+
+  const controllers = Array.from({ length: 6 }, () => new AbortController());
+  const statuses = await Promise.all(controllers.map(async (controller) => {
+    const response = await fetch(`${relay.baseUrl}/record/frames?camera=cam&start=${start}&duration=10&fps=10`, { signal: controller.signal });
+    const code = response.status === 503 ? ((await response.json()) as { code: string }).code : String(response.status);
+    return code;
+  }));
+  controllers.forEach((controller) => controller.abort());
+  t.ok(statuses.includes('BUSY'), `some refused: ${statuses.join(', ')}`);
+  t.ok(statuses.filter((status) => status === '200').length <= 4, 'at most four at once');
+  await waitFor(() => exporting() === 0, 10_000, 'every export ffmpeg to stop');
+  t.equal((await api('/cam.jpg')).status, 200, 'the relay serves on');
+});
