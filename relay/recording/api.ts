@@ -77,11 +77,20 @@ export function registerRecordingRoutes(router: Router, relay: Relay): void {
   const serveExport = async (ctx: Context, make: () => Promise<Export> | Export): Promise<void> => {
     if (running >= MAX_CONCURRENT_EXPORTS) throw new RecordingApiError(503, 'BUSY', `at most ${MAX_CONCURRENT_EXPORTS} exports at once; try again shortly`);
     running++;
+    // The export's ffmpeg counts against MaxProcesses; a client that leaves while waiting gives up its place.
+    const left = new AbortController();
+    ctx.res.on('close', () => left.abort());
+    const releaseSlot = await relay.processSlots.acquire(left.signal);
+    if (!releaseSlot) {
+      running--;
+      return;
+    }
     let made: Export;
     try {
       made = await make();
     } catch (error) {
       running--;
+      releaseSlot();
       throw error;
     }
     let done = false;
@@ -89,6 +98,7 @@ export function registerRecordingRoutes(router: Router, relay: Relay): void {
       if (done) return;
       done = true;
       running--;
+      releaseSlot();
       made.cancel();
     };
     made.body.on('end', finish);

@@ -29,6 +29,8 @@ export class Recordings {
   readonly retention: Retention;
   private readonly sources: RecordingSource[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private readonly stopController = new AbortController();
+  private readonly slotReleases: Array<() => void> = [];
   private stopping: Promise<void> | undefined;
 
   constructor(
@@ -72,7 +74,12 @@ export class Recordings {
         beforeSegment: () => this.runRetention(),
       });
       this.recorders.set(camera.name, recorder);
-      recorder.start();
+      // Each recorder's writing ffmpeg counts against MaxProcesses; a recorder waits for its slot like an encoder.
+      void this.relay.processSlots.acquire(this.stopController.signal).then((release) => {
+        if (!release) return;
+        this.slotReleases.push(release);
+        recorder.start();
+      });
     }
     if (recorded.length > 0) {
       this.timer = setInterval(() => this.runRetention(), RETENTION_INTERVAL_MS);
@@ -84,7 +91,9 @@ export class Recordings {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       clearInterval(this.timer);
+      this.stopController.abort();
       await Promise.all([...this.recorders.values()].map((recorder) => recorder.stop()));
+      for (const release of this.slotReleases) release();
       await Promise.all(this.sources.map((source) => source.close()));
     })();
     return this.stopping;
