@@ -209,6 +209,11 @@ function mkdirSafe(dir: string): boolean {
 }
 
 const root = await mkdtemp(join(tmpdir(), 'relay-bench-recording-'));
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void rm(root, { recursive: true, force: true }).finally(() => process.exit(1));
+  });
+}
 try {
   if (groups.includes('list')) await listGroup(root);
   if (groups.includes('cpu')) await cpuGroup(root);
