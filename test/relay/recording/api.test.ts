@@ -197,3 +197,19 @@ t.test('a client that leaves mid-export stops its ffmpeg; more than four exports
   await waitFor(() => exporting() === 0, 10_000, 'every export ffmpeg to stop');
   t.equal((await api('/cam.jpg')).status, 200, 'the relay serves on');
 });
+
+t.test('fuzzed query strings never get a 500 and always get a JSON error or a result', async (t) => {
+  const { prng } = await import('../../helpers/prng.ts');
+  const random = prng(1021);
+  const pieces = ['cam', '../', '%00', '%2F', '9999-12-31T23:59:59Z', '2026-11-21T12:00:00+14:00', '-1', '1e308', 'NaN', '0.0001',
+    '99999999999', '', '&', '=', '%', '%%', 'camera', 'start', 'duration', 'fps', 'T', ':', '\u00e9', 'x'.repeat(300)];
+  const pick = () => pieces[Math.floor(random() * pieces.length)]!;
+  for (let i = 0; i < 60; i++) {
+    const path = ['/record/list', '/record/get', '/record/frames'][i % 3]!;
+    const query = `camera=${pick()}${pick()}&start=${pick()}${pick()}&duration=${pick()}&end=${pick()}&fps=${pick()}&${pick()}=${pick()}`;
+    const response = await fetch(`${relay.baseUrl}${path}?${query}`);
+    const body = Buffer.from(await response.arrayBuffer());
+    t.ok(response.status < 500, `${path}?${query}: ${response.status}`);
+    if (response.status >= 400 && response.status !== 431) t.match(JSON.parse(body.toString()), { code: String, message: String });
+  }
+});
