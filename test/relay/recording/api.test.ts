@@ -98,6 +98,7 @@ t.test('/record/get returns one MP4 of the range, stitched across segments, with
   t.same([probed.width, probed.height], [160, 120]);
 });
 
+// Guards: a second that fell between two segments (after the last picture of one, before the next began) had no JPEG.
 t.test('/record/frames returns a ZIP of one JPEG per second named by UTC time', async (t) => {
   const spans = (await json('/record/list?camera=cam')).value as Array<{ start: string }>;
   const start = new Date(Math.ceil((Date.parse(spans[0]!.start) + 500) / 1000) * 1000).toISOString();
@@ -135,7 +136,7 @@ t.test('hostile and bad queries get JSON errors with a stable code', async (t) =
     [`/record/frames?camera=cam&start=${now}&duration=5&fps=1000`, 400, 'BAD_FPS'],
     [`/record/frames?camera=cam&start=${now}&duration=5&fps=0`, 400, 'BAD_FPS'],
     ['/recordings/nosuch', 404, 'UNKNOWN_CAMERA'],
-    ['/recordings/cam?day=9999-99-99', 400, 'BAD_TIME'],
+    ['/recordings/cam?day=9999-99-99', 400, 'BAD_TIME'], // guards: an impossible day made the page fail with a 500
     ['/recordings/cam?day=../../etc', 400, 'BAD_TIME'],
   ];
   for (const [path, status, code] of cases) {

@@ -48,6 +48,8 @@ t.test('segments are cut at keyframes after RecordSegmentSeconds, named by UTC s
     t.ok(seconds >= 1.9 && seconds <= 3.2, `a segment covers about 2 s (keyframes every 1 s): ${seconds}`);
   }
   t.equal(index.spans('cam', 0, Date.now() + 1000).length, 1, 'back-to-back segments list as one span');
+  // Guards: a segment whose file ffmpeg had not created yet was taken for a deleted one and ended with an error.
+  t.equal(recorder.status.writeErrors, 0, 'no write error in normal recording');
 });
 
 t.test('kill -9 of the writing ffmpeg: the cut file plays up to its last fragment and recording goes on', async (t) => {
