@@ -1,7 +1,9 @@
 import t from 'tap';
 import { childFfmpegs, fetchBytes, waitFor } from '../../helpers/probe.ts';
 import { startTestRelay } from '../../helpers/relay.ts';
-import { tempDir } from './fixtures.ts';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { probeFile, sleep, tempDir } from './fixtures.ts';
 
 t.test('a recorder at a live stream\'s settings shares its encoder; other settings get their own', async (t) => {
   const { dir, cleanup } = await tempDir('relay-record-shared-');
@@ -41,4 +43,10 @@ RecordMinFreeSpace 0
   t.same(encoders.filter((encoder) => encoder.camera === 'own').map((encoder) => encoder.streams), [['record:own']]);
   const encoding = childFfmpegs().filter((cmdline) => /libx264/.test(cmdline));
   t.equal(encoding.length, 2, `two encoding ffmpegs for two settings: ${encoding.join(' | ')}`);
+  await sleep(3000);
+  const day = (await readdir(join(dir, 'own')))[0]!;
+  const [file] = await readdir(join(dir, 'own', day));
+  const probed = await probeFile(join(dir, 'own', day, file!));
+  t.same([probed.width, probed.height, probed.frameRate], [160, 120, '5/1'], 'the synthetic camera is recorded at RecordSize and RecordFrameRate');
+  t.ok(probed.frames >= 10, `${probed.frames} frames so far`);
 });
