@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { html, live, type Markup } from '../pages/html.ts';
+import { formatValue, html, live, type Markup } from '../pages/html.ts';
 import type { Relay } from '../relay.ts';
 import { recordingsOf } from './recordings.ts';
 import { DELETION_REASONS, type DeletionReason } from './retention.ts';
@@ -89,7 +89,7 @@ export function renderRecordingBlock(status: RecordingStatus | null): Markup {
   return html`<h2>Recording</h2>
 <table class="recording" data-key="recording"><tbody><tr><th>Path</th><td>${status.path}</td>
 <th>On disk</th><td>${live('bytes', status.bytes, 'bytes')} in ${live('segments', status.segments, 'count')} segment(s), oldest ${live('oldest', status.oldest, 'time')}</td></tr>
-<tr><th>Free</th><td>${live('freeBytes', status.freeBytes, 'bytes')} (keeps ${status.minFreeBytes} bytes free)</td>
+<tr><th>Free</th><td>${live('freeBytes', status.freeBytes, 'bytes')} (keeps ${formatValue(status.minFreeBytes, 'bytes')} free)</td>
 <th>Deleted files</th><td>${deleted.map((part, i) => (i === 0 ? part : html`, ${part}`))}</td></tr></tbody></table>
 <table class="recording-cameras"><thead><tr><th>Camera</th><th>State</th><th>Segments</th><th>Bytes</th><th>Oldest</th><th>Write errors</th><th>Last error</th></tr></thead>
 <tbody>${rows}</tbody></table>`;
