@@ -88,16 +88,19 @@ export function zipEntryNames(zip: Buffer): string[] {
 }
 
 /** An mjpg-streamer-like HTTP camera on 127.0.0.1: multipart JPEG at `rate` fps; counts connections. */
-export async function startMjpegCamera(rate = 10): Promise<{ url: string; connections: () => number; stop: () => Promise<void> }> {
+export async function startMjpegCamera(rate = 10): Promise<{ url: string; connections: () => number; paused: { value: boolean }; stop: () => Promise<void> }> {
   const { createServer } = await import('node:http');
   const { makeJpegFrames } = await import('../../helpers/controllable-camera.ts');
   const frames = makeJpegFrames(25, '320x240');
   let connections = 0;
+  // While paused the camera stays connected and sends nothing, as a camera does when its link stalls.
+  const paused = { value: false };
   const server = createServer((request, response) => {
     connections++;
     response.writeHead(200, { 'Content-Type': 'multipart/x-mixed-replace; boundary=frame' });
     let i = 0;
     const timer = setInterval(() => {
+      if (paused.value) return;
       const jpeg = frames[i++ % frames.length]!;
       response.write(`--frame\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`);
       response.write(jpeg);
@@ -110,6 +113,7 @@ export async function startMjpegCamera(rate = 10): Promise<{ url: string; connec
   return {
     url: `http://127.0.0.1:${port}/?action=stream`,
     connections: () => connections,
+    paused,
     stop: () => new Promise((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
