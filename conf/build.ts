@@ -99,6 +99,12 @@ export function buildConfig(
     mediaPath: get<string>('MediaPath'),
     vodCachePath: get<string | undefined>('VodCachePath'),
     vodStreamTimeoutMs: get<number>('VodStreamTimeout'),
+    recording: {
+      path: get<string>('RecordPath'),
+      maxTotalBytes: get<number>('RecordMaxTotalSize'),
+      minFreeBytes: get<number>('RecordMinFreeSpace'),
+      maxRequestSeconds: get<number>('RecordMaxRequestSeconds'),
+    },
     cameras,
     streams,
     redirects,
@@ -174,6 +180,28 @@ function buildCamera(block: ParsedBlock, problems: Problems, schemes: readonly s
     publishKeys: get<string[]>('PublishKey'),
     followSsrc: get('FollowSSRC'),
     loop: get('Loop'),
+    record: buildRecord(block, problems),
+  };
+}
+
+function buildRecord(block: ParsedBlock, problems: Problems): CameraConfig['record'] {
+  const get = reader('Camera', block.values);
+  const codec = get<'libx264' | 'copy'>('RecordCodec');
+  if (codec === 'copy') {
+    for (const directive of ['RecordFrameRate', 'RecordSize', 'RecordBitRate']) {
+      const at = block.values.get(directive);
+      if (at) problems.error(at.line, `${directive}: does not apply with RecordCodec copy (the camera's H.264 is recorded unchanged)`);
+    }
+  }
+  return {
+    enabled: get('Record'),
+    frameRate: get('RecordFrameRate'),
+    size: get<Size | undefined>('RecordSize'),
+    bitRate: get('RecordBitRate'),
+    codec,
+    segmentSeconds: get('RecordSegmentSeconds'),
+    deleteAfterMs: get('RecordDeleteAfter'),
+    maxBytes: get('RecordMaxSize'),
   };
 }
 

@@ -1,5 +1,5 @@
 import { publishKey } from './push-values.ts';
-import { boolean, bytes, decimal, hexBytes, integer, oneOf, portRange, seconds, size, text, type ValueParser } from './values.ts';
+import { boolean, bytes, decimal, duration, hexBytes, integer, oneOf, portRange, seconds, size, storageSize, text, type ValueParser } from './values.ts';
 
 /** Where a directive may stand. */
 export type Scope = 'global' | 'Camera' | 'Stream' | 'Redirect';
@@ -35,6 +35,10 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     MediaPath: { parse: text, default: './media' },
     VodCachePath: { parse: text },
     VodStreamTimeout: { parse: seconds(0, 86_400), default: 30_000 },
+    RecordPath: { parse: text, default: './recordings' },
+    RecordMaxTotalSize: { parse: storageSize(2 ** 53), default: 0 },
+    RecordMinFreeSpace: { parse: storageSize(2 ** 53), default: 1024 ** 3 },
+    RecordMaxRequestSeconds: { parse: integer(1, 86_400), default: 3600 },
   },
   Camera: {
     Source: { parse: text, required: true },
@@ -55,6 +59,14 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     PublishKey: { parse: publishKey, repeatable: true, default: [] },
     FollowSSRC: { parse: boolean, default: false },
     Loop: { parse: boolean, default: false },
+    Record: { parse: boolean, default: false },
+    RecordFrameRate: { parse: decimal(0, 240), default: 0 },
+    RecordSize: { parse: size },
+    RecordBitRate: { parse: integer(16, 100_000), default: 1000 },
+    RecordCodec: { parse: oneOf(['libx264', 'copy'] as const), default: 'libx264' },
+    RecordSegmentSeconds: { parse: integer(2, 3600), default: 60 },
+    RecordDeleteAfter: { parse: duration(3650 * 86_400_000), default: 0 },
+    RecordMaxSize: { parse: storageSize(2 ** 53), default: 0 },
   },
   Stream: {
     Feed: { parse: text },

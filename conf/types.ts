@@ -28,6 +28,8 @@ export interface RelayConfig {
   readonly vodCachePath: string | undefined;
   /** vod-live:// cameras: linger after the last viewer leaves, ms (their CloseAfter unless one is given). */
   readonly vodStreamTimeoutMs: number;
+  /** Where recordings go and the limits that apply to all of them. */
+  readonly recording: RecordingConfig;
   readonly cameras: readonly CameraConfig[];
   readonly streams: readonly StreamConfig[];
   readonly redirects: readonly RedirectConfig[];
@@ -75,6 +77,38 @@ export interface CameraConfig {
   readonly followSsrc: boolean;
   /** vod-live:// sources: start the file over at its end. */
   readonly loop: boolean;
+  /** Continuous recording of this camera to disk. */
+  readonly record: CameraRecordConfig;
+}
+
+/** Global recording settings. */
+export interface RecordingConfig {
+  /** Root directory of recordings; one folder per camera inside. */
+  readonly path: string;
+  /** All cameras together, bytes; 0 means no cap. */
+  readonly maxTotalBytes: number;
+  /** Oldest recordings are deleted to keep this much free on the recording file system, bytes. */
+  readonly minFreeBytes: number;
+  /** Longest range /record/get and /record/frames serve in one request, seconds. */
+  readonly maxRequestSeconds: number;
+}
+
+/** A camera's recording settings (Record* directives in its Camera block). */
+export interface CameraRecordConfig {
+  readonly enabled: boolean;
+  /** Frames per second recorded; 0 keeps the camera's rate. */
+  readonly frameRate: number;
+  /** Picture size recorded; undefined keeps the camera's size. */
+  readonly size: Size | undefined;
+  /** kbit/s */
+  readonly bitRate: number;
+  /** `copy` records an H.264 camera's own stream without encoding. */
+  readonly codec: 'libx264' | 'copy';
+  readonly segmentSeconds: number;
+  /** Segments older than this are deleted, ms; 0 keeps them. */
+  readonly deleteAfterMs: number;
+  /** This camera's recordings, bytes; 0 means no cap. */
+  readonly maxBytes: number;
 }
 
 export type StreamFormat = 'flv' | 'hls' | 'mpjpeg' | 'jpeg' | 'status';

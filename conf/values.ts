@@ -71,6 +71,36 @@ export function bytes(min: number, max: number): ValueParser<number> {
   };
 }
 
+const STORAGE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** A storage size with an optional k, M, G or T suffix (binary units), e.g. 20G; 0 allowed. */
+export function storageSize(max: number): ValueParser<number> {
+  return (args) => {
+    const text = one(args);
+    if (text instanceof ValueError) return text;
+    const match = /^(\d{1,15})([kKmMgGtT]?)$/.exec(text);
+    if (!match) return new ValueError(`"${text}" is not a size (e.g. 0, 500M, 20G, 2T)`);
+    const value = Number(match[1]) * STORAGE_UNITS[match[2]!.toLowerCase()]!;
+    if (value > max) return new ValueError(`${text} is out of range (at most ${max} bytes)`);
+    return value;
+  };
+}
+
+const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration with a unit (s, m, h or d), e.g. 7d, 12h; a bare number is seconds; returned as milliseconds. */
+export function duration(maxMs: number): ValueParser<number> {
+  return (args) => {
+    const text = one(args);
+    if (text instanceof ValueError) return text;
+    const match = /^(\d{1,9})([smhdSMHD]?)$/.exec(text);
+    if (!match) return new ValueError(`"${text}" is not a duration (e.g. 0, 90s, 30m, 12h, 7d)`);
+    const value = Number(match[1]) * DURATION_UNITS[(match[2] || 's').toLowerCase()]!;
+    if (value > maxMs) return new ValueError(`${text} is out of range (at most ${maxMs / 86_400_000} days)`);
+    return value;
+  };
+}
+
 export const boolean: ValueParser<boolean> = (args) => {
   const text = one(args);
   if (text instanceof ValueError) return text;

@@ -46,6 +46,10 @@
       map['stream/' + stream.name] = stream;
       stream.viewerList.forEach(function (viewer) { map['viewer/' + stream.name + '/' + viewer.id] = viewer; });
     });
+    if (snapshot.recording) {
+      map.recording = snapshot.recording;
+      snapshot.recording.cameras.forEach(function (camera) { map['recording/' + camera.name] = camera; });
+    }
     return map;
   }
 

@@ -6,6 +6,7 @@ import type { RelayConfig } from '../conf/types.ts';
 import { locateFfmpeg, type FfmpegInfo } from './ffmpeg-locate.ts';
 import { createLogger, type Logger } from './log.ts';
 import { Relay } from './relay.ts';
+import { startRecordings } from './recording/recordings.ts';
 import { RtspEdge } from './rtsp/relay-edge.ts';
 import { createApp, listen } from './server.ts';
 
@@ -37,12 +38,14 @@ export async function startRelay(
   log.info(`using ffmpeg ${ffmpeg.version} at ${ffmpeg.path} (from ${ffmpeg.origin})`);
   const relay = new Relay(config, { ffmpeg, adapters, log });
   await relay.start();
+  let recordings = await startRecordings(relay, log);
   const app = createApp(relay, log.child('http'));
   let listening;
   try {
     listening = await listen(app, config.httpPort, config.httpBindAddress);
   } catch (error) {
     // A relay that cannot listen (port in use) leaves nothing behind: no encoders, no HLS directory.
+    await recordings.stop();
     await relay.stop();
     throw error;
   }
@@ -65,8 +68,14 @@ export async function startRelay(
     queued = undefined;
     const { config: next, warnings } = loadConfig(relay.config.file, adapters.schemes);
     for (const warning of warnings) log.warn(`${warning.file}:${warning.line}: ${warning.message}`);
-    await relay.reload(next);
-    rtsp?.sync();
+    // Recorders hold the encoders of their cameras, which a reload may replace: they restart with the new config.
+    await recordings.stop();
+    try {
+      await relay.reload(next);
+      rtsp?.sync();
+    } finally {
+      recordings = await startRecordings(relay, log);
+    }
   };
   return {
     relay,
@@ -84,6 +93,7 @@ export async function startRelay(
       stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         await rtsp?.close();
+        await recordings.stop();
         await relay.stop();
         server.closeAllConnections();
         await closed;

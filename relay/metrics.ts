@@ -5,6 +5,7 @@ import type { RateSampler } from './rates.ts';
 import type { Relay } from './relay.ts';
 import { encoderStats, streamStats, type EncoderStats } from './stats.ts';
 import { RELAY_VERSION } from './status.ts';
+import { registerRecordingMetrics } from './recording/status.ts';
 
 type Labels = Record<string, string>;
 type Reading = readonly [Labels, number];
@@ -110,5 +111,6 @@ export function createMetricsRegistry(relay: Relay, rates: RateSampler): Registr
       const percent = output.video?.pid !== undefined ? rates.stream(output).cpu.percent : null;
       return percent === null ? [] : [[streamLabels(output), percent]];
     }));
+  registerRecordingMetrics(registry, relay);
   return registry;
 }

@@ -9,6 +9,7 @@ import type { StreamOutput } from './outputs/output.ts';
 import { registerPages } from './pages.ts';
 import { registerSourceApi } from './api/source.ts';
 import { registerVodRoutes } from './vod/routes.ts';
+import { registerRecordingRoutes } from './recording/api.ts';
 
 /** Longest request path accepted; real stream URLs are short. */
 const MAX_PATH_LENGTH = 1024;
@@ -45,6 +46,7 @@ export function createApp(relay: Relay, log: Logger): Koa {
   registerPages(router, relay);
   registerSourceApi(router, relay, log.child('api'));
   registerVodRoutes(router, relay, log);
+  registerRecordingRoutes(router, relay);
 
   router.get(new RegExp(`^/(${NAME})$`), async (ctx) => {
     const name = ctx.params[0] ?? decodeURIComponent(ctx.path.slice(1));

@@ -6,6 +6,7 @@ import type { StreamOutput } from './outputs/output.ts';
 import { VIEWER_SAMPLE_CAP, type RateSampler } from './rates.ts';
 import type { Relay } from './relay.ts';
 import { encoderStats, streamStats, type EncoderStats } from './stats.ts';
+import { recordingStatus, type RecordingStatus } from './recording/status.ts';
 import type { Viewer } from './viewer.ts';
 
 /** The version reported on /stat.html and by `relay --version`. */
@@ -18,6 +19,8 @@ export interface StatusSnapshot {
   streams: StreamStatus[];
   /** One per distinct video setting of a camera, with the streams that share it. */
   encoders: EncoderStats[];
+  /** Recordings on disk and each recorded camera's recorder; null when nothing records. */
+  recording: RecordingStatus | null;
 }
 
 export interface ServerStatus {
@@ -147,6 +150,7 @@ export function statusSnapshot(relay: Relay, rates: RateSampler): StatusSnapshot
     cameras,
     streams,
     encoders: encoderStats(relay),
+    recording: recordingStatus(relay),
   };
 }
 

@@ -7,17 +7,19 @@ export const THUMBNAIL_REFRESH_MS = 3000;
 /** `/`: every camera with its state, a live thumbnail and links to its streams (and HLS player pages). */
 export function renderIndexPage(snapshot: StatusSnapshot, statusUrl: string | undefined): string {
   const status = html` · <a href="/wall">wall</a>${statusUrl ? html` · <a href="${statusUrl}">status</a>` : ''}`;
-  const cards = snapshot.cameras.map((camera) => cameraCard(camera, snapshot.streams.filter((stream) => stream.camera === camera.name)));
+  const recorded = new Set(snapshot.recording?.cameras.filter((camera) => camera.state !== 'not recorded').map((camera) => camera.name));
+  const cards = snapshot.cameras.map((camera) => cameraCard(camera, snapshot.streams.filter((stream) => stream.camera === camera.name), recorded.has(camera.name)));
   const body = html`<h1>Cameras</h1><p class="nav">${snapshot.cameras.length} camera(s)${status}</p>
 <div class="cameras" data-thumbnail-refresh-ms="${THUMBNAIL_REFRESH_MS}">${cards}</div>`;
   return layout('Cameras', body, { scripts: ['/assets/index.js'], bodyClass: 'index' });
 }
 
-function cameraCard(camera: CameraStatus, streams: StreamStatus[]): Markup {
+function cameraCard(camera: CameraStatus, streams: StreamStatus[], recorded: boolean): Markup {
+  const recordings = recorded ? html`<li><a href="/recordings/${camera.name}">recordings</a></li>` : '';
   return html`<section class="camera" data-camera="${camera.name}">
 <h2>${camera.name} <small class="state state-${camera.state}">${camera.stateText}</small></h2>
 ${thumbnail(camera, streams)}
-<ul class="streams">${streams.map(streamItem)}</ul>
+<ul class="streams">${streams.map(streamItem)}${recordings}</ul>
 </section>`;
 }
 

@@ -11,6 +11,7 @@ function snapshot(cameras: Array<Partial<CameraStatus> & { name: string }>, stre
     cameras: cameras.map((camera) => ({ state: 'live', stateText: 'live', nextAttemptInSeconds: null, lastError: null, ...camera }) as CameraStatus),
     streams: streams.map((stream) => ({ url: `/${stream.name}`, playerUrl: null, ffmpeg: null, ...stream }) as StreamStatus),
     encoders: [],
+    recording: null,
   };
 }
 

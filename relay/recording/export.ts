@@ -1,0 +1,126 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import yazl from 'yazl';
+import { JpegSplitter } from '../../adapters/common/jpeg-splitter.ts';
+import type { Segment } from './segment-index.ts';
+
+/** One JPEG the frame export decodes is at most this large. */
+const MAX_JPEG_BYTES = 8 * 1024 * 1024;
+/** JPEGs handed to the ZIP but not yet sent beyond this pause the decoder: a slow client must not grow memory. */
+const MAX_ZIP_BACKLOG_BYTES = 8 * 1024 * 1024;
+
+/** A stream of bytes made by ffmpeg, with a way to stop it early (the client left). */
+export interface Export {
+  readonly body: Readable;
+  cancel(): void;
+}
+
+/** Writes `file '...'` lines for the concat demuxer; our paths never hold quotes, but a quote is escaped anyway. */
+export function concatList(root: string, segments: readonly Segment[], from: number, to: number): string {
+  const lines = ['ffconcat version 1.0'];
+  for (const segment of segments) {
+    lines.push(`file '${join(root, segment.path).replaceAll("'", "'\\''")}'`);
+    if (from > segment.start) lines.push(`inpoint ${((from - segment.start) / 1000).toFixed(3)}`);
+    if (to < segment.end) lines.push(`outpoint ${((to - segment.start) / 1000).toFixed(3)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** ffmpeg arguments that stitch the listed segments into one fragmented MP4 on stdout, without re-encoding. */
+export function exportMp4Args(listFile: string): string[] {
+  return [
+    '-hide_banner', '-nostats', '-loglevel', 'error', '-f', 'concat', '-safe', '0', '-i', listFile,
+    '-map', '0:v:0', '-c', 'copy', '-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', 'pipe:1',
+  ];
+}
+
+/**
+ * ffmpeg arguments that decode `count` JPEGs at `fps` from one segment, starting `offset` seconds in. The count, not a
+ * duration, bounds the output: the fps filter would drop the last picture of a cut that ends between two frames.
+ */
+export function exportFramesArgs(file: string, offset: number, count: number, fps: number): string[] {
+  return [
+    '-hide_banner', '-nostats', '-loglevel', 'error', '-ss', offset.toFixed(3), '-i', file,
+    '-map', '0:v:0', '-vf', `fps=${fps}`, '-frames:v', String(count), '-c:v', 'mjpeg', '-q:v', '3', '-f', 'image2pipe', 'pipe:1',
+  ];
+}
+
+/** Streams one MP4 of [from, to) stitched from `segments` (cut at keyframes at either end). */
+export async function exportMp4(ffmpegPath: string, root: string, segments: readonly Segment[], from: number, to: number): Promise<Export> {
+  const dir = await mkdtemp(join(tmpdir(), 'relay-export-'));
+  const listFile = join(dir, 'list.ffconcat');
+  await writeFile(listFile, concatList(root, segments, from, to));
+  const child = spawn(ffmpegPath, exportMp4Args(listFile), { stdio: ['ignore', 'pipe', 'ignore'] });
+  child.on('error', () => {});
+  child.on('close', () => void rm(dir, { recursive: true, force: true }));
+  return { body: child.stdout, cancel: () => child.kill('SIGKILL') };
+}
+
+/** The name of a frame taken at `ms`: its UTC time, e.g. 2026-11-21T12-00-05.000Z.jpg. */
+export function frameName(ms: number): string {
+  return `${new Date(ms).toISOString().replaceAll(':', '-')}.jpg`;
+}
+
+/**
+ * Streams a ZIP (yazl) of JPEGs at `fps` over [from, to), each named by its UTC time. Segments are decoded one after
+ * another, so a gap between them leaves a gap in the names rather than shifting the times after it.
+ */
+export function exportFrames(ffmpegPath: string, root: string, segments: readonly Segment[], from: number, to: number, fps: number): Export {
+  const zip = new yazl.ZipFile();
+  const out = new PassThrough();
+  zip.outputStream.pipe(out);
+  let child: ChildProcessWithoutNullStreams | undefined;
+  let added = 0;
+  let sent = 0;
+  zip.outputStream.on('data', (chunk: Buffer) => {
+    sent += chunk.length;
+    if (added - sent < MAX_ZIP_BACKLOG_BYTES / 2) child?.stdout.resume();
+  });
+  let cancelled = false;
+  const step = 1000 / fps;
+  void (async () => {
+    let next: number | undefined;
+    for (const segment of segments) {
+      // First frame time on the fps grid from `from`, inside this segment; a grid time that fell between the end of
+      // the previous segment's last picture and this segment's start takes this segment's first picture.
+      let begin = from + Math.max(0, Math.ceil((segment.start - from) / step)) * step;
+      if (next !== undefined && next < begin && segment.start - next < step) begin = next;
+      const end = Math.min(to, segment.end);
+      if (cancelled || begin >= end) continue;
+      let taken = begin;
+      const splitter = new JpegSplitter(MAX_JPEG_BYTES);
+      child = spawn(ffmpegPath, exportFramesArgs(join(root, segment.path), Math.max(0, begin - segment.start) / 1000, Math.ceil((end - begin) / step), fps));
+      child.stderr.resume();
+      await new Promise<void>((resolve) => {
+        child!.stdout.on('data', (chunk: Buffer) => {
+          try {
+            for (const jpeg of splitter.push(chunk)) {
+              if (taken < end) zip.addBuffer(jpeg, frameName(taken), { compress: false, mtime: new Date(taken) });
+              added += jpeg.length;
+              taken += step;
+            }
+            if (added - sent > MAX_ZIP_BACKLOG_BYTES) child!.stdout.pause();
+          } catch {
+            child!.kill('SIGKILL');
+          }
+        });
+        child!.on('close', () => {
+          next = taken;
+          resolve();
+        });
+        child!.on('error', () => resolve());
+      });
+    }
+    zip.end();
+  })();
+  return {
+    body: out,
+    cancel: () => {
+      cancelled = true;
+      child?.kill('SIGKILL');
+    },
+  };
+}

@@ -1,0 +1,204 @@
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Logger } from '../log.ts';
+import type { EncodedVideoFrame, EncodedVideoSource, H264Track } from '../media/types.ts';
+import { segmentRelativePath } from './names.ts';
+import type { Segment, SegmentIndex } from './segment-index.ts';
+import { SegmentWriter } from './segment-writer.ts';
+
+/** No frame for this long, or a jump this large in decode time, is an outage: the segment ends and a gap follows. */
+export const OUTAGE_MS = 5000;
+/** How often the open segment's size and end are refreshed and its file checked, ms. */
+const TICK_MS = 1000;
+/** After a write error, the next segment is tried after this long, doubling up to the maximum. */
+const RETRY_MIN_MS = 1000;
+const RETRY_MAX_MS = 30_000;
+
+/** What /stat.json shows of one camera's recorder. */
+export interface RecorderState {
+  state: 'waiting' | 'recording' | 'error' | 'stopped';
+  currentSegment: string | null;
+  segmentsWritten: number;
+  writeErrors: number;
+  lastError: { message: string; at: string } | null;
+}
+
+export interface RecorderOptions {
+  readonly camera: string;
+  readonly segmentSeconds: number;
+  readonly source: EncodedVideoSource;
+  readonly index: SegmentIndex;
+  readonly ffmpegPath: string;
+  readonly log: Logger;
+  /** Called before each new segment opens, so retention can make room first. */
+  readonly beforeSegment?: () => void;
+  /** The wall clock, replaceable in tests of clock jumps. */
+  readonly now?: () => number;
+}
+
+interface OpenSegment {
+  readonly entry: Segment;
+  readonly writer: SegmentWriter;
+  readonly track: H264Track;
+  readonly firstDts: number;
+  lastDts: number;
+  lastFrameAt: number;
+  /** Set once ffmpeg has created the file; from then on its absence means someone deleted it. */
+  seenOnDisk: boolean;
+}
+
+/**
+ * Records one camera's encoded video as segment files: one consumer of the encoder like any viewer. Segments are cut
+ * at the first keyframe after RecordSegmentSeconds of media, and after an outage, a new track (encoder restart) or a
+ * write failure; each is named by its UTC start, never reusing a name even when the clock steps back.
+ */
+export class CameraRecorder {
+  readonly status: RecorderState = { state: 'waiting', currentSegment: null, segmentsWritten: 0, writeErrors: 0, lastError: null };
+  private current: OpenSegment | undefined;
+  private retryAt = 0;
+  private retryDelay = RETRY_MIN_MS;
+  private release: (() => void) | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly closing = new Set<Promise<unknown>>();
+  private readonly now: () => number;
+
+  constructor(private readonly options: RecorderOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  start(): void {
+    this.release = this.options.source.acquire();
+    this.unsubscribe = this.options.source.subscribe((frame) => this.onFrame(frame));
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.timer.unref();
+  }
+
+  /** Stops recording: the open segment is finished and indexed. Safe to call twice. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    this.release?.();
+    this.release = undefined;
+    this.endSegment('stopping');
+    this.status.state = 'stopped';
+    await Promise.all([...this.closing]);
+  }
+
+  /** The segment being written, which retention must never delete. */
+  get openSegment(): Segment | undefined {
+    return this.current?.entry;
+  }
+
+  private onFrame(frame: EncodedVideoFrame): void {
+    const current = this.current;
+    if (current) {
+      if (frame.track !== current.track) this.endSegment('the encoder restarted');
+      else if (frame.dts < current.lastDts || frame.dts - current.lastDts > OUTAGE_MS) this.endSegment('a gap in the video');
+      else if (frame.keyframe && frame.dts - current.firstDts >= this.options.segmentSeconds * 1000) this.endSegment(undefined);
+    }
+    if (!this.current) {
+      if (!frame.keyframe || this.now() < this.retryAt) return;
+      this.openSegment_(frame);
+    }
+    const open = this.current;
+    if (open && open.writer.write(frame)) {
+      open.lastDts = frame.dts;
+      open.lastFrameAt = this.now();
+    }
+  }
+
+  private openSegment_(frame: EncodedVideoFrame): void {
+    const { camera, index, log } = this.options;
+    this.options.beforeSegment?.();
+    let start = this.now();
+    // Never reuse a name: after the clock steps back a second recording of the "same" millisecond gets the next one.
+    while (index.has(camera, start) || existsSync(join(index.root, segmentRelativePath(camera, start)))) start++;
+    const path = segmentRelativePath(camera, start);
+    try {
+      mkdirSync(dirname(join(index.root, path)), { recursive: true });
+    } catch (error) {
+      this.fail(`cannot create ${dirname(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      return;
+    }
+    const writer = new SegmentWriter(this.options.ffmpegPath, join(index.root, path));
+    const entry: Segment = { camera, start, end: start, bytes: 0, path, open: true };
+    index.add(entry);
+    const open: OpenSegment = { entry, writer, track: frame.track, firstDts: frame.dts, lastDts: frame.dts, lastFrameAt: this.now(), seenOnDisk: false };
+    this.current = open;
+    this.status.state = 'recording';
+    this.status.currentSegment = path;
+    void writer.ended.then(({ failed }) => {
+      if (!failed) return;
+      if (this.current === open) this.endSegment(undefined);
+      this.fail(`writing ${path} failed: ${failed}`);
+    });
+    log.info(`recording ${path}`);
+  }
+
+  /** Finishes the open segment: its end is the media time written, its size read once ffmpeg has exited. */
+  private endSegment(reason: string | undefined): void {
+    const open = this.current;
+    if (!open) return;
+    this.current = undefined;
+    this.status.currentSegment = null;
+    if (this.status.state === 'recording') this.status.state = 'waiting';
+    const { entry, writer } = open;
+    entry.end = entry.start + frameSpan(open);
+    if (reason) this.options.log.info(`segment ${entry.path} ends early: ${reason}`);
+    const closed = writer.close().then(() => {
+      entry.bytes = fileSize(join(this.options.index.root, entry.path)) ?? entry.bytes;
+      entry.open = false;
+      this.status.segmentsWritten++;
+      this.retryDelay = RETRY_MIN_MS;
+    });
+    this.closing.add(closed);
+    void closed.finally(() => this.closing.delete(closed));
+  }
+
+  private fail(message: string): void {
+    this.status.writeErrors++;
+    this.status.state = 'error';
+    this.status.lastError = { message, at: new Date().toISOString() };
+    this.retryAt = this.now() + this.retryDelay;
+    this.options.log.error(`${message}; retrying in ${Math.round(this.retryDelay / 1000)} s`);
+    this.retryDelay = Math.min(RETRY_MAX_MS, this.retryDelay * 2);
+  }
+
+  /** Keeps the open segment's size and end current, ends it on an outage, and notices a file deleted under it. */
+  private tick(): void {
+    const open = this.current;
+    if (!open) return;
+    if (this.now() - open.lastFrameAt > OUTAGE_MS) {
+      this.endSegment('no video for 5 s');
+      return;
+    }
+    const bytes = fileSize(join(this.options.index.root, open.entry.path));
+    if (bytes === undefined && !open.seenOnDisk) return;
+    open.seenOnDisk = true;
+    if (bytes === undefined) {
+      this.endSegment(undefined);
+      this.options.index.remove(open.entry);
+      this.fail(`${open.entry.path} disappeared while being written (recording directory removed?)`);
+      return;
+    }
+    open.entry.bytes = bytes;
+    open.entry.end = open.entry.start + frameSpan(open);
+  }
+}
+
+/** Media time a segment covers: first to last decode time plus one frame interval (estimated as 1/25 s at most). */
+function frameSpan(open: OpenSegment): number {
+  const written = open.lastDts - open.firstDts;
+  const frames = Math.max(1, open.writer.framesWritten - 1);
+  return written + Math.min(40, written / frames || 40);
+}
+
+function fileSize(path: string): number | undefined {
+  try {
+    return statSync(path).size;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,35 @@
+import type { CameraConfig } from '../../conf/types.ts';
+import type { EncoderSettings } from '../ffmpeg-args.ts';
+import type { EncodedVideoSource } from '../media/types.ts';
+import type { Relay } from '../relay.ts';
+
+/** The camera's encoded video at its recording settings, and how to let go of it. */
+export interface RecordingSource {
+  readonly video: EncodedVideoSource;
+  close(): Promise<void>;
+}
+
+/**
+ * The encoder settings of a camera's Record* directives. Keyframes every 2 s as FLV streams have them, so a live
+ * FLV stream at the same size, rate and bit rate shares its encoder with the recorder.
+ */
+export function recordingEncoderSettings(camera: CameraConfig): EncoderSettings {
+  const { record } = camera;
+  if (record.codec === 'copy') {
+    return { codec: 'copy', size: undefined, frameRate: 0, bitRateKbps: 0, qMin: undefined, qMax: undefined, gopSize: 0, keyframeSeconds: 0 };
+  }
+  return {
+    codec: 'libx264', size: record.size, frameRate: record.frameRate, bitRateKbps: record.bitRate,
+    qMin: undefined, qMax: undefined, gopSize: 0, keyframeSeconds: 2,
+  };
+}
+
+/**
+ * The one place the recorder gets a camera's encoded H.264: the camera's shared encoder at the Record* settings
+ * (the same one a live stream with those settings uses), fed by the camera's Feed, so no second camera connection.
+ */
+export function recordingSource(relay: Relay, camera: CameraConfig): RecordingSource {
+  const user = `record:${camera.name}`;
+  const video = relay.encoderFor(camera.name, recordingEncoderSettings(camera), user);
+  return { video, close: () => relay.releaseEncoder(user) };
+}
