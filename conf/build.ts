@@ -1,5 +1,6 @@
 import { DIRECTIVES, type Scope } from './directives.ts';
 import type { DirectiveValues, ParsedBlock, Problems } from './parse.ts';
+import { buildSecurity, streamAccess, type SecurityConfig } from './security.ts';
 import type { CameraConfig, RedirectConfig, RelayConfig, Size, StreamConfig, StreamFormat } from './types.ts';
 
 /** Reads a directive's value, or its default from the table. */
@@ -48,6 +49,7 @@ export function buildConfig(
   const streams: StreamConfig[] = [];
   const redirects: RedirectConfig[] = [];
   const seen = new Map<string, number>();
+  const security = buildSecurity(global, problems);
   for (const block of blocks) {
     checkRequired(block, problems);
     if (!NAME_PATTERN.test(block.name)) {
@@ -71,7 +73,7 @@ export function buildConfig(
       }
     }
     if (block.kind === 'Camera') pushDefined(cameras, buildCamera(block, problems, schemes));
-    else if (block.kind === 'Stream') pushDefined(streams, buildStream(block, problems));
+    else if (block.kind === 'Stream') pushDefined(streams, buildStream(block, problems, security));
     else redirects.push({ name: block.name, line: block.line, url: reader('Redirect', block.values)<string>('URL') });
   }
   for (const stream of streams) {
@@ -95,6 +97,7 @@ export function buildConfig(
     cameras,
     streams,
     redirects,
+    security,
   });
 }
 
@@ -168,7 +171,7 @@ function redactText(text: string): string {
   return text.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
 }
 
-function buildStream(block: ParsedBlock, problems: Problems): StreamConfig | undefined {
+function buildStream(block: ParsedBlock, problems: Problems, security: SecurityConfig): StreamConfig | undefined {
   const get = reader('Stream', block.values);
   const extension = block.name.includes('.') ? block.name.split('.').pop()!.toLowerCase() : '';
   const format = get<StreamFormat | undefined>('Format') ?? FORMAT_BY_EXTENSION[extension];
@@ -226,6 +229,7 @@ function buildStream(block: ParsedBlock, problems: Problems): StreamConfig | und
     viewerHardLimitBytes: hardLimit,
     viewerWriteTimeoutMs: get('ViewerWriteTimeout'),
     rtsp: get<boolean>('RTSP') && format !== 'jpeg' && format !== 'status',
+    access: streamAccess(block.values, security, problems),
   };
 }
 

@@ -1,3 +1,4 @@
+import { SECURITY_DIRECTIVES } from './security.ts';
 import { boolean, bytes, decimal, hexBytes, integer, oneOf, portRange, seconds, size, text, type ValueParser } from './values.ts';
 
 /** Where a directive may stand. */
@@ -8,6 +9,8 @@ export interface DirectiveSpec {
   readonly parse: ValueParser<unknown>;
   readonly default?: unknown;
   readonly required?: boolean;
+  /** May appear on several lines; the value is then a list of { value, line }, one per line. */
+  readonly repeatable?: boolean;
 }
 
 const ANY_PORT = integer(0, 65535);
@@ -27,6 +30,7 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     RTSPBindAddress: { parse: text },
     RTSPUDPPortRange: { parse: portRange, default: [6970, 6999] },
     RTSPSessionTimeout: { parse: seconds(5, 3600), default: 60_000 },
+    ...SECURITY_DIRECTIVES,
   },
   Camera: {
     Source: { parse: text, required: true },
@@ -64,6 +68,7 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     ViewerMaxQueue: { parse: bytes(32 * 1024, 1024 * 1024 * 1024), default: 8 * 1024 * 1024 },
     ViewerWriteTimeout: { parse: seconds(0.5, 600), default: 20_000 },
     RTSP: { parse: boolean, default: true },
+    Access: { parse: oneOf(['public', 'token'] as const) },
   },
   Redirect: {
     URL: { parse: text, required: true },

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, formatProblem } from '../conf/parse.ts';
 import { FfmpegNotFoundError, locateFfmpeg } from './ffmpeg-locate.ts';
+import { TlsSetupError } from './http/tls.ts';
 import { createLogger, type Logger } from './log.ts';
 import { isViewerGone } from './server.ts';
 import { loadConfig, startRelay } from './main.ts';
@@ -71,7 +72,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     running = await startRelay(config, log);
   } catch (error) {
-    if (error instanceof FfmpegNotFoundError || (error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    if (error instanceof FfmpegNotFoundError || error instanceof TlsSetupError || (error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       log.error((error as Error).message);
       return 1;
     }

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { registerSecurityMetrics } from './auth/metrics.ts';
 import type { Feed } from './feed.ts';
 import type { StreamOutput } from './outputs/output.ts';
 import type { RateSampler } from './rates.ts';
@@ -110,5 +111,6 @@ export function createMetricsRegistry(relay: Relay, rates: RateSampler): Registr
       const percent = output.video?.pid !== undefined ? rates.stream(output).cpu.percent : null;
       return percent === null ? [] : [[streamLabels(output), percent]];
     }));
+  registerSecurityMetrics(registry, relay);
   return registry;
 }

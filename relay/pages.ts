@@ -10,6 +10,7 @@ import { renderStatusPage } from './pages/status-page.ts';
 import { RateSampler } from './rates.ts';
 import type { Relay } from './relay.ts';
 import { statusSnapshot } from './status.ts';
+import { withViewerToken } from './auth/viewer-link.ts';
 
 const NAME = '[A-Za-z0-9][A-Za-z0-9._-]{0,127}';
 
@@ -67,7 +68,7 @@ async function servePlayer(ctx: Context, next: Next, relay: Relay, snapshot: () 
   const flag = (key: string): boolean => key in ctx.query && ctx.query[key] !== '0' && ctx.query[key] !== 'false';
   sendHtml(
     ctx,
-    renderPlayerPage(stream, mjpeg, { origin: ctx.host ? `${ctx.protocol}://${ctx.host}` : '', autoplay: flag('autoplay'), muted: flag('muted'), embed: flag('embed') }),
+    renderPlayerPage({ ...stream, url: withViewerToken(stream.url, ctx.query.token) }, mjpeg, { origin: ctx.host ? `${ctx.protocol}://${ctx.host}` : '', autoplay: flag('autoplay'), muted: flag('muted'), embed: flag('embed') }),
   );
 }
 

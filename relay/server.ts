@@ -7,6 +7,8 @@ import type { Logger } from './log.ts';
 import type { Relay } from './relay.ts';
 import type { StreamOutput } from './outputs/output.ts';
 import { registerPages } from './pages.ts';
+import { accessGuard } from './auth/guard.ts';
+import { securityHeaders } from './http/security-headers.ts';
 
 /** Longest request path accepted; real stream URLs are short. */
 const MAX_PATH_LENGTH = 1024;
@@ -39,6 +41,8 @@ export function createApp(relay: Relay, log: Logger): Koa {
     }
   });
 
+  app.use(securityHeaders());
+  app.use(accessGuard(relay));
   registerPages(router, relay);
 
   router.get(new RegExp(`^/(${NAME})$`), async (ctx) => {
@@ -108,7 +112,7 @@ function sendError(ctx: Context, error: unknown, log: Logger): void {
 
 /** Starts listening; resolves with the server and the port actually bound (HTTPPort 0 picks one). */
 export async function listen(app: Koa, port: number, host: string): Promise<{ server: Server; port: number }> {
-  const server = createServer({ maxHeaderSize: 16 * 1024 }, app.callback());
+  const server = createServer({ maxHeaderSize: 16 * 1024, connectionsCheckingInterval: 1_000 }, app.callback());
   server.headersTimeout = 10_000;
   server.requestTimeout = 0; // live responses last as long as the viewer watches
   server.maxHeadersCount = 100;
