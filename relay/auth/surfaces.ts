@@ -19,7 +19,7 @@ function under(path: string, prefix: string): boolean {
   return path === prefix || path.startsWith(`${prefix}/`);
 }
 
-/** Decodes, collapses repeated slashes and drops a trailing one, the ways a router may still match a path. */
+/** Decodes, resolves dot segments, collapses repeated slashes and drops a trailing one: every way a path may still match a route. */
 function normalise(path: string): string | undefined {
   let decoded: string;
   try {
@@ -27,8 +27,13 @@ function normalise(path: string): string | undefined {
   } catch {
     return undefined;
   }
-  const collapsed = decoded.replace(/\/{2,}/g, '/').replace(/(.)\/+$/, '$1');
-  return collapsed.toLowerCase();
+  const segments: string[] = [];
+  // Dot segments are resolved as a client or a proxy in front would resolve them.
+  for (const segment of decoded.split('/')) {
+    if (segment === '..') segments.pop();
+    else if (segment !== '.' && segment !== '') segments.push(segment);
+  }
+  return `/${segments.join('/')}`.toLowerCase();
 }
 
 function streamNamed(config: RelayConfig, name: string): StreamConfig | undefined {

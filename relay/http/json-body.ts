@@ -24,6 +24,7 @@ export async function readJsonBody(ctx: Context, maxBytes: number, maxDepth = DE
   if (!ctx.is('application/json')) throw new JsonBodyError(415, 'the body must be application/json');
   const declared = ctx.get('content-length');
   if (declared && (!/^\d{1,15}$/.test(declared) || Number(declared) > maxBytes)) {
+    ctx.set('Connection', 'close');
     throw new JsonBodyError(413, `the body is limited to ${maxBytes} bytes`);
   }
   const chunks: Buffer[] = [];
@@ -31,7 +32,9 @@ export async function readJsonBody(ctx: Context, maxBytes: number, maxDepth = DE
   for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > maxBytes) {
-      ctx.req.destroy();
+      // The answer goes out, then the connection closes: the rest of the body is never read.
+      ctx.set('Connection', 'close');
+      ctx.req.pause();
       throw new JsonBodyError(413, `the body is limited to ${maxBytes} bytes`);
     }
     chunks.push(chunk);
