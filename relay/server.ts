@@ -131,7 +131,8 @@ export async function listen(app: Koa, port: number, host: string): Promise<{ se
       return;
     }
     const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${status.length + 1}\r\n\r\n${status}\n`);
+    // Destroyed once written: a client that never reads would otherwise hold the half-closed socket for ever.
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${status.length + 1}\r\n\r\n${status}\n`, () => socket.destroy());
   });
   return { server, port: (server.address() as AddressInfo).port };
 }
