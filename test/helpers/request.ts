@@ -10,9 +10,13 @@ export interface Answer {
 
 /**
  * A GET with full control over what a client may send: any headers (Host, Authorization, X-Forwarded-For) and the
- * local address it comes from (127.0.0.0/8 gives many distinct clients on one machine).
+ * local address it comes from (127.0.0.0/8 gives many distinct clients on one machine). `readMs` ends the read after
+ * that long even when less than `maxBytes` came.
  */
-export function get(url: string, options: { headers?: Record<string, string>; localAddress?: string; maxBytes?: number; timeoutMs?: number } = {}): Promise<Answer> {
+export function get(
+  url: string,
+  options: { headers?: Record<string, string>; localAddress?: string; maxBytes?: number; timeoutMs?: number; readMs?: number } = {},
+): Promise<Answer> {
   const started = Date.now();
   const maxBytes = options.maxBytes ?? 1024 * 1024;
   return new Promise((resolve, reject) => {
@@ -23,6 +27,8 @@ export function get(url: string, options: { headers?: Record<string, string>; lo
         resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks), ms: Date.now() - started });
         request.destroy();
       };
+      // A live stream of a camera that sends nothing: what arrived within readMs is the answer.
+      if (options.readMs) setTimeout(done, options.readMs).unref();
       response.on('data', (chunk: Buffer) => {
         chunks.push(chunk);
         size += chunk.length;
