@@ -152,3 +152,17 @@ export function accessControlOf(relay: { readonly config: RelayConfig; readonly 
   }
   return control;
 }
+
+/**
+ * Whether a viewer may watch the stream `streamName`, for edges other than HTTP (the RTSP server):
+ * `await authorizeViewer(relay, 'test.sdp', { token: url.searchParams.get('token') ?? undefined, authorization, address })`,
+ * then answer 403 or 410 (RTSP has both statuses) when `allowed` is false.
+ */
+export function authorizeViewer(
+  relay: Parameters<typeof accessControlOf>[0],
+  streamName: string,
+  request: ViewerRequest,
+): Promise<ViewerDecision> {
+  const stream = relay.config.streams.find((candidate) => candidate.name === streamName);
+  return accessControlOf(relay).authorizeViewer(stream?.name ?? streamName, stream?.access ?? relay.config.security.defaultAccess, request);
+}
