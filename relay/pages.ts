@@ -68,7 +68,7 @@ async function servePlayer(ctx: Context, next: Next, relay: Relay, snapshot: () 
   const flag = (key: string): boolean => key in ctx.query && ctx.query[key] !== '0' && ctx.query[key] !== 'false';
   sendHtml(
     ctx,
-    renderPlayerPage({ ...stream, url: withViewerToken(stream.url, ctx.query.token) }, mjpeg, { origin: ctx.host ? `${ctx.protocol}://${ctx.host}` : '', autoplay: flag('autoplay'), muted: flag('muted'), embed: flag('embed') }),
+    renderPlayerPage({ ...stream, url: withViewerToken(stream.url, ctx.query.token), playerUrl: stream.playerUrl && withViewerToken(stream.playerUrl, ctx.query.token) }, mjpeg, { origin: ctx.host ? `${ctx.protocol}://${ctx.host}` : '', autoplay: flag('autoplay'), muted: flag('muted'), embed: flag('embed') }),
   );
 }
 
