@@ -5,6 +5,31 @@ import { waitFor } from '../../helpers/probe.ts';
 import { get } from '../../helpers/request.ts';
 import { startTestRelay, syntheticConfig } from '../../helpers/relay.ts';
 import { request } from 'node:http';
+import { spawn } from 'node:child_process';
+
+/**
+ * The attacker, a separate process as a real one would be (it must not share the relay's event loop): opens COUNT
+ * sockets to PORT from 8 addresses, sends half a request on each and goes quiet (every other socket trickles a header
+ * byte every 300 ms), never reads, prints "opened" when every socket is open, and exits when stdin closes.
+ */
+const ATTACKER = `
+const net = require('node:net');
+const [port, count] = process.argv.slice(1).map(Number);
+let opened = 0;
+for (let i = 0; i < count; i++) {
+  const socket = net.connect({ host: '127.0.0.1', port, localAddress: '127.0.0.' + (100 + (i % 8)) });
+  socket.on('error', () => {});
+  socket.on('connect', () => {
+    socket.write('GET /test.flv HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n');
+    if (i % 2) { const trickle = setInterval(() => socket.destroyed ? clearInterval(trickle) : socket.write('X'), 300); }
+  });
+  const counted = () => { if (++opened === count) console.log('opened'); };
+  socket.once('connect', counted);
+  socket.once('error', counted);
+}
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
+`;
 
 const ATTACKERS = 8;
 const SOCKETS = 2000;
@@ -44,7 +69,6 @@ t.test('2,000 slowloris connections: a viewer keeps its frames, sockets stay bou
   await waitFor(() => viewer.arrivals.length > 20, 15_000, 'the viewer receives frames');
 
   const attackStart = Date.now();
-  const sockets: Socket[] = [];
   let peakOpen = 0;
   let peakUnauthenticated = 0;
   const sampler = setInterval(() => {
@@ -52,27 +76,16 @@ t.test('2,000 slowloris connections: a viewer keeps its frames, sockets stay bou
     void openConnections().then((count) => (peakOpen = Math.max(peakOpen, count)));
   }, 20);
   t.teardown(() => clearInterval(sampler));
-  for (let i = 0; i < SOCKETS; i++) {
-    const socket = connect({ host: '127.0.0.1', port: relay.port, localAddress: `127.0.0.${100 + (i % ATTACKERS)}` });
-    socket.on('error', () => {});
-    // Half the sockets send a partial request and go quiet; the other half trickle a header byte every 300 ms.
-    socket.on('connect', () => {
-      socket.write('GET /test.flv HTTP/1.1\r\nHost: 127.0.0.1\r\n');
-      if (i % 2) {
-        const trickle = setInterval(() => (socket.destroyed ? clearInterval(trickle) : socket.write('X')), 300);
-        socket.once('close', () => clearInterval(trickle));
-      }
-    });
-    sockets.push(socket);
-    if (i % 100 === 99) await new Promise((resolve) => setImmediate(resolve));
-  }
-  t.teardown(() => sockets.forEach((socket) => socket.destroy()));
+  const attacker = spawn(process.execPath, ['-e', ATTACKER, String(relay.port), String(SOCKETS)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.teardown(() => attacker.stdin.end());
+  const opened = new Promise<void>((resolve) => attacker.stdout.on('data', (chunk) => String(chunk).includes('opened') && resolve()));
 
   // A viewer arriving in the middle of the attack still gets in: the attackers hit their per-address limit first.
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const late = await get(`${relay.baseUrl}/test.flv`, { maxBytes: 3 });
   t.equal(late.status, 200, 'a new viewer during the attack');
 
+  await opened;
   await waitFor(async () => (await openConnections()) <= 1, 15_000, 'the relay to close every slowloris socket');
   const attackEnd = Date.now();
   t.ok(attackEnd - attackStart < 10_000, `the relay closed all of them after ${attackEnd - attackStart} ms (RequestHeaderTimeout 2 s)`);
