@@ -14,8 +14,11 @@ export interface GuardedRelay {
   readonly deps: { readonly log: Logger };
 }
 
-/** A Host header: a name or address and an optional port; anything else is refused before it reaches a page or redirect. */
-const HOST_PATTERN = /^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
+/**
+ * A Host header: a name or address and an optional port, or none at all (HTTP/1.0); anything else is refused before it
+ * reaches a page or a redirect.
+ */
+const HOST_PATTERN = /^(?:(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?)?$/;
 
 /** Sends 401 with the challenges this relay accepts (Basic for people, Bearer for scripts). */
 function unauthorised(ctx: Context): void {

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import t from 'tap';
 import { hashPassword } from '../../../relay/auth/password.ts';
 import { signViewerToken } from '../../../relay/auth/viewer-token.ts';
@@ -121,6 +122,14 @@ t.test('Host and X-Forwarded-For spoofing', async (t) => {
     const answer = await get(url('/assets/relay.css'), { headers: { host } });
     t.equal(answer.status, 400, `Host ${host.slice(0, 30)}`);
   }
+  const socket = connect(relay.port, '127.0.0.1');
+  socket.write('GET /assets/relay.css HTTP/1.0\r\n\r\n');
+  const http10 = await new Promise<string>((resolve) => {
+    let text = '';
+    socket.on('data', (chunk) => (text += String(chunk)));
+    socket.on('close', () => resolve(text));
+  });
+  t.match(http10, /^HTTP\/1\.1 200 /, 'an HTTP/1.0 request without Host is served');
   const hostile = await get(url(`/player/test.m3u8?token=${token('test.m3u8')}&"><script>alert(1)</script>`), { headers: { host: 'evil.example:1' } });
   t.equal(hostile.status, 200);
   t.notMatch(hostile.body.toString(), /<script>alert/, 'query text never comes back unescaped');
