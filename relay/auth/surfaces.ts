@@ -55,7 +55,8 @@ function classifyNormalised(config: RelayConfig, path: string): Surface {
   if (path === '/metrics') return config.security.metricsAuth ? ADMIN : PUBLIC;
   if (under(path, '/assets')) return PUBLIC;
   const parts = path.split('/').slice(1);
-  if (parts[0] === 'vod' && parts[1]) return { plane: 'viewer', scope: `vod/${parts[1]}`, access: config.security.defaultAccess };
+  // Files and started streams under /vod/ and /live/ have no Stream block: DefaultAccess decides, per first path part.
+  if ((parts[0] === 'vod' || parts[0] === 'live') && parts[1]) return { plane: 'viewer', scope: `${parts[0]}/${parts[1]}`, access: config.security.defaultAccess };
   if (parts[0] === 'player' && parts.length === 2) {
     const stream = streamNamed(config, parts[1]!);
     return stream ? viewerOf(config, stream) : PUBLIC;

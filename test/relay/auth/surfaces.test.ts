@@ -6,11 +6,11 @@ const { config } = parseConfig(`ViewerTokenSecret ${'s'.repeat(32)}
 <Camera cam>
   Source testsrc://
 </Camera>
-<Stream live.flv>
+<Stream door.flv>
   Feed cam
   Access token
 </Stream>
-<Stream live.m3u8>
+<Stream door.m3u8>
   Feed cam
   Access token
 </Stream>
@@ -46,14 +46,15 @@ t.test('each path belongs to its plane', async (t) => {
     '/assets/hls.min.js': 'public',
     '/index.html': 'public',
     '/nothing-here': 'public',
-    '/live.flv': 'viewer live.flv token',
-    '/live.m3u8': 'viewer live.m3u8 token',
-    '/live/seg000001.ts': 'viewer live.m3u8 token',
-    '/live/parts/abc.m4s': 'viewer live.m3u8 token',
-    '/player/live.m3u8': 'viewer live.m3u8 token',
+    '/door.flv': 'viewer door.flv token',
+    '/door.m3u8': 'viewer door.m3u8 token',
+    '/door/seg000001.ts': 'viewer door.m3u8 token',
+    '/door/parts/abc.m4s': 'viewer door.m3u8 token',
+    '/player/door.m3u8': 'viewer door.m3u8 token',
     '/open.jpg': 'viewer open.jpg public',
     '/vod/movie.mp4': 'viewer vod/movie.mp4 public',
     '/vod/movie/seg1.ts': 'viewer vod/movie public',
+    '/live/pushed.m3u8': 'viewer live/pushed.m3u8 public',
   };
   for (const [path, want] of Object.entries(expected)) t.equal(plane(path), want, path);
 });
@@ -62,7 +63,7 @@ t.test('spellings a router may still match are as protected as the plain path', 
   for (const path of ['/STAT.JSON', '/Stat.Html', '/stat%2Ejson', '/stat%2ehtml', '//stat.json', '/stat.json/', '/stat.json//', '/%2Fstat.json', '/API/vod', '/api%2Fvod', '/Metrics']) {
     t.equal(plane(path), 'admin', path);
   }
-  for (const path of ['/LIVE.FLV', '/live%2Eflv', '/live.flv/', '//live.flv', '/Live/seg000001.ts', '/live%2Fseg000001.ts']) t.match(plane(path), /^viewer live/, path);
+  for (const path of ['/DOOR.FLV', '/door%2Eflv', '/door.flv/', '//door.flv', '/Door/seg000001.ts', '/door%2Fseg000001.ts']) t.match(plane(path), /^viewer door/, path);
   t.equal(plane('/api/source/../../stat.json'), 'admin', 'dot segments do not escape to an open prefix');
   t.equal(plane('/%E0%A4%A'), 'admin', 'a path that does not decode is refused');
 });
