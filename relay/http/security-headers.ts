@@ -12,6 +12,8 @@ const CONTENT_SECURITY_POLICY = [
   "media-src 'self' blob:",
   "connect-src 'self'",
   "worker-src 'self' blob:",
+  // The relay's own player may be framed by its pages (an embed preview, a wall of cameras).
+  "frame-src 'self'",
   "base-uri 'none'",
   "form-action 'none'",
 ].join('; ');
@@ -23,7 +25,8 @@ const CONTENT_SECURITY_POLICY = [
 export function securityHeaders(): Middleware {
   return async (ctx, next) => {
     const embeddable = ctx.path.startsWith('/player/');
-    ctx.set('Content-Security-Policy', `${CONTENT_SECURITY_POLICY}; frame-ancestors ${embeddable ? '*' : "'none'"}`);
+    // No frame-ancestors at all for the player: `*` would still refuse pages of no network origin (a local file, about:blank).
+    ctx.set('Content-Security-Policy', embeddable ? CONTENT_SECURITY_POLICY : `${CONTENT_SECURITY_POLICY}; frame-ancestors 'none'`);
     if (!embeddable) ctx.set('X-Frame-Options', 'DENY');
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('Referrer-Policy', 'no-referrer');
