@@ -2,6 +2,7 @@ import { connect } from 'node:net';
 import t from 'tap';
 import { hashPassword } from '../../../relay/auth/password.ts';
 import { signViewerToken } from '../../../relay/auth/viewer-token.ts';
+import { prng } from '../../helpers/prng.ts';
 import { basic, get } from '../../helpers/request.ts';
 import { startTestRelay, syntheticConfig } from '../../helpers/relay.ts';
 
@@ -156,4 +157,20 @@ t.test('pages carry security headers; only the player may be framed', async (t) 
   t.match(String(player.headers['content-security-policy']), /script-src 'self'/);
   t.notMatch(String(player.headers['content-security-policy']), /frame-ancestors/, 'the player can be framed anywhere');
   t.equal(player.headers['x-frame-options'], undefined);
+});
+
+t.test('random Authorization headers and tokens never get past the guard nor crash it', async (t) => {
+  const random = prng(1717);
+  const bytes = (length: number): string => Buffer.from(Array.from({ length }, () => 32 + Math.floor(random() * 95))).toString('latin1');
+  const statuses = new Map<number, number>();
+  for (let i = 0; i < 60; i++) {
+    const scheme = ['Basic ', 'Bearer ', '', 'basic  ', 'BEARER\t'][i % 5]!;
+    const value = i % 3 === 0 ? Buffer.from(bytes(1 + Math.floor(random() * 60))).toString('base64') : bytes(Math.floor(random() * 200));
+    const address = `127.0.1.${(i % 200) + 1}`;
+    const adminAnswer = await get(url('/stat.json'), { headers: { authorization: `${scheme}${value}` }, localAddress: address });
+    const viewerAnswer = await get(url(`/test.flv?token=${encodeURIComponent(bytes(Math.floor(random() * 80)))}`), { headers: { authorization: `${scheme}${value}` }, localAddress: address, maxBytes: 3 });
+    for (const answer of [adminAnswer, viewerAnswer]) statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+  }
+  t.same([...statuses.keys()].sort(), [401, 403], `only refusals: ${JSON.stringify([...statuses])}`);
+  t.equal((await get(url('/stat.json'), { headers: admin })).status, 200, 'the relay is still up');
 });
