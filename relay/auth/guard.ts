@@ -95,7 +95,11 @@ async function authorise(ctx: Context, next: Next, relay: GuardedRelay, access: 
   await next();
   if (decision.via === 'token' && token && looksLikeViewerToken(token) && isPlaylist(ctx)) {
     const text = Buffer.isBuffer(ctx.body) ? ctx.body.toString('utf8') : typeof ctx.body === 'string' ? ctx.body : undefined;
-    if (text !== undefined) ctx.body = addTokenToPlaylist(text, token);
+    if (text === undefined) return;
+    ctx.body = addTokenToPlaylist(text, token);
+    // Each viewer's copy now carries its own token: a shared cache (nginx) must not hand it to another viewer.
+    const cacheControl = ctx.response.get('Cache-Control');
+    ctx.set('Cache-Control', /\bpublic\b/.test(cacheControl) ? cacheControl.replace(/\bpublic\b/, 'private') : `private${cacheControl ? `, ${cacheControl}` : ''}`);
   }
 }
 

@@ -102,9 +102,11 @@ t.test('one HLS token covers the playlist, its segments and the player page, and
   t.equal((await get(url('/test.m3u8'))).status, 403);
   const playlist = await get(url(`/test.m3u8?token=${hls}`));
   t.equal(playlist.status, 200);
+  t.match(String(playlist.headers['cache-control']), /^private\b/, 'a playlist carrying a viewer\'s token is not for shared caches');
+  t.notMatch(String(playlist.headers['cache-control']), /public/);
   const segments = playlist.body.toString().split('\n').filter((line) => line && !line.startsWith('#'));
   t.ok(segments.length > 0, 'segments listed');
-  for (const segment of segments) t.match(segment, new RegExp(`^test/seg\\d+\\.ts\\?token=${hls.replace('.', '\\.')}$`), 'the token carried on');
+  for (const segment of segments) t.match(segment, new RegExp(`^test/[\\w.-]+\\.ts\\?token=${hls.replace('.', '\\.')}$`), 'the token carried on');
   const segment = segments.at(-1)!.split('?')[0]!;
   t.equal((await get(url(`/${segment}?token=${hls}`))).status, 200, 'a segment with the token');
   t.equal((await get(url(`/${segment}`))).status, 403, 'a segment without');

@@ -61,19 +61,23 @@ t.test('password hashes verify the right password only and refuse to parse plain
 t.test('a wrong password costs the same whatever its length', async (t) => {
   // Guards against an early exit on length, which would tell an attacker how long the password is.
   const hash = parsePasswordHash(await hashPassword('the-real-password-is-quite-long', 16_384))!;
-  const time = async (guess: string): Promise<number> => {
-    const runs: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const start = process.hrtime.bigint();
-      await verifyPassword(guess, hash);
-      runs.push(Number(process.hrtime.bigint() - start) / 1e6);
-    }
-    return runs.sort((a, b) => a - b)[2]!;
+  const once = async (guess: string): Promise<number> => {
+    const start = process.hrtime.bigint();
+    await verifyPassword(guess, hash);
+    return Number(process.hrtime.bigint() - start) / 1e6;
   };
-  const short = await time('x');
-  const long = await time('y'.repeat(500));
+  // Alternated, so that load from other processes falls on both alike; medians of 7.
+  const shortRuns: number[] = [];
+  const longRuns: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    shortRuns.push(await once('x'));
+    longRuns.push(await once('y'.repeat(500)));
+  }
+  const median = (runs: number[]): number => runs.sort((a, b) => a - b)[3]!;
+  const short = median(shortRuns);
+  const long = median(longRuns);
   const ratio = short / long;
-  t.ok(ratio > 0.33 && ratio < 3, `median ${short.toFixed(1)} ms for 1 character, ${long.toFixed(1)} ms for 500`);
+  t.ok(ratio > 0.25 && ratio < 4, `median ${short.toFixed(1)} ms for 1 character, ${long.toFixed(1)} ms for 500`);
 });
 
 t.test('the playlist carries the token into relative URIs only', async (t) => {
