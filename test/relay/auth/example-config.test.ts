@@ -8,14 +8,18 @@ import { launchChromium, screenshot } from '../../helpers/browser.ts';
 import { ffprobe } from '../../helpers/probe.ts';
 import { basic, get } from '../../helpers/request.ts';
 import { startTestRelay } from '../../helpers/relay.ts';
+import { unusedPort } from '../../helpers/ports.ts';
+import { connect } from 'node:net';
 
 const run = promisify(execFile);
 const root = new URL('../../../', import.meta.url).pathname;
 
-// The example config with its auth block uncommented, as a user would enable it; only the port changes.
+// The example config with its auth block uncommented, as a user would enable it; only the ports change.
 const example = await readFile(`${root}relay.conf.example`, 'utf8');
+const rtspPort = await unusedPort();
 const enabled = example
   .replace(/^HTTPPort 8090\b/m, 'HTTPPort 0')
+  .replace(/^RTSPPort\s+\d+/m, `RTSPPort ${rtspPort}\nRTSPUDPPortRange 46000-46999`)
   .replace(/^# (AdminUser|AdminToken|MetricsAuth|ViewerTokenSecret|DefaultAccess) /gm, '$1 ');
 const secret = /^ViewerTokenSecret (\S+)/m.exec(enabled)?.[1];
 t.ok(secret, 'the auth block has a ViewerTokenSecret');
@@ -99,4 +103,37 @@ t.test('the signed player page plays in Chromium with hls.js, under the CSP', as
   await status.waitForFunction(() => /updated|refreshes/.test(document.getElementById('refresh-state')?.textContent ?? ''), undefined, { timeout: 10_000 });
   await status.waitForTimeout(3500);
   t.same(violations, [], 'no CSP violation on the player or status pages');
+});
+
+/** The status line and headers of one RTSP DESCRIBE, sent by hand. */
+function describe(uri: string, authorization?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(rtspPort, '127.0.0.1');
+    let text = '';
+    socket.on('data', (chunk) => {
+      text += String(chunk);
+      if (text.includes('\r\n\r\n')) {
+        socket.destroy();
+        resolve(text.slice(0, text.indexOf('\r\n\r\n')));
+      }
+    });
+    socket.on('error', reject);
+    socket.write(`DESCRIBE ${uri} RTSP/1.0\r\nCSeq: 1\r\n${authorization ? `Authorization: ${authorization}\r\n` : ''}\r\n`);
+  });
+}
+
+t.test('RTSP: a challenge without a token, plays with the signed URL or the token as password, 410 once expired', async (t) => {
+  const base = `rtsp://127.0.0.1:${rtspPort}/test.flv`;
+  const challenge = await describe(base);
+  t.match(challenge, /^RTSP\/1\.0 401 Unauthorized\r\n/);
+  t.match(challenge, /WWW-Authenticate: Basic realm="relay"/);
+  const signed = await signUrl('/test.flv');
+  const token = signed.split('token=')[1]!;
+  t.match(await describe(`${base}?token=${token}`), /^RTSP\/1\.0 200 OK/, 'DESCRIBE with the signed query');
+  t.match(await describe(`${base}?token=${signViewerToken(secret!, 'test.m3u8', Math.floor(Date.now() / 1000) + 60)}`), /^RTSP\/1\.0 403 /, 'another stream\'s token');
+  t.match(await describe(`${base}?token=${signViewerToken(secret!, 'test.flv', Math.floor(Date.now() / 1000) - 1)}`), /^RTSP\/1\.0 410 /, 'expired');
+  const probed = await ffprobe(`${base}?token=${token}`, 2, ['-rtsp_transport', 'tcp']);
+  t.equal(probed.codec_name, 'h264', 'ffprobe plays rtsp://.../test.flv?token=');
+  const asPassword = await ffprobe(`rtsp://viewer:${token}@127.0.0.1:${rtspPort}/test.flv`, 2, ['-rtsp_transport', 'tcp']);
+  t.equal(asPassword.width, 640, 'and with the token as the password, after the 401 challenge');
 });
