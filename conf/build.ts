@@ -1,6 +1,7 @@
 import { DIRECTIVES, type Scope } from './directives.ts';
 import type { DirectiveValues, ParsedBlock, Problems } from './parse.ts';
 import { checkPublishKeys } from './push-checks.ts';
+import { buildSecurity, streamAccess, type SecurityConfig } from './security.ts';
 import type { CameraConfig, RedirectConfig, RelayConfig, Size, StreamConfig, StreamFormat } from './types.ts';
 
 /** Reads a directive's value, or its default from the table. */
@@ -14,7 +15,7 @@ function reader(scope: Scope, values: DirectiveValues) {
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /** URL prefixes the relay's own features own (`/api/...`, `/wall`); a stream or its HLS segments may not take them. */
-export const RESERVED_PREFIXES = ['api', 'vod', 'record', 'player', 'assets', 'live', 'wall', 'metrics'] as const;
+export const RESERVED_PREFIXES = ['api', 'vod', 'record', 'recordings', 'player', 'assets', 'live', 'wall', 'metrics'] as const;
 
 /** Why a Stream or Redirect name would collide with the relay's own URLs, or undefined when it is free. */
 export function reservedNameProblem(name: string, format: StreamFormat | undefined): string | undefined {
@@ -49,6 +50,7 @@ export function buildConfig(
   const streams: StreamConfig[] = [];
   const redirects: RedirectConfig[] = [];
   const seen = new Map<string, number>();
+  const security = buildSecurity(global, problems);
   for (const block of blocks) {
     checkRequired(block, problems);
     if (!NAME_PATTERN.test(block.name)) {
@@ -72,7 +74,7 @@ export function buildConfig(
       }
     }
     if (block.kind === 'Camera') pushDefined(cameras, buildCamera(block, problems, schemes, get<number>('VodStreamTimeout')));
-    else if (block.kind === 'Stream') pushDefined(streams, buildStream(block, problems));
+    else if (block.kind === 'Stream') pushDefined(streams, buildStream(block, problems, security));
     else redirects.push({ name: block.name, line: block.line, url: reader('Redirect', block.values)<string>('URL') });
   }
   checkPublishKeys(cameras, blocks, problems);
@@ -108,6 +110,7 @@ export function buildConfig(
     cameras,
     streams,
     redirects,
+    security,
   });
 }
 
@@ -177,7 +180,7 @@ function buildCamera(block: ParsedBlock, problems: Problems, schemes: readonly s
     rtspTransport: get('RTSPTransport'),
     vbcLogin: get('VBCLogin'),
     vbcImageSize: get('VBCImageSize'),
-    publishKeys: get<string[]>('PublishKey'),
+    publishKeys: get<Array<{ value: string }>>('PublishKey').map((entry) => entry.value),
     followSsrc: get('FollowSSRC'),
     loop: get('Loop'),
     record: buildRecord(block, problems),
@@ -210,7 +213,7 @@ function redactText(text: string): string {
   return text.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
 }
 
-function buildStream(block: ParsedBlock, problems: Problems): StreamConfig | undefined {
+function buildStream(block: ParsedBlock, problems: Problems, security: SecurityConfig): StreamConfig | undefined {
   const get = reader('Stream', block.values);
   const extension = block.name.includes('.') ? block.name.split('.').pop()!.toLowerCase() : '';
   const format = get<StreamFormat | undefined>('Format') ?? FORMAT_BY_EXTENSION[extension];
@@ -268,6 +271,7 @@ function buildStream(block: ParsedBlock, problems: Problems): StreamConfig | und
     viewerHardLimitBytes: hardLimit,
     viewerWriteTimeoutMs: get('ViewerWriteTimeout'),
     rtsp: get<boolean>('RTSP') && format !== 'jpeg' && format !== 'status',
+    access: streamAccess(block.values, security, problems),
   };
 }
 

@@ -1,4 +1,5 @@
 import { publishKey } from './push-values.ts';
+import { SECURITY_DIRECTIVES } from './security.ts';
 import { boolean, bytes, decimal, duration, hexBytes, integer, oneOf, portRange, seconds, size, storageSize, text, type ValueParser } from './values.ts';
 
 /** Where a directive may stand. */
@@ -9,7 +10,7 @@ export interface DirectiveSpec {
   readonly parse: ValueParser<unknown>;
   readonly default?: unknown;
   readonly required?: boolean;
-  /** May be given on several lines; the value is then the list of every line's value. */
+  /** May appear on several lines; the value is then a list of { value, line }, one per line. */
   readonly repeatable?: boolean;
 }
 
@@ -39,6 +40,7 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     RecordMaxTotalSize: { parse: storageSize(2 ** 53), default: 0 },
     RecordMinFreeSpace: { parse: storageSize(2 ** 53), default: 1024 ** 3 },
     RecordMaxRequestSeconds: { parse: integer(1, 86_400), default: 3600 },
+    ...SECURITY_DIRECTIVES,
   },
   Camera: {
     Source: { parse: text, required: true },
@@ -87,6 +89,7 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     ViewerMaxQueue: { parse: bytes(32 * 1024, 1024 * 1024 * 1024), default: 8 * 1024 * 1024 },
     ViewerWriteTimeout: { parse: seconds(0.5, 600), default: 20_000 },
     RTSP: { parse: boolean, default: true },
+    Access: { parse: oneOf(['public', 'token'] as const) },
   },
   Redirect: {
     URL: { parse: text, required: true },

@@ -107,15 +107,19 @@ function parseDirectives(scope: Scope, statements: readonly Statement[], problem
     }
     const spec = specs[name]!;
     const previous = values.get(name);
-    if (previous && !spec.repeatable) {
+    if (previous && specs[name]!.repeatable) {
+      const value = specs[name]!.parse(statement.args);
+      if (value instanceof ValueError) problems.error(statement.line, `${name}: ${value.message}`);
+      else (previous.value as Array<{ value: unknown; line: number }>).push({ value, line: statement.line });
+      continue;
+    }
+    if (previous) {
       problems.error(statement.line, `${name}: given twice in this ${scopeLabel(scope)} (first on line ${previous.line})`);
       continue;
     }
     const value = spec.parse(statement.args);
     if (value instanceof ValueError) problems.error(statement.line, `${name}: ${value.message}`);
-    else if (!spec.repeatable) values.set(name, { value, line: statement.line });
-    else if (previous) (previous.value as unknown[]).push(value);
-    else values.set(name, { value: [value], line: statement.line });
+    else values.set(name, { value: specs[name]!.repeatable ? [{ value, line: statement.line }] : value, line: statement.line });
   }
   return values;
 }

@@ -1,3 +1,5 @@
+import type { Access, SecurityConfig } from './security.ts';
+
 /** The validated, frozen configuration the relay runs on. Every field is filled: defaults are applied by the parser. */
 export interface RelayConfig {
   readonly file: string;
@@ -33,6 +35,8 @@ export interface RelayConfig {
   readonly cameras: readonly CameraConfig[];
   readonly streams: readonly StreamConfig[];
   readonly redirects: readonly RedirectConfig[];
+  /** Admin and viewer authentication, TLS, connection limits (conf/security.ts). */
+  readonly security: SecurityConfig;
 }
 
 export interface Size {
@@ -145,6 +149,8 @@ export interface StreamConfig {
   readonly viewerWriteTimeoutMs: number;
   /** Also served over RTSP at rtsp://HOST:RTSPPort/NAME (flv and hls as H.264, mpjpeg as JPEG). */
   readonly rtsp: boolean;
+  /** Who may watch: anyone, or holders of a viewer token (the stream's Access; when absent, DefaultAccess). */
+  readonly access?: Access;
 }
 
 export interface RedirectConfig {

@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, formatProblem } from '../conf/parse.ts';
 import { FfmpegNotFoundError, locateFfmpeg } from './ffmpeg-locate.ts';
+import { TlsSetupError } from './http/tls.ts';
+import { hashPasswordCommand, signUrl } from './auth/cli-commands.ts';
 import { createLogger, type Logger } from './log.ts';
 import { isViewerGone } from './server.ts';
 import { loadConfig, startRelay } from './main.ts';
@@ -12,6 +14,10 @@ const HELP = `relay ${RELAY_VERSION}: pull each camera once, serve FLV, HLS and 
 usage:
   relay [-c FILE]        run the relay (default: ./relay.conf, else ./relay.conf.example)
   relay --check FILE     validate a config, print every error, exit 1 if any (like nginx -t)
+  relay --hash-password  read a password from stdin or a prompt, print its hash for AdminUser/AdminToken
+  relay [-c FILE] --sign-url URL [--expires SECONDS]
+                         print URL with a viewer token valid for SECONDS (default 3600), signed with the
+                         config's ViewerTokenSecret
   relay --help           this text
   relay --version        print the version
 
@@ -34,6 +40,9 @@ export async function main(argv: string[]): Promise<number> {
       options: {
         config: { type: 'string', short: 'c' },
         check: { type: 'string' },
+        'hash-password': { type: 'boolean' },
+        'sign-url': { type: 'string' },
+        expires: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -51,6 +60,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (options.check !== undefined) return check(options.check);
+  if (options['hash-password']) return hashPasswordCommand(process.stdin, process.stdout, process.stderr);
+  if (options['sign-url'] !== undefined) return signUrlCommand(options.config ?? defaultConfigFile(), options['sign-url'], options.expires ?? '3600');
   const file = options.config ?? defaultConfigFile();
   const log = createLogger();
   let config;
@@ -71,7 +82,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     running = await startRelay(config, log);
   } catch (error) {
-    if (error instanceof FfmpegNotFoundError || (error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    if (error instanceof FfmpegNotFoundError || error instanceof TlsSetupError || (error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       log.error((error as Error).message);
       return 1;
     }
@@ -132,6 +143,16 @@ async function check(file: string): Promise<number> {
     }
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${error.message}\n${file}: ${error.problems.length} error(s)\n`);
+    return 1;
+  }
+}
+
+function signUrlCommand(file: string, url: string, expires: string): number {
+  try {
+    process.stdout.write(`${signUrl(loadConfig(file).config, url, expires)}\n`);
+    return 0;
+  } catch (error) {
+    process.stderr.write(`relay: ${(error as Error).message}\n`);
     return 1;
   }
 }

@@ -9,12 +9,17 @@ import { Relay } from './relay.ts';
 import { startRecordings } from './recording/recordings.ts';
 import { RtspEdge } from './rtsp/relay-edge.ts';
 import { createApp, listen } from './server.ts';
+import { accessControlOf } from './auth/access.ts';
+import { limitConnections } from './http/connection-limits.ts';
+import { listenHttps } from './http/tls.ts';
 
 /** A running relay with its HTTP server. */
 export interface RunningRelay {
   readonly relay: Relay;
   readonly server: Server;
   readonly port: number;
+  /** The HTTPS port when HTTPSPort is set. */
+  readonly httpsPort: number | undefined;
   readonly ffmpeg: FfmpegInfo;
   /** The RTSP edge, when RTSPPort is set. */
   readonly rtsp: RtspEdge | undefined;
@@ -60,27 +65,43 @@ export async function startRelay(
     await relay.stop();
     throw error;
   }
+  server.headersTimeout = config.security.requestHeaderTimeoutMs;
+  const security = () => relay.config.security;
+  accessControlOf(relay).connectionLimits.push(limitConnections(server, security));
+  const https = await listenHttps(app, security, config.httpBindAddress, log.child('https')).catch(async (error: unknown) => {
+    server.close();
+    await rtsp?.close();
+    await relay.stop();
+    throw error;
+  });
+  if (https) accessControlOf(relay).connectionLimits.push(https.limits);
   let stopping: Promise<void> | undefined;
   // Reloads run one at a time; any number of requests that arrive during one become a single reload after it.
   let current: Promise<void> = Promise.resolve();
   let queued: Promise<void> | undefined;
   const reloadOnce = async (): Promise<void> => {
     queued = undefined;
-    const { config: next, warnings } = loadConfig(relay.config.file, adapters.schemes);
-    for (const warning of warnings) log.warn(`${warning.file}:${warning.line}: ${warning.message}`);
-    // Recorders hold the encoders of their cameras, which a reload may replace: they restart with the new config.
-    await recordings.stop();
     try {
-      await relay.reload(next);
-      rtsp?.sync();
+      const { config: next, warnings } = loadConfig(relay.config.file, adapters.schemes);
+      for (const warning of warnings) log.warn(`${warning.file}:${warning.line}: ${warning.message}`);
+      // Recorders hold the encoders of their cameras, which a reload may replace: they restart with the new config.
+      await recordings.stop();
+      try {
+        await relay.reload(next);
+        rtsp?.sync();
+      } finally {
+        recordings = await startRecordings(relay, log);
+      }
     } finally {
-      recordings = await startRecordings(relay, log);
+      // Renewed certificates are picked up on SIGHUP even when the config itself is unchanged or rejected.
+      await https?.reloadCertificates(relay.config.security);
     }
   };
   return {
     relay,
     server,
     port,
+    httpsPort: https?.port,
     ffmpeg,
     rtsp,
     reload() {
@@ -96,7 +117,7 @@ export async function startRelay(
         await recordings.stop();
         await relay.stop();
         server.closeAllConnections();
-        await closed;
+        await Promise.all([closed, https?.close()]);
       })();
       return stopping;
     },

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { registerSecurityMetrics } from './auth/metrics.ts';
 import type { Feed } from './feed.ts';
 import type { StreamOutput } from './outputs/output.ts';
 import type { RateSampler } from './rates.ts';
@@ -112,5 +113,6 @@ export function createMetricsRegistry(relay: Relay, rates: RateSampler): Registr
       return percent === null ? [] : [[streamLabels(output), percent]];
     }));
   registerRecordingMetrics(registry, relay);
+  registerSecurityMetrics(registry, relay);
   return registry;
 }

@@ -13,6 +13,7 @@ import { renderStatusPage } from './pages/status-page.ts';
 import { RateSampler } from './rates.ts';
 import type { Relay } from './relay.ts';
 import { statusSnapshot } from './status.ts';
+import { withViewerToken } from './auth/viewer-link.ts';
 
 const NAME = '[A-Za-z0-9][A-Za-z0-9._-]{0,127}';
 
@@ -78,9 +79,15 @@ async function servePlayer(ctx: Context, next: Next, relay: Relay, snapshot: () 
   const { streams } = snapshot();
   const stream = streams.find((candidate) => candidate.name === name);
   if (!stream) return next();
-  const sibling = (wanted: string) => streams.find((candidate) => candidate.camera === stream.camera && candidate.format === wanted);
-  if (format === 'flv') return sendHtml(ctx, renderFlvPlayerPage(stream, sibling('hls'), playerRequest(ctx)));
-  sendHtml(ctx, renderPlayerPage(stream, sibling('mpjpeg'), playerRequest(ctx)));
+  // A viewer token in the page's query goes on into the stream URLs the page plays.
+  const tokenized = <T extends { url: string; playerUrl: string | null }>(found: T): T =>
+    ({ ...found, url: withViewerToken(found.url, ctx.query.token), playerUrl: found.playerUrl && withViewerToken(found.playerUrl, ctx.query.token) });
+  const sibling = (wanted: string) => {
+    const found = streams.find((candidate) => candidate.camera === stream.camera && candidate.format === wanted);
+    return found && tokenized(found);
+  };
+  if (format === 'flv') return sendHtml(ctx, renderFlvPlayerPage(tokenized(stream), sibling('hls'), playerRequest(ctx)));
+  sendHtml(ctx, renderPlayerPage(tokenized(stream), sibling('mpjpeg'), playerRequest(ctx)));
 }
 
 /** Player pages autoplay muted unless the query says `autoplay=0` (or `muted=0` for sound, where allowed). */

@@ -10,6 +10,8 @@ import { registerPages } from './pages.ts';
 import { registerSourceApi } from './api/source.ts';
 import { registerVodRoutes } from './vod/routes.ts';
 import { registerRecordingRoutes } from './recording/api.ts';
+import { accessGuard } from './auth/guard.ts';
+import { securityHeaders } from './http/security-headers.ts';
 
 /** Longest request path accepted; real stream URLs are short. */
 const MAX_PATH_LENGTH = 1024;
@@ -43,6 +45,8 @@ export function createApp(relay: Relay, log: Logger): Koa {
     }
   });
 
+  app.use(securityHeaders());
+  app.use(accessGuard(relay));
   registerPages(router, relay);
   registerSourceApi(router, relay, log.child('api'));
   registerVodRoutes(router, relay, log);
@@ -115,7 +119,7 @@ function sendError(ctx: Context, error: unknown, log: Logger): void {
 
 /** Starts listening; resolves with the server and the port actually bound (HTTPPort 0 picks one). */
 export async function listen(app: Koa, port: number, host: string): Promise<{ server: Server; port: number }> {
-  const server = createServer({ maxHeaderSize: 16 * 1024 }, app.callback());
+  const server = createServer({ maxHeaderSize: 16 * 1024, connectionsCheckingInterval: 1_000 }, app.callback());
   server.headersTimeout = 10_000;
   server.requestTimeout = 0; // live responses last as long as the viewer watches
   server.maxHeadersCount = 100;
@@ -134,7 +138,8 @@ export async function listen(app: Koa, port: number, host: string): Promise<{ se
       return;
     }
     const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${status.length + 1}\r\n\r\n${status}\n`);
+    // Destroyed once written: a client that never reads would otherwise hold the half-closed socket for ever.
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${status.length + 1}\r\n\r\n${status}\n`, () => socket.destroy());
   });
   return { server, port: (server.address() as AddressInfo).port };
 }

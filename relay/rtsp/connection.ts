@@ -19,7 +19,7 @@ export type RequestHandler = (connection: RtspConnection, request: RtspRequest) 
 
 /** Reason phrases of the statuses the server sends (RFC 2326 7.1.1). */
 export const REASONS: Record<number, string> = {
-  200: 'OK', 400: 'Bad Request', 404: 'Not Found', 405: 'Method Not Allowed', 453: 'Not Enough Bandwidth',
+  200: 'OK', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 410: 'Gone', 405: 'Method Not Allowed', 453: 'Not Enough Bandwidth',
   454: 'Session Not Found', 455: 'Method Not Valid in This State', 461: 'Unsupported Transport',
   500: 'Internal Server Error', 501: 'Not Implemented', 503: 'Service Unavailable',
 };

@@ -68,6 +68,8 @@ function mountOf(server: RtspServer, uri: string): { mount: RtspMount; track: st
 async function describe(server: RtspServer, connection: RtspConnection, request: RtspRequest): Promise<RtspReply> {
   const found = mountOf(server, request.uri);
   if (!found || (found.track !== '' && found.track !== TRACK)) return { status: 404 };
+  const refused = await server.options.authorize?.(found.mount.name, request.uri, request.headers.get('Authorization'), connection);
+  if (refused) return refused;
   const { mount } = found;
   const source = mount.stream.source;
   if (!source.ready) {
@@ -91,6 +93,8 @@ async function describe(server: RtspServer, connection: RtspConnection, request:
 async function setup(server: RtspServer, connection: RtspConnection, request: RtspRequest): Promise<RtspReply> {
   const found = mountOf(server, request.uri);
   if (!found || (found.track !== '' && found.track !== TRACK)) return { status: 404 };
+  const refused = await server.options.authorize?.(found.mount.name, request.uri, request.headers.get('Authorization'), connection);
+  if (refused) return refused;
   const { mount } = found;
   const sessionId = sessionIdOf(request);
   if (sessionId !== undefined) return { status: server.sessions.has(sessionId) ? 455 : 454 };

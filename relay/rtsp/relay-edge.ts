@@ -5,6 +5,7 @@ import type { Relay } from '../relay.ts';
 import type { RtpMediaSource } from './rtp-stream.ts';
 import { RtspServer, type RtspRefusal } from './server.ts';
 import { h264RtpSource, jpegRtpSource, type JpegFeed, type JpegSkipCounter } from './sources.ts';
+import { authorizeRtspReader } from '../auth/rtsp.ts';
 
 /**
  * The one place that knows where a stream's frames come from for RTSP: the stream's shared encoder (flv, hls: its
@@ -43,6 +44,7 @@ export class RtspEdge implements ConsumerEdge {
       sessionTimeoutMs: config.rtspSessionTimeoutMs,
       log: log.child('rtsp'),
       admit: (name) => holder.edge?.admit(name),
+      authorize: (name, uri, authorization, connection) => authorizeRtspReader(relay, name, uri, authorization, connection),
     });
     const edge = (holder.edge = new RtspEdge(relay, server));
     relay.edges.add(edge);

@@ -2,7 +2,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import type { RemoteInfo } from 'node:dgram';
 import type { Logger } from '../log.ts';
 import type { ViewerLimits } from '../viewer.ts';
-import { RtspConnection } from './connection.ts';
+import { RtspConnection, type RtspReply } from './connection.ts';
 import { handleRequest } from './methods.ts';
 import type { JpegSkipReason } from '../../adapters/rtp/jpeg-packetizer.ts';
 import { RtpStream, type RtpMediaSource } from './rtp-stream.ts';
@@ -33,6 +33,8 @@ export interface RtspServerOptions {
   readonly maxSessions?: number;
   /** Admission, asked at every SETUP (MaxClients of the stream and of the server). */
   readonly admit?: (streamName: string) => RtspRefusal | undefined;
+  /** Viewer authorisation, asked at every DESCRIBE and SETUP: undefined to go on, else the reply (401, 403, 410). */
+  readonly authorize?: (streamName: string, uri: string, authorization: string | undefined, connection: RtspConnection) => Promise<RtspReply | undefined>;
 }
 
 /** Counters of one stream's RTSP readers, for /stat.json and /metrics. */

@@ -1,0 +1,168 @@
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RelayConfig } from '../../conf/types.ts';
+import type { SecurityConfig } from '../../conf/security.ts';
+import type { Logger } from '../log.ts';
+import type { ConnectionLimits } from '../http/connection-limits.ts';
+import { FailedLogins } from './failures.ts';
+import { verifyPassword } from './password.ts';
+import { checkViewerToken, looksLikeViewerToken } from './viewer-token.ts';
+
+/** What a viewer presents: a `?token=` value and/or an Authorization header, and where it comes from. */
+export interface ViewerRequest {
+  /** The `token` query parameter, if any. */
+  readonly token?: string | undefined;
+  /** `Bearer TOKEN`, `Basic` with the token as password (RTSP players), or an admin's own credentials. */
+  readonly authorization?: string | undefined;
+  /** The client address (after TrustProxy), for slowing down password guessing. */
+  readonly address: string;
+}
+
+/** Allowed (and how), or refused with 403 (no or bad token) or 410 (expired token). */
+export type ViewerDecision =
+  | { readonly allowed: true; readonly via: 'public' | 'token' | 'admin' }
+  | { readonly allowed: false; readonly status: 403 | 410; readonly reason: string };
+
+/** The answer to an admin request: allowed, no credentials sent, or credentials that are wrong or malformed. */
+export type AdminCheck = 'ok' | 'missing' | 'wrong';
+
+const MAX_AUTHORIZATION_LENGTH = 4096;
+/** Verified credentials skip scrypt for a minute: a status page refreshing every 3 s must not cost a hash each time. */
+const VERIFIED_TTL_MS = 60_000;
+const MAX_VERIFIED = 1000;
+
+/** Logs counts 1, 10, 100, ... so that a flood costs a handful of lines. */
+const worthLogging = (count: number): boolean => Number.isInteger(Math.log10(count));
+
+/** Admin and viewer authorisation for one relay, read from its current config (so SIGHUP applies new credentials). */
+export class AccessControl {
+  readonly failedLogins = new FailedLogins();
+  /** Refused viewer requests since start (missing, bad or expired tokens), for /metrics. */
+  viewerRefusals = 0;
+  /** The connection limits of each listener (plain and HTTPS), registered by whoever starts them, for /metrics. */
+  readonly connectionLimits: ConnectionLimits[] = [];
+  private readonly verified = new Map<string, number>();
+  private verifiedFor: SecurityConfig | undefined;
+
+  constructor(
+    private readonly config: () => RelayConfig,
+    private readonly log: Logger,
+  ) {}
+
+  /** False while no AdminUser or AdminToken is configured: the admin plane is then open. */
+  get adminProtected(): boolean {
+    const { adminUsers, adminTokens } = this.config().security;
+    return adminUsers.length > 0 || adminTokens.length > 0;
+  }
+
+  /** Checks an Authorization header against AdminUser (Basic) and AdminToken (Bearer) lines. */
+  async checkAdmin(authorization: string | undefined, address: string): Promise<AdminCheck> {
+    if (!this.adminProtected) return 'ok';
+    if (!authorization) return 'missing';
+    const security = this.config().security;
+    if (this.verifiedFor !== security) {
+      this.verified.clear();
+      this.verifiedFor = security;
+    }
+    const key = createHash('sha256').update(authorization).digest('base64');
+    if ((this.verified.get(key) ?? 0) > Date.now()) return 'ok';
+    const delay = this.failedLogins.delayFor(address);
+    if (delay > 0) await sleep(delay);
+    if (await this.verifyCredentials(security, authorization)) {
+      this.failedLogins.succeed(address);
+      this.verified.set(key, Date.now() + VERIFIED_TTL_MS);
+      if (this.verified.size > MAX_VERIFIED) this.verified.delete(this.verified.keys().next().value!);
+      return 'ok';
+    }
+    const count = this.failedLogins.fail(address);
+    if (worthLogging(count)) {
+      this.log.warn(`admin login refused from ${address} (${count} failure(s); answers to it are delayed ${this.failedLogins.delayFor(address)} ms)`);
+    }
+    return 'wrong';
+  }
+
+  /**
+   * Whether a viewer may watch `scope` (a stream name, or `vod/NAME`) with access `access`: public streams always,
+   * token streams with a valid token for that very scope (query, Bearer, or Basic password) or an admin's credentials.
+   */
+  async authorizeViewer(scope: string, access: 'public' | 'token', request: ViewerRequest): Promise<ViewerDecision> {
+    if (access === 'public') return { allowed: true, via: 'public' };
+    const secret = this.config().security.viewerTokenSecret;
+    const candidates = [request.token, ...tokensInAuthorization(request.authorization)].filter((token): token is string => !!token);
+    let expired = false;
+    for (const token of candidates) {
+      const check = secret ? checkViewerToken(secret, scope, token) : 'bad';
+      if (check === 'valid') return { allowed: true, via: 'token' };
+      expired ||= check === 'expired';
+    }
+    if (request.authorization && this.adminProtected && !expired) {
+      if ((await this.checkAdmin(request.authorization, request.address)) === 'ok') return { allowed: true, via: 'admin' };
+    }
+    this.viewerRefusals++;
+    const decision: ViewerDecision = expired
+      ? { allowed: false, status: 410, reason: 'the viewer token has expired' }
+      : { allowed: false, status: 403, reason: candidates.length > 0 ? 'the viewer token is not valid for this stream' : 'this stream needs a viewer token' };
+    if (worthLogging(this.viewerRefusals)) this.log.info(`viewer refused (${decision.status}) for ${scope} from ${request.address}; ${this.viewerRefusals} refusal(s) since start`);
+    return decision;
+  }
+
+  private async verifyCredentials(security: SecurityConfig, authorization: string): Promise<boolean> {
+    if (authorization.length > MAX_AUTHORIZATION_LENGTH) return false;
+    const [scheme = '', value = ''] = authorization.trim().split(/\s+/, 2);
+    if (scheme.toLowerCase() === 'bearer') {
+      let ok = false;
+      // Every configured token is tried, so the time taken does not tell which one came close.
+      for (const hash of security.adminTokens) ok = (await verifyPassword(value, hash)) || ok;
+      return ok;
+    }
+    if (scheme.toLowerCase() !== 'basic') return false;
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) return false;
+    const user = security.adminUsers.find((candidate) => candidate.name === decoded.slice(0, colon));
+    // An unknown user costs one hash too, so that the answer's timing does not reveal which names exist.
+    const hash = (user ?? security.adminUsers[0])?.hash;
+    if (!hash) return false;
+    const matches = await verifyPassword(decoded.slice(colon + 1), hash);
+    return matches && user !== undefined;
+  }
+}
+
+/** Viewer tokens an Authorization header may carry: `Bearer TOKEN`, or `Basic` whose password is the token. */
+function tokensInAuthorization(authorization: string | undefined): string[] {
+  if (!authorization || authorization.length > MAX_AUTHORIZATION_LENGTH) return [];
+  const [scheme = '', value = ''] = authorization.trim().split(/\s+/, 2);
+  if (scheme.toLowerCase() === 'bearer' && looksLikeViewerToken(value)) return [value];
+  if (scheme.toLowerCase() === 'basic') {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const password = decoded.slice(decoded.indexOf(':') + 1);
+    if (decoded.includes(':') && looksLikeViewerToken(password)) return [password];
+  }
+  return [];
+}
+
+const controls = new WeakMap<object, AccessControl>();
+
+/** The one AccessControl of a relay (created on first use), shared by the HTTP edge, the RTSP server and /metrics. */
+export function accessControlOf(relay: { readonly config: RelayConfig; readonly deps: { readonly log: Logger } }): AccessControl {
+  let control = controls.get(relay);
+  if (!control) {
+    control = new AccessControl(() => relay.config, relay.deps.log.child('auth'));
+    controls.set(relay, control);
+  }
+  return control;
+}
+
+/**
+ * Whether a viewer may watch the stream `streamName`, for edges other than HTTP (the RTSP server):
+ * `await authorizeViewer(relay, 'test.sdp', { token: url.searchParams.get('token') ?? undefined, authorization, address })`,
+ * then answer 403 or 410 (RTSP has both statuses) when `allowed` is false.
+ */
+export function authorizeViewer(
+  relay: Parameters<typeof accessControlOf>[0],
+  streamName: string,
+  request: ViewerRequest,
+): Promise<ViewerDecision> {
+  const stream = relay.config.streams.find((candidate) => candidate.name === streamName);
+  return accessControlOf(relay).authorizeViewer(stream?.name ?? streamName, stream?.access ?? relay.config.security.defaultAccess, request);
+}

@@ -1,0 +1,134 @@
+import type { Context, Middleware, Next } from 'koa';
+import type { RelayConfig } from '../../conf/types.ts';
+import type { Logger } from '../log.ts';
+import { clientAddress, plainAddress } from '../http/client-address.ts';
+import { markAuthorised } from '../http/connection-limits.ts';
+import { accessControlOf, type AccessControl } from './access.ts';
+import { addTokenToPlaylist } from './playlist-token.ts';
+import { classifyPath } from './surfaces.ts';
+import { looksLikeViewerToken } from './viewer-token.ts';
+
+/** The relay as the guard sees it. */
+export interface GuardedRelay {
+  readonly config: RelayConfig;
+  readonly deps: { readonly log: Logger };
+}
+
+/**
+ * A Host header: a name or address and an optional port, or none at all (HTTP/1.0); anything else is refused before it
+ * reaches a page or a redirect.
+ */
+const HOST_PATTERN = /^(?:(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?)?$/;
+
+/** Sends 401 with the challenges this relay accepts (Basic for people, Bearer for scripts). */
+function unauthorised(ctx: Context): void {
+  ctx.status = 401;
+  ctx.set('WWW-Authenticate', 'Basic realm="relay admin", charset="UTF-8"');
+  ctx.append('WWW-Authenticate', 'Bearer realm="relay admin"');
+  ctx.type = 'text/plain';
+  ctx.body = 'authentication required\n';
+}
+
+/** The token a request carries in its query, if it is one (a repeated parameter is not). */
+function queryToken(ctx: Context): string | undefined {
+  const token = ctx.query.token;
+  return typeof token === 'string' ? token : undefined;
+}
+
+/**
+ * The HTTP edge's gate, one middleware for every route: resolves the client address (TrustProxy), refuses bad Host
+ * headers, applies RedirectToHTTPS and MaxClientsPerIP for proxied clients, then authorises by surface: the admin plane
+ * (/, /stat.*, /metrics, /api/*, /record/*, /wall) wants admin credentials, the viewer plane (streams, HLS segments and
+ * parts, player pages, /vod/) a token where the stream's Access is token. Routes added later under those prefixes
+ * are covered without registering anything.
+ */
+export function accessGuard(relay: GuardedRelay): Middleware {
+  const access = accessControlOf(relay);
+  const forwardedInFlight = new Map<string, number>();
+  return async (ctx, next) => {
+    const security = relay.config.security;
+    const peer = plainAddress(ctx.req.socket.remoteAddress);
+    ctx.request.ip = clientAddress(peer, ctx.get('x-forwarded-for') || undefined, security.trustProxy);
+    if (!HOST_PATTERN.test(ctx.get('host'))) {
+      ctx.status = 400;
+      ctx.type = 'text/plain';
+      ctx.body = 'bad Host header\n';
+      return;
+    }
+    if (security.redirectToHttps && !(ctx.req.socket as { encrypted?: boolean }).encrypted) {
+      ctx.status = 308;
+      ctx.redirect(`https://${ctx.hostname.includes(':') ? `[${ctx.hostname}]` : ctx.hostname}:${security.httpsPort}${ctx.url}`);
+      return;
+    }
+    if (security.maxClientsPerIp > 0 && peer !== ctx.ip) {
+      if (!holdForwardedSlot(ctx, forwardedInFlight, security.maxClientsPerIp)) {
+        ctx.status = 429;
+        ctx.type = 'text/plain';
+        ctx.body = 'too many connections from this address\n';
+        return;
+      }
+    }
+    await authorise(ctx, next, relay, access);
+  };
+}
+
+async function authorise(ctx: Context, next: Next, relay: GuardedRelay, access: AccessControl): Promise<void> {
+  const surface = classifyPath(relay.config, ctx.path);
+  if (surface.plane === 'admin') {
+    if ((await access.checkAdmin(ctx.get('authorization') || undefined, ctx.ip)) !== 'ok') return unauthorised(ctx);
+    markAuthorised(ctx.req.socket);
+    return next();
+  }
+  if (surface.plane === 'public') {
+    markAuthorised(ctx.req.socket);
+    return next();
+  }
+  const token = queryToken(ctx);
+  const decision = await access.authorizeViewer(surface.scope, surface.access, { token, authorization: ctx.get('authorization') || undefined, address: ctx.ip });
+  if (!decision.allowed) {
+    ctx.status = decision.status;
+    ctx.type = 'text/plain';
+    ctx.body = `${decision.reason}\n`;
+    return;
+  }
+  markAuthorised(ctx.req.socket);
+  await next();
+  if (decision.via === 'token' && token && looksLikeViewerToken(token) && isPlaylist(ctx)) {
+    const text = Buffer.isBuffer(ctx.body) ? ctx.body.toString('utf8') : typeof ctx.body === 'string' ? ctx.body : undefined;
+    if (text === undefined) return;
+    ctx.body = addTokenToPlaylist(text, token);
+    // Each viewer's copy now carries its own token: a shared cache (nginx) must not hand it to another viewer.
+    const cacheControl = ctx.response.get('Cache-Control');
+    ctx.set('Cache-Control', /\bpublic\b/.test(cacheControl) ? cacheControl.replace(/\bpublic\b/, 'private') : `private${cacheControl ? `, ${cacheControl}` : ''}`);
+  }
+}
+
+function isPlaylist(ctx: Context): boolean {
+  return ctx.status === 200 && /mpegurl/i.test(ctx.response.type);
+}
+
+/** Counts a proxied client's requests in flight against MaxClientsPerIP; false when it is over. */
+function holdForwardedSlot(ctx: Context, inFlight: Map<string, number>, max: number): boolean {
+  const address = ctx.ip;
+  const now = inFlight.get(address) ?? 0;
+  if (now >= max) return false;
+  inFlight.set(address, now + 1);
+  ctx.res.once('close', () => {
+    const left = (inFlight.get(address) ?? 1) - 1;
+    if (left > 0) inFlight.set(address, left);
+    else inFlight.delete(address);
+  });
+  return true;
+}
+
+/**
+ * Admin credentials for one route, for surfaces outside the prefixes the guard already knows:
+ * `router.get('/somewhere', requireAdmin(relay), handler)`.
+ */
+export function requireAdmin(relay: GuardedRelay): Middleware {
+  const access = accessControlOf(relay);
+  return async (ctx, next) => {
+    if ((await access.checkAdmin(ctx.get('authorization') || undefined, ctx.ip)) !== 'ok') return unauthorised(ctx);
+    return next();
+  };
+}

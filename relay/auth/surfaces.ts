@@ -1,0 +1,84 @@
+import type { RelayConfig, StreamConfig } from '../../conf/types.ts';
+import type { Access } from '../../conf/security.ts';
+
+/** What a request path is, for authorisation: an admin page or API, something a viewer watches, or open to all. */
+export type Surface =
+  | { readonly plane: 'admin' }
+  | { readonly plane: 'viewer'; readonly scope: string; readonly access: Access }
+  | { readonly plane: 'public' };
+
+const ADMIN: Surface = { plane: 'admin' };
+const PUBLIC: Surface = { plane: 'public' };
+
+/** Prefixes of the admin plane: every path under them, whatever registers it later. */
+const ADMIN_PREFIXES = ['/api', '/record', '/recordings', '/wall'];
+/** The push gateway authenticates its publishers with its own API keys. */
+const OWN_SCHEME_PREFIXES = ['/api/source'];
+
+function under(path: string, prefix: string): boolean {
+  return path === prefix || path.startsWith(`${prefix}/`);
+}
+
+/** Decodes, resolves dot segments, collapses repeated slashes and drops a trailing one: every way a path may still match a route. */
+function normalise(path: string): string | undefined {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    return undefined;
+  }
+  const segments: string[] = [];
+  // Dot segments are resolved as a client or a proxy in front would resolve them.
+  for (const segment of decoded.split('/')) {
+    if (segment === '..') segments.pop();
+    else if (segment !== '.' && segment !== '') segments.push(segment);
+  }
+  return `/${segments.join('/')}`.toLowerCase();
+}
+
+function streamNamed(config: RelayConfig, name: string): StreamConfig | undefined {
+  return config.streams.find((stream) => stream.name.toLowerCase() === name);
+}
+
+function viewerOf(config: RelayConfig, stream: StreamConfig): Surface {
+  return { plane: 'viewer', scope: stream.name, access: stream.access ?? config.security.defaultAccess };
+}
+
+/** The HLS stream whose segments (and parts) live under `/FOLDER/`: `/test/...` belongs to `test.m3u8`. */
+function hlsStreamOfFolder(config: RelayConfig, folder: string): StreamConfig | undefined {
+  return config.streams.find((stream) => stream.format === 'hls' && stream.name.replace(/\.m3u8$/i, '').toLowerCase() === folder);
+}
+
+function classifyNormalised(config: RelayConfig, path: string): Surface {
+  if (OWN_SCHEME_PREFIXES.some((prefix) => under(path, prefix))) return PUBLIC;
+  if (path === '/' || path === '/stat.json' || ADMIN_PREFIXES.some((prefix) => under(path, prefix))) return ADMIN;
+  if (path === '/metrics') return config.security.metricsAuth ? ADMIN : PUBLIC;
+  if (under(path, '/assets')) return PUBLIC;
+  const parts = path.split('/').slice(1);
+  // Files and started streams under /vod/ and /live/ have no Stream block: DefaultAccess decides, per first path part.
+  if ((parts[0] === 'vod' || parts[0] === 'live') && parts[1]) return { plane: 'viewer', scope: `${parts[0]}/${parts[1]}`, access: config.security.defaultAccess };
+  if (parts[0] === 'player' && parts.length === 2) {
+    const stream = streamNamed(config, parts[1]!);
+    return stream ? viewerOf(config, stream) : PUBLIC;
+  }
+  const stream = streamNamed(config, parts[0]!);
+  if (stream && stream.format === 'status') return ADMIN;
+  if (stream && parts.length === 1) return viewerOf(config, stream);
+  const hls = parts.length > 1 ? hlsStreamOfFolder(config, parts[0]!) : undefined;
+  if (hls) return viewerOf(config, hls);
+  return PUBLIC;
+}
+
+const RANK = { public: 0, viewer: 1, admin: 2 } as const;
+
+/**
+ * Classifies a request path by its raw and its decoded form and keeps the stricter answer, so that `/STAT.JSON`,
+ * `/stat%2Ejson` or `//stat.json/` are as protected as `/stat.json`. A path that does not decode is admin-only.
+ */
+export function classifyPath(config: RelayConfig, rawPath: string): Surface {
+  const decoded = normalise(rawPath);
+  if (decoded === undefined) return ADMIN;
+  const raw = classifyNormalised(config, rawPath.toLowerCase());
+  const clean = classifyNormalised(config, decoded);
+  return RANK[clean.plane] >= RANK[raw.plane] ? clean : raw;
+}
