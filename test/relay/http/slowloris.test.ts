@@ -92,7 +92,8 @@ t.test('2,000 slowloris connections: a viewer keeps its frames, sockets stay bou
   t.ok(peakOpen <= 8 * 100 + 3, `at most ${peakOpen} sockets open at once`);
   const gap = largestGap(viewer.arrivals, attackStart, attackEnd);
   t.ok(gap < 500, `largest gap between the viewer's chunks during the attack: ${gap} ms`);
-  t.ok(peakUnauthenticated <= 8 * 100, `at most ${peakUnauthenticated} unauthenticated connections held (8 addresses x MaxClientsPerIP 100)`);
+  // The watching viewer's own connection may be counted while its request is read: one more than the attackers' share.
+  t.ok(peakUnauthenticated <= 8 * 100 + 1, `at most ${peakUnauthenticated} unauthenticated connections held (8 addresses x MaxClientsPerIP 100, plus the viewer)`);
   t.ok(limits.counters.refusedPerIp >= SOCKETS - 8 * 100, `${limits.counters.refusedPerIp} refused by MaxClientsPerIP`);
   await waitFor(() => limits.unauthenticated === 0, 5_000, 'no unauthenticated connection left');
   const stillWatching = viewer.arrivals.length;
