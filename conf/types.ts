@@ -10,7 +10,7 @@ export interface RelayConfig {
   /** kbit/s for all viewers together, estimated from each stream's bit rate; 0 means no limit. */
   readonly maxBandwidth: number;
   readonly ffmpegPath: string | undefined;
-  /** Child processes (encoders, packagers, synthetic cameras) running at once; more starts wait for a slot. */
+  /** Child processes (encoders, JPEG decoders, recorders, file readers, synthetic cameras) running at once; more starts wait for a slot. */
   readonly maxProcesses: number;
   /** RTSP server port; 0 means no RTSP server. */
   readonly rtspPort: number;

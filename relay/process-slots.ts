@@ -1,6 +1,6 @@
 /**
- * Bounds how many child processes (encoders, packagers, synthetic cameras) run at once across the relay
- * (MaxProcesses). A start beyond the limit waits for a slot, and gives up its wait when aborted, so a huge config
+ * Bounds how many child processes (encoders, JPEG decoders, recorders, file readers, synthetic cameras) run at
+ * once across the relay (MaxProcesses). A start beyond the limit waits for a slot, and gives up its wait when aborted, so a huge config
  * queues its processes instead of forking thousands and freezing the event loop.
  */
 export class ProcessSlots {
