@@ -50,7 +50,7 @@ ${video}
 /** The three ways to put this camera on another page. */
 function embedSnippets(stream: StreamStatus, mjpeg: StreamStatus | undefined, origin: string): Markup {
   const base = origin.replace(/\/$/, '');
-  const iframe = `<iframe src="${base}${stream.playerUrl ?? ''}${stream.playerUrl?.includes('?') ? '&' : '?'}embed&autoplay&muted" width="640" height="360" allow="autoplay; fullscreen" style="border:0"></iframe>`;
+  const iframe = `<iframe src="${base}${stream.playerUrl ?? ''}${stream.playerUrl?.includes('?') ? '&' : '?'}embed" width="640" height="360" allow="autoplay; fullscreen" style="border:0"></iframe>`;
   const video = [
     `<video id="camera" controls muted autoplay playsinline width="640"></video>`,
     `<script src="${base}/assets/hls.min.js"></script>`,
