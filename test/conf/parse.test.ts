@@ -1,4 +1,5 @@
 import t, { type Test } from 'tap';
+import { rejectsConfig } from '../helpers/config-rejects.ts';
 import { ConfigError, parseConfig } from '../../conf/parse.ts';
 import { prng } from '../helpers/prng.ts';
 
@@ -7,16 +8,8 @@ const parse = (text: string) => parseConfig(text, 'relay.conf', { schemes });
 
 const camera = '<Camera cam>\n  Source testsrc://\n</Camera>\n';
 
-/** Asserts that `text` is rejected and that one of the problems reads exactly `expected`. */
 function rejects(t: Test, text: string, expected: string): void {
-  try {
-    parse(text);
-    t.fail(`accepted: ${text}`);
-  } catch (error) {
-    t.type(error, ConfigError);
-    const messages = (error as ConfigError).problems.map((p) => `${p.file}:${p.line}: ${p.message}`);
-    t.ok(messages.includes(expected), `expected "${expected}" in:\n${messages.join('\n')}`);
-  }
+  rejectsConfig(t, text, expected, schemes);
 }
 
 t.test('the defaults are applied and the object is frozen', async (t) => {

@@ -2,7 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { ConfigError, parseConfig } from '../../conf/parse.ts';
+import { rejectsConfig } from '../helpers/config-rejects.ts';
+import { parseConfig } from '../../conf/parse.ts';
 import { hashPassword } from '../../relay/auth/password.ts';
 
 const schemes = ['testsrc'];
@@ -13,16 +14,7 @@ const SECRET = 'x'.repeat(40);
 const hash = await hashPassword('pw', 1024);
 
 function rejects(t: Test, text: string, expected: string): string[] {
-  try {
-    parse(text);
-    t.fail(`accepted: ${text}`);
-    return [];
-  } catch (error) {
-    t.type(error, ConfigError);
-    const messages = (error as ConfigError).problems.map((p) => `${p.file}:${p.line}: ${p.message}`);
-    t.ok(messages.includes(expected), `expected "${expected}" in:\n${messages.join('\n')}`);
-    return messages;
-  }
+  return rejectsConfig(t, text, expected, schemes);
 }
 
 t.test('everything is open and plain by default', async (t) => {
