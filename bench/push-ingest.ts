@@ -62,15 +62,10 @@ async function measure(codec: string, lossPercent: number, windowSeconds: number
     const started = await api(port, { action: 'start_stream', key: KEY, utilization_id: id, width: 1280, height: 720, codec });
     const rtpPort = started.rtp_port as number;
     const loss = lossPercent > 0 ? ['!', 'identity', `drop-probability=${lossPercent / 100}`] : [];
-    const rtcpLocal = await freePort();
-    publisher = spawnTracked('gst-launch-1.0', ['-q', 'rtpbin', 'name=rtpbin', 'rtp-profile=avpf',
+    // rtpsink shares one socket between its RTCP udpsink and udpsrc (symmetric RTCP): the relay's keyframe requests reach the encoder.
+    publisher = spawnTracked('gst-launch-1.0', ['-q',
       'videotestsrc', 'is-live=true', 'pattern=smpte', 'horizontal-speed=8', '!', `video/x-raw,format=I420,width=1280,height=720,framerate=${RATE}/1`, '!',
-      ...ENCODERS[codec]!, ...loss, '!', 'rtpbin.send_rtp_sink_0',
-      'rtpbin.send_rtp_src_0', '!', 'udpsink', 'host=127.0.0.1', `port=${rtpPort}`,
-      'rtpbin.send_rtcp_src_0', '!', 'udpsink', 'host=127.0.0.1', `port=${rtpPort + 1}`, 'bind-address=127.0.0.1', `bind-port=${rtcpLocal}`,
-      'sync=false', 'async=false',
-      // Symmetric RTCP, as deploy/push-source.sh runs it: the relay's keyframe requests reach the encoder.
-      'udpsrc', 'address=127.0.0.1', `port=${rtcpLocal}`, '!', 'rtpbin.recv_rtcp_sink_0']);
+      ...ENCODERS[codec]!, ...loss, '!', 'rtpsink', `uri=rtp://127.0.0.1:${rtpPort}`]);
     await sleep(4000);
     let flvBytes = 0;
     if (flv) {
@@ -127,8 +122,8 @@ async function main(): Promise<void> {
     '',
     `Command: \`npm run bench:push${argv.length ? ` -- ${argv.join(' ')}` : ''}\``,
     `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}. GStreamer (videotestsrc, the encoder, rtpbin) runs beside the relay`,
-    `on the same cores, with RTCP both ways (keyframe requests honoured); CPU of the relay's Node process over ${windowSeconds} s; ffmpeg apart.`,
-    'Loss: `identity drop-probability` before udpsink.',
+    `on the same cores, sending through rtpsink (RTCP both ways on one socket, keyframe requests honoured); CPU of the relay's Node process over ${windowSeconds} s; ffmpeg apart.`,
+    'Loss: `identity drop-probability` before rtpsink.',
     '',
     '| run | relay Node CPU (% of a core) | ffmpeg CPU (%) | input kbit/s | frames to the Feed / frames sent | FLV bytes to the viewer | reception (whole stream) |',
     '|---|---|---|---|---|---|---|',

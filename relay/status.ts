@@ -1,3 +1,4 @@
+import type { PushStreamInfo } from '../adapters/push/hub.ts';
 import { edgeStats, type EdgeStreamStats } from './edge.ts';
 import type { Feed } from './feed.ts';
 import type { FfmpegInfo } from './ffmpeg-locate.ts';
@@ -60,6 +61,23 @@ export interface CameraStatus {
   lastFrameAgeSeconds: number | null;
   viewers: number;
   streams: string[];
+  /** A push camera's current publisher and how its RTP arrives; null for other cameras and while none streams. */
+  push: PushStatus | null;
+}
+
+export interface PushStatus {
+  publisher: string;
+  codec: string;
+  rtpPort: number;
+  since: string;
+  packets: number;
+  lostPackets: number;
+  droppedFrames: number;
+  keyframeRequests: number;
+  /** Datagrams refused: from another address, of another SSRC, malformed or of an unsupported payload type. */
+  refusedPackets: number;
+  /** The above in a line, for the status page. */
+  summary: string;
 }
 
 export interface ViewerStatus {
@@ -131,7 +149,8 @@ export function statusSnapshot(relay: Relay, rates: RateSampler): StatusSnapshot
   const now = Date.now();
   const usage = relay.admission.usage();
   const outputs = [...relay.outputs.values()];
-  const cameras = [...relay.feeds.values()].map((feed) => cameraStatus(feed, outputs, rates, now));
+  const pushed = new Map(relay.push.streams().map((stream) => [stream.camera, stream]));
+  const cameras = [...relay.feeds.values()].map((feed) => cameraStatus(feed, outputs, rates, now, pushed.get(feed.camera.name)));
   const streams = outputs.map((output) => streamStatus(relay, output, rates));
   const measured = streams.map((stream) => stream.measured.outKbps).filter((value): value is number => value !== null);
   return {
@@ -154,7 +173,18 @@ export function statusSnapshot(relay: Relay, rates: RateSampler): StatusSnapshot
   };
 }
 
-function cameraStatus(feed: Feed, outputs: StreamOutput[], rates: RateSampler, now: number): CameraStatus {
+function pushStatus(stream: PushStreamInfo): PushStatus {
+  const c = stream.counters;
+  const refusedPackets = c.foreign + c.wrongSsrc + c.malformed + c.unsupported;
+  return {
+    publisher: stream.publisher, codec: stream.codec, rtpPort: stream.rtpPort, since: new Date(stream.since).toISOString(),
+    packets: c.packets, lostPackets: c.lost, droppedFrames: c.droppedFrames, keyframeRequests: c.keyframeRequests, refusedPackets,
+    summary: `publisher ${stream.publisher}, ${stream.codec} on UDP ${stream.rtpPort}: ${c.packets} packets, ${c.lost} lost, ` +
+      `${c.droppedFrames} frames dropped, ${c.keyframeRequests} keyframe requests, ${refusedPackets} refused`,
+  };
+}
+
+function cameraStatus(feed: Feed, outputs: StreamOutput[], rates: RateSampler, now: number, pushed: PushStreamInfo | undefined): CameraStatus {
   const status = feed.status;
   const meters = rates.camera(feed);
   const own = outputs.filter((output) => output.feed === feed);
@@ -180,6 +210,7 @@ function cameraStatus(feed: Feed, outputs: StreamOutput[], rates: RateSampler, n
     lastFrameAgeSeconds: feed.counters.lastFrameAt ? round((now - feed.counters.lastFrameAt) / 1000) : null,
     viewers: own.reduce((sum, output) => sum + output.viewerCount, 0),
     streams: own.map((output) => output.config.name),
+    push: pushed ? pushStatus(pushed) : null,
   };
 }
 

@@ -21,6 +21,9 @@ export class PushAdapter implements CameraAdapter {
       let connected = false;
       sink.onWaiting();
       const detach = this.hub.attach(this.camera.name, {
+        get taking() {
+          return connected;
+        },
         onFrame: (frame) => {
           if (!connected && !frame.keyframe) return; // joined mid-stream (after a restart): start at a keyframe
           if (!connected) {
@@ -30,8 +33,8 @@ export class PushAdapter implements CameraAdapter {
           sink.onFrame(frame);
         },
         onSessionEnd: (reason, error) => {
-          if (reason === 'stopped' || reason === 'no-packets') {
-            if (connected) sink.log('publisher stopped; waiting for a publisher');
+          if (reason === 'stopped' || reason === 'operator' || reason === 'no-packets') {
+            if (connected) sink.log(reason === 'operator' ? 'publisher stopped by an operator; waiting for a publisher' : 'publisher stopped; waiting for a publisher');
             connected = false;
             sink.onWaiting();
             return;

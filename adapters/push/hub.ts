@@ -21,8 +21,10 @@ export class PushError extends Error {
 
 /** What a running push adapter hears from the hub about its camera. */
 export interface PushListener {
+  /** True once the camera has taken a keyframe of the current stream and goes on from it. */
+  readonly taking: boolean;
   onFrame(frame: Frame): void;
-  /** The camera's session ended: 'stopped' by the publisher, or it failed (silence, protocol). */
+  /** The camera's session ended: 'stopped' by the publisher, ended by an 'operator', or it failed (silence, protocol). */
   onSessionEnd(reason: PushEndReason, error?: AdapterError): void;
 }
 
@@ -35,10 +37,23 @@ interface Utilization {
   session: PushSession | undefined;
 }
 
+/** One push camera's current stream, for list_streams and /stat.json. */
+export interface PushStreamInfo {
+  readonly camera: string;
+  readonly publisher: string;
+  readonly codec: PushCodec;
+  readonly rtpPort: number;
+  readonly state: PushSession['state'];
+  readonly since: number;
+  readonly counters: PushSession['counters'];
+}
+
 /** Ids kept at most; the least recently used idle one goes first. */
 const MAX_UTILIZATIONS = 4096;
 /** An id unused this long, with no stream, is forgotten. */
 const UTILIZATION_IDLE_MS = 60 * 60 * 1000;
+/** End reasons that were the relay's doing, not the publisher's or an operator's. */
+const RELAY_ENDED: ReadonlySet<PushEndReason> = new Set(['silent', 'protocol', 'closed']);
 
 function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
@@ -83,6 +98,7 @@ export class PushHub {
   newUtilization(key: string): string {
     const match = this.cameraForKey(key);
     if (!match) throw new PushError(4011, 'non valid API key');
+    this.checkHasConsumers(match.camera);
     this.forgetIdle();
     const id = randomBytes(16).toString('hex');
     this.utilizations.set(id, { id, camera: match.camera.name, keyDigest: match.keyDigest, lastUsedAt: Date.now(), session: undefined });
@@ -96,12 +112,9 @@ export class PushHub {
     const utilization = this.utilization(id);
     if (utilization.camera !== match.camera.name) throw new PushError(4013, 'utilization identifier and API key not compatible');
     const camera = this.configuredCamera(utilization);
+    this.checkHasConsumers(camera);
     if (utilization.session && utilization.session.state !== 'ended') throw new PushError(4091, 'stream already active');
-    for (const other of this.utilizations.values()) {
-      if (other.camera === camera.name && other.session && other.session.state !== 'ended') {
-        throw new PushError(4091, `camera ${camera.name} already has an active stream`);
-      }
-    }
+    if (this.activeSession(camera.name)) throw new PushError(4091, `camera ${camera.name} already has an active stream`);
     const ports = await this.pool.allocate(this.bindAddress());
     if (ports === 'exhausted') throw new PushError(5031, 'no free RTP port pair in RTPPortRange');
     if (ports === 'unbindable') throw new PushError(5001, 'cannot initialize stream listener: no port pair of RTPPortRange could be bound');
@@ -116,7 +129,11 @@ export class PushHub {
       maxFrameBytes: camera.maxFrameBytes,
       followSsrc: camera.followSsrc,
       timeoutMs: camera.timeoutMs,
-      onFrame: (frame) => this.listeners.get(camera.name)?.onFrame(frame),
+      onFrame: (frame) => {
+        const listener = this.listeners.get(camera.name);
+        if (listener && !listener.taking && !frame.keyframe) session.askForKeyframe();
+        listener?.onFrame(frame);
+      },
       onEnd: (reason, error) => {
         this.logEnd(camera.name, session, reason);
         this.listeners.get(camera.name)?.onSessionEnd(reason, error);
@@ -136,19 +153,51 @@ export class PushHub {
     return utilization.session;
   }
 
-  /** stop_stream: ends the utilization's stream and frees its ports. */
+  /**
+   * stop_stream: ends the utilization's stream and frees its ports. A stream the relay had already ended (silence past
+   * Timeout, a protocol limit, a reload) cannot be stopped any more: 5005 says so, where 4092 means none was running.
+   */
   stopStream(id: string): void {
     const utilization = this.utilization(id);
     const session = utilization.session;
+    if (session?.state === 'ended' && session.endReason && RELAY_ENDED.has(session.endReason)) {
+      throw new PushError(5005, `cannot stop the stream: the relay had already ended it (${session.endReason})`);
+    }
     if (!session || session.state === 'ended') throw new PushError(4092, 'stream not running');
-    session.close('stopped');
-    this.logEnd(utilization.camera, session, 'stopped');
-    this.listeners.get(utilization.camera)?.onSessionEnd('stopped');
+    this.endSession(utilization.camera, session, 'stopped');
+  }
+
+  /** An operator's stop_stream by camera name: ends whatever stream the camera has, whoever publishes it. */
+  stopCameraStream(cameraName: string): void {
+    const camera = this.config().cameras.find((candidate) => candidate.name === cameraName && candidate.scheme === 'push');
+    if (!camera) throw new PushError(4012, `non valid utilization identifier: no push camera is named "${cameraName.slice(0, 64).replace(/[^\x20-\x7e]/g, '?')}"`);
+    const active = this.activeSession(camera.name);
+    if (!active) throw new PushError(4092, `stream not running: camera ${camera.name} has no publisher`);
+    this.endSession(camera.name, active, 'operator');
+  }
+
+  /** Whether the camera has taken the current stream (its adapter runs and went on from a keyframe); for validate_stream. */
+  cameraTaking(id: string): { camera: string; taking: 'taking' | 'waiting-for-keyframe' | 'not-running' } {
+    const camera = this.utilization(id).camera;
+    const listener = this.listeners.get(camera);
+    return { camera, taking: !listener ? 'not-running' : listener.taking ? 'taking' : 'waiting-for-keyframe' };
+  }
+
+  /** Every push camera's current stream. */
+  streams(): PushStreamInfo[] {
+    const out: PushStreamInfo[] = [];
+    for (const { camera, session } of this.utilizations.values()) {
+      if (!session || session.state === 'ended') continue;
+      out.push({ camera, publisher: session.publisher, codec: session.codec, rtpPort: session.rtpPort, state: session.state, since: session.startedAt, counters: session.counters });
+    }
+    return out;
   }
 
   /** A running push adapter takes its camera's frames; returns the function that lets go (and ends the stream). */
   attach(cameraName: string, listener: PushListener): () => void {
     this.listeners.set(cameraName, listener);
+    // A camera (re)starting while a stream is under way goes on from a keyframe: ask for one rather than wait for it.
+    this.activeSession(cameraName)?.askForKeyframe();
     return () => {
       if (this.listeners.get(cameraName) !== listener) return;
       this.listeners.delete(cameraName);
@@ -166,6 +215,26 @@ export class PushHub {
     for (const utilization of this.utilizations.values()) utilization.session?.close('closed');
     this.utilizations.clear();
     this.listeners.clear();
+  }
+
+  private activeSession(cameraName: string): PushSession | undefined {
+    for (const { camera, session } of this.utilizations.values()) {
+      if (camera === cameraName && session && session.state !== 'ended') return session;
+    }
+    return undefined;
+  }
+
+  private endSession(camera: string, session: PushSession, reason: 'stopped' | 'operator'): void {
+    session.close(reason);
+    this.logEnd(camera, session, reason);
+    this.listeners.get(camera)?.onSessionEnd(reason);
+  }
+
+  /** A key whose camera feeds no Stream and no recording opens nothing: its video would go nowhere (4051). */
+  private checkHasConsumers(camera: CameraConfig): void {
+    const config = this.config();
+    if (camera.record.enabled || config.streams.some((stream) => stream.feed === camera.name)) return;
+    throw new PushError(4051, `unconfigured API key: camera ${camera.name} has no Stream and no recording to take its video`);
   }
 
   private utilization(id: string): Utilization {

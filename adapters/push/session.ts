@@ -12,12 +12,14 @@ import type { PortPair } from './ports.ts';
 export const MAX_RTP_PACKET_BYTES = 9000;
 const RTP_CLOCK_RATE = 90_000;
 const REPORT_INTERVAL_MS = 2000;
+/** A camera waiting to join a stream asks again this often: a keyframe may take a while to arrive whole. */
+const JOIN_REQUEST_INTERVAL_MS = 1000;
 
 /** Where a push session stands, as validate_stream reports it. */
 export type PushSessionState = 'waiting' | 'receiving' | 'streaming' | 'ended';
 
 /** Why a push session ended. */
-export type PushEndReason = 'stopped' | 'no-packets' | 'silent' | 'protocol' | 'closed';
+export type PushEndReason = 'stopped' | 'operator' | 'no-packets' | 'silent' | 'protocol' | 'closed';
 
 /** Counters of one push session, for validate_stream and the log line at its end. */
 export interface PushCounters {
@@ -84,8 +86,10 @@ export class PushSession {
   private readonly reporter = new ReceiverReporter(RTP_CLOCK_RATE);
   private rtcpReturnPort: number | undefined;
   private readonly keyframeRequests = new KeyframeRequests();
+  private joinRequestAt = -Infinity;
   private readonly timers: NodeJS.Timeout[] = [];
-  private readonly publisher: string;
+  /** The publisher's address, the only one whose datagrams are taken. */
+  readonly publisher: string;
 
   constructor(private readonly options: PushSessionOptions) {
     this.publisher = plainAddress(options.publisherAddress);
@@ -109,7 +113,7 @@ export class PushSession {
     return this.options.codec;
   }
 
-  /** Ends the session because its publisher asked (stop_stream) or the relay is stopping; no onEnd call. */
+  /** Ends the session because its publisher or an operator asked (stop_stream) or the relay is stopping; no onEnd call. */
   close(reason: PushEndReason = 'closed'): void {
     this.finish(reason);
   }
@@ -220,12 +224,23 @@ export class PushSession {
     this.reporter.onRtcp(data.subarray(0, MAX_RTP_PACKET_BYTES), performance.now());
   }
 
-  /** Sends an RTCP PLI to where the publisher's RTCP comes from (a publisher that sends none gets none). */
-  private requestKeyframe(nowMs: number): void {
-    if (this.state === 'ended' || this.rtcpReturnPort === undefined || this.ssrc === undefined) return;
-    if (!this.keyframeRequests.take(nowMs)) return;
+  /**
+   * Asks the publisher for a keyframe for a camera that joins the stream under way: called on each frame it cannot
+   * start on, it sends at most one request a second, the first as soon as the publisher's RTCP says where to.
+   */
+  askForKeyframe(): void {
+    const now = performance.now();
+    if (now - this.joinRequestAt < JOIN_REQUEST_INTERVAL_MS) return;
+    if (this.requestKeyframe(now)) this.joinRequestAt = now;
+  }
+
+  /** Sends an RTCP PLI to where the publisher's RTCP comes from (a publisher that sends none gets none); true if sent. */
+  private requestKeyframe(nowMs: number): boolean {
+    if (this.state === 'ended' || this.rtcpReturnPort === undefined || this.ssrc === undefined) return false;
+    if (!this.keyframeRequests.take(nowMs)) return false;
     this.counters.keyframeRequests++;
     this.options.ports.rtcp.send(pictureLossIndication(this.reporter.ssrc, this.ssrc), this.rtcpReturnPort, this.publisher, () => {});
+    return true;
   }
 
   private sendReport(): void {

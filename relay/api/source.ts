@@ -2,8 +2,9 @@ import { isIP } from 'node:net';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { PUSH_CODECS, type PushCodec } from '../../adapters/push/codecs.ts';
-import { PushError } from '../../adapters/push/hub.ts';
+import { PushError, type PushStreamInfo } from '../../adapters/push/hub.ts';
 import type { PushSession } from '../../adapters/push/session.ts';
+import { accessControlOf } from '../auth/access.ts';
 import type { Logger } from '../log.ts';
 import type { Relay } from '../relay.ts';
 import { KeyThrottle } from './key-throttle.ts';
@@ -18,6 +19,7 @@ const MAX_FIELD_LENGTH = 512;
 /** validate_stream's non-zero answers while a stream is not (yet) captured. */
 const NOT_RECEIVED = 1;
 const NOT_DECODABLE = 2;
+const AWAITING_KEYFRAME = 3;
 
 /** Why a stream that was not stopped by its publisher is no longer captured, for validate_stream's 5002. */
 const CAPTURE_FAILURES: Record<string, string> = {
@@ -59,16 +61,24 @@ function publishHost(ctx: Context, relay: Relay): string {
   return isIP(host) === 6 ? `[${host}]` : host;
 }
 
-/** validate_stream's answer for a session: 0 once decodable frames arrive, refusals for streams that failed. */
-function validation(session: PushSession | undefined): { validation_code: number; validation_txt: string } {
+/** validate_stream's answer: 0 once the camera takes decodable frames, non-zero on the way, refusals for streams that failed. */
+function validation(session: PushSession | undefined, camera: () => 'taking' | 'waiting-for-keyframe' | 'not-running' | 'idle') {
   if (!session) throw new PushError(4092, 'stream not running: start_stream first');
   const { counters } = session;
   if (session.state === 'ended') {
     if (session.endReason === 'no-packets') throw new PushError(4081, 'stream not received before timeout');
     if (session.endReason === 'stopped') throw new PushError(4092, 'stream not running: it was stopped');
+    if (session.endReason === 'operator') throw new PushError(4092, 'stream not running: an operator stopped it');
     throw new PushError(5002, `cannot capture the stream (${CAPTURE_FAILURES[session.endReason ?? 'closed']})`);
   }
-  if (session.state === 'streaming') return { validation_code: 0, validation_txt: `stream captured: ${counters.frames} frames received` };
+  if (session.state === 'streaming') {
+    const taken = camera();
+    // Frames decode, but the camera is restarting after a failure and takes none: its status cannot go live yet.
+    if (taken === 'not-running') throw new PushError(5004, 'cannot update the stream status: the camera is restarting and takes no frames yet; validate again');
+    if (taken === 'idle') return { validation_code: 0, validation_txt: `stream captured: ${counters.frames} frames received; the camera is on demand and takes them while watched` };
+    if (taken === 'waiting-for-keyframe') return { validation_code: AWAITING_KEYFRAME, validation_txt: 'the camera waits for the next keyframe (requested)' };
+    return { validation_code: 0, validation_txt: `stream captured: ${counters.frames} frames received` };
+  }
   if (counters.packets === 0 && counters.unsupported > 0) throw new PushError(4151, 'the codec of the stream is not supported (RTP payload type)');
   if (session.state === 'receiving') {
     return { validation_code: NOT_DECODABLE, validation_txt: `${counters.packets} packets received, no decodable ${session.codec} keyframe yet` };
@@ -86,10 +96,21 @@ function streamData(session: PushSession): Record<string, unknown> {
   };
 }
 
+/** list_streams' entry for one push camera's stream. */
+function streamEntry(stream: PushStreamInfo): Record<string, unknown> {
+  const c = stream.counters;
+  return {
+    camera: stream.camera, publisher: stream.publisher, codec: stream.codec, rtp_port: stream.rtpPort, state: stream.state,
+    since: new Date(stream.since).toISOString(), packets: c.packets, frames: c.frames, lost_packets: c.lost, dropped_frames: c.droppedFrames,
+  };
+}
+
 /**
  * `POST /api/source`: the source protocol of push publishers (JSON in and out): new_utilization_id, start_stream,
- * validate_stream, stop_stream, and get_data (the stream's reception counters). Refusals answer `{error_code, error_txt}` with the HTTP status of the code's first
- * three digits. Keys are never logged; bad keys from one address slow down its next requests.
+ * validate_stream, stop_stream, and get_data (the stream's reception counters). Operators, with the admin plane's
+ * credentials in the Authorization header, may also list_streams and stop_stream by `camera`. Refusals answer
+ * `{error_code, error_txt}` with the HTTP status of the code's first three digits. Keys are never logged; bad keys from
+ * one address slow down its next requests.
  */
 export function registerSourceApi(router: Router, relay: Relay, log: Logger): void {
   const throttle = new KeyThrottle((address) => log.warn(`slowing down /api/source requests from ${address} after repeated bad keys`));
@@ -100,6 +121,13 @@ export function registerSourceApi(router: Router, relay: Relay, log: Logger): vo
     if (relay.push.cameraForKey(key)) throttle.succeed(address);
     else throttle.fail(address);
     return key;
+  };
+
+  /** The admin plane's credentials, for the operator's actions: missing 4006, wrong 4053. */
+  const checkedAdmin = async (ctx: Context, address: string): Promise<void> => {
+    const check = await accessControlOf(relay).checkAdmin(ctx.get('authorization') || undefined, ctx.ip);
+    if (check === 'missing') throw new PushError(4006, 'missing admin credentials: this action needs the Authorization header of an AdminUser or AdminToken');
+    if (check === 'wrong') throw new PushError(4053, 'invalid administrator credentials');
   };
 
   router.post('/api/source', async (ctx) => {
@@ -129,7 +157,11 @@ export function registerSourceApi(router: Router, relay: Relay, log: Logger): vo
         const { rtpPort, rtcpPort } = await relay.push.startStream(key, id, address, codec);
         ctx.body = { url: `rtp://${publishHost(ctx, relay)}:${rtpPort}`, rtp_port: rtpPort, rtcp_port: rtcpPort };
       } else if (action === 'validate_stream') {
-        ctx.body = validation(relay.push.sessionOf(stringField(body, 'utilization_id', 4003)));
+        const id = stringField(body, 'utilization_id', 4003);
+        ctx.body = validation(relay.push.sessionOf(id), () => {
+          const { camera, taking } = relay.push.cameraTaking(id);
+          return taking === 'not-running' && relay.feeds.get(camera)?.state === 'idle' ? 'idle' : taking;
+        });
       } else if (action === 'get_data') {
         const session = relay.push.sessionOf(stringField(body, 'utilization_id', 4003));
         const data = stringField(body, 'data', 4005);
@@ -137,8 +169,16 @@ export function registerSourceApi(router: Router, relay: Relay, log: Logger): vo
         if (!session) throw new PushError(4092, 'stream not running: start_stream first');
         ctx.body = { data: streamData(session) };
       } else if (action === 'stop_stream') {
-        relay.push.stopStream(stringField(body, 'utilization_id', 4003));
+        if (body.utilization_id === undefined && body.camera !== undefined) {
+          await checkedAdmin(ctx, address);
+          relay.push.stopCameraStream(stringField(body, 'camera', 4003));
+        } else {
+          relay.push.stopStream(stringField(body, 'utilization_id', 4003));
+        }
         ctx.body = { ok: 'stream stopped successfully' };
+      } else if (action === 'list_streams') {
+        await checkedAdmin(ctx, address);
+        ctx.body = { streams: relay.push.streams().map(streamEntry) };
       } else {
         throw new PushError(5011, `not implemented: unknown action "${action.slice(0, 40).replace(/[^\x20-\x7e]/g, '?')}"`);
       }

@@ -2,10 +2,13 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { request } from 'node:http';
 import { startTestRelay } from '../helpers/relay.ts';
 
 const SCRIPT = fileURLToPath(new URL('../../deploy/push-source.sh', import.meta.url));
 const KEY = 'operator-script-key-01';
+
+const GATE_KEY = 'operator-script-key-02';
 
 const conf = `RTPPortRange 35000-35009
 <Camera garden>
@@ -13,6 +16,17 @@ const conf = `RTPPortRange 35000-35009
   PublishKey ${KEY}
   Timeout 5
 </Camera>
+<Camera gate>
+  Source push://
+  PublishKey ${GATE_KEY}
+  OnDemand yes
+</Camera>
+<Stream garden.flv>
+  Feed garden
+</Stream>
+<Stream gate.flv>
+  Feed gate
+</Stream>
 `;
 
 /** gst-launch processes whose command line names `port`: the script's child, if it is still there. */
@@ -20,7 +34,7 @@ function gstProcessesFor(port: number): number[] {
   return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).flatMap((entry) => {
     try {
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      return cmdline[0]?.endsWith('gst-launch-1.0') && cmdline.includes(`port=${port}`) ? [Number(entry)] : [];
+      return cmdline[0]?.endsWith('gst-launch-1.0') && cmdline.some((arg) => arg.endsWith(`:${port}`)) ? [Number(entry)] : [];
     } catch {
       return [];
     }
@@ -75,4 +89,28 @@ t.test('a wrong key: the script says why and exits non-zero without starting GSt
   t.equal(await script.exited, 1);
   t.match(script.output(), /"error_code":4011/);
   t.notMatch(script.output(), /sending/);
+});
+
+t.test('an on-demand camera asks the script\'s GStreamer for a keyframe when its first viewer comes, not waiting a minute', async (t) => {
+  // Guards against keyframe requests (RTCP PLI) that never reach the publisher's encoder (RTCP not symmetric).
+  const relay = await startTestRelay(conf);
+  t.teardown(() => relay.stop());
+  const script = runScript(relay.baseUrl, GATE_KEY, ['--keyframe-seconds', '60']);
+  t.teardown(() => script.child.kill('SIGKILL'));
+  await script.waitFor(/validated: .*the camera is on demand/);
+  const feed = relay.relay.feeds.get('gate')!;
+  t.equal(feed.state, 'idle', 'nobody watches yet');
+  const viewer = request(`${relay.baseUrl}/gate.flv`);
+  viewer.on('response', (response) => response.resume());
+  viewer.on('error', () => {});
+  viewer.end();
+  t.teardown(() => viewer.destroy());
+  const began = Date.now();
+  while (feed.counters.framesIn === 0 && Date.now() - began < 8000) await new Promise((resolve) => setTimeout(resolve, 50));
+  const waited = Date.now() - began;
+  t.ok(feed.counters.framesIn > 0 && waited < 8000, `the camera took frames ${waited} ms after the viewer came (the encoder's own keyframe is 60 s away)`);
+  t.equal(feed.latestFrame === undefined ? undefined : feed.state, 'live');
+  t.ok((relay.relay.push.streams()[0]?.counters.keyframeRequests ?? 0) >= 1, 'the relay asked for a keyframe');
+  script.child.kill('SIGTERM');
+  t.equal(await script.exited, 0);
 });

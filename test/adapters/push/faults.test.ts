@@ -22,6 +22,12 @@ const conf = `RTPPortRange 34000-34009
   FollowSSRC yes
   Timeout 1
 </Camera>
+<Stream cam.flv>
+  Feed cam
+</Stream>
+<Stream follow.flv>
+  Feed follow
+</Stream>
 `;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -250,6 +256,9 @@ t.test('push faults', async (t) => {
     t.match(feed.status.lastError?.message, /TIMEOUT/);
     const answer = await sourceApi(relay.baseUrl, { action: 'validate_stream', utilization_id: id });
     t.same([answer.status, answer.json.error_code], [500, 5002]);
+    const stop = await sourceApi(relay.baseUrl, { action: 'stop_stream', utilization_id: id });
+    t.match([stop.status, stop.json], [500, { error_code: 5005, error_txt: /already ended it \((silent|closed)\)/ }],
+      'a stop after the relay ended the stream says so (its silence check or the camera\'s Timeout, whichever fired first)');
     t.equal(relay.relay.push.allocatedPairs, 0, 'the ports are released');
     await until('waiting again after the backoff', () => feed.state === 'waiting', 10_000);
     const again = await startStream(relay);
@@ -271,26 +280,41 @@ t.test('push faults', async (t) => {
     publisher.close();
   });
 
-  t.test('a stream started while the camera retries reaches it from a keyframe on', async (t) => {
+  t.test('a stream started while the camera retries: 5004 until the camera runs, a keyframe asked for, taken from a keyframe on', async (t) => {
     // Guards against the Feed starting on an inter frame when its adapter attaches to a stream already under way.
     const state = (): string => feed.state;
     if (state() !== 'retrying') return t.fail(`the camera should be retrying after the last test, is ${state()}`);
     frames.length = 0;
     const { id, port } = await startStream(relay);
     const publisher = await FakePublisher.open(port);
+    const rtcpIn: Buffer[] = [];
+    const rtcp = dgram.createSocket('udp4');
+    rtcp.on('message', (packet) => rtcpIn.push(packet));
+    await new Promise<void>((resolve) => rtcp.bind(0, '127.0.0.1', () => resolve()));
+    t.teardown(() => rtcp.close());
+    const senderReport = Buffer.alloc(28);
+    senderReport.set([0x80, 200, 0, 6]);
+    senderReport.writeUInt32BE(0xaaaa, 4);
+    await new Promise((resolve) => rtcp.send(senderReport, port + 1, '127.0.0.1', resolve));
     await publisher.frame(vp8Keyframe());
     t.equal(state(), 'retrying', 'the keyframe went out while no adapter listened');
+    await until('the session to stream', () => relay.relay.push.sessionOf(id)!.state === 'streaming');
+    const early = await sourceApi(relay.baseUrl, { action: 'validate_stream', utilization_id: id });
+    t.match([early.status, early.json], [500, { error_code: 5004 }], 'decodable frames, but the camera cannot go live yet');
     while (state() !== 'waiting') {
       await publisher.frame(vp8InterFrame());
       await sleep(100);
     }
+    await until('a keyframe request as the camera attaches', () => rtcpIn.some((packet) => packet[1] === 206));
     for (let i = 0; i < 3; i++) await publisher.frame(vp8InterFrame());
     await sleep(100);
     t.equal(frames.length, 0, 'inter frames of a stream joined mid-way are not taken');
+    t.same(await validate(relay, id), { validation_code: 3, validation_txt: 'the camera waits for the next keyframe (requested)' });
     await publisher.frame(vp8Keyframe());
     await publisher.frame(vp8InterFrame());
     await until('2 frames', () => frames.length === 2);
     t.same(frames.map((frame) => frame.keyframe), [true, false]);
+    t.equal((await validate(relay, id)).validation_code, 0, 'captured once the camera took the keyframe');
     publisher.close();
     await sourceApi(relay.baseUrl, { action: 'stop_stream', utilization_id: id });
   });

@@ -4,12 +4,15 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import t, { type Test } from 'tap';
 import { sourceApi } from '../../adapters/push/gst-publisher.ts';
+import { hashPassword } from '../../../relay/auth/password.ts';
 import { startTestRelay, type TestRelay } from '../../helpers/relay.ts';
 
 const PORCH_KEY = 'porch-publish-key-0001';
 const PORCH_SPARE_KEY = 'porch-publish-key-0002';
 const YARD_KEY = 'yard-publish-key-00001';
 const BAD_KEY = 'not-a-configured-key-9';
+/** The key of a camera that feeds no Stream and no recording. */
+const SHED_KEY = 'shed-publish-key-000001';
 
 function conf(porchKeys: string[], range = '32000-32003'): string {
   return `RTPPortRange ${range}
@@ -22,14 +25,24 @@ ${porchKeys.map((key) => `  PublishKey ${key}\n`).join('')}  Timeout 1
   PublishKey ${YARD_KEY}
   Timeout 1
 </Camera>
+<Camera shed>
+  Source push://
+  PublishKey ${SHED_KEY}
+</Camera>
+<Stream porch.flv>
+  Feed porch
+</Stream>
+<Stream yard.flv>
+  Feed yard
+</Stream>
 <Stream stat.html>
   Format status
 </Stream>
 `;
 }
 
-async function expectError(t: Test, relay: TestRelay, body: unknown, code: number, raw?: string): Promise<void> {
-  const { status, json } = await sourceApi(relay.baseUrl, body, { raw });
+async function expectError(t: Test, relay: TestRelay, body: unknown, code: number, raw?: string, authorization?: string): Promise<void> {
+  const { status, json } = await sourceApi(relay.baseUrl, body, { raw, authorization });
   t.equal(json.error_code, code, `${JSON.stringify(body ?? raw).slice(0, 60)} -> ${code} (${String(json.error_txt)})`);
   t.equal(status, Math.floor(code / 10), 'the HTTP status is the code\'s first three digits');
   t.type(json.error_txt, 'string');
@@ -69,6 +82,7 @@ t.test('the gateway answers every refusal with its code, its status and a text',
   await expectError(t, relay, undefined, 4006, `${'['.repeat(3000)}${']'.repeat(3000)}`);
   await expectError(t, relay, undefined, 4001, `{"action": ${'['.repeat(1500)}${']'.repeat(1500)}}`);
   await expectError(t, relay, { action: 'new_utilization_id', key: BAD_KEY }, 4011);
+  await expectError(t, relay, { action: 'new_utilization_id', key: SHED_KEY }, 4051);
   await expectError(t, relay, start(BAD_KEY, porch), 4011);
   await expectError(t, relay, start(PORCH_KEY, 'f'.repeat(32)), 4012);
   await expectError(t, relay, { action: 'validate_stream', utilization_id: 'nope' }, 4012);
@@ -115,9 +129,9 @@ t.test('the gateway answers every refusal with its code, its status and a text',
 
   for (const page of ['/stat.json', '/metrics', '/', '/stat.html']) {
     const text = await (await fetch(`${relay.baseUrl}${page}`)).text();
-    for (const key of [PORCH_KEY, PORCH_SPARE_KEY, YARD_KEY]) t.notOk(text.includes(key), `${page} does not show a publish key`);
+    for (const key of [PORCH_KEY, PORCH_SPARE_KEY, YARD_KEY, SHED_KEY]) t.notOk(text.includes(key), `${page} does not show a publish key`);
   }
-  for (const key of [PORCH_KEY, PORCH_SPARE_KEY, YARD_KEY, BAD_KEY]) t.notOk(relay.logs.join('\n').includes(key), 'no key in the log');
+  for (const key of [PORCH_KEY, PORCH_SPARE_KEY, YARD_KEY, BAD_KEY, SHED_KEY]) t.notOk(relay.logs.join('\n').includes(key), 'no key in the log');
   t.notOk(relay.logs.some((line) => line.includes(porch)), 'no utilization id in the log');
 });
 
@@ -144,6 +158,48 @@ t.test('a utilization whose key a reload removed is refused (4052)', async (t) =
   await expectError(t, relay, start(PORCH_SPARE_KEY, porch), 4052);
   await expectError(t, relay, { action: 'validate_stream', utilization_id: porch }, 4052);
   await expectError(t, relay, { action: 'new_utilization_id', key: PORCH_KEY }, 4011);
+});
+
+t.test('a key whose camera a reload leaves with no Stream and no recording opens nothing (4051)', async (t) => {
+  const relay = await startTestRelay(conf([PORCH_KEY]));
+  t.teardown(() => relay.stop());
+  const porch = await newId(relay, PORCH_KEY);
+  await writeFile(relay.configFile, `HTTPPort 0\n${conf([PORCH_KEY]).replace(/<Stream porch\.flv>[^]*?<\/Stream>\n/, '')}`);
+  await relay.reload();
+  await expectError(t, relay, start(PORCH_KEY, porch), 4051);
+  await expectError(t, relay, { action: 'new_utilization_id', key: PORCH_KEY }, 4051);
+  t.equal(relay.relay.push.allocatedPairs, 0, 'no port pair was taken');
+});
+
+t.test('operators list and stop push streams with the admin plane\'s credentials: missing 4006, wrong 4053', async (t) => {
+  // A long Timeout: the stream must outlast the delays that failed logins earn.
+  const relay = await startTestRelay(`AdminUser ops ${await hashPassword('operator-password', 1024)}\n${conf([PORCH_KEY], '32040-32043').replaceAll('Timeout 1', 'Timeout 60')}`);
+  t.teardown(() => relay.stop());
+  const basic = (password: string) => `Basic ${Buffer.from(`ops:${password}`).toString('base64')}`;
+  const porch = await newId(relay, PORCH_KEY);
+  t.equal((await sourceApi(relay.baseUrl, start(PORCH_KEY, porch))).status, 200);
+
+  await expectError(t, relay, { action: 'list_streams' }, 4006);
+  await expectError(t, relay, { action: 'list_streams' }, 4053, undefined, basic('guess'));
+  await expectError(t, relay, { action: 'list_streams' }, 4053, undefined, 'Bearer not-a-token');
+  await expectError(t, relay, { action: 'stop_stream', camera: 'porch' }, 4006);
+  await expectError(t, relay, { action: 'stop_stream', camera: 'porch' }, 4053, undefined, basic('operator-passwore'));
+  const listed = await sourceApi(relay.baseUrl, { action: 'list_streams' }, { authorization: basic('operator-password') });
+  t.equal(listed.status, 200);
+  t.match(listed.json, { streams: [{ camera: 'porch', publisher: '127.0.0.1', codec: 'vp8', rtp_port: 32040, state: 'waiting', packets: 0 }] });
+  t.notOk(JSON.stringify(listed.json).includes(porch), 'the publisher\'s utilization id is not shown');
+  const stat = (await (await fetch(`${relay.baseUrl}/stat.json`, { headers: { Authorization: basic('operator-password') } })).json()) as { cameras: Array<{ name: string; push: unknown }> };
+  t.match(stat.cameras.find((camera) => camera.name === 'porch')?.push, { publisher: '127.0.0.1', codec: 'vp8', rtpPort: 32040, packets: 0, summary: /publisher 127\.0\.0\.1, vp8 on UDP 32040/ });
+  t.equal(stat.cameras.find((camera) => camera.name === 'yard')?.push, null, 'a camera nobody publishes to shows no publisher');
+
+  await expectError(t, relay, { action: 'stop_stream', camera: 'nowhere' }, 4012, undefined, basic('operator-password'));
+  await expectError(t, relay, { action: 'stop_stream', camera: 'yard' }, 4092, undefined, basic('operator-password'));
+  t.same((await sourceApi(relay.baseUrl, { action: 'stop_stream', camera: 'porch' }, { authorization: basic('operator-password') })).json, { ok: 'stream stopped successfully' });
+  t.equal(relay.relay.push.allocatedPairs, 0, 'its ports are free');
+  const answer = await sourceApi(relay.baseUrl, { action: 'validate_stream', utilization_id: porch });
+  t.match(answer.json, { error_code: 4092, error_txt: /an operator stopped it/ }, 'the publisher learns who stopped it');
+  t.same((await sourceApi(relay.baseUrl, { action: 'list_streams' }, { authorization: basic('operator-password') })).json, { streams: [] });
+  t.ok(relay.logs.some((line) => /camera porch: push stream on UDP 32040 ended \(operator\)/.test(line)), 'the log says an operator ended it');
 });
 
 t.test('repeated bad keys from one address slow that address down, not others', async (t) => {
