@@ -30,9 +30,14 @@
   var networkRetries = 0;
   var mediaRecoveries = 0;
 
-  /** hls.js settings: LL-HLS streams chase the playlist's PART-HOLD-BACK; others stay two segments behind. */
+  /**
+   * hls.js settings: LL-HLS streams chase the playlist's PART-HOLD-BACK; others stay two segments behind. Both play up
+   * to 1.5x to get back to that distance after a stall (hls.js's default plays at 1x and stays as far behind as it fell).
+   */
+  /** How far past its target latency an LL-HLS player may fall before it jumps back to the live edge, seconds. */
+  var LL_MAX_EXTRA_LATENCY_S = 1.5;
   var HLS_CONFIG = lowLatency
-    ? { lowLatencyMode: true, backBufferLength: 30 }
+    ? { lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.5, backBufferLength: 30 }
     : { lowLatencyMode: false, liveSyncDurationCount: 2, liveMaxLatencyDurationCount: 6, maxLiveSyncPlaybackRate: 1.5, backBufferLength: 30 };
 
   function schedule(fn, ms) {
@@ -63,6 +68,12 @@
     mediaRecoveries = 0;
     hls.on(Hls.Events.MANIFEST_PARSED, function () { shell.play(); });
     hls.on(Hls.Events.FRAG_BUFFERED, function () { networkRetries = 0; });
+    // hls.js speeds up only when it is near its target latency; further behind (a stall, a slow start) it would stay
+    // there, so an LL-HLS player jumps back to the live edge instead.
+    if (lowLatency) hls.on(Hls.Events.LEVEL_UPDATED, function () {
+      if (session !== hls || video.paused || hls.liveSyncPosition === null || hls.targetLatency === null) return;
+      if (hls.latency > hls.targetLatency + LL_MAX_EXTRA_LATENCY_S) video.currentTime = hls.liveSyncPosition;
+    });
     hls.on(Hls.Events.ERROR, function (event, data) {
       if (!data.fatal || session !== hls) return;
       shell.note(data.type + ': ' + data.details);

@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAdapterRegistry } from '../../adapters/index.ts';
@@ -32,7 +32,12 @@ export async function startTestRelay(
   const adapters = options.adapters ?? createAdapterRegistry();
   const { config } = loadConfig(configFile, adapters.schemes);
   const running = await startRelay(config, log, adapters);
-  return { ...running, baseUrl: `http://127.0.0.1:${running.port}`, configFile, logs };
+  // The config's directory goes with the relay, so that a long test run does not fill the temporary directory.
+  const stop = async (): Promise<void> => {
+    await running.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+  return { ...running, stop, baseUrl: `http://127.0.0.1:${running.port}`, configFile, logs };
 }
 
 /** A small config: the synthetic camera at 320x240 and one stream of each format. */

@@ -94,3 +94,30 @@ t.test('hls.js plays the LL-HLS stream in low-latency mode with blocking reloads
   t.equal(resumed.fatal, '', 'no fatal error across the discontinuity');
   t.equal(resumed.videoWidth, 320);
 });
+
+t.test('the LL-HLS player page catches up with the live edge after a stall', async (t) => {
+  // Guards against hls.js staying as far behind as a stall left it (its default never speeds playback up).
+  const page = await browser.newPage();
+  t.teardown(() => page.close());
+  await page.goto(`${relay.baseUrl}/player/ll.m3u8`);
+  const behind = (): Promise<number> =>
+    page.evaluate(() => {
+      const video = document.querySelector('video')!;
+      return video.seekable.length > 0 ? video.seekable.end(video.seekable.length - 1) - video.currentTime : Number.NaN;
+    });
+  await waitFor(async () => (await page.evaluate(() => document.querySelector('video')!.currentTime)) > 2, 30_000, 'the player playing');
+  await page.waitForTimeout(3000);
+  const settled = await behind();
+  await page.evaluate(() => document.querySelector('video')!.pause());
+  await page.waitForTimeout(4000);
+  await page.evaluate(() => document.querySelector('video')!.play());
+  const stalled = await behind();
+  t.ok(stalled > settled + 3, `the stall left it ${stalled.toFixed(2)} s behind the edge (${settled.toFixed(2)} s before)`);
+  const deadline = Date.now() + 25_000;
+  let now = stalled;
+  while (Date.now() < deadline && now > settled + 1) {
+    await page.waitForTimeout(500);
+    now = await behind();
+  }
+  t.ok(now <= settled + 1, `back to ${now.toFixed(2)} s behind within ${((25_000 - (deadline - Date.now())) / 1000).toFixed(1)} s`);
+});
