@@ -48,7 +48,10 @@ async function measure(codec: string, lossPercent: number, windowSeconds: number
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'relay-bench-push-'));
   const config = join(dir, 'relay.conf');
-  const flv = lossPercent > 0 ? '<Stream cam.flv>\n  Feed cam\n  VideoSize 1280x720\n  VideoBitRate 2000\n</Stream>\n' : '';
+  // A push camera's key opens nothing without a Stream (4051). The ingest-only runs get an MJPEG stream, which decodes
+  // only while watched (an FLV stream's encoder runs from the start); the loss run has an FLV stream and a viewer.
+  const watched = lossPercent > 0;
+  const flv = watched ? '<Stream cam.flv>\n  Feed cam\n  VideoSize 1280x720\n  VideoBitRate 2000\n</Stream>\n' : '<Stream cam.mjpg>\n  Feed cam\n</Stream>\n';
   await writeFile(config, `HTTPPort ${port}\nRTPPortRange 36000-36099\n<Camera cam>\n  Source push://\n  PublishKey ${KEY}\n</Camera>\n${flv}<Stream stat.html>\n  Format status\n</Stream>\n`);
   const relay = spawnTracked(process.execPath, [relayBin, '-c', config]);
   let publisher: ReturnType<typeof spawnTracked> | undefined;
@@ -68,7 +71,7 @@ async function measure(codec: string, lossPercent: number, windowSeconds: number
       ...ENCODERS[codec]!, ...loss, '!', 'rtpsink', `uri=rtp://127.0.0.1:${rtpPort}`]);
     await sleep(4000);
     let flvBytes = 0;
-    if (flv) {
+    if (watched) {
       const req = request({ host: '127.0.0.1', port, path: '/cam.flv' }, (response) => response.on('data', (chunk: Buffer) => (flvBytes += chunk.length)));
       req.on('error', () => {});
       req.end();
