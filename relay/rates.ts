@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Relay } from './relay.ts';
 import { streamStats } from './stats.ts';
-import type { Viewer } from './viewer.ts';
+import { edgeConsumers } from './edge.ts';
 
 /** How often counters are sampled into rates; the status page refreshes on about the same period. */
 export const SAMPLE_INTERVAL_MS = 2000;
@@ -87,7 +87,7 @@ export function parseProcStatTicks(text: string): number | undefined {
 export class RateSampler {
   private readonly cameras = new WeakMap<object, CameraRates>();
   private readonly streams = new WeakMap<object, StreamRates>();
-  private readonly viewers = new WeakMap<Viewer, RateMeter>();
+  private readonly viewers = new WeakMap<object, RateMeter>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly relay: Relay) {
@@ -116,7 +116,8 @@ export class RateSampler {
     return rates;
   }
 
-  viewer(viewer: Viewer): RateMeter {
+  /** The rate of one viewer: an HTTP Viewer, or an edge consumer's handle. */
+  viewer(viewer: object): RateMeter {
     let meter = this.viewers.get(viewer);
     if (!meter) this.viewers.set(viewer, (meter = new RateMeter()));
     return meter;
@@ -140,6 +141,9 @@ export class RateSampler {
       for (const viewer of stats.consumers) {
         if (count++ >= VIEWER_SAMPLE_CAP) break;
         this.viewer(viewer).sample(viewer.bytesSent, now);
+      }
+      for (const consumer of edgeConsumers(this.relay.edges, output.config.name, VIEWER_SAMPLE_CAP - Math.min(count, VIEWER_SAMPLE_CAP))) {
+        this.viewer(consumer.handle).sample(consumer.bytesSent, now);
       }
     }
   }

@@ -1,5 +1,5 @@
 import type { PushStreamInfo } from '../adapters/push/hub.ts';
-import { edgeStats, type EdgeStreamStats } from './edge.ts';
+import { edgeConsumers, edgeStats, edgeViewers, type EdgeStreamStats } from './edge.ts';
 import type { Feed } from './feed.ts';
 import type { FfmpegInfo } from './ffmpeg-locate.ts';
 import { HlsOutput } from './outputs/hls.ts';
@@ -82,6 +82,8 @@ export interface PushStatus {
 
 export interface ViewerStatus {
   id: number;
+  /** `http`, or the edge that serves it, e.g. `rtsp/tcp`. */
+  protocol: string;
   address: string;
   since: string;
   bytesSent: number;
@@ -135,10 +137,10 @@ const iso = (ms: number | undefined): string | null => (ms === undefined ? null 
 const round = (value: number | null, digits = 1): number | null => (value === null ? null : Number(value.toFixed(digits)));
 const kbps = (bytesPerSecond: number | null): number | null => round(bytesPerSecond === null ? null : (bytesPerSecond * 8) / 1000);
 
-const viewerIds = new WeakMap<Viewer, number>();
+const viewerIds = new WeakMap<object, number>();
 let nextViewerId = 1;
 /** A number that tells viewers apart on the status page (addresses repeat). */
-function viewerId(viewer: Viewer): number {
+function viewerId(viewer: object): number {
   let id = viewerIds.get(viewer);
   if (id === undefined) viewerIds.set(viewer, (id = nextViewerId++));
   return id;
@@ -228,6 +230,16 @@ function streamStatus(relay: Relay, output: StreamOutput, rates: RateSampler): S
   const meters = rates.stream(output);
   const hls = output instanceof HlsOutput;
   const viewers = [...stats.consumers].slice(0, VIEWER_SAMPLE_CAP);
+  const viewerList: ViewerStatus[] = [
+    ...viewers.map((viewer) => ({
+      id: viewerId(viewer), protocol: 'http', address: viewer.remoteAddress, since: new Date(viewer.since).toISOString(),
+      bytesSent: viewer.bytesSent, kbps: kbps(rates.viewer(viewer).rate), drops: viewer.drops,
+    })),
+    ...edgeConsumers(relay.edges, config.name, VIEWER_SAMPLE_CAP - viewers.length).map((consumer) => ({
+      id: viewerId(consumer.handle), protocol: consumer.protocol, address: consumer.address, since: new Date(consumer.since).toISOString(),
+      bytesSent: consumer.bytesSent, kbps: kbps(rates.viewer(consumer.handle).rate), drops: consumer.drops,
+    })),
+  ];
   const encoder = stats.encoder;
   const supervisor = encoder?.supervisor;
   return {
@@ -266,15 +278,8 @@ function streamStatus(relay: Relay, output: StreamOutput, rates: RateSampler): S
             stderrTail: supervisor.lastError ? encoder.stderrTail : '',
           }
         : null,
-    viewerList: viewers.map((viewer) => ({
-      id: viewerId(viewer),
-      address: viewer.remoteAddress,
-      since: new Date(viewer.since).toISOString(),
-      bytesSent: viewer.bytesSent,
-      kbps: kbps(rates.viewer(viewer).rate),
-      drops: viewer.drops,
-    })),
-    viewerListTruncated: viewers.length === VIEWER_SAMPLE_CAP && stats.viewers > VIEWER_SAMPLE_CAP,
+    viewerList,
+    viewerListTruncated: viewerList.length < stats.viewers + edgeViewers(relay.edges, config.name),
     originRequests: stats.originRequests ? { ...stats.originRequests } : null,
     protocols: edgeStats(relay.edges, config.name),
   };

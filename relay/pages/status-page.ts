@@ -93,12 +93,12 @@ function viewerDetails(stream: StreamStatus): Markup | string {
   if (stream.viewerList.length === 0) return html`<span class="muted">no connected viewers listed</span>`;
   const more = stream.viewerListTruncated ? html`<p class="muted">first ${stream.viewerList.length} of ${stream.viewers} shown</p>` : '';
   return html`<details id="viewers-${stream.name}"><summary>${stream.viewerList.length} viewer(s)</summary>
-<table class="viewers"><thead><tr><th>Address</th><th>Since</th><th>Bytes sent</th><th>Rate</th><th>Drops</th></tr></thead>
+<table class="viewers"><thead><tr><th>Address</th><th>Protocol</th><th>Since</th><th>Bytes sent</th><th>Rate</th><th>Drops</th></tr></thead>
 <tbody>${stream.viewerList.map((viewer) => viewerRow(stream, viewer))}</tbody></table>${more}</details>`;
 }
 
 function viewerRow(stream: StreamStatus, viewer: ViewerStatus): Markup {
-  return html`<tr data-key="viewer/${stream.name}/${viewer.id}"><td>${viewer.address}</td><td>${live('since', viewer.since, 'time')}</td>
+  return html`<tr data-key="viewer/${stream.name}/${viewer.id}"><td>${viewer.address}</td><td>${viewer.protocol}</td><td>${live('since', viewer.since, 'time')}</td>
 <td>${live('bytesSent', viewer.bytesSent, 'bytes')}</td><td>${live('kbps', viewer.kbps, 'kbps')}</td><td>${live('drops', viewer.drops, 'count')}</td></tr>`;
 }
 

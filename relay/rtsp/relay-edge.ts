@@ -1,4 +1,4 @@
-import type { ConsumerEdge, EdgeStreamStats } from '../edge.ts';
+import type { ConsumerEdge, EdgeConsumer, EdgeStreamStats } from '../edge.ts';
 import type { Logger } from '../log.ts';
 import { viewerLimits, type StreamOutput } from '../outputs/output.ts';
 import type { Relay } from '../relay.ts';
@@ -77,6 +77,17 @@ export class RtspEdge implements ConsumerEdge {
     if (!stats) return undefined;
     const { readers, bytesOut, drops, framesOut, readersServed, skippedFrames } = stats;
     return { viewers: readers.tcp + readers.udp, bytesOut, tcp: readers.tcp, udp: readers.udp, drops, framesOut, readersServed, skippedFrames };
+  }
+
+  consumers(stream: string, max: number): EdgeConsumer[] {
+    return this.server.readers(stream, max).map((session) => ({
+      handle: session,
+      address: session.connection.remoteAddress.replace(/^::ffff:(?=\d)/, ''),
+      since: session.since,
+      bytesSent: session.reader.delivery.bytesSent,
+      drops: session.reader.delivery.drops,
+      protocol: `rtsp/${session.transport}`,
+    }));
   }
 
   /** Stops the server and its sessions. Safe to call twice. */

@@ -152,6 +152,16 @@ export class RtspServer {
     return count;
   }
 
+  /** Up to `max` sessions reading stream `name`, oldest first. */
+  readers(name: string, max: number): RtspSession[] {
+    const out: RtspSession[] = [];
+    for (const session of this.mounts.get(name)?.sessions ?? []) {
+      if (out.length >= max) break;
+      out.push(session);
+    }
+    return out;
+  }
+
   stats(name: string): RtspStreamStats | undefined {
     const mount = this.mounts.get(name);
     if (!mount) return undefined;

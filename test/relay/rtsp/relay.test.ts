@@ -46,8 +46,14 @@ t.test('50 RTSP readers and an HTTP viewer leave one camera connection and one e
   t.equal(flv.protocols.rtsp.tcp, 50);
   t.ok(flv.protocols.rtsp.bytesOut > 0);
   t.equal(stat.server.viewers, 51, 'the server counts RTSP readers with HTTP viewers');
+  const listed = flv.viewerList as Array<{ protocol: string; address: string; bytesSent: number }>;
+  t.same([listed.filter((v) => v.protocol === 'http').length, listed.filter((v) => v.protocol === 'rtsp/tcp').length], [1, 49],
+    'RTSP readers are listed beside the HTTP viewer, up to the list\'s 50');
+  t.ok(flv.viewerListTruncated, 'and the list says it stops short of 51');
+  t.ok(listed.filter((v) => v.protocol === 'rtsp/tcp').every((v) => v.address === '127.0.0.1' && v.bytesSent > 0), 'each with its address and bytes sent');
   const page = (await fetchBytes(`${running.baseUrl}/stat.html`)).body.toString();
   t.match(page, /<span data-f="protocols\.rtsp\.viewers" data-fmt="count">50<\/span> RTSP/, '/stat.html shows the RTSP readers');
+  t.match(page, /<td>127\.0\.0\.1<\/td><td>rtsp\/tcp<\/td>/, 'and lists them as viewers');
   const metrics = (await fetchBytes(`${running.baseUrl}/metrics`)).body.toString();
   t.match(metrics, /relay_protocol_viewers\{stream="test.flv",camera="test",format="flv",protocol="rtsp"\} 50/);
   t.match(metrics, /relay_protocol_bytes_out_total\{stream="test.flv",camera="test",format="flv",protocol="rtsp"\} [1-9]/);
