@@ -84,13 +84,14 @@ export async function startRelay(
     try {
       const { config: next, warnings } = loadConfig(relay.config.file, adapters.schemes);
       for (const warning of warnings) log.warn(`${warning.file}:${warning.line}: ${warning.message}`);
-      // Recorders hold the encoders of their cameras, which a reload may replace: they restart with the new config.
-      await recordings.stop();
+      // Recorders hold the encoders of their cameras, which a reload may replace: those of changed cameras restart
+      // with the new config; the others go on writing their open segments.
+      const carried = await recordings.handOver(next);
       try {
         await relay.reload(next);
         rtsp?.sync();
       } finally {
-        recordings = await startRecordings(relay, log);
+        recordings = await startRecordings(relay, log, carried);
       }
     } finally {
       // Renewed certificates are picked up on SIGHUP even when the config itself is unchanged or rejected.

@@ -19,6 +19,24 @@ export function recordingsOf(relay: Relay): Recordings | undefined {
   return byRelay.get(relay);
 }
 
+/** A recorder with what it holds: the camera's encoder and its process slot. */
+interface RunningRecorder {
+  readonly recorder: CameraRecorder;
+  readonly source: RecordingSource;
+  release: (() => void) | undefined;
+}
+
+/** What a reload hands from the old recordings to the new: the index and the recorders that go on unchanged. */
+export interface CarriedRecordings {
+  readonly index: SegmentIndex;
+  readonly running: Map<string, RunningRecorder>;
+}
+
+/** Equal as configured, whatever line they are on. */
+function sameConfig(a: object, b: object): boolean {
+  return JSON.stringify({ ...a, line: 0 }) === JSON.stringify({ ...b, line: 0 });
+}
+
 /**
  * The recording side of a relay: the segment index of RecordPath, one recorder per camera with `Record yes`, and
  * retention. Recorders are consumers of the camera's encoded video; they never open a camera themselves.
@@ -27,10 +45,9 @@ export class Recordings {
   readonly index: SegmentIndex;
   readonly recorders = new Map<string, CameraRecorder>();
   readonly retention: Retention;
-  private readonly sources: RecordingSource[] = [];
+  private readonly running = new Map<string, RunningRecorder>();
   private timer: NodeJS.Timeout | undefined;
   private readonly stopController = new AbortController();
-  private readonly slotReleases: Array<() => void> = [];
   private stopping: Promise<void> | undefined;
 
   constructor(
@@ -38,8 +55,9 @@ export class Recordings {
     readonly config: RelayConfig,
     private readonly log: Logger,
     freeSpace: FreeSpace = statfsFreeSpace,
+    private readonly carried?: CarriedRecordings,
   ) {
-    this.index = new SegmentIndex(resolve(config.recording.path));
+    this.index = carried?.index ?? new SegmentIndex(resolve(config.recording.path));
     const cameras = new Map(config.cameras.filter((camera) => camera.record.enabled)
       .map((camera) => [camera.name, { deleteAfterMs: camera.record.deleteAfterMs, maxBytes: camera.record.maxBytes }]));
     this.retention = new Retention(this.index, {
@@ -47,7 +65,10 @@ export class Recordings {
     }, log.child('retention'), freeSpace);
   }
 
-  /** Indexes what is on disk, runs retention once, then starts a recorder per recorded camera. */
+  /**
+   * Indexes what is on disk (unless a reload carried the index over), runs retention once, then starts a recorder per
+   * recorded camera, or takes over the one a reload carried.
+   */
   async start(): Promise<void> {
     const started = Date.now();
     const recorded = this.config.cameras.filter((camera) => camera.record.enabled);
@@ -55,15 +76,22 @@ export class Recordings {
       await mkdir(this.index.root, { recursive: true }).catch((error: NodeJS.ErrnoException) =>
         this.log.error(`cannot create RecordPath ${this.index.root}: ${error.code ?? error.message}`));
     }
-    // A segment runs to the first keyframe after RecordSegmentSeconds: allow a generous keyframe interval beyond it.
-    const segmentMs = new Map(this.config.cameras.map((camera) => [camera.name, camera.record.segmentSeconds * 1000 + 30_000]));
-    await this.index.build(this.log, (camera) => segmentMs.get(camera) ?? 3_660_000);
-    const segments = this.index.all().length;
-    this.log.info(`indexed ${segments} segment(s) under ${this.index.root} in ${Date.now() - started} ms`);
+    if (!this.carried) {
+      // A segment runs to the first keyframe after RecordSegmentSeconds: allow a generous keyframe interval beyond it.
+      const segmentMs = new Map(this.config.cameras.map((camera) => [camera.name, camera.record.segmentSeconds * 1000 + 30_000]));
+      await this.index.build(this.log, (camera) => segmentMs.get(camera) ?? 3_660_000);
+      const segments = this.index.all().length;
+      this.log.info(`indexed ${segments} segment(s) under ${this.index.root} in ${Date.now() - started} ms`);
+    }
     this.runRetention();
     for (const camera of recorded) {
+      const carried = this.carried?.running.get(camera.name);
+      if (carried) {
+        this.running.set(camera.name, carried);
+        this.recorders.set(camera.name, carried.recorder);
+        continue;
+      }
       const source = recordingSource(this.relay, camera);
-      this.sources.push(source);
       const recorder = new CameraRecorder({
         camera: camera.name,
         segmentSeconds: camera.record.segmentSeconds,
@@ -71,13 +99,16 @@ export class Recordings {
         index: this.index,
         ffmpegPath: this.relay.deps.ffmpeg.path,
         log: this.log.child(`record ${camera.name}`),
-        beforeSegment: () => this.runRetention(),
+        // The relay's recordings of the moment: a recorder carried over a reload follows the new retention limits.
+        beforeSegment: () => recordingsOf(this.relay)?.runRetention(),
       });
+      const entry: RunningRecorder = { recorder, source, release: undefined };
+      this.running.set(camera.name, entry);
       this.recorders.set(camera.name, recorder);
       // Each recorder's writing ffmpeg counts against MaxProcesses; a recorder waits for its slot like an encoder.
       void this.relay.processSlots.acquire(this.stopController.signal).then((release) => {
         if (!release) return;
-        this.slotReleases.push(release);
+        entry.release = release;
         recorder.start();
       });
     }
@@ -87,19 +118,43 @@ export class Recordings {
     }
   }
 
+  /**
+   * Before a reload to `next`: hands over the index and the recorders whose camera (Record* settings included) and
+   * RecordPath stay as they are, so that their open segments go on; the rest are stopped as stop() would.
+   */
+  async handOver(next: RelayConfig): Promise<CarriedRecordings | undefined> {
+    if (!sameConfig(next.recording, this.config.recording)) {
+      await this.stop();
+      return undefined;
+    }
+    const running = new Map<string, RunningRecorder>();
+    for (const [name, entry] of this.running) {
+      const before = this.config.cameras.find((camera) => camera.name === name);
+      const after = next.cameras.find((camera) => camera.name === name);
+      // One still waiting for its process slot waited on this instance's signal: it starts afresh instead.
+      if (before && after && sameConfig(before, after) && entry.release) running.set(name, entry);
+    }
+    for (const name of running.keys()) this.running.delete(name);
+    await this.stop();
+    return { index: this.index, running };
+  }
+
   /** Finishes every open segment and stops the encoders. Safe to call twice. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       clearInterval(this.timer);
       this.stopController.abort();
-      await Promise.all([...this.recorders.values()].map((recorder) => recorder.stop()));
-      for (const release of this.slotReleases) release();
-      await Promise.all(this.sources.map((source) => source.close()));
+      const entries = [...this.running.values()];
+      this.running.clear();
+      await Promise.all(entries.map((entry) => entry.recorder.stop()));
+      for (const entry of entries) entry.release?.();
+      await Promise.all(entries.map((entry) => entry.source.close()));
     })();
     return this.stopping;
   }
 
-  private runRetention(): void {
+  /** One retention pass; a failure is logged, never thrown. */
+  runRetention(): void {
     try {
       this.retention.run();
     } catch (error) {
@@ -109,8 +164,8 @@ export class Recordings {
 }
 
 /** Starts the recordings of a relay and remembers them for its routes and status. */
-export async function startRecordings(relay: Relay, log: Logger): Promise<Recordings> {
-  const recordings = new Recordings(relay, relay.config, log.child('recording'));
+export async function startRecordings(relay: Relay, log: Logger, carried?: CarriedRecordings): Promise<Recordings> {
+  const recordings = new Recordings(relay, relay.config, log.child('recording'), statfsFreeSpace, carried);
   byRelay.set(relay, recordings);
   await recordings.start();
   return recordings;
