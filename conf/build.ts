@@ -1,5 +1,6 @@
 import { DIRECTIVES, type Scope } from './directives.ts';
 import type { DirectiveValues, ParsedBlock, Problems } from './parse.ts';
+import { checkCopyCodecs } from './codec-checks.ts';
 import { checkPublishKeys } from './push-checks.ts';
 import { buildSecurity, streamAccess, type SecurityConfig } from './security.ts';
 import type { CameraConfig, RedirectConfig, RelayConfig, Size, StreamConfig, StreamFormat } from './types.ts';
@@ -78,6 +79,7 @@ export function buildConfig(
     else redirects.push({ name: block.name, line: block.line, url: reader('Redirect', block.values)<string>('URL') });
   }
   checkPublishKeys(cameras, blocks, problems);
+  checkCopyCodecs(cameras, streams, blocks, problems);
   for (const stream of streams) {
     if (stream.feed && !cameras.some((camera) => camera.name === stream.feed)) {
       const names = cameras.map((camera) => camera.name).join(', ') || 'none are defined';

@@ -1,0 +1,28 @@
+import type { ParsedBlock, Problems } from './parse.ts';
+import type { CameraConfig, StreamConfig } from './types.ts';
+
+/** Schemes whose cameras send nothing but JPEG (the Canon VB-C10), so `copy` of their H.264 can never work. */
+const JPEG_ONLY_SCHEMES = new Set(['vbc']);
+
+function lineIn(blocks: readonly ParsedBlock[], kind: string, name: string, directive: string, fallback: number): number {
+  return blocks.find((block) => block.kind === kind && block.name === name)?.values.get(directive)?.line ?? fallback;
+}
+
+/**
+ * Refuses `RecordCodec copy` and `VideoCodec copy` on cameras known to send JPEG. Other cameras are only known at
+ * run time (an RTSP or HTTP camera may send either); for them the copy encoder reports the mismatch on /stat.json.
+ */
+export function checkCopyCodecs(cameras: readonly CameraConfig[], streams: readonly StreamConfig[], blocks: readonly ParsedBlock[], problems: Problems): void {
+  for (const camera of cameras) {
+    if (!JPEG_ONLY_SCHEMES.has(camera.scheme)) continue;
+    if (camera.record.codec === 'copy') {
+      problems.error(lineIn(blocks, 'Camera', camera.name, 'RecordCodec', camera.line),
+        `RecordCodec copy: <Camera ${camera.name}> (${camera.scheme}://) sends JPEG, and copy records the camera's H.264 unchanged; use libx264`);
+    }
+    for (const stream of streams) {
+      if (stream.feed !== camera.name || stream.videoCodec !== 'copy') continue;
+      problems.error(lineIn(blocks, 'Stream', stream.name, 'VideoCodec', stream.line),
+        `VideoCodec copy: <Stream ${stream.name}> shows <Camera ${camera.name}> (${camera.scheme}://), which sends JPEG; copy passes the camera's H.264 on unchanged; use libx264`);
+    }
+  }
+}
