@@ -103,6 +103,7 @@ export function buildConfig(
     mediaPath: get<string>('MediaPath'),
     vodCachePath: get<string | undefined>('VodCachePath'),
     vodStreamTimeoutMs: get<number>('VodStreamTimeout'),
+    vodCacheMaxBytes: get<number>('VodCacheMaxSize'),
     recording: {
       path: get<string>('RecordPath'),
       maxTotalBytes: get<number>('RecordMaxTotalSize'),

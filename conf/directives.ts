@@ -36,6 +36,7 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     MediaPath: { parse: text, default: './media' },
     VodCachePath: { parse: text },
     VodStreamTimeout: { parse: seconds(0, 86_400), default: 30_000 },
+    VodCacheMaxSize: { parse: storageSize(2 ** 53), default: 10 * 2 ** 30 },
     RecordPath: { parse: text, default: './recordings' },
     RecordMaxTotalSize: { parse: storageSize(2 ** 53), default: 0 },
     RecordMinFreeSpace: { parse: storageSize(2 ** 53), default: 1024 ** 3 },

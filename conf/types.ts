@@ -28,6 +28,8 @@ export interface RelayConfig {
   readonly mediaPath: string;
   /** Where files packaged for HLS playback are kept; a fresh temporary directory when unset. */
   readonly vodCachePath: string | undefined;
+  /** The HLS packages of VOD files take at most this many bytes; the least recently used go first (0: no cap). */
+  readonly vodCacheMaxBytes: number;
   /** vod-live:// cameras: linger after the last viewer leaves, ms (their CloseAfter unless one is given). */
   readonly vodStreamTimeoutMs: number;
   /** Where recordings go and the limits that apply to all of them. */

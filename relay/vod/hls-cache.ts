@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
 import { StderrTail } from '../../adapters/common/stderr-tail.ts';
 import type { Logger } from '../log.ts';
 import { UNLIMITED_SLOTS, withProcessSlot, type ProcessSlots } from '../process-slots.ts';
+import { evictPackages } from './cache-eviction.ts';
 import { VodError } from './errors.ts';
 import type { MediaFile } from './media-path.ts';
 
@@ -17,6 +18,8 @@ const PACKAGING_CONCURRENCY = 2;
 /** A copy of even a long file takes seconds; past this the run is killed and reported. */
 const PACKAGING_TIMEOUT_MS = 10 * 60_000;
 const SEGMENT_SECONDS = 4;
+/** A package in use is marked as used (its directory's time) at most this often, ms. */
+const TOUCH_INTERVAL_MS = 60_000;
 
 /** ffmpeg arguments that package a file as HLS VOD without re-encoding (video and, when present, the first audio). */
 export function packagingArgs(inputPath: string, outputDir: string): string[] {
@@ -33,11 +36,13 @@ export function packagingArgs(inputPath: string, outputDir: string): string[] {
  * HLS VOD packages of media files, made once by ffmpeg in copy mode into the cache directory and reused. The cache
  * key is the file's real path, size, modification time and inode, so an edited file is packaged again. Concurrent
  * first requests for one file share one packaging run; a finished package appears atomically (directory rename).
+ * After each new package the least recently used ones go until all fit in VodCacheMaxSize.
  */
 export class VodHlsCache {
   private readonly running = new Map<string, Promise<string>>();
   private readonly queue = new PQueue({ concurrency: PACKAGING_CONCURRENCY });
   private readonly stopController = new AbortController();
+  private readonly touchedAt = new Map<string, number>();
   /** Packaging runs started (for tests and logs): a reused package starts none. */
   runs = 0;
 
@@ -46,6 +51,8 @@ export class VodHlsCache {
     private readonly ffmpegPath: string,
     private readonly log: Logger,
     private readonly slots: ProcessSlots = UNLIMITED_SLOTS,
+    /** The cache's cap in bytes, read at each eviction (a reload may change it); 0: no cap. */
+    private readonly maxBytes: () => number = () => 0,
   ) {}
 
   /** The directory holding the file's finished package, packaging it first if needed. */
@@ -55,7 +62,10 @@ export class VodHlsCache {
       .digest('hex')
       .slice(0, 32);
     const dir = join(this.root, key);
-    if (await stat(join(dir, PLAYLIST)).then(() => true, () => false)) return dir;
+    if (await stat(join(dir, PLAYLIST)).then(() => true, () => false)) {
+      await this.touch(dir);
+      return dir;
+    }
     let run = this.running.get(key);
     if (!run) {
       run = this.queue.add(() => this.packageOnce(file, dir), { throwOnTimeout: true }).finally(() => this.running.delete(key));
@@ -101,7 +111,18 @@ export class VodHlsCache {
       throw new VodError('PACKAGING_FAILED', 'The relay is stopping');
     }
     this.log.info(`packaged ${file.name} for HLS in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const deleted = await evictPackages(this.root, this.maxBytes(), new Set([dir, ...[...this.running.keys()].map((key) => join(this.root, key))]));
+    if (deleted.length > 0) this.log.info(`VOD cache over VodCacheMaxSize: deleted ${deleted.length} least recently used package(s)`);
     return dir;
+  }
+
+  /** Marks a package as used now, for eviction's order. */
+  private async touch(dir: string): Promise<void> {
+    const now = Date.now();
+    if (now - (this.touchedAt.get(dir) ?? 0) < TOUCH_INTERVAL_MS) return;
+    this.touchedAt.set(dir, now);
+    if (this.touchedAt.size > 10_000) this.touchedAt.delete(this.touchedAt.keys().next().value!);
+    await utimes(dir, now / 1000, now / 1000).catch(() => {});
   }
 
   private runFfmpeg(file: MediaFile, outputDir: string): Promise<void> {

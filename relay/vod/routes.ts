@@ -23,7 +23,7 @@ const SEGMENT_MAX_AGE = '1h';
  * finds and stops vod-live:// streams. Every answer of these routes is JSON on error, with a stable code.
  */
 export function registerVodRoutes(router: Router, relay: Relay, log: Logger): void {
-  const cache = new VodHlsCache(createCacheRoot(relay), relay.deps.ffmpeg.path, log.child('vod'), relay.processSlots);
+  const cache = new VodHlsCache(createCacheRoot(relay), relay.deps.ffmpeg.path, log.child('vod'), relay.processSlots, () => relay.config.vodCacheMaxBytes);
   const streams = new VodStreams(relay);
   const vodLog = log.child('vod');
   relay.stopSignal.addEventListener('abort', () => cache.stop(), { once: true });

@@ -93,6 +93,7 @@ const BAD: Array<[string, string, string]> = [
   ['qmin above qmax', `${camera}<Stream a.flv>\n Feed cam\n VideoQMin 40\n VideoQMax 20\n</Stream>\n`, 'relay.conf:6: VideoQMin: 40 is above VideoQMax 20'],
   ['unterminated quote', 'FFmpegPath "/usr/bin/ffmpeg\n', 'relay.conf:1: FFmpegPath: unterminated quoted string'],
   ['bad stream name', `${camera}<Stream ../etc>\n Feed cam\n Format flv\n</Stream>\n`, "relay.conf:4: <Stream ../etc>: names use letters, digits, '.', '_' and '-' (at most 128)"],
+  ['VOD cache cap that is not a size', 'VodCacheMaxSize lots\n', 'relay.conf:1: VodCacheMaxSize: "lots" is not a size (e.g. 0, 500M, 20G, 2T)'],
   ['RecordCodec copy of a JPEG-only camera', '<Camera c>\n Source vbc://cam\n Record yes\n RecordCodec copy\n</Camera>\n',
     'relay.conf:4: RecordCodec copy: <Camera c> (vbc://) sends JPEG, and copy records the camera\'s H.264 unchanged; use libx264'],
   ['VideoCodec copy of a JPEG-only camera', '<Camera c>\n Source vbc://cam\n</Camera>\n<Stream c.flv>\n Feed c\n VideoCodec copy\n</Stream>\n',
