@@ -57,7 +57,8 @@ function classifyNormalised(config: RelayConfig, path: string): Surface {
   const parts = path.split('/').slice(1);
   // Files and started streams under /vod/ and /live/ have no Stream block: DefaultAccess decides, per first path part.
   if ((parts[0] === 'vod' || parts[0] === 'live') && parts[1]) return { plane: 'viewer', scope: `${parts[0]}/${parts[1]}`, access: config.security.defaultAccess };
-  if (parts[0] === 'player' && parts.length === 2) {
+  // A player page and its state (`/player/NAME/state`) are the stream's, as its viewers are.
+  if (parts[0] === 'player' && (parts.length === 2 || (parts.length === 3 && parts[2] === 'state'))) {
     const stream = streamNamed(config, parts[1]!);
     return stream ? viewerOf(config, stream) : PUBLIC;
   }

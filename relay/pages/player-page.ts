@@ -1,4 +1,5 @@
 import type { StreamStatus } from '../status.ts';
+import { withViewerToken } from '../auth/viewer-link.ts';
 import { html, layout, type Markup } from './html.ts';
 
 /** What the player page needs to know about the request it answers. */
@@ -24,7 +25,10 @@ export function isLowLatency(stream: StreamStatus): boolean {
  */
 export function playerBox(stream: StreamStatus, request: PlayerRequest, videoData: Record<string, string>): Markup {
   const data = Object.entries(videoData).map(([key, value]) => html` data-${key}="${value}"`);
-  return html`<div class="player" id="player" data-state="connecting" data-state-url="/player/${stream.name}/state">
+  // The state of a token stream is asked for with the token the page's stream URL carries.
+  const token = new URL(stream.url, 'http://relay').searchParams.get('token');
+  const stateUrl = withViewerToken(`/player/${stream.name}/state`, token ?? undefined);
+  return html`<div class="player" id="player" data-state="connecting" data-state-url="${stateUrl}">
 <video id="video"${data} controls playsinline${request.autoplay ? ' autoplay' : ''}${request.muted ? ' muted' : ''}></video>
 <div class="player-state" id="player-state" aria-live="polite">connecting…</div>
 <button type="button" class="player-unmute" id="player-unmute"${request.muted ? '' : ' hidden'}>unmute</button>

@@ -118,6 +118,10 @@ t.test('one HLS token covers the playlist, its segments and the player page, and
   t.equal(page.status, 200);
   t.match(page.body.toString(), `data-src="/test.m3u8?token=${hls}"`, 'the player plays the playlist with the token');
   t.match(page.body.toString(), `/player/test.m3u8?token=${hls}&amp;embed&quot;`, 'and offers itself as an iframe with it');
+  // Guards against a token stream's state (live, or why not) being readable by anyone who guesses its name.
+  t.equal((await get(url('/player/test.m3u8/state'))).status, 403, 'the stream\'s state without the token');
+  t.match(page.body.toString(), `data-state-url="/player/test.m3u8/state?token=${hls}"`, 'the page asks for its state with the token');
+  t.equal((await get(url(`/player/test.m3u8/state?token=${hls}`))).status, 200, 'and gets it');
 });
 
 t.test('Host and X-Forwarded-For spoofing', async (t) => {
