@@ -18,6 +18,7 @@ import { JpegOutput } from './outputs/jpeg.ts';
 import { MjpegOutput } from './outputs/mjpeg.ts';
 import type { StreamOutput } from './outputs/output.ts';
 import { ProcessSlots } from './process-slots.ts';
+import { sameExceptLine } from '../conf/same.ts';
 
 /** How many camera connections and ffmpeg starts may be under way at once. */
 const START_CONCURRENCY = 8;
@@ -285,10 +286,4 @@ export class Relay {
     const now = Date.now();
     for (const output of this.outputs.values()) output.sweep(now);
   }
-}
-
-/** Compares two config objects ignoring the line they were declared on. */
-function sameExceptLine(a: object, b: object): boolean {
-  const strip = (value: object): string => JSON.stringify({ ...value, line: 0 });
-  return strip(a) === strip(b);
 }

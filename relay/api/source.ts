@@ -124,7 +124,7 @@ export function registerSourceApi(router: Router, relay: Relay, log: Logger): vo
   };
 
   /** The admin plane's credentials, for the operator's actions: missing 4006, wrong 4053. */
-  const checkedAdmin = async (ctx: Context, address: string): Promise<void> => {
+  const checkedAdmin = async (ctx: Context): Promise<void> => {
     const check = await accessControlOf(relay).checkAdmin(ctx.get('authorization') || undefined, ctx.ip);
     if (check === 'missing') throw new PushError(4006, 'missing admin credentials: this action needs the Authorization header of an AdminUser or AdminToken');
     if (check === 'wrong') throw new PushError(4053, 'invalid administrator credentials');
@@ -170,14 +170,14 @@ export function registerSourceApi(router: Router, relay: Relay, log: Logger): vo
         ctx.body = { data: streamData(session) };
       } else if (action === 'stop_stream') {
         if (body.utilization_id === undefined && body.camera !== undefined) {
-          await checkedAdmin(ctx, address);
+          await checkedAdmin(ctx);
           relay.push.stopCameraStream(stringField(body, 'camera', 4003));
         } else {
           relay.push.stopStream(stringField(body, 'utilization_id', 4003));
         }
         ctx.body = { ok: 'stream stopped successfully' };
       } else if (action === 'list_streams') {
-        await checkedAdmin(ctx, address);
+        await checkedAdmin(ctx);
         ctx.body = { streams: relay.push.streams().map(streamEntry) };
       } else {
         throw new PushError(5011, `not implemented: unknown action "${action.slice(0, 40).replace(/[^\x20-\x7e]/g, '?')}"`);

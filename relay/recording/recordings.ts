@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { RelayConfig } from '../../conf/types.ts';
 import type { Logger } from '../log.ts';
+import { sameExceptLine } from '../../conf/same.ts';
 import type { Relay } from '../relay.ts';
 import { CameraRecorder } from './recorder.ts';
 import { Retention, statfsFreeSpace, type FreeSpace } from './retention.ts';
@@ -30,11 +31,6 @@ interface RunningRecorder {
 export interface CarriedRecordings {
   readonly index: SegmentIndex;
   readonly running: Map<string, RunningRecorder>;
-}
-
-/** Equal as configured, whatever line they are on. */
-function sameConfig(a: object, b: object): boolean {
-  return JSON.stringify({ ...a, line: 0 }) === JSON.stringify({ ...b, line: 0 });
 }
 
 /**
@@ -123,7 +119,7 @@ export class Recordings {
    * RecordPath stay as they are, so that their open segments go on; the rest are stopped as stop() would.
    */
   async handOver(next: RelayConfig): Promise<CarriedRecordings | undefined> {
-    if (!sameConfig(next.recording, this.config.recording)) {
+    if (!sameExceptLine(next.recording, this.config.recording)) {
       await this.stop();
       return undefined;
     }
@@ -132,7 +128,7 @@ export class Recordings {
       const before = this.config.cameras.find((camera) => camera.name === name);
       const after = next.cameras.find((camera) => camera.name === name);
       // One still waiting for its process slot waited on this instance's signal: it starts afresh instead.
-      if (before && after && sameConfig(before, after) && entry.release) running.set(name, entry);
+      if (before && after && sameExceptLine(before, after) && entry.release) running.set(name, entry);
     }
     for (const name of running.keys()) this.running.delete(name);
     await this.stop();
