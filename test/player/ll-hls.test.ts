@@ -110,9 +110,10 @@ t.test('the LL-HLS player page catches up with the live edge after a stall', asy
   const settled = await behind();
   await page.evaluate(() => document.querySelector('video')!.pause());
   await page.waitForTimeout(4000);
-  await page.evaluate(() => document.querySelector('video')!.play());
+  // Measured before playing on: the player may jump back as soon as it plays.
   const stalled = await behind();
   t.ok(stalled > settled + 3, `the stall left it ${stalled.toFixed(2)} s behind the edge (${settled.toFixed(2)} s before)`);
+  await page.evaluate(() => document.querySelector('video')!.play());
   const deadline = Date.now() + 25_000;
   let now = stalled;
   while (Date.now() < deadline && now > settled + 1) {
