@@ -85,9 +85,11 @@ export function exportFrames(ffmpegPath: string, root: string, segments: readonl
     let next: number | undefined;
     for (const segment of segments) {
       // First frame time on the fps grid from `from`, inside this segment; a grid time that fell between the end of
-      // the previous segment's last picture and this segment's start takes this segment's first picture.
+      // the previous segment's last picture and this segment's start takes this segment's first picture. Segment
+      // times are wall-clock starts plus media spans, so one may end a few ms after the next starts: a time the
+      // previous segment already gave is never given again.
       let begin = from + Math.max(0, Math.ceil((segment.start - from) / step)) * step;
-      if (next !== undefined && next < begin && segment.start - next < step) begin = next;
+      if (next !== undefined && (next > begin || segment.start - next < step)) begin = next;
       const end = Math.min(to, segment.end);
       if (cancelled || begin >= end) continue;
       let taken = begin;
