@@ -1,5 +1,5 @@
 import dgram from 'node:dgram';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { Frame } from '../../../adapters/types.ts';
 import { startTestRelay, type TestRelay } from '../../helpers/relay.ts';
 import { rtpBytes } from '../rtsp/rtp-builder.ts';
@@ -86,6 +86,20 @@ async function startStream(relay: TestRelay, key = KEY, localAddress?: string): 
 }
 
 const validate = async (relay: TestRelay, id: string) => (await sourceApi(relay.baseUrl, { action: 'validate_stream', utilization_id: id })).json;
+
+/** A publisher's RTCP socket: sends one sender report to the stream's RTCP port, and keeps what comes back. */
+async function rtcpPeer(t: Test, rtpPort: number): Promise<Buffer[]> {
+  const received: Buffer[] = [];
+  const rtcp = dgram.createSocket('udp4');
+  rtcp.on('message', (packet) => received.push(packet));
+  await new Promise<void>((resolve) => rtcp.bind(0, '127.0.0.1', () => resolve()));
+  t.teardown(() => rtcp.close());
+  const senderReport = Buffer.alloc(28);
+  senderReport.set([0x80, 200, 0, 6]);
+  senderReport.writeUInt32BE(0xaaaa, 4);
+  await new Promise((resolve) => rtcp.send(senderReport, rtpPort + 1, '127.0.0.1', resolve));
+  return received;
+}
 
 async function until(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -195,15 +209,7 @@ t.test('push faults', async (t) => {
     frames.length = 0;
     const { id, port } = await startStream(relay);
     const publisher = await FakePublisher.open(port);
-    const received: Buffer[] = [];
-    const rtcp = dgram.createSocket('udp4');
-    rtcp.on('message', (packet) => received.push(packet));
-    await new Promise<void>((resolve) => rtcp.bind(0, '127.0.0.1', () => resolve()));
-    t.teardown(() => rtcp.close());
-    const senderReport = Buffer.alloc(28);
-    senderReport.set([0x80, 200, 0, 6]);
-    senderReport.writeUInt32BE(0xaaaa, 4);
-    await new Promise((resolve) => rtcp.send(senderReport, port + 1, '127.0.0.1', resolve));
+    const received = await rtcpPeer(t, port);
     await publisher.frame(vp8Keyframe());
     await publisher.frame(vp8InterFrame(400), { skip: [1] });
     await sleep(300); // the reorderer gives up on the missing packet when the next one is 200 ms late
@@ -287,15 +293,7 @@ t.test('push faults', async (t) => {
     frames.length = 0;
     const { id, port } = await startStream(relay);
     const publisher = await FakePublisher.open(port);
-    const rtcpIn: Buffer[] = [];
-    const rtcp = dgram.createSocket('udp4');
-    rtcp.on('message', (packet) => rtcpIn.push(packet));
-    await new Promise<void>((resolve) => rtcp.bind(0, '127.0.0.1', () => resolve()));
-    t.teardown(() => rtcp.close());
-    const senderReport = Buffer.alloc(28);
-    senderReport.set([0x80, 200, 0, 6]);
-    senderReport.writeUInt32BE(0xaaaa, 4);
-    await new Promise((resolve) => rtcp.send(senderReport, port + 1, '127.0.0.1', resolve));
+    const rtcpIn = await rtcpPeer(t, port);
     await publisher.frame(vp8Keyframe());
     t.equal(state(), 'retrying', 'the keyframe went out while no adapter listened');
     await until('the session to stream', () => relay.relay.push.sessionOf(id)!.state === 'streaming');
