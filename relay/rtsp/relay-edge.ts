@@ -6,6 +6,7 @@ import type { RtpMediaSource } from './rtp-stream.ts';
 import { RtspServer, type RtspRefusal } from './server.ts';
 import { h264RtpSource, jpegRtpSource, type JpegFeed, type JpegSkipCounter } from './sources.ts';
 import { authorizeRtspReader } from '../auth/rtsp.ts';
+import { plainAddress } from '../http/client-address.ts';
 
 /**
  * The one place that knows where a stream's frames come from for RTSP: the stream's shared encoder (flv, hls: its
@@ -82,7 +83,7 @@ export class RtspEdge implements ConsumerEdge {
   consumers(stream: string, max: number): EdgeConsumer[] {
     return this.server.readers(stream, max).map((session) => ({
       handle: session,
-      address: session.connection.remoteAddress.replace(/^::ffff:(?=\d)/, ''),
+      address: plainAddress(session.connection.remoteAddress),
       since: session.since,
       bytesSent: session.reader.delivery.bytesSent,
       drops: session.reader.delivery.drops,
