@@ -4,6 +4,7 @@ import type { CameraConfig } from '../conf/types.ts';
 import type { Logger } from './log.ts';
 import { Supervisor, type SupervisedState } from './supervisor.ts';
 import { SourceTimeline } from './timeline.ts';
+import { FrameIntervalMeter } from './frame-rate.ts';
 import { isPlausibleFrame } from './plausible.ts';
 import type PQueue from 'p-queue';
 
@@ -46,6 +47,7 @@ export class Feed {
   private demand = 0;
   private lingerTimer: NodeJS.Timeout | undefined;
   private lastKeptTimestamp = -Infinity;
+  private readonly intervals = new FrameIntervalMeter();
   private readonly timeline = new SourceTimeline();
   private closed = false;
 
@@ -75,6 +77,14 @@ export class Feed {
   /** The newest frame, for JPEG snapshots and MJPEG viewers' first frame. */
   get latestFrame(): Frame | undefined {
     return this.gop[this.gop.length - 1];
+  }
+
+  /**
+   * The camera's frame interval in ms as kept (after InputFrameRate), measured from its timestamps; before enough
+   * frames came, InputFrameRate's interval if set, else undefined.
+   */
+  get frameIntervalMs(): number | undefined {
+    return this.intervals.intervalMs ?? (this.camera.inputFrameRate > 0 ? 1000 / this.camera.inputFrameRate : undefined);
   }
 
   /** Frames from the last keyframe to now. */
@@ -212,6 +222,7 @@ export class Feed {
       return;
     }
     this.lastKeptTimestamp = frame.timestamp;
+    this.intervals.add(frame.timestamp);
     this.counters.framesIn++;
     this.counters.lastFrameAt = Date.now();
     this.remember(frame);
