@@ -46,7 +46,8 @@ export class Feed {
   private gopBytes = 0;
   private demand = 0;
   private lingerTimer: NodeJS.Timeout | undefined;
-  private lastKeptTimestamp = -Infinity;
+  /** InputFrameRate: the time from which the next frame is due; frames earlier than that (less slack) are dropped. */
+  private nextDueTimestamp = -Infinity;
   private readonly intervals = new FrameIntervalMeter();
   private readonly timeline = new SourceTimeline();
   private closed = false;
@@ -216,12 +217,17 @@ export class Feed {
   private accept(received: Frame): void {
     const frame = { ...received, timestamp: this.timeline.map(received.timestamp, Date.now()) } as Frame;
     const rate = this.camera.inputFrameRate;
-    // Keep a frame if it is at least ~90% of a frame interval after the last kept one (tolerates timing jitter).
-    if (rate > 0 && frame.keyframe && frame.codec === 'jpeg' && frame.timestamp - this.lastKeptTimestamp < 900 / rate) {
-      this.counters.framesDropped++;
-      return;
+    if (rate > 0 && frame.codec === 'jpeg') {
+      // Frames are due on a fixed cadence (not an interval after the last kept one, which keeps 8.3 of a 25 fps
+      // camera's frames for InputFrameRate 10); a quarter interval of slack absorbs timing jitter.
+      const interval = 1000 / rate;
+      if (frame.timestamp < this.nextDueTimestamp - interval / 4) {
+        this.counters.framesDropped++;
+        return;
+      }
+      // A late frame (slower camera, outage) restarts the cadence from itself rather than letting a burst through.
+      this.nextDueTimestamp = Math.max(this.nextDueTimestamp, frame.timestamp - interval / 4) + interval;
     }
-    this.lastKeptTimestamp = frame.timestamp;
     this.intervals.add(frame.timestamp);
     this.counters.framesIn++;
     this.counters.lastFrameAt = Date.now();
