@@ -3,7 +3,7 @@ import type { RtspConnection, RtspReply } from './connection.ts';
 import { sessionIdOf, type RtspRequest } from './request.ts';
 import { RtspReader, TcpDelivery, UdpDelivery, type Delivery } from './reader.ts';
 import { buildSdp } from './sdp.ts';
-import { MAX_UNPLAYED_SESSIONS_PER_ADDRESS, type RtspMount, type RtspServer } from './server.ts';
+import type { RtspMount, RtspServer } from './server.ts';
 import { RtspSession } from './session.ts';
 import { chooseTransport } from './transport.ts';
 
@@ -16,6 +16,8 @@ const TRACK = 'trackID=0';
 const DESCRIBE_WAIT_MS = 10_000;
 /** Sessions one connection may set up; real clients use one or two. */
 const MAX_SESSIONS_PER_CONNECTION = 8;
+/** Sessions that have not played that one address may hold: real clients set up a track or two and play at once. */
+const MAX_UNPLAYED_SESSIONS_PER_ADDRESS = 64;
 
 /** The stream name and track part of a request URI (`rtsp://host:port/NAME/trackID=0`, or an absolute path). */
 export function parseTarget(uri: string): { name: string; track: string } | undefined {
@@ -97,7 +99,7 @@ async function setup(server: RtspServer, connection: RtspConnection, request: Rt
   if (refused) return refused;
   const { mount } = found;
   const sessionId = sessionIdOf(request);
-  if (sessionId !== undefined) return { status: server.sessions.has(sessionId) ? 455 : 454 };
+  if (sessionId !== undefined) return { status: server.sessions.get(sessionId)?.connection === connection ? 455 : 454 };
   const choice = chooseTransport(request.headers.get('Transport'), server.udp !== undefined);
   if (!choice) return { status: 461 };
   if (connection.sessions.size >= MAX_SESSIONS_PER_CONNECTION || server.sessions.size >= (server.options.maxSessions ?? 10_000)) return { status: 503 };

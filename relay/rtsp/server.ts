@@ -79,8 +79,6 @@ export class RtspMount {
 }
 
 const SWEEP_INTERVAL_MS = 1000;
-/** Sessions that have not played that one address may hold: real clients set up a track or two and play at once. */
-export const MAX_UNPLAYED_SESSIONS_PER_ADDRESS = 64;
 const SENDER_REPORT_INTERVAL_MS = 5000;
 
 /**
