@@ -90,11 +90,6 @@ export class UdpDelivery extends Closable implements Delivery {
     return Date.now() <= this.consentUntil;
   }
 
-  /** True once the client's port has spoken. */
-  get heard(): boolean {
-    return this.heardAt !== undefined;
-  }
-
   onReady(listener: () => void): void {
     this.readyListener = listener;
   }
