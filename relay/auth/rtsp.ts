@@ -3,14 +3,25 @@ import { authorizeViewer } from './access.ts';
 
 type RelayLike = Parameters<typeof authorizeViewer>[0];
 
-/** Streams each RTSP connection was authorised for: SETUP's URI is the Content-Base, which carries no query. */
-const authorised = new WeakMap<RtspConnection, Set<string>>();
+/** What a request presented: a `?token=` value and/or an Authorization header. */
+interface Credentials {
+  readonly token: string | undefined;
+  readonly authorization: string | undefined;
+}
 
 /**
- * The RTSP server's viewer check at DESCRIBE and SETUP: the token comes in the URL query
+ * The credentials each RTSP connection was authorised with, by stream: SETUP's and PLAY's URIs are the Content-Base,
+ * which carries no query, so a reader that gave its token in the DESCRIBE URL is checked again with that token.
+ */
+const authorised = new WeakMap<RtspConnection, Map<string, Credentials>>();
+
+/**
+ * The RTSP server's viewer check at DESCRIBE, SETUP and PLAY: the token comes in the URL query
  * (`rtsp://relay:8554/test.flv?token=T`) or as the Basic password (`rtsp://viewer:T@relay:8554/test.flv`, which
- * players send after a 401 challenge); a connection that was authorised for a stream stays so for its SETUP.
- * Nothing given: 401 with a Basic challenge; a bad token 403; an expired one 410.
+ * players send after a 401 challenge). A request with neither, on a connection that was authorised for the stream, is
+ * checked again with what that connection gave, against the current config: a token that has expired since, or a
+ * secret rotated by a reload, ends its rights. Nothing given: 401 with a Basic challenge; a bad token 403; an expired
+ * one 410.
  */
 export async function authorizeRtspReader(
   relay: RelayLike,
@@ -21,13 +32,15 @@ export async function authorizeRtspReader(
 ): Promise<RtspReply | undefined> {
   const query = uri.includes('?') ? new URLSearchParams(uri.slice(uri.indexOf('?') + 1)) : undefined;
   const tokens = query?.getAll('token') ?? [];
-  if (tokens.length === 0 && !authorization && authorised.get(connection)?.has(streamName)) return undefined;
-  const decision = await authorizeViewer(relay, streamName, { token: tokens.length === 1 ? tokens[0] : undefined, authorization, address: connection.remoteAddress });
+  const given = tokens.length === 0 && !authorization ? undefined : { token: tokens.length === 1 ? tokens[0] : undefined, authorization };
+  const remembered = given ? undefined : authorised.get(connection)?.get(streamName);
+  const credentials = given ?? remembered ?? { token: undefined, authorization: undefined };
+  const decision = await authorizeViewer(relay, streamName, { ...credentials, address: connection.remoteAddress });
   if (decision.allowed) {
-    if (decision.via !== 'public') authorised.set(connection, (authorised.get(connection) ?? new Set()).add(streamName));
+    if (decision.via !== 'public' && given) authorised.set(connection, (authorised.get(connection) ?? new Map<string, Credentials>()).set(streamName, given));
     return undefined;
   }
-  if (decision.status === 403 && !authorization && tokens.length === 0) {
+  if (decision.status === 403 && !given && !remembered) {
     return { status: 401, headers: [['WWW-Authenticate', 'Basic realm="relay"']] };
   }
   return { status: decision.status };

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { InterleavedDemuxer } from '../../adapters/rtsp/interleaved.ts';
 import { serializeResponse, type RtspMessage } from '../../adapters/rtsp/message.ts';
+import { plainAddress } from '../http/client-address.ts';
 import type { Logger } from '../log.ts';
 import { TcpDelivery } from './reader.ts';
 import { readRequest, type RtspRequest } from './request.ts';
@@ -41,6 +42,8 @@ const FAIL_LINGER_MS = 2000;
  */
 export class RtspConnection {
   readonly sessions = new Set<RtspSession>();
+  /** The client's address as limits and logs name it (an IPv4 peer without its ::ffff: prefix). */
+  readonly address: string;
   /** Interleaved packets from the client on channels no session of this connection uses. */
   unexpectedData = 0;
   private readonly demuxer = new InterleavedDemuxer();
@@ -54,6 +57,7 @@ export class RtspConnection {
     private readonly onInterleaved: (connection: RtspConnection, channel: number) => void,
     private readonly log: Logger,
   ) {
+    this.address = plainAddress(socket.remoteAddress);
     socket.setNoDelay(true);
     socket.setMaxListeners(64); // each interleaved session's Viewer listens for close
     socket.on('data', (chunk: Buffer) => this.onData(chunk));

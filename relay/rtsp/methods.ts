@@ -16,6 +16,8 @@ const TRACK = 'trackID=0';
 const DESCRIBE_WAIT_MS = 10_000;
 /** Sessions one connection may set up; real clients use one or two. */
 const MAX_SESSIONS_PER_CONNECTION = 8;
+/** Sessions that have not played that one address may hold: real clients set up a track or two and play at once. */
+const MAX_UNPLAYED_SESSIONS_PER_ADDRESS = 64;
 
 /** The stream name and track part of a request URI (`rtsp://host:port/NAME/trackID=0`, or an absolute path). */
 export function parseTarget(uri: string): { name: string; track: string } | undefined {
@@ -52,7 +54,7 @@ export async function handleRequest(server: RtspServer, connection: RtspConnecti
     case 'PAUSE':
     case 'TEARDOWN':
     case 'GET_PARAMETER':
-      return sessionMethod(server, request);
+      return sessionMethod(server, connection, request);
     default:
       if (NOT_ALLOWED.has(request.method)) return { status: 405, headers: [['Allow', PUBLIC_METHODS]] };
       return { status: 501, headers: [['Public', PUBLIC_METHODS]] };
@@ -97,10 +99,12 @@ async function setup(server: RtspServer, connection: RtspConnection, request: Rt
   if (refused) return refused;
   const { mount } = found;
   const sessionId = sessionIdOf(request);
-  if (sessionId !== undefined) return { status: server.sessions.has(sessionId) ? 455 : 454 };
+  if (sessionId !== undefined) return { status: server.sessions.get(sessionId)?.connection === connection ? 455 : 454 };
   const choice = chooseTransport(request.headers.get('Transport'), server.udp !== undefined);
   if (!choice) return { status: 461 };
   if (connection.sessions.size >= MAX_SESSIONS_PER_CONNECTION || server.sessions.size >= (server.options.maxSessions ?? 10_000)) return { status: 503 };
+  const overAddress = addressLimit(server, connection.address);
+  if (overAddress) return { status: 503, body: Buffer.from(`${overAddress}\n`) };
   const refusal = server.options.admit?.(mount.name);
   if (refusal) return { status: refusal.status, body: Buffer.from(`${refusal.reason}\n`) };
   let delivery: Delivery;
@@ -113,14 +117,15 @@ async function setup(server: RtspServer, connection: RtspConnection, request: Rt
     transport = `RTP/AVP/TCP;unicast;interleaved=${channels[0]}-${channels[1]}`;
   } else if (server.udp) {
     // RTP goes only to the address the request came from (no destination=): the server cannot be aimed at others.
-    delivery = new UdpDelivery(server.udp, connection.remoteAddress, choice.clientPorts);
+    delivery = new UdpDelivery(server.udp, connection.remoteAddress, choice.clientPorts, server.sessionTimeoutMs);
     const [first, second] = server.udp.ports;
     transport = `RTP/AVP;unicast;client_port=${choice.clientPorts[0]}-${choice.clientPorts[1]};server_port=${first}-${second}`;
   } else {
     return { status: 461 };
   }
   const ssrc = mount.stream.ssrc.toString(16).toUpperCase().padStart(8, '0');
-  const session = new RtspSession(mount.name, new RtspReader(mount.stream, delivery), connection, mount.stream.source.acquire());
+  const reader = new RtspReader(mount.stream, delivery, (bytes, now) => mount.replays.take(connection.address, bytes, now));
+  const session = new RtspSession(mount.name, reader, connection, mount.stream.source.acquire());
   server.addSession(mount, session);
   return { status: 200, headers: [['Transport', `${transport};ssrc=${ssrc}`], sessionHeader(server, session)] };
 }
@@ -129,16 +134,38 @@ function sessionHeader(server: RtspServer, session: RtspSession): [string, strin
   return ['Session', `${session.id};timeout=${Math.round(server.sessionTimeoutMs / 1000)}`];
 }
 
-async function sessionMethod(server: RtspServer, request: RtspRequest): Promise<RtspReply> {
+/** Why one more session from `address` would be too many, if it would. */
+function addressLimit(server: RtspServer, address: string): string | undefined {
+  const sessions = server.sessionsFrom.get(address) ?? new Set();
+  const max = server.options.maxSessionsPerAddress?.() ?? 0;
+  if (max > 0 && sessions.size >= max) return `this address holds ${sessions.size} sessions, its limit`;
+  let unplayed = 0;
+  for (const session of sessions) if (!session.admitted) unplayed++;
+  if (unplayed >= MAX_UNPLAYED_SESSIONS_PER_ADDRESS) return `this address holds ${unplayed} sessions that have not played`;
+  return undefined;
+}
+
+async function sessionMethod(server: RtspServer, connection: RtspConnection, request: RtspRequest): Promise<RtspReply> {
   const sessionId = sessionIdOf(request);
   if (sessionId === undefined) return { status: request.method === 'GET_PARAMETER' ? 200 : 455 };
   const session = server.sessions.get(sessionId);
-  if (!session) return { status: 454 };
+  // A session is controlled only from the connection that set it up: knowing its id is not enough.
+  if (!session || session.connection !== connection) return { status: 454 };
   const target = parseTarget(request.uri);
   if (target && target.name !== session.streamName && request.uri !== '*') return { status: 455 };
-  session.touch();
+  const now = Date.now();
+  session.touch(now);
+  if (session.reader.delivery instanceof UdpDelivery) session.reader.delivery.renew(now);
   const header = sessionHeader(server, session);
   if (request.method === 'PLAY') {
+    const refused = await server.options.authorize?.(session.streamName, request.uri, request.headers.get('Authorization'), connection);
+    if (refused) return refused;
+    if (session.closed) return { status: 454 };
+    if (!session.admitted) {
+      const refusal = server.options.admit?.(session.streamName);
+      if (refusal) return { status: refusal.status, headers: [header], body: Buffer.from(`${refusal.reason}\n`) };
+      session.admitted = true;
+    }
     const { start, begin } = session.reader.play(Date.now());
     const rtpInfo = `url=${baseUri(request.uri)}/${TRACK};seq=${start.sequence};rtptime=${start.rtpTimestamp}`;
     return { status: 200, headers: [header, ['Range', 'npt=0.000-'], ['RTP-Info', rtpInfo]], after: begin };

@@ -12,6 +12,10 @@ export interface Delivery {
   readonly bytesSent: number;
   readonly drops: number;
   readonly closed: boolean;
+  /** False while the client has not shown it wants packets (UDP consent): frames are then withheld, not sent. */
+  readonly ready: boolean;
+  /** Called when the delivery becomes ready again. */
+  onReady(listener: () => void): void;
   /** Sends a frame unless the reader is behind; false when it was dropped. */
   sendFrame(frame: RtpFrame): boolean;
   sendRtcp(packet: Buffer): void;
@@ -42,6 +46,13 @@ export class TcpDelivery extends Closable implements Delivery {
     return this.viewer.drops;
   }
 
+  /** The client asked on this connection: it is always ready for what the connection carries. */
+  get ready(): boolean {
+    return true;
+  }
+
+  onReady(): void {}
+
   sendFrame(frame: RtpFrame): boolean {
     return !this.closed && this.viewer.send(frame.framed(this.channels[0]), frame.keyframe);
   }
@@ -51,22 +62,51 @@ export class TcpDelivery extends Closable implements Delivery {
   }
 }
 
-/** A UDP reader: datagrams from the server's port pair to the client's. The kernel drops what a slow path cannot take. */
+/**
+ * A UDP reader: datagrams from the server's port pair to the client's. The kernel drops what a slow path cannot take.
+ * Nothing goes to a port that has not asked for it (the relay would otherwise reflect a stream at any port of the
+ * requester's address): a packet from the client's RTP or RTCP port (the NAT punch ffmpeg, GStreamer and live555 send
+ * right after SETUP, RTCP receiver reports) gives consent for `consentMs`; requests on the client's own connection
+ * renew it, but only within twice that of the port last speaking, so a port that went silent stops getting RTP.
+ */
 export class UdpDelivery extends Closable implements Delivery {
   readonly transport = 'udp';
   bytesSent = 0;
   readonly drops = 0;
+  private heardAt: number | undefined;
+  private consentUntil = 0;
+  private readyListener: (() => void) | undefined;
 
   constructor(
     private readonly sockets: { rtp: UdpSocket; rtcp: UdpSocket },
     readonly address: string,
     readonly clientPorts: readonly [number, number],
+    private readonly consentMs: number,
   ) {
     super();
   }
 
+  get ready(): boolean {
+    return Date.now() <= this.consentUntil;
+  }
+
+  onReady(listener: () => void): void {
+    this.readyListener = listener;
+  }
+
+  /** A packet came from the client's port. */
+  hear(now: number): void {
+    this.heardAt = now;
+    this.extend(now);
+  }
+
+  /** A request on the client's own connection: keeps the consent its port gave, within twice consentMs of it speaking. */
+  renew(now: number): void {
+    if (this.heardAt !== undefined && now - this.heardAt <= 2 * this.consentMs) this.extend(now);
+  }
+
   sendFrame(frame: RtpFrame): boolean {
-    if (this.closed) return false;
+    if (this.closed || !this.ready) return false;
     for (const packet of frame.packets) {
       this.sockets.rtp.send(packet, this.clientPorts[0], this.address);
       this.bytesSent += packet.length;
@@ -75,7 +115,13 @@ export class UdpDelivery extends Closable implements Delivery {
   }
 
   sendRtcp(packet: Buffer): void {
-    if (!this.closed) this.sockets.rtcp.send(packet, this.clientPorts[1], this.address);
+    if (!this.closed && this.ready) this.sockets.rtcp.send(packet, this.clientPorts[1], this.address);
+  }
+
+  private extend(now: number): void {
+    const wasReady = now <= this.consentUntil;
+    this.consentUntil = Math.max(this.consentUntil, now + this.consentMs);
+    if (!wasReady && !this.closed) this.readyListener?.();
   }
 }
 
@@ -85,9 +131,16 @@ export interface PlayStart {
   readonly rtpTimestamp: number;
 }
 
+/** Whether an address may be sent `bytes` of kept frames now (charged when it may). */
+export type ReplayGate = (bytes: number, now: number) => boolean;
+
+/** Signed distance from RTP time a to b (32-bit wrap). */
+const timestampDelta = (a: number, b: number): number => (b - a) | 0;
+
 /**
- * One reader of an RtpStream: starts at a keyframe (the kept group at once, else the next keyframe), stops on pause
- * and resumes at the live point, and sends RTCP sender reports with its own packet and octet counts.
+ * One reader of an RtpStream: starts at a keyframe (the kept group at once when its replay budget allows, else the
+ * next keyframe), stops on pause and resumes at the live point, and sends RTCP sender reports with its own packet and
+ * octet counts. A UDP reader whose client has not yet given consent starts once it does.
  */
 export class RtspReader {
   packetsSent = 0;
@@ -95,12 +148,18 @@ export class RtspReader {
   private playing = false;
   private waitingForKeyframe = true;
   private lastSequence: number | undefined;
+  private lastTimestamp: number | undefined;
   private readonly listener = (frame: RtpFrame): void => this.onFrame(frame);
 
   constructor(
     readonly stream: RtpStream,
     readonly delivery: Delivery,
-  ) {}
+    private readonly mayReplay: ReplayGate = () => true,
+  ) {
+    delivery.onReady(() => {
+      if (this.playing && this.waitingForKeyframe) for (const frame of this.replayable(this.stream.keptFrames, Date.now())) this.onFrame(frame);
+    });
+  }
 
   get isPlaying(): boolean {
     return this.playing;
@@ -109,17 +168,18 @@ export class RtspReader {
   /**
    * Starts sending. Returns where RTP starts and `begin`, to be called once the PLAY reply is written: a client
    * reading replies skips RTP that comes before one. The kept frames are sent only if they are newer than anything
-   * this reader had (after a PAUSE in the same group it waits for the next keyframe, so time never runs back).
+   * this reader had (after a PAUSE in the same group it waits for the next keyframe, so time never runs back) and the
+   * replay budget of its address allows.
    */
   play(now: number): { start: PlayStart; begin: () => void } {
     if (this.playing) return { start: { sequence: this.stream.nextSequence, rtpTimestamp: this.stream.rtpTimeAt(now) }, begin: () => {} };
     this.playing = true;
-    const kept = this.stream.attach(this.listener);
-    const first = kept[0];
-    const replay = first !== undefined && (this.lastSequence === undefined || sequenceDelta(this.lastSequence, first.firstSequence) > 0);
     this.waitingForKeyframe = true;
-    const pending: readonly RtpFrame[] = replay ? kept : [];
-    const start = replay ? { sequence: first.firstSequence, rtpTimestamp: first.rtpTimestamp } : { sequence: this.stream.nextSequence, rtpTimestamp: this.stream.rtpTimeAt(now) };
+    const kept = this.stream.attach(this.listener);
+    // A UDP reader without consent yet is announced the kept group, which it gets once its port speaks.
+    const pending = this.delivery.ready ? this.replayable(kept, now) : [];
+    const first = this.delivery.ready ? pending[0] : this.newer(kept) ? kept[0] : undefined;
+    const start = first ? { sequence: first.firstSequence, rtpTimestamp: first.rtpTimestamp } : { sequence: this.stream.nextSequence, rtpTimestamp: this.stream.rtpTimeAt(now) };
     return {
       start,
       begin: () => {
@@ -147,12 +207,32 @@ export class RtspReader {
     this.delivery.close();
   }
 
+  /** True when `kept` starts after anything this reader had, in sequence and in RTP time. */
+  private newer(kept: readonly RtpFrame[]): boolean {
+    const first = kept[0];
+    if (!first) return false;
+    if (this.lastSequence !== undefined && sequenceDelta(this.lastSequence, first.firstSequence) <= 0) return false;
+    return this.lastTimestamp === undefined || timestampDelta(this.lastTimestamp, first.rtpTimestamp) > 0;
+  }
+
+  /** The kept frames if they are newer than what this reader had and its address may be sent them now. */
+  private replayable(kept: readonly RtpFrame[], now: number): readonly RtpFrame[] {
+    if (!this.newer(kept)) return [];
+    return this.mayReplay(kept.reduce((sum, frame) => sum + frame.bytes, 0), now) ? kept : [];
+  }
+
   private onFrame(frame: RtpFrame): void {
     if (!this.playing || this.delivery.closed) return;
     if (this.lastSequence !== undefined && sequenceDelta(this.lastSequence, frame.firstSequence) <= 0) return;
     if (this.waitingForKeyframe && !frame.keyframe) return;
+    // Withheld for want of consent: it starts again at a keyframe once the client asks.
+    if (!this.delivery.ready) {
+      this.waitingForKeyframe = true;
+      return;
+    }
     this.waitingForKeyframe = false;
     this.lastSequence = frame.lastSequence;
+    this.lastTimestamp = frame.rtpTimestamp;
     if (!this.delivery.sendFrame(frame)) return;
     this.packetsSent += frame.packets.length;
     this.octetsSent += frame.payloadOctets;

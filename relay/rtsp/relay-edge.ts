@@ -21,8 +21,15 @@ export function rtspSourceOf(output: StreamOutput, jpegView: () => JpegFeed, onS
 }
 
 /**
+ * Connections and sessions one client address may hold over RTSP when MaxClientsPerIP is not set: one address cannot
+ * take the whole server (4096 connections), yet a recorder pulling many streams from one host is still served.
+ */
+export const RTSP_DEFAULT_PER_ADDRESS = 256;
+
+/**
  * The relay's RTSP edge: runs the RTSP server when RTSPPort is set, offers every video Stream with `RTSP yes` at
- * rtsp://HOST:RTSPPort/NAME, admits readers by the relay's MaxClients and MaxBandwidth, and follows reloads.
+ * rtsp://HOST:RTSPPort/NAME, admits readers by the relay's MaxClients and MaxBandwidth (at PLAY) and MaxClientsPerIP,
+ * and follows reloads.
  */
 export class RtspEdge implements ConsumerEdge {
   readonly protocol = 'rtsp';
@@ -43,6 +50,9 @@ export class RtspEdge implements ConsumerEdge {
       port: config.rtspPort,
       udpPortRange: config.rtspUdpPortRange,
       sessionTimeoutMs: config.rtspSessionTimeoutMs,
+      // MaxClientsPerIP bounds an address's RTSP connections and sessions as it bounds its HTTP connections.
+      maxConnectionsPerAddress: () => relay.config.security.maxClientsPerIp || RTSP_DEFAULT_PER_ADDRESS,
+      maxSessionsPerAddress: () => relay.config.security.maxClientsPerIp || RTSP_DEFAULT_PER_ADDRESS,
       log: log.child('rtsp'),
       admit: (name) => holder.edge?.admit(name),
       authorize: (name, uri, authorization, connection) => authorizeRtspReader(relay, name, uri, authorization, connection),

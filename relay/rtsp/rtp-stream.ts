@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { buildRtpPacket, type RtpPayload } from '../../adapters/rtp/packet.ts';
 import { KeptGroup } from '../media/kept-group.ts';
+import { ByteRate } from './replay-budget.ts';
 
 /** One video frame as RTP packets, built once and sent as the same Buffers to every reader of the stream. */
 export class RtpFrame {
@@ -16,6 +17,11 @@ export class RtpFrame {
   /** Sequence number of the frame's last packet. */
   get lastSequence(): number {
     return (this.firstSequence + this.packets.length - 1) & 0xffff;
+  }
+
+  /** Bytes of the frame's packets. */
+  get bytes(): number {
+    return this.packets.reduce((sum, packet) => sum + packet.length, 0);
   }
 
   /** RTP payload octets, as sender reports count them. */
@@ -78,6 +84,10 @@ export class RtpStream {
   private readonly listeners = new Set<RtpFrameListener>();
   private stopSource: (() => void) | undefined;
   private last: { rtpTimestamp: number; at: number } | undefined;
+  /** True while the source hands over its kept frames at start: those are not the stream's live rate. */
+  private starting = false;
+  /** The stream's own live rate, which bounds what a reader can be sent beyond it. */
+  readonly rate = new ByteRate();
   framesOut = 0;
 
   constructor(
@@ -103,10 +113,21 @@ export class RtpStream {
    * the reader to send first). The listener gets every frame after those.
    */
   attach(listener: RtpFrameListener): readonly RtpFrame[] {
-    if (!this.stopSource) this.stopSource = this.source.start((payloads, keyframe, ms) => this.publish(payloads, keyframe, ms));
-    const kept = [...this.gop.frames];
+    if (!this.stopSource) {
+      this.starting = true;
+      try {
+        this.stopSource = this.source.start((payloads, keyframe, ms) => this.publish(payloads, keyframe, ms));
+      } finally {
+        this.starting = false;
+      }
+    }
     this.listeners.add(listener);
-    return kept;
+    return this.keptFrames;
+  }
+
+  /** The frames kept from the last keyframe on. */
+  get keptFrames(): readonly RtpFrame[] {
+    return [...this.gop.frames];
   }
 
   /** Removes a reader; the last one stops the source and forgets the kept frames. Safe to call twice. */
@@ -134,7 +155,9 @@ export class RtpStream {
     });
     const frame = new RtpFrame(packets, keyframe, timestamp, first);
     this.last = { rtpTimestamp: timestamp, at: Date.now() };
-    this.gop.add(frame, keyframe, packets.reduce((sum, packet) => sum + packet.length, 0));
+    const bytes = packets.reduce((sum, packet) => sum + packet.length, 0);
+    this.gop.add(frame, keyframe, bytes);
+    if (!this.starting) this.rate.add(bytes, this.last.at);
     this.framesOut++;
     for (const listener of this.listeners) {
       try {

@@ -7,8 +7,10 @@ import { handleRequest } from './methods.ts';
 import type { JpegSkipReason } from '../../adapters/rtp/jpeg-packetizer.ts';
 import { RtpStream, type RtpMediaSource } from './rtp-stream.ts';
 import { TcpDelivery, UdpDelivery } from './reader.ts';
+import { ReplayBudgets } from './replay-budget.ts';
 import type { RtspSession } from './session.ts';
 import { UdpPortPair } from './udp.ts';
+import { plainAddress } from '../http/client-address.ts';
 
 /** Why a reader is refused at SETUP: 453 when its stream is full, 503 when the server is. */
 export interface RtspRefusal {
@@ -29,11 +31,17 @@ export interface RtspServerOptions {
   /** A connection that sets up no session and sends nothing for this long is closed. */
   readonly idleTimeoutMs?: number;
   readonly maxConnections?: number;
-  /** Sessions of all clients together (a UDP session outlives its connection until it times out). */
+  /** Connections one client address may hold (read at each accept, so a reload applies); 0 or absent: no limit. */
+  readonly maxConnectionsPerAddress?: () => number;
+  /** Sessions of all clients together (a UDP session outlives its connection while its client's port keeps sending). */
   readonly maxSessions?: number;
-  /** Admission, asked at every SETUP (MaxClients of the stream and of the server). */
+  /** Sessions one client address may hold; 0 or absent: no limit. */
+  readonly maxSessionsPerAddress?: () => number;
+  /** A session that has not played this long after SETUP ends. */
+  readonly unplayedTimeoutMs?: number;
+  /** Admission, asked at SETUP and at a session's first PLAY (MaxClients of the stream and of the server). */
   readonly admit?: (streamName: string) => RtspRefusal | undefined;
-  /** Viewer authorisation, asked at every DESCRIBE and SETUP: undefined to go on, else the reply (401, 403, 410). */
+  /** Viewer authorisation, asked at every DESCRIBE, SETUP and PLAY: undefined to go on, else the reply (401, 403, 410). */
   readonly authorize?: (streamName: string, uri: string, authorization: string | undefined, connection: RtspConnection) => Promise<RtspReply | undefined>;
 }
 
@@ -52,6 +60,8 @@ export interface RtspStreamStats {
 export class RtspMount {
   readonly stream: RtpStream;
   readonly sessions = new Set<RtspSession>();
+  /** What each client address may be sent of the kept frames, at a multiple of the stream's own rate. */
+  readonly replays: ReplayBudgets;
   closedBytes = 0;
   closedDrops = 0;
   readersServed = 0;
@@ -64,6 +74,7 @@ export class RtspMount {
     log: Logger,
   ) {
     this.stream = new RtpStream(name, source, (error) => log.error(`stream ${name}: a reader failed: ${error.stack ?? error.message}`));
+    this.replays = new ReplayBudgets((now) => this.stream.rate.perSecond(now));
   }
 }
 
@@ -78,6 +89,11 @@ export class RtspServer {
   readonly mounts = new Map<string, RtspMount>();
   readonly sessions = new Map<string, RtspSession>();
   readonly connections = new Set<RtspConnection>();
+  /** Open connections and sessions by client address, for the per-address limits. */
+  readonly connectionsFrom = new Map<string, number>();
+  readonly sessionsFrom = new Map<string, Set<RtspSession>>();
+  /** Connections closed at accept because their address held its share. */
+  refusedConnections = 0;
   readonly sessionTimeoutMs: number;
   private sweepTimer: NodeJS.Timeout | undefined;
   private lastReportAt = 0;
@@ -144,11 +160,11 @@ export class RtspServer {
     if (mount.skippedFrames++ === 0) this.options.log.warn(`stream ${name}: a camera JPEG cannot go over RTSP (${reason}); such frames are skipped and counted`);
   }
 
-  /** RTSP readers of one stream, or of all streams. */
+  /** RTSP readers (sessions admitted at PLAY) of one stream, or of all streams. */
   readerCount(name?: string): number {
-    if (name !== undefined) return this.mounts.get(name)?.sessions.size ?? 0;
+    const mounts = name !== undefined ? [this.mounts.get(name)] : this.mounts.values();
     let count = 0;
-    for (const mount of this.mounts.values()) count += mount.sessions.size;
+    for (const mount of mounts) for (const session of mount?.sessions ?? []) if (session.admitted) count++;
     return count;
   }
 
@@ -157,7 +173,7 @@ export class RtspServer {
     const out: RtspSession[] = [];
     for (const session of this.mounts.get(name)?.sessions ?? []) {
       if (out.length >= max) break;
-      out.push(session);
+      if (session.admitted) out.push(session);
     }
     return out;
   }
@@ -169,7 +185,7 @@ export class RtspServer {
     let bytesOut = mount.closedBytes;
     let drops = mount.closedDrops;
     for (const session of mount.sessions) {
-      readers[session.transport]++;
+      if (session.admitted) readers[session.transport]++;
       bytesOut += session.reader.delivery.bytesSent;
       drops += session.reader.delivery.drops;
     }
@@ -182,12 +198,16 @@ export class RtspServer {
     mount.sessions.add(session);
     mount.readersServed++;
     session.connection.sessions.add(session);
+    const fromAddress = this.sessionsFrom.get(session.address) ?? new Set();
+    this.sessionsFrom.set(session.address, fromAddress.add(session));
     const { delivery } = session.reader;
     this.options.log.info(`RTSP reader ${session.id} of ${mount.name} from ${session.connection.remoteAddress} over ${delivery.transport}`);
     session.onClose(() => {
       this.sessions.delete(session.id);
       mount.sessions.delete(session);
       session.connection.sessions.delete(session);
+      fromAddress.delete(session);
+      if (fromAddress.size === 0 && this.sessionsFrom.get(session.address) === fromAddress) this.sessionsFrom.delete(session.address);
       mount.closedBytes += delivery.bytesSent;
       mount.closedDrops += delivery.drops;
       this.options.log.info(`RTSP reader ${session.id} of ${mount.name} left after ${Math.round((Date.now() - session.since) / 1000)} s, ${delivery.bytesSent} bytes`);
@@ -205,6 +225,15 @@ export class RtspServer {
   }
 
   private accept(socket: Socket): void {
+    const limit = this.options.maxConnectionsPerAddress?.() ?? 0;
+    const address = plainAddress(socket.remoteAddress);
+    const held = this.connectionsFrom.get(address) ?? 0;
+    if (limit > 0 && held >= limit) {
+      if (this.refusedConnections++ % 1000 === 0) this.options.log.warn(`RTSP connections from ${address} refused: it holds ${held} (${this.refusedConnections} refused so far)`);
+      socket.destroy();
+      return;
+    }
+    this.connectionsFrom.set(address, held + 1);
     const connection = new RtspConnection(socket, (conn, request) => handleRequest(this, conn, request), (conn, channel) => this.onInterleaved(conn, channel), this.options.log);
     this.connections.add(connection);
     socket.setTimeout(this.options.idleTimeoutMs ?? 10_000, () => {
@@ -213,7 +242,11 @@ export class RtspServer {
     });
     socket.once('close', () => {
       this.connections.delete(connection);
-      for (const session of [...connection.sessions]) if (session.transport === 'tcp') session.close();
+      const left = (this.connectionsFrom.get(address) ?? 1) - 1;
+      if (left > 0) this.connectionsFrom.set(address, left);
+      else this.connectionsFrom.delete(address);
+      // A UDP session outlives its connection only while it plays and its client's port keeps asking for RTP.
+      for (const session of [...connection.sessions]) if (!this.outlivesConnection(session)) session.close();
     });
   }
 
@@ -229,15 +262,35 @@ export class RtspServer {
   private onUdpPacket(from: RemoteInfo, rtcp: boolean): void {
     for (const session of this.sessions.values()) {
       const delivery = session.reader.delivery;
-      if (delivery instanceof UdpDelivery && delivery.address === from.address && delivery.clientPorts[rtcp ? 1 : 0] === from.port) session.touch();
+      if (delivery instanceof UdpDelivery && delivery.address === from.address && delivery.clientPorts[rtcp ? 1 : 0] === from.port) {
+        session.touch();
+        delivery.hear(Date.now());
+      }
     }
+  }
+
+  /** A UDP session that has played and whose client's port gives consent lives on without its connection. */
+  private outlivesConnection(session: RtspSession): boolean {
+    return session.admitted && session.reader.delivery instanceof UdpDelivery && session.reader.delivery.ready;
   }
 
   private sweep(now: number): void {
     const report = now - this.lastReportAt >= SENDER_REPORT_INTERVAL_MS;
     if (report) this.lastReportAt = now;
+    for (const mount of this.mounts.values()) mount.replays.sweep(now);
+    const unplayedTimeoutMs = this.options.unplayedTimeoutMs ?? 10_000;
     for (const session of [...this.sessions.values()]) {
       const { reader } = session;
+      if (!session.admitted && now - session.since > unplayedTimeoutMs) {
+        this.options.log.info(`RTSP session ${session.id} never played`);
+        session.close();
+        continue;
+      }
+      if (session.connection.isClosed && !this.outlivesConnection(session)) {
+        this.options.log.info(`RTSP session ${session.id}: its client's port stopped asking for RTP after its connection closed`);
+        session.close();
+        continue;
+      }
       // An interleaved reader that is playing is alive as long as its connection is: many clients send no keep-alive.
       const heldByConnection = session.transport === 'tcp' && reader.isPlaying && !session.connection.isClosed;
       if (!heldByConnection && now - session.lastActivity > this.sessionTimeoutMs) {

@@ -5,13 +5,16 @@ import type { RtspReader } from './reader.ts';
 
 /**
  * One RTSP session: a reader of one stream, set up by SETUP and ended by TEARDOWN, by its connection closing (TCP
- * interleaved) or by silence longer than the session timeout. It holds the camera and encoder while it lives.
+ * interleaved; UDP unless its client's port keeps sending), by never playing, or by silence longer than the session
+ * timeout. Only the connection that set it up may control it. It holds the camera and encoder while it lives.
  */
 export class RtspSession extends Closable {
   /** 64 random bits: sessions of other clients cannot be guessed. */
   readonly id = randomBytes(8).toString('hex');
   readonly since = Date.now();
   lastActivity = Date.now();
+  /** Counted as a viewer: set at its first admitted PLAY (a session that never plays holds no viewer slot). */
+  admitted = false;
 
   constructor(
     readonly streamName: string,
@@ -22,6 +25,11 @@ export class RtspSession extends Closable {
   ) {
     super();
     reader.delivery.onClose(() => this.close());
+  }
+
+  /** The address of the client that set it up. */
+  get address(): string {
+    return this.connection.address;
   }
 
   get transport(): 'tcp' | 'udp' {

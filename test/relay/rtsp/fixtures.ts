@@ -141,9 +141,10 @@ export class TestRtspClient {
     socket.on('error', () => {});
   }
 
-  static connect(port: number): Promise<TestRtspClient> {
+  /** Connects to 127.0.0.1:port, from `localAddress` (another loopback address stands for another client). */
+  static connect(port: number, localAddress?: string): Promise<TestRtspClient> {
     return new Promise((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1', () => resolve(new TestRtspClient(socket)));
+      const socket = connect({ port, host: '127.0.0.1', ...(localAddress ? { localAddress } : {}) }, () => resolve(new TestRtspClient(socket)));
       socket.once('error', reject);
     });
   }

@@ -82,8 +82,14 @@ t.test('MaxClients counts RTSP readers: 453 for a full stream, 503 for a full se
   t.teardown(() => client.close());
   const transport = { Transport: 'RTP/AVP/TCP;unicast' };
   t.equal((await client.request('SETUP', `rtsp://127.0.0.1:${port}/test.flv/trackID=0`, transport)).status, 453, 'stream full');
-  t.equal((await client.request('SETUP', `rtsp://127.0.0.1:${port}/test.mjpg/trackID=0`, transport)).status, 200, 'second reader');
-  t.equal((await client.request('SETUP', `rtsp://127.0.0.1:${port}/test.m3u8/trackID=0`, transport)).status, 503, 'server full');
+  const second = await client.request('SETUP', `rtsp://127.0.0.1:${port}/test.mjpg/trackID=0`, transport);
+  t.equal(second.status, 200);
+  // A reader counts from its PLAY: a session that only did SETUP holds no slot.
+  const unplayed = await client.request('SETUP', `rtsp://127.0.0.1:${port}/test.m3u8/trackID=0`, transport);
+  t.equal(unplayed.status, 200, 'a SETUP that has not played does not fill the server');
+  t.equal((await client.request('PLAY', `rtsp://127.0.0.1:${port}/test.mjpg`, { Session: second.headers.get('Session')!.split(';')[0]! })).status, 200, 'second reader');
+  t.equal((await client.request('PLAY', `rtsp://127.0.0.1:${port}/test.m3u8`, { Session: unplayed.headers.get('Session')!.split(';')[0]! })).status, 503, 'server full');
+  t.equal((await client.request('SETUP', `rtsp://127.0.0.1:${port}/test.m3u8/trackID=0`, transport)).status, 503, 'server full at SETUP too');
   t.equal((await fetchBytes(`${limited.baseUrl}/test.mjpg`)).status, 503, 'HTTP viewers are refused too');
 });
 
