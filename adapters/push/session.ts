@@ -264,6 +264,8 @@ export class PushSession {
       return;
     }
     this.counters.rtcpIn++;
+    // Only the stream's own sender (its SSRC opens the compound packet) says where reports and keyframe requests go.
+    if (data.length < 8 || data.readUInt32BE(4) !== this.current.ssrc) return;
     this.rtcpReturnPort = remote.port; // symmetric RTCP: reports go back where the publisher's RTCP came from
     this.reporter.onRtcp(data.subarray(0, MAX_RTP_PACKET_BYTES), performance.now());
   }
