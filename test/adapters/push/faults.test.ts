@@ -1,9 +1,9 @@
 import dgram from 'node:dgram';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import type { Frame } from '../../../adapters/types.ts';
 import { startTestRelay, type TestRelay } from '../../helpers/relay.ts';
 import { rtpBytes } from '../rtsp/rtp-builder.ts';
-import { sourceApi } from './gst-publisher.ts';
+import { rtcpPeer, sourceApi } from './gst-publisher.ts';
 import { vp8InterFrame, vp8Keyframe, vp8Payloads } from './vp8-builder.ts';
 
 const KEY = 'fault-test-publish-key';
@@ -88,20 +88,6 @@ async function startStream(relay: TestRelay, key = KEY, localAddress?: string): 
 }
 
 const validate = async (relay: TestRelay, id: string) => (await sourceApi(relay.baseUrl, { action: 'validate_stream', utilization_id: id })).json;
-
-/** A publisher's RTCP socket: sends one sender report to the stream's RTCP port, and keeps what comes back. */
-async function rtcpPeer(t: Test, rtpPort: number, ssrc: number): Promise<Buffer[]> {
-  const received: Buffer[] = [];
-  const rtcp = dgram.createSocket('udp4');
-  rtcp.on('message', (packet) => received.push(packet));
-  await new Promise<void>((resolve) => rtcp.bind(0, '127.0.0.1', () => resolve()));
-  t.teardown(() => rtcp.close());
-  const senderReport = Buffer.alloc(28);
-  senderReport.set([0x80, 200, 0, 6]);
-  senderReport.writeUInt32BE(ssrc, 4);
-  await new Promise((resolve) => rtcp.send(senderReport, rtpPort + 1, '127.0.0.1', resolve));
-  return received;
-}
 
 async function until(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
 import { request } from 'node:http';
+import type { Test } from 'tap';
 
 export type PublisherCodec = 'vp8' | 'h264' | 'jpeg';
 
@@ -85,4 +87,18 @@ export async function waitValidated(baseUrl: string, id: string, timeoutMs = 15_
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`validate_stream never answered 0: ${JSON.stringify(last)}`);
+}
+
+/** A publisher's RTCP socket: sends one sender report to the stream's RTCP port, and keeps what comes back. */
+export async function rtcpPeer(t: Test, rtpPort: number, ssrc: number): Promise<Buffer[]> {
+  const received: Buffer[] = [];
+  const rtcp = dgram.createSocket('udp4');
+  rtcp.on('message', (packet) => received.push(packet));
+  await new Promise<void>((resolve) => rtcp.bind(0, '127.0.0.1', () => resolve()));
+  t.teardown(() => rtcp.close());
+  const senderReport = Buffer.alloc(28);
+  senderReport.set([0x80, 200, 0, 6]);
+  senderReport.writeUInt32BE(ssrc, 4);
+  await new Promise((resolve) => rtcp.send(senderReport, rtpPort + 1, '127.0.0.1', resolve));
+  return received;
 }

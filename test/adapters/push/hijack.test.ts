@@ -1,13 +1,13 @@
 // Guards against push ingest hijacking: RTP from anyone at the publisher's address taken without the handshake's SSRC
 // (the first SSRC to reach a fresh, predictable port pair owned the camera), FollowSSRC joining spoofed packets into a
-// running stream, and one bad RTP/JPEG header ending a stream.
+// running stream, one bad RTP/JPEG header ending a stream, and another SSRC's RTCP redirecting the stream's reports.
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import t from 'tap';
 import type { Frame } from '../../../adapters/types.ts';
 import { startTestRelay, type TestRelay } from '../../helpers/relay.ts';
 import { rtpBytes } from '../rtsp/rtp-builder.ts';
-import { sourceApi, stopChild } from './gst-publisher.ts';
+import { rtcpPeer, sourceApi, stopChild } from './gst-publisher.ts';
 
 const GATE_KEY = 'hijack-test-gate-key-01';
 const FOLLOW_KEY = 'hijack-test-follow-key-1';
@@ -160,6 +160,10 @@ t.test('push ingest against hijacking', async (t) => {
       publisher.close();
       attacker.close();
     });
+    // RTCP from the publisher, then from the attacker (same address, its own SSRC): reports must still go to the publisher.
+    const publisherRtcp = await rtcpPeer(t, port, ssrc ?? 0x5151_5151);
+    await sleep(20);
+    const attackerRtcp = await rtcpPeer(t, port, ATTACKER_SSRC);
     // 25 fps from the publisher for 3 s; the attacker slips a frame in every 100 ms from the same address.
     let badAt = 0;
     for (let tick = 0; tick < 75; tick++) {
@@ -182,6 +186,9 @@ t.test('push ingest against hijacking', async (t) => {
     t.equal(session.counters.wrongSsrc, attacker.sent, 'every spoofed packet is counted as another SSRC\'s');
     t.equal(session.counters.malformed, 1, 'the bad header under the stream\'s SSRC is dropped and counted');
     t.ok(frames.length - badAt >= 30, `frames keep coming after the bad packets (${frames.length - badAt})`);
+    const isReport = (packet: Buffer): boolean => packet[1] === 201 || packet[1] === 206;
+    t.ok(publisherRtcp.some(isReport), 'receiver reports go to the publisher\'s RTCP port');
+    t.equal(attackerRtcp.filter(isReport).length, 0, 'none to the port of another SSRC\'s RTCP');
     t.match(await validate(relay, id), { validation_code: 0, validation_txt: /refused \(\d+ of another SSRC than the one start_stream assigned, 1 malformed\)/ });
 
     // A publisher that restarts: silent for a while, then a new SSRC from a keyframe (every JPEG is one).
