@@ -65,10 +65,10 @@ async function measure(codec: string, lossPercent: number, windowSeconds: number
     const started = await api(port, { action: 'start_stream', key: KEY, utilization_id: id, width: 1280, height: 720, codec });
     const rtpPort = started.rtp_port as number;
     const loss = lossPercent > 0 ? ['!', 'identity', `drop-probability=${lossPercent / 100}`] : [];
-    // rtpsink shares one socket between its RTCP udpsink and udpsrc (symmetric RTCP): the relay's keyframe requests reach the encoder.
+    // The payloader (last in ENCODERS) sends with the SSRC start_stream assigned; rtpsink shares one socket between its RTCP udpsink and udpsrc (symmetric RTCP): the relay's keyframe requests reach the encoder.
     publisher = spawnTracked('gst-launch-1.0', ['-q',
       'videotestsrc', 'is-live=true', 'pattern=smpte', 'horizontal-speed=8', '!', `video/x-raw,format=I420,width=1280,height=720,framerate=${RATE}/1`, '!',
-      ...ENCODERS[codec]!, ...loss, '!', 'rtpsink', `uri=rtp://127.0.0.1:${rtpPort}`]);
+      ...ENCODERS[codec]!, `ssrc=${started.ssrc as number}`, ...loss, '!', 'rtpsink', `uri=rtp://127.0.0.1:${rtpPort}`]);
     await sleep(4000);
     let flvBytes = 0;
     if (watched) {

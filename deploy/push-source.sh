@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Pushes a live test pattern or a webcam to a push:// camera of the relay. It asks POST /api/source for a utilization
-# id and a port pair, runs GStreamer to send RTP to them (RTCP both ways through rtpsink), checks validate_stream,
-# and sends stop_stream when stopped (Ctrl-C or SIGTERM).
+# id, a port pair and an SSRC, runs GStreamer to send RTP with that SSRC to them (RTCP both ways through rtpsink),
+# checks validate_stream, and sends stop_stream when stopped (Ctrl-C or SIGTERM).
 #
 #   PUBLISH_KEY=secret deploy/push-source.sh http://relay:8090 [--device /dev/video0] [--codec vp8|h264|jpeg]
 #                      [--size 1280x720] [--rate 25] [--bitrate 2000] [--keyframe-seconds 2]
@@ -33,6 +33,7 @@ width=${BASH_REMATCH[1]} height=${BASH_REMATCH[2]}
 [[ $rate =~ ^[1-9][0-9]*$ && $bitrate =~ ^[1-9][0-9]*$ && $keyframe_seconds =~ ^[1-9][0-9]*$ ]] ||
   { echo "push-source: --rate, --bitrate and --keyframe-seconds are whole numbers from 1" >&2; exit 2; }
 keyframe_distance=$((rate * keyframe_seconds))
+# The payloader comes last: start_stream's SSRC is added to it.
 case "$codec" in
   vp8) encoder="vp8enc deadline=1 keyframe-max-dist=$keyframe_distance target-bitrate=$((bitrate * 1000)) ! rtpvp8pay pt=96" ;;
   h264) encoder="x264enc tune=zerolatency speed-preset=ultrafast key-int-max=$keyframe_distance bitrate=$bitrate ! rtph264pay pt=96 config-interval=-1" ;;
@@ -56,6 +57,9 @@ field() { sed -nE "s/.*\"$1\": *\"?([^\",}]*)\"?.*/\1/p" <<<"$2"; }
 id=$(field utilization_id "$(api "{\"action\":\"new_utilization_id\",\"key\":\"$key\"}")")
 started=$(api "{\"action\":\"start_stream\",\"key\":\"$key\",\"utilization_id\":\"$id\",\"width\":$width,\"height\":$height,\"codec\":\"$codec\"}")
 url=$(field url "$started") rtp_port=$(field rtp_port "$started") rtcp_port=$(field rtcp_port "$started")
+# The relay takes only RTP with the SSRC it assigned here: anyone else's packets at these ports are refused.
+ssrc=$(field ssrc "$started")
+[[ $ssrc =~ ^[1-9][0-9]*$ ]] || { echo "push-source: start_stream gave no SSRC: $started" >&2; exit 1; }
 host=${url#rtp://}; host=${host%:*}; host=${host#[}; host=${host%]}
 echo "push-source: sending $codec ${width}x${height} at $rate fps to $host, RTP port $rtp_port, RTCP port $rtcp_port"
 
@@ -74,7 +78,7 @@ if [ -n "$device" ]; then source="v4l2src device=$device"; else source="videotes
 # requests (RTCP PLI) come back to rtpbin, which has the encoder make a keyframe at once.
 # shellcheck disable=SC2086 # the pipeline description is split into gst-launch's arguments on purpose
 gst-launch-1.0 -q $source ! videoconvert ! videoscale ! videorate ! "video/x-raw,format=I420,width=$width,height=$height,framerate=$rate/1" \
-  ! $encoder ! rtpsink uri="rtp://$uri_host:$rtp_port" &
+  ! $encoder ssrc="$ssrc" ! rtpsink uri="rtp://$uri_host:$rtp_port" &
 gst=$!
 
 for _ in $(seq 1 30); do
@@ -88,8 +92,10 @@ for _ in $(seq 1 30); do
     kill "$gst" 2>/dev/null || true
     exit 1
   fi
-  if [ "$(field validation_code "$answer")" = 0 ]; then echo "push-source: validated: $(field validation_txt "$answer")"; break; fi
+  if [ "$(field validation_code "$answer")" = 0 ]; then echo "push-source: validated: $(field validation_txt "$answer")"; validated=1; break; fi
 done
+# Not validated in 15 s: say what the relay last said (e.g. packets refused, and why), and keep streaming.
+[ -n "${validated:-}" ] || echo "push-source: not validated yet: $(field validation_txt "${answer:-}")" >&2
 wait "$gst" || true
 echo "push-source: GStreamer ended" >&2
 stop

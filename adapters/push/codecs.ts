@@ -3,7 +3,7 @@ import { H264Depacketizer } from '../rtsp/h264.ts';
 import { JpegDepacketizer } from '../rtsp/jpeg.ts';
 import type { RtpPacket } from '../rtsp/rtp.ts';
 import type { Frame } from '../types.ts';
-import { Vp8Depacketizer, vp8KeyframeSize } from './vp8.ts';
+import { parseVp8Descriptor, Vp8Depacketizer, vp8KeyframeSize } from './vp8.ts';
 
 /** The payloads a publisher may send. */
 export type PushCodec = Frame['codec'];
@@ -31,9 +31,21 @@ export interface DepacketizedFrame {
 /** The depacketizer of one codec behind one shape, so a push session does not care which it runs. */
 export interface PushDepacketizer {
   push(packet: RtpPacket): DepacketizedFrame[];
+  /** False for a packet whose payload header is unreadable: the session drops it and counts it as malformed. */
+  accepts(packet: RtpPacket): boolean;
   markLoss(): void;
   /** Frames dropped for loss or damage, including intact ones skipped while waiting for a keyframe. */
   readonly droppedFrames: number;
+}
+
+/**
+ * Whether an RTP/JPEG payload has the 8-byte main header with a type the depacketizer rebuilds (RFC 2435 types 0/1 and
+ * 64/65); a packet with another type is one bad packet, not a reason to end the stream.
+ */
+function readableJpegHeader(payload: Buffer): boolean {
+  if (payload.length < 8) return false;
+  const type = payload[4]!;
+  return type <= 127 && (type & 0x3f) <= 1;
 }
 
 /** Builds the depacketizer for a codec; each throws AdapterError('PROTOCOL') past maxFrameBytes. */
@@ -42,6 +54,7 @@ export function createDepacketizer(codec: PushCodec, maxFrameBytes: number): Pus
     const vp8 = new Vp8Depacketizer(maxFrameBytes);
     return {
       push: (packet) => vp8.push(packet),
+      accepts: (packet) => parseVp8Descriptor(packet.payload) !== undefined,
       markLoss: () => vp8.markLoss(),
       get droppedFrames() {
         return vp8.droppedFrames + vp8.skippedFrames;
@@ -52,6 +65,7 @@ export function createDepacketizer(codec: PushCodec, maxFrameBytes: number): Pus
     const h264 = new H264Depacketizer(maxFrameBytes);
     return {
       push: (packet) => h264.push(packet),
+      accepts: (packet) => packet.payload.length > 0,
       markLoss: () => h264.markLoss(),
       get droppedFrames() {
         return h264.droppedUnits + h264.skippedUnits;
@@ -61,6 +75,7 @@ export function createDepacketizer(codec: PushCodec, maxFrameBytes: number): Pus
   const jpeg = new JpegDepacketizer(maxFrameBytes);
   return {
     push: (packet) => jpeg.push(packet).map((image) => ({ data: image.data, keyframe: true, rtpTimestamp: image.rtpTimestamp })),
+    accepts: (packet) => readableJpegHeader(packet.payload),
     markLoss: () => jpeg.markLoss(),
     get droppedFrames() {
       return jpeg.droppedImages;

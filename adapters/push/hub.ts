@@ -7,6 +7,7 @@ import type { Frame } from '../types.ts';
 import type { PushCodec } from './codecs.ts';
 import { RtpPortPool } from './ports.ts';
 import { plainAddress, PushSession, type PushEndReason } from './session.ts';
+import { assignSsrc } from './source-stream.ts';
 
 /** A refusal with one of the source protocol's error codes; the gateway turns it into JSON and a status. */
 export class PushError extends Error {
@@ -105,8 +106,11 @@ export class PushHub {
     return id;
   }
 
-  /** start_stream: binds a port pair for the utilization's camera, taking datagrams from `address` only. */
-  async startStream(key: string, id: string, address: string, codec: PushCodec): Promise<{ rtpPort: number; rtcpPort: number }> {
+  /**
+   * start_stream: binds a random free port pair for the utilization's camera, taking datagrams from `address` only and
+   * RTP with the SSRC it assigns here only (the publisher must send with it), so the stream is the handshake's alone.
+   */
+  async startStream(key: string, id: string, address: string, codec: PushCodec): Promise<{ rtpPort: number; rtcpPort: number; ssrc: number }> {
     const match = this.cameraForKey(key);
     if (!match) throw new PushError(4011, 'non valid API key');
     const utilization = this.utilization(id);
@@ -122,10 +126,12 @@ export class PushHub {
       this.pool.release(ports);
       throw new PushError(5031, 'the relay is stopping');
     }
+    const ssrc = assignSsrc();
     const session = new PushSession({
       ports,
       publisherAddress: address,
       codec,
+      ssrc,
       maxFrameBytes: camera.maxFrameBytes,
       followSsrc: camera.followSsrc,
       timeoutMs: camera.timeoutMs,
@@ -143,7 +149,7 @@ export class PushHub {
     utilization.session = session;
     utilization.lastUsedAt = Date.now();
     this.log.info(`camera ${camera.name}: publisher ${plainAddress(address)} starts ${codec} on UDP ${ports.rtpPort}/${ports.rtpPort + 1}`);
-    return { rtpPort: ports.rtpPort, rtcpPort: ports.rtpPort + 1 };
+    return { rtpPort: ports.rtpPort, rtcpPort: ports.rtpPort + 1, ssrc };
   }
 
   /** validate_stream: the utilization's session, for the gateway to judge. */

@@ -1,4 +1,6 @@
+import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
+import { performance } from 'node:perf_hooks';
 
 /** A bound RTP socket (even port) and RTCP socket (the next port), owned by one push session. */
 export interface PortPair {
@@ -24,14 +26,18 @@ function bind(socket: dgram.Socket, port: number, address: string): Promise<bool
   });
 }
 
+/** A pair released this recently is handed out again only when no other is free: late packets of its last stream may still come. */
+const REUSE_AFTER_MS = 10_000;
+
 /**
- * Hands out RTP/RTCP port pairs from RTPPortRange: an even RTP port and the next odd one, as RFC 3550 asks. A cursor
- * moves on past the last pair handed out, so a pair just released is not given at once to the next publisher (late
- * packets of the previous one would land in the new stream).
+ * Hands out RTP/RTCP port pairs from RTPPortRange: an even RTP port and the next odd one, as RFC 3550 asks. The pair is
+ * picked at random among the free ones, so the next publisher's ports cannot be guessed from the last one's; a pair
+ * just released is picked last.
  */
 export class RtpPortPool {
   private readonly inUse = new Set<number>();
-  private cursor = 0;
+  /** RTP port -> when its pair was released (performance.now), for pairs released within REUSE_AFTER_MS. */
+  private readonly released = new Map<number, number>();
 
   constructor(private readonly range: () => readonly [number, number]) {}
 
@@ -42,21 +48,18 @@ export class RtpPortPool {
 
   /** Binds a free pair on `address` (udp4 or udp6 by its form). */
   async allocate(address: string): Promise<PortPair | PortFailure> {
-    const [first, last] = this.range();
-    const base = first + (first % 2);
-    const pairs = Math.floor((last - base + 1) / 2);
+    const candidates = this.candidates();
     const family = address.includes(':') ? 'udp6' : 'udp4';
     let attempts = 0;
-    for (let step = 0; step < pairs && attempts < MAX_BIND_ATTEMPTS; step++) {
-      const index = (this.cursor + step) % pairs;
-      const rtpPort = base + index * 2;
-      if (this.inUse.has(rtpPort)) continue;
+    for (const rtpPort of candidates) {
+      if (attempts >= MAX_BIND_ATTEMPTS) break;
+      if (this.inUse.has(rtpPort)) continue; // taken by a concurrent request since the list was made
       attempts++;
       this.inUse.add(rtpPort); // reserved while binding, so a concurrent request skips it
       const rtp = dgram.createSocket(family);
       const rtcp = dgram.createSocket(family);
       if ((await bind(rtp, rtpPort, address)) && (await bind(rtcp, rtpPort + 1, address))) {
-        this.cursor = (index + 1) % pairs;
+        this.released.delete(rtpPort);
         return { rtpPort, rtp, rtcp };
       }
       this.inUse.delete(rtpPort);
@@ -66,12 +69,38 @@ export class RtpPortPool {
     return attempts === 0 ? 'exhausted' : 'unbindable';
   }
 
+  /** The free RTP ports of the range in random order, those released within REUSE_AFTER_MS at the end. */
+  private candidates(): number[] {
+    const [first, last] = this.range();
+    const base = first + (first % 2);
+    const pairs = Math.max(0, Math.floor((last - base + 1) / 2));
+    const now = performance.now();
+    for (const [port, at] of this.released) if (now - at > REUSE_AFTER_MS) this.released.delete(port);
+    const fresh: number[] = [];
+    const recent: number[] = [];
+    for (let index = 0; index < pairs; index++) {
+      const rtpPort = base + index * 2;
+      if (this.inUse.has(rtpPort)) continue;
+      (this.released.has(rtpPort) ? recent : fresh).push(rtpPort);
+    }
+    return [...shuffle(fresh), ...shuffle(recent)];
+  }
+
   /** Closes a pair's sockets and frees its ports; safe to call twice. */
   release(pair: PortPair): void {
     closeQuietly(pair.rtp);
     closeQuietly(pair.rtcp);
-    this.inUse.delete(pair.rtpPort);
+    if (this.inUse.delete(pair.rtpPort)) this.released.set(pair.rtpPort, performance.now());
   }
+}
+
+/** Fisher-Yates with the crypto generator, in place. */
+function shuffle(ports: number[]): number[] {
+  for (let index = ports.length - 1; index > 0; index--) {
+    const other = randomInt(index + 1);
+    [ports[index], ports[other]] = [ports[other]!, ports[index]!];
+  }
+  return ports;
 }
 
 function closeQuietly(socket: dgram.Socket): void {

@@ -2,15 +2,15 @@ import { performance } from 'node:perf_hooks';
 import type { RemoteInfo } from 'node:dgram';
 import { AdapterError } from '../errors.ts';
 import { ReceiverReporter } from '../rtsp/rtcp.ts';
-import { parseRtpPacket, RtpClock, RtpReorderer, type RtpPacket } from '../rtsp/rtp.ts';
+import { parseRtpPacket, type RtpPacket } from '../rtsp/rtp.ts';
 import type { Frame } from '../types.ts';
 import { KeyframeRequests, pictureLossIndication } from './feedback.ts';
-import { codecForPayloadType, createDepacketizer, isDecodableKeyframe, type PushCodec, type PushDepacketizer } from './codecs.ts';
+import { codecForPayloadType, isDecodableKeyframe, type DepacketizedFrame, type PushCodec } from './codecs.ts';
 import type { PortPair } from './ports.ts';
+import { RTP_CLOCK_RATE, SourceStream } from './source-stream.ts';
 
 /** Larger than any RTP packet a sender keeps under its path MTU (even with jumbo frames); bigger ones are dropped. */
 export const MAX_RTP_PACKET_BYTES = 9000;
-const RTP_CLOCK_RATE = 90_000;
 const REPORT_INTERVAL_MS = 2000;
 /** A camera waiting to join a stream asks again this often: a keyframe may take a while to arrive whole. */
 const JOIN_REQUEST_INTERVAL_MS = 1000;
@@ -28,9 +28,9 @@ export interface PushCounters {
   frames: number;
   /** Datagrams from any address but the publisher's. */
   foreign: number;
-  /** Packets of another SSRC than the one locked to. */
+  /** Packets of another SSRC than the one start_stream assigned (or, with FollowSSRC, the one followed since). */
   wrongSsrc: number;
-  /** Not RTP, truncated, oversized, or of a payload type that is not the stream's. */
+  /** Not RTP, truncated, oversized, of a payload type that is not the stream's, or with an unreadable payload header. */
   malformed: number;
   /** Packets of a payload type the relay cannot depacketize (neither JPEG nor a dynamic type). */
   unsupported: number;
@@ -48,6 +48,8 @@ export interface PushSessionOptions {
   /** The address the handshake came from; only its datagrams are taken. */
   readonly publisherAddress: string;
   readonly codec: PushCodec;
+  /** The SSRC start_stream assigned: the only one taken, until FollowSSRC follows a restart. */
+  readonly ssrc: number;
   readonly maxFrameBytes: number;
   readonly followSsrc: boolean;
   /** No packet within this long after start, or silence this long later, ends the session. */
@@ -66,8 +68,10 @@ export function plainAddress(address: string): string {
 }
 
 /**
- * One publisher's RTP stream on its port pair: takes only the handshake's address and (unless told to follow) the
- * first SSRC, puts packets in order, depacketizes, and answers the publisher's RTCP with receiver reports.
+ * One publisher's RTP stream on its port pair: takes only the handshake's address and the SSRC the handshake assigned
+ * (with FollowSSRC, a new SSRC that starts on a keyframe after the current one fell silent), puts packets in order,
+ * depacketizes, and answers the publisher's RTCP with receiver reports. A bad packet is dropped and counted; only a
+ * frame past MaxFrameSize, silence or the socket failing ends the stream.
  */
 export class PushSession {
   state: PushSessionState = 'waiting';
@@ -77,10 +81,12 @@ export class PushSession {
   };
   readonly startedAt = Date.now();
   private lastPacketAt: number | undefined;
-  private ssrc: number | undefined;
-  private reorderer = new RtpReorderer();
-  private depacketizer: PushDepacketizer;
-  private clock = new RtpClock(RTP_CLOCK_RATE);
+  /** The source frames are taken from. */
+  private current: SourceStream;
+  /** With FollowSSRC: a new SSRC heard after the current one fell silent, taken once it gives a decodable keyframe. */
+  private trial: SourceStream | undefined;
+  /** Frames the sources before the current one dropped. */
+  private droppedBefore = 0;
   private clockOffsetMs = 0;
   private lastFrameMs = 0;
   private readonly reporter = new ReceiverReporter(RTP_CLOCK_RATE);
@@ -93,7 +99,7 @@ export class PushSession {
 
   constructor(private readonly options: PushSessionOptions) {
     this.publisher = plainAddress(options.publisherAddress);
-    this.depacketizer = createDepacketizer(options.codec, options.maxFrameBytes);
+    this.current = new SourceStream(options.ssrc, options.codec, options.maxFrameBytes);
     const { rtp, rtcp } = options.ports;
     rtp.on('message', (data, remote) => this.onRtp(data, remote));
     rtcp.on('message', (data, remote) => this.onRtcp(data, remote));
@@ -154,6 +160,13 @@ export class PushSession {
       this.counters.malformed++;
       return;
     }
+    const now = performance.now();
+    const fromCurrent = packet.ssrc === this.current.ssrc;
+    // Another SSRC is refused before anything else is read from it, unless FollowSSRC may take it as a restart.
+    if (!fromCurrent && !(this.options.followSsrc && this.current.silentForRestart(now))) {
+      this.counters.wrongSsrc++;
+      return;
+    }
     const codec = codecForPayloadType(packet.payloadType, this.options.codec);
     if (codec === undefined) {
       this.counters.unsupported++;
@@ -163,44 +176,75 @@ export class PushSession {
       this.counters.malformed++;
       return;
     }
-    if (!this.acceptSsrc(packet.ssrc)) {
-      this.counters.wrongSsrc++;
-      return;
+    if (fromCurrent) {
+      if (this.trial) this.endTrial();
+      this.takeFromCurrent(packet, data.length, now);
+    } else {
+      this.tryNewSource(packet, data.length, now);
     }
+  }
+
+  private takeFromCurrent(packet: RtpPacket, size: number, now: number): void {
     this.counters.packets++;
-    this.counters.bytes += data.length;
+    this.counters.bytes += size;
     this.lastPacketAt = Date.now();
     if (this.state === 'waiting') this.state = 'receiving';
-    const now = performance.now();
     this.reporter.onRtp(packet, now);
     try {
-      for (const item of this.reorderer.push(packet, now)) {
-        if ('lost' in item) {
-          this.counters.lost += item.lost;
-          this.depacketizer.markLoss();
-        } else {
-          for (const frame of this.depacketizer.push(item.packet)) this.emit(frame.data, frame.keyframe, frame.rtpTimestamp);
-        }
-      }
+      this.deliver(this.current.receive(packet, size, now));
     } catch (error) {
       this.end('protocol', error instanceof AdapterError ? error : new AdapterError('PROTOCOL', String(error)));
     }
     // A dropped frame leaves the stream waiting for a keyframe: ask for one rather than wait for the sender's schedule.
-    if (this.depacketizer.droppedFrames > this.counters.droppedFrames) this.requestKeyframe(now);
-    this.counters.droppedFrames = this.depacketizer.droppedFrames;
+    const dropped = this.droppedBefore + this.current.depacketizer.droppedFrames;
+    if (dropped > this.counters.droppedFrames) this.requestKeyframe(now);
+    this.counters.droppedFrames = dropped;
   }
 
-  /** The first SSRC is locked; a new one is followed only when configured, starting a fresh stream state. */
-  private acceptSsrc(ssrc: number): boolean {
-    if (this.ssrc === undefined) this.ssrc = ssrc;
-    if (ssrc === this.ssrc) return true;
-    if (!this.options.followSsrc) return false;
-    this.ssrc = ssrc;
-    this.reorderer = new RtpReorderer();
-    this.depacketizer = createDepacketizer(this.options.codec, this.options.maxFrameBytes);
-    this.clock = new RtpClock(RTP_CLOCK_RATE);
+  private deliver(received: { frames: DepacketizedFrame[]; lost: number; malformed: number }): void {
+    this.counters.lost += received.lost;
+    this.counters.malformed += received.malformed;
+    for (const frame of received.frames) this.emit(frame.data, frame.keyframe, frame.rtpTimestamp);
+  }
+
+  /**
+   * FollowSSRC, the current SSRC silent as a restarted sender's is: a new SSRC goes on trial (its packets count as
+   * another SSRC's) and becomes the stream's once it gives a decodable keyframe. One trial at a time, so packets slipped
+   * in under other SSRCs cannot take turns with the publisher's.
+   */
+  private tryNewSource(packet: RtpPacket, size: number, now: number): void {
+    if (this.trial && this.trial.ssrc !== packet.ssrc) {
+      if (!this.trial.trialOver(now)) {
+        this.counters.wrongSsrc++;
+        return;
+      }
+      this.endTrial();
+    }
+    const trial = (this.trial ??= new SourceStream(packet.ssrc, this.options.codec, this.options.maxFrameBytes));
+    this.counters.wrongSsrc++;
+    let received;
+    try {
+      received = trial.receive(packet, size, now);
+    } catch {
+      this.endTrial(); // a frame past MaxFrameSize from an SSRC on trial ends the trial, not the stream
+      return;
+    }
+    const start = received.frames.findIndex((frame) => isDecodableKeyframe(this.options.codec, frame));
+    if (start < 0) return;
+    this.trial = undefined;
+    this.counters.wrongSsrc -= trial.packets;
+    this.counters.packets += trial.packets;
+    this.counters.bytes += trial.bytes;
+    this.droppedBefore += this.current.depacketizer.droppedFrames;
+    this.current = trial;
+    this.lastPacketAt = Date.now();
     this.clockOffsetMs = this.lastFrameMs + 1; // timestamps keep going forward across the change
-    return true;
+    this.reporter.onRtp(packet, now);
+    this.deliver({ ...received, frames: received.frames.slice(start) });
+  }
+
+  private endTrial(): void {
+    this.trial = undefined;
   }
 
   private emit(data: Buffer, keyframe: boolean, rtpTimestamp: number): void {
@@ -208,7 +252,7 @@ export class PushSession {
       if (!isDecodableKeyframe(this.options.codec, { data, keyframe, rtpTimestamp })) return;
       this.state = 'streaming';
     }
-    this.lastFrameMs = this.clockOffsetMs + this.clock.toMs(rtpTimestamp);
+    this.lastFrameMs = this.clockOffsetMs + this.current.clock.toMs(rtpTimestamp);
     this.counters.frames++;
     this.options.onFrame({ codec: this.options.codec, data, keyframe, timestamp: this.lastFrameMs } as Frame);
   }
@@ -220,6 +264,8 @@ export class PushSession {
       return;
     }
     this.counters.rtcpIn++;
+    // Only the stream's own sender (its SSRC opens the compound packet) says where reports and keyframe requests go.
+    if (data.length < 8 || data.readUInt32BE(4) !== this.current.ssrc) return;
     this.rtcpReturnPort = remote.port; // symmetric RTCP: reports go back where the publisher's RTCP came from
     this.reporter.onRtcp(data.subarray(0, MAX_RTP_PACKET_BYTES), performance.now());
   }
@@ -236,10 +282,10 @@ export class PushSession {
 
   /** Sends an RTCP PLI to where the publisher's RTCP comes from (a publisher that sends none gets none); true if sent. */
   private requestKeyframe(nowMs: number): boolean {
-    if (this.state === 'ended' || this.rtcpReturnPort === undefined || this.ssrc === undefined) return false;
+    if (this.state === 'ended' || this.rtcpReturnPort === undefined) return false;
     if (!this.keyframeRequests.take(nowMs)) return false;
     this.counters.keyframeRequests++;
-    this.options.ports.rtcp.send(pictureLossIndication(this.reporter.ssrc, this.ssrc), this.rtcpReturnPort, this.publisher, () => {});
+    this.options.ports.rtcp.send(pictureLossIndication(this.reporter.ssrc, this.current.ssrc), this.rtcpReturnPort, this.publisher, () => {});
     return true;
   }
 

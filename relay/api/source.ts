@@ -20,6 +20,7 @@ const MAX_FIELD_LENGTH = 512;
 const NOT_RECEIVED = 1;
 const NOT_DECODABLE = 2;
 const AWAITING_KEYFRAME = 3;
+const ALL_REFUSED = 4;
 
 /** Why a stream that was not stopped by its publisher is no longer captured, for validate_stream's 5002. */
 const CAPTURE_FAILURES: Record<string, string> = {
@@ -61,9 +62,26 @@ function publishHost(ctx: Context, relay: Relay): string {
   return isIP(host) === 6 ? `[${host}]` : host;
 }
 
+/** Packets the stream refused and why, so a publisher whose packets go nowhere is told so rather than "captured". */
+function refused(session: PushSession): { count: number; why: string } {
+  const c = session.counters;
+  const reasons: Array<[number, string]> = [
+    [c.wrongSsrc, 'of another SSRC than the one start_stream assigned'],
+    [c.foreign, 'from another address than the handshake\'s'],
+    [c.malformed, 'malformed'],
+  ];
+  const given = reasons.filter(([count]) => count > 0);
+  return { count: given.reduce((sum, [count]) => sum + count, 0), why: given.map(([count, why]) => `${count} ${why}`).join(', ') };
+}
+
 /** validate_stream's answer: 0 once the camera takes decodable frames, non-zero on the way, refusals for streams that failed. */
 function validation(session: PushSession | undefined, camera: () => 'taking' | 'waiting-for-keyframe' | 'not-running' | 'idle') {
   if (!session) throw new PushError(4092, 'stream not running: start_stream first');
+  const answer = (code: number, text: string) => {
+    const refusedNow = refused(session);
+    const note = refusedNow.count > 0 && code !== ALL_REFUSED ? `; ${refusedNow.count} packets refused (${refusedNow.why})` : '';
+    return { validation_code: code, validation_txt: `${text}${note}`, refused_packets: refusedNow.count };
+  };
   const { counters } = session;
   if (session.state === 'ended') {
     if (session.endReason === 'no-packets') throw new PushError(4081, 'stream not received before timeout');
@@ -75,15 +93,17 @@ function validation(session: PushSession | undefined, camera: () => 'taking' | '
     const taken = camera();
     // Frames decode, but the camera is restarting after a failure and takes none: its status cannot go live yet.
     if (taken === 'not-running') throw new PushError(5004, 'cannot update the stream status: the camera is restarting and takes no frames yet; validate again');
-    if (taken === 'idle') return { validation_code: 0, validation_txt: `stream captured: ${counters.frames} frames received; the camera is on demand and takes them while watched` };
-    if (taken === 'waiting-for-keyframe') return { validation_code: AWAITING_KEYFRAME, validation_txt: 'the camera waits for the next keyframe (requested)' };
-    return { validation_code: 0, validation_txt: `stream captured: ${counters.frames} frames received` };
+    if (taken === 'idle') return answer(0, `stream captured: ${counters.frames} frames received; the camera is on demand and takes them while watched`);
+    if (taken === 'waiting-for-keyframe') return answer(AWAITING_KEYFRAME, 'the camera waits for the next keyframe (requested)');
+    return answer(0, `stream captured: ${counters.frames} frames received`);
   }
   if (counters.packets === 0 && counters.unsupported > 0) throw new PushError(4151, 'the codec of the stream is not supported (RTP payload type)');
-  if (session.state === 'receiving') {
-    return { validation_code: NOT_DECODABLE, validation_txt: `${counters.packets} packets received, no decodable ${session.codec} keyframe yet` };
+  if (session.state === 'receiving') return answer(NOT_DECODABLE, `${counters.packets} packets received, no decodable ${session.codec} keyframe yet`);
+  const refusedNow = refused(session);
+  if (refusedNow.count > 0) {
+    return answer(ALL_REFUSED, `no RTP packet taken: ${refusedNow.count} refused (${refusedNow.why}); send from the address of the handshake with the SSRC start_stream gave`);
   }
-  return { validation_code: NOT_RECEIVED, validation_txt: 'no RTP packets received yet' };
+  return answer(NOT_RECEIVED, 'no RTP packets received yet');
 }
 
 /** get_data's `stream` set: how the relay receives the publisher's stream, for the publisher to check its link. */
@@ -154,8 +174,8 @@ export function registerSourceApi(router: Router, relay: Relay, log: Logger): vo
         dimension(body, 'width');
         dimension(body, 'height');
         const codec = codecField(body);
-        const { rtpPort, rtcpPort } = await relay.push.startStream(key, id, address, codec);
-        ctx.body = { url: `rtp://${publishHost(ctx, relay)}:${rtpPort}`, rtp_port: rtpPort, rtcp_port: rtcpPort };
+        const { rtpPort, rtcpPort, ssrc } = await relay.push.startStream(key, id, address, codec);
+        ctx.body = { url: `rtp://${publishHost(ctx, relay)}:${rtpPort}`, rtp_port: rtpPort, rtcp_port: rtcpPort, ssrc };
       } else if (action === 'validate_stream') {
         const id = stringField(body, 'utilization_id', 4003);
         ctx.body = validation(relay.push.sessionOf(id), () => {

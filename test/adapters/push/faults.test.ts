@@ -1,9 +1,9 @@
 import dgram from 'node:dgram';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import type { Frame } from '../../../adapters/types.ts';
 import { startTestRelay, type TestRelay } from '../../helpers/relay.ts';
 import { rtpBytes } from '../rtsp/rtp-builder.ts';
-import { sourceApi } from './gst-publisher.ts';
+import { rtcpPeer, sourceApi } from './gst-publisher.ts';
 import { vp8InterFrame, vp8Keyframe, vp8Payloads } from './vp8-builder.ts';
 
 const KEY = 'fault-test-publish-key';
@@ -20,7 +20,7 @@ const conf = `RTPPortRange 34000-34009
   Source push://
   PublishKey ${FOLLOW_KEY}
   FollowSSRC yes
-  Timeout 1
+  Timeout 3
 </Camera>
 <Stream cam.flv>
   Feed cam
@@ -39,12 +39,14 @@ class FakePublisher {
   private constructor(
     private readonly socket: dgram.Socket,
     private readonly port: number,
+    private readonly ssrc: number,
   ) {}
 
-  static async open(port: number, address = '127.0.0.1'): Promise<FakePublisher> {
+  /** A publisher sending to `port` from `address`, with the SSRC start_stream assigned unless told another. */
+  static async open(stream: { port: number; ssrc: number }, address = '127.0.0.1'): Promise<FakePublisher> {
     const socket = dgram.createSocket('udp4');
     await new Promise<void>((resolve) => socket.bind(0, address, () => resolve()));
-    const publisher = new FakePublisher(socket, port);
+    const publisher = new FakePublisher(socket, stream.port, stream.ssrc);
     opened.push(publisher);
     return publisher;
   }
@@ -58,7 +60,7 @@ class FakePublisher {
     this.timestamp += 3600;
     const payloads = vp8Payloads(frame, options.chunk ?? 100);
     for (const [index, payload] of payloads.entries()) {
-      const packet = rtpBytes({ payloadType: options.payloadType ?? 96, sequence: this.sequence++, timestamp: this.timestamp, marker: index === payloads.length - 1, ssrc: options.ssrc ?? 0xaaaa }, payload);
+      const packet = rtpBytes({ payloadType: options.payloadType ?? 96, sequence: this.sequence++, timestamp: this.timestamp, marker: index === payloads.length - 1, ssrc: options.ssrc ?? this.ssrc }, payload);
       if (!options.skip?.includes(index)) await this.raw(packet);
     }
   }
@@ -78,28 +80,14 @@ t.teardown(() => {
   for (const publisher of opened) publisher.close();
 });
 
-async function startStream(relay: TestRelay, key = KEY, localAddress?: string): Promise<{ id: string; port: number }> {
+async function startStream(relay: TestRelay, key = KEY, localAddress?: string): Promise<{ id: string; port: number; ssrc: number }> {
   const id = (await sourceApi(relay.baseUrl, { action: 'new_utilization_id', key }, { localAddress })).json.utilization_id as string;
   const started = await sourceApi(relay.baseUrl, { action: 'start_stream', key, utilization_id: id, width: 320, height: 240 }, { localAddress });
   if (started.status !== 200) throw new Error(JSON.stringify(started.json));
-  return { id, port: started.json.rtp_port as number };
+  return { id, port: started.json.rtp_port as number, ssrc: started.json.ssrc as number };
 }
 
 const validate = async (relay: TestRelay, id: string) => (await sourceApi(relay.baseUrl, { action: 'validate_stream', utilization_id: id })).json;
-
-/** A publisher's RTCP socket: sends one sender report to the stream's RTCP port, and keeps what comes back. */
-async function rtcpPeer(t: Test, rtpPort: number): Promise<Buffer[]> {
-  const received: Buffer[] = [];
-  const rtcp = dgram.createSocket('udp4');
-  rtcp.on('message', (packet) => received.push(packet));
-  await new Promise<void>((resolve) => rtcp.bind(0, '127.0.0.1', () => resolve()));
-  t.teardown(() => rtcp.close());
-  const senderReport = Buffer.alloc(28);
-  senderReport.set([0x80, 200, 0, 6]);
-  senderReport.writeUInt32BE(0xaaaa, 4);
-  await new Promise((resolve) => rtcp.send(senderReport, rtpPort + 1, '127.0.0.1', resolve));
-  return received;
-}
 
 async function until(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -118,15 +106,17 @@ t.test('push faults', async (t) => {
   await until('waiting', () => feed.state === 'waiting');
 
   t.test('packets from an address other than the handshake\'s are dropped and counted', async (t) => {
-    const { id, port } = await startStream(relay);
-    const spoofer = await FakePublisher.open(port, '127.0.0.2');
+    const stream = await startStream(relay);
+    const { id, port } = stream;
+    const spoofer = await FakePublisher.open(stream, '127.0.0.2');
     for (let i = 0; i < 5; i++) await spoofer.frame(vp8Keyframe());
     await sleep(100);
     t.equal(relay.relay.push.sessionOf(id)!.counters.foreign, 15, 'five frames of three packets');
-    t.equal((await validate(relay, id)).validation_code, 1, 'nothing taken from the spoofer');
+    t.match(await validate(relay, id), { validation_code: 4, validation_txt: /^no RTP packet taken: 15 refused \(15 from another address than the handshake's\)/, refused_packets: 15 },
+      'nothing taken from the spoofer, and the publisher is told what was refused');
     t.equal(frames.length, 0);
     spoofer.close();
-    const publisher = await FakePublisher.open(port);
+    const publisher = await FakePublisher.open(stream);
     await publisher.frame(vp8Keyframe());
     await until('a frame', () => frames.length === 1);
     t.equal((await validate(relay, id)).validation_code, 0, 'the real publisher is taken');
@@ -137,10 +127,11 @@ t.test('push faults', async (t) => {
   });
 
   t.test('a handshake from 127.0.0.2 locks the stream to 127.0.0.2', async (t) => {
-    const { id, port } = await startStream(relay, KEY, '127.0.0.2');
-    const other = await FakePublisher.open(port, '127.0.0.1');
+    const stream = await startStream(relay, KEY, '127.0.0.2');
+    const { id, port } = stream;
+    const other = await FakePublisher.open(stream, '127.0.0.1');
     await other.frame(vp8Keyframe());
-    const publisher = await FakePublisher.open(port, '127.0.0.2');
+    const publisher = await FakePublisher.open(stream, '127.0.0.2');
     await publisher.frame(vp8Keyframe());
     await until('validated', () => relay.relay.push.sessionOf(id)!.state === 'streaming');
     t.equal(relay.relay.push.sessionOf(id)!.counters.foreign, 3);
@@ -151,8 +142,9 @@ t.test('push faults', async (t) => {
 
   t.test('a second SSRC is dropped; truncated, oversized and garbage packets are counted; the stream goes on', async (t) => {
     frames.length = 0;
-    const { id, port } = await startStream(relay);
-    const publisher = await FakePublisher.open(port);
+    const stream = await startStream(relay);
+    const { id, port } = stream;
+    const publisher = await FakePublisher.open(stream);
     await publisher.frame(vp8Keyframe());
     const sequence = publisher.sequence;
     await publisher.frame(vp8Keyframe(320, 240, 200, 0x11), { ssrc: 0xbbbb });
@@ -182,8 +174,9 @@ t.test('push faults', async (t) => {
 
   t.test('a VP8 partition lost mid-frame: that frame and the inter frames after it are dropped until a keyframe', async (t) => {
     frames.length = 0;
-    const { id, port } = await startStream(relay);
-    const publisher = await FakePublisher.open(port);
+    const stream = await startStream(relay);
+    const { id, port } = stream;
+    const publisher = await FakePublisher.open(stream);
     await publisher.frame(vp8Keyframe());
     await publisher.frame(vp8InterFrame(400), { skip: [2] });
     await publisher.frame(vp8InterFrame());
@@ -207,16 +200,17 @@ t.test('push faults', async (t) => {
 
   t.test('RTCP goes back to where the publisher\'s RTCP comes from: receiver reports, and a PLI after a loss', async (t) => {
     frames.length = 0;
-    const { id, port } = await startStream(relay);
-    const publisher = await FakePublisher.open(port);
-    const received = await rtcpPeer(t, port);
+    const stream = await startStream(relay);
+    const { id, port } = stream;
+    const publisher = await FakePublisher.open(stream);
+    const received = await rtcpPeer(t, port, stream.ssrc);
     await publisher.frame(vp8Keyframe());
     await publisher.frame(vp8InterFrame(400), { skip: [1] });
     await sleep(300); // the reorderer gives up on the missing packet when the next one is 200 ms late
     await publisher.frame(vp8InterFrame());
     await until('a keyframe request', () => received.some((packet) => packet[1] === 206));
     const pli = received.find((packet) => packet[1] === 206)!;
-    t.same([pli[0], pli.length, pli.readUInt32BE(8)], [0x81, 12, 0xaaaa], 'PLI (FMT 1) for the publisher\'s SSRC');
+    t.same([pli[0], pli.length, pli.readUInt32BE(8)], [0x81, 12, stream.ssrc], 'PLI (FMT 1) for the publisher\'s SSRC');
     for (let i = 0; i < 30 && !received.some((packet) => packet[1] === 201); i++) {
       await publisher.frame(vp8Keyframe()); // keeps the camera live (Timeout 1) until the first report, due every 2 s
       await sleep(150);
@@ -224,7 +218,7 @@ t.test('push faults', async (t) => {
     const report = received.find((packet) => packet[1] === 201);
     if (!report) return t.fail('no receiver report within 4.5 s');
     t.equal(report[0]! & 0x1f, 1, 'one report block');
-    t.equal(report.readUInt32BE(8), 0xaaaa, 'about the publisher\'s SSRC');
+    t.equal(report.readUInt32BE(8), stream.ssrc, 'about the publisher\'s SSRC');
     t.ok(report.readUInt32BE(12) & 0xffffff, 'counting the lost packet');
     t.equal(relay.relay.push.sessionOf(id)!.counters.keyframeRequests, 1, 'one request per loss, not one per dropped frame');
     publisher.close();
@@ -232,8 +226,9 @@ t.test('push faults', async (t) => {
   });
 
   t.test('an unsupported payload type answers 4151; a flood to a port nobody was given changes nothing', async (t) => {
-    const { id, port } = await startStream(relay);
-    const publisher = await FakePublisher.open(port);
+    const stream = await startStream(relay);
+    const { id, port } = stream;
+    const publisher = await FakePublisher.open(stream);
     for (let i = 0; i < 3; i++) await publisher.frame(vp8Keyframe(), { payloadType: 0 });
     await sleep(100);
     const answer = await sourceApi(relay.baseUrl, { action: 'validate_stream', utilization_id: id });
@@ -251,8 +246,9 @@ t.test('push faults', async (t) => {
   t.test('a publisher that stops without stop_stream: the camera fails after Timeout, ports freed, validate says 5002', async (t) => {
     await until('waiting', () => feed.state === 'waiting', 10_000);
     frames.length = 0;
-    const { id, port } = await startStream(relay);
-    const publisher = await FakePublisher.open(port);
+    const stream = await startStream(relay);
+    const { id, port } = stream;
+    const publisher = await FakePublisher.open(stream);
     await publisher.frame(vp8Keyframe());
     for (let i = 0; i < 5; i++) await publisher.frame(vp8InterFrame());
     // Guards against a push camera staying 'waiting' when a second publisher streams within the same run of its source.
@@ -274,8 +270,9 @@ t.test('push faults', async (t) => {
 
   t.test('a frame over MaxFrameSize ends the stream with a PROTOCOL error', async (t) => {
     await until('waiting', () => feed.state === 'waiting', 10_000);
-    const { id, port } = await startStream(relay);
-    const publisher = await FakePublisher.open(port);
+    const stream = await startStream(relay);
+    const { id, port } = stream;
+    const publisher = await FakePublisher.open(stream);
     await publisher.frame(vp8Keyframe());
     await publisher.frame(vp8InterFrame(70 * 1024), { chunk: 1200 });
     const session = relay.relay.push.sessionOf(id)!;
@@ -291,9 +288,10 @@ t.test('push faults', async (t) => {
     const state = (): string => feed.state;
     if (state() !== 'retrying') return t.fail(`the camera should be retrying after the last test, is ${state()}`);
     frames.length = 0;
-    const { id, port } = await startStream(relay);
-    const publisher = await FakePublisher.open(port);
-    const rtcpIn = await rtcpPeer(t, port);
+    const stream = await startStream(relay);
+    const { id, port } = stream;
+    const publisher = await FakePublisher.open(stream);
+    const rtcpIn = await rtcpPeer(t, port, stream.ssrc);
     await publisher.frame(vp8Keyframe());
     t.equal(state(), 'retrying', 'the keyframe went out while no adapter listened');
     await until('the session to stream', () => relay.relay.push.sessionOf(id)!.state === 'streaming');
@@ -307,7 +305,7 @@ t.test('push faults', async (t) => {
     for (let i = 0; i < 3; i++) await publisher.frame(vp8InterFrame());
     await sleep(100);
     t.equal(frames.length, 0, 'inter frames of a stream joined mid-way are not taken');
-    t.same(await validate(relay, id), { validation_code: 3, validation_txt: 'the camera waits for the next keyframe (requested)' });
+    t.same(await validate(relay, id), { validation_code: 3, validation_txt: 'the camera waits for the next keyframe (requested)', refused_packets: 0 });
     await publisher.frame(vp8Keyframe());
     await publisher.frame(vp8InterFrame());
     await until('2 frames', () => frames.length === 2);
@@ -321,11 +319,13 @@ t.test('push faults', async (t) => {
     const follow = relay.relay.feeds.get('follow')!;
     const followed: Frame[] = [];
     follow.subscribe((frame) => followed.push(frame));
-    const { id, port } = await startStream(relay, FOLLOW_KEY);
-    const publisher = await FakePublisher.open(port);
+    const stream = await startStream(relay, FOLLOW_KEY);
+    const { id, port } = stream;
+    const publisher = await FakePublisher.open(stream);
     await publisher.frame(vp8Keyframe());
     await publisher.frame(vp8InterFrame());
-    publisher.timestamp = 5; // a restarted sender: new SSRC, new sequence and timestamp bases
+    await sleep(1000); // a restarted sender: silent a while, then a new SSRC, new sequence and timestamp bases
+    publisher.timestamp = 5;
     publisher.sequence = 40_000;
     await publisher.frame(vp8Keyframe(), { ssrc: 0xcccc });
     await publisher.frame(vp8InterFrame(), { ssrc: 0xcccc });

@@ -1,13 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
 import { request } from 'node:http';
+import type { Test } from 'tap';
 
 export type PublisherCodec = 'vp8' | 'h264' | 'jpeg';
 
-/** The encoder and RTP payloader of each codec, as a GStreamer publisher runs them. */
-export function encoderElements(codec: PublisherCodec, bitrateKbps = 500): string[] {
-  if (codec === 'vp8') return ['vp8enc', 'deadline=1', 'keyframe-max-dist=25', `target-bitrate=${bitrateKbps * 1000}`, '!', 'rtpvp8pay', 'pt=96'];
-  if (codec === 'h264') return ['x264enc', 'tune=zerolatency', 'speed-preset=ultrafast', 'key-int-max=25', `bitrate=${bitrateKbps}`, '!', 'rtph264pay', 'pt=96', 'config-interval=-1'];
-  return ['jpegenc', 'quality=60', '!', 'rtpjpegpay'];
+/** The encoder and RTP payloader of each codec, as a GStreamer publisher runs them, sending with `ssrc` if given. */
+export function encoderElements(codec: PublisherCodec, bitrateKbps = 500, ssrc?: number): string[] {
+  const ssrcProperty = ssrc === undefined ? [] : [`ssrc=${ssrc}`];
+  if (codec === 'vp8') return ['vp8enc', 'deadline=1', 'keyframe-max-dist=25', `target-bitrate=${bitrateKbps * 1000}`, '!', 'rtpvp8pay', 'pt=96', ...ssrcProperty];
+  if (codec === 'h264') return ['x264enc', 'tune=zerolatency', 'speed-preset=ultrafast', 'key-int-max=25', `bitrate=${bitrateKbps}`, '!', 'rtph264pay', 'pt=96', 'config-interval=-1', ...ssrcProperty];
+  return ['jpegenc', 'quality=60', '!', 'rtpjpegpay', ...ssrcProperty];
 }
 
 export interface GstPublisherOptions {
@@ -15,6 +18,8 @@ export interface GstPublisherOptions {
   readonly host: string;
   readonly rtpPort: number;
   readonly rtcpPort: number;
+  /** The SSRC start_stream assigned. */
+  readonly ssrc?: number;
   readonly width?: number;
   readonly height?: number;
   readonly rate?: number;
@@ -31,7 +36,7 @@ export function startGstPublisher(options: GstPublisherOptions): ChildProcess {
   const bind = options.bindAddress ? [`bind-address=${options.bindAddress}`] : [];
   const args = [
     '-q', 'rtpbin', 'name=rtpbin',
-    'videotestsrc', 'is-live=true', 'pattern=ball', '!', `video/x-raw,format=I420,width=${width},height=${height},framerate=${rate}/1`, '!', ...encoderElements(codec), '!', 'rtpbin.send_rtp_sink_0',
+    'videotestsrc', 'is-live=true', 'pattern=ball', '!', `video/x-raw,format=I420,width=${width},height=${height},framerate=${rate}/1`, '!', ...encoderElements(codec, 500, options.ssrc), '!', 'rtpbin.send_rtp_sink_0',
     'rtpbin.send_rtp_src_0', '!', 'udpsink', `host=${host}`, `port=${rtpPort}`, ...bind,
     'rtpbin.send_rtcp_src_0', '!', 'udpsink', `host=${host}`, `port=${rtcpPort}`, 'sync=false', 'async=false', ...bind,
   ];
@@ -82,4 +87,18 @@ export async function waitValidated(baseUrl: string, id: string, timeoutMs = 15_
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`validate_stream never answered 0: ${JSON.stringify(last)}`);
+}
+
+/** A publisher's RTCP socket: sends one sender report to the stream's RTCP port, and keeps what comes back. */
+export async function rtcpPeer(t: Test, rtpPort: number, ssrc: number): Promise<Buffer[]> {
+  const received: Buffer[] = [];
+  const rtcp = dgram.createSocket('udp4');
+  rtcp.on('message', (packet) => received.push(packet));
+  await new Promise<void>((resolve) => rtcp.bind(0, '127.0.0.1', () => resolve()));
+  t.teardown(() => rtcp.close());
+  const senderReport = Buffer.alloc(28);
+  senderReport.set([0x80, 200, 0, 6]);
+  senderReport.writeUInt32BE(ssrc, 4);
+  await new Promise((resolve) => rtcp.send(senderReport, rtpPort + 1, '127.0.0.1', resolve));
+  return received;
 }

@@ -88,10 +88,12 @@ for (const codec of ['vp8', 'h264', 'jpeg'] as PublisherCodec[]) {
     t.equal(rtpPort % 2, 0, 'the RTP port is even');
     t.equal(started.json.rtcp_port, rtpPort + 1, 'RTCP on the next port');
     t.equal(started.json.url, `rtp://127.0.0.1:${rtpPort}`);
+    const ssrc = started.json.ssrc as number;
+    t.ok(Number.isInteger(ssrc) && ssrc > 0 && ssrc < 2 ** 31, 'an SSRC every sender can be told to use');
 
     const frames: Frame[] = [];
     feed.subscribe((frame) => frames.push(frame));
-    const publisher = startGstPublisher({ codec, host: '127.0.0.1', rtpPort, rtcpPort: rtpPort + 1 });
+    const publisher = startGstPublisher({ codec, host: '127.0.0.1', rtpPort, rtcpPort: rtpPort + 1, ssrc });
     t.teardown(() => stopChild(publisher));
     const validated = await waitValidated(relay.baseUrl, id);
     t.match(validated.validation_txt, /stream captured/);

@@ -99,31 +99,37 @@ t.test('the gateway answers every refusal with its code, its status and a text',
   await expectError(t, relay, { action: 'x'.repeat(500) }, 5011);
 
   const started = await sourceApi(relay.baseUrl, start(PORCH_KEY, porch));
-  t.same(started, { status: 200, json: { url: 'rtp://127.0.0.1:32000', rtp_port: 32000, rtcp_port: 32001 } });
+  // The pair is picked at random among the range's two; the other one is what is left for yard.
+  const porchPort = started.json.rtp_port as number;
+  const otherPort = porchPort === 32000 ? 32002 : 32000;
+  t.ok(porchPort === 32000 || porchPort === 32002, `a pair of RTPPortRange (${porchPort})`);
+  const ssrc = started.json.ssrc as number;
+  t.same(started, { status: 200, json: { url: `rtp://127.0.0.1:${porchPort}`, rtp_port: porchPort, rtcp_port: porchPort + 1, ssrc } });
+  t.ok(Number.isInteger(ssrc) && ssrc > 0 && ssrc < 2 ** 31, `an SSRC every sender can be told to use (${ssrc})`);
   await expectError(t, relay, start(PORCH_KEY, porch), 4091);
   const second = await newId(relay, PORCH_SPARE_KEY);
   await expectError(t, relay, start(PORCH_SPARE_KEY, second), 4091);
   t.same((await sourceApi(relay.baseUrl, { action: 'validate_stream', utilization_id: porch })).json,
-    { validation_code: 1, validation_txt: 'no RTP packets received yet' });
+    { validation_code: 1, validation_txt: 'no RTP packets received yet', refused_packets: 0 });
   const data = (await sourceApi(relay.baseUrl, { action: 'get_data', utilization_id: porch, data: 'stream' })).json.data as Record<string, unknown>;
   t.match(data, { state: 'waiting', end_reason: null, codec: 'vp8', packets: 0, frames: 0, lost_packets: 0 });
 
   const yard = await newId(relay, YARD_KEY);
   const yardStarted = await sourceApi(relay.baseUrl, start(YARD_KEY, yard, { codec: 'jpeg' }));
-  t.equal(yardStarted.json.rtp_port, 32002);
+  t.equal(yardStarted.json.rtp_port, otherPort);
   const third = await newId(relay, YARD_KEY);
   t.same((await sourceApi(relay.baseUrl, { action: 'stop_stream', utilization_id: yard })).json, { ok: 'stream stopped successfully' });
   await expectError(t, relay, { action: 'stop_stream', utilization_id: yard }, 4092);
   await expectError(t, relay, { action: 'validate_stream', utilization_id: yard }, 4092);
-  // the porch stream holds 32000/32001; yard's released pair is the only one left
-  t.equal((await sourceApi(relay.baseUrl, start(YARD_KEY, third))).json.rtp_port, 32002);
+  // the porch stream holds its pair; yard's released pair is the only one left
+  t.equal((await sourceApi(relay.baseUrl, start(YARD_KEY, third))).json.rtp_port, otherPort);
   await sourceApi(relay.baseUrl, { action: 'stop_stream', utilization_id: third });
 
   // Nothing arrived within Timeout (1 s): the ports go back and validate_stream says why.
   await new Promise((resolve) => setTimeout(resolve, 1800));
   await expectError(t, relay, { action: 'validate_stream', utilization_id: porch }, 4081);
   const probe = dgram.createSocket('udp4');
-  await new Promise<void>((resolve, reject) => probe.once('error', reject).bind(32000, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve, reject) => probe.once('error', reject).bind(porchPort, '127.0.0.1', () => resolve()));
   probe.close();
   t.pass('the timed-out stream\'s RTP port is free again');
 
@@ -173,7 +179,7 @@ t.test('a key whose camera a reload leaves with no Stream and no recording opens
 
 t.test('operators list and stop push streams with the admin plane\'s credentials: missing 4006, wrong 4053', async (t) => {
   // A long Timeout: the stream must outlast the delays that failed logins earn.
-  const relay = await startTestRelay(`AdminUser ops ${await hashPassword('operator-password', 1024)}\n${conf([PORCH_KEY], '32040-32043').replaceAll('Timeout 1', 'Timeout 60')}`);
+  const relay = await startTestRelay(`AdminUser ops ${await hashPassword('operator-password', 1024)}\n${conf([PORCH_KEY], '32040-32041').replaceAll('Timeout 1', 'Timeout 60')}`);
   t.teardown(() => relay.stop());
   const basic = (password: string) => `Basic ${Buffer.from(`ops:${password}`).toString('base64')}`;
   const porch = await newId(relay, PORCH_KEY);
