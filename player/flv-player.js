@@ -56,10 +56,12 @@
   var rebuild = shell.rebuild;
 
   function startMpegts() {
-    var session = mpegts.createPlayer({ type: 'flv', isLive: true, url: src, hasAudio: false, hasVideo: true }, FLV_CONFIG);
+    var session = mpegts.createPlayer({ type: 'flv', isLive: true, url: shell.source(src), hasAudio: false, hasVideo: true }, FLV_CONFIG);
     player = session;
-    session.on(mpegts.Events.ERROR, function (type, detail) {
+    session.on(mpegts.Events.ERROR, function (type, detail, info) {
       if (session !== player) return;
+      // 410 Gone: the signed link has expired; retrying cannot help until the page is handed a fresh token.
+      if (info && info.code === 410) return shell.expire();
       rebuild(type + ': ' + detail);
     });
     // The relay ends the response when the stream stops (camera gone, config reloaded): start over.
