@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { segmentRelativePath } from '../../../relay/recording/names.ts';
 import { launchChromium, screenshot } from '../../helpers/browser.ts';
-import { makeTestMedia } from '../../helpers/media.ts';
 import { startTestRelay, syntheticConfig } from '../../helpers/relay.ts';
 import { makeSegmentFile, tempDir } from '../recording/fixtures.ts';
 
@@ -24,7 +23,9 @@ for (const hour of HOURS) {
   await copyFile(sample, path);
   await utimes(path, new Date(start + 3000), new Date(start + 3000));
 }
-const media = await makeTestMedia(2);
+// The same recording, as a file the VOD player page plays.
+const media = await tempDir('relay-every-page-media-');
+await copyFile(sample, join(media.dir, 'movie.mp4'));
 
 const relay = await startTestRelay(`RecordPath ${records.dir}
 RecordMinFreeSpace 0
@@ -78,7 +79,7 @@ const PAGES: Array<{ path: string; settled: (page: Page) => Promise<unknown> }> 
     path: `/player/${name}`,
     settled: (page: Page) => page.waitForFunction(() => (window as unknown as { relayPlayer?: { state: string } }).relayPlayer?.state === 'playing', undefined, { timeout: 30_000 }),
   })),
-  { path: '/recordings/test', settled: (page) => page.waitForSelector('.timeline.placed', { timeout: 10_000 }) },
+  { path: '/recordings/test', settled: (page) => page.waitForSelector('.timeline .span', { timeout: 10_000 }) },
   { path: '/player/vod/movie.mp4', settled: (page) => page.waitForFunction(() => (window as unknown as { relayVodPlayer?: { state: string } }).relayVodPlayer?.state === 'ready', undefined, { timeout: 20_000 }) },
 ];
 
@@ -103,7 +104,7 @@ t.test('the recordings timeline places each span at its time of day and plays th
   t.teardown(() => context.close());
   const page = await context.newPage();
   await page.goto(`${relay.baseUrl}/recordings/test`);
-  await page.waitForSelector('.timeline.placed');
+  await page.waitForSelector('.timeline .span');
   const timeline = await page.$eval('.timeline', (element) => element.getBoundingClientRect().toJSON() as DOMRect);
   const spans = await page.$$eval('.timeline .span', (elements) => elements.map((element) => element.getBoundingClientRect().left));
   t.equal(spans.length, HOURS.length, 'one span per recording');
