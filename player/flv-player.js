@@ -7,15 +7,25 @@
   var RETRY_MS = 1500;
   /** A live FLV stream delivers a frame every fraction of a second: this long without progress is a dead session. */
   var STALL_MS = 6000;
-  /** mpegts.js live settings: the latency bound is what viewers steering a camera feel. */
+  /**
+   * mpegts.js live settings (1.8): no stash buffer and no lazy load, so each FLV tag goes to the video as it arrives.
+   * What remains is the video element's own buffer: liveSync plays at 1.1x while more than 0.15 s is buffered ahead of
+   * the playhead and back at 1x at 0.1 s (a tenth faster is not seen; it drains the start-up group and any backlog
+   * in a few seconds without a stall), and latency chasing jumps when more than 0.6 s has piled up (after a stall or
+   * a hidden tab), leaving 0.15 s: 3-4 frames at 25 fps, enough to ride out delivery jitter.
+   */
   var FLV_CONFIG = {
     isLive: true,
     enableWorker: false,
     enableStashBuffer: false,
     lazyLoad: false,
+    liveSync: true,
+    liveSyncTargetLatency: 0.1,
+    liveSyncMaxLatency: 0.15,
+    liveSyncPlaybackRate: 1.1,
     liveBufferLatencyChasing: true,
-    liveBufferLatencyMaxLatency: 1.0,
-    liveBufferLatencyMinRemain: 0.3,
+    liveBufferLatencyMaxLatency: 0.6,
+    liveBufferLatencyMinRemain: 0.15,
     autoCleanupSourceBuffer: true,
   };
 
