@@ -27,7 +27,7 @@ const EMBED_WIDTH = 640;
  * (the usual camera picture, and the player's own box) where the stream keeps the camera's size. Height is even.
  */
 export function embedSize(stream: StreamStatus): { width: number; height: number } {
-  const match = /^(\d+)x(\d+)$/.exec(stream.configured.size ?? '');
+  const match = /^(\d+)x(\d+)$/.exec(stream.configured?.size ?? '');
   const [width, height] = match ? [Number(match[1]), Number(match[2])] : [4, 3];
   if (!(width > 0 && height > 0)) return { width: EMBED_WIDTH, height: (EMBED_WIDTH * 3) / 4 };
   return { width: EMBED_WIDTH, height: Math.round((EMBED_WIDTH * height) / width / 2) * 2 };
