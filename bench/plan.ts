@@ -18,6 +18,8 @@ export interface BenchOptions {
   readonly maxnSteps: number[];
   readonly joins: number;
   readonly out: string;
+  /** Latency group: only the players whose label starts with one of these (all when empty). */
+  readonly latencyOnly: string[];
 }
 
 export const FLV_VGA: FlvSettings = { width: 640, height: 480, fps: 25, kbps: 1000 };

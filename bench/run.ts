@@ -1,5 +1,6 @@
 // `npm run bench`: the relay against its peers on one machine, appended to bench/RESULTS.md.
 // Options: --counts 500,2000  --rss-count 1000  --window 8  --workers 2  --groups mjpeg,flv,slow,maxn,latency
+//          --latency-only FLV,MJPEG (the latency group's players whose label starts so; all when absent)
 //          --targets relay,floor,mjpeg-proxy,nms  --maxn 1000,2000,4000,8000  --joins 60  --out bench/RESULTS.md
 import { appendFile, mkdtemp } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
@@ -30,6 +31,7 @@ function readOptions(argv: string[]): BenchOptions {
       maxn: { type: 'string', default: '1000,2000,4000,8000' },
       joins: { type: 'string', default: '60' },
       out: { type: 'string', default: fileURLToPath(new URL('./RESULTS.md', import.meta.url)) },
+      'latency-only': { type: 'string', default: '' },
     },
   });
   return {
@@ -42,6 +44,7 @@ function readOptions(argv: string[]): BenchOptions {
     maxnSteps: numbers(values.maxn),
     joins: Number(values.joins),
     out: values.out,
+    latencyOnly: list(values['latency-only']),
   };
 }
 
@@ -56,7 +59,7 @@ async function main(): Promise<void> {
   if (perProcess > limit) throw new Error(`open files limit ${limit} is below the ${perProcess} the largest run needs in the server; raise ulimit -n`);
   const logDir = await mkdtemp(join(tmpdir(), 'relay-bench-logs-'));
   if (options.groups.includes('latency')) {
-    const section = await latencySection(argv, logDir);
+    const section = await latencySection(argv, logDir, options.latencyOnly);
     await appendFile(options.out, section);
     process.stdout.write(`${section}\nappended to ${options.out}\n`);
   }

@@ -7,15 +7,25 @@
   var RETRY_MS = 1500;
   /** A live FLV stream delivers a frame every fraction of a second: this long without progress is a dead session. */
   var STALL_MS = 6000;
-  /** mpegts.js live settings: the latency bound is what viewers steering a camera feel. */
+  /**
+   * mpegts.js live settings (1.8): no stash buffer and no lazy load, so each FLV tag goes to the video as it arrives.
+   * What remains is the video element's own buffer: liveSync plays at 1.1x while more than 0.15 s is buffered ahead of
+   * the playhead and back at 1x at 0.1 s (a tenth faster is not seen; it drains the start-up group and any backlog
+   * in a few seconds without a stall), and latency chasing jumps when more than 0.6 s has piled up (after a stall or
+   * a hidden tab), leaving 0.15 s: 3-4 frames at 25 fps, enough to ride out delivery jitter.
+   */
   var FLV_CONFIG = {
     isLive: true,
     enableWorker: false,
     enableStashBuffer: false,
     lazyLoad: false,
+    liveSync: true,
+    liveSyncTargetLatency: 0.1,
+    liveSyncMaxLatency: 0.15,
+    liveSyncPlaybackRate: 1.1,
     liveBufferLatencyChasing: true,
-    liveBufferLatencyMaxLatency: 1.0,
-    liveBufferLatencyMinRemain: 0.3,
+    liveBufferLatencyMaxLatency: 0.6,
+    liveBufferLatencyMinRemain: 0.15,
     autoCleanupSourceBuffer: true,
   };
 
@@ -56,10 +66,12 @@
   var rebuild = shell.rebuild;
 
   function startMpegts() {
-    var session = mpegts.createPlayer({ type: 'flv', isLive: true, url: src, hasAudio: false, hasVideo: true }, FLV_CONFIG);
+    var session = mpegts.createPlayer({ type: 'flv', isLive: true, url: shell.source(src), hasAudio: false, hasVideo: true }, FLV_CONFIG);
     player = session;
-    session.on(mpegts.Events.ERROR, function (type, detail) {
+    session.on(mpegts.Events.ERROR, function (type, detail, info) {
       if (session !== player) return;
+      // 410 Gone: the signed link has expired; retrying cannot help until the page is handed a fresh token.
+      if (info && info.code === 410) return shell.expire();
       rebuild(type + ': ' + detail);
     });
     // The relay ends the response when the stream stops (camera gone, config reloaded): start over.

@@ -75,7 +75,10 @@
       if (hls.latency > hls.targetLatency + LL_MAX_EXTRA_LATENCY_S) video.currentTime = hls.liveSyncPosition;
     });
     hls.on(Hls.Events.ERROR, function (event, data) {
-      if (!data.fatal || session !== hls) return;
+      if (session !== hls) return;
+      // 410 Gone: the signed link has expired; retrying cannot help until the page is handed a fresh token.
+      if (data.response && data.response.code === 410) return shell.expire();
+      if (!data.fatal) return;
       shell.note(data.type + ': ' + data.details);
       shell.setPhase('reconnecting');
       // hls.js's documented recovery: retry loading on network errors, recover the media element on media errors,
@@ -90,12 +93,12 @@
         rebuild(data.details);
       }
     });
-    hls.loadSource(src);
+    hls.loadSource(shell.source(src));
     hls.attachMedia(video);
   }
 
   function startNative() {
-    video.src = src;
+    video.src = shell.source(src);
     shell.play();
   }
 

@@ -1,10 +1,17 @@
-// The recordings page: a click on a span of the timeline (or its line in the list) plays it through /record/get.
+// The recordings page: places the timeline's spans and hour marks (their percentages come as data attributes, since
+// the Content-Security-Policy refuses inline style attributes but not styles set from a script), and plays a span
+// through /record/get when it (or its line in the list) is clicked.
 (function () {
   'use strict';
   var timeline = document.querySelector('.timeline');
   var video = document.getElementById('playback');
   if (!timeline || !video) return;
   var camera = timeline.getAttribute('data-camera');
+  Array.prototype.forEach.call(timeline.querySelectorAll('[data-left]'), function (element) {
+    element.style.left = Number(element.getAttribute('data-left')) + '%';
+    if (element.hasAttribute('data-width')) element.style.width = Number(element.getAttribute('data-width')) + '%';
+  });
+  timeline.classList.add('placed');
   document.addEventListener('click', function (event) {
     var target = event.target.closest('[data-start]');
     if (!target) return;

@@ -7,7 +7,8 @@
   var P = window.__clockPattern;
   var MODULO = Math.pow(2, P.bits);
   var ROWS = P.rowB + P.rowHeight;
-  var result = { samples: [], firstFrameMs: null, frames: 0, unreadable: 0, collect: false };
+  // bufferedAhead: ms of video the player holds ahead of the playhead at each new frame; stalls: 'waiting' events.
+  var result = { samples: [], bufferedAhead: [], stalls: 0, firstFrameMs: null, frames: 0, unreadable: 0, collect: false };
   window.__latency = result;
   var canvas = null;
   var context = null;
@@ -55,9 +56,11 @@
   }
 
   function watchVideo(video) {
+    video.addEventListener('waiting', function () { if (result.collect) result.stalls++; });
     if (video.requestVideoFrameCallback) {
       var onFrame = function () {
         if (video.videoWidth) observe(video, video.videoWidth, video.videoHeight);
+        if (result.collect && video.buffered.length) result.bufferedAhead.push((video.buffered.end(video.buffered.length - 1) - video.currentTime) * 1000);
         video.requestVideoFrameCallback(onFrame);
       };
       video.requestVideoFrameCallback(onFrame);

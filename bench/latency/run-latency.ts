@@ -39,6 +39,10 @@ export interface LatencyRow {
   readonly samples: number[];
   readonly unreadable: number;
   readonly firstFrames: number[];
+  /** Video held ahead of the playhead (ms) at each frame, for players with a <video>; empty otherwise. */
+  readonly bufferedAhead?: number[];
+  /** Times the <video> ran dry ('waiting') while measured. */
+  readonly stalls?: number;
   readonly note?: string;
 }
 
@@ -83,7 +87,7 @@ async function openPlayer(browser: Browser, base: string, player: Player, init: 
   return page;
 }
 
-type Probe = { samples: number[]; firstFrameMs: number | null; unreadable: number; frames: number };
+type Probe = { samples: number[]; bufferedAhead: number[]; stalls: number; firstFrameMs: number | null; unreadable: number; frames: number };
 const readProbe = (page: Page): Promise<Probe> => page.evaluate(() => (window as unknown as { __latency: Probe }).__latency);
 
 /** Watches one player for warm-up plus `seconds`, then times `opens` fresh page opens to their first decoded frame. */
@@ -106,7 +110,7 @@ async function measure(browser: Browser, base: string, player: Player, init: str
       if (first !== null) firstFrames.push(first);
       await fresh.context().close();
     }
-    return { label: player.label, samples: probe.samples, unreadable: probe.unreadable, firstFrames };
+    return { label: player.label, samples: probe.samples, unreadable: probe.unreadable, firstFrames, bufferedAhead: probe.bufferedAhead, stalls: probe.stalls };
   } finally {
     await page.context().close();
   }
@@ -160,26 +164,26 @@ const ms = (value: number): string => (Number.isFinite(value) ? `${Math.round(va
 /** The markdown table of the rows, with the targets of the FLV and MJPEG players. */
 export function latencyTable(rows: LatencyRow[]): string {
   const lines = [
-    '| player | frames | glass-to-glass p50 | p95 | max | first frame after opening (median, max) | target |',
-    '|---|---|---|---|---|---|---|',
+    '| player | frames | glass-to-glass p50 | p95 | max | buffered ahead p50 | stalls | first frame after opening (median, max) | target |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const row of rows) {
     if (row.note) {
-      lines.push(`| ${row.label} | – | – | – | – | – | ${row.note} |`);
+      lines.push(`| ${row.label} | – | – | – | – | – | – | – | ${row.note} |`);
       continue;
     }
     const p50 = percentile(row.samples, 0.5);
     const first = row.firstFrames.length ? `${ms(percentile(row.firstFrames, 0.5))}, ${ms(Math.max(...row.firstFrames))} (${row.firstFrames.length} opens)` : '–';
     const target = /^FLV|^MJPEG/.test(row.label) ? `p50 < 1000 ms: ${p50 < 1000 ? 'met' : '**not met**'}` : /^LL-HLS/.test(row.label) ? `p50 < 2500 ms: ${p50 < 2500 ? 'met' : '**not met**'}` : 'reported as it is';
-    lines.push(`| ${row.label.replace(/</g, '&lt;')} | ${row.samples.length} | ${ms(p50)} | ${ms(percentile(row.samples, 0.95))} | ${ms(Math.max(...row.samples))} | ${first} | ${target} |`);
+    lines.push(`| ${row.label.replace(/</g, '&lt;')} | ${row.samples.length} | ${ms(p50)} | ${ms(percentile(row.samples, 0.95))} | ${ms(Math.max(...row.samples))} | ${row.bufferedAhead?.length ? ms(percentile(row.bufferedAhead, 0.5)) : '–'} | ${row.bufferedAhead?.length ? row.stalls ?? 0 : '–'} | ${first} | ${target} |`);
   }
   return lines.join('\n');
 }
 
 /** The `latency` group of `npm run bench`: runs it and returns its section for bench/RESULTS.md. */
-export async function latencySection(argv: string[], logDir: string): Promise<string> {
+export async function latencySection(argv: string[], logDir: string, only: string[] = []): Promise<string> {
   const startedAt = Date.now();
-  const rows = await runLatency({ seconds: 12, opens: 5, logDir });
+  const rows = await runLatency({ seconds: 12, opens: 5, logDir, ...(only.length > 0 ? { only } : {}) });
   const { cpus } = await import('node:os');
   return [
     `\n## Latency ${new Date().toISOString()}`,

@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { performance } from 'node:perf_hooks';
 import type { StreamConfig } from '../../conf/types.ts';
 import type { SharedEncoder } from '../encoders/shared-encoder.ts';
 import type { Feed } from '../feed.ts';
@@ -10,6 +11,8 @@ import { serveLiveViewer } from './output.ts';
 
 /** The tags kept for instant start are bounded; a longer group waits for the next keyframe. */
 const MAX_GOP_BYTES = 8 * 1024 * 1024;
+/** Kept tags older than this (no frame since) are the past, not live video: a new consumer waits for fresh ones. */
+const STALE_GOP_MS = 3000;
 
 /**
  * An FLV stream packaged from a shared encoder's frames: each access unit becomes one tag, built once and written to
@@ -23,6 +26,7 @@ export class FlvOutput extends FanoutOutput {
   private gop: Buffer[] = [];
   private gopBytes = 0;
   private timeBase: number | undefined;
+  private lastFrameAt = -Infinity;
   private unsubscribe: (() => void) | undefined;
 
   constructor(config: StreamConfig, feed: Feed, override readonly video: SharedEncoder) {
@@ -49,13 +53,19 @@ export class FlvOutput extends FanoutOutput {
   }
 
   protected join(viewer: Viewer): void {
-    if (!this.ready) {
-      // The camera or encoder is still starting: the consumer waits (counted) and gets video as soon as it exists.
+    if (!this.ready || !this.live) {
+      // The camera or encoder is still starting, or down: the consumer waits (counted) and gets video as soon as it
+      // exists; a player handed the kept group during an outage would show seconds-old video as live.
       this.fanout.addWaiting(viewer);
       return;
     }
     this.sendStart(viewer);
     this.fanout.add(viewer);
+  }
+
+  /** True while the camera is live and frames are arriving, so the kept group is the present. */
+  private get live(): boolean {
+    return this.feed.state === 'live' && performance.now() - this.lastFrameAt < STALE_GOP_MS;
   }
 
   private sendStart(viewer: Viewer): number {
@@ -68,6 +78,7 @@ export class FlvOutput extends FanoutOutput {
 
   private onFrame(frame: EncodedVideoFrame): void {
     this.timeBase ??= frame.dts;
+    this.lastFrameAt = performance.now();
     const time = frame.dts - this.timeBase;
     if (frame.track !== this.track) {
       if (!frame.keyframe) return;

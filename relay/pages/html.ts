@@ -77,7 +77,8 @@ export function layout(title: string, body: Markup, options: { scripts?: string[
   return (
     '<!doctype html>' +
     html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
-    html`<title>${title}</title><link rel="stylesheet" href="/assets/relay.css">${scripts}</head>` +
+    // An empty icon: without one, browsers ask for /favicon.ico and log its 404 as an error on every page.
+    html`<title>${title}</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/assets/relay.css">${scripts}</head>` +
     html`<body class="${options.bodyClass ?? ''}">${body}</body></html>`
   );
 }

@@ -25,14 +25,37 @@ ${thumbnail(camera, streams)}
 
 /**
  * A snapshot stream is reloaded by index.js every few seconds (one short request each); failing that, an MJPEG
- * stream moves by itself, at the cost of a connection held open while the page is shown.
+ * stream moves by itself, at the cost of a connection held open while the page is shown. A camera that is not live
+ * shows its state in place of the picture (index.js follows it from /stat.json), never a broken image.
  */
 function thumbnail(camera: CameraStatus, streams: StreamStatus[]): Markup {
   const jpeg = streams.find((stream) => stream.format === 'jpeg');
-  if (jpeg) return html`<img class="thumbnail" src="${jpeg.url}" data-refresh="${jpeg.url}" alt="${camera.name}" width="320" height="240">`;
   const mjpeg = streams.find((stream) => stream.format === 'mpjpeg');
-  if (mjpeg) return html`<img class="thumbnail" src="${mjpeg.url}" alt="${camera.name}" width="320" height="240">`;
-  return html`<div class="thumbnail none">no image stream</div>`;
+  const image = jpeg ?? mjpeg;
+  if (!image) return html`<div class="thumbnail none">no image stream</div>`;
+  const refresh = jpeg ? html` data-refresh="${jpeg.url}"` : html` data-stream="${image.url}"`;
+  return pictureOrState(camera, html`<img class="thumbnail"${srcWhileLive(camera, image.url)}${refresh} alt="${camera.name}" width="320" height="240">`, 'thumbnail');
+}
+
+/**
+ * True while a camera's picture can be asked for: live, or idle on demand (the request starts it). Retrying, stopped
+ * or waiting for a publisher, a snapshot is an error, not an image. index.js applies the same rule (PICTURE_STATES).
+ */
+export function showsPicture(camera: CameraStatus): boolean {
+  return camera.state === 'live' || camera.state === 'idle';
+}
+
+/** The src of a camera's picture while it can be shown; none otherwise (index.js sets it once the camera is back). */
+export function srcWhileLive(camera: CameraStatus, url: string): Markup | string {
+  return showsPicture(camera) ? html` src="${url}"` : '';
+}
+
+/**
+ * A camera's picture, or in its place a note of the camera's state while it is not live (data-live, relay.css).
+ * The picture is asked for only while the camera is live: a down camera's snapshot is an error, not an image.
+ */
+export function pictureOrState(camera: CameraStatus, picture: Markup, noteClass: string): Markup {
+  return html`<div class="picture" data-live="${showsPicture(camera) ? '1' : '0'}">${picture}<div class="${noteClass} picture-state">${camera.stateText}</div></div>`;
 }
 
 function streamItem(stream: StreamStatus): Markup {

@@ -19,8 +19,23 @@ export function isLowLatency(stream: StreamStatus): boolean {
   return stream.lowLatency === true;
 }
 
+/** Width of the embed snippets' iframe and video, px. */
+const EMBED_WIDTH = 640;
+
 /**
- * The player box both player pages share: the video, the state line over it, the unmute control. `data-state-url`
+ * The embed snippets' size: EMBED_WIDTH wide, as tall as the stream's configured picture (VideoSize) makes it; 4:3
+ * (the usual camera picture, and the player's own box) where the stream keeps the camera's size. Height is even.
+ */
+export function embedSize(stream: StreamStatus): { width: number; height: number } {
+  const match = /^(\d+)x(\d+)$/.exec(stream.configured?.size ?? '');
+  const [width, height] = match ? [Number(match[1]), Number(match[2])] : [4, 3];
+  if (!(width > 0 && height > 0)) return { width: EMBED_WIDTH, height: (EMBED_WIDTH * 3) / 4 };
+  return { width: EMBED_WIDTH, height: Math.round((EMBED_WIDTH * height) / width / 2) * 2 };
+}
+
+/**
+ * The player box both player pages share: the video, the state line over it, the unmute control (hidden until the
+ * media reports a sound track: player-shell.js). `data-state-url`
  * is where player-shell.js asks for the stream's state while the video is not playing.
  */
 export function playerBox(stream: StreamStatus, request: PlayerRequest, videoData: Record<string, string>): Markup {
@@ -31,7 +46,7 @@ export function playerBox(stream: StreamStatus, request: PlayerRequest, videoDat
   return html`<div class="player" id="player" data-state="connecting" data-state-url="${stateUrl}">
 <video id="video"${data} controls playsinline${request.autoplay ? ' autoplay' : ''}${request.muted ? ' muted' : ''}></video>
 <div class="player-state" id="player-state" aria-live="polite">connecting…</div>
-<button type="button" class="player-unmute" id="player-unmute"${request.muted ? '' : ' hidden'}>unmute</button>
+<button type="button" class="player-unmute" id="player-unmute" hidden>unmute</button>
 <noscript><p>The player needs JavaScript; the stream itself is at <a href="${stream.url}">${stream.url}</a>.</p></noscript>
 </div>`;
 }
@@ -54,7 +69,8 @@ ${video}
 /** The three ways to put this camera on another page. */
 function embedSnippets(stream: StreamStatus, mjpeg: StreamStatus | undefined, origin: string): Markup {
   const base = origin.replace(/\/$/, '');
-  const iframe = `<iframe src="${base}${stream.playerUrl ?? ''}${stream.playerUrl?.includes('?') ? '&' : '?'}embed" width="640" height="360" allow="autoplay; fullscreen" style="border:0"></iframe>`;
+  const size = embedSize(stream);
+  const iframe = `<iframe src="${base}${stream.playerUrl ?? ''}${stream.playerUrl?.includes('?') ? '&' : '?'}embed" width="${size.width}" height="${size.height}" allow="autoplay; fullscreen" style="border:0"></iframe>`;
   const video = [
     `<video id="camera" controls muted autoplay playsinline width="640"></video>`,
     `<script src="${base}/assets/hls.min.js"></script>`,

@@ -1,5 +1,6 @@
 import type { CameraStatus, StatusSnapshot, StreamStatus } from '../status.ts';
 import { html, layout, type Markup } from './html.ts';
+import { pictureOrState, srcWhileLive } from './index-page.ts';
 
 /**
  * How often each wall tile asks for its camera's next snapshot, ms. A tile has at most one short request in flight
@@ -28,7 +29,8 @@ export function renderWallPage(snapshot: StatusSnapshot, names: string[]): strin
     const camera = snapshot.cameras.find((candidate) => candidate.name === name);
     return camera ? cameraTile(camera, snapshot.streams.filter((stream) => stream.camera === name)) : missingTile(name);
   });
-  const body = html`<div class="wall" style="--wall-columns: ${columns}" data-thumbnail-refresh-ms="${WALL_REFRESH_MS}">${tiles}</div>`;
+  // A class per column count (relay.css): the Content-Security-Policy refuses inline style attributes.
+  const body = html`<div class="wall wall-columns-${columns}" data-thumbnail-refresh-ms="${WALL_REFRESH_MS}">${tiles}</div>`;
   return layout('Camera wall', body, { scripts: ['/assets/index.js'], bodyClass: 'wall-page' });
 }
 
@@ -40,7 +42,7 @@ function cameraTile(camera: CameraStatus, streams: StreamStatus[]): Markup {
 /** A snapshot stream if the camera has one; else its first video stream's player in an iframe; else a note. */
 function tileMedia(camera: CameraStatus, streams: StreamStatus[]): Markup {
   const jpeg = streams.find((stream) => stream.format === 'jpeg');
-  if (jpeg) return html`<img class="tile-image" src="${jpeg.url}" data-refresh="${jpeg.url}" alt="${camera.name}">`;
+  if (jpeg) return pictureOrState(camera, html`<img class="tile-image"${srcWhileLive(camera, jpeg.url)} data-refresh="${jpeg.url}" alt="${camera.name}">`, 'tile-none');
   const video = streams.find((stream) => stream.playerUrl !== null && (stream.format === 'flv' || stream.format === 'hls'));
   if (video?.playerUrl) {
     return html`<iframe class="tile-player" src="${video.playerUrl}?embed" title="${camera.name}" allow="autoplay; fullscreen"></iframe>`;

@@ -8,7 +8,8 @@ const clock = (ms: number): string => new Date(ms).toISOString().slice(11, 19);
 /**
  * /recordings/CAMERA: one UTC day's timeline of recorded spans (the day of the latest recording unless `day` is
  * given) and the same spans as a list; choosing one plays it through /record/get in the page's video element
- * (player/recordings.js), and each has a download link that works without JavaScript.
+ * (player/recordings.js), and each has a download link that works without JavaScript. Positions on the timeline are
+ * data attributes that recordings.js applies through the CSSOM: the Content-Security-Policy refuses inline styles.
  */
 export function renderRecordingsPage(camera: string, recordings: Recordings, day: string | undefined, now: number): string {
   const latest = recordings.index.segments(camera).at(-1)?.start ?? now;
@@ -21,7 +22,7 @@ export function renderRecordingsPage(camera: string, recordings: Recordings, day
     const left = ((span.start - dayStart) / DAY_MS) * 100;
     const width = ((span.end - span.start) / DAY_MS) * 100;
     return html`<button class="span" title="${clock(span.start)} – ${clock(span.end)}" data-start="${new Date(span.start).toISOString()}"
- data-duration="${Math.min(cap, Math.ceil((span.end - span.start) / 1000))}" style="left:${left.toFixed(4)}%;width:${width.toFixed(4)}%"></button>`;
+ data-duration="${Math.min(cap, Math.ceil((span.end - span.start) / 1000))}" data-left="${left.toFixed(4)}" data-width="${width.toFixed(4)}"></button>`;
   });
   const items = spans.map((span) => {
     const start = new Date(span.start).toISOString();
@@ -30,7 +31,7 @@ export function renderRecordingsPage(camera: string, recordings: Recordings, day
     return html`<li><button class="play" data-start="${start}" data-duration="${seconds}">▶ ${clock(span.start)} – ${clock(span.end)}</button>
  <span class="muted">${Math.round((span.end - span.start) / 1000)} s</span> · <a href="${get}">download</a></li>`;
   });
-  const hours = Array.from({ length: 25 }, (_, hour) => html`<span class="hour" style="left:${(hour / 24) * 100}%">${hour % 3 === 0 ? hour : ''}</span>`);
+  const hours = Array.from({ length: 25 }, (_, hour) => html`<span class="hour" data-left="${((hour / 24) * 100).toFixed(4)}">${hour % 3 === 0 ? hour : ''}</span>`);
   const body = html`<h1>Recordings: ${camera}</h1>
 <p class="nav"><a href="/">cameras</a> · <a href="${dayLink(-DAY_MS)}">◀ previous day</a> · <strong>${dayName} (UTC)</strong>
  · <a href="${dayLink(DAY_MS)}">next day ▶</a></p>

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { renderPlayerPage } from '../../../relay/pages/player-page.ts';
+import { embedSize, renderPlayerPage } from '../../../relay/pages/player-page.ts';
+import { renderFlvPlayerPage } from '../../../relay/pages/flv-player-page.ts';
 import { viewerStreamState } from '../../../relay/pages/player-state.ts';
 import { renderWallPage, wallCameraNames, WALL_MAX_TILES } from '../../../relay/pages/wall-page.ts';
 import type { CameraStatus, StatusSnapshot, StreamStatus } from '../../../relay/status.ts';
@@ -69,15 +70,19 @@ t.test('the wall page: a tile per name, the grid as square as it gets, unknown c
     ],
   );
   const page = renderWallPage(snap, ['a', 'b', 'c', 'zz']);
-  t.match(page, /--wall-columns: 2/);
+  t.match(page, /class="wall wall-columns-2"/);
+  t.notMatch(page, /style=/, 'no inline style (the CSP refuses them)');
   t.match(page, /<img class="tile-image" src="\/a\.jpg" data-refresh="\/a\.jpg"/, 'snapshot tile');
+  const down = renderWallPage(snapshot([{ name: 'a', state: 'retrying', stateText: 'camera unavailable' }], [{ name: 'a.jpg', camera: 'a', format: 'jpeg' }]), ['a']);
+  t.match(down, /<div class="picture" data-live="0"><img class="tile-image" data-refresh="\/a\.jpg"/, 'a down camera\'s picture is not asked for');
+  t.match(down, /picture-state">camera unavailable</, 'its state in its place');
   t.match(page, /<iframe class="tile-player" src="\/player\/b\.m3u8\?embed"/, 'first video stream in an iframe');
   t.match(page, /data-camera="c"><div class="tile-none">no image stream<\/div>/, 'no snapshot and no video: unavailable');
   t.match(page, /retrying in 3 s/, 'the camera state in the caption');
   t.match(page, /data-camera="zz"><div class="tile-none">unknown camera/);
   t.equal((page.match(/class="tile"/g) ?? []).length, 4);
-  t.match(renderWallPage(snap, ['a']), /--wall-columns: 1/);
-  t.match(renderWallPage(snap, Array.from({ length: 9 }, (_, i) => `n${i}`)), /--wall-columns: 3/);
+  t.match(renderWallPage(snap, ['a']), /wall-columns-1"/);
+  t.match(renderWallPage(snap, Array.from({ length: 9 }, (_, i) => `n${i}`)), /wall-columns-3"/);
 });
 
 t.test('an LL-HLS stream tells the player to use hls.js low-latency mode', async (t) => {
@@ -86,4 +91,19 @@ t.test('an LL-HLS stream tells the player to use hls.js low-latency mode', async
   t.match(renderPlayerPage({ ...stream, lowLatency: true } as StreamStatus, undefined, request), /data-low-latency="1"/);
   t.match(renderPlayerPage(stream, undefined, request), /data-low-latency="0"/, 'no field: the standard settings');
   t.match(renderPlayerPage({ ...stream, lowLatency: 'yes' } as unknown as StreamStatus, undefined, request), /data-low-latency="0"/, 'only true counts');
+});
+
+t.test('the iframe snippets take the stream\'s picture shape', async (t) => {
+  // Guards a 640x360 iframe snippet around 4:3 video.
+  const request = { origin: 'http://relay:8090', autoplay: true, muted: true, embed: false };
+  const stream = (size: string | null, format = 'hls') => ({ name: `cam.${format === 'hls' ? 'm3u8' : 'flv'}`, url: '/cam', playerUrl: '/player/cam', camera: 'cam', format,
+    configured: { size, frameRate: 10, bitRateKbps: 300 } }) as StreamStatus;
+  t.same(embedSize(stream('320x240')), { width: 640, height: 480 });
+  t.same(embedSize(stream('1280x720')), { width: 640, height: 360 });
+  t.same(embedSize(stream('704x576')), { width: 640, height: 524 }, 'PAL D1, rounded to even');
+  t.same(embedSize(stream(null)), { width: 640, height: 480 }, 'the camera\'s own size: 4:3');
+  t.same(embedSize(stream('0x0')), { width: 640, height: 480 }, 'nonsense: 4:3');
+  t.match(renderPlayerPage(stream('320x240'), undefined, request), /embed&quot; width=&quot;640&quot; height=&quot;480&quot;/, 'HLS snippet of 4:3 video');
+  t.match(renderPlayerPage(stream('1280x720'), undefined, request), /width=&quot;640&quot; height=&quot;360&quot;/, 'HLS snippet of 16:9 video');
+  t.match(renderFlvPlayerPage(stream('1280x720', 'flv'), undefined, request), /width=&quot;640&quot; height=&quot;360&quot;/, 'FLV snippet of 16:9 video');
 });

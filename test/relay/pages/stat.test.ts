@@ -147,7 +147,7 @@ t.test('player pages exist for HLS and FLV streams; assets come from the relay',
   t.equal(player.status, 200);
   const page = player.body.toString();
   t.match(page, /<video id="video" data-src="\/test\.m3u8" data-low-latency="0" controls playsinline autoplay muted>/, 'autoplays muted by default');
-  t.match(page, /<button type="button" class="player-unmute" id="player-unmute">unmute<\/button>/, 'with an unmute control');
+  t.match(page, /<button type="button" class="player-unmute" id="player-unmute" hidden>unmute<\/button>/, 'an unmute control, hidden until the media has sound');
   t.match(page, /data-state-url="\/player\/test\.m3u8\/state"/);
   t.match(page, /\/player\/test\.m3u8\?embed&quot;/, 'iframe snippet');
   t.match(page, /&lt;img src=&quot;http:\/\/127\.0\.0\.1:\d+\/test\.mjpg&quot;/, 'MJPEG snippet for the camera\'s mpjpeg stream');
