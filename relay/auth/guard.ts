@@ -1,5 +1,5 @@
 import type { Context, Middleware, Next } from 'koa';
-import type { RelayConfig } from '../../conf/types.ts';
+import type { RelayConfig, StreamConfig } from '../../conf/types.ts';
 import type { Logger } from '../log.ts';
 import { clientAddress, plainAddress } from '../http/client-address.ts';
 import { markAuthorised } from '../http/connection-limits.ts';
@@ -12,6 +12,8 @@ import { looksLikeViewerToken } from './viewer-token.ts';
 export interface GuardedRelay {
   readonly config: RelayConfig;
   readonly deps: { readonly log: Logger };
+  /** Streams started at run time (the VOD API): protected by the same rule as configured ones. */
+  startedStreams?(): readonly StreamConfig[];
 }
 
 /**
@@ -73,7 +75,7 @@ export function accessGuard(relay: GuardedRelay): Middleware {
 }
 
 async function authorise(ctx: Context, next: Next, relay: GuardedRelay, access: AccessControl): Promise<void> {
-  const surface = classifyPath(relay.config, ctx.path);
+  const surface = classifyPath(relay.config, ctx.path, relay.startedStreams?.());
   if (surface.plane === 'admin') {
     if ((await access.checkAdmin(ctx.get('authorization') || undefined, ctx.ip)) !== 'ok') return unauthorised(ctx);
     markAuthorised(ctx.req.socket);

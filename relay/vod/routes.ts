@@ -35,7 +35,7 @@ export function registerVodRoutes(router: Router, relay: Relay, log: Logger): vo
       ctx.type = 'text/html; charset=utf-8';
       ctx.set('Cache-Control', 'no-cache');
       ctx.set('X-Content-Type-Options', 'nosniff');
-      ctx.body = renderVodPlayerPage(file.name);
+      ctx.body = renderVodPlayerPage(file.name, ctx.query.token);
     }),
   );
   router.all(/^\/api\/vod\/(.*)$/, (ctx) => guarded(ctx, vodLog, () => handleVodApi(ctx, streams)));
