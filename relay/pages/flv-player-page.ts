@@ -21,7 +21,7 @@ ${video}
 /** The iframe and the script snippet, with this relay's address filled in. */
 function embedSnippets(stream: StreamStatus, hls: StreamStatus | undefined, origin: string): Markup {
   const base = origin.replace(/\/$/, '');
-  const iframe = `<iframe src="${base}${stream.playerUrl ?? ''}?embed" width="640" height="480" allow="autoplay; fullscreen" style="border:0"></iframe>`;
+  const iframe = `<iframe src="${base}${stream.playerUrl ?? ''}${stream.playerUrl?.includes('?') ? '&' : '?'}embed" width="640" height="480" allow="autoplay; fullscreen" style="border:0"></iframe>`;
   const fallback = hls ? `else video.src = '${base}${hls.url}'; // no MSE (older iPhones): the camera's HLS stream` : '';
   const script = [
     `<video id="camera" controls muted autoplay playsinline width="640"></video>`,
