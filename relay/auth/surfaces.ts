@@ -12,8 +12,8 @@ const PUBLIC: Surface = { plane: 'public' };
 
 /** Prefixes of the admin plane: every path under them, whatever registers it later. */
 const ADMIN_PREFIXES = ['/api', '/record', '/recordings', '/wall'];
-/** The push gateway authenticates its publishers with its own API keys. */
-const OWN_SCHEME_PREFIXES = ['/api/source'];
+/** The push gateway authenticates its publishers with its own API keys; the edge check checks viewer tokens itself. */
+const OWN_SCHEME_PREFIXES = ['/api/source', '/api/viewer-check'];
 
 function under(path: string, prefix: string): boolean {
   return path === prefix || path.startsWith(`${prefix}/`);
