@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { createAdapterRegistry, knownSchemes } from '../adapters/index.ts';
 import type { AdapterRegistry } from '../adapters/registry.ts';
-import { parseConfigFile, type ParseResult } from '../conf/parse.ts';
+import { ConfigError, parseConfigFile, type ParseResult } from '../conf/parse.ts';
 import type { RelayConfig } from '../conf/types.ts';
 import { locateFfmpeg, type FfmpegInfo } from './ffmpeg-locate.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -84,6 +84,9 @@ export async function startRelay(
     try {
       const { config: next, warnings } = loadConfig(relay.config.file, adapters.schemes);
       for (const warning of warnings) log.warn(`${warning.file}:${warning.line}: ${warning.message}`);
+      // Checked before the recorders hand over, so a refused reload leaves them writing.
+      const collision = relay.reloadCollision(next);
+      if (collision) throw new ConfigError([collision]);
       // Recorders hold the encoders of their cameras, which a reload may replace: those of changed cameras restart
       // with the new config; the others go on writing their open segments.
       const carried = await recordings.handOver(next);

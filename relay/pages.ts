@@ -14,6 +14,7 @@ import { RateSampler } from './rates.ts';
 import type { Relay } from './relay.ts';
 import { statusSnapshot } from './status.ts';
 import { withViewerToken } from './auth/viewer-link.ts';
+import { reissueViewerToken } from './auth/viewer-token.ts';
 
 const NAME = '[A-Za-z0-9][A-Za-z0-9._-]{0,127}';
 
@@ -79,9 +80,18 @@ async function servePlayer(ctx: Context, next: Next, relay: Relay, snapshot: () 
   const { streams } = snapshot();
   const stream = streams.find((candidate) => candidate.name === name);
   if (!stream) return next();
-  // A viewer token in the page's query goes on into the stream URLs the page plays.
-  const tokenized = <T extends { url: string; playerUrl: string | null }>(found: T): T =>
-    ({ ...found, url: withViewerToken(found.url, ctx.query.token), playerUrl: found.playerUrl && withViewerToken(found.playerUrl, ctx.query.token) });
+  // A viewer token in the page's query goes on into the stream URLs the page plays; the camera's other streams the
+  // page links (fallback, snippets) get a token of their own, with the same expiry, since a token opens one stream.
+  const pageToken = ctx.query.token;
+  const secret = relay.config.security.viewerTokenSecret;
+  const tokenFor = (scope: string): string | undefined => {
+    if (typeof pageToken !== 'string' || !secret) return undefined;
+    return scope === name ? pageToken : reissueViewerToken(secret, name, pageToken, scope);
+  };
+  const tokenized = <T extends { name: string; url: string; playerUrl: string | null }>(found: T): T => {
+    const token = tokenFor(found.name);
+    return { ...found, url: withViewerToken(found.url, token), playerUrl: found.playerUrl && withViewerToken(found.playerUrl, token) };
+  };
   const sibling = (wanted: string) => {
     const found = streams.find((candidate) => candidate.camera === stream.camera && candidate.format === wanted);
     return found && tokenized(found);

@@ -19,6 +19,7 @@ import { MjpegOutput } from './outputs/mjpeg.ts';
 import type { StreamOutput } from './outputs/output.ts';
 import { ProcessSlots } from './process-slots.ts';
 import { sameExceptLine } from '../conf/same.ts';
+import { ConfigError, type ConfigProblem } from '../conf/parse.ts';
 
 /** How many camera connections and ffmpeg starts may be under way at once. */
 const START_CONCURRENCY = 8;
@@ -104,8 +105,36 @@ export class Relay {
     return run;
   }
 
+  /**
+   * Why `next` cannot be applied while the streams started at run time hold names it configures, or undefined.
+   * Such a block would be skipped while its Access applied to the started stream, so the reload is refused instead.
+   */
+  reloadCollision(next: RelayConfig): ConfigProblem | undefined {
+    const held = new Map<string, string>();
+    for (const camera of this.runtimeCameras) held.set(camera.toLowerCase(), camera);
+    for (const stream of this.startedStreams()) held.set(stream.name.toLowerCase(), stream.feed ?? stream.name);
+    const blocks = [...next.cameras, ...next.streams, ...next.redirects].filter((block) => held.has(block.name.toLowerCase()));
+    const first = blocks.sort((a, b) => a.line - b.line)[0];
+    if (!first) return undefined;
+    const owners = [...new Set(blocks.map((block) => held.get(block.name.toLowerCase())!))];
+    return {
+      file: next.file,
+      line: first.line,
+      message: `${blocks.map((block) => block.name).join(', ')}: held by stream(s) started through /api/vod/ (${owners.join(', ')}); terminate them or rename the block(s); the running config is kept`,
+    };
+  }
+
+  /** The streams of the cameras started at run time (the VOD API), which the access classifier treats like configured ones. */
+  startedStreams(): StreamConfig[] {
+    const started: StreamConfig[] = [];
+    for (const output of this.outputs.values()) if (this.runtimeCameras.has(output.feed.camera.name)) started.push(output.config);
+    return started;
+  }
+
   private async applyReload(next: RelayConfig): Promise<{ added: string[]; removed: string[]; kept: string[] }> {
     const log = this.deps.log;
+    const collision = this.reloadCollision(next);
+    if (collision) throw new ConfigError([collision]);
     const changedCameras = new Set<string>();
     for (const camera of next.cameras) {
       const old = this.config.cameras.find((candidate) => candidate.name === camera.name);

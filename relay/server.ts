@@ -10,6 +10,7 @@ import { registerPages } from './pages.ts';
 import { registerSourceApi } from './api/source.ts';
 import { registerVodRoutes } from './vod/routes.ts';
 import { registerRecordingRoutes } from './recording/api.ts';
+import { registerEdgeCheck } from './auth/edge-check.ts';
 import { accessGuard } from './auth/guard.ts';
 import { securityHeaders } from './http/security-headers.ts';
 
@@ -48,6 +49,7 @@ export function createApp(relay: Relay, log: Logger): Koa {
   app.use(securityHeaders());
   app.use(accessGuard(relay));
   registerPages(router, relay);
+  registerEdgeCheck(router, relay);
   registerSourceApi(router, relay, log.child('api'));
   registerVodRoutes(router, relay, log);
   registerRecordingRoutes(router, relay);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RelayConfig } from '../../conf/types.ts';
+import type { RelayConfig, StreamConfig } from '../../conf/types.ts';
 import type { SecurityConfig } from '../../conf/security.ts';
 import type { Logger } from '../log.ts';
 import type { ConnectionLimits } from '../http/connection-limits.ts';
@@ -144,7 +144,11 @@ function tokensInAuthorization(authorization: string | undefined): string[] {
 const controls = new WeakMap<object, AccessControl>();
 
 /** The one AccessControl of a relay (created on first use), shared by the HTTP edge, the RTSP server and /metrics. */
-export function accessControlOf(relay: { readonly config: RelayConfig; readonly deps: { readonly log: Logger } }): AccessControl {
+export function accessControlOf(relay: {
+  readonly config: RelayConfig;
+  readonly deps: { readonly log: Logger };
+  startedStreams?(): readonly StreamConfig[];
+}): AccessControl {
   let control = controls.get(relay);
   if (!control) {
     control = new AccessControl(() => relay.config, relay.deps.log.child('auth'));
@@ -163,6 +167,6 @@ export function authorizeViewer(
   streamName: string,
   request: ViewerRequest,
 ): Promise<ViewerDecision> {
-  const stream = relay.config.streams.find((candidate) => candidate.name === streamName);
+  const stream = [...relay.config.streams, ...(relay.startedStreams?.() ?? [])].find((candidate) => candidate.name === streamName);
   return accessControlOf(relay).authorizeViewer(stream?.name ?? streamName, stream?.access ?? relay.config.security.defaultAccess, request);
 }

@@ -1,9 +1,10 @@
 import type { Context, Middleware, Next } from 'koa';
-import type { RelayConfig } from '../../conf/types.ts';
+import type { RelayConfig, StreamConfig } from '../../conf/types.ts';
 import type { Logger } from '../log.ts';
 import { clientAddress, plainAddress } from '../http/client-address.ts';
 import { markAuthorised } from '../http/connection-limits.ts';
 import { accessControlOf, type AccessControl } from './access.ts';
+import { checkedAtEdge, sharedSegmentToken } from './edge-check.ts';
 import { addTokenToPlaylist } from './playlist-token.ts';
 import { classifyPath } from './surfaces.ts';
 import { looksLikeViewerToken } from './viewer-token.ts';
@@ -12,6 +13,8 @@ import { looksLikeViewerToken } from './viewer-token.ts';
 export interface GuardedRelay {
   readonly config: RelayConfig;
   readonly deps: { readonly log: Logger };
+  /** Streams started at run time (the VOD API): protected by the same rule as configured ones. */
+  startedStreams?(): readonly StreamConfig[];
 }
 
 /**
@@ -73,7 +76,7 @@ export function accessGuard(relay: GuardedRelay): Middleware {
 }
 
 async function authorise(ctx: Context, next: Next, relay: GuardedRelay, access: AccessControl): Promise<void> {
-  const surface = classifyPath(relay.config, ctx.path);
+  const surface = classifyPath(relay.config, ctx.path, relay.startedStreams?.());
   if (surface.plane === 'admin') {
     if ((await access.checkAdmin(ctx.get('authorization') || undefined, ctx.ip)) !== 'ok') return unauthorised(ctx);
     markAuthorised(ctx.req.socket);
@@ -96,6 +99,16 @@ async function authorise(ctx: Context, next: Next, relay: GuardedRelay, access: 
   if (decision.via === 'token' && token && looksLikeViewerToken(token) && isPlaylist(ctx)) {
     const text = Buffer.isBuffer(ctx.body) ? ctx.body.toString('utf8') : typeof ctx.body === 'string' ? ctx.body : undefined;
     if (text === undefined) return;
+    const secret = relay.config.security.viewerTokenSecret;
+    // Behind a cache that checks every viewer's token itself (nginx auth_request), a live playlist carries a token
+    // shared by all its viewers and stays cacheable; a VOD playlist is played for longer than such a token lasts.
+    if (secret && checkedAtEdge(ctx, relay.config.security.trustProxy) && !/^#EXT-X-ENDLIST/m.test(text)) {
+      ctx.body = addTokenToPlaylist(text, sharedSegmentToken(secret, surface.scope));
+      // The validators name the playlist, not its token: a 304 must not keep a copy whose token has run out.
+      ctx.remove('ETag');
+      ctx.remove('Last-Modified');
+      return;
+    }
     ctx.body = addTokenToPlaylist(text, token);
     // Each viewer's copy now carries its own token: a shared cache (nginx) must not hand it to another viewer.
     const cacheControl = ctx.response.get('Cache-Control');

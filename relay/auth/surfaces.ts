@@ -12,14 +12,17 @@ const PUBLIC: Surface = { plane: 'public' };
 
 /** Prefixes of the admin plane: every path under them, whatever registers it later. */
 const ADMIN_PREFIXES = ['/api', '/record', '/recordings', '/wall'];
-/** The push gateway authenticates its publishers with its own API keys. */
-const OWN_SCHEME_PREFIXES = ['/api/source'];
+/** The push gateway authenticates its publishers with its own API keys; the edge check checks viewer tokens itself. */
+const OWN_SCHEME_PREFIXES = ['/api/source', '/api/viewer-check'];
 
 function under(path: string, prefix: string): boolean {
   return path === prefix || path.startsWith(`${prefix}/`);
 }
 
-/** Decodes, resolves dot segments, collapses repeated slashes and drops a trailing one: every way a path may still match a route. */
+/**
+ * Decodes, resolves dot segments, collapses repeated slashes and drops a trailing one: every way a path may still match
+ * a route. Letter case is kept (file names under /vod/ differ by case); matching lower-cases where routes ignore case.
+ */
 function normalise(path: string): string | undefined {
   let decoded: string;
   try {
@@ -33,40 +36,60 @@ function normalise(path: string): string | undefined {
     if (segment === '..') segments.pop();
     else if (segment !== '.' && segment !== '') segments.push(segment);
   }
-  return `/${segments.join('/')}`.toLowerCase();
+  return `/${segments.join('/')}`;
 }
 
-function streamNamed(config: RelayConfig, name: string): StreamConfig | undefined {
-  return config.streams.find((stream) => stream.name.toLowerCase() === name);
+/** The streams a path may name: the configured ones and those started at run time (the VOD API), alike. */
+interface Streams {
+  readonly config: RelayConfig;
+  readonly all: readonly StreamConfig[];
 }
 
-function viewerOf(config: RelayConfig, stream: StreamConfig): Surface {
-  return { plane: 'viewer', scope: stream.name, access: stream.access ?? config.security.defaultAccess };
+function streamNamed(streams: Streams, name: string): StreamConfig | undefined {
+  return streams.all.find((stream) => stream.name.toLowerCase() === name);
+}
+
+function viewerOf(streams: Streams, stream: StreamConfig): Surface {
+  return { plane: 'viewer', scope: stream.name, access: stream.access ?? streams.config.security.defaultAccess };
 }
 
 /** The HLS stream whose segments (and parts) live under `/FOLDER/`: `/test/...` belongs to `test.m3u8`. */
-function hlsStreamOfFolder(config: RelayConfig, folder: string): StreamConfig | undefined {
-  return config.streams.find((stream) => stream.format === 'hls' && stream.name.replace(/\.m3u8$/i, '').toLowerCase() === folder);
+function hlsStreamOfFolder(streams: Streams, folder: string): StreamConfig | undefined {
+  return streams.all.find((stream) => stream.format === 'hls' && stream.name.replace(/\.m3u8$/i, '').toLowerCase() === folder);
 }
 
-function classifyNormalised(config: RelayConfig, path: string): Surface {
+/**
+ * The scope of a file under /vod/ or /live/ (first path part, letter case kept): `/vod/movie.mp4`, its package
+ * `/vod/movie.mp4.m3u8/...` and its player page `/player/vod/movie.mp4` all are `vod/movie.mp4`.
+ */
+function fileScope(prefix: string, part: string): string {
+  return `${prefix}/${prefix === 'vod' ? part.replace(/\.m3u8$/i, '') : part}`;
+}
+
+function classifyNormalised(streams: Streams, cased: string): Surface {
+  const { config } = streams;
+  const path = cased.toLowerCase();
   if (OWN_SCHEME_PREFIXES.some((prefix) => under(path, prefix))) return PUBLIC;
   if (path === '/' || path === '/stat.json' || ADMIN_PREFIXES.some((prefix) => under(path, prefix))) return ADMIN;
   if (path === '/metrics') return config.security.metricsAuth ? ADMIN : PUBLIC;
   if (under(path, '/assets')) return PUBLIC;
   const parts = path.split('/').slice(1);
-  // Files and started streams under /vod/ and /live/ have no Stream block: DefaultAccess decides, per first path part.
-  if ((parts[0] === 'vod' || parts[0] === 'live') && parts[1]) return { plane: 'viewer', scope: `${parts[0]}/${parts[1]}`, access: config.security.defaultAccess };
+  const casedParts = cased.split('/').slice(1);
+  // Files under /vod/ and /live/ have no Stream block: DefaultAccess decides, per first path part (its page too).
+  const fileAt = parts[0] === 'player' ? 1 : 0;
+  if ((parts[fileAt] === 'vod' || parts[fileAt] === 'live') && casedParts[fileAt + 1]) {
+    return { plane: 'viewer', scope: fileScope(parts[fileAt]!, casedParts[fileAt + 1]!), access: config.security.defaultAccess };
+  }
   // A player page and its state (`/player/NAME/state`) are the stream's, as its viewers are.
   if (parts[0] === 'player' && (parts.length === 2 || (parts.length === 3 && parts[2] === 'state'))) {
-    const stream = streamNamed(config, parts[1]!);
-    return stream ? viewerOf(config, stream) : PUBLIC;
+    const stream = streamNamed(streams, parts[1]!);
+    return stream ? viewerOf(streams, stream) : PUBLIC;
   }
-  const stream = streamNamed(config, parts[0]!);
+  const stream = streamNamed(streams, parts[0]!);
   if (stream && stream.format === 'status') return ADMIN;
-  if (stream && parts.length === 1) return viewerOf(config, stream);
-  const hls = parts.length > 1 ? hlsStreamOfFolder(config, parts[0]!) : undefined;
-  if (hls) return viewerOf(config, hls);
+  if (stream && parts.length === 1) return viewerOf(streams, stream);
+  const hls = parts.length > 1 ? hlsStreamOfFolder(streams, parts[0]!) : undefined;
+  if (hls) return viewerOf(streams, hls);
   return PUBLIC;
 }
 
@@ -75,11 +98,13 @@ const RANK = { public: 0, viewer: 1, admin: 2 } as const;
 /**
  * Classifies a request path by its raw and its decoded form and keeps the stricter answer, so that `/STAT.JSON`,
  * `/stat%2Ejson` or `//stat.json/` are as protected as `/stat.json`. A path that does not decode is admin-only.
+ * `started` are the streams started at run time, classified by the same rule as configured ones.
  */
-export function classifyPath(config: RelayConfig, rawPath: string): Surface {
+export function classifyPath(config: RelayConfig, rawPath: string, started: readonly StreamConfig[] = []): Surface {
   const decoded = normalise(rawPath);
   if (decoded === undefined) return ADMIN;
-  const raw = classifyNormalised(config, rawPath.toLowerCase());
-  const clean = classifyNormalised(config, decoded);
+  const streams: Streams = { config, all: started.length > 0 ? [...config.streams, ...started] : config.streams };
+  const raw = classifyNormalised(streams, rawPath);
+  const clean = classifyNormalised(streams, decoded);
   return RANK[clean.plane] >= RANK[raw.plane] ? clean : raw;
 }

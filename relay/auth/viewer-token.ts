@@ -34,3 +34,12 @@ export function checkViewerToken(secret: string, scope: string, token: string, n
 export function looksLikeViewerToken(text: string): boolean {
   return TOKEN_PATTERN.test(text);
 }
+
+/**
+ * A token for `toScope` expiring with `token`, if `token` is valid for `fromScope`: a player page opened with its
+ * stream's token links the camera's other streams (fallbacks, snippets), each with a token of its own.
+ */
+export function reissueViewerToken(secret: string, fromScope: string, token: string, toScope: string, nowMs = Date.now()): string | undefined {
+  if (checkViewerToken(secret, fromScope, token, nowMs) !== 'valid') return undefined;
+  return signViewerToken(secret, toScope, Number(token.split('.', 1)[0]));
+}

@@ -22,7 +22,7 @@ ${video}
 function embedSnippets(stream: StreamStatus, hls: StreamStatus | undefined, origin: string): Markup {
   const base = origin.replace(/\/$/, '');
   const size = embedSize(stream);
-  const iframe = `<iframe src="${base}${stream.playerUrl ?? ''}?embed" width="${size.width}" height="${size.height}" allow="autoplay; fullscreen" style="border:0"></iframe>`;
+  const iframe = `<iframe src="${base}${stream.playerUrl ?? ''}${stream.playerUrl?.includes('?') ? '&' : '?'}embed" width="${size.width}" height="${size.height}" allow="autoplay; fullscreen" style="border:0"></iframe>`;
   const fallback = hls ? `else video.src = '${base}${hls.url}'; // no MSE (older iPhones): the camera's HLS stream` : '';
   const script = [
     `<video id="camera" controls muted autoplay playsinline width="640"></video>`,

@@ -8,6 +8,8 @@ import { renderRecordingsPage } from './page.ts';
 /** Exports running at once; more get 503 so that downloads cannot starve live encoding of CPU. */
 const MAX_CONCURRENT_EXPORTS = 4;
 const MAX_FPS = 10;
+/** A listed segment's file is looked for again after this long; exports look every time (their ranges are short). */
+const LIST_RECHECK_MS = 2000;
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 const CAMERA_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -52,6 +54,12 @@ function cameraOf(relay: Relay, ctx: Context): { recordings: Recordings; camera:
     throw new RecordingApiError(404, 'UNKNOWN_CAMERA', 'no such camera');
   }
   return { recordings, camera };
+}
+
+/** Drops from the index the segments of the range whose files were deleted outside the relay, and says so in the log. */
+function forgetVanished(relay: Relay, recordings: Recordings, camera: string, from: number, to: number, recheckMs = 0): void {
+  const dropped = recordings.index.dropVanished(camera, from, to, recheckMs);
+  if (dropped > 0) relay.deps.log.warn(`recordings of ${camera}: ${dropped} segment file(s) deleted outside the relay, dropped from the index`);
 }
 
 function single(value: unknown): unknown {
@@ -117,6 +125,7 @@ export function registerRecordingRoutes(router: Router, relay: Relay): void {
     const from = ctx.query.start === undefined ? -8.64e15 : parseTime(single(ctx.query.start), 'start');
     const to = ctx.query.end === undefined ? 8.64e15 : parseTime(single(ctx.query.end), 'end');
     if (to < from) throw new RecordingApiError(400, 'BAD_TIME', 'end is before start');
+    forgetVanished(relay, recordings, camera, from, to, LIST_RECHECK_MS);
     ctx.set('Cache-Control', 'no-cache');
     ctx.body = recordings.index.spans(camera, from, to).map((span) => ({
       start: new Date(span.start).toISOString(),
@@ -127,6 +136,7 @@ export function registerRecordingRoutes(router: Router, relay: Relay): void {
   router.get('/record/get', handle(async (ctx) => {
     const { recordings, camera } = cameraOf(relay, ctx);
     const { from, to } = range(ctx, recordings);
+    forgetVanished(relay, recordings, camera, from, to);
     const segments = recordings.index.overlapping(camera, from, to);
     if (segments.length === 0) throw new RecordingApiError(404, 'NO_RECORDING', 'nothing was recorded in that range');
     ctx.type = 'video/mp4';
@@ -141,6 +151,7 @@ export function registerRecordingRoutes(router: Router, relay: Relay): void {
     const fpsText = single(ctx.query.fps) ?? '1';
     const fps = typeof fpsText === 'string' && /^\d{1,3}(\.\d{1,3})?$/.test(fpsText) ? Number(fpsText) : NaN;
     if (!(fps > 0 && fps <= MAX_FPS)) throw new RecordingApiError(400, 'BAD_FPS', `fps must be above 0 and at most ${MAX_FPS}`);
+    forgetVanished(relay, recordings, camera, from, to);
     const segments = recordings.index.overlapping(camera, from, to);
     if (segments.length === 0) throw new RecordingApiError(404, 'NO_RECORDING', 'nothing was recorded in that range');
     ctx.type = 'application/zip';
@@ -157,6 +168,7 @@ export function registerRecordingRoutes(router: Router, relay: Relay): void {
     }
     const day = typeof ctx.query.day === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(ctx.query.day) && Number.isFinite(Date.parse(ctx.query.day)) ? ctx.query.day : undefined;
     if (ctx.query.day !== undefined && !day) throw new RecordingApiError(400, 'BAD_TIME', 'day must be a date such as 2026-11-21');
+    forgetVanished(relay, recordings, camera, -8.64e15, 8.64e15, LIST_RECHECK_MS);
     ctx.type = 'text/html; charset=utf-8';
     ctx.set('Cache-Control', 'no-cache');
     ctx.body = renderRecordingsPage(camera, recordings, day, Date.now());

@@ -8,6 +8,8 @@ import { SegmentWriter } from './segment-writer.ts';
 
 /** No frame for this long, or a jump this large in decode time, is an outage: the segment ends and a gap follows. */
 export const OUTAGE_MS = 5000;
+/** No frame for this long (or three frame intervals of a slow camera) while recording is a stall: reported, and counted as lost. */
+const STALL_MIN_MS = 1000;
 /** How often the open segment's size and end are refreshed and its file checked, ms. */
 const TICK_MS = 1000;
 /** After a write error, the next segment is tried after this long, doubling up to the maximum. */
@@ -16,7 +18,12 @@ const RETRY_MAX_MS = 30_000;
 
 /** What /stat.json shows of one camera's recorder. */
 export interface RecorderState {
-  state: 'waiting' | 'recording' | 'error' | 'stopped';
+  /** `stalled`: a segment is open but no frame came for a while (the time is counted in lostSeconds when it ends). */
+  state: 'waiting' | 'recording' | 'stalled' | 'error' | 'stopped';
+  /** Seconds of video missing from the recording since start: stalls, outages and write failures between frames. */
+  lostSeconds: number;
+  /** Stalls seen since start. */
+  stalls: number;
   currentSegment: string | null;
   segmentsWritten: number;
   writeErrors: number;
@@ -53,7 +60,11 @@ interface OpenSegment {
  * write failure; each is named by its UTC start, never reusing a name even when the clock steps back.
  */
 export class CameraRecorder {
-  readonly status: RecorderState = { state: 'waiting', currentSegment: null, segmentsWritten: 0, writeErrors: 0, lastError: null };
+  readonly status: RecorderState = { state: 'waiting', lostSeconds: 0, stalls: 0, currentSegment: null, segmentsWritten: 0, writeErrors: 0, lastError: null };
+  /** Monotonic time of the last frame written (a wall-clock step must not count as lost video), ms. */
+  private lastWrittenMono: number | undefined;
+  /** The camera's usual frame interval, from the frames written, ms. */
+  private frameIntervalMs = 100;
   private current: OpenSegment | undefined;
   private retryAt = 0;
   private retryDelay = RETRY_MIN_MS;
@@ -104,9 +115,28 @@ export class CameraRecorder {
     }
     const open = this.current;
     if (open && open.writer.write(frame)) {
+      this.countGap(frame.dts - open.lastDts);
       open.lastDts = frame.dts;
       open.lastFrameAt = this.now();
     }
+  }
+
+  /** Adds the time since the last written frame to lostSeconds when it was a stall, and ends the stall state. */
+  private countGap(dtsStep: number): void {
+    const mono = performance.now();
+    const since = this.lastWrittenMono === undefined ? 0 : mono - this.lastWrittenMono;
+    this.lastWrittenMono = mono;
+    if (dtsStep > 0 && dtsStep < STALL_MIN_MS) this.frameIntervalMs = this.frameIntervalMs * 0.9 + dtsStep * 0.1;
+    if (since > this.stallMs()) {
+      // What a frame interval would have covered anyway is not lost.
+      this.status.lostSeconds = Math.round((this.status.lostSeconds + (since - this.frameIntervalMs) / 1000) * 1000) / 1000;
+      this.options.log.warn(`${(since / 1000).toFixed(1)} s without video in the recording (${this.status.lostSeconds} s lost since start)`);
+    }
+    if (this.status.state === 'stalled') this.status.state = 'recording';
+  }
+
+  private stallMs(): number {
+    return Math.max(STALL_MIN_MS, 3 * this.frameIntervalMs);
   }
 
   private openSegment_(frame: EncodedVideoFrame): void {
@@ -143,7 +173,7 @@ export class CameraRecorder {
     if (!open) return;
     this.current = undefined;
     this.status.currentSegment = null;
-    if (this.status.state === 'recording') this.status.state = 'waiting';
+    if (this.status.state === 'recording' || this.status.state === 'stalled') this.status.state = 'waiting';
     const { entry, writer } = open;
     entry.end = entry.start + frameSpan(open);
     if (reason) this.options.log.info(`segment ${entry.path} ends early: ${reason}`);
@@ -173,6 +203,10 @@ export class CameraRecorder {
     if (this.now() - open.lastFrameAt > OUTAGE_MS) {
       this.endSegment('no video for 5 s');
       return;
+    }
+    if (this.status.state === 'recording' && this.lastWrittenMono !== undefined && performance.now() - this.lastWrittenMono > this.stallMs()) {
+      this.status.state = 'stalled';
+      this.status.stalls++;
     }
     const bytes = fileSize(join(this.options.index.root, open.entry.path));
     if (bytes === undefined && !open.seenOnDisk) return;

@@ -29,6 +29,16 @@ const EMPTY_FILE_BYTES = 1024;
 /** Longest a segment can be when its camera's RecordSegmentSeconds is unknown: the largest setting plus a minute. */
 const DEFAULT_MAX_SEGMENT_MS = 3_660_000;
 
+function fileExists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch (error) {
+    // Only a file that is not there is gone; a disk error is not a reason to forget a recording.
+    return (error as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
+}
+
 /** Index of position of the first segment of `list` whose end is after `time` (binary search on start order). */
 function firstEndingAfter(list: readonly Segment[], time: number): number {
   let low = 0;
@@ -48,6 +58,7 @@ function firstEndingAfter(list: readonly Segment[], time: number): number {
  */
 export class SegmentIndex {
   private readonly byCamera = new Map<string, Segment[]>();
+  private readonly checkedAt = new WeakMap<Segment, number>();
 
   constructor(readonly root: string) {}
 
@@ -75,6 +86,23 @@ export class SegmentIndex {
     const list = this.byCamera.get(segment.camera);
     const at = list?.indexOf(segment) ?? -1;
     if (list && at >= 0) list.splice(at, 1);
+  }
+
+  /**
+   * Drops the closed segments of `camera` overlapping [from, to) whose file is gone (deleted outside the relay), so
+   * that lists and exports never name them; returns how many went. A file found is not looked for again within
+   * `recheckMs` (a list of a long archive must not stat every file at each refresh).
+   */
+  dropVanished(camera: string, from: number, to: number, recheckMs = 0, now = Date.now()): number {
+    let dropped = 0;
+    for (const segment of this.overlapping(camera, from, to)) {
+      if (segment.open || now - (this.checkedAt.get(segment) ?? -Infinity) < recheckMs) continue;
+      this.checkedAt.set(segment, now);
+      if (fileExists(join(this.root, segment.path))) continue;
+      this.remove(segment);
+      dropped++;
+    }
+    return dropped;
   }
 
   has(camera: string, start: number): boolean {

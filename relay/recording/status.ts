@@ -8,8 +8,11 @@ import type { Segment } from './segment-index.ts';
 /** One camera's recordings on /stat.json. */
 export interface RecordingCameraStatus {
   name: string;
-  /** waiting (for a keyframe or after an error), recording, error, stopped; `not recorded` for files of a camera that no longer records. */
+  /** waiting (for a keyframe or after an error), recording, stalled (no frame for a while), error, stopped; `not recorded` for files of a camera that no longer records. */
   state: string;
+  /** Seconds of video missing from the recording since start (stalls, outages, write failures). */
+  lostSeconds: number;
+  stalls: number;
   bytes: number;
   segments: number;
   oldest: string | null;
@@ -51,6 +54,8 @@ export function recordingStatus(relay: Relay): RecordingStatus | null {
     return {
       name,
       state: status?.state ?? 'not recorded',
+      lostSeconds: status?.lostSeconds ?? 0,
+      stalls: status?.stalls ?? 0,
       bytes: sum(segments),
       segments: segments.length,
       oldest: oldest(segments),
@@ -120,6 +125,8 @@ export function registerRecordingMetrics(registry: Registry, relay: Relay): void
   gauge('relay_recording_free_bytes', 'Free bytes on the recording file system.', [], (s) => (s.freeBytes === null ? [] : [[{}, s.freeBytes]]));
   counter('relay_recording_write_errors_total', 'Segments that could not be written (disk full, unwritable, removed).', ['camera'], (s) =>
     s.cameras.map((c) => [{ camera: c.name }, c.writeErrors]));
+  counter('relay_recording_lost_seconds_total', 'Seconds of video missing from the recording (stalls, outages, write failures).', ['camera'], (s) =>
+    s.cameras.map((c) => [{ camera: c.name }, c.lostSeconds]));
   counter('relay_recording_deleted_files_total', 'Segments deleted by retention, by reason.', ['reason'], (s) =>
     DELETION_REASONS.map((reason) => [{ reason }, s.deletions[reason].files]));
   counter('relay_recording_deleted_bytes_total', 'Bytes deleted by retention, by reason.', ['reason'], (s) =>

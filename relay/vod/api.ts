@@ -1,9 +1,12 @@
 import type { Context } from 'koa';
+import { BodyError, readBodyText } from '../api/json-body.ts';
 import { VodError } from './errors.ts';
 import type { VodStreams } from './streams.ts';
 
 /** Largest request body the API reads; its requests are a few short strings. */
 export const MAX_API_BODY_BYTES = 16 * 1024;
+/** A body that has not arrived after this long is answered 408: a client holding requests open must not hold them for ever. */
+export const API_BODY_TIMEOUT_MS = 10_000;
 
 /**
  * POST /api/vod/{startup,find,find_all,terminate}: JSON in, JSON out. Bodies are capped, parsed defensively and
@@ -29,22 +32,27 @@ export async function handleVodApi(ctx: Context, streams: VodStreams): Promise<v
     const uri = stringField(body, 'uri', true)!;
     const loop = body.loop ?? false;
     if (typeof loop !== 'boolean') throw new VodError('BAD_REQUEST', 'loop: true or false');
-    ctx.body = await streams.startup(uri, name, loop);
+    const access = body.access;
+    if (access !== undefined && access !== 'public' && access !== 'token') throw new VodError('BAD_REQUEST', 'access: "public" or "token" (left out: DefaultAccess)');
+    ctx.body = await streams.startup(uri, name, loop, access);
   }
 }
 
-/** Reads at most MAX_API_BODY_BYTES and parses it as a JSON object; an empty body is an empty object. */
+/**
+ * Reads at most MAX_API_BODY_BYTES within API_BODY_TIMEOUT_MS and parses it as a JSON object; an empty body is an
+ * empty object. A body too large or too slow is answered, and the connection closed so the rest is never read.
+ */
 async function readJsonBody(ctx: Context): Promise<Record<string, unknown>> {
-  const declared = Number(ctx.get('content-length') || 0);
-  if (declared > MAX_API_BODY_BYTES) throw tooLarge(ctx);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_API_BODY_BYTES) throw tooLarge(ctx);
-    chunks.push(chunk as Buffer);
+  let text: string;
+  try {
+    text = (await readBodyText(ctx.req, MAX_API_BODY_BYTES, API_BODY_TIMEOUT_MS)).trim();
+  } catch (error) {
+    if (!(error instanceof BodyError)) throw error;
+    ctx.set('Connection', 'close');
+    if (error.problem === 'too-large') throw new VodError('BODY_TOO_LARGE', `The body is larger than ${MAX_API_BODY_BYTES} bytes`);
+    if (error.problem === 'timeout') throw new VodError('REQUEST_TIMEOUT', `The body did not arrive within ${API_BODY_TIMEOUT_MS / 1000} s`);
+    throw new VodError('BAD_REQUEST', 'The body was cut off');
   }
-  const text = Buffer.concat(chunks).toString('utf8').trim();
   if (text === '') return {};
   let parsed: unknown;
   try {
@@ -54,13 +62,6 @@ async function readJsonBody(ctx: Context): Promise<Record<string, unknown>> {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new VodError('BAD_REQUEST', 'The body must be a JSON object');
   return parsed as Record<string, unknown>;
-}
-
-/** A body too large: answered, and the connection closed so the rest of it is never read. */
-function tooLarge(ctx: Context): VodError {
-  ctx.set('Connection', 'close');
-  ctx.req.on('error', () => {});
-  return new VodError('BODY_TOO_LARGE', `The body is larger than ${MAX_API_BODY_BYTES} bytes`);
 }
 
 function stringField(body: Record<string, unknown>, name: string, required: boolean): string | undefined {

@@ -8,11 +8,13 @@ export const VOD_ERROR_STATUS = {
   NO_VIDEO_TRACK: 400,
   FORBIDDEN_PATH: 403,
   METHOD_NOT_ALLOWED: 405,
+  REQUEST_TIMEOUT: 408,
   NAME_TAKEN: 409,
   BODY_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RANGE_NOT_SATISFIABLE: 416,
   PACKAGING_FAILED: 422,
+  TOO_MANY_REQUESTS: 429,
   TOO_MANY_STREAMS: 503,
   INTERNAL: 500,
 } as const;
@@ -25,6 +27,8 @@ export class VodError extends Error {
   constructor(
     readonly code: VodErrorCode,
     message: string,
+    /** Seconds after which the same request may succeed (a Retry-After header), if known. */
+    readonly retryAfterS?: number,
   ) {
     super(message);
   }

@@ -7,6 +7,7 @@ import { StderrTail } from '../../adapters/common/stderr-tail.ts';
 import type { Logger } from '../log.ts';
 import { UNLIMITED_SLOTS, withProcessSlot, type ProcessSlots } from '../process-slots.ts';
 import { evictPackages } from './cache-eviction.ts';
+import { PackagingBudget } from './packaging-budget.ts';
 import { VodError } from './errors.ts';
 import type { MediaFile } from './media-path.ts';
 
@@ -20,6 +21,14 @@ const PACKAGING_TIMEOUT_MS = 10 * 60_000;
 const SEGMENT_SECONDS = 4;
 /** A package in use is marked as used (its directory's time) at most this often, ms. */
 const TOUCH_INTERVAL_MS = 60_000;
+/**
+ * Packaging runs one file may cost, and one client address: a small VodCacheMaxSize must not let requests that
+ * alternate between files keep ffmpeg re-packaging them (an eviction, then a request for what it evicted, and so on).
+ */
+const PER_FILE_BURST = 2;
+const PER_FILE_REFILL_MS = 60_000;
+const PER_ADDRESS_BURST = 4;
+const PER_ADDRESS_REFILL_MS = 15_000;
 
 /** ffmpeg arguments that package a file as HLS VOD without re-encoding (video and, when present, the first audio). */
 export function packagingArgs(inputPath: string, outputDir: string): string[] {
@@ -45,6 +54,10 @@ export class VodHlsCache {
   private readonly touchedAt = new Map<string, number>();
   /** Packaging runs started (for tests and logs): a reused package starts none. */
   runs = 0;
+  /** Requests refused because their file or their address had used its packaging runs. */
+  refused = 0;
+  private readonly perFile = new PackagingBudget(PER_FILE_BURST, PER_FILE_REFILL_MS);
+  private readonly perAddress = new PackagingBudget(PER_ADDRESS_BURST, PER_ADDRESS_REFILL_MS);
 
   constructor(
     private readonly root: string,
@@ -55,8 +68,11 @@ export class VodHlsCache {
     private readonly maxBytes: () => number = () => 0,
   ) {}
 
-  /** The directory holding the file's finished package, packaging it first if needed. */
-  async packageDir(file: MediaFile): Promise<string> {
+  /**
+   * The directory holding the file's finished package, packaging it first if needed; a run `client` (an address)
+   * or the file has no budget left for is refused with 429 and when to retry.
+   */
+  async packageDir(file: MediaFile, client = ''): Promise<string> {
     const key = createHash('sha256')
       .update(`${file.path}\0${file.stats.size}\0${file.stats.mtimeMs}\0${file.stats.ino}`)
       .digest('hex')
@@ -68,10 +84,22 @@ export class VodHlsCache {
     }
     let run = this.running.get(key);
     if (!run) {
+      this.charge(file, client);
       run = this.queue.add(() => this.packageOnce(file, dir), { throwOnTimeout: true }).finally(() => this.running.delete(key));
       this.running.set(key, run);
     }
     return run;
+  }
+
+  private charge(file: MediaFile, client: string): void {
+    const now = Date.now();
+    if (!this.perFile.canTake(file.path, now) || !this.perAddress.canTake(client, now)) {
+      const waitMs = Math.max(this.perFile.waitMs(file.path, now), this.perAddress.waitMs(client, now));
+      if (Number.isInteger(Math.log10(++this.refused))) this.log.warn(`packaging ${file.name} for HLS refused: re-packaged too often (${this.refused} refusal(s) since start)`);
+      throw new VodError('TOO_MANY_REQUESTS', `The file was packaged too often; retry in ${Math.ceil(waitMs / 1000)} s`, Math.ceil(waitMs / 1000));
+    }
+    this.perFile.take(file.path, now);
+    this.perAddress.take(client, now);
   }
 
   /** The playlist of a finished package. */

@@ -35,7 +35,7 @@ export function registerVodRoutes(router: Router, relay: Relay, log: Logger): vo
       ctx.type = 'text/html; charset=utf-8';
       ctx.set('Cache-Control', 'no-cache');
       ctx.set('X-Content-Type-Options', 'nosniff');
-      ctx.body = renderVodPlayerPage(file.name);
+      ctx.body = renderVodPlayerPage(file.name, ctx.query.token);
     }),
   );
   router.all(/^\/api\/vod\/(.*)$/, (ctx) => guarded(ctx, vodLog, () => handleVodApi(ctx, streams)));
@@ -62,6 +62,7 @@ async function guarded(ctx: Context, log: Logger, handler: () => Promise<void>):
     if (ctx.respond === false) return writeJsonError(ctx.res, answer);
     ctx.status = answer.status;
     ctx.set('Cache-Control', 'no-cache');
+    if (answer.retryAfterS !== undefined) ctx.set('Retry-After', String(answer.retryAfterS));
     ctx.body = answer.toJSON();
   }
 }
@@ -72,13 +73,13 @@ async function serveVod(ctx: Context, relay: Relay, cache: VodHlsCache): Promise
   const root = relay.config.mediaPath;
   const segment = /^(.+)\.m3u8\/(seg\d{5}\.ts)$/.exec(rest);
   if (segment) {
-    const dir = await cache.packageDir(await playableFile(root, segment[1]!, relay));
+    const dir = await cache.packageDir(await playableFile(root, segment[1]!, relay), ctx.ip);
     if (!VOD_SEGMENT_NAME.test(segment[2]!)) throw fileNotFound();
     return sendSegment(ctx, dir, segment[2]!);
   }
   if (rest.endsWith('.m3u8')) {
     const name = rest.slice(0, -'.m3u8'.length);
-    const dir = await cache.packageDir(await playableFile(root, name, relay));
+    const dir = await cache.packageDir(await playableFile(root, name, relay), ctx.ip);
     const base = encodeURIComponent(name.split('/').pop()!);
     const playlist = (await cache.playlist(dir))
       .split('\n')

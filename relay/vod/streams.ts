@@ -1,4 +1,5 @@
 import { reservedNameProblem } from '../../conf/build.ts';
+import type { Access } from '../../conf/security.ts';
 import { parseConfig } from '../../conf/parse.ts';
 import { parseVodLiveSource } from '../../adapters/vod-live/adapter.ts';
 import type { Relay } from '../relay.ts';
@@ -18,6 +19,8 @@ export interface VodStreamRecord {
   localStreamName: string;
   uri: string;
   loop: boolean;
+  /** Who may watch: its own Access, else DefaultAccess at the time of asking. */
+  access: Access;
   /** The camera's state: idle (nobody watching), starting, live, waiting (Loop no, file ended), retrying. */
   state: string;
   viewers: number;
@@ -37,6 +40,7 @@ interface RuntimeStream {
   readonly loop: boolean;
   readonly startedAt: number;
   readonly info: MediaInfo;
+  readonly access: Access | undefined;
 }
 
 /**
@@ -50,8 +54,9 @@ export class VodStreams {
 
   constructor(private readonly relay: Relay) {}
 
-  startup(uri: string, name: string, loop: boolean): Promise<VodStreamRecord> {
-    const run = this.serial.then(() => this.startupNow(uri, name, loop));
+  /** Starts a stream; `access` is its own Access, else (undefined) it follows DefaultAccess as the config changes. */
+  startup(uri: string, name: string, loop: boolean, access?: Access): Promise<VodStreamRecord> {
+    const run = this.serial.then(() => this.startupNow(uri, name, loop, access));
     this.serial = run.catch(() => undefined);
     return run;
   }
@@ -78,7 +83,7 @@ export class VodStreams {
     return { ...record, state: 'stopped', viewers: 0 };
   }
 
-  private async startupNow(uri: string, name: string, loop: boolean): Promise<VodStreamRecord> {
+  private async startupNow(uri: string, name: string, loop: boolean, access: Access | undefined): Promise<VodStreamRecord> {
     if (!STREAM_NAME.test(name)) throw new VodError('BAD_REQUEST', 'localStreamName: 1 to 64 letters, digits, "_" or "-"');
     if (!VOD_LIVE_URI.test(uri)) throw new VodError('BAD_REQUEST', 'uri: a vod-live:// URI such as vod-live://movie.mp4');
     if (this.nameTaken(name)) throw new VodError('NAME_TAKEN', 'A stream or camera with this name exists');
@@ -86,6 +91,7 @@ export class VodStreams {
     if (reservedNameProblem(`${name}.m3u8`, 'hls') || reservedNameProblem(`${name}.flv`, 'flv')) {
       throw new VodError('BAD_REQUEST', 'localStreamName: reserved for the relay\'s own pages and APIs');
     }
+    if (access === 'token' && !this.relay.config.security.viewerTokenSecret) throw new VodError('BAD_REQUEST', 'access: token needs ViewerTokenSecret in the config');
     if (this.started.size >= MAX_RUNTIME_STREAMS) throw new VodError('TOO_MANY_STREAMS', `At most ${MAX_RUNTIME_STREAMS} streams can be started`);
     let source;
     try {
@@ -104,8 +110,10 @@ export class VodStreams {
     } catch {
       throw new VodError('BAD_REQUEST', 'uri: not a usable vod-live:// URI');
     }
-    const { cameras, streams } = parsed;
-    const stream: RuntimeStream = { name, uri, loop, startedAt: Date.now(), info };
+    const { cameras } = parsed;
+    // The parsed text has no security section: its streams' Access is replaced by the one asked for, or none.
+    const streams = parsed.streams.map(({ access: _parsed, ...stream }) => (access ? { ...stream, access } : stream));
+    const stream: RuntimeStream = { name, uri, loop, startedAt: Date.now(), info, access };
     this.started.set(name, stream);
     await this.relay.addRuntimeCamera(cameras[0]!, streams);
     this.relay.deps.log.info(`vod-live stream ${name} started from ${uri}`);
@@ -136,6 +144,7 @@ export class VodStreams {
       localStreamName: stream.name,
       uri: stream.uri,
       loop: stream.loop,
+      access: stream.access ?? this.relay.config.security.defaultAccess,
       state: feed?.state ?? 'stopped',
       viewers: outputs.reduce((sum, output) => sum + output.viewerCount, 0),
       startedAt: new Date(stream.startedAt).toISOString(),

@@ -29,6 +29,7 @@ export function adaptShippedConfig(text: string, options: { upstreamPort: number
     [/server 127\.0\.0\.1:8090;/g, `server 127.0.0.1:${options.upstreamPort};`],
     [/listen 80;/g, `listen 127.0.0.1:${options.port};`],
     [/\/var\/cache\/nginx\/relay /g, `${join(options.dir, 'cache')} `],
+    [/\/var\/cache\/nginx\/relay-auth /g, `${join(options.dir, 'cache-auth')} `],
     [/\/var\/log\/nginx\/relay-access\.log /g, `${join(options.dir, 'access.log')} `],
   ];
   let out = text;
@@ -44,6 +45,7 @@ export function adaptShippedConfig(text: string, options: { upstreamPort: number
 export async function startNginx(upstreamPort: number): Promise<NginxPeer> {
   const dir = await mkdtemp(join(tmpdir(), 'relay-nginx-'));
   await mkdir(join(dir, 'cache'));
+  await mkdir(join(dir, 'cache-auth'));
   const port = await unusedPort();
   const site = adaptShippedConfig(await readFile(SHIPPED_CONFIG, 'utf8'), { upstreamPort, port, dir });
   const temp = (name: string): string => `${name}_temp_path ${join(dir, name)};`;

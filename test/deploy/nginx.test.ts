@@ -40,10 +40,10 @@ async function playlistSegments(nginx: NginxPeer): Promise<string[]> {
   return text.split('\n').filter((line) => line !== '' && !line.startsWith('#')).map((line) => new URL(line, `${nginx.baseUrl}/test.m3u8`).pathname);
 }
 
-t.test('the shipped file is adapted in exactly four places and refuses a file of another shape', async (t) => {
-  const adapted = adaptShippedConfig('server 127.0.0.1:8090;\nlisten 80;\n/var/cache/nginx/relay x\n/var/log/nginx/relay-access.log y\n',
+t.test('the shipped file is adapted in exactly five places and refuses a file of another shape', async (t) => {
+  const adapted = adaptShippedConfig('server 127.0.0.1:8090;\nlisten 80;\n/var/cache/nginx/relay x\n/var/cache/nginx/relay-auth z\n/var/log/nginx/relay-access.log y\n',
     { upstreamPort: 1234, port: 5678, dir: '/tmp/d' });
-  t.equal(adapted, 'server 127.0.0.1:1234;\nlisten 127.0.0.1:5678;\n/tmp/d/cache x\n/tmp/d/access.log y\n');
+  t.equal(adapted, 'server 127.0.0.1:1234;\nlisten 127.0.0.1:5678;\n/tmp/d/cache x\n/tmp/d/cache-auth z\n/tmp/d/access.log y\n');
   t.throws(() => adaptShippedConfig('listen 80;', { upstreamPort: 1, port: 2, dir: '/' }), /expected .* once, found it 0 times/);
 });
 

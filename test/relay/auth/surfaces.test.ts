@@ -67,3 +67,22 @@ t.test('spellings a router may still match are as protected as the plain path', 
   t.equal(plane('/api/source/../../stat.json'), 'admin', 'dot segments do not escape to an open prefix');
   t.equal(plane('/%E0%A4%A'), 'admin', 'a path that does not decode is refused');
 });
+
+// Guards: started streams were unknown to the classifier (served without a token), VOD scopes were lower-cased, and
+// /player/vod/FILE was open to all.
+t.test('started streams, VOD file scopes and the edge check are classified by the same rules', async (t) => {
+  const started = [{ ...config.streams.find((stream) => stream.name === 'door.m3u8')!, name: 'film.m3u8', access: undefined }];
+  const classify = (path: string): string => {
+    const surface = classifyPath({ ...config, security: { ...config.security, defaultAccess: 'token' } }, path, started);
+    return surface.plane === 'viewer' ? `viewer ${surface.scope} ${surface.access}` : surface.plane;
+  };
+  t.equal(classify('/film.m3u8'), 'viewer film.m3u8 token', 'a started stream follows DefaultAccess');
+  t.equal(classify('/Film/seg1.ts'), 'viewer film.m3u8 token', 'and its segments');
+  t.equal(classify('/player/film.m3u8'), 'viewer film.m3u8 token', 'and its player page');
+  t.equal(plane('/film.m3u8'), 'public', 'unknown without the started list');
+  t.equal(plane('/vod/Movie.mp4'), 'viewer vod/Movie.mp4 public', 'a file scope keeps its letter case');
+  t.equal(plane('/vod/Movie%2Emp4'), 'viewer vod/Movie.mp4 public');
+  t.equal(plane('/vod/Movie.mp4.m3u8/seg00001.ts'), 'viewer vod/Movie.mp4 public', 'its HLS package shares its scope');
+  t.equal(plane('/player/vod/Movie.mp4'), 'viewer vod/Movie.mp4 public', 'and its player page');
+  t.equal(plane('/api/viewer-check'), 'public', 'the edge check checks tokens itself');
+});
