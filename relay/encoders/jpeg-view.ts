@@ -9,6 +9,7 @@ import type { Logger } from '../log.ts';
 import { withProcessSlot, type ProcessSlots } from '../process-slots.ts';
 import { Supervisor } from '../supervisor.ts';
 import { MkvInput } from './mkv-input.ts';
+import { RtpReadyJpegs } from './rtp-ready-jpegs.ts';
 
 export type JpegListener = (frame: JpegFrame) => void;
 
@@ -31,6 +32,8 @@ export class JpegView {
   latestFrame: JpegFrame | undefined;
   lastFrameAt: number | undefined;
   readonly transcoder: Supervisor;
+  /** The same frames as RTP/JPEG can carry them (re-encoded once for every RTSP reader where they do not fit). */
+  readonly forRtp: RtpReadyJpegs;
   private readonly stderr = new StderrTail(10);
   private readonly listeners = new Set<JpegListener>();
   private readonly demand = new Demand(() => this.held(), () => this.released());
@@ -43,6 +46,7 @@ export class JpegView {
     private readonly options: { ffmpegPath: string; startQueue: PQueue; processSlots: ProcessSlots; log: Logger },
   ) {
     this.transcoder = new Supervisor({ name: `${feed.camera.name} jpeg`, startQueue: options.startQueue, log: options.log, task: (signal, live) => this.transcode(signal, live) });
+    this.forRtp = new RtpReadyJpegs(this, { ...options, name: feed.camera.name, maxFrameBytes: feed.camera.maxFrameBytes });
   }
 
   get camera() {
@@ -112,6 +116,7 @@ export class JpegView {
   }
 
   async close(): Promise<void> {
+    await this.forRtp.close();
     this.unsubscribe?.();
     this.listeners.clear();
     this.releaseFeed?.();
