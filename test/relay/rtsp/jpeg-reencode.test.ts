@@ -60,19 +60,22 @@ t.test('an MJPEG camera with optimised Huffman tables is re-encoded once for RTS
   await waitFor(() => relay.relay.feeds.get('cam')!.counters.framesIn > 5, 10_000, 'the camera\'s JPEGs');
   t.equal(reencoders(), 0, 'no re-encoder while nobody reads over RTSP');
 
+  let mostReencoders = 0;
+  const sampler = setInterval(() => (mostReencoders = Math.max(mostReencoders, reencoders())), 200);
   const [received, source, gst] = await Promise.all([
     greyPictures(['-rtsp_transport', 'tcp', '-i', url, '-frames:v', '25']),
     greyPictures(['-f', 'mjpeg', '-i', 'pipe:0'], Buffer.concat(cameraJpegs)),
     decodedFrames(['rtspsrc', `location=${url}`, 'protocols=tcp', 'latency=0', '!', 'rtpjpegdepay', '!', 'jpegdec', '!', 'videoconvert', '!', 'video/x-raw,format=I420'], 8000),
-    waitFor(() => reencoders() === 1, 10_000, 'one re-encoder for both readers'),
   ]);
+  clearInterval(sampler);
+  t.equal(mostReencoders, 1, 'one re-encoder for both readers');
   t.equal(received.length, 25, 'ffmpeg decoded the 25 pictures it asked for');
   t.ok(new Set(received.map((picture) => picture.toString('base64'))).size >= 15, 'and they move');
   // The camera loops its 20 pictures: each received picture is compared with the camera picture it matches best.
   const scores = received.map((picture) => Math.max(...source.map((original) => psnr(picture, original))));
   const worst = Math.min(...scores);
   t.comment(`RTSP JPEG: ${received.length} pictures, luma PSNR against the camera's JPEGs min ${worst.toFixed(1)} dB, mean ${(scores.reduce((a, b) => a + b, 0) / scores.length).toFixed(1)} dB`);
-  t.ok(worst >= PSNR_FLOOR_DB, `every picture at least ${PSNR_FLOOR_DB} dB (worst ${worst.toFixed(1)} dB)`);
+  t.ok(scores.length > 0 && worst >= PSNR_FLOOR_DB, `every picture at least ${PSNR_FLOOR_DB} dB (worst ${worst.toFixed(1)} dB)`);
   t.same(gst.errors, [], 'GStreamer rtspsrc reads it without error');
   t.ok(gst.frames >= 15, `GStreamer decoded ${gst.frames} pictures in 8 s`);
   const stat = JSON.parse((await fetchBytes(`${relay.baseUrl}/stat.json`)).body.toString());
