@@ -70,6 +70,8 @@ export class Supervisor {
     controller.abort();
     this.wakeUp?.();
     await this.loop;
+    // A start() while this stop waited owns the state now: the new run is not stopped.
+    if (this.controller) return;
     this.state = 'stopped';
     this.liveSince = undefined;
     this.nextAttemptAt = undefined;

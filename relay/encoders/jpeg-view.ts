@@ -9,13 +9,16 @@ import type { Logger } from '../log.ts';
 import { withProcessSlot, type ProcessSlots } from '../process-slots.ts';
 import { Supervisor } from '../supervisor.ts';
 import { MkvInput } from './mkv-input.ts';
+import { RtpReadyJpegs } from './rtp-ready-jpegs.ts';
 
 export type JpegListener = (frame: JpegFrame) => void;
 
 /** ffmpeg turning a camera's H.264 or VP8 into JPEGs (for MJPEG and snapshot streams); frames in with their times. */
 export function jpegTranscodeArgs(): string[] {
   return [
-    '-hide_banner', '-nostats', '-loglevel', 'error', '-fflags', '+nobuffer', '-probesize', '32768', '-analyzeduration', '0',
+    // -analyzeduration 1, not 0: 0 means ffmpeg's default 5 s, and the probe then waits for 32 KB of video (1-2 s at
+    // a camera's usual bit rate) before the first picture: a snapshot waited that long for every restart of the view.
+    '-hide_banner', '-nostats', '-loglevel', 'error', '-fflags', '+nobuffer', '-probesize', '32768', '-analyzeduration', '1',
     // Standard Huffman tables: RTP/JPEG (RFC 2435) can carry no others, and RTSP readers of MJPEG streams get these JPEGs.
     '-f', 'matroska', '-i', 'pipe:0', '-an', '-c:v', 'mjpeg', '-huffman', 'default', '-q:v', '5', '-pix_fmt', 'yuvj420p', '-f', 'mjpeg', 'pipe:1',
   ];
@@ -29,6 +32,8 @@ export class JpegView {
   latestFrame: JpegFrame | undefined;
   lastFrameAt: number | undefined;
   readonly transcoder: Supervisor;
+  /** The same frames as RTP/JPEG can carry them (re-encoded once for every RTSP reader where they do not fit). */
+  readonly forRtp: RtpReadyJpegs;
   private readonly stderr = new StderrTail(10);
   private readonly listeners = new Set<JpegListener>();
   private readonly demand = new Demand(() => this.held(), () => this.released());
@@ -41,6 +46,7 @@ export class JpegView {
     private readonly options: { ffmpegPath: string; startQueue: PQueue; processSlots: ProcessSlots; log: Logger },
   ) {
     this.transcoder = new Supervisor({ name: `${feed.camera.name} jpeg`, startQueue: options.startQueue, log: options.log, task: (signal, live) => this.transcode(signal, live) });
+    this.forRtp = new RtpReadyJpegs(this, { ...options, name: feed.camera.name, maxFrameBytes: feed.camera.maxFrameBytes });
   }
 
   get camera() {
@@ -56,6 +62,41 @@ export class JpegView {
   subscribe(listener: JpegListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * True while the latest frame is the camera's picture of now: the camera is live and, for a video camera, its
+   * transcoder is running (a stopped view keeps its last picture, which grows stale).
+   */
+  get current(): boolean {
+    if (this.feed.state !== 'live') return false;
+    return !this.needsTranscode || this.transcoder.state === 'live';
+  }
+
+  /** True while the camera or its transcoder is down and retrying: no picture is coming soon. */
+  get failing(): boolean {
+    return this.feed.state === 'retrying' || this.feed.state === 'waiting' || this.transcoder.state === 'retrying';
+  }
+
+  /**
+   * The picture of now for a holder of the view: the latest frame while the view is current (or failing: the caller
+   * judges its age), else the next one, waiting up to `waitMs` while the camera or transcoder starts.
+   */
+  async currentFrame(waitMs: number): Promise<JpegFrame | undefined> {
+    if (this.latestFrame && (this.current || this.failing)) return this.latestFrame;
+    return (await this.nextFrame(waitMs)) ?? this.latestFrame;
+  }
+
+  private nextFrame(waitMs: number): Promise<JpegFrame | undefined> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => finish(undefined), waitMs);
+      const unsubscribe = this.subscribe((frame) => finish(frame));
+      function finish(frame: JpegFrame | undefined): void {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve(frame);
+      }
+    });
   }
 
   /** Holds the camera (and the transcoder, where one is needed) while the release function is not called. */
@@ -75,6 +116,7 @@ export class JpegView {
   }
 
   async close(): Promise<void> {
+    await this.forRtp.close();
     this.unsubscribe?.();
     this.listeners.clear();
     this.releaseFeed?.();

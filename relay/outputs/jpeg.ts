@@ -1,19 +1,25 @@
 import type { Context } from 'koa';
 import type { StreamConfig } from '../../conf/types.ts';
 import { RelayError } from '../errors.ts';
-import type { JpegFrame } from '../../adapters/types.ts';
 import type { JpegView } from '../encoders/jpeg-view.ts';
 import type { Feed } from '../feed.ts';
 import type { StreamOutput } from './output.ts';
 
-/** How long a snapshot request waits for an on-demand camera's first frame. */
+/** How long a snapshot request waits for a starting camera's or JPEG view's first frame. */
 const FIRST_FRAME_WAIT_MS = 10_000;
+
+/**
+ * How long a snapshot keeps the camera's JPEG view running after it is answered: longer than the pages' refresh
+ * periods (the wall's 0.4 s, the index's 3 s thumbnails), so a polled view is decoded once and stays current.
+ */
+export const SNAPSHOT_LINGER_MS = 10_000;
 
 /** The latest camera image as one image/jpeg response (decoded from video by the JpegView for H.264 and VP8 cameras). */
 export class JpegOutput implements StreamOutput {
   readonly video = undefined;
   readonly fanout = undefined;
   private active = 0;
+  private lingering: { release: () => void; timer: NodeJS.Timeout } | undefined;
   bytesOut = 0;
 
   constructor(
@@ -38,8 +44,9 @@ export class JpegOutput implements StreamOutput {
     if (subpath) ctx.throw(404);
     this.active++;
     const release = this.jpeg.acquire();
+    this.linger();
     try {
-      const frame = this.jpeg.latestFrame ?? (await this.nextFrame());
+      const frame = await this.jpeg.currentFrame(FIRST_FRAME_WAIT_MS);
       if (!frame) throw new RelayError('NOT_READY', 'no frame from the camera yet');
       const frameAt = this.jpeg.lastFrameAt ?? Date.now();
       const ageMs = Date.now() - frameAt;
@@ -58,17 +65,22 @@ export class JpegOutput implements StreamOutput {
     }
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.endLinger();
+  }
 
-  private nextFrame(): Promise<JpegFrame | undefined> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => finish(undefined), FIRST_FRAME_WAIT_MS);
-      const unsubscribe = this.jpeg.subscribe((frame) => finish(frame));
-      function finish(frame: JpegFrame | undefined): void {
-        clearTimeout(timer);
-        unsubscribe();
-        resolve(frame);
-      }
-    });
+  /** Keeps one hold on the JPEG view until SNAPSHOT_LINGER_MS after the latest request. */
+  private linger(): void {
+    const release = this.lingering?.release ?? this.jpeg.acquire();
+    clearTimeout(this.lingering?.timer);
+    const timer = setTimeout(() => this.endLinger(), SNAPSHOT_LINGER_MS);
+    timer.unref();
+    this.lingering = { release, timer };
+  }
+
+  private endLinger(): void {
+    clearTimeout(this.lingering?.timer);
+    this.lingering?.release();
+    this.lingering = undefined;
   }
 }

@@ -9,10 +9,17 @@ import { serveLiveViewer } from './output.ts';
 
 export const MJPEG_BOUNDARY = 'relayframe';
 
-/** One multipart part, built once per frame and written to every viewer as the same Buffer. */
+/** What a viewer's body opens with: the first boundary line (every part then ends with the next one). */
+const OPENING_BOUNDARY = Buffer.from(`--${MJPEG_BOUNDARY}\r\n`, 'latin1');
+
+/**
+ * One multipart part, built once per frame and written to every viewer as the same Buffer: headers, the JPEG, then
+ * the next boundary line at once. A browser paints a part only when the boundary after it arrives; written ahead
+ * of the next frame instead, it held every picture back one frame period. The bytes on the wire are the same.
+ */
 export function multipartPart(jpeg: Buffer): Buffer {
-  const head = `--${MJPEG_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`;
-  return Buffer.concat([Buffer.from(head, 'latin1'), jpeg, Buffer.from('\r\n', 'latin1')]);
+  const head = `Content-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`;
+  return Buffer.concat([Buffer.from(head, 'latin1'), jpeg, Buffer.from(`\r\n--${MJPEG_BOUNDARY}\r\n`, 'latin1')]);
 }
 
 /**
@@ -49,7 +56,7 @@ export class MjpegOutput extends FanoutOutput {
 
   protected join(viewer: Viewer): void {
     const latest = this.currentPart();
-    if (latest) viewer.sendRequired(latest);
+    viewer.sendRequired(latest ? Buffer.concat([OPENING_BOUNDARY, latest]) : OPENING_BOUNDARY);
     this.fanout.add(viewer);
   }
 

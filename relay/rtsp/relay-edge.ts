@@ -10,8 +10,9 @@ import { plainAddress } from '../http/client-address.ts';
 
 /**
  * The one place that knows where a stream's frames come from for RTSP: the stream's shared encoder (flv, hls: its
- * H.264, encoded once for every protocol), or its camera's JPEG view (mpjpeg: the camera's JPEGs, or an H.264 camera
- * decoded to JPEG once for MJPEG and RTSP alike). Other formats are not served.
+ * H.264, encoded once for every protocol), or its camera's JPEG view as RTP/JPEG can carry it (mpjpeg: the camera's
+ * JPEGs, re-encoded once where they do not fit, or an H.264 camera decoded to JPEG once for MJPEG and RTSP alike).
+ * Other formats are not served.
  */
 export function rtspSourceOf(output: StreamOutput, jpegView: () => JpegFeed, onSkip: JpegSkipCounter): RtpMediaSource | undefined {
   const { format } = output.config;
@@ -76,7 +77,7 @@ export class RtspEdge implements ConsumerEdge {
     }
     for (const [name, output] of this.relay.outputs) {
       if (this.mounted.has(name) || !output.config.rtsp) continue;
-      const source = rtspSourceOf(output, () => this.relay.jpegViewFor(output.feed), (reason) => this.server.countSkipped(name, reason));
+      const source = rtspSourceOf(output, () => this.relay.jpegViewFor(output.feed).forRtp, (reason) => this.server.countSkipped(name, reason));
       if (!source) continue;
       this.server.mount(name, source, viewerLimits(output.config));
       this.mounted.set(name, output);

@@ -2,6 +2,7 @@ import t from 'tap';
 import { GstRtspServer } from '../adapters/rtsp/gst-server.ts';
 import { childFfmpegs, fetchBytes, openViewer, waitFor } from '../helpers/probe.ts';
 import { startTestRelay } from '../helpers/relay.ts';
+import { SNAPSHOT_LINGER_MS } from '../../relay/outputs/jpeg.ts';
 
 // Guards: MJPEG and JPEG streams of a camera that sends H.264 served nothing (they only passed JPEG through).
 t.test('an H.264 camera\'s MJPEG and JPEG streams get JPEGs decoded once, only while watched', async (t) => {
@@ -24,5 +25,6 @@ t.test('an H.264 camera\'s MJPEG and JPEG streams get JPEGs decoded once, only w
   t.same([...snapshot.body.subarray(0, 2)], [0xff, 0xd8], 'the snapshot is a JPEG');
   t.equal(transcoders(), 1, 'one transcoder for three MJPEG viewers and the snapshot');
   for (const viewer of viewers) viewer.close();
-  await waitFor(() => transcoders() === 0, 5000, 'the transcoder to stop when the last viewer leaves');
+  // The snapshot keeps the view for its linger (so polled snapshots stay current): it stops once both are gone.
+  await waitFor(() => transcoders() === 0, SNAPSHOT_LINGER_MS + 5000, 'the transcoder to stop when the last viewer leaves and the snapshot\'s linger ends');
 });

@@ -204,3 +204,28 @@ export async function playOverTcp(port: number, name: string): Promise<{ client:
   const play = await client.request('PLAY', url, { Session: session });
   return { client, session, play };
 }
+
+/** Runs a gst-launch pipeline from GStreamer's rtspsrc for `ms`, and counts the decoded frames its fakesink saw. */
+export function decodedFrames(pipeline: string[], ms: number): Promise<{ frames: number; errors: string[] }> {
+  return new Promise((resolve) => {
+    const child = spawn('gst-launch-1.0', ['-v', ...pipeline, '!', 'fakesink', 'silent=false'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let frames = 0;
+    const errors: string[] = [];
+    let rest = '';
+    const read = (chunk: Buffer): void => {
+      const lines = (rest + chunk.toString()).split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) {
+        if (/last-message = chain .*\(115200 bytes/.test(line)) frames++; // one 320x240 I420 picture
+        if (/^ERROR/.test(line)) errors.push(line);
+      }
+    };
+    child.stdout.on('data', read);
+    child.stderr.on('data', read);
+    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    child.on('close', () => {
+      clearTimeout(timer);
+      resolve({ frames, errors });
+    });
+  });
+}

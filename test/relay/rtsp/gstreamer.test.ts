@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import t from 'tap';
 import { startTestEncodedSource } from '../../helpers/encoded-source.ts';
 import { h264RtpSource, jpegRtpSource } from '../../../relay/rtsp/sources.ts';
-import { countingSource, LIMITS, startJpegFeed, startServer } from './fixtures.ts';
+import { countingSource, decodedFrames, LIMITS, startJpegFeed, startServer } from './fixtures.ts';
 
 const encoded = startTestEncodedSource({ size: '320x240', rate: 25, gop: 25 });
 const jpegs = startJpegFeed({ size: '320x240', rate: 10 });
@@ -14,31 +13,6 @@ t.teardown(async () => {
   encoded.stop();
   jpegs.stop();
 });
-
-/** Runs a gst-launch pipeline from GStreamer's rtspsrc for `ms`, and counts the decoded frames its fakesink saw. */
-function decodedFrames(pipeline: string[], ms: number): Promise<{ frames: number; errors: string[] }> {
-  return new Promise((resolve) => {
-    const child = spawn('gst-launch-1.0', ['-v', ...pipeline, '!', 'fakesink', 'silent=false'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let frames = 0;
-    const errors: string[] = [];
-    let rest = '';
-    const read = (chunk: Buffer): void => {
-      const lines = (rest + chunk.toString()).split('\n');
-      rest = lines.pop() ?? '';
-      for (const line of lines) {
-        if (/last-message = chain .*\(115200 bytes/.test(line)) frames++; // one 320x240 I420 picture
-        if (/^ERROR/.test(line)) errors.push(line);
-      }
-    };
-    child.stdout.on('data', read);
-    child.stderr.on('data', read);
-    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-    child.on('close', () => {
-      clearTimeout(timer);
-      resolve({ frames, errors });
-    });
-  });
-}
 
 t.test("GStreamer's rtspsrc plays the H.264 stream over TCP and decodes it", async (t) => {
   const { frames, errors } = await decodedFrames(['rtspsrc', `location=rtsp://127.0.0.1:${server.port}/cam.flv`, 'protocols=tcp', 'latency=0',
