@@ -60,7 +60,7 @@ function entryOf(socket: Socket): Entry | undefined {
  * - when MaxUnauthenticatedConnections is full, the oldest idle connection of the address holding the most is closed
  *   instead of the newcomer being refused, so one address or a few cannot lock out viewers or the operator;
  * - a connection that has not sent a whole request RequestHeaderTimeout after it was accepted is closed (Node's own
- *   headersTimeout only starts with the first byte, and TLS's handshake timer restarts on every byte).
+ *   headersTimeout only starts with the first byte: a connection that sends nothing was held for ever).
  */
 export function limitConnections(server: Server, security: () => SecurityConfig): ConnectionLimits {
   const counters: ConnectionCounters = { refusedPerIp: 0, refusedUnauthenticated: 0, evictedIdle: 0, timedOut: 0 };
