@@ -128,6 +128,7 @@ export function registerSourceApi(router: Router, relay: Relay, log: Logger): vo
     const check = await accessControlOf(relay).checkAdmin(ctx.get('authorization') || undefined, ctx.ip);
     if (check === 'missing') throw new PushError(4006, 'missing admin credentials: this action needs the Authorization header of an AdminUser or AdminToken');
     if (check === 'wrong') throw new PushError(4053, 'invalid administrator credentials');
+    if (check === 'busy') throw new PushError(4290, 'too many credential checks at once: try again shortly');
   };
 
   router.post('/api/source', async (ctx) => {

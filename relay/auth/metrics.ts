@@ -18,6 +18,15 @@ export function registerSecurityMetrics(registry: Registry, relay: RelayLike): v
     },
   });
   new Counter({
+    name: 'relay_auth_checks_refused_total',
+    help: 'Credential checks answered (429) without hashing: one check at a time per address, a few at once in all.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(access.verifications.refused);
+    },
+  });
+  new Counter({
     name: 'relay_connections_refused_total',
     help: 'Connections closed on accept by MaxClientsPerIP (reason="per_ip") or by MaxUnauthenticatedConnections/MaxUnauthenticatedPerIP when none held there is idle (reason="unauthenticated").',
     labelNames: ['reason'],
