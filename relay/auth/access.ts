@@ -34,6 +34,8 @@ const MAX_AUTHORIZATION_LENGTH = 4096;
 /** Verified credentials skip scrypt for a minute: a status page refreshing every 3 s must not cost a hash each time. */
 const VERIFIED_TTL_MS = 60_000;
 const MAX_VERIFIED = 1000;
+/** Shortest hold of an answer to credentials that were not checked (too many checks under way), ms. */
+const BUSY_HOLD_MS = 1000;
 
 /** Logs counts 1, 10, 100, ... so that a flood costs a handful of lines. */
 const worthLogging = (count: number): boolean => Number.isInteger(Math.log10(count));
@@ -48,6 +50,8 @@ export class AccessControl {
   /** Bounds the password hashing under way, so that a login flood cannot take the thread pool from file serving. */
   readonly verifications = new VerificationGate();
   private readonly verified = new Map<string, number>();
+  /** Checks under way by credentials, so that the same credentials sent in parallel cost one hash. */
+  private readonly checking = new Map<string, Promise<boolean | undefined>>();
   private verifiedFor: SecurityConfig | undefined;
   /** Keys the verified-credentials cache, so that what it holds cannot be brute-forced offline like a plain hash. */
   private readonly cacheKey = randomBytes(32);
@@ -78,11 +82,18 @@ export class AccessControl {
       const delay = this.failedLogins.delayFor(address);
       if (delay > 0) await sleep(delay);
     };
-    const matches = await this.verifications.run(address, () => this.verifyCredentials(security, authorization), delayed);
+    // The same credentials already being checked (parallel requests of one client, or one wrong password sent many
+    // times at once) wait for that check's answer instead of hashing again.
+    let pending = this.checking.get(key);
+    const shared = pending !== undefined;
+    if (!pending) {
+      pending = this.verifications.run(address, () => this.verifyCredentials(security, authorization), delayed).finally(() => this.checking.delete(key));
+      this.checking.set(key, pending);
+    }
+    const matches = await pending;
     if (matches === undefined) {
-      // Not hashed; held as long as a failure from this address would be, so that a client looping on refusals slows down.
-      const delay = this.failedLogins.delayFor(address);
-      if (delay > 0) await sleep(delay);
+      // Not hashed; held at least a second (longer after failures), so that a client looping on refusals slows down.
+      await sleep(Math.max(BUSY_HOLD_MS, this.failedLogins.delayFor(address)));
       return 'busy';
     }
     if (matches) {
@@ -90,6 +101,10 @@ export class AccessControl {
       this.verified.set(key, Date.now() + VERIFIED_TTL_MS);
       if (this.verified.size > MAX_VERIFIED) this.verified.delete(this.verified.keys().next().value!);
       return 'ok';
+    }
+    if (shared) {
+      await sleep(this.failedLogins.delayFor(address));
+      return 'wrong';
     }
     const count = this.failedLogins.fail(address);
     if (worthLogging(count)) {

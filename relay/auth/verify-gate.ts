@@ -1,5 +1,5 @@
-/** Password verifications (scrypt) running at once; the rest of libuv's thread pool (4 threads) stays free for files. */
-const MAX_RUNNING = 2;
+/** Password verifications (scrypt) running at once: one core at most, and the rest of libuv's thread pool (4 threads) free for files. */
+const MAX_RUNNING = 1;
 /** Verifications waiting for a slot; past this a request is answered at once without hashing. */
 const MAX_WAITING = 32;
 /** Longest wait for a slot, ms; a request that waited this long is answered without hashing. */

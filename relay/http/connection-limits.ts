@@ -26,7 +26,7 @@ type TrackedSocket = Socket & { [ENTRY]?: Entry; _parent?: TrackedSocket };
 export interface ConnectionCounters {
   /** Refused at accept: the address is at MaxClientsPerIP. */
   refusedPerIp: number;
-  /** Refused at accept: MaxUnauthenticatedConnections is full and no connection there is idle. */
+  /** Refused at accept: MaxUnauthenticatedConnections is full and no connection counted there is idle. */
   refusedUnauthenticated: number;
   /** Idle unauthenticated connections closed to let a newer one in (per address or globally full). */
   evictedIdle: number;
@@ -56,7 +56,8 @@ function entryOf(socket: Socket): Entry | undefined {
  * so that idle or slowly-sent connections cannot hold thousands of sockets nor lock others out:
  * - MaxClientsPerIP refuses a connection over the address's share (trusted proxies exempt; the HTTP edge limits their
  *   forwarded clients per request);
- * - MaxUnauthenticatedPerIP makes room for an address's new connection by closing its own oldest idle one;
+ * - MaxUnauthenticatedPerIP makes room for an address's new connection by closing its own oldest idle one (one with no
+ *   request in progress);
  * - when MaxUnauthenticatedConnections is full, the oldest idle connection of the address holding the most is closed
  *   instead of the newcomer being refused, so one address or a few cannot lock out viewers or the operator;
  * - a connection that has not sent a whole request RequestHeaderTimeout after it was accepted is closed (Node's own
@@ -108,13 +109,10 @@ export function limitConnections(server: Server, security: () => SecurityConfig)
     }
     const own = waiting.get(address);
     if (limits.maxUnauthenticatedPerIp > 0 && !trusted && (own?.size ?? 0) >= limits.maxUnauthenticatedPerIp) {
+      // With none idle, every one is in a request, which its own timers end: the newcomer is let in (the global cap
+      // and MaxClientsPerIP still hold), so a client waiting on slowed-down answers is not made to reconnect in a loop.
       const victim = oldestIdle(own);
-      if (!victim) {
-        counters.refusedUnauthenticated++;
-        socket.destroy();
-        return;
-      }
-      evict(victim);
+      if (victim) evict(victim);
     }
     if (unauthenticated >= limits.maxUnauthenticatedConnections) {
       const victim = globalVictim();

@@ -11,7 +11,7 @@ import { basic, get } from '../../helpers/request.ts';
 import { startTestRelay, syntheticConfig } from '../../helpers/relay.ts';
 
 /**
- * The attacker, a separate process: PARALLEL loops of wrong Basic logins to /stat.json for SECONDS, spread over
+ * The attacker, a separate process: PARALLEL loops of wrong Basic logins (a new password guess each time) to /stat.json for SECONDS, spread over
  * ADDRESSES, each loop sending its next request as soon as the previous one is answered (keep-alive). Prints the
  * count of each status when done.
  */
@@ -20,7 +20,6 @@ const http = require('node:http');
 const [port, parallel, seconds] = process.argv.slice(1, 4).map(Number);
 const addresses = process.argv[4].split(',');
 const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
-const authorization = 'Basic ' + Buffer.from('admin:not-the-password').toString('base64');
 const statuses = {};
 const end = Date.now() + seconds * 1000;
 let live = parallel;
@@ -29,6 +28,7 @@ function one(i) {
     if (--live === 0) { console.log(JSON.stringify(statuses)); process.exit(0); }
     return;
   }
+  const authorization = 'Basic ' + Buffer.from('admin:guess-' + Math.random()).toString('base64');
   const req = http.request({ host: '127.0.0.1', port, path: '/stat.json', headers: { authorization }, localAddress: addresses[i % addresses.length], agent }, (res) => {
     res.resume();
     res.on('end', () => { statuses[res.statusCode] = (statuses[res.statusCode] || 0) + 1; one(i); });
@@ -79,9 +79,9 @@ t.test('a wrong-password flood hashes a bounded number of passwords at once and 
   clearInterval(sampler);
   const statuses = JSON.parse(report || '{}') as Record<string, number>;
 
-  t.ok(during < 1000, `slowest /vod/movie.mp4 during the flood: ${during} ms (before: ${before} ms)`);
+  t.ok(during < 5000, `slowest /vod/movie.mp4 during the flood: ${during} ms (before: ${before} ms)`);
   t.equal(operator.status, 200, `the operator's right password is still checked (${operator.ms} ms)`);
-  t.ok(peakInFlight <= 2, `at most ${peakInFlight} password checks ran at once`);
+  t.ok(peakInFlight <= 1, `at most ${peakInFlight} password checks ran at once`);
   t.ok((statuses['429'] ?? 0) > 0, `answers to the attacker: ${JSON.stringify(statuses)}`);
   t.ok(access.verifications.refused > 0, `${access.verifications.refused} checks refused without hashing; ${access.failedLogins.total} wrong passwords hashed`);
   const metrics = await get(`${relay.baseUrl}/metrics`, { headers: { authorization: basic('admin', 'operator-pw') } });
