@@ -133,7 +133,9 @@ export function registerSourceApi(router: Router, relay: Relay, log: Logger): vo
 
   router.post('/api/source', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
-    const address = (ctx.socket.remoteAddress ?? '').replace(/^::ffff:(?=\d)/, '');
+    // The publisher's own address (X-Forwarded-For behind a TrustProxy, as the HTTP edge resolved it): its bad keys slow
+    // only it down, and its RTP, which comes straight from it and not through the proxy, is expected from there.
+    const address = ctx.ip;
     try {
       let body: Record<string, unknown>;
       try {
