@@ -60,8 +60,8 @@ function entryOf(socket: Socket): Entry | undefined {
  *   request in progress);
  * - when MaxUnauthenticatedConnections is full, the oldest idle connection of the address holding the most is closed
  *   instead of the newcomer being refused, so one address or a few cannot lock out viewers or the operator;
- * - a connection that has not sent a whole request RequestHeaderTimeout after it was accepted is closed (Node's own
- *   headersTimeout only starts with the first byte: a connection that sends nothing was held for ever).
+ * - a connection that has sent nothing RequestHeaderTimeout after it was accepted is closed (Node's own headersTimeout
+ *   only starts with the first byte: such a connection was held for ever), one without a whole request at twice that.
  */
 export function limitConnections(server: Server, security: () => SecurityConfig): ConnectionLimits {
   const counters: ConnectionCounters = { refusedPerIp: 0, refusedUnauthenticated: 0, evictedIdle: 0, timedOut: 0 };
@@ -130,11 +130,17 @@ export function limitConnections(server: Server, security: () => SecurityConfig)
     const set = waiting.get(address) ?? new Set<Entry>();
     set.add(entry);
     waiting.set(address, set);
-    entry.deadline = setTimeout(() => {
+    // A connection that sent bytes is left to Node's own header timer first (which answers 408); the second deadline
+    // bounds what that timer does not see, such as a TLS connection that goes silent after its handshake.
+    const expire = (second: boolean) => (): void => {
+      if (!second && socket.bytesRead > 0) {
+        entry.deadline = setTimeout(expire(true), limits.requestHeaderTimeoutMs).unref();
+        return;
+      }
       counters.timedOut++;
       socket.destroy();
-    }, limits.requestHeaderTimeoutMs);
-    entry.deadline.unref();
+    };
+    entry.deadline = setTimeout(expire(false), limits.requestHeaderTimeoutMs).unref();
     socket.once('close', () => {
       clearTimeout(entry.deadline);
       settle(entry);
