@@ -36,6 +36,8 @@ export interface SecurityConfig {
   readonly maxClientsPerIp: number;
   /** Connections that have not yet made an authorised request, all addresses together. */
   readonly maxUnauthenticatedConnections: number;
+  /** Unauthenticated connections from one address; a new one past this closes the address's oldest idle one (0: no limit). */
+  readonly maxUnauthenticatedPerIp: number;
   /** A request whose headers are not complete after this long is closed, ms. */
   readonly requestHeaderTimeoutMs: number;
   /** Peers whose X-Forwarded-For is believed. */
@@ -84,6 +86,7 @@ export const SECURITY_DIRECTIVES: Record<string, DirectiveSpec> = {
   RedirectToHTTPS: { parse: boolean, default: false },
   MaxClientsPerIP: { parse: integer(0, 1_000_000), default: 0 },
   MaxUnauthenticatedConnections: { parse: integer(1, 1_000_000), default: 1000 },
+  MaxUnauthenticatedPerIP: { parse: integer(0, 1_000_000), default: 100 },
   RequestHeaderTimeout: { parse: seconds(1, 300), default: 10_000 },
   TrustProxy: { parse: addresses, repeatable: true },
 };
@@ -126,6 +129,7 @@ export function buildSecurity(global: DirectiveValues, problems: Problems): Secu
     redirectToHttps,
     maxClientsPerIp: get('MaxClientsPerIP'),
     maxUnauthenticatedConnections: get('MaxUnauthenticatedConnections'),
+    maxUnauthenticatedPerIp: get('MaxUnauthenticatedPerIP'),
     requestHeaderTimeoutMs: get('RequestHeaderTimeout'),
     trustProxy: (get<Lines<string[]> | undefined>('TrustProxy') ?? []).flatMap(({ value }) => value),
   };

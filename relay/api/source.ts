@@ -148,11 +148,14 @@ export function registerSourceApi(router: Router, relay: Relay, log: Logger): vo
     const check = await accessControlOf(relay).checkAdmin(ctx.get('authorization') || undefined, ctx.ip);
     if (check === 'missing') throw new PushError(4006, 'missing admin credentials: this action needs the Authorization header of an AdminUser or AdminToken');
     if (check === 'wrong') throw new PushError(4053, 'invalid administrator credentials');
+    if (check === 'busy') throw new PushError(4290, 'too many credential checks at once: try again shortly');
   };
 
   router.post('/api/source', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
-    const address = (ctx.socket.remoteAddress ?? '').replace(/^::ffff:(?=\d)/, '');
+    // The publisher's own address (X-Forwarded-For behind a TrustProxy, as the HTTP edge resolved it): its bad keys slow
+    // only it down, and its RTP, which comes straight from it and not through the proxy, is expected from there.
+    const address = ctx.ip;
     try {
       let body: Record<string, unknown>;
       try {

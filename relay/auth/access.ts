@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RelayConfig, StreamConfig } from '../../conf/types.ts';
 import type { SecurityConfig } from '../../conf/security.ts';
@@ -6,6 +6,7 @@ import type { Logger } from '../log.ts';
 import type { ConnectionLimits } from '../http/connection-limits.ts';
 import { FailedLogins } from './failures.ts';
 import { verifyPassword } from './password.ts';
+import { VerificationGate } from './verify-gate.ts';
 import { checkViewerToken, looksLikeViewerToken } from './viewer-token.ts';
 
 /** What a viewer presents: a `?token=` value and/or an Authorization header, and where it comes from. */
@@ -18,18 +19,23 @@ export interface ViewerRequest {
   readonly address: string;
 }
 
-/** Allowed (and how), or refused with 403 (no or bad token) or 410 (expired token). */
+/** Allowed (and how), or refused with 403 (no or bad token), 410 (expired token) or 429 (credentials not checked now). */
 export type ViewerDecision =
   | { readonly allowed: true; readonly via: 'public' | 'token' | 'admin' }
-  | { readonly allowed: false; readonly status: 403 | 410; readonly reason: string };
+  | { readonly allowed: false; readonly status: 403 | 410 | 429; readonly reason: string };
 
-/** The answer to an admin request: allowed, no credentials sent, or credentials that are wrong or malformed. */
-export type AdminCheck = 'ok' | 'missing' | 'wrong';
+/**
+ * The answer to an admin request: allowed, no credentials sent, credentials that are wrong or malformed, or not
+ * checked because too many checks are under way (from this address, or from everyone): try again shortly.
+ */
+export type AdminCheck = 'ok' | 'missing' | 'wrong' | 'busy';
 
 const MAX_AUTHORIZATION_LENGTH = 4096;
 /** Verified credentials skip scrypt for a minute: a status page refreshing every 3 s must not cost a hash each time. */
 const VERIFIED_TTL_MS = 60_000;
 const MAX_VERIFIED = 1000;
+/** Shortest hold of an answer to credentials that were not checked (too many checks under way), ms. */
+const BUSY_HOLD_MS = 1000;
 
 /** Logs counts 1, 10, 100, ... so that a flood costs a handful of lines. */
 const worthLogging = (count: number): boolean => Number.isInteger(Math.log10(count));
@@ -41,8 +47,14 @@ export class AccessControl {
   viewerRefusals = 0;
   /** The connection limits of each listener (plain and HTTPS), registered by whoever starts them, for /metrics. */
   readonly connectionLimits: ConnectionLimits[] = [];
+  /** Bounds the password hashing under way, so that a login flood cannot take the thread pool from file serving. */
+  readonly verifications = new VerificationGate();
   private readonly verified = new Map<string, number>();
+  /** Checks under way by credentials, so that the same credentials sent in parallel cost one hash. */
+  private readonly checking = new Map<string, Promise<boolean | undefined>>();
   private verifiedFor: SecurityConfig | undefined;
+  /** Keys the verified-credentials cache, so that what it holds cannot be brute-forced offline like a plain hash. */
+  private readonly cacheKey = randomBytes(32);
 
   constructor(
     private readonly config: () => RelayConfig,
@@ -64,15 +76,35 @@ export class AccessControl {
       this.verified.clear();
       this.verifiedFor = security;
     }
-    const key = createHash('sha256').update(authorization).digest('base64');
+    const key = createHmac('sha256', this.cacheKey).update(authorization).digest('base64');
     if ((this.verified.get(key) ?? 0) > Date.now()) return 'ok';
-    const delay = this.failedLogins.delayFor(address);
-    if (delay > 0) await sleep(delay);
-    if (await this.verifyCredentials(security, authorization)) {
+    const delayed = async (): Promise<void> => {
+      const delay = this.failedLogins.delayFor(address);
+      if (delay > 0) await sleep(delay);
+    };
+    // The same credentials already being checked (parallel requests of one client, or one wrong password sent many
+    // times at once) wait for that check's answer instead of hashing again.
+    let pending = this.checking.get(key);
+    const shared = pending !== undefined;
+    if (!pending) {
+      pending = this.verifications.run(address, () => this.verifyCredentials(security, authorization), delayed).finally(() => this.checking.delete(key));
+      this.checking.set(key, pending);
+    }
+    const matches = await pending;
+    if (matches === undefined) {
+      // Not hashed; held at least a second (longer after failures), so that a client looping on refusals slows down.
+      await sleep(Math.max(BUSY_HOLD_MS, this.failedLogins.delayFor(address)));
+      return 'busy';
+    }
+    if (matches) {
       this.failedLogins.succeed(address);
       this.verified.set(key, Date.now() + VERIFIED_TTL_MS);
       if (this.verified.size > MAX_VERIFIED) this.verified.delete(this.verified.keys().next().value!);
       return 'ok';
+    }
+    if (shared) {
+      await sleep(this.failedLogins.delayFor(address));
+      return 'wrong';
     }
     const count = this.failedLogins.fail(address);
     if (worthLogging(count)) {
@@ -96,7 +128,9 @@ export class AccessControl {
       expired ||= check === 'expired';
     }
     if (request.authorization && this.adminProtected && !expired) {
-      if ((await this.checkAdmin(request.authorization, request.address)) === 'ok') return { allowed: true, via: 'admin' };
+      const admin = await this.checkAdmin(request.authorization, request.address);
+      if (admin === 'ok') return { allowed: true, via: 'admin' };
+      if (admin === 'busy') return { allowed: false, status: 429, reason: 'too many credential checks at once; try again shortly' };
     }
     this.viewerRefusals++;
     const decision: ViewerDecision = expired

@@ -3,7 +3,7 @@ import type { RelayConfig, StreamConfig } from '../../conf/types.ts';
 import type { Logger } from '../log.ts';
 import { clientAddress, plainAddress } from '../http/client-address.ts';
 import { markAuthorised } from '../http/connection-limits.ts';
-import { accessControlOf, type AccessControl } from './access.ts';
+import { accessControlOf, type AccessControl, type AdminCheck } from './access.ts';
 import { checkedAtEdge, sharedSegmentToken } from './edge-check.ts';
 import { addTokenToPlaylist } from './playlist-token.ts';
 import { classifyPath } from './surfaces.ts';
@@ -23,13 +23,25 @@ export interface GuardedRelay {
  */
 const HOST_PATTERN = /^(?:(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?)?$/;
 
-/** Sends 401 with the challenges this relay accepts (Basic for people, Bearer for scripts). */
-function unauthorised(ctx: Context): void {
+/**
+ * Sends 401 with the challenges this relay accepts (Basic for people, Bearer for scripts), or 429 when the credentials
+ * were not checked because too many checks are under way.
+ */
+function unauthorised(ctx: Context, check: AdminCheck = 'wrong'): void {
+  if (check === 'busy') return tooBusy(ctx);
   ctx.status = 401;
   ctx.set('WWW-Authenticate', 'Basic realm="relay admin", charset="UTF-8"');
   ctx.append('WWW-Authenticate', 'Bearer realm="relay admin"');
   ctx.type = 'text/plain';
   ctx.body = 'authentication required\n';
+}
+
+/** 429: credentials not checked now (one check at a time per address, a few at once in all). */
+function tooBusy(ctx: Context): void {
+  ctx.status = 429;
+  ctx.set('Retry-After', '1');
+  ctx.type = 'text/plain';
+  ctx.body = 'too many credential checks at once; try again shortly\n';
 }
 
 /** The token a request carries in its query, if it is one (a repeated parameter is not). */
@@ -78,7 +90,8 @@ export function accessGuard(relay: GuardedRelay): Middleware {
 async function authorise(ctx: Context, next: Next, relay: GuardedRelay, access: AccessControl): Promise<void> {
   const surface = classifyPath(relay.config, ctx.path, relay.startedStreams?.());
   if (surface.plane === 'admin') {
-    if ((await access.checkAdmin(ctx.get('authorization') || undefined, ctx.ip)) !== 'ok') return unauthorised(ctx);
+    const check = await access.checkAdmin(ctx.get('authorization') || undefined, ctx.ip);
+    if (check !== 'ok') return unauthorised(ctx, check);
     markAuthorised(ctx.req.socket);
     return next();
   }
@@ -90,6 +103,7 @@ async function authorise(ctx: Context, next: Next, relay: GuardedRelay, access: 
   const decision = await access.authorizeViewer(surface.scope, surface.access, { token, authorization: ctx.get('authorization') || undefined, address: ctx.ip });
   if (!decision.allowed) {
     ctx.status = decision.status;
+    if (decision.status === 429) ctx.set('Retry-After', '1');
     ctx.type = 'text/plain';
     ctx.body = `${decision.reason}\n`;
     return;
@@ -141,7 +155,8 @@ function holdForwardedSlot(ctx: Context, inFlight: Map<string, number>, max: num
 export function requireAdmin(relay: GuardedRelay): Middleware {
   const access = accessControlOf(relay);
   return async (ctx, next) => {
-    if ((await access.checkAdmin(ctx.get('authorization') || undefined, ctx.ip)) !== 'ok') return unauthorised(ctx);
+    const check = await access.checkAdmin(ctx.get('authorization') || undefined, ctx.ip);
+    if (check !== 'ok') return unauthorised(ctx, check);
     return next();
   };
 }

@@ -43,5 +43,6 @@ export async function authorizeRtspReader(
   if (decision.status === 403 && !given && !remembered) {
     return { status: 401, headers: [['WWW-Authenticate', 'Basic realm="relay"']] };
   }
-  return { status: decision.status };
+  // RTSP has no 429: credentials not checked now are a passing overload, as 503 says.
+  return { status: decision.status === 429 ? 503 : decision.status };
 }

@@ -38,7 +38,7 @@ export async function listenHttps(app: Koa, security: () => SecurityConfig, host
   }
   let server: Server;
   try {
-    const options = { ...pair, maxHeaderSize: 16 * 1024, connectionsCheckingInterval: 1_000, handshakeTimeout: initial.requestHeaderTimeoutMs };
+    const options = { ...pair, maxHeaderSize: 16 * 1024, connectionsCheckingInterval: 1_000, handshakeTimeout: Math.min(initial.requestHeaderTimeoutMs, 10_000) };
     server = createServer(options, app.callback());
   } catch (error) {
     // OpenSSL's message says what is wrong (e.g. "key values mismatch") without quoting the key.
@@ -51,7 +51,8 @@ export async function listenHttps(app: Koa, security: () => SecurityConfig, host
   // Failed handshakes and malformed requests are the client's problem: close, no log line, no stack.
   server.on('tlsClientError', (_error, socket) => socket.destroy());
   server.on('clientError', (_error, socket) => socket.destroy());
-  const limits = limitConnections(server, security, 'secureConnection');
+  // Counted at the TCP accept, before the handshake: a handshake never finished must hold a slot like any other connection.
+  const limits = limitConnections(server, security);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(initial.httpsPort, host, () => {

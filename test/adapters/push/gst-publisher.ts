@@ -55,11 +55,11 @@ export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'S
 export function sourceApi(
   baseUrl: string,
   body: unknown,
-  options: { raw?: string | Buffer; localAddress?: string; authorization?: string } = {},
+  options: { raw?: string | Buffer; localAddress?: string; authorization?: string; headers?: Record<string, string> } = {},
 ): Promise<{ status: number; json: Record<string, unknown> }> {
   const payload = options.raw ?? JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    const headers = { 'Content-Type': 'application/json', ...(options.authorization ? { Authorization: options.authorization } : {}) };
+    const headers = { 'Content-Type': 'application/json', ...(options.authorization ? { Authorization: options.authorization } : {}), ...options.headers };
     const req = request(`${baseUrl}/api/source`, { method: 'POST', headers, localAddress: options.localAddress }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));

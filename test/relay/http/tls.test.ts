@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
@@ -11,6 +12,8 @@ import { unusedPort } from '../../helpers/ports.ts';
 import { get } from '../../helpers/request.ts';
 import { startTestRelay, syntheticConfig } from '../../helpers/relay.ts';
 import { TlsSetupError } from '../../../relay/http/tls.ts';
+import { accessControlOf } from '../../../relay/auth/access.ts';
+import { startIdleFlood } from '../../helpers/idle-flood.ts';
 
 const run = promisify(execFile);
 const dir = await mkdtemp(join(tmpdir(), 'relay-tls-'));
@@ -91,4 +94,36 @@ t.test('a key that does not match its certificate stops startup with a clear err
   t.type(error, TlsSetupError);
   t.match((error as Error).message, /SSLCertificateFile\/SSLCertificateKeyFile are not a usable pair/);
   t.notOk((error as Error).message.includes(key.split('\n')[1]!), 'no key material in the message');
+});
+
+t.test('HTTPS connections count against MaxClientsPerIP from the TCP accept, and a handshake is bounded in time', async (t) => {
+  // Guards the uncounted-handshake bug: HTTPS connections were counted only once their handshake finished, so one
+  // address held thousands of connections that never started one.
+  await writeFile(join(dir, 'cert.pem'), await readFile(join(dir, 'first.pem')));
+  await writeFile(join(dir, 'key.pem'), await readFile(join(dir, 'first.key')));
+  const relay = await startTestRelay(`${tlsConfig}MaxClientsPerIP 20\nRequestHeaderTimeout 2\n${syntheticConfig({ rate: 10 })}`);
+  t.teardown(() => relay.stop());
+  const limits = accessControlOf(relay.relay).connectionLimits[1]!;
+  const flood = startIdleFlood(httpsPort, 200, ['127.0.0.3'], { lineEveryMs: 0 });
+  t.teardown(flood.stop);
+  await flood.opened;
+  await waitFor(() => limits.counters.refusedPerIp >= 180, 5_000, '180 connections past MaxClientsPerIP refused');
+  t.ok(limits.connectionsFrom('127.0.0.3') <= 20, `${limits.connectionsFrom('127.0.0.3')} connections held by the address (MaxClientsPerIP 20)`);
+  t.same(await httpsGet(httpsPort, '/stat.json'), { status: 200, fingerprint: first }, 'another address still gets in over HTTPS');
+
+  // A handshake sent one byte at a time is closed at the deadline all the same.
+  const started = Date.now();
+  const closedAfter = await new Promise<number>((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port: httpsPort, localAddress: '127.0.0.4' });
+    const record = Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, ...new Array<number>(512).fill(0x01)]);
+    let sent = 0;
+    const trickle = setInterval(() => socket.writable && sent < record.length && socket.write(record.subarray(sent, ++sent)), 200);
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearInterval(trickle);
+      resolve(Date.now() - started);
+    });
+    setTimeout(() => socket.destroy(), 15_000).unref();
+  });
+  t.ok(closedAfter < 4_000, `a trickled handshake was closed after ${closedAfter} ms (RequestHeaderTimeout 2 s)`);
 });
