@@ -1,0 +1,217 @@
+/**
+ * Picture-quality arithmetic on decoded luma frames: matching each frame a viewer got to the source frame it shows,
+ * PSNR and SSIM against it, and the evenness of the frames' timing. Pure functions; capturing and decoding live in
+ * quality-capture.ts.
+ */
+
+/** Luma frames of one size, 8 bits per pixel, row after row. */
+export interface GrayFrames {
+  readonly width: number;
+  readonly height: number;
+  readonly frames: readonly Uint8Array[];
+}
+
+/** A thumbnail edge in pixels: 16x16 blocks are averaged, so coding noise hardly moves the match. */
+const BLOCK = 16;
+
+function thumbnail(frame: Uint8Array, width: number, height: number): Float32Array {
+  const columns = Math.floor(width / BLOCK);
+  const rows = Math.floor(height / BLOCK);
+  const out = new Float32Array(columns * rows);
+  for (let y = 0; y < rows * BLOCK; y++) {
+    const row = Math.floor(y / BLOCK) * columns;
+    for (let x = 0; x < columns * BLOCK; x++) out[row + Math.floor(x / BLOCK)]! += frame[y * width + x]!;
+  }
+  return out;
+}
+
+function distance(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i]! - b[i]!);
+  return sum;
+}
+
+/** Luma PSNR in dB (capped at 99 for identical frames). */
+export function psnr(a: Uint8Array, b: Uint8Array): number {
+  let squared = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i]! - b[i]!;
+    squared += d * d;
+  }
+  const mse = squared / a.length;
+  return mse === 0 ? 99 : 10 * Math.log10((255 * 255) / mse);
+}
+
+/** Mean SSIM over 8x8 windows stepped by 4 pixels (the usual constants for 8-bit samples). */
+export function ssim(a: Uint8Array, b: Uint8Array, width: number, height: number): number {
+  const c1 = (0.01 * 255) ** 2;
+  const c2 = (0.03 * 255) ** 2;
+  let total = 0;
+  let windows = 0;
+  for (let y0 = 0; y0 + 8 <= height; y0 += 4) {
+    for (let x0 = 0; x0 + 8 <= width; x0 += 4) {
+      let sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
+      for (let y = y0; y < y0 + 8; y++) {
+        for (let x = x0; x < x0 + 8; x++) {
+          const p = a[y * width + x]!;
+          const q = b[y * width + x]!;
+          sa += p; sb += q; saa += p * p; sbb += q * q; sab += p * q;
+        }
+      }
+      const ma = sa / 64, mb = sb / 64;
+      const va = saa / 64 - ma * ma, vb = sbb / 64 - mb * mb, cov = sab / 64 - ma * mb;
+      total += ((2 * ma * mb + c1) * (2 * cov + c2)) / ((ma * ma + mb * mb + c1) * (va + vb + c2));
+      windows++;
+    }
+  }
+  return windows === 0 ? 0 : total / windows;
+}
+
+/** How the frames a viewer got compare with the source frames they show. */
+export interface PictureScore {
+  /** Frames compared. */
+  readonly frames: number;
+  readonly psnrMean: number;
+  /** The worst frame's PSNR. */
+  readonly psnrMin: number;
+  readonly ssimMean: number;
+  /** For each decoded frame, the index of the source frame it matched best. */
+  readonly matched: readonly number[];
+}
+
+/**
+ * Matches every decoded frame to the reference frame it looks most like (by 16x16 block means), then scores the pair.
+ * Both sets must have the same size (decode the viewer's frames scaled to the reference size).
+ */
+export function scorePicture(reference: GrayFrames, decoded: GrayFrames, options: { ssimEvery?: number } = {}): PictureScore {
+  if (reference.width !== decoded.width || reference.height !== decoded.height) {
+    throw new Error(`reference is ${reference.width}x${reference.height}, decoded ${decoded.width}x${decoded.height}`);
+  }
+  if (decoded.frames.length === 0) throw new Error('no decoded frames to score');
+  const { width, height } = reference;
+  const thumbs = reference.frames.map((frame) => thumbnail(frame, width, height));
+  const matched: number[] = [];
+  const psnrs: number[] = [];
+  const ssims: number[] = [];
+  const ssimEvery = options.ssimEvery ?? 5;
+  decoded.frames.forEach((frame, n) => {
+    const thumb = thumbnail(frame, width, height);
+    let best = 0;
+    let bestDistance = Infinity;
+    thumbs.forEach((candidate, index) => {
+      const d = distance(thumb, candidate);
+      if (d < bestDistance) [best, bestDistance] = [index, d];
+    });
+    matched.push(best);
+    const source = reference.frames[best]!;
+    psnrs.push(psnr(source, frame));
+    if (n % ssimEvery === 0) ssims.push(ssim(source, frame, width, height));
+  });
+  const mean = (values: number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
+  return { frames: decoded.frames.length, psnrMean: mean(psnrs), psnrMin: Math.min(...psnrs), ssimMean: mean(ssims), matched };
+}
+
+/**
+ * Frames that show the source frame of the frame before them (a repeat), steps back in the source (reordering) and
+ * steps over source frames (skips), from the matched source indices of a source looping every `loopLength` frames.
+ */
+export function sequenceFaults(matched: readonly number[], loopLength: number): { repeats: number; backwards: number; skipped: number } {
+  let repeats = 0;
+  let backwards = 0;
+  let skipped = 0;
+  for (let i = 1; i < matched.length; i++) {
+    const step = (matched[i]! - matched[i - 1]! + loopLength) % loopLength;
+    if (step === 0) repeats++;
+    else if (step > loopLength / 2) backwards++;
+    else if (step > 1) skipped += step - 1;
+  }
+  return { repeats, backwards, skipped };
+}
+
+/** The timing of a run of frames, from their presentation (or arrival) times in seconds. */
+export interface FrameTiming {
+  readonly frames: number;
+  /** Frames per second over the whole span. */
+  readonly fps: number;
+  /** Standard deviation of the intervals between frames, ms. */
+  readonly jitterMs: number;
+  /** The longest interval, ms. */
+  readonly maxGapMs: number;
+  /** Intervals shorter than a quarter of the median: frames bunched together (bursts) or at the same time. */
+  readonly bunched: number;
+  /** Times that go back. */
+  readonly reordered: number;
+}
+
+export function frameTiming(times: readonly number[]): FrameTiming {
+  if (times.length < 2) throw new Error(`need two frames to time, got ${times.length}`);
+  const intervals = times.slice(1).map((t, i) => t - times[i]!);
+  const sorted = [...intervals].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)]!;
+  const mean = intervals.reduce((a, b) => a + b, 0) / intervals.length;
+  const variance = intervals.reduce((sum, d) => sum + (d - mean) ** 2, 0) / intervals.length;
+  const span = times[times.length - 1]! - times[0]!;
+  return {
+    frames: times.length,
+    fps: span > 0 ? (times.length - 1) / span : 0,
+    jitterMs: Math.sqrt(variance) * 1000,
+    maxGapMs: sorted[sorted.length - 1]! * 1000,
+    bunched: intervals.filter((d) => d >= 0 && d < median / 4).length,
+    reordered: intervals.filter((d) => d < 0).length,
+  };
+}
+
+/** Kilobits per second of `bytes` over `seconds`. */
+export function kbps(bytes: number, seconds: number): number {
+  return (bytes * 8) / 1000 / seconds;
+}
+
+/** What a case expects of an output; the floors below turn it into pass or fail. */
+export interface Expectation {
+  readonly width: number;
+  readonly height: number;
+  /** The frame rate the viewer should get. */
+  readonly fps: number;
+  /** Luma PSNR floor, dB, of every frame's mean (and the worst frame at most 3 dB below it). */
+  readonly psnr: number;
+  readonly ssim?: number;
+  /** The configured bit rate, kbit/s, when the relay encodes. */
+  readonly kbps?: number;
+  /** Every source frame must reach the viewer (the output runs at the source's rate). */
+  readonly everyFrame?: boolean;
+  /**
+   * 'even' (the default) also bars gaps and bursts: for timestamps the relay writes. 'rate' checks only the rate and
+   * order: for times the camera or the machine's load set (an MJPEG camera's send stamps, snapshot polls).
+   */
+  readonly timing?: 'even' | 'rate';
+}
+
+/**
+ * The shared bars: bit rate within 30% of the configured, frame rate within 5%, no gap over 3 frame periods, at most 5%
+ * of the frames bunched (under a quarter of the median interval after the one before).
+ */
+export const FLOORS = { kbpsLow: 0.7, kbpsHigh: 1.3, fpsTolerance: 0.05, gapPeriods: 3, worstFrameBelowMean: 3, bunchedShare: 0.05 } as const;
+
+/** Everything in `measured` that misses the expectation, one line each (empty when all is well). */
+export function floorFailures(measured: FrameTiming & PictureScore & ReturnType<typeof sequenceFaults> & { width: number; height: number; kbps: number }, expected: Expectation): string[] {
+  const failures: string[] = [];
+  const fixed = (value: number, digits = 1): string => value.toFixed(digits);
+  if (measured.width !== expected.width || measured.height !== expected.height) {
+    failures.push(`size ${measured.width}x${measured.height}, expected ${expected.width}x${expected.height}`);
+  }
+  if (measured.psnrMean < expected.psnr) failures.push(`PSNR ${fixed(measured.psnrMean)} dB below the floor of ${expected.psnr} dB`);
+  if (measured.psnrMin < expected.psnr - FLOORS.worstFrameBelowMean) failures.push(`worst frame PSNR ${fixed(measured.psnrMin)} dB`);
+  if (expected.ssim !== undefined && measured.ssimMean < expected.ssim) failures.push(`SSIM ${fixed(measured.ssimMean, 3)} below ${expected.ssim}`);
+  if (expected.kbps !== undefined) {
+    const ratio = measured.kbps / expected.kbps;
+    if (ratio < FLOORS.kbpsLow || ratio > FLOORS.kbpsHigh) failures.push(`${fixed(measured.kbps)} kbit/s for ${expected.kbps} configured`);
+  }
+  if (Math.abs(measured.fps / expected.fps - 1) > FLOORS.fpsTolerance) failures.push(`${fixed(measured.fps, 2)} fps, expected ${expected.fps}`);
+  const even = (expected.timing ?? 'even') === 'even';
+  if (even && measured.maxGapMs > (FLOORS.gapPeriods * 1000) / expected.fps) failures.push(`a gap of ${fixed(measured.maxGapMs, 0)} ms between frames`);
+  if (measured.reordered > 0 || measured.backwards > 0) failures.push(`frames out of order: ${measured.reordered} times, ${measured.backwards} steps back in the source`);
+  if (even && measured.bunched > measured.frames * FLOORS.bunchedShare) failures.push(`${measured.bunched} frames bunched together (bursts)`);
+  if (measured.repeats > 0) failures.push(`${measured.repeats} frames repeat the source frame before them`);
+  if (expected.everyFrame && measured.skipped > 0) failures.push(`${measured.skipped} source frames never reached the viewer`);
+  return failures;
+}

@@ -1,0 +1,68 @@
+// Guards the most ordinary setup: an HTTP MJPEG camera with no VideoFrameRate line was encoded at 3% of its bit rate (21 dB).
+import t from 'tap';
+import { BenchCamera, makeJpegs } from '../../../bench/camera.ts';
+import { waitFor } from '../../helpers/probe.ts';
+import { hlsSegmentDurations, jpegsToGray, measureMjpeg, measureSnapshots, measureVideo } from '../../helpers/quality-capture.ts';
+import { floorFailures, type Expectation } from '../../helpers/quality.ts';
+import { startTestRelay } from '../../helpers/relay.ts';
+
+const SEGMENT_SECONDS = 2;
+/** Floors for the camera's 640x480 25 fps testsrc2 JPEGs encoded at 1000 kbit/s (a healthy encoder gives about 43 dB). */
+const ENCODED: Expectation = { width: 640, height: 480, fps: 25, psnr: 35, ssim: 0.95, kbps: 1000, everyFrame: true };
+/** The camera's own JPEGs are passed through untouched, every one: identical pictures, timed by the camera's stamps. */
+const PASSED: Expectation = { width: 640, height: 480, fps: 25, psnr: 60, everyFrame: true, timing: 'rate' };
+
+const jpegs = await makeJpegs(640, 480);
+const camera = new BenchCamera(jpegs, 25);
+await camera.start();
+t.teardown(() => camera.stop());
+const reference = { frames: await jpegsToGray(jpegs), loop: jpegs.length };
+// The config a new operator writes from the README: no VideoFrameRate, so the encoder must take the camera's rate.
+const relay = await startTestRelay(`
+<Camera door>
+  Source ${camera.url}
+</Camera>
+<Stream door.flv>
+  Feed door
+  VideoBitRate 1000
+</Stream>
+<Stream door.m3u8>
+  Feed door
+  VideoBitRate 1000
+  HLSSegmentTime ${SEGMENT_SECONDS}
+</Stream>
+<Stream door.mjpg>
+  Feed door
+</Stream>
+<Stream door.jpg>
+  Feed door
+</Stream>
+`);
+t.teardown(() => relay.stop());
+await waitFor(async () => (await fetch(`${relay.baseUrl}/door.jpg`)).status === 200, 15_000, 'the camera to be live');
+
+t.test('FLV looks like the camera at the configured bit rate and rate; HLS segments follow HLSSegmentTime', async (t) => {
+  const [flv, segments] = await Promise.all([
+    measureVideo(`${relay.baseUrl}/door.flv`, reference, { seconds: 5 }),
+    hlsSegmentDurations(`${relay.baseUrl}/door.m3u8`, 9),
+  ]);
+  t.same(floorFailures(flv, ENCODED), [], `FLV: ${flv.psnrMean.toFixed(1)} dB, ${flv.kbps.toFixed(0)} kbit/s, ${flv.fps.toFixed(2)} fps`);
+  t.equal(segments.target, SEGMENT_SECONDS, 'EXT-X-TARGETDURATION is the setting');
+  t.ok(segments.durations.length >= 3, `segments seen: ${segments.durations.join(', ')}`);
+  const off = segments.durations.filter((d) => Math.abs(d - SEGMENT_SECONDS) > 0.1 * SEGMENT_SECONDS);
+  t.same(off, [], `every segment lasts ${SEGMENT_SECONDS} s within 10%: ${segments.durations.join(', ')}`);
+});
+
+t.test('HLS looks like the camera at the configured bit rate and rate', async (t) => {
+  const hls = await measureVideo(`${relay.baseUrl}/door.m3u8`, reference, { seconds: 5 });
+  t.same(floorFailures(hls, ENCODED), [], `HLS: ${hls.psnrMean.toFixed(1)} dB, ${hls.kbps.toFixed(0)} kbit/s, ${hls.fps.toFixed(2)} fps`);
+});
+
+t.test('MJPEG and JPEG viewers get the camera\'s own pictures, MJPEG at its rate', async (t) => {
+  const mjpeg = await measureMjpeg(`${relay.baseUrl}/door.mjpg`, reference, 3);
+  t.same(floorFailures(mjpeg, PASSED), [], `MJPEG: ${mjpeg.psnrMean.toFixed(1)} dB, ${mjpeg.fps.toFixed(2)} fps`);
+  const snapshots = await measureSnapshots(`${relay.baseUrl}/door.jpg`, reference, 8, 150);
+  t.ok(snapshots.psnrMin >= PASSED.psnr, `every snapshot is a camera frame: worst ${snapshots.psnrMin.toFixed(1)} dB`);
+  t.same([snapshots.width, snapshots.height], [640, 480]);
+  t.equal(snapshots.backwards, 0, 'a later snapshot never shows an earlier frame');
+});
