@@ -6,8 +6,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { JpegSplitter } from '../../adapters/common/jpeg-splitter.ts';
-import { STAMP_MARKER, readStamp } from '../../bench/stamp.ts';
-import { frameTiming, kbps, scorePicture, sequenceFaults, type FrameTiming, type GrayFrames, type PictureScore } from './quality.ts';
+import { contentRate, frameTiming, kbps, scorePicture, sequenceFaults, type FrameTiming, type GrayFrames, type PictureScore } from './quality.ts';
 
 const run = promisify(execFile);
 
@@ -105,12 +104,19 @@ export interface QualityReport extends FrameTiming, PictureScore {
   readonly backwards: number;
   /** Source frames stepped over between two frames the viewer got. */
   readonly skipped: number;
+  readonly advanced: number;
+  /** Frames per second of the source's time the viewer's frames show (when the reference knows the source's rate). */
+  readonly contentFps?: number;
 }
 
-/** The source a viewer's frames are compared with; `loop` is how many distinct frames a looping source repeats. */
+/**
+ * The source a viewer's frames are compared with; `loop` is how many distinct frames a looping source repeats, `rate`
+ * the source's frames per second.
+ */
 export interface Reference {
   readonly frames: GrayFrames;
   readonly loop?: number;
+  readonly rate?: number;
 }
 
 function report(probed: Omit<Probed, 'packets'>, times: number[], bytes: number, reference: Reference, decoded: GrayFrames): QualityReport {
@@ -118,7 +124,8 @@ function report(probed: Omit<Probed, 'packets'>, times: number[], bytes: number,
   const score = scorePicture(reference.frames, decoded);
   const span = times[times.length - 1]! - times[0]!;
   const faults = sequenceFaults(score.matched, reference.loop ?? Number.MAX_SAFE_INTEGER);
-  return { ...probed, ...timing, ...score, ...faults, kbps: kbps(bytes, span * (times.length / (times.length - 1))) };
+  const contentFps = reference.rate ? contentRate(score.frames, faults.advanced, reference.rate) : undefined;
+  return { ...probed, ...timing, ...score, ...faults, contentFps, kbps: kbps(bytes, span * (times.length / (times.length - 1))) };
 }
 
 /**
@@ -151,10 +158,7 @@ export async function measureFile(file: string, reference: Reference): Promise<Q
   return report({ codec: probed.codec, width: probed.width, height: probed.height }, times, bytes, reference, decoded);
 }
 
-/**
- * Reads an MJPEG (multipart JPEG) URL for `seconds`: the JPEGs and their times, seconds: the send time the bench
- * camera stamps into each JPEG where there is one (so the machine's load on this reader does not count), else arrival.
- */
+/** Reads an MJPEG (multipart JPEG) URL for `seconds`: the JPEGs and their arrival times, seconds. */
 export function captureMjpeg(url: string, seconds: number): Promise<{ jpegs: Buffer[]; times: number[] }> {
   return new Promise((resolve, reject) => {
     const jpegs: Buffer[] = [];
@@ -165,8 +169,7 @@ export function captureMjpeg(url: string, seconds: number): Promise<{ jpegs: Buf
       response.on('data', (chunk: Buffer) => {
         for (const jpeg of splitter.push(chunk)) {
           jpegs.push(jpeg);
-          const stamped = jpeg.subarray(2, 2 + STAMP_MARKER.length).equals(STAMP_MARKER);
-          times.push(stamped ? readStamp(jpeg, 2) / 1000 : performance.now() / 1000);
+          times.push(performance.now() / 1000);
         }
       });
       response.on('error', () => {});

@@ -115,17 +115,37 @@ export function scorePicture(reference: GrayFrames, decoded: GrayFrames, options
  * Frames that show the source frame of the frame before them (a repeat), steps back in the source (reordering) and
  * steps over source frames (skips), from the matched source indices of a source looping every `loopLength` frames.
  */
-export function sequenceFaults(matched: readonly number[], loopLength: number): { repeats: number; backwards: number; skipped: number } {
+export function sequenceFaults(matched: readonly number[], loopLength: number): SequenceFaults {
   let repeats = 0;
   let backwards = 0;
   let skipped = 0;
+  let advanced = 0;
   for (let i = 1; i < matched.length; i++) {
     const step = (matched[i]! - matched[i - 1]! + loopLength) % loopLength;
     if (step === 0) repeats++;
     else if (step > loopLength / 2) backwards++;
-    else if (step > 1) skipped += step - 1;
+    else {
+      skipped += step - 1;
+      advanced += step;
+    }
   }
-  return { repeats, backwards, skipped };
+  return { repeats, backwards, skipped, advanced };
+}
+
+export interface SequenceFaults {
+  readonly repeats: number;
+  readonly backwards: number;
+  readonly skipped: number;
+  /** Source frames the viewer's frames moved forward by in all. */
+  readonly advanced: number;
+}
+
+/**
+ * The frame rate the content shows, whatever the timestamps say: frames shown per second of the source's own time
+ * (a source at `sourceRate` whose every second frame reaches the viewer shows sourceRate / 2).
+ */
+export function contentRate(frames: number, advanced: number, sourceRate: number): number {
+  return advanced > 0 ? (sourceRate * (frames - 1)) / advanced : 0;
 }
 
 /** The timing of a run of frames, from their presentation (or arrival) times in seconds. */
@@ -180,8 +200,8 @@ export interface Expectation {
   /** Every source frame must reach the viewer (the output runs at the source's rate). */
   readonly everyFrame?: boolean;
   /**
-   * 'even' (the default) also bars gaps and bursts: for timestamps the relay writes. 'rate' checks only the rate and
-   * order: for times the camera or the machine's load set (an MJPEG camera's send stamps, snapshot polls).
+   * 'even' (the default) checks the timestamps' rate and bars gaps and bursts: for timestamps the relay writes. 'rate'
+   * checks the rate of the frames' content only: for times the camera or the machine's load set (MJPEG arrivals).
    */
   readonly timing?: 'even' | 'rate';
 }
@@ -193,7 +213,7 @@ export interface Expectation {
 export const FLOORS = { kbpsLow: 0.7, kbpsHigh: 1.3, fpsTolerance: 0.05, gapPeriods: 3, worstFrameBelowMean: 3, bunchedShare: 0.05 } as const;
 
 /** Everything in `measured` that misses the expectation, one line each (empty when all is well). */
-export function floorFailures(measured: FrameTiming & PictureScore & ReturnType<typeof sequenceFaults> & { width: number; height: number; kbps: number }, expected: Expectation): string[] {
+export function floorFailures(measured: FrameTiming & PictureScore & SequenceFaults & { width: number; height: number; kbps: number; contentFps?: number }, expected: Expectation): string[] {
   const failures: string[] = [];
   const fixed = (value: number, digits = 1): string => value.toFixed(digits);
   if (measured.width !== expected.width || measured.height !== expected.height) {
@@ -206,8 +226,10 @@ export function floorFailures(measured: FrameTiming & PictureScore & ReturnType<
     const ratio = measured.kbps / expected.kbps;
     if (ratio < FLOORS.kbpsLow || ratio > FLOORS.kbpsHigh) failures.push(`${fixed(measured.kbps)} kbit/s for ${expected.kbps} configured`);
   }
-  if (Math.abs(measured.fps / expected.fps - 1) > FLOORS.fpsTolerance) failures.push(`${fixed(measured.fps, 2)} fps, expected ${expected.fps}`);
   const even = (expected.timing ?? 'even') === 'even';
+  const off = (fps: number): boolean => Math.abs(fps / expected.fps - 1) > FLOORS.fpsTolerance;
+  if (even && off(measured.fps)) failures.push(`${fixed(measured.fps, 2)} fps by the timestamps, expected ${expected.fps}`);
+  if (measured.contentFps !== undefined && off(measured.contentFps)) failures.push(`${fixed(measured.contentFps, 2)} fps of the source's frames, expected ${expected.fps}`);
   if (even && measured.maxGapMs > (FLOORS.gapPeriods * 1000) / expected.fps) failures.push(`a gap of ${fixed(measured.maxGapMs, 0)} ms between frames`);
   if (measured.reordered > 0 || measured.backwards > 0) failures.push(`frames out of order: ${measured.reordered} times, ${measured.backwards} steps back in the source`);
   if (even && measured.bunched > measured.frames * FLOORS.bunchedShare) failures.push(`${measured.bunched} frames bunched together (bursts)`);

@@ -3,20 +3,24 @@ import t from 'tap';
 import { BenchCamera, makeJpegs } from '../../../bench/camera.ts';
 import { waitFor } from '../../helpers/probe.ts';
 import { hlsSegmentDurations, jpegsToGray, measureMjpeg, measureSnapshots, measureVideo } from '../../helpers/quality-capture.ts';
+import { testsrcReference } from '../../helpers/quality-sources.ts';
 import { floorFailures, type Expectation } from '../../helpers/quality.ts';
 import { startTestRelay } from '../../helpers/relay.ts';
 
 const SEGMENT_SECONDS = 2;
 /** Floors for the camera's 640x480 25 fps testsrc2 JPEGs encoded at 1000 kbit/s (a healthy encoder gives about 43 dB). */
 const ENCODED: Expectation = { width: 640, height: 480, fps: 25, psnr: 35, ssim: 0.95, kbps: 1000, everyFrame: true };
-/** The camera's own JPEGs are passed through untouched, every one: identical pictures, timed by the camera's stamps. */
+/** The synthetic camera, 320x240 testsrc2 at 25 fps, encoded at 400 kbit/s. */
+const SYNTHETIC = { width: 320, height: 240, rate: 25, pattern: 'testsrc2' };
+const SYNTHETIC_ENCODED: Expectation = { width: 320, height: 240, fps: 25, psnr: 35, ssim: 0.95, kbps: 400, everyFrame: true };
+/** The camera's own JPEGs are passed through untouched, every one: identical pictures at the camera's rate. */
 const PASSED: Expectation = { width: 640, height: 480, fps: 25, psnr: 60, everyFrame: true, timing: 'rate' };
 
 const jpegs = await makeJpegs(640, 480);
 const camera = new BenchCamera(jpegs, 25);
 await camera.start();
 t.teardown(() => camera.stop());
-const reference = { frames: await jpegsToGray(jpegs), loop: jpegs.length };
+const reference = { frames: await jpegsToGray(jpegs), loop: jpegs.length, rate: 25 };
 // The config a new operator writes from the README: no VideoFrameRate, so the encoder must take the camera's rate.
 const relay = await startTestRelay(`
 <Camera door>
@@ -37,25 +41,38 @@ const relay = await startTestRelay(`
 <Stream door.jpg>
   Feed door
 </Stream>
+<Camera synthetic>
+  Source testsrc://?size=320x240&rate=25&pattern=testsrc2
+</Camera>
+<Stream synthetic.flv>
+  Feed synthetic
+  VideoBitRate 400
+</Stream>
 `);
+const relayStarted = Date.now();
 t.teardown(() => relay.stop());
 await waitFor(async () => (await fetch(`${relay.baseUrl}/door.jpg`)).status === 200, 15_000, 'the camera to be live');
 
-t.test('FLV looks like the camera at the configured bit rate and rate; HLS segments follow HLSSegmentTime', async (t) => {
-  const [flv, segments] = await Promise.all([
+t.test('FLV and HLS look like the camera at the configured bit rate and rate; HLS segments follow HLSSegmentTime', async (t) => {
+  const [flv, hls, segments] = await Promise.all([
     measureVideo(`${relay.baseUrl}/door.flv`, reference, { seconds: 5 }),
+    measureVideo(`${relay.baseUrl}/door.m3u8`, reference, { seconds: 5 }),
     hlsSegmentDurations(`${relay.baseUrl}/door.m3u8`, 9),
   ]);
   t.same(floorFailures(flv, ENCODED), [], `FLV: ${flv.psnrMean.toFixed(1)} dB, ${flv.kbps.toFixed(0)} kbit/s, ${flv.fps.toFixed(2)} fps`);
+  t.same(floorFailures(hls, ENCODED), [], `HLS: ${hls.psnrMean.toFixed(1)} dB, ${hls.kbps.toFixed(0)} kbit/s, ${hls.fps.toFixed(2)} fps`);
   t.equal(segments.target, SEGMENT_SECONDS, 'EXT-X-TARGETDURATION is the setting');
   t.ok(segments.durations.length >= 3, `segments seen: ${segments.durations.join(', ')}`);
   const off = segments.durations.filter((d) => Math.abs(d - SEGMENT_SECONDS) > 0.1 * SEGMENT_SECONDS);
   t.same(off, [], `every segment lasts ${SEGMENT_SECONDS} s within 10%: ${segments.durations.join(', ')}`);
 });
 
-t.test('HLS looks like the camera at the configured bit rate and rate', async (t) => {
-  const hls = await measureVideo(`${relay.baseUrl}/door.m3u8`, reference, { seconds: 5 });
-  t.same(floorFailures(hls, ENCODED), [], `HLS: ${hls.psnrMean.toFixed(1)} dB, ${hls.kbps.toFixed(0)} kbit/s, ${hls.fps.toFixed(2)} fps`);
+t.test('the synthetic camera\'s FLV looks like its pattern at the configured bit rate and rate', async (t) => {
+  const seconds = 4;
+  // The pattern never repeats: the reference is every frame the camera can have drawn by the end of the capture.
+  const frames = Math.ceil(((Date.now() - relayStarted) / 1000 + seconds + 8) * SYNTHETIC.rate);
+  const synthetic = await measureVideo(`${relay.baseUrl}/synthetic.flv`, await testsrcReference(SYNTHETIC, frames), { seconds });
+  t.same(floorFailures(synthetic, SYNTHETIC_ENCODED), [], `synthetic FLV: ${synthetic.psnrMean.toFixed(1)} dB, ${synthetic.kbps.toFixed(0)} kbit/s, ${synthetic.fps.toFixed(2)} fps`);
 });
 
 t.test('MJPEG and JPEG viewers get the camera\'s own pictures, MJPEG at its rate', async (t) => {
