@@ -29,9 +29,9 @@ export async function testsrcJpegs(options: TestsrcOptions, count: number): Prom
   return new JpegSplitter(1 << 24).push(stdout);
 }
 
-/** The synthetic camera's first `count` frames as a reference. */
-export async function testsrcReference(options: TestsrcOptions, count: number): Promise<Reference> {
-  return referenceOf(await jpegsToGray(await testsrcJpegs(options, count)), options.rate);
+/** The synthetic camera's frames `from` up to `count` as a reference (the earlier ones are made but not kept). */
+export async function testsrcReference(options: TestsrcOptions, count: number, from = 0): Promise<Reference> {
+  return referenceOf(await jpegsToGray((await testsrcJpegs(options, count)).slice(from)), options.rate);
 }
 
 /**
