@@ -4,6 +4,7 @@ import type { CameraConfig } from '../conf/types.ts';
 import type { Logger } from './log.ts';
 import { Supervisor, type SupervisedState } from './supervisor.ts';
 import { SourceTimeline } from './timeline.ts';
+import { FrameIntervalMeter } from './frame-rate.ts';
 import { isPlausibleFrame } from './plausible.ts';
 import type PQueue from 'p-queue';
 
@@ -45,7 +46,9 @@ export class Feed {
   private gopBytes = 0;
   private demand = 0;
   private lingerTimer: NodeJS.Timeout | undefined;
-  private lastKeptTimestamp = -Infinity;
+  /** InputFrameRate: the time from which the next frame is due; frames earlier than that (less slack) are dropped. */
+  private nextDueTimestamp = -Infinity;
+  private readonly intervals = new FrameIntervalMeter();
   private readonly timeline = new SourceTimeline();
   private closed = false;
 
@@ -75,6 +78,14 @@ export class Feed {
   /** The newest frame, for JPEG snapshots and MJPEG viewers' first frame. */
   get latestFrame(): Frame | undefined {
     return this.gop[this.gop.length - 1];
+  }
+
+  /**
+   * The camera's frame interval in ms as kept (after InputFrameRate), measured from its timestamps; before enough
+   * frames came, InputFrameRate's interval if set, else undefined.
+   */
+  get frameIntervalMs(): number | undefined {
+    return this.intervals.intervalMs ?? (this.camera.inputFrameRate > 0 ? 1000 / this.camera.inputFrameRate : undefined);
   }
 
   /** Frames from the last keyframe to now. */
@@ -206,12 +217,18 @@ export class Feed {
   private accept(received: Frame): void {
     const frame = { ...received, timestamp: this.timeline.map(received.timestamp, Date.now()) } as Frame;
     const rate = this.camera.inputFrameRate;
-    // Keep a frame if it is at least ~90% of a frame interval after the last kept one (tolerates timing jitter).
-    if (rate > 0 && frame.keyframe && frame.codec === 'jpeg' && frame.timestamp - this.lastKeptTimestamp < 900 / rate) {
-      this.counters.framesDropped++;
-      return;
+    if (rate > 0 && frame.codec === 'jpeg') {
+      // Frames are due on a fixed cadence (not an interval after the last kept one, which keeps 8.3 of a 25 fps
+      // camera's frames for InputFrameRate 10); a quarter interval of slack absorbs timing jitter.
+      const interval = 1000 / rate;
+      if (frame.timestamp < this.nextDueTimestamp - interval / 4) {
+        this.counters.framesDropped++;
+        return;
+      }
+      // A late frame (slower camera, outage) restarts the cadence from itself rather than letting a burst through.
+      this.nextDueTimestamp = Math.max(this.nextDueTimestamp, frame.timestamp - interval / 4) + interval;
     }
-    this.lastKeptTimestamp = frame.timestamp;
+    this.intervals.add(frame.timestamp);
     this.counters.framesIn++;
     this.counters.lastFrameAt = Date.now();
     this.remember(frame);

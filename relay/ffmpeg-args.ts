@@ -65,9 +65,14 @@ export function videoArgs(settings: EncoderSettings, features: FfmpegFeatures = 
   if (settings.size) args.push('-vf', `scale=${settings.size.width}:${settings.size.height}`);
   // vfr with -r drops frames above the rate but never duplicates, so a camera outage is not filled with copies.
   if (settings.frameRate > 0) args.push('-r', String(settings.frameRate), features.fpsMode ? '-fps_mode' : '-vsync', 'vfr');
+  // Otherwise the encoder keeps the input's millisecond timestamps; its default, one tick per frame at the track's
+  // nominal rate, would round them and drop frames that come faster than that rate.
+  else args.push('-enc_time_base', '1:1000');
   const rate = `${settings.bitRateKbps}k`;
   args.push(
     '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
+    // Rate control by each frame's real duration, not by the nominal rate: a camera's rate varies and changes.
+    '-x264-params', 'force-cfr=0',
     '-b:v', rate, '-maxrate', rate, '-bufsize', `${settings.bitRateKbps * 2}k`,
   );
   if (settings.qMin !== undefined) args.push('-qmin', String(settings.qMin));

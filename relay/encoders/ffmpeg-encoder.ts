@@ -70,7 +70,9 @@ export class FfmpegEncoder extends SharedEncoder {
   }
 
   private runProcess(first: Frame, signal: AbortSignal, live: () => void): Promise<void> {
-    const input = MkvInput.open(first);
+    // Without the camera's rate ffmpeg takes the 1 ms time base for 1000 fps, and x264 gives each frame 1/1000 of a
+    // second's bit budget: 30 kbit/s of a configured 1000.
+    const input = MkvInput.open(first, this.feed.frameIntervalMs);
     const child = spawn(this.options.ffmpegPath, encoderArgs(this.settings, this.options.ffmpegFeatures), { stdio: ['pipe', 'pipe', 'pipe'] });
     const tags = new FlvTagReader();
     const frames = new FlvFrameReader();

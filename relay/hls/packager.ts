@@ -54,6 +54,8 @@ export interface HlsSegment {
 export const LATE_READER_SEGMENTS = 2;
 /** A camera whose keyframes stop coming still gets its segments cut, at this many target durations. */
 const MAX_SEGMENT_TARGETS = 4;
+/** A keyframe this many frame intervals before the target duration still ends the segment. */
+const KEYFRAME_SLACK_FRAMES = 1.5;
 
 /**
  * Packages encoded frames into HLS segments (and LL-HLS parts) in memory, from the relay's own clock: segments start at
@@ -165,7 +167,10 @@ export class HlsPackager {
   private commit(timed: TimedFrame, durationMs: number): void {
     const { frame } = timed;
     const elapsed = (timed.dts - this.segmentStartDts) / 1000;
-    const due = (frame.keyframe && elapsed >= this.options.segmentSeconds) || elapsed >= this.options.segmentSeconds * MAX_SEGMENT_TARGETS;
+    // The encoder forces a keyframe on the first frame at or past each boundary, so keyframes come up to one frame
+    // interval early or late against the last one: cutting only at the full target missed every early one (4 s segments).
+    const slack = Math.min(this.options.segmentSeconds / 2, (this.timeline.typicalDuration * KEYFRAME_SLACK_FRAMES) / 1000);
+    const due = (frame.keyframe && elapsed >= this.options.segmentSeconds - slack) || elapsed >= this.options.segmentSeconds * MAX_SEGMENT_TARGETS;
     if (this.segmentHasMedia && due) {
       this.closeSegment();
       this.openSegment(false);

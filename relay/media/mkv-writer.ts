@@ -49,6 +49,8 @@ export interface MkvTrackOptions {
   readonly codecPrivate?: Buffer;
   readonly width?: number;
   readonly height?: number;
+  /** The nominal time between frames, ms (Matroska DefaultDuration): what ffmpeg takes as the track's frame rate. */
+  readonly frameDurationMs?: number;
 }
 
 /** Writes the EBML header, segment info and the track; then `block()` for each frame. Timestamps in ms, increasing. */
@@ -67,6 +69,7 @@ export class MkvWriter {
     if (this.track.width) video.push(uint(0xb0, this.track.width));
     if (this.track.height) video.push(uint(0xba, this.track.height));
     const entry = [uint(0xd7, 1), uint(0x73c5, 1), uint(0x83, 1), text(0x86, CODEC_ID[this.track.codec])];
+    if (this.track.frameDurationMs) entry.push(uint(0x23e383, this.track.frameDurationMs * 1_000_000));
     if (this.track.codecPrivate) entry.push(element(0x63a2, this.track.codecPrivate));
     if (video.length > 0) entry.push(element(0xe0, Buffer.concat(video)));
     const tracks = element(0x1654ae6b, element(0xae, Buffer.concat(entry)));

@@ -6,9 +6,10 @@ import { AdapterRegistry, type AdapterRegistration } from '../../adapters/regist
 import { testsrcAdapter } from '../../adapters/testsrc/testsrc.ts';
 import type { AdapterSink, CameraAdapter } from '../../adapters/types.ts';
 
-/** Real JPEG frames (320x240 test pattern), made once by ffmpeg. */
-export function makeJpegFrames(count = 25, size = '320x240', quality = 8): Buffer[] {
-  const bytes = execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', `testsrc=size=${size}:rate=25`, '-frames:v', String(count), '-q:v', String(quality), '-f', 'mjpeg', 'pipe:1']);
+/** Real JPEG frames (320x240 test pattern unless told; `pattern` is an ffmpeg lavfi source), made once by ffmpeg. */
+export function makeJpegFrames(count = 25, size = '320x240', quality = 8, pattern = 'testsrc'): Buffer[] {
+  const bytes = execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', `${pattern}=size=${size}:rate=25`, '-frames:v', String(count), '-q:v', String(quality), '-f', 'mjpeg', 'pipe:1'],
+    { maxBuffer: 256 * 1024 * 1024 });
   return new JpegSplitter(1 << 24).push(bytes);
 }
 

@@ -25,7 +25,7 @@ t.test('an encoder: scale, rate without duplicates, bit rate, keyframes every 2 
   t.same(encoderArgs(encoderSettings(stream)), [
     ...input,
     '-an', '-vf', 'scale=320:240', '-r', '4', '-fps_mode', 'vfr',
-    '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
+    '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-x264-params', 'force-cfr=0',
     '-b:v', '256k', '-maxrate', '256k', '-bufsize', '512k', '-force_key_frames', 'expr:gte(t,n_forced*2)',
     ...flvOut,
   ]);
@@ -37,12 +37,12 @@ t.test('an ffmpeg without -fps_mode (the packaged 2018 build) gets -vsync', asyn
   t.notOk(args.includes('-fps_mode'));
 });
 
-t.test('quantizer bounds and a fixed GOP replace the time-based keyframes', async (t) => {
+t.test('quantizer bounds and a fixed GOP replace the time-based keyframes; with no VideoFrameRate the camera\'s ms times are kept', async (t) => {
   const args = encoderArgs(encoderSettings({ ...stream, videoQMin: 10, videoQMax: 40, videoGopSize: 8, videoSize: undefined, videoFrameRate: 0 }));
   t.same(args, [
     ...input,
-    '-an', '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
-    '-b:v', '256k', '-maxrate', '256k', '-bufsize', '512k', '-qmin', '10', '-qmax', '40',
+    '-an', '-enc_time_base', '1:1000', '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
+    '-x264-params', 'force-cfr=0', '-b:v', '256k', '-maxrate', '256k', '-bufsize', '512k', '-qmin', '10', '-qmax', '40',
     '-g', '8', '-keyint_min', '8', '-sc_threshold', '0',
     ...flvOut,
   ]);
