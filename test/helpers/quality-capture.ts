@@ -128,23 +128,44 @@ function report(probed: Omit<Probed, 'packets'>, times: number[], bytes: number,
   return { ...probed, ...timing, ...score, ...faults, contentFps, kbps: kbps(bytes, span * (times.length / (times.length - 1))) };
 }
 
+/** A capture on disk; `remove()` deletes it. */
+export interface Capture {
+  readonly file: string;
+  remove(): Promise<void>;
+}
+
 /**
- * Captures `seconds` of a live video URL (FLV, HLS, LL-HLS, RTSP, a recording) with ffmpeg in copy mode, then
- * measures it: packet timing and bit rate as sent, and every frame decoded against the reference.
+ * Captures `seconds` of a video URL (FLV, HLS, LL-HLS, RTSP, a VOD playlist) as a viewer reads it, with ffmpeg in copy
+ * mode, to a file. Score it after every concurrent capture has ended: scoring holds this process's event loop.
  */
-export async function measureVideo(url: string, reference: Reference, options: { seconds?: number; inputOptions?: readonly string[] } = {}): Promise<QualityReport> {
+export async function captureVideo(url: string, options: { seconds?: number; inputOptions?: readonly string[] } = {}): Promise<Capture> {
   const dir = await mkdtemp(join(tmpdir(), 'relay-quality-'));
+  const remove = (): Promise<void> => rm(dir, { recursive: true, force: true });
   try {
     const file = join(dir, 'capture.mkv');
-    const live = /^(https?|rtsp):/.test(url);
     const timeout = /^https?:/.test(url) ? ['-rw_timeout', '15000000'] : [];
     await run('ffmpeg', [
       '-hide_banner', '-nostdin', '-loglevel', 'error', ...timeout, ...(options.inputOptions ?? []), '-i', url,
-      ...(live ? ['-t', String(options.seconds ?? 5)] : []), '-map', '0:v:0', '-c', 'copy', '-f', 'matroska', file,
+      '-t', String(options.seconds ?? 5), '-map', '0:v:0', '-c', 'copy', '-f', 'matroska', file,
     ], { timeout: ((options.seconds ?? 5) + 40) * 1000 });
-    return await measureFile(file, reference);
+    return { file, remove };
+  } catch (error) {
+    await remove();
+    throw error;
+  }
+}
+
+/** Captures a video URL and measures it against the reference: packet timing and bit rate as sent, every frame decoded. */
+export async function measureVideo(url: string, reference: Reference, options: { seconds?: number; inputOptions?: readonly string[] } = {}): Promise<QualityReport> {
+  return measureCapture(await captureVideo(url, options), reference);
+}
+
+/** Measures a capture, then removes it. */
+export async function measureCapture(capture: Capture, reference: Reference): Promise<QualityReport> {
+  try {
+    return await measureFile(capture.file, reference);
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await capture.remove();
   }
 }
 
@@ -180,6 +201,12 @@ export function captureMjpeg(url: string, seconds: number): Promise<{ jpegs: Buf
       resolve({ jpegs, times });
     }, seconds * 1000);
   });
+}
+
+/** How an MJPEG source (a camera, or a relay's passthrough of one) delivers its frames to a reader over `seconds`. */
+export async function deliveredTiming(url: string, seconds: number): Promise<FrameTiming> {
+  const { times } = await captureMjpeg(url, seconds);
+  return frameTiming(times.slice(1));
 }
 
 /** Measures an MJPEG output: arrival timing, bytes and each JPEG's picture against the reference. */
