@@ -26,6 +26,11 @@ export interface QualityInput {
   readonly rate: number;
   /** The camera sends H.264, so `VideoCodec copy` applies. */
   readonly h264: boolean;
+  /**
+   * The camera's frames carry no timestamps (JPEG over HTTP or vbc, the synthetic camera), so the relay times them on
+   * arrival: its outputs are judged against the delivery it saw. Sources with RTP or file timestamps are held to their rate.
+   */
+  readonly arrivalTimed?: boolean;
   /** Luma PSNR floor of the viewer's pictures against the reference (lower where the reference is the raw pattern a camera compresses first). */
   readonly psnrFloor: number;
   /** The reference frames for a capture starting now and lasting `seconds` (a source that never repeats needs the time). */
@@ -58,7 +63,7 @@ export const INPUTS: Record<string, () => Promise<QualityInput>> = {
     const options = { width: 320, height: 240, rate: 25, pattern: 'testsrc2' };
     const started = Date.now();
     return {
-      name: 'synthetic', camera: 'Source testsrc://?size=320x240&rate=25&pattern=testsrc2', width: 320, height: 240, rate: 25, h264: false, psnrFloor: 35,
+      name: 'synthetic', arrivalTimed: true, camera: 'Source testsrc://?size=320x240&rate=25&pattern=testsrc2', width: 320, height: 240, rate: 25, h264: false, psnrFloor: 35,
       // The frames from 25 s before now (HLS starts a few segments back) to 10 s after the capture.
       reference: async (seconds) => {
         const elapsed = (Date.now() - started) / 1000;
@@ -72,20 +77,20 @@ export const INPUTS: Record<string, () => Promise<QualityInput>> = {
     const { jpegs, reference } = await loopedJpegs(25);
     const camera = new BenchCamera(jpegs, 25);
     await camera.start();
-    return { name: 'HTTP MJPEG', camera: `Source ${camera.url}`, width: 640, height: 480, rate: 25, h264: false, psnrFloor: 35, reference: async () => reference, stop: () => camera.stop() };
+    return { name: 'HTTP MJPEG', arrivalTimed: true, camera: `Source ${camera.url}`, width: 640, height: 480, rate: 25, h264: false, psnrFloor: 35, reference: async () => reference, stop: () => camera.stop() };
   },
   async 'http-snapshots'() {
     const { jpegs } = await loopedJpegs(5);
     const camera = await FakeCamera.start({ '/snapshot.jpg': snapshot((n) => jpegs[n % jpegs.length]!) });
     const reference = { frames: await jpegsToGray(jpegs), loop: jpegs.length, rate: 5 };
-    return { name: 'HTTP snapshots', camera: `Source ${camera.url('/snapshot.jpg')}\n  SnapshotInterval 0.2`, width: 640, height: 480, rate: 5, h264: false, psnrFloor: 35, reference: async () => reference, stop: () => camera.close() };
+    return { name: 'HTTP snapshots', arrivalTimed: true, camera: `Source ${camera.url('/snapshot.jpg')}\n  SnapshotInterval 0.2`, width: 640, height: 480, rate: 5, h264: false, psnrFloor: 35, reference: async () => reference, stop: () => camera.close() };
   },
   async 'canon-native'() {
     const { jpegs } = await loopedJpegs(10);
     const canon = jpegs.map((jpeg, i) => withCanonApp0(jpeg, i));
     const camera = await VbcSimulator.start({ jpegs: canon });
     const reference = { frames: await jpegsToGray(canon), loop: canon.length, rate: 10 };
-    return { name: 'Canon native (vbc)', camera: `Source ${camera.url}\n  InputFrameRate 10`, width: 640, height: 480, rate: 10, h264: false, psnrFloor: 35, reference: async () => reference, stop: () => camera.close() };
+    return { name: 'Canon native (vbc)', arrivalTimed: true, camera: `Source ${camera.url}\n  InputFrameRate 10`, width: 640, height: 480, rate: 10, h264: false, psnrFloor: 35, reference: async () => reference, stop: () => camera.close() };
   },
   async 'canon-http'() {
     const { jpegs, reference } = await loopedJpegs(25);
@@ -96,7 +101,7 @@ export const INPUTS: Record<string, () => Promise<QualityInput>> = {
         pieces: (i) => part(jpegs[i % jpegs.length]!, canon), intervalMs: 40, end: 'stall',
       }),
     });
-    return { name: 'Canon HTTP (WebView)', camera: `Source ${camera.url('/-wvhttp-01-/GetOneShot?image_size=640x480&frame_count=no_limit')}`, width: 640, height: 480, rate: 25, h264: false, psnrFloor: 35, reference: async () => reference, stop: () => camera.close() };
+    return { name: 'Canon HTTP (WebView)', arrivalTimed: true, camera: `Source ${camera.url('/-wvhttp-01-/GetOneShot?image_size=640x480&frame_count=no_limit')}`, width: 640, height: 480, rate: 25, h264: false, psnrFloor: 35, reference: async () => reference, stop: () => camera.close() };
   },
   async 'rtsp-h264'() {
     const server = await GstRtspServer.start({ codec: 'h264', fps: 25, pattern: ZONE_PLATE });
