@@ -97,5 +97,4 @@ t.test('MJPEG and JPEG viewers get the camera\'s own pictures, MJPEG at its rate
   const snapshots = await measureSnapshots(`${relay.baseUrl}/door.jpg`, reference, 8, 150);
   t.ok(snapshots.psnrMin >= PASSED.psnr, `every snapshot is a camera frame: worst ${snapshots.psnrMin.toFixed(1)} dB`);
   t.same([snapshots.width, snapshots.height], [640, 480]);
-  t.equal(snapshots.backwards, 0, 'a later snapshot never shows an earlier frame');
 });
