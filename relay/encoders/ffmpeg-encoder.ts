@@ -18,6 +18,8 @@ const MAX_STDIN_QUEUE_BYTES = 8 * 1024 * 1024;
 const MAX_STDIN_QUEUE_FRAMES = 120;
 /** After stdin closes, ffmpeg gets this long to flush before SIGKILL. */
 const EXIT_GRACE_MS = 2_000;
+/** The frame interval assumed for a camera whose rate is not known yet (25 fps); x264 then follows the real durations. */
+const UNKNOWN_FRAME_INTERVAL_MS = 40;
 
 export interface FfmpegEncoderOptions {
   readonly id: string;
@@ -72,7 +74,7 @@ export class FfmpegEncoder extends SharedEncoder {
   private runProcess(first: Frame, signal: AbortSignal, live: () => void): Promise<void> {
     // Without the camera's rate ffmpeg takes the 1 ms time base for 1000 fps, and x264 gives each frame 1/1000 of a
     // second's bit budget: 30 kbit/s of a configured 1000.
-    const input = MkvInput.open(first, this.feed.frameIntervalMs);
+    const input = MkvInput.open(first, this.feed.frameIntervalMs ?? UNKNOWN_FRAME_INTERVAL_MS);
     const child = spawn(this.options.ffmpegPath, encoderArgs(this.settings, this.options.ffmpegFeatures), { stdio: ['pipe', 'pipe', 'pipe'] });
     const tags = new FlvTagReader();
     const frames = new FlvFrameReader();

@@ -3,9 +3,6 @@ import { nalType, NalType, splitAnnexB, toAvcc } from '../media/annexb.ts';
 import { buildAvcC } from '../media/h264-params.ts';
 import { MkvWriter, type MkvCodec } from '../media/mkv-writer.ts';
 
-/** The frame interval assumed for a camera whose rate is not known yet (25 fps). */
-const UNKNOWN_FRAME_INTERVAL_MS = 40;
-
 /**
  * Camera frames as an encoder's Matroska input for one ffmpeg run: the codec is the first keyframe's, times are
  * relative to it (ffmpeg starts at 0), and `runStart` maps ffmpeg's output times back onto the camera's timeline.
@@ -19,9 +16,9 @@ export class MkvInput {
 
   /**
    * Opens an input from the run's first keyframe; H.264 takes its SPS and PPS for the track's codec private data.
-   * `frameDurationMs` is the camera's frame interval, which ffmpeg takes as the track's frame rate (25 fps when unknown).
+   * `frameDurationMs` is the camera's frame interval, which ffmpeg takes as the track's frame rate.
    */
-  static open(first: Frame, frameDurationMs = UNKNOWN_FRAME_INTERVAL_MS): MkvInput {
+  static open(first: Frame, frameDurationMs?: number): MkvInput {
     if (first.codec !== 'h264') return new MkvInput(first.codec, first.timestamp, new MkvWriter({ codec: first.codec, frameDurationMs }));
     const nalus = splitAnnexB(first.data);
     const sps = nalus.find((nal) => nalType(nal) === NalType.sps);

@@ -88,6 +88,9 @@ export class HlsPackager {
   private partSamples: Fmp4Sample[] = [];
   private segmentChunks: Buffer[] = [];
   private segmentStartDts = 0;
+  /** The track's first decode time, and the next multiple of the target after it where a keyframe is due (s). */
+  private trackStartDts = 0;
+  private nextBoundary = 0;
   private segmentHasMedia = false;
   private partDurationTicks = 0;
 
@@ -109,7 +112,10 @@ export class HlsPackager {
   push(frame: EncodedVideoFrame): void {
     const timed = this.timeline.place(frame);
     if (!timed) return;
-    if (timed.newTrack) this.startTrack(timed.frame.track);
+    if (timed.newTrack) {
+      this.startTrack(timed.frame.track);
+      this.trackStartDts = timed.dts;
+    }
     if (this.pending && !timed.newTrack) this.commit(this.pending, timed.dts - this.pending.dts);
     this.pending = timed;
   }
@@ -166,11 +172,15 @@ export class HlsPackager {
   /** Adds one frame whose duration is now known, cutting parts and segments before it where due. */
   private commit(timed: TimedFrame, durationMs: number): void {
     const { frame } = timed;
+    const target = this.options.segmentSeconds;
     const elapsed = (timed.dts - this.segmentStartDts) / 1000;
-    // The encoder forces a keyframe on the first frame at or past each boundary, so keyframes come up to one frame
-    // interval early or late against the last one: cutting only at the full target missed every early one (4 s segments).
-    const slack = Math.min(this.options.segmentSeconds / 2, (this.timeline.typicalDuration * KEYFRAME_SLACK_FRAMES) / 1000);
-    const due = (frame.keyframe && elapsed >= this.options.segmentSeconds - slack) || elapsed >= this.options.segmentSeconds * MAX_SEGMENT_TARGETS;
+    const sinceTrackStart = (timed.dts - this.trackStartDts) / 1000;
+    // The encoder forces a keyframe on the first frame at or past each multiple of the target since its start, so a
+    // keyframe a frame or two late (dropped or bunched frames) must not make the next segment miss its boundary: cut
+    // on that grid, or (a camera's own keyframes) once a target has passed, less a frame and a half of slack.
+    const slack = Math.min(target / 2, (this.timeline.typicalDuration * KEYFRAME_SLACK_FRAMES) / 1000);
+    const onBoundary = sinceTrackStart >= this.nextBoundary - slack || elapsed >= target - slack;
+    const due = (frame.keyframe && onBoundary) || elapsed >= target * MAX_SEGMENT_TARGETS;
     if (this.segmentHasMedia && due) {
       this.closeSegment();
       this.openSegment(false);
@@ -178,6 +188,7 @@ export class HlsPackager {
     if (!this.segmentHasMedia) {
       this.segmentStartDts = timed.dts;
       this.segmentHasMedia = true;
+      this.nextBoundary = (Math.floor((sinceTrackStart + slack) / target) + 1) * target;
     }
     const current = this.open!;
     current.duration = (timed.dts + durationMs - this.segmentStartDts) / 1000;
