@@ -25,6 +25,8 @@ export interface GstPublisherOptions {
   readonly rate?: number;
   /** Local address the RTP and RTCP datagrams are sent from (127.0.0.2 to play a spoofing host). */
   readonly bindAddress?: string;
+  /** videotestsrc properties of the picture sent; default `pattern=ball`. */
+  readonly pattern?: string;
 }
 
 /**
@@ -36,7 +38,7 @@ export function startGstPublisher(options: GstPublisherOptions): ChildProcess {
   const bind = options.bindAddress ? [`bind-address=${options.bindAddress}`] : [];
   const args = [
     '-q', 'rtpbin', 'name=rtpbin',
-    'videotestsrc', 'is-live=true', 'pattern=ball', '!', `video/x-raw,format=I420,width=${width},height=${height},framerate=${rate}/1`, '!', ...encoderElements(codec, 500, options.ssrc), '!', 'rtpbin.send_rtp_sink_0',
+    'videotestsrc', 'is-live=true', ...(options.pattern ?? 'pattern=ball').split(' '), '!', `video/x-raw,format=I420,width=${width},height=${height},framerate=${rate}/1`, '!', ...encoderElements(codec, 500, options.ssrc), '!', 'rtpbin.send_rtp_sink_0',
     'rtpbin.send_rtp_src_0', '!', 'udpsink', `host=${host}`, `port=${rtpPort}`, ...bind,
     'rtpbin.send_rtcp_src_0', '!', 'udpsink', `host=${host}`, `port=${rtcpPort}`, 'sync=false', 'async=false', ...bind,
   ];

@@ -2,7 +2,7 @@
 """A GStreamer RTSP server for the adapter's tests: one test-pattern stream at /cam, on a port the OS picks.
 
 Usage: gst-rtsp-server.py h264|jpeg [fps]. Credentials come from RTSP_TEST_USER / RTSP_TEST_PASSWORD and
-RTSP_TEST_AUTH (basic or digest). Prints "port N" once listening and "client-connected" per RTSP connection;
+RTSP_TEST_AUTH (basic or digest); RTSP_TEST_PATTERN sets the videotestsrc properties (default "pattern=ball"). Prints "port N" once listening and "client-connected" per RTSP connection;
 exits when stdin closes, so a crashed test never leaves it running.
 """
 import os
@@ -27,7 +27,8 @@ def main() -> None:
     fps = int(sys.argv[2]) if len(sys.argv) > 2 else 10
     Gst.init(None)
     encoder = ENCODERS[codec].format(key=fps)
-    launch = (f'( videotestsrc is-live=true pattern=ball ! video/x-raw,format=I420,width=320,height=240,framerate={fps}/1 '
+    pattern = os.environ.get('RTSP_TEST_PATTERN', 'pattern=ball')
+    launch = (f'( videotestsrc is-live=true {pattern} ! video/x-raw,format=I420,width=320,height=240,framerate={fps}/1 '
               f'! {encoder} )')
     server = GstRtspServer.RTSPServer()
     server.set_address('127.0.0.1')

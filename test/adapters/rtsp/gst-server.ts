@@ -10,6 +10,8 @@ export interface GstServerOptions {
   readonly codec: 'h264' | 'jpeg';
   readonly fps: number;
   readonly auth?: { readonly scheme: 'basic' | 'digest'; readonly username: string; readonly password: string };
+  /** videotestsrc properties of the served pattern, e.g. `pattern=smpte horizontal-speed=4`; default `pattern=ball`. */
+  readonly pattern?: string;
 }
 
 /** A GStreamer RTSP server child process serving a test pattern at /cam on a port of its own choosing. */
@@ -24,6 +26,7 @@ export class GstRtspServer {
   /** Starts the server and waits (up to `timeoutMs`) for it to print its port. */
   static start(options: GstServerOptions, timeoutMs = 10_000): Promise<GstRtspServer> {
     const env: NodeJS.ProcessEnv = { ...process.env };
+    if (options.pattern) env.RTSP_TEST_PATTERN = options.pattern;
     if (options.auth) {
       env.RTSP_TEST_USER = options.auth.username;
       env.RTSP_TEST_PASSWORD = options.auth.password;
