@@ -130,7 +130,7 @@ async function pushed(codec: PublisherCodec): Promise<QualityInput> {
       const id = (await sourceApi(relay.baseUrl, { action: 'new_utilization_id', key: PUSH_KEY })).json.utilization_id as string;
       const answer = await sourceApi(relay.baseUrl, { action: 'start_stream', key: PUSH_KEY, utilization_id: id, width: 320, height: 240, codec });
       const rtpPort = answer.json.rtp_port as number;
-      publisher = startGstPublisher({ codec, host: '127.0.0.1', rtpPort, rtcpPort: rtpPort + 1, pattern: ZONE_PLATE });
+      publisher = startGstPublisher({ codec, host: '127.0.0.1', rtpPort, rtcpPort: rtpPort + 1, ssrc: answer.json.ssrc as number, pattern: ZONE_PLATE });
     },
     stop: async () => {
       if (publisher) await stopChild(publisher);
