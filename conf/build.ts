@@ -1,7 +1,9 @@
 import { DIRECTIVES, type Scope } from './directives.ts';
 import type { DirectiveValues, ParsedBlock, Problems } from './parse.ts';
 import { checkCopyCodecs } from './codec-checks.ts';
+import { checkPortClashes } from './port-checks.ts';
 import { checkPublishKeys } from './push-checks.ts';
+import { checkRecordSizing } from './sizing.ts';
 import { buildSecurity, streamAccess, type SecurityConfig } from './security.ts';
 import type { CameraConfig, RedirectConfig, RelayConfig, Size, StreamConfig, StreamFormat } from './types.ts';
 
@@ -78,10 +80,13 @@ export function buildConfig(
     else if (block.kind === 'Stream') pushDefined(streams, buildStream(block, problems, security));
     else redirects.push({ name: block.name, line: block.line, url: reader('Redirect', block.values)<string>('URL') });
   }
+  checkPortClashes(global, { HTTPPort: get<number>('HTTPPort'), HTTPSPort: security.httpsPort, RTSPPort: get<number>('RTSPPort') }, problems);
   checkPublishKeys(cameras, blocks, problems);
+  checkRecordSizing(cameras, blocks, { bytes: get<number>('RecordMaxTotalSize'), line: global.get('RecordMaxTotalSize')?.line }, problems);
   checkCopyCodecs(cameras, streams, blocks, problems);
   for (const stream of streams) {
-    if (stream.feed && !cameras.some((camera) => camera.name === stream.feed)) {
+    const reported = problems.brokenCameras.has(stream.feed ?? '') || blocks.some((block) => block.kind === 'Camera' && block.name === stream.feed);
+    if (stream.feed && !reported && !cameras.some((camera) => camera.name === stream.feed)) {
       const names = cameras.map((camera) => camera.name).join(', ') || 'none are defined';
       problems.error(lineOf(blocks, stream, 'Feed'), `Feed: <Stream ${stream.name}> names camera "${stream.feed}", which is not defined (cameras: ${names})`);
     }

@@ -4,6 +4,7 @@ import { ConfigError, formatProblem } from '../conf/parse.ts';
 import { FfmpegNotFoundError, locateFfmpeg } from './ffmpeg-locate.ts';
 import { TlsSetupError } from './http/tls.ts';
 import { hashPasswordCommand, signUrl } from './auth/cli-commands.ts';
+import { configSummary } from './check-summary.ts';
 import { createLogger, type Logger } from './log.ts';
 import { isViewerGone } from './server.ts';
 import { loadConfig, startRelay } from './main.ts';
@@ -135,6 +136,7 @@ async function check(file: string): Promise<number> {
     // The config names an ffmpeg: it must run, or the relay would only fail at start.
     if (config.ffmpegPath !== undefined) await locateFfmpeg(config.ffmpegPath);
     process.stdout.write(`${file}: ok\n`);
+    for (const line of configSummary(config)) process.stdout.write(`${line}\n`);
     return 0;
   } catch (error) {
     if (error instanceof FfmpegNotFoundError) {
