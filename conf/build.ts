@@ -76,7 +76,8 @@ export function buildConfig(
         continue;
       }
     }
-    if (block.kind === 'Camera') pushDefined(cameras, buildCamera(block, problems, schemes, get<number>('VodStreamTimeout')));
+    const retry = { maxDelayMs: get<number>('RetryMaxDelay'), resetAfterMs: get<number>('RetryResetAfter') };
+    if (block.kind === 'Camera') pushDefined(cameras, buildCamera(block, problems, schemes, get<number>('VodStreamTimeout'), retry));
     else if (block.kind === 'Stream') pushDefined(streams, buildStream(block, problems, security));
     else redirects.push({ name: block.name, line: block.line, url: reader('Redirect', block.values)<string>('URL') });
   }
@@ -143,7 +144,9 @@ function checkRequired(block: ParsedBlock, problems: Problems): void {
   }
 }
 
-function buildCamera(block: ParsedBlock, problems: Problems, schemes: readonly string[], vodStreamTimeoutMs: number): CameraConfig | undefined {
+function buildCamera(
+  block: ParsedBlock, problems: Problems, schemes: readonly string[], vodStreamTimeoutMs: number, retry: { maxDelayMs: number; resetAfterMs: number },
+): CameraConfig | undefined {
   const get = reader('Camera', block.values);
   const sourceText = get<string | undefined>('Source');
   if (sourceText === undefined) return undefined;
@@ -180,6 +183,8 @@ function buildCamera(block: ParsedBlock, problems: Problems, schemes: readonly s
     onDemand: fromFile && !block.values.has('OnDemand') ? true : get('OnDemand'),
     closeAfterMs: fromFile && !block.values.has('CloseAfter') ? vodStreamTimeoutMs : get('CloseAfter'),
     timeoutMs: get('Timeout'),
+    retryMaxDelayMs: get<number | undefined>('RetryMaxDelay') ?? retry.maxDelayMs,
+    retryResetAfterMs: retry.resetAfterMs,
     connectTimeoutMs: get('ConnectTimeout'),
     readTimeoutMs: get('ReadTimeout'),
     snapshotIntervalMs: get('SnapshotInterval'),

@@ -40,6 +40,8 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     RecordPath: { parse: text, default: './recordings' },
     RecordMaxTotalSize: { parse: storageSize(2 ** 53), default: 0 },
     RecordMinFreeSpace: { parse: storageSize(2 ** 53), default: 1024 ** 3 },
+    RetryMaxDelay: { parse: seconds(0.1, 3600), default: 60_000 },
+    RetryResetAfter: { parse: seconds(1, 3600), default: 30_000 },
     RecordMaxRequestSeconds: { parse: secondsValue(1, 86_400, true), default: 3600 },
     ...SECURITY_DIRECTIVES,
   },
@@ -52,6 +54,8 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     CloseAfter: { parse: seconds(0, 86_400), default: 10_000 },
     Timeout: { parse: seconds(0.5, 3600), default: 10_000 },
     ConnectTimeout: { parse: seconds(0.1, 600), default: 5_000 },
+    /** Overrides the global RetryMaxDelay for this camera. */
+    RetryMaxDelay: { parse: seconds(0.1, 3600) },
     ReadTimeout: { parse: seconds(0.1, 600), default: 10_000 },
     SnapshotInterval: { parse: seconds(0, 3600), default: 0 },
     MaxFrameSize: { parse: bytes(1024, 64 * 1024 * 1024), default: 4 * 1024 * 1024 },

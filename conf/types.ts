@@ -64,6 +64,10 @@ export interface CameraConfig {
   readonly closeAfterMs: number;
   /** No-frames watchdog, ms. */
   readonly timeoutMs: number;
+  /** Longest pause between reconnect attempts (RetryMaxDelay, the camera's or the global one), ms. */
+  readonly retryMaxDelayMs: number;
+  /** Live this long, the next failure retries from the shortest delay again (RetryResetAfter), ms. */
+  readonly retryResetAfterMs: number;
   readonly connectTimeoutMs: number;
   readonly readTimeoutMs: number;
   /** HTTP cameras that only serve single JPEGs: poll every this many ms (0: the source is a multipart stream). */
