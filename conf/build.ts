@@ -94,6 +94,7 @@ export function buildConfig(
   }
   return deepFreeze({
     file,
+    log: { level: get('LogLevel'), format: get('LogFormat'), file: get<string | undefined>('LogFile') },
     httpPort: get<number>('HTTPPort'),
     httpBindAddress: get<string>('HTTPBindAddress'),
     maxClients: get<number>('MaxClients'),

@@ -3,6 +3,8 @@ import type { Access, SecurityConfig } from './security.ts';
 /** The validated, frozen configuration the relay runs on. Every field is filled: defaults are applied by the parser. */
 export interface RelayConfig {
   readonly file: string;
+  /** LogLevel, LogFormat and LogFile (undefined: stderr); applied again on reload, the file reopened on SIGHUP. */
+  readonly log: { readonly level: 'info' | 'warn' | 'error'; readonly format: 'text' | 'json'; readonly file: string | undefined };
   readonly httpPort: number;
   readonly httpBindAddress: string;
   /** All viewers of all streams together; 0 means no limit. */
