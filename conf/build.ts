@@ -3,7 +3,7 @@ import type { DirectiveValues, ParsedBlock, Problems } from './parse.ts';
 import { checkCopyCodecs } from './codec-checks.ts';
 import { checkPortClashes } from './port-checks.ts';
 import { checkPublishKeys } from './push-checks.ts';
-import { checkRecordSizing } from './sizing.ts';
+import { checkRecordSizing, defaultRecordBitRate } from './sizing.ts';
 import { buildSecurity, streamAccess, type SecurityConfig } from './security.ts';
 import type { CameraConfig, RedirectConfig, RelayConfig, Size, StreamConfig, StreamFormat } from './types.ts';
 
@@ -214,7 +214,7 @@ function buildRecord(block: ParsedBlock, problems: Problems): CameraConfig['reco
     enabled: get('Record'),
     frameRate: get('RecordFrameRate'),
     size: get<Size | undefined>('RecordSize'),
-    bitRate: get('RecordBitRate'),
+    bitRate: block.values.has('RecordBitRate') ? get<number>('RecordBitRate') : defaultRecordBitRate(get<Size | undefined>('RecordSize'), get<number>('RecordFrameRate'), get<number>('RecordBitRate')),
     codec,
     segmentSeconds: get('RecordSegmentSeconds'),
     deleteAfterMs: get('RecordDeleteAfter'),

@@ -1,7 +1,23 @@
 import type { ParsedBlock, Problems } from './parse.ts';
-import type { CameraConfig } from './types.ts';
+import type { CameraConfig, Size } from './types.ts';
 
 const DAY_MS = 86_400_000;
+
+/** Bits per pixel per frame the default recording bit rate allows: enough for libx264 on a typical webcam scene. */
+const DEFAULT_BITS_PER_PIXEL = 0.1;
+/** The frame rate assumed when RecordFrameRate keeps the camera's own (most IP cameras send 25 or 30). */
+const ASSUMED_CAMERA_RATE = 25;
+
+/**
+ * RecordBitRate when the Camera block gives none: with RecordSize known, 0.1 bit per pixel per frame at RecordFrameRate
+ * (25 when it keeps the camera's rate), at least 64 kbit/s; without RecordSize the camera's size is unknown until it
+ * sends, and the default stays `fallback`.
+ */
+export function defaultRecordBitRate(size: Size | undefined, frameRate: number, fallback: number): number {
+  if (!size) return fallback;
+  const kbps = (size.width * size.height * (frameRate > 0 ? frameRate : ASSUMED_CAMERA_RATE) * DEFAULT_BITS_PER_PIXEL) / 1000;
+  return Math.min(100_000, Math.max(64, Math.round(kbps)));
+}
 
 /** Bytes per second a camera's recording writes, or undefined when it records the camera's own stream (copy). */
 export function recordBytesPerSecond(camera: CameraConfig): number | undefined {

@@ -107,3 +107,13 @@ t.test('a size cap that fills before RecordDeleteAfter is a warning naming both 
     '1: RecordMaxTotalSize 100G holds about 5 d of all 2 recorded camera(s) together, less than their RecordDeleteAfter asks for (that needs about 141G)',
   ]);
 });
+
+// Guards: every recording defaulted to a flat 1000 kbit/s, whether 160x120 at 1 fps or 1080p at 25.
+t.test('the default RecordBitRate follows RecordSize and RecordFrameRate; a given one is kept', async (t) => {
+  const bitRate = (lines: string) => parse(`<Camera cam>\n Source testsrc://\n Record yes\n${lines}</Camera>\n`).config.cameras[0]!.record.bitRate;
+  t.equal(bitRate(' RecordSize vga\n RecordFrameRate 5\n'), 154, '640x480 x 5 fps x 0.1 bit');
+  t.equal(bitRate(' RecordSize hd1080\n'), 5184, "1920x1080 at the camera's rate, counted as 25 fps");
+  t.equal(bitRate(' RecordSize qqvga\n RecordFrameRate 1\n'), 64, 'never below 64 kbit/s');
+  t.equal(bitRate(' RecordFrameRate 5\n'), 1000, 'without RecordSize the size is unknown: 1000 kbit/s');
+  t.equal(bitRate(' RecordSize hd1080\n RecordBitRate 800\n'), 800, 'RecordBitRate given: kept');
+});
