@@ -1,7 +1,9 @@
 import { DIRECTIVES, type Scope } from './directives.ts';
 import type { DirectiveValues, ParsedBlock, Problems } from './parse.ts';
 import { checkCopyCodecs } from './codec-checks.ts';
+import { checkPortClashes } from './port-checks.ts';
 import { checkPublishKeys } from './push-checks.ts';
+import { checkRecordSizing, defaultRecordBitRate } from './sizing.ts';
 import { buildSecurity, streamAccess, type SecurityConfig } from './security.ts';
 import type { CameraConfig, RedirectConfig, RelayConfig, Size, StreamConfig, StreamFormat } from './types.ts';
 
@@ -74,20 +76,25 @@ export function buildConfig(
         continue;
       }
     }
-    if (block.kind === 'Camera') pushDefined(cameras, buildCamera(block, problems, schemes, get<number>('VodStreamTimeout')));
+    const retry = { maxDelayMs: get<number>('RetryMaxDelay'), resetAfterMs: get<number>('RetryResetAfter') };
+    if (block.kind === 'Camera') pushDefined(cameras, buildCamera(block, problems, schemes, get<number>('VodStreamTimeout'), retry));
     else if (block.kind === 'Stream') pushDefined(streams, buildStream(block, problems, security));
     else redirects.push({ name: block.name, line: block.line, url: reader('Redirect', block.values)<string>('URL') });
   }
+  checkPortClashes(global, { HTTPPort: get<number>('HTTPPort'), HTTPSPort: security.httpsPort, RTSPPort: get<number>('RTSPPort') }, problems);
   checkPublishKeys(cameras, blocks, problems);
+  checkRecordSizing(cameras, blocks, { bytes: get<number>('RecordMaxTotalSize'), line: global.get('RecordMaxTotalSize')?.line }, problems);
   checkCopyCodecs(cameras, streams, blocks, problems);
   for (const stream of streams) {
-    if (stream.feed && !cameras.some((camera) => camera.name === stream.feed)) {
+    const reported = problems.brokenCameras.has(stream.feed ?? '') || blocks.some((block) => block.kind === 'Camera' && block.name === stream.feed);
+    if (stream.feed && !reported && !cameras.some((camera) => camera.name === stream.feed)) {
       const names = cameras.map((camera) => camera.name).join(', ') || 'none are defined';
       problems.error(lineOf(blocks, stream, 'Feed'), `Feed: <Stream ${stream.name}> names camera "${stream.feed}", which is not defined (cameras: ${names})`);
     }
   }
   return deepFreeze({
     file,
+    log: { level: get('LogLevel'), format: get('LogFormat'), file: get<string | undefined>('LogFile') },
     httpPort: get<number>('HTTPPort'),
     httpBindAddress: get<string>('HTTPBindAddress'),
     maxClients: get<number>('MaxClients'),
@@ -138,7 +145,9 @@ function checkRequired(block: ParsedBlock, problems: Problems): void {
   }
 }
 
-function buildCamera(block: ParsedBlock, problems: Problems, schemes: readonly string[], vodStreamTimeoutMs: number): CameraConfig | undefined {
+function buildCamera(
+  block: ParsedBlock, problems: Problems, schemes: readonly string[], vodStreamTimeoutMs: number, retry: { maxDelayMs: number; resetAfterMs: number },
+): CameraConfig | undefined {
   const get = reader('Camera', block.values);
   const sourceText = get<string | undefined>('Source');
   if (sourceText === undefined) return undefined;
@@ -175,6 +184,8 @@ function buildCamera(block: ParsedBlock, problems: Problems, schemes: readonly s
     onDemand: fromFile && !block.values.has('OnDemand') ? true : get('OnDemand'),
     closeAfterMs: fromFile && !block.values.has('CloseAfter') ? vodStreamTimeoutMs : get('CloseAfter'),
     timeoutMs: get('Timeout'),
+    retryMaxDelayMs: get<number | undefined>('RetryMaxDelay') ?? retry.maxDelayMs,
+    retryResetAfterMs: retry.resetAfterMs,
     connectTimeoutMs: get('ConnectTimeout'),
     readTimeoutMs: get('ReadTimeout'),
     snapshotIntervalMs: get('SnapshotInterval'),
@@ -203,7 +214,7 @@ function buildRecord(block: ParsedBlock, problems: Problems): CameraConfig['reco
     enabled: get('Record'),
     frameRate: get('RecordFrameRate'),
     size: get<Size | undefined>('RecordSize'),
-    bitRate: get('RecordBitRate'),
+    bitRate: block.values.has('RecordBitRate') ? get<number>('RecordBitRate') : defaultRecordBitRate(get<Size | undefined>('RecordSize'), get<number>('RecordFrameRate'), get<number>('RecordBitRate')),
     codec,
     segmentSeconds: get('RecordSegmentSeconds'),
     deleteAfterMs: get('RecordDeleteAfter'),

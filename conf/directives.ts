@@ -1,6 +1,6 @@
 import { publishKey } from './push-values.ts';
 import { SECURITY_DIRECTIVES } from './security.ts';
-import { boolean, bytes, decimal, duration, hexBytes, integer, oneOf, portRange, seconds, size, storageSize, text, type ValueParser } from './values.ts';
+import { bitRate, boolean, bytes, decimal, duration, hexBytes, integer, oneOf, portRange, seconds, size, secondsValue, storageSize, text, type ValueParser } from './values.ts';
 
 /** Where a directive may stand. */
 export type Scope = 'global' | 'Camera' | 'Stream' | 'Redirect';
@@ -22,7 +22,7 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     HTTPPort: { parse: ANY_PORT, default: 8090 },
     HTTPBindAddress: { parse: text, default: '127.0.0.1' },
     MaxClients: { parse: integer(0, 1_000_000), default: 1000 },
-    MaxBandwidth: { parse: integer(0, 100_000_000), default: 0 },
+    MaxBandwidth: { parse: bitRate(0, 100_000_000), default: 0 },
     FFmpegPath: { parse: text },
     /** No longer used (HLS is packaged in memory); accepted with a warning so that old configs load. */
     HLSDirectory: { parse: text },
@@ -40,7 +40,12 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     RecordPath: { parse: text, default: './recordings' },
     RecordMaxTotalSize: { parse: storageSize(2 ** 53), default: 0 },
     RecordMinFreeSpace: { parse: storageSize(2 ** 53), default: 1024 ** 3 },
-    RecordMaxRequestSeconds: { parse: integer(1, 86_400), default: 3600 },
+    LogLevel: { parse: oneOf(['info', 'warn', 'error'] as const), default: 'info' },
+    LogFormat: { parse: oneOf(['text', 'json'] as const), default: 'text' },
+    LogFile: { parse: text },
+    RetryMaxDelay: { parse: seconds(0.1, 3600), default: 60_000 },
+    RetryResetAfter: { parse: seconds(1, 3600), default: 30_000 },
+    RecordMaxRequestSeconds: { parse: secondsValue(1, 86_400, true), default: 3600 },
     ...SECURITY_DIRECTIVES,
   },
   Camera: {
@@ -52,6 +57,8 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     CloseAfter: { parse: seconds(0, 86_400), default: 10_000 },
     Timeout: { parse: seconds(0.5, 3600), default: 10_000 },
     ConnectTimeout: { parse: seconds(0.1, 600), default: 5_000 },
+    /** Overrides the global RetryMaxDelay for this camera. */
+    RetryMaxDelay: { parse: seconds(0.1, 3600) },
     ReadTimeout: { parse: seconds(0.1, 600), default: 10_000 },
     SnapshotInterval: { parse: seconds(0, 3600), default: 0 },
     MaxFrameSize: { parse: bytes(1024, 64 * 1024 * 1024), default: 4 * 1024 * 1024 },
@@ -65,9 +72,9 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     Record: { parse: boolean, default: false },
     RecordFrameRate: { parse: decimal(0, 240), default: 0 },
     RecordSize: { parse: size },
-    RecordBitRate: { parse: integer(16, 100_000), default: 1000 },
+    RecordBitRate: { parse: bitRate(16, 100_000), default: 1000 },
     RecordCodec: { parse: oneOf(['libx264', 'copy'] as const), default: 'libx264' },
-    RecordSegmentSeconds: { parse: integer(2, 3600), default: 60 },
+    RecordSegmentSeconds: { parse: secondsValue(2, 3600, true), default: 60 },
     RecordDeleteAfter: { parse: duration(3650 * 86_400_000), default: 0 },
     RecordMaxSize: { parse: storageSize(2 ** 53), default: 0 },
   },
@@ -76,14 +83,14 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     Format: { parse: oneOf(['flv', 'hls', 'mpjpeg', 'jpeg', 'status'] as const) },
     VideoFrameRate: { parse: decimal(0, 240), default: 0 },
     VideoSize: { parse: size },
-    VideoBitRate: { parse: integer(16, 100_000), default: 1000 },
+    VideoBitRate: { parse: bitRate(16, 100_000), default: 1000 },
     VideoQMin: { parse: integer(1, 51) },
     VideoQMax: { parse: integer(1, 51) },
     VideoGopSize: { parse: integer(0, 10_000), default: 0 },
     VideoCodec: { parse: oneOf(['libx264', 'copy'] as const), default: 'libx264' },
     MaxClients: { parse: integer(0, 1_000_000), default: 0 },
     NoAudio: { parse: (args) => (args.length === 0 ? true : boolean(args)), default: true },
-    HLSSegmentTime: { parse: decimal(0.5, 60), default: 2 },
+    HLSSegmentTime: { parse: secondsValue(0.5, 60), default: 2 },
     HLSListSize: { parse: integer(2, 100), default: 6 },
     LowLatency: { parse: boolean, default: false },
     ViewerBudget: { parse: bytes(16 * 1024, 256 * 1024 * 1024), default: 1024 * 1024 },

@@ -55,6 +55,8 @@ export function lex(text: string): LexResult {
   const blocks: Block[] = [];
   const errors: Array<{ line: number; message: string }> = [];
   let open: Block | undefined;
+  // A block left open when another began: either a missing close tag or an attempt to nest, told apart by a later stray close tag.
+  let unclosed: { block: Block; error: { line: number; message: string }; innerKind: string; innerLine: number } | undefined;
   const lines = text.split(/\r?\n/);
   if (lines.length > MAX_LINES) {
     return { global, blocks, errors: [{ line: MAX_LINES, message: `file has more than ${MAX_LINES} lines` }] };
@@ -74,9 +76,14 @@ export function lex(text: string): LexResult {
     const close = /^<\/\s*([A-Za-z]+)\s*>$/.exec(content);
     if (close) {
       const kind = close[1]!;
-      if (!open) errors.push({ line, message: `</${kind}> closes no open block` });
+      if (!open && unclosed && unclosed.block.kind.toLowerCase() === kind.toLowerCase()) {
+        unclosed.error.line = unclosed.innerLine;
+        unclosed.error.message = `<${unclosed.innerKind}> inside <${unclosed.block.kind} ${unclosed.block.name}> opened on line ${unclosed.block.line}: blocks do not nest`;
+        unclosed = undefined;
+      } else if (!open) errors.push({ line, message: `</${kind}> closes no open block` });
       else if (open.kind.toLowerCase() !== kind.toLowerCase()) {
         errors.push({ line, message: `</${kind}> does not match <${open.kind} ${open.name}> opened on line ${open.line}` });
+        open = undefined; // taken as the close tag it was meant to be, so that what follows is read normally
       } else open = undefined;
       return;
     }
@@ -86,9 +93,12 @@ export function lex(text: string): LexResult {
         errors.push({ line, message: `malformed block tag "${content.slice(0, 80)}"` });
         return;
       }
+      // A missing close tag is one error; the new block then starts as if the old one had been closed.
+      unclosed = undefined;
       if (open) {
-        errors.push({ line, message: `<${start[1]}> inside <${open.kind} ${open.name}> opened on line ${open.line}: blocks do not nest` });
-        return;
+        const error = { line: open.line, message: `<${open.kind} ${open.name}> is not closed before <${start[1]}> on line ${line} (missing </${open.kind}>?)` };
+        errors.push(error);
+        unclosed = { block: open, error, innerKind: start[1]!, innerLine: line };
       }
       const name = start[2] ?? '';
       open = { kind: start[1]!, name, line, statements: [] };

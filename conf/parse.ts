@@ -49,6 +49,8 @@ export interface ParsedBlock {
 export class Problems {
   readonly errors: ConfigProblem[] = [];
   readonly warnings: ConfigProblem[] = [];
+  /** Camera names whose block already has an error, so that streams naming them add no second one. */
+  readonly brokenCameras = new Set<string>();
   constructor(readonly file: string) {}
   error(line: number, message: string): void {
     this.errors.push({ file: this.file, line, message });
@@ -81,6 +83,7 @@ export function parseConfig(text: string, file: string, options: ParseOptions): 
     if (!kind) {
       const hint = closest(block.kind, BLOCK_KINDS);
       problems.error(block.line, `unknown block <${block.kind}>${hint ? ` (did you mean <${hint}>?)` : ''}`);
+      if (hint === 'Camera') problems.brokenCameras.add(block.name);
       continue;
     }
     if (!block.name) {

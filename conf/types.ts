@@ -3,6 +3,8 @@ import type { Access, SecurityConfig } from './security.ts';
 /** The validated, frozen configuration the relay runs on. Every field is filled: defaults are applied by the parser. */
 export interface RelayConfig {
   readonly file: string;
+  /** LogLevel, LogFormat and LogFile (undefined: stderr); applied again on reload, the file reopened on SIGHUP. */
+  readonly log: { readonly level: 'info' | 'warn' | 'error'; readonly format: 'text' | 'json'; readonly file: string | undefined };
   readonly httpPort: number;
   readonly httpBindAddress: string;
   /** All viewers of all streams together; 0 means no limit. */
@@ -64,6 +66,10 @@ export interface CameraConfig {
   readonly closeAfterMs: number;
   /** No-frames watchdog, ms. */
   readonly timeoutMs: number;
+  /** Longest pause between reconnect attempts (RetryMaxDelay, the camera's or the global one), ms. */
+  readonly retryMaxDelayMs: number;
+  /** Live this long, the next failure retries from the shortest delay again (RetryResetAfter), ms. */
+  readonly retryResetAfterMs: number;
   readonly connectTimeoutMs: number;
   readonly readTimeoutMs: number;
   /** HTTP cameras that only serve single JPEGs: poll every this many ms (0: the source is a multipart stream). */

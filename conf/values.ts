@@ -48,55 +48,89 @@ export const portRange: ValueParser<readonly [number, number]> = (args) => {
   return [first, last] as const;
 };
 
-/** Seconds (decimals allowed) returned as milliseconds. */
-export function seconds(min: number, max: number): ValueParser<number> {
-  const parse = decimal(min, max);
-  return (args) => {
-    const value = parse(args);
-    return value instanceof ValueError ? value : Math.round(value * 1000);
-  };
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DURATION_PATTERN = /^(\d{1,12}(?:\.\d{1,6})?)(ms|[smhd])?$/i;
+
+/** Milliseconds of a duration text ("1.5", "2s", "500ms", "1m", "12h", "7d"; a bare number is seconds), or undefined. */
+function durationMs(text: string): number | undefined {
+  const match = DURATION_PATTERN.exec(text);
+  if (!match) return undefined;
+  return Math.round(Number(match[1]) * DURATION_UNITS[(match[2] ?? 's').toLowerCase()]!);
 }
 
-/** A byte count with an optional k/K (KiB) or m/M (MiB) suffix. */
-export function bytes(min: number, max: number): ValueParser<number> {
+/** A duration whose range is given in seconds, returned in milliseconds; every unit of `durationMs` is accepted. */
+function durationIn(min: number, max: number, example = '2, 2s, 500ms, 1m'): ValueParser<number> {
   return (args) => {
     const text = one(args);
     if (text instanceof ValueError) return text;
-    const match = /^(\d+)([kKmM]?)$/.exec(text);
-    if (!match) return new ValueError(`"${text}" is not a byte count (e.g. 512k, 4M, 65536)`);
-    const unit = match[2]!.toLowerCase();
-    const value = Number(match[1]) * (unit === 'k' ? 1024 : unit === 'm' ? 1024 * 1024 : 1);
+    const ms = durationMs(text);
+    if (ms === undefined) return new ValueError(`"${text}" is not a duration (e.g. ${example})`);
+    if (ms < min * 1000 || ms > max * 1000) return new ValueError(`${text} is out of range (${min} to ${max})`);
+    return ms;
+  };
+}
+
+/** Seconds (decimals and unit suffixes allowed) returned as milliseconds. */
+export function seconds(min: number, max: number): ValueParser<number> {
+  return durationIn(min, max);
+}
+
+/** A duration returned in seconds (decimals allowed), for directives whose value the relay keeps in seconds. */
+export function secondsValue(min: number, max: number, wholeSeconds = false): ValueParser<number> {
+  const parse = durationIn(min, max);
+  return (args) => {
+    const ms = parse(args);
+    if (ms instanceof ValueError) return ms;
+    if (wholeSeconds && ms % 1000 !== 0) return new ValueError(`${args[0]} is not a whole number of seconds`);
+    return ms / 1000;
+  };
+}
+
+/** A duration with a unit (ms, s, m, h or d), e.g. 7d, 12h; a bare number is seconds; returned as milliseconds. */
+export function duration(maxMs: number): ValueParser<number> {
+  const parse = durationIn(0, maxMs / 1000, '0, 90s, 30m, 12h, 7d');
+  return (args) => {
+    const ms = parse(args);
+    return ms instanceof ValueError && ms.message.includes('out of range') ? new ValueError(`${args[0]} is out of range (at most ${maxMs / 86_400_000} days)`) : ms;
+  };
+}
+
+const STORAGE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+const STORAGE_PATTERN = /^(\d{1,15}(?:\.\d{1,6})?)([kmgt]?)$/i;
+
+/** Bytes of a size text ("65536", "512k", "10M", "1.5G", "2T"; binary units), or undefined. */
+function sizeBytes(text: string): number | undefined {
+  const match = STORAGE_PATTERN.exec(text);
+  if (!match) return undefined;
+  return Math.round(Number(match[1]) * STORAGE_UNITS[match[2]!.toLowerCase()]!);
+}
+
+/** A byte count with an optional k, M, G or T suffix (binary units). */
+export function bytes(min: number, max: number, example = 'a byte count (e.g. 512k, 4M, 65536)'): ValueParser<number> {
+  return (args) => {
+    const text = one(args);
+    if (text instanceof ValueError) return text;
+    const value = sizeBytes(text);
+    if (value === undefined) return new ValueError(`"${text}" is not ${example}`);
     if (value < min || value > max) return new ValueError(`${text} is out of range (${min} to ${max} bytes)`);
     return value;
   };
 }
 
-const STORAGE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
-
 /** A storage size with an optional k, M, G or T suffix (binary units), e.g. 20G; 0 allowed. */
 export function storageSize(max: number): ValueParser<number> {
-  return (args) => {
-    const text = one(args);
-    if (text instanceof ValueError) return text;
-    const match = /^(\d{1,15})([kKmMgGtT]?)$/.exec(text);
-    if (!match) return new ValueError(`"${text}" is not a size (e.g. 0, 500M, 20G, 2T)`);
-    const value = Number(match[1]) * STORAGE_UNITS[match[2]!.toLowerCase()]!;
-    if (value > max) return new ValueError(`${text} is out of range (at most ${max} bytes)`);
-    return value;
-  };
+  return bytes(0, max, 'a size (e.g. 0, 500M, 20G, 2T)');
 }
 
-const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** A duration with a unit (s, m, h or d), e.g. 7d, 12h; a bare number is seconds; returned as milliseconds. */
-export function duration(maxMs: number): ValueParser<number> {
+/** A bit rate in kbit/s: a bare number or "500k" is kbit/s, "2M" (or "2m") is 2000 kbit/s. */
+export function bitRate(min: number, max: number): ValueParser<number> {
   return (args) => {
     const text = one(args);
     if (text instanceof ValueError) return text;
-    const match = /^(\d{1,9})([smhdSMHD]?)$/.exec(text);
-    if (!match) return new ValueError(`"${text}" is not a duration (e.g. 0, 90s, 30m, 12h, 7d)`);
-    const value = Number(match[1]) * DURATION_UNITS[(match[2] || 's').toLowerCase()]!;
-    if (value > maxMs) return new ValueError(`${text} is out of range (at most ${maxMs / 86_400_000} days)`);
+    const match = /^(\d{1,9}(?:\.\d{1,3})?)([kKmM]?)(?:bit\/s|bps)?$/.exec(text);
+    if (!match) return new ValueError(`"${text}" is not a bit rate in kbit/s (e.g. 800, 800k, 2M)`);
+    const value = Math.round(Number(match[1]) * (match[2]!.toLowerCase() === 'm' ? 1000 : 1));
+    if (value < min || value > max) return new ValueError(`${text} is out of range (${min} to ${max})`);
     return value;
   };
 }

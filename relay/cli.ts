@@ -4,7 +4,9 @@ import { ConfigError, formatProblem } from '../conf/parse.ts';
 import { FfmpegNotFoundError, locateFfmpeg } from './ffmpeg-locate.ts';
 import { TlsSetupError } from './http/tls.ts';
 import { hashPasswordCommand, signUrl } from './auth/cli-commands.ts';
-import { createLogger, type Logger } from './log.ts';
+import { configSummary } from './check-summary.ts';
+import type { Logger } from './log.ts';
+import { LogOutput } from './log-output.ts';
 import { isViewerGone } from './server.ts';
 import { loadConfig, startRelay } from './main.ts';
 import { RELAY_VERSION } from './status.ts';
@@ -63,10 +65,12 @@ export async function main(argv: string[]): Promise<number> {
   if (options['hash-password']) return hashPasswordCommand(process.stdin, process.stdout, process.stderr);
   if (options['sign-url'] !== undefined) return signUrlCommand(options.config ?? defaultConfigFile(), options['sign-url'], options.expires ?? '3600');
   const file = options.config ?? defaultConfigFile();
-  const log = createLogger();
+  const output = new LogOutput();
+  const log = output.log;
   let config;
   try {
     const parsed = loadConfig(file);
+    output.apply(parsed.config.log);
     for (const warning of parsed.warnings) log.warn(formatProblem(warning));
     config = parsed.config;
   } catch (error) {
@@ -98,14 +102,17 @@ export async function main(argv: string[]): Promise<number> {
       }, STOP_DEADLINE_MS).unref();
       void relay.stop().then(() => {
         log.info('stopped');
+        output.close();
         resolve(0);
       });
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGHUP', () => {
+      // LogFile is opened again by name first, so that a file moved by logrotate is left to it and a new one begins.
+      output.reopen();
       log.info('SIGHUP: reloading');
-      relay.reload().catch((error: unknown) => {
+      relay.reload().then(() => output.apply(relay.relay.config.log)).catch((error: unknown) => {
         if (error instanceof ConfigError) log.error(`reload rejected, keeping the running config:\n${error.message}`);
         else log.error(`reload failed: ${(error as Error).message}`);
       });
@@ -135,6 +142,7 @@ async function check(file: string): Promise<number> {
     // The config names an ffmpeg: it must run, or the relay would only fail at start.
     if (config.ffmpegPath !== undefined) await locateFfmpeg(config.ffmpegPath);
     process.stdout.write(`${file}: ok\n`);
+    for (const line of configSummary(config)) process.stdout.write(`${line}\n`);
     return 0;
   } catch (error) {
     if (error instanceof FfmpegNotFoundError) {

@@ -1,3 +1,4 @@
+import { DEFAULT_BACKOFF } from './backoff.ts';
 import { AdapterError } from '../adapters/errors.ts';
 import type { AdapterSink, CameraAdapter, Frame } from '../adapters/types.ts';
 import type { CameraConfig } from '../conf/types.ts';
@@ -62,6 +63,7 @@ export class Feed {
       // A fresh adapter for every run: no state of a failed run (parsers, counters, "connected") leaks into the next.
       task: (signal, live, waiting) => this.runAdapter(options.createAdapter(), signal, live, waiting),
       describeError: describeAdapterError,
+      backoff: { ...DEFAULT_BACKOFF, maxMs: this.camera.retryMaxDelayMs, resetAfterMs: this.camera.retryResetAfterMs },
     });
   }
 

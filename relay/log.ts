@@ -17,15 +17,32 @@ export function redact(text: string): string {
     .replace(/((?:password|passwd|pwd)=)[^&\s]*/gi, '$1***');
 }
 
-export function createLogger(component = 'relay', write: Write = (line) => process.stderr.write(`${line}\n`)): Logger {
+/** `text`: one readable line per event; `json`: one JSON object per line (time, level, component, message). */
+export type LogFormat = 'text' | 'json';
+
+const LEVEL_RANK: Record<LogLevel, number> = { info: 0, warn: 1, error: 2 };
+
+/** Read at every line, so that a reload can change them while loggers are in use. */
+export interface LogOptions {
+  /** Lines below this level are dropped; default info. */
+  readonly level?: () => LogLevel;
+  readonly format?: () => LogFormat;
+}
+
+export function createLogger(component = 'relay', write: Write = (line) => process.stderr.write(`${line}\n`), options: LogOptions = {}): Logger {
   const emit = (level: LogLevel, message: string): void => {
-    write(`${new Date().toISOString()} ${level.padEnd(5)} ${component}: ${redact(message).replace(/\n/g, ' | ')}`);
+    if (LEVEL_RANK[level] < LEVEL_RANK[options.level?.() ?? 'info']) return;
+    const time = new Date().toISOString();
+    const safe = redact(message);
+    write(options.format?.() === 'json'
+      ? JSON.stringify({ time, level, component, message: safe })
+      : `${time} ${level.padEnd(5)} ${component}: ${safe.replace(/\n/g, ' | ')}`);
   };
   return {
     info: (message) => emit('info', message),
     warn: (message) => emit('warn', message),
     error: (message) => emit('error', message),
-    child: (name) => createLogger(`${component}/${name}`, write),
+    child: (name) => createLogger(`${component}/${name}`, write, options),
   };
 }
 

@@ -12,6 +12,7 @@ import { createApp, listen } from './server.ts';
 import { accessControlOf } from './auth/access.ts';
 import { limitConnections } from './http/connection-limits.ts';
 import { listenHttps } from './http/tls.ts';
+import { restartNeeded, securityNotices } from './notices.ts';
 
 /** A running relay with its HTTP server. */
 export interface RunningRelay {
@@ -75,6 +76,11 @@ export async function startRelay(
     throw error;
   });
   if (https) accessControlOf(relay).connectionLimits.push(https.limits);
+  const announce = (notices: string[]): void => {
+    relay.notices = notices;
+    for (const notice of notices) log.warn(notice);
+  };
+  announce(securityNotices(config));
   let stopping: Promise<void> | undefined;
   // Reloads run one at a time; any number of requests that arrive during one become a single reload after it.
   let current: Promise<void> = Promise.resolve();
@@ -93,6 +99,8 @@ export async function startRelay(
       try {
         await relay.reload(next);
         rtsp?.sync();
+        const pending = restartNeeded(config, next).map((change) => `${change}: needs a restart to take effect; the running relay keeps the old value`);
+        announce([...securityNotices(next), ...pending]);
       } finally {
         recordings = await startRecordings(relay, log, carried);
       }

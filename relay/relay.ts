@@ -50,6 +50,8 @@ export class Relay {
   admission: Admission;
   /** Push cameras' publishers: keys, utilization ids, RTP port pairs (used by adapters and the /api/source gateway). */
   readonly push: PushHub;
+  /** What the operator should act on (exposure without credentials, a change that needs a restart), for /stat.html. */
+  notices: readonly string[] = [];
   /** Cameras started at run time (files played through /api/vod/): reloads leave them and their streams alone. */
   readonly runtimeCameras = new Set<string>();
   private sweepTimer: NodeJS.Timeout | undefined;

@@ -37,6 +37,8 @@ export interface ServerStatus {
   measuredOutKbps: number | null;
   maxBandwidthKbps: number;
   refused: number;
+  /** What the operator should act on: exposure without credentials, changes that wait for a restart. */
+  notices: readonly string[];
 }
 
 export interface CameraStatus {
@@ -167,6 +169,7 @@ export function statusSnapshot(relay: Relay, rates: RateSampler): StatusSnapshot
       measuredOutKbps: measured.length > 0 ? round(measured.reduce((a, b) => a + b, 0)) : null,
       maxBandwidthKbps: relay.config.maxBandwidth,
       refused: relay.admission.counters.refused,
+      notices: relay.notices,
     },
     cameras,
     streams,

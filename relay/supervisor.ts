@@ -46,6 +46,8 @@ export class Supervisor {
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
   private readonly backoff: BackoffOptions;
+  /** The current outage (first failure since last live), so that it is one warning, not one per retry. */
+  private outage: { since: number; failures: number } | undefined;
 
   constructor(private readonly options: SupervisorOptions) {
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
@@ -72,6 +74,7 @@ export class Supervisor {
     await this.loop;
     // A start() while this stop waited owns the state now: the new run is not stopped.
     if (this.controller) return;
+    this.outage = undefined;
     this.state = 'stopped';
     this.liveSince = undefined;
     this.nextAttemptAt = undefined;
@@ -93,6 +96,10 @@ export class Supervisor {
           liveAt = Date.now();
           this.state = 'live';
           this.liveSince = liveAt;
+          if (this.outage) {
+            log.info(`back after ${formatSeconds(liveAt - this.outage.since)} down (${this.outage.failures} failed attempt(s))`);
+            this.outage = undefined;
+          }
         },
         () => {
           this.state = 'waiting';
@@ -114,7 +121,14 @@ export class Supervisor {
         this.liveSince = undefined;
         this.nextAttemptAt = Date.now() + delay;
         this.restarts++;
-        log.warn(`${phase === 'start' ? 'failed to start' : 'died'}: ${message}; retrying in ${(delay / 1000).toFixed(1)} s`);
+        const what = `${phase === 'start' ? 'failed to start' : 'died'}: ${message}; retrying in ${(delay / 1000).toFixed(1)} s`;
+        if (!this.outage) {
+          this.outage = { since: Date.now(), failures: 1 };
+          log.warn(`${what} (further retries of this outage are logged as info)`);
+        } else {
+          this.outage.failures++;
+          log.info(`still down after ${formatSeconds(Date.now() - this.outage.since)}, attempt ${this.outage.failures}: ${what}`);
+        }
         await this.sleep(delay, signal);
       }
     }
@@ -166,4 +180,8 @@ export class Supervisor {
       signal.addEventListener('abort', done, { once: true });
     });
   }
+}
+
+function formatSeconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
 }

@@ -32,7 +32,9 @@ ${renderRecordingBlock(snapshot.recording)}`;
 }
 
 function serverBlock({ server }: StatusSnapshot): Markup {
-  return html`<table class="server" data-key="server"><tbody>
+  const notices = server.notices.length > 0 ? html`<ul class="notices">${server.notices.map((notice) => html`<li>${notice}</li>`)}</ul>
+` : '';
+  return html`${notices}<table class="server" data-key="server"><tbody>
 <tr><th>Version</th><td>relay ${server.version}</td><th>Started</th><td>${live('startedAt', server.startedAt, 'time')}
  (up ${live('uptimeSeconds', server.uptimeSeconds, 'count')} s)</td></tr>
 <tr><th>ffmpeg</th><td>${server.ffmpeg.version} <small>${server.ffmpeg.path} (${server.ffmpeg.origin})</small></td>

@@ -203,7 +203,7 @@ t.test('a vod-live camera runs on demand and lingers VodStreamTimeout unless its
 });
 
 t.test('bad values name file:line and the directive', async (t) => {
-  rejects(t, 'VodStreamTimeout soon\n', 'relay.conf:1: VodStreamTimeout: "soon" is not a number');
+  rejects(t, 'VodStreamTimeout soon\n', 'relay.conf:1: VodStreamTimeout: "soon" is not a duration (e.g. 2, 2s, 500ms, 1m)');
   rejects(t, 'VodStreamTimeout 100000\n', 'relay.conf:1: VodStreamTimeout: 100000 is out of range (0 to 86400)');
   rejects(t, 'MediaPath\n', 'relay.conf:1: MediaPath: takes exactly one value, got 0');
   rejects(t, 'VodCachePath a b\n', 'relay.conf:1: VodCachePath: takes exactly one value, got 2');

@@ -75,3 +75,28 @@ t.test('systemd-analyze verify accepts the unit, and notices a broken one', { sk
   const missingBinary = await verify(text.replace(/^ExecStart=\S+/m, 'ExecStart=/nonexistent/node'));
   t.not(missingBinary.code, 0, 'a missing ExecStart binary fails verification');
 });
+
+// Guards: the unit ran in /opt/camera-relay, read-only to it, so the example's RecordPath ./recordings could not be written,
+// and the README's examples named /var/lib/relay and /var/cache/relay-vod, outside what the unit lets it write.
+t.test('every path the README and the example give RecordPath, MediaPath, VodCachePath and LogFile is writable under the unit', async (t) => {
+  const { DIRECTIVES } = await import('../../conf/directives.ts');
+  const { resolve } = await import('node:path');
+  const service = parseUnit(await readFile(UNIT, 'utf8')).get('Service')!;
+  const one = (key: string): string | undefined => service.get(key)?.at(-1);
+  const writable = [
+    ...(service.get('ReadWritePaths') ?? []).flatMap((value) => value.split(/\s+/)),
+    ...[['StateDirectory', '/var/lib'], ['CacheDirectory', '/var/cache'], ['LogsDirectory', '/var/log']]
+      .flatMap(([key, root]) => (service.get(key!) ?? []).map((name) => `${root}/${name}`)),
+  ];
+  const isWritable = (path: string): boolean => writable.some((root) => path === root || path.startsWith(`${root}/`));
+  const workingDirectory = one('WorkingDirectory')!;
+  t.ok(isWritable(workingDirectory), `WorkingDirectory ${workingDirectory} is writable (${writable.join(', ')})`);
+  for (const name of ['RecordPath', 'MediaPath']) {
+    const resolved = resolve(workingDirectory, DIRECTIVES.global[name]!.default as string);
+    t.ok(isWritable(resolved), `the default ${name} resolves to ${resolved}, writable`);
+  }
+  const docs = [await readFile(new URL('../../README.md', import.meta.url), 'utf8'), await readFile(new URL('../../relay.conf.example', import.meta.url), 'utf8')].join('\n');
+  const named = [...docs.matchAll(/\b(RecordPath|MediaPath|VodCachePath|LogFile) (\/\S+)/g)].map((match) => [match[1]!, match[2]!] as const);
+  t.ok(named.length >= 3, `absolute paths found: ${named.map(([, path]) => path).join(', ')}`);
+  for (const [directive, path] of named) t.ok(isWritable(path), `${directive} ${path} is writable under the unit`);
+});

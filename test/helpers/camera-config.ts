@@ -18,6 +18,8 @@ export function makeCameraConfig(source: string, overrides: Partial<CameraConfig
     onDemand: false,
     closeAfterMs: 10_000,
     timeoutMs: 10_000,
+    retryMaxDelayMs: 60_000,
+    retryResetAfterMs: 30_000,
     connectTimeoutMs: 5_000,
     readTimeoutMs: 10_000,
     snapshotIntervalMs: 0,
