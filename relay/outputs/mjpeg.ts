@@ -31,6 +31,8 @@ export class MjpegOutput extends FanoutOutput {
   private lastSentAt = -Infinity;
   private latestPart: Buffer | undefined;
   private latestSource: JpegFrame | undefined;
+  /** Viewers that joined before any frame: their opening boundary goes out with the first part, so a camera that never sends an image sends them nothing. */
+  private readonly unopened = new Set<Viewer>();
   private unsubscribe: (() => void) | undefined;
 
   constructor(
@@ -56,7 +58,11 @@ export class MjpegOutput extends FanoutOutput {
 
   protected join(viewer: Viewer): void {
     const latest = this.currentPart();
-    viewer.sendRequired(latest ? Buffer.concat([OPENING_BOUNDARY, latest]) : OPENING_BOUNDARY);
+    if (latest) viewer.sendRequired(Buffer.concat([OPENING_BOUNDARY, latest]));
+    else {
+      this.unopened.add(viewer);
+      viewer.onClose(() => this.unopened.delete(viewer));
+    }
     this.fanout.add(viewer);
   }
 
@@ -84,6 +90,8 @@ export class MjpegOutput extends FanoutOutput {
     this.lastSentAt = frame.timestamp;
     this.latestSource = frame;
     this.latestPart = multipartPart(frame.data);
+    for (const viewer of this.unopened) viewer.sendRequired(OPENING_BOUNDARY);
+    this.unopened.clear();
     this.fanout.broadcast(this.latestPart, true);
   }
 }
