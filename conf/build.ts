@@ -1,6 +1,7 @@
 import { DIRECTIVES, type Scope } from './directives.ts';
 import type { DirectiveValues, ParsedBlock, Problems } from './parse.ts';
 import { checkCopyCodecs } from './codec-checks.ts';
+import { buildControl } from './control.ts';
 import { checkPublishKeys } from './push-checks.ts';
 import { buildSecurity, streamAccess, type SecurityConfig } from './security.ts';
 import type { CameraConfig, RedirectConfig, RelayConfig, Size, StreamConfig, StreamFormat } from './types.ts';
@@ -74,7 +75,7 @@ export function buildConfig(
         continue;
       }
     }
-    if (block.kind === 'Camera') pushDefined(cameras, buildCamera(block, problems, schemes, get<number>('VodStreamTimeout')));
+    if (block.kind === 'Camera') pushDefined(cameras, buildCamera(block, problems, schemes, get<number>('VodStreamTimeout'), security));
     else if (block.kind === 'Stream') pushDefined(streams, buildStream(block, problems, security));
     else redirects.push({ name: block.name, line: block.line, url: reader('Redirect', block.values)<string>('URL') });
   }
@@ -138,7 +139,7 @@ function checkRequired(block: ParsedBlock, problems: Problems): void {
   }
 }
 
-function buildCamera(block: ParsedBlock, problems: Problems, schemes: readonly string[], vodStreamTimeoutMs: number): CameraConfig | undefined {
+function buildCamera(block: ParsedBlock, problems: Problems, schemes: readonly string[], vodStreamTimeoutMs: number, security: SecurityConfig): CameraConfig | undefined {
   const get = reader('Camera', block.values);
   const sourceText = get<string | undefined>('Source');
   if (sourceText === undefined) return undefined;
@@ -187,6 +188,7 @@ function buildCamera(block: ParsedBlock, problems: Problems, schemes: readonly s
     followSsrc: get('FollowSSRC'),
     loop: get('Loop'),
     record: buildRecord(block, problems),
+    control: buildControl(block.values, get, url, security, problems, block.line),
   };
 }
 

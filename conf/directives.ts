@@ -1,3 +1,4 @@
+import { CONTROL_DIRECTIVES } from './control.ts';
 import { publishKey } from './push-values.ts';
 import { SECURITY_DIRECTIVES } from './security.ts';
 import { boolean, bytes, decimal, duration, hexBytes, integer, oneOf, portRange, seconds, size, storageSize, text, type ValueParser } from './values.ts';
@@ -70,6 +71,7 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     RecordSegmentSeconds: { parse: integer(2, 3600), default: 60 },
     RecordDeleteAfter: { parse: duration(3650 * 86_400_000), default: 0 },
     RecordMaxSize: { parse: storageSize(2 ** 53), default: 0 },
+    ...CONTROL_DIRECTIVES,
   },
   Stream: {
     Feed: { parse: text },
