@@ -49,8 +49,20 @@ function hlsStreamOfFolder(config: RelayConfig, folder: string): StreamConfig | 
   return config.streams.find((stream) => stream.format === 'hls' && stream.name.replace(/\.m3u8$/i, '').toLowerCase() === folder);
 }
 
+/** What viewers of a controllable camera may do (`/api/control/CAM/...`); the operator's actions stay admin-only. */
+const CONTROL_VIEWER_ACTIONS = new Set(['', 'request', 'events', 'move', 'goto', 'stop', 'preset', 'leave']);
+
+/** `/api/control/CAM[/ACTION]` for a camera with control: the viewer plane, scope `control/CAM`, its ControlAccess. */
+function controlSurface(config: RelayConfig, parts: readonly string[]): Surface | undefined {
+  if (parts[0] !== 'api' || parts[1] !== 'control' || !parts[2] || parts.length > 4 || !CONTROL_VIEWER_ACTIONS.has(parts[3] ?? '')) return undefined;
+  const camera = config.cameras.find((candidate) => candidate.name.toLowerCase() === parts[2] && candidate.control.kind !== 'none');
+  return camera ? { plane: 'viewer', scope: `control/${camera.name}`, access: camera.control.access } : undefined;
+}
+
 function classifyNormalised(config: RelayConfig, path: string): Surface {
   if (OWN_SCHEME_PREFIXES.some((prefix) => under(path, prefix))) return PUBLIC;
+  const control = controlSurface(config, path.split('/').slice(1));
+  if (control) return control;
   if (path === '/' || path === '/stat.json' || ADMIN_PREFIXES.some((prefix) => under(path, prefix))) return ADMIN;
   if (path === '/metrics') return config.security.metricsAuth ? ADMIN : PUBLIC;
   if (under(path, '/assets')) return PUBLIC;
