@@ -146,7 +146,7 @@ export class CameraController {
 
   /** The queue and the last known position, as anyone may see them. */
   publicState(): Record<string, unknown> {
-    return { ...this.queue.summary(), position: this.lastPosition, presets: this.backend.presets().map((preset) => preset.name) };
+    return { ...this.queue.summary(), ptz: this.lastPosition, presets: this.backend.presets().map((preset) => preset.name) };
   }
 
   async close(): Promise<void> {
@@ -179,7 +179,7 @@ export class CameraController {
   }
 
   private stateOf(id: string): Record<string, unknown> {
-    return { ...this.queue.view(id), position: this.lastPosition };
+    return { ...this.queue.view(id), ptz: this.lastPosition };
   }
 
   private granted(entry: QueueEntry): void {

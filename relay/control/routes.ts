@@ -152,7 +152,7 @@ export function registerControlRoutes(router: Router, relay: ControlledRelay): v
       if (!controller.queue.isHolder(id)) throw new ControlError('NOT_HOLDER', 'only the viewer holding control may steer the camera');
       const command = await commandOf(action, fields, () => controller.backend.position());
       const position = await controller.command(id, command);
-      ctx.body = { ok: true, position: position ?? null };
+      ctx.body = { ok: true, ptz: position ?? null };
     });
   });
 
