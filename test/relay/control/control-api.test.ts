@@ -1,5 +1,5 @@
 import { request as httpRequest, Agent } from 'node:http';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { hashPassword } from '../../../relay/auth/password.ts';
 import { signViewerToken } from '../../../relay/auth/viewer-token.ts';
 import { CanonControlCamera } from '../../helpers/canon-control-camera.ts';
@@ -89,7 +89,7 @@ function openEvents(url: string, from?: string): Promise<{ status: number; event
   });
 }
 
-async function setup(t: Tap.Test, extra = '', globals = ''): Promise<{ relay: TestRelay; camera: CanonControlCamera; api: string }> {
+async function setup(t: Test, extra = '', globals = ''): Promise<{ relay: TestRelay; camera: CanonControlCamera; api: string }> {
   const camera = await CanonControlCamera.start();
   const relay = await startTestRelay(`${globals}
 <Camera ptz>
