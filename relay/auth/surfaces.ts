@@ -55,8 +55,11 @@ const CONTROL_VIEWER_ACTIONS = new Set(['', 'request', 'events', 'move', 'goto',
 /** `/api/control/CAM[/ACTION]` for a camera with control: the viewer plane, scope `control/CAM`, its ControlAccess. */
 function controlSurface(config: RelayConfig, parts: readonly string[]): Surface | undefined {
   if (parts[0] !== 'api' || parts[1] !== 'control' || !parts[2] || parts.length > 4 || !CONTROL_VIEWER_ACTIONS.has(parts[3] ?? '')) return undefined;
-  const camera = config.cameras.find((candidate) => candidate.name.toLowerCase() === parts[2] && candidate.control.kind !== 'none');
-  return camera ? { plane: 'viewer', scope: `control/${camera.name}`, access: camera.control.access } : undefined;
+  const camera = config.cameras.find((candidate) => candidate.name.toLowerCase() === parts[2]);
+  if (!camera) return undefined;
+  // Player pages ask every camera whether it has control: a camera without it answers 404, never an admin challenge.
+  if (camera.control.kind === 'none') return PUBLIC;
+  return { plane: 'viewer', scope: `control/${camera.name}`, access: camera.control.access };
 }
 
 function classifyNormalised(config: RelayConfig, path: string): Surface {

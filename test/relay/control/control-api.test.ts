@@ -89,7 +89,7 @@ function openEvents(url: string, from?: string): Promise<{ status: number; event
   });
 }
 
-async function setup(t: Test, extra = '', globals = ''): Promise<{ relay: TestRelay; camera: CanonControlCamera; api: string }> {
+async function setup(t: Test, extra = '', globals = '', blocks = ''): Promise<{ relay: TestRelay; camera: CanonControlCamera; api: string }> {
   const camera = await CanonControlCamera.start();
   const relay = await startTestRelay(`${globals}
 <Camera ptz>
@@ -104,6 +104,7 @@ async function setup(t: Test, extra = '', globals = ''): Promise<{ relay: TestRe
 <Stream ptz.flv>
   Feed ptz
 </Stream>
+${blocks}
 `);
   t.teardown(async () => {
     await relay.stop();
@@ -215,8 +216,13 @@ t.test('1,000 commands from the holder: the rate limit holds and the camera sees
 });
 
 t.test('the operator takes control and locks the camera; viewers cannot', async (t) => {
-  const { api, camera } = await setup(t, '', `AdminToken ${adminHash}\n`);
+  const { api, camera, relay } = await setup(t, '', `AdminToken ${adminHash}\n`, '<Camera plain>\n Source testsrc://\n OnDemand yes\n</Camera>\n');
   const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  // A player page asks each camera for control: one without it answers 404, never an admin challenge (a login prompt).
+  const plain = await fetch(`${relay.baseUrl}/api/control/plain`);
+  t.same([plain.status, plain.headers.get('www-authenticate')], [404, null]);
+  t.equal((await fetch(api)).status, 200, 'the queue of a public control camera is open to viewers');
+  t.equal((await post(`${api}/operator/lock`, {})).status, 401);
   const viewer = await post(`${api}/request`, {});
   const events = await openEvents(`${api}/events?id=${viewer.json.id}`);
   t.teardown(() => events.close());
