@@ -75,7 +75,7 @@ export const CONTROL_DIRECTIVES: Record<string, DirectiveSpec> = {
   ControlIdleSeconds: { parse: seconds(0.5, 3600), default: 10_000 },
   ControlTimeout: { parse: seconds(0.1, 60), default: 3_000 },
   ControlMaxQueue: { parse: integer(1, 10_000), default: 100 },
-  ControlMaxPerAddress: { parse: integer(1, 1000), default: 2 },
+  ControlMaxPerAddress: { parse: integer(1, 10_000), default: 2 },
   ControlCommandRate: { parse: integer(1, 100), default: 10 },
   ControlPanRange: { parse: degreeRange(-360, 360), default: [-180, 180] },
   ControlTiltRange: { parse: degreeRange(-180, 180), default: [-90, 90] },

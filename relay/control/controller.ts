@@ -53,6 +53,7 @@ export class CameraController {
   private readonly buckets = new Map<string, Bucket>();
   private timer: NodeJS.Timeout | undefined;
   private lastPush = 0;
+  private pushScheduled = false;
   private pending = 0;
   private refused = 0;
   private lastPosition: Ptz | undefined;
@@ -199,10 +200,19 @@ export class CameraController {
     this.changed();
   }
 
-  /** Pushes every entry its state, and keeps the clocks running while anyone is in the queue. */
+  /**
+   * Pushes every entry its state (once per turn of the event loop however many changes came in it: a burst of N joins
+   * costs N pushes, not N squared), and keeps the clocks running while anyone is in the queue.
+   */
   private changed(): void {
-    this.lastPush = this.now();
-    for (const [id, subscriber] of this.subscribers) subscriber.send('state', this.stateOf(id));
+    if (!this.pushScheduled) {
+      this.pushScheduled = true;
+      setImmediate(() => {
+        this.pushScheduled = false;
+        this.lastPush = this.now();
+        for (const [id, subscriber] of this.subscribers) subscriber.send('state', this.stateOf(id));
+      });
+    }
     if (this.queue.size > 0 && !this.timer && !this.closed) {
       this.timer = setInterval(() => this.onTick(), TICK_MS);
       this.timer.unref();

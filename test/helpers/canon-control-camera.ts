@@ -80,7 +80,7 @@ export class CanonControlCamera {
     const url = new URL(request.url ?? '/', 'http://camera');
     const command = url.pathname.replace(/^\/-wvhttp-01-\//, '');
     const params = Object.fromEntries(url.searchParams);
-    this.requests.push({ command, params, at: Date.now() });
+    this.requests.push({ command, params, at: performance.timeOrigin + performance.now() });
     if (this.mode === 'silent') return;
     if (this.mode === 'busy') return this.reply(response, 503, '503 too many clients', 'Too many clients\r\n');
     if (this.credentials && request.headers.authorization !== `Basic ${Buffer.from(this.credentials).toString('base64')}`) {
