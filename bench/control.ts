@@ -46,7 +46,7 @@ const port = await freePort();
 const dir = await mkdtemp(join(tmpdir(), 'relay-bench-control-'));
 const config = join(dir, 'relay.conf');
 const viewers = Number(args.viewers);
-await writeFile(config, `HTTPPort ${port}\n<Camera ptz>\n  Source testsrc://?size=160x120&rate=5\n  OnDemand yes\n  Control canon-http\n  ControlAddress ${camera.url}\n  ControlCommandRate 100\n  ControlIdleSeconds 600\n  ControlMaxQueue ${viewers + 10}\n  ControlMaxPerAddress ${viewers + 10}\n</Camera>\n<Stream ptz.flv>\n  Feed ptz\n</Stream>\n`);
+await writeFile(config, `HTTPPort ${port}\nMaxUnauthenticatedConnections ${viewers * 2 + 100}\n<Camera ptz>\n  Source testsrc://?size=160x120&rate=5\n  OnDemand yes\n  Control canon-http\n  ControlAddress ${camera.url}\n  ControlCommandRate 100\n  ControlIdleSeconds 600\n  ControlMaxQueue ${viewers + 10}\n  ControlMaxPerAddress ${viewers + 10}\n</Camera>\n<Stream ptz.flv>\n  Feed ptz\n</Stream>\n`);
 const relay = spawnTracked(process.execPath, [relayBin, '-c', config]);
 const api = `http://127.0.0.1:${port}/api/control/ptz`;
 try {
