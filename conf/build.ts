@@ -2,6 +2,7 @@ import { DIRECTIVES, type Scope } from './directives.ts';
 import type { DirectiveValues, ParsedBlock, Problems } from './parse.ts';
 import { checkCopyCodecs } from './codec-checks.ts';
 import { checkPortClashes } from './port-checks.ts';
+import { buildControl } from './control.ts';
 import { checkPublishKeys } from './push-checks.ts';
 import { checkRecordSizing, defaultRecordBitRate } from './sizing.ts';
 import { buildSecurity, streamAccess, type SecurityConfig } from './security.ts';
@@ -77,7 +78,7 @@ export function buildConfig(
       }
     }
     const retry = { maxDelayMs: get<number>('RetryMaxDelay'), resetAfterMs: get<number>('RetryResetAfter') };
-    if (block.kind === 'Camera') pushDefined(cameras, buildCamera(block, problems, schemes, get<number>('VodStreamTimeout'), retry));
+    if (block.kind === 'Camera') pushDefined(cameras, buildCamera(block, problems, schemes, get<number>('VodStreamTimeout'), retry, security));
     else if (block.kind === 'Stream') pushDefined(streams, buildStream(block, problems, security));
     else redirects.push({ name: block.name, line: block.line, url: reader('Redirect', block.values)<string>('URL') });
   }
@@ -146,7 +147,8 @@ function checkRequired(block: ParsedBlock, problems: Problems): void {
 }
 
 function buildCamera(
-  block: ParsedBlock, problems: Problems, schemes: readonly string[], vodStreamTimeoutMs: number, retry: { maxDelayMs: number; resetAfterMs: number },
+  block: ParsedBlock, problems: Problems, schemes: readonly string[], vodStreamTimeoutMs: number,
+  retry: { maxDelayMs: number; resetAfterMs: number }, security: SecurityConfig,
 ): CameraConfig | undefined {
   const get = reader('Camera', block.values);
   const sourceText = get<string | undefined>('Source');
@@ -198,6 +200,7 @@ function buildCamera(
     followSsrc: get('FollowSSRC'),
     loop: get('Loop'),
     record: buildRecord(block, problems),
+    control: buildControl(block.values, get, url, security, problems, block.line),
   };
 }
 

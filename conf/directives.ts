@@ -1,3 +1,4 @@
+import { CONTROL_DIRECTIVES } from './control.ts';
 import { publishKey } from './push-values.ts';
 import { SECURITY_DIRECTIVES } from './security.ts';
 import { bitRate, boolean, bytes, decimal, duration, hexBytes, integer, oneOf, portRange, seconds, size, secondsValue, storageSize, text, type ValueParser } from './values.ts';
@@ -77,6 +78,7 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     RecordSegmentSeconds: { parse: secondsValue(2, 3600, true), default: 60 },
     RecordDeleteAfter: { parse: duration(3650 * 86_400_000), default: 0 },
     RecordMaxSize: { parse: storageSize(2 ** 53), default: 0 },
+    ...CONTROL_DIRECTIVES,
   },
   Stream: {
     Feed: { parse: text },

@@ -1,4 +1,5 @@
 import type { Access, SecurityConfig } from './security.ts';
+import type { CameraControlConfig } from './control.ts';
 
 /** The validated, frozen configuration the relay runs on. Every field is filled: defaults are applied by the parser. */
 export interface RelayConfig {
@@ -91,6 +92,8 @@ export interface CameraConfig {
   readonly loop: boolean;
   /** Continuous recording of this camera to disk. */
   readonly record: CameraRecordConfig;
+  /** Pan, tilt and zoom steered by viewers through the relay (conf/control.ts). */
+  readonly control: CameraControlConfig;
 }
 
 /** Global recording settings. */

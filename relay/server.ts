@@ -11,6 +11,7 @@ import { registerSourceApi } from './api/source.ts';
 import { registerVodRoutes } from './vod/routes.ts';
 import { registerRecordingRoutes } from './recording/api.ts';
 import { registerEdgeCheck } from './auth/edge-check.ts';
+import { registerControlRoutes } from './control/routes.ts';
 import { accessGuard } from './auth/guard.ts';
 import { securityHeaders } from './http/security-headers.ts';
 
@@ -53,6 +54,7 @@ export function createApp(relay: Relay, log: Logger): Koa {
   registerSourceApi(router, relay, log.child('api'));
   registerVodRoutes(router, relay, log);
   registerRecordingRoutes(router, relay);
+  registerControlRoutes(router, relay);
 
   router.get(new RegExp(`^/(${NAME})$`), async (ctx) => {
     const name = ctx.params[0] ?? decodeURIComponent(ctx.path.slice(1));

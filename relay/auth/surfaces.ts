@@ -58,6 +58,19 @@ function hlsStreamOfFolder(streams: Streams, folder: string): StreamConfig | und
   return streams.all.find((stream) => stream.format === 'hls' && stream.name.replace(/\.m3u8$/i, '').toLowerCase() === folder);
 }
 
+/** What viewers of a controllable camera may do (`/api/control/CAM/...`); the operator's actions stay admin-only. */
+const CONTROL_VIEWER_ACTIONS = new Set(['', 'request', 'events', 'move', 'goto', 'stop', 'preset', 'leave']);
+
+/** `/api/control/CAM[/ACTION]` for a camera with control: the viewer plane, scope `control/CAM`, its ControlAccess. */
+function controlSurface(config: RelayConfig, parts: readonly string[]): Surface | undefined {
+  if (parts[0] !== 'api' || parts[1] !== 'control' || !parts[2] || parts.length > 4 || !CONTROL_VIEWER_ACTIONS.has(parts[3] ?? '')) return undefined;
+  const camera = config.cameras.find((candidate) => candidate.name.toLowerCase() === parts[2]);
+  if (!camera) return undefined;
+  // Player pages ask every camera whether it has control: a camera without it answers 404, never an admin challenge.
+  if (camera.control.kind === 'none') return PUBLIC;
+  return { plane: 'viewer', scope: `control/${camera.name}`, access: camera.control.access };
+}
+
 /**
  * The scope of a file under /vod/ or /live/ (first path part, letter case kept): `/vod/movie.mp4`, its package
  * `/vod/movie.mp4.m3u8/...` and its player page `/player/vod/movie.mp4` all are `vod/movie.mp4`.
@@ -70,6 +83,8 @@ function classifyNormalised(streams: Streams, cased: string): Surface {
   const { config } = streams;
   const path = cased.toLowerCase();
   if (OWN_SCHEME_PREFIXES.some((prefix) => under(path, prefix))) return PUBLIC;
+  const control = controlSurface(config, path.split('/').slice(1));
+  if (control) return control;
   if (path === '/' || path === '/stat.json' || ADMIN_PREFIXES.some((prefix) => under(path, prefix))) return ADMIN;
   if (path === '/metrics') return config.security.metricsAuth ? ADMIN : PUBLIC;
   if (under(path, '/assets')) return PUBLIC;

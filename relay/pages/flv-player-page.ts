@@ -1,5 +1,6 @@
 import type { StreamStatus } from '../status.ts';
 import { html, layout, type Markup } from './html.ts';
+import { CONTROL_SCRIPT, controlPanel } from './control-panel.ts';
 import { embedSize, playerBox, type PlayerRequest } from './player-page.ts';
 
 /**
@@ -14,8 +15,9 @@ export function renderFlvPlayerPage(stream: StreamStatus, hls: StreamStatus | un
   const body = html`<h1>${stream.name} <small class="muted">camera ${stream.camera}</small></h1>
 <p class="nav"><a href="/">cameras</a> · <a href="${stream.url}">stream</a>${other}</p>
 ${video}
+${controlPanel(stream)}
 <h2>Embed this stream</h2>${embedSnippets(stream, hls, request.origin)}`;
-  return layout(stream.name, body, { scripts, bodyClass: 'player-page' });
+  return layout(stream.name, body, { scripts: [...scripts, CONTROL_SCRIPT], bodyClass: 'player-page' });
 }
 
 /** The iframe and the script snippet, with this relay's address filled in. */

@@ -1,6 +1,7 @@
 import type { StreamStatus } from '../status.ts';
 import { withViewerToken } from '../auth/viewer-link.ts';
 import { html, layout, type Markup } from './html.ts';
+import { CONTROL_SCRIPT, controlPanel } from './control-panel.ts';
 
 /** What the player page needs to know about the request it answers. */
 export interface PlayerRequest {
@@ -62,8 +63,9 @@ export function renderPlayerPage(stream: StreamStatus, mjpeg: StreamStatus | und
   const body = html`<h1>${stream.name} <small class="muted">camera ${stream.camera}</small></h1>
 <p class="nav"><a href="/">cameras</a> · <a href="${stream.url}">playlist</a></p>
 ${video}
+${controlPanel(stream)}
 <h2>Embed this stream</h2>${embedSnippets(stream, mjpeg, request.origin)}`;
-  return layout(stream.name, body, { scripts, bodyClass: 'player-page' });
+  return layout(stream.name, body, { scripts: [...scripts, CONTROL_SCRIPT], bodyClass: 'player-page' });
 }
 
 /** The three ways to put this camera on another page. */

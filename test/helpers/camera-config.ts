@@ -1,3 +1,4 @@
+import { NO_CONTROL } from '../../conf/control.ts';
 import type { CameraConfig } from '../../conf/types.ts';
 
 /** A CameraConfig with the parser's defaults, for adapter tests that need no relay.conf. */
@@ -32,6 +33,7 @@ export function makeCameraConfig(source: string, overrides: Partial<CameraConfig
     followSsrc: false,
     loop: false,
     record: { enabled: false, frameRate: 0, size: undefined, bitRate: 1000, codec: 'libx264', segmentSeconds: 60, deleteAfterMs: 0, maxBytes: 0 },
+    control: NO_CONTROL,
     ...overrides,
   };
 }

@@ -1,0 +1,116 @@
+// Camera control on a player page: asks for control, shows the place in the queue and the time left (Server-Sent
+// Events), and sends moves, zoom and presets while this viewer holds control. Stays hidden for cameras without control.
+(function () {
+  'use strict';
+  var box = document.getElementById('control');
+  if (!box || !window.fetch || !window.EventSource) return;
+  var camera = box.getAttribute('data-camera');
+  var token = new URLSearchParams(location.search).get('control_token');
+  var base = '/api/control/' + encodeURIComponent(camera);
+  var query = token ? '?token=' + encodeURIComponent(token) : '';
+  var id = null;
+  var holding = false;
+  var events = null;
+
+  function el(tag, text, className) {
+    var node = document.createElement(tag);
+    if (text) node.textContent = text;
+    if (className) node.className = className;
+    return node;
+  }
+  var status = el('p', 'camera control', 'control-status');
+  status.setAttribute('aria-live', 'polite');
+  var requestButton = el('button', 'request control', 'control-request');
+  requestButton.type = 'button';
+  var pad = el('div', '', 'control-pad');
+  var presets = el('div', '', 'control-presets');
+
+  function post(action, body) {
+    return fetch(base + '/' + action + query, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body || {}) })
+      .then(function (response) { return response.json().catch(function () { return {}; }).then(function (json) { json.httpStatus = response.status; return json; }); });
+  }
+  function command(action, body) {
+    if (!holding || !id) return;
+    body.id = id;
+    post(action, body).then(function (reply) {
+      if (reply.httpStatus !== 200 && reply.error) status.textContent = reply.error;
+    });
+  }
+  function setHolding(value) {
+    holding = value;
+    box.setAttribute('data-holding', value ? '1' : '0');
+    pad.querySelectorAll('button').forEach(function (button) { button.disabled = !value; });
+    presets.querySelectorAll('button').forEach(function (button) { button.disabled = !value; });
+  }
+  var moves = [
+    ['←', 'pan left', { pan: -1 }], ['↑', 'tilt up', { tilt: 1 }], ['↓', 'tilt down', { tilt: -1 }], ['→', 'pan right', { pan: 1 }],
+    ['+', 'zoom in', { zoom: 1 }], ['−', 'zoom out', { zoom: -1 }],
+  ];
+  moves.forEach(function (move) {
+    var button = el('button', move[0], 'control-move');
+    button.type = 'button';
+    button.title = move[1];
+    button.setAttribute('aria-label', move[1]);
+    button.addEventListener('click', function () { command('move', Object.assign({}, move[2])); });
+    pad.appendChild(button);
+  });
+  var keys = { ArrowLeft: { pan: -1 }, ArrowRight: { pan: 1 }, ArrowUp: { tilt: 1 }, ArrowDown: { tilt: -1 }, '+': { zoom: 1 }, '=': { zoom: 1 }, '-': { zoom: -1 } };
+  document.addEventListener('keydown', function (event) {
+    var move = keys[event.key];
+    if (!move || !holding || event.target instanceof HTMLInputElement) return;
+    event.preventDefault();
+    command('move', Object.assign({}, move));
+  });
+
+  function show(state) {
+    if (state.position === 0) {
+      setHolding(true);
+      status.textContent = state.timeLeftMs === undefined ? 'you have control' : 'you have control: ' + Math.ceil(state.timeLeftMs / 1000) + ' s left';
+    } else {
+      setHolding(false);
+      status.textContent = 'place ' + state.position + ' in the queue' + (state.holder ? ' (' + state.holder + ' has control)' : '');
+    }
+  }
+  function ended(reason) {
+    setHolding(false);
+    id = null;
+    if (events) events.close();
+    events = null;
+    requestButton.hidden = false;
+    status.textContent = 'your turn ended (' + reason + ')';
+  }
+  requestButton.addEventListener('click', function () {
+    requestButton.hidden = true;
+    post('request').then(function (reply) {
+      if (!reply.id) {
+        requestButton.hidden = false;
+        status.textContent = reply.error || 'control refused';
+        return;
+      }
+      id = reply.id;
+      show(reply);
+      events = new EventSource(base + '/events?id=' + encodeURIComponent(id) + (token ? '&token=' + encodeURIComponent(token) : ''));
+      events.addEventListener('state', function (event) { show(JSON.parse(event.data)); });
+      events.addEventListener('ended', function (event) { ended(JSON.parse(event.data).reason); });
+      events.onerror = function () { if (events && events.readyState === EventSource.CLOSED) ended('connection lost'); };
+    });
+  });
+
+  fetch(base + query).then(function (response) {
+    if (!response.ok) return;
+    return response.json().then(function (info) {
+      (info.presets || []).forEach(function (name) {
+        var button = el('button', name, 'control-preset');
+        button.type = 'button';
+        button.addEventListener('click', function () { command('preset', { name: name }); });
+        presets.appendChild(button);
+      });
+      box.appendChild(status);
+      box.appendChild(requestButton);
+      box.appendChild(pad);
+      box.appendChild(presets);
+      setHolding(false);
+      box.hidden = false;
+    });
+  });
+})();

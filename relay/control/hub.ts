@@ -1,0 +1,73 @@
+import type { CameraConfig, RelayConfig } from '../../conf/types.ts';
+import type { Logger } from '../log.ts';
+import type { ControlBackend } from './backend.ts';
+import { CanonHttpBackend } from './canon-http.ts';
+import { CameraController } from './controller.ts';
+
+/** The relay as camera control sees it. */
+export interface ControlledRelay {
+  readonly config: RelayConfig;
+  readonly deps: { readonly log: Logger };
+  readonly stopSignal: AbortSignal;
+}
+
+/** The backend a camera's Control directive names, or undefined for none. */
+export function createBackend(camera: CameraConfig, log: Logger): ControlBackend | undefined {
+  if (camera.control.kind === 'canon-http') return new CanonHttpBackend(camera.control, camera, log);
+  return undefined;
+}
+
+/** What a controller was built from: a reload that changes any of it starts the camera's control afresh. */
+function fingerprint(camera: CameraConfig): string {
+  return JSON.stringify([camera.control, camera.username, camera.password]);
+}
+
+/**
+ * The controllers of a relay's cameras, made on first use and rebuilt when a reload changes a camera's control;
+ * all close when the relay stops.
+ */
+export class ControlHub {
+  private readonly controllers = new Map<string, { controller: CameraController; fingerprint: string }>();
+
+  constructor(private readonly relay: ControlledRelay) {
+    relay.stopSignal.addEventListener('abort', () => void this.close(), { once: true });
+  }
+
+  /** The controller of `name`, or undefined when there is no such camera or it has no control backend. */
+  get(name: string): CameraController | undefined {
+    if (this.relay.stopSignal.aborted) return undefined;
+    const camera = this.relay.config.cameras.find((candidate) => candidate.name === name);
+    const existing = this.controllers.get(name);
+    const print = camera ? fingerprint(camera) : '';
+    if (existing && existing.fingerprint === print) return existing.controller;
+    if (existing) {
+      this.controllers.delete(name);
+      void existing.controller.close();
+    }
+    if (!camera) return undefined;
+    const log = this.relay.deps.log.child(`control ${name}`);
+    const backend = createBackend(camera, log);
+    if (!backend) return undefined;
+    const controller = new CameraController(name, camera.control, backend, log);
+    this.controllers.set(name, { controller, fingerprint: print });
+    return controller;
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.controllers.values()];
+    this.controllers.clear();
+    await Promise.all(all.map(({ controller }) => controller.close()));
+  }
+}
+
+const hubs = new WeakMap<object, ControlHub>();
+
+/** The one ControlHub of a relay. */
+export function controlHubOf(relay: ControlledRelay): ControlHub {
+  let hub = hubs.get(relay);
+  if (!hub) {
+    hub = new ControlHub(relay);
+    hubs.set(relay, hub);
+  }
+  return hub;
+}
