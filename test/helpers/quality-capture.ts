@@ -203,6 +203,41 @@ export function captureMjpeg(url: string, seconds: number): Promise<{ jpegs: Buf
   });
 }
 
+/**
+ * Records when an MJPEG source (a camera, or a relay's passthrough of one) delivers each frame, from now until
+ * `stop()`. A capture of a live output starts with frames sent before it began (the kept group, an HLS playlist's
+ * earlier segments), so the delivery it is judged against must reach back before the capture: `timing()` of a window.
+ */
+export class DeliveryLog {
+  private readonly times: number[] = [];
+  private readonly request: ReturnType<typeof get>;
+
+  constructor(url: string) {
+    const splitter = new JpegSplitter(16 << 20);
+    this.request = get(url, (response) => {
+      response.on('data', (chunk: Buffer) => {
+        for (const _jpeg of splitter.push(chunk)) this.times.push(performance.now() / 1000);
+      });
+      response.on('error', () => {});
+    });
+    this.request.on('error', () => {});
+  }
+
+  /** Seconds on the clock `timing()` windows use. */
+  static now(): number {
+    return performance.now() / 1000;
+  }
+
+  /** The delivery between `from` and `to` (seconds from DeliveryLog.now()). */
+  timing(from: number, to: number): FrameTiming {
+    return frameTiming(this.times.filter((time) => time >= from && time <= to));
+  }
+
+  stop(): void {
+    this.request.destroy();
+  }
+}
+
 /** How an MJPEG source (a camera, or a relay's passthrough of one) delivers its frames to a reader over `seconds`. */
 export async function deliveredTiming(url: string, seconds: number): Promise<FrameTiming> {
   const { times } = await captureMjpeg(url, seconds);
