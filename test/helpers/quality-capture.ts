@@ -233,6 +233,24 @@ export class DeliveryLog {
     return frameTiming(this.times.filter((time) => time >= from && time <= to));
   }
 
+  /**
+   * The delivery between `from` and `to`, its rate that of the run of `capture.frames` consecutive deliveries in the
+   * window whose rate is nearest the capture's. An arrival-stamped capture of a source with no skipped frame is one
+   * of those runs, stamped as the relay received it; where it sits in the window is not known, and the source's rate
+   * varies over the window under load.
+   */
+  timingOf(capture: { frames: number; fps: number }, from: number, to: number): FrameTiming {
+    const times = this.times.filter((time) => time >= from && time <= to);
+    const window = frameTiming(times);
+    let fps = window.fps;
+    for (let i = 0; i + capture.frames <= times.length; i++) {
+      const span = times[i + capture.frames - 1]! - times[i]!;
+      const rate = span > 0 ? (capture.frames - 1) / span : 0;
+      if (Math.abs(rate - capture.fps) < Math.abs(fps - capture.fps)) fps = rate;
+    }
+    return { ...window, fps };
+  }
+
   stop(): void {
     this.request.destroy();
   }

@@ -75,8 +75,8 @@ t.test('FLV and HLS look like the camera at the configured bit rate and rate; HL
   const flv = await measureCapture(flvCapture.capture, reference);
   const hls = await measureCapture(hlsCapture.capture, reference);
   // FLV starts with the kept group (one keyframe interval at most); ffmpeg starts HLS three segments before the live edge.
-  const flvSent = cameraDelivery.timing(started - KEYFRAME_SECONDS - 0.5, flvCapture.end);
-  const hlsSent = cameraDelivery.timing(started - 4 * SEGMENT_SECONDS - 0.5, hlsCapture.end);
+  const flvSent = cameraDelivery.timingOf(flv, started - KEYFRAME_SECONDS - 0.5, flvCapture.end);
+  const hlsSent = cameraDelivery.timingOf(hls, started - 4 * SEGMENT_SECONDS - 0.5, hlsCapture.end);
   const delivery = (sent: FrameTiming): string => `the camera sent ${sent.fps.toFixed(2)} fps, gaps up to ${sent.maxGapMs.toFixed(0)} ms`;
   t.same(floorFailures(flv, asDelivered(ENCODED, flvSent)), [], `FLV: ${flv.psnrMean.toFixed(1)} dB, ${flv.kbps.toFixed(0)} kbit/s, ${flv.fps.toFixed(2)} fps (${delivery(flvSent)})`);
   t.same(floorFailures(hls, asDelivered(ENCODED, hlsSent)), [], `HLS: ${hls.psnrMean.toFixed(1)} dB, ${hls.kbps.toFixed(0)} kbit/s, ${hls.fps.toFixed(2)} fps (${delivery(hlsSent)})`);
