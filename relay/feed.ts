@@ -5,7 +5,7 @@ import type { CameraConfig } from '../conf/types.ts';
 import type { Logger } from './log.ts';
 import { Supervisor, type SupervisedState } from './supervisor.ts';
 import { SourceTimeline } from './timeline.ts';
-import { FrameIntervalMeter } from './frame-rate.ts';
+import { FrameIntervalMeter, InputRateGate } from './frame-rate.ts';
 import { isPlausibleFrame } from './plausible.ts';
 import type PQueue from 'p-queue';
 
@@ -48,7 +48,7 @@ export class Feed {
   private demand = 0;
   private lingerTimer: NodeJS.Timeout | undefined;
   /** InputFrameRate: the time from which the next frame is due; frames earlier than that (less slack) are dropped. */
-  private nextDueTimestamp = -Infinity;
+  private readonly inputRate = new InputRateGate();
   private readonly intervals = new FrameIntervalMeter();
   private readonly timeline = new SourceTimeline();
   private closed = false;
@@ -219,16 +219,9 @@ export class Feed {
   private accept(received: Frame): void {
     const frame = { ...received, timestamp: this.timeline.map(received.timestamp, Date.now()) } as Frame;
     const rate = this.camera.inputFrameRate;
-    if (rate > 0 && frame.codec === 'jpeg') {
-      // Frames are due on a fixed cadence (not an interval after the last kept one, which keeps 8.3 of a 25 fps
-      // camera's frames for InputFrameRate 10); a quarter interval of slack absorbs timing jitter.
-      const interval = 1000 / rate;
-      if (frame.timestamp < this.nextDueTimestamp - interval / 4) {
-        this.counters.framesDropped++;
-        return;
-      }
-      // A late frame (slower camera, outage) restarts the cadence from itself rather than letting a burst through.
-      this.nextDueTimestamp = Math.max(this.nextDueTimestamp, frame.timestamp - interval / 4) + interval;
+    if (rate > 0 && frame.codec === 'jpeg' && !this.inputRate.admit(frame.timestamp, rate)) {
+      this.counters.framesDropped++;
+      return;
     }
     this.intervals.add(frame.timestamp);
     this.counters.framesIn++;

@@ -28,3 +28,21 @@ export class FrameIntervalMeter {
     return steady.reduce((sum, step) => sum + step, 0) / steady.length;
   }
 }
+
+/**
+ * InputFrameRate: keeps frames due on a fixed cadence (not an interval after the last kept one, which keeps 8.3 of a
+ * 25 fps camera's frames for InputFrameRate 10); a quarter interval of slack absorbs timing jitter.
+ */
+export class InputRateGate {
+  private nextDue = -Infinity;
+
+  /** Whether the frame at `timestampMs` is kept at `rate` frames per second. */
+  admit(timestampMs: number, rate: number): boolean {
+    const interval = 1000 / rate;
+    if (timestampMs < this.nextDue - interval / 4) return false;
+    // A frame late by a whole interval or more (slower camera, outage) restarts the cadence from itself rather than
+    // letting a burst through; one merely late keeps the cadence, or the on-time frame after it would be dropped.
+    this.nextDue = (timestampMs - this.nextDue >= interval ? timestampMs : this.nextDue) + interval;
+    return true;
+  }
+}

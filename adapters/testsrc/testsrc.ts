@@ -70,6 +70,8 @@ export class TestsrcAdapter implements CameraAdapter {
       const splitter = new JpegSplitter(this.camera.maxFrameBytes);
       const stderr = new StderrTail(5);
       let connected = false;
+      let firstAt: number | undefined;
+      let drawn = 0;
       const onAbort = (): void => {
         child.kill('SIGKILL');
       };
@@ -89,7 +91,10 @@ export class TestsrcAdapter implements CameraAdapter {
             connected = true;
             sink.onConnected();
           }
-          sink.onFrame({ codec: 'jpeg', data, timestamp: performance.now(), keyframe: true });
+          // The pattern's own clock (frame number over rate), not the arrival time: a starved ffmpeg that falls
+          // behind and catches up in a burst still draws its frames 1/rate apart.
+          firstAt ??= performance.now();
+          sink.onFrame({ codec: 'jpeg', data, timestamp: firstAt + (drawn++ * 1000) / this.options.rate, keyframe: true });
         }
       });
       child.on('error', (error) => {

@@ -203,6 +203,59 @@ export function captureMjpeg(url: string, seconds: number): Promise<{ jpegs: Buf
   });
 }
 
+/**
+ * Records when an MJPEG source (a camera, or a relay's passthrough of one) delivers each frame, from now until
+ * `stop()`. A capture of a live output starts with frames sent before it began (the kept group, an HLS playlist's
+ * earlier segments), so the delivery it is judged against must reach back before the capture: `timing()` of a window.
+ */
+export class DeliveryLog {
+  private readonly times: number[] = [];
+  private readonly request: ReturnType<typeof get>;
+
+  constructor(url: string) {
+    const splitter = new JpegSplitter(16 << 20);
+    this.request = get(url, (response) => {
+      response.on('data', (chunk: Buffer) => {
+        for (const _jpeg of splitter.push(chunk)) this.times.push(performance.now() / 1000);
+      });
+      response.on('error', () => {});
+    });
+    this.request.on('error', () => {});
+  }
+
+  /** Seconds on the clock `timing()` windows use. */
+  static now(): number {
+    return performance.now() / 1000;
+  }
+
+  /** The delivery between `from` and `to` (seconds from DeliveryLog.now()). */
+  timing(from: number, to: number): FrameTiming {
+    return frameTiming(this.times.filter((time) => time >= from && time <= to));
+  }
+
+  /**
+   * The delivery between `from` and `to`, its rate that of the run of `capture.frames` consecutive deliveries in the
+   * window whose rate is nearest the capture's. An arrival-stamped capture of a source with no skipped frame is one
+   * of those runs, stamped as the relay received it; where it sits in the window is not known, and the source's rate
+   * varies over the window under load.
+   */
+  timingOf(capture: { frames: number; fps: number }, from: number, to: number): FrameTiming {
+    const times = this.times.filter((time) => time >= from && time <= to);
+    const window = frameTiming(times);
+    let fps = window.fps;
+    for (let i = 0; i + capture.frames <= times.length; i++) {
+      const span = times[i + capture.frames - 1]! - times[i]!;
+      const rate = span > 0 ? (capture.frames - 1) / span : 0;
+      if (Math.abs(rate - capture.fps) < Math.abs(fps - capture.fps)) fps = rate;
+    }
+    return { ...window, fps };
+  }
+
+  stop(): void {
+    this.request.destroy();
+  }
+}
+
 /** How an MJPEG source (a camera, or a relay's passthrough of one) delivers its frames to a reader over `seconds`. */
 export async function deliveredTiming(url: string, seconds: number): Promise<FrameTiming> {
   const { times } = await captureMjpeg(url, seconds);
