@@ -4,6 +4,7 @@ import { parseJpegForRtp } from '../../adapters/rtp/jpeg-packetizer.ts';
 import type { JpegFrame } from '../../adapters/types.ts';
 import { Demand } from '../demand.ts';
 import type { Logger } from '../log.ts';
+import { nextValue } from '../next-value.ts';
 import { withProcessSlot, type ProcessSlots } from '../process-slots.ts';
 import { Supervisor } from '../supervisor.ts';
 import { startJpegProcess } from './jpeg-process.ts';
@@ -119,16 +120,7 @@ export class RtpReadyJpegs implements JpegSource {
   }
 
   private nextFrame(signal: AbortSignal): Promise<JpegFrame | undefined> {
-    return new Promise((resolve) => {
-      const done = (frame: JpegFrame | undefined): void => {
-        unsubscribe();
-        signal.removeEventListener('abort', onAbort);
-        resolve(frame);
-      };
-      const onAbort = (): void => done(undefined);
-      const unsubscribe = this.view.subscribe(done);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
+    return nextValue((listener) => this.view.subscribe(listener), signal);
   }
 
   private runProcess(first: JpegFrame, signal: AbortSignal, live: () => void): Promise<void> {
