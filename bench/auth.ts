@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { hashPassword } from '../relay/auth/password.ts';
 import { checkViewerToken, signViewerToken } from '../relay/auth/viewer-token.ts';
 import { sleep } from './clock.ts';
-import { freePort, killAll, spawnTracked } from './procs.ts';
+import { freePort, runBench, spawnTracked } from './procs.ts';
 
 const { values } = parseArgs({ options: { sockets: { type: 'string', default: '2000' }, seconds: { type: 'string', default: '10' } } });
 const SOCKETS = Math.min(5000, Number(values.sockets));
@@ -124,12 +124,4 @@ async function main(): Promise<void> {
   process.stdout.write(text);
 }
 
-process.on('exit', killAll);
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
-    killAll();
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BenchCamera, makeJpegs } from './camera.ts';
 import { sleep } from './clock.ts';
-import { childPids, cpuSeconds, freePort, killAll, spawnTracked, stopTracked } from './procs.ts';
+import { childPids, cpuSeconds, freePort, runBench, spawnTracked, stopTracked } from './procs.ts';
 
 const relayBin = fileURLToPath(new URL('../relay/bin.mjs', import.meta.url));
 const resultsFile = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
@@ -126,9 +126,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${text}\nappended to ${resultsFile}\n`);
 }
 
-process.on('exit', killAll);
-main().then(() => process.exit(0), (error: unknown) => {
-  process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
-  killAll();
-  process.exit(1);
-});
+runBench(main);

@@ -14,7 +14,7 @@ import { signViewerToken } from '../relay/auth/viewer-token.ts';
 import { firstFrameMs, loopbackAddresses, startIdleFlood } from '../test/helpers/idle-flood.ts';
 import { get } from '../test/helpers/request.ts';
 import { sleep } from './clock.ts';
-import { freePort, killAll, openFileLimit, spawnTracked } from './procs.ts';
+import { freePort, openFileLimit, runBench, spawnTracked } from './procs.ts';
 
 const { values } = parseArgs({ options: { single: { type: 'string', default: '2000' }, spread: { type: 'string', default: '2000' }, 'reconnect-ms': { type: 'string', default: '0' } } });
 const SINGLE = Math.min(5000, Number(values.single));
@@ -88,12 +88,4 @@ async function main(): Promise<void> {
   process.stdout.write(text);
 }
 
-process.on('exit', killAll);
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
-    killAll();
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -47,6 +47,28 @@ export function killAll(): void {
   spawned.clear();
 }
 
+/**
+ * Runs a bench's main and exits: 0 when it resolves, 1 with the error's stack when it throws, 130 on `exitSignals`;
+ * every process the bench started is killed on the way out.
+ */
+export function runBench(main: () => Promise<void>, exitSignals: readonly NodeJS.Signals[] = []): void {
+  process.on('exit', killAll);
+  for (const signal of exitSignals) {
+    process.on(signal, () => {
+      killAll();
+      process.exit(130);
+    });
+  }
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+      killAll();
+      process.exit(1);
+    },
+  );
+}
+
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { sleep } from './clock.ts';
-import { childPids, cpuSeconds, freePort, killAll, spawnTracked, stopTracked } from './procs.ts';
+import { childPids, cpuSeconds, freePort, runBench, spawnTracked, stopTracked } from './procs.ts';
 
 const relayBin = fileURLToPath(new URL('../relay/bin.mjs', import.meta.url));
 const resultsFile = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
@@ -137,9 +137,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${text}\nappended to ${values.out}\n`);
 }
 
-process.on('exit', killAll);
-main().then(() => process.exit(0), (error: unknown) => {
-  process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
-  killAll();
-  process.exit(1);
-});
+runBench(main);

@@ -1,32 +1,18 @@
 // RTSP reflection and amplification, measured: bytes and packets the RTSP server sends to a UDP port that never asked
 // (SETUP naming it, PLAY, close), and what pipelined PLAY+PAUSE pairs return over UDP and TCP, against the stream's rate.
 // Run: node --import tsx bench/rtsp-attacks.ts   (640x480 H.264 at 25 fps, keyframe every 2 s; about 40 s)
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { silentLogger } from '../relay/log.ts';
 import { RtspServer } from '../relay/rtsp/server.ts';
 import { h264RtpSource } from '../relay/rtsp/sources.ts';
 import { startTestEncodedSource } from '../test/helpers/encoded-source.ts';
-import { playOverTcp, TestRtspClient } from '../test/relay/rtsp/fixtures.ts';
+import { countingUdpPort, LIMITS, playOverTcp, TestRtspClient } from '../test/relay/rtsp/fixtures.ts';
 
-const LIMITS = { budgetBytes: 1024 * 1024, hardLimitBytes: 8 * 1024 * 1024, writeTimeoutMs: 20_000 };
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const encoded = startTestEncodedSource({ size: '640x480', rate: 25, gop: 50 });
 const server = await RtspServer.start({ host: '127.0.0.1', port: 0, udpPortRange: [48000, 48999], log: silentLogger });
 // One mount per attack (a reader left by one must not change the next), and a reference reader of the same encoder.
 for (const name of ['silent.flv', 'udp.flv', 'tcp.flv', 'ref.flv']) server.mount(name, h264RtpSource(encoded.hub), LIMITS);
 let url = '';
-
-async function counter(): Promise<{ socket: UdpSocket; port: number; bytes: () => number; packets: () => number }> {
-  const socket = createSocket('udp4');
-  let bytes = 0;
-  let packets = 0;
-  socket.on('message', (message) => {
-    bytes += message.length;
-    packets++;
-  });
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  return { socket, port: socket.address().port, bytes: () => bytes, packets: () => packets };
-}
 
 function pairs(session: string, count: number): string {
   let text = '';
@@ -45,7 +31,7 @@ console.log(`stream rate: ${Math.round(rate)} B/s`);
 // 1. A port that never speaks: SETUP naming it, PLAY, close the connection; 10 s of listening.
 {
   url = `rtsp://127.0.0.1:${server.port}/silent.flv`;
-  const silent = await counter();
+  const silent = await countingUdpPort();
   const client = await TestRtspClient.connect(server.port);
   const setup = await client.request('SETUP', `${url}/trackID=0`, { Transport: `RTP/AVP;unicast;client_port=${silent.port}-${silent.port + 1}` });
   const session = setup.headers.get('Session')!.split(';')[0]!;
@@ -59,7 +45,7 @@ console.log(`stream rate: ${Math.round(rate)} B/s`);
 // 2. 1,000 pipelined PLAY+PAUSE pairs on a UDP session whose port punched once; 6 s of listening.
 {
   url = `rtsp://127.0.0.1:${server.port}/udp.flv`;
-  const target = await counter();
+  const target = await countingUdpPort();
   const client = await TestRtspClient.connect(server.port);
   const setup = await client.request('SETUP', `${url}/trackID=0`, { Transport: `RTP/AVP;unicast;client_port=${target.port}-${target.port + 1}` });
   const session = setup.headers.get('Session')!.split(';')[0]!;

@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { BenchCamera, makeJpegs } from './camera.ts';
 import { latencySection } from './latency/run-latency.ts';
 import { planRuns, STALLED_FRACTION, type BenchOptions } from './plan.ts';
-import { killAll, openFileLimit } from './procs.ts';
+import { openFileLimit, runBench } from './procs.ts';
 import { capacityLines, holds, ratiosTable, resultsTable, targetsTable, type RunOutcome } from './report.ts';
 import { runScenario } from './scenario.ts';
 import type { TargetKind } from './targets.ts';
@@ -121,18 +121,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${text}\nappended to ${options.out}\n`);
 }
 
-process.on('exit', killAll);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    killAll();
-    process.exit(130);
-  });
-}
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
-    killAll();
-    process.exit(1);
-  },
-);
+runBench(main, ['SIGINT', 'SIGTERM']);

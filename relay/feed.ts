@@ -3,6 +3,7 @@ import { AdapterError } from '../adapters/errors.ts';
 import type { AdapterSink, CameraAdapter, Frame } from '../adapters/types.ts';
 import type { CameraConfig } from '../conf/types.ts';
 import type { Logger } from './log.ts';
+import { nextValue } from './next-value.ts';
 import { Supervisor, type SupervisedState } from './supervisor.ts';
 import { SourceTimeline } from './timeline.ts';
 import { FrameIntervalMeter, InputRateGate } from './frame-rate.ts';
@@ -133,18 +134,7 @@ export class Feed {
   nextKeyframe(signal: AbortSignal, accept: (frame: Frame) => boolean = () => true): Promise<Frame | undefined> {
     const held = this.gop[0];
     if (held && accept(held)) return Promise.resolve(held);
-    return new Promise((resolve) => {
-      const done = (frame: Frame | undefined): void => {
-        unsubscribe();
-        signal.removeEventListener('abort', onAbort);
-        resolve(frame);
-      };
-      const onAbort = (): void => done(undefined);
-      const unsubscribe = this.subscribe((frame) => {
-        if (frame.keyframe && accept(frame)) done(frame);
-      });
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
+    return nextValue((listener) => this.subscribe(listener), signal, (frame) => frame.keyframe && accept(frame));
   }
 
   async close(): Promise<void> {

@@ -26,34 +26,34 @@ export function registerSecurityMetrics(registry: Registry, relay: RelayLike): v
       this.inc(access.verifications.refused);
     },
   });
-  new Counter({
-    name: 'relay_connections_refused_total',
-    help: 'Connections closed on accept by MaxClientsPerIP (reason="per_ip") or by MaxUnauthenticatedConnections/MaxUnauthenticatedPerIP when none held there is idle (reason="unauthenticated").',
-    labelNames: ['reason'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc({ reason: 'per_ip' }, access.connectionLimits.reduce((sum, limits) => sum + limits.counters.refusedPerIp, 0));
-      this.inc({ reason: 'unauthenticated' }, access.connectionLimits.reduce((sum, limits) => sum + limits.counters.refusedUnauthenticated, 0));
-    },
-  });
-  new Counter({
-    name: 'relay_connections_closed_total',
-    help: 'Idle unauthenticated connections closed to let newer ones in (reason="evicted") or for not sending a request within RequestHeaderTimeout (reason="no_request").',
-    labelNames: ['reason'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc({ reason: 'evicted' }, access.connectionLimits.reduce((sum, limits) => sum + limits.counters.evictedIdle, 0));
-      this.inc({ reason: 'no_request' }, access.connectionLimits.reduce((sum, limits) => sum + limits.counters.timedOut, 0));
-    },
-  });
+  const limitsTotal = (count: (limits: (typeof access.connectionLimits)[number]) => number): number =>
+    access.connectionLimits.reduce((sum, limits) => sum + count(limits), 0);
+  reasonCounter(registry, 'relay_connections_refused_total',
+    'Connections closed on accept by MaxClientsPerIP (reason="per_ip") or by MaxUnauthenticatedConnections/MaxUnauthenticatedPerIP when none held there is idle (reason="unauthenticated").',
+    () => ({ per_ip: limitsTotal((limits) => limits.counters.refusedPerIp), unauthenticated: limitsTotal((limits) => limits.counters.refusedUnauthenticated) }));
+  reasonCounter(registry, 'relay_connections_closed_total',
+    'Idle unauthenticated connections closed to let newer ones in (reason="evicted") or for not sending a request within RequestHeaderTimeout (reason="no_request").',
+    () => ({ evicted: limitsTotal((limits) => limits.counters.evictedIdle), no_request: limitsTotal((limits) => limits.counters.timedOut) }));
   new Gauge({
     name: 'relay_unauthenticated_connections',
     help: 'Connections now that have not yet made an authorised request.',
     registers: [registry],
     collect() {
-      this.set(access.connectionLimits.reduce((sum, limits) => sum + limits.unauthenticated, 0));
+      this.set(limitsTotal((limits) => limits.unauthenticated));
+    },
+  });
+}
+
+/** A counter labelled by reason, set at scrape time to the totals `read` gives, one per reason in its order. */
+function reasonCounter(registry: Registry, name: string, help: string, read: () => Record<string, number>): void {
+  new Counter({
+    name,
+    help,
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, total] of Object.entries(read())) this.inc({ reason }, total);
     },
   });
 }

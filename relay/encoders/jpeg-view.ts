@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
 import type PQueue from 'p-queue';
-import { JpegSplitter } from '../../adapters/common/jpeg-splitter.ts';
 import { StderrTail } from '../../adapters/common/stderr-tail.ts';
 import type { Frame, JpegFrame } from '../../adapters/types.ts';
 import { Demand } from '../demand.ts';
@@ -8,6 +6,7 @@ import type { Feed } from '../feed.ts';
 import type { Logger } from '../log.ts';
 import { withProcessSlot, type ProcessSlots } from '../process-slots.ts';
 import { Supervisor } from '../supervisor.ts';
+import { startJpegProcess } from './jpeg-process.ts';
 import { MkvInput } from './mkv-input.ts';
 import { RtpReadyJpegs } from './rtp-ready-jpegs.ts';
 
@@ -144,40 +143,21 @@ export class JpegView {
 
   private runProcess(first: Frame, signal: AbortSignal, live: () => void): Promise<void> {
     const input = MkvInput.open(first);
-    const child = spawn(this.options.ffmpegPath, jpegTranscodeArgs(), { stdio: ['pipe', 'pipe', 'pipe'] });
-    const splitter = new JpegSplitter(this.feed.camera.maxFrameBytes);
     let latestInputTime = first.timestamp;
+    const { stdin, done } = startJpegProcess({
+      ffmpegPath: this.options.ffmpegPath, args: jpegTranscodeArgs(), maxFrameBytes: this.feed.camera.maxFrameBytes, label: 'JPEG transcoder',
+      stderr: this.stderr, signal, live,
+      onJpeg: (data) => this.publish({ codec: 'jpeg', data, keyframe: true, timestamp: latestInputTime }),
+      onClose: () => unsubscribe(),
+    });
     const write = (frame: Frame): void => {
-      if (frame.codec !== input.codec || !child.stdin.writable || child.stdin.writableLength > 4 * 1024 * 1024) return;
+      if (frame.codec !== input.codec || !stdin.writable || stdin.writableLength > 4 * 1024 * 1024) return;
       latestInputTime = frame.timestamp;
-      child.stdin.write(input.block(frame));
+      stdin.write(input.block(frame));
     };
-    child.stdin.write(input.header());
+    stdin.write(input.header());
     for (const frame of this.feed.groupOfPictures) write(frame);
     const unsubscribe = this.feed.subscribe(write);
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => void child.kill('SIGKILL');
-      signal.addEventListener('abort', onAbort, { once: true });
-      child.stdin.on('error', () => {});
-      child.stderr.on('data', (chunk: Buffer) => this.stderr.push(chunk));
-      child.stdout.on('data', (chunk: Buffer) => {
-        try {
-          for (const data of splitter.push(chunk)) {
-            live();
-            this.publish({ codec: 'jpeg', data, keyframe: true, timestamp: latestInputTime });
-          }
-        } catch (error) {
-          this.stderr.push(`relay: unreadable JPEG output: ${(error as Error).message}\n`);
-          child.kill('SIGKILL');
-        }
-      });
-      child.on('error', (error) => this.stderr.push(`relay: cannot run ${this.options.ffmpegPath}: ${error.message}\n`));
-      child.on('close', (code, exitSignal) => {
-        unsubscribe();
-        signal.removeEventListener('abort', onAbort);
-        if (signal.aborted) return resolve();
-        reject(new Error(`JPEG transcoder exited with ${exitSignal ?? `code ${code}`}: ${this.stderr.lastLine || 'no error output'}`));
-      });
-    });
+    return done;
   }
 }

@@ -1,13 +1,13 @@
-import { spawn } from 'node:child_process';
 import type PQueue from 'p-queue';
-import { JpegSplitter } from '../../adapters/common/jpeg-splitter.ts';
 import { StderrTail } from '../../adapters/common/stderr-tail.ts';
 import { parseJpegForRtp } from '../../adapters/rtp/jpeg-packetizer.ts';
 import type { JpegFrame } from '../../adapters/types.ts';
 import { Demand } from '../demand.ts';
 import type { Logger } from '../log.ts';
+import { nextValue } from '../next-value.ts';
 import { withProcessSlot, type ProcessSlots } from '../process-slots.ts';
 import { Supervisor } from '../supervisor.ts';
+import { startJpegProcess } from './jpeg-process.ts';
 import { MkvInput } from './mkv-input.ts';
 
 /** What this needs of a camera's JPEG view: its frames and a hold on it. */
@@ -120,61 +120,37 @@ export class RtpReadyJpegs implements JpegSource {
   }
 
   private nextFrame(signal: AbortSignal): Promise<JpegFrame | undefined> {
-    return new Promise((resolve) => {
-      const done = (frame: JpegFrame | undefined): void => {
-        unsubscribe();
-        signal.removeEventListener('abort', onAbort);
-        resolve(frame);
-      };
-      const onAbort = (): void => done(undefined);
-      const unsubscribe = this.view.subscribe(done);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
+    return nextValue((listener) => this.view.subscribe(listener), signal);
   }
 
   private runProcess(first: JpegFrame, signal: AbortSignal, live: () => void): Promise<void> {
     const mkv = MkvInput.open(first);
-    const child = spawn(this.options.ffmpegPath, rtpJpegArgs(), { stdio: ['pipe', 'pipe', 'pipe'] });
-    const splitter = new JpegSplitter(this.options.maxFrameBytes);
     const times: number[] = [];
     let lastTime = first.timestamp - 1;
+    const { stdin, done } = startJpegProcess({
+      ffmpegPath: this.options.ffmpegPath, args: rtpJpegArgs(), maxFrameBytes: this.options.maxFrameBytes, label: 'RTP/JPEG re-encoder',
+      stderr: this.stderr, signal, live,
+      onJpeg: (data) => {
+        const timestamp = times.shift() ?? lastTime;
+        this.reencoded = { codec: 'jpeg', data, keyframe: true, timestamp };
+        this.publish(this.reencoded);
+      },
+      onClose: () => {
+        if (this.input === write) this.input = undefined;
+      },
+    });
     const write = (frame: JpegFrame): void => {
-      if (!child.stdin.writable || child.stdin.writableLength > 4 * 1024 * 1024 || times.length >= MAX_PENDING_TIMES) return;
+      if (!stdin.writable || stdin.writableLength > 4 * 1024 * 1024 || times.length >= MAX_PENDING_TIMES) return;
       times.push(frame.timestamp);
       // Each block a millisecond after the last at least: two frames in one millisecond would stop the encoder.
       const blockTime = Math.max(frame.timestamp, lastTime + 1);
       lastTime = blockTime;
-      child.stdin.write(mkv.block({ ...frame, timestamp: blockTime }));
+      stdin.write(mkv.block({ ...frame, timestamp: blockTime }));
     };
-    child.stdin.write(mkv.header());
+    stdin.write(mkv.header());
     write(first);
     this.input = write;
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => void child.kill('SIGKILL');
-      signal.addEventListener('abort', onAbort, { once: true });
-      child.stdin.on('error', () => {});
-      child.stderr.on('data', (chunk: Buffer) => this.stderr.push(chunk));
-      child.stdout.on('data', (chunk: Buffer) => {
-        try {
-          for (const data of splitter.push(chunk)) {
-            live();
-            const timestamp = times.shift() ?? lastTime;
-            this.reencoded = { codec: 'jpeg', data, keyframe: true, timestamp };
-            this.publish(this.reencoded);
-          }
-        } catch (error) {
-          this.stderr.push(`relay: unreadable JPEG output: ${(error as Error).message}\n`);
-          child.kill('SIGKILL');
-        }
-      });
-      child.on('error', (error) => this.stderr.push(`relay: cannot run ${this.options.ffmpegPath}: ${error.message}\n`));
-      child.on('close', (code, exitSignal) => {
-        if (this.input === write) this.input = undefined;
-        signal.removeEventListener('abort', onAbort);
-        if (signal.aborted) return resolve();
-        reject(new Error(`RTP/JPEG re-encoder exited with ${exitSignal ?? `code ${code}`}: ${this.stderr.lastLine || 'no error output'}`));
-      });
-    });
+    return done;
   }
 }
 

@@ -1,7 +1,7 @@
 import type { StreamStatus } from '../status.ts';
 import { html, layout, type Markup } from './html.ts';
 import { CONTROL_SCRIPT, controlPanel } from './control-panel.ts';
-import { embedSize, playerBox, type PlayerRequest } from './player-page.ts';
+import { embedIframe, playerBox, type PlayerRequest } from './player-page.ts';
 
 /**
  * /player/NAME.flv: the FLV stream played by mpegts.js (served by the relay) for the lowest latency, with the
@@ -23,8 +23,7 @@ ${controlPanel(stream)}
 /** The iframe and the script snippet, with this relay's address filled in. */
 function embedSnippets(stream: StreamStatus, hls: StreamStatus | undefined, origin: string): Markup {
   const base = origin.replace(/\/$/, '');
-  const size = embedSize(stream);
-  const iframe = `<iframe src="${base}${stream.playerUrl ?? ''}${stream.playerUrl?.includes('?') ? '&' : '?'}embed" width="${size.width}" height="${size.height}" allow="autoplay; fullscreen" style="border:0"></iframe>`;
+  const iframe = embedIframe(stream, base);
   const fallback = hls ? `else video.src = '${base}${hls.url}'; // no MSE (older iPhones): the camera's HLS stream` : '';
   const script = [
     `<video id="camera" controls muted autoplay playsinline width="640"></video>`,

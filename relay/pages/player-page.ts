@@ -34,6 +34,12 @@ export function embedSize(stream: StreamStatus): { width: number; height: number
   return { width: EMBED_WIDTH, height: Math.round((EMBED_WIDTH * height) / width / 2) * 2 };
 }
 
+/** The embed snippet's iframe: this stream's player page alone, at the embed size, from `base` (no trailing slash). */
+export function embedIframe(stream: StreamStatus, base: string): string {
+  const size = embedSize(stream);
+  return `<iframe src="${base}${stream.playerUrl ?? ''}${stream.playerUrl?.includes('?') ? '&' : '?'}embed" width="${size.width}" height="${size.height}" allow="autoplay; fullscreen" style="border:0"></iframe>`;
+}
+
 /**
  * The player box both player pages share: the video, the state line over it, the unmute control (hidden until the
  * media reports a sound track: player-shell.js). `data-state-url`
@@ -71,8 +77,7 @@ ${controlPanel(stream)}
 /** The three ways to put this camera on another page. */
 function embedSnippets(stream: StreamStatus, mjpeg: StreamStatus | undefined, origin: string): Markup {
   const base = origin.replace(/\/$/, '');
-  const size = embedSize(stream);
-  const iframe = `<iframe src="${base}${stream.playerUrl ?? ''}${stream.playerUrl?.includes('?') ? '&' : '?'}embed" width="${size.width}" height="${size.height}" allow="autoplay; fullscreen" style="border:0"></iframe>`;
+  const iframe = embedIframe(stream, base);
   const video = [
     `<video id="camera" controls muted autoplay playsinline width="640"></video>`,
     `<script src="${base}/assets/hls.min.js"></script>`,

@@ -19,3 +19,16 @@ export async function launchChromium(): Promise<Browser> {
 export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
+
+/**
+ * Launches Chromium for a test file and closes it at the test's teardown, then runs `stops` in order (the relay and
+ * whatever else the file started).
+ */
+export async function launchChromiumFor(t: { teardown(fn: () => Promise<void>): void }, ...stops: Array<() => Promise<unknown>>): Promise<Browser> {
+  const browser = await launchChromium();
+  t.teardown(async () => {
+    await browser.close();
+    for (const stop of stops) await stop();
+  });
+  return browser;
+}

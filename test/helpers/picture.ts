@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
+import type { Packet } from './quality-capture.ts';
+import { psnr } from './quality.ts';
+
 const run = promisify(execFile);
 
 /** Reads a live HTTP stream for `ms` and returns the bytes received. */
@@ -56,17 +59,6 @@ export function decodeLuma(video: Buffer, format: string, width: number, height:
   });
 }
 
-/** Luma PSNR in dB of `decoded` against `reference` (equal-sized planes); 99 when identical. */
-export function lumaPsnr(decoded: Buffer, reference: Buffer): number {
-  let sum = 0;
-  for (let i = 0; i < reference.length; i++) {
-    const d = decoded[i]! - reference[i]!;
-    sum += d * d;
-  }
-  const mse = sum / reference.length;
-  return mse === 0 ? 99 : 10 * Math.log10((255 * 255) / mse);
-}
-
 /** A plane shrunk by `factor` in each direction (mean of each block), for finding which source frame a frame shows. */
 function thumbnail(plane: Buffer, width: number, factor: number): Float32Array {
   const height = plane.length / width;
@@ -97,19 +89,12 @@ export function matchedPsnr(decoded: readonly Buffer[], sources: readonly Buffer
         best = index;
       }
     });
-    return lumaPsnr(plane, sources[best]!);
+    return psnr(plane, sources[best]!);
   });
 }
 
-/** One video packet of a container as ffprobe lists it: presentation time in s, size in bytes, keyframe. */
-export interface VideoPacket {
-  readonly pts: number;
-  readonly size: number;
-  readonly keyframe: boolean;
-}
-
 /** The video packets of a captured stream (FLV, MPEG-TS, ...), in order. */
-export async function videoPackets(video: Buffer, extension: string): Promise<VideoPacket[]> {
+export async function videoPackets(video: Buffer, extension: string): Promise<Packet[]> {
   const dir = await mkdtemp(join(tmpdir(), 'relay-picture-'));
   try {
     const file = join(dir, `capture.${extension}`);
@@ -126,7 +111,7 @@ export async function videoPackets(video: Buffer, extension: string): Promise<Vi
 }
 
 /** Kbit/s of the packets presented from `fromSeconds` on (the encoder's rate control settled), over their time span. */
-export function packetKbps(packets: readonly VideoPacket[], fromSeconds: number): number {
+export function packetKbps(packets: readonly Packet[], fromSeconds: number): number {
   const kept = packets.filter((packet) => packet.pts >= fromSeconds);
   if (kept.length < 2) throw new Error(`only ${kept.length} packets after ${fromSeconds} s`);
   const span = kept[kept.length - 1]!.pts - kept[0]!.pts;
@@ -136,7 +121,7 @@ export function packetKbps(packets: readonly VideoPacket[], fromSeconds: number)
 }
 
 /** Frames per second of the packets presented from `fromSeconds` on. */
-export function packetFps(packets: readonly VideoPacket[], fromSeconds: number): number {
+export function packetFps(packets: readonly Packet[], fromSeconds: number): number {
   const kept = packets.filter((packet) => packet.pts >= fromSeconds);
   if (kept.length < 2) throw new Error(`only ${kept.length} packets after ${fromSeconds} s`);
   return (kept.length - 1) / (kept[kept.length - 1]!.pts - kept[0]!.pts);

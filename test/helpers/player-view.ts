@@ -36,7 +36,7 @@ export async function advances(page: Page | import('playwright-core').Frame, sec
 }
 
 /** Waits until the player's state is `state`, returning what it shows then. */
-export async function reachesState(page: Page, state: string, timeoutMs: number): Promise<PlayerView> {
+export async function reachesState(page: Page | import('playwright-core').Frame, state: string, timeoutMs: number): Promise<PlayerView> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const now = await playerView(page);

@@ -72,3 +72,16 @@ export function syntheticConfig(options: { rate?: number; camera?: string; extra
 </Stream>
 `;
 }
+
+/**
+ * Starts a relay for a test file (as startTestRelay) and stops it at the test's teardown, then runs `stops` in order
+ * (whatever else the file started: media folders, cameras).
+ */
+export async function startTestRelayFor(t: { teardown(fn: () => Promise<void>): void }, confText: string, ...stops: Array<() => Promise<unknown> | void>): Promise<TestRelay> {
+  const relay = await startTestRelay(confText);
+  t.teardown(async () => {
+    await relay.stop();
+    for (const stop of stops) await stop();
+  });
+  return relay;
+}

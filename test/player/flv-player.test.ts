@@ -183,7 +183,7 @@ t.test('an expired signed link says so, and the embedding page hands over a fres
 <script>window.states = []; addEventListener('message', (event) => { if (event.data && event.data.type === 'relay-player-state') states.push(event.data.state); });</script>`);
   const frame = await frameOf(page, '/player/cam-signed.m3u8');
   await advances(frame, 1, 30_000);
-  const expired = await reachesFrameState(frame, 'expired', 25_000);
+  const expired = await reachesState(frame, 'expired', 25_000);
   t.equal(expired.label, 'link expired', 'the viewer reads "link expired"');
   t.ok((await page.evaluate(() => (window as unknown as { states: string[] }).states)).includes('expired'), 'the embedding page was told');
   await screenshot(page, 'truth-link-expired');
@@ -203,14 +203,4 @@ async function frameOf(page: Page, path: string): Promise<Frame> {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`no frame ${path}`);
-}
-
-async function reachesFrameState(frame: Frame, state: string, timeoutMs: number): Promise<PlayerView> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const now = await playerView(frame);
-    if (now.state === state) return now;
-    if (Date.now() > deadline) throw new Error(`player never reached '${state}' in ${timeoutMs} ms: ${JSON.stringify(now)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }

@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { Page } from 'playwright-core';
-import { launchChromium, screenshot } from '../helpers/browser.ts';
+import { launchChromiumFor, screenshot } from '../helpers/browser.ts';
 import { waitFor } from '../helpers/probe.ts';
 import { startTestRelay } from '../helpers/relay.ts';
 
@@ -16,11 +16,7 @@ const relay = await startTestRelay(`
   LowLatency yes
 </Stream>
 `);
-const browser = await launchChromium();
-t.teardown(async () => {
-  await browser.close();
-  await relay.stop();
-});
+const browser = await launchChromiumFor(t, () => relay.stop());
 
 interface LlView {
   currentTime: number;

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { launchChromium, screenshot } from '../helpers/browser.ts';
+import { launchChromiumFor, screenshot } from '../helpers/browser.ts';
 import { advances } from '../helpers/player-view.ts';
 import { childFfmpegProcesses } from '../helpers/probe.ts';
 import { startTestRelay } from '../helpers/relay.ts';
@@ -22,11 +22,7 @@ const relay = await startTestRelay(`
   HLSSegmentTime 1
 </Stream>
 `);
-const browser = await launchChromium();
-t.teardown(async () => {
-  await browser.close();
-  await relay.stop();
-});
+const browser = await launchChromiumFor(t, () => relay.stop());
 
 interface LowLatencyView {
   lowLatency: boolean;

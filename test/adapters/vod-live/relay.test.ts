@@ -4,11 +4,11 @@ import t from 'tap';
 import { CopyEncoder } from '../../../relay/encoders/copy-encoder.ts';
 import { makeTestMedia } from '../../helpers/media.ts';
 import { ffprobe, fetchBytes, openViewer, waitFor } from '../../helpers/probe.ts';
-import { startTestRelay } from '../../helpers/relay.ts';
+import { startTestRelayFor } from '../../helpers/relay.ts';
 
 const media = await makeTestMedia(2);
 await copyFile(join(media.dir, 'movie.mjpeg'), join(media.dir, 'doomed.mjpeg'));
-const relay = await startTestRelay(`MediaPath ${media.dir}
+const relay = await startTestRelayFor(t, `MediaPath ${media.dir}
 VodStreamTimeout 2
 <Camera loop>
   Source vod-live://movie.mjpeg?fps=10
@@ -51,11 +51,7 @@ VodStreamTimeout 2
 <Stream stat.html>
   Format status
 </Stream>
-`);
-t.teardown(async () => {
-  await relay.stop();
-  await media.cleanup();
-});
+`, () => media.cleanup());
 
 t.test('every stream format plays from a configured vod-live camera', async (t) => {
   t.match(await ffprobe(`${relay.baseUrl}/loop.flv`, 2), { codec_name: 'h264', width: 320, height: 240 });

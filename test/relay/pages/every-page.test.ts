@@ -5,7 +5,7 @@ import { copyFile, mkdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { segmentRelativePath } from '../../../relay/recording/names.ts';
-import { launchChromium, screenshot } from '../../helpers/browser.ts';
+import { launchChromiumFor, screenshot } from '../../helpers/browser.ts';
 import { startTestRelay, syntheticConfig } from '../../helpers/relay.ts';
 import { makeSegmentFile, tempDir } from '../recording/fixtures.ts';
 
@@ -39,13 +39,7 @@ ${syntheticConfig({ rate: 10 })}
   LowLatency yes
 </Stream>
 `);
-const browser = await launchChromium();
-t.teardown(async () => {
-  await browser.close();
-  await relay.stop();
-  await records.cleanup();
-  await media.cleanup();
-});
+const browser = await launchChromiumFor(t, () => relay.stop(), () => records.cleanup(), () => media.cleanup());
 
 /** Everything a page (and any frame in it) complained about: console errors, uncaught errors, CSP violations. */
 async function watchedContext(): Promise<{ context: BrowserContext; problems: string[] }> {

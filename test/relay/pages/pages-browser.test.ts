@@ -3,7 +3,7 @@ import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatValue, type Format } from '../../../relay/pages/html.ts';
-import { launchChromium, screenshot } from '../../helpers/browser.ts';
+import { launchChromiumFor, screenshot } from '../../helpers/browser.ts';
 import { openViewer, waitFor, type OpenViewer } from '../../helpers/probe.ts';
 import { startTestRelay, syntheticConfig } from '../../helpers/relay.ts';
 
@@ -16,11 +16,7 @@ const relay = await startTestRelay(`${syntheticConfig({ rate: 10 })}
   Feed yard
 </Stream>
 `);
-const browser = await launchChromium();
-t.teardown(async () => {
-  await browser.close();
-  await relay.stop();
-});
+const browser = await launchChromiumFor(t, () => relay.stop());
 
 t.test('the index page shows every camera with a thumbnail that refreshes itself', async (t) => {
   const page = await browser.newPage({ viewport: { width: 900, height: 600 } });

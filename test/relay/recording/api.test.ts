@@ -2,13 +2,13 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import { fetchBytes, waitFor } from '../../helpers/probe.ts';
-import { startTestRelay, type TestRelay } from '../../helpers/relay.ts';
+import { startTestRelayFor, type TestRelay } from '../../helpers/relay.ts';
 import { probeFile, startMjpegCamera, tempDir, zipEntryNames } from './fixtures.ts';
 
 // The seed's setup: an mjpg-streamer camera recorded at 5 fps, with a live MJPEG stream and snapshots beside it.
 const camera = await startMjpegCamera(10);
 const { dir, cleanup } = await tempDir('relay-record-api-');
-const relay: TestRelay = await startTestRelay(`
+const relay: TestRelay = await startTestRelayFor(t, `
 RecordPath ${dir}
 RecordMinFreeSpace 0
 RecordMaxRequestSeconds 600
@@ -31,12 +31,7 @@ RecordMaxRequestSeconds 600
 <Stream stat.html>
   Format status
 </Stream>
-`);
-t.teardown(async () => {
-  await relay.stop();
-  await camera.stop();
-  await cleanup();
-});
+`, () => camera.stop(), cleanup);
 
 const api = (path: string) => fetchBytes(`${relay.baseUrl}${path}`);
 const json = async (path: string) => {

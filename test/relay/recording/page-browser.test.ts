@@ -1,5 +1,5 @@
 import t from 'tap';
-import { launchChromium, screenshot } from '../../helpers/browser.ts';
+import { launchChromiumFor, screenshot } from '../../helpers/browser.ts';
 import { fetchBytes, waitFor } from '../../helpers/probe.ts';
 import { startTestRelay } from '../../helpers/relay.ts';
 import { tempDir } from './fixtures.ts';
@@ -17,12 +17,7 @@ RecordMinFreeSpace 0
   Feed test
 </Stream>
 `);
-const browser = await launchChromium();
-t.teardown(async () => {
-  await browser.close();
-  await relay.stop();
-  await cleanup();
-});
+const browser = await launchChromiumFor(t, () => relay.stop(), cleanup);
 
 await waitFor(async () => {
   const list = JSON.parse((await fetchBytes(`${relay.baseUrl}/record/list?camera=test`)).body.toString()) as Array<{ duration: number }>;

@@ -1,10 +1,9 @@
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
 import t from 'tap';
 import { startTestEncodedSource } from '../../helpers/encoded-source.ts';
 import { waitFor } from '../../helpers/probe.ts';
 import { h264RtpSource } from '../../../relay/rtsp/sources.ts';
-import { countingSource, LIMITS, playOverTcp, startServer, TestRtspClient } from './fixtures.ts';
+import { countingSource, countingUdpPort, LIMITS, playOverTcp, startServer, TestRtspClient } from './fixtures.ts';
 
 // Attacks on the RTSP server by a client of 127.0.0.1: reflection and amplification, held sessions and connections,
 // and sessions driven from another connection.
@@ -21,19 +20,6 @@ t.teardown(async () => {
 });
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A UDP port on 127.0.0.1 that counts what reaches it; it sends nothing unless told to. */
-async function udpPort(): Promise<{ socket: UdpSocket; port: number; bytes: () => number; packets: () => number }> {
-  const socket = createSocket('udp4');
-  let bytes = 0;
-  let packets = 0;
-  socket.on('message', (message) => {
-    bytes += message.length;
-    packets++;
-  });
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  return { socket, port: socket.address().port, bytes: () => bytes, packets: () => packets };
-}
-
 /** SETUP over UDP to `rtpPort`-`rtpPort + 1` and PLAY; returns the session id and the server's RTP port. */
 async function playOverUdp(client: TestRtspClient, rtpPort: number): Promise<{ session: string; serverRtpPort: number }> {
   const setup = await client.request('SETUP', `${url}/trackID=0`, { Transport: `RTP/AVP;unicast;client_port=${rtpPort}-${rtpPort + 1}` });
@@ -47,8 +33,8 @@ async function playOverUdp(client: TestRtspClient, rtpPort: number): Promise<{ s
 
 // Guards: SETUP naming any UDP port of the requester's address, PLAY, close: the relay streamed to a port that never spoke.
 t.test('RTP goes only to a UDP port that asked for it, and stops once it falls silent after its connection closed', async (t) => {
-  const silent = await udpPort();
-  const asking = await udpPort();
+  const silent = await countingUdpPort();
+  const asking = await countingUdpPort();
   t.teardown(() => {
     silent.socket.close();
     asking.socket.close();

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
 import { JpegSplitter } from '../../../adapters/common/jpeg-splitter.ts';
 import { InterleavedDemuxer } from '../../../adapters/rtsp/interleaved.ts';
@@ -203,6 +204,19 @@ export async function playOverTcp(port: number, name: string): Promise<{ client:
   const session = setup.headers.get('Session')!.split(';')[0]!;
   const play = await client.request('PLAY', url, { Session: session });
   return { client, session, play };
+}
+
+/** A UDP port on 127.0.0.1 that counts what reaches it; it sends nothing unless told to. */
+export async function countingUdpPort(): Promise<{ socket: UdpSocket; port: number; bytes: () => number; packets: () => number }> {
+  const socket = createSocket('udp4');
+  let bytes = 0;
+  let packets = 0;
+  socket.on('message', (message) => {
+    bytes += message.length;
+    packets++;
+  });
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  return { socket, port: socket.address().port, bytes: () => bytes, packets: () => packets };
 }
 
 /** Runs a gst-launch pipeline from GStreamer's rtspsrc for `ms`, and counts the decoded frames its fakesink saw. */

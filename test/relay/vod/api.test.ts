@@ -5,10 +5,10 @@ import t from 'tap';
 import { MAX_RUNTIME_STREAMS } from '../../../relay/vod/streams.ts';
 import { makeTestMedia } from '../../helpers/media.ts';
 import { childFfmpegProcesses, ffprobe, openViewer, waitFor } from '../../helpers/probe.ts';
-import { startTestRelay } from '../../helpers/relay.ts';
+import { startTestRelayFor } from '../../helpers/relay.ts';
 
 const media = await makeTestMedia(4);
-const relay = await startTestRelay(`MediaPath ${media.dir}
+const relay = await startTestRelayFor(t, `MediaPath ${media.dir}
 VodStreamTimeout 3
 <Camera taken>
   Source testsrc://?size=160x120&rate=5
@@ -20,11 +20,7 @@ VodStreamTimeout 3
 <Stream stat.html>
   Format status
 </Stream>
-`);
-t.teardown(async () => {
-  await relay.stop();
-  await media.cleanup();
-});
+`, () => media.cleanup());
 
 async function api(verb: string, body?: unknown, init: RequestInit = {}): Promise<{ status: number; json: any }> {
   const response = await fetch(`${relay.baseUrl}/api/vod/${verb}`, {

@@ -7,24 +7,20 @@ import t from 'tap';
 import { signViewerToken } from '../../../relay/auth/viewer-token.ts';
 import { makeTestMedia } from '../../helpers/media.ts';
 import { waitFor } from '../../helpers/probe.ts';
-import { startTestRelay } from '../../helpers/relay.ts';
+import { startTestRelayFor } from '../../helpers/relay.ts';
 import { get } from '../../helpers/request.ts';
 
 const SECRET = 'viewer-token-secret-0123456789abcdef';
 const media = await makeTestMedia(4);
 await copyFile(join(media.dir, 'movie.mp4'), join(media.dir, 'Movie.mp4'));
-const relay = await startTestRelay(`MediaPath ${media.dir}
+const relay = await startTestRelayFor(t, `MediaPath ${media.dir}
 ViewerTokenSecret ${SECRET}
 DefaultAccess token
 VodStreamTimeout 3
 <Stream stat.html>
   Format status
 </Stream>
-`);
-t.teardown(async () => {
-  await relay.stop();
-  await media.cleanup();
-});
+`, () => media.cleanup());
 const url = (path: string): string => `${relay.baseUrl}${path}`;
 const token = (scope: string): string => signViewerToken(SECRET, scope, Math.floor(Date.now() / 1000) + 3600);
 /** Status of a GET, reading at most a little of a live body. */
