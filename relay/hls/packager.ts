@@ -99,7 +99,9 @@ export class HlsPackager {
     /** The URL path segments and parts are served under, ending in '/': `test/` for /test.m3u8. */
     readonly prefix: string,
   ) {
-    this.timeline = new FrameTimeline(options.container === 'fmp4' ? options.partSeconds * 1000 : undefined);
+    // A gap longer than a part (LL-HLS) or a whole segment (an outage) is closed up: one frame lasting the outage would
+    // raise EXT-X-TARGETDURATION for good (it may never shrink), and native players hold back three targets from the edge.
+    this.timeline = new FrameTimeline((options.container === 'fmp4' ? options.partSeconds : options.segmentSeconds) * 1000);
   }
 
   /** Calls `listener` after each change (a new part or segment). */

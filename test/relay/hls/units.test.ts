@@ -62,6 +62,16 @@ t.test('LL-HLS: a gap in the camera\'s frames never makes a part longer than the
   t.ok(ts.segments.some((segment) => segment.duration > 1.5), 'MPEG-TS keeps the real gap (it has no parts)');
 });
 
+t.test('MPEG-TS: a camera outage longer than a segment leaves the target duration at the setting', async (t) => {
+  // Guards a 22 s outage that made one 22 s segment and EXT-X-TARGETDURATION:23 for good: Chromium's native HLS never started.
+  const track = h264Track(sps, pps);
+  const packager = new HlsPackager({ container: 'ts', segmentSeconds: 1, listSize: 3, partSeconds: 0.3 }, 's/');
+  let ms = 0;
+  for (let i = 0; i < 150; i++) packager.push(frame(track, (ms += i === 60 ? 22_000 : 40), i % 25 === 0));
+  t.ok(packager.segments.every((segment) => segment.duration < 2), `segments ${packager.segments.map((segment) => segment.duration.toFixed(2)).join(' ')}`);
+  t.match(renderPlaylist(packager)!, /#EXT-X-TARGETDURATION:1\n/, 'the target duration is the setting');
+});
+
 t.test('names: only what the packager gives out parses; fuzzed names never throw', async (t) => {
   t.same(parseHlsName('abc-12.ts'), { kind: 'segment', run: 'abc', sequence: 12 });
   t.same(parseHlsName('abc-12.3.m4s'), { kind: 'part', run: 'abc', sequence: 12, part: 3 });
