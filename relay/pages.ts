@@ -96,8 +96,11 @@ async function servePlayer(ctx: Context, next: Next, relay: Relay, snapshot: () 
     const found = streams.find((candidate) => candidate.camera === stream.camera && candidate.format === wanted);
     return found && tokenized(found);
   };
-  if (format === 'flv') return sendHtml(ctx, renderFlvPlayerPage(tokenized(stream), sibling('hls'), playerRequest(ctx)));
-  sendHtml(ctx, renderPlayerPage(tokenized(stream), sibling('mpjpeg'), playerRequest(ctx)));
+  // Only a camera with a control backend gets the control panel: asking the others would log a 404 in every viewer's console.
+  const cameraControl = relay.config.cameras.some((camera) => camera.name === stream.camera && camera.control.kind !== 'none');
+  const request = { ...playerRequest(ctx), cameraControl };
+  if (format === 'flv') return sendHtml(ctx, renderFlvPlayerPage(tokenized(stream), sibling('hls'), request));
+  sendHtml(ctx, renderPlayerPage(tokenized(stream), sibling('mpjpeg'), request));
 }
 
 /** Player pages autoplay muted unless the query says `autoplay=0` (or `muted=0` for sound, where allowed). */

@@ -15,9 +15,9 @@ export function renderFlvPlayerPage(stream: StreamStatus, hls: StreamStatus | un
   const body = html`<h1>${stream.name} <small class="muted">camera ${stream.camera}</small></h1>
 <p class="nav"><a href="/">cameras</a> · <a href="${stream.url}">stream</a>${other}</p>
 ${video}
-${controlPanel(stream)}
+${request.cameraControl ? controlPanel(stream) : ''}
 <h2>Embed this stream</h2>${embedSnippets(stream, hls, request.origin)}`;
-  return layout(stream.name, body, { scripts: [...scripts, CONTROL_SCRIPT], bodyClass: 'player-page' });
+  return layout(stream.name, body, { scripts: request.cameraControl ? [...scripts, CONTROL_SCRIPT] : scripts, bodyClass: 'player-page' });
 }
 
 /** The iframe and the script snippet, with this relay's address filled in. */

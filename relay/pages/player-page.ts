@@ -13,6 +13,8 @@ export interface PlayerRequest {
   readonly muted: boolean;
   /** Only the video, for <iframe> embedding. */
   readonly embed: boolean;
+  /** The camera has a control backend: the page carries the control panel and its script. */
+  readonly cameraControl?: boolean;
 }
 
 /** True for a stream packaged as LL-HLS (its status carries `lowLatency: true`). */
@@ -69,9 +71,9 @@ export function renderPlayerPage(stream: StreamStatus, mjpeg: StreamStatus | und
   const body = html`<h1>${stream.name} <small class="muted">camera ${stream.camera}</small></h1>
 <p class="nav"><a href="/">cameras</a> · <a href="${stream.url}">playlist</a></p>
 ${video}
-${controlPanel(stream)}
+${request.cameraControl ? controlPanel(stream) : ''}
 <h2>Embed this stream</h2>${embedSnippets(stream, mjpeg, request.origin)}`;
-  return layout(stream.name, body, { scripts: [...scripts, CONTROL_SCRIPT], bodyClass: 'player-page' });
+  return layout(stream.name, body, { scripts: request.cameraControl ? [...scripts, CONTROL_SCRIPT] : scripts, bodyClass: 'player-page' });
 }
 
 /** The three ways to put this camera on another page. */

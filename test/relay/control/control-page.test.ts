@@ -73,11 +73,14 @@ t.test('two browser viewers take turns steering from the player page; keyboard a
 });
 
 t.test('no control panel for a camera without control', async (t) => {
-  let answered: Promise<{ status(): number }> | undefined;
+  // Guards a 404 from asking /api/control for every camera, logged as a console error on every plain player page.
+  const asked: string[] = [];
   const { page, errors } = await openPlayer('/player/plain.flv', (page) => {
-    answered = page.waitForResponse((response) => response.url().endsWith('/api/control/plain'), { timeout: 10_000 });
+    page.on('request', (request) => { if (request.url().includes('/api/control/')) asked.push(request.url()); });
   });
-  t.equal((await answered!).status(), 404);
-  t.equal(await page.locator('#control').isHidden(), true);
+  await page.waitForLoadState('load');
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  t.same(asked, [], 'the page never asks for control');
+  t.equal(await page.locator('#control').count(), 0, 'no control panel');
   t.same(errors, []);
 });
