@@ -14,9 +14,10 @@ const EXIT_GRACE_MS = 3000;
  * crash plays up to its last whole fragment.
  */
 export function segmentWriterArgs(path: string): string[] {
+  // -analyzeduration 1, not 0: 0 means ffmpeg's default 5 s, and a 64 kbit/s recording then waited 4 s for 32 KB.
   return [
     '-hide_banner', '-nostats', '-loglevel', 'error',
-    '-probesize', '32768', '-analyzeduration', '0', '-f', 'flv', '-i', 'pipe:0',
+    '-probesize', '32768', '-analyzeduration', '1', '-f', 'flv', '-i', 'pipe:0',
     '-map', '0:v:0', '-c', 'copy',
     '-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-frag_duration', '1000000',
     '-flush_packets', '1', '-y', path,
