@@ -1,3 +1,5 @@
+import { ProtocolError } from '../media/errors.ts';
+
 /** Stable codes for adapter failures; the Feed shows them and the HTTP edge never leaks their details to viewers. */
 export type AdapterErrorCode =
   | 'CONNECT' // refused, unreachable, DNS
@@ -18,4 +20,11 @@ export class AdapterError extends Error {
   ) {
     super(message, options);
   }
+}
+
+/** The adapter-level form of any failure: a wire-format ProtocolError keeps its message, anything else gets `prefix`. */
+export function asAdapterError(error: unknown, prefix: string): AdapterError {
+  if (error instanceof AdapterError) return error;
+  if (error instanceof ProtocolError) return new AdapterError('PROTOCOL', error.message, { cause: error });
+  return new AdapterError('PROTOCOL', `${prefix}${(error as Error).message ?? String(error)}`, { cause: error });
 }

@@ -1,7 +1,7 @@
 import type { CameraConfig } from '../conf/types.ts';
 import type { PushHub } from './push/hub.ts';
 import type { CameraAdapter } from './types.ts';
-import type { ProcessSlots } from '../relay/process-slots.ts';
+import type { ProcessSlots } from '../lib/process-slots.ts';
 
 /** What an adapter factory may use from the running relay. */
 export interface AdapterEnv {

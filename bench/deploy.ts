@@ -8,7 +8,7 @@ import http, { type IncomingMessage } from 'node:http';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { Logger } from '../relay/log.ts';
+import type { Logger } from '../lib/log.ts';
 import { startNginx } from '../test/deploy/nginx-peer.ts';
 import { startTestRelay, type TestRelay } from '../test/helpers/relay.ts';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { HlsPackager, type HlsContainer } from '../relay/hls/packager.ts';
-import type { EncodedVideoFrame } from '../relay/media/types.ts';
+import type { EncodedVideoFrame } from '../media/types.ts';
 import { startTestEncodedSource } from '../test/helpers/encoded-source.ts';
 import { percentile } from './histogram.ts';
 import { cpuSeconds, freePort, spawnTracked, stopTracked } from './procs.ts';

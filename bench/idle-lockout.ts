@@ -9,7 +9,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { hashPassword } from '../relay/auth/password.ts';
+import { hashPassword } from '../lib/password.ts';
 import { signViewerToken } from '../relay/auth/viewer-token.ts';
 import { firstFrameMs, loopbackAddresses, startIdleFlood } from '../test/helpers/idle-flood.ts';
 import { get } from '../test/helpers/request.ts';

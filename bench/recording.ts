@@ -6,7 +6,7 @@ import { link, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { silentLogger } from '../relay/log.ts';
+import { silentLogger } from '../lib/log.ts';
 import { segmentRelativePath } from '../relay/recording/names.ts';
 import { CameraRecorder } from '../relay/recording/recorder.ts';
 import { Retention } from '../relay/recording/retention.ts';

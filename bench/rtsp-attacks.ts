@@ -1,7 +1,7 @@
 // RTSP reflection and amplification, measured: bytes and packets the RTSP server sends to a UDP port that never asked
 // (SETUP naming it, PLAY, close), and what pipelined PLAY+PAUSE pairs return over UDP and TCP, against the stream's rate.
 // Run: node --import tsx bench/rtsp-attacks.ts   (640x480 H.264 at 25 fps, keyframe every 2 s; about 40 s)
-import { silentLogger } from '../relay/log.ts';
+import { silentLogger } from '../lib/log.ts';
 import { RtspServer } from '../relay/rtsp/server.ts';
 import { h264RtpSource } from '../relay/rtsp/sources.ts';
 import { startTestEncodedSource } from '../test/helpers/encoded-source.ts';

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { videoArgs } from '../relay/ffmpeg-args.ts';
+import { videoArgs } from '../relay/encoders/ffmpeg-args.ts';
 import { sleep } from './clock.ts';
 import type { StreamFormat } from './loadgen/viewer.ts';
 import { childPids, freePort, spawnTracked, stopTracked } from './procs.ts';

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { parsePasswordHash, type PasswordHash } from '../relay/auth/password.ts';
+import { parsePasswordHash, type PasswordHash } from '../lib/password.ts';
 import type { DirectiveSpec } from './directives.ts';
 import type { DirectiveValues, Problems } from './parse.ts';
 import { boolean, integer, oneOf, seconds, text, ValueError, type ValueParser } from './values.ts';

@@ -1,8 +1,8 @@
 import type { H264Frame } from '../types.ts';
 import { AdapterError } from '../errors.ts';
-import { FlvParseError, FlvTagReader, FlvTagType } from '../../relay/flv.ts';
-import { FlvFrameReader } from '../../relay/media/flv-frames.ts';
-import type { EncodedVideoFrame } from '../../relay/media/types.ts';
+import { FlvParseError, FlvTagReader, FlvTagType } from '../../media/flv/tags.ts';
+import { FlvFrameReader } from '../../media/flv/frames.ts';
+import type { EncodedVideoFrame } from '../../media/types.ts';
 
 const START_CODE = Buffer.from([0, 0, 0, 1]);
 const AVC_CODEC_ID = 7;

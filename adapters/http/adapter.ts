@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { CameraConfig } from '../../conf/types.ts';
-import { isCompleteJpeg } from '../common/jpeg-splitter.ts';
+import { isCompleteJpeg } from '../../media/jpeg/splitter.ts';
 import { AdapterError } from '../errors.ts';
 import type { AdapterRegistration } from '../registry.ts';
 import type { AdapterSink, CameraAdapter, Frame } from '../types.ts';

@@ -1,5 +1,5 @@
-import { ByteBuffer } from '../common/byte-buffer.ts';
-import { JpegSplitError, JpegSplitter, isCompleteJpeg } from '../common/jpeg-splitter.ts';
+import { ByteBuffer } from '../../lib/byte-buffer.ts';
+import { JpegSplitError, JpegSplitter, isCompleteJpeg } from '../../media/jpeg/splitter.ts';
 import { AdapterError } from '../errors.ts';
 import { MAX_BOUNDARY_LENGTH } from './content-type.ts';
 

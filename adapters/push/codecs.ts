@@ -1,9 +1,9 @@
-import { spsPictureSize } from '../../relay/media/h264-params.ts';
-import { H264Depacketizer } from '../rtsp/h264.ts';
-import { JpegDepacketizer } from '../rtsp/jpeg.ts';
-import type { RtpPacket } from '../rtsp/rtp.ts';
+import { spsPictureSize } from '../../media/h264/params.ts';
+import { H264Depacketizer } from '../../media/rtp/h264-depacketizer.ts';
+import { JpegDepacketizer } from '../../media/rtp/jpeg-depacketizer.ts';
+import type { RtpPacket } from '../../media/rtp/rtp.ts';
 import type { Frame } from '../types.ts';
-import { parseVp8Descriptor, Vp8Depacketizer, vp8KeyframeSize } from './vp8.ts';
+import { parseVp8Descriptor, Vp8Depacketizer, vp8KeyframeSize } from '../../media/rtp/vp8-depacketizer.ts';
 
 /** The payloads a publisher may send. */
 export type PushCodec = Frame['codec'];

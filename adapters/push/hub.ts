@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { CameraConfig, RelayConfig } from '../../conf/types.ts';
-import type { Logger } from '../../relay/log.ts';
+import type { Logger } from '../../lib/log.ts';
 import type { AdapterError } from '../errors.ts';
 import type { Frame } from '../types.ts';
 import type { PushCodec } from './codecs.ts';

@@ -1,8 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import type { RemoteInfo } from 'node:dgram';
-import { AdapterError } from '../errors.ts';
-import { ReceiverReporter } from '../rtsp/rtcp.ts';
-import { parseRtpPacket, type RtpPacket } from '../rtsp/rtp.ts';
+import { ProtocolError } from '../../media/errors.ts';
+import { AdapterError, asAdapterError } from '../errors.ts';
+import { ReceiverReporter } from '../../media/rtp/rtcp.ts';
+import { parseRtpPacket, type RtpPacket } from '../../media/rtp/rtp.ts';
 import type { Frame } from '../types.ts';
 import { KeyframeRequests, pictureLossIndication } from './feedback.ts';
 import { codecForPayloadType, isDecodableKeyframe, type DepacketizedFrame, type PushCodec } from './codecs.ts';
@@ -193,7 +194,7 @@ export class PushSession {
     try {
       this.deliver(this.current.receive(packet, size, now));
     } catch (error) {
-      this.end('protocol', error instanceof AdapterError ? error : new AdapterError('PROTOCOL', String(error)));
+      this.end('protocol', error instanceof AdapterError || error instanceof ProtocolError ? asAdapterError(error, '') : new AdapterError('PROTOCOL', String(error)));
     }
     // A dropped frame leaves the stream waiting for a keyframe: ask for one rather than wait for the sender's schedule.
     const dropped = this.droppedBefore + this.current.depacketizer.droppedFrames;

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { RtpClock, RtpReorderer, type RtpPacket } from '../rtsp/rtp.ts';
+import { RtpClock, RtpReorderer, type RtpPacket } from '../../media/rtp/rtp.ts';
 import { createDepacketizer, type DepacketizedFrame, type PushCodec, type PushDepacketizer } from './codecs.ts';
 
 /** Video RTP clock rate (RFC 3551). */

@@ -1,9 +1,9 @@
 import type { CameraConfig } from '../../conf/types.ts';
-import { AdapterError } from '../errors.ts';
+import { AdapterError, asAdapterError } from '../errors.ts';
 import type { AdapterRegistration } from '../registry.ts';
 import type { AdapterSink, CameraAdapter } from '../types.ts';
 import { RtspConnection } from './connection.ts';
-import { parseSdp, resolveControl } from './sdp.ts';
+import { parseSdp, resolveControl } from '../../media/rtsp/sdp.ts';
 import { pickVideoMedia, VideoTrack } from './track.ts';
 import { parseSession, parseTransportReply, transportRequest } from './transport.ts';
 import { UdpTransport } from './udp.ts';
@@ -74,7 +74,7 @@ class RtspSession {
   private fail(error: unknown): void {
     if (this.settled || error instanceof Stopped) return;
     this.settled = true;
-    const adapterError = error instanceof AdapterError ? error : new AdapterError('PROTOCOL', `RTSP: ${(error as Error).message}`);
+    const adapterError = asAdapterError(error, 'RTSP: ');
     this.settle?.reject(adapterError);
   }
 

@@ -1,8 +1,8 @@
 import net from 'node:net';
-import { AdapterError } from '../errors.ts';
+import { AdapterError, asAdapterError } from '../errors.ts';
 import { Authenticator, chooseChallenge, type Credentials } from './auth.ts';
-import { frameInterleaved, InterleavedDemuxer } from './interleaved.ts';
-import { isResponse, parseRequestLine, parseStatusLine, serializeRequest, type RtspHeaders } from './message.ts';
+import { frameInterleaved, InterleavedDemuxer } from '../../media/rtsp/interleaved.ts';
+import { isResponse, parseRequestLine, parseStatusLine, serializeRequest, type RtspHeaders } from '../../media/rtsp/message.ts';
 
 /** A response to one request, its status line split. */
 export interface RtspResponse {
@@ -157,7 +157,7 @@ export class RtspConnection {
         else parseRequestLine(item.message.startLine); // a camera's own requests need no answer, but must be RTSP
       }
     } catch (error) {
-      this.fail(error instanceof AdapterError ? error : new AdapterError('PROTOCOL', `RTSP: ${(error as Error).message}`));
+      this.fail(asAdapterError(error, 'RTSP: '));
     }
   }
 

@@ -1,11 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import { AdapterError } from '../errors.ts';
 import type { Frame } from '../types.ts';
-import { H264Depacketizer, parseSpropParameterSets } from './h264.ts';
-import { JpegDepacketizer } from './jpeg.ts';
-import { ReceiverReporter } from './rtcp.ts';
-import { parseRtpPacket, RtpClock, RtpReorderer, type RtpPacket } from './rtp.ts';
-import type { SdpMedia } from './sdp.ts';
+import { H264Depacketizer, parseSpropParameterSets } from '../../media/rtp/h264-depacketizer.ts';
+import { JpegDepacketizer } from '../../media/rtp/jpeg-depacketizer.ts';
+import { ReceiverReporter } from '../../media/rtp/rtcp.ts';
+import { parseRtpPacket, RtpClock, RtpReorderer, type RtpPacket } from '../../media/rtp/rtp.ts';
+import type { SdpMedia } from '../../media/rtsp/sdp.ts';
 
 /** The video codecs the client can depacketize, by SDP encoding name. */
 const SUPPORTED = new Set(['H264', 'JPEG']);

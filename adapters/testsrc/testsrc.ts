@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { UNLIMITED_SLOTS, withProcessSlot, type ProcessSlots } from '../../relay/process-slots.ts';
+import { UNLIMITED_SLOTS, withProcessSlot, type ProcessSlots } from '../../lib/process-slots.ts';
 import { performance } from 'node:perf_hooks';
 import type { CameraConfig } from '../../conf/types.ts';
 import { AdapterError } from '../errors.ts';
-import { JpegSplitter } from '../common/jpeg-splitter.ts';
-import { StderrTail } from '../common/stderr-tail.ts';
+import { JpegSplitter } from '../../media/jpeg/splitter.ts';
+import { StderrTail } from '../../lib/stderr-tail.ts';
 import type { AdapterRegistration } from '../registry.ts';
 import type { AdapterSink, CameraAdapter } from '../types.ts';
 

@@ -2,7 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CameraConfig } from '../../conf/types.ts';
-import { isCompleteJpeg } from '../common/jpeg-splitter.ts';
+import { isCompleteJpeg } from '../../media/jpeg/splitter.ts';
 import { AdapterError } from '../errors.ts';
 import type { AdapterRegistration } from '../registry.ts';
 import type { AdapterSink, CameraAdapter } from '../types.ts';

@@ -1,5 +1,5 @@
 import type { Size } from '../../conf/types.ts';
-import type { ByteBuffer } from '../common/byte-buffer.ts';
+import type { ByteBuffer } from '../../lib/byte-buffer.ts';
 import { AdapterError } from '../errors.ts';
 
 /**

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { ByteBuffer } from '../common/byte-buffer.ts';
+import { ByteBuffer } from '../../lib/byte-buffer.ts';
 import { AdapterError } from '../errors.ts';
 
 /** A deadline for one awaited reply, with the words that name it in a TIMEOUT error. */

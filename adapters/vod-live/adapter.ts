@@ -1,9 +1,9 @@
 import { stat } from 'node:fs/promises';
 import type { CameraConfig } from '../../conf/types.ts';
-import { UNLIMITED_SLOTS, withProcessSlot, type ProcessSlots } from '../../relay/process-slots.ts';
-import { VodError } from '../../relay/vod/errors.ts';
-import { resolveMediaFile, type MediaFile } from '../../relay/vod/media-path.ts';
-import { probeMediaFile, type MediaInfo } from '../../relay/vod/probe.ts';
+import { UNLIMITED_SLOTS, withProcessSlot, type ProcessSlots } from '../../lib/process-slots.ts';
+import { VodError } from '../../media/file/errors.ts';
+import { resolveMediaFile, type MediaFile } from '../../media/file/path.ts';
+import { probeMediaFile, type MediaInfo } from '../../media/file/probe.ts';
 import { AdapterError } from '../errors.ts';
 import type { AdapterRegistration } from '../registry.ts';
 import type { AdapterSink, CameraAdapter } from '../types.ts';

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { FlvTagReader } from '../../relay/flv.ts';
-import { toAnnexB } from '../../relay/media/annexb.ts';
-import { FlvFrameReader } from '../../relay/media/flv-frames.ts';
-import type { EncodedVideoFrame } from '../../relay/media/types.ts';
-import { StderrTail } from '../common/stderr-tail.ts';
+import { FlvTagReader } from '../../media/flv/tags.ts';
+import { toAnnexB } from '../../media/h264/annexb.ts';
+import { FlvFrameReader } from '../../media/flv/frames.ts';
+import type { EncodedVideoFrame } from '../../media/types.ts';
+import { StderrTail } from '../../lib/stderr-tail.ts';
 import { AdapterError } from '../errors.ts';
 import type { PassContext } from './pass.ts';
 

@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { JpegSplitError, JpegSplitter } from '../common/jpeg-splitter.ts';
+import { JpegSplitError, JpegSplitter } from '../../media/jpeg/splitter.ts';
 import { AdapterError } from '../errors.ts';
-import { LengthPrefixedJpegReader, LengthPrefixError } from './length-prefixed.ts';
+import { LengthPrefixedJpegReader, LengthPrefixError } from '../../media/jpeg/length-prefixed.ts';
 import type { PassContext } from './pass.ts';
 
 /** Read size: small enough that a paused reader holds little, large enough for few reads per frame. */

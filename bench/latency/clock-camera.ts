@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { JpegSplitter } from '../../adapters/common/jpeg-splitter.ts';
+import { JpegSplitter } from '../../media/jpeg/splitter.ts';
 import { drawPattern, PATTERN } from './pattern.ts';
 
 const BOUNDARY = 'clockframe';

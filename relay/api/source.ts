@@ -5,8 +5,8 @@ import { PUSH_CODECS, type PushCodec } from '../../adapters/push/codecs.ts';
 import { PushError, type PushStreamInfo } from '../../adapters/push/hub.ts';
 import type { PushSession } from '../../adapters/push/session.ts';
 import { accessControlOf } from '../auth/access.ts';
-import type { Logger } from '../log.ts';
-import type { Relay } from '../relay.ts';
+import type { Logger } from '../../lib/log.ts';
+import type { Relay } from '../core/relay.ts';
 import { KeyThrottle } from './key-throttle.ts';
 import { BodyError, readJsonObject } from './json-body.ts';
 

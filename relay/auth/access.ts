@@ -2,10 +2,10 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RelayConfig, StreamConfig } from '../../conf/types.ts';
 import type { SecurityConfig } from '../../conf/security.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../../lib/log.ts';
 import type { ConnectionLimits } from '../http/connection-limits.ts';
 import { FailedLogins } from './failures.ts';
-import { verifyPassword } from './password.ts';
+import { verifyPassword } from '../../lib/password.ts';
 import { VerificationGate } from './verify-gate.ts';
 import { checkViewerToken, looksLikeViewerToken } from './viewer-token.ts';
 

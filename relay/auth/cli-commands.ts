@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { classifyPath } from './surfaces.ts';
-import { hashPassword } from './password.ts';
+import { hashPassword } from '../../lib/password.ts';
 import { signViewerToken } from './viewer-token.ts';
 import type { RelayConfig } from '../../conf/types.ts';
 

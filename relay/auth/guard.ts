@@ -1,6 +1,6 @@
 import type { Context, Middleware, Next } from 'koa';
 import type { RelayConfig, StreamConfig } from '../../conf/types.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../../lib/log.ts';
 import { clientAddress, plainAddress } from '../http/client-address.ts';
 import { markAuthorised } from '../http/connection-limits.ts';
 import { accessControlOf, type AccessControl, type AdminCheck } from './access.ts';

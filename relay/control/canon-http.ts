@@ -3,7 +3,7 @@ import {
   MAX_REPLY_BYTES, operateParams, parseCameraInfo, parseConnectionId, WV_TOO_MANY_CLIENTS, WV_UNKNOWN_CONNECTION,
   wvStatus, wvUrl, type WvCommand, type WvStatus,
 } from '../../adapters/vbc/wvhttp-control.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../../lib/log.ts';
 import { clamp, ControlError, narrowed, type ControlBackend, type Ptz, type Speeds } from './backend.ts';
 
 /** Degrees one move command at full speed turns (WebView HTTP has absolute positions only: a move is one step). */

@@ -1,5 +1,5 @@
 import type { CameraControlConfig } from '../../conf/control.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../../lib/log.ts';
 import { ControlError, within, type ControlBackend, type Ptz, type Speeds } from './backend.ts';
 import { ControlQueue, type EntryView, type LeaveReason, type QueueEntry } from './queue.ts';
 

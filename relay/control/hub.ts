@@ -1,5 +1,5 @@
 import type { CameraConfig, RelayConfig } from '../../conf/types.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../../lib/log.ts';
 import type { ControlBackend } from './backend.ts';
 import { CanonHttpBackend } from './canon-http.ts';
 import { CameraController } from './controller.ts';

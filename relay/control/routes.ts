@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { BodyError, readJsonObject } from '../api/json-body.ts';
-import { RelayError } from '../errors.ts';
+import { RelayError } from '../core/errors.ts';
 import { ControlError, type ControlErrorCode, type Ptz } from './backend.ts';
 import type { Command, EntrySubscriber } from './controller.ts';
 import { controlHubOf, type ControlledRelay } from './hub.ts';

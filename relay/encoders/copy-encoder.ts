@@ -1,10 +1,10 @@
 import type { Frame } from '../../adapters/types.ts';
-import type { EncoderSettings } from '../ffmpeg-args.ts';
-import type { Feed } from '../feed.ts';
-import type { Logger } from '../log.ts';
-import { nalType, NalType, splitAnnexB } from '../media/annexb.ts';
-import { h264Track } from '../media/h264-params.ts';
-import type { H264Track } from '../media/types.ts';
+import type { EncoderSettings } from './ffmpeg-args.ts';
+import type { Feed } from '../core/feed.ts';
+import type { Logger } from '../../lib/log.ts';
+import { nalType, NalType, splitAnnexB } from '../../media/h264/annexb.ts';
+import { h264Track } from '../../media/h264/params.ts';
+import type { H264Track } from '../../media/types.ts';
 import { SharedEncoder } from './shared-encoder.ts';
 
 /**

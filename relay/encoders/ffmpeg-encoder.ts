@@ -1,17 +1,17 @@
 import { spawn } from 'node:child_process';
 import type PQueue from 'p-queue';
-import { StderrTail } from '../../adapters/common/stderr-tail.ts';
+import { StderrTail } from '../../lib/stderr-tail.ts';
 import type { Frame } from '../../adapters/types.ts';
-import { encoderArgs, type EncoderSettings, type FfmpegFeatures } from '../ffmpeg-args.ts';
-import type { Feed } from '../feed.ts';
-import { FlvTagReader } from '../flv.ts';
-import type { Logger } from '../log.ts';
-import { FlvFrameReader } from '../media/flv-frames.ts';
+import { encoderArgs, type EncoderSettings, type FfmpegFeatures } from './ffmpeg-args.ts';
+import type { Feed } from '../core/feed.ts';
+import { FlvTagReader } from '../../media/flv/tags.ts';
+import type { Logger } from '../../lib/log.ts';
+import { FlvFrameReader } from '../../media/flv/frames.ts';
 import { MkvInput } from './mkv-input.ts';
 import { SharedEncoder } from './shared-encoder.ts';
 import { OUTPUT_STALL_MS, StallClock } from './stall-clock.ts';
-import { withProcessSlot, type ProcessSlots } from '../process-slots.ts';
-import { Supervisor } from '../supervisor.ts';
+import { withProcessSlot, type ProcessSlots } from '../../lib/process-slots.ts';
+import { Supervisor } from '../core/supervisor.ts';
 
 /** Frames waiting in ffmpeg's stdin beyond these are dropped: a stuck encoder must not grow the relay's memory. */
 const MAX_STDIN_QUEUE_BYTES = 8 * 1024 * 1024;

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Writable } from 'node:stream';
-import { JpegSplitter } from '../../adapters/common/jpeg-splitter.ts';
-import type { StderrTail } from '../../adapters/common/stderr-tail.ts';
+import { JpegSplitter } from '../../media/jpeg/splitter.ts';
+import type { StderrTail } from '../../lib/stderr-tail.ts';
 
 /** What runs an ffmpeg reading from stdin and writing JPEGs to stdout. */
 export interface JpegProcessOptions {

@@ -1,11 +1,11 @@
 import type PQueue from 'p-queue';
-import { StderrTail } from '../../adapters/common/stderr-tail.ts';
+import { StderrTail } from '../../lib/stderr-tail.ts';
 import type { Frame, JpegFrame } from '../../adapters/types.ts';
-import { Demand } from '../demand.ts';
-import type { Feed } from '../feed.ts';
-import type { Logger } from '../log.ts';
-import { withProcessSlot, type ProcessSlots } from '../process-slots.ts';
-import { Supervisor } from '../supervisor.ts';
+import { Demand } from '../core/demand.ts';
+import type { Feed } from '../core/feed.ts';
+import type { Logger } from '../../lib/log.ts';
+import { withProcessSlot, type ProcessSlots } from '../../lib/process-slots.ts';
+import { Supervisor } from '../core/supervisor.ts';
 import { startJpegProcess } from './jpeg-process.ts';
 import { MkvInput } from './mkv-input.ts';
 import { RtpReadyJpegs } from './rtp-ready-jpegs.ts';

@@ -1,7 +1,7 @@
 import type { Frame } from '../../adapters/types.ts';
-import { nalType, NalType, splitAnnexB, toAvcc } from '../media/annexb.ts';
-import { buildAvcC } from '../media/h264-params.ts';
-import { MkvWriter, type MkvCodec } from '../media/mkv-writer.ts';
+import { nalType, NalType, splitAnnexB, toAvcc } from '../../media/h264/annexb.ts';
+import { buildAvcC } from '../../media/h264/params.ts';
+import { MkvWriter, type MkvCodec } from '../../media/mkv-writer.ts';
 
 /**
  * Camera frames as an encoder's Matroska input for one ffmpeg run: the codec is the first keyframe's, times are

@@ -1,12 +1,12 @@
 import type PQueue from 'p-queue';
-import { StderrTail } from '../../adapters/common/stderr-tail.ts';
-import { parseJpegForRtp } from '../../adapters/rtp/jpeg-packetizer.ts';
+import { StderrTail } from '../../lib/stderr-tail.ts';
+import { parseJpegForRtp } from '../../media/rtp/jpeg-packetizer.ts';
 import type { JpegFrame } from '../../adapters/types.ts';
-import { Demand } from '../demand.ts';
-import type { Logger } from '../log.ts';
-import { nextValue } from '../next-value.ts';
-import { withProcessSlot, type ProcessSlots } from '../process-slots.ts';
-import { Supervisor } from '../supervisor.ts';
+import { Demand } from '../core/demand.ts';
+import type { Logger } from '../../lib/log.ts';
+import { nextValue } from '../core/next-value.ts';
+import { withProcessSlot, type ProcessSlots } from '../../lib/process-slots.ts';
+import { Supervisor } from '../core/supervisor.ts';
 import { startJpegProcess } from './jpeg-process.ts';
 import { MkvInput } from './mkv-input.ts';
 

@@ -1,10 +1,10 @@
-import type { EncoderSettings } from '../ffmpeg-args.ts';
-import type { Feed } from '../feed.ts';
-import type { Logger } from '../log.ts';
-import { EncodedHub } from '../media/encoded-hub.ts';
-import type { EncodedFrameListener, EncodedVideoFrame, EncodedVideoSource, H264Track } from '../media/types.ts';
-import { Demand } from '../demand.ts';
-import type { Supervisor } from '../supervisor.ts';
+import type { EncoderSettings } from './ffmpeg-args.ts';
+import type { Feed } from '../core/feed.ts';
+import type { Logger } from '../../lib/log.ts';
+import { EncodedHub } from '../core/encoded-hub.ts';
+import type { EncodedFrameListener, EncodedVideoFrame, EncodedVideoSource, H264Track } from '../../media/types.ts';
+import { Demand } from '../core/demand.ts';
+import type { Supervisor } from '../core/supervisor.ts';
 
 /** Counters of one encoder, for /stat.json and /metrics. */
 export interface EncoderCounters {

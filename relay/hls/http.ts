@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { RelayError } from '../errors.ts';
+import { RelayError } from '../core/errors.ts';
 
 /** What a cacheable HLS response carries besides its body. */
 export interface CacheableResponse {

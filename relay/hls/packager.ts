@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { FMP4_TIMESCALE, fragment, initSegment, type Fmp4Sample } from '../media/fmp4.ts';
-import { MpegTsMuxer } from '../media/mpegts.ts';
-import type { EncodedVideoFrame, H264Track } from '../media/types.ts';
+import { FMP4_TIMESCALE, fragment, initSegment, type Fmp4Sample } from '../../media/fmp4.ts';
+import { MpegTsMuxer } from '../../media/mpegts.ts';
+import type { EncodedVideoFrame, H264Track } from '../../media/types.ts';
 import { FrameTimeline, type TimedFrame } from './timeline.ts';
 
 /** HLS in MPEG-TS segments, or LL-HLS in fMP4 (CMAF) segments made of parts. */

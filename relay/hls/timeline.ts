@@ -1,4 +1,4 @@
-import type { EncodedVideoFrame, H264Track } from '../media/types.ts';
+import type { EncodedVideoFrame, H264Track } from '../../media/types.ts';
 
 /** A frame placed on a packager's own timeline, in milliseconds. */
 export interface TimedFrame {

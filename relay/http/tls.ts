@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import type { SecurityConfig } from '../../conf/security.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../../lib/log.ts';
 import { limitConnections, type ConnectionLimits } from './connection-limits.ts';
 
 /** The HTTPS listener: same app as the plain port, its certificate reloadable in place. */

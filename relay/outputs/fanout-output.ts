@@ -1,9 +1,9 @@
 import type { Context } from 'koa';
 import type { StreamConfig } from '../../conf/types.ts';
 import type { SharedEncoder } from '../encoders/shared-encoder.ts';
-import { Fanout } from '../fanout.ts';
-import type { Feed } from '../feed.ts';
-import type { Viewer } from '../viewer.ts';
+import { Fanout } from '../core/fanout.ts';
+import type { Feed } from '../core/feed.ts';
+import type { Viewer } from '../core/viewer.ts';
 import type { LiveOutput } from './output.ts';
 
 /**

@@ -2,10 +2,10 @@ import type { Context } from 'koa';
 import { performance } from 'node:perf_hooks';
 import type { StreamConfig } from '../../conf/types.ts';
 import type { SharedEncoder } from '../encoders/shared-encoder.ts';
-import type { Feed } from '../feed.ts';
-import { flvHeader, flvMetadata, flvSequenceHeader, flvVideoTag } from '../media/flv-mux.ts';
-import type { EncodedVideoFrame, H264Track } from '../media/types.ts';
-import type { Viewer } from '../viewer.ts';
+import type { Feed } from '../core/feed.ts';
+import { flvHeader, flvMetadata, flvSequenceHeader, flvVideoTag } from '../../media/flv/mux.ts';
+import type { EncodedVideoFrame, H264Track } from '../../media/types.ts';
+import type { Viewer } from '../core/viewer.ts';
 import { FanoutOutput } from './fanout-output.ts';
 import { serveLiveViewer } from './output.ts';
 

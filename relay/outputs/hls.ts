@@ -1,8 +1,8 @@
 import type { Context } from 'koa';
 import type { StreamConfig } from '../../conf/types.ts';
-import { RelayError } from '../errors.ts';
+import { RelayError } from '../core/errors.ts';
 import type { SharedEncoder } from '../encoders/shared-encoder.ts';
-import type { Feed } from '../feed.ts';
+import type { Feed } from '../core/feed.ts';
 import { HeldRequests, type HeldOutcome } from '../hls/held.ts';
 import { parseBlockingQuery, sendCacheable, type BlockingQuery } from '../hls/http.ts';
 import { findHlsResource, parseHlsName, type HlsRequestKind } from '../hls/lookup.ts';

@@ -1,8 +1,8 @@
 import type { Context } from 'koa';
 import type { StreamConfig } from '../../conf/types.ts';
-import { RelayError } from '../errors.ts';
+import { RelayError } from '../core/errors.ts';
 import type { JpegView } from '../encoders/jpeg-view.ts';
-import type { Feed } from '../feed.ts';
+import type { Feed } from '../core/feed.ts';
 import type { StreamOutput } from './output.ts';
 
 /** How long a snapshot request waits for a starting camera's or JPEG view's first frame. */

@@ -2,8 +2,8 @@ import type { Context } from 'koa';
 import type { JpegFrame } from '../../adapters/types.ts';
 import type { StreamConfig } from '../../conf/types.ts';
 import type { JpegView } from '../encoders/jpeg-view.ts';
-import type { Feed } from '../feed.ts';
-import type { Viewer } from '../viewer.ts';
+import type { Feed } from '../core/feed.ts';
+import type { Viewer } from '../core/viewer.ts';
 import { FanoutOutput } from './fanout-output.ts';
 import { serveLiveViewer } from './output.ts';
 

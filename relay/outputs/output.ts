@@ -2,10 +2,10 @@ import type { ServerResponse } from 'node:http';
 import type { Context } from 'koa';
 import type { StreamConfig } from '../../conf/types.ts';
 import type { SharedEncoder } from '../encoders/shared-encoder.ts';
-import type { Fanout } from '../fanout.ts';
-import type { Feed } from '../feed.ts';
-import { RelayError } from '../errors.ts';
-import { Viewer, type ViewerLimits } from '../viewer.ts';
+import type { Fanout } from '../core/fanout.ts';
+import type { Feed } from '../core/feed.ts';
+import { RelayError } from '../core/errors.ts';
+import { Viewer, type ViewerLimits } from '../core/viewer.ts';
 
 /** A served Stream: one of flv, hls, mpjpeg, jpeg. The HTTP edge admits a viewer, then hands the request over. */
 export interface StreamOutput {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import yazl from 'yazl';
-import { JpegSplitter } from '../../adapters/common/jpeg-splitter.ts';
+import { JpegSplitter } from '../../media/jpeg/splitter.ts';
 import type { Segment } from './segment-index.ts';
 
 /** One JPEG the frame export decodes is at most this large. */

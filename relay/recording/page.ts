@@ -1,4 +1,4 @@
-import { html, layout } from '../pages/html.ts';
+import { html, layout } from '../../lib/html.ts';
 import type { Recordings } from './recordings.ts';
 
 const DAY_MS = 86_400_000;

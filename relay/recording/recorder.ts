@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Logger } from '../log.ts';
-import type { EncodedVideoFrame, EncodedVideoSource, H264Track } from '../media/types.ts';
+import type { Logger } from '../../lib/log.ts';
+import type { EncodedVideoFrame, EncodedVideoSource, H264Track } from '../../media/types.ts';
 import { segmentRelativePath } from './names.ts';
 import type { Segment, SegmentIndex } from './segment-index.ts';
 import { SegmentWriter } from './segment-writer.ts';

@@ -1,6 +1,6 @@
 import { rmdirSync, statfsSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../../lib/log.ts';
 import type { Segment, SegmentIndex } from './segment-index.ts';
 
 /** Why a segment was deleted, as /stat.json and /metrics count it. */

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../../lib/log.ts';
 import { scanFragmentedMp4 } from './mp4-scan.ts';
 import { CAMERA_DIR, isDayDir, segmentStart } from './names.ts';
 

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { StderrTail } from '../../adapters/common/stderr-tail.ts';
-import type { EncodedVideoFrame } from '../media/types.ts';
-import { flvHeader, flvSequenceHeader, flvVideoTag } from '../media/flv-mux.ts';
+import { StderrTail } from '../../lib/stderr-tail.ts';
+import type { EncodedVideoFrame } from '../../media/types.ts';
+import { flvHeader, flvSequenceHeader, flvVideoTag } from '../../media/flv/mux.ts';
 
 /** Bytes waiting in ffmpeg's stdin beyond this drop frames up to the next keyframe: a stuck disk must not grow memory. */
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024;

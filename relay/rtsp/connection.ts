@@ -1,8 +1,8 @@
 import type { Socket } from 'node:net';
-import { InterleavedDemuxer } from '../../adapters/rtsp/interleaved.ts';
-import { serializeResponse, type RtspMessage } from '../../adapters/rtsp/message.ts';
+import { InterleavedDemuxer } from '../../media/rtsp/interleaved.ts';
+import { serializeResponse, type RtspMessage } from '../../media/rtsp/message.ts';
 import { plainAddress } from '../http/client-address.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../../lib/log.ts';
 import { TcpDelivery } from './reader.ts';
 import { readRequest, type RtspRequest } from './request.ts';
 import type { RtspSession } from './session.ts';

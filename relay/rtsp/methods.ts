@@ -1,8 +1,8 @@
-import { Viewer } from '../viewer.ts';
+import { Viewer } from '../core/viewer.ts';
 import type { RtspConnection, RtspReply } from './connection.ts';
 import { sessionIdOf, type RtspRequest } from './request.ts';
 import { RtspReader, TcpDelivery, UdpDelivery, type Delivery } from './reader.ts';
-import { buildSdp } from './sdp.ts';
+import { buildSdp } from '../../media/rtsp/sdp-write.ts';
 import type { RtspMount, RtspServer } from './server.ts';
 import { RtspSession } from './session.ts';
 import { chooseTransport } from './transport.ts';

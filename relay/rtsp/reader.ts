@@ -1,8 +1,8 @@
 import type { Socket as UdpSocket } from 'node:dgram';
-import { sequenceDelta } from '../../adapters/rtsp/rtp.ts';
-import { buildSenderReport } from '../../adapters/rtp/packet.ts';
-import { frameInterleaved } from '../../adapters/rtsp/interleaved.ts';
-import type { Viewer } from '../viewer.ts';
+import { sequenceDelta } from '../../media/rtp/rtp.ts';
+import { buildSenderReport } from '../../media/rtp/packet.ts';
+import { frameInterleaved } from '../../media/rtsp/interleaved.ts';
+import type { Viewer } from '../core/viewer.ts';
 import { Closable } from './closable.ts';
 import type { RtpFrame, RtpStream } from './rtp-stream.ts';
 

@@ -1,7 +1,7 @@
-import type { ConsumerEdge, EdgeConsumer, EdgeStreamStats } from '../edge.ts';
-import type { Logger } from '../log.ts';
+import type { ConsumerEdge, EdgeConsumer, EdgeStreamStats } from '../core/edge.ts';
+import type { Logger } from '../../lib/log.ts';
 import { viewerLimits, type StreamOutput } from '../outputs/output.ts';
-import type { Relay } from '../relay.ts';
+import type { Relay } from '../core/relay.ts';
 import type { RtpMediaSource } from './rtp-stream.ts';
 import { RtspServer, type RtspRefusal } from './server.ts';
 import { h264RtpSource, jpegRtpSource, type JpegFeed, type JpegSkipCounter } from './sources.ts';

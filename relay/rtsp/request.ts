@@ -1,4 +1,4 @@
-import { parseRequestLine, type RtspHeaders, type RtspMessage } from '../../adapters/rtsp/message.ts';
+import { parseRequestLine, type RtspHeaders, type RtspMessage } from '../../media/rtsp/message.ts';
 
 /** A parsed RTSP request as the method handlers see it. */
 export interface RtspRequest {

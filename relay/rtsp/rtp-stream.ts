@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { buildRtpPacket, type RtpPayload } from '../../adapters/rtp/packet.ts';
-import { KeptGroup } from '../media/kept-group.ts';
+import { buildRtpPacket, type RtpPayload } from '../../media/rtp/packet.ts';
+import { KeptGroup } from '../core/kept-group.ts';
 import { ByteRate } from './replay-budget.ts';
 
 /** One video frame as RTP packets, built once and sent as the same Buffers to every reader of the stream. */

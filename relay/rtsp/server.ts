@@ -1,10 +1,10 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { RemoteInfo } from 'node:dgram';
-import type { Logger } from '../log.ts';
-import type { ViewerLimits } from '../viewer.ts';
+import type { Logger } from '../../lib/log.ts';
+import type { ViewerLimits } from '../core/viewer.ts';
 import { RtspConnection, type RtspReply } from './connection.ts';
 import { handleRequest } from './methods.ts';
-import type { JpegSkipReason } from '../../adapters/rtp/jpeg-packetizer.ts';
+import type { JpegSkipReason } from '../../media/rtp/jpeg-packetizer.ts';
 import { RtpStream, type RtpMediaSource } from './rtp-stream.ts';
 import { TcpDelivery, UdpDelivery } from './reader.ts';
 import { ReplayBudgets } from './replay-budget.ts';

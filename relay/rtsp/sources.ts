@@ -1,7 +1,7 @@
-import { h264FmtpParameters, packetizeH264 } from '../../adapters/rtp/h264-packetizer.ts';
-import { packetizeJpeg, parseJpegForRtp, type JpegSkipReason } from '../../adapters/rtp/jpeg-packetizer.ts';
+import { h264FmtpParameters, packetizeH264 } from '../../media/rtp/h264-packetizer.ts';
+import { packetizeJpeg, parseJpegForRtp, type JpegSkipReason } from '../../media/rtp/jpeg-packetizer.ts';
 import type { JpegFrame } from '../../adapters/types.ts';
-import type { EncodedVideoFrame, EncodedVideoSource } from '../media/types.ts';
+import type { EncodedVideoFrame, EncodedVideoSource } from '../../media/types.ts';
 import type { RtpEmit, RtpMediaSource } from './rtp-stream.ts';
 
 const H264_PAYLOAD_TYPE = 96;

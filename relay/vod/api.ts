@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import { BodyError, readBodyText } from '../api/json-body.ts';
-import { VodError } from './errors.ts';
+import { VodError } from '../../media/file/errors.ts';
 import type { VodStreams } from './streams.ts';
 
 /** Largest request body the API reads; its requests are a few short strings. */

@@ -2,8 +2,8 @@ import type { ServerResponse } from 'node:http';
 import { basename, dirname } from 'node:path';
 import type { Context } from 'koa';
 import send from 'send';
-import { VodError } from './errors.ts';
-import type { MediaFile } from './media-path.ts';
+import { VodError } from '../../media/file/errors.ts';
+import type { MediaFile } from '../../media/file/path.ts';
 
 /** How long browsers and caches may keep a file before revalidating it (ETag and Last-Modified make that cheap). */
 const FILE_MAX_AGE = '1h';

@@ -3,13 +3,13 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
-import { StderrTail } from '../../adapters/common/stderr-tail.ts';
-import type { Logger } from '../log.ts';
-import { UNLIMITED_SLOTS, withProcessSlot, type ProcessSlots } from '../process-slots.ts';
+import { StderrTail } from '../../lib/stderr-tail.ts';
+import type { Logger } from '../../lib/log.ts';
+import { UNLIMITED_SLOTS, withProcessSlot, type ProcessSlots } from '../../lib/process-slots.ts';
 import { evictPackages } from './cache-eviction.ts';
 import { PackagingBudget } from './packaging-budget.ts';
-import { VodError } from './errors.ts';
-import type { MediaFile } from './media-path.ts';
+import { VodError } from '../../media/file/errors.ts';
+import type { MediaFile } from '../../media/file/path.ts';
 
 /** Segment names ffmpeg writes and the relay serves; nothing else in the cache is reachable. */
 export const VOD_SEGMENT_NAME = /^seg\d{5}\.ts$/;

@@ -1,5 +1,5 @@
 import { withViewerToken } from '../auth/viewer-link.ts';
-import { html, layout } from '../pages/html.ts';
+import { html, layout } from '../../lib/html.ts';
 
 /** Extensions a browser may play as a plain file, with the type to ask canPlayType about. */
 const DIRECT_TYPES: Record<string, string> = { mp4: 'video/mp4', m4v: 'video/mp4', mov: 'video/mp4', webm: 'video/webm' };

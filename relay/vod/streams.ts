@@ -2,10 +2,10 @@ import { reservedNameProblem } from '../../conf/build.ts';
 import type { Access } from '../../conf/security.ts';
 import { parseConfig } from '../../conf/parse.ts';
 import { parseVodLiveSource } from '../../adapters/vod-live/adapter.ts';
-import type { Relay } from '../relay.ts';
-import { VodError } from './errors.ts';
-import { checkName, resolveMediaFile } from './media-path.ts';
-import { probeMediaFile, type MediaInfo } from './probe.ts';
+import type { Relay } from '../core/relay.ts';
+import { VodError } from '../../media/file/errors.ts';
+import { checkName, resolveMediaFile } from '../../media/file/path.ts';
+import { probeMediaFile, type MediaInfo } from '../../media/file/probe.ts';
 
 /** Streams started through the API at once; more is refused until one is terminated. */
 export const MAX_RUNTIME_STREAMS = 64;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { rejectsConfig } from '../helpers/config-rejects.ts';
 import { parseConfig } from '../../conf/parse.ts';
-import { hashPassword } from '../../relay/auth/password.ts';
+import { hashPassword } from '../../lib/password.ts';
 
 const schemes = ['testsrc'];
 const parse = (text: string) => parseConfig(text, 'relay.conf', { schemes });

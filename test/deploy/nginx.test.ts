@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import t, { type Test } from 'tap';
-import type { StatusSnapshot } from '../../relay/status.ts';
+import type { StatusSnapshot } from '../../relay/app/status.ts';
 import { unusedPort } from '../helpers/ports.ts';
 import { ffprobe, openViewer, waitFor } from '../helpers/probe.ts';
 import { startTestRelay, syntheticConfig, type TestRelay } from '../helpers/relay.ts';

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { AdapterError } from '../../adapters/errors.ts';
-import { JpegSplitter } from '../../adapters/common/jpeg-splitter.ts';
+import { JpegSplitter } from '../../media/jpeg/splitter.ts';
 import { AdapterRegistry, type AdapterRegistration } from '../../adapters/registry.ts';
 import { testsrcAdapter } from '../../adapters/testsrc/testsrc.ts';
 import type { AdapterSink, CameraAdapter } from '../../adapters/types.ts';

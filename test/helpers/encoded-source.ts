@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { FlvTagReader } from '../../relay/flv.ts';
-import { EncodedHub } from '../../relay/media/encoded-hub.ts';
-import { FlvFrameReader } from '../../relay/media/flv-frames.ts';
+import { FlvTagReader } from '../../media/flv/tags.ts';
+import { EncodedHub } from '../../relay/core/encoded-hub.ts';
+import { FlvFrameReader } from '../../media/flv/frames.ts';
 
 export interface TestEncodedSource {
   readonly hub: EncodedHub;

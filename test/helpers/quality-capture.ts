@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
-import { JpegSplitter } from '../../adapters/common/jpeg-splitter.ts';
+import { JpegSplitter } from '../../media/jpeg/splitter.ts';
 import { contentRate, frameTiming, kbps, scorePicture, sequenceFaults, type FrameTiming, type GrayFrames, type PictureScore } from './quality.ts';
 
 const run = promisify(execFile);

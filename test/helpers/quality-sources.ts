@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { testsrcArgs, type TestsrcOptions } from '../../adapters/testsrc/testsrc.ts';
 import { decodeGray, jpegsToGray, type Reference } from './quality-capture.ts';
 import { psnr, type GrayFrames } from './quality.ts';
-import { JpegSplitter } from '../../adapters/common/jpeg-splitter.ts';
+import { JpegSplitter } from '../../media/jpeg/splitter.ts';
 
 const run = promisify(execFile);
 

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAdapterRegistry } from '../../adapters/index.ts';
 import type { AdapterRegistry } from '../../adapters/registry.ts';
-import { createLogger, type Logger } from '../../relay/log.ts';
-import { loadConfig, startRelay, type RunningRelay } from '../../relay/main.ts';
+import { createLogger, type Logger } from '../../lib/log.ts';
+import { loadConfig, startRelay, type RunningRelay } from '../../relay/app/main.ts';
 
 export interface TestRelay extends RunningRelay {
   readonly baseUrl: string;

@@ -1,4 +1,4 @@
-import type { StatusSnapshot } from '../../relay/status.ts';
+import type { StatusSnapshot } from '../../relay/app/status.ts';
 
 /** A status snapshot with just the fields the history reads. */
 export function snapshotOf(values: {

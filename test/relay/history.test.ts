@@ -1,5 +1,5 @@
 import t from 'tap';
-import { HISTORY_SAMPLES, SampleRing, StatusHistory } from '../../relay/history.ts';
+import { HISTORY_SAMPLES, SampleRing, StatusHistory } from '../../relay/app/history.ts';
 import { snapshotOf } from '../helpers/status-snapshot.ts';
 
 t.test('a ring keeps the latest values oldest first, and never more than its capacity', async (t) => {

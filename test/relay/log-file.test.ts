@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { createLogger } from '../../relay/log.ts';
+import { createLogger } from '../../lib/log.ts';
 import { relayBin } from '../helpers/relay-process.ts';
 import { unusedPort } from '../helpers/ports.ts';
 import { waitFor } from '../helpers/probe.ts';

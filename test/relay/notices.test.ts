@@ -1,8 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import t from 'tap';
 import { parseConfig } from '../../conf/parse.ts';
-import { hashPassword } from '../../relay/auth/password.ts';
-import { isLoopback, restartNeeded, securityNotices } from '../../relay/notices.ts';
+import { hashPassword } from '../../lib/password.ts';
+import { isLoopback, restartNeeded, securityNotices } from '../../relay/app/notices.ts';
 import { fetchBytes } from '../helpers/probe.ts';
 import { startTestRelay } from '../helpers/relay.ts';
 

@@ -1,8 +1,8 @@
 import PQueue from 'p-queue';
 import t from 'tap';
-import { DEFAULT_BACKOFF } from '../../relay/backoff.ts';
-import { createLogger } from '../../relay/log.ts';
-import { Supervisor } from '../../relay/supervisor.ts';
+import { DEFAULT_BACKOFF } from '../../lib/backoff.ts';
+import { createLogger } from '../../lib/log.ts';
+import { Supervisor } from '../../relay/core/supervisor.ts';
 import { parseConfig } from '../../conf/parse.ts';
 import { waitFor } from '../helpers/probe.ts';
 import { unusedPort } from '../helpers/ports.ts';

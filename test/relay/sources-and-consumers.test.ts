@@ -5,9 +5,9 @@ import t from 'tap';
 import { adapterRegistrations } from '../../adapters/index.ts';
 import { AdapterRegistry } from '../../adapters/registry.ts';
 import type { AdapterSink, CameraAdapter } from '../../adapters/types.ts';
-import { FlvTagReader } from '../../relay/flv.ts';
+import { FlvTagReader } from '../../media/flv/tags.ts';
 import type { LiveOutput } from '../../relay/outputs/output.ts';
-import { Viewer } from '../../relay/viewer.ts';
+import { Viewer } from '../../relay/core/viewer.ts';
 import { ffprobe, openViewer, waitFor } from '../helpers/probe.ts';
 import { startTestRelay, syntheticConfig } from '../helpers/relay.ts';
 

@@ -1,8 +1,8 @@
 import t from 'tap';
 import PQueue from 'p-queue';
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '../../relay/backoff.ts';
-import { silentLogger } from '../../relay/log.ts';
-import { Supervisor, type SupervisedTask } from '../../relay/supervisor.ts';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '../../lib/backoff.ts';
+import { silentLogger } from '../../lib/log.ts';
+import { Supervisor, type SupervisedTask } from '../../relay/core/supervisor.ts';
 import { waitFor } from '../helpers/probe.ts';
 
 const FAST: BackoffOptions = { ...DEFAULT_BACKOFF, initialMs: 10, fastCapMs: 20, fastAttempts: 2, maxMs: 50, jitter: 0 };

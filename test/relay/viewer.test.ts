@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import t from 'tap';
-import { Viewer } from '../../relay/viewer.ts';
+import { Viewer } from '../../relay/core/viewer.ts';
 
 /** A byte sink (what a socket or file stream offers a Viewer), with a queue length the test controls. */
 class FakeResponse extends EventEmitter {

@@ -1,4 +1,4 @@
-import { UNLIMITED_SLOTS } from '../../../relay/process-slots.ts';
+import { UNLIMITED_SLOTS } from '../../../lib/process-slots.ts';
 import t from 'tap';
 import { createAdapterRegistry } from '../../../adapters/index.ts';
 import { makeCameraConfig } from '../../helpers/camera-config.ts';

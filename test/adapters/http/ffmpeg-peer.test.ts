@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { HttpAdapter } from '../../../adapters/http/adapter.ts';
 import { AdapterError } from '../../../adapters/errors.ts';
-import { isCompleteJpeg } from '../../../adapters/common/jpeg-splitter.ts';
+import { isCompleteJpeg } from '../../../media/jpeg/splitter.ts';
 import type { JpegFrame } from '../../../adapters/types.ts';
 import { makeCameraConfig } from '../../helpers/camera-config.ts';
 import { RecordingSink } from '../../helpers/sink.ts';

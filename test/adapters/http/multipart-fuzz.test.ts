@@ -1,5 +1,5 @@
 import t from 'tap';
-import { isCompleteJpeg } from '../../../adapters/common/jpeg-splitter.ts';
+import { isCompleteJpeg } from '../../../media/jpeg/splitter.ts';
 import { AdapterError } from '../../../adapters/errors.ts';
 import { MultipartParser, type MultipartLimits } from '../../../adapters/http/multipart.ts';
 import { fakeJpeg, part, type PartStyle } from './fake-camera.ts';

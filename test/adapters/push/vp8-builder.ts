@@ -1,4 +1,4 @@
-import type { RtpPacket } from '../../../adapters/rtsp/rtp.ts';
+import type { RtpPacket } from '../../../media/rtp/rtp.ts';
 
 /** A VP8 keyframe as the depacketizer checks it: an uncompressed header with the start code and a size, then filler. */
 export function vp8Keyframe(width = 320, height = 240, bodyBytes = 200, fill = 0x55): Buffer {

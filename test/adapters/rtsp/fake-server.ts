@@ -1,6 +1,6 @@
 import net from 'node:net';
-import { InterleavedDemuxer, frameInterleaved } from '../../../adapters/rtsp/interleaved.ts';
-import { parseRequestLine, serializeResponse, type RtspHeaders } from '../../../adapters/rtsp/message.ts';
+import { InterleavedDemuxer, frameInterleaved } from '../../../media/rtsp/interleaved.ts';
+import { parseRequestLine, serializeResponse, type RtspHeaders } from '../../../media/rtsp/message.ts';
 import { nal, rtpBytes } from './rtp-builder.ts';
 
 /** A request as the fake server saw it. */

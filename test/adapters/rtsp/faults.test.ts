@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { frameInterleaved } from '../../../adapters/rtsp/interleaved.ts';
+import { frameInterleaved } from '../../../media/rtsp/interleaved.ts';
 import { RtspAdapter } from '../../../adapters/rtsp/client.ts';
 import type { CameraConfig } from '../../../conf/types.ts';
 import { makeCameraConfig } from '../../helpers/camera-config.ts';

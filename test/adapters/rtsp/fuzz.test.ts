@@ -1,13 +1,14 @@
 import t, { type Test } from 'tap';
 import { AdapterError } from '../../../adapters/errors.ts';
-import { H264Depacketizer, parseSpropParameterSets } from '../../../adapters/rtsp/h264.ts';
-import { frameInterleaved, InterleavedDemuxer, MAX_BUFFERED_BYTES } from '../../../adapters/rtsp/interleaved.ts';
-import { JpegDepacketizer } from '../../../adapters/rtsp/jpeg.ts';
-import { parseMessage, parseStatusLine } from '../../../adapters/rtsp/message.ts';
-import { parseRtpPacket, RtpReorderer } from '../../../adapters/rtsp/rtp.ts';
-import { parseSdp } from '../../../adapters/rtsp/sdp.ts';
+import { ProtocolError } from '../../../media/errors.ts';
+import { H264Depacketizer, parseSpropParameterSets } from '../../../media/rtp/h264-depacketizer.ts';
+import { frameInterleaved, InterleavedDemuxer, MAX_BUFFERED_BYTES } from '../../../media/rtsp/interleaved.ts';
+import { JpegDepacketizer } from '../../../media/rtp/jpeg-depacketizer.ts';
+import { parseMessage, parseStatusLine } from '../../../media/rtsp/message.ts';
+import { parseRtpPacket, RtpReorderer } from '../../../media/rtp/rtp.ts';
+import { parseSdp } from '../../../media/rtsp/sdp.ts';
 import { pickVideoMedia } from '../../../adapters/rtsp/track.ts';
-import { findSenderReport } from '../../../adapters/rtsp/rtcp.ts';
+import { findSenderReport } from '../../../media/rtp/rtcp.ts';
 import { fuA, nal, prng, rtpBytes, stapA } from './rtp-builder.ts';
 
 const RUNS = 100_000;
@@ -43,13 +44,13 @@ function input(seeds: Buffer[], random: () => number): Buffer {
   return randomBytes(random, Math.floor(random() * 200));
 }
 
-/** Runs `body`, letting only AdapterError('PROTOCOL') through; anything else fails the test with the input. */
+/** Runs `body`, letting only ProtocolError through; anything else fails the test with the input. */
 function expectOnlyProtocolErrors(t: Test, body: () => void, what: () => string): boolean {
   try {
     body();
     return true;
   } catch (error) {
-    if (error instanceof AdapterError && error.code === 'PROTOCOL') return false;
+    if ((error instanceof ProtocolError || error instanceof AdapterError) && error.code === 'PROTOCOL') return false;
     t.fail(`unexpected ${String(error)} on ${what()}`);
     throw error;
   }

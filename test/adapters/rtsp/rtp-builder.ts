@@ -1,4 +1,4 @@
-import type { RtpPacket } from '../../../adapters/rtsp/rtp.ts';
+import type { RtpPacket } from '../../../media/rtp/rtp.ts';
 
 /** Serialises an RTP packet with a plain 12-byte header. */
 export function rtpBytes(fields: { payloadType: number; sequence: number; timestamp: number; marker?: boolean; ssrc?: number }, payload: Buffer): Buffer {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { JpegSplitter } from '../../../adapters/common/jpeg-splitter.ts';
+import { JpegSplitter } from '../../../media/jpeg/splitter.ts';
 
 /**
  * Real JPEGs dressed as a Canon VB-C10 sends them: encoded by ffmpeg, then their JFIF APP0 segment replaced by an APP0

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { isCompleteJpeg } from '../../../adapters/common/jpeg-splitter.ts';
+import { isCompleteJpeg } from '../../../media/jpeg/splitter.ts';
 import { VbcAdapter } from '../../../adapters/vbc/client.ts';
 import type { CameraConfig } from '../../../conf/types.ts';
 import { makeCameraConfig } from '../../helpers/camera-config.ts';

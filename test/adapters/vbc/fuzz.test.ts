@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ByteBuffer } from '../../../adapters/common/byte-buffer.ts';
+import { ByteBuffer } from '../../../lib/byte-buffer.ts';
 import { AdapterError } from '../../../adapters/errors.ts';
 import {
   VIDEOGRAM_HEADER_BYTES, takeTextReply, takeVideogram, type Videogram, type VideogramLimits,

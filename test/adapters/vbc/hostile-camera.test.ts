@@ -1,6 +1,6 @@
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import t from 'tap';
-import { isCompleteJpeg } from '../../../adapters/common/jpeg-splitter.ts';
+import { isCompleteJpeg } from '../../../media/jpeg/splitter.ts';
 import { DEFAULT_VBC_TUNING, VbcAdapter } from '../../../adapters/vbc/client.ts';
 import { makeCameraConfig } from '../../helpers/camera-config.ts';
 import { makeCanonJpegs } from './canon-jpegs.ts';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ByteBuffer } from '../../../adapters/common/byte-buffer.ts';
+import { ByteBuffer } from '../../../lib/byte-buffer.ts';
 import { AdapterError } from '../../../adapters/errors.ts';
 import {
   FRAME_REQUEST, REFERENCE_LIMITS, REFERENCE_SETUP, START_COMMAND, VERSION_COMMAND, encodeImageSize, encodeVideogram,

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { LengthPrefixedJpegReader, LengthPrefixError, looksLengthPrefixed } from '../../../adapters/vod-live/length-prefixed.ts';
+import { LengthPrefixedJpegReader, LengthPrefixError, looksLengthPrefixed } from '../../../media/jpeg/length-prefixed.ts';
 import { lengthPrefixed } from '../../helpers/media.ts';
 import { prng } from '../../helpers/prng.ts';
 

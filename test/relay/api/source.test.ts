@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import t, { type Test } from 'tap';
 import { sourceApi } from '../../adapters/push/gst-publisher.ts';
-import { hashPassword } from '../../../relay/auth/password.ts';
+import { hashPassword } from '../../../lib/password.ts';
 import { startTestRelay, type TestRelay } from '../../helpers/relay.ts';
 
 const PORCH_KEY = 'porch-publish-key-0001';

@@ -1,9 +1,9 @@
 import t from 'tap';
 import { parseConfig } from '../../../conf/parse.ts';
 import { authorizeViewer } from '../../../relay/auth/access.ts';
-import { hashPassword } from '../../../relay/auth/password.ts';
+import { hashPassword } from '../../../lib/password.ts';
 import { signViewerToken } from '../../../relay/auth/viewer-token.ts';
-import { createLogger } from '../../../relay/log.ts';
+import { createLogger } from '../../../lib/log.ts';
 
 const SECRET = 'rtsp-edge-secret-0123456789abcdefgh';
 const logs: string[] = [];

@@ -2,7 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { parseConfig } from '../../../conf/parse.ts';
-import { parsePasswordHash, verifyPassword } from '../../../relay/auth/password.ts';
+import { parsePasswordHash, verifyPassword } from '../../../lib/password.ts';
 
 const run = promisify(execFile);
 const bin = new URL('../../../relay/bin.mjs', import.meta.url).pathname;

@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import t from 'tap';
-import { hashPassword } from '../../../relay/auth/password.ts';
+import { hashPassword } from '../../../lib/password.ts';
 import { signViewerToken } from '../../../relay/auth/viewer-token.ts';
 import { prng } from '../../helpers/prng.ts';
 import { basic, get } from '../../helpers/request.ts';

@@ -5,8 +5,8 @@ import Koa from 'koa';
 import t from 'tap';
 import { parseConfig } from '../../../conf/parse.ts';
 import { requireAdmin } from '../../../relay/auth/guard.ts';
-import { hashPassword } from '../../../relay/auth/password.ts';
-import { silentLogger } from '../../../relay/log.ts';
+import { hashPassword } from '../../../lib/password.ts';
+import { silentLogger } from '../../../lib/log.ts';
 import { basic, get } from '../../helpers/request.ts';
 
 // A surface outside the prefixes the guard knows, protected by one line where its route registers.

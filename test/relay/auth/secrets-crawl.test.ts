@@ -1,5 +1,5 @@
 import t from 'tap';
-import { hashPassword } from '../../../relay/auth/password.ts';
+import { hashPassword } from '../../../lib/password.ts';
 import { unusedPort } from '../../helpers/ports.ts';
 import { waitFor } from '../../helpers/probe.ts';
 import { basic, get } from '../../helpers/request.ts';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { hashPassword, parsePasswordHash, verifyPassword } from '../../../relay/auth/password.ts';
+import { hashPassword, parsePasswordHash, verifyPassword } from '../../../lib/password.ts';
 import { addTokenToPlaylist } from '../../../relay/auth/playlist-token.ts';
 import { checkViewerToken, signViewerToken } from '../../../relay/auth/viewer-token.ts';
 import { FailedLogins } from '../../../relay/auth/failures.ts';

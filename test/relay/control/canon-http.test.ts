@@ -1,6 +1,6 @@
 import t from 'tap';
 import { NO_CONTROL, type CameraControlConfig } from '../../../conf/control.ts';
-import { silentLogger } from '../../../relay/log.ts';
+import { silentLogger } from '../../../lib/log.ts';
 import { ControlError } from '../../../relay/control/backend.ts';
 import { CanonHttpBackend } from '../../../relay/control/canon-http.ts';
 import { CanonControlCamera } from '../../helpers/canon-control-camera.ts';

@@ -1,6 +1,6 @@
 import { request as httpRequest, Agent } from 'node:http';
 import t, { type Test } from 'tap';
-import { hashPassword } from '../../../relay/auth/password.ts';
+import { hashPassword } from '../../../lib/password.ts';
 import { signViewerToken } from '../../../relay/auth/viewer-token.ts';
 import { CanonControlCamera } from '../../helpers/canon-control-camera.ts';
 import { startTestRelay, type TestRelay } from '../../helpers/relay.ts';

@@ -2,11 +2,11 @@
 import { execFileSync } from 'node:child_process';
 import PQueue from 'p-queue';
 import t from 'tap';
-import { parseJpegForRtp } from '../../../adapters/rtp/jpeg-packetizer.ts';
+import { parseJpegForRtp } from '../../../media/rtp/jpeg-packetizer.ts';
 import type { JpegFrame } from '../../../adapters/types.ts';
 import { RtpReadyJpegs, type JpegSource } from '../../../relay/encoders/rtp-ready-jpegs.ts';
-import { silentLogger } from '../../../relay/log.ts';
-import { ProcessSlots } from '../../../relay/process-slots.ts';
+import { silentLogger } from '../../../lib/log.ts';
+import { ProcessSlots } from '../../../lib/process-slots.ts';
 import { waitFor } from '../../helpers/probe.ts';
 import { startJpegFeed } from '../rtsp/fixtures.ts';
 

@@ -1,7 +1,7 @@
 // Guards against a 3.92 s HLS segment (TARGETDURATION 4) after a forced keyframe came two frames late: the next one was cut at.
 import t from 'tap';
 import { HlsPackager } from '../../../relay/hls/packager.ts';
-import type { EncodedVideoFrame } from '../../../relay/media/types.ts';
+import type { EncodedVideoFrame } from '../../../media/types.ts';
 import { targetDuration } from '../../../relay/hls/playlist.ts';
 import { startTestEncodedSource } from '../../helpers/encoded-source.ts';
 

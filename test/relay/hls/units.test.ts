@@ -6,8 +6,8 @@ import { HlsPackager, LATE_READER_SEGMENTS } from '../../../relay/hls/packager.t
 import { renderLowLatencyPlaylist, renderPlaylist } from '../../../relay/hls/playlist.ts';
 import { HlsSessions } from '../../../relay/hls/sessions.ts';
 import { FrameTimeline } from '../../../relay/hls/timeline.ts';
-import { h264Track } from '../../../relay/media/h264-params.ts';
-import type { EncodedVideoFrame, H264Track } from '../../../relay/media/types.ts';
+import { h264Track } from '../../../media/h264/params.ts';
+import type { EncodedVideoFrame, H264Track } from '../../../media/types.ts';
 import { prng } from '../../helpers/prng.ts';
 
 const sps = Buffer.from('67f40016919b281405ff138088000003000800000300a078b16cb0', 'hex');

@@ -2,7 +2,7 @@
 import { connect } from 'node:net';
 import t from 'tap';
 import { accessControlOf } from '../../../relay/auth/access.ts';
-import { hashPassword } from '../../../relay/auth/password.ts';
+import { hashPassword } from '../../../lib/password.ts';
 import { signViewerToken } from '../../../relay/auth/viewer-token.ts';
 import { firstFrameMs, loopbackAddresses, startIdleFlood } from '../../helpers/idle-flood.ts';
 import { waitFor } from '../../helpers/probe.ts';

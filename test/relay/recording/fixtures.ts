@@ -3,8 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createLogger, type Logger } from '../../../relay/log.ts';
-import { EncodedHub } from '../../../relay/media/encoded-hub.ts';
+import { createLogger, type Logger } from '../../../lib/log.ts';
+import { EncodedHub } from '../../../relay/core/encoded-hub.ts';
 import { startTestEncodedSource, type TestEncodedSource } from '../../helpers/encoded-source.ts';
 
 const run = promisify(execFile);

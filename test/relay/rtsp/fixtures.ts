@@ -1,13 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
-import { JpegSplitter } from '../../../adapters/common/jpeg-splitter.ts';
-import { InterleavedDemuxer } from '../../../adapters/rtsp/interleaved.ts';
-import { parseStatusLine, type RtspHeaders } from '../../../adapters/rtsp/message.ts';
-import { parseRtpPacket, type RtpPacket } from '../../../adapters/rtsp/rtp.ts';
+import { JpegSplitter } from '../../../media/jpeg/splitter.ts';
+import { InterleavedDemuxer } from '../../../media/rtsp/interleaved.ts';
+import { parseStatusLine, type RtspHeaders } from '../../../media/rtsp/message.ts';
+import { parseRtpPacket, type RtpPacket } from '../../../media/rtp/rtp.ts';
 import type { JpegFrame } from '../../../adapters/types.ts';
-import { silentLogger, type Logger } from '../../../relay/log.ts';
-import type { EncodedVideoSource } from '../../../relay/media/types.ts';
+import { silentLogger, type Logger } from '../../../lib/log.ts';
+import type { EncodedVideoSource } from '../../../media/types.ts';
 import { RtspServer, type RtspServerOptions } from '../../../relay/rtsp/server.ts';
 import type { JpegFeed } from '../../../relay/rtsp/sources.ts';
 

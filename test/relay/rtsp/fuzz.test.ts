@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import t from 'tap';
-import { AdapterError } from '../../../adapters/errors.ts';
-import { InterleavedDemuxer, MAX_BUFFERED_BYTES } from '../../../adapters/rtsp/interleaved.ts';
+import { ProtocolError } from '../../../media/errors.ts';
+import { InterleavedDemuxer, MAX_BUFFERED_BYTES } from '../../../media/rtsp/interleaved.ts';
 import { parseTarget } from '../../../relay/rtsp/methods.ts';
 import { readRequest, sessionIdOf } from '../../../relay/rtsp/request.ts';
 import { chooseTransport } from '../../../relay/rtsp/transport.ts';
@@ -77,7 +77,7 @@ t.test('100,000 seeded inputs through the request parser: clear errors, bounded 
         if (demuxer.bufferedBytes > MAX_BUFFERED_BYTES) throw new Error(`input ${i}: ${demuxer.bufferedBytes} bytes buffered`);
       }
     } catch (error) {
-      if (!(error instanceof AdapterError) || error.code !== 'PROTOCOL') throw new Error(`seed ${seed}, input ${i}: ${(error as Error).message}`);
+      if (!(error instanceof ProtocolError) || error.code !== 'PROTOCOL') throw new Error(`seed ${seed}, input ${i}: ${(error as Error).message}`);
       rejected++;
     }
   }

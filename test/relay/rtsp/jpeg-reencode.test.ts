@@ -1,8 +1,8 @@
 // Guards: an MJPEG camera with optimised Huffman tables served over RTSP as JPEG sent nothing after PLAY (all frames skipped).
 import { execFileSync, spawn } from 'node:child_process';
 import t from 'tap';
-import { JpegSplitter } from '../../../adapters/common/jpeg-splitter.ts';
-import { parseJpegForRtp } from '../../../adapters/rtp/jpeg-packetizer.ts';
+import { JpegSplitter } from '../../../media/jpeg/splitter.ts';
+import { parseJpegForRtp } from '../../../media/rtp/jpeg-packetizer.ts';
 import { FakeCamera, part, scripted } from '../../adapters/http/fake-camera.ts';
 import { childFfmpegs, fetchBytes, waitFor } from '../../helpers/probe.ts';
 import { unusedPort } from '../../helpers/ports.ts';

@@ -1,7 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import t from 'tap';
-import { parseRtpPacket } from '../../../adapters/rtsp/rtp.ts';
-import { ReceiverReporter } from '../../../adapters/rtsp/rtcp.ts';
+import { parseRtpPacket } from '../../../media/rtp/rtp.ts';
+import { ReceiverReporter } from '../../../media/rtp/rtcp.ts';
 import { startTestEncodedSource } from '../../helpers/encoded-source.ts';
 import { h264RtpSource } from '../../../relay/rtsp/sources.ts';
 import { countingSource, LIMITS, playOverTcp, startServer, TestRtspClient } from './fixtures.ts';

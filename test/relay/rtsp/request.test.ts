@@ -1,8 +1,8 @@
 import t from 'tap';
-import { RtspHeaders } from '../../../adapters/rtsp/message.ts';
+import { RtspHeaders } from '../../../media/rtsp/message.ts';
 import { parseTarget } from '../../../relay/rtsp/methods.ts';
 import { readRequest, sessionIdOf } from '../../../relay/rtsp/request.ts';
-import { buildSdp } from '../../../relay/rtsp/sdp.ts';
+import { buildSdp } from '../../../media/rtsp/sdp-write.ts';
 import { chooseTransport } from '../../../relay/rtsp/transport.ts';
 
 const message = (startLine: string, headers: Array<[string, string]>) => ({ startLine, headers: new RtspHeaders(headers), body: Buffer.alloc(0) });

@@ -2,8 +2,8 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { VodError } from '../../../relay/vod/errors.ts';
-import { checkName, resolveMediaFile } from '../../../relay/vod/media-path.ts';
+import { VodError } from '../../../media/file/errors.ts';
+import { checkName, resolveMediaFile } from '../../../media/file/path.ts';
 
 const base = await mkdtemp(join(tmpdir(), 'relay-mediapath-'));
 const media = join(base, 'media');

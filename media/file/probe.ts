@@ -1,0 +1,86 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { open } from 'node:fs/promises';
+import { JpegSplitter } from '../jpeg/splitter.ts';
+import { LengthPrefixedJpegReader } from '../jpeg/length-prefixed.ts';
+import { sniffMediaFile, type MediaFileKind } from './sniff.ts';
+import { VodError } from './errors.ts';
+
+/** What the relay knows of a media file before playing it. */
+export interface MediaInfo {
+  readonly kind: MediaFileKind;
+  readonly hasVideo: boolean;
+  readonly hasAudio: boolean;
+  /** 'h264', 'mjpeg', 'hevc', ...; undefined without video. */
+  readonly videoCodec: string | undefined;
+  /** Seconds, when the container says. */
+  readonly durationSeconds: number | undefined;
+}
+
+const PROBE_TIMEOUT_MS = 15_000;
+
+/** ffprobe beside the ffmpeg the relay uses (same build), else ffprobe on PATH. */
+export function ffprobeFor(ffmpegPath: string): string {
+  if (basename(ffmpegPath) === 'ffmpeg') {
+    const sibling = join(dirname(ffmpegPath), 'ffprobe');
+    if (existsSync(sibling)) return sibling;
+  }
+  return 'ffprobe';
+}
+
+/**
+ * Finds out what a file holds: JPEG files by their first bytes, anything else with ffprobe. A file ffprobe cannot
+ * read is NOT_VIDEO; one without a video track NO_VIDEO_TRACK. Errors never carry the path.
+ */
+export async function probeMediaFile(path: string, ffmpegPath: string): Promise<MediaInfo> {
+  const kind = await sniffMediaFile(path);
+  if (kind !== 'ffmpeg') {
+    await checkFirstFrames(path, kind);
+    return { kind, hasVideo: true, hasAudio: false, videoCodec: 'mjpeg', durationSeconds: undefined };
+  }
+  const output = await new Promise<string>((resolve, reject) => {
+    execFile(
+      ffprobeFor(ffmpegPath),
+      ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name:format=duration', '-of', 'json', `file:${path}`],
+      { timeout: PROBE_TIMEOUT_MS, maxBuffer: 1024 * 1024 },
+      (error, stdout) => (error ? reject(new VodError('NOT_VIDEO', 'The file is not a video the relay can read')) : resolve(stdout)),
+    );
+  });
+  let parsed: { streams?: Array<{ codec_type?: string; codec_name?: string }>; format?: { duration?: string } };
+  try {
+    parsed = JSON.parse(output) as typeof parsed;
+  } catch {
+    throw new VodError('NOT_VIDEO', 'The file is not a video the relay can read');
+  }
+  const streams = parsed.streams ?? [];
+  const video = streams.find((stream) => stream.codec_type === 'video');
+  if (streams.length === 0) throw new VodError('NOT_VIDEO', 'The file is not a video the relay can read');
+  if (!video) throw new VodError('NO_VIDEO_TRACK', 'The file has no video track');
+  const duration = Number(parsed.format?.duration);
+  return {
+    kind,
+    hasVideo: true,
+    hasAudio: streams.some((stream) => stream.codec_type === 'audio'),
+    videoCodec: video.codec_name,
+    durationSeconds: Number.isFinite(duration) && duration > 0 ? duration : undefined,
+  };
+}
+
+/** Bytes read from the start of a JPEG file to check its first frames before it is offered as a stream. */
+const JPEG_CHECK_BYTES = 256 * 1024;
+
+/** Parses the first frames of a JPEG file: a bad length or a broken JPEG near its start is NOT_VIDEO at once. */
+async function checkFirstFrames(path: string, kind: MediaFileKind): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(JPEG_CHECK_BYTES);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    const reader = kind === 'jpeg-length-prefixed' ? new LengthPrefixedJpegReader() : new JpegSplitter(64 * 1024 * 1024); // a frame longer than the bytes read is simply unfinished
+    reader.push(head.subarray(0, bytesRead));
+  } catch (error) {
+    throw new VodError('NOT_VIDEO', `The file's frames are malformed: ${(error as Error).message}`);
+  } finally {
+    await handle.close();
+  }
+}

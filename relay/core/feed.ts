@@ -1,0 +1,247 @@
+import { DEFAULT_BACKOFF } from '../../lib/backoff.ts';
+import { AdapterError } from '../../adapters/errors.ts';
+import { ProtocolError } from '../../media/errors.ts';
+import type { AdapterSink, CameraAdapter, Frame } from '../../adapters/types.ts';
+import type { CameraConfig } from '../../conf/types.ts';
+import type { Logger } from '../../lib/log.ts';
+import { nextValue } from './next-value.ts';
+import { Supervisor, type SupervisedState } from './supervisor.ts';
+import { SourceTimeline } from './timeline.ts';
+import { FrameIntervalMeter, InputRateGate } from './frame-rate.ts';
+import { isPlausibleFrame } from './plausible.ts';
+import type PQueue from 'p-queue';
+
+/** Receives every frame a Feed keeps. */
+export type FrameListener = (frame: Frame) => void;
+
+/** Counters a Feed keeps for /stat.html and /metrics. */
+export interface FeedCounters {
+  framesIn: number;
+  framesDropped: number;
+  /** Frames that cannot be images (too small, no SOI/EOI, no start code), dropped before any queue. */
+  framesInvalid: number;
+  bytesIn: number;
+  lastFrameAt: number | undefined;
+}
+
+/** Frames kept from the last keyframe on, so a consumer that joins late starts on a keyframe at once. */
+const MAX_GOP_FRAMES = 600;
+const MAX_GOP_BYTES = 16 * 1024 * 1024;
+
+export interface FeedOptions {
+  readonly camera: CameraConfig;
+  readonly createAdapter: () => CameraAdapter;
+  readonly startQueue: PQueue;
+  readonly log: Logger;
+}
+
+/**
+ * One per camera: owns the adapter's lifecycle through a Supervisor, a no-frames watchdog, input frame-rate limiting,
+ * on-demand start and linger, and the last keyframe-onward group of frames for instant start.
+ */
+export class Feed {
+  readonly camera: CameraConfig;
+  readonly counters: FeedCounters = { framesIn: 0, framesDropped: 0, framesInvalid: 0, bytesIn: 0, lastFrameAt: undefined };
+  readonly kind: string;
+  private readonly supervisor: Supervisor;
+  private readonly listeners = new Set<FrameListener>();
+  private gop: Frame[] = [];
+  private gopBytes = 0;
+  private demand = 0;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  /** InputFrameRate: the time from which the next frame is due; frames earlier than that (less slack) are dropped. */
+  private readonly inputRate = new InputRateGate();
+  private readonly intervals = new FrameIntervalMeter();
+  private readonly timeline = new SourceTimeline();
+  private closed = false;
+
+  constructor(private readonly options: FeedOptions) {
+    this.camera = options.camera;
+    this.kind = options.createAdapter().kind;
+    this.supervisor = new Supervisor({
+      name: this.camera.name,
+      startQueue: options.startQueue,
+      log: options.log,
+      // A fresh adapter for every run: no state of a failed run (parsers, counters, "connected") leaks into the next.
+      task: (signal, live, waiting) => this.runAdapter(options.createAdapter(), signal, live, waiting),
+      describeError: describeAdapterError,
+      backoff: { ...DEFAULT_BACKOFF, maxMs: this.camera.retryMaxDelayMs, resetAfterMs: this.camera.retryResetAfterMs },
+    });
+  }
+
+  get state(): SupervisedState {
+    if (this.supervisor.state === 'stopped' && this.camera.onDemand && !this.closed) return 'idle';
+    return this.supervisor.state;
+  }
+
+  get status() {
+    const { lastError, liveSince, nextAttemptAt, restarts } = this.supervisor;
+    return { state: this.state, lastError, liveSince, nextAttemptAt, restarts };
+  }
+
+  /** The newest frame, for JPEG snapshots and MJPEG viewers' first frame. */
+  get latestFrame(): Frame | undefined {
+    return this.gop[this.gop.length - 1];
+  }
+
+  /**
+   * The camera's frame interval in ms as kept (after InputFrameRate), measured from its timestamps; before enough
+   * frames came, InputFrameRate's interval if set, else undefined.
+   */
+  get frameIntervalMs(): number | undefined {
+    return this.intervals.intervalMs ?? (this.camera.inputFrameRate > 0 ? 1000 / this.camera.inputFrameRate : undefined);
+  }
+
+  /** Frames from the last keyframe to now. */
+  get groupOfPictures(): readonly Frame[] {
+    return this.gop;
+  }
+
+  /** Starts an always-on feed; an on-demand feed waits for acquire(). */
+  start(): void {
+    if (!this.camera.onDemand) this.supervisor.start();
+  }
+
+  /** Registers interest in this camera's frames; returns the release function (safe to call twice). */
+  acquire(): () => void {
+    this.demand++;
+    clearTimeout(this.lingerTimer);
+    this.lingerTimer = undefined;
+    if (this.camera.onDemand && !this.closed && !this.supervisor.running) {
+      this.options.log.info('first viewer: connecting on demand');
+      this.supervisor.start();
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.demand--;
+      if (this.demand === 0 && this.camera.onDemand && !this.closed) {
+        this.lingerTimer = setTimeout(() => void this.releaseIdle(), this.camera.closeAfterMs);
+        this.lingerTimer.unref();
+      }
+    };
+  }
+
+  subscribe(listener: FrameListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * The keyframe a process should start on: the held group's first frame, else the next keyframe that `accept`
+   * takes; undefined if `signal` aborts first.
+   */
+  nextKeyframe(signal: AbortSignal, accept: (frame: Frame) => boolean = () => true): Promise<Frame | undefined> {
+    const held = this.gop[0];
+    if (held && accept(held)) return Promise.resolve(held);
+    return nextValue((listener) => this.subscribe(listener), signal, (frame) => frame.keyframe && accept(frame));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.lingerTimer);
+    this.listeners.clear();
+    await this.supervisor.stop();
+  }
+
+  private async releaseIdle(): Promise<void> {
+    if (this.demand > 0 || this.closed) return;
+    this.options.log.info(`no viewers for ${this.camera.closeAfterMs / 1000} s: disconnecting`);
+    await this.supervisor.stop();
+    this.gop = [];
+    this.gopBytes = 0;
+  }
+
+  /** Runs the adapter once, with the watchdog: silence for timeoutMs ends the run with a TIMEOUT error. */
+  private async runAdapter(adapter: CameraAdapter, signal: AbortSignal, live: () => void, waiting: () => void): Promise<void> {
+    const controller = new AbortController();
+    const forward = (): void => controller.abort();
+    signal.addEventListener('abort', forward, { once: true });
+    let watchdogError: AdapterError | undefined;
+    let lastActivity = Date.now();
+    let publisherAwaited = false;
+    let wentLive = false;
+    this.timeline.newRun();
+    const watchdog = setInterval(() => {
+      if (publisherAwaited || Date.now() - lastActivity < this.camera.timeoutMs) return;
+      watchdogError = new AdapterError('TIMEOUT', `no frames for ${this.camera.timeoutMs / 1000} s`);
+      controller.abort();
+    }, Math.min(1000, this.camera.timeoutMs / 4));
+    const sink: AdapterSink = {
+      signal: controller.signal,
+      // Answering is not enough to be live: a camera is live once an image arrives (an RTSP camera can PLAY and send nothing).
+      onConnected: () => {
+        publisherAwaited = false;
+        lastActivity = Date.now();
+      },
+      onWaiting: () => {
+        publisherAwaited = true;
+        wentLive = false; // a push source waits again between publishers: the next one's first frame makes it live
+        waiting();
+      },
+      onFrame: (frame) => {
+        if (controller.signal.aborted) return;
+        this.counters.bytesIn += frame.data.length;
+        if (!isPlausibleFrame(frame)) {
+          this.counters.framesInvalid++;
+          return;
+        }
+        lastActivity = Date.now();
+        if (!wentLive) {
+          wentLive = true;
+          publisherAwaited = false;
+          live();
+        }
+        this.accept(frame);
+      },
+      log: (message) => this.options.log.info(message),
+    };
+    try {
+      await adapter.run(sink);
+    } finally {
+      clearInterval(watchdog);
+      signal.removeEventListener('abort', forward);
+    }
+    if (watchdogError) throw watchdogError;
+  }
+
+  /** Puts the frame on the camera's timeline, applies InputFrameRate, keeps the keyframe group, hands it on. */
+  private accept(received: Frame): void {
+    const frame = { ...received, timestamp: this.timeline.map(received.timestamp, Date.now()) } as Frame;
+    const rate = this.camera.inputFrameRate;
+    if (rate > 0 && frame.codec === 'jpeg' && !this.inputRate.admit(frame.timestamp, rate)) {
+      this.counters.framesDropped++;
+      return;
+    }
+    this.intervals.add(frame.timestamp);
+    this.counters.framesIn++;
+    this.counters.lastFrameAt = Date.now();
+    this.remember(frame);
+    for (const listener of this.listeners) {
+      try {
+        listener(frame);
+      } catch (error) {
+        this.options.log.error(`frame listener failed: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  private remember(frame: Frame): void {
+    if (frame.keyframe) {
+      this.gop = [];
+      this.gopBytes = 0;
+    }
+    if (this.gop.length === 0 && !frame.keyframe) return;
+    if (this.gop.length >= MAX_GOP_FRAMES || this.gopBytes + frame.data.length > MAX_GOP_BYTES) return;
+    this.gop.push(frame);
+    this.gopBytes += frame.data.length;
+  }
+}
+
+/** Error text safe for the status page: AdapterErrors carry safe messages; anything else is summarised. */
+export function describeAdapterError(error: unknown): string {
+  if (error instanceof AdapterError || error instanceof ProtocolError) return `${error.code}: ${error.message}`;
+  if (error instanceof Error) return `INTERNAL: ${error.message}`;
+  return 'INTERNAL: unknown failure';
+}
