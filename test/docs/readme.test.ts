@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { checkViewerToken, signViewerToken } from '../../relay/auth/viewer-token.ts';
+import { parseConfig } from '../../conf/parse.ts';
+import { signUrl } from '../../relay/auth/cli-commands.ts';
+import { checkViewerToken } from '../../relay/auth/viewer-token.ts';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -71,6 +73,7 @@ t.test('every relative link of the README and docs/ reaches a file, and its #anc
 t.test('the Node and Python signing examples make tokens the relay accepts, equal to its own', async (t) => {
   const security = await read('docs/security.md');
   const secret = 'a-secret-of-at-least-32-characters-for-the-test';
+  const { config } = parseConfig(`ViewerTokenSecret ${secret}\n<Camera lobby>\n  Source testsrc://\n</Camera>\n<Stream lobby.m3u8>\n  Feed lobby\n</Stream>\n`, 'relay.conf', { schemes: ['testsrc'] });
   const scripts = [
     { name: 'sign.cjs', command: process.execPath, code: blockAfter(security, 'sign-example: node') },
     { name: 'sign.py', command: 'python3', code: blockAfter(security, 'sign-example: python') },
@@ -85,7 +88,8 @@ t.test('the Node and Python signing examples make tokens the relay accepts, equa
     if (!match) continue;
     const expiry = Number(match[2]);
     t.ok(expiry >= before + 600 && expiry <= before + 660, `${name}: expires in about 600 s`);
-    t.equal(match[1], signViewerToken(secret, 'lobby.m3u8', expiry), `${name}: the same token as the relay signs`);
+    const relaySigned = signUrl(config, '/player/lobby.m3u8', '600', (expiry - 600) * 1000);
+    t.equal(stdout.trim(), relaySigned, `${name}: the same link as \`npx relay --sign-url /player/lobby.m3u8 --expires 600\` signs`);
     t.equal(checkViewerToken(secret, 'lobby.m3u8', match[1]!), 'valid');
     t.equal(checkViewerToken(secret, 'lobby.flv', match[1]!), 'bad', 'and it opens only that stream');
   }
