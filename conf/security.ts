@@ -50,11 +50,11 @@ export const MIN_SECRET_LENGTH = 32;
 const hash: ValueParser<PasswordHash> = (args) => {
   if (args.length !== 1) return new ValueError(`takes exactly one hash, got ${args.length} values`);
   // The value is never echoed: it may be a plain-text password typed in by mistake.
-  return parsePasswordHash(args[0]!) ?? new ValueError('is not a hash made by `relay --hash-password` (plain-text passwords are not accepted)');
+  return parsePasswordHash(args[0]!) ?? new ValueError('is not a hash made by `npx relay --hash-password` (plain-text passwords are not accepted)');
 };
 
 const adminUser: ValueParser<AdminUser> = (args) => {
-  if (args.length !== 2) return new ValueError(`takes a name and a hash (made by \`relay --hash-password\`), got ${args.length} values`);
+  if (args.length !== 2) return new ValueError(`takes a name and a hash (made by \`npx relay --hash-password\`), got ${args.length} values`);
   if (!/^[A-Za-z0-9._@-]{1,64}$/.test(args[0]!)) return new ValueError('the name uses letters, digits, ".", "_", "@" and "-" (at most 64)');
   const parsed = hash([args[1]!]);
   return parsed instanceof ValueError ? new ValueError(`the second value ${parsed.message}`) : { name: args[0]!, hash: parsed };

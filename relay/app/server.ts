@@ -12,6 +12,7 @@ import { registerVodRoutes } from '../vod/routes.ts';
 import { registerRecordingRoutes } from '../recording/api.ts';
 import { registerEdgeCheck } from '../auth/edge-check.ts';
 import { registerControlRoutes } from '../control/routes.ts';
+import { OPENAPI_DOCUMENT } from '../api/openapi.ts';
 import { accessGuard } from '../auth/guard.ts';
 import { securityHeaders } from '../http/security-headers.ts';
 
@@ -49,6 +50,7 @@ export function createApp(relay: Relay, log: Logger): Koa {
 
   app.use(securityHeaders());
   app.use(accessGuard(relay));
+  router.get('/api/openapi.json', (ctx) => { ctx.body = OPENAPI_DOCUMENT; });
   registerPages(router, relay);
   registerEdgeCheck(router, relay);
   registerSourceApi(router, relay, log.child('api'));

@@ -43,11 +43,11 @@ DefaultAccess token\nTrustProxy 10.0.0.1 ::1\nTrustProxy 10.0.0.2\nMetricsAuth n
 
 t.test('bad values name file:line and the directive, and never echo a password or secret', async (t) => {
   const leaked = (messages: string[], secret: string) => t.notOk(messages.some((m) => m.includes(secret)), `"${secret}" not echoed`);
-  leaked(rejects(t, 'AdminUser admin hunter2-plain\n', 'relay.conf:1: AdminUser: the second value is not a hash made by `relay --hash-password` (plain-text passwords are not accepted)'), 'hunter2-plain');
-  rejects(t, 'AdminUser admin\n', 'relay.conf:1: AdminUser: takes a name and a hash (made by `relay --hash-password`), got 1 values');
+  leaked(rejects(t, 'AdminUser admin hunter2-plain\n', 'relay.conf:1: AdminUser: the second value is not a hash made by `npx relay --hash-password` (plain-text passwords are not accepted)'), 'hunter2-plain');
+  rejects(t, 'AdminUser admin\n', 'relay.conf:1: AdminUser: takes a name and a hash (made by `npx relay --hash-password`), got 1 values');
   rejects(t, `AdminUser "ad:min" ${hash}\n`, 'relay.conf:1: AdminUser: the name uses letters, digits, ".", "_", "@" and "-" (at most 64)');
   rejects(t, `AdminUser a ${hash}\nAdminUser a ${hash}\n`, 'relay.conf:2: AdminUser: the user a is given twice');
-  leaked(rejects(t, 'AdminToken s3cr3t-token\n', 'relay.conf:1: AdminToken: is not a hash made by `relay --hash-password` (plain-text passwords are not accepted)'), 's3cr3t-token');
+  leaked(rejects(t, 'AdminToken s3cr3t-token\n', 'relay.conf:1: AdminToken: is not a hash made by `npx relay --hash-password` (plain-text passwords are not accepted)'), 's3cr3t-token');
   leaked(rejects(t, 'ViewerTokenSecret short-secret\n', 'relay.conf:1: ViewerTokenSecret: is 12 characters; use at least 32 random ones (e.g. openssl rand -hex 32)'), 'short-secret');
   rejects(t, `${camera}${stream('  Access token\n')}`, 'relay.conf:6: Access: token needs ViewerTokenSecret in the global section');
   rejects(t, `${camera}${stream('  Access private\n')}`, 'relay.conf:6: Access: "private" is not one of public, token');

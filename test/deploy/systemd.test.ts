@@ -78,7 +78,7 @@ t.test('systemd-analyze verify accepts the unit, and notices a broken one', { sk
 
 // Guards: the unit ran in /opt/camera-relay, read-only to it, so the example's RecordPath ./recordings could not be written,
 // and the README's examples named /var/lib/relay and /var/cache/relay-vod, outside what the unit lets it write.
-t.test('every path the README and the example give RecordPath, MediaPath, VodCachePath and LogFile is writable under the unit', async (t) => {
+t.test('every path the README, docs/ and the example give RecordPath, MediaPath, VodCachePath and LogFile is writable under the unit', async (t) => {
   const { DIRECTIVES } = await import('../../conf/directives.ts');
   const { resolve } = await import('node:path');
   const service = parseUnit(await readFile(UNIT, 'utf8')).get('Service')!;
@@ -95,7 +95,9 @@ t.test('every path the README and the example give RecordPath, MediaPath, VodCac
     const resolved = resolve(workingDirectory, DIRECTIVES.global[name]!.default as string);
     t.ok(isWritable(resolved), `the default ${name} resolves to ${resolved}, writable`);
   }
-  const docs = [await readFile(new URL('../../README.md', import.meta.url), 'utf8'), await readFile(new URL('../../relay.conf.example', import.meta.url), 'utf8')].join('\n');
+  const { readdir } = await import('node:fs/promises');
+  const pages = (await readdir(new URL('../../docs/', import.meta.url))).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`);
+  const docs = (await Promise.all(['README.md', 'relay.conf.example', ...pages].map((path) => readFile(new URL(`../../${path}`, import.meta.url), 'utf8')))).join('\n');
   const named = [...docs.matchAll(/\b(RecordPath|MediaPath|VodCachePath|LogFile) (\/\S+)/g)].map((match) => [match[1]!, match[2]!] as const);
   t.ok(named.length >= 3, `absolute paths found: ${named.map(([, path]) => path).join(', ')}`);
   for (const [directive, path] of named) t.ok(isWritable(path), `${directive} ${path} is writable under the unit`);
