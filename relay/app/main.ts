@@ -8,6 +8,8 @@ import { createLogger, type Logger } from '../../lib/log.ts';
 import { Relay } from '../core/relay.ts';
 import { startRecordings } from '../recording/recordings.ts';
 import { RtspEdge } from '../rtsp/relay-edge.ts';
+import { cameraPartFactory } from './camera-part-factory.ts';
+import { createOutputRegistry } from './output-protocols.ts';
 import { createApp, listen } from './server.ts';
 import { accessControlOf } from '../auth/access.ts';
 import { limitConnections } from '../http/connection-limits.ts';
@@ -42,7 +44,7 @@ export async function startRelay(
 ): Promise<RunningRelay> {
   const ffmpeg = await locateFfmpeg(config.ffmpegPath);
   log.info(`using ffmpeg ${ffmpeg.version} at ${ffmpeg.path} (from ${ffmpeg.origin})`);
-  const relay = new Relay(config, { ffmpeg, adapters, log });
+  const relay = new Relay(config, { ffmpeg, adapters, outputs: createOutputRegistry(), parts: cameraPartFactory(ffmpeg), log });
   await relay.start();
   let recordings = await startRecordings(relay, log);
   const app = createApp(relay, log.child('http'));
@@ -57,21 +59,23 @@ export async function startRelay(
   }
   const { server, port } = listening;
   log.info(`serving on http://${config.httpBindAddress}:${port}/ (${config.cameras.length} cameras, ${config.streams.length} streams)`);
-  let rtsp: RtspEdge | undefined;
   try {
-    rtsp = await RtspEdge.start(relay, log);
+    await relay.startProtocolServers();
   } catch (error) {
     // The RTSP port is taken or not ours: stop what started, as a failed HTTP listen would.
     server.close();
+    await recordings.stop();
     await relay.stop();
     throw error;
   }
+  const rtspServer = relay.protocolServer('rtsp');
+  const rtsp = rtspServer instanceof RtspEdge ? rtspServer : undefined;
   server.headersTimeout = config.security.requestHeaderTimeoutMs;
   const security = () => relay.config.security;
   accessControlOf(relay).connectionLimits.push(limitConnections(server, security));
   const https = await listenHttps(app, security, config.httpBindAddress, log.child('https')).catch(async (error: unknown) => {
     server.close();
-    await rtsp?.close();
+    await recordings.stop();
     await relay.stop();
     throw error;
   });
@@ -98,7 +102,6 @@ export async function startRelay(
       const carried = await recordings.handOver(next);
       try {
         await relay.reload(next);
-        rtsp?.sync();
         const pending = restartNeeded(config, next).map((change) => `${change}: needs a restart to take effect; the running relay keeps the old value`);
         announce([...securityNotices(next), ...pending]);
       } finally {
@@ -125,7 +128,6 @@ export async function startRelay(
     stop() {
       stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        await rtsp?.close();
         await recordings.stop();
         await relay.stop();
         server.closeAllConnections();

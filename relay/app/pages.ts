@@ -75,8 +75,8 @@ export function registerPages(router: Router, relay: Relay): void {
 
 async function servePlayer(ctx: Context, next: Next, relay: Relay, snapshot: () => ReturnType<typeof statusSnapshot>): Promise<void> {
   const name = ctx.path.slice('/player/'.length);
-  const format = relay.outputs.get(name)?.config.format;
-  if (format !== 'hls' && format !== 'flv') return next();
+  const player = relay.outputs.get(name)?.player;
+  if (!player) return next();
   const { streams } = snapshot();
   const stream = streams.find((candidate) => candidate.name === name);
   if (!stream) return next();
@@ -99,7 +99,7 @@ async function servePlayer(ctx: Context, next: Next, relay: Relay, snapshot: () 
   // Only a camera with a control backend gets the control panel: asking the others would log a 404 in every viewer's console.
   const cameraControl = relay.config.cameras.some((camera) => camera.name === stream.camera && camera.control.kind !== 'none');
   const request = { ...playerRequest(ctx), cameraControl };
-  if (format === 'flv') return sendHtml(ctx, renderFlvPlayerPage(tokenized(stream), sibling('hls'), request));
+  if (player === 'flv') return sendHtml(ctx, renderFlvPlayerPage(tokenized(stream), sibling('hls'), request));
   sendHtml(ctx, renderPlayerPage(tokenized(stream), sibling('mpjpeg'), request));
 }
 

@@ -65,7 +65,7 @@ export function createApp(relay: Relay, log: Logger): Koa {
 
   router.get(new RegExp(`^/(${NAME})/(${NAME})$`), async (ctx) => {
     const [, prefix, segment] = /^\/([^/]+)\/([^/]+)$/.exec(ctx.path) ?? [];
-    await serveStream(ctx, relay, relay.hlsBySegmentPrefix(prefix ?? ''), segment ?? '');
+    await serveStream(ctx, relay, relay.outputByResourcePrefix(prefix ?? ''), segment ?? '');
   });
 
   app.use(router.routes());
