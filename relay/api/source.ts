@@ -6,7 +6,7 @@ import { PushError, type PushStreamInfo } from '../../adapters/push/hub.ts';
 import type { PushSession } from '../../adapters/push/session.ts';
 import { accessControlOf } from '../auth/access.ts';
 import type { Logger } from '../../lib/log.ts';
-import type { Relay } from '../core/relay.ts';
+import type { Relay } from '../running/relay.ts';
 import { KeyThrottle } from './key-throttle.ts';
 import { BodyError, readJsonObject } from './json-body.ts';
 

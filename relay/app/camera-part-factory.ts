@@ -3,7 +3,7 @@ import { FfmpegEncoder } from '../encoders/ffmpeg-encoder.ts';
 import { settingsKey } from '../encoders/ffmpeg-args.ts';
 import type { FfmpegInfo } from '../encoders/ffmpeg-locate.ts';
 import { JpegView } from '../encoders/jpeg-view.ts';
-import type { CameraPartFactory } from '../core/camera-parts.ts';
+import type { CameraPartFactory } from '../running/camera-parts.ts';
 
 /** Builds a camera's encoders (ffmpeg per setting, or passthrough for `copy`) and its JPEG view with the located ffmpeg. */
 export function cameraPartFactory(ffmpeg: FfmpegInfo): CameraPartFactory {

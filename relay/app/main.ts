@@ -5,7 +5,7 @@ import { ConfigError, parseConfigFile, type ParseResult } from '../../conf/parse
 import type { RelayConfig } from '../../conf/types.ts';
 import { locateFfmpeg, type FfmpegInfo } from '../encoders/ffmpeg-locate.ts';
 import { createLogger, type Logger } from '../../lib/log.ts';
-import { Relay } from '../core/relay.ts';
+import { Relay } from '../running/relay.ts';
 import { startRecordings } from '../recording/recordings.ts';
 import { RtspEdge } from '../rtsp/relay-edge.ts';
 import { cameraPartFactory } from './camera-part-factory.ts';

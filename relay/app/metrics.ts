@@ -3,7 +3,7 @@ import { registerSecurityMetrics } from '../auth/metrics.ts';
 import type { Feed } from '../core/feed.ts';
 import type { StreamOutput } from '../outputs/output.ts';
 import type { RateSampler } from './rates.ts';
-import type { Relay } from '../core/relay.ts';
+import type { Relay } from '../running/relay.ts';
 import { encoderProcessStats, encoderStats, streamStats, type EncoderProcessStats, type EncoderStats } from './stats.ts';
 import { RELAY_VERSION } from './status.ts';
 import { registerRecordingMetrics } from '../recording/status.ts';

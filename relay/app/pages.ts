@@ -11,7 +11,7 @@ import { viewerStreamState } from './pages/player-state.ts';
 import { renderWallPage, wallCameraNames } from './pages/wall-page.ts';
 import { renderStatusPage } from './pages/status-page.ts';
 import { RateSampler } from './rates.ts';
-import type { Relay } from '../core/relay.ts';
+import type { Relay } from '../running/relay.ts';
 import { statusSnapshot } from './status.ts';
 import { withViewerToken } from '../auth/viewer-link.ts';
 import { reissueViewerToken } from '../auth/viewer-token.ts';

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { Relay } from '../core/relay.ts';
+import type { Relay } from '../running/relay.ts';
 import { streamStats } from './stats.ts';
 
 /** How often counters are sampled into rates; the status page refreshes on about the same period. */

@@ -4,7 +4,7 @@ import Koa, { type Context } from 'koa';
 import Router from '@koa/router';
 import { RelayError } from '../core/errors.ts';
 import type { Logger } from '../../lib/log.ts';
-import type { Relay } from '../core/relay.ts';
+import type { Relay } from '../running/relay.ts';
 import type { StreamOutput } from '../outputs/output.ts';
 import { registerPages } from './pages.ts';
 import { registerSourceApi } from '../api/source.ts';

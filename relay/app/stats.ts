@@ -1,6 +1,6 @@
 import type { SharedEncoder } from '../encoders/shared-encoder.ts';
 import type { OutputStats, StreamOutput } from '../outputs/output.ts';
-import type { Relay } from '../core/relay.ts';
+import type { Relay } from '../running/relay.ts';
 
 /**
  * The one place status pages, /stat.json, /metrics and the rate sampler read a stream's and an encoder's figures

@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import type { Relay } from '../core/relay.ts';
+import type { Relay } from '../running/relay.ts';
 import { exportFrames, exportMp4, type Export } from './export.ts';
 import { recordingsOf, type Recordings } from './recordings.ts';
 import { renderRecordingsPage } from './page.ts';

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { RelayConfig } from '../../conf/types.ts';
 import type { Logger } from '../../lib/log.ts';
 import { sameExceptLine } from '../../conf/same.ts';
-import type { Relay } from '../core/relay.ts';
+import type { Relay } from '../running/relay.ts';
 import { CameraRecorder } from './recorder.ts';
 import { Retention, statfsFreeSpace, type FreeSpace } from './retention.ts';
 import { SegmentIndex } from './segment-index.ts';

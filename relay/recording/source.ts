@@ -1,7 +1,7 @@
 import type { CameraConfig } from '../../conf/types.ts';
 import type { EncoderSettings } from '../encoders/ffmpeg-args.ts';
 import type { EncodedVideoSource } from '../../media/types.ts';
-import type { Relay } from '../core/relay.ts';
+import type { Relay } from '../running/relay.ts';
 
 /** The camera's encoded video at its recording settings, and how to let go of it. */
 export interface RecordingSource {

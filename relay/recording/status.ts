@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { formatValue, html, live, type Markup } from '../../lib/html.ts';
-import type { Relay } from '../core/relay.ts';
+import type { Relay } from '../running/relay.ts';
 import { recordingsOf } from './recordings.ts';
 import { DELETION_REASONS, type DeletionReason } from './retention.ts';
 import type { Segment } from './segment-index.ts';

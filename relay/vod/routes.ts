@@ -5,7 +5,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import send from 'send';
 import type { Logger } from '../../lib/log.ts';
-import type { Relay } from '../core/relay.ts';
+import type { Relay } from '../running/relay.ts';
 import { handleVodApi } from './api.ts';
 import { fileNotFound, VodError } from '../../media/file/errors.ts';
 import { sendMediaFile, writeJsonError } from './file-response.ts';

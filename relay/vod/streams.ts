@@ -2,7 +2,7 @@ import { reservedNameProblem } from '../../conf/build.ts';
 import type { Access } from '../../conf/security.ts';
 import { buildStartedCamera, type BlockValues } from '../../conf/started.ts';
 import { parseVodLiveSource } from '../../adapters/vod-live/adapter.ts';
-import type { Relay } from '../core/relay.ts';
+import type { Relay } from '../running/relay.ts';
 import { VodError } from '../../media/file/errors.ts';
 import { checkName, resolveMediaFile } from '../../media/file/path.ts';
 import { probeMediaFile, type MediaInfo } from '../../media/file/probe.ts';

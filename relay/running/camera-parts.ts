@@ -4,7 +4,7 @@ import type { JpegView } from '../encoders/jpeg-view.ts';
 import type { SharedEncoder } from '../encoders/shared-encoder.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { ProcessSlots } from '../../lib/process-slots.ts';
-import type { Feed } from './feed.ts';
+import type { Feed } from '../core/feed.ts';
 
 /** What building an encoder or a JPEG view needs from the relay; the composition root (relay/app/main.ts) does the building. */
 export interface PartEnv {
