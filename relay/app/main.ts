@@ -10,6 +10,7 @@ import { startRecordings } from '../recording/recordings.ts';
 import { RtspEdge } from '../rtsp/relay-edge.ts';
 import { cameraPartFactory } from './camera-part-factory.ts';
 import { createOutputRegistry } from './output-protocols.ts';
+import type { OutputRegistry } from '../outputs/registry.ts';
 import { createApp, listen } from './server.ts';
 import { accessControlOf } from '../auth/access.ts';
 import { limitConnections } from '../http/connection-limits.ts';
@@ -41,10 +42,11 @@ export async function startRelay(
   config: RelayConfig,
   log: Logger = createLogger(),
   adapters: AdapterRegistry = createAdapterRegistry(),
+  outputs: OutputRegistry = createOutputRegistry(),
 ): Promise<RunningRelay> {
   const ffmpeg = await locateFfmpeg(config.ffmpegPath);
   log.info(`using ffmpeg ${ffmpeg.version} at ${ffmpeg.path} (from ${ffmpeg.origin})`);
-  const relay = new Relay(config, { ffmpeg, adapters, outputs: createOutputRegistry(), parts: cameraPartFactory(ffmpeg), log });
+  const relay = new Relay(config, { ffmpeg, adapters, outputs, parts: cameraPartFactory(ffmpeg), log });
   await relay.start();
   let recordings = await startRecordings(relay, log);
   const app = createApp(relay, log.child('http'));
