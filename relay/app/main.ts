@@ -6,7 +6,7 @@ import type { RelayConfig } from '../../conf/types.ts';
 import { locateFfmpeg, type FfmpegInfo } from '../encoders/ffmpeg-locate.ts';
 import { createLogger, type Logger } from '../../lib/log.ts';
 import { Relay } from '../running/relay.ts';
-import { startRecordings } from '../recording/recordings.ts';
+import { startRecordings, type RecordingsRef } from '../recording/recordings.ts';
 import { RtspEdge } from '../rtsp/relay-edge.ts';
 import { cameraPartFactory } from './camera-part-factory.ts';
 import { createOutputRegistry } from './output-protocols.ts';
@@ -48,8 +48,9 @@ export async function startRelay(
   log.info(`using ffmpeg ${ffmpeg.version} at ${ffmpeg.path} (from ${ffmpeg.origin})`);
   const relay = new Relay(config, { ffmpeg, adapters, outputs, parts: cameraPartFactory(ffmpeg), log });
   await relay.start();
-  let recordings = await startRecordings(relay, log);
-  const app = createApp(relay, log.child('http'));
+  const recordingsNow: RecordingsRef = { current: undefined };
+  let recordings = await startRecordings(relay, log, recordingsNow);
+  const app = createApp(relay, log.child('http'), recordingsNow);
   let listening;
   try {
     listening = await listen(app, config.httpPort, config.httpBindAddress);
@@ -107,7 +108,7 @@ export async function startRelay(
         const pending = restartNeeded(config, next).map((change) => `${change}: needs a restart to take effect; the running relay keeps the old value`);
         announce([...securityNotices(next), ...pending]);
       } finally {
-        recordings = await startRecordings(relay, log, carried);
+        recordings = await startRecordings(relay, log, recordingsNow, carried);
       }
     } finally {
       // Renewed certificates are picked up on SIGHUP even when the config itself is unchanged or rejected.

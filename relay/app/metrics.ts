@@ -7,6 +7,7 @@ import type { Relay } from '../running/relay.ts';
 import { encoderProcessStats, encoderStats, streamStats, type EncoderProcessStats, type EncoderStats } from './stats.ts';
 import { RELAY_VERSION } from './status.ts';
 import { registerRecordingMetrics } from '../recording/status.ts';
+import type { RecordingsRef } from '../recording/recordings.ts';
 
 type Labels = Record<string, string>;
 type Reading = readonly [Labels, number];
@@ -22,7 +23,7 @@ const streamLabels = (output: StreamOutput): Labels => ({
  * A Prometheus registry of the relay's own (never the global one, so that two relays in one process do not clash):
  * process metrics plus counters read from the relay's cameras and streams at scrape time, never per frame.
  */
-export function createMetricsRegistry(relay: Relay, rates: RateSampler): Registry {
+export function createMetricsRegistry(relay: Relay, rates: RateSampler, recordings: RecordingsRef): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const feeds = (): Feed[] => [...relay.feeds.values()];
@@ -114,7 +115,7 @@ export function createMetricsRegistry(relay: Relay, rates: RateSampler): Registr
       const percent = output.video?.pid !== undefined ? rates.stream(output).cpu.percent : null;
       return percent === null ? [] : [[streamLabels(output), percent]];
     }));
-  registerRecordingMetrics(registry, relay);
+  registerRecordingMetrics(registry, recordings);
   registerSecurityMetrics(registry, relay);
   return registry;
 }

@@ -13,6 +13,7 @@ import { renderStatusPage } from './pages/status-page.ts';
 import { RateSampler } from './rates.ts';
 import type { Relay } from '../running/relay.ts';
 import { statusSnapshot } from './status.ts';
+import type { RecordingsRef } from '../recording/recordings.ts';
 import { withViewerToken } from '../auth/viewer-link.ts';
 import { reissueViewerToken } from '../auth/viewer-token.ts';
 
@@ -28,10 +29,10 @@ function statusStreamName(relay: Relay): string | undefined {
  * /player/NAME for HLS and FLV streams, /player/NAME/state, /wall and /assets/*. Routes that do not match a page of theirs fall through, so a stream
  * named like one (e.g. player.m3u8, whose segments live under /player/) is still served.
  */
-export function registerPages(router: Router, relay: Relay): void {
+export function registerPages(router: Router, relay: Relay, recordings: RecordingsRef): void {
   const rates = new RateSampler(relay);
-  const metrics = createMetricsRegistry(relay, rates);
-  const snapshot = () => statusSnapshot(relay, rates);
+  const metrics = createMetricsRegistry(relay, rates, recordings);
+  const snapshot = () => statusSnapshot(relay, rates, recordings);
   const history = new StatusHistory();
   sampleHistory(history, snapshot, relay.stopSignal);
 

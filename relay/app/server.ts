@@ -10,6 +10,7 @@ import { registerPages } from './pages.ts';
 import { registerSourceApi } from '../api/source.ts';
 import { registerVodRoutes } from '../vod/routes.ts';
 import { registerRecordingRoutes } from '../recording/api.ts';
+import type { RecordingsRef } from '../recording/recordings.ts';
 import { registerEdgeCheck } from '../auth/edge-check.ts';
 import { registerControlRoutes } from '../control/routes.ts';
 import { accessGuard } from '../auth/guard.ts';
@@ -19,8 +20,11 @@ import { securityHeaders } from '../http/security-headers.ts';
 const MAX_PATH_LENGTH = 1024;
 const NAME = '[A-Za-z0-9][A-Za-z0-9._-]{0,127}';
 
-/** Builds the Koa app: streams at /NAME (as ffserver), HLS segments at /PREFIX/SEGMENT, redirects, pages. */
-export function createApp(relay: Relay, log: Logger): Koa {
+/**
+ * Builds the Koa app: streams at /NAME (as ffserver), HLS segments at /PREFIX/SEGMENT, redirects, pages.
+ * `recordings` holds the relay's recordings of the moment (a reload replaces them).
+ */
+export function createApp(relay: Relay, log: Logger, recordings: RecordingsRef): Koa {
   const app = new Koa();
   app.proxy = false;
   // Koa's default error printer writes raw stacks; every error goes through the logger instead, one line each.
@@ -49,11 +53,11 @@ export function createApp(relay: Relay, log: Logger): Koa {
 
   app.use(securityHeaders());
   app.use(accessGuard(relay));
-  registerPages(router, relay);
+  registerPages(router, relay, recordings);
   registerEdgeCheck(router, relay);
   registerSourceApi(router, relay, log.child('api'));
   registerVodRoutes(router, relay, log);
-  registerRecordingRoutes(router, relay);
+  registerRecordingRoutes(router, relay, recordings);
   registerControlRoutes(router, relay);
 
   router.get(new RegExp(`^/(${NAME})$`), async (ctx) => {

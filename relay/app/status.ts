@@ -7,6 +7,7 @@ import { VIEWER_SAMPLE_CAP, type RateSampler } from './rates.ts';
 import type { Relay } from '../running/relay.ts';
 import { encoderProcessStats, encoderStats, streamStats, type EncoderStats } from './stats.ts';
 import { recordingStatus, type RecordingStatus } from '../recording/status.ts';
+import type { RecordingsRef } from '../recording/recordings.ts';
 
 /** The version reported on /stat.html and by `relay --version`. */
 export const RELAY_VERSION = '0.1.0';
@@ -147,7 +148,7 @@ function viewerId(viewer: object): number {
 }
 
 /** The snapshot of one relay; rates are null until the sampler has two readings. */
-export function statusSnapshot(relay: Relay, rates: RateSampler): StatusSnapshot {
+export function statusSnapshot(relay: Relay, rates: RateSampler, recordings: RecordingsRef): StatusSnapshot {
   const now = Date.now();
   const usage = relay.admission.usage();
   const outputs = [...relay.outputs.values()];
@@ -172,7 +173,7 @@ export function statusSnapshot(relay: Relay, rates: RateSampler): StatusSnapshot
     cameras,
     streams,
     encoders: encoderStats(relay),
-    recording: recordingStatus(relay),
+    recording: recordingStatus(recordings),
   };
 }
 
