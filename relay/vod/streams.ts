@@ -2,7 +2,9 @@ import { reservedNameProblem } from '../../conf/build.ts';
 import type { Access } from '../../conf/security.ts';
 import { buildStartedCamera, type BlockValues } from '../../conf/started.ts';
 import { parseVodLiveSource } from '../../adapters/vod-live/adapter.ts';
-import type { Relay } from '../running/relay.ts';
+import type { CameraConfig, RelayConfig, StreamConfig } from '../../conf/types.ts';
+import type { Logger } from '../../lib/log.ts';
+import type { Feed } from '../core/feed.ts';
 import { VodError } from '../../media/file/errors.ts';
 import { checkName, resolveMediaFile } from '../../media/file/path.ts';
 import { probeMediaFile, type MediaInfo } from '../../media/file/probe.ts';
@@ -13,6 +15,16 @@ export const MAX_RUNTIME_STREAMS = 64;
 const STREAM_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 /** A vod-live:// URI: URL characters only (no spaces, quotes or '#', which relay.conf syntax would read). */
 const VOD_LIVE_URI = /^vod-live:\/\/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]{1,1024}$/;
+
+/** What started streams need of the running relay: names in use, their camera and viewers, and adding and removing a camera. */
+export interface StartedStreamHost {
+  readonly config: RelayConfig;
+  readonly deps: { readonly log: Logger; readonly ffmpeg: { readonly path: string }; readonly adapters: { readonly schemes: readonly string[] } };
+  readonly feeds: ReadonlyMap<string, Feed>;
+  readonly outputs: ReadonlyMap<string, { readonly feed: Feed; readonly viewerCount: number }>;
+  addRuntimeCamera(camera: CameraConfig, streams: readonly StreamConfig[]): Promise<void>;
+  removeRuntimeCamera(name: string): Promise<boolean>;
+}
 
 /** What the API says about a started stream. */
 export interface VodStreamRecord {
@@ -52,7 +64,7 @@ export class VodStreams {
   private readonly started = new Map<string, RuntimeStream>();
   private serial: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly relay: Relay) {}
+  constructor(private readonly relay: StartedStreamHost) {}
 
   /** Starts a stream; `access` is its own Access, else (undefined) it follows DefaultAccess as the config changes. */
   startup(uri: string, name: string, loop: boolean, access?: Access): Promise<VodStreamRecord> {
