@@ -7,7 +7,6 @@ import type { EdgeConsumer, EdgeStreamStats } from '../core/edge.ts';
 import { Feed } from '../core/feed.ts';
 import type { FfmpegInfo } from '../encoders/ffmpeg-locate.ts';
 import type { Logger } from '../../lib/log.ts';
-import type { JpegView } from '../encoders/jpeg-view.ts';
 import type { SharedEncoder } from '../encoders/shared-encoder.ts';
 import type { EncoderSettings } from '../encoders/ffmpeg-args.ts';
 import type { StreamOutput } from '../outputs/output.ts';
@@ -15,6 +14,7 @@ import type { CameraMedia, OutputRegistry, ProtocolEnv, ProtocolMount, ProtocolS
 import { ProcessSlots } from '../../lib/process-slots.ts';
 import { sameExceptLine } from '../../conf/same.ts';
 import { ConfigError, type ConfigProblem } from '../../conf/parse.ts';
+import { startedNameCollision } from './started-collision.ts';
 import { CameraParts, type CameraPartFactory, type EncoderEntry } from './camera-parts.ts';
 
 /** How many camera connections and ffmpeg starts may be under way at once. */
@@ -141,18 +141,7 @@ export class Relay {
    * Such a block would be skipped while its Access applied to the started stream, so the reload is refused instead.
    */
   reloadCollision(next: RelayConfig): ConfigProblem | undefined {
-    const held = new Map<string, string>();
-    for (const camera of this.runtimeCameras) held.set(camera.toLowerCase(), camera);
-    for (const stream of this.startedStreams()) held.set(stream.name.toLowerCase(), stream.feed ?? stream.name);
-    const blocks = [...next.cameras, ...next.streams, ...next.redirects].filter((block) => held.has(block.name.toLowerCase()));
-    const first = blocks.sort((a, b) => a.line - b.line)[0];
-    if (!first) return undefined;
-    const owners = [...new Set(blocks.map((block) => held.get(block.name.toLowerCase())!))];
-    return {
-      file: next.file,
-      line: first.line,
-      message: `${blocks.map((block) => block.name).join(', ')}: held by stream(s) started through /api/vod/ (${owners.join(', ')}); terminate them or rename the block(s); the running config is kept`,
-    };
+    return startedNameCollision(next, this.runtimeCameras, this.startedStreams());
   }
 
   /** The streams of the cameras started at run time (the VOD API), which the access classifier treats like configured ones. */
@@ -221,13 +210,6 @@ export class Relay {
   /** Drops `user` from every encoder it used; an encoder nobody uses any more is closed. */
   async releaseEncoder(user: string): Promise<void> {
     for (const camera of this.cameras.values()) await camera.release(user);
-  }
-
-  /** The camera as JPEGs: its own, or decoded once from its video while an MJPEG, JPEG or RTSP consumer watches. */
-  jpegViewFor(feed: Feed): JpegView {
-    const camera = this.cameras.get(feed.camera.name);
-    if (!camera) throw new Error(`no camera ${feed.camera.name}`);
-    return camera.jpegView();
   }
 
   /** Starts a camera and its streams that the config does not declare (the VOD API); reloads keep them. */
@@ -308,12 +290,7 @@ export class Relay {
     // A name already served is closed first: a live output is never overwritten without its viewers being ended.
     if (this.outputs.has(stream.name)) await this.removeOutput(stream.name);
     const camera = this.cameras.get(stream.feed)!;
-    const media: CameraMedia = {
-      feed: camera.feed,
-      encoder: (settings) => camera.encoder(settings, stream.name),
-      jpegView: () => camera.jpegView(),
-    };
-    const output = this.deps.outputs.mount(stream, media);
+    const output = this.deps.outputs.mount(stream, mediaFor(camera, stream.name));
     const mounted: MountedStream = { output, camera, mounts: new Map() };
     this.outputs.set(stream.name, output);
     this.streams.set(stream.name, mounted);
@@ -323,8 +300,7 @@ export class Relay {
 
   private mountOn(server: ProtocolServer, stream: MountedStream): void {
     const { output, camera } = stream;
-    const media: CameraMedia = { feed: camera.feed, encoder: (settings) => camera.encoder(settings, output.config.name), jpegView: () => camera.jpegView() };
-    const mount = server.mount(output, media);
+    const mount = server.mount(output, mediaFor(camera, output.config.name));
     if (mount) stream.mounts.set(server, mount);
   }
 
@@ -351,4 +327,9 @@ export class Relay {
     const now = Date.now();
     for (const output of this.outputs.values()) output.sweep(now);
   }
+}
+
+/** What a stream (and its protocol mounts) may take from its camera, held in the stream's name. */
+function mediaFor(camera: CameraParts, stream: string): CameraMedia {
+  return { feed: camera.feed, encoder: (settings) => camera.encoder(settings, stream), jpegView: () => camera.jpegView() };
 }
