@@ -146,7 +146,8 @@ function checkRequired(block: ParsedBlock, problems: Problems): void {
   }
 }
 
-function buildCamera(
+/** A Camera block's config, with the directive table's defaults for what it leaves out. */
+export function buildCamera(
   block: ParsedBlock, problems: Problems, schemes: readonly string[], vodStreamTimeoutMs: number,
   retry: { maxDelayMs: number; resetAfterMs: number }, security: SecurityConfig,
 ): CameraConfig | undefined {
@@ -230,7 +231,8 @@ function redactText(text: string): string {
   return text.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
 }
 
-function buildStream(block: ParsedBlock, problems: Problems, security: SecurityConfig): StreamConfig | undefined {
+/** A Stream block's config, with the directive table's defaults for what it leaves out. */
+export function buildStream(block: ParsedBlock, problems: Problems, security: SecurityConfig): StreamConfig | undefined {
   const get = reader('Stream', block.values);
   const extension = block.name.includes('.') ? block.name.split('.').pop()!.toLowerCase() : '';
   const format = get<StreamFormat | undefined>('Format') ?? FORMAT_BY_EXTENSION[extension];

@@ -57,5 +57,62 @@ t.test('the check sees upward imports and allows downward ones', async (t) => {
   t.ok(pointsUp('relay/core/feed.ts', 'relay/app/status.ts'));
   t.notOk(pointsUp('relay/app/main.ts', 'relay/core/feed.ts'));
   t.notOk(pointsUp('adapters/rtsp/client.ts', 'media/rtsp/message.ts'));
-  t.ok(importsOf('relay/app/main.ts').some((target) => target.startsWith('relay/core/')), 'imports are read');
+  t.ok(importsOf('relay/app/main.ts').some((target) => target.startsWith('relay/running/')), 'imports are read');
+});
+
+/** relay/'s subfolders as a graph: which folder imports which (type imports too: they couple folders as much). */
+function relayFolderGraph(): Map<string, Set<string>> {
+  const graph = new Map<string, Set<string>>();
+  for (const file of sourceFiles('relay')) {
+    const from = file.split('/')[1]!;
+    if (from.endsWith('.ts')) continue;
+    for (const target of importsOf(file)) {
+      const to = target.split('/')[1]!;
+      if (!target.startsWith('relay/') || to === from || to.endsWith('.ts')) continue;
+      if (!graph.has(from)) graph.set(from, new Set());
+      graph.get(from)!.add(to);
+    }
+  }
+  return graph;
+}
+
+/** One import cycle of the graph as a path (`a -> b -> a`), or undefined when it has none. */
+function findCycle(graph: ReadonlyMap<string, ReadonlySet<string>>): string | undefined {
+  const done = new Set<string>();
+  const path: string[] = [];
+  const visit = (node: string): string | undefined => {
+    const at = path.indexOf(node);
+    if (at >= 0) return [...path.slice(at), node].join(' -> ');
+    if (done.has(node)) return undefined;
+    path.push(node);
+    for (const next of graph.get(node) ?? []) {
+      const cycle = visit(next);
+      if (cycle) return cycle;
+    }
+    path.pop();
+    done.add(node);
+    return undefined;
+  };
+  for (const node of [...graph.keys()].sort()) {
+    const cycle = visit(node);
+    if (cycle) return cycle;
+  }
+  return undefined;
+}
+
+t.test("relay's subfolders form no import cycle", async (t) => {
+  const graph = relayFolderGraph();
+  t.ok(graph.get('app')?.has('running'), 'the folder graph is read');
+  t.equal(findCycle(graph), undefined);
+});
+
+t.test('the cycle check finds cycles and passes chains', async (t) => {
+  const graph = (edges: Array<[string, string]>): Map<string, Set<string>> => {
+    const built = new Map<string, Set<string>>();
+    for (const [from, to] of edges) built.set(from, (built.get(from) ?? new Set()).add(to));
+    return built;
+  };
+  t.equal(findCycle(graph([['app', 'core'], ['outputs', 'core'], ['app', 'outputs']])), undefined);
+  t.equal(findCycle(graph([['core', 'outputs'], ['outputs', 'core']])), 'core -> outputs -> core');
+  t.equal(findCycle(graph([['app', 'auth'], ['auth', 'rtsp'], ['rtsp', 'http'], ['rtsp', 'auth']])), 'auth -> rtsp -> auth');
 });

@@ -2,13 +2,22 @@ import { isIP } from 'node:net';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { PUSH_CODECS, type PushCodec } from '../../adapters/push/codecs.ts';
-import { PushError, type PushStreamInfo } from '../../adapters/push/hub.ts';
+import { PushError, type PushHub, type PushStreamInfo } from '../../adapters/push/hub.ts';
 import type { PushSession } from '../../adapters/push/session.ts';
 import { accessControlOf } from '../auth/access.ts';
 import type { Logger } from '../../lib/log.ts';
-import type { Relay } from '../core/relay.ts';
+import type { RelayConfig, StreamConfig } from '../../conf/types.ts';
 import { KeyThrottle } from './key-throttle.ts';
 import { BodyError, readJsonObject } from './json-body.ts';
+
+/** What the publishers' gateway needs of the running relay: its config, the push hub, and whether a camera is idle. */
+export interface SourceGatewayRelay {
+  readonly config: RelayConfig;
+  readonly deps: { readonly log: Logger };
+  readonly push: PushHub;
+  readonly feeds: ReadonlyMap<string, { readonly state: string }>;
+  startedStreams?(): readonly StreamConfig[];
+}
 
 /** Requests are a handful of short fields; anything bigger is not a publisher. */
 const MAX_BODY_BYTES = 4096;
@@ -55,7 +64,7 @@ function codecField(body: Record<string, unknown>): PushCodec {
 }
 
 /** The host a publisher sends to: PublishAddress, else HTTPBindAddress, else (bound to a wildcard) where it reached us. */
-function publishHost(ctx: Context, relay: Relay): string {
+function publishHost(ctx: Context, relay: SourceGatewayRelay): string {
   const { publishAddress, httpBindAddress } = relay.config;
   const wildcard = httpBindAddress === '0.0.0.0' || httpBindAddress === '::';
   const host = publishAddress ?? (wildcard ? (ctx.socket.localAddress ?? httpBindAddress).replace(/^::ffff:(?=\d)/, '') : httpBindAddress);
@@ -132,7 +141,7 @@ function streamEntry(stream: PushStreamInfo): Record<string, unknown> {
  * `{error_code, error_txt}` with the HTTP status of the code's first three digits. Keys are never logged; bad keys from
  * one address slow down its next requests.
  */
-export function registerSourceApi(router: Router, relay: Relay, log: Logger): void {
+export function registerSourceApi(router: Router, relay: SourceGatewayRelay, log: Logger): void {
   const throttle = new KeyThrottle((address) => log.warn(`slowing down /api/source requests from ${address} after repeated bad keys`));
 
   const checkedKey = async (body: Record<string, unknown>, address: string): Promise<string> => {

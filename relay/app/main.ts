@@ -5,9 +5,12 @@ import { ConfigError, parseConfigFile, type ParseResult } from '../../conf/parse
 import type { RelayConfig } from '../../conf/types.ts';
 import { locateFfmpeg, type FfmpegInfo } from '../encoders/ffmpeg-locate.ts';
 import { createLogger, type Logger } from '../../lib/log.ts';
-import { Relay } from '../core/relay.ts';
-import { startRecordings } from '../recording/recordings.ts';
+import { Relay } from '../running/relay.ts';
+import { startRecordings, type RecordingsRef } from '../recording/recordings.ts';
 import { RtspEdge } from '../rtsp/relay-edge.ts';
+import { cameraPartFactory } from './camera-part-factory.ts';
+import { createOutputRegistry } from './output-protocols.ts';
+import type { OutputRegistry } from '../outputs/registry.ts';
 import { createApp, listen } from './server.ts';
 import { accessControlOf } from '../auth/access.ts';
 import { limitConnections } from '../http/connection-limits.ts';
@@ -39,13 +42,15 @@ export async function startRelay(
   config: RelayConfig,
   log: Logger = createLogger(),
   adapters: AdapterRegistry = createAdapterRegistry(),
+  outputs: OutputRegistry = createOutputRegistry(),
 ): Promise<RunningRelay> {
   const ffmpeg = await locateFfmpeg(config.ffmpegPath);
   log.info(`using ffmpeg ${ffmpeg.version} at ${ffmpeg.path} (from ${ffmpeg.origin})`);
-  const relay = new Relay(config, { ffmpeg, adapters, log });
+  const relay = new Relay(config, { ffmpeg, adapters, outputs, parts: cameraPartFactory(ffmpeg), log });
   await relay.start();
-  let recordings = await startRecordings(relay, log);
-  const app = createApp(relay, log.child('http'));
+  const recordingsNow: RecordingsRef = { current: undefined };
+  let recordings = await startRecordings(relay, log, recordingsNow);
+  const app = createApp(relay, log.child('http'), recordingsNow);
   let listening;
   try {
     listening = await listen(app, config.httpPort, config.httpBindAddress);
@@ -57,21 +62,23 @@ export async function startRelay(
   }
   const { server, port } = listening;
   log.info(`serving on http://${config.httpBindAddress}:${port}/ (${config.cameras.length} cameras, ${config.streams.length} streams)`);
-  let rtsp: RtspEdge | undefined;
   try {
-    rtsp = await RtspEdge.start(relay, log);
+    await relay.startProtocolServers();
   } catch (error) {
     // The RTSP port is taken or not ours: stop what started, as a failed HTTP listen would.
     server.close();
+    await recordings.stop();
     await relay.stop();
     throw error;
   }
+  const rtspServer = relay.protocolServer('rtsp');
+  const rtsp = rtspServer instanceof RtspEdge ? rtspServer : undefined;
   server.headersTimeout = config.security.requestHeaderTimeoutMs;
   const security = () => relay.config.security;
   accessControlOf(relay).connectionLimits.push(limitConnections(server, security));
   const https = await listenHttps(app, security, config.httpBindAddress, log.child('https')).catch(async (error: unknown) => {
     server.close();
-    await rtsp?.close();
+    await recordings.stop();
     await relay.stop();
     throw error;
   });
@@ -98,11 +105,10 @@ export async function startRelay(
       const carried = await recordings.handOver(next);
       try {
         await relay.reload(next);
-        rtsp?.sync();
         const pending = restartNeeded(config, next).map((change) => `${change}: needs a restart to take effect; the running relay keeps the old value`);
         announce([...securityNotices(next), ...pending]);
       } finally {
-        recordings = await startRecordings(relay, log, carried);
+        recordings = await startRecordings(relay, log, recordingsNow, carried);
       }
     } finally {
       // Renewed certificates are picked up on SIGHUP even when the config itself is unchanged or rejected.
@@ -125,7 +131,6 @@ export async function startRelay(
     stop() {
       stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        await rtsp?.close();
         await recordings.stop();
         await relay.stop();
         server.closeAllConnections();

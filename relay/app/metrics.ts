@@ -3,10 +3,11 @@ import { registerSecurityMetrics } from '../auth/metrics.ts';
 import type { Feed } from '../core/feed.ts';
 import type { StreamOutput } from '../outputs/output.ts';
 import type { RateSampler } from './rates.ts';
-import type { Relay } from '../core/relay.ts';
-import { encoderStats, streamStats, type EncoderStats } from './stats.ts';
+import type { Relay } from '../running/relay.ts';
+import { encoderProcessStats, encoderStats, streamStats, type EncoderProcessStats, type EncoderStats } from './stats.ts';
 import { RELAY_VERSION } from './status.ts';
 import { registerRecordingMetrics } from '../recording/status.ts';
+import type { RecordingsRef } from '../recording/recordings.ts';
 
 type Labels = Record<string, string>;
 type Reading = readonly [Labels, number];
@@ -22,7 +23,7 @@ const streamLabels = (output: StreamOutput): Labels => ({
  * A Prometheus registry of the relay's own (never the global one, so that two relays in one process do not clash):
  * process metrics plus counters read from the relay's cameras and streams at scrape time, never per frame.
  */
-export function createMetricsRegistry(relay: Relay, rates: RateSampler): Registry {
+export function createMetricsRegistry(relay: Relay, rates: RateSampler, recordings: RecordingsRef): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const feeds = (): Feed[] => [...relay.feeds.values()];
@@ -72,10 +73,8 @@ export function createMetricsRegistry(relay: Relay, rates: RateSampler): Registr
   counter('relay_stream_bytes_out_total', 'Bytes written to viewers.', stream, () =>
     outputs().map((output) => [streamLabels(output), output.bytesOut]));
   const byProtocol = (figure: 'viewers' | 'bytesOut') => (): Reading[] =>
-    outputs().flatMap((output) => [...relay.edges].flatMap((edge): Reading[] => {
-      const stats = edge.streamStats(output.config.name);
-      return stats ? [[{ ...streamLabels(output), protocol: edge.protocol }, stats[figure]]] : [];
-    }));
+    outputs().flatMap((output) => Object.entries(relay.protocolStats(output.config.name)).map(([protocol, stats]): Reading =>
+      [{ ...streamLabels(output), protocol }, stats[figure]]));
   gauge('relay_protocol_viewers', 'Consumers now on edges beside HTTP (RTSP readers), by protocol.', [...stream, 'protocol'], byProtocol('viewers'));
   counter('relay_protocol_bytes_out_total', 'Bytes written to consumers on edges beside HTTP, by protocol.', [...stream, 'protocol'], byProtocol('bytesOut'));
   counter('relay_stream_frames_out_total', 'Frames sent out (HLS: frames handed to its encoder).', stream, () =>
@@ -102,17 +101,21 @@ export function createMetricsRegistry(relay: Relay, rates: RateSampler): Registr
     encoderStats(relay).map((stats) => [encoderLabels(stats), stats.streams.length]));
   counter('relay_encoder_frames_out_total', 'Access units the encoder produced.', encoder, () =>
     encoderStats(relay).map((stats) => [encoderLabels(stats), stats.framesOut]));
+  const processes = (): Array<readonly [StreamOutput, EncoderProcessStats]> =>
+    outputs().flatMap((output) => {
+      const process = encoderProcessStats(output.video);
+      return process ? [[output, process] as const] : [];
+    });
   counter('relay_ffmpeg_restarts_total', 'Restarts of the encoder process the stream packages (shared by streams of equal settings).', stream, () =>
-    outputs().flatMap((output): Reading[] => (output.video?.supervisor ? [[streamLabels(output), output.video.supervisor.restarts]] : [])));
+    processes().map(([output, process]): Reading => [streamLabels(output), process.restarts]));
   gauge('relay_ffmpeg_up', '1 while the stream\'s encoder is live.', stream, () =>
-    outputs().flatMap((output): Reading[] =>
-      output.video?.supervisor ? [[streamLabels(output), output.video.supervisor.state === 'live' ? 1 : 0]] : []));
+    processes().map(([output, process]): Reading => [streamLabels(output), process.state === 'live' ? 1 : 0]));
   gauge('relay_ffmpeg_cpu_percent', 'CPU use of the stream\'s encoder over the last sampling interval (100 = one core).', stream, () =>
     outputs().flatMap((output): Reading[] => {
       const percent = output.video?.pid !== undefined ? rates.stream(output).cpu.percent : null;
       return percent === null ? [] : [[streamLabels(output), percent]];
     }));
-  registerRecordingMetrics(registry, relay);
+  registerRecordingMetrics(registry, recordings);
   registerSecurityMetrics(registry, relay);
   return registry;
 }

@@ -11,8 +11,9 @@ import { viewerStreamState } from './pages/player-state.ts';
 import { renderWallPage, wallCameraNames } from './pages/wall-page.ts';
 import { renderStatusPage } from './pages/status-page.ts';
 import { RateSampler } from './rates.ts';
-import type { Relay } from '../core/relay.ts';
+import type { Relay } from '../running/relay.ts';
 import { statusSnapshot } from './status.ts';
+import type { RecordingsRef } from '../recording/recordings.ts';
 import { withViewerToken } from '../auth/viewer-link.ts';
 import { reissueViewerToken } from '../auth/viewer-token.ts';
 
@@ -28,10 +29,10 @@ function statusStreamName(relay: Relay): string | undefined {
  * /player/NAME for HLS and FLV streams, /player/NAME/state, /wall and /assets/*. Routes that do not match a page of theirs fall through, so a stream
  * named like one (e.g. player.m3u8, whose segments live under /player/) is still served.
  */
-export function registerPages(router: Router, relay: Relay): void {
+export function registerPages(router: Router, relay: Relay, recordings: RecordingsRef): void {
   const rates = new RateSampler(relay);
-  const metrics = createMetricsRegistry(relay, rates);
-  const snapshot = () => statusSnapshot(relay, rates);
+  const metrics = createMetricsRegistry(relay, rates, recordings);
+  const snapshot = () => statusSnapshot(relay, rates, recordings);
   const history = new StatusHistory();
   sampleHistory(history, snapshot, relay.stopSignal);
 
@@ -75,8 +76,8 @@ export function registerPages(router: Router, relay: Relay): void {
 
 async function servePlayer(ctx: Context, next: Next, relay: Relay, snapshot: () => ReturnType<typeof statusSnapshot>): Promise<void> {
   const name = ctx.path.slice('/player/'.length);
-  const format = relay.outputs.get(name)?.config.format;
-  if (format !== 'hls' && format !== 'flv') return next();
+  const player = relay.outputs.get(name)?.player;
+  if (!player) return next();
   const { streams } = snapshot();
   const stream = streams.find((candidate) => candidate.name === name);
   if (!stream) return next();
@@ -99,7 +100,7 @@ async function servePlayer(ctx: Context, next: Next, relay: Relay, snapshot: () 
   // Only a camera with a control backend gets the control panel: asking the others would log a 404 in every viewer's console.
   const cameraControl = relay.config.cameras.some((camera) => camera.name === stream.camera && camera.control.kind !== 'none');
   const request = { ...playerRequest(ctx), cameraControl };
-  if (format === 'flv') return sendHtml(ctx, renderFlvPlayerPage(tokenized(stream), sibling('hls'), request));
+  if (player === 'flv') return sendHtml(ctx, renderFlvPlayerPage(tokenized(stream), sibling('hls'), request));
   sendHtml(ctx, renderPlayerPage(tokenized(stream), sibling('mpjpeg'), request));
 }
 

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import type { Relay } from '../core/relay.ts';
+import type { Relay } from '../running/relay.ts';
 import { streamStats } from './stats.ts';
-import { edgeConsumers } from '../core/edge.ts';
 
 /** How often counters are sampled into rates; the status page refreshes on about the same period. */
 export const SAMPLE_INTERVAL_MS = 2000;
@@ -142,7 +141,7 @@ export class RateSampler {
         if (count++ >= VIEWER_SAMPLE_CAP) break;
         this.viewer(viewer).sample(viewer.bytesSent, now);
       }
-      for (const consumer of edgeConsumers(this.relay.edges, output.config.name, VIEWER_SAMPLE_CAP - Math.min(count, VIEWER_SAMPLE_CAP))) {
+      for (const consumer of this.relay.protocolConsumers(output.config.name, VIEWER_SAMPLE_CAP - Math.min(count, VIEWER_SAMPLE_CAP))) {
         this.viewer(consumer.handle).sample(consumer.bytesSent, now);
       }
     }

@@ -4,12 +4,13 @@ import Koa, { type Context } from 'koa';
 import Router from '@koa/router';
 import { RelayError } from '../core/errors.ts';
 import type { Logger } from '../../lib/log.ts';
-import type { Relay } from '../core/relay.ts';
+import type { Relay } from '../running/relay.ts';
 import type { StreamOutput } from '../outputs/output.ts';
 import { registerPages } from './pages.ts';
 import { registerSourceApi } from '../api/source.ts';
 import { registerVodRoutes } from '../vod/routes.ts';
 import { registerRecordingRoutes } from '../recording/api.ts';
+import type { RecordingsRef } from '../recording/recordings.ts';
 import { registerEdgeCheck } from '../auth/edge-check.ts';
 import { registerControlRoutes } from '../control/routes.ts';
 import { OPENAPI_DOCUMENT } from '../api/openapi.ts';
@@ -20,8 +21,11 @@ import { securityHeaders } from '../http/security-headers.ts';
 const MAX_PATH_LENGTH = 1024;
 const NAME = '[A-Za-z0-9][A-Za-z0-9._-]{0,127}';
 
-/** Builds the Koa app: streams at /NAME (as ffserver), HLS segments at /PREFIX/SEGMENT, redirects, pages. */
-export function createApp(relay: Relay, log: Logger): Koa {
+/**
+ * Builds the Koa app: streams at /NAME (as ffserver), HLS segments at /PREFIX/SEGMENT, redirects, pages.
+ * `recordings` holds the relay's recordings of the moment (a reload replaces them).
+ */
+export function createApp(relay: Relay, log: Logger, recordings: RecordingsRef): Koa {
   const app = new Koa();
   app.proxy = false;
   // Koa's default error printer writes raw stacks; every error goes through the logger instead, one line each.
@@ -51,11 +55,11 @@ export function createApp(relay: Relay, log: Logger): Koa {
   app.use(securityHeaders());
   app.use(accessGuard(relay));
   router.get('/api/openapi.json', (ctx) => { ctx.body = OPENAPI_DOCUMENT; });
-  registerPages(router, relay);
+  registerPages(router, relay, recordings);
   registerEdgeCheck(router, relay);
   registerSourceApi(router, relay, log.child('api'));
   registerVodRoutes(router, relay, log);
-  registerRecordingRoutes(router, relay);
+  registerRecordingRoutes(router, relay, recordings);
   registerControlRoutes(router, relay);
 
   router.get(new RegExp(`^/(${NAME})$`), async (ctx) => {
@@ -67,7 +71,7 @@ export function createApp(relay: Relay, log: Logger): Koa {
 
   router.get(new RegExp(`^/(${NAME})/(${NAME})$`), async (ctx) => {
     const [, prefix, segment] = /^\/([^/]+)\/([^/]+)$/.exec(ctx.path) ?? [];
-    await serveStream(ctx, relay, relay.hlsBySegmentPrefix(prefix ?? ''), segment ?? '');
+    await serveStream(ctx, relay, relay.outputByResourcePrefix(prefix ?? ''), segment ?? '');
   });
 
   app.use(router.routes());

@@ -1,42 +1,39 @@
 import type { SharedEncoder } from '../encoders/shared-encoder.ts';
-import { HlsOutput } from '../outputs/hls.ts';
-import type { StreamOutput } from '../outputs/output.ts';
-import type { Relay } from '../core/relay.ts';
-import type { Viewer } from '../core/viewer.ts';
+import type { OutputStats, StreamOutput } from '../outputs/output.ts';
+import type { Relay } from '../running/relay.ts';
 
 /**
  * The one place status pages, /stat.json, /metrics and the rate sampler read a stream's and an encoder's figures
- * from, so none of them reaches into fan-outs, encoders or packagers.
+ * from: each output answers stats(), so none of them reaches into fan-outs, encoders or packagers.
  */
-export interface StreamStats {
-  readonly viewers: number;
-  readonly bytesOut: number;
-  /** Frames sent out (for HLS, which has no fan-out: frames its encoder produced). */
-  readonly framesOut: number;
-  /** Frames not sent to slow viewers plus camera frames not handed to a backed-up encoder. */
-  readonly drops: number;
-  readonly slowDisconnects: number;
-  /** Consumers waiting for the stream to start (counted in viewers). */
-  readonly waiting: number;
+export interface StreamStats extends OutputStats {
   readonly encoder: SharedEncoder | undefined;
-  /** Consumers of a live stream, for the viewer list (none for HLS). */
-  readonly consumers: Iterable<Viewer>;
-  /** HLS: requests that reached the relay by kind (playlist, segment, part, init); undefined for other formats. */
-  readonly originRequests: Readonly<Record<string, number>> | undefined;
 }
 
 export function streamStats(output: StreamOutput): StreamStats {
-  const { fanout, video } = output;
+  return { ...output.stats(), encoder: output.video };
+}
+
+/** How a stream's encoder process is doing, or null for a stream without one (or an encoder without a process). */
+export interface EncoderProcessStats {
+  readonly state: string;
+  readonly pid: number | null;
+  readonly restarts: number;
+  readonly lastError: { message: string; at: string } | null;
+  /** The last lines of its stderr, kept only once it has failed. */
+  readonly stderrTail: string;
+}
+
+export function encoderProcessStats(encoder: SharedEncoder | undefined): EncoderProcessStats | null {
+  const supervisor = encoder?.supervisor;
+  if (!encoder || !supervisor) return null;
+  const lastError = supervisor.lastError;
   return {
-    viewers: output.viewerCount,
-    bytesOut: output.bytesOut,
-    framesOut: fanout ? fanout.counters.framesOut : (video?.counters.framesOut ?? 0),
-    drops: (fanout?.counters.drops ?? 0) + (video?.counters.framesDropped ?? 0),
-    slowDisconnects: fanout?.counters.slowDisconnects ?? 0,
-    waiting: fanout?.waitingViewers.length ?? 0,
-    encoder: video,
-    consumers: fanout?.viewers ?? [],
-    originRequests: output instanceof HlsOutput ? output.originRequests : undefined,
+    state: supervisor.state,
+    pid: encoder.pid ?? null,
+    restarts: supervisor.restarts,
+    lastError: lastError ? { message: lastError.message, at: new Date(lastError.at).toISOString() } : null,
+    stderrTail: lastError ? encoder.stderrTail : '',
   };
 }
 
@@ -59,12 +56,12 @@ export interface EncoderStats {
 }
 
 export function encoderStats(relay: Relay): EncoderStats[] {
-  return [...relay.encoders.values()].map(({ encoder, users }) => {
+  return [...relay.encoders.values()].map(({ camera, encoder, users }) => {
     const supervisor = encoder.supervisor;
     const lastError = supervisor?.lastError;
     return {
       id: encoder.id,
-      camera: encoder.id.split('#')[0]!,
+      camera,
       codec: encoder.settings.codec,
       streams: [...users].sort(),
       state: supervisor ? supervisor.state : encoder.track ? 'live' : 'starting',

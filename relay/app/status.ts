@@ -1,14 +1,13 @@
 import type { PushStreamInfo } from '../../adapters/push/hub.ts';
-import { edgeConsumers, edgeStats, edgeViewers, type EdgeStreamStats } from '../core/edge.ts';
+import type { EdgeStreamStats } from '../core/edge.ts';
 import type { Feed } from '../core/feed.ts';
 import type { FfmpegInfo } from '../encoders/ffmpeg-locate.ts';
-import { HlsOutput } from '../outputs/hls.ts';
 import type { StreamOutput } from '../outputs/output.ts';
 import { VIEWER_SAMPLE_CAP, type RateSampler } from './rates.ts';
-import type { Relay } from '../core/relay.ts';
-import { encoderStats, streamStats, type EncoderStats } from './stats.ts';
+import type { Relay } from '../running/relay.ts';
+import { encoderProcessStats, encoderStats, streamStats, type EncoderStats } from './stats.ts';
 import { recordingStatus, type RecordingStatus } from '../recording/status.ts';
-import type { Viewer } from '../core/viewer.ts';
+import type { RecordingsRef } from '../recording/recordings.ts';
 
 /** The version reported on /stat.html and by `relay --version`. */
 export const RELAY_VERSION = '0.1.0';
@@ -149,7 +148,7 @@ function viewerId(viewer: object): number {
 }
 
 /** The snapshot of one relay; rates are null until the sampler has two readings. */
-export function statusSnapshot(relay: Relay, rates: RateSampler): StatusSnapshot {
+export function statusSnapshot(relay: Relay, rates: RateSampler, recordings: RecordingsRef): StatusSnapshot {
   const now = Date.now();
   const usage = relay.admission.usage();
   const outputs = [...relay.outputs.values()];
@@ -174,7 +173,7 @@ export function statusSnapshot(relay: Relay, rates: RateSampler): StatusSnapshot
     cameras,
     streams,
     encoders: encoderStats(relay),
-    recording: recordingStatus(relay),
+    recording: recordingStatus(recordings),
   };
 }
 
@@ -231,25 +230,24 @@ function streamStatus(relay: Relay, output: StreamOutput, rates: RateSampler): S
   const { config } = output;
   const stats = streamStats(output);
   const meters = rates.stream(output);
-  const hls = output instanceof HlsOutput;
   const viewers = [...stats.consumers].slice(0, VIEWER_SAMPLE_CAP);
   const viewerList: ViewerStatus[] = [
     ...viewers.map((viewer) => ({
       id: viewerId(viewer), protocol: 'http', address: viewer.remoteAddress, since: new Date(viewer.since).toISOString(),
       bytesSent: viewer.bytesSent, kbps: kbps(rates.viewer(viewer).rate), drops: viewer.drops,
     })),
-    ...edgeConsumers(relay.edges, config.name, VIEWER_SAMPLE_CAP - viewers.length).map((consumer) => ({
+    ...relay.protocolConsumers(config.name, VIEWER_SAMPLE_CAP - viewers.length).map((consumer) => ({
       id: viewerId(consumer.handle), protocol: consumer.protocol, address: consumer.address, since: new Date(consumer.since).toISOString(),
       bytesSent: consumer.bytesSent, kbps: kbps(rates.viewer(consumer.handle).rate), drops: consumer.drops,
     })),
   ];
   const encoder = stats.encoder;
-  const supervisor = encoder?.supervisor;
+  const process = encoderProcessStats(encoder);
   return {
     name: config.name,
     url: `/${config.name}`,
-    playerUrl: hls || config.format === 'flv' ? `/player/${config.name}` : null,
-    lowLatency: hls && config.lowLatency,
+    playerUrl: output.player ? `/player/${config.name}` : null,
+    lowLatency: output.player === 'hls' && config.lowLatency,
     format: config.format,
     camera: output.feed.camera.name,
     configured: {
@@ -270,21 +268,18 @@ function streamStatus(relay: Relay, output: StreamOutput, rates: RateSampler): S
     drops: stats.drops,
     waiting: stats.waiting,
     encoder: encoder?.id ?? null,
-    ffmpeg:
-      encoder && supervisor
-        ? {
-            state: supervisor.state,
-            pid: encoder.pid ?? null,
-            cpuPercent: round(meters.cpu.percent),
-            restarts: supervisor.restarts,
-            lastError: supervisor.lastError ? { message: supervisor.lastError.message, at: new Date(supervisor.lastError.at).toISOString() } : null,
-            stderrTail: supervisor.lastError ? encoder.stderrTail : '',
-          }
-        : null,
+    ffmpeg: process && {
+      state: process.state,
+      pid: process.pid,
+      cpuPercent: round(meters.cpu.percent),
+      restarts: process.restarts,
+      lastError: process.lastError,
+      stderrTail: process.stderrTail,
+    },
     viewerList,
-    viewerListTruncated: viewerList.length < stats.viewers + edgeViewers(relay.edges, config.name),
+    viewerListTruncated: viewerList.length < stats.viewers + relay.protocolViewers(config.name),
     originRequests: stats.originRequests ? { ...stats.originRequests } : null,
-    protocols: edgeStats(relay.edges, config.name),
+    protocols: relay.protocolStats(config.name),
   };
 }
 

@@ -1,5 +1,15 @@
-import type { RtspConnection, RtspReply } from '../rtsp/connection.ts';
 import { authorizeViewer } from './access.ts';
+
+/** What the check needs of an RTSP connection: who it is (kept as the key of what it was authorised with) and its address. */
+export interface ReaderConnection {
+  readonly remoteAddress: string;
+}
+
+/** The RTSP answer to a refused reader: a status and the headers it needs (a challenge). */
+export interface ReaderRefusal {
+  readonly status: number;
+  readonly headers?: ReadonlyArray<readonly [string, string]>;
+}
 
 type RelayLike = Parameters<typeof authorizeViewer>[0];
 
@@ -13,7 +23,7 @@ interface Credentials {
  * The credentials each RTSP connection was authorised with, by stream: SETUP's and PLAY's URIs are the Content-Base,
  * which carries no query, so a reader that gave its token in the DESCRIBE URL is checked again with that token.
  */
-const authorised = new WeakMap<RtspConnection, Map<string, Credentials>>();
+const authorised = new WeakMap<ReaderConnection, Map<string, Credentials>>();
 
 /**
  * The RTSP server's viewer check at DESCRIBE, SETUP and PLAY: the token comes in the URL query
@@ -28,8 +38,8 @@ export async function authorizeRtspReader(
   streamName: string,
   uri: string,
   authorization: string | undefined,
-  connection: RtspConnection,
-): Promise<RtspReply | undefined> {
+  connection: ReaderConnection,
+): Promise<ReaderRefusal | undefined> {
   const query = uri.includes('?') ? new URLSearchParams(uri.slice(uri.indexOf('?') + 1)) : undefined;
   const tokens = query?.getAll('token') ?? [];
   const given = tokens.length === 0 && !authorization ? undefined : { token: tokens.length === 1 ? tokens[0] : undefined, authorization };

@@ -1,5 +1,10 @@
-import type { RelayConfig } from '../../conf/types.ts';
-import type { StreamOutput } from '../outputs/output.ts';
+import type { RelayConfig, StreamConfig } from '../../conf/types.ts';
+
+/** What admission needs of a served stream: its limits and how many watch it over HTTP now. */
+export interface AdmittedStream {
+  readonly config: StreamConfig;
+  readonly viewerCount: number;
+}
 
 /**
  * Why a viewer was refused; the HTTP edge answers 503 with this text before any stream byte. `scope` says which limit
@@ -18,13 +23,13 @@ export class Admission {
 
   constructor(
     private readonly config: RelayConfig,
-    private readonly outputs: () => Iterable<StreamOutput>,
+    private readonly outputs: () => Iterable<AdmittedStream>,
     /** Consumers of a stream on edges other than HTTP (RTSP readers), counted against the same limits. */
     private readonly edgeViewers: (stream: string) => number = () => 0,
   ) {}
 
   /** kbit/s a viewer of this stream is expected to take. */
-  static estimatedKbps(output: StreamOutput): number {
+  static estimatedKbps(output: AdmittedStream): number {
     return output.config.videoBitRate;
   }
 
@@ -41,7 +46,7 @@ export class Admission {
   }
 
   /** Returns a refusal, or undefined when the viewer may be served. */
-  check(output: StreamOutput): Refusal | undefined {
+  check(output: AdmittedStream): Refusal | undefined {
     const refusal = this.evaluate(output);
     if (refusal) {
       this.counters.refused++;
@@ -51,7 +56,7 @@ export class Admission {
     return refusal;
   }
 
-  private evaluate(output: StreamOutput): Refusal | undefined {
+  private evaluate(output: AdmittedStream): Refusal | undefined {
     const { maxClients } = output.config;
     const streamViewers = output.viewerCount + this.edgeViewers(output.config.name);
     if (maxClients > 0 && streamViewers >= maxClients) return { reason: `stream ${output.config.name} is full (${maxClients} viewers)`, scope: 'stream' };

@@ -4,7 +4,7 @@ import type { SharedEncoder } from '../encoders/shared-encoder.ts';
 import { Fanout } from '../core/fanout.ts';
 import type { Feed } from '../core/feed.ts';
 import type { Viewer } from '../core/viewer.ts';
-import type { LiveOutput } from './output.ts';
+import type { LiveOutput, OutputStats, PlayerKind } from './output.ts';
 
 /**
  * What the live streams (FLV, MJPEG) share: their consumers are the fan-out's, every HTTP viewer is admitted, stalled
@@ -12,6 +12,8 @@ import type { LiveOutput } from './output.ts';
  */
 export abstract class FanoutOutput implements LiveOutput {
   readonly fanout: Fanout;
+  readonly resourcePrefix = undefined;
+  abstract readonly player: PlayerKind | undefined;
 
   constructor(
     readonly config: StreamConfig,
@@ -27,6 +29,20 @@ export abstract class FanoutOutput implements LiveOutput {
 
   get bytesOut(): number {
     return this.fanout.counters.bytesOut;
+  }
+
+  stats(): OutputStats {
+    const { counters } = this.fanout;
+    return {
+      viewers: this.viewerCount,
+      bytesOut: this.bytesOut,
+      framesOut: counters.framesOut,
+      drops: counters.drops + (this.video?.counters.framesDropped ?? 0),
+      slowDisconnects: counters.slowDisconnects,
+      waiting: this.fanout.waitingViewers.length,
+      consumers: this.fanout.viewers,
+      originRequests: undefined,
+    };
   }
 
   needsAdmission(): boolean {

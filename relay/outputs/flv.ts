@@ -20,6 +20,7 @@ const STALE_GOP_MS = 3000;
  * its keyframe, so it starts at once. Times run on from the first frame, across encoder and camera restarts.
  */
 export class FlvOutput extends FanoutOutput {
+  readonly player = 'flv';
   private track: H264Track | undefined;
   /** onMetaData and the AVC sequence header of the current track. */
   private sequenceHeader: Buffer | undefined;

@@ -9,7 +9,7 @@ import { findHlsResource, parseHlsName, type HlsRequestKind } from '../hls/looku
 import { HlsPackager, LATE_READER_SEGMENTS } from '../hls/packager.ts';
 import { renderLowLatencyPlaylist, renderPlaylist, targetDuration } from '../hls/playlist.ts';
 import { HlsSessions, SESSION_PARAMETER } from '../hls/sessions.ts';
-import type { StreamOutput } from './output.ts';
+import type { OutputStats, StreamOutput } from './output.ts';
 
 /** LL-HLS part target, seconds (the spec's advice is 0.2 to 0.5 s; parts end before they pass it). */
 export const PART_SECONDS = 0.3;
@@ -32,6 +32,8 @@ export function hlsSegmentPrefix(streamName: string): string {
  */
 export class HlsOutput implements StreamOutput {
   readonly fanout = undefined;
+  readonly player = 'hls';
+  readonly resourcePrefix: string;
   readonly packager: HlsPackager;
   /** Requests that reached this relay, by kind: what an operator compares with a cache's traffic. */
   readonly originRequests: Record<HlsRequestKind, number> = { playlist: 0, segment: 0, part: 0, init: 0 };
@@ -47,6 +49,7 @@ export class HlsOutput implements StreamOutput {
     /** The camera's shared encoder at this stream's video settings. */
     readonly video: SharedEncoder,
   ) {
+    this.resourcePrefix = hlsSegmentPrefix(config.name);
     const container = config.lowLatency ? 'fmp4' : 'ts';
     this.packager = new HlsPackager(
       { container, segmentSeconds: config.hlsSegmentSeconds, listSize: config.hlsListSize, partSeconds: PART_SECONDS },
@@ -74,6 +77,20 @@ export class HlsOutput implements StreamOutput {
     for (const frame of this.video.groupOfPictures) this.packager.push(frame);
     // An always-on camera's encoder runs by itself; an on-demand one runs while sessions or waiting requests hold it.
     this.unsubscribe = this.video.subscribe((frame) => this.packager.push(frame));
+  }
+
+  stats(): OutputStats {
+    const { counters } = this.video;
+    return {
+      viewers: this.viewerCount,
+      bytesOut: this.bytesOut,
+      framesOut: counters.framesOut,
+      drops: counters.framesDropped,
+      slowDisconnects: 0,
+      waiting: 0,
+      consumers: [],
+      originRequests: this.originRequests,
+    };
   }
 
   needsAdmission(ctx: Context, subpath: string): boolean {
@@ -110,6 +127,7 @@ export class HlsOutput implements StreamOutput {
   async close(): Promise<void> {
     this.held.close();
     this.unsubscribe?.();
+    this.unsubscribe = undefined;
     this.sessions.close();
   }
 

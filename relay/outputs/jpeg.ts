@@ -3,7 +3,7 @@ import type { StreamConfig } from '../../conf/types.ts';
 import { RelayError } from '../core/errors.ts';
 import type { JpegView } from '../encoders/jpeg-view.ts';
 import type { Feed } from '../core/feed.ts';
-import type { StreamOutput } from './output.ts';
+import type { OutputStats, StreamOutput } from './output.ts';
 
 /** How long a snapshot request waits for a starting camera's or JPEG view's first frame. */
 const FIRST_FRAME_WAIT_MS = 10_000;
@@ -18,6 +18,8 @@ export const SNAPSHOT_LINGER_MS = 10_000;
 export class JpegOutput implements StreamOutput {
   readonly video = undefined;
   readonly fanout = undefined;
+  readonly player = undefined;
+  readonly resourcePrefix = undefined;
   private active = 0;
   private lingering: { release: () => void; timer: NodeJS.Timeout } | undefined;
   bytesOut = 0;
@@ -33,6 +35,10 @@ export class JpegOutput implements StreamOutput {
   }
 
   start(): void {}
+
+  stats(): OutputStats {
+    return { viewers: this.active, bytesOut: this.bytesOut, framesOut: 0, drops: 0, slowDisconnects: 0, waiting: 0, consumers: [], originRequests: undefined };
+  }
 
   needsAdmission(): boolean {
     return true;

@@ -28,6 +28,7 @@ export function multipartPart(jpeg: Buffer): Buffer {
  * skips to the next frame.
  */
 export class MjpegOutput extends FanoutOutput {
+  readonly player = undefined;
   private lastSentAt = -Infinity;
   private latestPart: Buffer | undefined;
   private latestSource: JpegFrame | undefined;

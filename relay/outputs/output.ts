@@ -7,7 +7,32 @@ import type { Feed } from '../core/feed.ts';
 import { RelayError } from '../core/errors.ts';
 import { Viewer, type ViewerLimits } from '../core/viewer.ts';
 
-/** A served Stream: one of flv, hls, mpjpeg, jpeg. The HTTP edge admits a viewer, then hands the request over. */
+/** What every output answers for /stat.json, /metrics and the rate sampler, so none of them reads its internals. */
+export interface OutputStats {
+  /** Viewers now (for HLS, sessions that reloaded their playlist recently). */
+  readonly viewers: number;
+  /** Bytes written to this stream's viewers since it started. */
+  readonly bytesOut: number;
+  /** Frames sent out (for HLS, which has no fan-out: frames its encoder produced). */
+  readonly framesOut: number;
+  /** Frames not sent to slow viewers plus camera frames not handed to a backed-up encoder. */
+  readonly drops: number;
+  readonly slowDisconnects: number;
+  /** Consumers waiting for the stream to start (counted in viewers). */
+  readonly waiting: number;
+  /** Consumers of a live stream, for the viewer list (none for HLS and JPEG). */
+  readonly consumers: Iterable<Viewer>;
+  /** HLS: requests that reached the relay by kind (playlist, segment, part, init); undefined for other formats. */
+  readonly originRequests: Readonly<Record<string, number>> | undefined;
+}
+
+/** The in-house player page a stream has at /player/NAME: hls.js for HLS, mpegts.js for FLV. */
+export type PlayerKind = 'hls' | 'flv';
+
+/**
+ * A served Stream at /NAME, built by its format's entry of the output registry (registry.ts). The HTTP edge admits a
+ * viewer, then hands the request over.
+ */
 export interface StreamOutput {
   readonly config: StreamConfig;
   readonly feed: Feed;
@@ -19,13 +44,19 @@ export interface StreamOutput {
   readonly viewerCount: number;
   /** Bytes written to this stream's viewers since it started. */
   readonly bytesOut: number;
+  /** The player page this stream has, if any. */
+  readonly player: PlayerKind | undefined;
+  /** The URL folder its other resources live under (HLS: `NAME/` for `NAME.m3u8`), served through serve(ctx, subpath). */
+  readonly resourcePrefix: string | undefined;
   start(): void;
+  stats(): OutputStats;
   /** False for requests that continue a session already admitted (HLS segments and known clients). */
   needsAdmission(ctx: Context, subpath: string): boolean;
   /** Periodic housekeeping off the hot path (stalled viewers, expired HLS clients). */
   sweep(now: number): void;
   /** Serves one request; `subpath` is what follows `/NAME/` (HLS segments), else ''. */
   serve(ctx: Context, subpath: string): Promise<void>;
+  /** Ends its viewers and stops taking frames. Safe to call twice. */
   close(): Promise<void>;
 }
 

@@ -1,8 +1,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import type { Relay } from '../core/relay.ts';
 import { exportFrames, exportMp4, type Export } from './export.ts';
-import { recordingsOf, type Recordings } from './recordings.ts';
+import type { RecordingRelay, Recordings, RecordingsRef } from './recordings.ts';
 import { renderRecordingsPage } from './page.ts';
 
 /** Exports running at once; more get 503 so that downloads cannot starve live encoding of CPU. */
@@ -47,8 +46,8 @@ export function parseDuration(value: unknown, max: number): number {
 }
 
 /** The recordings and the configured camera a request names; unknown or malformed names are 404. */
-function cameraOf(relay: Relay, ctx: Context): { recordings: Recordings; camera: string } {
-  const recordings = recordingsOf(relay);
+function cameraOf(relay: RecordingRelay, ref: RecordingsRef, ctx: Context): { recordings: Recordings; camera: string } {
+  const recordings = ref.current;
   const camera = typeof ctx.query.camera === 'string' ? ctx.query.camera : '';
   if (!recordings || !CAMERA_NAME.test(camera) || !relay.config.cameras.some((known) => known.name === camera)) {
     throw new RecordingApiError(404, 'UNKNOWN_CAMERA', 'no such camera');
@@ -57,7 +56,7 @@ function cameraOf(relay: Relay, ctx: Context): { recordings: Recordings; camera:
 }
 
 /** Drops from the index the segments of the range whose files were deleted outside the relay, and says so in the log. */
-function forgetVanished(relay: Relay, recordings: Recordings, camera: string, from: number, to: number, recheckMs = 0): void {
+function forgetVanished(relay: RecordingRelay, recordings: Recordings, camera: string, from: number, to: number, recheckMs = 0): void {
   const dropped = recordings.index.dropVanished(camera, from, to, recheckMs);
   if (dropped > 0) relay.deps.log.warn(`recordings of ${camera}: ${dropped} segment file(s) deleted outside the relay, dropped from the index`);
 }
@@ -70,7 +69,7 @@ function single(value: unknown): unknown {
  * /record/list, /record/get, /record/frames and the page /recordings/CAMERA. Errors are JSON `{ code, message }`;
  * camera names are checked against the config before anything touches the disk.
  */
-export function registerRecordingRoutes(router: Router, relay: Relay): void {
+export function registerRecordingRoutes(router: Router, relay: RecordingRelay, ref: RecordingsRef): void {
   let running = 0;
   const handle = (handler: (ctx: Context) => Promise<void> | void) => async (ctx: Context) => {
     try {
@@ -121,7 +120,7 @@ export function registerRecordingRoutes(router: Router, relay: Relay): void {
   };
 
   router.get('/record/list', handle((ctx) => {
-    const { recordings, camera } = cameraOf(relay, ctx);
+    const { recordings, camera } = cameraOf(relay, ref, ctx);
     const from = ctx.query.start === undefined ? -8.64e15 : parseTime(single(ctx.query.start), 'start');
     const to = ctx.query.end === undefined ? 8.64e15 : parseTime(single(ctx.query.end), 'end');
     if (to < from) throw new RecordingApiError(400, 'BAD_TIME', 'end is before start');
@@ -134,7 +133,7 @@ export function registerRecordingRoutes(router: Router, relay: Relay): void {
   }));
 
   router.get('/record/get', handle(async (ctx) => {
-    const { recordings, camera } = cameraOf(relay, ctx);
+    const { recordings, camera } = cameraOf(relay, ref, ctx);
     const { from, to } = range(ctx, recordings);
     forgetVanished(relay, recordings, camera, from, to);
     const segments = recordings.index.overlapping(camera, from, to);
@@ -146,7 +145,7 @@ export function registerRecordingRoutes(router: Router, relay: Relay): void {
   }));
 
   router.get('/record/frames', handle(async (ctx) => {
-    const { recordings, camera } = cameraOf(relay, ctx);
+    const { recordings, camera } = cameraOf(relay, ref, ctx);
     const { from, to } = range(ctx, recordings);
     const fpsText = single(ctx.query.fps) ?? '1';
     const fps = typeof fpsText === 'string' && /^\d{1,3}(\.\d{1,3})?$/.test(fpsText) ? Number(fpsText) : NaN;
@@ -162,7 +161,7 @@ export function registerRecordingRoutes(router: Router, relay: Relay): void {
 
   router.get(/^\/recordings\/([A-Za-z0-9][A-Za-z0-9._-]{0,127})$/, handle((ctx) => {
     const camera = ctx.path.slice('/recordings/'.length);
-    const recordings = recordingsOf(relay);
+    const recordings = ref.current;
     if (!recordings || !relay.config.cameras.some((known) => known.name === camera)) {
       throw new RecordingApiError(404, 'UNKNOWN_CAMERA', 'no such camera');
     }

@@ -3,21 +3,28 @@ import { resolve } from 'node:path';
 import type { RelayConfig } from '../../conf/types.ts';
 import type { Logger } from '../../lib/log.ts';
 import { sameExceptLine } from '../../conf/same.ts';
-import type { Relay } from '../core/relay.ts';
+import type { ProcessSlots } from '../../lib/process-slots.ts';
 import { CameraRecorder } from './recorder.ts';
 import { Retention, statfsFreeSpace, type FreeSpace } from './retention.ts';
 import { SegmentIndex } from './segment-index.ts';
-import { recordingSource, type RecordingSource } from './source.ts';
+import { recordingSource, type EncoderSupply, type RecordingSource } from './source.ts';
 
 /** How often retention runs besides before each new segment, ms. */
 const RETENTION_INTERVAL_MS = 2000;
 
-/** Every running relay's recordings, for the routes, pages, status and metrics that are handed only the relay. */
-const byRelay = new WeakMap<Relay, Recordings>();
+/** What recording needs of the running relay: its config, its cameras' encoders, process slots, ffmpeg and log. */
+export interface RecordingRelay extends EncoderSupply {
+  readonly config: RelayConfig;
+  readonly processSlots: ProcessSlots;
+  readonly deps: { readonly log: Logger; readonly ffmpeg: { readonly path: string } };
+}
 
-/** The recordings of a relay, if startRecordings ran for it. */
-export function recordingsOf(relay: Relay): Recordings | undefined {
-  return byRelay.get(relay);
+/**
+ * Where the relay's recordings of the moment are (a reload builds new ones): made by relay/app/main.ts and handed to
+ * the recording routes, status and metrics, and to recorders carried over a reload.
+ */
+export interface RecordingsRef {
+  current: Recordings | undefined;
 }
 
 /** A recorder with what it holds: the camera's encoder and its process slot. */
@@ -47,11 +54,12 @@ export class Recordings {
   private stopping: Promise<void> | undefined;
 
   constructor(
-    private readonly relay: Relay,
+    private readonly relay: RecordingRelay,
     readonly config: RelayConfig,
     private readonly log: Logger,
     freeSpace: FreeSpace = statfsFreeSpace,
     private readonly carried?: CarriedRecordings,
+    private readonly ref?: RecordingsRef,
   ) {
     this.index = carried?.index ?? new SegmentIndex(resolve(config.recording.path));
     const cameras = new Map(config.cameras.filter((camera) => camera.record.enabled)
@@ -96,7 +104,7 @@ export class Recordings {
         ffmpegPath: this.relay.deps.ffmpeg.path,
         log: this.log.child(`record ${camera.name}`),
         // The relay's recordings of the moment: a recorder carried over a reload follows the new retention limits.
-        beforeSegment: () => recordingsOf(this.relay)?.runRetention(),
+        beforeSegment: () => (this.ref?.current ?? this).runRetention(),
       });
       const entry: RunningRecorder = { recorder, source, release: undefined };
       this.running.set(camera.name, entry);
@@ -159,10 +167,10 @@ export class Recordings {
   }
 }
 
-/** Starts the recordings of a relay and remembers them for its routes and status. */
-export async function startRecordings(relay: Relay, log: Logger, carried?: CarriedRecordings): Promise<Recordings> {
-  const recordings = new Recordings(relay, relay.config, log.child('recording'), statfsFreeSpace, carried);
-  byRelay.set(relay, recordings);
+/** Starts the recordings of a relay and makes them the current ones of `ref`, for its routes and status. */
+export async function startRecordings(relay: RecordingRelay, log: Logger, ref: RecordingsRef, carried?: CarriedRecordings): Promise<Recordings> {
+  const recordings = new Recordings(relay, relay.config, log.child('recording'), statfsFreeSpace, carried, ref);
+  ref.current = recordings;
   await recordings.start();
   return recordings;
 }

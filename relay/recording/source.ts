@@ -1,7 +1,12 @@
 import type { CameraConfig } from '../../conf/types.ts';
 import type { EncoderSettings } from '../encoders/ffmpeg-args.ts';
 import type { EncodedVideoSource } from '../../media/types.ts';
-import type { Relay } from '../core/relay.ts';
+
+/** What the recorder takes from the running relay: a camera's shared encoder, held by name until released. */
+export interface EncoderSupply {
+  encoderFor(camera: string, settings: EncoderSettings, user: string): EncodedVideoSource;
+  releaseEncoder(user: string): Promise<void>;
+}
 
 /** The camera's encoded video at its recording settings, and how to let go of it. */
 export interface RecordingSource {
@@ -28,7 +33,7 @@ export function recordingEncoderSettings(camera: CameraConfig): EncoderSettings 
  * The one place the recorder gets a camera's encoded H.264: the camera's shared encoder at the Record* settings
  * (the same one a live stream with those settings uses), fed by the camera's Feed, so no second camera connection.
  */
-export function recordingSource(relay: Relay, camera: CameraConfig): RecordingSource {
+export function recordingSource(relay: EncoderSupply, camera: CameraConfig): RecordingSource {
   const user = `record:${camera.name}`;
   const video = relay.encoderFor(camera.name, recordingEncoderSettings(camera), user);
   return { video, close: () => relay.releaseEncoder(user) };

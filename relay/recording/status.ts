@@ -1,7 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { formatValue, html, live, type Markup } from '../../lib/html.ts';
-import type { Relay } from '../core/relay.ts';
-import { recordingsOf } from './recordings.ts';
+import type { RecordingsRef } from './recordings.ts';
 import { DELETION_REASONS, type DeletionReason } from './retention.ts';
 import type { Segment } from './segment-index.ts';
 
@@ -42,8 +41,8 @@ const sum = (segments: readonly Segment[]): number => segments.reduce((total, se
 const oldest = (segments: readonly Segment[]): string | null => (segments[0] ? new Date(segments[0].start).toISOString() : null);
 
 /** The recording part of the status snapshot. */
-export function recordingStatus(relay: Relay): RecordingStatus | null {
-  const recordings = recordingsOf(relay);
+export function recordingStatus(ref: RecordingsRef): RecordingStatus | null {
+  const recordings = ref.current;
   if (!recordings) return null;
   const { index, retention, recorders, config } = recordings;
   const names = [...new Set([...recorders.keys(), ...index.cameras])];
@@ -101,8 +100,8 @@ export function renderRecordingBlock(status: RecordingStatus | null): Markup {
 }
 
 /** Registers the recording metrics on the relay's registry, read from the status at scrape time. */
-export function registerRecordingMetrics(registry: Registry, relay: Relay): void {
-  const read = (): RecordingStatus | null => recordingStatus(relay);
+export function registerRecordingMetrics(registry: Registry, ref: RecordingsRef): void {
+  const read = (): RecordingStatus | null => recordingStatus(ref);
   const gauge = (name: string, help: string, labelNames: string[], values: (status: RecordingStatus) => Array<[Record<string, string>, number]>): void => {
     new Gauge({ name, help, labelNames, registers: [registry], collect() {
       this.reset();

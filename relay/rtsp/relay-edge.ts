@@ -1,24 +1,21 @@
-import type { ConsumerEdge, EdgeConsumer, EdgeStreamStats } from '../core/edge.ts';
-import type { Logger } from '../../lib/log.ts';
+import type { EdgeConsumer, EdgeStreamStats } from '../core/edge.ts';
 import { viewerLimits, type StreamOutput } from '../outputs/output.ts';
-import type { Relay } from '../core/relay.ts';
+import type { CameraMedia, OutputProtocol, ProtocolEnv, ProtocolMount, ProtocolServer } from '../outputs/registry.ts';
 import type { RtpMediaSource } from './rtp-stream.ts';
 import { RtspServer, type RtspRefusal } from './server.ts';
-import { h264RtpSource, jpegRtpSource, type JpegFeed, type JpegSkipCounter } from './sources.ts';
+import { h264RtpSource, jpegRtpSource, type JpegSkipCounter } from './sources.ts';
 import { authorizeRtspReader } from '../auth/rtsp.ts';
 import { plainAddress } from '../http/client-address.ts';
 
 /**
  * The one place that knows where a stream's frames come from for RTSP: the stream's shared encoder (flv, hls: its
- * H.264, encoded once for every protocol), or its camera's JPEG view as RTP/JPEG can carry it (mpjpeg: the camera's
- * JPEGs, re-encoded once where they do not fit, or an H.264 camera decoded to JPEG once for MJPEG and RTSP alike).
- * Other formats are not served.
+ * H.264, encoded once for every protocol), or else its camera's JPEG view as RTP/JPEG can carry it (mpjpeg: the
+ * camera's JPEGs, re-encoded once where they do not fit, or an H.264 camera decoded to JPEG once for MJPEG and RTSP
+ * alike). The config allows `RTSP yes` on video streams only.
  */
-export function rtspSourceOf(output: StreamOutput, jpegView: () => JpegFeed, onSkip: JpegSkipCounter): RtpMediaSource | undefined {
-  const { format } = output.config;
-  if ((format === 'flv' || format === 'hls') && output.video) return h264RtpSource(output.video);
-  if (format === 'mpjpeg') return jpegRtpSource(jpegView(), output.config.videoFrameRate, onSkip);
-  return undefined;
+export function rtspSourceOf(output: StreamOutput, media: CameraMedia, onSkip: JpegSkipCounter): RtpMediaSource {
+  if (output.video) return h264RtpSource(output.video);
+  return jpegRtpSource(media.jpegView().forRtp, output.config.videoFrameRate, onSkip);
 }
 
 /**
@@ -29,90 +26,89 @@ export const RTSP_DEFAULT_PER_ADDRESS = 256;
 
 /**
  * The relay's RTSP edge: runs the RTSP server when RTSPPort is set, offers every video Stream with `RTSP yes` at
- * rtsp://HOST:RTSPPort/NAME, admits readers by the relay's MaxClients and MaxBandwidth (at PLAY) and MaxClientsPerIP,
- * and follows reloads.
+ * rtsp://HOST:RTSPPort/NAME, admits readers by the relay's MaxClients and MaxBandwidth (at PLAY) and MaxClientsPerIP.
+ * The relay mounts each stream as it starts and unmounts it as it stops (reloads included).
  */
-export class RtspEdge implements ConsumerEdge {
+export class RtspEdge implements ProtocolServer {
   readonly protocol = 'rtsp';
-  private readonly mounted = new Map<string, StreamOutput>();
+  private closed: Promise<void> | undefined;
 
-  private constructor(
-    private readonly relay: Relay,
-    readonly server: RtspServer,
-  ) {}
+  private constructor(readonly server: RtspServer) {}
 
-  /** Starts the server for a relay whose config sets RTSPPort; undefined when RTSP is off. */
-  static async start(relay: Relay, log: Logger): Promise<RtspEdge | undefined> {
-    const { config } = relay;
+  /** Starts the server when the config sets RTSPPort; undefined when RTSP is off. */
+  static async start(env: ProtocolEnv): Promise<RtspEdge | undefined> {
+    const config = env.config();
     if (config.rtspPort === 0) return undefined;
-    const holder: { edge?: RtspEdge } = {};
+    const perAddress = (): number => env.config().security.maxClientsPerIp || RTSP_DEFAULT_PER_ADDRESS;
     const server = await RtspServer.start({
       host: config.rtspBindAddress,
       port: config.rtspPort,
       udpPortRange: config.rtspUdpPortRange,
       sessionTimeoutMs: config.rtspSessionTimeoutMs,
       // MaxClientsPerIP bounds an address's RTSP connections and sessions as it bounds its HTTP connections.
-      maxConnectionsPerAddress: () => relay.config.security.maxClientsPerIp || RTSP_DEFAULT_PER_ADDRESS,
-      maxSessionsPerAddress: () => relay.config.security.maxClientsPerIp || RTSP_DEFAULT_PER_ADDRESS,
-      log: log.child('rtsp'),
-      admit: (name) => holder.edge?.admit(name),
-      authorize: (name, uri, authorization, connection) => authorizeRtspReader(relay, name, uri, authorization, connection),
+      maxConnectionsPerAddress: perAddress,
+      maxSessionsPerAddress: perAddress,
+      log: env.log.child('rtsp'),
+      admit: (name) => rtspRefusal(env, name),
+      authorize: (name, uri, authorization, connection) => authorizeRtspReader(env.access, name, uri, authorization, connection),
     });
-    const edge = (holder.edge = new RtspEdge(relay, server));
-    relay.edges.add(edge);
-    edge.sync();
-    return edge;
+    return new RtspEdge(server);
   }
 
   get port(): number {
     return this.server.port;
   }
 
-  /** Mounts what the relay serves now: new streams are offered, removed or replaced ones end their sessions. */
-  sync(): void {
-    for (const [name, output] of this.mounted) {
-      if (this.relay.outputs.get(name) === output && output.config.rtsp) continue;
-      this.server.unmount(name);
-      this.mounted.delete(name);
-    }
-    for (const [name, output] of this.relay.outputs) {
-      if (this.mounted.has(name) || !output.config.rtsp) continue;
-      const source = rtspSourceOf(output, () => this.relay.jpegViewFor(output.feed).forRtp, (reason) => this.server.countSkipped(name, reason));
-      if (!source) continue;
-      this.server.mount(name, source, viewerLimits(output.config));
-      this.mounted.set(name, output);
-    }
-  }
-
-  streamStats(stream: string): EdgeStreamStats | undefined {
-    const stats = this.server.stats(stream);
-    if (!stats) return undefined;
-    const { readers, bytesOut, drops, framesOut, readersServed, skippedFrames } = stats;
-    return { viewers: readers.tcp + readers.udp, bytesOut, tcp: readers.tcp, udp: readers.udp, drops, framesOut, readersServed, skippedFrames };
-  }
-
-  consumers(stream: string, max: number): EdgeConsumer[] {
-    return this.server.readers(stream, max).map((session) => ({
-      handle: session,
-      address: plainAddress(session.connection.remoteAddress),
-      since: session.since,
-      bytesSent: session.reader.delivery.bytesSent,
-      drops: session.reader.delivery.drops,
-      protocol: `rtsp/${session.transport}`,
-    }));
+  mount(output: StreamOutput, media: CameraMedia): ProtocolMount | undefined {
+    if (!output.config.rtsp || this.closed) return undefined;
+    const name = output.config.name;
+    const source = rtspSourceOf(output, media, (reason) => this.server.countSkipped(name, reason));
+    const mount = this.server.mount(name, source, viewerLimits(output.config));
+    const server = this.server;
+    return {
+      stats: () => rtspStats(server, name),
+      consumers: (max) => rtspConsumers(server, name, max),
+      unmount: () => {
+        // A newer mount of the same name (the stream replaced) is not this one's to end.
+        if (server.mounts.get(name) === mount) server.unmount(name);
+      },
+    };
   }
 
   /** Stops the server and its sessions. Safe to call twice. */
-  async close(): Promise<void> {
-    this.relay.edges.delete(this);
-    this.mounted.clear();
-    await this.server.close();
+  close(): Promise<void> {
+    this.closed ??= this.server.close();
+    return this.closed;
   }
+}
 
-  private admit(name: string): RtspRefusal | undefined {
-    const output = this.relay.outputs.get(name);
-    const refusal = output && this.relay.admission.check(output);
-    if (!refusal) return undefined;
-    return { status: refusal.scope === 'server' ? 503 : 453, reason: refusal.reason };
-  }
+/** RTSP as an output protocol: no Format of its own, a server beside HTTP for the streams that say `RTSP yes`. */
+export const rtspProtocol: OutputProtocol = {
+  name: 'rtsp',
+  formats: [],
+  start: (env) => RtspEdge.start(env),
+};
+
+function rtspRefusal(env: ProtocolEnv, name: string): RtspRefusal | undefined {
+  const refusal = env.admit(name);
+  if (!refusal) return undefined;
+  return { status: refusal.scope === 'server' ? 503 : 453, reason: refusal.reason };
+}
+
+function rtspStats(server: RtspServer, name: string): EdgeStreamStats {
+  const stats = server.stats(name);
+  if (!stats) return { viewers: 0, bytesOut: 0 };
+  const { readers, bytesOut, drops, framesOut, readersServed, skippedFrames } = stats;
+  return { viewers: readers.tcp + readers.udp, bytesOut, tcp: readers.tcp, udp: readers.udp, drops, framesOut, readersServed, skippedFrames };
+}
+
+function rtspConsumers(server: RtspServer, name: string, max: number): EdgeConsumer[] {
+  return server.readers(name, max).map((session) => ({
+    handle: session,
+    address: plainAddress(session.connection.remoteAddress),
+    since: session.since,
+    bytesSent: session.reader.delivery.bytesSent,
+    drops: session.reader.delivery.drops,
+    protocol: `rtsp/${session.transport}`,
+  }));
 }

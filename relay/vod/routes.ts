@@ -5,7 +5,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import send from 'send';
 import type { Logger } from '../../lib/log.ts';
-import type { Relay } from '../core/relay.ts';
+import type { ProcessSlots } from '../../lib/process-slots.ts';
 import { handleVodApi } from './api.ts';
 import { fileNotFound, VodError } from '../../media/file/errors.ts';
 import { sendMediaFile, writeJsonError } from './file-response.ts';
@@ -13,7 +13,13 @@ import { VOD_SEGMENT_NAME, VodHlsCache } from './hls-cache.ts';
 import { resolveMediaFile, type MediaFile } from '../../media/file/path.ts';
 import { renderVodPlayerPage } from './player-page.ts';
 import { probeMediaFile, type MediaInfo } from '../../media/file/probe.ts';
-import { VodStreams } from './streams.ts';
+import { VodStreams, type StartedStreamHost } from './streams.ts';
+
+/** What the VOD routes need of the running relay: started streams' host, process slots, and its end. */
+export interface VodRelay extends StartedStreamHost {
+  readonly processSlots: ProcessSlots;
+  readonly stopSignal: AbortSignal;
+}
 
 const SEGMENT_MAX_AGE = '1h';
 
@@ -22,7 +28,7 @@ const SEGMENT_MAX_AGE = '1h';
  * HLS VOD package made once by ffmpeg), /player/vod/FILE (a player page), and the /api/vod/ JSON API that starts,
  * finds and stops vod-live:// streams. Every answer of these routes is JSON on error, with a stable code.
  */
-export function registerVodRoutes(router: Router, relay: Relay, log: Logger): void {
+export function registerVodRoutes(router: Router, relay: VodRelay, log: Logger): void {
   const cache = new VodHlsCache(createCacheRoot(relay), relay.deps.ffmpeg.path, log.child('vod'), relay.processSlots, () => relay.config.vodCacheMaxBytes);
   const streams = new VodStreams(relay);
   const vodLog = log.child('vod');
@@ -42,7 +48,7 @@ export function registerVodRoutes(router: Router, relay: Relay, log: Logger): vo
 }
 
 /** The cache root: VodCachePath, else a directory of the relay's own under the system's temporary directory. */
-function createCacheRoot(relay: Relay): string {
+function createCacheRoot(relay: VodRelay): string {
   const configured = relay.config.vodCachePath;
   if (configured) return configured;
   // Made now, synchronously named: the directory is created on first use and removed when the relay stops.
@@ -68,7 +74,7 @@ async function guarded(ctx: Context, log: Logger, handler: () => Promise<void>):
 }
 
 /** /vod/FILE, /vod/FILE.m3u8 and /vod/FILE.m3u8/segNNNNN.ts. */
-async function serveVod(ctx: Context, relay: Relay, cache: VodHlsCache): Promise<void> {
+async function serveVod(ctx: Context, relay: VodRelay, cache: VodHlsCache): Promise<void> {
   const rest = ctx.path.slice('/vod/'.length);
   const root = relay.config.mediaPath;
   const segment = /^(.+)\.m3u8\/(seg\d{5}\.ts)$/.exec(rest);
@@ -100,7 +106,7 @@ const probed = new Map<string, MediaInfo>();
 const MAX_PROBED = 256;
 
 /** A file HLS can carry in copy mode: H.264 video (a JPEG file would need encoding, which packaging never does). */
-async function playableFile(root: string, encodedName: string, relay: Relay): Promise<MediaFile> {
+async function playableFile(root: string, encodedName: string, relay: VodRelay): Promise<MediaFile> {
   const file = await resolveMediaFile(root, encodedName);
   const key = `${file.path}\0${file.stats.size}\0${file.stats.mtimeMs}`;
   let info = probed.get(key);

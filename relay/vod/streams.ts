@@ -1,8 +1,10 @@
 import { reservedNameProblem } from '../../conf/build.ts';
 import type { Access } from '../../conf/security.ts';
-import { parseConfig } from '../../conf/parse.ts';
+import { buildStartedCamera, type BlockValues } from '../../conf/started.ts';
 import { parseVodLiveSource } from '../../adapters/vod-live/adapter.ts';
-import type { Relay } from '../core/relay.ts';
+import type { CameraConfig, RelayConfig, StreamConfig } from '../../conf/types.ts';
+import type { Logger } from '../../lib/log.ts';
+import type { Feed } from '../core/feed.ts';
 import { VodError } from '../../media/file/errors.ts';
 import { checkName, resolveMediaFile } from '../../media/file/path.ts';
 import { probeMediaFile, type MediaInfo } from '../../media/file/probe.ts';
@@ -13,6 +15,16 @@ export const MAX_RUNTIME_STREAMS = 64;
 const STREAM_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 /** A vod-live:// URI: URL characters only (no spaces, quotes or '#', which relay.conf syntax would read). */
 const VOD_LIVE_URI = /^vod-live:\/\/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]{1,1024}$/;
+
+/** What started streams need of the running relay: names in use, their camera and viewers, and adding and removing a camera. */
+export interface StartedStreamHost {
+  readonly config: RelayConfig;
+  readonly deps: { readonly log: Logger; readonly ffmpeg: { readonly path: string }; readonly adapters: { readonly schemes: readonly string[] } };
+  readonly feeds: ReadonlyMap<string, Feed>;
+  readonly outputs: ReadonlyMap<string, { readonly feed: Feed; readonly viewerCount: number }>;
+  addRuntimeCamera(camera: CameraConfig, streams: readonly StreamConfig[]): Promise<void>;
+  removeRuntimeCamera(name: string): Promise<boolean>;
+}
 
 /** What the API says about a started stream. */
 export interface VodStreamRecord {
@@ -52,7 +64,7 @@ export class VodStreams {
   private readonly started = new Map<string, RuntimeStream>();
   private serial: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly relay: Relay) {}
+  constructor(private readonly relay: StartedStreamHost) {}
 
   /** Starts a stream; `access` is its own Access, else (undefined) it follows DefaultAccess as the config changes. */
   startup(uri: string, name: string, loop: boolean, access?: Access): Promise<VodStreamRecord> {
@@ -102,20 +114,17 @@ export class VodStreams {
     checkName(source.file);
     const file = await resolveMediaFile(this.relay.config.mediaPath, source.file);
     const info = await probeMediaFile(file.path, this.relay.deps.ffmpeg.path);
-    let parsed;
+    let built;
     try {
-      parsed = parseConfig(runtimeConfigText(name, uri, loop, this.relay.config.vodStreamTimeoutMs), 'api', {
-        schemes: this.relay.deps.adapters.schemes,
-      }).config;
+      built = buildStartedCamera(this.relay.config, ...startedBlocks(name, uri, loop), this.relay.deps.adapters.schemes);
     } catch {
       throw new VodError('BAD_REQUEST', 'uri: not a usable vod-live:// URI');
     }
-    const { cameras } = parsed;
-    // The parsed text has no security section: its streams' Access is replaced by the one asked for, or none.
-    const streams = parsed.streams.map(({ access: _parsed, ...stream }) => (access ? { ...stream, access } : stream));
+    // A started stream's Access is the one asked for, or none (it follows DefaultAccess as the config changes).
+    const streams = built.streams.map((stream) => (access ? { ...stream, access } : stream));
     const stream: RuntimeStream = { name, uri, loop, startedAt: Date.now(), info, access };
     this.started.set(name, stream);
-    await this.relay.addRuntimeCamera(cameras[0]!, streams);
+    await this.relay.addRuntimeCamera(built.camera, streams);
     this.relay.deps.log.info(`vod-live stream ${name} started from ${uri}`);
     return this.record(stream);
   }
@@ -163,14 +172,12 @@ export class VodStreams {
   }
 }
 
-/** The relay.conf text of a started stream, parsed like any config so every default and check applies. */
-export function runtimeConfigText(name: string, uri: string, loop: boolean, vodStreamTimeoutMs: number): string {
-  const lines = [
-    `VodStreamTimeout ${vodStreamTimeoutMs / 1000}`,
-    `<Camera ${name}>`, `  Source ${uri}`, `  Loop ${loop ? 'yes' : 'no'}`, '</Camera>',
-    `<Stream ${name}.flv>`, `  Feed ${name}`, '</Stream>',
-    `<Stream ${name}.m3u8>`, `  Feed ${name}`, '</Stream>',
-  ];
-  lines.push(`<Stream ${name}.mjpg>`, `  Feed ${name}`, '</Stream>', `<Stream ${name}.jpg>`, `  Feed ${name}`, '</Stream>');
-  return `${lines.join('\n')}\n`;
+/**
+ * The camera and streams a started file is served as, as directive values: the config model (conf/) builds them
+ * with every default and check a relay.conf block gets. One stream per format: FLV, HLS, MJPEG, JPEG.
+ */
+export function startedBlocks(name: string, uri: string, loop: boolean): [BlockValues, BlockValues[]] {
+  const camera = { name, directives: { Source: uri, Loop: loop } };
+  const streams = ['flv', 'm3u8', 'mjpg', 'jpg'].map((extension) => ({ name: `${name}.${extension}`, directives: { Feed: name } }));
+  return [camera, streams];
 }

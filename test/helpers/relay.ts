@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createAdapterRegistry } from '../../adapters/index.ts';
 import type { AdapterRegistry } from '../../adapters/registry.ts';
 import { createLogger, type Logger } from '../../lib/log.ts';
+import type { OutputRegistry } from '../../relay/outputs/registry.ts';
 import { loadConfig, startRelay, type RunningRelay } from '../../relay/app/main.ts';
 
 export interface TestRelay extends RunningRelay {
@@ -18,7 +19,7 @@ export interface TestRelay extends RunningRelay {
  */
 export async function startTestRelay(
   confText: string,
-  options: { log?: Logger; adapters?: AdapterRegistry } = {},
+  options: { log?: Logger; adapters?: AdapterRegistry; outputs?: OutputRegistry } = {},
 ): Promise<TestRelay> {
   const dir = await mkdtemp(join(tmpdir(), 'relay-test-'));
   const configFile = join(dir, 'relay.conf');
@@ -31,7 +32,7 @@ export async function startTestRelay(
   });
   const adapters = options.adapters ?? createAdapterRegistry();
   const { config } = loadConfig(configFile, adapters.schemes);
-  const running = await startRelay(config, log, adapters);
+  const running = await startRelay(config, log, adapters, options.outputs);
   // The config's directory goes with the relay, so that a long test run does not fill the temporary directory.
   const stop = async (): Promise<void> => {
     await running.stop();

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-const playerDir = fileURLToPath(new URL('../../player/', import.meta.url));
+const playerDir = fileURLToPath(new URL('../../../player/', import.meta.url));
 
 /** One static file the relay serves under /assets/. */
 interface Asset {

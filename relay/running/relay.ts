@@ -2,24 +2,20 @@ import PQueue from 'p-queue';
 import type { AdapterRegistry } from '../../adapters/registry.ts';
 import type { CameraConfig, RelayConfig, StreamConfig } from '../../conf/types.ts';
 import { PushHub } from '../../adapters/push/hub.ts';
-import { Admission } from './admission.ts';
-import { edgeViewers, type ConsumerEdge } from './edge.ts';
-import { Feed } from './feed.ts';
+import { Admission } from '../core/admission.ts';
+import type { EdgeConsumer, EdgeStreamStats } from '../core/edge.ts';
+import { Feed } from '../core/feed.ts';
 import type { FfmpegInfo } from '../encoders/ffmpeg-locate.ts';
 import type { Logger } from '../../lib/log.ts';
-import { CopyEncoder } from '../encoders/copy-encoder.ts';
-import { FfmpegEncoder } from '../encoders/ffmpeg-encoder.ts';
-import { JpegView } from '../encoders/jpeg-view.ts';
 import type { SharedEncoder } from '../encoders/shared-encoder.ts';
-import { encoderSettings, settingsKey, type EncoderSettings } from '../encoders/ffmpeg-args.ts';
-import { FlvOutput } from '../outputs/flv.ts';
-import { HlsOutput, hlsSegmentPrefix } from '../outputs/hls.ts';
-import { JpegOutput } from '../outputs/jpeg.ts';
-import { MjpegOutput } from '../outputs/mjpeg.ts';
+import type { EncoderSettings } from '../encoders/ffmpeg-args.ts';
 import type { StreamOutput } from '../outputs/output.ts';
+import type { CameraMedia, OutputRegistry, ProtocolEnv, ProtocolMount, ProtocolServer } from '../outputs/registry.ts';
 import { ProcessSlots } from '../../lib/process-slots.ts';
 import { sameExceptLine } from '../../conf/same.ts';
 import { ConfigError, type ConfigProblem } from '../../conf/parse.ts';
+import { startedNameCollision } from './started-collision.ts';
+import { CameraParts, type CameraPartFactory, type EncoderEntry } from './camera-parts.ts';
 
 /** How many camera connections and ffmpeg starts may be under way at once. */
 const START_CONCURRENCY = 8;
@@ -28,25 +24,35 @@ const SWEEP_INTERVAL_MS = 1000;
 export interface RelayDeps {
   readonly ffmpeg: FfmpegInfo;
   readonly adapters: AdapterRegistry;
+  /** The output protocols (relay/app/output-protocols.ts): what each Stream Format mounts, the servers beside HTTP. */
+  readonly outputs: OutputRegistry;
+  /** Builds encoders and JPEG views (relay/app/camera-part-factory.ts). */
+  readonly parts: CameraPartFactory;
   readonly log: Logger;
 }
 
+/** A served stream and what serves it beside its own format (its RTSP mount, ...): the outputs level of the tree. */
+interface MountedStream {
+  readonly output: StreamOutput;
+  readonly camera: CameraParts;
+  readonly mounts: Map<ProtocolServer, ProtocolMount>;
+}
+
 /**
- * The running relay: one Feed per camera and one output per Stream, built from a config and rebuilt piecewise on
- * reload. The HTTP edge (server.ts) reads from it; it never touches sockets itself.
+ * The running relay, as a tree: cameras (feed, encoders, JPEG view) → their streams' outputs → the protocol mounts
+ * of each stream. Built from a config and rebuilt piecewise on reload; each close goes down to the children. The
+ * HTTP edge (relay/app/server.ts) reads from it; it never touches sockets itself.
  */
 export class Relay {
   readonly feeds = new Map<string, Feed>();
   readonly outputs = new Map<string, StreamOutput>();
   /** One encoder per distinct video setting of a camera, keyed by camera and settings, with who uses it. */
-  readonly encoders = new Map<string, { encoder: SharedEncoder; users: Set<string> }>();
-  /** Each camera as JPEG frames, for its MJPEG and JPEG streams (created with the first such stream). */
-  readonly jpegViews = new Map<string, JpegView>();
+  readonly encoders = new Map<string, EncoderEntry>();
   readonly startQueue = new PQueue({ concurrency: START_CONCURRENCY });
   readonly processSlots: ProcessSlots;
   readonly startedAt = Date.now();
-  /** Edges serving streams beside HTTP (the RTSP server): admission counts their consumers, status shows them. */
-  readonly edges = new Set<ConsumerEdge>();
+  /** Servers of output protocols beside HTTP (the RTSP server): every stream is offered to each. */
+  readonly edges = new Set<ProtocolServer>();
   admission: Admission;
   /** Push cameras' publishers: keys, utilization ids, RTP port pairs (used by adapters and the /api/source gateway). */
   readonly push: PushHub;
@@ -54,6 +60,8 @@ export class Relay {
   notices: readonly string[] = [];
   /** Cameras started at run time (files played through /api/vod/): reloads leave them and their streams alone. */
   readonly runtimeCameras = new Set<string>();
+  private readonly cameras = new Map<string, CameraParts>();
+  private readonly streams = new Map<string, MountedStream>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly stopController = new AbortController();
   /** Reloads run one at a time, in order: two overlapping reloads must not both add the same encoder or output. */
@@ -64,7 +72,7 @@ export class Relay {
     public config: RelayConfig,
     readonly deps: RelayDeps,
   ) {
-    this.admission = new Admission(config, () => this.outputs.values(), (name) => edgeViewers(this.edges, name));
+    this.admission = this.admissionFor(config);
     this.processSlots = new ProcessSlots(config.maxProcesses);
     this.push = new PushHub(() => this.config, deps.log.child('push'));
   }
@@ -81,18 +89,41 @@ export class Relay {
     return this.stopController.signal;
   }
 
-  /** Stops every output and feed; ffmpeg children get stdin EOF, then SIGKILL after a grace period. */
+  /**
+   * Starts the servers of the output protocols that have one (RTSP when RTSPPort is set) and offers them every
+   * stream; streams added later are offered as they start. One that cannot start stops the others and throws.
+   */
+  async startProtocolServers(): Promise<void> {
+    const env: ProtocolEnv = {
+      config: () => this.config,
+      log: this.deps.log,
+      admit: (name) => {
+        const output = this.outputs.get(name);
+        return output && this.admission.check(output);
+      },
+      access: this,
+    };
+    for (const server of await this.deps.outputs.startServers(env)) {
+      this.edges.add(server);
+      for (const stream of this.streams.values()) this.mountOn(server, stream);
+    }
+  }
+
+  /** The server of an output protocol beside HTTP, by protocol name (e.g. `rtsp`), while it runs. */
+  protocolServer(protocol: string): ProtocolServer | undefined {
+    return [...this.edges].find((server) => server.protocol === protocol);
+  }
+
+  /** Stops every protocol server, output and camera; ffmpeg children get stdin EOF, then SIGKILL after a grace period. Safe twice. */
   async stop(): Promise<void> {
     this.stopController.abort();
     clearInterval(this.sweepTimer);
-    await Promise.all([...this.outputs.values()].map((output) => output.close()));
-    await Promise.all([...this.encoders.values()].map(({ encoder }) => encoder.close()));
-    await Promise.all([...this.jpegViews.values()].map((view) => view.close()));
-    await Promise.all([...this.feeds.values()].map((feed) => feed.close()));
+    await Promise.all([...this.edges].map((server) => server.close()));
+    this.edges.clear();
+    await Promise.all([...this.outputs.keys()].map((name) => this.removeOutput(name)));
+    await Promise.all([...this.cameras.values()].map((camera) => camera.close()));
     this.push.close();
-    this.outputs.clear();
-    this.encoders.clear();
-    this.jpegViews.clear();
+    this.cameras.clear();
     this.feeds.clear();
     this.startQueue.clear();
   }
@@ -102,9 +133,7 @@ export class Relay {
    * running with their viewers connected. HTTP port and bind address changes need a restart.
    */
   reload(next: RelayConfig): Promise<{ added: string[]; removed: string[]; kept: string[] }> {
-    const run = this.reloads.then(() => this.applyReload(next));
-    this.reloads = run.catch(() => {});
-    return run;
+    return this.inReloadOrder(() => this.applyReload(next));
   }
 
   /**
@@ -112,18 +141,7 @@ export class Relay {
    * Such a block would be skipped while its Access applied to the started stream, so the reload is refused instead.
    */
   reloadCollision(next: RelayConfig): ConfigProblem | undefined {
-    const held = new Map<string, string>();
-    for (const camera of this.runtimeCameras) held.set(camera.toLowerCase(), camera);
-    for (const stream of this.startedStreams()) held.set(stream.name.toLowerCase(), stream.feed ?? stream.name);
-    const blocks = [...next.cameras, ...next.streams, ...next.redirects].filter((block) => held.has(block.name.toLowerCase()));
-    const first = blocks.sort((a, b) => a.line - b.line)[0];
-    if (!first) return undefined;
-    const owners = [...new Set(blocks.map((block) => held.get(block.name.toLowerCase())!))];
-    return {
-      file: next.file,
-      line: first.line,
-      message: `${blocks.map((block) => block.name).join(', ')}: held by stream(s) started through /api/vod/ (${owners.join(', ')}); terminate them or rename the block(s); the running config is kept`,
-    };
+    return startedNameCollision(next, this.runtimeCameras, this.startedStreams());
   }
 
   /** The streams of the cameras started at run time (the VOD API), which the access classifier treats like configured ones. */
@@ -134,7 +152,6 @@ export class Relay {
   }
 
   private async applyReload(next: RelayConfig): Promise<{ added: string[]; removed: string[]; kept: string[] }> {
-    const log = this.deps.log;
     const collision = this.reloadCollision(next);
     if (collision) throw new ConfigError([collision]);
     const changedCameras = new Set<string>();
@@ -153,15 +170,15 @@ export class Relay {
         removed.push(name);
       }
     }
-    for (const [name, feed] of this.feeds) {
+    for (const name of [...this.cameras.keys()]) {
       if (this.runtimeCameras.has(name)) continue;
       if (!next.cameras.some((camera) => camera.name === name) || changedCameras.has(name)) {
-        await this.closeCamera(name, feed);
+        await this.closeCamera(name);
         removed.push(`camera ${name}`);
       }
     }
     this.config = next;
-    this.admission = new Admission(next, () => this.outputs.values(), (name) => edgeViewers(this.edges, name));
+    this.admission = this.admissionFor(next);
     for (const camera of next.cameras) {
       if (!this.feeds.has(camera.name)) {
         this.addFeed(camera);
@@ -169,14 +186,14 @@ export class Relay {
       }
     }
     for (const stream of next.streams) {
-      if (stream.format === 'status') continue;
+      if (!stream.feed) continue;
       if (this.outputs.has(stream.name)) kept.push(stream.name);
       else {
         await this.addOutput(stream);
         added.push(stream.name);
       }
     }
-    log.info(`reloaded: added ${added.join(', ') || 'nothing'}; removed ${removed.join(', ') || 'nothing'}; kept ${kept.length}`);
+    this.deps.log.info(`reloaded: added ${added.join(', ') || 'nothing'}; removed ${removed.join(', ') || 'nothing'}; kept ${kept.length}`);
     return { added, removed, kept };
   }
 
@@ -185,32 +202,14 @@ export class Relay {
    * use. `user` names who uses it (a stream, the recorder); releaseEncoder(user) stops it when nobody is left.
    */
   encoderFor(cameraName: string, settings: EncoderSettings, user: string): SharedEncoder {
-    const feed = this.feeds.get(cameraName);
-    if (!feed) throw new Error(`no camera ${cameraName}`);
-    const key = `${cameraName} ${settingsKey(settings)}`;
-    let entry = this.encoders.get(key);
-    if (!entry) {
-      const id = `${cameraName}#${++this.encoderSerial}`;
-      const log = this.deps.log.child(`encoder ${id}`);
-      const { path: ffmpegPath, features: ffmpegFeatures } = this.deps.ffmpeg;
-      const encoder = settings.codec === 'copy'
-        ? new CopyEncoder(id, settings, feed, log)
-        : new FfmpegEncoder({ id, settings, feed, ffmpegPath, ffmpegFeatures, startQueue: this.startQueue, processSlots: this.processSlots, log });
-      entry = { encoder, users: new Set() };
-      this.encoders.set(key, entry);
-      encoder.start();
-    }
-    entry.users.add(user);
-    return entry.encoder;
+    const camera = this.cameras.get(cameraName);
+    if (!camera) throw new Error(`no camera ${cameraName}`);
+    return camera.encoder(settings, user);
   }
 
   /** Drops `user` from every encoder it used; an encoder nobody uses any more is closed. */
   async releaseEncoder(user: string): Promise<void> {
-    for (const [key, entry] of this.encoders) {
-      if (!entry.users.delete(user) || entry.users.size > 0) continue;
-      this.encoders.delete(key);
-      await entry.encoder.close();
-    }
+    for (const camera of this.cameras.values()) await camera.release(user);
   }
 
   /** Starts a camera and its streams that the config does not declare (the VOD API); reloads keep them. */
@@ -226,14 +225,39 @@ export class Relay {
   removeRuntimeCamera(name: string): Promise<boolean> {
     return this.inReloadOrder(async () => {
       if (!this.runtimeCameras.delete(name)) return false;
-      for (const [streamName, output] of this.outputs) {
-        if (output.feed.camera.name !== name) continue;
-        await this.removeOutput(streamName);
-      }
-      const feed = this.feeds.get(name);
-      if (feed) await this.closeCamera(name, feed);
+      await this.closeCamera(name);
       return true;
     });
+  }
+
+  /** The output whose other resources live under `prefix/` (an HLS stream's segments), for /PREFIX/NAME requests. */
+  outputByResourcePrefix(prefix: string): StreamOutput | undefined {
+    for (const output of this.outputs.values()) if (output.resourcePrefix === `${prefix}/`) return output;
+    return undefined;
+  }
+
+  /** A stream's figures on each protocol server that serves it (e.g. `rtsp`: readers by transport), for /stat.json. */
+  protocolStats(stream: string): Record<string, EdgeStreamStats> {
+    const byProtocol: Record<string, EdgeStreamStats> = {};
+    for (const [server, mount] of this.streams.get(stream)?.mounts ?? []) byProtocol[server.protocol] = mount.stats();
+    return byProtocol;
+  }
+
+  /** A stream's consumers on protocol servers beside HTTP, counted by admission against the same limits. */
+  protocolViewers(stream: string): number {
+    let viewers = 0;
+    for (const mount of this.streams.get(stream)?.mounts.values() ?? []) viewers += mount.stats().viewers;
+    return viewers;
+  }
+
+  /** Up to `max` of a stream's consumers on protocol servers beside HTTP, for the status page. */
+  protocolConsumers(stream: string, max: number): EdgeConsumer[] {
+    const out: EdgeConsumer[] = [];
+    for (const mount of this.streams.get(stream)?.mounts.values() ?? []) {
+      if (out.length >= max) break;
+      out.push(...mount.consumers(max - out.length));
+    }
+    return out;
   }
 
   /** Runs a change of cameras and streams after the reloads and changes before it, never alongside them. */
@@ -243,78 +267,69 @@ export class Relay {
     return run;
   }
 
-  /** The output whose HLS segment prefix is `prefix/`, for /PREFIX/segNNNNNN.ts requests. */
-  hlsBySegmentPrefix(prefix: string): StreamOutput | undefined {
-    for (const output of this.outputs.values()) {
-      if (output instanceof HlsOutput && hlsSegmentPrefix(output.config.name) === `${prefix}/`) return output;
-    }
-    return undefined;
+  private admissionFor(config: RelayConfig): Admission {
+    return new Admission(config, () => this.outputs.values(), (name) => this.protocolViewers(name));
   }
 
   private addFeed(camera: CameraConfig): void {
-    const { adapters, ffmpeg, log } = this.deps;
+    const { adapters, ffmpeg, log, parts } = this.deps;
     const feed = new Feed({
       camera,
       createAdapter: () => adapters.create(camera, { ffmpegPath: ffmpeg.path, processSlots: this.processSlots, push: this.push, mediaPath: this.config.mediaPath }),
       startQueue: this.startQueue,
       log: log.child(`camera ${camera.name}`),
     });
+    const env = { startQueue: this.startQueue, processSlots: this.processSlots, log };
+    this.cameras.set(camera.name, new CameraParts(feed, parts, env, this.encoders, () => `${camera.name}#${++this.encoderSerial}`));
     this.feeds.set(camera.name, feed);
     feed.start();
   }
 
   private async addOutput(stream: StreamConfig): Promise<void> {
-    if (stream.format === 'status' || !stream.feed) return;
+    if (!stream.feed) return;
     // A name already served is closed first: a live output is never overwritten without its viewers being ended.
     if (this.outputs.has(stream.name)) await this.removeOutput(stream.name);
-    const feed = this.feeds.get(stream.feed)!;
-    let output: StreamOutput;
-    if (stream.format === 'flv') {
-      output = new FlvOutput(stream, feed, this.encoderFor(feed.camera.name, encoderSettings(stream), stream.name));
-    } else if (stream.format === 'hls') {
-      const video = this.encoderFor(feed.camera.name, encoderSettings(stream), stream.name);
-      output = new HlsOutput(stream, feed, video);
-    } else if (stream.format === 'mpjpeg') output = new MjpegOutput(stream, feed, this.jpegViewFor(feed));
-    else output = new JpegOutput(stream, feed, this.jpegViewFor(feed));
+    const camera = this.cameras.get(stream.feed)!;
+    const output = this.deps.outputs.mount(stream, mediaFor(camera, stream.name));
+    const mounted: MountedStream = { output, camera, mounts: new Map() };
     this.outputs.set(stream.name, output);
+    this.streams.set(stream.name, mounted);
     output.start();
+    for (const server of this.edges) this.mountOn(server, mounted);
   }
 
-  /** Closes a camera and everything built on it (its JPEG view, any encoder still held by a non-stream user). */
-  private async closeCamera(name: string, feed: Feed): Promise<void> {
-    await this.jpegViews.get(name)?.close();
-    this.jpegViews.delete(name);
-    for (const [key, entry] of this.encoders) {
-      if (entry.encoder.id.split('#')[0] !== name) continue;
-      this.encoders.delete(key);
-      await entry.encoder.close();
-    }
-    await feed.close();
+  private mountOn(server: ProtocolServer, stream: MountedStream): void {
+    const { output, camera } = stream;
+    const mount = server.mount(output, mediaFor(camera, output.config.name));
+    if (mount) stream.mounts.set(server, mount);
+  }
+
+  /** Closes a camera and everything built on it: its streams (and their mounts), its JPEG view, its encoders, its feed. */
+  private async closeCamera(name: string): Promise<void> {
+    for (const [streamName, output] of this.outputs) if (output.feed.camera.name === name) await this.removeOutput(streamName);
+    await this.cameras.get(name)?.close();
+    this.cameras.delete(name);
     this.feeds.delete(name);
   }
 
-  /** The camera as JPEGs: its own, or decoded once from its video while an MJPEG or JPEG stream is watched. */
-  jpegViewFor(feed: Feed): JpegView {
-    let view = this.jpegViews.get(feed.camera.name);
-    if (!view) {
-      const options = { ffmpegPath: this.deps.ffmpeg.path, startQueue: this.startQueue, processSlots: this.processSlots, log: this.deps.log.child(`jpeg ${feed.camera.name}`) };
-      view = new JpegView(feed, options);
-      this.jpegViews.set(feed.camera.name, view);
-      view.start();
-    }
-    return view;
-  }
-
+  /** Unmounts a stream from the protocol servers, closes its output and lets go of what it held of its camera. */
   private async removeOutput(name: string): Promise<void> {
-    const output = this.outputs.get(name);
-    if (!output) return;
+    const stream = this.streams.get(name);
+    if (!stream) return;
+    this.streams.delete(name);
     this.outputs.delete(name);
-    await output.close();
-    await this.releaseEncoder(name);
+    for (const mount of stream.mounts.values()) mount.unmount();
+    await stream.output.close();
+    await stream.camera.release(name);
   }
 
   private sweep(): void {
     const now = Date.now();
     for (const output of this.outputs.values()) output.sweep(now);
   }
+}
+
+/** What a stream (and its protocol mounts) may take from its camera, held in the stream's name. */
+function mediaFor(camera: CameraParts, stream: string): CameraMedia {
+  return { feed: camera.feed, encoder: (settings) => camera.encoder(settings, stream), jpegView: () => camera.jpegView() };
 }

@@ -1,0 +1,18 @@
+import { CopyEncoder } from '../encoders/copy-encoder.ts';
+import { FfmpegEncoder } from '../encoders/ffmpeg-encoder.ts';
+import { settingsKey } from '../encoders/ffmpeg-args.ts';
+import type { FfmpegInfo } from '../encoders/ffmpeg-locate.ts';
+import { JpegView } from '../encoders/jpeg-view.ts';
+import type { CameraPartFactory } from '../running/camera-parts.ts';
+
+/** Builds a camera's encoders (ffmpeg per setting, or passthrough for `copy`) and its JPEG view with the located ffmpeg. */
+export function cameraPartFactory(ffmpeg: FfmpegInfo): CameraPartFactory {
+  return {
+    encoder: (id, settings, feed, { startQueue, processSlots, log }) =>
+      settings.codec === 'copy'
+        ? new CopyEncoder(id, settings, feed, log)
+        : new FfmpegEncoder({ id, settings, feed, ffmpegPath: ffmpeg.path, ffmpegFeatures: ffmpeg.features, startQueue, processSlots, log }),
+    jpegView: (feed, { startQueue, processSlots, log }) => new JpegView(feed, { ffmpegPath: ffmpeg.path, startQueue, processSlots, log }),
+    settingsKey,
+  };
+}

@@ -1,0 +1,16 @@
+import { flvProtocol, hlsProtocol, jpegProtocol, mjpegProtocol } from '../outputs/http-protocols.ts';
+import { OutputRegistry, type OutputProtocol } from '../outputs/registry.ts';
+import { rtspProtocol } from '../rtsp/relay-edge.ts';
+
+/** Every output protocol the relay serves, one line each: a new protocol is its folder plus a line here. */
+export const OUTPUT_PROTOCOLS: readonly OutputProtocol[] = [
+  flvProtocol,
+  hlsProtocol,
+  mjpegProtocol,
+  jpegProtocol,
+  rtspProtocol,
+];
+
+export function createOutputRegistry(protocols: readonly OutputProtocol[] = OUTPUT_PROTOCOLS): OutputRegistry {
+  return new OutputRegistry(protocols);
+}

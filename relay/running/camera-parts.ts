@@ -1,0 +1,103 @@
+import type PQueue from 'p-queue';
+import type { EncoderSettings } from '../encoders/ffmpeg-args.ts';
+import type { JpegView } from '../encoders/jpeg-view.ts';
+import type { SharedEncoder } from '../encoders/shared-encoder.ts';
+import type { Logger } from '../../lib/log.ts';
+import type { ProcessSlots } from '../../lib/process-slots.ts';
+import type { Feed } from '../core/feed.ts';
+
+/** What building an encoder or a JPEG view needs from the relay; the composition root (relay/app/main.ts) does the building. */
+export interface PartEnv {
+  readonly startQueue: PQueue;
+  readonly processSlots: ProcessSlots;
+  readonly log: Logger;
+}
+
+/** Builds the parts of a camera that turn its frames into what outputs package (given by relay/app, so core builds no process). */
+export interface CameraPartFactory {
+  /** A shared encoder of the camera at `settings`; `id` names it in logs and on /stat.html. */
+  encoder(id: string, settings: EncoderSettings, feed: Feed, env: PartEnv): SharedEncoder;
+  jpegView(feed: Feed, env: PartEnv): JpegView;
+  /** A key equal for equal settings: one encoder serves every user of a setting. */
+  settingsKey(settings: EncoderSettings): string;
+}
+
+/** One shared encoder of a camera and who uses it (streams by name, the recorder). */
+export interface EncoderEntry {
+  readonly camera: string;
+  readonly encoder: SharedEncoder;
+  readonly users: Set<string>;
+}
+
+/**
+ * A camera and the parts built on it: one encoder per distinct setting, the JPEG view. `close()` goes down to them
+ * (then the feed) and is safe to call twice; the relay's `encoders` map is kept in step for status and tests.
+ */
+export class CameraParts {
+  private jpeg: JpegView | undefined;
+  private readonly own = new Map<string, EncoderEntry>();
+  private closed: Promise<void> | undefined;
+
+  constructor(
+    readonly feed: Feed,
+    private readonly factory: CameraPartFactory,
+    private readonly env: PartEnv,
+    /** Every camera's encoders, keyed by camera and settings (the relay's). */
+    private readonly all: Map<string, EncoderEntry>,
+    private readonly nextId: () => string,
+  ) {}
+
+  get name(): string {
+    return this.feed.camera.name;
+  }
+
+  /** The encoder at `settings`, created (and started) on first use; `user` holds it until release(user). */
+  encoder(settings: EncoderSettings, user: string): SharedEncoder {
+    if (this.closed) throw new Error(`camera ${this.name} is closed`);
+    const key = `${this.name} ${this.factory.settingsKey(settings)}`;
+    let entry = this.own.get(key);
+    if (!entry) {
+      const id = this.nextId();
+      const encoder = this.factory.encoder(id, settings, this.feed, { ...this.env, log: this.env.log.child(`encoder ${id}`) });
+      entry = { camera: this.name, encoder, users: new Set() };
+      this.own.set(key, entry);
+      this.all.set(key, entry);
+      encoder.start();
+    }
+    entry.users.add(user);
+    return entry.encoder;
+  }
+
+  /** Drops `user` from every encoder it used; an encoder nobody uses any more is closed. */
+  async release(user: string): Promise<void> {
+    for (const [key, entry] of this.own) {
+      if (!entry.users.delete(user) || entry.users.size > 0) continue;
+      this.own.delete(key);
+      this.all.delete(key);
+      await entry.encoder.close();
+    }
+  }
+
+  /** The camera as JPEGs: its own, or decoded once from its video while an MJPEG, JPEG or RTSP consumer watches. */
+  jpegView(): JpegView {
+    if (this.closed) throw new Error(`camera ${this.name} is closed`);
+    if (!this.jpeg) {
+      this.jpeg = this.factory.jpegView(this.feed, { ...this.env, log: this.env.log.child(`jpeg ${this.name}`) });
+      this.jpeg.start();
+    }
+    return this.jpeg;
+  }
+
+  /** Closes the JPEG view, every encoder still held, then the feed. Safe to call twice. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      await this.jpeg?.close();
+      const entries = [...this.own];
+      this.own.clear();
+      for (const [key] of entries) this.all.delete(key);
+      await Promise.all(entries.map(([, entry]) => entry.encoder.close()));
+      await this.feed.close();
+    })();
+    return this.closed;
+  }
+}
