@@ -4,7 +4,7 @@ import type { Access, SecurityConfig } from './security.ts';
 import { integer, oneOf, seconds, text, ValueError, type ValueParser } from './values.ts';
 
 /** The control backends a camera may have: its pan, tilt and zoom steered by viewers through the relay. */
-export const CONTROL_KINDS = ['none', 'canon-http'] as const;
+export const CONTROL_KINDS = ['none', 'canon-http', 'onvif'] as const;
 export type ControlKind = (typeof CONTROL_KINDS)[number];
 
 /** An inclusive range of degrees. */
@@ -88,8 +88,10 @@ export function buildControl(values: DirectiveValues, get: <T>(name: string) => 
   const kind = get<ControlKind>('Control');
   let address = get<string | undefined>('ControlAddress');
   const addressLine = values.get('ControlAddress')?.line ?? values.get('Control')?.line ?? blockLine;
-  if (kind === 'canon-http') {
+  if (kind === 'canon-http' || kind === 'onvif') {
     if (address === undefined && (source.protocol === 'http:' || source.protocol === 'https:')) address = source.origin;
+    // An onvif:// source names the device itself: its control lives at the same address.
+    if (address === undefined && kind === 'onvif' && source.protocol === 'onvif:') address = `http://${source.host}${source.pathname === '/' ? '' : source.pathname}`;
     let url: URL | undefined;
     try {
       url = address === undefined ? undefined : new URL(address);
@@ -97,10 +99,10 @@ export function buildControl(values: DirectiveValues, get: <T>(name: string) => 
       url = undefined;
     }
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password) {
-      problems.error(addressLine, 'ControlAddress: Control canon-http needs the camera\'s http:// address (e.g. http://camera:80); put credentials in Username and Password');
+      problems.error(addressLine, `ControlAddress: Control ${kind} needs the camera's http:// address (e.g. http://camera:80); put credentials in Username and Password`);
       address = undefined;
-    } else address = url.origin;
-  } else if (values.has('ControlAddress')) problems.warn(addressLine, 'ControlAddress: ignored without Control canon-http');
+    } else address = kind === 'onvif' ? url.origin + url.pathname.replace(/\/$/, '') : url.origin;
+  } else if (values.has('ControlAddress')) problems.warn(addressLine, 'ControlAddress: ignored without Control canon-http or onvif');
   const holdMs = get<number>('ControlHoldSeconds');
   const maxHoldMs = get<number>('ControlMaxHoldSeconds');
   const maxHoldLine = values.get('ControlMaxHoldSeconds')?.line;

@@ -147,7 +147,7 @@ export class CameraController {
 
   /** The queue and the last known position, as anyone may see them. */
   publicState(): Record<string, unknown> {
-    return { ...this.queue.summary(), ptz: this.lastPosition, presets: this.backend.presets().map((preset) => preset.name) };
+    return { ...this.queue.summary(), ptz: this.lastPosition, presets: this.backend.presets() };
   }
 
   async close(): Promise<void> {
