@@ -42,6 +42,8 @@ export interface CameraControlConfig {
   readonly tiltRange: DegreeRange;
   readonly zoomRange: DegreeRange;
   readonly presets: readonly ControlPreset[];
+  /** The preset the camera goes back to when the last viewer leaves the queue; undefined: it stays where it is. */
+  readonly homePreset: string | undefined;
 }
 
 const NUMBER = /^-?\d{1,4}(\.\d{1,2})?$/;
@@ -65,6 +67,10 @@ const preset: ValueParser<ControlPreset> = (args) => {
   return { name: args[0]!, pan, tilt, zoom };
 };
 
+/** A preset's name: a ControlPreset's, or (onvif) one of the camera's own. */
+const presetName: ValueParser<string> = (args) =>
+  args.length === 1 && /^[A-Za-z0-9._-]{1,32}$/.test(args[0]!) ? args[0]! : new ValueError('takes one preset name (letters, digits, ".", "_" or "-")');
+
 /** The Camera block's control directives, spread into the directive table. */
 export const CONTROL_DIRECTIVES: Record<string, DirectiveSpec> = {
   Control: { parse: oneOf(CONTROL_KINDS), default: 'none' },
@@ -81,6 +87,7 @@ export const CONTROL_DIRECTIVES: Record<string, DirectiveSpec> = {
   ControlTiltRange: { parse: degreeRange(-180, 180), default: [-90, 90] },
   ControlZoomRange: { parse: degreeRange(0.01, 360), default: [1, 180] },
   ControlPreset: { parse: preset, repeatable: true, default: [] },
+  ControlHomePreset: { parse: presetName },
 };
 
 /** Builds a camera's control settings; `source` is its Source URL (canon-http defaults to its origin when it is HTTP). */
@@ -113,6 +120,11 @@ export function buildControl(values: DirectiveValues, get: <T>(name: string) => 
     if (seen.has(entry.value.name)) problems.error(entry.line, `ControlPreset: "${entry.value.name}" is defined twice`);
     seen.add(entry.value.name);
   }
+  const homePreset = get<string | undefined>('ControlHomePreset');
+  // canon-http has only the configured presets; an ONVIF camera may also name its own, known only at run time.
+  if (homePreset !== undefined && kind === 'canon-http' && !seen.has(homePreset)) {
+    problems.error(values.get('ControlHomePreset')!.line, `ControlHomePreset: no ControlPreset named "${homePreset}"`);
+  }
   const access = get<Access | undefined>('ControlAccess') ?? security.defaultAccess;
   if (kind !== 'none' && access === 'token' && !security.viewerTokenSecret) {
     problems.error(values.get('ControlAccess')?.line ?? blockLine, 'ControlAccess: token needs ViewerTokenSecret');
@@ -132,6 +144,7 @@ export function buildControl(values: DirectiveValues, get: <T>(name: string) => 
     tiltRange: get('ControlTiltRange'),
     zoomRange: get('ControlZoomRange'),
     presets: presets.map((entry) => entry.value),
+    homePreset,
   };
 }
 
@@ -151,4 +164,5 @@ export const NO_CONTROL: CameraControlConfig = Object.freeze<CameraControlConfig
   tiltRange: [-90, 90],
   zoomRange: [1, 180],
   presets: [],
+  homePreset: undefined,
 });
