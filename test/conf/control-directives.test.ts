@@ -18,7 +18,7 @@ t.test('bad control directives name the line and what is wrong', async (t) => {
   rejectsConfig(t, camera(' Control canon-http', 'vbc://10.0.0.6'), "relay.conf:3: ControlAddress: Control canon-http needs the camera's http:// address (e.g. http://camera:80); put credentials in Username and Password", schemes);
   rejectsConfig(t, camera(' Control canon-http\n ControlAddress http://user:pw@cam/'), "relay.conf:4: ControlAddress: Control canon-http needs the camera's http:// address (e.g. http://camera:80); put credentials in Username and Password", schemes);
   rejectsConfig(t, camera(' Control visca'), 'relay.conf:3: Control: "visca" is not one of none, canon-http, onvif', schemes);
-  // The camera of this block is an HTTP MJPEG camera: onvif control needs the device's own address.
+  // A vbc:// camera gives no http:// address to default to.
   rejectsConfig(t, camera(' Control onvif', 'vbc://10.0.0.6'), "relay.conf:3: ControlAddress: Control onvif needs the camera's http:// address (e.g. http://camera:80); put credentials in Username and Password", schemes);
   rejectsConfig(t, camera(' ControlPanRange 10 -10'), 'relay.conf:3: ControlPanRange: 10 -10 is not a range within -360 to 360 (MIN below MAX)', schemes);
   rejectsConfig(t, camera(' ControlTiltRange NaN 1'), 'relay.conf:3: ControlTiltRange: takes two numbers of degrees, MIN MAX (e.g. -180 180)', schemes);
