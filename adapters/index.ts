@@ -5,6 +5,7 @@ import { httpAdapter } from './http/adapter.ts';
 import { vbcAdapter } from './vbc/client.ts';
 import { pushAdapter } from './push/adapter.ts';
 import { vodLiveAdapter } from './vod-live/adapter.ts';
+import { onvifAdapter } from './onvif/adapter.ts';
 
 /** Every camera protocol the relay speaks, by URL scheme. Add a line here to add a protocol. */
 export const adapterRegistrations: readonly AdapterRegistration[] = [
@@ -14,6 +15,7 @@ export const adapterRegistrations: readonly AdapterRegistration[] = [
   vbcAdapter,
   pushAdapter,
   vodLiveAdapter,
+  onvifAdapter,
 ];
 
 /** The URL schemes a Source may use; the config parser checks against this list. */

@@ -4,7 +4,7 @@ import type { Access, SecurityConfig } from './security.ts';
 import { integer, oneOf, seconds, text, ValueError, type ValueParser } from './values.ts';
 
 /** The control backends a camera may have: its pan, tilt and zoom steered by viewers through the relay. */
-export const CONTROL_KINDS = ['none', 'canon-http'] as const;
+export const CONTROL_KINDS = ['none', 'canon-http', 'onvif'] as const;
 export type ControlKind = (typeof CONTROL_KINDS)[number];
 
 /** An inclusive range of degrees. */
@@ -42,6 +42,8 @@ export interface CameraControlConfig {
   readonly tiltRange: DegreeRange;
   readonly zoomRange: DegreeRange;
   readonly presets: readonly ControlPreset[];
+  /** The preset the camera goes back to when the last viewer leaves the queue; undefined: it stays where it is. */
+  readonly homePreset: string | undefined;
 }
 
 const NUMBER = /^-?\d{1,4}(\.\d{1,2})?$/;
@@ -65,6 +67,10 @@ const preset: ValueParser<ControlPreset> = (args) => {
   return { name: args[0]!, pan, tilt, zoom };
 };
 
+/** A preset's name: a ControlPreset's, or (onvif) one of the camera's own. */
+const presetName: ValueParser<string> = (args) =>
+  args.length === 1 && /^[A-Za-z0-9._-]{1,32}$/.test(args[0]!) ? args[0]! : new ValueError('takes one preset name (letters, digits, ".", "_" or "-")');
+
 /** The Camera block's control directives, spread into the directive table. */
 export const CONTROL_DIRECTIVES: Record<string, DirectiveSpec> = {
   Control: { parse: oneOf(CONTROL_KINDS), default: 'none' },
@@ -81,6 +87,7 @@ export const CONTROL_DIRECTIVES: Record<string, DirectiveSpec> = {
   ControlTiltRange: { parse: degreeRange(-180, 180), default: [-90, 90] },
   ControlZoomRange: { parse: degreeRange(0.01, 360), default: [1, 180] },
   ControlPreset: { parse: preset, repeatable: true, default: [] },
+  ControlHomePreset: { parse: presetName },
 };
 
 /** Builds a camera's control settings; `source` is its Source URL (canon-http defaults to its origin when it is HTTP). */
@@ -88,8 +95,10 @@ export function buildControl(values: DirectiveValues, get: <T>(name: string) => 
   const kind = get<ControlKind>('Control');
   let address = get<string | undefined>('ControlAddress');
   const addressLine = values.get('ControlAddress')?.line ?? values.get('Control')?.line ?? blockLine;
-  if (kind === 'canon-http') {
+  if (kind === 'canon-http' || kind === 'onvif') {
     if (address === undefined && (source.protocol === 'http:' || source.protocol === 'https:')) address = source.origin;
+    // An onvif:// source names the device itself: its control lives at the same address.
+    if (address === undefined && kind === 'onvif' && source.protocol === 'onvif:') address = `http://${source.host}${source.pathname === '/' ? '' : source.pathname}`;
     let url: URL | undefined;
     try {
       url = address === undefined ? undefined : new URL(address);
@@ -97,10 +106,10 @@ export function buildControl(values: DirectiveValues, get: <T>(name: string) => 
       url = undefined;
     }
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password) {
-      problems.error(addressLine, 'ControlAddress: Control canon-http needs the camera\'s http:// address (e.g. http://camera:80); put credentials in Username and Password');
+      problems.error(addressLine, `ControlAddress: Control ${kind} needs the camera's http:// address (e.g. http://camera:80); put credentials in Username and Password`);
       address = undefined;
-    } else address = url.origin;
-  } else if (values.has('ControlAddress')) problems.warn(addressLine, 'ControlAddress: ignored without Control canon-http');
+    } else address = kind === 'onvif' ? url.origin + url.pathname.replace(/\/$/, '') : url.origin;
+  } else if (values.has('ControlAddress')) problems.warn(addressLine, 'ControlAddress: ignored without Control canon-http or onvif');
   const holdMs = get<number>('ControlHoldSeconds');
   const maxHoldMs = get<number>('ControlMaxHoldSeconds');
   const maxHoldLine = values.get('ControlMaxHoldSeconds')?.line;
@@ -110,6 +119,11 @@ export function buildControl(values: DirectiveValues, get: <T>(name: string) => 
   for (const entry of presets) {
     if (seen.has(entry.value.name)) problems.error(entry.line, `ControlPreset: "${entry.value.name}" is defined twice`);
     seen.add(entry.value.name);
+  }
+  const homePreset = get<string | undefined>('ControlHomePreset');
+  // canon-http has only the configured presets; an ONVIF camera may also name its own, known only at run time.
+  if (homePreset !== undefined && kind === 'canon-http' && !seen.has(homePreset)) {
+    problems.error(values.get('ControlHomePreset')!.line, `ControlHomePreset: no ControlPreset named "${homePreset}"`);
   }
   const access = get<Access | undefined>('ControlAccess') ?? security.defaultAccess;
   if (kind !== 'none' && access === 'token' && !security.viewerTokenSecret) {
@@ -130,6 +144,7 @@ export function buildControl(values: DirectiveValues, get: <T>(name: string) => 
     tiltRange: get('ControlTiltRange'),
     zoomRange: get('ControlZoomRange'),
     presets: presets.map((entry) => entry.value),
+    homePreset,
   };
 }
 
@@ -149,4 +164,5 @@ export const NO_CONTROL: CameraControlConfig = Object.freeze<CameraControlConfig
   tiltRange: [-90, 90],
   zoomRange: [1, 180],
   presets: [],
+  homePreset: undefined,
 });

@@ -57,7 +57,7 @@ export const DIRECTIVE_DOCS: Record<Scope, Record<string, DirectiveDoc>> = {
     TrustProxy: { text: 'Believe `X-Forwarded-For` only from these proxy addresses (for viewer and publisher addresses, logs and limits). Repeatable.', type: 'IP addresses (repeatable)' },
   },
   Camera: {
-    Source: { text: 'Where the camera is: `http://`/`https://` (MJPEG, snapshots, FLV of another relay), `rtsp://`, `vbc://` (Canon VB-C10), `push://`, `vod-live://FILE`, `testsrc://`. Required.' },
+    Source: { text: 'Where the camera is: `http://`/`https://` (MJPEG, snapshots, FLV of another relay), `rtsp://`, `vbc://` (Canon VB-C10), `push://`, `vod-live://FILE`, `onvif://` (an ONVIF camera), `testsrc://`. Required.' },
     Username: { text: 'User name sent to the camera (or put `user:password@` in the Source URL); never shown or logged.' },
     Password: { text: 'Password sent to the camera; never shown or logged.' },
     InputFrameRate: { text: 'Frames per second kept from a JPEG camera (and the pull rate of `vbc://` and snapshot cameras); H.264 frames depend on each other, so `rtsp://` H.264 keeps every frame. 0 = all.' },
@@ -84,8 +84,8 @@ export const DIRECTIVE_DOCS: Record<Scope, Record<string, DirectiveDoc>> = {
     RecordSegmentSeconds: { text: 'One file per this many seconds, cut at keyframes.' },
     RecordDeleteAfter: { text: 'Delete recordings older than this (`12h`, `7d`). 0 = keep.' },
     RecordMaxSize: { text: 'This camera\'s recordings at most (`20G`); the oldest are deleted first. 0 = no cap.' },
-    Control: { text: 'Pan/tilt/zoom steered by viewers through the relay: `none`, or `canon-http` (Canon WebView HTTP, `/-wvhttp-01-/`).' },
-    ControlAddress: { text: '`canon-http`: the camera\'s HTTP address; Username and Password are sent to it (Basic).', defaultText: 'the Source\'s, when it is http://' },
+    Control: { text: 'Pan/tilt/zoom steered by viewers through the relay: `none`, `canon-http` (Canon WebView HTTP, `/-wvhttp-01-/`) or `onvif` (ONVIF PTZ, WS-Security digest).' },
+    ControlAddress: { text: 'The camera\'s HTTP address (`onvif`: its device service, `/onvif/device_service` unless a path is given); Username and Password are sent to it.', defaultText: 'the Source\'s, when it is http:// or onvif://' },
     ControlAccess: { text: 'Who may ask for control: `public`, or `token` (a viewer token signed for `control/CAMERA`).', defaultText: 'DefaultAccess' },
     ControlHoldSeconds: { text: 'A viewer holds control this long, renewed by its commands up to ControlMaxHoldSeconds.' },
     ControlMaxHoldSeconds: { text: 'Longest a viewer holds control while others wait, however active.' },
@@ -98,6 +98,7 @@ export const DIRECTIVE_DOCS: Record<Scope, Record<string, DirectiveDoc>> = {
     ControlTiltRange: { text: 'Degrees a viewer may tilt to, `MIN MAX`.', type: 'MIN MAX degrees' },
     ControlZoomRange: { text: 'Horizontal field of view in degrees a viewer may zoom to, `MIN MAX`.', type: 'MIN MAX degrees' },
     ControlPreset: { text: '`NAME PAN TILT ZOOM`: a position viewers can pick by name. Repeatable.', type: 'NAME PAN TILT ZOOM (repeatable)' },
+    ControlHomePreset: { text: 'The preset a moved camera goes back to when the last viewer leaves the control queue: a ControlPreset, or (`onvif`) one of the camera\'s own.', type: 'NAME', defaultText: 'none: the camera stays where it is' },
   },
   Stream: {
     Feed: { text: 'The camera this stream shows (required except for `Format status`).' },

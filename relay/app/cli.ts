@@ -5,6 +5,7 @@ import { FfmpegNotFoundError, locateFfmpeg } from '../encoders/ffmpeg-locate.ts'
 import { TlsSetupError } from '../http/tls.ts';
 import { hashPasswordCommand, signUrl } from '../auth/cli-commands.ts';
 import { configSummary } from './check-summary.ts';
+import { discoverCommand } from './discover.ts';
 import type { Logger } from '../../lib/log.ts';
 import { LogOutput } from '../../lib/log-output.ts';
 import { isViewerGone } from './server.ts';
@@ -20,6 +21,9 @@ usage:
   relay [-c FILE] --sign-url URL [--expires SECONDS]
                          print URL with a viewer token valid for SECONDS (default 3600), signed with the
                          config's ViewerTokenSecret
+  relay --discover [--probe HOST:PORT] [--username U --password P] [--timeout SECONDS]
+                         find ONVIF cameras (WS-Discovery, or one device at HOST:PORT) and print a
+                         <Camera> block for each
   relay --help           this text
   relay --version        print the version
 
@@ -45,6 +49,11 @@ export async function main(argv: string[]): Promise<number> {
         'hash-password': { type: 'boolean' },
         'sign-url': { type: 'string' },
         expires: { type: 'string' },
+        discover: { type: 'boolean' },
+        probe: { type: 'string' },
+        username: { type: 'string' },
+        password: { type: 'string' },
+        timeout: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -62,6 +71,11 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (options.check !== undefined) return check(options.check);
+  if (options.discover) {
+    const seconds = Number(options.timeout ?? '3');
+    const credentials = { username: options.username, password: options.password };
+    return discoverCommand({ probe: options.probe, credentials, timeoutMs: Number.isFinite(seconds) && seconds > 0 ? Math.min(60, seconds) * 1000 : 3000 }, process.stdout, process.stderr);
+  }
   if (options['hash-password']) return hashPasswordCommand(process.stdin, process.stdout, process.stderr);
   if (options['sign-url'] !== undefined) return signUrlCommand(options.config ?? defaultConfigFile(), options['sign-url'], options.expires ?? '3600');
   const file = options.config ?? defaultConfigFile();

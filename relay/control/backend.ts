@@ -1,4 +1,4 @@
-import type { CameraControlConfig, ControlPreset, DegreeRange } from '../../conf/control.ts';
+import type { CameraControlConfig, DegreeRange } from '../../conf/control.ts';
 
 /** A camera position in degrees: pan (left negative), tilt (down negative), zoom as the horizontal field of view. */
 export interface Ptz {
@@ -42,8 +42,8 @@ export interface ControlBackend {
   goto(target: Ptz): Promise<Ptz>;
   /** Stops a move under way. */
   stop(): Promise<void>;
-  /** The presets this camera offers. */
-  presets(): readonly ControlPreset[];
+  /** The names of the presets this camera offers. */
+  presets(): readonly string[];
   gotoPreset(name: string): Promise<Ptz>;
   /** The last known position, asking the camera when none is known yet; undefined when it cannot say. */
   position(): Promise<Ptz | undefined>;

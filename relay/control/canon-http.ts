@@ -1,10 +1,11 @@
-import type { CameraControlConfig, ControlPreset, DegreeRange } from '../../conf/control.ts';
+import type { CameraControlConfig, DegreeRange } from '../../conf/control.ts';
 import {
   MAX_REPLY_BYTES, operateParams, parseCameraInfo, parseConnectionId, WV_TOO_MANY_CLIENTS, WV_UNKNOWN_CONNECTION,
   wvStatus, wvUrl, type WvCommand, type WvStatus,
 } from '../../adapters/vbc/wvhttp-control.ts';
 import type { Logger } from '../../lib/log.ts';
 import { clamp, ControlError, narrowed, type ControlBackend, type Ptz, type Speeds } from './backend.ts';
+import { SerialRequests } from './serial.ts';
 
 /** Degrees one move command at full speed turns (WebView HTTP has absolute positions only: a move is one step). */
 const PAN_TILT_STEP = 5;
@@ -44,8 +45,7 @@ export class CanonHttpBackend implements ControlBackend {
   private hasControl = false;
   private known: Ptz | undefined;
   private cameraLimits: { pan?: DegreeRange | undefined; tilt?: DegreeRange | undefined; zoom?: DegreeRange | undefined } = {};
-  private chain: Promise<unknown> = Promise.resolve();
-  private closed = false;
+  private readonly requests = new SerialRequests();
   private readonly authorization: string | undefined;
 
   constructor(
@@ -79,8 +79,8 @@ export class CanonHttpBackend implements ControlBackend {
     return this.serial(async () => {});
   }
 
-  presets(): readonly ControlPreset[] {
-    return this.config.presets;
+  presets(): readonly string[] {
+    return this.config.presets.map((preset) => preset.name);
   }
 
   gotoPreset(name: string): Promise<Ptz> {
@@ -95,9 +95,7 @@ export class CanonHttpBackend implements ControlBackend {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.chain.catch(() => {});
+    if (!(await this.requests.close())) return;
     const id = this.connectionId;
     if (!id) return;
     this.connectionId = undefined;
@@ -106,14 +104,8 @@ export class CanonHttpBackend implements ControlBackend {
     await this.request('CloseCameraServer', { connection_id: id }).catch(() => {});
   }
 
-  /** Runs `task` after every operation called before it. */
   private serial<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.chain.then(() => {
-      if (this.closed) throw new ControlError('CAMERA_UNREACHABLE', 'camera control is closed');
-      return task();
-    });
-    this.chain = run.catch(() => {});
-    return run;
+    return this.requests.run(task);
   }
 
   private centre(): Ptz {

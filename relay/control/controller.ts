@@ -58,6 +58,8 @@ export class CameraController {
   private refused = 0;
   private lastPosition: Ptz | undefined;
   private closed = false;
+  /** Whether a viewer moved the camera since it last went home. */
+  private movedSinceHome = false;
 
   constructor(
     readonly camera: string,
@@ -133,6 +135,7 @@ export class CameraController {
     try {
       const position = await this.run(command);
       if (position) this.lastPosition = position;
+      this.movedSinceHome = true;
       // Only a command the camera took counts as activity: a camera that never answers lets the queue move on.
       this.queue.touch(id);
       this.changed();
@@ -147,7 +150,7 @@ export class CameraController {
 
   /** The queue and the last known position, as anyone may see them. */
   publicState(): Record<string, unknown> {
-    return { ...this.queue.summary(), ptz: this.lastPosition, presets: this.backend.presets().map((preset) => preset.name) };
+    return { ...this.queue.summary(), ptz: this.lastPosition, presets: this.backend.presets() };
   }
 
   async close(): Promise<void> {
@@ -197,7 +200,23 @@ export class CameraController {
       subscriber.send('ended', { reason });
       subscriber.close();
     }
+    if (reason !== 'closed' && this.queue.size === 0) this.goHome();
     this.changed();
+  }
+
+  /** With nobody left in the queue, the camera goes back to its home preset (ControlHomePreset), if it moved. */
+  private goHome(): void {
+    const home = this.config.homePreset;
+    if (home === undefined || !this.movedSinceHome || this.closed) return;
+    this.movedSinceHome = false;
+    this.log.info(`the control queue is empty: back to preset ${home}`);
+    this.backend.gotoPreset(home).then(
+      (position) => {
+        this.lastPosition = position;
+        this.changed();
+      },
+      (error: Error) => this.log.warn(`going back to preset ${home} failed: ${error.message}`),
+    );
   }
 
   /**

@@ -2,6 +2,7 @@ import type { CameraConfig, RelayConfig } from '../../conf/types.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { ControlBackend } from './backend.ts';
 import { CanonHttpBackend } from './canon-http.ts';
+import { OnvifBackend } from './onvif.ts';
 import { CameraController } from './controller.ts';
 
 /** The relay as camera control sees it. */
@@ -14,6 +15,7 @@ export interface ControlledRelay {
 /** The backend a camera's Control directive names, or undefined for none. */
 export function createBackend(camera: CameraConfig, log: Logger): ControlBackend | undefined {
   if (camera.control.kind === 'canon-http') return new CanonHttpBackend(camera.control, camera, log);
+  if (camera.control.kind === 'onvif') return new OnvifBackend(camera.control, camera, log);
   return undefined;
 }
 

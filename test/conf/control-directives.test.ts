@@ -17,7 +17,9 @@ t.test('defaults: no control; canon-http takes the address of an HTTP Source', a
 t.test('bad control directives name the line and what is wrong', async (t) => {
   rejectsConfig(t, camera(' Control canon-http', 'vbc://10.0.0.6'), "relay.conf:3: ControlAddress: Control canon-http needs the camera's http:// address (e.g. http://camera:80); put credentials in Username and Password", schemes);
   rejectsConfig(t, camera(' Control canon-http\n ControlAddress http://user:pw@cam/'), "relay.conf:4: ControlAddress: Control canon-http needs the camera's http:// address (e.g. http://camera:80); put credentials in Username and Password", schemes);
-  rejectsConfig(t, camera(' Control onvif'), 'relay.conf:3: Control: "onvif" is not one of none, canon-http', schemes);
+  rejectsConfig(t, camera(' Control visca'), 'relay.conf:3: Control: "visca" is not one of none, canon-http, onvif', schemes);
+  // A vbc:// camera gives no http:// address to default to.
+  rejectsConfig(t, camera(' Control onvif', 'vbc://10.0.0.6'), "relay.conf:3: ControlAddress: Control onvif needs the camera's http:// address (e.g. http://camera:80); put credentials in Username and Password", schemes);
   rejectsConfig(t, camera(' ControlPanRange 10 -10'), 'relay.conf:3: ControlPanRange: 10 -10 is not a range within -360 to 360 (MIN below MAX)', schemes);
   rejectsConfig(t, camera(' ControlTiltRange NaN 1'), 'relay.conf:3: ControlTiltRange: takes two numbers of degrees, MIN MAX (e.g. -180 180)', schemes);
   rejectsConfig(t, camera(' ControlPreset home 1e9 0 0'), 'relay.conf:3: ControlPreset: takes NAME PAN TILT ZOOM (a name of letters, digits, ".", "_" or "-", then three numbers of degrees)', schemes);
