@@ -14,6 +14,7 @@ import { registerEdgeCheck } from '../auth/edge-check.ts';
 import { registerControlRoutes } from '../control/routes.ts';
 import { accessGuard } from '../auth/guard.ts';
 import { securityHeaders } from '../http/security-headers.ts';
+import { webSocketRoute } from '../outputs/ws/mount.ts';
 
 /** Longest request path accepted; real stream URLs are short. */
 const MAX_PATH_LENGTH = 1024;
@@ -49,6 +50,7 @@ export function createApp(relay: Relay, log: Logger): Koa {
 
   app.use(securityHeaders());
   app.use(accessGuard(relay));
+  app.use(webSocketRoute(relay));
   registerPages(router, relay);
   registerEdgeCheck(router, relay);
   registerSourceApi(router, relay, log.child('api'));

@@ -100,7 +100,9 @@ function classifyNormalised(streams: Streams, cased: string): Surface {
     const stream = streamNamed(streams, parts[1]!);
     return stream ? viewerOf(streams, stream) : PUBLIC;
   }
-  const stream = streamNamed(streams, parts[0]!);
+  // `/NAME.ws` (the stream over a WebSocket) is the stream's, unless a stream is itself named so.
+  const wsName = parts.length === 1 && parts[0]!.endsWith('.ws') ? parts[0]!.slice(0, -3) : undefined;
+  const stream = streamNamed(streams, parts[0]!) ?? (wsName ? streamNamed(streams, wsName) : undefined);
   if (stream && stream.format === 'status') return ADMIN;
   if (stream && parts.length === 1) return viewerOf(streams, stream);
   const hls = parts.length > 1 ? hlsStreamOfFolder(streams, parts[0]!) : undefined;
