@@ -36,15 +36,6 @@ export function openWs(url: string, hello: object | string | undefined, options:
   });
 }
 
-/** Waits until `done()` holds (polling), or fails after `ms`. */
-export async function waitFor(done: () => boolean, ms: number, what: string): Promise<void> {
-  const until = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 /** The HTTP status an upgrade request to `url` is refused with (undefined when it is accepted). */
 export function upgradeStatus(url: string, options: WebSocket.ClientOptions = {}): Promise<number | undefined> {
   return new Promise((resolve, reject) => {
@@ -62,3 +53,26 @@ export function upgradeStatus(url: string, options: WebSocket.ClientOptions = {}
 }
 
 export const H264_HELLO = { version: 1, mode: 'raw', codecs: ['avc1.64001f'] } as const;
+
+/** An access unit of a raw-mode message (after its 12-byte header) as Annex B, for ffmpeg's h264 demuxer. */
+export function rawUnitToAnnexB(message: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  for (let at = 12; at + 4 <= message.length;) {
+    const length = message.readUInt32BE(at);
+    parts.push(Buffer.from([0, 0, 0, 1]), message.subarray(at + 4, at + 4 + length));
+    at += 4 + length;
+  }
+  return Buffer.concat(parts);
+}
+
+/** The SPS and PPS of a base64 avcC (a config message's description) as Annex B. */
+export function avcCToAnnexB(description: string): Buffer {
+  const avcC = Buffer.from(description, 'base64');
+  const parts: Buffer[] = [];
+  let at = 5;
+  const spsCount = avcC[at++]! & 0x1f;
+  for (let i = 0; i < spsCount; i++, at += 2 + avcC.readUInt16BE(at)) parts.push(Buffer.from([0, 0, 0, 1]), avcC.subarray(at + 2, at + 2 + avcC.readUInt16BE(at)));
+  const ppsCount = avcC[at++]!;
+  for (let i = 0; i < ppsCount; i++, at += 2 + avcC.readUInt16BE(at)) parts.push(Buffer.from([0, 0, 0, 1]), avcC.subarray(at + 2, at + 2 + avcC.readUInt16BE(at)));
+  return Buffer.concat(parts);
+}
