@@ -21,7 +21,10 @@ export function awaitHello(ws: WebSocket, onHello: (hello: Hello) => void, onRef
   let hello: Hello | undefined;
   let windowStart = Date.now();
   let inWindow = 0;
+  let refused = false;
   const refuse = (why: SessionRefusal, message: string, code: number): void => {
+    if (refused) return;
+    refused = true;
     onRefused(why);
     // The reason goes in the close frame too (at most 123 bytes), for clients that only see the close event.
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(errorMessage(message)));
@@ -39,6 +42,7 @@ export function awaitHello(ws: WebSocket, onHello: (hello: Hello) => void, onRef
       windowStart = now;
       inWindow = 0;
     }
+    if (refused) return false;
     if (++inWindow <= MAX_CLIENT_MESSAGES_PER_SECOND) return true;
     refuse('flood', `more than ${MAX_CLIENT_MESSAGES_PER_SECOND} messages a second`, 1008);
     return false;
