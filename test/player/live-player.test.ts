@@ -2,7 +2,7 @@ import t from 'tap';
 import type { Page } from 'playwright-core';
 import { launchChromiumFor, screenshot } from '../helpers/browser.ts';
 import { ControllableCamera, makeJpegFrames, registryWith } from '../helpers/controllable-camera.ts';
-import { reachesState } from '../helpers/player-view.ts';
+import { advances, reachesState } from '../helpers/player-view.ts';
 import { waitFor } from '../helpers/probe.ts';
 import { startTestRelay } from '../helpers/relay.ts';
 
@@ -73,5 +73,23 @@ t.test('the WebSocket player linked from / plays by itself with WebCodecs, and r
   await reachesState(page, 'playing', 30_000);
   await waitFor(async () => (await liveInfo(page)).framesPainted >= painted + 20, 15_000, 'frames painted again after the outage');
   t.pass('playing again after the camera came back, without a page reload');
+  t.same(problems, [], 'no console errors, no CSP violations');
+});
+
+t.test('without WebCodecs the same page plays the fMP4 mode through Media Source Extensions', async (t) => {
+  const { page, problems } = await strictPage(t);
+  // A browser without WebCodecs (older Safari): the player must fall back to MSE over the same WebSocket.
+  await page.addInitScript(() => {
+    delete (window as unknown as { VideoDecoder?: unknown }).VideoDecoder;
+  });
+  await page.goto(`${relay.baseUrl}/player/cam.flv.live`);
+  const played = await advances(page, 3, 30_000);
+  t.equal(played.engine, 'mse-ws', 'played through MSE');
+  t.same([played.videoWidth, played.videoHeight], [320, 240]);
+  const ahead = await page.evaluate(() => {
+    const video = document.querySelector('video')!;
+    return video.buffered.end(video.buffered.length - 1) - video.currentTime;
+  });
+  t.ok(ahead < 1, `the playhead stays near the live edge (${ahead.toFixed(2)} s buffered ahead)`);
   t.same(problems, [], 'no console errors, no CSP violations');
 });
