@@ -259,6 +259,7 @@ export function buildStream(block: ParsedBlock, problems: Problems, security: Se
   }
   if (format !== 'hls') for (const directive of ['HLSSegmentTime', 'HLSListSize', 'LowLatency']) misuse(directive, 'applies to Format hls only');
   if (format === 'jpeg' || format === 'status') misuse('RTSP', 'applies to video streams only (flv, hls, mpjpeg)');
+  if (!transcoded) misuse('WebSocket', 'applies to H.264 streams only (Format flv, hls)');
   if (codec === 'copy') {
     for (const directive of ['VideoSize', 'VideoQMin', 'VideoQMax', 'VideoGopSize', 'VideoFrameRate']) {
       misuse(directive, 'does not apply with VideoCodec copy (the camera\'s H.264 is passed on unchanged)');
@@ -290,6 +291,7 @@ export function buildStream(block: ParsedBlock, problems: Problems, security: Se
     viewerHardLimitBytes: hardLimit,
     viewerWriteTimeoutMs: get('ViewerWriteTimeout'),
     rtsp: get<boolean>('RTSP') && format !== 'jpeg' && format !== 'status',
+    webSocket: get<boolean>('WebSocket') && transcoded,
     access: streamAccess(block.values, security, problems),
   };
 }

@@ -54,6 +54,7 @@ export const DIRECTIVE_DOCS: Record<Scope, Record<string, DirectiveDoc>> = {
     MaxUnauthenticatedConnections: { text: 'Connections that have not yet made an authorised request, all addresses together; when full, the oldest idle one of the address holding the most is closed to let a new one in.' },
     MaxUnauthenticatedPerIP: { text: 'Such connections from one address; a new one closes that address\'s oldest idle one. 0 = no limit.' },
     RequestHeaderTimeout: { text: 'A connection silent this long after accept, or a request (or TLS handshake, at most 10 s) not complete this long after it starts, is closed.' },
+    WebSocketAllowedOrigins: { text: 'Other sites whose pages may open `/NAME.ws` (`*`: any); the relay\'s own pages and clients without an Origin always may.', type: 'origins (repeatable)', defaultText: 'none' },
     TrustProxy: { text: 'Believe `X-Forwarded-For` only from these proxy addresses (for viewer and publisher addresses, logs and limits). Repeatable.', type: 'IP addresses (repeatable)' },
   },
   Camera: {
@@ -114,6 +115,7 @@ export const DIRECTIVE_DOCS: Record<Scope, Record<string, DirectiveDoc>> = {
     NoAudio: { text: 'Accepted for ffserver configs; the relay carries video only.', type: 'flag, or yes | no' },
     HLSSegmentTime: { text: 'Target HLS segment length, and the keyframe interval of an hls stream.' },
     HLSListSize: { text: 'Segments listed in the HLS playlist (two more stay fetchable for late readers).' },
+    WebSocket: { text: '`yes`: the stream is also at `ws://HOST:HTTPPort/NAME.ws` (fMP4 for MSE, or raw access units for WebCodecs) and its player at `/player/NAME.live`; flv and hls streams only.' },
     LowLatency: { text: '`yes`: LL-HLS (fMP4 parts of at most 0.3 s, blocking playlist reload) instead of MPEG-TS segments.' },
     ViewerBudget: { text: 'Bytes queued for one viewer before its frames are dropped (it resumes at a keyframe).' },
     ViewerMaxQueue: { text: 'Bytes queued for one viewer before it is disconnected.' },

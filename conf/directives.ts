@@ -99,6 +99,7 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     ViewerMaxQueue: { parse: bytes(32 * 1024, 1024 * 1024 * 1024), default: 8 * 1024 * 1024 },
     ViewerWriteTimeout: { parse: seconds(0.5, 600), default: 20_000 },
     RTSP: { parse: boolean, default: true },
+    WebSocket: { parse: boolean, default: true },
     Access: { parse: oneOf(['public', 'token'] as const) },
   },
   Redirect: {

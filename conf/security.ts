@@ -42,6 +42,8 @@ export interface SecurityConfig {
   readonly requestHeaderTimeoutMs: number;
   /** Peers whose X-Forwarded-For is believed. */
   readonly trustProxy: readonly string[];
+  /** Origins (scheme://host[:port], lower case) whose pages may open /NAME.ws besides the relay's own; `*`: any. */
+  readonly webSocketAllowedOrigins: readonly string[];
 }
 
 /** Shortest ViewerTokenSecret accepted: 32 characters, so that the HMAC key is not guessable. */
@@ -73,6 +75,29 @@ const addresses: ValueParser<string[]> = (args) => {
   return bad !== undefined ? new ValueError(`"${bad.slice(0, 64)}" is not an IP address`) : [...args];
 };
 
+/** `*` or origins as browsers send them (scheme://host[:port], no path): a page on one of them may open /NAME.ws. */
+const origins: ValueParser<string[]> = (args) => {
+  if (args.length === 0) return new ValueError('takes one or more origins (e.g. https://example.com) or *');
+  const values: string[] = [];
+  for (const arg of args) {
+    if (arg === '*') {
+      values.push(arg);
+      continue;
+    }
+    let url: URL | undefined;
+    try {
+      url = new URL(arg);
+    } catch {
+      url = undefined;
+    }
+    if (!url || !/^https?:$/.test(url.protocol) || url.origin.toLowerCase() !== arg.toLowerCase().replace(/\/$/, '')) {
+      return new ValueError(`"${arg.slice(0, 64)}" is not an origin (scheme://host[:port], e.g. https://example.com) nor *`);
+    }
+    values.push(url.origin.toLowerCase());
+  }
+  return values;
+};
+
 /** The global directives of this file, merged into DIRECTIVES.global. */
 export const SECURITY_DIRECTIVES: Record<string, DirectiveSpec> = {
   AdminUser: { parse: adminUser, repeatable: true },
@@ -89,6 +114,7 @@ export const SECURITY_DIRECTIVES: Record<string, DirectiveSpec> = {
   MaxUnauthenticatedPerIP: { parse: integer(0, 1_000_000), default: 100 },
   RequestHeaderTimeout: { parse: seconds(1, 300), default: 10_000 },
   TrustProxy: { parse: addresses, repeatable: true },
+  WebSocketAllowedOrigins: { parse: origins, repeatable: true },
 };
 
 type Lines<T> = Array<{ value: T; line: number }>;
@@ -132,6 +158,7 @@ export function buildSecurity(global: DirectiveValues, problems: Problems): Secu
     maxUnauthenticatedPerIp: get('MaxUnauthenticatedPerIP'),
     requestHeaderTimeoutMs: get('RequestHeaderTimeout'),
     trustProxy: (get<Lines<string[]> | undefined>('TrustProxy') ?? []).flatMap(({ value }) => value),
+    webSocketAllowedOrigins: (get<Lines<string[]> | undefined>('WebSocketAllowedOrigins') ?? []).flatMap(({ value }) => value),
   };
 }
 

@@ -160,6 +160,8 @@ export interface StreamConfig {
   readonly viewerWriteTimeoutMs: number;
   /** Also served over RTSP at rtsp://HOST:RTSPPort/NAME (flv and hls as H.264, mpjpeg as JPEG). */
   readonly rtsp: boolean;
+  /** Also served over a WebSocket at /NAME.ws (flv and hls: the same H.264, as fMP4 fragments or raw access units). */
+  readonly webSocket: boolean;
   /** Who may watch: anyone, or holders of a viewer token (the stream's Access; when absent, DefaultAccess). */
   readonly access?: Access;
 }

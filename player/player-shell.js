@@ -38,6 +38,8 @@
     var polling = false;
     var rebuildTimer = 0;
     var hasAudio = false;
+    /** The engine draws frames itself (shell.painted), so progress is not the video element's. */
+    var painting = false;
     /** A fresh viewer token handed over by the embedding page, replacing the one in the page's URLs. */
     var freshToken = null;
 
@@ -102,6 +104,13 @@
           render();
         });
       },
+      /** For engines that draw to a canvas instead of the video (WebCodecs): a frame was shown now. */
+      painted: function () {
+        painting = true;
+        lastTime = Date.now();
+        lastProgressAt = lastTime;
+        if (info.state !== 'playing') render();
+      },
       /** Marks the start of a fresh session, so the watchdog gives it its full time. */
       restarted: function () {
         lastProgressAt = Date.now();
@@ -110,11 +119,11 @@
     };
 
     function hasBuffered() {
-      return video.buffered.length > 0 && video.buffered.end(video.buffered.length - 1) > 0;
+      return painting || video.buffered.length > 0 && video.buffered.end(video.buffered.length - 1) > 0;
     }
 
     function moving() {
-      return !video.paused && Date.now() - lastProgressAt < MOVING_MS && lastTime >= 0;
+      return (painting || !video.paused) && Date.now() - lastProgressAt < MOVING_MS && lastTime >= 0;
     }
 
     /** The one state shown, in order of what matters to the viewer. */

@@ -73,8 +73,23 @@
     setInterval(function () { if (img.naturalWidth) observe(img, img.naturalWidth, img.naturalHeight); }, 10);
   }
 
+  // The WebSocket player's WebCodecs engine draws each decoded frame to its #canvas: every such draw is observed.
+  var drawImage = CanvasRenderingContext2D.prototype.drawImage;
+  CanvasRenderingContext2D.prototype.drawImage = function () {
+    var out = drawImage.apply(this, arguments);
+    if (this.canvas.id === 'canvas') observe(this.canvas, this.canvas.width, this.canvas.height);
+    return out;
+  };
+
   var finder = setInterval(function () {
     var video = document.querySelector('video');
+    // A WebSocket player page: its engine decides whether the video or the canvas shows the frames.
+    if (video && /\.ws(\?|$)/.test(video.getAttribute('data-src') || '')) {
+      if (!window.relayPlayer) return;
+      clearInterval(finder);
+      if (window.relayPlayer.engine !== 'webcodecs') watchVideo(video);
+      return;
+    }
     var img = document.getElementById('clock');
     if (video) watchVideo(video);
     else if (img) watchImage(img);

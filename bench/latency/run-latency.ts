@@ -31,6 +31,8 @@ interface Player {
   readonly image?: string;
   readonly warmupSeconds: number;
   readonly firstFrame: boolean;
+  /** Script run before the page's own (e.g. hiding WebCodecs, to measure the player's MSE fallback). */
+  readonly init?: string;
 }
 
 /** One measured row: latency samples (ms) and page-open-to-first-frame times (ms). */
@@ -76,7 +78,7 @@ async function waitForLive(base: string, timeoutMs: number): Promise<void> {
 
 async function openPlayer(browser: Browser, base: string, player: Player, init: string): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 800, height: 700 } });
-  await context.addInitScript({ content: init });
+  await context.addInitScript({ content: `${player.init ?? ''}\n${init}` });
   const page = await context.newPage();
   await page.goto(`${base}${player.path}`);
   if (player.image) {
@@ -137,6 +139,8 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyRow[]>
     const init = `window.__clockPattern = ${JSON.stringify({ ...PATTERN, base: camera.base })};\n${await readFile(PROBE, 'utf8')}`;
     const players: Player[] = [
       { label: 'FLV via mpegts.js (/player/clock.flv)', path: '/player/clock.flv', warmupSeconds: 4, firstFrame: true },
+      { label: 'WebCodecs over WebSocket (/player/clock.flv.live)', path: '/player/clock.flv.live', warmupSeconds: 4, firstFrame: true },
+      { label: 'MSE over WebSocket (/player/clock.flv.live, no WebCodecs)', path: '/player/clock.flv.live', warmupSeconds: 4, firstFrame: true, init: 'delete window.VideoDecoder;' },
       { label: 'MJPEG <img> (/clock.mjpg)', path: '/stat.json', image: '/clock.mjpg', warmupSeconds: 2, firstFrame: false },
       { label: 'HLS via hls.js (/player/clock.m3u8?engine=hlsjs)', path: '/player/clock.m3u8?engine=hlsjs', warmupSeconds: 10, firstFrame: false },
     ];

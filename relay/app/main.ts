@@ -16,6 +16,7 @@ import { accessControlOf } from '../auth/access.ts';
 import { limitConnections } from '../http/connection-limits.ts';
 import { listenHttps } from '../http/tls.ts';
 import { restartNeeded, securityNotices } from './notices.ts';
+import { mountWebSocket } from '../outputs/ws/mount.ts';
 
 /** A running relay with its HTTP server. */
 export interface RunningRelay {
@@ -83,6 +84,7 @@ export async function startRelay(
     throw error;
   });
   if (https) accessControlOf(relay).connectionLimits.push(https.limits);
+  relay.addProtocolServer(mountWebSocket(relay, app, [server, https?.server], log.child('ws')));
   const announce = (notices: string[]): void => {
     relay.notices = notices;
     for (const notice of notices) log.warn(notice);

@@ -4,6 +4,7 @@ import { sampleHistory, StatusHistory } from './history.ts';
 import { createMetricsRegistry } from './metrics.ts';
 import { loadAsset } from './pages/assets.ts';
 import { renderFlvPlayerPage } from './pages/flv-player-page.ts';
+import { renderLivePlayerPage } from './pages/live-player-page.ts';
 import { renderIndexPage } from './pages/index-page.ts';
 import { renderCharts } from './pages/charts.ts';
 import { renderPlayerPage, type PlayerRequest } from './pages/player-page.ts';
@@ -75,7 +76,8 @@ export function registerPages(router: Router, relay: Relay, recordings: Recordin
 }
 
 async function servePlayer(ctx: Context, next: Next, relay: Relay, snapshot: () => ReturnType<typeof statusSnapshot>): Promise<void> {
-  const name = ctx.path.slice('/player/'.length);
+  const live = ctx.path.endsWith('.live') && relay.outputs.get(ctx.path.slice('/player/'.length, -'.live'.length))?.config.webSocket;
+  const name = ctx.path.slice('/player/'.length, live ? -'.live'.length : undefined);
   const player = relay.outputs.get(name)?.player;
   if (!player) return next();
   const { streams } = snapshot();
@@ -100,6 +102,7 @@ async function servePlayer(ctx: Context, next: Next, relay: Relay, snapshot: () 
   // Only a camera with a control backend gets the control panel: asking the others would log a 404 in every viewer's console.
   const cameraControl = relay.config.cameras.some((camera) => camera.name === stream.camera && camera.control.kind !== 'none');
   const request = { ...playerRequest(ctx), cameraControl };
+  if (live) return sendHtml(ctx, renderLivePlayerPage(tokenized(stream), request));
   if (player === 'flv') return sendHtml(ctx, renderFlvPlayerPage(tokenized(stream), sibling('hls'), request));
   sendHtml(ctx, renderPlayerPage(tokenized(stream), sibling('mpjpeg'), request));
 }

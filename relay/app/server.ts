@@ -16,6 +16,7 @@ import { registerControlRoutes } from '../control/routes.ts';
 import { OPENAPI_DOCUMENT } from '../api/openapi.ts';
 import { accessGuard } from '../auth/guard.ts';
 import { securityHeaders } from '../http/security-headers.ts';
+import { webSocketRoute } from '../outputs/ws/mount.ts';
 
 /** Longest request path accepted; real stream URLs are short. */
 const MAX_PATH_LENGTH = 1024;
@@ -54,6 +55,7 @@ export function createApp(relay: Relay, log: Logger, recordings: RecordingsRef):
 
   app.use(securityHeaders());
   app.use(accessGuard(relay));
+  app.use(webSocketRoute(relay));
   router.get('/api/openapi.json', (ctx) => { ctx.body = OPENAPI_DOCUMENT; });
   registerPages(router, relay, recordings);
   registerEdgeCheck(router, relay);

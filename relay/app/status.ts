@@ -107,6 +107,8 @@ export interface StreamStatus {
   url: string;
   /** The player page, for HLS (hls.js) and FLV (mpegts.js) streams. */
   playerUrl: string | null;
+  /** The WebSocket player page (WebCodecs, else MSE), for streams with `WebSocket yes`. */
+  liveUrl: string | null;
   /** An LL-HLS stream (`LowLatency yes`): its player uses hls.js's low-latency mode. */
   lowLatency: boolean;
   format: string;
@@ -247,6 +249,7 @@ function streamStatus(relay: Relay, output: StreamOutput, rates: RateSampler): S
     name: config.name,
     url: `/${config.name}`,
     playerUrl: output.player ? `/player/${config.name}` : null,
+    liveUrl: config.webSocket ? `/player/${config.name}.live` : null,
     lowLatency: output.player === 'hls' && config.lowLatency,
     format: config.format,
     camera: output.feed.camera.name,

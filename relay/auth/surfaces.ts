@@ -97,10 +97,13 @@ function classifyNormalised(streams: Streams, cased: string): Surface {
   }
   // A player page and its state (`/player/NAME/state`) are the stream's, as its viewers are.
   if (parts[0] === 'player' && (parts.length === 2 || (parts.length === 3 && parts[2] === 'state'))) {
-    const stream = streamNamed(streams, parts[1]!);
+    // `/player/NAME.live` (the WebSocket player) is the stream's page too.
+    const stream = streamNamed(streams, parts[1]!) ?? (parts.length === 2 && parts[1]!.endsWith('.live') ? streamNamed(streams, parts[1]!.slice(0, -5)) : undefined);
     return stream ? viewerOf(streams, stream) : PUBLIC;
   }
-  const stream = streamNamed(streams, parts[0]!);
+  // `/NAME.ws` (the stream over a WebSocket) is the stream's, unless a stream is itself named so.
+  const wsName = parts.length === 1 && parts[0]!.endsWith('.ws') ? parts[0]!.slice(0, -3) : undefined;
+  const stream = streamNamed(streams, parts[0]!) ?? (wsName ? streamNamed(streams, wsName) : undefined);
   if (stream && stream.format === 'status') return ADMIN;
   if (stream && parts.length === 1) return viewerOf(streams, stream);
   const hls = parts.length > 1 ? hlsStreamOfFolder(streams, parts[0]!) : undefined;

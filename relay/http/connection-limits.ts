@@ -158,6 +158,14 @@ export function limitConnections(server: Server, security: () => SecurityConfig)
     entry.requests++;
     res.once('close', () => entry.requests--);
   });
+  // An upgrade (a WebSocket) is a request that lasts as long as its connection: never idle, never timed out here.
+  server.on('upgrade', (req: IncomingMessage) => {
+    const entry = entryOf(req.socket);
+    if (!entry) return;
+    clearTimeout(entry.deadline);
+    entry.deadline = undefined;
+    entry.requests++;
+  });
 
   return {
     counters,

@@ -109,6 +109,12 @@ export class Relay {
     }
   }
 
+  /** Adds a protocol server started elsewhere (the WebSocket edge, which lives on the HTTP servers) and offers it every stream. */
+  addProtocolServer(server: ProtocolServer): void {
+    this.edges.add(server);
+    for (const stream of this.streams.values()) this.mountOn(server, stream);
+  }
+
   /** The server of an output protocol beside HTTP, by protocol name (e.g. `rtsp`), while it runs. */
   protocolServer(protocol: string): ProtocolServer | undefined {
     return [...this.edges].find((server) => server.protocol === protocol);

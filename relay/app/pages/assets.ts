@@ -15,6 +15,7 @@ const ASSETS: Record<string, Asset> = {
   'hls.min.js': { file: packageFile('hls.js/dist/hls.min.js'), type: 'application/javascript; charset=utf-8' },
   'mpegts.js': { file: packageFile('mpegts.js/dist/mpegts.js'), type: 'application/javascript; charset=utf-8' },
   'player-shell.js': { file: `${playerDir}player-shell.js`, type: 'application/javascript; charset=utf-8' },
+  'live.js': { file: `${playerDir}live.js`, type: 'application/javascript; charset=utf-8' },
   'flv-player.js': { file: `${playerDir}flv-player.js`, type: 'application/javascript; charset=utf-8' },
   'player.js': { file: `${playerDir}player.js`, type: 'application/javascript; charset=utf-8' },
   'vod.js': { file: `${playerDir}vod.js`, type: 'application/javascript; charset=utf-8' },

@@ -60,5 +60,6 @@ export function pictureOrState(camera: CameraStatus, picture: Markup, noteClass:
 
 function streamItem(stream: StreamStatus): Markup {
   const player = stream.playerUrl ? html` · <a href="${stream.playerUrl}">player</a>` : '';
-  return html`<li><a href="${stream.url}">${stream.name}</a> <span class="muted">${stream.format}</span>${player}</li>`;
+  const live = stream.liveUrl ? html` · <a href="${stream.liveUrl}">live player</a>` : '';
+  return html`<li><a href="${stream.url}">${stream.name}</a> <span class="muted">${stream.format}</span>${player}${live}</li>`;
 }

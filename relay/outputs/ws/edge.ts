@@ -1,0 +1,197 @@
+import type { Duplex } from 'node:stream';
+import type { Context } from 'koa';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { RelayConfig } from '../../../conf/types.ts';
+import type { Logger } from '../../../lib/log.ts';
+import type { Admission } from '../../core/admission.ts';
+import type { EdgeConsumer, EdgeStreamStats } from '../../core/edge.ts';
+import type { ProtocolMount, ProtocolServer } from '../registry.ts';
+import { Viewer } from '../../core/viewer.ts';
+import { viewerLimits, type StreamOutput } from '../output.ts';
+import { jsonFrame } from './frame.ts';
+import { acceptsH264, errorMessage, helloReply, type Hello } from './hello.ts';
+import { originAllowed } from './origin.ts';
+import { awaitHello, socketSink, type SessionRefusal } from './session.ts';
+import { WsStream } from './stream.ts';
+
+/** Largest message a client may send (its hello is a few hundred bytes); a bigger one closes the connection (1009). */
+export const MAX_CLIENT_MESSAGE_BYTES = 4096;
+const SWEEP_INTERVAL_MS = 1000;
+
+/** The relay as the WebSocket edge sees it. */
+export interface WsRelay {
+  readonly config: RelayConfig;
+  readonly outputs: ReadonlyMap<string, StreamOutput>;
+  readonly admission: Admission;
+  readonly stopSignal: AbortSignal;
+}
+
+/** What an upgrade request brings besides the request: the socket and the bytes read after its headers. */
+export interface Upgrade {
+  readonly socket: Duplex;
+  readonly head: Buffer;
+}
+
+interface Mounted {
+  readonly output: StreamOutput;
+  readonly stream: WsStream;
+  /** Upgraded clients that have not said hello yet: counted as viewers, so that admission sees them. */
+  pending: number;
+  readonly refused: Record<SessionRefusal | 'codec', number>;
+}
+
+/**
+ * The relay's WebSocket edge: /NAME.ws for every Stream with `WebSocket yes`. The HTTP edge has authorised the
+ * upgrade request (tokens, TrustProxy) before it gets here; this checks the origin and admission, completes the
+ * handshake, waits for the client's hello and makes it a viewer of the stream's WsStream.
+ */
+export class WsEdge implements ProtocolServer {
+  readonly protocol = 'ws';
+  private readonly server = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE_BYTES, perMessageDeflate: false, clientTracking: false });
+  private readonly mounted = new Map<string, Mounted>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly relay: WsRelay,
+    private readonly log: Logger,
+  ) {
+    this.timer = setInterval(() => this.sweep(Date.now()), SWEEP_INTERVAL_MS);
+    this.timer.unref();
+    relay.stopSignal.addEventListener('abort', () => void this.close(), { once: true });
+  }
+
+  /** The stream served at /NAME.ws, or undefined. */
+  servedOutput(name: string): StreamOutput | undefined {
+    const output = this.relay.outputs.get(name);
+    return output?.config.webSocket && output.video ? output : undefined;
+  }
+
+  /** Takes an authorised upgrade request for /NAME.ws: refuses it with an HTTP status, or hands it to the ws server. */
+  accept(ctx: Context, name: string, upgrade: Upgrade): void {
+    const output = this.servedOutput(name);
+    if (!output) return refuse(ctx, 404, `no WebSocket stream at ${ctx.path}`);
+    if (!originAllowed(ctx.get('origin') || undefined, ctx.get('host'), this.relay.config.security.webSocketAllowedOrigins)) {
+      return refuse(ctx, 403, 'this page\'s origin may not open the stream (WebSocketAllowedOrigins)');
+    }
+    const refusal = this.relay.admission.check(output);
+    if (refusal) {
+      ctx.set('Retry-After', '5');
+      return refuse(ctx, 503, refusal.reason);
+    }
+    const mounted = this.streamFor(name, output);
+    ctx.respond = false;
+    // The ws server checks the handshake itself (version, key) and answers 400 to a bad one.
+    this.server.handleUpgrade(ctx.req, upgrade.socket, upgrade.head, (ws) => this.welcome(ws, upgrade.socket, mounted, ctx.ip || 'unknown'));
+  }
+
+  /**
+   * Offers a stream with `WebSocket yes` (its WsStream is made on the first upgrade); the mount counts its viewers for
+   * admission and /stat.json, and ends them when the stream goes.
+   */
+  mount(output: StreamOutput): ProtocolMount | undefined {
+    const name = output.config.name;
+    if (!output.config.webSocket || !output.video) return undefined;
+    return {
+      stats: () => this.streamStats(name) ?? { viewers: 0, bytesOut: 0 },
+      consumers: (max) => this.consumers(name, max),
+      unmount: () => {
+        this.mounted.get(name)?.stream.close();
+        this.mounted.delete(name);
+      },
+    };
+  }
+
+  streamStats(name: string): EdgeStreamStats | undefined {
+    const mounted = this.mounted.get(name);
+    if (!mounted) return undefined;
+    const { fmp4, raw } = mounted.stream.fanouts;
+    return {
+      viewers: mounted.stream.viewerCount + mounted.pending,
+      bytesOut: fmp4.counters.bytesOut + raw.counters.bytesOut,
+      fmp4: fmp4.viewers.size,
+      raw: raw.viewers.size,
+      drops: fmp4.counters.drops + raw.counters.drops,
+      viewersServed: fmp4.counters.viewersServed + raw.counters.viewersServed,
+      slowDisconnects: fmp4.counters.slowDisconnects + raw.counters.slowDisconnects,
+      ...mounted.refused,
+    };
+  }
+
+  consumers(name: string, max: number): EdgeConsumer[] {
+    const mounted = this.mounted.get(name);
+    if (!mounted) return [];
+    const viewers = [...mounted.stream.fanouts.raw.viewers, ...mounted.stream.fanouts.fmp4.viewers].slice(0, max);
+    return viewers.map((viewer) => ({ handle: viewer, address: viewer.remoteAddress, since: viewer.since, bytesSent: viewer.bytesSent, drops: viewer.drops, protocol: 'ws' }));
+  }
+
+  /** Ends every WebSocket viewer and stops. Safe to call twice. */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    for (const mounted of this.mounted.values()) mounted.stream.close();
+    this.mounted.clear();
+  }
+
+  private streamFor(name: string, output: StreamOutput): Mounted {
+    let mounted = this.mounted.get(name);
+    if (mounted?.output === output) return mounted;
+    mounted?.stream.close();
+    const video = output.video!;
+    const stream = new WsStream({ source: video, live: () => output.feed.state === 'live', frameRate: video.settings.frameRate }, output.config.viewerWriteTimeoutMs);
+    mounted = { output, stream, pending: 0, refused: { helloTimeout: 0, badHello: 0, flood: 0, codec: 0 } };
+    this.mounted.set(name, mounted);
+    return mounted;
+  }
+
+  private welcome(ws: WebSocket, socket: Duplex, mounted: Mounted, address: string): void {
+    mounted.pending++;
+    let counted = true;
+    const settle = (): void => {
+      if (counted) mounted.pending--;
+      counted = false;
+    };
+    ws.once('close', settle);
+    awaitHello(ws, (hello) => {
+      settle();
+      this.start(ws, socket, mounted, hello, address);
+    }, (why) => {
+      settle();
+      mounted.refused[why]++;
+    });
+  }
+
+  private start(ws: WebSocket, socket: Duplex, mounted: Mounted, hello: Hello, address: string): void {
+    if (this.mounted.get(mounted.output.config.name) !== mounted || socket.destroyed) {
+      ws.terminate();
+      return;
+    }
+    if (!acceptsH264(hello.codecs)) {
+      mounted.refused.codec++;
+      const message = `this stream is H.264 (avc1); the client decodes only ${hello.codecs.join(', ').slice(0, 200)}`;
+      socket.write(jsonFrame(errorMessage(message)));
+      ws.close(1003, 'codec not offered: this stream is H.264');
+      return;
+    }
+    const viewer = new Viewer(socketSink(ws, socket), viewerLimits(mounted.output.config), address, 'ws');
+    viewer.sendRequired(jsonFrame(helloReply(hello.mode)));
+    mounted.stream.join(viewer, hello.mode);
+  }
+
+  private sweep(now: number): void {
+    for (const [name, mounted] of this.mounted) {
+      // A stream removed or replaced by a reload ends its WebSocket viewers, as it ends its HTTP ones.
+      if (this.servedOutput(name) !== mounted.output) {
+        mounted.stream.close();
+        this.mounted.delete(name);
+        this.log.info(`${name}.ws: stream gone, its WebSocket viewers ended`);
+        continue;
+      }
+      mounted.stream.sweep(now);
+    }
+  }
+}
+
+function refuse(ctx: Context, status: number, message: string): void {
+  ctx.status = status;
+  ctx.type = 'text/plain';
+  ctx.body = `${message}\n`;
+}
