@@ -7,7 +7,7 @@ import { edgeViewers, type ConsumerEdge } from './edge.ts';
 import { Feed } from './feed.ts';
 import type { FfmpegInfo } from '../encoders/ffmpeg-locate.ts';
 import type { Logger } from '../../lib/log.ts';
-import { CopyEncoder } from '../encoders/copy-encoder.ts';
+import { Passthrough } from '../encoders/passthrough.ts';
 import { FfmpegEncoder } from '../encoders/ffmpeg-encoder.ts';
 import { JpegView } from '../encoders/jpeg-view.ts';
 import type { SharedEncoder } from '../encoders/shared-encoder.ts';
@@ -194,7 +194,7 @@ export class Relay {
       const log = this.deps.log.child(`encoder ${id}`);
       const { path: ffmpegPath, features: ffmpegFeatures } = this.deps.ffmpeg;
       const encoder = settings.codec === 'copy'
-        ? new CopyEncoder(id, settings, feed, log)
+        ? new Passthrough(id, settings, feed, log)
         : new FfmpegEncoder({ id, settings, feed, ffmpegPath, ffmpegFeatures, startQueue: this.startQueue, processSlots: this.processSlots, log });
       entry = { encoder, users: new Set() };
       this.encoders.set(key, entry);

@@ -13,7 +13,7 @@ import { SharedEncoder } from './shared-encoder.ts';
  * network's jitter. A change of SPS or PPS starts a new track. Assumes no B-frames (presentation order = decode order),
  * which holds for the IP cameras this serves.
  */
-export class CopyEncoder extends SharedEncoder {
+export class Passthrough extends SharedEncoder {
   readonly supervisor = undefined;
   readonly pid = undefined;
   private unsubscribe: (() => void) | undefined;
