@@ -1,5 +1,5 @@
 import { Hub, type HubOptions } from './hub.ts';
-import type { EncodedVideoFrame, EncodedVideoSource, H264Track } from '../../media/types.ts';
+import { unitBytes, type EncodedVideoFrame, type EncodedVideoSource, type H264Track } from '../../media/types.ts';
 
 /** The demand hooks and error report of an encoder's hub. */
 export type EncodedHubOptions = Pick<HubOptions<EncodedVideoFrame>, 'onAcquire' | 'onLast' | 'onSubscriberError'>;
@@ -12,7 +12,7 @@ export class EncodedHub extends Hub<EncodedVideoFrame> implements EncodedVideoSo
     readonly id: string,
     options: EncodedHubOptions = {},
   ) {
-    super({ ...options, keyframe: (frame) => frame.keyframe, size: (frame) => frame.nalus.reduce((sum, nal) => sum + nal.length, 0) });
+    super({ ...options, keyframe: (frame) => frame.keyframe, size: unitBytes });
   }
 
   override publish(frame: EncodedVideoFrame): void {

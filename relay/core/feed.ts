@@ -1,7 +1,7 @@
 import { DEFAULT_BACKOFF } from '../../lib/backoff.ts';
 import { AdapterError } from '../../adapters/errors.ts';
 import { ProtocolError } from '../../media/errors.ts';
-import type { AdapterSink, CameraAdapter, Frame } from '../../adapters/types.ts';
+import { frameBytes, type AdapterSink, type CameraAdapter, type Frame } from '../../adapters/types.ts';
 import type { CameraConfig } from '../../conf/types.ts';
 import type { Logger } from '../../lib/log.ts';
 import { nextValue } from './next-value.ts';
@@ -55,7 +55,7 @@ export class Feed {
     this.kind = options.createAdapter().kind;
     this.hub = new Hub<Frame>({
       keyframe: (frame) => frame.keyframe,
-      size: (frame) => frame.data.length,
+      size: frameBytes,
       onSubscriberError: (error) => options.log.error(`frame listener failed and was removed: ${error.message}`),
       onAcquire: () => this.held(),
       onLast: () => this.released(),
@@ -182,7 +182,7 @@ export class Feed {
       },
       onFrame: (frame) => {
         if (controller.signal.aborted) return;
-        this.counters.bytesIn += frame.data.length;
+        this.counters.bytesIn += frameBytes(frame);
         if (!isPlausibleFrame(frame)) {
           this.counters.framesInvalid++;
           return;
