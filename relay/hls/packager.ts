@@ -196,7 +196,7 @@ export class HlsPackager {
     current.duration = (timed.dts + durationMs - this.segmentStartDts) / 1000;
     current.frames++;
     if (this.options.container === 'ts') {
-      this.segmentChunks.push(this.ts.accessUnit(frame.track, frame.data, timed.pts, timed.dts, frame.keyframe));
+      this.segmentChunks.push(this.ts.accessUnit(frame, timed.pts, timed.dts));
       return;
     }
     const duration = Math.round(durationMs * (FMP4_TIMESCALE / 1000));
