@@ -12,12 +12,20 @@ export interface JpegFrame {
   readonly keyframe: true;
 }
 
-/** One H.264 access unit in Annex B form (start codes); keyframes carry SPS and PPS in front of the IDR slice. */
+/**
+ * One H.264 access unit as its NAL units, without start codes, as the depacketizer or demuxer has them (no Annex B
+ * in between); keyframes carry SPS and PPS in front of the IDR slice.
+ */
 export interface H264Frame {
   readonly codec: 'h264';
-  readonly data: Buffer;
+  readonly data: readonly Buffer[];
   readonly timestamp: number;
   readonly keyframe: boolean;
+}
+
+/** Bytes of a frame's payload (an H.264 frame's NAL units together). */
+export function frameBytes(frame: Frame): number {
+  return frame.codec === 'h264' ? frame.data.reduce((sum, nal) => sum + nal.length, 0) : frame.data.length;
 }
 
 /** One VP8 frame (RFC 6386), as a pushing source sends it; keyframes are decodable alone. */

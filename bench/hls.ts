@@ -92,7 +92,7 @@ async function clientLoad(port: number, path: string): Promise<{ playlist: numbe
 }
 
 const frames = await captureFrames();
-console.log(`captured ${frames.length} frames (${(frames.reduce((sum, f) => sum + f.nalus.reduce((s, n) => s + n.length, 0), 0) / 1e6).toFixed(2)} MB)`);
+console.log(`captured ${frames.length} frames (${(frames.reduce((sum, f) => sum + f.data.reduce((s, n) => s + n.length, 0), 0) / 1e6).toFixed(2)} MB)`);
 for (const container of ['ts', 'fmp4'] as const) {
   const cost = packagerCost(frames, container, 10);
   console.log(`packager ${container}: ${cost.cpuMsPerVideoSecond.toFixed(3)} ms CPU per second of 640x480 25 fps video (${cost.mbPerVideoSecond.toFixed(3)} MB/s of segments)`);

@@ -18,7 +18,7 @@ function lineIn(blocks: readonly ParsedBlock[], kind: string, name: string, dire
 
 /**
  * Refuses `RecordCodec copy` and `VideoCodec copy` on cameras known to send JPEG (by scheme, or by an HTTP URL's extension). Other cameras are only known at
- * run time (an RTSP or HTTP camera may send either); for them the copy encoder reports the mismatch on /stat.json.
+ * run time (an RTSP or HTTP camera may send either); for them the passthrough reports the mismatch on /stat.json.
  */
 export function checkCopyCodecs(cameras: readonly CameraConfig[], streams: readonly StreamConfig[], blocks: readonly ParsedBlock[], problems: Problems): void {
   for (const camera of cameras) {

@@ -1,5 +1,6 @@
 import { toAnnexB } from './h264/annexb.ts';
-import type { H264Track } from './types.ts';
+import { withParameterSets } from './h264/params.ts';
+import type { H264Unit } from './types.ts';
 
 /** MPEG-TS (ISO/IEC 13818-1) for one H.264 video elementary stream, as HLS carries it. */
 
@@ -33,9 +34,9 @@ export function crc32Mpeg(data: Buffer): number {
   return crc >>> 0;
 }
 
-/** One access unit as Annex B: an AUD, SPS and PPS before a keyframe, then each NAL unit after a start code. */
-export function annexB(track: H264Track, nalus: readonly Buffer[], keyframe: boolean): Buffer {
-  return Buffer.concat([AUD, toAnnexB(keyframe ? [track.sps, track.pps, ...nalus] : nalus)]);
+/** One access unit as Annex B (MPEG-TS carries H.264 so): an AUD, SPS and PPS before a keyframe, then each NAL unit. */
+export function annexB(unit: H264Unit): Buffer {
+  return Buffer.concat([AUD, toAnnexB(withParameterSets(unit))]);
 }
 
 /** A millisecond time as a 33-bit 90 kHz timestamp. */
@@ -59,11 +60,11 @@ export class MpegTsMuxer {
    * One access unit as a PES packet in TS packets; `ptsMs`/`dtsMs` are on the stream's timeline. A keyframe's first
    * packet is a random access point and carries the PCR (set to the DTS, so that decoders never wait).
    */
-  accessUnit(track: H264Track, nalus: readonly Buffer[], ptsMs: number, dtsMs: number, keyframe: boolean): Buffer {
+  accessUnit(unit: H264Unit, ptsMs: number, dtsMs: number): Buffer {
     const pts = toMpegTime(ptsMs);
     const dts = toMpegTime(dtsMs);
-    const payload = Buffer.concat([pesHeader(pts, dts), annexB(track, nalus, keyframe)]);
-    return this.packetize(VIDEO_PID, payload, { pcr: dts, randomAccess: keyframe });
+    const payload = Buffer.concat([pesHeader(pts, dts), annexB(unit)]);
+    return this.packetize(VIDEO_PID, payload, { pcr: dts, randomAccess: unit.keyframe });
   }
 
   private section(pid: number, section: Buffer): Buffer {

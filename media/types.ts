@@ -1,11 +1,18 @@
 /**
- * Encoded media as the relay's packagers and consumers see it: one H.264 elementary stream per encoder, cut into
- * access units with presentation times. FLV, HLS, LL-HLS, fMP4 recordings and RTP are all packaged from these.
+ * The relay's one media model, from the depacketizer to every packager: a `Track` says what a stream carries (kind,
+ * codec, codec parameters), a `Unit` is one access unit of it with its times. H.264 units are lists of NAL units, never
+ * Annex B or AVCC bytes: each container (FLV, MP4, MPEG-TS, Matroska, RTP) frames them once, as it needs them.
  */
 
-/** The codec parameters of one encoder run. A new object marks a discontinuity (encoder restart, new camera stream). */
+export type VideoCodec = 'h264' | 'h265' | 'jpeg' | 'vp8';
+export type AudioCodec = 'aac' | 'opus' | 'pcma' | 'pcmu';
+
+/** The codec parameters of one H.264 stream run. A new object marks a discontinuity (encoder restart, new SPS/PPS). */
 export interface H264Track {
+  readonly kind: 'video';
   readonly codec: 'h264';
+  /** Ticks per second of the source's media clock (90 kHz for RTP video). */
+  readonly clockRate: number;
   /** Sequence and picture parameter sets, NAL units without start codes or length prefixes. */
   readonly sps: Buffer;
   readonly pps: Buffer;
@@ -17,16 +24,57 @@ export interface H264Track {
   readonly avcC: Buffer;
 }
 
-/** One H.264 access unit. */
-export interface EncodedVideoFrame {
-  readonly track: H264Track;
-  /** NAL units without start codes or length prefixes (no SPS/PPS/AUD: those are in `track`). */
-  readonly nalus: readonly Buffer[];
-  /** Presentation and decode times in milliseconds on the source's timeline; they only increase, across restarts too. */
+/** A video stream whose frames stand alone as one buffer each (JPEG images, VP8 frames). */
+export interface FrameVideoTrack {
+  readonly kind: 'video';
+  readonly codec: Exclude<VideoCodec, 'h264'>;
+  readonly clockRate: number;
+}
+
+/** An audio stream (room for the audio codecs; nothing produces one yet). */
+export interface AudioTrack {
+  readonly kind: 'audio';
+  readonly codec: AudioCodec;
+  readonly clockRate: number;
+  readonly sampleRate: number;
+  readonly channels: number;
+}
+
+export type Track = H264Track | FrameVideoTrack | AudioTrack;
+
+/** Times of a unit in milliseconds on the source's timeline; they only increase, across restarts too. */
+interface UnitTimes {
   readonly pts: number;
   readonly dts: number;
   readonly keyframe: boolean;
 }
+
+/** One H.264 access unit: NAL units without start codes or length prefixes (no SPS/PPS/AUD: those are in `track`). */
+export interface H264Unit extends UnitTimes {
+  readonly track: H264Track;
+  readonly data: readonly Buffer[];
+}
+
+/** One JPEG image, VP8 frame or audio frame: one buffer. */
+export interface FrameUnit extends UnitTimes {
+  readonly track: FrameVideoTrack | AudioTrack;
+  readonly data: Buffer;
+}
+
+export type Unit = H264Unit | FrameUnit;
+
+/** True for an H.264 unit (TypeScript does not narrow a union on its track's codec by itself). */
+export function isH264Unit(unit: Unit): unit is H264Unit {
+  return unit.track.codec === 'h264';
+}
+
+/** Bytes of a unit's payload. */
+export function unitBytes(unit: Unit): number {
+  return isH264Unit(unit) ? unit.data.reduce((sum, nal) => sum + nal.length, 0) : unit.data.length;
+}
+
+/** An encoder's output: H.264 units. The name stays while packagers other than H.264 ones do not exist. */
+export type EncodedVideoFrame = H264Unit;
 
 export type EncodedFrameListener = (frame: EncodedVideoFrame) => void;
 

@@ -2,9 +2,8 @@ import type { H264Frame } from '../types.ts';
 import { AdapterError } from '../errors.ts';
 import { FlvParseError, FlvTagReader, FlvTagType } from '../../media/flv/tags.ts';
 import { FlvFrameReader } from '../../media/flv/frames.ts';
-import type { EncodedVideoFrame } from '../../media/types.ts';
+import { withParameterSets } from '../../media/h264/params.ts';
 
-const START_CODE = Buffer.from([0, 0, 0, 1]);
 const AVC_CODEC_ID = 7;
 /** The FLV header's flags byte: bit 0 announces video. */
 const HAS_VIDEO_FLAG = 0x01;
@@ -15,12 +14,6 @@ const TAG_OVERHEAD_BYTES = 64;
 
 /** FLV video codec ids (FLV spec E.4.3.1) named in errors, so an operator sees what the origin sent. */
 const VIDEO_CODECS: Record<number, string> = { 2: 'Sorenson H.263', 3: 'Screen video', 4: 'On2 VP6', 5: 'On2 VP6 with alpha', 6: 'Screen video 2', 12: 'HEVC' };
-
-/** One access unit in Annex B form: start codes, and SPS and PPS in front of every keyframe. */
-export function toAnnexB(frame: EncodedVideoFrame): Buffer {
-  const units = frame.keyframe ? [frame.track.sps, frame.track.pps, ...frame.nalus] : frame.nalus;
-  return Buffer.concat(units.flatMap((unit) => [START_CODE, unit]));
-}
 
 /**
  * Turns an HTTP-FLV body (another relay's FLV stream, or any H.264 FLV) into H.264 frames, incrementally: chunks go in
@@ -59,7 +52,7 @@ export class FlvH264Reader {
         }
         checkVideoCodec(tag.bytes);
         const frame = this.frames.read(tag);
-        if (frame) out.push({ codec: 'h264', data: toAnnexB(frame), timestamp: frame.pts, keyframe: frame.keyframe });
+        if (frame) out.push({ codec: 'h264', data: withParameterSets(frame), timestamp: frame.pts, keyframe: frame.keyframe });
       }
       if (this.tags.header) this.checkHeader();
     } catch (error) {

@@ -1,4 +1,5 @@
 import { spsPictureSize } from '../../media/h264/params.ts';
+import { nalType, NalType } from '../../media/h264/annexb.ts';
 import { H264Depacketizer } from '../../media/rtp/h264-depacketizer.ts';
 import { JpegDepacketizer } from '../../media/rtp/jpeg-depacketizer.ts';
 import type { RtpPacket } from '../../media/rtp/rtp.ts';
@@ -21,9 +22,9 @@ export function codecForPayloadType(payloadType: number, announced: PushCodec): 
   return undefined;
 }
 
-/** A frame without its timestamp in milliseconds yet. */
+/** A frame without its timestamp in milliseconds yet: one buffer, or an H.264 access unit's NAL units. */
 export interface DepacketizedFrame {
-  readonly data: Buffer;
+  readonly data: Buffer | readonly Buffer[];
   readonly keyframe: boolean;
   readonly rtpTimestamp: number;
 }
@@ -89,9 +90,14 @@ export function createDepacketizer(codec: PushCodec, maxFrameBytes: number): Pus
  */
 export function isDecodableKeyframe(codec: PushCodec, frame: DepacketizedFrame): boolean {
   if (!frame.keyframe) return false;
-  if (codec === 'vp8') return vp8KeyframeSize(frame.data) !== undefined;
-  if (codec === 'jpeg') return frame.data.length > 4 && frame.data[0] === 0xff && frame.data[1] === 0xd8;
-  const sps = findNal(frame.data, 7);
+  const data = frame.data;
+  if (!Buffer.isBuffer(data)) return codec === 'h264' && decodableSps(data.find((nal) => nalType(nal) === NalType.sps));
+  if (codec === 'vp8') return vp8KeyframeSize(data) !== undefined;
+  return codec === 'jpeg' && data.length > 4 && data[0] === 0xff && data[1] === 0xd8;
+}
+
+/** True for an SPS that gives a picture size. */
+function decodableSps(sps: Buffer | undefined): boolean {
   if (!sps) return false;
   try {
     const size = spsPictureSize(sps);
@@ -101,16 +107,3 @@ export function isDecodableKeyframe(codec: PushCodec, frame: DepacketizedFrame):
   }
 }
 
-/** The first NAL unit of a type in an Annex B access unit (4-byte start codes, as the depacketizer writes them). */
-function findNal(data: Buffer, type: number): Buffer | undefined {
-  let start = data.indexOf(START_CODE);
-  while (start >= 0) {
-    const bodyAt = start + START_CODE.length;
-    const next = data.indexOf(START_CODE, bodyAt);
-    if (((data[bodyAt] ?? 0) & 0x1f) === type) return data.subarray(bodyAt, next < 0 ? data.length : next);
-    start = next;
-  }
-  return undefined;
-}
-
-const START_CODE = Buffer.from([0, 0, 0, 1]);

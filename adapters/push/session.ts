@@ -248,7 +248,7 @@ export class PushSession {
     this.trial = undefined;
   }
 
-  private emit(data: Buffer, keyframe: boolean, rtpTimestamp: number): void {
+  private emit(data: DepacketizedFrame['data'], keyframe: boolean, rtpTimestamp: number): void {
     if (this.state !== 'streaming') {
       if (!isDecodableKeyframe(this.options.codec, { data, keyframe, rtpTimestamp })) return;
       this.state = 'streaming';

@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
 import { FlvTagReader } from '../../media/flv/tags.ts';
-import { toAnnexB } from '../../media/h264/annexb.ts';
+import { withParameterSets } from '../../media/h264/params.ts';
 import { FlvFrameReader } from '../../media/flv/frames.ts';
-import type { EncodedVideoFrame } from '../../media/types.ts';
 import { StderrTail } from '../../lib/stderr-tail.ts';
 import { AdapterError } from '../errors.ts';
 import type { PassContext } from './pass.ts';
@@ -23,11 +22,6 @@ export function h264PassArgs(path: string, copy: boolean): string[] {
     '-map', '0:v:0', '-an', ...video,
     '-f', 'flv', '-flush_packets', '1', 'pipe:1',
   ];
-}
-
-/** One H.264 access unit in Annex B form, with SPS and PPS in front of keyframes as the Frame contract asks. */
-export function accessUnit(frame: EncodedVideoFrame): Buffer {
-  return toAnnexB(frame.keyframe ? [frame.track.sps, frame.track.pps, ...frame.nalus] : frame.nalus);
 }
 
 /** Plays the file once through ffmpeg; resolves with the timestamp the next pass starts at. */
@@ -57,7 +51,7 @@ export function playH264Pass(context: PassContext, copy: boolean): Promise<numbe
           lastDts = frame.dts;
           // Frames come in decode order: their decode times only increase, as the feed's timeline wants, where
           // presentation times of B-frames go back and forth (the decoder reorders them itself).
-          emit({ codec: 'h264', data: accessUnit(frame), timestamp: offsetMs + frame.dts - firstDts, keyframe: frame.keyframe });
+          emit({ codec: 'h264', data: withParameterSets(frame), timestamp: offsetMs + frame.dts - firstDts, keyframe: frame.keyframe });
         }
       } catch (error) {
         failure = new AdapterError('PROTOCOL', `cannot read the file's video: ${(error as Error).message}`);

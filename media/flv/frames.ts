@@ -48,6 +48,6 @@ export class FlvFrameReader {
       return type !== NAL_TYPE_SPS && type !== NAL_TYPE_PPS && type !== NAL_TYPE_AUD;
     });
     if (nalus.length === 0) return undefined;
-    return { track: this.track, nalus, dts: tag.timestamp, pts: tag.timestamp + compositionTime, keyframe: tag.keyframe };
+    return { track: this.track, data: nalus, dts: tag.timestamp, pts: tag.timestamp + compositionTime, keyframe: tag.keyframe };
   }
 }

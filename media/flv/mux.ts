@@ -34,7 +34,7 @@ export function flvVideoTag(frame: EncodedVideoFrame, timestampMs: number): Buff
   head[0] = frame.keyframe ? AVC_KEYFRAME : AVC_INTERFRAME;
   head[1] = 1;
   head.writeIntBE(Math.round(frame.pts - frame.dts), 2, 3);
-  return flvTag(FlvTagType.video, timestampMs, Buffer.concat([head, toAvcc(frame.nalus)]));
+  return flvTag(FlvTagType.video, timestampMs, Buffer.concat([head, toAvcc(frame.data)]));
 }
 
 function amfString(value: string): Buffer {

@@ -1,4 +1,4 @@
-import type { H264Track } from '../types.ts';
+import type { H264Track, H264Unit } from '../types.ts';
 
 /** Reads unsigned and signed Exp-Golomb codes from an RBSP (emulation prevention bytes removed). */
 class BitReader {
@@ -103,12 +103,19 @@ export function buildAvcC(sps: Buffer, pps: Buffer): Buffer {
   return Buffer.concat([head, sps, Buffer.from([1, pps.length >> 8, pps.length & 0xff]), pps]);
 }
 
+/** A unit's NAL units with SPS and PPS in band in front of a keyframe, for formats that carry them there (RTP, Annex B). */
+export function withParameterSets(unit: H264Unit): readonly Buffer[] {
+  return unit.keyframe ? [unit.track.sps, unit.track.pps, ...unit.data] : unit.data;
+}
+
 /** Builds the track description of an encoder run from its SPS and PPS; throws on an SPS it cannot read. */
 export function h264Track(sps: Buffer, pps: Buffer): H264Track {
   const { width, height } = spsPictureSize(sps);
   const hex = (byte: number | undefined): string => (byte ?? 0).toString(16).padStart(2, '0');
   return {
+    kind: 'video',
     codec: 'h264',
+    clockRate: 90_000,
     sps,
     pps,
     width,

@@ -1,14 +1,18 @@
 import { ProtocolError } from '../errors.ts';
 import type { RtpPacket } from './rtp.ts';
 
-/** A whole H.264 access unit in Annex B form, with the RTP timestamp it carried. */
+/**
+ * A whole H.264 access unit as its NAL units (no start codes), with the RTP timestamp it carried; a keyframe's list
+ * holds its SPS and PPS.
+ */
 export interface H264AccessUnit {
-  readonly data: Buffer;
+  readonly data: readonly Buffer[];
   readonly keyframe: boolean;
   readonly rtpTimestamp: number;
 }
 
-const START_CODE = Buffer.from([0, 0, 0, 1]);
+/** Bytes a start code would take: the unit's size is bounded as if written as Annex B, as cameras count it. */
+const START_CODE_BYTES = 4;
 const NAL_IDR = 5;
 const NAL_SPS = 7;
 const NAL_PPS = 8;
@@ -139,7 +143,7 @@ export class H264Depacketizer {
 
   private addNal(nal: Buffer): void {
     if (nal.length === 0 || (nal[0]! & 0x80) !== 0) return this.markDamaged(); // forbidden_zero_bit set
-    this.unitBytes += START_CODE.length + nal.length;
+    this.unitBytes += START_CODE_BYTES + nal.length;
     if (this.unitBytes > this.maxFrameBytes) this.tooLarge();
     if (this.nals.length >= MAX_NALS_PER_UNIT) return this.markDamaged();
     this.nals.push(nal);
@@ -180,10 +184,8 @@ export class H264Depacketizer {
     if (keyframe && !types.includes(NAL_PPS) && this.pps) prefix.push(this.pps);
     // An access unit delimiter must stay first (H.264 7.4.1.2.3), so parameter sets go in after it.
     const at = types[0] === NAL_ACCESS_UNIT_DELIMITER ? 1 : 0;
-    const parts: Buffer[] = [];
-    for (const nal of [...nals.slice(0, at), ...prefix, ...nals.slice(at)]) parts.push(START_CODE, nal);
-    const data = Buffer.concat(parts);
-    if (data.length > this.maxFrameBytes) this.tooLarge();
+    const data = [...nals.slice(0, at), ...prefix, ...nals.slice(at)];
+    if (data.reduce((sum, nal) => sum + START_CODE_BYTES + nal.length, 0) > this.maxFrameBytes) this.tooLarge();
     out.push({ data, keyframe, rtpTimestamp: timestamp });
   }
 }

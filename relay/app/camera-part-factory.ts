@@ -1,4 +1,4 @@
-import { CopyEncoder } from '../encoders/copy-encoder.ts';
+import { Passthrough } from '../encoders/passthrough.ts';
 import { FfmpegEncoder } from '../encoders/ffmpeg-encoder.ts';
 import { settingsKey } from '../encoders/ffmpeg-args.ts';
 import type { FfmpegInfo } from '../encoders/ffmpeg-locate.ts';
@@ -10,7 +10,7 @@ export function cameraPartFactory(ffmpeg: FfmpegInfo): CameraPartFactory {
   return {
     encoder: (id, settings, feed, { startQueue, processSlots, log }) =>
       settings.codec === 'copy'
-        ? new CopyEncoder(id, settings, feed, log)
+        ? new Passthrough(id, settings, feed, log)
         : new FfmpegEncoder({ id, settings, feed, ffmpegPath: ffmpeg.path, ffmpegFeatures: ffmpeg.features, startQueue, processSlots, log }),
     jpegView: (feed, { startQueue, processSlots, log }) => new JpegView(feed, { ffmpegPath: ffmpeg.path, startQueue, processSlots, log }),
     settingsKey,

@@ -1,7 +1,7 @@
 import { DEFAULT_BACKOFF } from '../../lib/backoff.ts';
 import { AdapterError } from '../../adapters/errors.ts';
 import { ProtocolError } from '../../media/errors.ts';
-import type { AdapterSink, CameraAdapter, Frame } from '../../adapters/types.ts';
+import { frameBytes, type AdapterSink, type CameraAdapter, type Frame } from '../../adapters/types.ts';
 import type { CameraConfig } from '../../conf/types.ts';
 import type { Logger } from '../../lib/log.ts';
 import { nextValue } from './next-value.ts';
@@ -9,6 +9,7 @@ import { Supervisor, type SupervisedState } from './supervisor.ts';
 import { SourceTimeline } from './timeline.ts';
 import { FrameIntervalMeter, InputRateGate } from './frame-rate.ts';
 import { isPlausibleFrame } from './plausible.ts';
+import { Hub } from './hub.ts';
 import type PQueue from 'p-queue';
 
 /** Receives every frame a Feed keeps. */
@@ -23,10 +24,6 @@ export interface FeedCounters {
   bytesIn: number;
   lastFrameAt: number | undefined;
 }
-
-/** Frames kept from the last keyframe on, so a consumer that joins late starts on a keyframe at once. */
-const MAX_GOP_FRAMES = 600;
-const MAX_GOP_BYTES = 16 * 1024 * 1024;
 
 export interface FeedOptions {
   readonly camera: CameraConfig;
@@ -44,10 +41,8 @@ export class Feed {
   readonly counters: FeedCounters = { framesIn: 0, framesDropped: 0, framesInvalid: 0, bytesIn: 0, lastFrameAt: undefined };
   readonly kind: string;
   private readonly supervisor: Supervisor;
-  private readonly listeners = new Set<FrameListener>();
-  private gop: Frame[] = [];
-  private gopBytes = 0;
-  private demand = 0;
+  /** The camera's frames to its consumers, the group kept for instant start, and who holds the camera. */
+  private readonly hub: Hub<Frame>;
   private lingerTimer: NodeJS.Timeout | undefined;
   /** InputFrameRate: the time from which the next frame is due; frames earlier than that (less slack) are dropped. */
   private readonly inputRate = new InputRateGate();
@@ -58,6 +53,13 @@ export class Feed {
   constructor(private readonly options: FeedOptions) {
     this.camera = options.camera;
     this.kind = options.createAdapter().kind;
+    this.hub = new Hub<Frame>({
+      keyframe: (frame) => frame.keyframe,
+      size: frameBytes,
+      onSubscriberError: (error) => options.log.error(`frame listener failed and was removed: ${error.message}`),
+      onAcquire: () => this.held(),
+      onLast: () => this.released(),
+    });
     this.supervisor = new Supervisor({
       name: this.camera.name,
       startQueue: options.startQueue,
@@ -81,7 +83,8 @@ export class Feed {
 
   /** The newest frame, for JPEG snapshots and MJPEG viewers' first frame. */
   get latestFrame(): Frame | undefined {
-    return this.gop[this.gop.length - 1];
+    const group = this.hub.groupOfPictures;
+    return group[group.length - 1];
   }
 
   /**
@@ -94,7 +97,7 @@ export class Feed {
 
   /** Frames from the last keyframe to now. */
   get groupOfPictures(): readonly Frame[] {
-    return this.gop;
+    return this.hub.groupOfPictures;
   }
 
   /** Starts an always-on feed; an on-demand feed waits for acquire(). */
@@ -104,28 +107,26 @@ export class Feed {
 
   /** Registers interest in this camera's frames; returns the release function (safe to call twice). */
   acquire(): () => void {
-    this.demand++;
+    return this.hub.acquire();
+  }
+
+  subscribe(listener: FrameListener): () => void {
+    return this.hub.subscribe(listener);
+  }
+
+  private held(): void {
     clearTimeout(this.lingerTimer);
     this.lingerTimer = undefined;
     if (this.camera.onDemand && !this.closed && !this.supervisor.running) {
       this.options.log.info('first viewer: connecting on demand');
       this.supervisor.start();
     }
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.demand--;
-      if (this.demand === 0 && this.camera.onDemand && !this.closed) {
-        this.lingerTimer = setTimeout(() => void this.releaseIdle(), this.camera.closeAfterMs);
-        this.lingerTimer.unref();
-      }
-    };
   }
 
-  subscribe(listener: FrameListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  private released(): void {
+    if (!this.camera.onDemand || this.closed) return;
+    this.lingerTimer = setTimeout(() => void this.releaseIdle(), this.camera.closeAfterMs);
+    this.lingerTimer.unref();
   }
 
   /**
@@ -133,7 +134,7 @@ export class Feed {
    * takes; undefined if `signal` aborts first.
    */
   nextKeyframe(signal: AbortSignal, accept: (frame: Frame) => boolean = () => true): Promise<Frame | undefined> {
-    const held = this.gop[0];
+    const held = this.hub.groupOfPictures[0];
     if (held && accept(held)) return Promise.resolve(held);
     return nextValue((listener) => this.subscribe(listener), signal, (frame) => frame.keyframe && accept(frame));
   }
@@ -141,16 +142,15 @@ export class Feed {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.lingerTimer);
-    this.listeners.clear();
+    this.hub.clearSubscribers();
     await this.supervisor.stop();
   }
 
   private async releaseIdle(): Promise<void> {
-    if (this.demand > 0 || this.closed) return;
+    if (this.hub.holders > 0 || this.closed) return;
     this.options.log.info(`no viewers for ${this.camera.closeAfterMs / 1000} s: disconnecting`);
     await this.supervisor.stop();
-    this.gop = [];
-    this.gopBytes = 0;
+    this.hub.reset();
   }
 
   /** Runs the adapter once, with the watchdog: silence for timeoutMs ends the run with a TIMEOUT error. */
@@ -182,7 +182,7 @@ export class Feed {
       },
       onFrame: (frame) => {
         if (controller.signal.aborted) return;
-        this.counters.bytesIn += frame.data.length;
+        this.counters.bytesIn += frameBytes(frame);
         if (!isPlausibleFrame(frame)) {
           this.counters.framesInvalid++;
           return;
@@ -217,25 +217,7 @@ export class Feed {
     this.intervals.add(frame.timestamp);
     this.counters.framesIn++;
     this.counters.lastFrameAt = Date.now();
-    this.remember(frame);
-    for (const listener of this.listeners) {
-      try {
-        listener(frame);
-      } catch (error) {
-        this.options.log.error(`frame listener failed: ${(error as Error).message}`);
-      }
-    }
-  }
-
-  private remember(frame: Frame): void {
-    if (frame.keyframe) {
-      this.gop = [];
-      this.gopBytes = 0;
-    }
-    if (this.gop.length === 0 && !frame.keyframe) return;
-    if (this.gop.length >= MAX_GOP_FRAMES || this.gopBytes + frame.data.length > MAX_GOP_BYTES) return;
-    this.gop.push(frame);
-    this.gopBytes += frame.data.length;
+    this.hub.publish(frame);
   }
 }
 

@@ -1,7 +1,7 @@
 import type PQueue from 'p-queue';
 import { StderrTail } from '../../lib/stderr-tail.ts';
 import type { Frame, JpegFrame } from '../../adapters/types.ts';
-import { Demand } from '../core/demand.ts';
+import { Hub } from '../core/hub.ts';
 import type { Feed } from '../core/feed.ts';
 import type { Logger } from '../../lib/log.ts';
 import { withProcessSlot, type ProcessSlots } from '../../lib/process-slots.ts';
@@ -34,8 +34,8 @@ export class JpegView {
   /** The same frames as RTP/JPEG can carry them (re-encoded once for every RTSP reader where they do not fit). */
   readonly forRtp: RtpReadyJpegs;
   private readonly stderr = new StderrTail(10);
-  private readonly listeners = new Set<JpegListener>();
-  private readonly demand = new Demand(() => this.held(), () => this.released());
+  /** The view's JPEGs to its consumers, and who holds the view. */
+  private readonly hub: Hub<JpegFrame>;
   private releaseFeed: (() => void) | undefined;
   private needsTranscode = false;
   private unsubscribe: (() => void) | undefined;
@@ -44,6 +44,13 @@ export class JpegView {
     readonly feed: Feed,
     private readonly options: { ffmpegPath: string; startQueue: PQueue; processSlots: ProcessSlots; log: Logger },
   ) {
+    this.hub = new Hub<JpegFrame>({
+      keyframe: () => true,
+      size: (frame) => frame.data.length,
+      onSubscriberError: (error) => options.log.error(`JPEG listener failed and was removed: ${error.message}`),
+      onAcquire: () => this.held(),
+      onLast: () => this.released(),
+    });
     this.transcoder = new Supervisor({ name: `${feed.camera.name} jpeg`, startQueue: options.startQueue, log: options.log, task: (signal, live) => this.transcode(signal, live) });
     this.forRtp = new RtpReadyJpegs(this, { ...options, name: feed.camera.name, maxFrameBytes: feed.camera.maxFrameBytes });
   }
@@ -59,8 +66,7 @@ export class JpegView {
   }
 
   subscribe(listener: JpegListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.hub.subscribe(listener);
   }
 
   /**
@@ -100,7 +106,7 @@ export class JpegView {
 
   /** Holds the camera (and the transcoder, where one is needed) while the release function is not called. */
   acquire(): () => void {
-    return this.demand.acquire();
+    return this.hub.acquire();
   }
 
   private held(): void {
@@ -117,7 +123,7 @@ export class JpegView {
   async close(): Promise<void> {
     await this.forRtp.close();
     this.unsubscribe?.();
-    this.listeners.clear();
+    this.hub.clearSubscribers();
     this.releaseFeed?.();
     await this.transcoder.stop();
   }
@@ -127,13 +133,13 @@ export class JpegView {
     if (this.needsTranscode) return;
     // The camera sends video, not JPEGs: from now on its JPEGs come from a transcoder, while someone watches.
     this.needsTranscode = true;
-    if (this.demand.holders > 0) this.transcoder.start();
+    if (this.hub.holders > 0) this.transcoder.start();
   }
 
   private publish(frame: JpegFrame): void {
     this.latestFrame = frame;
     this.lastFrameAt = Date.now();
-    for (const listener of this.listeners) listener(frame);
+    this.hub.publish(frame);
   }
 
   private async transcode(signal: AbortSignal, live: () => void): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Frame } from '../../adapters/types.ts';
-import { nalType, NalType, splitAnnexB, toAvcc } from '../../media/h264/annexb.ts';
+import { nalType, NalType, toAvcc } from '../../media/h264/annexb.ts';
 import { buildAvcC } from '../../media/h264/params.ts';
 import { MkvWriter, type MkvCodec } from '../../media/mkv-writer.ts';
 
@@ -20,9 +20,8 @@ export class MkvInput {
    */
   static open(first: Frame, frameDurationMs?: number): MkvInput {
     if (first.codec !== 'h264') return new MkvInput(first.codec, first.timestamp, new MkvWriter({ codec: first.codec, frameDurationMs }));
-    const nalus = splitAnnexB(first.data);
-    const sps = nalus.find((nal) => nalType(nal) === NalType.sps);
-    const pps = nalus.find((nal) => nalType(nal) === NalType.pps);
+    const sps = first.data.find((nal) => nalType(nal) === NalType.sps);
+    const pps = first.data.find((nal) => nalType(nal) === NalType.pps);
     const codecPrivate = sps && pps ? buildAvcC(sps, pps) : undefined;
     return new MkvInput('h264', first.timestamp, new MkvWriter({ codec: 'h264', codecPrivate, frameDurationMs }));
   }
@@ -32,8 +31,9 @@ export class MkvInput {
   }
 
   block(frame: Frame): Buffer {
-    // Parameter sets stay in band too, so a camera that changes them mid-stream is still decodable.
-    const data = frame.codec === 'h264' ? toAvcc(splitAnnexB(frame.data).filter((nal) => nalType(nal) !== NalType.aud)) : frame.data;
+    // Parameter sets stay in band too, so a camera that changes them mid-stream is still decodable. Matroska frames
+    // H.264 as AVCC: the one place the NAL units are joined on their way to ffmpeg.
+    const data = frame.codec === 'h264' ? toAvcc(frame.data.filter((nal) => nalType(nal) !== NalType.aud)) : frame.data;
     return this.writer.block(data, frame.timestamp - this.runStart, frame.keyframe);
   }
 }

@@ -2,7 +2,7 @@ import type PQueue from 'p-queue';
 import { StderrTail } from '../../lib/stderr-tail.ts';
 import { parseJpegForRtp } from '../../media/rtp/jpeg-packetizer.ts';
 import type { JpegFrame } from '../../adapters/types.ts';
-import { Demand } from '../core/demand.ts';
+import { Hub } from '../core/hub.ts';
 import type { Logger } from '../../lib/log.ts';
 import { nextValue } from '../core/next-value.ts';
 import { withProcessSlot, type ProcessSlots } from '../../lib/process-slots.ts';
@@ -44,8 +44,8 @@ export function rtpJpegArgs(): string[] {
  */
 export class RtpReadyJpegs implements JpegSource {
   readonly reencoder: Supervisor;
-  private readonly listeners = new Set<(frame: JpegFrame) => void>();
-  private readonly demand = new Demand(() => this.held(), () => this.released());
+  /** The frames RTP/JPEG can carry, to the RTSP streams that read them, and who holds this. */
+  private readonly hub: Hub<JpegFrame>;
   private readonly stderr = new StderrTail(10);
   private releaseView: (() => void) | undefined;
   private unsubscribe: (() => void) | undefined;
@@ -57,6 +57,13 @@ export class RtpReadyJpegs implements JpegSource {
     private readonly view: JpegSource,
     private readonly options: { name: string; ffmpegPath: string; maxFrameBytes: number; startQueue: PQueue; processSlots: ProcessSlots; log: Logger },
   ) {
+    this.hub = new Hub<JpegFrame>({
+      keyframe: () => true,
+      size: (frame) => frame.data.length,
+      onSubscriberError: (error) => options.log.error(`RTP/JPEG listener failed and was removed: ${error.message}`),
+      onAcquire: () => this.held(),
+      onLast: () => this.released(),
+    });
     this.reencoder = new Supervisor({ name: `${options.name} rtp jpeg`, startQueue: options.startQueue, log: options.log, task: (signal, live) => this.run(signal, live) });
   }
 
@@ -68,18 +75,17 @@ export class RtpReadyJpegs implements JpegSource {
   }
 
   subscribe(listener: (frame: JpegFrame) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.hub.subscribe(listener);
   }
 
   /** Holds the camera's view (and the re-encoder, once needed) while the release function is not called. */
   acquire(): () => void {
-    return this.demand.acquire();
+    return this.hub.acquire();
   }
 
   async close(): Promise<void> {
     this.released();
-    this.listeners.clear();
+    this.hub.clearSubscribers();
     await this.reencoder.stop();
   }
 
@@ -111,7 +117,7 @@ export class RtpReadyJpegs implements JpegSource {
   }
 
   private publish(frame: JpegFrame): void {
-    for (const listener of this.listeners) listener(frame);
+    this.hub.publish(frame);
   }
 
   private async run(signal: AbortSignal, live: () => void): Promise<void> {

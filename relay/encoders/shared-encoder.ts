@@ -3,7 +3,6 @@ import type { Feed } from '../core/feed.ts';
 import type { Logger } from '../../lib/log.ts';
 import { EncodedHub } from '../core/encoded-hub.ts';
 import type { EncodedFrameListener, EncodedVideoFrame, EncodedVideoSource, H264Track } from '../../media/types.ts';
-import { Demand } from '../core/demand.ts';
 import type { Supervisor } from '../core/supervisor.ts';
 
 /** Counters of one encoder, for /stat.json and /metrics. */
@@ -25,7 +24,6 @@ export interface EncoderCounters {
 export abstract class SharedEncoder implements EncodedVideoSource {
   readonly counters: EncoderCounters = { framesIn: 0, framesDropped: 0, framesOut: 0, bytesOut: 0 };
   protected readonly hub: EncodedHub;
-  private readonly demand: Demand;
   private releaseFeed: (() => void) | undefined;
   private stopTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -36,8 +34,11 @@ export abstract class SharedEncoder implements EncodedVideoSource {
     protected readonly feed: Feed,
     protected readonly log: Logger,
   ) {
-    this.demand = new Demand(() => this.held(), () => this.released());
-    this.hub = new EncodedHub(id, () => this.demand.acquire(), (error) => log.error(`encoded frame listener failed: ${error.message}`));
+    this.hub = new EncodedHub(id, {
+      onAcquire: () => this.held(),
+      onLast: () => this.released(),
+      onSubscriberError: (error) => log.error(`encoded frame listener failed and was removed: ${error.message}`),
+    });
   }
 
   /** The supervisor of the encoding process; undefined where nothing runs apart from the camera (copy). */
@@ -61,7 +62,7 @@ export abstract class SharedEncoder implements EncodedVideoSource {
 
   /** Consumers currently holding this encoder. */
   get holderCount(): number {
-    return this.demand.holders;
+    return this.hub.holders;
   }
 
   subscribe(listener: EncodedFrameListener): () => void {
@@ -108,7 +109,7 @@ export abstract class SharedEncoder implements EncodedVideoSource {
   }
 
   private async idle(): Promise<void> {
-    if (this.demand.holders === 0 && !this.alwaysOn) {
+    if (this.hub.holders === 0 && !this.alwaysOn) {
       await this.halt();
       this.hub.reset();
     }

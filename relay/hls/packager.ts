@@ -196,13 +196,13 @@ export class HlsPackager {
     current.duration = (timed.dts + durationMs - this.segmentStartDts) / 1000;
     current.frames++;
     if (this.options.container === 'ts') {
-      this.segmentChunks.push(this.ts.accessUnit(frame.track, frame.nalus, timed.pts, timed.dts, frame.keyframe));
+      this.segmentChunks.push(this.ts.accessUnit(frame, timed.pts, timed.dts));
       return;
     }
     const duration = Math.round(durationMs * (FMP4_TIMESCALE / 1000));
     if (this.partSamples.length > 0 && this.partDurationTicks + duration > this.options.partSeconds * FMP4_TIMESCALE) this.closePart();
     this.partSamples.push({
-      nalus: frame.nalus,
+      nalus: frame.data,
       dts: Math.round(timed.dts * (FMP4_TIMESCALE / 1000)),
       compositionOffset: Math.round((timed.pts - timed.dts) * (FMP4_TIMESCALE / 1000)),
       duration,

@@ -7,10 +7,9 @@ import { flvHeader, flvMetadata, flvSequenceHeader, flvVideoTag } from '../../me
 import type { EncodedVideoFrame, H264Track } from '../../media/types.ts';
 import type { Viewer } from '../core/viewer.ts';
 import { FanoutOutput } from './fanout-output.ts';
+import { KeptGroup } from '../core/kept-group.ts';
 import { serveLiveViewer } from './output.ts';
 
-/** The tags kept for instant start are bounded; a longer group waits for the next keyframe. */
-const MAX_GOP_BYTES = 8 * 1024 * 1024;
 /** Kept tags older than this (no frame since) are the past, not live video: a new consumer waits for fresh ones. */
 const STALE_GOP_MS = 3000;
 
@@ -24,8 +23,8 @@ export class FlvOutput extends FanoutOutput {
   private track: H264Track | undefined;
   /** onMetaData and the AVC sequence header of the current track. */
   private sequenceHeader: Buffer | undefined;
-  private gop: Buffer[] = [];
-  private gopBytes = 0;
+  /** The tags from the last keyframe on, for a consumer that joins. */
+  private readonly gop = new KeptGroup<Buffer>();
   private timeBase: number | undefined;
   private lastFrameAt = -Infinity;
   private unsubscribe: (() => void) | undefined;
@@ -35,7 +34,7 @@ export class FlvOutput extends FanoutOutput {
   }
 
   get ready(): boolean {
-    return this.sequenceHeader !== undefined && this.gop.length > 0;
+    return this.sequenceHeader !== undefined && this.gop.frames.length > 0;
   }
 
   start(): void {
@@ -73,7 +72,7 @@ export class FlvOutput extends FanoutOutput {
     const before = viewer.bytesSent;
     viewer.sendRequired(flvHeader());
     viewer.sendRequired(this.sequenceHeader!);
-    for (const tag of this.gop) viewer.sendRequired(tag);
+    for (const tag of this.gop.frames) viewer.sendRequired(tag);
     return viewer.bytesSent - before;
   }
 
@@ -88,16 +87,7 @@ export class FlvOutput extends FanoutOutput {
       this.fanout.broadcastRequired(this.sequenceHeader);
     }
     const tag = flvVideoTag(frame, time);
-    if (frame.keyframe) {
-      this.gop = [];
-      this.gopBytes = 0;
-    }
-    if (this.gop.length > 0 || frame.keyframe) {
-      if (this.gopBytes + tag.length <= MAX_GOP_BYTES) {
-        this.gop.push(tag);
-        this.gopBytes += tag.length;
-      }
-    }
+    this.gop.add(tag, frame.keyframe, tag.length);
     this.fanout.broadcast(tag, frame.keyframe);
     if (frame.keyframe) for (const viewer of this.fanout.waitingViewers) this.fanout.start(viewer, this.sendStart(viewer));
   }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { buildRtpPacket, type RtpPayload } from '../../media/rtp/packet.ts';
-import { KeptGroup } from '../core/kept-group.ts';
+import { Hub } from '../core/hub.ts';
 import { ByteRate } from './replay-budget.ts';
 
 /** One video frame as RTP packets, built once and sent as the same Buffers to every reader of the stream. */
@@ -65,9 +65,6 @@ export interface RtpMediaSource {
   acquire(): () => void;
 }
 
-/** The frames kept for a reader that joins; bounded like every other group kept for instant start. */
-const MAX_GOP_FRAMES = 900;
-const MAX_GOP_BYTES = 16 * 1024 * 1024;
 const RTP_CLOCK_RATE = 90_000;
 
 /**
@@ -80,8 +77,8 @@ export class RtpStream {
   readonly cname = `relay-${randomBytes(4).toString('hex')}`;
   private sequence = randomBytes(2).readUInt16BE(0);
   private readonly timestampBase = randomBytes(4).readUInt32BE(0);
-  private readonly gop = new KeptGroup<RtpFrame>(MAX_GOP_FRAMES, MAX_GOP_BYTES);
-  private readonly listeners = new Set<RtpFrameListener>();
+  /** The stream's frames to its readers, and the frames from the last keyframe on for a reader that joins. */
+  private readonly hub: Hub<RtpFrame>;
   private stopSource: (() => void) | undefined;
   private last: { rtpTimestamp: number; at: number } | undefined;
   /** True while the source hands over its kept frames at start: those are not the stream's live rate. */
@@ -93,9 +90,11 @@ export class RtpStream {
   constructor(
     readonly name: string,
     readonly source: RtpMediaSource,
-    /** A reader that throws is reported here; it cannot stop the others from getting the frame. */
-    private readonly onListenerError: (error: Error) => void = () => {},
-  ) {}
+    /** A reader that throws is reported here and removed; it cannot stop the others from getting the frame. */
+    onListenerError: (error: Error) => void = () => {},
+  ) {
+    this.hub = new Hub<RtpFrame>({ keyframe: (frame) => frame.keyframe, size: (frame) => frame.bytes, onSubscriberError: onListenerError });
+  }
 
   /** The sequence number the next packet will carry. */
   get nextSequence(): number {
@@ -121,27 +120,27 @@ export class RtpStream {
         this.starting = false;
       }
     }
-    this.listeners.add(listener);
+    this.hub.subscribe(listener);
     return this.keptFrames;
   }
 
   /** The frames kept from the last keyframe on. */
   get keptFrames(): readonly RtpFrame[] {
-    return [...this.gop.frames];
+    return [...this.hub.groupOfPictures];
   }
 
   /** Removes a reader; the last one stops the source and forgets the kept frames. Safe to call twice. */
   detach(listener: RtpFrameListener): void {
-    if (!this.listeners.delete(listener) || this.listeners.size > 0) return;
+    if (!this.hub.unsubscribe(listener) || this.hub.subscriberCount > 0) return;
     this.stop();
   }
 
   /** Stops the source whoever is attached (the stream was removed). */
   stop(): void {
-    this.listeners.clear();
+    this.hub.clearSubscribers();
     this.stopSource?.();
     this.stopSource = undefined;
-    this.gop.clear();
+    this.hub.reset();
   }
 
   private publish(payloads: readonly RtpPayload[], keyframe: boolean, timestampMs: number): void {
@@ -155,16 +154,11 @@ export class RtpStream {
     });
     const frame = new RtpFrame(packets, keyframe, timestamp, first);
     this.last = { rtpTimestamp: timestamp, at: Date.now() };
-    const bytes = packets.reduce((sum, packet) => sum + packet.length, 0);
-    this.gop.add(frame, keyframe, bytes);
-    if (!this.starting) this.rate.add(bytes, this.last.at);
+    if (!this.starting) this.rate.add(frame.bytes, this.last.at);
     this.framesOut++;
-    for (const listener of this.listeners) {
-      try {
-        listener(frame);
-      } catch (error) {
-        this.onListenerError(error as Error);
-      }
-    }
+    const readers = this.hub.subscriberCount;
+    this.hub.publish(frame);
+    // The last reader was removed for throwing: nobody reads, so the source stops as if it had left.
+    if (readers > 0 && this.hub.subscriberCount === 0) this.stop();
   }
 }

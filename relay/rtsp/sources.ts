@@ -1,4 +1,5 @@
 import { h264FmtpParameters, packetizeH264 } from '../../media/rtp/h264-packetizer.ts';
+import { withParameterSets } from '../../media/h264/params.ts';
 import { packetizeJpeg, parseJpegForRtp, type JpegSkipReason } from '../../media/rtp/jpeg-packetizer.ts';
 import type { JpegFrame } from '../../adapters/types.ts';
 import type { EncodedVideoFrame, EncodedVideoSource } from '../../media/types.ts';
@@ -11,8 +12,7 @@ const JPEG_PAYLOAD_TYPE = 26;
 /** An encoder's H.264 as RTP: every keyframe carries SPS and PPS in band, so a reader can start at any keyframe. */
 export function h264RtpSource(video: EncodedVideoSource): RtpMediaSource {
   const emitFrame = (emit: RtpEmit, frame: EncodedVideoFrame): void => {
-    const nalus = frame.keyframe ? [frame.track.sps, frame.track.pps, ...frame.nalus] : frame.nalus;
-    emit(packetizeH264(nalus), frame.keyframe, frame.pts);
+    emit(packetizeH264(withParameterSets(frame)), frame.keyframe, frame.pts);
   };
   return {
     codec: 'h264',

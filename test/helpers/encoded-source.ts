@@ -15,7 +15,7 @@ export interface TestEncodedSource {
  */
 export function startTestEncodedSource(options: { size?: string; rate?: number; gop?: number; ffmpeg?: string } = {}): TestEncodedSource {
   const { size = '320x240', rate = 25, gop = rate, ffmpeg = 'ffmpeg' } = options;
-  const hub = new EncodedHub('test', () => () => {});
+  const hub = new EncodedHub('test');
   const child = spawn(ffmpeg, [
     '-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', `testsrc=size=${size}:rate=${rate}`,
     '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',

@@ -1,4 +1,11 @@
 import type { AdapterSink, Frame } from '../../adapters/types.ts';
+import { toAnnexB } from '../../media/h264/annexb.ts';
+
+/** A frame's payload as one buffer, as a file holds it: an H.264 frame's NAL units in Annex B (4-byte start codes). */
+export function payloadBytes(frame: Frame): Buffer {
+  return frame.codec === 'h264' ? toAnnexB(frame.data) : frame.data;
+}
+
 
 /** An AdapterSink that records what an adapter yields, with helpers to wait for frames. */
 export class RecordingSink implements AdapterSink {

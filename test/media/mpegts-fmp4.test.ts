@@ -2,9 +2,12 @@ import t from 'tap';
 import { box, fragment, initSegment } from '../../media/fmp4.ts';
 import { h264Track } from '../../media/h264/params.ts';
 import { annexB, crc32Mpeg, MpegTsMuxer, toMpegTime } from '../../media/mpegts.ts';
+import type { H264Unit } from '../../media/types.ts';
 
 // x264's SPS and PPS for 640x360 (High 4:4:4), as in the h264-params tests.
 const track = h264Track(Buffer.from('67f40016919b281405ff138088000003000800000300a078b16cb0', 'hex'), Buffer.from('68ebe3c44844', 'hex'));
+/** An access unit of `track` at time 0. */
+const unit = (data: Buffer[], keyframe: boolean): H264Unit => ({ track, data, pts: 0, dts: 0, keyframe });
 
 /** Splits TS output into packets and checks sync bytes and per-PID continuity counters. */
 function packets(data: Buffer): Array<{ pid: number; start: boolean; counter: number; packet: Buffer }> {
@@ -33,7 +36,7 @@ t.test('access units: whole packets, continuity counters run on across calls, PC
   const muxer = new MpegTsMuxer();
   const big = Buffer.alloc(5000, 0x41);
   big[0] = 0x65;
-  const out = Buffer.concat([muxer.accessUnit(track, [big], 1000, 1000, true), muxer.accessUnit(track, [Buffer.from([0x41, 1])], 1040, 1040, false)]);
+  const out = Buffer.concat([muxer.accessUnit(unit([big], true), 1000, 1000), muxer.accessUnit(unit([Buffer.from([0x41, 1])], false), 1040, 1040)]);
   t.equal(out.length % 188, 0);
   const video = packets(out);
   t.ok(video.every((p) => p.packet[0] === 0x47 && p.pid === 0x100));
@@ -48,8 +51,8 @@ t.test('access units: whole packets, continuity counters run on across calls, PC
 });
 
 t.test('annex B puts SPS and PPS before keyframes only', async (t) => {
-  const key = annexB(track, [Buffer.from([0x65, 1])], true);
-  const delta = annexB(track, [Buffer.from([0x41, 1])], false);
+  const key = annexB(unit([Buffer.from([0x65, 1])], true));
+  const delta = annexB(unit([Buffer.from([0x41, 1])], false));
   t.ok(key.includes(track.sps) && key.includes(track.pps));
   t.notOk(delta.includes(track.sps));
 });
@@ -59,9 +62,9 @@ t.test('hostile times and sizes: wrap, negative, empty access units do not throw
   t.equal(toMpegTime(-1), 2 ** 33 - 90);
   t.ok(toMpegTime(1e15) < 2 ** 33);
   const muxer = new MpegTsMuxer();
-  t.equal(muxer.accessUnit(track, [], 2 ** 40, 2 ** 40, false).length % 188, 0);
+  t.equal(muxer.accessUnit(unit([], false), 2 ** 40, 2 ** 40).length % 188, 0);
   for (let size = 150; size < 200; size++) {
-    t.equal(muxer.accessUnit(track, [Buffer.alloc(size, 1)], 0, 0, false).length % 188, 0, `payload ${size} fills whole packets`);
+    t.equal(muxer.accessUnit(unit([Buffer.alloc(size, 1)], false), 0, 0).length % 188, 0, `payload ${size} fills whole packets`);
   }
 });
 

@@ -16,7 +16,7 @@ export const RAW_CODEC_H264_AVCC = 1;
  * VideoDecoder configured with the config message's `description` decodes as it is.
  */
 export function rawVideoUnit(frame: EncodedVideoFrame, timeBaseMs: number): Buffer {
-  const unit = toAvcc(frame.nalus);
+  const unit = toAvcc(frame.data);
   const header = Buffer.alloc(RAW_HEADER_BYTES);
   header[0] = RAW_KIND_VIDEO;
   header[1] = frame.keyframe ? RAW_FLAG_KEYFRAME : 0;

@@ -125,7 +125,7 @@ export class WsStream {
     // time in each fragment is exact, so the estimate never accumulates).
     const interval = this.lastDts !== undefined && frame.dts > this.lastDts ? frame.dts - this.lastDts : 1000 / (this.video.frameRate || 25);
     const sample: Fmp4Sample = {
-      nalus: frame.nalus,
+      nalus: frame.data,
       dts: (frame.dts - timeBase) * TICKS_PER_MS,
       compositionOffset: (frame.pts - frame.dts) * TICKS_PER_MS,
       duration: interval * TICKS_PER_MS,

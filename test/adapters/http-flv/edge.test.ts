@@ -62,7 +62,7 @@ t.test('an edge serves 50 FLV viewers the origin\'s H.264 unchanged while the or
   t.equal(origin.relay.outputs.get('cam.flv')!.viewerCount, 1, 'the origin has one viewer: the edge');
   t.equal(edge.relay.outputs.get('cam.flv')!.viewerCount, 50);
   const edgeEncoders = [...edge.relay.encoders.values()].map(({ encoder }) => encoder);
-  t.same(edgeEncoders.map((encoder) => [encoder.constructor.name, encoder.pid]), [['CopyEncoder', undefined]],
+  t.same(edgeEncoders.map((encoder) => [encoder.constructor.name, encoder.pid]), [['Passthrough', undefined]],
     'the edge passes the H.264 on in-process: no ffmpeg');
   const originPids = [...origin.relay.encoders.values()].map(({ encoder }) => encoder.pid).sort();
   t.ok(originPids.length > 0 && originPids.every((pid) => pid !== undefined), 'the origin encodes with ffmpeg');

@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import { payloadBytes } from '../../helpers/sink.ts';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { FlvH264Reader } from '../../../adapters/http-flv/flv-h264.ts';
@@ -52,11 +53,11 @@ t.test('a real H.264 FLV becomes Annex B access units that ffprobe decodes, what
   t.equal(frames.length, 20, 'two seconds at 10 fps');
   t.ok(frames[0]!.keyframe, 'starts on a keyframe');
   t.equal(frames.filter((frame) => frame.keyframe).length, 2, 'a keyframe every 10 frames');
-  t.same(frames[0]!.data.subarray(0, 5), Buffer.from([0, 0, 0, 1, 0x67]), 'keyframes open with the SPS');
+  t.same(payloadBytes(frames[0]!).subarray(0, 5), Buffer.from([0, 0, 0, 1, 0x67]), 'keyframes open with the SPS');
   t.same(frames.map((frame) => frame.timestamp).slice(0, 3), [0, 100, 200], 'the FLV timestamps, in ms');
   const whole = readAll(flv, () => 0.999);
-  t.same(whole.frames.map((frame) => frame.data.length), frames.map((frame) => frame.data.length), 'same frames in other chunks');
-  const probed = await probeAnnexB(Buffer.concat(frames.map((frame) => frame.data)));
+  t.same(whole.frames.map((frame) => payloadBytes(frame).length), frames.map((frame) => payloadBytes(frame).length), 'same frames in other chunks');
+  const probed = await probeAnnexB(Buffer.concat(frames.map(payloadBytes)));
   t.same([probed.codec_name, probed.width, probed.height, probed.nb_read_frames], ['h264', 320, 240, '20']);
 });
 

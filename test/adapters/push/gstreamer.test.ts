@@ -1,4 +1,5 @@
 import dgram from 'node:dgram';
+import { payloadBytes } from '../../helpers/sink.ts';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -54,9 +55,9 @@ function ivf(frames: readonly Frame[], width: number, height: number): Buffer {
   const parts: Buffer[] = [header];
   for (const frame of frames) {
     const frameHeader = Buffer.alloc(12);
-    frameHeader.writeUInt32LE(frame.data.length, 0);
+    frameHeader.writeUInt32LE(payloadBytes(frame).length, 0);
     frameHeader.writeBigUInt64LE(BigInt(Math.round(frame.timestamp)), 4);
-    parts.push(frameHeader, frame.data);
+    parts.push(frameHeader, payloadBytes(frame));
   }
   return Buffer.concat(parts);
 }

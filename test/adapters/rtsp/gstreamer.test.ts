@@ -5,7 +5,7 @@ import { AdapterError } from '../../../adapters/errors.ts';
 import type { Frame } from '../../../adapters/types.ts';
 import type { RtspTransport } from '../../../conf/types.ts';
 import { makeCameraConfig } from '../../helpers/camera-config.ts';
-import { RecordingSink } from '../../helpers/sink.ts';
+import { payloadBytes, RecordingSink } from '../../helpers/sink.ts';
 import { GstRtspServer, type GstServerOptions } from './gst-server.ts';
 import { probe } from './probe.ts';
 
@@ -66,12 +66,12 @@ async function checkH264(t: Test, transport: RtspTransport): Promise<void> {
   t.ok(frames.every((frame) => frame.codec === 'h264'), 'every frame is H.264');
   const first = frames[0]!;
   t.ok(first.keyframe, 'the first access unit is a keyframe');
-  const types = nalTypes(first.data);
+  const types = nalTypes(payloadBytes(first));
   t.ok(types.includes(5), 'the keyframe holds an IDR slice');
   t.ok(types.indexOf(7) >= 0 && types.indexOf(7) < types.indexOf(5), 'SPS comes before the IDR slice');
   t.ok(types.indexOf(8) >= 0 && types.indexOf(8) < types.indexOf(5), 'PPS comes before the IDR slice');
   t.ok(frames.filter((frame) => frame.keyframe).length >= 2, 'keyframes recur (key-int-max is one second)');
-  const result = await probe(Buffer.concat(frames.map((frame) => frame.data)), 'h264');
+  const result = await probe(Buffer.concat(frames.map(payloadBytes)), 'h264');
   t.match(result, { codec: 'h264', width: 320, height: 240, decodedFrames: FRAMES, errors: '' }, 'ffprobe decodes every access unit');
   const { wall, media } = rates(sink);
   t.ok(Math.abs(wall - FPS) <= FPS * 0.2, `frame rate by the clock ${wall.toFixed(2)} fps is ${FPS} +/- 20%`);
@@ -90,7 +90,7 @@ t.test('JPEG over interleaved TCP: RFC 2435 images rebuilt into JPEGs ffprobe de
   await sink.waitForFrames(FRAMES, 15_000);
   const frames = sink.frames.slice(0, FRAMES);
   t.ok(frames.every((frame) => frame.codec === 'jpeg' && frame.keyframe), 'every frame is a JPEG keyframe');
-  const result = await probe(Buffer.concat(frames.map((frame) => frame.data)), 'mjpeg');
+  const result = await probe(Buffer.concat(frames.map(payloadBytes)), 'mjpeg');
   t.match(result, { codec: 'mjpeg', width: 320, height: 240, decodedFrames: FRAMES, errors: '' }, 'ffprobe decodes every image');
   const { wall, media } = rates(sink);
   t.ok(Math.abs(wall - FPS) <= FPS * 0.2, `frame rate by the clock ${wall.toFixed(2)} fps is ${FPS} +/- 20%`);

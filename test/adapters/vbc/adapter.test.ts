@@ -1,4 +1,5 @@
 import { UNLIMITED_SLOTS } from '../../../lib/process-slots.ts';
+import { payloadBytes } from '../../helpers/sink.ts';
 import t from 'tap';
 import { createAdapterRegistry } from '../../../adapters/index.ts';
 import { VbcAdapter, parseVbcUrl } from '../../../adapters/vbc/client.ts';
@@ -30,10 +31,10 @@ t.test('pulls real Canon-style JPEGs (APP0 "VB", no JFIF) that ffprobe decodes',
   const first = run.sink.frames[0]!;
   t.equal(first.codec, 'jpeg');
   t.equal(first.keyframe, true);
-  t.ok(jpegs.some((jpeg) => jpeg.equals(first.data)), 'a frame is byte for byte one the camera sent');
+  t.ok(jpegs.some((jpeg) => jpeg.equals(payloadBytes(first))), 'a frame is byte for byte one the camera sent');
   const probe = JSON.parse((await runTool('ffprobe', [
     '-v', 'error', '-f', 'jpeg_pipe', '-i', 'pipe:0', '-show_entries', 'stream=codec_name,width,height', '-of', 'json',
-  ], first.data)).toString()) as { streams: Array<{ codec_name: string; width: number; height: number }> };
+  ], payloadBytes(first))).toString()) as { streams: Array<{ codec_name: string; width: number; height: number }> };
   t.same(probe.streams[0], { codec_name: 'mjpeg', width: 192, height: 144 });
   t.same(await run.stop(), { state: 'resolved' }, 'abort resolves run()');
   await waitUntil(() => camera.openConnections === 0, 2000, 'the adapter to close its socket');

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { payloadBytes } from '../../helpers/sink.ts';
 import { isCompleteJpeg } from '../../../media/jpeg/splitter.ts';
 import { VbcAdapter } from '../../../adapters/vbc/client.ts';
 import type { CameraConfig } from '../../../conf/types.ts';
@@ -103,7 +104,7 @@ for (const fault of ['close-mid-header', 'close-mid-jpeg'] as const) {
     const error = await run.failure(3000);
     t.equal(error.code, 'CLOSED');
     t.equal(run.sink.frames.length, 2, 'only the whole frames before the cut');
-    t.ok(run.sink.frames.every((frame) => isCompleteJpeg(frame.data)));
+    t.ok(run.sink.frames.every((frame) => isCompleteJpeg(payloadBytes(frame))));
   });
 }
 
@@ -112,7 +113,7 @@ t.test('payloads trickled a byte at a time come out as whole frames', async (t) 
   const { run, camera } = await faultyRun(t, 'trickle', {}, { readTimeoutMs: 5000, inputFrameRate: 0 });
   await run.sink.waitForFrames(3, 12_000);
   t.equal(run.outcome.state, 'running');
-  for (const frame of run.sink.frames) t.ok(jpegs.some((jpeg) => jpeg.equals(frame.data)), 'byte for byte a served JPEG');
+  for (const frame of run.sink.frames) t.ok(jpegs.some((jpeg) => jpeg.equals(payloadBytes(frame))), 'byte for byte a served JPEG');
   t.equal(camera.connections, 1);
 });
 
@@ -146,7 +147,7 @@ t.test('payloads that are not JPEG are dropped and counted; the stream continues
   await run.sink.waitForFrames(8, 5000);
   t.equal(run.outcome.state, 'running');
   t.ok(adapter.counters.notJpeg >= 6, `${adapter.counters.notJpeg} dropped`);
-  t.ok(run.sink.frames.every((frame) => isCompleteJpeg(frame.data)), 'only whole JPEGs delivered');
+  t.ok(run.sink.frames.every((frame) => isCompleteJpeg(payloadBytes(frame))), 'only whole JPEGs delivered');
   const notes = run.sink.logs.filter((line) => line.includes('not a whole JPEG'));
   t.equal(notes.length, 1, 'logged once per interval, not per frame');
 });
@@ -157,7 +158,7 @@ t.test('unrequested messages of other ids are discarded; the stream continues', 
   await run.sink.waitForFrames(4, 5000);
   t.equal(run.outcome.state, 'running');
   t.ok(adapter.counters.otherMessages >= 3, `${adapter.counters.otherMessages} discarded`);
-  t.ok(run.sink.frames.every((frame) => jpegs.some((jpeg) => jpeg.equals(frame.data))));
+  t.ok(run.sink.frames.every((frame) => jpegs.some((jpeg) => jpeg.equals(payloadBytes(frame)))));
   t.equal(run.sink.logs.filter((line) => line.includes('0x81')).length, 1, 'logged once per interval');
 });
 

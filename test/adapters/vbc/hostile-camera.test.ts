@@ -1,4 +1,5 @@
 import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { payloadBytes } from '../../helpers/sink.ts';
 import t from 'tap';
 import { isCompleteJpeg } from '../../../media/jpeg/splitter.ts';
 import { DEFAULT_VBC_TUNING, VbcAdapter } from '../../../adapters/vbc/client.ts';
@@ -76,7 +77,7 @@ t.test(`${RUNS} runs against a camera sending damaged replies end only in CLOSED
     const error = await run.failure(3000);
     codes.set(error.code, (codes.get(error.code) ?? 0) + 1);
     frames += run.sink.frames.length;
-    brokenFrames += run.sink.frames.filter((frame) => !isCompleteJpeg(frame.data)).length;
+    brokenFrames += run.sink.frames.filter((frame) => !isCompleteJpeg(payloadBytes(frame))).length;
   }
   t.comment(`outcomes ${JSON.stringify(Object.fromEntries(codes))}, ${frames} frames delivered`);
   t.same([...codes.keys()].filter((code) => code !== 'CLOSED' && code !== 'PROTOCOL'), []);

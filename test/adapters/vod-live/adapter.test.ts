@@ -10,7 +10,7 @@ import type { Frame } from '../../../adapters/types.ts';
 import { makeCameraConfig } from '../../helpers/camera-config.ts';
 import { makeTestMedia } from '../../helpers/media.ts';
 import { childFfmpegs } from '../../helpers/probe.ts';
-import { RecordingSink } from '../../helpers/sink.ts';
+import { payloadBytes, RecordingSink } from '../../helpers/sink.ts';
 
 const media = await makeTestMedia(2);
 t.teardown(() => media.cleanup());
@@ -63,7 +63,7 @@ t.test('an MP4 loops in real time with timestamps that keep increasing', async (
   t.ok(frames[44]!.timestamp >= 4000, 'the third pass is timed after the first two');
   t.equal(frames[0]!.codec, 'h264');
   t.ok(frames[0]!.keyframe, 'starts on a keyframe');
-  t.same([...frames[0]!.data.subarray(0, 5)], [0, 0, 0, 1, 0x67], 'Annex B with the SPS in front of the keyframe');
+  t.same([...payloadBytes(frames[0]!).subarray(0, 5)], [0, 0, 0, 1, 0x67], 'Annex B with the SPS in front of the keyframe');
 });
 
 t.test('an MP4 with B-frames (frames stored out of presentation order) still yields increasing timestamps', async (t) => {

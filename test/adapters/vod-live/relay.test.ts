@@ -1,7 +1,7 @@
 import { copyFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
-import { CopyEncoder } from '../../../relay/encoders/copy-encoder.ts';
+import { Passthrough } from '../../../relay/encoders/passthrough.ts';
 import { makeTestMedia } from '../../helpers/media.ts';
 import { ffprobe, fetchBytes, openViewer, waitFor } from '../../helpers/probe.ts';
 import { startTestRelayFor } from '../../helpers/relay.ts';
@@ -66,7 +66,7 @@ t.test('every stream format plays from a configured vod-live camera', async (t) 
 t.test('an MP4\'s H.264 is passed on unchanged with VideoCodec copy', async (t) => {
   t.match(await ffprobe(`${relay.baseUrl}/film.flv`, 2), { codec_name: 'h264', width: 320, height: 240 });
   const encoders = [...relay.relay.encoders.values()].filter((entry) => entry.encoder.id.startsWith('film#'));
-  t.ok(encoders.length === 1 && encoders[0]!.encoder instanceof CopyEncoder, 'no transcoding: the copy encoder');
+  t.ok(encoders.length === 1 && encoders[0]!.encoder instanceof Passthrough, 'no transcoding: the passthrough');
 });
 
 t.test('a missing file is "File not found" on /stat.html and /stat.json', async (t) => {

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { H264Depacketizer, parseSpropParameterSets, type H264AccessUnit } from '../../../media/rtp/h264-depacketizer.ts';
 import { RtpReorderer, type RtpPacket } from '../../../media/rtp/rtp.ts';
-import { annexB, fuA, nal, rtpPacket, stapA } from '../../adapters/rtsp/rtp-builder.ts';
+import { fuA, nal, rtpPacket, stapA } from '../../adapters/rtsp/rtp-builder.ts';
 
 const SPS = nal(7, 10);
 const PPS = nal(8, 4);
@@ -35,9 +35,9 @@ function packetize(units: Buffer[][], firstSequence = 100, chunk = 1000): RtpPac
 t.test('single NAL units and FU-A fragments make Annex B access units; keyframe means an IDR', async (t) => {
   const units = run(packetize([[SPS, PPS, IDR], [SLICE], [SLICE]]));
   t.equal(units.length, 3);
-  t.same(units[0]!.data, annexB([SPS, PPS, IDR]));
+  t.same(units[0]!.data, [SPS, PPS, IDR]);
   t.ok(units[0]!.keyframe);
-  t.same(units[1]!.data, annexB([SLICE]));
+  t.same(units[1]!.data, [SLICE]);
   t.notOk(units[1]!.keyframe);
   t.same(units.map((unit) => unit.rtpTimestamp), [0, 3000, 6000]);
 });
@@ -45,21 +45,21 @@ t.test('single NAL units and FU-A fragments make Annex B access units; keyframe 
 t.test('STAP-A aggregates are split into their NAL units', async (t) => {
   const units = run([rtpPacket(1, 0, stapA([SPS, PPS])), ...fuA(IDR, 1000).map((payload, i, all) => rtpPacket(2 + i, 0, payload, i === all.length - 1))]);
   t.equal(units.length, 1);
-  t.same(units[0]!.data, annexB([SPS, PPS, IDR]));
+  t.same(units[0]!.data, [SPS, PPS, IDR]);
 });
 
 t.test('SPS and PPS from sprop-parameter-sets are prepended to a keyframe that lacks them', async (t) => {
   const sprop = `${SPS.toString('base64')},${PPS.toString('base64')}`;
   const depacketizer = new H264Depacketizer(1 << 20, parseSpropParameterSets(sprop));
   const units = run(packetize([[IDR], [SLICE]]), depacketizer);
-  t.same(units[0]!.data, annexB([SPS, PPS, IDR]));
-  t.same(units[1]!.data, annexB([SLICE]), 'non-keyframes are left alone');
+  t.same(units[0]!.data, [SPS, PPS, IDR]);
+  t.same(units[1]!.data, [SLICE], 'non-keyframes are left alone');
 });
 
 t.test('parameter sets seen in-band are remembered and prepended after an access unit delimiter', async (t) => {
   const aud = Buffer.from([0x09, 0xf0]);
   const units = run(packetize([[SPS, PPS, IDR], [SLICE], [aud, IDR]]));
-  t.same(units[2]!.data, annexB([aud, SPS, PPS, IDR]));
+  t.same(units[2]!.data, [aud, SPS, PPS, IDR]);
 });
 
 t.test('a lost FU-A fragment drops that access unit and what depends on it, up to the next keyframe', async (t) => {
@@ -105,5 +105,5 @@ t.test('malformed payloads drop their unit without throwing', async (t) => {
   const bad = [Buffer.from([0x78, 0x00]), Buffer.from([0x78, 0x00, 0x09, 1]), Buffer.from([0x7c]), Buffer.from([0x7c, 0x05]), Buffer.from([0x99]), Buffer.from([0x7a, 1, 2])];
   const units = bad.map((payload, i) => depacketizer.push(rtpPacket(i, i, payload, true))).flat();
   t.same(units, []);
-  t.same(depacketizer.push(rtpPacket(10, 10, SLICE, true)).map((unit) => unit.data), [annexB([SLICE])], 'the next good unit comes out');
+  t.same(depacketizer.push(rtpPacket(10, 10, SLICE, true)).map((unit) => unit.data), [[SLICE]], 'the next good unit comes out');
 });

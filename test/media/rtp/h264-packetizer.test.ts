@@ -1,7 +1,7 @@
 import t from 'tap';
 import { H264Depacketizer } from '../../../media/rtp/h264-depacketizer.ts';
 import { packetizeH264, h264FmtpParameters } from '../../../media/rtp/h264-packetizer.ts';
-import { annexB, nal, rtpPacket } from '../../adapters/rtsp/rtp-builder.ts';
+import { nal, rtpPacket } from '../../adapters/rtsp/rtp-builder.ts';
 
 t.test('small NAL units go as single NAL unit packets, large ones as FU-A, and the depacketizer rebuilds the unit', async (t) => {
   const units = [nal(7, 20), nal(8, 6), nal(5, 5000, 0x42), nal(5, 1400), nal(5, 1401)];
@@ -14,7 +14,7 @@ t.test('small NAL units go as single NAL unit packets, large ones as FU-A, and t
   const depacketizer = new H264Depacketizer(1 << 20);
   const out = payloads.flatMap(({ payload, marker }, index) => depacketizer.push(rtpPacket(index, 9000, payload, marker)));
   t.equal(out.length, 1);
-  t.same(out[0]!.data, annexB(units));
+  t.same(out[0]!.data, units);
   t.equal(out[0]!.keyframe, true);
 });
 

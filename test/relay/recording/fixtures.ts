@@ -52,7 +52,7 @@ export async function tempDir(prefix: string): Promise<{ dir: string; cleanup: (
  */
 export function gatedSource(options: { rate?: number; gop?: number } = {}): { hub: EncodedHub; source: TestEncodedSource; gate: { paused: boolean } } {
   const source = startTestEncodedSource({ rate: options.rate ?? 10, gop: options.gop ?? 10 });
-  const hub = new EncodedHub('gated', () => () => {});
+  const hub = new EncodedHub('gated');
   const gate = { paused: false };
   source.hub.subscribe((frame) => {
     if (!gate.paused) hub.publish(frame);

@@ -7,7 +7,7 @@ import { WsStream } from '../../../relay/outputs/ws/stream.ts';
 import { waitFor } from '../../helpers/probe.ts';
 
 const track: H264Track = {
-  codec: 'h264', sps: Buffer.from([0x67, 0x64, 0, 0x1f]), pps: Buffer.from([0x68, 0xee]), width: 320, height: 240,
+  kind: 'video', codec: 'h264', clockRate: 90000, sps: Buffer.from([0x67, 0x64, 0, 0x1f]), pps: Buffer.from([0x68, 0xee]), width: 320, height: 240,
   codecString: 'avc1.64001f', avcC: Buffer.from([1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 4, 0x67, 0x64, 0, 0x1f, 1, 0, 2, 0x68, 0xee]),
 };
 const FRAME_BYTES = 20_000;
@@ -25,7 +25,7 @@ async function socketPair(): Promise<{ relayEnd: Socket; clientEnd: Socket }> {
 }
 
 t.test('a WebSocket viewer that never reads drops to the next keyframe, then is cut off; one that reads gets every frame', async (t) => {
-  const hub = new EncodedHub('test', () => () => {});
+  const hub = new EncodedHub('test');
   const stream = new WsStream({ source: hub, live: () => true, frameRate: 100 }, LIMITS.writeTimeoutMs);
   t.teardown(() => stream.close());
   const reader = await socketPair();
@@ -46,7 +46,7 @@ t.test('a WebSocket viewer that never reads drops to the next keyframe, then is 
   let peakQueued = 0;
   const timer = setInterval(() => {
     peakQueued = Math.max(peakQueued, stuckViewer.queuedBytes);
-    const frame: EncodedVideoFrame = { track, nalus: [Buffer.alloc(FRAME_BYTES, index % 10 === 0 ? 0x65 : 0x41)], pts: index * 10, dts: index * 10, keyframe: index % 10 === 0 };
+    const frame: EncodedVideoFrame = { track, data: [Buffer.alloc(FRAME_BYTES, index % 10 === 0 ? 0x65 : 0x41)], pts: index * 10, dts: index * 10, keyframe: index % 10 === 0 };
     hub.publish(frame);
     index++;
   }, 10);

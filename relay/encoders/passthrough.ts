@@ -1,8 +1,8 @@
-import type { Frame } from '../../adapters/types.ts';
+import { frameBytes, type Frame } from '../../adapters/types.ts';
 import type { EncoderSettings } from './ffmpeg-args.ts';
 import type { Feed } from '../core/feed.ts';
 import type { Logger } from '../../lib/log.ts';
-import { nalType, NalType, splitAnnexB } from '../../media/h264/annexb.ts';
+import { nalType, NalType } from '../../media/h264/annexb.ts';
 import { h264Track } from '../../media/h264/params.ts';
 import type { H264Track } from '../../media/types.ts';
 import { SharedEncoder } from './shared-encoder.ts';
@@ -13,7 +13,7 @@ import { SharedEncoder } from './shared-encoder.ts';
  * network's jitter. A change of SPS or PPS starts a new track. Assumes no B-frames (presentation order = decode order),
  * which holds for the IP cameras this serves.
  */
-export class CopyEncoder extends SharedEncoder {
+export class Passthrough extends SharedEncoder {
   readonly supervisor = undefined;
   readonly pid = undefined;
   private unsubscribe: (() => void) | undefined;
@@ -47,7 +47,7 @@ export class CopyEncoder extends SharedEncoder {
       this.lastError = `VideoCodec copy needs an H.264 camera; this one sends ${frame.codec}`;
       return;
     }
-    const all = splitAnnexB(frame.data);
+    const all = frame.data;
     const sps = all.find((nal) => nalType(nal) === NalType.sps);
     const pps = all.find((nal) => nalType(nal) === NalType.pps);
     if (frame.keyframe && sps && pps && !(this.current?.sps.equals(sps) && this.current.pps.equals(pps))) {
@@ -67,6 +67,7 @@ export class CopyEncoder extends SharedEncoder {
       return type !== NalType.sps && type !== NalType.pps && type !== NalType.aud;
     });
     if (nalus.length === 0) return;
-    this.publish({ track: this.current, nalus, pts: frame.timestamp, dts: frame.timestamp, keyframe: frame.keyframe }, frame.data.length);
+    // The camera's own NAL unit buffers go on as they are: no copy, no re-framing until a container needs one.
+    this.publish({ track: this.current, data: nalus, pts: frame.timestamp, dts: frame.timestamp, keyframe: frame.keyframe }, frameBytes(frame));
   }
 }
