@@ -81,7 +81,7 @@ async function cpuGroup(root: string): Promise<void> {
   await sleep(window);
   const idle = own() - began;
   const index = new SegmentIndex(join(root, 'cpu'));
-  const recorder = new CameraRecorder({ camera: 'cam', segmentSeconds: 60, source: source.hub, index, ffmpegPath: 'ffmpeg', log: silentLogger });
+  const recorder = new CameraRecorder({ camera: 'cam', segmentSeconds: 60, source: source.hub, index, log: silentLogger });
   recorder.start();
   await sleep(3000);
   const writerPid = childFfmpegProcesses(process.pid).find((child) => /empty_moov/.test(child.cmdline))!.pid;
@@ -175,7 +175,7 @@ async function retentionGroup(root: string): Promise<void> {
   const index = new SegmentIndex(dir);
   const cap = 256 * 1024;
   const retention = new Retention(index, { cameras: new Map([['cam', { deleteAfterMs: 0, maxBytes: cap }]]), maxTotalBytes: 0, minFreeBytes: 0 }, silentLogger);
-  const recorder = new CameraRecorder({ camera: 'cam', segmentSeconds: 2, source: source.hub, index, ffmpegPath: 'ffmpeg', log: silentLogger, beforeSegment: () => retention.run() });
+  const recorder = new CameraRecorder({ camera: 'cam', segmentSeconds: 2, source: source.hub, index, log: silentLogger, beforeSegment: () => retention.run() });
   recorder.start();
   const timer = setInterval(() => retention.run(), 2000);
   let written = 0;

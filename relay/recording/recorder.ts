@@ -35,7 +35,6 @@ export interface RecorderOptions {
   readonly segmentSeconds: number;
   readonly source: EncodedVideoSource;
   readonly index: SegmentIndex;
-  readonly ffmpegPath: string;
   readonly log: Logger;
   /** Called before each new segment opens, so retention can make room first. */
   readonly beforeSegment?: () => void;
@@ -50,7 +49,7 @@ interface OpenSegment {
   readonly firstDts: number;
   lastDts: number;
   lastFrameAt: number;
-  /** Set once ffmpeg has created the file; from then on its absence means someone deleted it. */
+  /** Set once the file is seen on disk (it is opened asynchronously); from then on its absence means someone deleted it. */
   seenOnDisk: boolean;
 }
 
@@ -152,7 +151,7 @@ export class CameraRecorder {
       this.fail(`cannot create ${dirname(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
       return;
     }
-    const writer = new SegmentWriter(this.options.ffmpegPath, join(index.root, path));
+    const writer = new SegmentWriter(join(index.root, path));
     const entry: Segment = { camera, start, end: start, bytes: 0, path, open: true };
     index.add(entry);
     const open: OpenSegment = { entry, writer, track: frame.track, firstDts: frame.dts, lastDts: frame.dts, lastFrameAt: this.now(), seenOnDisk: false };
@@ -167,7 +166,7 @@ export class CameraRecorder {
     log.info(`recording ${path}`);
   }
 
-  /** Finishes the open segment: its end is the media time written, its size read once ffmpeg has exited. */
+  /** Finishes the open segment: its end is the media time written, its size read once the file is closed. */
   private endSegment(reason: string | undefined): void {
     const open = this.current;
     if (!open) return;

@@ -20,11 +20,10 @@ export function recordingsOf(relay: Relay): Recordings | undefined {
   return byRelay.get(relay);
 }
 
-/** A recorder with what it holds: the camera's encoder and its process slot. */
+/** A recorder with what it holds: the camera's encoder. */
 interface RunningRecorder {
   readonly recorder: CameraRecorder;
   readonly source: RecordingSource;
-  release: (() => void) | undefined;
 }
 
 /** What a reload hands from the old recordings to the new: the index and the recorders that go on unchanged. */
@@ -43,7 +42,6 @@ export class Recordings {
   readonly retention: Retention;
   private readonly running = new Map<string, RunningRecorder>();
   private timer: NodeJS.Timeout | undefined;
-  private readonly stopController = new AbortController();
   private stopping: Promise<void> | undefined;
 
   constructor(
@@ -93,20 +91,14 @@ export class Recordings {
         segmentSeconds: camera.record.segmentSeconds,
         source: source.video,
         index: this.index,
-        ffmpegPath: this.relay.deps.ffmpeg.path,
         log: this.log.child(`record ${camera.name}`),
         // The relay's recordings of the moment: a recorder carried over a reload follows the new retention limits.
         beforeSegment: () => recordingsOf(this.relay)?.runRetention(),
       });
-      const entry: RunningRecorder = { recorder, source, release: undefined };
-      this.running.set(camera.name, entry);
+      this.running.set(camera.name, { recorder, source });
       this.recorders.set(camera.name, recorder);
-      // Each recorder's writing ffmpeg counts against MaxProcesses; a recorder waits for its slot like an encoder.
-      void this.relay.processSlots.acquire(this.stopController.signal).then((release) => {
-        if (!release) return;
-        entry.release = release;
-        recorder.start();
-      });
+      // The recorder writes its files itself: no process, so no MaxProcesses slot to wait for.
+      recorder.start();
     }
     if (recorded.length > 0) {
       this.timer = setInterval(() => this.runRetention(), RETENTION_INTERVAL_MS);
@@ -127,8 +119,7 @@ export class Recordings {
     for (const [name, entry] of this.running) {
       const before = this.config.cameras.find((camera) => camera.name === name);
       const after = next.cameras.find((camera) => camera.name === name);
-      // One still waiting for its process slot waited on this instance's signal: it starts afresh instead.
-      if (before && after && sameExceptLine(before, after) && entry.release) running.set(name, entry);
+      if (before && after && sameExceptLine(before, after)) running.set(name, entry);
     }
     for (const name of running.keys()) this.running.delete(name);
     await this.stop();
@@ -139,11 +130,9 @@ export class Recordings {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       clearInterval(this.timer);
-      this.stopController.abort();
       const entries = [...this.running.values()];
       this.running.clear();
       await Promise.all(entries.map((entry) => entry.recorder.stop()));
-      for (const entry of entries) entry.release?.();
       await Promise.all(entries.map((entry) => entry.source.close()));
     })();
     return this.stopping;

@@ -1,23 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { fetchBytes, waitFor } from '../../helpers/probe.ts';
 import { startTestRelay, type TestRelay } from '../../helpers/relay.ts';
-import { sleep } from './fixtures.ts';
-
-// A small tmpfs is a real full disk (and, remounted read-only, a real read-only one); mounting needs root, which the
-// CI machine and this test's runner have.
-async function smallDisk(t: Test, size: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'relay-disk-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]);
-  t.teardown(async () => {
-    execFileSync('umount', ['-l', dir]);
-    await rm(dir, { recursive: true, force: true });
-  });
-  return dir;
-}
+import { sleep, smallDisk } from './fixtures.ts';
 
 function config(dir: string, minFree: string, extra = ''): string {
   return `
