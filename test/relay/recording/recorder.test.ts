@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { CameraRecorder } from '../../../relay/recording/recorder.ts';
 import { SegmentIndex } from '../../../relay/recording/segment-index.ts';
-import { waitFor } from '../../helpers/probe.ts';
+import { childFfmpegProcesses, waitFor } from '../../helpers/probe.ts';
 import { gatedSource, keptLogger, probeFile, sleep, smallDisk, tempDir } from './fixtures.ts';
 
 async function setup(t: Test, options: { segmentSeconds?: number; now?: () => number; dir?: string } = {}) {
@@ -19,7 +19,7 @@ async function setup(t: Test, options: { segmentSeconds?: number; now?: () => nu
     source.stop();
     await cleanup();
   });
-  return { dir, index, recorder, gate, lines };
+  return { dir, index, recorder, gate, lines, source };
 }
 
 async function filesOf(dir: string): Promise<string[]> {
@@ -51,6 +51,19 @@ t.test('segments are cut at keyframes after RecordSegmentSeconds, named by UTC s
   t.equal(index.spans('cam', 0, Date.now() + 1000).length, 1, 'back-to-back segments list as one span');
   // Guards: a segment whose file ffmpeg had not created yet was taken for a deleted one and ended with an error.
   t.equal(recorder.status.writeErrors, 0, 'no write error in normal recording');
+});
+
+t.test('no process is started per segment: the relay writes the files itself', async (t) => {
+  // Guards: each segment was written by its own ffmpeg (a process per camera, restarted at every segment).
+  const { index, recorder, source } = await setup(t, { segmentSeconds: 1 });
+  const seen = new Set<string>();
+  while (index.segments('cam').length < 4) {
+    for (const child of childFfmpegProcesses(process.pid)) if (child.pid !== source.process.pid) seen.add(child.cmdline);
+    await sleep(100);
+  }
+  await recorder.stop();
+  t.same([...seen], [], 'no ffmpeg besides the test source ran while four segments were written');
+  t.ok(recorder.status.segmentsWritten >= 3, `${recorder.status.segmentsWritten} segments written`);
 });
 
 t.test('the disk fills mid-segment: the cut file plays up to its last fragment and recording goes on', async (t) => {
