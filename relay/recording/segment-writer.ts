@@ -1,4 +1,4 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { EncodedVideoFrame } from '../../media/types.ts';
 import { Fmp4Fragmenter, MAX_UNWRITTEN_MS } from './fragmenter.ts';
 
@@ -15,7 +15,7 @@ const WRITE_ERRORS: Readonly<Record<string, string>> = {
   EPERM: 'operation not permitted',
   EROFS: 'read-only file system',
   EIO: 'input/output error',
-  ENOENT: 'its folder is gone',
+  ENOENT: 'the file or its folder is gone',
   EEXIST: 'a file of that name exists',
 };
 
@@ -33,39 +33,40 @@ export interface WriterEnd {
 /**
  * Writes one segment file, a fragmented MP4, from encoded frames in this process: each fragment goes to the disk as
  * soon as it is cut (at every keyframe, every half second of media, and after a second without the next frame), so
- * a file cut short by kill -9 or a power cut plays up to the last second. close() is safe to call twice.
+ * a file cut short by kill -9 or a power cut plays up to the last second. The file is opened for each write and
+ * closed after it, so no file stays open between fragments (an operator can remount the disk read-only at any time).
+ * close() is safe to call twice.
  */
 export class SegmentWriter {
   readonly ended: Promise<WriterEnd>;
   framesWritten = 0;
   framesDropped = 0;
-  private readonly file: WriteStream;
   private fragmenter: Fmp4Fragmenter | undefined;
   private waitingForKeyframe = false;
   private closing = false;
   private failure: string | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
+  /** Bytes cut but not yet on disk, and whether a write is under way. */
+  private queue: Buffer[] = [];
+  private queuedBytes = 0;
+  private writing = false;
+  private created = false;
+  private position = 0;
   private finish!: (end: WriterEnd) => void;
 
   constructor(readonly path: string) {
     this.ended = new Promise((resolve) => (this.finish = resolve));
-    // `wx`: a recording is never overwritten, whatever the clock did.
-    this.file = createWriteStream(path, { flags: 'wx' });
-    this.file.on('error', (error: NodeJS.ErrnoException) => {
-      this.failure ??= describeWriteError(error);
-    });
-    this.file.on('close', () => this.end());
   }
 
   /** Writes one frame; the first must be a keyframe. Returns false when it was dropped. */
   write(frame: EncodedVideoFrame): boolean {
-    if (this.closing || this.failure !== undefined || this.file.destroyed) return false;
+    if (this.closing || this.failure !== undefined) return false;
     if (!this.fragmenter) {
       if (!frame.keyframe) return false;
       this.fragmenter = new Fmp4Fragmenter(frame.track);
     }
     if (frame.track !== this.fragmenter.track) return false; // a new track is a new file: the recorder starts one
-    if ((this.waitingForKeyframe && !frame.keyframe) || this.file.writableLength > MAX_QUEUED_BYTES) {
+    if ((this.waitingForKeyframe && !frame.keyframe) || this.queuedBytes > MAX_QUEUED_BYTES) {
       // What came before the drop ends there: a gap in the file, not a frame frozen across it.
       if (!this.waitingForKeyframe) this.flush();
       this.waitingForKeyframe = true;
@@ -73,22 +74,21 @@ export class SegmentWriter {
       return false;
     }
     this.waitingForKeyframe = false;
-    for (const bytes of this.fragmenter.push(frame, performance.now())) this.file.write(bytes);
+    for (const bytes of this.fragmenter.push(frame, performance.now())) this.append(bytes);
     this.framesWritten++;
     this.scheduleFlush();
     return true;
   }
 
-  /** Writes the last fragment and closes the file; gives up on a disk that does not take it within a grace period. */
+  /** Writes the last fragment and ends the file; gives up on a disk that does not take it within a grace period. */
   close(): Promise<WriterEnd> {
     if (!this.closing) {
       this.closing = true;
       clearTimeout(this.flushTimer);
       this.flush();
-      this.file.end();
+      if (!this.writing) this.end();
       const timer = setTimeout(() => {
         this.failure ??= `the disk did not take the last fragment within ${CLOSE_GRACE_MS / 1000} s`;
-        this.file.destroy();
         this.end();
       }, CLOSE_GRACE_MS);
       void this.ended.then(() => clearTimeout(timer));
@@ -98,7 +98,41 @@ export class SegmentWriter {
 
   private flush(): void {
     const bytes = this.fragmenter?.flush();
-    if (bytes && this.failure === undefined && !this.file.destroyed) this.file.write(bytes);
+    if (bytes) this.append(bytes);
+  }
+
+  private append(bytes: Buffer): void {
+    if (this.failure !== undefined) return;
+    this.queue.push(bytes);
+    this.queuedBytes += bytes.length;
+    if (!this.writing) void this.drain();
+  }
+
+  /** Writes the queue to the file, one write at a time, until it is empty or a write fails. */
+  private async drain(): Promise<void> {
+    this.writing = true;
+    while (this.queue.length > 0 && this.failure === undefined) {
+      const bytes = this.queue.length === 1 ? this.queue[0]! : Buffer.concat(this.queue);
+      this.queue = [];
+      try {
+        // `wx` at first: a recording is never overwritten, whatever the clock did; then `r+`: a deleted file is not recreated.
+        const file = await open(this.path, this.created ? 'r+' : 'wx');
+        this.created = true;
+        try {
+          for (let done = 0; done < bytes.length;) {
+            done += (await file.write(bytes, done, bytes.length - done, this.position + done)).bytesWritten;
+          }
+          this.position += bytes.length;
+        } finally {
+          await file.close();
+        }
+      } catch (error) {
+        this.failure ??= describeWriteError(error as NodeJS.ErrnoException);
+      }
+      this.queuedBytes -= bytes.length;
+    }
+    this.writing = false;
+    if (this.closing || this.failure !== undefined) this.end();
   }
 
   /** Makes sure no frame waits unwritten longer than MAX_UNWRITTEN_MS when the next one is late (a stall). */
@@ -116,6 +150,7 @@ export class SegmentWriter {
 
   private end(): void {
     clearTimeout(this.flushTimer);
-    this.finish({ failed: this.closing ? this.failure : this.failure ?? 'the file was closed while being written' });
+    this.queue = [];
+    this.finish({ failed: this.failure });
   }
 }

@@ -71,7 +71,15 @@ t.test('a disk that turns read-only: errors while it lasts, recording resumes wh
   const relay = await startTestRelay(config(dir, '0'));
   t.teardown(() => relay.stop());
   await waitFor(async () => ((await recordingOf(relay)).cameras[0]?.segments ?? 0) >= 1, 20_000, 'recording');
-  execFileSync('mount', ['-o', 'remount,ro', dir]);
+  // A remount fails while a file is open for writing: the recorder opens its file only for each write, so one lands between two.
+  await waitFor(() => {
+    try {
+      execFileSync('mount', ['-o', 'remount,ro', dir], { stdio: 'pipe' });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 10_000, 'the disk remounted read-only');
   await waitFor(async () => ((await recordingOf(relay)).cameras[0]?.writeErrors ?? 0) > 0, 30_000, 'a write error');
   t.match((await recordingOf(relay)).cameras[0]!.lastError?.message, /EROFS|Read-only|failed/);
   await liveSnapshotWorks(t, relay);

@@ -67,7 +67,7 @@ t.test('a segment whose folder is gone ends with a clear reason, not an exceptio
   const writer = new SegmentWriter(join(dir, 'missing', 'x.mp4'));
   writer.write(frameAt(0));
   const end = await writer.ended;
-  t.equal(end.failed, 'its folder is gone (ENOENT)');
+  t.equal(end.failed, 'the file or its folder is gone (ENOENT)');
   t.notOk(writer.write(frameAt(1)), 'a failed writer takes no frame');
   t.same(await writer.close(), end, 'close after a failure answers the same end');
 });
