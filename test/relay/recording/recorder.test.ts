@@ -2,8 +2,10 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { EncodedHub } from '../../../relay/core/encoded-hub.ts';
 import { CameraRecorder } from '../../../relay/recording/recorder.ts';
 import { SegmentIndex } from '../../../relay/recording/segment-index.ts';
+import { startTestEncodedSource } from '../../helpers/encoded-source.ts';
 import { childFfmpegProcesses, waitFor } from '../../helpers/probe.ts';
 import { gatedSource, keptLogger, probeFile, sleep, smallDisk, tempDir } from './fixtures.ts';
 
@@ -90,6 +92,36 @@ t.test('the disk fills mid-segment: the cut file plays up to its last fragment a
   t.ok(probed.frames >= 20, `the cut segment still decodes (${probed.frames} frames)`);
   await recorder.stop();
   for (const file of await filesOf(dir)) t.ok((await probeFile(file)).frames > 0, `${file} plays`);
+});
+
+t.test('an encoder restart with a new picture size: the segment ends and the next file has its own init segment', async (t) => {
+  // Guards: frames of a new track written under the old track's parameters (an undecodable file after a restart).
+  const { dir, cleanup } = await tempDir('relay-rec-restart-');
+  const hub = new EncodedHub('restarting', () => () => {});
+  const index = new SegmentIndex(dir);
+  const { log, lines } = keptLogger();
+  const recorder = new CameraRecorder({ camera: 'cam', segmentSeconds: 60, source: hub, index, log });
+  recorder.start();
+  let source = startTestEncodedSource({ size: '320x240', rate: 10, gop: 10 });
+  source.hub.subscribe((frame) => hub.publish(frame));
+  t.teardown(async () => {
+    await recorder.stop();
+    source.stop();
+    await cleanup();
+  });
+  await waitFor(() => (index.segments('cam')[0]?.end ?? 0) - (index.segments('cam')[0]?.start ?? 0) > 2000, 15_000, '2 s recorded');
+  source.stop();
+  source = startTestEncodedSource({ size: '160x120', rate: 10, gop: 10 });
+  source.hub.subscribe((frame) => hub.publish(frame));
+  await waitFor(() => index.segments('cam').length === 2 && index.segments('cam')[1]!.end - index.segments('cam')[1]!.start > 1500, 15_000, 'a second segment');
+  await recorder.stop();
+  t.ok(lines.some((line) => /ends early: the encoder restarted/.test(line)), 'the restart ended the first segment');
+  const [first, second] = index.segments('cam');
+  const before = await probeFile(join(dir, first!.path));
+  const after = await probeFile(join(dir, second!.path));
+  t.same([before.width, before.height], [320, 240], `the first file decodes at the old size (${before.frames} frames)`);
+  t.same([after.width, after.height], [160, 120], `the second file decodes at the new size (${after.frames} frames)`);
+  t.ok(before.frames >= 20 && after.frames >= 10, 'both hold their frames');
 });
 
 t.test('a camera outage ends the segment and leaves a gap, not frozen frames', async (t) => {
