@@ -35,7 +35,6 @@ export interface RecorderOptions {
   readonly segmentSeconds: number;
   readonly source: EncodedVideoSource;
   readonly index: SegmentIndex;
-  readonly ffmpegPath: string;
   readonly log: Logger;
   /** Called before each new segment opens, so retention can make room first. */
   readonly beforeSegment?: () => void;
@@ -50,8 +49,10 @@ interface OpenSegment {
   readonly firstDts: number;
   lastDts: number;
   lastFrameAt: number;
-  /** Set once ffmpeg has created the file; from then on its absence means someone deleted it. */
+  /** Set once the file is seen on disk (it is opened asynchronously); from then on its absence means someone deleted it. */
   seenOnDisk: boolean;
+  /** Set once its loss (a write error, the file deleted) has been counted, so that it is counted once. */
+  lost: boolean;
 }
 
 /**
@@ -152,22 +153,22 @@ export class CameraRecorder {
       this.fail(`cannot create ${dirname(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
       return;
     }
-    const writer = new SegmentWriter(this.options.ffmpegPath, join(index.root, path));
+    const writer = new SegmentWriter(join(index.root, path));
     const entry: Segment = { camera, start, end: start, bytes: 0, path, open: true };
     index.add(entry);
-    const open: OpenSegment = { entry, writer, track: frame.track, firstDts: frame.dts, lastDts: frame.dts, lastFrameAt: this.now(), seenOnDisk: false };
+    const open: OpenSegment = { entry, writer, track: frame.track, firstDts: frame.dts, lastDts: frame.dts, lastFrameAt: this.now(), seenOnDisk: false, lost: false };
     this.current = open;
     this.status.state = 'recording';
     this.status.currentSegment = path;
     void writer.ended.then(({ failed }) => {
       if (!failed) return;
-      if (this.current === open) this.endSegment(undefined);
-      this.fail(`writing ${path} failed: ${failed}`);
+      if (open.seenOnDisk && fileSize(join(index.root, path)) === undefined) this.lose(open, vanished(path));
+      else this.lose(open, `writing ${path} failed: ${failed}`);
     });
     log.info(`recording ${path}`);
   }
 
-  /** Finishes the open segment: its end is the media time written, its size read once ffmpeg has exited. */
+  /** Finishes the open segment: its end is the media time written, its size read once the file is closed. */
   private endSegment(reason: string | undefined): void {
     const open = this.current;
     if (!open) return;
@@ -185,6 +186,15 @@ export class CameraRecorder {
     });
     this.closing.add(closed);
     void closed.finally(() => this.closing.delete(closed));
+  }
+
+  /** Ends a segment that cannot go on; one whose file is gone also leaves the index. Counted once per segment. */
+  private lose(open: OpenSegment, message: string): void {
+    if (open.lost) return;
+    open.lost = true;
+    if (this.current === open) this.endSegment(undefined);
+    if (fileSize(join(this.options.index.root, open.entry.path)) === undefined) this.options.index.remove(open.entry);
+    this.fail(message);
   }
 
   private fail(message: string): void {
@@ -212,9 +222,7 @@ export class CameraRecorder {
     if (bytes === undefined && !open.seenOnDisk) return;
     open.seenOnDisk = true;
     if (bytes === undefined) {
-      this.endSegment(undefined);
-      this.options.index.remove(open.entry);
-      this.fail(`${open.entry.path} disappeared while being written (recording directory removed?)`);
+      this.lose(open, vanished(open.entry.path));
       return;
     }
     open.entry.bytes = bytes;
@@ -227,6 +235,10 @@ function frameSpan(open: OpenSegment): number {
   const written = open.lastDts - open.firstDts;
   const frames = Math.max(1, open.writer.framesWritten - 1);
   return written + Math.min(40, written / frames || 40);
+}
+
+function vanished(path: string): string {
+  return `${path} disappeared while being written (recording directory removed?)`;
 }
 
 function fileSize(path: string): number | undefined {

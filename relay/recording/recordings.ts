@@ -27,11 +27,10 @@ export interface RecordingsRef {
   current: Recordings | undefined;
 }
 
-/** A recorder with what it holds: the camera's encoder and its process slot. */
+/** A recorder with what it holds: the camera's encoder. */
 interface RunningRecorder {
   readonly recorder: CameraRecorder;
   readonly source: RecordingSource;
-  release: (() => void) | undefined;
 }
 
 /** What a reload hands from the old recordings to the new: the index and the recorders that go on unchanged. */
@@ -50,7 +49,6 @@ export class Recordings {
   readonly retention: Retention;
   private readonly running = new Map<string, RunningRecorder>();
   private timer: NodeJS.Timeout | undefined;
-  private readonly stopController = new AbortController();
   private stopping: Promise<void> | undefined;
 
   constructor(
@@ -101,20 +99,14 @@ export class Recordings {
         segmentSeconds: camera.record.segmentSeconds,
         source: source.video,
         index: this.index,
-        ffmpegPath: this.relay.deps.ffmpeg.path,
         log: this.log.child(`record ${camera.name}`),
         // The relay's recordings of the moment: a recorder carried over a reload follows the new retention limits.
         beforeSegment: () => (this.ref?.current ?? this).runRetention(),
       });
-      const entry: RunningRecorder = { recorder, source, release: undefined };
-      this.running.set(camera.name, entry);
+      this.running.set(camera.name, { recorder, source });
       this.recorders.set(camera.name, recorder);
-      // Each recorder's writing ffmpeg counts against MaxProcesses; a recorder waits for its slot like an encoder.
-      void this.relay.processSlots.acquire(this.stopController.signal).then((release) => {
-        if (!release) return;
-        entry.release = release;
-        recorder.start();
-      });
+      // The recorder writes its files itself: no process, so no MaxProcesses slot to wait for.
+      recorder.start();
     }
     if (recorded.length > 0) {
       this.timer = setInterval(() => this.runRetention(), RETENTION_INTERVAL_MS);
@@ -135,8 +127,7 @@ export class Recordings {
     for (const [name, entry] of this.running) {
       const before = this.config.cameras.find((camera) => camera.name === name);
       const after = next.cameras.find((camera) => camera.name === name);
-      // One still waiting for its process slot waited on this instance's signal: it starts afresh instead.
-      if (before && after && sameExceptLine(before, after) && entry.release) running.set(name, entry);
+      if (before && after && sameExceptLine(before, after)) running.set(name, entry);
     }
     for (const name of running.keys()) this.running.delete(name);
     await this.stop();
@@ -147,11 +138,9 @@ export class Recordings {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       clearInterval(this.timer);
-      this.stopController.abort();
       const entries = [...this.running.values()];
       this.running.clear();
       await Promise.all(entries.map((entry) => entry.recorder.stop()));
-      for (const entry of entries) entry.release?.();
       await Promise.all(entries.map((entry) => entry.source.close()));
     })();
     return this.stopping;

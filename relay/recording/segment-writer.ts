@@ -1,97 +1,156 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { StderrTail } from '../../lib/stderr-tail.ts';
+import { open } from 'node:fs/promises';
 import type { EncodedVideoFrame } from '../../media/types.ts';
-import { flvHeader, flvSequenceHeader, flvVideoTag } from '../../media/flv/mux.ts';
+import { Fmp4Fragmenter, MAX_UNWRITTEN_MS } from './fragmenter.ts';
 
-/** Bytes waiting in ffmpeg's stdin beyond this drop frames up to the next keyframe: a stuck disk must not grow memory. */
+/** Bytes waiting for the disk beyond this drop frames up to the next keyframe: a stuck disk must not grow memory. */
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
-/** After stdin closes, ffmpeg gets this long to write its last fragment before SIGKILL. */
-const EXIT_GRACE_MS = 3000;
+/** After close, the disk gets this long to take the last fragment before the writer gives up on it. */
+const CLOSE_GRACE_MS = 3000;
 
-/**
- * ffmpeg arguments that copy FLV-wrapped H.264 from stdin into one fragmented MP4: an empty moov first, then a
- * moof+mdat pair at every keyframe and at least every second, each flushed at once, so that a file cut short by a
- * crash plays up to its last whole fragment.
- */
-export function segmentWriterArgs(path: string): string[] {
-  // -analyzeduration 1, not 0: 0 means ffmpeg's default 5 s, and a 64 kbit/s recording then waited 4 s for 32 KB.
-  return [
-    '-hide_banner', '-nostats', '-loglevel', 'error',
-    '-probesize', '32768', '-analyzeduration', '1', '-f', 'flv', '-i', 'pipe:0',
-    '-map', '0:v:0', '-c', 'copy',
-    '-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-frag_duration', '1000000',
-    '-flush_packets', '1', '-y', path,
-  ];
+/** What the usual write errors mean, for a log line an operator can act on. */
+const WRITE_ERRORS: Readonly<Record<string, string>> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  EIO: 'input/output error',
+  ENOENT: 'the file or its folder is gone',
+  EEXIST: 'a file of that name exists',
+};
+
+/** One line for a failed open or write, e.g. `no space left on device (ENOSPC)`. */
+export function describeWriteError(error: NodeJS.ErrnoException): string {
+  const meaning = error.code === undefined ? undefined : WRITE_ERRORS[error.code];
+  return meaning ? `${meaning} (${error.code})` : error.message;
 }
 
-/** How a writer ended: `failed` is set when ffmpeg exited by itself with an error (disk full, unwritable path). */
+/** How a writer ended: `failed` is set when the file could not be opened or written (disk full, unwritable path). */
 export interface WriterEnd {
   readonly failed: string | undefined;
 }
 
 /**
- * One ffmpeg in copy mode writing one segment file from encoded frames. Timestamps in the file start at the first
- * frame's decode time. close() is safe to call twice.
+ * Writes one segment file, a fragmented MP4, from encoded frames in this process: each fragment goes to the disk as
+ * soon as it is cut (at every keyframe, every half second of media, and after a second without the next frame), so
+ * a file cut short by kill -9 or a power cut plays up to the last second. The file is opened for each write and
+ * closed after it, so no file stays open between fragments (an operator can remount the disk read-only at any time).
+ * close() is safe to call twice.
  */
 export class SegmentWriter {
-  readonly stderr = new StderrTail(10);
   readonly ended: Promise<WriterEnd>;
   framesWritten = 0;
   framesDropped = 0;
-  private readonly child: ChildProcessWithoutNullStreams;
-  private firstDts: number | undefined;
+  private fragmenter: Fmp4Fragmenter | undefined;
   private waitingForKeyframe = false;
   private closing = false;
+  private failure: string | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
+  /** Bytes cut but not yet on disk, and whether a write is under way. */
+  private queue: Buffer[] = [];
+  private queuedBytes = 0;
+  private writing = false;
+  private created = false;
+  private position = 0;
+  private finish!: (end: WriterEnd) => void;
 
-  constructor(ffmpegPath: string, readonly path: string) {
-    this.child = spawn(ffmpegPath, segmentWriterArgs(path), { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stdin.on('error', () => {}); // EPIPE when ffmpeg dies: reported through `ended` with its stderr.
-    this.child.stdout.resume();
-    this.child.stderr.on('data', (chunk: Buffer) => this.stderr.push(chunk));
-    let spawnError: string | undefined;
-    this.child.on('error', (error) => {
-      spawnError = `cannot run ${ffmpegPath}: ${error.message}`;
-    });
-    this.ended = new Promise((resolve) => {
-      this.child.on('close', (code, signal) => {
-        const clean = this.closing && (code === 0 || signal === 'SIGKILL');
-        resolve({ failed: clean ? undefined : spawnError ?? `ffmpeg exited with ${signal ?? `code ${code}`}: ${this.stderr.lastLine || 'no error output'}` });
-      });
-    });
-  }
-
-  get pid(): number | undefined {
-    return this.child.pid;
+  constructor(readonly path: string) {
+    this.ended = new Promise((resolve) => (this.finish = resolve));
   }
 
   /** Writes one frame; the first must be a keyframe. Returns false when it was dropped. */
   write(frame: EncodedVideoFrame): boolean {
-    const stdin = this.child.stdin;
-    if (this.closing || !stdin.writable) return false;
-    if (this.firstDts === undefined) {
+    if (this.closing || this.failure !== undefined) return false;
+    if (!this.fragmenter) {
       if (!frame.keyframe) return false;
-      this.firstDts = frame.dts;
-      stdin.write(Buffer.concat([flvHeader(), flvSequenceHeader(frame.track, 0)]));
+      this.fragmenter = new Fmp4Fragmenter(frame.track);
     }
-    if ((this.waitingForKeyframe && !frame.keyframe) || stdin.writableLength > MAX_QUEUED_BYTES) {
+    if (frame.track !== this.fragmenter.track) return false; // a new track is a new file: the recorder starts one
+    if ((this.waitingForKeyframe && !frame.keyframe) || this.queuedBytes > MAX_QUEUED_BYTES) {
+      // What came before the drop ends there: a gap in the file, not a frame frozen across it.
+      if (!this.waitingForKeyframe) this.flush();
       this.waitingForKeyframe = true;
       this.framesDropped++;
       return false;
     }
     this.waitingForKeyframe = false;
-    stdin.write(flvVideoTag(frame, frame.dts - this.firstDts));
+    for (const bytes of this.fragmenter.push(frame, performance.now())) this.append(bytes);
     this.framesWritten++;
+    this.scheduleFlush();
     return true;
   }
 
-  /** Ends the file: ffmpeg writes its last fragment and exits (SIGKILL after a grace period). */
+  /** Writes the last fragment and ends the file; gives up on a disk that does not take it within a grace period. */
   close(): Promise<WriterEnd> {
     if (!this.closing) {
       this.closing = true;
-      this.child.stdin.end();
-      const timer = setTimeout(() => this.child.kill('SIGKILL'), EXIT_GRACE_MS);
+      clearTimeout(this.flushTimer);
+      this.flush();
+      if (!this.writing) this.end();
+      const timer = setTimeout(() => {
+        this.failure ??= `the disk did not take the last fragment within ${CLOSE_GRACE_MS / 1000} s`;
+        this.end();
+      }, CLOSE_GRACE_MS);
       void this.ended.then(() => clearTimeout(timer));
     }
     return this.ended;
+  }
+
+  private flush(): void {
+    const bytes = this.fragmenter?.flush();
+    if (bytes) this.append(bytes);
+  }
+
+  private append(bytes: Buffer): void {
+    if (this.failure !== undefined) return;
+    this.queue.push(bytes);
+    this.queuedBytes += bytes.length;
+    if (!this.writing) void this.drain();
+  }
+
+  /** Writes the queue to the file, one write at a time, until it is empty or a write fails. */
+  private async drain(): Promise<void> {
+    this.writing = true;
+    while (this.queue.length > 0 && this.failure === undefined) {
+      const bytes = this.queue.length === 1 ? this.queue[0]! : Buffer.concat(this.queue);
+      this.queue = [];
+      try {
+        // `wx` at first: a recording is never overwritten, whatever the clock did; then `r+`: a deleted file is not recreated.
+        const file = await open(this.path, this.created ? 'r+' : 'wx');
+        this.created = true;
+        try {
+          for (let done = 0; done < bytes.length;) {
+            done += (await file.write(bytes, done, bytes.length - done, this.position + done)).bytesWritten;
+          }
+          this.position += bytes.length;
+        } finally {
+          await file.close();
+        }
+      } catch (error) {
+        this.failure ??= describeWriteError(error as NodeJS.ErrnoException);
+      }
+      this.queuedBytes -= bytes.length;
+    }
+    this.writing = false;
+    if (this.closing || this.failure !== undefined) this.end();
+  }
+
+  /** Makes sure no frame waits unwritten longer than MAX_UNWRITTEN_MS when the next one is late (a stall). */
+  private scheduleFlush(): void {
+    if (this.flushTimer || !this.fragmenter || this.fragmenter.pendingFrames === 0) return;
+    const due = MAX_UNWRITTEN_MS - this.fragmenter.waitedMs(performance.now());
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      if (this.closing || !this.fragmenter) return;
+      if (this.fragmenter.waitedMs(performance.now()) >= MAX_UNWRITTEN_MS) this.flush();
+      this.scheduleFlush();
+    }, Math.max(0, due));
+    this.flushTimer.unref();
+  }
+
+  private end(): void {
+    clearTimeout(this.flushTimer);
+    this.queue = [];
+    this.finish({ failed: this.failure });
   }
 }

@@ -1,7 +1,9 @@
+// Guards: kill -9 of a recording relay cost more than the last second of the open segment, or left a file that does not play.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import t from 'tap';
+import { segmentStart } from '../../../relay/recording/names.ts';
 import { fetchBytes, waitFor } from '../../helpers/probe.ts';
 import { probeFile, sleep, tempDir } from './fixtures.ts';
 
@@ -48,7 +50,8 @@ RecordMinFreeSpace 0
   });
   await waitFor(async () => (await segmentFiles(join(dir, 'rec'))).length >= 3, 30_000, 'three segments');
   await sleep(1700); // well into the next segment
-  process.kill(-first.child.pid!, 'SIGKILL'); // the relay, its encoders and the writing ffmpeg, all at once
+  const killedAt = Date.now();
+  process.kill(-first.child.pid!, 'SIGKILL'); // the relay and its encoders, all at once
   await new Promise((resolve) => first.child.once('exit', resolve));
   const files = await segmentFiles(join(dir, 'rec'));
   t.ok(files.length >= 3);
@@ -56,6 +59,12 @@ RecordMinFreeSpace 0
     const probed = await probeFile(file);
     t.ok(probed.frames >= 5, `${file} plays after the crash (${probed.frames} frames)`);
   }
+  // The segment open at the kill plays up to within a second of it: its name is the wall time of its first frame.
+  const cut = files.at(-1)!;
+  const cutStart = segmentStart(basename(dirname(cut)), basename(cut))!;
+  const cutProbe = await probeFile(cut);
+  const lostMs = killedAt - (cutStart + cutProbe.duration * 1000);
+  t.ok(lostMs <= 1000, `the cut segment ends ${lostMs.toFixed(0)} ms before the kill (${cutProbe.frames} frames)`);
 
   const second = await runRelay(configFile);
   t.teardown(() => {

@@ -1,8 +1,9 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { Test } from 'tap';
 import { createLogger, type Logger } from '../../../lib/log.ts';
 import { EncodedHub } from '../../../relay/core/encoded-hub.ts';
 import { startTestEncodedSource, type TestEncodedSource } from '../../helpers/encoded-source.ts';
@@ -58,6 +59,18 @@ export function gatedSource(options: { rate?: number; gop?: number } = {}): { hu
     if (!gate.paused) hub.publish(frame);
   });
   return { hub, source, gate };
+}
+
+// A small tmpfs is a real full disk (and, remounted read-only, a real read-only one); mounting needs root, which the
+// CI machine and this test's runner have.
+export async function smallDisk(t: Test, size: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'relay-disk-'));
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]);
+  t.teardown(async () => {
+    execFileSync('umount', ['-l', dir]);
+    await rm(dir, { recursive: true, force: true });
+  });
+  return dir;
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -15,7 +15,7 @@ t.test('a stall shows as `stalled` while it lasts and its time is counted as los
   const { hub, source, gate } = gatedSource({ rate: 10, gop: 10 });
   const index = new SegmentIndex(dir);
   const { log, lines } = keptLogger();
-  const recorder = new CameraRecorder({ camera: 'cam', segmentSeconds: 30, source: hub, index, ffmpegPath: 'ffmpeg', log });
+  const recorder = new CameraRecorder({ camera: 'cam', segmentSeconds: 30, source: hub, index, log });
   recorder.start();
   t.teardown(async () => {
     await recorder.stop();

@@ -1,24 +1,27 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { EncodedHub } from '../../../relay/core/encoded-hub.ts';
 import { CameraRecorder } from '../../../relay/recording/recorder.ts';
 import { SegmentIndex } from '../../../relay/recording/segment-index.ts';
-import { waitFor } from '../../helpers/probe.ts';
-import { gatedSource, keptLogger, probeFile, sleep, tempDir } from './fixtures.ts';
+import { startTestEncodedSource } from '../../helpers/encoded-source.ts';
+import { childFfmpegProcesses, waitFor } from '../../helpers/probe.ts';
+import { gatedSource, keptLogger, probeFile, sleep, smallDisk, tempDir } from './fixtures.ts';
 
-async function setup(t: Test, options: { segmentSeconds?: number; now?: () => number } = {}) {
-  const { dir, cleanup } = await tempDir('relay-rec-');
+async function setup(t: Test, options: { segmentSeconds?: number; now?: () => number; dir?: string } = {}) {
+  const { dir, cleanup } = options.dir ? { dir: options.dir, cleanup: async () => {} } : await tempDir('relay-rec-');
   const { hub, source, gate } = gatedSource({ rate: 10, gop: 10 });
   const index = new SegmentIndex(dir);
   const { log, lines } = keptLogger();
-  const recorder = new CameraRecorder({ camera: 'cam', segmentSeconds: options.segmentSeconds ?? 2, source: hub, index, ffmpegPath: 'ffmpeg', log, now: options.now });
+  const recorder = new CameraRecorder({ camera: 'cam', segmentSeconds: options.segmentSeconds ?? 2, source: hub, index, log, now: options.now });
   recorder.start();
   t.teardown(async () => {
     await recorder.stop();
     source.stop();
     await cleanup();
   });
-  return { dir, index, recorder, gate, lines };
+  return { dir, index, recorder, gate, lines, source };
 }
 
 async function filesOf(dir: string): Promise<string[]> {
@@ -52,21 +55,73 @@ t.test('segments are cut at keyframes after RecordSegmentSeconds, named by UTC s
   t.equal(recorder.status.writeErrors, 0, 'no write error in normal recording');
 });
 
-t.test('kill -9 of the writing ffmpeg: the cut file plays up to its last fragment and recording goes on', async (t) => {
-  const { dir, index, recorder, lines } = await setup(t, { segmentSeconds: 30 });
+t.test('no process is started per segment: the relay writes the files itself', async (t) => {
+  // Guards: each segment was written by its own ffmpeg (a process per camera, restarted at every segment).
+  const { index, recorder, source } = await setup(t, { segmentSeconds: 1 });
+  const seen = new Set<string>();
+  while (index.segments('cam').length < 4) {
+    for (const child of childFfmpegProcesses(process.pid)) if (child.pid !== source.process.pid) seen.add(child.cmdline);
+    await sleep(100);
+  }
+  await recorder.stop();
+  t.same([...seen], [], 'no ffmpeg besides the test source ran while four segments were written');
+  t.ok(recorder.status.segmentsWritten >= 3, `${recorder.status.segmentsWritten} segments written`);
+});
+
+t.test('the disk fills mid-segment: the cut file plays up to its last fragment and recording goes on', async (t) => {
+  const disk = await smallDisk(t, '8m');
+  const { dir, index, recorder, lines } = await setup(t, { segmentSeconds: 30, dir: disk });
   await waitFor(() => (index.segments('cam')[0]?.end ?? 0) - (index.segments('cam')[0]?.start ?? 0) > 2500, 15_000, '2.5 s recorded');
-  const { execFileSync } = await import('node:child_process');
   const victim = index.segments('cam')[0]!;
-  // The writer is the only ffmpeg child of this process writing that file.
-  const pids = execFileSync('pgrep', ['-f', victim.path]).toString().trim().split('\n').map(Number);
-  for (const pid of pids) process.kill(pid, 'SIGKILL');
+  // Another file takes every byte left, so the segment's next fragment meets ENOSPC.
+  const filler = join(disk, 'filler');
+  const handle = openSync(filler, 'w');
+  try {
+    for (const chunk = Buffer.alloc(64 * 1024); ;) writeSync(handle, chunk);
+  } catch (error) {
+    t.equal((error as NodeJS.ErrnoException).code, 'ENOSPC', 'the disk is full');
+  } finally {
+    closeSync(handle);
+  }
+  await waitFor(() => recorder.status.writeErrors > 0, 15_000, 'the write failure noticed');
+  await rm(filler);
   await waitFor(() => index.segments('cam').length >= 2, 15_000, 'a new segment after the failure');
-  t.ok(lines.some((line) => /error .*writing cam\/.*failed: ffmpeg exited with SIGKILL/.test(line)), 'the failure is logged');
+  t.ok(lines.some((line) => /error .*writing cam\/.*failed: no space left on device \(ENOSPC\)/.test(line)), 'the failure is logged');
   t.equal(recorder.status.writeErrors, 1);
   const probed = await probeFile(join(dir, victim.path));
-  t.ok(probed.frames >= 20, `the killed segment still decodes (${probed.frames} frames)`);
+  t.ok(probed.frames >= 20, `the cut segment still decodes (${probed.frames} frames)`);
   await recorder.stop();
   for (const file of await filesOf(dir)) t.ok((await probeFile(file)).frames > 0, `${file} plays`);
+});
+
+t.test('an encoder restart with a new picture size: the segment ends and the next file has its own init segment', async (t) => {
+  // Guards: frames of a new track written under the old track's parameters (an undecodable file after a restart).
+  const { dir, cleanup } = await tempDir('relay-rec-restart-');
+  const hub = new EncodedHub('restarting');
+  const index = new SegmentIndex(dir);
+  const { log, lines } = keptLogger();
+  const recorder = new CameraRecorder({ camera: 'cam', segmentSeconds: 60, source: hub, index, log });
+  recorder.start();
+  let source = startTestEncodedSource({ size: '320x240', rate: 10, gop: 10 });
+  source.hub.subscribe((frame) => hub.publish(frame));
+  t.teardown(async () => {
+    await recorder.stop();
+    source.stop();
+    await cleanup();
+  });
+  await waitFor(() => (index.segments('cam')[0]?.end ?? 0) - (index.segments('cam')[0]?.start ?? 0) > 2000, 15_000, '2 s recorded');
+  source.stop();
+  source = startTestEncodedSource({ size: '160x120', rate: 10, gop: 10 });
+  source.hub.subscribe((frame) => hub.publish(frame));
+  await waitFor(() => index.segments('cam').length === 2 && index.segments('cam')[1]!.end - index.segments('cam')[1]!.start > 1500, 15_000, 'a second segment');
+  await recorder.stop();
+  t.ok(lines.some((line) => /ends early: the encoder restarted/.test(line)), 'the restart ended the first segment');
+  const [first, second] = index.segments('cam');
+  const before = await probeFile(join(dir, first!.path));
+  const after = await probeFile(join(dir, second!.path));
+  t.same([before.width, before.height], [320, 240], `the first file decodes at the old size (${before.frames} frames)`);
+  t.same([after.width, after.height], [160, 120], `the second file decodes at the new size (${after.frames} frames)`);
+  t.ok(before.frames >= 20 && after.frames >= 10, 'both hold their frames');
 });
 
 t.test('a camera outage ends the segment and leaves a gap, not frozen frames', async (t) => {
