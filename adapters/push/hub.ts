@@ -6,7 +6,8 @@ import type { AdapterError } from '../errors.ts';
 import type { Frame } from '../types.ts';
 import type { PushCodec } from './codecs.ts';
 import { RtpPortPool } from './ports.ts';
-import { plainAddress, PushSession, type PushEndReason } from './session.ts';
+import { PushSession, type PushEndReason } from './session.ts';
+import { plainAddress } from '../../lib/address.ts';
 import { assignSsrc } from './source-stream.ts';
 
 /** A refusal with one of the source protocol's error codes; the gateway turns it into JSON and a status. */

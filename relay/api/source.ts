@@ -6,6 +6,7 @@ import { PushError, type PushStreamInfo } from '../../adapters/push/hub.ts';
 import type { PushSession } from '../../adapters/push/session.ts';
 import { accessControlOf } from '../auth/access.ts';
 import type { Logger } from '../../lib/log.ts';
+import { unmapIpv4 } from '../../lib/address.ts';
 import type { Relay } from '../core/relay.ts';
 import { KeyThrottle } from './key-throttle.ts';
 import { BodyError, readJsonObject } from './json-body.ts';
@@ -58,7 +59,7 @@ function codecField(body: Record<string, unknown>): PushCodec {
 function publishHost(ctx: Context, relay: Relay): string {
   const { publishAddress, httpBindAddress } = relay.config;
   const wildcard = httpBindAddress === '0.0.0.0' || httpBindAddress === '::';
-  const host = publishAddress ?? (wildcard ? (ctx.socket.localAddress ?? httpBindAddress).replace(/^::ffff:(?=\d)/, '') : httpBindAddress);
+  const host = publishAddress ?? (wildcard ? unmapIpv4(ctx.socket.localAddress ?? httpBindAddress) : httpBindAddress);
   return isIP(host) === 6 ? `[${host}]` : host;
 }
 

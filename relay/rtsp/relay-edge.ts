@@ -6,7 +6,7 @@ import type { RtpMediaSource } from './rtp-stream.ts';
 import { RtspServer, type RtspRefusal } from './server.ts';
 import { h264RtpSource, jpegRtpSource, type JpegFeed, type JpegSkipCounter } from './sources.ts';
 import { authorizeRtspReader } from '../auth/rtsp.ts';
-import { plainAddress } from '../http/client-address.ts';
+import { plainAddress } from '../../lib/address.ts';
 
 /**
  * The one place that knows where a stream's frames come from for RTSP: the stream's shared encoder (flv, hls: its

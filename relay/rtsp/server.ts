@@ -10,7 +10,7 @@ import { TcpDelivery, UdpDelivery } from './reader.ts';
 import { ReplayBudgets } from './replay-budget.ts';
 import type { RtspSession } from './session.ts';
 import { UdpPortPair } from './udp.ts';
-import { plainAddress } from '../http/client-address.ts';
+import { plainAddress } from '../../lib/address.ts';
 
 /** Why a reader is refused at SETUP: 453 when its stream is full, 503 when the server is. */
 export interface RtspRefusal {
