@@ -9,7 +9,7 @@ import type { Logger } from '../../lib/log.ts';
 import { unmapIpv4 } from '../../lib/address.ts';
 import type { Relay } from '../core/relay.ts';
 import { KeyThrottle } from './key-throttle.ts';
-import { BodyError, readJsonObject } from './json-body.ts';
+import { BodyError, readJsonObject } from '../http/json-body.ts';
 
 /** Requests are a handful of short fields; anything bigger is not a publisher. */
 const MAX_BODY_BYTES = 4096;
