@@ -7,7 +7,7 @@ import type { Logger } from '../../lib/log.ts';
 import type { Relay } from '../core/relay.ts';
 import type { StreamOutput } from '../outputs/output.ts';
 import { registerPages } from './pages.ts';
-import { registerSourceApi } from '../api/source.ts';
+import { registerPushApi } from '../api/push-api.ts';
 import { registerVodRoutes } from '../vod/routes.ts';
 import { registerRecordingRoutes } from '../recording/api.ts';
 import { registerEdgeCheck } from '../auth/edge-check.ts';
@@ -51,7 +51,7 @@ export function createApp(relay: Relay, log: Logger): Koa {
   app.use(accessGuard(relay));
   registerPages(router, relay);
   registerEdgeCheck(router, relay);
-  registerSourceApi(router, relay, log.child('api'));
+  registerPushApi(router, relay, log.child('api'));
   registerVodRoutes(router, relay, log);
   registerRecordingRoutes(router, relay);
   registerControlRoutes(router, relay);

@@ -7,7 +7,7 @@ import type { Relay } from '../core/relay.ts';
 import { CameraRecorder } from './recorder.ts';
 import { Retention, statfsFreeSpace, type FreeSpace } from './retention.ts';
 import { SegmentIndex } from './segment-index.ts';
-import { recordingSource, type RecordingSource } from './source.ts';
+import { recordingVideo, type RecordingVideo } from './recording-video.ts';
 
 /** How often retention runs besides before each new segment, ms. */
 const RETENTION_INTERVAL_MS = 2000;
@@ -23,7 +23,7 @@ export function recordingsOf(relay: Relay): Recordings | undefined {
 /** A recorder with what it holds: the camera's encoder and its process slot. */
 interface RunningRecorder {
   readonly recorder: CameraRecorder;
-  readonly source: RecordingSource;
+  readonly source: RecordingVideo;
   release: (() => void) | undefined;
 }
 
@@ -87,7 +87,7 @@ export class Recordings {
         this.recorders.set(camera.name, carried.recorder);
         continue;
       }
-      const source = recordingSource(this.relay, camera);
+      const source = recordingVideo(this.relay, camera);
       const recorder = new CameraRecorder({
         camera: camera.name,
         segmentSeconds: camera.record.segmentSeconds,

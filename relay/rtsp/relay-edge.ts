@@ -2,9 +2,9 @@ import type { ConsumerEdge, EdgeConsumer, EdgeStreamStats } from '../core/edge.t
 import type { Logger } from '../../lib/log.ts';
 import { viewerLimits, type StreamOutput } from '../outputs/output.ts';
 import type { Relay } from '../core/relay.ts';
-import type { RtpMediaSource } from './rtp-stream.ts';
+import type { RtpPayloader } from './rtp-stream.ts';
 import { RtspServer, type RtspRefusal } from './server.ts';
-import { h264RtpSource, jpegRtpSource, type JpegFeed, type JpegSkipCounter } from './sources.ts';
+import { h264RtpPayloader, jpegRtpPayloader, type JpegFeed, type JpegSkipCounter } from './rtp-payloaders.ts';
 import { authorizeRtspReader } from '../auth/rtsp.ts';
 import { plainAddress } from '../../lib/address.ts';
 
@@ -14,10 +14,10 @@ import { plainAddress } from '../../lib/address.ts';
  * JPEGs, re-encoded once where they do not fit, or an H.264 camera decoded to JPEG once for MJPEG and RTSP alike).
  * Other formats are not served.
  */
-export function rtspSourceOf(output: StreamOutput, jpegView: () => JpegFeed, onSkip: JpegSkipCounter): RtpMediaSource | undefined {
+export function rtspPayloaderOf(output: StreamOutput, jpegView: () => JpegFeed, onSkip: JpegSkipCounter): RtpPayloader | undefined {
   const { format } = output.config;
-  if ((format === 'flv' || format === 'hls') && output.video) return h264RtpSource(output.video);
-  if (format === 'mpjpeg') return jpegRtpSource(jpegView(), output.config.videoFrameRate, onSkip);
+  if ((format === 'flv' || format === 'hls') && output.video) return h264RtpPayloader(output.video);
+  if (format === 'mpjpeg') return jpegRtpPayloader(jpegView(), output.config.videoFrameRate, onSkip);
   return undefined;
 }
 
@@ -77,7 +77,7 @@ export class RtspEdge implements ConsumerEdge {
     }
     for (const [name, output] of this.relay.outputs) {
       if (this.mounted.has(name) || !output.config.rtsp) continue;
-      const source = rtspSourceOf(output, () => this.relay.jpegViewFor(output.feed).forRtp, (reason) => this.server.countSkipped(name, reason));
+      const source = rtspPayloaderOf(output, () => this.relay.jpegViewFor(output.feed).forRtp, (reason) => this.server.countSkipped(name, reason));
       if (!source) continue;
       this.server.mount(name, source, viewerLimits(output.config));
       this.mounted.set(name, output);

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { PUSH_CODECS, type PushCodec } from '../../adapters/push/codecs.ts';
-import { PushError, type PushStreamInfo } from '../../adapters/push/hub.ts';
+import { PushError, type PushStreamInfo } from '../../adapters/push/gateway.ts';
 import type { PushSession } from '../../adapters/push/session.ts';
 import { accessControlOf } from '../auth/access.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -133,7 +133,7 @@ function streamEntry(stream: PushStreamInfo): Record<string, unknown> {
  * `{error_code, error_txt}` with the HTTP status of the code's first three digits. Keys are never logged; bad keys from
  * one address slow down its next requests.
  */
-export function registerSourceApi(router: Router, relay: Relay, log: Logger): void {
+export function registerPushApi(router: Router, relay: Relay, log: Logger): void {
   const throttle = new KeyThrottle((address) => log.warn(`slowing down /api/source requests from ${address} after repeated bad keys`));
 
   const checkedKey = async (body: Record<string, unknown>, address: string): Promise<string> => {
