@@ -42,13 +42,16 @@ export async function readJsonBody(ctx: Context, maxBytes: number, maxDepth = DE
   }
 }
 
-/** Reads a body as readJsonBody does, whatever its Content-Type, and takes only a JSON object (no array, string or null). */
-export async function readJsonObject(request: IncomingMessage, maxBytes: number, timeoutMs: number, maxDepth = DEFAULT_MAX_DEPTH): Promise<Record<string, unknown>> {
+/**
+ * Reads a body as readJsonBody does, whatever its Content-Type, and takes only a JSON object (no array, string or
+ * null). Nesting is unlimited unless `maxDepth` says: the size limit already bounds what JSON.parse is given.
+ */
+export async function readJsonObject(request: IncomingMessage, maxBytes: number, timeoutMs: number, maxDepth = Number.POSITIVE_INFINITY): Promise<Record<string, unknown>> {
   return parseJsonObject(await readBodyText(request, maxBytes, timeoutMs), maxDepth);
 }
 
 /** Parses a body's text as a JSON object (no array, string or null), within the nesting limit. */
-export function parseJsonObject(text: string, maxDepth = DEFAULT_MAX_DEPTH): Record<string, unknown> {
+export function parseJsonObject(text: string, maxDepth = Number.POSITIVE_INFINITY): Record<string, unknown> {
   const value = parseJson(text, maxDepth);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new BodyError('the body must be a JSON object');
   return value as Record<string, unknown>;
@@ -57,7 +60,7 @@ export function parseJsonObject(text: string, maxDepth = DEFAULT_MAX_DEPTH): Rec
 /** Parses a body's text: empty, too deeply nested and malformed JSON are BodyErrors. */
 export function parseJson(text: string, maxDepth = DEFAULT_MAX_DEPTH): unknown {
   if (text.trim() === '') throw new BodyError('the body is empty');
-  if (nestingDepth(text) > maxDepth) throw new BodyError(`the JSON nests deeper than ${maxDepth} levels`);
+  if (maxDepth !== Number.POSITIVE_INFINITY && nestingDepth(text) > maxDepth) throw new BodyError(`the JSON nests deeper than ${maxDepth} levels`);
   try {
     return JSON.parse(text) as unknown;
   } catch {
