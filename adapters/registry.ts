@@ -1,5 +1,5 @@
 import type { CameraConfig } from '../conf/types.ts';
-import type { PushHub } from './push/hub.ts';
+import type { PushGateway } from './push/gateway.ts';
 import type { CameraAdapter } from './types.ts';
 import type { ProcessSlots } from '../lib/process-slots.ts';
 
@@ -9,7 +9,7 @@ export interface AdapterEnv {
   /** Adapters that run a child process take a slot first (MaxProcesses). */
   readonly processSlots: ProcessSlots;
   /** Where push:// cameras meet their publishers; absent outside a relay. */
-  readonly push?: PushHub;
+  readonly push?: PushGateway;
   /** The config's MediaPath, for sources that play files. */
   readonly mediaPath?: string;
 }

@@ -3,7 +3,7 @@
 // Run: node --import tsx bench/rtsp-attacks.ts   (640x480 H.264 at 25 fps, keyframe every 2 s; about 40 s)
 import { silentLogger } from '../lib/log.ts';
 import { RtspServer } from '../relay/rtsp/server.ts';
-import { h264RtpSource } from '../relay/rtsp/sources.ts';
+import { h264RtpPayloader } from '../relay/rtsp/rtp-payloaders.ts';
 import { startTestEncodedSource } from '../test/helpers/encoded-source.ts';
 import { countingUdpPort, LIMITS, playOverTcp, TestRtspClient } from '../test/relay/rtsp/fixtures.ts';
 
@@ -11,7 +11,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 const encoded = startTestEncodedSource({ size: '640x480', rate: 25, gop: 50 });
 const server = await RtspServer.start({ host: '127.0.0.1', port: 0, udpPortRange: [48000, 48999], log: silentLogger });
 // One mount per attack (a reader left by one must not change the next), and a reference reader of the same encoder.
-for (const name of ['silent.flv', 'udp.flv', 'tcp.flv', 'ref.flv']) server.mount(name, h264RtpSource(encoded.hub), LIMITS);
+for (const name of ['silent.flv', 'udp.flv', 'tcp.flv', 'ref.flv']) server.mount(name, h264RtpPayloader(encoded.hub), LIMITS);
 let url = '';
 
 function pairs(session: string, count: number): string {

@@ -2,7 +2,7 @@ import type { CameraConfig } from '../../conf/types.ts';
 import { AdapterError } from '../errors.ts';
 import type { AdapterRegistration } from '../registry.ts';
 import type { AdapterSink, CameraAdapter } from '../types.ts';
-import type { PushHub } from './hub.ts';
+import type { PushGateway } from './gateway.ts';
 
 /**
  * A camera that publishes to the relay (`Source push://`): run() waits for an authorised publisher, hands on its
@@ -13,14 +13,14 @@ export class PushAdapter implements CameraAdapter {
 
   constructor(
     private readonly camera: CameraConfig,
-    private readonly hub: PushHub,
+    private readonly gateway: PushGateway,
   ) {}
 
   run(sink: AdapterSink): Promise<void> {
     return new Promise((resolve, reject) => {
       let connected = false;
       sink.onWaiting();
-      const detach = this.hub.attach(this.camera.name, {
+      const detach = this.gateway.attach(this.camera.name, {
         get taking() {
           return connected;
         },
@@ -55,11 +55,11 @@ export class PushAdapter implements CameraAdapter {
   }
 }
 
-/** The push:// scheme; the relay gives every adapter its PushHub through the adapter environment. */
+/** The push:// scheme; the relay gives every adapter its PushGateway through the adapter environment. */
 export const pushAdapter: AdapterRegistration = {
   schemes: ['push'],
   create: (camera, env) => {
-    if (!env.push) throw new Error('push:// cameras need the relay\'s push hub');
+    if (!env.push) throw new Error('push:// cameras need the relay\'s push gateway');
     return new PushAdapter(camera, env.push);
   },
 };

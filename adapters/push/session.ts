@@ -9,6 +9,7 @@ import { KeyframeRequests, pictureLossIndication } from './feedback.ts';
 import { codecForPayloadType, isDecodableKeyframe, type DepacketizedFrame, type PushCodec } from './codecs.ts';
 import type { PortPair } from './ports.ts';
 import { RTP_CLOCK_RATE, SourceStream } from './source-stream.ts';
+import { plainAddress } from '../../lib/address.ts';
 
 /** Larger than any RTP packet a sender keeps under its path MTU (even with jumbo frames); bigger ones are dropped. */
 export const MAX_RTP_PACKET_BYTES = 9000;
@@ -63,10 +64,6 @@ export interface PushSessionOptions {
   readonly release: (ports: PortPair) => void;
 }
 
-/** Normalises an IPv4-mapped IPv6 address, so `::ffff:127.0.0.1` and `127.0.0.1` compare equal. */
-export function plainAddress(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-}
 
 /**
  * One publisher's RTP stream on its port pair: takes only the handshake's address and the SSRC the handshake assigned

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { UNLIMITED_SLOTS, withProcessSlot, type ProcessSlots } from '../../lib/process-slots.ts';
+import { UNLIMITED_SLOTS, type ProcessSlots } from '../../lib/process-slots.ts';
+import { startProcess, type RunningProcess } from '../../lib/ffmpeg-runner.ts';
 import { performance } from 'node:perf_hooks';
 import type { CameraConfig } from '../../conf/types.ts';
 import { AdapterError } from '../errors.ts';
@@ -61,28 +61,22 @@ export class TestsrcAdapter implements CameraAdapter {
   }
 
   async run(sink: AdapterSink): Promise<void> {
-    await withProcessSlot(this.slots, sink.signal, () => this.runProcess(sink));
+    const child = await startProcess(this.slots, { command: this.ffmpegPath, args: testsrcArgs(this.options), signal: sink.signal, stderr: new StderrTail(5) });
+    if (child) await this.read(child, sink);
   }
 
-  private runProcess(sink: AdapterSink): Promise<void> {
+  private read(child: RunningProcess, sink: AdapterSink): Promise<void> {
     return new Promise((resolve, reject) => {
-      const child = spawn(this.ffmpegPath, testsrcArgs(this.options), { stdio: ['ignore', 'pipe', 'pipe'] });
       const splitter = new JpegSplitter(this.camera.maxFrameBytes);
-      const stderr = new StderrTail(5);
       let connected = false;
       let firstAt: number | undefined;
       let drawn = 0;
-      const onAbort = (): void => {
-        child.kill('SIGKILL');
-      };
-      sink.signal.addEventListener('abort', onAbort, { once: true });
-      child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
       child.stdout.on('data', (chunk: Buffer) => {
         let frames: Buffer[];
         try {
           frames = splitter.push(chunk);
         } catch (error) {
-          child.kill('SIGKILL');
+          child.kill();
           reject(new AdapterError('PROTOCOL', (error as Error).message));
           return;
         }
@@ -97,14 +91,10 @@ export class TestsrcAdapter implements CameraAdapter {
           sink.onFrame({ codec: 'jpeg', data, timestamp: firstAt + (drawn++ * 1000) / this.options.rate, keyframe: true });
         }
       });
-      child.on('error', (error) => {
-        sink.signal.removeEventListener('abort', onAbort);
-        reject(new AdapterError('PROCESS', `synthetic camera: cannot run ffmpeg: ${error.message}`));
-      });
-      child.on('close', (code, signal) => {
-        sink.signal.removeEventListener('abort', onAbort);
-        if (sink.signal.aborted) return resolve();
-        const why = stderr.lastLine || `exit ${code ?? signal}`;
+      void child.exit.then((exit) => {
+        if (exit.aborted) return resolve();
+        if (exit.startError) return reject(new AdapterError('PROCESS', `synthetic camera: cannot run ffmpeg: ${exit.startError.message}`));
+        const why = child.stderr.lastLine || `exit ${exit.code ?? exit.signal}`;
         reject(new AdapterError('PROCESS', `synthetic camera: ffmpeg ended: ${why}`));
       });
     });

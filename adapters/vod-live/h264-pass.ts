@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { FlvTagReader } from '../../media/flv/tags.ts';
 import { withParameterSets } from '../../media/h264/params.ts';
 import { FlvFrameReader } from '../../media/flv/frames.ts';
 import { StderrTail } from '../../lib/stderr-tail.ts';
+import { spawnProcess } from '../../lib/ffmpeg-runner.ts';
 import { AdapterError } from '../errors.ts';
 import type { PassContext } from './pass.ts';
 
@@ -29,17 +29,14 @@ export function playH264Pass(context: PassContext, copy: boolean): Promise<numbe
   const { path, offsetMs, signal, emit } = context;
   return new Promise((resolve, reject) => {
     if (signal.aborted) return resolve(offsetMs);
-    const child = spawn(context.ffmpegPath, h264PassArgs(path, copy), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const stderr = new StderrTail(5);
+    const child = spawnProcess({ command: context.ffmpegPath, args: h264PassArgs(path, copy), signal, stderr });
     const tags = new FlvTagReader();
     const frames = new FlvFrameReader();
-    const stderr = new StderrTail(5);
     let firstDts: number | undefined;
     let lastDts = 0;
     let interval = DEFAULT_INTERVAL_MS;
     let failure: AdapterError | undefined;
-    const onAbort = (): void => void child.kill('SIGKILL');
-    signal.addEventListener('abort', onAbort, { once: true });
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
     child.stdout.on('data', (chunk: Buffer) => {
       if (failure) return;
       try {
@@ -55,16 +52,13 @@ export function playH264Pass(context: PassContext, copy: boolean): Promise<numbe
         }
       } catch (error) {
         failure = new AdapterError('PROTOCOL', `cannot read the file's video: ${(error as Error).message}`);
-        child.kill('SIGKILL');
+        child.kill();
       }
     });
-    child.on('error', (error) => {
-      failure ??= new AdapterError('PROCESS', `cannot run ffmpeg: ${error.message}`);
-    });
-    child.on('close', (code, killSignal) => {
-      signal.removeEventListener('abort', onAbort);
-      if (signal.aborted) return resolve(offsetMs);
+    void child.exit.then(({ aborted, startError, code, signal: killSignal }) => {
+      if (aborted) return resolve(offsetMs);
       if (failure) return reject(failure);
+      if (startError) return reject(new AdapterError('PROCESS', `cannot run ffmpeg: ${startError.message}`));
       if (code !== 0) {
         // ffmpeg names the input in its errors: show the file's name, never its path on this machine.
         const why = (stderr.lastLine || `exit ${code ?? killSignal}`).split(`file:${path}`).join(context.name).split(path).join(context.name);

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { open } from 'node:fs/promises';
@@ -6,6 +5,7 @@ import { JpegSplitter } from '../jpeg/splitter.ts';
 import { LengthPrefixedJpegReader } from '../jpeg/length-prefixed.ts';
 import { sniffMediaFile, type MediaFileKind } from './sniff.ts';
 import { VodError } from './errors.ts';
+import { runToEnd } from '../../lib/ffmpeg-runner.ts';
 
 /** What the relay knows of a media file before playing it. */
 export interface MediaInfo {
@@ -39,14 +39,13 @@ export async function probeMediaFile(path: string, ffmpegPath: string): Promise<
     await checkFirstFrames(path, kind);
     return { kind, hasVideo: true, hasAudio: false, videoCodec: 'mjpeg', durationSeconds: undefined };
   }
-  const output = await new Promise<string>((resolve, reject) => {
-    execFile(
-      ffprobeFor(ffmpegPath),
-      ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name:format=duration', '-of', 'json', `file:${path}`],
-      { timeout: PROBE_TIMEOUT_MS, maxBuffer: 1024 * 1024 },
-      (error, stdout) => (error ? reject(new VodError('NOT_VIDEO', 'The file is not a video the relay can read')) : resolve(stdout)),
-    );
-  });
+  const probe = await runToEnd({
+    command: ffprobeFor(ffmpegPath),
+    args: ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name:format=duration', '-of', 'json', `file:${path}`],
+    signal: new AbortController().signal, timeoutMs: PROBE_TIMEOUT_MS,
+  }, 1024 * 1024);
+  if (probe?.exit.code !== 0) throw new VodError('NOT_VIDEO', 'The file is not a video the relay can read');
+  const output = probe.stdout.toString();
   let parsed: { streams?: Array<{ codec_type?: string; codec_name?: string }>; format?: { duration?: string } };
   try {
     parsed = JSON.parse(output) as typeof parsed;

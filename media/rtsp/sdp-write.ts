@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { unmapIpv4 } from '../../lib/address.ts';
 
 /**
  * The session description of one stream (RFC 4566), one video track whose control URL is `trackID=0` relative to
@@ -6,7 +7,7 @@ import { randomInt } from 'node:crypto';
  */
 export function buildSdp(options: { name: string; serverAddress: string; mediaLines: readonly string[] }): string {
   // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; SDP names them as the IPv4 addresses they are.
-  const address = options.serverAddress.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+  const address = unmapIpv4(options.serverAddress);
   const family = address.includes(':') ? 'IP6' : 'IP4';
   const lines = [
     'v=0',

@@ -1,12 +1,12 @@
 import { isIP } from 'node:net';
 import type { RelayConfig } from '../../conf/types.ts';
+import { unmapIpv4 } from '../../lib/address.ts';
 
 /** True for addresses only this machine can reach: 127.0.0.0/8, ::1 and localhost. */
 export function isLoopback(address: string): boolean {
-  const bare = address.replace(/^\[|\]$/g, '').toLowerCase();
+  const bare = unmapIpv4(address.replace(/^\[|\]$/g, '').toLowerCase());
   if (bare === 'localhost' || bare === '::1') return true;
-  if (isIP(bare) === 4) return bare.startsWith('127.');
-  return bare.startsWith('::ffff:127.');
+  return isIP(bare) === 4 && bare.startsWith('127.');
 }
 
 /**

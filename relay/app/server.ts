@@ -7,7 +7,7 @@ import type { Logger } from '../../lib/log.ts';
 import type { Relay } from '../running/relay.ts';
 import type { StreamOutput } from '../outputs/output.ts';
 import { registerPages } from './pages.ts';
-import { registerSourceApi } from '../api/source.ts';
+import { registerPushApi } from '../api/push-api.ts';
 import { registerVodRoutes } from '../vod/routes.ts';
 import { registerRecordingRoutes } from '../recording/api.ts';
 import type { RecordingsRef } from '../recording/recordings.ts';
@@ -59,7 +59,7 @@ export function createApp(relay: Relay, log: Logger, recordings: RecordingsRef):
   router.get('/api/openapi.json', (ctx) => { ctx.body = OPENAPI_DOCUMENT; });
   registerPages(router, relay, recordings);
   registerEdgeCheck(router, relay);
-  registerSourceApi(router, relay, log.child('api'));
+  registerPushApi(router, relay, log.child('api'));
   registerVodRoutes(router, relay, log);
   registerRecordingRoutes(router, relay, recordings);
   registerControlRoutes(router, relay);

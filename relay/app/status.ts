@@ -1,4 +1,4 @@
-import type { PushStreamInfo } from '../../adapters/push/hub.ts';
+import type { PushStreamInfo } from '../../adapters/push/gateway.ts';
 import type { EdgeStreamStats } from '../core/edge.ts';
 import type { Feed } from '../core/feed.ts';
 import type { FfmpegInfo } from '../encoders/ffmpeg-locate.ts';

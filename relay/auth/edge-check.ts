@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { plainAddress } from '../http/client-address.ts';
+import { plainAddress } from '../../lib/address.ts';
 import { accessControlOf } from './access.ts';
 import type { GuardedRelay } from './guard.ts';
 import { classifyPath } from './surfaces.ts';

@@ -1,7 +1,8 @@
 import type { Context, Middleware, Next } from 'koa';
 import type { RelayConfig, StreamConfig } from '../../conf/types.ts';
 import type { Logger } from '../../lib/log.ts';
-import { clientAddress, plainAddress } from '../http/client-address.ts';
+import { clientAddress } from '../http/client-address.ts';
+import { plainAddress } from '../../lib/address.ts';
 import { markAuthorised } from '../http/connection-limits.ts';
 import { accessControlOf, type AccessControl, type AdminCheck } from './access.ts';
 import { checkedAtEdge, sharedSegmentToken } from './edge-check.ts';

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { BodyError, readJsonObject } from '../api/json-body.ts';
+import { BodyError, readJsonObject } from '../http/json-body.ts';
 import { RelayError } from '../core/errors.ts';
 import { ControlError, type ControlErrorCode, type Ptz } from './backend.ts';
 import type { Command, EntrySubscriber } from './controller.ts';

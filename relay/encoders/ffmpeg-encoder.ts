@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import type PQueue from 'p-queue';
 import { StderrTail } from '../../lib/stderr-tail.ts';
 import type { Frame } from '../../adapters/types.ts';
@@ -10,7 +9,8 @@ import { FlvFrameReader } from '../../media/flv/frames.ts';
 import { MkvInput } from './mkv-input.ts';
 import { SharedEncoder } from './shared-encoder.ts';
 import { OUTPUT_STALL_MS, StallClock } from './stall-clock.ts';
-import { withProcessSlot, type ProcessSlots } from '../../lib/process-slots.ts';
+import type { ProcessSlots } from '../../lib/process-slots.ts';
+import { startProcess, type RunningProcess } from '../../lib/ffmpeg-runner.ts';
 import { Supervisor } from '../core/supervisor.ts';
 
 /** Frames waiting in ffmpeg's stdin beyond these are dropped: a stuck encoder must not grow the relay's memory. */
@@ -68,54 +68,51 @@ export class FfmpegEncoder extends SharedEncoder {
   private async runOnce(signal: AbortSignal, live: () => void): Promise<void> {
     // ffmpeg starts on a decodable frame: the keyframe the Feed holds, or the camera's next one.
     const first = await this.feed.nextKeyframe(signal);
-    if (first) await withProcessSlot(this.options.processSlots, signal, () => this.runProcess(first, signal, live));
+    if (!first) return;
+    const child = await startProcess(this.options.processSlots, {
+      command: this.options.ffmpegPath, args: encoderArgs(this.settings, this.options.ffmpegFeatures), signal,
+      // After stdin closes, ffmpeg flushes what it holds; SIGKILL when the grace period ends.
+      stdinBudget: MAX_STDIN_QUEUE_BYTES, graceMs: EXIT_GRACE_MS, stopSignal: null, stderr: this.stderr,
+    });
+    if (child) await this.runProcess(child, first, live);
   }
 
-  private runProcess(first: Frame, signal: AbortSignal, live: () => void): Promise<void> {
+  private runProcess(child: RunningProcess, first: Frame, live: () => void): Promise<void> {
     // Without the camera's rate ffmpeg takes the 1 ms time base for 1000 fps, and x264 gives each frame 1/1000 of a
     // second's bit budget: 30 kbit/s of a configured 1000.
     const input = MkvInput.open(first, this.feed.frameIntervalMs ?? UNKNOWN_FRAME_INTERVAL_MS);
-    const child = spawn(this.options.ffmpegPath, encoderArgs(this.settings, this.options.ffmpegFeatures), { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.pid = child.pid;
     const tags = new FlvTagReader();
     const frames = new FlvFrameReader();
     return new Promise<void>((resolve, reject) => {
-      let spawnFailed = false;
       let queuedFrames = 0;
       let waitingForKeyframe = false;
       const stall = new StallClock();
-      let killTimer: NodeJS.Timeout | undefined;
       const write = (frame: Frame): void => {
-        if (child.stdin.destroyed || !child.stdin.writable) return;
+        if (!child.stdinOpen) return;
         if ((waitingForKeyframe && !frame.keyframe) || frame.codec !== input.codec) {
           this.counters.framesDropped++;
           return;
         }
-        if (child.stdin.writableLength > MAX_STDIN_QUEUE_BYTES || queuedFrames >= MAX_STDIN_QUEUE_FRAMES) {
+        // Over the frame count or the stdin byte budget: drop, and start again at a keyframe.
+        if (queuedFrames >= MAX_STDIN_QUEUE_FRAMES || !child.write(input.block(frame), () => queuedFrames--)) {
           this.counters.framesDropped++;
           waitingForKeyframe = true;
           return;
         }
         waitingForKeyframe = false;
         queuedFrames++;
-        child.stdin.write(input.block(frame), () => queuedFrames--);
         this.counters.framesIn++;
         stall.fed(Date.now());
       };
-      child.stdin.write(input.header());
+      child.write(input.header());
       for (const frame of this.feed.groupOfPictures) write(frame);
       const unsubscribe = this.feed.subscribe(write);
       const stallCheck = setInterval(() => {
         if (!stall.stalled(Date.now())) return;
         this.stderr.push(`relay: no output for ${OUTPUT_STALL_MS / 1000} s while fed; restarting\n`);
-        child.kill('SIGKILL');
+        child.kill();
       }, 1000);
-      const onAbort = (): void => {
-        child.stdin.end();
-        killTimer = setTimeout(() => child.kill('SIGKILL'), EXIT_GRACE_MS);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      child.stdin.on('error', () => {}); // EPIPE when ffmpeg dies: reported by 'close' with its stderr.
-      child.stderr.on('data', (chunk: Buffer) => this.stderr.push(chunk));
       child.stdout.on('data', (chunk: Buffer) => {
         stall.answered();
         try {
@@ -128,25 +125,15 @@ export class FfmpegEncoder extends SharedEncoder {
           }
         } catch (error) {
           this.stderr.push(`relay: unreadable encoder output: ${(error as Error).message}\n`);
-          child.kill('SIGKILL');
+          child.kill();
         }
       });
-      child.on('spawn', () => {
-        this.pid = child.pid;
-      });
-      child.on('error', (error) => {
-        spawnFailed = true;
-        this.stderr.push(`relay: cannot run ${this.options.ffmpegPath}: ${error.message}\n`);
-      });
-      child.on('close', (code, exitSignal) => {
+      void child.exit.then((exit) => {
         clearInterval(stallCheck);
-        clearTimeout(killTimer);
         unsubscribe();
-        signal.removeEventListener('abort', onAbort);
         this.pid = undefined;
-        if (signal.aborted) return resolve();
-        const how = spawnFailed ? 'could not start' : `exited with ${exitSignal ?? `code ${code}`}`;
-        reject(new Error(`ffmpeg ${how}: ${this.stderr.lastLine || 'no error output'}`));
+        if (exit.aborted) return resolve();
+        reject(new Error(`ffmpeg ${exit.how}: ${this.stderr.lastLine || 'no error output'}`));
       });
     });
   }

@@ -1,9 +1,12 @@
-import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { promisify } from 'node:util';
 import type { FfmpegFeatures } from './ffmpeg-args.ts';
+import { runToEnd } from '../../lib/ffmpeg-runner.ts';
 
-const run = promisify(execFile);
+/** What `path args` writes on stdout when it exits with 0 within 10 s; undefined when it does not run or fails. */
+async function outputOf(path: string, args: string[], maxBytes: number): Promise<string | undefined> {
+  const result = await runToEnd({ command: path, args, signal: new AbortController().signal, timeoutMs: 10_000 }, maxBytes);
+  return result?.exit.code === 0 ? result.stdout.toString() : undefined;
+}
 
 /** The ffmpeg the relay uses, where it came from, and its version line. */
 export interface FfmpegInfo {
@@ -19,14 +22,9 @@ export class FfmpegNotFoundError extends Error {
 }
 
 async function probe(path: string): Promise<string | undefined> {
-  try {
-    const { stdout } = await run(path, ['-hide_banner', '-version'], { timeout: 10_000 });
-    const first = stdout.split('\n')[0] ?? '';
-    const match = /ffmpeg version (\S+)/.exec(first);
-    return match ? match[1] : undefined;
-  } catch {
-    return undefined;
-  }
+  const stdout = await outputOf(path, ['-hide_banner', '-version'], 1024 * 1024);
+  const match = /ffmpeg version (\S+)/.exec(stdout?.split('\n')[0] ?? '');
+  return match ? match[1] : undefined;
 }
 
 function packagedPath(): string | undefined {
@@ -40,12 +38,8 @@ function packagedPath(): string | undefined {
 
 /** Asks ffmpeg which of the options that differ between builds it has. */
 async function probeFeatures(path: string): Promise<FfmpegFeatures> {
-  try {
-    const { stdout } = await run(path, ['-hide_banner', '-h', 'long'], { timeout: 10_000, maxBuffer: 8 * 1024 * 1024 });
-    return { fpsMode: /^-fps_mode\b/m.test(stdout) };
-  } catch {
-    return { fpsMode: false };
-  }
+  const stdout = await outputOf(path, ['-hide_banner', '-h', 'long'], 8 * 1024 * 1024);
+  return { fpsMode: /^-fps_mode\b/m.test(stdout ?? '') };
 }
 
 async function found(path: string, origin: FfmpegInfo['origin'], version: string): Promise<FfmpegInfo> {

@@ -1,10 +1,5 @@
 import { isIP } from 'node:net';
-
-/** `::ffff:127.0.0.1` (an IPv4 peer on a dual-stack socket) -> `127.0.0.1`, so addresses compare as configured. */
-export function plainAddress(address: string | undefined): string {
-  if (!address) return 'unknown';
-  return address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
-}
+import { plainAddress } from '../../lib/address.ts';
 
 /** Longest X-Forwarded-For header considered; longer ones are treated as absent. */
 const MAX_FORWARDED_LENGTH = 2048;

@@ -2,7 +2,7 @@ import type { Server } from 'node:net';
 import type { Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SecurityConfig } from '../../conf/security.ts';
-import { plainAddress } from './client-address.ts';
+import { plainAddress } from '../../lib/address.ts';
 
 const ENTRY = Symbol('relay.connectionEntry');
 

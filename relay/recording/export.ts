@@ -1,10 +1,10 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import yazl from 'yazl';
 import { JpegSplitter } from '../../media/jpeg/splitter.ts';
+import { spawnProcess, type RunningProcess } from '../../lib/ffmpeg-runner.ts';
 import type { Segment } from './segment-index.ts';
 
 /** One JPEG the frame export decodes is at most this large. */
@@ -53,10 +53,10 @@ export async function exportMp4(ffmpegPath: string, root: string, segments: read
   const dir = await mkdtemp(join(tmpdir(), 'relay-export-'));
   const listFile = join(dir, 'list.ffconcat');
   await writeFile(listFile, concatList(root, segments, from, to));
-  const child = spawn(ffmpegPath, exportMp4Args(listFile), { stdio: ['ignore', 'pipe', 'ignore'] });
-  child.on('error', () => {});
-  child.on('close', () => void rm(dir, { recursive: true, force: true }));
-  return { body: child.stdout, cancel: () => child.kill('SIGKILL') };
+  const stop = new AbortController();
+  const child = spawnProcess({ command: ffmpegPath, args: exportMp4Args(listFile), signal: stop.signal });
+  void child.exit.then(() => rm(dir, { recursive: true, force: true }));
+  return { body: child.stdout, cancel: () => stop.abort() };
 }
 
 /** The name of a frame taken at `ms`: its UTC time, e.g. 2026-11-21T12-00-05.000Z.jpg. */
@@ -72,14 +72,14 @@ export function exportFrames(ffmpegPath: string, root: string, segments: readonl
   const zip = new yazl.ZipFile();
   const out = new PassThrough();
   zip.outputStream.pipe(out);
-  let child: ChildProcessWithoutNullStreams | undefined;
+  let child: RunningProcess | undefined;
   let added = 0;
   let sent = 0;
   zip.outputStream.on('data', (chunk: Buffer) => {
     sent += chunk.length;
     if (added - sent < MAX_ZIP_BACKLOG_BYTES / 2) child?.stdout.resume();
   });
-  let cancelled = false;
+  const stop = new AbortController();
   const step = 1000 / fps;
   void (async () => {
     let next: number | undefined;
@@ -91,38 +91,31 @@ export function exportFrames(ffmpegPath: string, root: string, segments: readonl
       let begin = from + Math.max(0, Math.ceil((segment.start - from) / step)) * step;
       if (next !== undefined && (next > begin || segment.start - next < step)) begin = next;
       const end = Math.min(to, segment.end);
-      if (cancelled || begin >= end) continue;
+      if (stop.signal.aborted || begin >= end) continue;
       let taken = begin;
       const splitter = new JpegSplitter(MAX_JPEG_BYTES);
-      child = spawn(ffmpegPath, exportFramesArgs(join(root, segment.path), Math.max(0, begin - segment.start) / 1000, Math.ceil((end - begin) / step), fps));
-      child.stderr.resume();
-      await new Promise<void>((resolve) => {
-        child!.stdout.on('data', (chunk: Buffer) => {
-          try {
-            for (const jpeg of splitter.push(chunk)) {
-              if (taken < end) zip.addBuffer(jpeg, frameName(taken), { compress: false, mtime: new Date(taken) });
-              added += jpeg.length;
-              taken += step;
-            }
-            if (added - sent > MAX_ZIP_BACKLOG_BYTES) child!.stdout.pause();
-          } catch {
-            child!.kill('SIGKILL');
+      const args = exportFramesArgs(join(root, segment.path), Math.max(0, begin - segment.start) / 1000, Math.ceil((end - begin) / step), fps);
+      const run = spawnProcess({ command: ffmpegPath, args, signal: stop.signal });
+      child = run;
+      run.stdout.on('data', (chunk: Buffer) => {
+        try {
+          for (const jpeg of splitter.push(chunk)) {
+            if (taken < end) zip.addBuffer(jpeg, frameName(taken), { compress: false, mtime: new Date(taken) });
+            added += jpeg.length;
+            taken += step;
           }
-        });
-        child!.on('close', () => {
-          next = taken;
-          resolve();
-        });
-        child!.on('error', () => resolve());
+          if (added - sent > MAX_ZIP_BACKLOG_BYTES) run.stdout.pause();
+        } catch {
+          run.kill();
+        }
       });
+      const exit = await run.exit;
+      if (!exit.startError) next = taken;
     }
     zip.end();
   })();
   return {
     body: out,
-    cancel: () => {
-      cancelled = true;
-      child?.kill('SIGKILL');
-    },
+    cancel: () => stop.abort(),
   };
 }

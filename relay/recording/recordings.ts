@@ -7,7 +7,7 @@ import type { ProcessSlots } from '../../lib/process-slots.ts';
 import { CameraRecorder } from './recorder.ts';
 import { Retention, statfsFreeSpace, type FreeSpace } from './retention.ts';
 import { SegmentIndex } from './segment-index.ts';
-import { recordingSource, type EncoderSupply, type RecordingSource } from './source.ts';
+import { recordingVideo, type EncoderSupply, type RecordingVideo } from './recording-video.ts';
 
 /** How often retention runs besides before each new segment, ms. */
 const RETENTION_INTERVAL_MS = 2000;
@@ -30,7 +30,7 @@ export interface RecordingsRef {
 /** A recorder with what it holds: the camera's encoder. */
 interface RunningRecorder {
   readonly recorder: CameraRecorder;
-  readonly source: RecordingSource;
+  readonly source: RecordingVideo;
 }
 
 /** What a reload hands from the old recordings to the new: the index and the recorders that go on unchanged. */
@@ -93,7 +93,7 @@ export class Recordings {
         this.recorders.set(camera.name, carried.recorder);
         continue;
       }
-      const source = recordingSource(this.relay, camera);
+      const source = recordingVideo(this.relay, camera);
       const recorder = new CameraRecorder({
         camera: camera.name,
         segmentSeconds: camera.record.segmentSeconds,

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { InterleavedDemuxer } from '../../media/rtsp/interleaved.ts';
 import { serializeResponse, type RtspMessage } from '../../media/rtsp/message.ts';
-import { plainAddress } from '../http/client-address.ts';
+import { plainAddress } from '../../lib/address.ts';
 import type { Logger } from '../../lib/log.ts';
 import { TcpDelivery } from './reader.ts';
 import { readRequest, type RtspRequest } from './request.ts';

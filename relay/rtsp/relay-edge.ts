@@ -1,11 +1,11 @@
 import type { EdgeConsumer, EdgeStreamStats } from '../core/edge.ts';
 import { viewerLimits, type StreamOutput } from '../outputs/output.ts';
 import type { CameraMedia, OutputProtocol, ProtocolEnv, ProtocolMount, ProtocolServer } from '../outputs/registry.ts';
-import type { RtpMediaSource } from './rtp-stream.ts';
+import type { RtpPayloader } from './rtp-stream.ts';
 import { RtspServer, type RtspRefusal } from './server.ts';
-import { h264RtpSource, jpegRtpSource, type JpegSkipCounter } from './sources.ts';
+import { h264RtpPayloader, jpegRtpPayloader, type JpegSkipCounter } from './rtp-payloaders.ts';
 import { authorizeRtspReader } from '../auth/rtsp.ts';
-import { plainAddress } from '../http/client-address.ts';
+import { plainAddress } from '../../lib/address.ts';
 
 /**
  * The one place that knows where a stream's frames come from for RTSP: the stream's shared encoder (flv, hls: its
@@ -13,9 +13,9 @@ import { plainAddress } from '../http/client-address.ts';
  * camera's JPEGs, re-encoded once where they do not fit, or an H.264 camera decoded to JPEG once for MJPEG and RTSP
  * alike). The config allows `RTSP yes` on video streams only.
  */
-export function rtspSourceOf(output: StreamOutput, media: CameraMedia, onSkip: JpegSkipCounter): RtpMediaSource {
-  if (output.video) return h264RtpSource(output.video);
-  return jpegRtpSource(media.jpegView().forRtp, output.config.videoFrameRate, onSkip);
+export function rtspPayloaderOf(output: StreamOutput, media: CameraMedia, onSkip: JpegSkipCounter): RtpPayloader {
+  if (output.video) return h264RtpPayloader(output.video);
+  return jpegRtpPayloader(media.jpegView().forRtp, output.config.videoFrameRate, onSkip);
 }
 
 /**
@@ -62,7 +62,7 @@ export class RtspEdge implements ProtocolServer {
   mount(output: StreamOutput, media: CameraMedia): ProtocolMount | undefined {
     if (!output.config.rtsp || this.closed) return undefined;
     const name = output.config.name;
-    const source = rtspSourceOf(output, media, (reason) => this.server.countSkipped(name, reason));
+    const source = rtspPayloaderOf(output, media, (reason) => this.server.countSkipped(name, reason));
     const mount = this.server.mount(name, source, viewerLimits(output.config));
     const server = this.server;
     return {

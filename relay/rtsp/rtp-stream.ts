@@ -52,7 +52,7 @@ export type RtpFrameListener = (frame: RtpFrame) => void;
 export type RtpEmit = (payloads: readonly RtpPayload[], keyframe: boolean, timestampMs: number) => void;
 
 /** Where a stream's frames come from: an encoder's H.264 or a camera's JPEGs, packetized by codec. */
-export interface RtpMediaSource {
+export interface RtpPayloader {
   readonly codec: 'h264' | 'jpeg';
   readonly payloadType: number;
   /** True once the SDP can be written (H.264: the encoder has produced its parameter sets). */
@@ -89,7 +89,7 @@ export class RtpStream {
 
   constructor(
     readonly name: string,
-    readonly source: RtpMediaSource,
+    readonly source: RtpPayloader,
     /** A reader that throws is reported here and removed; it cannot stop the others from getting the frame. */
     onListenerError: (error: Error) => void = () => {},
   ) {

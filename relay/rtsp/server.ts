@@ -5,12 +5,12 @@ import type { ViewerLimits } from '../core/viewer.ts';
 import { RtspConnection, type RtspReply } from './connection.ts';
 import { handleRequest } from './methods.ts';
 import type { JpegSkipReason } from '../../media/rtp/jpeg-packetizer.ts';
-import { RtpStream, type RtpMediaSource } from './rtp-stream.ts';
+import { RtpStream, type RtpPayloader } from './rtp-stream.ts';
 import { TcpDelivery, UdpDelivery } from './reader.ts';
 import { ReplayBudgets } from './replay-budget.ts';
 import type { RtspSession } from './session.ts';
 import { UdpPortPair } from './udp.ts';
-import { plainAddress } from '../http/client-address.ts';
+import { plainAddress } from '../../lib/address.ts';
 
 /** Why a reader is refused at SETUP: 453 when its stream is full, 503 when the server is. */
 export interface RtspRefusal {
@@ -69,7 +69,7 @@ export class RtspMount {
 
   constructor(
     readonly name: string,
-    source: RtpMediaSource,
+    source: RtpPayloader,
     readonly limits: ViewerLimits,
     log: Logger,
   ) {
@@ -137,7 +137,7 @@ export class RtspServer {
   }
 
   /** Offers a stream; a mount of the same name is replaced (its sessions end). */
-  mount(name: string, source: RtpMediaSource, limits: ViewerLimits): RtspMount {
+  mount(name: string, source: RtpPayloader, limits: ViewerLimits): RtspMount {
     this.unmount(name);
     const mount = new RtspMount(name, source, limits, this.options.log);
     this.mounts.set(name, mount);

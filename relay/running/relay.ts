@@ -1,7 +1,7 @@
 import PQueue from 'p-queue';
 import type { AdapterRegistry } from '../../adapters/registry.ts';
 import type { CameraConfig, RelayConfig, StreamConfig } from '../../conf/types.ts';
-import { PushHub } from '../../adapters/push/hub.ts';
+import { PushGateway } from '../../adapters/push/gateway.ts';
 import { Admission } from '../core/admission.ts';
 import type { EdgeConsumer, EdgeStreamStats } from '../core/edge.ts';
 import { Feed } from '../core/feed.ts';
@@ -55,7 +55,7 @@ export class Relay {
   readonly edges = new Set<ProtocolServer>();
   admission: Admission;
   /** Push cameras' publishers: keys, utilization ids, RTP port pairs (used by adapters and the /api/source gateway). */
-  readonly push: PushHub;
+  readonly push: PushGateway;
   /** What the operator should act on (exposure without credentials, a change that needs a restart), for /stat.html. */
   notices: readonly string[] = [];
   /** Cameras started at run time (files played through /api/vod/): reloads leave them and their streams alone. */
@@ -74,7 +74,7 @@ export class Relay {
   ) {
     this.admission = this.admissionFor(config);
     this.processSlots = new ProcessSlots(config.maxProcesses);
-    this.push = new PushHub(() => this.config, deps.log.child('push'));
+    this.push = new PushGateway(() => this.config, deps.log.child('push'));
   }
 
   async start(): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { BodyError, readBodyText } from '../api/json-body.ts';
+import { BodyError, parseJsonObject, readBodyText } from '../http/json-body.ts';
 import { VodError } from '../../media/file/errors.ts';
 import type { VodStreams } from './streams.ts';
 
@@ -54,14 +54,12 @@ async function readJsonBody(ctx: Context): Promise<Record<string, unknown>> {
     throw new VodError('BAD_REQUEST', 'The body was cut off');
   }
   if (text === '') return {};
-  let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new VodError('BAD_REQUEST', 'The body is not valid JSON');
+    return parseJsonObject(text);
+  } catch (error) {
+    if (!(error instanceof BodyError)) throw error;
+    throw new VodError('BAD_REQUEST', error.message.replace(/^the/, 'The'));
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new VodError('BAD_REQUEST', 'The body must be a JSON object');
-  return parsed as Record<string, unknown>;
 }
 
 function stringField(body: Record<string, unknown>, name: string, required: boolean): string | undefined {

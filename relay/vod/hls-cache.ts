@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
 import { StderrTail } from '../../lib/stderr-tail.ts';
+import { spawnProcess } from '../../lib/ffmpeg-runner.ts';
 import type { Logger } from '../../lib/log.ts';
 import { UNLIMITED_SLOTS, withProcessSlot, type ProcessSlots } from '../../lib/process-slots.ts';
 import { evictPackages } from './cache-eviction.ts';
@@ -153,24 +153,16 @@ export class VodHlsCache {
     await utimes(dir, now / 1000, now / 1000).catch(() => {});
   }
 
-  private runFfmpeg(file: MediaFile, outputDir: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(this.ffmpegPath, packagingArgs(file.path, outputDir), { stdio: ['ignore', 'ignore', 'pipe'] });
-      const stderr = new StderrTail(5);
-      const kill = (): void => void child.kill('SIGKILL');
-      const timer = setTimeout(kill, PACKAGING_TIMEOUT_MS);
-      this.stopController.signal.addEventListener('abort', kill, { once: true });
-      child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-      child.on('error', () => {}); // reported by 'close' (spawn failures close with code -2)
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        this.stopController.signal.removeEventListener('abort', kill);
-        if (code === 0) return resolve();
-        // ffmpeg's message names paths: the log gets it with the file's name instead, the client a stable code.
-        const why = (stderr.lastLine || `exit ${code}`).split(file.path).join(file.name).split(outputDir).join('<cache>');
-        this.log.warn(`packaging ${file.name} for HLS failed: ${why}`);
-        reject(new VodError('PACKAGING_FAILED', 'The file could not be packaged for HLS'));
-      });
-    });
+  private async runFfmpeg(file: MediaFile, outputDir: string): Promise<void> {
+    const stderr = new StderrTail(5);
+    const exit = await spawnProcess({
+      command: this.ffmpegPath, args: packagingArgs(file.path, outputDir), signal: this.stopController.signal,
+      stdout: 'ignore', timeoutMs: PACKAGING_TIMEOUT_MS, stderr,
+    }).exit;
+    if (exit.code === 0) return;
+    // ffmpeg's message names paths: the log gets it with the file's name instead, the client a stable code.
+    const why = (stderr.lastLine || exit.how).split(file.path).join(file.name).split(outputDir).join('<cache>');
+    this.log.warn(`packaging ${file.name} for HLS failed: ${why}`);
+    throw new VodError('PACKAGING_FAILED', 'The file could not be packaged for HLS');
   }
 }

@@ -2,7 +2,7 @@ import { connect, type Socket } from 'node:net';
 import t from 'tap';
 import { startTestEncodedSource } from '../../helpers/encoded-source.ts';
 import { waitFor } from '../../helpers/probe.ts';
-import { h264RtpSource } from '../../../relay/rtsp/sources.ts';
+import { h264RtpPayloader } from '../../../relay/rtsp/rtp-payloaders.ts';
 import { countingSource, countingUdpPort, LIMITS, playOverTcp, startServer, TestRtspClient } from './fixtures.ts';
 
 // Attacks on the RTSP server by a client of 127.0.0.1: reflection and amplification, held sessions and connections,
@@ -10,9 +10,9 @@ import { countingSource, countingUdpPort, LIMITS, playOverTcp, startServer, Test
 const encoded = startTestEncodedSource({ size: '320x240', rate: 25, gop: 25 });
 const video = countingSource(encoded.hub);
 const server = await startServer({ sessionTimeoutMs: 1500, unplayedTimeoutMs: 3000, maxConnectionsPerAddress: () => 16 });
-server.mount('cam.flv', h264RtpSource(video), LIMITS);
+server.mount('cam.flv', h264RtpPayloader(video), LIMITS);
 // The same encoder under another name: a reader there measures the stream's own rate beside an attack on cam.flv.
-server.mount('ref.flv', h264RtpSource(video), LIMITS);
+server.mount('ref.flv', h264RtpPayloader(video), LIMITS);
 const url = `rtsp://127.0.0.1:${server.port}/cam.flv`;
 t.teardown(async () => {
   await server.close();

@@ -3,13 +3,13 @@ import { connect, type Socket } from 'node:net';
 import t from 'tap';
 import { startTestEncodedSource } from '../../helpers/encoded-source.ts';
 import { waitFor } from '../../helpers/probe.ts';
-import { h264RtpSource, jpegRtpSource } from '../../../relay/rtsp/sources.ts';
+import { h264RtpPayloader, jpegRtpPayloader } from '../../../relay/rtsp/rtp-payloaders.ts';
 import { countingSource, LIMITS, playOverTcp, startJpegFeed, startServer, TestRtspClient } from './fixtures.ts';
 
 const encoded = startTestEncodedSource({ size: '320x240', rate: 25, gop: 25 });
 const video = countingSource(encoded.hub);
 const server = await startServer({ sessionTimeoutMs: 2000, idleTimeoutMs: 1500 });
-server.mount('cam.flv', h264RtpSource(video), LIMITS);
+server.mount('cam.flv', h264RtpPayloader(video), LIMITS);
 const url = `rtsp://127.0.0.1:${server.port}/cam.flv`;
 t.teardown(async () => {
   await server.close();
@@ -147,7 +147,7 @@ t.test('interleaved data from the client on channels nobody set up is ignored', 
 t.test('a TCP reader that never reads is dropped to keyframes, then disconnected by the write timeout; the others go on', async (t) => {
   const jpegs = startJpegFeed({ size: '1280x720', rate: 25 });
   t.teardown(() => jpegs.stop());
-  server.mount('big.mjpg', jpegRtpSource(jpegs, 0, () => {}), { budgetBytes: 64 * 1024, hardLimitBytes: 512 * 1024, writeTimeoutMs: 3000 });
+  server.mount('big.mjpg', jpegRtpPayloader(jpegs, 0, () => {}), { budgetBytes: 64 * 1024, hardLimitBytes: 512 * 1024, writeTimeoutMs: 3000 });
   t.teardown(() => server.unmount('big.mjpg'));
   const healthy = await playOverTcp(server.port, 'big.mjpg');
   t.teardown(() => healthy.client.close());
@@ -202,7 +202,7 @@ t.test('1,000 connections that send nothing are bounded and timed out; a real cl
 
 t.test('sessions are bounded per connection and in all; the ones over get 503', async (t) => {
   const small = await startServer({ maxSessions: 10 });
-  small.mount('cam.flv', h264RtpSource(video), LIMITS);
+  small.mount('cam.flv', h264RtpPayloader(video), LIMITS);
   t.teardown(() => small.close());
   const smallUrl = `rtsp://127.0.0.1:${small.port}/cam.flv/trackID=0`;
   const statuses: number[] = [];

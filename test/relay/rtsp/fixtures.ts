@@ -9,7 +9,7 @@ import type { JpegFrame } from '../../../adapters/types.ts';
 import { silentLogger, type Logger } from '../../../lib/log.ts';
 import type { EncodedVideoSource } from '../../../media/types.ts';
 import { RtspServer, type RtspServerOptions } from '../../../relay/rtsp/server.ts';
-import type { JpegFeed } from '../../../relay/rtsp/sources.ts';
+import type { JpegFeed } from '../../../relay/rtsp/rtp-payloaders.ts';
 
 /** Per-reader limits as a Stream's defaults set them. */
 export const LIMITS = { budgetBytes: 1024 * 1024, hardLimitBytes: 8 * 1024 * 1024, writeTimeoutMs: 20_000 };

@@ -7,7 +7,7 @@ import { readRequest, sessionIdOf } from '../../../relay/rtsp/request.ts';
 import { chooseTransport } from '../../../relay/rtsp/transport.ts';
 import { prng } from '../../helpers/prng.ts';
 import { startTestEncodedSource } from '../../helpers/encoded-source.ts';
-import { h264RtpSource } from '../../../relay/rtsp/sources.ts';
+import { h264RtpPayloader } from '../../../relay/rtsp/rtp-payloaders.ts';
 import { countingSource, LIMITS, startServer, TestRtspClient } from './fixtures.ts';
 
 const URL_BASE = 'rtsp://127.0.0.1:8554/cam.flv';
@@ -89,7 +89,7 @@ t.test('100,000 seeded inputs through the request parser: clear errors, bounded 
 t.test('a live server takes 300 seeded hostile connections and still serves', async (t) => {
   const encoded = startTestEncodedSource({ size: '160x120', rate: 10, gop: 10 });
   const server = await startServer({ idleTimeoutMs: 1000 });
-  server.mount('cam.flv', h264RtpSource(countingSource(encoded.hub)), LIMITS);
+  server.mount('cam.flv', h264RtpPayloader(countingSource(encoded.hub)), LIMITS);
   t.teardown(async () => {
     await server.close();
     encoded.stop();

@@ -1,13 +1,13 @@
 import t from 'tap';
 import { startTestEncodedSource } from '../../helpers/encoded-source.ts';
-import { h264RtpSource, jpegRtpSource } from '../../../relay/rtsp/sources.ts';
+import { h264RtpPayloader, jpegRtpPayloader } from '../../../relay/rtsp/rtp-payloaders.ts';
 import { countingSource, decodedFrames, LIMITS, startJpegFeed, startServer } from './fixtures.ts';
 
 const encoded = startTestEncodedSource({ size: '320x240', rate: 25, gop: 25 });
 const jpegs = startJpegFeed({ size: '320x240', rate: 10 });
 const server = await startServer();
-server.mount('cam.flv', h264RtpSource(countingSource(encoded.hub)), LIMITS);
-server.mount('cam.mjpg', jpegRtpSource(jpegs, 0, () => {}), LIMITS);
+server.mount('cam.flv', h264RtpPayloader(countingSource(encoded.hub)), LIMITS);
+server.mount('cam.mjpg', jpegRtpPayloader(jpegs, 0, () => {}), LIMITS);
 t.teardown(async () => {
   await server.close();
   encoded.stop();

@@ -1,15 +1,15 @@
 import t from 'tap';
 import { ffprobe } from '../../helpers/probe.ts';
 import { startTestEncodedSource } from '../../helpers/encoded-source.ts';
-import { h264RtpSource, jpegRtpSource } from '../../../relay/rtsp/sources.ts';
+import { h264RtpPayloader, jpegRtpPayloader } from '../../../relay/rtsp/rtp-payloaders.ts';
 import { countingSource, LIMITS, playOverTcp, startJpegFeed, startServer } from './fixtures.ts';
 
 const encoded = startTestEncodedSource({ size: '320x240', rate: 25, gop: 25 });
 const jpegs = startJpegFeed({ size: '320x240', rate: 10 });
 const video = countingSource(encoded.hub);
 const server = await startServer();
-server.mount('cam.flv', h264RtpSource(video), LIMITS);
-server.mount('cam.mjpg', jpegRtpSource(jpegs, 0, (reason) => server.countSkipped('cam.mjpg', reason)), LIMITS);
+server.mount('cam.flv', h264RtpPayloader(video), LIMITS);
+server.mount('cam.mjpg', jpegRtpPayloader(jpegs, 0, (reason) => server.countSkipped('cam.mjpg', reason)), LIMITS);
 t.teardown(async () => {
   await server.close();
   encoded.stop();
@@ -46,7 +46,7 @@ t.test('after the readers leave, nobody holds the encoder or the camera, and the
 t.test('camera JPEGs that RTP/JPEG cannot carry are skipped and counted, not sent broken', async (t) => {
   const optimised = startJpegFeed({ size: '320x240', rate: 10, huffman: 'optimal' });
   t.teardown(() => optimised.stop());
-  server.mount('odd.mjpg', jpegRtpSource(optimised, 0, (reason) => server.countSkipped('odd.mjpg', reason)), LIMITS);
+  server.mount('odd.mjpg', jpegRtpPayloader(optimised, 0, (reason) => server.countSkipped('odd.mjpg', reason)), LIMITS);
   t.teardown(() => server.unmount('odd.mjpg'));
   const { client, play } = await playOverTcp(server.port, 'odd.mjpg');
   t.teardown(() => client.close());

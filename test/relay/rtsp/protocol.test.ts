@@ -3,13 +3,13 @@ import t from 'tap';
 import { parseRtpPacket } from '../../../media/rtp/rtp.ts';
 import { ReceiverReporter } from '../../../media/rtp/rtcp.ts';
 import { startTestEncodedSource } from '../../helpers/encoded-source.ts';
-import { h264RtpSource } from '../../../relay/rtsp/sources.ts';
+import { h264RtpPayloader } from '../../../relay/rtsp/rtp-payloaders.ts';
 import { countingSource, LIMITS, playOverTcp, startServer, TestRtspClient } from './fixtures.ts';
 
 const encoded = startTestEncodedSource({ size: '320x240', rate: 25, gop: 25 });
 const video = countingSource(encoded.hub);
 const server = await startServer({ sessionTimeoutMs: 1500 });
-server.mount('cam.flv', h264RtpSource(video), LIMITS);
+server.mount('cam.flv', h264RtpPayloader(video), LIMITS);
 const url = `rtsp://127.0.0.1:${server.port}/cam.flv`;
 t.teardown(async () => {
   await server.close();

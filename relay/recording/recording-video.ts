@@ -9,7 +9,7 @@ export interface EncoderSupply {
 }
 
 /** The camera's encoded video at its recording settings, and how to let go of it. */
-export interface RecordingSource {
+export interface RecordingVideo {
   readonly video: EncodedVideoSource;
   close(): Promise<void>;
 }
@@ -33,7 +33,7 @@ export function recordingEncoderSettings(camera: CameraConfig): EncoderSettings 
  * The one place the recorder gets a camera's encoded H.264: the camera's shared encoder at the Record* settings
  * (the same one a live stream with those settings uses), fed by the camera's Feed, so no second camera connection.
  */
-export function recordingSource(relay: EncoderSupply, camera: CameraConfig): RecordingSource {
+export function recordingVideo(relay: EncoderSupply, camera: CameraConfig): RecordingVideo {
   const user = `record:${camera.name}`;
   const video = relay.encoderFor(camera.name, recordingEncoderSettings(camera), user);
   return { video, close: () => relay.releaseEncoder(user) };

@@ -3,14 +3,14 @@ import { withParameterSets } from '../../media/h264/params.ts';
 import { packetizeJpeg, parseJpegForRtp, type JpegSkipReason } from '../../media/rtp/jpeg-packetizer.ts';
 import type { JpegFrame } from '../../adapters/types.ts';
 import type { EncodedVideoFrame, EncodedVideoSource } from '../../media/types.ts';
-import type { RtpEmit, RtpMediaSource } from './rtp-stream.ts';
+import type { RtpEmit, RtpPayloader } from './rtp-stream.ts';
 
 const H264_PAYLOAD_TYPE = 96;
 /** RFC 3551's static payload type for JPEG. */
 const JPEG_PAYLOAD_TYPE = 26;
 
 /** An encoder's H.264 as RTP: every keyframe carries SPS and PPS in band, so a reader can start at any keyframe. */
-export function h264RtpSource(video: EncodedVideoSource): RtpMediaSource {
+export function h264RtpPayloader(video: EncodedVideoSource): RtpPayloader {
   const emitFrame = (emit: RtpEmit, frame: EncodedVideoFrame): void => {
     emit(packetizeH264(withParameterSets(frame)), frame.keyframe, frame.pts);
   };
@@ -51,7 +51,7 @@ export type JpegSkipCounter = (reason: JpegSkipReason) => void;
  * A camera's JPEGs as RTP/JPEG, passed through without transcoding and paced to `frameRate` (0: every frame) like
  * the MJPEG output. JPEGs the format cannot carry are skipped and counted.
  */
-export function jpegRtpSource(feed: JpegFeed, frameRate: number, onSkip: JpegSkipCounter): RtpMediaSource {
+export function jpegRtpPayloader(feed: JpegFeed, frameRate: number, onSkip: JpegSkipCounter): RtpPayloader {
   return {
     codec: 'jpeg',
     payloadType: JPEG_PAYLOAD_TYPE,

@@ -6,7 +6,8 @@ import type { AdapterError } from '../errors.ts';
 import type { Frame } from '../types.ts';
 import type { PushCodec } from './codecs.ts';
 import { RtpPortPool } from './ports.ts';
-import { plainAddress, PushSession, type PushEndReason } from './session.ts';
+import { PushSession, type PushEndReason } from './session.ts';
+import { plainAddress } from '../../lib/address.ts';
 import { assignSsrc } from './source-stream.ts';
 
 /** A refusal with one of the source protocol's error codes; the gateway turns it into JSON and a status. */
@@ -20,7 +21,7 @@ export class PushError extends Error {
   }
 }
 
-/** What a running push adapter hears from the hub about its camera. */
+/** What a running push adapter hears from the gateway about its camera. */
 export interface PushListener {
   /** True once the camera has taken a keyframe of the current stream and goes on from it. */
   readonly taking: boolean;
@@ -62,9 +63,9 @@ function digest(text: string): Buffer {
 
 /**
  * The relay's side of push ingest: which camera a key opens, utilization ids, port pairs, the live session of each
- * push camera, and the adapter of each camera waiting for frames. One per relay; the gateway and the adapters share it.
+ * push camera, and the adapter of each camera waiting for frames. One per relay; /api/source and the push adapters share it.
  */
-export class PushHub {
+export class PushGateway {
   private readonly utilizations = new Map<string, Utilization>();
   private readonly listeners = new Map<string, PushListener>();
   private readonly pool: RtpPortPool;

@@ -2,19 +2,20 @@ import { isIP } from 'node:net';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { PUSH_CODECS, type PushCodec } from '../../adapters/push/codecs.ts';
-import { PushError, type PushHub, type PushStreamInfo } from '../../adapters/push/hub.ts';
+import { PushError, type PushGateway, type PushStreamInfo } from '../../adapters/push/gateway.ts';
 import type { PushSession } from '../../adapters/push/session.ts';
 import { accessControlOf } from '../auth/access.ts';
 import type { Logger } from '../../lib/log.ts';
+import { unmapIpv4 } from '../../lib/address.ts';
 import type { RelayConfig, StreamConfig } from '../../conf/types.ts';
 import { KeyThrottle } from './key-throttle.ts';
-import { BodyError, readJsonObject } from './json-body.ts';
+import { BodyError, readJsonObject } from '../http/json-body.ts';
 
 /** What the publishers' gateway needs of the running relay: its config, the push hub, and whether a camera is idle. */
-export interface SourceGatewayRelay {
+export interface PushApiRelay {
   readonly config: RelayConfig;
   readonly deps: { readonly log: Logger };
-  readonly push: PushHub;
+  readonly push: PushGateway;
   readonly feeds: ReadonlyMap<string, { readonly state: string }>;
   startedStreams?(): readonly StreamConfig[];
 }
@@ -64,10 +65,10 @@ function codecField(body: Record<string, unknown>): PushCodec {
 }
 
 /** The host a publisher sends to: PublishAddress, else HTTPBindAddress, else (bound to a wildcard) where it reached us. */
-function publishHost(ctx: Context, relay: SourceGatewayRelay): string {
+function publishHost(ctx: Context, relay: PushApiRelay): string {
   const { publishAddress, httpBindAddress } = relay.config;
   const wildcard = httpBindAddress === '0.0.0.0' || httpBindAddress === '::';
-  const host = publishAddress ?? (wildcard ? (ctx.socket.localAddress ?? httpBindAddress).replace(/^::ffff:(?=\d)/, '') : httpBindAddress);
+  const host = publishAddress ?? (wildcard ? unmapIpv4(ctx.socket.localAddress ?? httpBindAddress) : httpBindAddress);
   return isIP(host) === 6 ? `[${host}]` : host;
 }
 
@@ -141,7 +142,7 @@ function streamEntry(stream: PushStreamInfo): Record<string, unknown> {
  * `{error_code, error_txt}` with the HTTP status of the code's first three digits. Keys are never logged; bad keys from
  * one address slow down its next requests.
  */
-export function registerSourceApi(router: Router, relay: SourceGatewayRelay, log: Logger): void {
+export function registerPushApi(router: Router, relay: PushApiRelay, log: Logger): void {
   const throttle = new KeyThrottle((address) => log.warn(`slowing down /api/source requests from ${address} after repeated bad keys`));
 
   const checkedKey = async (body: Record<string, unknown>, address: string): Promise<string> => {
