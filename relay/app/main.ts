@@ -13,6 +13,7 @@ import { accessControlOf } from '../auth/access.ts';
 import { limitConnections } from '../http/connection-limits.ts';
 import { listenHttps } from '../http/tls.ts';
 import { restartNeeded, securityNotices } from './notices.ts';
+import { startWebRtc } from '../webrtc/index.ts';
 
 /** A running relay with its HTTP server. */
 export interface RunningRelay {
@@ -45,13 +46,15 @@ export async function startRelay(
   const relay = new Relay(config, { ffmpeg, adapters, log });
   await relay.start();
   let recordings = await startRecordings(relay, log);
-  const app = createApp(relay, log.child('http'));
+  const webrtc = startWebRtc(relay, log.child('webrtc'));
+  const app = createApp(relay, log.child('http'), [webrtc]);
   let listening;
   try {
     listening = await listen(app, config.httpPort, config.httpBindAddress);
   } catch (error) {
     // A relay that cannot listen (port in use) leaves nothing behind: no encoders, no HLS directory.
     await recordings.stop();
+    await webrtc.close();
     await relay.stop();
     throw error;
   }
@@ -126,6 +129,7 @@ export async function startRelay(
       stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         await rtsp?.close();
+        await webrtc.close();
         await recordings.stop();
         await relay.stop();
         server.closeAllConnections();

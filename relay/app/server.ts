@@ -19,8 +19,14 @@ import { securityHeaders } from '../http/security-headers.ts';
 const MAX_PATH_LENGTH = 1024;
 const NAME = '[A-Za-z0-9][A-Za-z0-9._-]{0,127}';
 
+/** A protocol served on the HTTP edge beside the streams (WHEP): its routes, and the methods beyond GET it takes. */
+export interface HttpMount {
+  register(router: Router): void;
+  accepts(method: string, path: string): boolean;
+}
+
 /** Builds the Koa app: streams at /NAME (as ffserver), HLS segments at /PREFIX/SEGMENT, redirects, pages. */
-export function createApp(relay: Relay, log: Logger): Koa {
+export function createApp(relay: Relay, log: Logger, mounts: readonly HttpMount[] = []): Koa {
   const app = new Koa();
   app.proxy = false;
   // Koa's default error printer writes raw stacks; every error goes through the logger instead, one line each.
@@ -35,7 +41,8 @@ export function createApp(relay: Relay, log: Logger): Koa {
     try {
       if (ctx.path.length > MAX_PATH_LENGTH) throw new RelayError('BAD_REQUEST', 'request path too long');
       const apiPost = ctx.method === 'POST' && ctx.path.startsWith('/api/');
-      if (ctx.method !== 'GET' && ctx.method !== 'HEAD' && !apiPost) {
+      const mounted = mounts.some((mount) => mount.accepts(ctx.method, ctx.path));
+      if (ctx.method !== 'GET' && ctx.method !== 'HEAD' && !apiPost && !mounted) {
         ctx.set('Allow', 'GET, HEAD');
         ctx.status = 405;
         ctx.body = 'method not allowed\n';
@@ -55,6 +62,7 @@ export function createApp(relay: Relay, log: Logger): Koa {
   registerVodRoutes(router, relay, log);
   registerRecordingRoutes(router, relay);
   registerControlRoutes(router, relay);
+  for (const mount of mounts) mount.register(router);
 
   router.get(new RegExp(`^/(${NAME})$`), async (ctx) => {
     const name = ctx.params[0] ?? decodeURIComponent(ctx.path.slice(1));
