@@ -4,6 +4,7 @@ import { sampleHistory, StatusHistory } from './history.ts';
 import { createMetricsRegistry } from './metrics.ts';
 import { loadAsset } from './pages/assets.ts';
 import { renderFlvPlayerPage } from './pages/flv-player-page.ts';
+import { renderWebRtcPlayerPage } from './pages/webrtc-player-page.ts';
 import { renderIndexPage } from './pages/index-page.ts';
 import { renderCharts } from './pages/charts.ts';
 import { renderPlayerPage, type PlayerRequest } from './pages/player-page.ts';
@@ -74,7 +75,10 @@ export function registerPages(router: Router, relay: Relay): void {
 }
 
 async function servePlayer(ctx: Context, next: Next, relay: Relay, snapshot: () => ReturnType<typeof statusSnapshot>): Promise<void> {
-  const name = ctx.path.slice('/player/'.length);
+  const page = ctx.path.slice('/player/'.length);
+  // /player/NAME.webrtc: the stream over WebRTC, for the streams that offer it.
+  const webrtc = page.endsWith('.webrtc') && relay.outputs.get(page.slice(0, -'.webrtc'.length))?.config.webrtc === true;
+  const name = webrtc ? page.slice(0, -'.webrtc'.length) : page;
   const format = relay.outputs.get(name)?.config.format;
   if (format !== 'hls' && format !== 'flv') return next();
   const { streams } = snapshot();
@@ -99,6 +103,7 @@ async function servePlayer(ctx: Context, next: Next, relay: Relay, snapshot: () 
   // Only a camera with a control backend gets the control panel: asking the others would log a 404 in every viewer's console.
   const cameraControl = relay.config.cameras.some((camera) => camera.name === stream.camera && camera.control.kind !== 'none');
   const request = { ...playerRequest(ctx), cameraControl };
+  if (webrtc) return sendHtml(ctx, renderWebRtcPlayerPage(tokenized(stream), request));
   if (format === 'flv') return sendHtml(ctx, renderFlvPlayerPage(tokenized(stream), sibling('hls'), request));
   sendHtml(ctx, renderPlayerPage(tokenized(stream), sibling('mpjpeg'), request));
 }

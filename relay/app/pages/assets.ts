@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-const playerDir = fileURLToPath(new URL('../../player/', import.meta.url));
+const playerDir = fileURLToPath(new URL('../../../player/', import.meta.url));
 
 /** One static file the relay serves under /assets/. */
 interface Asset {
@@ -16,6 +16,7 @@ const ASSETS: Record<string, Asset> = {
   'mpegts.js': { file: packageFile('mpegts.js/dist/mpegts.js'), type: 'application/javascript; charset=utf-8' },
   'player-shell.js': { file: `${playerDir}player-shell.js`, type: 'application/javascript; charset=utf-8' },
   'flv-player.js': { file: `${playerDir}flv-player.js`, type: 'application/javascript; charset=utf-8' },
+  'webrtc.js': { file: `${playerDir}webrtc.js`, type: 'application/javascript; charset=utf-8' },
   'player.js': { file: `${playerDir}player.js`, type: 'application/javascript; charset=utf-8' },
   'vod.js': { file: `${playerDir}vod.js`, type: 'application/javascript; charset=utf-8' },
   'status.js': { file: `${playerDir}status.js`, type: 'application/javascript; charset=utf-8' },
