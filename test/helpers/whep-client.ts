@@ -70,6 +70,8 @@ export class WhepClient {
   private readonly listeners = new Set<() => void>();
   sessionUrl: string | undefined;
   answer: WhepAnswer | undefined;
+  /** Why the answer could not be applied, if it could not. */
+  failure: string | undefined;
 
   private constructor(
     private readonly peer: PeerConnection,
@@ -89,7 +91,11 @@ export class WhepClient {
     client.answer = await whepRequest(url, 'POST', peer.localDescription()!.sdp, 'application/sdp', headers);
     if (client.answer.status !== 201) return client;
     client.sessionUrl = new URL(client.answer.headers.get('location')!, url).href;
-    peer.setRemoteDescription(client.answer.body, 'answer');
+    try {
+      peer.setRemoteDescription(client.answer.body, 'answer');
+    } catch (error) {
+      client.failure = (error as Error).message;
+    }
     return client;
   }
 
