@@ -79,7 +79,7 @@ export function buildConfig(
     }
     const retry = { maxDelayMs: get<number>('RetryMaxDelay'), resetAfterMs: get<number>('RetryResetAfter') };
     if (block.kind === 'Camera') pushDefined(cameras, buildCamera(block, problems, schemes, get<number>('VodStreamTimeout'), retry, security));
-    else if (block.kind === 'Stream') pushDefined(streams, buildStream(block, problems, security));
+    else if (block.kind === 'Stream') pushDefined(streams, buildStream(block, problems, security, get<boolean>('WebRTC')));
     else redirects.push({ name: block.name, line: block.line, url: reader('Redirect', block.values)<string>('URL') });
   }
   checkPortClashes(global, { HTTPPort: get<number>('HTTPPort'), HTTPSPort: security.httpsPort, RTSPPort: get<number>('RTSPPort') }, problems);
@@ -107,6 +107,9 @@ export function buildConfig(
     rtspUdpPortRange: get<readonly [number, number]>('RTSPUDPPortRange'),
     rtspSessionTimeoutMs: get<number>('RTSPSessionTimeout'),
     rtpPortRange: get<readonly [number, number]>('RTPPortRange'),
+    webrtcDefault: get<boolean>('WebRTC'),
+    webrtcUdpPort: get<number>('WebRTCUDPPort'),
+    webrtcConnectTimeoutMs: get<number>('WebRTCConnectTimeout'),
     publishAddress: get<string | undefined>('PublishAddress'),
     mediaPath: get<string>('MediaPath'),
     vodCachePath: get<string | undefined>('VodCachePath'),
@@ -232,7 +235,7 @@ function redactText(text: string): string {
 }
 
 /** A Stream block's config, with the directive table's defaults for what it leaves out. */
-export function buildStream(block: ParsedBlock, problems: Problems, security: SecurityConfig): StreamConfig | undefined {
+export function buildStream(block: ParsedBlock, problems: Problems, security: SecurityConfig, webrtcDefault: boolean): StreamConfig | undefined {
   const get = reader('Stream', block.values);
   const extension = block.name.includes('.') ? block.name.split('.').pop()!.toLowerCase() : '';
   const format = get<StreamFormat | undefined>('Format') ?? FORMAT_BY_EXTENSION[extension];
@@ -260,6 +263,7 @@ export function buildStream(block: ParsedBlock, problems: Problems, security: Se
   if (format !== 'hls') for (const directive of ['HLSSegmentTime', 'HLSListSize', 'LowLatency']) misuse(directive, 'applies to Format hls only');
   if (format === 'jpeg' || format === 'status') misuse('RTSP', 'applies to video streams only (flv, hls, mpjpeg)');
   if (!transcoded) misuse('WebSocket', 'applies to H.264 streams only (Format flv, hls)');
+  if (!transcoded) misuse('WebRTC', 'applies to H.264 streams only (flv, hls)');
   if (codec === 'copy') {
     for (const directive of ['VideoSize', 'VideoQMin', 'VideoQMax', 'VideoGopSize', 'VideoFrameRate']) {
       misuse(directive, 'does not apply with VideoCodec copy (the camera\'s H.264 is passed on unchanged)');
@@ -292,6 +296,7 @@ export function buildStream(block: ParsedBlock, problems: Problems, security: Se
     viewerWriteTimeoutMs: get('ViewerWriteTimeout'),
     rtsp: get<boolean>('RTSP') && format !== 'jpeg' && format !== 'status',
     webSocket: get<boolean>('WebSocket') && transcoded,
+    webrtc: (get<boolean | undefined>('WebRTC') ?? webrtcDefault) && transcoded,
     access: streamAccess(block.values, security, problems),
   };
 }

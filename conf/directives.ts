@@ -33,6 +33,9 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     RTSPUDPPortRange: { parse: portRange, default: [6970, 6999] },
     RTSPSessionTimeout: { parse: seconds(5, 3600), default: 60_000 },
     RTPPortRange: { parse: portRange, default: [30000, 30999] },
+    WebRTC: { parse: boolean, default: true },
+    WebRTCUDPPort: { parse: ANY_PORT, default: 0 },
+    WebRTCConnectTimeout: { parse: seconds(1, 600), default: 10_000 },
     PublishAddress: { parse: text },
     MediaPath: { parse: text, default: './media' },
     VodCachePath: { parse: text },
@@ -100,6 +103,8 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     ViewerWriteTimeout: { parse: seconds(0.5, 600), default: 20_000 },
     RTSP: { parse: boolean, default: true },
     WebSocket: { parse: boolean, default: true },
+    /** Overrides the global WebRTC for this stream. */
+    WebRTC: { parse: boolean },
     Access: { parse: oneOf(['public', 'token'] as const) },
   },
   Redirect: {

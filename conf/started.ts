@@ -28,7 +28,7 @@ export function buildStartedCamera(
   const built = buildCamera(block('Camera', camera), problems, schemes, running.vodStreamTimeoutMs, retry, running.security);
   const builtStreams: StreamConfig[] = [];
   for (const stream of streams) {
-    const config = buildStream(block('Stream', stream), problems, running.security);
+    const config = buildStream(block('Stream', stream), problems, running.security, running.webrtcDefault);
     if (config) builtStreams.push(withoutAccess(config));
   }
   if (problems.errors.length > 0 || !built) throw new ConfigError(problems.errors.length > 0 ? problems.errors : [{ file: ORIGIN, line: 0, message: `<Camera ${camera.name}>: not usable` }]);

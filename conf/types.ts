@@ -23,6 +23,12 @@ export interface RelayConfig {
   readonly rtspUdpPortRange: readonly [number, number];
   /** An RTSP session with no sign of life for this long ends, ms. */
   readonly rtspSessionTimeoutMs: number;
+  /** Whether streams play over WebRTC unless a Stream says otherwise (the global WebRTC). */
+  readonly webrtcDefault: boolean;
+  /** The one UDP port every WebRTC session shares (ICE multiplexed); 0: each session takes a port of the system's. */
+  readonly webrtcUdpPort: number;
+  /** A WebRTC session that has not connected (ICE and DTLS) this long after its offer ends, ms. */
+  readonly webrtcConnectTimeoutMs: number;
   /** UDP ports handed to push publishers: an even RTP port and the next odd RTCP port per stream. */
   readonly rtpPortRange: readonly [number, number];
   /** The address given to push publishers; undefined: HTTPBindAddress (or, when that is a wildcard, the address the request came in on). */
@@ -162,6 +168,8 @@ export interface StreamConfig {
   readonly rtsp: boolean;
   /** Also served over a WebSocket at /NAME.ws (flv and hls: the same H.264, as fMP4 fragments or raw access units). */
   readonly webSocket: boolean;
+  /** Also served over WebRTC (WHEP at /NAME/whep): the global WebRTC unless the Stream sets its own; H.264 streams only. */
+  readonly webrtc: boolean;
   /** Who may watch: anyone, or holders of a viewer token (the stream's Access; when absent, DefaultAccess). */
   readonly access?: Access;
 }

@@ -17,6 +17,7 @@ import { limitConnections } from '../http/connection-limits.ts';
 import { listenHttps } from '../http/tls.ts';
 import { restartNeeded, securityNotices } from './notices.ts';
 import { mountWebSocket } from '../outputs/ws/mount.ts';
+import { startWebRtc } from '../webrtc/index.ts';
 
 /** A running relay with its HTTP server. */
 export interface RunningRelay {
@@ -51,13 +52,16 @@ export async function startRelay(
   await relay.start();
   const recordingsNow: RecordingsRef = { current: undefined };
   let recordings = await startRecordings(relay, log, recordingsNow);
-  const app = createApp(relay, log.child('http'), recordingsNow);
+  const webrtc = startWebRtc(relay, log.child('webrtc'));
+  relay.addProtocolServer(webrtc.edge);
+  const app = createApp(relay, log.child('http'), recordingsNow, [webrtc]);
   let listening;
   try {
     listening = await listen(app, config.httpPort, config.httpBindAddress);
   } catch (error) {
     // A relay that cannot listen (port in use) leaves nothing behind: no encoders, no HLS directory.
     await recordings.stop();
+    await webrtc.close();
     await relay.stop();
     throw error;
   }
@@ -133,6 +137,7 @@ export async function startRelay(
     stop() {
       stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        await webrtc.close();
         await recordings.stop();
         await relay.stop();
         server.closeAllConnections();

@@ -5,6 +5,7 @@ import { createMetricsRegistry } from './metrics.ts';
 import { loadAsset } from './pages/assets.ts';
 import { renderFlvPlayerPage } from './pages/flv-player-page.ts';
 import { renderLivePlayerPage } from './pages/live-player-page.ts';
+import { renderWebRtcPlayerPage } from './pages/webrtc-player-page.ts';
 import { renderIndexPage } from './pages/index-page.ts';
 import { renderCharts } from './pages/charts.ts';
 import { renderPlayerPage, type PlayerRequest } from './pages/player-page.ts';
@@ -76,8 +77,11 @@ export function registerPages(router: Router, relay: Relay, recordings: Recordin
 }
 
 async function servePlayer(ctx: Context, next: Next, relay: Relay, snapshot: () => ReturnType<typeof statusSnapshot>): Promise<void> {
-  const live = ctx.path.endsWith('.live') && relay.outputs.get(ctx.path.slice('/player/'.length, -'.live'.length))?.config.webSocket;
-  const name = ctx.path.slice('/player/'.length, live ? -'.live'.length : undefined);
+  const page = ctx.path.slice('/player/'.length);
+  const live = page.endsWith('.live') && relay.outputs.get(page.slice(0, -'.live'.length))?.config.webSocket === true;
+  // /player/NAME.webrtc: the stream over WebRTC, for the streams that offer it.
+  const webrtc = page.endsWith('.webrtc') && relay.outputs.get(page.slice(0, -'.webrtc'.length))?.config.webrtc === true;
+  const name = live ? page.slice(0, -'.live'.length) : webrtc ? page.slice(0, -'.webrtc'.length) : page;
   const player = relay.outputs.get(name)?.player;
   if (!player) return next();
   const { streams } = snapshot();
@@ -103,6 +107,7 @@ async function servePlayer(ctx: Context, next: Next, relay: Relay, snapshot: () 
   const cameraControl = relay.config.cameras.some((camera) => camera.name === stream.camera && camera.control.kind !== 'none');
   const request = { ...playerRequest(ctx), cameraControl };
   if (live) return sendHtml(ctx, renderLivePlayerPage(tokenized(stream), request));
+  if (webrtc) return sendHtml(ctx, renderWebRtcPlayerPage(tokenized(stream), request));
   if (player === 'flv') return sendHtml(ctx, renderFlvPlayerPage(tokenized(stream), sibling('hls'), request));
   sendHtml(ctx, renderPlayerPage(tokenized(stream), sibling('mpjpeg'), request));
 }

@@ -22,11 +22,17 @@ import { webSocketRoute } from '../outputs/ws/mount.ts';
 const MAX_PATH_LENGTH = 1024;
 const NAME = '[A-Za-z0-9][A-Za-z0-9._-]{0,127}';
 
+/** A protocol served on the HTTP edge beside the streams (WHEP): its routes, and the methods beyond GET it takes. */
+export interface HttpMount {
+  register(router: Router): void;
+  accepts(method: string, path: string): boolean;
+}
+
 /**
  * Builds the Koa app: streams at /NAME (as ffserver), HLS segments at /PREFIX/SEGMENT, redirects, pages.
  * `recordings` holds the relay's recordings of the moment (a reload replaces them).
  */
-export function createApp(relay: Relay, log: Logger, recordings: RecordingsRef): Koa {
+export function createApp(relay: Relay, log: Logger, recordings: RecordingsRef, mounts: readonly HttpMount[] = []): Koa {
   const app = new Koa();
   app.proxy = false;
   // Koa's default error printer writes raw stacks; every error goes through the logger instead, one line each.
@@ -41,7 +47,8 @@ export function createApp(relay: Relay, log: Logger, recordings: RecordingsRef):
     try {
       if (ctx.path.length > MAX_PATH_LENGTH) throw new RelayError('BAD_REQUEST', 'request path too long');
       const apiPost = ctx.method === 'POST' && ctx.path.startsWith('/api/');
-      if (ctx.method !== 'GET' && ctx.method !== 'HEAD' && !apiPost) {
+      const mounted = mounts.some((mount) => mount.accepts(ctx.method, ctx.path));
+      if (ctx.method !== 'GET' && ctx.method !== 'HEAD' && !apiPost && !mounted) {
         ctx.set('Allow', 'GET, HEAD');
         ctx.status = 405;
         ctx.body = 'method not allowed\n';
@@ -63,6 +70,7 @@ export function createApp(relay: Relay, log: Logger, recordings: RecordingsRef):
   registerVodRoutes(router, relay, log);
   registerRecordingRoutes(router, relay, recordings);
   registerControlRoutes(router, relay);
+  for (const mount of mounts) mount.register(router);
 
   router.get(new RegExp(`^/(${NAME})$`), async (ctx) => {
     const name = ctx.params[0] ?? decodeURIComponent(ctx.path.slice(1));

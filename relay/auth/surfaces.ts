@@ -106,6 +106,8 @@ function classifyNormalised(streams: Streams, cased: string): Surface {
   const stream = streamNamed(streams, parts[0]!) ?? (wsName ? streamNamed(streams, wsName) : undefined);
   if (stream && stream.format === 'status') return ADMIN;
   if (stream && parts.length === 1) return viewerOf(streams, stream);
+  // A WHEP offer is a viewer's request like a GET of the stream; its session URL (`/NAME/whep/ID`) is the capability.
+  if (stream && parts.length === 2 && parts[1] === 'whep') return viewerOf(streams, stream);
   const hls = parts.length > 1 ? hlsStreamOfFolder(streams, parts[0]!) : undefined;
   if (hls) return viewerOf(streams, hls);
   return PUBLIC;

@@ -16,6 +16,7 @@ const stream: StreamConfig = {
   hlsSegmentSeconds: 2, hlsListSize: 6, lowLatency: false, viewerBudgetBytes: 1 << 20, viewerHardLimitBytes: 8 << 20, viewerWriteTimeoutMs: 20_000,
   rtsp: true,
   webSocket: true,
+  webrtc: false,
 };
 // Frames go in as Matroska with their source timestamps: no wall-clock stamping, whatever the camera's codec.
 const input = ['-hide_banner', '-nostats', '-loglevel', 'error', '-fflags', '+nobuffer', '-probesize', '32768', '-analyzeduration', '0',

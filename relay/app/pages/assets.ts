@@ -17,6 +17,7 @@ const ASSETS: Record<string, Asset> = {
   'player-shell.js': { file: `${playerDir}player-shell.js`, type: 'application/javascript; charset=utf-8' },
   'live.js': { file: `${playerDir}live.js`, type: 'application/javascript; charset=utf-8' },
   'flv-player.js': { file: `${playerDir}flv-player.js`, type: 'application/javascript; charset=utf-8' },
+  'webrtc.js': { file: `${playerDir}webrtc.js`, type: 'application/javascript; charset=utf-8' },
   'player.js': { file: `${playerDir}player.js`, type: 'application/javascript; charset=utf-8' },
   'vod.js': { file: `${playerDir}vod.js`, type: 'application/javascript; charset=utf-8' },
   'status.js': { file: `${playerDir}status.js`, type: 'application/javascript; charset=utf-8' },

@@ -1,0 +1,201 @@
+import type { RtcConfig } from 'node-datachannel';
+import type { RelayConfig } from '../../conf/types.ts';
+import type { Logger } from '../../lib/log.ts';
+import type { Refusal } from '../core/admission.ts';
+import type { EdgeConsumer, EdgeStreamStats } from '../core/edge.ts';
+import type { ProtocolMount, ProtocolServer } from '../outputs/registry.ts';
+import { RelayError } from '../core/errors.ts';
+import type { StreamOutput } from '../outputs/output.ts';
+import { OfferError, parseWhepOffer } from './offer.ts';
+import { WhepSession } from './session.ts';
+import { StreamPackets } from './stream-packets.ts';
+
+/** Sessions still connecting at once, over all streams: POSTs that never complete ICE cannot pile up past this. */
+export const MAX_CONNECTING_SESSIONS = 64;
+const SWEEP_INTERVAL_MS = 1000;
+
+/** What the WebRTC edge needs of the relay: its config, its streams and admission. */
+export interface WebRtcHost {
+  readonly config: RelayConfig;
+  readonly outputs: ReadonlyMap<string, StreamOutput>;
+  readonly admission: { check(output: StreamOutput): Refusal | undefined };
+}
+
+interface MountedStream {
+  readonly output: StreamOutput;
+  readonly packets: StreamPackets;
+  readonly sessions: Set<WhepSession>;
+}
+
+/** A wildcard bind address lets libdatachannel gather every interface; a specific one is the only host candidate. */
+function rtcConfig(config: RelayConfig): RtcConfig {
+  const port = config.webrtcUdpPort;
+  const wildcard = config.httpBindAddress === '0.0.0.0' || config.httpBindAddress === '::';
+  return {
+    iceServers: [],
+    ...(wildcard ? {} : { bindAddress: config.httpBindAddress }),
+    ...(port > 0 ? { enableIceUdpMux: true, portRangeBegin: port, portRangeEnd: port } : {}),
+  };
+}
+
+/**
+ * The WHEP edge: serves every H.264 stream with `WebRTC yes` at /NAME/whep. Each stream is packetized once, on the
+ * first session, for all its sessions; sessions count against MaxClients and MaxBandwidth like HTTP viewers (refused
+ * before any ICE), and end with their stream when a reload removes or changes it.
+ */
+export class WebRtcEdge implements ProtocolServer {
+  readonly protocol = 'webrtc';
+  private readonly sessions = new Map<string, WhepSession>();
+  private readonly streams = new Map<string, MountedStream>();
+  private readonly rtc: RtcConfig;
+  private readonly sweepTimer: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    private readonly host: WebRtcHost,
+    private readonly log: Logger,
+  ) {
+    this.rtc = rtcConfig(host.config);
+    this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+    this.sweepTimer.unref();
+  }
+
+  /** Sessions still connecting (ICE or DTLS under way). */
+  get connecting(): number {
+    let count = 0;
+    for (const session of this.sessions.values()) if (!session.connected) count++;
+    return count;
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** Answers a WHEP offer for stream `name`: the SDP answer and the session's id (its URL's last part). */
+  async offer(name: string, sdp: string, address: string): Promise<{ answer: string; id: string }> {
+    if (this.closed) throw new RelayError('NOT_READY', 'the relay is stopping');
+    const output = this.host.outputs.get(name);
+    if (!output?.config.webrtc || !output.video) throw new RelayError('NOT_FOUND', `no WebRTC stream at /${name}/whep`);
+    const refusal = this.host.admission.check(output);
+    if (refusal) throw new RelayError('FULL', refusal.reason);
+    if (this.connecting >= MAX_CONNECTING_SESSIONS) throw new RelayError('FULL', `too many WebRTC sessions connecting (${MAX_CONNECTING_SESSIONS})`);
+    const stream = this.streamFor(name, output);
+    let offer;
+    try {
+      offer = parseWhepOffer(sdp, stream.packets.profile);
+    } catch (error) {
+      if (error instanceof OfferError) throw new RelayError('BAD_REQUEST', error.message);
+      throw error;
+    }
+    const session = new WhepSession({
+      stream: name,
+      packets: stream.packets,
+      offer,
+      offerSdp: sdp,
+      rtc: this.rtc,
+      connectTimeoutMs: this.host.config.webrtcConnectTimeoutMs,
+      address,
+      log: this.log,
+      onClosed: (closed) => this.forget(name, closed),
+    });
+    this.sessions.set(session.id, session);
+    stream.sessions.add(session);
+    let answer: string;
+    try {
+      answer = await session.answer();
+    } catch (error) {
+      throw new RelayError('BAD_REQUEST', `the offer was refused: ${(error as Error).message.slice(0, 200)}`);
+    }
+    this.log.info(`${name}: WebRTC viewer ${address} offered (session ${session.id.slice(0, 6)})`);
+    return { answer, id: session.id };
+  }
+
+  /** The session of stream `name` at `id`; a wrong name or id is 404, whoever asks. */
+  session(name: string, id: string): WhepSession {
+    const session = this.sessions.get(id);
+    if (!session || !this.streams.get(name)?.sessions.has(session)) throw new RelayError('NOT_FOUND', 'no such WebRTC session');
+    return session;
+  }
+
+  /** Offers a stream with `WebRTC yes` (packetized on its first session); the mount counts its sessions for admission and /stat.json. */
+  mount(output: StreamOutput): ProtocolMount | undefined {
+    const name = output.config.name;
+    if (!output.config.webrtc || !output.video) return undefined;
+    return {
+      stats: () => this.streamStats(name) ?? { viewers: 0, bytesOut: 0 },
+      consumers: (max) => this.consumers(name, max),
+      unmount: () => {
+        const stream = this.streams.get(name);
+        if (stream?.output === output) this.unmount(name, stream);
+      },
+    };
+  }
+
+  streamStats(stream: string): EdgeStreamStats | undefined {
+    const mounted = this.streams.get(stream);
+    if (!mounted) return undefined;
+    let bytesOut = 0;
+    let connecting = 0;
+    let nacks = 0;
+    let keyframeRequests = 0;
+    for (const session of mounted.sessions) {
+      const stats = session.stats();
+      bytesOut += stats.bytesSent;
+      nacks += stats.nacks;
+      keyframeRequests += stats.keyframeRequests;
+      if (stats.state === 'connecting') connecting++;
+    }
+    return { viewers: mounted.sessions.size, connecting, bytesOut, nacks, keyframeRequests, framesOut: mounted.packets.framesOut, packetsOut: mounted.packets.packetsOut };
+  }
+
+  consumers(stream: string, max: number): EdgeConsumer[] {
+    const mounted = this.streams.get(stream);
+    if (!mounted) return [];
+    return [...mounted.sessions].slice(0, max).map((session) => {
+      const stats = session.stats();
+      return { ...stats, handle: session, address: session.address, since: session.since, drops: 0, protocol: 'webrtc' };
+    });
+  }
+
+  /** Ends every session and stops taking frames. Safe to call twice. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.sweepTimer);
+    for (const session of [...this.sessions.values()]) session.close('relay stopping');
+    for (const stream of this.streams.values()) stream.packets.close();
+    this.streams.clear();
+  }
+
+  private streamFor(name: string, output: StreamOutput): MountedStream {
+    let stream = this.streams.get(name);
+    if (stream?.output !== output) {
+      if (stream) this.unmount(name, stream);
+      const video = output.video!;
+      stream = { output, packets: new StreamPackets(video, () => output.feed.state === 'live'), sessions: new Set() };
+      this.streams.set(name, stream);
+    }
+    return stream;
+  }
+
+  private unmount(name: string, stream: MountedStream): void {
+    for (const session of [...stream.sessions]) session.close('stream removed or changed');
+    stream.packets.close();
+    this.streams.delete(name);
+  }
+
+  private forget(name: string, session: WhepSession): void {
+    this.sessions.delete(session.id);
+    const stream = this.streams.get(name);
+    stream?.sessions.delete(session);
+    // A stream nobody watches over WebRTC is dropped from status; its packetizer already let go of the encoder.
+    if (stream && stream.sessions.size === 0) this.streams.delete(name);
+  }
+
+  /** Ends the sessions of streams a reload removed, replaced or took off WebRTC. */
+  private sweep(): void {
+    for (const [name, stream] of this.streams) {
+      const current = this.host.outputs.get(name);
+      if (current !== stream.output || !current.config.webrtc) this.unmount(name, stream);
+    }
+  }
+}

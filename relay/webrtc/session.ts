@@ -1,0 +1,202 @@
+import { randomBytes } from 'node:crypto';
+import { PeerConnection, Video, type RtcConfig, type Track } from 'node-datachannel';
+import type { Logger } from '../../lib/log.ts';
+import { isRtcp, readRtcpFeedback } from '../../media/rtp/rtcp-feedback.ts';
+import type { WhepOffer } from './offer.ts';
+import type { PacketSink, StreamPackets } from './stream-packets.ts';
+
+/** ICE gathering for the answer is waited for this long at most (host candidates take milliseconds). */
+const GATHERING_WAIT_MS = 1500;
+/** A connected viewer that lost consent (no STUN answers) and does not come back within this is ended. */
+const DISCONNECTED_GRACE_MS = 5000;
+
+export interface WhepSessionOptions {
+  readonly stream: string;
+  readonly packets: StreamPackets;
+  readonly offer: WhepOffer;
+  readonly offerSdp: string;
+  readonly rtc: RtcConfig;
+  readonly connectTimeoutMs: number;
+  readonly address: string;
+  readonly log: Logger;
+  readonly onClosed: (session: WhepSession) => void;
+}
+
+/** One WebRTC viewer's figures, for /stat.json. */
+export interface WhepSessionStats {
+  readonly state: 'connecting' | 'connected';
+  readonly bytesSent: number;
+  readonly packetsSent: number;
+  readonly rttMs: number | undefined;
+  /** The selected local candidate, e.g. `host/udp`. */
+  readonly candidate: string | undefined;
+  readonly nacks: number;
+  readonly retransmitted: number;
+  readonly keyframeRequests: number;
+}
+
+/**
+ * One WHEP viewer: a peer connection (ICE, DTLS-SRTP in libdatachannel) with one send-only H.264 track fed with the
+ * stream's shared packets. It starts on the kept group's keyframe as soon as the transport opens, answers NACKs from
+ * the stream's history, and ends on DELETE, on ICE failure or lost consent, or when it does not connect in time.
+ */
+export class WhepSession implements PacketSink {
+  /** The unguessable part of the session URL: holding it is the right to PATCH or DELETE the session. */
+  readonly id = randomBytes(18).toString('base64url');
+  readonly since = Date.now();
+  private readonly peer: PeerConnection;
+  private readonly track: Track;
+  private readonly payloadType: number;
+  private open = false;
+  private started = false;
+  private closed = false;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private disconnectTimer: NodeJS.Timeout | undefined;
+  private packetsSent = 0;
+  private nacks = 0;
+  private retransmitted = 0;
+  private keyframeRequests = 0;
+  private lastBytesSent = 0;
+
+  constructor(private readonly options: WhepSessionOptions) {
+    const { offer, packets } = options;
+    this.payloadType = offer.payloadType;
+    this.peer = new PeerConnection(`whep-${this.id.slice(0, 6)}`, options.rtc);
+    const video = new Video(offer.videoMid, 'SendOnly');
+    video.addH264Codec(offer.payloadType, `level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=${offer.profileLevelId}`);
+    video.addSSRC(packets.ssrc, 'relay', 'relay', 'video');
+    this.track = this.peer.addTrack(video);
+    this.track.onOpen(() => this.onOpen());
+    this.track.onMessage((message) => this.onRtcp(message));
+    this.peer.onStateChange((state) => this.onState(state));
+    this.connectTimer = setTimeout(() => this.close(`not connected within ${options.connectTimeoutMs / 1000} s`), options.connectTimeoutMs);
+    this.connectTimer.unref();
+    packets.add(this);
+  }
+
+  get address(): string {
+    return this.options.address;
+  }
+
+  get connected(): boolean {
+    return this.open && !this.closed;
+  }
+
+  /** Applies the offer and returns the answer with the relay's candidates; throws (closing the session) on a bad offer. */
+  async answer(): Promise<string> {
+    try {
+      this.peer.setRemoteDescription(this.options.offerSdp, 'offer');
+      await this.gathered();
+      const answer = this.peer.localDescription()?.sdp;
+      if (!answer) throw new Error('no answer was produced');
+      return answer;
+    } catch (error) {
+      this.close('offer refused');
+      throw error;
+    }
+  }
+
+  /** Adds candidates trickled by the client (`a=candidate:` lines of an SDP fragment). */
+  addRemoteCandidates(candidates: readonly string[]): void {
+    for (const candidate of candidates) this.peer.addRemoteCandidate(candidate, this.options.offer.videoMid);
+  }
+
+  deliver(packets: readonly Buffer[], keyframe: boolean): void {
+    if (!this.open || this.closed) return;
+    if (!this.started) {
+      if (!keyframe) return;
+      this.started = true;
+    }
+    for (const packet of packets) this.send(packet);
+  }
+
+  stats(): WhepSessionStats {
+    if (!this.closed) this.lastBytesSent = this.peer.bytesSent();
+    const pair = this.closed ? null : this.peer.getSelectedCandidatePair();
+    const rtt = this.closed ? -1 : this.peer.rtt();
+    return {
+      state: this.open ? 'connected' : 'connecting',
+      bytesSent: this.lastBytesSent,
+      packetsSent: this.packetsSent,
+      rttMs: rtt >= 0 ? rtt : undefined,
+      candidate: pair ? `${pair.local.type}/${pair.local.transportType.toLowerCase()}` : undefined,
+      nacks: this.nacks,
+      retransmitted: this.retransmitted,
+      keyframeRequests: this.keyframeRequests,
+    };
+  }
+
+  /** Ends the session (DELETE, timeout, failure, stream removed). Safe to call twice. */
+  close(reason = 'ended'): void {
+    if (this.closed) return;
+    this.lastBytesSent = this.peer.bytesSent();
+    this.closed = true;
+    clearTimeout(this.connectTimer);
+    clearTimeout(this.disconnectTimer);
+    this.options.packets.remove(this);
+    try {
+      this.peer.close();
+    } catch {
+      // Already closed by the library (failed transport): nothing left to release.
+    }
+    this.options.log.info(`${this.options.stream}: WebRTC viewer ${this.options.address} left (${reason}; ${this.packetsSent} packets)`);
+    this.options.onClosed(this);
+  }
+
+  private gathered(): Promise<void> {
+    if (this.peer.gatheringState() === 'complete') return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, GATHERING_WAIT_MS);
+      this.peer.onGatheringStateChange((state) => {
+        if (state !== 'complete') return;
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private onOpen(): void {
+    if (this.closed) return;
+    this.open = true;
+    clearTimeout(this.connectTimer);
+    const group = this.options.packets.startPackets();
+    for (const frame of group) for (const packet of frame) this.send(packet);
+    this.started = group.length > 0;
+  }
+
+  private onState(state: string): void {
+    if (this.closed) return;
+    if (state === 'failed' || state === 'closed') this.close(`transport ${state}`);
+    else if (state === 'disconnected') {
+      this.disconnectTimer ??= setTimeout(() => this.close('consent lost'), DISCONNECTED_GRACE_MS);
+      this.disconnectTimer.unref();
+    } else if (state === 'connected') {
+      clearTimeout(this.disconnectTimer);
+      this.disconnectTimer = undefined;
+    }
+  }
+
+  private onRtcp(message: Buffer): void {
+    if (this.closed || !isRtcp(message)) return;
+    const feedback = readRtcpFeedback(message);
+    if (feedback.keyframeRequested) this.keyframeRequests++;
+    for (const sequence of feedback.nacked) {
+      this.nacks++;
+      const packet = this.options.packets.retransmission(sequence);
+      if (!packet) continue;
+      this.send(packet);
+      this.retransmitted++;
+    }
+  }
+
+  private send(packet: Buffer): void {
+    // The stream's packets are shared: the payload type this viewer's offer chose is written just before the send,
+    // which copies the packet (libdatachannel encrypts its own copy).
+    packet[1] = (packet[1]! & 0x80) | this.payloadType;
+    try {
+      if (this.track.sendMessageBinary(packet)) this.packetsSent++;
+    } catch {
+      this.close('transport closed');
+    }
+  }
+}
