@@ -13,6 +13,9 @@ import { accessControlOf } from '../auth/access.ts';
 import { limitConnections } from '../http/connection-limits.ts';
 import { listenHttps } from '../http/tls.ts';
 import { restartNeeded, securityNotices } from './notices.ts';
+import { EventBus } from '../../lib/event-bus.ts';
+import { Alerts, registerAlerts } from '../events/alerts.ts';
+import { watchCertificate } from '../events/certificate.ts';
 
 /** A running relay with its HTTP server. */
 export interface RunningRelay {
@@ -42,7 +45,11 @@ export async function startRelay(
 ): Promise<RunningRelay> {
   const ffmpeg = await locateFfmpeg(config.ffmpegPath);
   log.info(`using ffmpeg ${ffmpeg.version} at ${ffmpeg.path} (from ${ffmpeg.origin})`);
-  const relay = new Relay(config, { ffmpeg, adapters, log });
+  const events = new EventBus();
+  const relay = new Relay(config, { ffmpeg, adapters, log, events });
+  // Subscribed before the feeds start, so that their first "live" is sent.
+  const alerts = new Alerts(events, () => relay.config.events, log.child('events'));
+  registerAlerts(relay, alerts);
   await relay.start();
   let recordings = await startRecordings(relay, log);
   const app = createApp(relay, log.child('http'));
@@ -81,6 +88,7 @@ export async function startRelay(
     for (const notice of notices) log.warn(notice);
   };
   announce(securityNotices(config));
+  const certificate = watchCertificate(security, events, log.child('https'));
   let stopping: Promise<void> | undefined;
   // Reloads run one at a time; any number of requests that arrive during one become a single reload after it.
   let current: Promise<void> = Promise.resolve();
@@ -107,6 +115,7 @@ export async function startRelay(
     } finally {
       // Renewed certificates are picked up on SIGHUP even when the config itself is unchanged or rejected.
       await https?.reloadCertificates(relay.config.security);
+      await certificate.check();
     }
   };
   return {
@@ -128,6 +137,8 @@ export async function startRelay(
         await rtsp?.close();
         await recordings.stop();
         await relay.stop();
+        certificate.close();
+        alerts.close();
         server.closeAllConnections();
         await Promise.all([closed, https?.close()]);
       })();

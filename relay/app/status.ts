@@ -9,6 +9,7 @@ import type { Relay } from '../core/relay.ts';
 import { encoderStats, streamStats, type EncoderStats } from './stats.ts';
 import { recordingStatus, type RecordingStatus } from '../recording/status.ts';
 import type { Viewer } from '../core/viewer.ts';
+import { alertsOf, type AlertsStatus } from '../events/alerts.ts';
 
 /** The version reported on /stat.html and by `relay --version`. */
 export const RELAY_VERSION = '0.1.0';
@@ -22,6 +23,8 @@ export interface StatusSnapshot {
   encoders: EncoderStats[];
   /** Recordings on disk and each recorded camera's recorder; null when nothing records. */
   recording: RecordingStatus | null;
+  /** OnEvent webhooks and OnEventExec: each target's deliveries and the latest ones; null when the relay has none. */
+  events?: AlertsStatus | null;
 }
 
 export interface ServerStatus {
@@ -175,6 +178,7 @@ export function statusSnapshot(relay: Relay, rates: RateSampler): StatusSnapshot
     streams,
     encoders: encoderStats(relay),
     recording: recordingStatus(relay),
+    events: alertsOf(relay)?.status() ?? null,
   };
 }
 

@@ -7,6 +7,7 @@ import { edgeViewers, type ConsumerEdge } from './edge.ts';
 import { Feed } from './feed.ts';
 import type { FfmpegInfo } from '../encoders/ffmpeg-locate.ts';
 import type { Logger } from '../../lib/log.ts';
+import type { EventSink } from '../../lib/event-bus.ts';
 import { CopyEncoder } from '../encoders/copy-encoder.ts';
 import { FfmpegEncoder } from '../encoders/ffmpeg-encoder.ts';
 import { JpegView } from '../encoders/jpeg-view.ts';
@@ -29,6 +30,8 @@ export interface RelayDeps {
   readonly ffmpeg: FfmpegInfo;
   readonly adapters: AdapterRegistry;
   readonly log: Logger;
+  /** Where state changes go (webhooks, OnEventExec); none in tests that do not ask. */
+  readonly events?: EventSink;
 }
 
 /**
@@ -258,6 +261,8 @@ export class Relay {
       createAdapter: () => adapters.create(camera, { ffmpegPath: ffmpeg.path, processSlots: this.processSlots, push: this.push, mediaPath: this.config.mediaPath }),
       startQueue: this.startQueue,
       log: log.child(`camera ${camera.name}`),
+      events: this.deps.events,
+      failedAfterMs: this.config.events?.failedAfterMs,
     });
     this.feeds.set(camera.name, feed);
     feed.start();

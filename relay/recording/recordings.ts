@@ -59,6 +59,7 @@ export class Recordings {
     this.retention = new Retention(this.index, {
       cameras, maxTotalBytes: config.recording.maxTotalBytes, minFreeBytes: config.recording.minFreeBytes,
     }, log.child('retention'), freeSpace);
+    this.retention.events = relay.deps.events;
   }
 
   /**
@@ -95,6 +96,7 @@ export class Recordings {
         index: this.index,
         ffmpegPath: this.relay.deps.ffmpeg.path,
         log: this.log.child(`record ${camera.name}`),
+        events: this.relay.deps.events,
         // The relay's recordings of the moment: a recorder carried over a reload follows the new retention limits.
         beforeSegment: () => recordingsOf(this.relay)?.runRetention(),
       });
