@@ -198,13 +198,18 @@ export class Relay {
       const { path: ffmpegPath, features: ffmpegFeatures } = this.deps.ffmpeg;
       const encoder = settings.codec === 'copy'
         ? new CopyEncoder(id, settings, feed, log)
-        : new FfmpegEncoder({ id, settings, feed, ffmpegPath, ffmpegFeatures, startQueue: this.startQueue, processSlots: this.processSlots, log });
+        : new FfmpegEncoder({ id, settings, feed, ffmpegPath, ffmpegFeatures, startQueue: this.startQueue, processSlots: this.processSlots, log, events: this.streamEvents(key, id) });
       entry = { encoder, users: new Set() };
       this.encoders.set(key, entry);
       encoder.start();
     }
     entry.users.add(user);
     return entry.encoder;
+  }
+
+  /** An encoder's state changes told as changes of the streams that use it (named in the subject). */
+  private streamEvents(key: string, id: string): EventSink {
+    return { emit: (type, _subject, message) => this.deps.events?.emit(type, [...(this.encoders.get(key)?.users ?? [id])].sort().join(', '), `encoder ${id}: ${message}`) };
   }
 
   /** Drops `user` from every encoder it used; an encoder nobody uses any more is closed. */

@@ -80,3 +80,21 @@ t.test('a receiver that never answers is given up on after OnEventTimeout', asyn
   const gap = receiver.hooks[1]!.at - receiver.hooks[0]!.at;
   t.ok(gap >= 1200 && gap < 5000, `the retry came after the 0.3 s timeout and the 1 s pause (${gap} ms)`);
 });
+
+t.test('an encoder killed under its stream is POSTed as stream.retrying then stream.recovered, naming the stream', async (t) => {
+  const receiver = await startWebhookReceiver();
+  const relay = await startTestRelay(`OnEvent ${receiver.url}\n<Camera cam>\n  Source ctl://cam\n</Camera>\n<Stream cam.flv>\n  Feed cam\n  VideoSize 320x240\n  VideoBitRate 200\n</Stream>\n`,
+    { adapters: registryWith({ cam: new ControllableCamera(FRAMES, 10) }) });
+  t.teardown(async () => {
+    await relay.stop();
+    await receiver.close();
+  });
+  const encoder = (): { pid: number | undefined; track: unknown } => [...relay.relay.encoders.values()][0]!.encoder;
+  await waitFor(() => encoder().pid !== undefined && encoder().track !== undefined, 20_000, 'the encoder producing');
+  process.kill(encoder().pid!, 'SIGKILL');
+  const events = (): Array<{ type: string; subject: string; message: string }> => receiver.hooks.map((hook) => JSON.parse(hook.body));
+  await waitFor(() => events().some((event) => event.type === 'stream.recovered'), 20_000, 'stream.recovered');
+  const streamEvents = events().filter((event) => event.type.startsWith('stream.'));
+  t.same(streamEvents.map((event) => [event.type, event.subject]), [['stream.retrying', 'cam.flv'], ['stream.recovered', 'cam.flv']]);
+  t.match(streamEvents[0]!.message, /^encoder cam#1: died: /);
+});
