@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import t from 'tap';
 import { ControllableCamera, makeJpegFrames, registryWith } from '../../helpers/controllable-camera.ts';
 import { fetchBytes, waitFor } from '../../helpers/probe.ts';
@@ -97,4 +98,22 @@ t.test('an encoder killed under its stream is POSTed as stream.retrying then str
   const streamEvents = events().filter((event) => event.type.startsWith('stream.'));
   t.same(streamEvents.map((event) => [event.type, event.subject]), [['stream.retrying', 'cam.flv'], ['stream.recovered', 'cam.flv']]);
   t.match(streamEvents[0]!.message, /^encoder cam#1: died: /);
+});
+
+t.test('a reload that changes OnEvent sends the next events to the new receiver only', async (t) => {
+  const [first, second] = await Promise.all([startWebhookReceiver(), startWebhookReceiver()]);
+  const camera = new ControllableCamera(FRAMES, 10);
+  const relay = await relayWithCamera(`OnEvent ${first.url}`, camera);
+  t.teardown(async () => {
+    await relay.stop();
+    await Promise.all([first.close(), second.close()]);
+  });
+  await waitFor(() => first.hooks.length === 1, 10_000, 'camera.live at the first receiver');
+  await writeFile(relay.configFile, (await readFile(relay.configFile, 'utf8')).replace(first.url, second.url));
+  await relay.reload();
+  camera.setMode('down');
+  await waitFor(() => second.hooks.length === 1, 10_000, 'camera.retrying at the second receiver');
+  t.equal((JSON.parse(second.hooks[0]!.body) as { type: string }).type, 'camera.retrying');
+  t.equal(first.hooks.length, 1, 'nothing more to the first');
+  t.same((await alertsStatus(relay.baseUrl)).targets.map((target) => target.target), [second.url], 'the old target left /stat.json');
 });
