@@ -16,6 +16,7 @@ import { restartNeeded, securityNotices } from './notices.ts';
 import { EventBus } from '../../lib/event-bus.ts';
 import { Alerts, registerAlerts } from '../events/alerts.ts';
 import { watchCertificate } from '../events/certificate.ts';
+import { registerReloader } from '../api/config-api.ts';
 
 /** A running relay with its HTTP server. */
 export interface RunningRelay {
@@ -118,7 +119,7 @@ export async function startRelay(
       await certificate.check();
     }
   };
-  return {
+  const running: RunningRelay = {
     relay,
     server,
     port,
@@ -145,4 +146,7 @@ export async function startRelay(
       return stopping;
     },
   };
+  // /api/cameras and /api/streams apply what they write as SIGHUP would.
+  registerReloader(relay, () => running.reload());
+  return running;
 }
