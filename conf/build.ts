@@ -2,6 +2,7 @@ import { DIRECTIVES, type Scope } from './directives.ts';
 import type { DirectiveValues, ParsedBlock, Problems } from './parse.ts';
 import { checkCopyCodecs } from './codec-checks.ts';
 import { checkPortClashes } from './port-checks.ts';
+import { buildEvents } from './events.ts';
 import { buildControl } from './control.ts';
 import { checkPublishKeys } from './push-checks.ts';
 import { checkRecordSizing, defaultRecordBitRate } from './sizing.ts';
@@ -125,6 +126,7 @@ export function buildConfig(
     streams,
     redirects,
     security,
+    events: buildEvents(global, problems),
   });
 }
 

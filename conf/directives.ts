@@ -1,4 +1,5 @@
 import { CONTROL_DIRECTIVES } from './control.ts';
+import { EVENT_DIRECTIVES } from './events.ts';
 import { publishKey } from './push-values.ts';
 import { SECURITY_DIRECTIVES } from './security.ts';
 import { bitRate, boolean, bytes, decimal, duration, hexBytes, integer, oneOf, portRange, seconds, size, secondsValue, storageSize, text, type ValueParser } from './values.ts';
@@ -51,6 +52,7 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     RetryResetAfter: { parse: seconds(1, 3600), default: 30_000 },
     RecordMaxRequestSeconds: { parse: secondsValue(1, 86_400, true), default: 3600 },
     ...SECURITY_DIRECTIVES,
+    ...EVENT_DIRECTIVES,
   },
   Camera: {
     Source: { parse: text, required: true },

@@ -1,5 +1,6 @@
 import type { Access, SecurityConfig } from './security.ts';
 import type { CameraControlConfig } from './control.ts';
+import type { EventsConfig } from './events.ts';
 
 /** The validated, frozen configuration the relay runs on. Every field is filled: defaults are applied by the parser. */
 export interface RelayConfig {
@@ -48,6 +49,8 @@ export interface RelayConfig {
   readonly redirects: readonly RedirectConfig[];
   /** Admin and viewer authentication, TLS, connection limits (conf/security.ts). */
   readonly security: SecurityConfig;
+  /** Webhooks and a command told of state changes (conf/events.ts). */
+  readonly events: EventsConfig;
 }
 
 export interface Size {

@@ -36,6 +36,24 @@ const operator = (summary: string, answer: Schema) => ({
   post: { summary, tags: ['control'], parameters: [camera], security: [{ basic: [] }, { bearer: [] }], responses: { 200: json('Done', answer), 401: { description: 'Admin credentials needed' } } },
 });
 
+/** /api/cameras or /api/streams: relay.conf's blocks of that kind, listed and edited (admin plane). */
+function configApiPaths(path: string, kind: string): Record<string, unknown> {
+  const admin = [{ basic: [] }, { bearer: [] }];
+  const directives = { type: 'object', additionalProperties: { oneOf: [string, { type: 'array', items: string }, { type: 'null' }] }, description: 'directive names to values (null removes one)' };
+  const edited = { 200: json(`The ${kind} block as relay.conf now has it, applied by a reload`, { type: 'object' }), 400: ERROR_CODE, 401: { description: 'Admin credentials needed' }, 404: ERROR_CODE, 409: ERROR_CODE };
+  const name = { name: 'name', in: 'path', required: true, schema: string };
+  return {
+    [`/api/${path}`]: {
+      get: { summary: `The ${kind} blocks of relay.conf`, tags: ['config'], security: admin, responses: { 200: json(`${kind} blocks`, { type: 'array', items: { type: 'object' } }) } },
+      post: { summary: `Adds a ${kind} block to relay.conf and reloads`, tags: ['config'], security: admin, requestBody: body(object({ name: string, directives }, ['name', 'directives'])), responses: edited },
+    },
+    [`/api/${path}/{name}`]: {
+      put: { summary: `Changes directives of a ${kind} block in place and reloads`, tags: ['config'], security: admin, parameters: [name], requestBody: body(object({ directives }, ['directives'])), responses: edited },
+      delete: { summary: `Removes a ${kind} block and reloads`, tags: ['config'], security: admin, parameters: [name], responses: edited },
+    },
+  };
+}
+
 /** The OpenAPI 3.1 description of the relay's JSON APIs, served at /api/openapi.json and checked against the router by a test. */
 export const OPENAPI_DOCUMENT = {
   openapi: '3.1.0',
@@ -89,6 +107,8 @@ export const OPENAPI_DOCUMENT = {
     },
     '/record/get': { get: { summary: 'One MP4 of a range, cut at keyframes and stitched across files', tags: ['recording'], parameters: recordingQuery(), responses: { 200: { description: 'The MP4, as a download', content: { 'video/mp4': {} } }, ...recordingErrors } } },
     '/record/frames': { get: { summary: 'A ZIP of JPEGs of a range, named by UTC time', tags: ['recording'], parameters: recordingQuery([{ name: 'fps', in: 'query', schema: number, description: 'default 1' }]), responses: { 200: { description: 'The ZIP', content: { 'application/zip': {} } }, ...recordingErrors } } },
+    ...configApiPaths('cameras', 'Camera'),
+    ...configApiPaths('streams', 'Stream'),
     '/api/control/{camera}': { get: { summary: 'The control queue, presets and ranges', tags: ['control'], parameters: [camera], responses: { 200: json('Queue state', ref('ControlState')), 404: { description: 'No camera with control' } } } },
     '/api/control/{camera}/request': { post: { summary: 'A place in the control queue; its id is the viewer\'s key', tags: ['control'], parameters: [camera], responses: { 200: json('The place', object({ id: string, label: string, position: integer }, ['id'])), 429: CONTROL_ERROR, 503: CONTROL_ERROR } } },
     '/api/control/{camera}/events': {

@@ -8,10 +8,10 @@ import type { CameraPartFactory } from '../running/camera-parts.ts';
 /** Builds a camera's encoders (ffmpeg per setting, or passthrough for `copy`) and its JPEG view with the located ffmpeg. */
 export function cameraPartFactory(ffmpeg: FfmpegInfo): CameraPartFactory {
   return {
-    encoder: (id, settings, feed, { startQueue, processSlots, log }) =>
+    encoder: (id, settings, feed, { startQueue, processSlots, log, events }) =>
       settings.codec === 'copy'
         ? new Passthrough(id, settings, feed, log)
-        : new FfmpegEncoder({ id, settings, feed, ffmpegPath: ffmpeg.path, ffmpegFeatures: ffmpeg.features, startQueue, processSlots, log }),
+        : new FfmpegEncoder({ id, settings, feed, ffmpegPath: ffmpeg.path, ffmpegFeatures: ffmpeg.features, startQueue, processSlots, log, events }),
     jpegView: (feed, { startQueue, processSlots, log }) => new JpegView(feed, { ffmpegPath: ffmpeg.path, startQueue, processSlots, log }),
     settingsKey,
   };

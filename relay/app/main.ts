@@ -18,6 +18,10 @@ import { listenHttps } from '../http/tls.ts';
 import { restartNeeded, securityNotices } from './notices.ts';
 import { mountWebSocket } from '../outputs/ws/mount.ts';
 import { startWebRtc } from '../webrtc/index.ts';
+import { EventBus } from '../../lib/event-bus.ts';
+import { Alerts, registerAlerts } from '../events/alerts.ts';
+import { watchCertificate } from '../events/certificate.ts';
+import { registerReloader } from '../api/config-api.ts';
 
 /** A running relay with its HTTP server. */
 export interface RunningRelay {
@@ -48,7 +52,11 @@ export async function startRelay(
 ): Promise<RunningRelay> {
   const ffmpeg = await locateFfmpeg(config.ffmpegPath);
   log.info(`using ffmpeg ${ffmpeg.version} at ${ffmpeg.path} (from ${ffmpeg.origin})`);
-  const relay = new Relay(config, { ffmpeg, adapters, outputs, parts: cameraPartFactory(ffmpeg), log });
+  const events = new EventBus();
+  const relay = new Relay(config, { ffmpeg, adapters, outputs, parts: cameraPartFactory(ffmpeg), log, events });
+  // Subscribed before the feeds start, so that their first "live" is sent.
+  const alerts = new Alerts(events, () => relay.config.events, log.child('events'));
+  registerAlerts(relay, alerts);
   await relay.start();
   const recordingsNow: RecordingsRef = { current: undefined };
   let recordings = await startRecordings(relay, log, recordingsNow);
@@ -94,6 +102,7 @@ export async function startRelay(
     for (const notice of notices) log.warn(notice);
   };
   announce(securityNotices(config));
+  const certificate = watchCertificate(security, events, log.child('https'));
   let stopping: Promise<void> | undefined;
   // Reloads run one at a time; any number of requests that arrive during one become a single reload after it.
   let current: Promise<void> = Promise.resolve();
@@ -119,9 +128,10 @@ export async function startRelay(
     } finally {
       // Renewed certificates are picked up on SIGHUP even when the config itself is unchanged or rejected.
       await https?.reloadCertificates(relay.config.security);
+      await certificate.check();
     }
   };
-  return {
+  const running: RunningRelay = {
     relay,
     server,
     port,
@@ -140,10 +150,15 @@ export async function startRelay(
         await webrtc.close();
         await recordings.stop();
         await relay.stop();
+        certificate.close();
+        alerts.close();
         server.closeAllConnections();
         await Promise.all([closed, https?.close()]);
       })();
       return stopping;
     },
   };
+  // /api/cameras and /api/streams apply what they write as SIGHUP would.
+  registerReloader(relay, () => running.reload());
+  return running;
 }

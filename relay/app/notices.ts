@@ -36,6 +36,7 @@ const RESTART_DIRECTIVES: ReadonlyArray<[string, (config: RelayConfig) => unknow
   ['RTSPPort', (c) => c.rtspPort],
   ['RTSPBindAddress', (c) => c.rtspBindAddress],
   ['RTSPUDPPortRange', (c) => c.rtspUdpPortRange.join('-')],
+  ['RTSPSessionTimeout', (c) => c.rtspSessionTimeoutMs / 1000],
   ['MaxProcesses', (c) => c.maxProcesses],
   ['FFmpegPath', (c) => c.ffmpegPath ?? '(default)'],
   ['RecordPath', (c) => c.recording.path],

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa, { type Context } from 'koa';
+import { isConfigApiWrite, registerConfigApi } from '../api/config-api.ts';
 import Router from '@koa/router';
 import { RelayError } from '../core/errors.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -46,7 +47,7 @@ export function createApp(relay: Relay, log: Logger, recordings: RecordingsRef, 
   app.use(async (ctx, next) => {
     try {
       if (ctx.path.length > MAX_PATH_LENGTH) throw new RelayError('BAD_REQUEST', 'request path too long');
-      const apiPost = ctx.method === 'POST' && ctx.path.startsWith('/api/');
+      const apiPost = ctx.method === 'POST' && ctx.path.startsWith('/api/') || isConfigApiWrite(ctx.method, ctx.path);
       const mounted = mounts.some((mount) => mount.accepts(ctx.method, ctx.path));
       if (ctx.method !== 'GET' && ctx.method !== 'HEAD' && !apiPost && !mounted) {
         ctx.set('Allow', 'GET, HEAD');
@@ -67,6 +68,7 @@ export function createApp(relay: Relay, log: Logger, recordings: RecordingsRef, 
   registerPages(router, relay, recordings);
   registerEdgeCheck(router, relay);
   registerPushApi(router, relay, log.child('api'));
+  registerConfigApi(router, relay, relay.deps.adapters.schemes, log.child('api'));
   registerVodRoutes(router, relay, log);
   registerRecordingRoutes(router, relay, recordings);
   registerControlRoutes(router, relay);

@@ -8,6 +8,7 @@ import type { Relay } from '../running/relay.ts';
 import { encoderProcessStats, encoderStats, streamStats, type EncoderStats } from './stats.ts';
 import { recordingStatus, type RecordingStatus } from '../recording/status.ts';
 import type { RecordingsRef } from '../recording/recordings.ts';
+import { alertsOf, type AlertsStatus } from '../events/alerts.ts';
 
 /** The version reported on /stat.html and by `relay --version`. */
 export const RELAY_VERSION = '0.1.0';
@@ -21,6 +22,8 @@ export interface StatusSnapshot {
   encoders: EncoderStats[];
   /** Recordings on disk and each recorded camera's recorder; null when nothing records. */
   recording: RecordingStatus | null;
+  /** OnEvent webhooks and OnEventExec: each target's deliveries and the latest ones; null when the relay has none. */
+  events?: AlertsStatus | null;
 }
 
 export interface ServerStatus {
@@ -176,6 +179,7 @@ export function statusSnapshot(relay: Relay, rates: RateSampler, recordings: Rec
     streams,
     encoders: encoderStats(relay),
     recording: recordingStatus(recordings),
+    events: alertsOf(relay)?.status() ?? null,
   };
 }
 

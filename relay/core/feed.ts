@@ -4,6 +4,7 @@ import { ProtocolError } from '../../media/errors.ts';
 import { frameBytes, type AdapterSink, type CameraAdapter, type Frame } from '../../adapters/types.ts';
 import type { CameraConfig } from '../../conf/types.ts';
 import type { Logger } from '../../lib/log.ts';
+import type { EventSink } from '../../lib/event-bus.ts';
 import { nextValue } from './next-value.ts';
 import { Supervisor, type SupervisedState } from './supervisor.ts';
 import { SourceTimeline } from './timeline.ts';
@@ -30,6 +31,10 @@ export interface FeedOptions {
   readonly createAdapter: () => CameraAdapter;
   readonly startQueue: PQueue;
   readonly log: Logger;
+  /** Told of the camera going live, down, failed and back (webhooks, OnEventExec). */
+  readonly events?: EventSink;
+  /** An outage this long is reported camera.failed. */
+  readonly failedAfterMs?: number;
 }
 
 /**
@@ -68,6 +73,8 @@ export class Feed {
       task: (signal, live, waiting) => this.runAdapter(options.createAdapter(), signal, live, waiting),
       describeError: describeAdapterError,
       backoff: { ...DEFAULT_BACKOFF, maxMs: this.camera.retryMaxDelayMs, resetAfterMs: this.camera.retryResetAfterMs },
+      onChange: (change, message) => options.events?.emit(`camera.${change}`, this.camera.name, message),
+      failedAfterMs: options.failedAfterMs,
     });
   }
 

@@ -30,7 +30,14 @@ export interface SupervisorOptions {
   readonly startSlotMs?: number;
   /** Safe messages only: called with each failure's message, for errors shown on the status page. */
   readonly describeError?: (error: unknown) => string;
+  /** Told of each state change worth an alert: live, an outage's first failure, still down after failedAfterMs, back. */
+  readonly onChange?: (change: SupervisorChange, message: string) => void;
+  /** An outage this long is reported `failed` (once); default one minute. */
+  readonly failedAfterMs?: number;
 }
+
+/** The state changes a supervisor reports through `onChange`. */
+export type SupervisorChange = 'live' | 'retrying' | 'failed' | 'recovered';
 
 /**
  * Runs a task, restarts it with jittered exponential backoff when it fails, and tells "failed to start" from
@@ -47,7 +54,7 @@ export class Supervisor {
   private wakeUp: (() => void) | undefined;
   private readonly backoff: BackoffOptions;
   /** The current outage (first failure since last live), so that it is one warning, not one per retry. */
-  private outage: { since: number; failures: number } | undefined;
+  private outage: { since: number; failures: number; reportedFailed: boolean } | undefined;
 
   constructor(private readonly options: SupervisorOptions) {
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
@@ -97,9 +104,11 @@ export class Supervisor {
           this.state = 'live';
           this.liveSince = liveAt;
           if (this.outage) {
-            log.info(`back after ${formatSeconds(liveAt - this.outage.since)} down (${this.outage.failures} failed attempt(s))`);
+            const back = `back after ${formatSeconds(liveAt - this.outage.since)} down (${this.outage.failures} failed attempt(s))`;
+            log.info(back);
+            this.options.onChange?.('recovered', back);
             this.outage = undefined;
-          }
+          } else this.options.onChange?.('live', 'live');
         },
         () => {
           this.state = 'waiting';
@@ -123,11 +132,17 @@ export class Supervisor {
         this.restarts++;
         const what = `${phase === 'start' ? 'failed to start' : 'died'}: ${message}; retrying in ${(delay / 1000).toFixed(1)} s`;
         if (!this.outage) {
-          this.outage = { since: Date.now(), failures: 1 };
+          this.outage = { since: Date.now(), failures: 1, reportedFailed: false };
           log.warn(`${what} (further retries of this outage are logged as info)`);
+          this.options.onChange?.('retrying', what);
         } else {
           this.outage.failures++;
-          log.info(`still down after ${formatSeconds(Date.now() - this.outage.since)}, attempt ${this.outage.failures}: ${what}`);
+          const still = `still down after ${formatSeconds(Date.now() - this.outage.since)}, attempt ${this.outage.failures}: ${what}`;
+          log.info(still);
+          if (!this.outage.reportedFailed && Date.now() - this.outage.since >= (this.options.failedAfterMs ?? 60_000)) {
+            this.outage.reportedFailed = true;
+            this.options.onChange?.('failed', still);
+          }
         }
         await this.sleep(delay, signal);
       }

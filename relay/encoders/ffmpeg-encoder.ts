@@ -11,6 +11,7 @@ import { SharedEncoder } from './shared-encoder.ts';
 import { OUTPUT_STALL_MS, StallClock } from './stall-clock.ts';
 import type { ProcessSlots } from '../../lib/process-slots.ts';
 import { startProcess, type RunningProcess } from '../../lib/ffmpeg-runner.ts';
+import type { EventSink } from '../../lib/event-bus.ts';
 import { Supervisor } from '../core/supervisor.ts';
 
 /** Frames waiting in ffmpeg's stdin beyond these are dropped: a stuck encoder must not grow the relay's memory. */
@@ -30,6 +31,8 @@ export interface FfmpegEncoderOptions {
   readonly startQueue: PQueue;
   readonly processSlots: ProcessSlots;
   readonly log: Logger;
+  /** Told when the encoder dies and when it is back (stream.retrying, stream.recovered). */
+  readonly events?: EventSink;
 }
 
 /**
@@ -50,6 +53,7 @@ export class FfmpegEncoder extends SharedEncoder {
       startQueue: options.startQueue,
       log: options.log,
       task: (signal, live) => this.runOnce(signal, live),
+      onChange: (change, message) => (change === 'retrying' || change === 'recovered') && options.events?.emit(`stream.${change}`, options.id, message),
     });
   }
 

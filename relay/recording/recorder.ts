@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { EventSink } from '../../lib/event-bus.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { EncodedVideoFrame, EncodedVideoSource, H264Track } from '../../media/types.ts';
 import { segmentRelativePath } from './names.ts';
@@ -36,6 +37,8 @@ export interface RecorderOptions {
   readonly source: EncodedVideoSource;
   readonly index: SegmentIndex;
   readonly log: Logger;
+  /** Told when recording stops on an error and when it resumes (webhooks, OnEventExec). */
+  readonly events?: EventSink;
   /** Called before each new segment opens, so retention can make room first. */
   readonly beforeSegment?: () => void;
   /** The wall clock, replaceable in tests of clock jumps. */
@@ -158,6 +161,7 @@ export class CameraRecorder {
     index.add(entry);
     const open: OpenSegment = { entry, writer, track: frame.track, firstDts: frame.dts, lastDts: frame.dts, lastFrameAt: this.now(), seenOnDisk: false, lost: false };
     this.current = open;
+    if (this.status.state === 'error') this.options.events?.emit('recording.resumed', camera, `recording again into ${path}`);
     this.status.state = 'recording';
     this.status.currentSegment = path;
     void writer.ended.then(({ failed }) => {
@@ -199,6 +203,7 @@ export class CameraRecorder {
 
   private fail(message: string): void {
     this.status.writeErrors++;
+    if (this.status.state !== 'error') this.options.events?.emit('recording.stopped', this.options.camera, message);
     this.status.state = 'error';
     this.status.lastError = { message, at: new Date().toISOString() };
     this.retryAt = this.now() + this.retryDelay;

@@ -1,3 +1,4 @@
+import type { EventSink } from '../../lib/event-bus.ts';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { RelayConfig } from '../../conf/types.ts';
@@ -16,7 +17,7 @@ const RETENTION_INTERVAL_MS = 2000;
 export interface RecordingRelay extends EncoderSupply {
   readonly config: RelayConfig;
   readonly processSlots: ProcessSlots;
-  readonly deps: { readonly log: Logger; readonly ffmpeg: { readonly path: string } };
+  readonly deps: { readonly log: Logger; readonly ffmpeg: { readonly path: string }; readonly events?: EventSink };
 }
 
 /**
@@ -65,6 +66,7 @@ export class Recordings {
     this.retention = new Retention(this.index, {
       cameras, maxTotalBytes: config.recording.maxTotalBytes, minFreeBytes: config.recording.minFreeBytes,
     }, log.child('retention'), freeSpace);
+    this.retention.events = relay.deps.events;
   }
 
   /**
@@ -100,6 +102,7 @@ export class Recordings {
         source: source.video,
         index: this.index,
         log: this.log.child(`record ${camera.name}`),
+        events: this.relay.deps.events,
         // The relay's recordings of the moment: a recorder carried over a reload follows the new retention limits.
         beforeSegment: () => (this.ref?.current ?? this).runRetention(),
       });

@@ -1,6 +1,7 @@
 import { rmdirSync, statfsSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../../lib/log.ts';
+import type { EventSink } from '../../lib/event-bus.ts';
 import type { Segment, SegmentIndex } from './segment-index.ts';
 
 /** Why a segment was deleted, as /stat.json and /metrics count it. */
@@ -36,6 +37,9 @@ export class Retention {
   };
   deleteErrors = 0;
   freeBytes: number | undefined;
+  /** Told when the disk falls below RecordMinFreeSpace (once until it is above again). */
+  events: EventSink | undefined;
+  private diskLow = false;
 
   constructor(
     private readonly index: SegmentIndex,
@@ -67,6 +71,7 @@ export class Retention {
     }
     if (this.limits.maxTotalBytes > 0) this.trim(() => this.oldestFirst(), this.limits.maxTotalBytes, (segment) => remove(segment, 'totalSize'));
     this.freeBytes = this.freeSpace(this.index.root);
+    if (this.freeBytes !== undefined && (this.freeBytes < this.limits.minFreeBytes) !== this.diskLow) this.noteDiskLow(!this.diskLow);
     if (this.freeBytes !== undefined && this.freeBytes < this.limits.minFreeBytes) {
       let free = this.freeBytes;
       for (const segment of this.oldestFirst()) {
@@ -81,6 +86,11 @@ export class Retention {
       return `${pass[reason].files} file(s), ${pass[reason].bytes} bytes by ${describe(reason, this.limits)}`;
     });
     if (parts.length > 0) this.log.info(`retention deleted ${parts.join('; ')}`);
+  }
+
+  private noteDiskLow(low: boolean): void {
+    this.diskLow = low;
+    if (low) this.events?.emit('disk.low', this.index.root, `${this.freeBytes} bytes free, below RecordMinFreeSpace ${this.limits.minFreeBytes}: the oldest recordings are being deleted`);
   }
 
   /** Deletes closed segments oldest first while the listed segments hold more than `cap` bytes. */

@@ -5,12 +5,15 @@ import type { SharedEncoder } from '../encoders/shared-encoder.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { ProcessSlots } from '../../lib/process-slots.ts';
 import type { Feed } from '../core/feed.ts';
+import type { EventSink } from '../../lib/event-bus.ts';
 
 /** What building an encoder or a JPEG view needs from the relay; the composition root (relay/app/main.ts) does the building. */
 export interface PartEnv {
   readonly startQueue: PQueue;
   readonly processSlots: ProcessSlots;
   readonly log: Logger;
+  /** Where state changes go (alerts); an encoder's are told as changes of the streams that use it. */
+  readonly events?: EventSink;
 }
 
 /** Builds the parts of a camera that turn its frames into what outputs package (given by relay/app, so core builds no process). */
@@ -58,7 +61,7 @@ export class CameraParts {
     let entry = this.own.get(key);
     if (!entry) {
       const id = this.nextId();
-      const encoder = this.factory.encoder(id, settings, this.feed, { ...this.env, log: this.env.log.child(`encoder ${id}`) });
+      const encoder = this.factory.encoder(id, settings, this.feed, { ...this.env, log: this.env.log.child(`encoder ${id}`), events: this.encoderEvents(key, id) });
       entry = { camera: this.name, encoder, users: new Set() };
       this.own.set(key, entry);
       this.all.set(key, entry);
@@ -66,6 +69,13 @@ export class CameraParts {
     }
     entry.users.add(user);
     return entry.encoder;
+  }
+
+  /** An encoder's state changes told as changes of the streams that use it (named in the subject). */
+  private encoderEvents(key: string, id: string): EventSink | undefined {
+    const events = this.env.events;
+    if (!events) return undefined;
+    return { emit: (type, _subject, message) => events.emit(type, [...(this.own.get(key)?.users ?? [id])].sort().join(', '), `encoder ${id}: ${message}`) };
   }
 
   /** Drops `user` from every encoder it used; an encoder nobody uses any more is closed. */

@@ -7,6 +7,7 @@ import type { EdgeConsumer, EdgeStreamStats } from '../core/edge.ts';
 import { Feed } from '../core/feed.ts';
 import type { FfmpegInfo } from '../encoders/ffmpeg-locate.ts';
 import type { Logger } from '../../lib/log.ts';
+import type { EventSink } from '../../lib/event-bus.ts';
 import type { SharedEncoder } from '../encoders/shared-encoder.ts';
 import type { EncoderSettings } from '../encoders/ffmpeg-args.ts';
 import type { StreamOutput } from '../outputs/output.ts';
@@ -29,6 +30,8 @@ export interface RelayDeps {
   /** Builds encoders and JPEG views (relay/app/camera-part-factory.ts). */
   readonly parts: CameraPartFactory;
   readonly log: Logger;
+  /** Where state changes go (webhooks, OnEventExec); none in tests that do not ask. */
+  readonly events?: EventSink;
 }
 
 /** A served stream and what serves it beside its own format (its RTSP mount, ...): the outputs level of the tree. */
@@ -213,6 +216,7 @@ export class Relay {
     return camera.encoder(settings, user);
   }
 
+
   /** Drops `user` from every encoder it used; an encoder nobody uses any more is closed. */
   async releaseEncoder(user: string): Promise<void> {
     for (const camera of this.cameras.values()) await camera.release(user);
@@ -284,8 +288,10 @@ export class Relay {
       createAdapter: () => adapters.create(camera, { ffmpegPath: ffmpeg.path, processSlots: this.processSlots, push: this.push, mediaPath: this.config.mediaPath }),
       startQueue: this.startQueue,
       log: log.child(`camera ${camera.name}`),
+      events: this.deps.events,
+      failedAfterMs: this.config.events?.failedAfterMs,
     });
-    const env = { startQueue: this.startQueue, processSlots: this.processSlots, log };
+    const env = { startQueue: this.startQueue, processSlots: this.processSlots, log, events: this.deps.events };
     this.cameras.set(camera.name, new CameraParts(feed, parts, env, this.encoders, () => `${camera.name}#${++this.encoderSerial}`));
     this.feeds.set(camera.name, feed);
     feed.start();

@@ -1,6 +1,7 @@
 import type { CameraStatus, FfmpegStatus, StatusSnapshot, StreamStatus, ViewerStatus } from '../status.ts';
 import { html, join, layout, live, type Markup } from '../../../lib/html.ts';
 import { renderRecordingBlock } from '../../recording/status.ts';
+import { renderAlertsBlock } from '../../events/status-block.ts';
 
 /** How often the page refreshes itself from /stat.json, ms (also the no-JavaScript refresh, in seconds, rounded up). */
 export const STATUS_REFRESH_MS = 3000;
@@ -28,7 +29,8 @@ export function renderStatusBody(snapshot: StatusSnapshot): Markup {
 <table class="streams"><thead><tr><th>Stream</th><th>Camera</th><th>Format</th><th>Size</th><th>fps set / measured</th>
 <th>kbit/s set / encoded / out</th><th>Viewers</th><th>Bytes out</th><th>Drops</th><th>Refused</th><th>ffmpeg</th></tr></thead>
 <tbody>${snapshot.streams.map(streamRows)}</tbody></table>
-${renderRecordingBlock(snapshot.recording)}`;
+${renderRecordingBlock(snapshot.recording)}
+${renderAlertsBlock(snapshot.events)}`;
 }
 
 function serverBlock({ server }: StatusSnapshot): Markup {

@@ -65,7 +65,7 @@ t.test('every JSON route of the router is in the OpenAPI document, and every ope
 });
 
 t.test('the comparison sees a route or an operation on one side only', async (t) => {
-  t.same(undescribed([...registered, { path: '/api/cameras', methods: ['get', 'head'] }]), ['GET /api/cameras']);
+  t.same(undescribed([...registered, { path: '/api/not-described', methods: ['get', 'head'] }]), ['GET /api/not-described']);
   t.same(undescribed([...registered, { path: '/record/list', methods: ['post'] }]), ['POST /record/list'], 'a method is compared too');
   t.same(unserved(registered.filter((route) => route.path !== '/record/frames')), ['GET /record/frames']);
   t.same(unserved(registered.filter((route) => !(route.path instanceof RegExp && route.path.source.includes('vod')))), ['POST /api/vod/startup', 'POST /api/vod/find', 'POST /api/vod/find_all', 'POST /api/vod/terminate']);
