@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { boundedBody } from '../../lib/bounded-body.ts';
 
 /**
  * ONVIF's SOAP 1.2 transport: an envelope with a WS-Security UsernameToken (password digest), POSTed to a service
@@ -130,23 +131,6 @@ export function parseReply(xml: string): XmlNode {
   return body;
 }
 
-async function boundedText(response: Response, max: number): Promise<string> {
-  if (!response.body) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = response.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > max) {
-      await reader.cancel().catch(() => {});
-      throw new OnvifError('PROTOCOL', `the reply is larger than ${max} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 /** POSTs one SOAP request to `url` and returns the reply's Body. */
 export async function soapCall(url: string, body: string, credentials: OnvifCredentials, timeoutMs: number): Promise<XmlNode> {
@@ -166,7 +150,7 @@ export async function soapCall(url: string, body: string, credentials: OnvifCred
   }
   let text: string;
   try {
-    text = await boundedText(response, MAX_REPLY_BYTES);
+    text = (await boundedBody(response, MAX_REPLY_BYTES, () => new OnvifError('PROTOCOL', `the reply is larger than ${MAX_REPLY_BYTES} bytes`))).toString('utf8');
   } catch (error) {
     if (error instanceof OnvifError) throw error;
     throw new OnvifError(signal.aborted ? 'TIMEOUT' : 'UNREACHABLE', signal.aborted ? `no answer within ${timeoutMs} ms` : 'the device closed the connection');

@@ -6,6 +6,7 @@ import {
 import type { Logger } from '../../lib/log.ts';
 import { clamp, ControlError, narrowed, type ControlBackend, type Ptz, type Speeds } from './backend.ts';
 import { SerialRequests } from './serial.ts';
+import { boundedBody } from '../../lib/bounded-body.ts';
 
 /** Degrees one move command at full speed turns (WebView HTTP has absolute positions only: a move is one step). */
 const PAN_TILT_STEP = 5;
@@ -16,24 +17,6 @@ interface Reply {
   readonly body: string;
 }
 
-/** Reads at most `max` bytes of a response body as text; more is a protocol error. */
-async function boundedText(response: Response, max: number): Promise<string> {
-  if (!response.body) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = response.body.getReader();
-  for (;;) {
-    const { done, value: chunk } = await reader.read();
-    if (done) break;
-    size += chunk.length;
-    if (size > max) {
-      await reader.cancel().catch(() => {});
-      throw new ControlError('CAMERA_REFUSED', `the camera's reply is larger than ${max} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('latin1');
-}
 
 /**
  * Canon WebView HTTP control (`/-wvhttp-01-/`): a session (OpenCameraServer), control asked with GetCameraControl,
@@ -193,7 +176,7 @@ export class CanonHttpBackend implements ControlBackend {
     const signal = AbortSignal.timeout(this.config.timeoutMs);
     try {
       const response = await fetch(url, { headers, signal, redirect: 'manual' });
-      const body = await boundedText(response, MAX_REPLY_BYTES);
+      const body = (await boundedBody(response, MAX_REPLY_BYTES, () => new ControlError('CAMERA_REFUSED', `the camera's reply is larger than ${MAX_REPLY_BYTES} bytes`))).toString('latin1');
       return { status: wvStatus(response.status, response.headers.get('livescope-status') ?? undefined, body), body };
     } catch (error) {
       if (error instanceof ControlError) throw error;

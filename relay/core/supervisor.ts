@@ -1,6 +1,7 @@
 import type PQueue from 'p-queue';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '../../lib/backoff.ts';
 import type { Logger } from '../../lib/log.ts';
+import { pause } from '../../lib/pause.ts';
 
 /** What /stat.html shows of anything supervised. */
 export type SupervisedState = 'stopped' | 'idle' | 'starting' | 'live' | 'retrying' | 'waiting';
@@ -184,15 +185,8 @@ export class Supervisor {
   }
 
   private sleep(ms: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      }
-      this.wakeUp = done;
-      signal.addEventListener('abort', done, { once: true });
+    return pause(ms, signal, (wake) => {
+      this.wakeUp = wake;
     });
   }
 }

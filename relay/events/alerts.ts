@@ -3,6 +3,7 @@ import type { EventBus, RelayEvent } from '../../lib/event-bus.ts';
 import type { Logger } from '../../lib/log.ts';
 import { EventRateLimit } from './rate-limit.ts';
 import { execSender, webhookSender, type EventSender } from './senders.ts';
+import { pause } from '../../lib/pause.ts';
 
 /** One event handed to one target, as /stat.json shows it. */
 export interface DeliveryRecord {
@@ -171,17 +172,6 @@ export class Alerts {
   }
 }
 
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 const byRelay = new WeakMap<object, Alerts>();
 
