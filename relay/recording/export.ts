@@ -18,14 +18,20 @@ export interface Export {
   cancel(): void;
 }
 
-/** Writes `file '...'` lines for the concat demuxer; our paths never hold quotes, but a quote is escaped anyway. */
+/**
+ * Writes `file '...'` lines for the concat demuxer; our paths never hold quotes, but a quote is escaped anyway. A
+ * segment whose span runs past the next one's start (its first frames came in a burst, as at an encoder start) is
+ * cut where the next begins, so no second of the range is played twice.
+ */
 export function concatList(root: string, segments: readonly Segment[], from: number, to: number): string {
   const lines = ['ffconcat version 1.0'];
-  for (const segment of segments) {
+  segments.forEach((segment, i) => {
+    const next = segments[i + 1];
+    const end = Math.min(to, next && next.start < segment.end ? next.start : segment.end);
     lines.push(`file '${join(root, segment.path).replaceAll("'", "'\\''")}'`);
     if (from > segment.start) lines.push(`inpoint ${((from - segment.start) / 1000).toFixed(3)}`);
-    if (to < segment.end) lines.push(`outpoint ${((to - segment.start) / 1000).toFixed(3)}`);
-  }
+    if (end < segment.end) lines.push(`outpoint ${((end - segment.start) / 1000).toFixed(3)}`);
+  });
   return `${lines.join('\n')}\n`;
 }
 
