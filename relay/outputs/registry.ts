@@ -19,7 +19,8 @@ export interface CameraMedia {
 
 /** One stream served by a protocol beside its own format (an RTSP mount), as admission and status count it. */
 export interface ProtocolMount {
-  stats(): EdgeStreamStats;
+  /** Undefined while the protocol has served the stream to nobody yet (WebSocket and WebRTC start on the first viewer). */
+  stats(): EdgeStreamStats | undefined;
   /** Up to `max` of its consumers, for the status page's list of viewers. */
   consumers(max: number): EdgeConsumer[];
   /** Ends its consumers and stops offering the stream. Safe to call twice. */

@@ -249,14 +249,17 @@ export class Relay {
   /** A stream's figures on each protocol server that serves it (e.g. `rtsp`: readers by transport), for /stat.json. */
   protocolStats(stream: string): Record<string, EdgeStreamStats> {
     const byProtocol: Record<string, EdgeStreamStats> = {};
-    for (const [server, mount] of this.streams.get(stream)?.mounts ?? []) byProtocol[server.protocol] = mount.stats();
+    for (const [server, mount] of this.streams.get(stream)?.mounts ?? []) {
+      const stats = mount.stats();
+      if (stats) byProtocol[server.protocol] = stats;
+    }
     return byProtocol;
   }
 
   /** A stream's consumers on protocol servers beside HTTP, counted by admission against the same limits. */
   protocolViewers(stream: string): number {
     let viewers = 0;
-    for (const mount of this.streams.get(stream)?.mounts.values() ?? []) viewers += mount.stats().viewers;
+    for (const mount of this.streams.get(stream)?.mounts.values() ?? []) viewers += mount.stats()?.viewers ?? 0;
     return viewers;
   }
 

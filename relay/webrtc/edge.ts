@@ -122,7 +122,7 @@ export class WebRtcEdge implements ProtocolServer {
     const name = output.config.name;
     if (!output.config.webrtc || !output.video) return undefined;
     return {
-      stats: () => this.streamStats(name) ?? { viewers: 0, bytesOut: 0 },
+      stats: () => this.streamStats(name),
       consumers: (max) => this.consumers(name, max),
       unmount: () => {
         const stream = this.streams.get(name);

@@ -92,7 +92,7 @@ export class WsEdge implements ProtocolServer {
     const name = output.config.name;
     if (!output.config.webSocket || !output.video) return undefined;
     return {
-      stats: () => this.streamStats(name) ?? { viewers: 0, bytesOut: 0 },
+      stats: () => this.streamStats(name),
       consumers: (max) => this.consumers(name, max),
       unmount: () => {
         this.mounted.get(name)?.stream.close();
