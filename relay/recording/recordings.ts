@@ -8,6 +8,7 @@ import type { ProcessSlots } from '../../lib/process-slots.ts';
 import { CameraRecorder } from './recorder.ts';
 import { Retention, statfsFreeSpace, type FreeSpace } from './retention.ts';
 import { SegmentIndex } from './segment-index.ts';
+import { sameRecorder } from '../running/camera-changes.ts';
 import { recordingVideo, type EncoderSupply, type RecordingVideo } from './recording-video.ts';
 
 /** How often retention runs besides before each new segment, ms. */
@@ -118,8 +119,8 @@ export class Recordings {
   }
 
   /**
-   * Before a reload to `next`: hands over the index and the recorders whose camera (Record* settings included) and
-   * RecordPath stay as they are, so that their open segments go on; the rest are stopped as stop() would.
+   * Before a reload to `next`: hands over the index and the recorders whose camera connection, Record* settings (but
+   * retention's) and RecordPath stay as they are, so that their open segments go on; the rest are stopped as stop() would.
    */
   async handOver(next: RelayConfig): Promise<CarriedRecordings | undefined> {
     if (!sameExceptLine(next.recording, this.config.recording)) {
@@ -130,7 +131,7 @@ export class Recordings {
     for (const [name, entry] of this.running) {
       const before = this.config.cameras.find((camera) => camera.name === name);
       const after = next.cameras.find((camera) => camera.name === name);
-      if (before && after && sameExceptLine(before, after)) running.set(name, entry);
+      if (before && after && sameRecorder(before, after)) running.set(name, entry);
     }
     for (const name of running.keys()) this.running.delete(name);
     await this.stop();

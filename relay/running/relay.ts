@@ -16,6 +16,7 @@ import { ProcessSlots } from '../../lib/process-slots.ts';
 import { sameExceptLine } from '../../conf/same.ts';
 import { ConfigError, type ConfigProblem } from '../../conf/parse.ts';
 import { startedNameCollision } from './started-collision.ts';
+import { sameFeed } from './camera-changes.ts';
 import { CameraParts, type CameraPartFactory, type EncoderEntry } from './camera-parts.ts';
 
 /** How many camera connections and ffmpeg starts may be under way at once. */
@@ -166,7 +167,8 @@ export class Relay {
     const changedCameras = new Set<string>();
     for (const camera of next.cameras) {
       const old = this.config.cameras.find((candidate) => candidate.name === camera.name);
-      if (!old || !sameExceptLine(old, camera)) changedCameras.add(camera.name);
+      // Record* and Control* changes are left to the recorder and the control: the camera and its viewers go on.
+      if (!old || !sameFeed(old, camera)) changedCameras.add(camera.name);
     }
     const removed: string[] = [];
     const added: string[] = [];
