@@ -10,6 +10,7 @@ import { sleep, tempDir } from '../recording/fixtures.ts';
 interface Settings {
   source: string;
   recordRate: number;
+  deleteAfter: string;
   holdSeconds: number;
   otherBitRate: number;
 }
@@ -24,6 +25,7 @@ RecordMinFreeSpace 0
   RecordSize 160x120
   RecordFrameRate ${settings.recordRate}
   RecordSegmentSeconds 60
+  RecordDeleteAfter ${settings.deleteAfter}
   Control canon-http
   ControlAddress http://127.0.0.1:9
   ControlHoldSeconds ${settings.holdSeconds}
@@ -77,7 +79,7 @@ async function holdViewer(url: string): Promise<HeldViewer> {
 t.test('a reload restarts only what changed: the recorder, the control, one stream, or the whole camera', async (t) => {
   const { dir, cleanup } = await tempDir('relay-reload-scope-');
   const camera = new ControllableCamera(makeJpegFrames(10, '160x120'), 10);
-  const settings: Settings = { source: 'ctl://cam', recordRate: 5, holdSeconds: 30, otherBitRate: 150 };
+  const settings: Settings = { source: 'ctl://cam', recordRate: 5, deleteAfter: '7d', holdSeconds: 30, otherBitRate: 150 };
   const relay = await startTestRelay(configText(dir, settings), { adapters: registryWith({ cam: camera }) });
   t.teardown(async () => {
     await relay.stop();
@@ -115,12 +117,20 @@ t.test('a reload restarts only what changed: the recorder, the control, one stre
   t.ok(kept.gapMs() < 1000 && other.gapMs() < 1000, `Record*: no gap beyond a second (${kept.gapMs()} ms, ${other.gapMs()} ms)`);
   t.equal(camera.connections, connections, 'Record*: the camera connection stays');
 
-  // A control setting: the control starts afresh with it; recorder and viewers go on.
+  // A retention setting: retention follows it; the recorder goes on with its open segment.
   const recordSegment = await segment();
+  await reloadWith({ deleteAfter: '6d' });
+  t.equal(await segment(), recordSegment, 'RecordDeleteAfter: the recorder goes on with its segment');
+
+  // A control setting: the control starts afresh with it (its queue is ended at once); recorder and viewers go on.
+  const place = (await (await fetch(`${relay.baseUrl}/api/control/cam/request`, { method: 'POST' })).json()) as { id: string };
+  const controlEvents = await holdViewer(`${relay.baseUrl}/api/control/cam/events?id=${place.id}`);
   kept.mark();
   other.mark();
   bytes = [kept.viewer.bytes, other.viewer.bytes];
   await reloadWith({ holdSeconds: 20 });
+  await waitFor(() => controlEvents.closed, 5000, 'Control*: the old control\'s queue to be ended');
+  t.match(controlEvents.viewer.head.toString(), /event: ended/, 'Control*: its holder is told');
   t.equal(await holdSeconds(), 20, 'Control*: the control follows the new setting');
   await sleep(1500);
   t.same([kept.closed, other.closed], [false, false], 'Control*: both viewers stay connected');
