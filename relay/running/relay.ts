@@ -9,6 +9,7 @@ import type { FfmpegInfo } from '../encoders/ffmpeg-locate.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { EventSink } from '../../lib/event-bus.ts';
 import type { SharedEncoder } from '../encoders/shared-encoder.ts';
+import type { EncodedVideoSource } from '../../media/types.ts';
 import type { EncoderSettings } from '../encoders/ffmpeg-args.ts';
 import type { StreamOutput } from '../outputs/output.ts';
 import type { CameraMedia, OutputRegistry, ProtocolEnv, ProtocolMount, ProtocolServer } from '../outputs/registry.ts';
@@ -219,9 +220,9 @@ export class Relay {
   }
 
 
-  /** Drops `user` from every encoder it used; an encoder nobody uses any more is closed. */
-  async releaseEncoder(user: string): Promise<void> {
-    for (const camera of this.cameras.values()) await camera.release(user);
+  /** Drops `user` from every encoder it used but `keep`; an encoder nobody uses any more is closed. */
+  async releaseEncoder(user: string, keep?: EncodedVideoSource): Promise<void> {
+    for (const camera of this.cameras.values()) await camera.release(user, keep);
   }
 
   /** Starts a camera and its streams that the config does not declare (the VOD API); reloads keep them. */

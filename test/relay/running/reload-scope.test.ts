@@ -11,6 +11,7 @@ interface Settings {
   source: string;
   recordRate: number;
   deleteAfter: string;
+  segmentSeconds: number;
   holdSeconds: number;
   otherBitRate: number;
 }
@@ -24,7 +25,7 @@ RecordMinFreeSpace 0
   Record yes
   RecordSize 160x120
   RecordFrameRate ${settings.recordRate}
-  RecordSegmentSeconds 60
+  RecordSegmentSeconds ${settings.segmentSeconds}
   RecordDeleteAfter ${settings.deleteAfter}
   Control canon-http
   ControlAddress http://127.0.0.1:9
@@ -79,7 +80,7 @@ async function holdViewer(url: string): Promise<HeldViewer> {
 t.test('a reload restarts only what changed: the recorder, the control, one stream, or the whole camera', async (t) => {
   const { dir, cleanup } = await tempDir('relay-reload-scope-');
   const camera = new ControllableCamera(makeJpegFrames(10, '160x120'), 10);
-  const settings: Settings = { source: 'ctl://cam', recordRate: 5, deleteAfter: '7d', holdSeconds: 30, otherBitRate: 150 };
+  const settings: Settings = { source: 'ctl://cam', recordRate: 5, deleteAfter: '7d', segmentSeconds: 60, holdSeconds: 30, otherBitRate: 150 };
   const relay = await startTestRelay(configText(dir, settings), { adapters: registryWith({ cam: camera }) });
   t.teardown(async () => {
     await relay.stop();
@@ -87,7 +88,9 @@ t.test('a reload restarts only what changed: the recorder, the control, one stre
   });
   const stat = async () => JSON.parse((await fetchBytes(`${relay.baseUrl}/stat.json`)).body.toString()) as {
     recording: { cameras: Array<{ name: string; state: string; currentSegment: string | null }> };
+    encoders: Array<{ id: string; streams: string[] }>;
   };
+  const recordEncoder = async () => (await stat()).encoders.find((encoder) => encoder.streams.includes('record:cam'))?.id;
   const segment = async () => (await stat()).recording.cameras.find((entry) => entry.name === 'cam')?.currentSegment ?? null;
   const holdSeconds = async () => ((await (await fetch(`${relay.baseUrl}/api/control/cam`)).json()) as { holdSeconds: number }).holdSeconds;
   const reloadWith = async (change: Partial<Settings>) => {
@@ -116,6 +119,15 @@ t.test('a reload restarts only what changed: the recorder, the control, one stre
   t.ok(kept.viewer.bytes > bytes[0]! && other.viewer.bytes > bytes[1]!, 'Record*: both go on receiving');
   t.ok(kept.gapMs() < 1000 && other.gapMs() < 1000, `Record*: no gap beyond a second (${kept.gapMs()} ms, ${other.gapMs()} ms)`);
   t.equal(camera.connections, connections, 'Record*: the camera connection stays');
+  t.same((await stat()).encoders.map((entry) => entry.streams.join(' ')).sort(), ['kept.flv', 'other.flv', 'record:cam'], 'Record*: the old recorder\'s encoder is let go');
+
+  // A record setting the encoder does not read: a new recorder on the same running encoder.
+  const encoder = await recordEncoder();
+  const segmentBefore = await segment();
+  await reloadWith({ segmentSeconds: 50 });
+  await waitFor(async () => ![null, segmentBefore].includes(await segment()), 20_000, 'the restarted recorder\'s segment');
+  t.equal(await recordEncoder(), encoder, 'RecordSegmentSeconds: the recorder\'s encoder goes on');
+  t.equal((await stat()).encoders.length, 3, 'RecordSegmentSeconds: and is held once');
 
   // A retention setting: retention follows it; the recorder goes on with its open segment.
   const recordSegment = await segment();
