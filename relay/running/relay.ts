@@ -166,10 +166,12 @@ export class Relay {
     const collision = this.reloadCollision(next);
     if (collision) throw new ConfigError([collision]);
     const changedCameras = new Set<string>();
+    const retuned: string[] = [];
     for (const camera of next.cameras) {
       const old = this.config.cameras.find((candidate) => candidate.name === camera.name);
       // Record* and Control* changes are left to the recorder and the control: the camera and its viewers go on.
       if (!old || !sameFeed(old, camera)) changedCameras.add(camera.name);
+      else if (!sameExceptLine(old, camera)) retuned.push(`camera ${camera.name}`);
     }
     const removed: string[] = [];
     const added: string[] = [];
@@ -205,7 +207,8 @@ export class Relay {
         added.push(stream.name);
       }
     }
-    this.deps.log.info(`reloaded: added ${added.join(', ') || 'nothing'}; removed ${removed.join(', ') || 'nothing'}; kept ${kept.length}`);
+    const runningOn = retuned.length > 0 ? ` (${retuned.join(', ')} running on, with new recording or control settings)` : '';
+    this.deps.log.info(`reloaded: added ${added.join(', ') || 'nothing'}; removed ${removed.join(', ') || 'nothing'}; kept ${kept.length}${runningOn}`);
     return { added, removed, kept };
   }
 

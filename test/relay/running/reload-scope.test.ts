@@ -119,6 +119,7 @@ t.test('a reload restarts only what changed: the recorder, the control, one stre
   t.ok(kept.viewer.bytes > bytes[0]! && other.viewer.bytes > bytes[1]!, 'Record*: both go on receiving');
   t.ok(kept.gapMs() < 1000 && other.gapMs() < 1000, `Record*: no gap beyond a second (${kept.gapMs()} ms, ${other.gapMs()} ms)`);
   t.equal(camera.connections, connections, 'Record*: the camera connection stays');
+  t.match(relay.logs.join('\n'), 'removed nothing; kept 2 (camera cam running on, with new recording or control settings)', 'Record*: the log says what the reload did');
   t.same((await stat()).encoders.map((entry) => entry.streams.join(' ')).sort(), ['kept.flv', 'other.flv', 'record:cam'], 'Record*: the old recorder\'s encoder is let go');
 
   // A record setting the encoder does not read: a new recorder on the same running encoder.
