@@ -23,3 +23,18 @@ export function sameRecorder(before: CameraConfig, after: CameraConfig): boolean
   const recorded = (camera: CameraConfig): object => ({ ...camera.record, deleteAfterMs: 0, maxBytes: 0 });
   return sameFeed(before, after) && sameExceptLine(recorded(before), recorded(after));
 }
+
+/**
+ * What a reload from `before` to `after` does to the cameras: those to restart (new, or changed beyond Record* and
+ * Control*), and those that run on with only their recording or control settings changed.
+ */
+export function cameraChanges(before: readonly CameraConfig[], after: readonly CameraConfig[]): { restart: Set<string>; retuned: string[] } {
+  const restart = new Set<string>();
+  const retuned: string[] = [];
+  for (const camera of after) {
+    const old = before.find((candidate) => candidate.name === camera.name);
+    if (!old || !sameFeed(old, camera)) restart.add(camera.name);
+    else if (!sameExceptLine(old, camera)) retuned.push(camera.name);
+  }
+  return { restart, retuned };
+}

@@ -17,7 +17,7 @@ import { ProcessSlots } from '../../lib/process-slots.ts';
 import { sameExceptLine } from '../../conf/same.ts';
 import { ConfigError, type ConfigProblem } from '../../conf/parse.ts';
 import { startedNameCollision } from './started-collision.ts';
-import { sameFeed } from './camera-changes.ts';
+import { cameraChanges } from './camera-changes.ts';
 import { CameraParts, type CameraPartFactory, type EncoderEntry } from './camera-parts.ts';
 
 /** How many camera connections and ffmpeg starts may be under way at once. */
@@ -165,14 +165,7 @@ export class Relay {
   private async applyReload(next: RelayConfig): Promise<{ added: string[]; removed: string[]; kept: string[] }> {
     const collision = this.reloadCollision(next);
     if (collision) throw new ConfigError([collision]);
-    const changedCameras = new Set<string>();
-    const retuned: string[] = [];
-    for (const camera of next.cameras) {
-      const old = this.config.cameras.find((candidate) => candidate.name === camera.name);
-      // Record* and Control* changes are left to the recorder and the control: the camera and its viewers go on.
-      if (!old || !sameFeed(old, camera)) changedCameras.add(camera.name);
-      else if (!sameExceptLine(old, camera)) retuned.push(`camera ${camera.name}`);
-    }
+    const { restart: changedCameras, retuned } = cameraChanges(this.config.cameras, next.cameras);
     const removed: string[] = [];
     const added: string[] = [];
     const kept: string[] = [];
@@ -207,7 +200,7 @@ export class Relay {
         added.push(stream.name);
       }
     }
-    const runningOn = retuned.length > 0 ? ` (${retuned.join(', ')} running on, with new recording or control settings)` : '';
+    const runningOn = retuned.length > 0 ? ` (${retuned.map((name) => `camera ${name}`).join(', ')} running on, with new recording or control settings)` : '';
     this.deps.log.info(`reloaded: added ${added.join(', ') || 'nothing'}; removed ${removed.join(', ') || 'nothing'}; kept ${kept.length}${runningOn}`);
     return { added, removed, kept };
   }
