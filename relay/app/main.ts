@@ -22,6 +22,7 @@ import { EventBus } from '../../lib/event-bus.ts';
 import { Alerts, registerAlerts } from '../events/alerts.ts';
 import { watchCertificate } from '../events/certificate.ts';
 import { registerReloader } from '../api/config-api.ts';
+import { controlHubOf } from '../control/hub.ts';
 
 /** A running relay with its HTTP server. */
 export interface RunningRelay {
@@ -120,6 +121,8 @@ export async function startRelay(
       const carried = await recordings.handOver(next);
       try {
         await relay.reload(next);
+        // A Control* change restarts that camera's control, and nothing else of the camera.
+        await controlHubOf(relay).reconcile();
         const pending = restartNeeded(config, next).map((change) => `${change}: needs a restart to take effect; the running relay keeps the old value`);
         announce([...securityNotices(next), ...pending]);
       } finally {

@@ -55,6 +55,21 @@ export class ControlHub {
     return controller;
   }
 
+  /**
+   * After a reload: closes at once the controllers whose camera is gone or whose control changed (their queue is told
+   * "ended"), so that nobody goes on holding a control built from the old settings; the next request builds the new one.
+   */
+  async reconcile(): Promise<void> {
+    const stale: CameraController[] = [];
+    for (const [name, { controller, fingerprint: print }] of this.controllers) {
+      const camera = this.relay.config.cameras.find((candidate) => candidate.name === name);
+      if (camera && fingerprint(camera) === print) continue;
+      this.controllers.delete(name);
+      stale.push(controller);
+    }
+    await Promise.all(stale.map((controller) => controller.close()));
+  }
+
   async close(): Promise<void> {
     const all = [...this.controllers.values()];
     this.controllers.clear();

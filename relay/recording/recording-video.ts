@@ -5,13 +5,15 @@ import type { EncodedVideoSource } from '../../media/types.ts';
 /** What the recorder takes from the running relay: a camera's shared encoder, held by name until released. */
 export interface EncoderSupply {
   encoderFor(camera: string, settings: EncoderSettings, user: string): EncodedVideoSource;
-  releaseEncoder(user: string): Promise<void>;
+  /** Drops `user` from every encoder it holds but `keep`. */
+  releaseEncoder(user: string, keep?: EncodedVideoSource): Promise<void>;
 }
 
 /** The camera's encoded video at its recording settings, and how to let go of it. */
 export interface RecordingVideo {
   readonly video: EncodedVideoSource;
-  close(): Promise<void>;
+  /** Lets go of the encoder; `keep` (the video of the recorder that replaces this one) stays held. */
+  close(keep?: EncodedVideoSource): Promise<void>;
 }
 
 /**
@@ -36,5 +38,5 @@ export function recordingEncoderSettings(camera: CameraConfig): EncoderSettings 
 export function recordingVideo(relay: EncoderSupply, camera: CameraConfig): RecordingVideo {
   const user = `record:${camera.name}`;
   const video = relay.encoderFor(camera.name, recordingEncoderSettings(camera), user);
-  return { video, close: () => relay.releaseEncoder(user) };
+  return { video, close: (keep) => relay.releaseEncoder(user, keep) };
 }

@@ -8,6 +8,7 @@ import type { ProcessSlots } from '../../lib/process-slots.ts';
 import { CameraRecorder } from './recorder.ts';
 import { Retention, statfsFreeSpace, type FreeSpace } from './retention.ts';
 import { SegmentIndex } from './segment-index.ts';
+import { sameFeed, sameRecorder } from '../running/camera-changes.ts';
 import { recordingVideo, type EncoderSupply, type RecordingVideo } from './recording-video.ts';
 
 /** How often retention runs besides before each new segment, ms. */
@@ -38,6 +39,11 @@ interface RunningRecorder {
 export interface CarriedRecordings {
   readonly index: SegmentIndex;
   readonly running: Map<string, RunningRecorder>;
+  /**
+   * The encoders still held for recorders that stopped for a Record* change of a camera that stays: let go only once
+   * the new recorder holds its own, so that one at unchanged encoder settings goes on instead of starting again.
+   */
+  readonly held: Map<string, RecordingVideo>;
 }
 
 /**
@@ -110,7 +116,12 @@ export class Recordings {
       this.recorders.set(camera.name, recorder);
       // The recorder writes its files itself: no process, so no MaxProcesses slot to wait for.
       recorder.start();
+      await this.carried?.held.get(camera.name)?.close(source.video);
+      this.carried?.held.delete(camera.name);
     }
+    // Cameras no longer recorded: their encoders go now.
+    for (const held of this.carried?.held.values() ?? []) await held.close();
+    this.carried?.held.clear();
     if (recorded.length > 0) {
       this.timer = setInterval(() => this.runRetention(), RETENTION_INTERVAL_MS);
       this.timer.unref();
@@ -118,8 +129,8 @@ export class Recordings {
   }
 
   /**
-   * Before a reload to `next`: hands over the index and the recorders whose camera (Record* settings included) and
-   * RecordPath stay as they are, so that their open segments go on; the rest are stopped as stop() would.
+   * Before a reload to `next`: hands over the index and the recorders whose camera connection, Record* settings (but
+   * retention's) and RecordPath stay as they are, so that their open segments go on; the rest are stopped as stop() would.
    */
   async handOver(next: RelayConfig): Promise<CarriedRecordings | undefined> {
     if (!sameExceptLine(next.recording, this.config.recording)) {
@@ -127,14 +138,18 @@ export class Recordings {
       return undefined;
     }
     const running = new Map<string, RunningRecorder>();
+    const restarting = new Map<string, RunningRecorder>();
     for (const [name, entry] of this.running) {
       const before = this.config.cameras.find((camera) => camera.name === name);
       const after = next.cameras.find((camera) => camera.name === name);
-      if (before && after && sameExceptLine(before, after)) running.set(name, entry);
+      if (before && after && sameRecorder(before, after)) running.set(name, entry);
+      else if (before && after && sameFeed(before, after)) restarting.set(name, entry);
     }
-    for (const name of running.keys()) this.running.delete(name);
+    for (const name of [...running.keys(), ...restarting.keys()]) this.running.delete(name);
     await this.stop();
-    return { index: this.index, running };
+    await Promise.all([...restarting.values()].map((entry) => entry.recorder.stop()));
+    const held = new Map([...restarting].map(([name, entry]) => [name, entry.source]));
+    return { index: this.index, running, held };
   }
 
   /** Finishes every open segment and stops the encoders. Safe to call twice. */

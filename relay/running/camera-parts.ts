@@ -2,6 +2,7 @@ import type PQueue from 'p-queue';
 import type { EncoderSettings } from '../encoders/ffmpeg-args.ts';
 import type { JpegView } from '../encoders/jpeg-view.ts';
 import type { SharedEncoder } from '../encoders/shared-encoder.ts';
+import type { EncodedVideoSource } from '../../media/types.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { ProcessSlots } from '../../lib/process-slots.ts';
 import type { Feed } from '../core/feed.ts';
@@ -78,10 +79,10 @@ export class CameraParts {
     return { emit: (type, _subject, message) => events.emit(type, [...(this.own.get(key)?.users ?? [id])].sort().join(', '), `encoder ${id}: ${message}`) };
   }
 
-  /** Drops `user` from every encoder it used; an encoder nobody uses any more is closed. */
-  async release(user: string): Promise<void> {
+  /** Drops `user` from every encoder it used but `keep`; an encoder nobody uses any more is closed. */
+  async release(user: string, keep?: EncodedVideoSource): Promise<void> {
     for (const [key, entry] of this.own) {
-      if (!entry.users.delete(user) || entry.users.size > 0) continue;
+      if (entry.encoder === keep || !entry.users.delete(user) || entry.users.size > 0) continue;
       this.own.delete(key);
       this.all.delete(key);
       await entry.encoder.close();

@@ -9,6 +9,7 @@ import type { FfmpegInfo } from '../encoders/ffmpeg-locate.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { EventSink } from '../../lib/event-bus.ts';
 import type { SharedEncoder } from '../encoders/shared-encoder.ts';
+import type { EncodedVideoSource } from '../../media/types.ts';
 import type { EncoderSettings } from '../encoders/ffmpeg-args.ts';
 import type { StreamOutput } from '../outputs/output.ts';
 import type { CameraMedia, OutputRegistry, ProtocolEnv, ProtocolMount, ProtocolServer } from '../outputs/registry.ts';
@@ -16,6 +17,7 @@ import { ProcessSlots } from '../../lib/process-slots.ts';
 import { sameExceptLine } from '../../conf/same.ts';
 import { ConfigError, type ConfigProblem } from '../../conf/parse.ts';
 import { startedNameCollision } from './started-collision.ts';
+import { cameraChanges } from './camera-changes.ts';
 import { CameraParts, type CameraPartFactory, type EncoderEntry } from './camera-parts.ts';
 
 /** How many camera connections and ffmpeg starts may be under way at once. */
@@ -163,11 +165,7 @@ export class Relay {
   private async applyReload(next: RelayConfig): Promise<{ added: string[]; removed: string[]; kept: string[] }> {
     const collision = this.reloadCollision(next);
     if (collision) throw new ConfigError([collision]);
-    const changedCameras = new Set<string>();
-    for (const camera of next.cameras) {
-      const old = this.config.cameras.find((candidate) => candidate.name === camera.name);
-      if (!old || !sameExceptLine(old, camera)) changedCameras.add(camera.name);
-    }
+    const { restart: changedCameras, retuned } = cameraChanges(this.config.cameras, next.cameras);
     const removed: string[] = [];
     const added: string[] = [];
     const kept: string[] = [];
@@ -202,7 +200,8 @@ export class Relay {
         added.push(stream.name);
       }
     }
-    this.deps.log.info(`reloaded: added ${added.join(', ') || 'nothing'}; removed ${removed.join(', ') || 'nothing'}; kept ${kept.length}`);
+    const runningOn = retuned.length > 0 ? ` (${retuned.map((name) => `camera ${name}`).join(', ')} running on, with new recording or control settings)` : '';
+    this.deps.log.info(`reloaded: added ${added.join(', ') || 'nothing'}; removed ${removed.join(', ') || 'nothing'}; kept ${kept.length}${runningOn}`);
     return { added, removed, kept };
   }
 
@@ -217,9 +216,9 @@ export class Relay {
   }
 
 
-  /** Drops `user` from every encoder it used; an encoder nobody uses any more is closed. */
-  async releaseEncoder(user: string): Promise<void> {
-    for (const camera of this.cameras.values()) await camera.release(user);
+  /** Drops `user` from every encoder it used but `keep`; an encoder nobody uses any more is closed. */
+  async releaseEncoder(user: string, keep?: EncodedVideoSource): Promise<void> {
+    for (const camera of this.cameras.values()) await camera.release(user, keep);
   }
 
   /** Starts a camera and its streams that the config does not declare (the VOD API); reloads keep them. */
