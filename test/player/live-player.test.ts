@@ -3,8 +3,9 @@ import type { Page } from 'playwright-core';
 import { launchChromiumFor, screenshot } from '../helpers/browser.ts';
 import { ControllableCamera, makeJpegFrames, registryWith } from '../helpers/controllable-camera.ts';
 import { advances, reachesState } from '../helpers/player-view.ts';
-import { waitFor } from '../helpers/probe.ts';
+import { childFfmpegProcesses, waitFor } from '../helpers/probe.ts';
 import { startTestRelay } from '../helpers/relay.ts';
+import { H264_HELLO, openWs } from '../helpers/ws-client.ts';
 
 const cam = new ControllableCamera(makeJpegFrames(20), 10);
 const relay = await startTestRelay(`
@@ -91,5 +92,38 @@ t.test('without WebCodecs the same page plays the fMP4 mode through Media Source
     return video.buffered.end(video.buffered.length - 1) - video.currentTime;
   });
   t.ok(ahead < 1, `the playhead stays near the live edge (${ahead.toFixed(2)} s buffered ahead)`);
+  t.same(problems, [], 'no console errors, no CSP violations');
+});
+
+t.test('the WebCodecs player and a Node WebSocket client both play on after the stream encoder is killed by SIGKILL', async (t) => {
+  const { page, problems } = await strictPage(t);
+  await page.goto(`${relay.baseUrl}/player/cam.flv.live`);
+  await reachesState(page, 'playing', 30_000);
+  const client = await openWs(`${relay.baseUrl.replace('http', 'ws')}/cam.flv.ws`, H264_HELLO);
+  t.teardown(() => client.socket.terminate());
+  await waitFor(() => client.binaries.length >= 10, 10_000, 'the Node client to receive 10 units');
+  const encoders = childFfmpegProcesses(process.pid).filter((child) => child.cmdline.includes('libx264'));
+  t.equal(encoders.length, 1, 'one encoder serves the stream');
+  const unitsBefore = client.binaries.length;
+  const configsBefore = client.texts.filter((text) => text.type === 'config').length;
+  const paintedBefore = (await liveInfo(page)).framesPainted;
+  const lastTimestamp = client.binaries.at(-1)!.readBigUInt64BE(4);
+  process.kill(encoders[0]!.pid, 'SIGKILL');
+
+  await waitFor(() => client.texts.filter((text) => text.type === 'config').length > configsBefore, 20_000, 'a new config message after the encoder restarted');
+  await waitFor(() => client.binaries.length >= unitsBefore + 25, 20_000, 'the Node client to receive units again');
+  t.equal(client.closed, undefined, "the Node client's connection stayed open across the restart");
+  const restartedKeyframe = client.binaries.findIndex((unit, index) => index >= unitsBefore && (unit[1]! & 1) === 1);
+  t.ok(restartedKeyframe >= unitsBefore, 'units after the restart start again at a keyframe');
+  const stamps = client.binaries.slice(restartedKeyframe).map((unit) => unit.readBigUInt64BE(4));
+  t.ok(stamps[0]! > lastTimestamp, `timestamps go on past the last one before the kill (${lastTimestamp} then ${stamps[0]} µs)`);
+  t.ok(stamps.every((stamp, index) => index === 0 || stamp > stamps[index - 1]!), `timestamps keep rising after the restart (${stamps.length} units)`);
+  const newEncoders = childFfmpegProcesses(process.pid).filter((child) => child.cmdline.includes('libx264'));
+  t.ok(newEncoders.length === 1 && newEncoders[0]!.pid !== encoders[0]!.pid, 'a new encoder process serves the stream');
+
+  await waitFor(async () => (await liveInfo(page)).framesPainted >= paintedBefore + 30, 30_000, 'the player to paint frames of the new encoder');
+  const info = await liveInfo(page);
+  t.equal(info.state, 'playing', 'the player plays again without a page reload');
+  t.comment(`player rebuilds across the kill: ${info.rebuilds}, frames skipped: ${info.framesSkipped}`);
   t.same(problems, [], 'no console errors, no CSP violations');
 });
