@@ -95,6 +95,7 @@ t.test('without WebCodecs the same page plays the fMP4 mode through Media Source
   t.same(problems, [], 'no console errors, no CSP violations');
 });
 
+// Recovery from an encoder kill, end to end: the units' times are checked in detail by test/relay/ws/ws-restart.test.ts.
 t.test('the WebCodecs player and a Node WebSocket client both play on after the stream encoder is killed by SIGKILL', async (t) => {
   const { page, problems } = await strictPage(t);
   await page.goto(`${relay.baseUrl}/player/cam.flv.live`);
@@ -104,19 +105,27 @@ t.test('the WebCodecs player and a Node WebSocket client both play on after the 
   await waitFor(() => client.binaries.length >= 10, 10_000, 'the Node client to receive 10 units');
   const encoders = childFfmpegProcesses(process.pid).filter((child) => child.cmdline.includes('libx264'));
   t.equal(encoders.length, 1, 'one encoder serves the stream');
-  const unitsBefore = client.binaries.length;
-  const configsBefore = client.texts.filter((text) => text.type === 'config').length;
+  // The index of the first unit after each later config message (this listener runs after the capture's own).
+  const afterConfig: number[] = [];
+  client.socket.on('message', (_data, isBinary) => {
+    if (!isBinary && client.texts.at(-1)?.type === 'config') afterConfig.push(client.binaries.length);
+  });
+  // Killed as a unit arrives, so the camera frame it came from was sent already and the new encoder may start on it.
   const paintedBefore = (await liveInfo(page)).framesPainted;
-  const lastTimestamp = client.binaries.at(-1)!.readBigUInt64BE(4);
-  process.kill(encoders[0]!.pid, 'SIGKILL');
+  const unitsBefore = await new Promise<number>((resolve) => client.socket.once('message', () => {
+    process.kill(encoders[0]!.pid, 'SIGKILL');
+    resolve(client.binaries.length);
+  }));
 
-  await waitFor(() => client.texts.filter((text) => text.type === 'config').length > configsBefore, 20_000, 'a new config message after the encoder restarted');
-  await waitFor(() => client.binaries.length >= unitsBefore + 25, 20_000, 'the Node client to receive units again');
+  await waitFor(() => afterConfig.length > 0, 20_000, 'a new config message after the encoder restarted');
+  await waitFor(() => client.binaries.length >= afterConfig[0]! + 25, 20_000, 'the Node client to receive units again');
   t.equal(client.closed, undefined, "the Node client's connection stayed open across the restart");
-  const restartedKeyframe = client.binaries.findIndex((unit, index) => index >= unitsBefore && (unit[1]! & 1) === 1);
-  t.ok(restartedKeyframe >= unitsBefore, 'units after the restart start again at a keyframe');
-  const stamps = client.binaries.slice(restartedKeyframe).map((unit) => unit.readBigUInt64BE(4));
-  t.ok(stamps[0]! > lastTimestamp, `timestamps go on past the last one before the kill (${lastTimestamp} then ${stamps[0]} µs)`);
+  t.ok(afterConfig[0]! >= unitsBefore, 'the new config comes after the kill');
+  const lastBefore = client.binaries[afterConfig[0]! - 1]!.readBigUInt64BE(4);
+  const after = client.binaries.slice(afterConfig[0]);
+  t.equal(after[0]![1]! & 1, 1, 'the units after the restart start at a keyframe');
+  const stamps = after.map((unit) => unit.readBigUInt64BE(4));
+  t.ok(stamps[0]! > lastBefore, `timestamps go on past the last one before the kill (${lastBefore} then ${stamps[0]} µs)`);
   t.ok(stamps.every((stamp, index) => index === 0 || stamp > stamps[index - 1]!), `timestamps keep rising after the restart (${stamps.length} units)`);
   const newEncoders = childFfmpegProcesses(process.pid).filter((child) => child.cmdline.includes('libx264'));
   t.ok(newEncoders.length === 1 && newEncoders[0]!.pid !== encoders[0]!.pid, 'a new encoder process serves the stream');
