@@ -19,6 +19,12 @@ const relay = await startTestRelay(`
   VideoSize 320x240
   VideoBitRate 300
 </Stream>
+<Stream cam.m3u8>
+  Feed cam
+  VideoFrameRate 10
+  VideoSize 320x240
+  VideoBitRate 300
+</Stream>
 `, { adapters: registryWith({ cam }) });
 const browser = await launchChromiumFor(t, () => relay.stop());
 
@@ -40,9 +46,11 @@ async function strictPage(t: { teardown(fn: () => Promise<void>): void }): Promi
 t.test('the WebSocket player linked from / plays by itself with WebCodecs, and recovers from a camera outage', async (t) => {
   const index = await browser.newPage();
   await index.goto(`${relay.baseUrl}/`);
-  const linked = await index.getAttribute('section[data-camera="cam"] a[href="/player/cam.flv.live"]', 'href');
+  const linkedLive = await index.$$eval('section[data-camera="cam"] a', (links) => links.map((link) => link.getAttribute('href')).filter((href) => href?.endsWith('.live')));
   await index.close();
-  t.equal(linked, '/player/cam.flv.live', 'the index links the live player beside the stream');
+  // cam.flv and cam.m3u8 share the base name cam: the short name is the FLV stream's.
+  t.same(linkedLive, ['/player/cam.live', '/player/cam.m3u8.live'], 'the index links the live player beside each stream, the FLV one by its short name');
+  const linked = linkedLive[0]!;
   const { page, problems } = await strictPage(t);
   const opened = Date.now();
   await page.goto(`${relay.baseUrl}${linked}`);
@@ -65,6 +73,8 @@ t.test('the WebSocket player linked from / plays by itself with WebCodecs, and r
   });
   t.ok(lit > 20, `the canvas shows a picture (mean level ${lit.toFixed(0)})`);
   t.match(await page.textContent('#snippet-iframe'), /src="http:\/\/127\.0\.0\.1:\d+\/player\/cam\.flv\.live\?embed"/);
+  const stat = (await (await fetch(`${relay.baseUrl}/stat.json`)).json()) as { streams: Array<{ name: string; protocols: Record<string, { viewers: number }> }> };
+  t.equal(stat.streams.find((stream) => stream.name === 'cam.flv')?.protocols.ws?.viewers, 1, 'the short name plays cam.flv over its WebSocket');
   await screenshot(page, 'live-player');
 
   cam.setMode('down');
