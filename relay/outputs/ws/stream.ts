@@ -129,7 +129,9 @@ export class WsStream {
   }
 
   private message(frame: EncodedVideoFrame, mode: WsMode): Buffer {
-    const timeBase = (this.timeBase ?? frame.dts) - this.shift;
+    // The first frame packaged sets the zero, also when it is a kept group's frame sent to a viewer that joined first.
+    this.timeBase ??= frame.dts;
+    const timeBase = this.timeBase - this.shift;
     if (mode === 'raw') return binaryFrame(rawVideoUnit(frame, timeBase));
     // A frame's own duration is known only when the next one comes: the interval before it stands in (the decode
     // time in each fragment is exact, so the estimate never accumulates).

@@ -52,8 +52,8 @@ function messages(chunks: Buffer[], opcode: number): Buffer[] {
   });
 }
 
-t.test('after an encoder restart that starts on frames already sent, raw and fMP4 times keep rising', async (t) => {
-  // Real H.264 from ffmpeg: 12 frames, a keyframe every 4.
+/** Real H.264 from ffmpeg, a keyframe every 4 frames: 8 frames from a keyframe on. */
+async function recordRun(t: { teardown(fn: () => void): void }): Promise<EncodedVideoFrame[]> {
   const encoder = startTestEncodedSource({ rate: 25, gop: 4 });
   t.teardown(() => encoder.stop());
   const recorded: EncodedVideoFrame[] = [];
@@ -61,13 +61,18 @@ t.test('after an encoder restart that starts on frames already sent, raw and fMP
   await waitFor(() => recorded.filter((frame) => frame.keyframe).length >= 3, 15_000, 'three keyframes from ffmpeg');
   encoder.stop();
   const firstKey = recorded.findIndex((frame) => frame.keyframe);
-  const run = recorded.slice(firstKey, firstKey + 8);
+  return recorded.slice(firstKey, firstKey + 8);
+}
 
+const limits = { budgetBytes: 1e7, hardLimitBytes: 1e8, writeTimeoutMs: 10_000 };
+const rawTimes = (sink: CollectingSink): number[] => messages(sink.written, 2).map((unit) => Number(unit.readBigUInt64BE(4)));
+
+t.test('after an encoder restart that starts on frames already sent, raw and fMP4 times keep rising', async (t) => {
+  const run = await recordRun(t);
   const source = new ScriptedSource();
   const stream = new WsStream({ source, live: () => true, frameRate: 25 }, 1000);
   t.teardown(() => stream.close());
   const sinks = { raw: new CollectingSink(), fmp4: new CollectingSink() };
-  const limits = { budgetBytes: 1e7, hardLimitBytes: 1e8, writeTimeoutMs: 10_000 };
   stream.join(new Viewer(sinks.raw, limits, '127.0.0.1', 'ws'), 'raw');
   stream.join(new Viewer(sinks.fmp4, limits, '127.0.0.1', 'ws'), 'fmp4');
   for (const frame of run) source.publish(frame);
@@ -80,9 +85,9 @@ t.test('after an encoder restart that starts on frames already sent, raw and fMP
 
   const configs = messages(sinks.raw.written, 1).filter((text) => JSON.parse(text.toString()).type === 'config');
   t.equal(configs.length, 2, 'the raw viewer is told of the new track');
-  const rawTimes = messages(sinks.raw.written, 2).map((unit) => Number(unit.readBigUInt64BE(4)));
-  t.equal(rawTimes.length, 16, 'every frame reached the raw viewer');
-  t.ok(rawTimes.every((time, index) => index === 0 || time > rawTimes[index - 1]!), `raw timestamps rise: ${rawTimes.join(' ')}`);
+  const times = rawTimes(sinks.raw);
+  t.equal(times.length, 16, 'every frame reached the raw viewer');
+  t.ok(times.every((time, index) => index === 0 || time > times[index - 1]!), `raw timestamps rise: ${times.join(' ')}`);
 
   // fMP4: each moof's tfdt (baseMediaDecodeTime, version 1: 64 bits after the box's version and flags).
   const decodeTimes = messages(sinks.fmp4.written, 2).filter((box) => box.subarray(4, 8).toString('latin1') === 'moof').map((moof) => {
@@ -91,4 +96,20 @@ t.test('after an encoder restart that starts on frames already sent, raw and fMP
   });
   t.equal(decodeTimes.length, 16, 'every frame reached the fMP4 viewer');
   t.ok(decodeTimes.every((time, index) => index === 0 || time > decodeTimes[index - 1]!), `fMP4 decode times rise: ${decodeTimes.join(' ')}`);
+});
+
+// Guards: a viewer that joined before any new frame got the kept group's frames all at time 0 (the zero was set by the next new frame only).
+t.test('a first viewer joining on the kept group gets its frames at rising times', async (t) => {
+  const run = await recordRun(t);
+  const source = new ScriptedSource();
+  source.groupOfPictures.push(...run.slice(0, 4));
+  source.track = run[0]!.track;
+  const stream = new WsStream({ source, live: () => true, frameRate: 25 }, 1000);
+  t.teardown(() => stream.close());
+  const sink = new CollectingSink();
+  stream.join(new Viewer(sink, limits, '127.0.0.1', 'ws'), 'raw');
+  for (const frame of run.slice(4)) source.publish(frame);
+  const times = rawTimes(sink);
+  t.equal(times.length, 8, 'the kept group, then the new frames');
+  t.ok(times.every((time, index) => index === 0 || time > times[index - 1]!), `raw timestamps rise: ${times.join(' ')}`);
 });
