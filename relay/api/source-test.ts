@@ -12,6 +12,7 @@ import { editProblem, type DirectiveEdit } from './conf-edit.ts';
 export const SOURCE_TEST_TIMEOUT_MS = 5000;
 const WATCH_MS = 1500;
 const SNAPSHOT_TIMEOUT_MS = 3000;
+const LET_GO_MS = 1000;
 
 export interface SourceTestRequest {
   readonly source: string;
@@ -42,20 +43,28 @@ export async function testSource(request: SourceTestRequest, adapters: AdapterRe
   const controller = new AbortController();
   const watch: Watch = { frames: 0 };
   let watched: NodeJS.Timeout | undefined;
-  const timeout = setTimeout(() => controller.abort(), SOURCE_TEST_TIMEOUT_MS);
+  let timedOut = false;
+  const timeout = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, SOURCE_TEST_TIMEOUT_MS);
   let failure: string | undefined;
   try {
-    await adapters.create(camera, env).run({
+    const running = adapters.create(camera, env).run({
       signal: controller.signal,
       onFrame: (frame) => {
         if (controller.signal.aborted) return;
         count(watch, frame);
-        watched ??= setTimeout(() => controller.abort(), WATCH_MS);
+        // Watched for WATCH_MS from the first keyframe (an H.264 source may send a few seconds of frames before one).
+        if (watch.first) watched ??= setTimeout(() => controller.abort(), WATCH_MS);
       },
       onConnected: () => {},
       onWaiting: () => {},
       log: () => {},
     });
+    // An adapter must end promptly once aborted; one that does not is left behind rather than holding the test.
+    const letGo = new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => setTimeout(resolve, LET_GO_MS).unref(), { once: true }));
+    await Promise.race([running, letGo]);
   } catch (error) {
     failure = (error as Error).message;
   } finally {
@@ -63,8 +72,9 @@ export async function testSource(request: SourceTestRequest, adapters: AdapterRe
     clearTimeout(watched);
   }
   if (!watch.first || !watch.codec) {
-    if (failure) return { status: 502, body: { error: `the source failed: ${failure}` } };
-    return { status: 504, body: { error: `no picture within ${SOURCE_TEST_TIMEOUT_MS / 1000} s` } };
+    if (failure && !timedOut) return { status: 502, body: { error: `the source failed: ${failure}` } };
+    const what = watch.frames > 0 ? `${watch.frames} frames but no keyframe` : 'no picture';
+    return { status: 504, body: { error: `${what} within ${SOURCE_TEST_TIMEOUT_MS / 1000} s` } };
   }
   const span = (watch.lastTimestamp ?? 0) - (watch.firstTimestamp ?? 0);
   const frameRate = watch.frames > 1 && span > 0 ? Math.round(((watch.frames - 1) * 10_000) / span) / 10 : null;
