@@ -88,20 +88,26 @@ export async function testSource(request: SourceTestRequest, adapters: AdapterRe
 /** The request as a one-camera relay.conf, parsed as relay.conf is: unknown schemes and files outside MediaPath fail the same way. */
 function cameraFor(request: SourceTestRequest, schemes: readonly string[], mediaPath: string | undefined): CameraConfig {
   const directives = new Map<string, DirectiveEdit>([['Source', [request.source]]]);
-  if (request.username) directives.set('Username', [request.username]);
-  if (request.password) directives.set('Password', [request.password]);
-  const problem = editProblem('source-test', directives);
+  const problem = editProblem('source-test', directives) ?? credentialProblem(request);
   if (problem) throw new RelayError('BAD_REQUEST', problem);
   if (/^push:/i.test(request.source)) throw new RelayError('BAD_REQUEST', 'Source: push:// cameras wait for a publisher; there is nothing to connect to');
   const lines = [...(mediaPath ? [`MediaPath ${mediaPath}`] : []), '<Camera source-test>', ...[...directives].map(([name, values]) => `  ${name} ${values?.[0] ?? ''}`), '</Camera>'];
   try {
     const camera = parseConfig(`${lines.join('\n')}\n`, 'request', { schemes }).config.cameras[0];
     if (!camera) throw new RelayError('BAD_REQUEST', 'no camera in the request');
-    return camera;
+    // Credentials are set as given, not through relay.conf text, where a "#" would start a comment.
+    return { ...camera, username: request.username ?? camera.username, password: request.password ?? camera.password };
   } catch (error) {
     if (error instanceof ConfigError) throw new RelayError('BAD_REQUEST', error.problems.map((problem) => formatProblem(problem).replace(/^request:\d+: /, '')).join('; '));
     throw error;
   }
+}
+
+function credentialProblem({ username, password }: SourceTestRequest): string | undefined {
+  for (const [field, value] of [['username', username], ['password', password]] as const) {
+    if (value !== undefined && /[\u0000-\u001f\u007f]/.test(value)) return `${field}: control characters are not allowed`;
+  }
+  return undefined;
 }
 
 function count(watch: Watch, frame: Frame): void {

@@ -78,6 +78,7 @@ t.test('hostile input is refused with a clear error', async (t) => {
     [{ source: 'vod-live://../../../etc/passwd' }, /file name may not contain/],
     [{ source: 'push://door' }, /wait for a publisher/],
     [{ source: 42 }, /source must be a string/],
+    [{ source: 'testsrc://', password: 'a\nb' }, /password: control characters are not allowed/],
     [{}, /source: required/],
     ['{"source": ', /not valid JSON/],
   ];
