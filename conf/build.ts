@@ -20,7 +20,7 @@ function reader(scope: Scope, values: DirectiveValues) {
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /** URL prefixes the relay's own features own (`/api/...`, `/wall`); a stream or its HLS segments may not take them. */
-export const RESERVED_PREFIXES = ['api', 'vod', 'record', 'recordings', 'player', 'assets', 'live', 'wall', 'metrics'] as const;
+export const RESERVED_PREFIXES = ['api', 'vod', 'record', 'recordings', 'player', 'assets', 'live', 'wall', 'admin', 'metrics'] as const;
 
 /** Why a Stream or Redirect name would collide with the relay's own URLs, or undefined when it is free. */
 export function reservedNameProblem(name: string, format: StreamFormat | undefined): string | undefined {

@@ -7,6 +7,7 @@ import type { Relay } from '../running/relay.ts';
 import { RelayError } from '../core/errors.ts';
 import { addBlock, changeBlock, editProblem, removeBlock, type DirectiveEdit, type EditableKind } from './conf-edit.ts';
 import { BodyError, readJsonObject } from '../http/json-body.ts';
+import { testSource } from './source-test.ts';
 
 const MAX_BODY_BYTES = 64 * 1024;
 const BODY_TIMEOUT_MS = 10_000;
@@ -32,6 +33,7 @@ const queues = new WeakMap<Relay, Promise<unknown>>();
  * file kept as relay.conf.bak, then applied by a reload. Admin plane only (the access guard owns /api/).
  */
 export function registerConfigApi(router: Router, relay: Relay, schemes: readonly string[], log: Logger): void {
+  registerSourceTest(router, relay, log);
   for (const [path, kind] of [['cameras', 'Camera'], ['streams', 'Stream']] as const) {
     router.get(`/api/${path}`, (ctx) => {
       ctx.body = kind === 'Camera' ? relay.config.cameras.map(({ name, line, source, scheme, onDemand, record }) => ({ name, line, source, scheme, onDemand, record: record.enabled }))
@@ -54,9 +56,39 @@ export function registerConfigApi(router: Router, relay: Relay, schemes: readonl
   }
 }
 
-async function readBody(ctx: Context): Promise<Record<string, unknown>> {
+/** Sources under test, one per relay at a time: a test holds a connection (and maybe an ffmpeg) for seconds. */
+const testing = new WeakSet<Relay>();
+
+/** POST /api/cameras/test `{source, username?, password?}`: connects once and answers codec, size, rate and a snapshot. */
+function registerSourceTest(router: Router, relay: Relay, log: Logger): void {
+  router.post('/api/cameras/test', async (ctx) => {
+    const body = await readBody(ctx, 4096);
+    const text = (key: string): string | undefined => {
+      const value = body[key];
+      if (value === undefined || value === null || value === '') return undefined;
+      if (typeof value !== 'string') throw new RelayError('BAD_REQUEST', `${key} must be a string`);
+      return value;
+    };
+    const source = text('source');
+    if (!source) throw new RelayError('BAD_REQUEST', 'source: required, e.g. rtsp://camera/stream');
+    if (testing.has(relay)) throw new RelayError('FULL', 'another source test is under way; try again in a few seconds');
+    testing.add(relay);
+    try {
+      const { deps, processSlots, config } = relay;
+      const env = { ffmpegPath: deps.ffmpeg.path, processSlots, mediaPath: config.mediaPath };
+      const { status, body: answer } = await testSource({ source, username: text('username'), password: text('password') }, deps.adapters, env);
+      log.info(`source test of a ${source.split(':')[0]}:// source: ${answer.error ?? `${answer.codec} ${answer.width}x${answer.height}`}`);
+      ctx.status = status;
+      ctx.body = answer;
+    } finally {
+      testing.delete(relay);
+    }
+  });
+}
+
+async function readBody(ctx: Context, maxBytes = MAX_BODY_BYTES): Promise<Record<string, unknown>> {
   try {
-    return await readJsonObject(ctx.req, MAX_BODY_BYTES, BODY_TIMEOUT_MS);
+    return await readJsonObject(ctx.req, maxBytes, BODY_TIMEOUT_MS);
   } catch (error) {
     if (error instanceof BodyError) throw new RelayError('BAD_REQUEST', error.message);
     throw error;

@@ -108,6 +108,22 @@ export const OPENAPI_DOCUMENT = {
     '/record/get': { get: { summary: 'One MP4 of a range, cut at keyframes and stitched across files', tags: ['recording'], parameters: recordingQuery(), responses: { 200: { description: 'The MP4, as a download', content: { 'video/mp4': {} } }, ...recordingErrors } } },
     '/record/frames': { get: { summary: 'A ZIP of JPEGs of a range, named by UTC time', tags: ['recording'], parameters: recordingQuery([{ name: 'fps', in: 'query', schema: number, description: 'default 1' }]), responses: { 200: { description: 'The ZIP', content: { 'application/zip': {} } }, ...recordingErrors } } },
     ...configApiPaths('cameras', 'Camera'),
+    '/api/cameras/test': {
+      post: {
+        summary: 'Connects once to a source (at most 5 s) and answers its codec, size, frame rate and a JPEG snapshot; one test at a time',
+        tags: ['config'],
+        security: [{ basic: [] }, { bearer: [] }],
+        requestBody: body(object({ source: string, username: string, password: string }, ['source'])),
+        responses: {
+          200: json('What the source sent', object({ ok: boolean, codec: string, width: { type: ['integer', 'null'] }, height: { type: ['integer', 'null'] }, frameRate: { type: ['number', 'null'] }, frames: integer, snapshot: { type: ['string', 'null'], description: 'data:image/jpeg;base64,...' } }, ['ok', 'codec', 'frames'])),
+          400: ERROR_CODE,
+          401: { description: 'Admin credentials needed' },
+          502: json('The source failed', object({ error: string }, ['error'])),
+          503: ERROR_CODE,
+          504: json('No picture within the time allowed', object({ error: string }, ['error'])),
+        },
+      },
+    },
     ...configApiPaths('streams', 'Stream'),
     '/api/control/{camera}': { get: { summary: 'The control queue, presets and ranges', tags: ['control'], parameters: [camera], responses: { 200: json('Queue state', ref('ControlState')), 404: { description: 'No camera with control' } } } },
     '/api/control/{camera}/request': { post: { summary: 'A place in the control queue; its id is the viewer\'s key', tags: ['control'], parameters: [camera], responses: { 200: json('The place', object({ id: string, label: string, position: integer }, ['id'])), 429: CONTROL_ERROR, 503: CONTROL_ERROR } } },

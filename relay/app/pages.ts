@@ -13,6 +13,7 @@ import { renderPlayerPage, type PlayerRequest } from './pages/player-page.ts';
 import { viewerStreamState } from './pages/player-state.ts';
 import { renderWallPage, wallCameraNames } from './pages/wall-page.ts';
 import { renderStatusPage } from './pages/status-page.ts';
+import { renderAdminPage } from './pages/admin-page.ts';
 import { RateSampler } from './rates.ts';
 import type { Relay } from '../running/relay.ts';
 import { statusSnapshot } from './status.ts';
@@ -29,7 +30,7 @@ function statusStreamName(relay: Relay): string | undefined {
 
 /**
  * Registers /, /stat.json, /metrics, the status page (at the name its Stream block gives, usually stat.html),
- * /player/NAME for HLS and FLV streams, /player/NAME/state, /wall and /assets/*. Routes that do not match a page of theirs fall through, so a stream
+ * /player/NAME for HLS and FLV streams, /player/NAME/state, /wall, /admin and /assets/*. Routes that do not match a page of theirs fall through, so a stream
  * named like one (e.g. player.m3u8, whose segments live under /player/) is still served.
  */
 export function registerPages(router: Router, relay: Relay, recordings: RecordingsRef): void {
@@ -54,6 +55,9 @@ export function registerPages(router: Router, relay: Relay, recordings: Recordin
   router.get(new RegExp(`^/(${NAME})$`), async (ctx, next) => {
     if (ctx.path.slice(1) !== statusStreamName(relay)) return next();
     sendHtml(ctx, renderStatusPage(snapshot(), renderCharts(history)));
+  });
+  router.get('/admin', (ctx) => {
+    sendHtml(ctx, renderAdminPage());
   });
   router.get('/wall', (ctx) => {
     const current = snapshot();

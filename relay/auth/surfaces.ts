@@ -11,7 +11,7 @@ const ADMIN: Surface = { plane: 'admin' };
 const PUBLIC: Surface = { plane: 'public' };
 
 /** Prefixes of the admin plane: every path under them, whatever registers it later. */
-const ADMIN_PREFIXES = ['/api', '/record', '/recordings', '/wall'];
+const ADMIN_PREFIXES = ['/admin', '/api', '/record', '/recordings', '/wall'];
 /** The push gateway authenticates its publishers with its own API keys; the edge check checks viewer tokens itself. */
 const OWN_SCHEME_PREFIXES = ['/api/source', '/api/viewer-check'];
 

@@ -155,16 +155,16 @@ t.test('fuzz: random and mutated configs never throw anything but ConfigError', 
 
 // Guards the URL space: a stream named like one of the relay's own prefixes would shadow its pages and APIs.
 t.test('stream and redirect names that collide with reserved URLs are refused with file:line', async (t) => {
-  for (const name of ['api', 'VOD', 'record', 'recordings', 'player', 'assets', 'live', 'wall', 'metrics']) {
+  for (const name of ['api', 'VOD', 'record', 'recordings', 'player', 'assets', 'live', 'wall', 'admin', 'metrics']) {
     rejects(t, `${camera}<Stream ${name}>\n Feed cam\n Format flv\n</Stream>\n`,
-      `relay.conf:4: <Stream ${name}>: /${name} is reserved for the relay's own pages and APIs (/api, /vod, /record, /recordings, /player, /assets, /live, /wall, /metrics, /stat.*)`);
+      `relay.conf:4: <Stream ${name}>: /${name} is reserved for the relay's own pages and APIs (/api, /vod, /record, /recordings, /player, /assets, /live, /wall, /admin, /metrics, /stat.*)`);
   }
   rejects(t, `${camera}<Stream api.m3u8>\n Feed cam\n</Stream>\n`,
     "relay.conf:4: <Stream api.m3u8>: its HLS segments would be served under /api/, which is reserved for the relay's own pages and APIs");
   rejects(t, `${camera}<Stream stat.json>\n Feed cam\n Format flv\n</Stream>\n`,
     'relay.conf:4: <Stream stat.json>: /stat.json is reserved: /stat.* belongs to the status page and its JSON');
   rejects(t, `<Redirect wall>\n URL http://example.com/\n</Redirect>\n`,
-    "relay.conf:1: <Redirect wall>: /wall is reserved for the relay's own pages and APIs (/api, /vod, /record, /recordings, /player, /assets, /live, /wall, /metrics, /stat.*)");
+    "relay.conf:1: <Redirect wall>: /wall is reserved for the relay's own pages and APIs (/api, /vod, /record, /recordings, /player, /assets, /live, /wall, /admin, /metrics, /stat.*)");
   const { config } = parse(`${camera}<Stream stat.html>\n Format status\n</Stream>\n<Stream api.flv>\n Feed cam\n</Stream>\n<Stream wallcam.m3u8>\n Feed cam\n</Stream>\n`);
   t.same(config.streams.map((stream) => stream.name), ['stat.html', 'api.flv', 'wallcam.m3u8'], 'the status page, and names that only start alike, are fine');
 });

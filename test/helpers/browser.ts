@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /** Where screenshots go (git-ignored), to look at by eye. */
 export const ARTIFACTS = join(import.meta.dirname, '..', '..', 'test-artifacts');
@@ -31,4 +31,28 @@ export async function launchChromiumFor(t: { teardown(fn: () => Promise<void>): 
     for (const stop of stops) await stop();
   });
   return browser;
+}
+
+/** Everything a page (and any frame in it) complained about: console errors, uncaught errors, CSP violations. */
+export async function watchedContext(browser: Browser): Promise<{ context: BrowserContext; problems: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  const problems: string[] = [];
+  await context.exposeBinding('reportViolation', (source, text: string) => problems.push(`CSP violation in ${source.frame.url()}: ${text}`));
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (event) => {
+      void (window as unknown as { reportViolation: (text: string) => Promise<void> }).reportViolation(
+        `${event.violatedDirective} refused ${event.blockedURI || 'inline'} (${event.sourceFile}:${event.lineNumber})`,
+      );
+    });
+  });
+  context.on('page', (page) => watch(page, problems));
+  return { context, problems };
+}
+
+/** Adds a page's console errors and uncaught errors to `problems`. */
+export function watch(page: Page, problems: string[]): void {
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console error on ${page.url()}: ${message.text()} (${message.location().url})`);
+  });
+  page.on('pageerror', (error) => problems.push(`page error on ${page.url()}: ${error.message}`));
 }

@@ -23,6 +23,7 @@ const ASSETS: Record<string, Asset> = {
   'status.js': { file: `${playerDir}status.js`, type: 'application/javascript; charset=utf-8' },
   'index.js': { file: `${playerDir}index.js`, type: 'application/javascript; charset=utf-8' },
   'recordings.js': { file: `${playerDir}recordings.js`, type: 'application/javascript; charset=utf-8' },
+  'admin.js': { file: `${playerDir}admin.js`, type: 'application/javascript; charset=utf-8' },
   'control.js': { file: `${playerDir}control.js`, type: 'application/javascript; charset=utf-8' },
   'relay.css': { file: `${playerDir}relay.css`, type: 'text/css; charset=utf-8' },
 };

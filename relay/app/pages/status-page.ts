@@ -12,7 +12,7 @@ export const STATUS_REFRESH_MS = 3000;
  */
 export function renderStatusPage(snapshot: StatusSnapshot, charts?: Markup): string {
   const body = html`<h1>Relay status</h1>
-<p class="nav"><a href="/">cameras</a> · <a href="/stat.json">stat.json</a> · <a href="/metrics">metrics</a>
+<p class="nav"><a href="/">cameras</a> · <a href="/stat.json">stat.json</a> · <a href="/metrics">metrics</a> · <a href="/admin">admin</a>
  · <span id="refresh-state">refreshes every ${STATUS_REFRESH_MS / 1000} s</span></p>
 <div id="status" data-refresh-ms="${STATUS_REFRESH_MS}">${renderStatusBody(snapshot)}</div>${charts ?? ''}`;
   return layout('Relay status', body, { scripts: ['/assets/status.js'], bodyClass: 'status' });

@@ -39,6 +39,7 @@ t.test('each path belongs to its plane', async (t) => {
     '/api/vod/start': 'admin',
     '/api': 'admin',
     '/record/cam/2030-01-01.mp4': 'admin',
+    '/admin': 'admin',
     '/wall': 'admin',
     '/wall/2': 'admin',
     '/api/source': 'public',

@@ -3,9 +3,9 @@
 import t from 'tap';
 import { copyFile, mkdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { segmentRelativePath } from '../../../../relay/recording/names.ts';
-import { launchChromiumFor, screenshot } from '../../../helpers/browser.ts';
+import { launchChromiumFor, screenshot, watchedContext as watchedContextOf } from '../../../helpers/browser.ts';
 import { startTestRelay, syntheticConfig } from '../../../helpers/relay.ts';
 import { makeSegmentFile, tempDir } from '../../recording/fixtures.ts';
 
@@ -40,29 +40,7 @@ ${syntheticConfig({ rate: 10 })}
 </Stream>
 `);
 const browser = await launchChromiumFor(t, () => relay.stop(), () => records.cleanup(), () => media.cleanup());
-
-/** Everything a page (and any frame in it) complained about: console errors, uncaught errors, CSP violations. */
-async function watchedContext(): Promise<{ context: BrowserContext; problems: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
-  const problems: string[] = [];
-  await context.exposeBinding('reportViolation', (source, text: string) => problems.push(`CSP violation in ${source.frame.url()}: ${text}`));
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (event) => {
-      void (window as unknown as { reportViolation: (text: string) => Promise<void> }).reportViolation(
-        `${event.violatedDirective} refused ${event.blockedURI || 'inline'} (${event.sourceFile}:${event.lineNumber})`,
-      );
-    });
-  });
-  context.on('page', (page) => watch(page, problems));
-  return { context, problems };
-}
-
-function watch(page: Page, problems: string[]): void {
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console error on ${page.url()}: ${message.text()} (${message.location().url})`);
-  });
-  page.on('pageerror', (error) => problems.push(`page error on ${page.url()}: ${error.message}`));
-}
+const watchedContext = () => watchedContextOf(browser);
 
 /** The pages a person opens, as linked from `/` and typed from the README, with no query and nobody pressing play. */
 const PAGES: Array<{ path: string; settled: (page: Page) => Promise<unknown> }> = [
