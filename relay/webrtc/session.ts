@@ -2,6 +2,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { PeerConnection, Video, type RtcConfig, type Track } from 'node-datachannel';
 import type { Logger } from '../../lib/log.ts';
 import { isRtcp, readRtcpFeedback } from '../../media/rtp/rtcp-feedback.ts';
+import { withAdditionalHosts } from './answer-hosts.ts';
 import type { WhepOffer } from './offer.ts';
 import { HISTORY_PACKETS, type PacketSink, type StreamPackets } from './stream-packets.ts';
 
@@ -16,6 +17,8 @@ export interface WhepSessionOptions {
   readonly offer: WhepOffer;
   readonly offerSdp: string;
   readonly rtc: RtcConfig;
+  /** Addresses written into the answer as extra host candidates (WebRTCAdditionalHosts). */
+  readonly additionalHosts: readonly string[];
   readonly connectTimeoutMs: number;
   readonly address: string;
   readonly log: Logger;
@@ -96,7 +99,7 @@ export class WhepSession implements PacketSink {
       await this.gathered();
       const answer = this.peer.localDescription()?.sdp;
       if (!answer) throw new Error('no answer was produced');
-      return answer;
+      return withAdditionalHosts(answer, this.options.additionalHosts);
     } catch (error) {
       this.close('offer refused');
       throw error;
