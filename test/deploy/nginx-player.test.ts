@@ -3,6 +3,10 @@ import { launchChromium, screenshot } from '../helpers/browser.ts';
 import { waitFor } from '../helpers/probe.ts';
 import { startTestRelay, syntheticConfig } from '../helpers/relay.ts';
 import { startNginx } from './nginx-peer.ts';
+import { endWebRtc } from '../helpers/whep-client.ts';
+
+// The player pages play over WebRTC first: node-datachannel keeps the process alive unless it is ended.
+t.teardown(endWebRtc);
 
 // A person opening the relay's player page through nginx: the page, the playlist and the segments all come via the cache.
 

@@ -10,6 +10,10 @@ import { basic, get } from '../../helpers/request.ts';
 import { startTestRelay } from '../../helpers/relay.ts';
 import { unusedPort } from '../../helpers/ports.ts';
 import { connect } from 'node:net';
+import { endWebRtc } from '../../helpers/whep-client.ts';
+
+// The player pages play over WebRTC first: node-datachannel keeps the process alive unless it is ended.
+t.teardown(endWebRtc);
 
 const run = promisify(execFile);
 const root = new URL('../../../', import.meta.url).pathname;

@@ -3,6 +3,10 @@ import type { Page } from 'playwright-core';
 import { launchChromium, screenshot } from '../../helpers/browser.ts';
 import { CanonControlCamera } from '../../helpers/canon-control-camera.ts';
 import { startTestRelay } from '../../helpers/relay.ts';
+import { endWebRtc } from '../../helpers/whep-client.ts';
+
+// The player pages play over WebRTC first: node-datachannel keeps the process alive unless it is ended.
+t.teardown(endWebRtc);
 
 const camera = await CanonControlCamera.start();
 const relay = await startTestRelay(`
