@@ -5,9 +5,6 @@ import { CanonControlCamera } from '../../helpers/canon-control-camera.ts';
 import { startTestRelay } from '../../helpers/relay.ts';
 import { endWebRtc } from '../../helpers/whep-client.ts';
 
-// The player pages play over WebRTC first: node-datachannel keeps the process alive unless it is ended.
-t.teardown(endWebRtc);
-
 const camera = await CanonControlCamera.start();
 const relay = await startTestRelay(`
 <Camera ptz>
@@ -35,6 +32,8 @@ t.teardown(async () => {
   await browser.close();
   await relay.stop();
   await camera.close();
+  // The player pages play over WebRTC first: node-datachannel keeps the process alive unless it is ended.
+  endWebRtc();
 });
 
 async function openPlayer(path: string, beforeLoad: (page: Page) => void = () => {}): Promise<{ page: Page; errors: string[] }> {
