@@ -67,12 +67,7 @@ export class WhepClient {
   lost = 0;
   /** The stream's SSRC, once a packet came. */
   ssrc: number | undefined;
-  /** Packets that came with a sequence number at or before the last one: retransmissions, on loopback. */
-  repeated = 0;
-  /** The sequence number of the last packet in order. */
-  get lastSequenceNumber(): number | undefined {
-    return this.lastSequence;
-  }
+
   private readonly depacketizer = new H264Depacketizer(8 * 1024 * 1024);
   private lastSequence: number | undefined;
   private readonly startedAt = performance.now();
@@ -142,18 +137,6 @@ export class WhepClient {
     return this.track.sendMessageBinary(pli);
   }
 
-  /** Sends a generic NACK (RFC 4585) for one sequence number, as a browser does for a lost packet. */
-  sendNack(sequence: number): boolean {
-    const nack = Buffer.alloc(16);
-    nack[0] = 0x81;
-    nack[1] = 205;
-    nack.writeUInt16BE(3, 2);
-    nack.writeUInt32BE(0x0badcafe, 4);
-    nack.writeUInt32BE(this.ssrc ?? 0, 8);
-    nack.writeUInt16BE(sequence, 12);
-    return this.track.sendMessageBinary(nack);
-  }
-
   /** Ends the session with DELETE (unless `withoutDelete`: the viewer just vanishes) and closes the peer. */
   async close(withoutDelete = false): Promise<void> {
     if (this.sessionUrl && !withoutDelete) await whepRequest(this.sessionUrl, 'DELETE').catch(() => undefined);
@@ -167,7 +150,6 @@ export class WhepClient {
     this.ssrc = packet.ssrc;
     if (this.lastSequence !== undefined) {
       const delta = sequenceDelta(this.lastSequence, packet.sequence);
-      if (delta <= 0) this.repeated++;
       if (delta <= 0) return;
       if (delta > 1) {
         this.lost += delta - 1;

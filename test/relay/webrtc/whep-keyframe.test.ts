@@ -34,10 +34,6 @@ t.test('a PLI is answered with the kept group sent again to that viewer, once a 
   t.ok(await resentKeyframe(second, later, 2000), 'which is answered');
   t.equal(first.lost + second.lost, 0, 'the resent packets follow each viewer\'s own sequence: no gap, no duplicate');
   await first.waitForUnits(first.units.length + 3, 5000);
-  // Each viewer has its own sequence numbers: a NACK names the viewer's number, and gets that packet again under it.
-  t.ok(first.sendNack(first.lastSequenceNumber!), 'the first viewer NACKs its last packet');
-  for (let waited = 0; first.repeated === 0 && waited < 2000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
-  t.equal(first.repeated, 1, 'the packet came again under the viewer\'s sequence number');
   const stat = await (await fetch(`${relay.baseUrl}/stat.json`)).json() as { streams: Array<{ name: string; protocols: Record<string, { keyframeRequests: number }> }> };
   t.equal(stat.streams.find((stream) => stream.name === 'test.flv')!.protocols.webrtc?.keyframeRequests, 3, '/stat.json counts the three requests');
   await first.close();
