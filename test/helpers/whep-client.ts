@@ -164,3 +164,12 @@ export class WhepClient {
     for (const listener of this.listeners) listener();
   }
 }
+
+/** A client whose answer applied: the test client's libdatachannel now and then refuses an answer ("a remote candidate without ICE transport"); it starts again. */
+export async function connectedWhepClient(endpoint: string): Promise<WhepClient> {
+  for (let attempt = 1; ; attempt++) {
+    const client = await WhepClient.connect(endpoint);
+    if (client.answer?.status !== 201 || !client.failure || attempt === 3) return client;
+    await client.close();
+  }
+}

@@ -3,7 +3,7 @@ import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.ts';
 import { advances } from '../helpers/player-view.ts';
 import { startTestRelayFor, syntheticConfig } from '../helpers/relay.ts';
-import { endWebRtc, WhepClient } from '../helpers/whep-client.ts';
+import { endWebRtc, WhepClient, connectedWhepClient } from '../helpers/whep-client.ts';
 
 t.teardown(endWebRtc);
 
@@ -34,7 +34,7 @@ async function openLinked(browser: Browser, name: string, text: string, initScri
 }
 
 t.test('the WHEP answer carries WebRTCAdditionalHosts as host candidates, and the player pages the ICE servers', async (t) => {
-  const client = await WhepClient.connect(`${relay.baseUrl}/test.flv/whep`);
+  const client = await connectedWhepClient(`${relay.baseUrl}/test.flv/whep`);
   t.equal(client.answer!.status, 201);
   const candidates = client.answer!.body.split('\r\n').filter((line) => line.startsWith('a=candidate:'));
   const own = candidates.find((line) => / 127\.0\.0\.1 \d+ typ host/.test(line));

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { startTestRelayFor, syntheticConfig } from '../../helpers/relay.ts';
-import { endWebRtc, WhepClient } from '../../helpers/whep-client.ts';
+import { endWebRtc, WhepClient, connectedWhepClient } from '../../helpers/whep-client.ts';
 
 t.teardown(endWebRtc);
 
@@ -15,21 +15,13 @@ async function resentKeyframe(client: WhepClient, from: number, timeoutMs: numbe
   return false;
 }
 
-/** A client whose answer applied: the test client's libdatachannel now and then refuses an answer ("a remote candidate without ICE transport"); it starts again. */
-async function connectedClient(endpoint: string): Promise<WhepClient> {
-  for (let attempt = 1; ; attempt++) {
-    const client = await WhepClient.connect(endpoint);
-    if (client.answer?.status !== 201 || !client.failure || attempt === 3) return client;
-    await client.close();
-  }
-}
 
 t.test('a PLI is answered with the kept group sent again to that viewer, once a second per stream however many ask', async (t) => {
   // Keyframes every 10 s: a keyframe within the test's few seconds can only be the kept one sent again.
   const relay = await startTestRelayFor(t, syntheticConfig({ rate: 10, extraStream: 'VideoGopSize 100' }));
   const endpoint = `${relay.baseUrl}/test.flv/whep`;
-  const first = await connectedClient(endpoint);
-  const second = await connectedClient(endpoint);
+  const first = await connectedWhepClient(endpoint);
+  const second = await connectedWhepClient(endpoint);
   t.same([first.failure, second.failure], [undefined, undefined], 'both answers applied');
   // The encoder starts with the first session: on a loaded machine that alone can take over ten seconds.
   await Promise.all([first.waitForUnits(5, 30_000), second.waitForUnits(5, 30_000)]);
