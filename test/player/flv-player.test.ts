@@ -10,9 +10,7 @@ import { startTestRelay } from '../helpers/relay.ts';
 const cam = new ControllableCamera(makeJpegFrames(20), 10);
 const SECRET = 'a-secret-of-more-than-thirty-two-characters-for-tests';
 const relay = await startTestRelay(
-  `# These pages' own players; WebRTC first is test/player/webrtc-first.test.ts.
-WebRTC no
-ViewerTokenSecret ${SECRET}
+  `ViewerTokenSecret ${SECRET}
 <Camera cam>
   Source ctl://cam
   Timeout 2

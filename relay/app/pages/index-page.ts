@@ -61,6 +61,5 @@ export function pictureOrState(camera: CameraStatus, picture: Markup, noteClass:
 function streamItem(stream: StreamStatus): Markup {
   const player = stream.playerUrl ? html` · <a href="${stream.playerUrl}">player</a>` : '';
   const live = stream.liveUrl ? html` · <a href="${stream.liveUrl}">live player</a>` : '';
-  const webrtc = stream.webrtcUrl ? html` · <a href="${stream.webrtcUrl}">WebRTC player</a>` : '';
-  return html`<li><a href="${stream.url}">${stream.name}</a> <span class="muted">${stream.format}</span>${player}${live}${webrtc}</li>`;
+  return html`<li><a href="${stream.url}">${stream.name}</a> <span class="muted">${stream.format}</span>${player}${live}</li>`;
 }
