@@ -115,7 +115,8 @@ t.test('RTSPPort 0 runs no RTSP server', async (t) => {
   const plain = await startTestRelay(syntheticConfig({ rate: 5 }));
   t.teardown(() => plain.stop());
   t.equal(plain.rtsp, undefined);
-  t.equal(plain.relay.edges.size, 0);
+  t.equal(plain.relay.protocolServer('rtsp'), undefined, 'no RTSP edge');
+  t.same([...plain.relay.edges].map((edge) => edge.protocol).sort(), ['webrtc', 'ws'].sort(), 'only the edges that live on HTTP');
 });
 
 t.test("an H.264 camera's MJPEG stream goes over RTSP as JPEG, decoded once for MJPEG and RTSP readers alike", async (t) => {
