@@ -8,6 +8,7 @@ import { checkPublishKeys } from './push-checks.ts';
 import { checkRecordSizing, defaultRecordBitRate } from './sizing.ts';
 import { buildSecurity, streamAccess, type SecurityConfig } from './security.ts';
 import type { CameraConfig, RedirectConfig, RelayConfig, Size, StreamConfig, StreamFormat } from './types.ts';
+import type { IceServer } from './webrtc-values.ts';
 
 /** Reads a directive's value, or its default from the table. */
 function reader(scope: Scope, values: DirectiveValues) {
@@ -111,6 +112,8 @@ export function buildConfig(
     webrtcDefault: get<boolean>('WebRTC'),
     webrtcUdpPort: get<number>('WebRTCUDPPort'),
     webrtcConnectTimeoutMs: get<number>('WebRTCConnectTimeout'),
+    webrtcIceServers: get<readonly IceServer[] | undefined>('WebRTCICEServers') ?? [],
+    webrtcAdditionalHosts: get<readonly string[] | undefined>('WebRTCAdditionalHosts') ?? [],
     publishAddress: get<string | undefined>('PublishAddress'),
     mediaPath: get<string>('MediaPath'),
     vodCachePath: get<string | undefined>('VodCachePath'),

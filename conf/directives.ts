@@ -2,6 +2,7 @@ import { CONTROL_DIRECTIVES } from './control.ts';
 import { EVENT_DIRECTIVES } from './events.ts';
 import { publishKey } from './push-values.ts';
 import { SECURITY_DIRECTIVES } from './security.ts';
+import { additionalHosts, iceServers } from './webrtc-values.ts';
 import { bitRate, boolean, bytes, decimal, duration, hexBytes, integer, oneOf, portRange, seconds, size, secondsValue, storageSize, text, type ValueParser } from './values.ts';
 
 /** Where a directive may stand. */
@@ -37,6 +38,8 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     WebRTC: { parse: boolean, default: true },
     WebRTCUDPPort: { parse: ANY_PORT, default: 0 },
     WebRTCConnectTimeout: { parse: seconds(1, 600), default: 10_000 },
+    WebRTCICEServers: { parse: iceServers },
+    WebRTCAdditionalHosts: { parse: additionalHosts },
     PublishAddress: { parse: text },
     MediaPath: { parse: text, default: './media' },
     VodCachePath: { parse: text },

@@ -1,6 +1,7 @@
 import type { Access, SecurityConfig } from './security.ts';
 import type { CameraControlConfig } from './control.ts';
 import type { EventsConfig } from './events.ts';
+import type { IceServer } from './webrtc-values.ts';
 
 /** The validated, frozen configuration the relay runs on. Every field is filled: defaults are applied by the parser. */
 export interface RelayConfig {
@@ -30,6 +31,10 @@ export interface RelayConfig {
   readonly webrtcUdpPort: number;
   /** A WebRTC session that has not connected (ICE and DTLS) this long after its offer ends, ms. */
   readonly webrtcConnectTimeoutMs: number;
+  /** STUN and TURN servers handed to WebRTC players in their pages. */
+  readonly webrtcIceServers: readonly IceServer[];
+  /** Addresses written into WHEP answers as extra host candidates (the public address behind NAT or a container). */
+  readonly webrtcAdditionalHosts: readonly string[];
   /** UDP ports handed to push publishers: an even RTP port and the next odd RTCP port per stream. */
   readonly rtpPortRange: readonly [number, number];
   /** The address given to push publishers; undefined: HTTPBindAddress (or, when that is a wildcard, the address the request came in on). */

@@ -2,7 +2,11 @@
 // buffer, no lazy load, the buffer chased back to a bound), and rebuilt from scratch after an error or a stall (a
 // camera or ffmpeg restart ends or freezes the FLV connection). Where MSE is missing (older iPhones) it plays the
 // camera's HLS stream (data-fallback) natively. player-shell.js (loaded first) owns autoplay, the label and the watchdog.
-(function () {
+// WebRTC first where the stream offers it (webrtc.js, loaded before this script, calls back when it cannot play).
+(function (main) {
+  if (window.RelayWebRtcFirst) window.RelayWebRtcFirst(main);
+  else main();
+})(function () {
   'use strict';
   var RETRY_MS = 1500;
   /** A live FLV stream delivers a frame every fraction of a second: this long without progress is a dead session. */
@@ -98,4 +102,4 @@
   if (mpegts && mpegts.LoggingControl) mpegts.LoggingControl.applyConfig({ enableVerbose: false, enableInfo: false, enableDebug: false });
 
   start();
-})();
+});

@@ -19,6 +19,8 @@
   var TOKEN = /^\d{1,12}\.[A-Za-z0-9_-]{43}$/;
 
   window.RelayPlayerShell = function (engine, stallMs) {
+    // A second engine on the same page (WebRTC gave way to the page's own player) takes over the one shell.
+    if (window.relayPlayerShell) return window.relayPlayerShell.handOver(engine, stallMs);
     var video = document.getElementById('video');
     var box = document.getElementById('player');
     var label = document.getElementById('player-state');
@@ -110,6 +112,18 @@
         lastTime = Date.now();
         lastProgressAt = lastTime;
         if (info.state !== 'playing') render();
+      },
+      /** Gives the page to another engine, whose script sets shell.session and starts it; returns the shell. */
+      handOver: function (next, nextStallMs) {
+        clearTimeout(rebuildTimer);
+        shell.rebuilding = false;
+        info.engine = next;
+        stallMs = nextStallMs;
+        phase = 'connecting';
+        phaseText = '';
+        shell.restarted();
+        render();
+        return shell;
       },
       /** Marks the start of a fresh session, so the watchdog gives it its full time. */
       restarted: function () {
@@ -250,6 +264,7 @@
     }, 1000);
 
     render();
+    window.relayPlayerShell = shell;
     return shell;
   };
 })();

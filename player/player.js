@@ -2,7 +2,11 @@
 // follows the live edge, and recovers by itself from network and media errors and from a stream that stops and
 // comes back (the relay restarting a camera or its ffmpeg). ?engine=native|hlsjs forces one way of playing.
 // player-shell.js (loaded first) owns autoplay, the state label, the unmute control and the stall watchdog.
-(function () {
+// WebRTC first where the stream offers it (webrtc.js, loaded before this script, calls back when it cannot play).
+(function (main) {
+  if (window.RelayWebRtcFirst) window.RelayWebRtcFirst(main);
+  else main();
+})(function () {
   'use strict';
   var RETRY_MS = 2000;
   /** Playback that should be moving but has not for this long is rebuilt from scratch. */
@@ -119,4 +123,4 @@
 
   shell.session = { start: start, stop: stop, retryMs: RETRY_MS };
   start();
-})();
+});

@@ -109,7 +109,7 @@ async function servePlayer(ctx: Context, next: Next, relay: Relay, snapshot: () 
   };
   // Only a camera with a control backend gets the control panel: asking the others would log a 404 in every viewer's console.
   const cameraControl = relay.config.cameras.some((camera) => camera.name === stream.camera && camera.control.kind !== 'none');
-  const request = { ...playerRequest(ctx), cameraControl };
+  const request = { ...playerRequest(ctx), cameraControl, iceServers: relay.config.webrtcIceServers };
   if (live) return sendHtml(ctx, renderLivePlayerPage(tokenized(stream), request));
   if (webrtc) return sendHtml(ctx, renderWebRtcPlayerPage(tokenized(stream), request));
   if (player === 'flv') return sendHtml(ctx, renderFlvPlayerPage(tokenized(stream), sibling('hls'), request));

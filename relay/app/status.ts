@@ -112,6 +112,8 @@ export interface StreamStatus {
   playerUrl: string | null;
   /** The WebSocket player page (WebCodecs, else MSE), for streams with `WebSocket yes`. */
   liveUrl: string | null;
+  /** The WebRTC player page, for streams with `WebRTC yes` (their HLS and FLV pages try WebRTC first too). */
+  webrtcUrl: string | null;
   /** An LL-HLS stream (`LowLatency yes`): its player uses hls.js's low-latency mode. */
   lowLatency: boolean;
   format: string;
@@ -254,6 +256,7 @@ function streamStatus(relay: Relay, output: StreamOutput, rates: RateSampler): S
     url: `/${config.name}`,
     playerUrl: output.player ? `/player/${config.name}` : null,
     liveUrl: config.webSocket ? `/player/${config.name}.live` : null,
+    webrtcUrl: config.webrtc && output.video ? `/player/${config.name}.webrtc` : null,
     lowLatency: output.player === 'hls' && config.lowLatency,
     format: config.format,
     camera: output.feed.camera.name,

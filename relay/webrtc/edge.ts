@@ -93,6 +93,7 @@ export class WebRtcEdge implements ProtocolServer {
       offer,
       offerSdp: sdp,
       rtc: this.rtc,
+      additionalHosts: this.host.config.webrtcAdditionalHosts,
       connectTimeoutMs: this.host.config.webrtcConnectTimeoutMs,
       address,
       log: this.log,

@@ -1,9 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { PeerConnection, Video, type RtcConfig, type Track } from 'node-datachannel';
 import type { Logger } from '../../lib/log.ts';
 import { isRtcp, readRtcpFeedback } from '../../media/rtp/rtcp-feedback.ts';
+import { withAdditionalHosts } from './answer-hosts.ts';
 import type { WhepOffer } from './offer.ts';
-import type { PacketSink, StreamPackets } from './stream-packets.ts';
+import { HISTORY_PACKETS, type PacketSink, type StreamPackets } from './stream-packets.ts';
 
 /** ICE gathering for the answer is waited for this long at most (host candidates take milliseconds). */
 const GATHERING_WAIT_MS = 1500;
@@ -16,6 +17,8 @@ export interface WhepSessionOptions {
   readonly offer: WhepOffer;
   readonly offerSdp: string;
   readonly rtc: RtcConfig;
+  /** Addresses written into the answer as extra host candidates (WebRTCAdditionalHosts). */
+  readonly additionalHosts: readonly string[];
   readonly connectTimeoutMs: number;
   readonly address: string;
   readonly log: Logger;
@@ -33,6 +36,8 @@ export interface WhepSessionStats {
   readonly nacks: number;
   readonly retransmitted: number;
   readonly keyframeRequests: number;
+  /** Keyframe requests answered with the kept group sent again (at most one a second over the stream's viewers). */
+  readonly keyframesResent: number;
 }
 
 /**
@@ -57,6 +62,11 @@ export class WhepSession implements PacketSink {
   private retransmitted = 0;
   private keyframeRequests = 0;
   private lastBytesSent = 0;
+  private keyframesResent = 0;
+  /** This viewer's own RTP sequence: a kept group sent again (PLI) must be new packets to the receiver, not duplicates. */
+  private sequence = randomInt(0, 0x10000);
+  /** By this viewer's sequence number (modulo the history): that number * 0x10000 + the stream's, to answer NACKs. */
+  private readonly sentAs: number[] = new Array<number>(HISTORY_PACKETS).fill(-1);
 
   constructor(private readonly options: WhepSessionOptions) {
     const { offer, packets } = options;
@@ -89,7 +99,7 @@ export class WhepSession implements PacketSink {
       await this.gathered();
       const answer = this.peer.localDescription()?.sdp;
       if (!answer) throw new Error('no answer was produced');
-      return answer;
+      return withAdditionalHosts(answer, this.options.additionalHosts);
     } catch (error) {
       this.close('offer refused');
       throw error;
@@ -123,6 +133,7 @@ export class WhepSession implements PacketSink {
       nacks: this.nacks,
       retransmitted: this.retransmitted,
       keyframeRequests: this.keyframeRequests,
+      keyframesResent: this.keyframesResent,
     };
   }
 
@@ -179,24 +190,47 @@ export class WhepSession implements PacketSink {
   private onRtcp(message: Buffer): void {
     if (this.closed || !isRtcp(message)) return;
     const feedback = readRtcpFeedback(message);
-    if (feedback.keyframeRequested) this.keyframeRequests++;
+    if (feedback.keyframeRequested) this.onKeyframeRequest();
     for (const sequence of feedback.nacked) {
       this.nacks++;
-      const packet = this.options.packets.retransmission(sequence);
+      const sent = this.sentAs[sequence % HISTORY_PACKETS]!;
+      if (sent < 0 || Math.floor(sent / 0x10000) !== sequence) continue;
+      const packet = this.options.packets.retransmission(sent % 0x10000);
       if (!packet) continue;
-      this.send(packet);
+      this.send(packet, sequence);
       this.retransmitted++;
     }
   }
 
-  private send(packet: Buffer): void {
-    // The stream's packets are shared: the payload type this viewer's offer chose is written just before the send,
-    // which copies the packet (libdatachannel encrypts its own copy).
+  /** PLI or FIR: the kept group from its keyframe, sent again as new packets, if the stream has not answered one this second. */
+  private onKeyframeRequest(): void {
+    this.keyframeRequests++;
+    if (!this.open) return;
+    const group = this.options.packets.keyframeAgain();
+    if (group.length === 0) return;
+    this.keyframesResent++;
+    for (const frame of group) for (const packet of frame) this.send(packet);
+  }
+
+  /** Sends one of the stream's packets as this viewer's next (or, for a NACK, as `resentAs`). */
+  private send(packet: Buffer, resentAs?: number): void {
+    // The stream's packets are shared: this viewer's payload type and sequence number are written just before the
+    // send, which copies the packet (libdatachannel encrypts its own copy), and the stream's sequence put back after.
+    const original = packet.readUInt16BE(2);
+    let sequence = resentAs;
+    if (sequence === undefined) {
+      sequence = this.sequence;
+      this.sequence = (this.sequence + 1) & 0xffff;
+      this.sentAs[sequence % HISTORY_PACKETS] = sequence * 0x10000 + original;
+    }
     packet[1] = (packet[1]! & 0x80) | this.payloadType;
+    packet.writeUInt16BE(sequence, 2);
     try {
       if (this.track.sendMessageBinary(packet)) this.packetsSent++;
     } catch {
       this.close('transport closed');
+    } finally {
+      packet.writeUInt16BE(original, 2);
     }
   }
 }

@@ -7,13 +7,15 @@ import type { EncodedVideoFrame, EncodedVideoSource } from '../../media/types.ts
 import { KeptGroup } from '../core/kept-group.ts';
 
 /** Packets kept for retransmission on NACK: about 4 s of a 2 Mbit/s stream. */
-const HISTORY_PACKETS = 1024;
+export const HISTORY_PACKETS = 1024;
 const MAX_KEPT_FRAMES = 900;
 const MAX_KEPT_BYTES = 16 * 1024 * 1024;
 /** A kept group older than this (no frame since) is the past: a new viewer waits for the next keyframe instead. */
 const STALE_GROUP_MS = 3000;
 /** Written into packets until a viewer's own payload type replaces it. */
 const PLACEHOLDER_PAYLOAD_TYPE = 96;
+/** Keyframe requests (PLI/FIR) of a stream's viewers are answered this often at most, however many ask. */
+export const KEYFRAME_ANSWER_INTERVAL_MS = 1000;
 
 /** One viewer of a stream's packets: the WebRTC session, which sends them (payload type set) once its transport is open. */
 export interface PacketSink {
@@ -36,6 +38,7 @@ export class StreamPackets {
   private unsubscribe: (() => void) | undefined;
   private release: (() => void) | undefined;
   private lastFrameAt = -Infinity;
+  private lastKeyframeAnswerAt = -Infinity;
   /** Frames packetized and packets made, for /stat.json. */
   framesOut = 0;
   packetsOut = 0;
@@ -69,6 +72,18 @@ export class StreamPackets {
   startPackets(): readonly (readonly Buffer[])[] {
     if (performance.now() - this.lastFrameAt > STALE_GROUP_MS) return [];
     return this.kept.frames;
+  }
+
+  /**
+   * The kept group again, for a viewer that asked for a keyframe (the shared encoder is not asked: one viewer's loss
+   * must not cost every other viewer a keyframe); [] when the stream answered one within the last second.
+   */
+  keyframeAgain(): readonly (readonly Buffer[])[] {
+    const now = performance.now();
+    if (now - this.lastKeyframeAnswerAt < KEYFRAME_ANSWER_INTERVAL_MS) return [];
+    const group = this.startPackets();
+    if (group.length > 0) this.lastKeyframeAnswerAt = now;
+    return group;
   }
 
   remove(sink: PacketSink): void {

@@ -7,7 +7,8 @@ import { startNginx } from './nginx-peer.ts';
 // A person opening the relay's player page through nginx: the page, the playlist and the segments all come via the cache.
 
 t.test('the HLS player page opened through nginx plays by itself, with segments from the cache', async (t) => {
-  const relay = await startTestRelay(syntheticConfig({ rate: 10 }));
+  // The HLS page's own player (hls.js through the cache); with WebRTC on, the page would play over WebRTC first.
+  const relay = await startTestRelay(`WebRTC no\n${syntheticConfig({ rate: 10 })}`);
   t.teardown(() => relay.stop());
   const nginx = await startNginx(relay.port);
   t.teardown(() => nginx.stop());

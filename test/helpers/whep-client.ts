@@ -65,6 +65,9 @@ export class WhepClient {
   firstKeyframeMs: number | undefined;
   packets = 0;
   lost = 0;
+  /** The stream's SSRC, once a packet came. */
+  ssrc: number | undefined;
+
   private readonly depacketizer = new H264Depacketizer(8 * 1024 * 1024);
   private lastSequence: number | undefined;
   private readonly startedAt = performance.now();
@@ -123,6 +126,17 @@ export class WhepClient {
     return Buffer.concat(this.units.slice(0, count).map((unit) => toAnnexB(unit.data)));
   }
 
+  /** Sends a picture loss indication (RFC 4585) for the stream's SSRC, as a browser does when it cannot decode. */
+  sendPli(): boolean {
+    const pli = Buffer.alloc(12);
+    pli[0] = 0x81;
+    pli[1] = 206;
+    pli.writeUInt16BE(2, 2);
+    pli.writeUInt32BE(0x0badcafe, 4);
+    pli.writeUInt32BE(this.ssrc ?? 0, 8);
+    return this.track.sendMessageBinary(pli);
+  }
+
   /** Ends the session with DELETE (unless `withoutDelete`: the viewer just vanishes) and closes the peer. */
   async close(withoutDelete = false): Promise<void> {
     if (this.sessionUrl && !withoutDelete) await whepRequest(this.sessionUrl, 'DELETE').catch(() => undefined);
@@ -133,6 +147,7 @@ export class WhepClient {
     if (isRtcp(message)) return;
     const packet = parseRtpPacket(message);
     this.packets++;
+    this.ssrc = packet.ssrc;
     if (this.lastSequence !== undefined) {
       const delta = sequenceDelta(this.lastSequence, packet.sequence);
       if (delta <= 0) return;

@@ -10,7 +10,9 @@ import { startTestRelay } from '../helpers/relay.ts';
 const cam = new ControllableCamera(makeJpegFrames(20), 10);
 const SECRET = 'a-secret-of-more-than-thirty-two-characters-for-tests';
 const relay = await startTestRelay(
-  `ViewerTokenSecret ${SECRET}
+  `# These pages' own players; WebRTC first is test/player/webrtc-first.test.ts.
+WebRTC no
+ViewerTokenSecret ${SECRET}
 <Camera cam>
   Source ctl://cam
   Timeout 2

@@ -5,6 +5,8 @@ import { waitFor } from '../helpers/probe.ts';
 import { startTestRelay } from '../helpers/relay.ts';
 
 const relay = await startTestRelay(`
+# These pages' own players; WebRTC first is test/player/webrtc-first.test.ts.
+WebRTC no
 <Camera test>
   Source testsrc://?size=320x240&rate=10
 </Camera>

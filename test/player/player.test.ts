@@ -5,7 +5,8 @@ import { launchChromium, screenshot } from '../helpers/browser.ts';
 import { advances, playerView, reachesState } from '../helpers/player-view.ts';
 import { startTestRelay, syntheticConfig } from '../helpers/relay.ts';
 
-const relay = await startTestRelay(syntheticConfig({ rate: 10 }));
+// These pages' own players (native, hls.js); WebRTC first is test/player/webrtc-first.test.ts.
+const relay = await startTestRelay(`WebRTC no\n${syntheticConfig({ rate: 10 })}`);
 const browser = await launchChromium();
 t.teardown(async () => {
   await browser.close();

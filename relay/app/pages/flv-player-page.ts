@@ -1,17 +1,17 @@
 import type { StreamStatus } from '../status.ts';
 import { html, layout, type Markup } from '../../../lib/html.ts';
 import { CONTROL_SCRIPT, controlPanel } from './control-panel.ts';
-import { embedIframe, playerBox, type PlayerRequest } from './player-page.ts';
+import { embedIframe, playerBox, playerScripts, webrtcData, type PlayerRequest } from './player-page.ts';
 
 /**
  * /player/NAME.flv: the FLV stream played by mpegts.js (served by the relay) for the lowest latency, with the
  * camera's HLS stream as the fallback where Media Source Extensions are missing, plus embed snippets.
  */
 export function renderFlvPlayerPage(stream: StreamStatus, hls: StreamStatus | undefined, request: PlayerRequest): string {
-  const video = playerBox(stream, request, { src: stream.url, fallback: hls?.url ?? '' });
-  const scripts = ['/assets/mpegts.js', '/assets/player-shell.js', '/assets/flv-player.js'];
+  const video = playerBox(stream, request, { src: stream.url, fallback: hls?.url ?? '', ...webrtcData(stream, request) });
+  const scripts = playerScripts(stream, ['/assets/mpegts.js'], '/assets/flv-player.js');
   if (request.embed) return layout(stream.name, video, { scripts, bodyClass: 'embed' });
-  const other = hls?.playerUrl ? html` · <a href="${hls.playerUrl}">HLS player</a>` : '';
+  const other = html`${hls?.playerUrl ? html` · <a href="${hls.playerUrl}">HLS player</a>` : ''}${stream.webrtcUrl ? html` · <a href="${stream.webrtcUrl}">WebRTC only</a>` : ''}`;
   const body = html`<h1>${stream.name} <small class="muted">camera ${stream.camera}</small></h1>
 <p class="nav"><a href="/">cameras</a> · <a href="${stream.url}">stream</a>${other}</p>
 ${video}

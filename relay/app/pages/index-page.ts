@@ -61,5 +61,6 @@ export function pictureOrState(camera: CameraStatus, picture: Markup, noteClass:
 function streamItem(stream: StreamStatus): Markup {
   const player = stream.playerUrl ? html` · <a href="${stream.playerUrl}">player</a>` : '';
   const live = stream.liveUrl ? html` · <a href="${stream.liveUrl}">live player</a>` : '';
-  return html`<li><a href="${stream.url}">${stream.name}</a> <span class="muted">${stream.format}</span>${player}${live}</li>`;
+  const webrtc = stream.webrtcUrl ? html` · <a href="${stream.webrtcUrl}">WebRTC player</a>` : '';
+  return html`<li><a href="${stream.url}">${stream.name}</a> <span class="muted">${stream.format}</span>${player}${live}${webrtc}</li>`;
 }

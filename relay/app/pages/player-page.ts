@@ -2,6 +2,7 @@ import type { StreamStatus } from '../status.ts';
 import { withViewerToken } from '../../auth/viewer-link.ts';
 import { html, layout, type Markup } from '../../../lib/html.ts';
 import { CONTROL_SCRIPT, controlPanel } from './control-panel.ts';
+import type { IceServer } from '../../../conf/webrtc-values.ts';
 
 /** What the player page needs to know about the request it answers. */
 export interface PlayerRequest {
@@ -15,6 +16,23 @@ export interface PlayerRequest {
   readonly embed: boolean;
   /** The camera has a control backend: the page carries the control panel and its script. */
   readonly cameraControl?: boolean;
+  /** STUN and TURN servers for WebRTC players (WebRTCICEServers). */
+  readonly iceServers?: readonly IceServer[];
+}
+
+/**
+ * What makes a player page play over WebRTC (webrtc.js): the stream's WHEP URL, with the page's viewer token, and the
+ * ICE servers; none for a stream without WebRTC. On the HLS and FLV pages WebRTC is tried first, their own player after.
+ */
+export function webrtcData(stream: StreamStatus, request: PlayerRequest): Record<string, string> {
+  if (!stream.webrtcUrl) return {};
+  const token = new URL(stream.url, 'http://relay').searchParams.get('token') ?? undefined;
+  return { whep: withViewerToken(`/${stream.name}/whep`, token), 'ice-servers': JSON.stringify(request.iceServers ?? []) };
+}
+
+/** The scripts of a player page whose own player is `engine`: WebRTC's first when the stream offers it. */
+export function playerScripts(stream: StreamStatus, libraries: readonly string[], engine: string): string[] {
+  return [...libraries, '/assets/player-shell.js', ...(stream.webrtcUrl ? ['/assets/webrtc.js'] : []), engine];
 }
 
 /** True for a stream packaged as LL-HLS (its status carries `lowLatency: true`). */
@@ -65,11 +83,11 @@ export function playerBox(stream: StreamStatus, request: PlayerRequest, videoDat
  * holds the recovery logic), plus copy-paste embed snippets.
  */
 export function renderPlayerPage(stream: StreamStatus, mjpeg: StreamStatus | undefined, request: PlayerRequest): string {
-  const video = playerBox(stream, request, { src: stream.url, 'low-latency': isLowLatency(stream) ? '1' : '0' });
-  const scripts = ['/assets/hls.min.js', '/assets/player-shell.js', '/assets/player.js'];
+  const video = playerBox(stream, request, { src: stream.url, 'low-latency': isLowLatency(stream) ? '1' : '0', ...webrtcData(stream, request) });
+  const scripts = playerScripts(stream, ['/assets/hls.min.js'], '/assets/player.js');
   if (request.embed) return layout(stream.name, video, { scripts, bodyClass: 'embed' });
   const body = html`<h1>${stream.name} <small class="muted">camera ${stream.camera}</small></h1>
-<p class="nav"><a href="/">cameras</a> · <a href="${stream.url}">playlist</a></p>
+<p class="nav"><a href="/">cameras</a> · <a href="${stream.url}">playlist</a>${stream.webrtcUrl ? html` · <a href="${stream.webrtcUrl}">WebRTC only</a>` : ''}</p>
 ${video}
 ${request.cameraControl ? controlPanel(stream) : ''}
 <h2>Embed this stream</h2>${embedSnippets(stream, mjpeg, request.origin)}`;

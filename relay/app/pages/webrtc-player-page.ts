@@ -1,15 +1,13 @@
 import type { StreamStatus } from '../status.ts';
 import { html, layout } from '../../../lib/html.ts';
-import { withViewerToken } from '../../auth/viewer-link.ts';
-import { playerBox, type PlayerRequest } from './player-page.ts';
+import { playerBox, webrtcData, type PlayerRequest } from './player-page.ts';
 
 /**
  * /player/NAME.webrtc: the stream over WebRTC (WHEP at /NAME/whep), played by the relay's own webrtc.js with the same
  * states and recovery as the other players, plus the embed iframe.
  */
 export function renderWebRtcPlayerPage(stream: StreamStatus, request: PlayerRequest): string {
-  const token = new URL(stream.url, 'http://relay').searchParams.get('token') ?? undefined;
-  const video = playerBox(stream, request, { whep: withViewerToken(`/${stream.name}/whep`, token) });
+  const video = playerBox(stream, request, webrtcData(stream, request));
   const scripts = ['/assets/player-shell.js', '/assets/webrtc.js'];
   if (request.embed) return layout(stream.name, video, { scripts, bodyClass: 'embed' });
   const iframe = `<iframe src="${request.origin}/player/${stream.name}.webrtc?embed=1" width="640" height="480" allow="autoplay; fullscreen" style="border:0"></iframe>`;

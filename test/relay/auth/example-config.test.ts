@@ -10,6 +10,7 @@ import { basic, get } from '../../helpers/request.ts';
 import { startTestRelay } from '../../helpers/relay.ts';
 import { unusedPort } from '../../helpers/ports.ts';
 import { connect } from 'node:net';
+import { endWebRtc } from '../../helpers/whep-client.ts';
 
 const run = promisify(execFile);
 const root = new URL('../../../', import.meta.url).pathname;
@@ -28,6 +29,8 @@ const browser = await launchChromium();
 t.teardown(async () => {
   await browser.close();
   await relay.stop();
+  // The player pages play over WebRTC first: node-datachannel keeps the process alive unless it is ended.
+  endWebRtc();
 });
 const url = (path: string): string => `${relay.baseUrl}${path}`;
 

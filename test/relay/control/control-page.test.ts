@@ -3,6 +3,7 @@ import type { Page } from 'playwright-core';
 import { launchChromium, screenshot } from '../../helpers/browser.ts';
 import { CanonControlCamera } from '../../helpers/canon-control-camera.ts';
 import { startTestRelay } from '../../helpers/relay.ts';
+import { endWebRtc } from '../../helpers/whep-client.ts';
 
 const camera = await CanonControlCamera.start();
 const relay = await startTestRelay(`
@@ -31,6 +32,8 @@ t.teardown(async () => {
   await browser.close();
   await relay.stop();
   await camera.close();
+  // The player pages play over WebRTC first: node-datachannel keeps the process alive unless it is ended.
+  endWebRtc();
 });
 
 async function openPlayer(path: string, beforeLoad: (page: Page) => void = () => {}): Promise<{ page: Page; errors: string[] }> {

@@ -8,6 +8,10 @@ import { segmentRelativePath } from '../../../../relay/recording/names.ts';
 import { launchChromiumFor, screenshot, watchedContext as watchedContextOf } from '../../../helpers/browser.ts';
 import { startTestRelay, syntheticConfig } from '../../../helpers/relay.ts';
 import { makeSegmentFile, tempDir } from '../../recording/fixtures.ts';
+import { endWebRtc } from '../../../helpers/whep-client.ts';
+
+// The player pages play over WebRTC first: node-datachannel keeps the process alive unless it is ended.
+t.teardown(endWebRtc);
 
 // Three recordings of yesterday (UTC), at 03:00, 09:00 and 15:00: three spans, far apart on the day's timeline.
 const DAY_MS = 86_400_000;

@@ -6,8 +6,9 @@ import { startTestRelay } from '../../../helpers/relay.ts';
 
 // Eight small synthetic cameras with snapshot streams: more than the six connections a browser opens to one host.
 const names = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8'];
+// The FLV tile's own player (mpegts.js); WebRTC first is test/player/webrtc-first.test.ts.
 const relay = await startTestRelay(
-  names
+  'WebRTC no\n' + names
     .map((name) => `<Camera ${name}>\n  Source testsrc://?size=160x120&rate=5\n</Camera>\n<Stream ${name}.jpg>\n  Feed ${name}\n</Stream>\n`)
     .join('')
     // A camera with no snapshot stream: its tile plays its FLV stream's player instead.
