@@ -15,7 +15,7 @@ import { renderStatusPage } from './pages/status-page.ts';
 import { renderAdminPage } from './pages/admin-page.ts';
 import { RateSampler } from './rates.ts';
 import type { Relay } from '../running/relay.ts';
-import { statusSnapshot } from './status.ts';
+import { statusSnapshot, type StreamStatus } from './status.ts';
 import type { RecordingsRef } from '../recording/recordings.ts';
 import { withViewerToken } from '../auth/viewer-link.ts';
 import { reissueViewerToken } from '../auth/viewer-token.ts';
@@ -99,9 +99,12 @@ async function servePlayer(ctx: Context, next: Next, relay: Relay, snapshot: () 
     if (typeof pageToken !== 'string' || !secret) return undefined;
     return scope === name ? pageToken : reissueViewerToken(secret, name, pageToken, scope);
   };
-  const tokenized = <T extends { name: string; url: string; playerUrl: string | null }>(found: T): T => {
+  // Every URL a page can link for a stream carries its token: the stream, its player pages (HLS or FLV, WebSocket, WebRTC).
+  const tokenized = (found: StreamStatus): StreamStatus => {
     const token = tokenFor(found.name);
-    return { ...found, url: withViewerToken(found.url, token), playerUrl: found.playerUrl && withViewerToken(found.playerUrl, token) };
+    const signed = (url: string | null): string | null => url && withViewerToken(url, token);
+    const { url, playerUrl, liveUrl, webrtcUrl } = found;
+    return { ...found, url: withViewerToken(url, token), playerUrl: signed(playerUrl), liveUrl: signed(liveUrl), webrtcUrl: signed(webrtcUrl) };
   };
   const sibling = (wanted: string) => {
     const found = streams.find((candidate) => candidate.camera === stream.camera && candidate.format === wanted);

@@ -5,10 +5,12 @@ import t from 'tap';
 import { signViewerToken } from '../../../../relay/auth/viewer-token.ts';
 import { startTestRelay, syntheticConfig } from '../../../helpers/relay.ts';
 import { get } from '../../../helpers/request.ts';
+import { endWebRtc, WhepClient } from '../../../helpers/whep-client.ts';
 
 const SECRET = 'viewer-token-secret-0123456789abcdef';
 const relay = await startTestRelay(`ViewerTokenSecret ${SECRET}\nDefaultAccess token\n${syntheticConfig({ rate: 10 })}`);
 t.teardown(() => relay.stop());
+t.teardown(endWebRtc);
 const token = (scope: string): string => signViewerToken(SECRET, scope, Math.floor(Date.now() / 1000) + 3600);
 
 const unescape = (text: string): string =>
@@ -27,12 +29,19 @@ for (const name of ['test.flv', 'test.m3u8']) {
     t.equal(page.status, 200);
     const links = linksOf(page.body.toString());
     const expected = name === 'test.flv'
-      ? ['/test.flv', '/test.m3u8', '/player/test.m3u8', '/player/test.flv', '/player/test.flv/state']
-      : ['/test.m3u8', '/test.mjpg', '/player/test.m3u8', '/player/test.m3u8/state'];
+      ? ['/test.flv', '/test.m3u8', '/player/test.m3u8', '/player/test.flv', '/player/test.flv/state', '/player/test.flv.webrtc', '/test.flv/whep']
+      : ['/test.m3u8', '/test.mjpg', '/player/test.m3u8', '/player/test.m3u8/state', '/player/test.m3u8.webrtc', '/test.m3u8/whep'];
     for (const path of expected) t.ok(links.some((link) => link.split(/[?&]/)[0] === path), `${path} is linked`);
     for (const link of links) {
       t.match(link, /[?&]token=\d+\.[\w-]{43}(&|$)/, `${link} carries a token`);
       t.notMatch(link, /\?.*\?/, `${link} has one query`);
+      if (/^\/[^/?]+\/whep\?/.test(link)) {
+        // The WHEP endpoint takes an SDP offer by POST (a GET is 404): the offer must be answered, not refused.
+        const viewer = await WhepClient.connect(`${relay.baseUrl}${link}`);
+        t.equal(viewer.answer?.status, 201, `POST ${link}`);
+        await viewer.close();
+        continue;
+      }
       const answer = await get(`${relay.baseUrl}${link}`, { maxBytes: 1, readMs: 8000 });
       t.equal(answer.status, 200, link);
     }
