@@ -146,7 +146,7 @@ t.test('player pages exist for HLS and FLV streams; assets come from the relay',
   const player = await fetchBytes(`${relay.baseUrl}/player/test.m3u8`);
   t.equal(player.status, 200);
   const page = player.body.toString();
-  t.match(page, /<video id="video" data-src="\/test\.m3u8" data-low-latency="0" controls playsinline autoplay muted>/, 'autoplays muted by default');
+  t.match(page, /<video id="video" data-src="\/test\.m3u8" data-low-latency="0" data-whep="\/test\.m3u8\/whep" data-ice-servers="\[\]" controls playsinline autoplay muted>/, 'autoplays muted by default, WebRTC first');
   t.match(page, /<button type="button" class="player-unmute" id="player-unmute" hidden>unmute<\/button>/, 'an unmute control, hidden until the media has sound');
   t.match(page, /data-state-url="\/player\/test\.m3u8\/state"/);
   t.match(page, /\/player\/test\.m3u8\?embed&quot;/, 'iframe snippet');
@@ -160,7 +160,7 @@ t.test('player pages exist for HLS and FLV streams; assets come from the relay',
   const embed = (await fetchBytes(`${relay.baseUrl}/player/test.m3u8?embed`)).body.toString();
   t.notMatch(embed, /Embed this stream/, 'embed mode shows only the player');
   const flv = (await fetchBytes(`${relay.baseUrl}/player/test.flv`)).body.toString();
-  t.match(flv, /<video id="video" data-src="\/test\.flv" data-fallback="\/test\.m3u8" controls playsinline autoplay muted>/, 'FLV page, HLS fallback');
+  t.match(flv, /<video id="video" data-src="\/test\.flv" data-fallback="\/test\.m3u8" data-whep="\/test\.flv\/whep" data-ice-servers="\[\]" controls playsinline autoplay muted>/, 'FLV page, WebRTC first, HLS fallback');
   t.match(flv, /<script src="\/assets\/mpegts\.js" defer>/);
   t.notMatch(flv, /https?:\/\/(?!127\.0\.0\.1)[a-z]/i, 'no third-party URL (no CDN)');
   for (const path of ['/player/test.mjpg', '/player/test.jpg', '/player/nope.m3u8', '/player/nope.flv/state', '/player/stat.html',
