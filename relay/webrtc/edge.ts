@@ -138,15 +138,17 @@ export class WebRtcEdge implements ProtocolServer {
     let bytesOut = 0;
     let connecting = 0;
     let nacks = 0;
+    let retransmitted = 0;
     let keyframeRequests = 0;
     for (const session of mounted.sessions) {
       const stats = session.stats();
       bytesOut += stats.bytesSent;
       nacks += stats.nacks;
+      retransmitted += stats.retransmitted;
       keyframeRequests += stats.keyframeRequests;
       if (stats.state === 'connecting') connecting++;
     }
-    return { viewers: mounted.sessions.size, connecting, bytesOut, nacks, keyframeRequests, framesOut: mounted.packets.framesOut, packetsOut: mounted.packets.packetsOut };
+    return { viewers: mounted.sessions.size, connecting, bytesOut, nacks, retransmitted, keyframeRequests, framesOut: mounted.packets.framesOut, packetsOut: mounted.packets.packetsOut };
   }
 
   consumers(stream: string, max: number): EdgeConsumer[] {

@@ -17,6 +17,8 @@ export interface WhepOffer {
   readonly payloadType: number;
   /** The chosen format's profile-level-id (hex), answered back unchanged. */
   readonly profileLevelId: string;
+  /** The payload type the client gave RTX (RFC 4588) for that format (`apt=`), if it offered one: NACKs are answered on it. */
+  readonly rtxPayloadType: number | undefined;
   /** The other sections, answered as inactive. */
   readonly otherSections: readonly { readonly mid: string; readonly kind: string }[];
 }
@@ -68,7 +70,7 @@ export function parseWhepOffer(sdp: string, preferredProfile?: number): WhepOffe
   const format = chooseH264Format(video, preferredProfile);
   const otherSections = sections.flatMap((section, index) => (section === video ? [] : [{ mid: mids[index]!, kind: section.kind }]));
   if (otherSections.some((other) => !/^[A-Za-z0-9_.-]{1,32}$/.test(other.mid))) throw new OfferError('a section of the offer has no usable a=mid');
-  return { videoMid, ...format, otherSections };
+  return { videoMid, ...format, rtxPayloadType: rtxPayloadTypeFor(video, format.payloadType), otherSections };
 }
 
 /** The H.264 packetization-mode 1 formats of a video section, the one whose profile matches first. */
@@ -89,4 +91,17 @@ function chooseH264Format(video: MediaSection, preferredProfile: number | undefi
   if (candidates.length === 0) throw new OfferError('the offer has no H.264 format in packetization-mode 1, the only video the relay sends');
   const matching = preferredProfile === undefined ? undefined : candidates.find((c) => parseInt(c.profileLevelId.slice(0, 2), 16) === preferredProfile);
   return matching ?? candidates[0]!;
+}
+
+/** The RTX format of a video section whose `apt` is `payloadType` (Chromium offers one per video format). */
+function rtxPayloadTypeFor(video: MediaSection, payloadType: number): number | undefined {
+  for (const rtpmap of video.attributes.filter((a) => a.startsWith('rtpmap:'))) {
+    const match = /^rtpmap:(\d{1,3}) rtx\/90000$/i.exec(rtpmap.trim());
+    if (!match) continue;
+    const rtx = Number(match[1]);
+    if (rtx < 96 || rtx > 127 || rtx === payloadType || !video.formats.includes(String(rtx))) continue;
+    const fmtp = video.attributes.find((a) => a.startsWith(`fmtp:${rtx} `))?.slice(`fmtp:${rtx} `.length) ?? '';
+    if (/(?:^|;)\s*apt=(\d{1,3})\s*(?:;|$)/.exec(fmtp)?.[1] === String(payloadType)) return rtx;
+  }
+  return undefined;
 }

@@ -4,7 +4,8 @@ import type { Logger } from '../../lib/log.ts';
 import { isRtcp, readRtcpFeedback } from '../../media/rtp/rtcp-feedback.ts';
 import { withAdditionalHosts } from './answer-hosts.ts';
 import type { WhepOffer } from './offer.ts';
-import { HISTORY_PACKETS, type PacketSink, type StreamPackets } from './stream-packets.ts';
+import { NackResponder } from './nack-responder.ts';
+import type { PacketSink, StreamPackets } from './stream-packets.ts';
 
 /** ICE gathering for the answer is waited for this long at most (host candidates take milliseconds). */
 const GATHERING_WAIT_MS = 1500;
@@ -35,6 +36,8 @@ export interface WhepSessionStats {
   readonly candidate: string | undefined;
   readonly nacks: number;
   readonly retransmitted: number;
+  /** True when the viewer's offer negotiated RTX (RFC 4588): retransmissions go on their own SSRC. */
+  readonly rtx: boolean;
   readonly keyframeRequests: number;
   /** Keyframe requests answered with the kept group sent again (at most one a second over the stream's viewers). */
   readonly keyframesResent: number;
@@ -58,15 +61,12 @@ export class WhepSession implements PacketSink {
   private connectTimer: NodeJS.Timeout | undefined;
   private disconnectTimer: NodeJS.Timeout | undefined;
   private packetsSent = 0;
-  private nacks = 0;
-  private retransmitted = 0;
   private keyframeRequests = 0;
   private lastBytesSent = 0;
   private keyframesResent = 0;
   /** This viewer's own RTP sequence: a kept group sent again (PLI) must be new packets to the receiver, not duplicates. */
   private sequence = randomInt(0, 0x10000);
-  /** By this viewer's sequence number (modulo the history): that number * 0x10000 + the stream's, to answer NACKs. */
-  private readonly sentAs: number[] = new Array<number>(HISTORY_PACKETS).fill(-1);
+  private readonly nackResponder: NackResponder;
 
   constructor(private readonly options: WhepSessionOptions) {
     const { offer, packets } = options;
@@ -75,6 +75,14 @@ export class WhepSession implements PacketSink {
     const video = new Video(offer.videoMid, 'SendOnly');
     video.addH264Codec(offer.payloadType, `level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=${offer.profileLevelId}`);
     video.addSSRC(packets.ssrc, 'relay', 'relay', 'video');
+    const rtx = offer.rtxPayloadType === undefined ? undefined : { payloadType: offer.rtxPayloadType, ssrc: otherSsrc(packets.ssrc) };
+    if (rtx) {
+      // The FID group ties the RTX stream to the video's SSRC, so the browser knows what it repairs (RFC 5576).
+      video.addRTXCodec(rtx.payloadType, offer.payloadType, 90000);
+      video.addSSRC(rtx.ssrc, 'relay', 'relay', 'video');
+      video.parseSdpLine(`a=ssrc-group:FID ${packets.ssrc} ${rtx.ssrc}`);
+    }
+    this.nackResponder = new NackResponder(packets, rtx);
     this.track = this.peer.addTrack(video);
     this.track.onOpen(() => this.onOpen());
     this.track.onMessage((message) => this.onRtcp(message));
@@ -130,8 +138,9 @@ export class WhepSession implements PacketSink {
       packetsSent: this.packetsSent,
       rttMs: rtt >= 0 ? rtt : undefined,
       candidate: pair ? `${pair.local.type}/${pair.local.transportType.toLowerCase()}` : undefined,
-      nacks: this.nacks,
-      retransmitted: this.retransmitted,
+      nacks: this.nackResponder.nacks,
+      retransmitted: this.nackResponder.retransmitted,
+      rtx: this.options.offer.rtxPayloadType !== undefined,
       keyframeRequests: this.keyframeRequests,
       keyframesResent: this.keyframesResent,
     };
@@ -191,14 +200,10 @@ export class WhepSession implements PacketSink {
     if (this.closed || !isRtcp(message)) return;
     const feedback = readRtcpFeedback(message);
     if (feedback.keyframeRequested) this.onKeyframeRequest();
-    for (const sequence of feedback.nacked) {
-      this.nacks++;
-      const sent = this.sentAs[sequence % HISTORY_PACKETS]!;
-      if (sent < 0 || Math.floor(sent / 0x10000) !== sequence) continue;
-      const packet = this.options.packets.retransmission(sent % 0x10000);
-      if (!packet) continue;
-      this.send(packet, sequence);
-      this.retransmitted++;
+    if (feedback.nacked.length === 0) return;
+    for (const retransmission of this.nackResponder.answer(feedback.nacked)) {
+      if ('rtx' in retransmission) this.sendOwn(retransmission.rtx);
+      else this.send(retransmission.packet, retransmission.resentAs);
     }
   }
 
@@ -221,16 +226,31 @@ export class WhepSession implements PacketSink {
     if (sequence === undefined) {
       sequence = this.sequence;
       this.sequence = (this.sequence + 1) & 0xffff;
-      this.sentAs[sequence % HISTORY_PACKETS] = sequence * 0x10000 + original;
+      this.nackResponder.sent(sequence, original);
     }
     packet[1] = (packet[1]! & 0x80) | this.payloadType;
     packet.writeUInt16BE(sequence, 2);
     try {
-      if (this.track.sendMessageBinary(packet)) this.packetsSent++;
-    } catch {
-      this.close('transport closed');
+      this.sendOwn(packet);
     } finally {
       packet.writeUInt16BE(original, 2);
     }
+  }
+
+  /** Sends a packet ready for this viewer (its payload type and sequence written). */
+  private sendOwn(packet: Buffer): void {
+    try {
+      if (this.track.sendMessageBinary(packet)) this.packetsSent++;
+    } catch {
+      this.close('transport closed');
+    }
+  }
+}
+
+/** A random SSRC other than `ssrc` (the RTX stream's must differ from the video's). */
+function otherSsrc(ssrc: number): number {
+  for (;;) {
+    const candidate = randomInt(1, 0xffffffff);
+    if (candidate !== ssrc) return candidate;
   }
 }

@@ -2,15 +2,25 @@ import { toAnnexB } from '../../media/h264/annexb.ts';
 import { PeerConnection, Video, type Track } from 'node-datachannel';
 import { H264Depacketizer, type H264AccessUnit } from '../../media/rtp/h264-depacketizer.ts';
 import { isRtcp } from '../../media/rtp/rtcp-feedback.ts';
-import { parseRtpPacket, sequenceDelta } from '../../media/rtp/rtp.ts';
+import { parseRtpPacket, RtpReorderer, sequenceDelta, type RtpPacket } from '../../media/rtp/rtp.ts';
+import { unwrapRtxPacket } from '../../media/rtp/rtx.ts';
 
-/** The H.264 formats Chromium offers (profile-level-id, payload type), so the relay chooses among real choices. */
+/** The H.264 formats Chromium offers (profile-level-id, payload type, its RTX), so the relay chooses among real choices. */
 const OFFERED_H264 = [
-  { payloadType: 102, profile: '42001f' },
-  { payloadType: 106, profile: '42e01f' },
-  { payloadType: 112, profile: '64001f' },
-  { payloadType: 127, profile: '4d001f' },
+  { payloadType: 102, profile: '42001f', rtx: 103 },
+  { payloadType: 106, profile: '42e01f', rtx: 107 },
+  { payloadType: 112, profile: '64001f', rtx: 113 },
+  { payloadType: 127, profile: '4d001f', rtx: 125 },
 ];
+
+/** How a test viewer behaves beyond receiving: offer RTX as Chromium does, lose packets on purpose and ask for them. */
+export interface WhepClientOptions {
+  /** Offer RTX (RFC 4588) for every H.264 format, and read retransmissions from it. */
+  readonly rtx?: boolean;
+  /** Drop every n-th video packet as it arrives (after SRTP, so the transport has seen its number), up to `maxDrops`. */
+  readonly dropEvery?: number;
+  readonly maxDrops?: number;
+}
 
 /**
  * Ends a test process that used WebRTC once its results are out: node-datachannel holds the event loop for every track
@@ -65,11 +75,18 @@ export class WhepClient {
   firstKeyframeMs: number | undefined;
   packets = 0;
   lost = 0;
+  /** Packets dropped on purpose, NACKs sent (sequence numbers asked for) and packets recovered from RTX. */
+  dropped = 0;
+  nacked = 0;
+  recovered = 0;
   /** The stream's SSRC, once a packet came. */
   ssrc: number | undefined;
 
   private readonly depacketizer = new H264Depacketizer(8 * 1024 * 1024);
-  private lastSequence: number | undefined;
+  private highestSequence: number | undefined;
+  private readonly reorderer = new RtpReorderer(256, 1000);
+  private rtxPayloadType: number | undefined;
+  private videoPayloadType: number | undefined;
   private readonly startedAt = performance.now();
   private readonly listeners = new Set<() => void>();
   sessionUrl: string | undefined;
@@ -80,21 +97,26 @@ export class WhepClient {
   private constructor(
     private readonly peer: PeerConnection,
     readonly track: Track,
+    private readonly options: WhepClientOptions,
   ) {
     track.onMessage((message) => this.onPacket(message));
   }
 
   /** POSTs an offer to `url` (…/NAME/whep) and applies the answer; `answer.status` tells a refusal. */
-  static async connect(url: string, headers: Record<string, string> = {}): Promise<WhepClient> {
+  static async connect(url: string, headers: Record<string, string> = {}, options: WhepClientOptions = {}): Promise<WhepClient> {
     const peer = new PeerConnection('whep-client', { iceServers: [], bindAddress: '127.0.0.1' });
     const video = new Video('0', 'RecvOnly');
-    for (const { payloadType, profile } of OFFERED_H264) video.addH264Codec(payloadType, `level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=${profile}`);
-    const client = new WhepClient(peer, peer.addTrack(video));
+    for (const { payloadType, profile, rtx } of OFFERED_H264) {
+      video.addH264Codec(payloadType, `level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=${profile}`);
+      if (options.rtx) video.addRTXCodec(rtx, payloadType, 90000);
+    }
+    const client = new WhepClient(peer, peer.addTrack(video), options);
     peer.setLocalDescription();
     await gathered(peer);
     client.answer = await whepRequest(url, 'POST', peer.localDescription()!.sdp, 'application/sdp', headers);
     if (client.answer.status !== 201) return client;
     client.sessionUrl = new URL(client.answer.headers.get('location')!, url).href;
+    client.readAnswerFormats(client.answer.body);
     try {
       peer.setRemoteDescription(client.answer.body, 'answer');
     } catch (error) {
@@ -137,38 +159,81 @@ export class WhepClient {
     return this.track.sendMessageBinary(pli);
   }
 
+  /** The highest video sequence number received (before any dropped on purpose), to aim NACKs at. */
+  get highest(): number | undefined {
+    return this.highestSequence;
+  }
+
+  /** Sends a generic NACK (RFC 4585) for `sequences` of the stream's SSRC, one entry each, as a receiver does on loss. */
+  sendNack(sequences: readonly number[]): boolean {
+    const nack = Buffer.alloc(12 + 4 * sequences.length);
+    nack[0] = 0x81;
+    nack[1] = 205;
+    nack.writeUInt16BE(2 + sequences.length, 2);
+    nack.writeUInt32BE(0x0badcafe, 4);
+    nack.writeUInt32BE(this.ssrc ?? 0, 8);
+    sequences.forEach((sequence, index) => nack.writeUInt16BE(sequence & 0xffff, 12 + 4 * index));
+    this.nacked += sequences.length;
+    return this.track.sendMessageBinary(nack);
+  }
+
   /** Ends the session with DELETE (unless `withoutDelete`: the viewer just vanishes) and closes the peer. */
   async close(withoutDelete = false): Promise<void> {
     if (this.sessionUrl && !withoutDelete) await whepRequest(this.sessionUrl, 'DELETE').catch(() => undefined);
     this.peer.close();
   }
 
+  /** The payload types the answer chose: H.264's, and RTX's when the relay answered it. */
+  private readAnswerFormats(answer: string): void {
+    this.videoPayloadType = Number(/a=rtpmap:(\d+) H264\/90000/i.exec(answer)?.[1]);
+    const rtx = /a=rtpmap:(\d+) rtx\/90000/i.exec(answer)?.[1];
+    if (rtx !== undefined) this.rtxPayloadType = Number(rtx);
+  }
+
   private onPacket(message: Buffer): void {
     if (isRtcp(message)) return;
-    const packet = parseRtpPacket(message);
-    this.packets++;
-    this.ssrc = packet.ssrc;
-    if (this.lastSequence !== undefined) {
-      const delta = sequenceDelta(this.lastSequence, packet.sequence);
-      if (delta <= 0) return;
-      if (delta > 1) {
-        this.lost += delta - 1;
+    const received = parseRtpPacket(message);
+    const packet = this.rtxPayloadType !== undefined && received.payloadType === this.rtxPayloadType
+      ? unwrapRtxPacket(received, { payloadType: this.videoPayloadType ?? 0, ssrc: this.ssrc ?? 0 })
+      : this.arrived(received);
+    if (!packet) return;
+    if (packet !== received) this.recovered++;
+    for (const item of this.reorderer.push(packet, performance.now())) {
+      if ('lost' in item) {
+        this.lost += item.lost;
         this.depacketizer.markLoss();
+        continue;
+      }
+      for (const unit of this.depacketizer.push(item.packet)) {
+        if (unit.keyframe && this.firstKeyframeMs === undefined) this.firstKeyframeMs = performance.now() - this.startedAt;
+        this.units.push(unit);
       }
     }
-    this.lastSequence = packet.sequence;
-    for (const unit of this.depacketizer.push(packet)) {
-      if (unit.keyframe && this.firstKeyframeMs === undefined) this.firstKeyframeMs = performance.now() - this.startedAt;
-      this.units.push(unit);
-    }
     for (const listener of this.listeners) listener();
+  }
+
+  /** A video packet as it came: dropped here on purpose (options.dropEvery), and the numbers skipped since the last NACKed. */
+  private arrived(packet: RtpPacket): RtpPacket | undefined {
+    this.packets++;
+    this.ssrc = packet.ssrc;
+    const { dropEvery, maxDrops = Infinity, rtx } = this.options;
+    if (dropEvery && this.packets % dropEvery === 0 && this.dropped < maxDrops) {
+      this.dropped++;
+      return undefined;
+    }
+    const delta = this.highestSequence === undefined ? 1 : sequenceDelta(this.highestSequence, packet.sequence);
+    if (delta > 1 && (rtx || dropEvery)) {
+      this.sendNack(Array.from({ length: Math.min(delta - 1, 64) }, (_, index) => (this.highestSequence! + 1 + index) & 0xffff));
+    }
+    if (delta > 0) this.highestSequence = packet.sequence;
+    return packet;
   }
 }
 
 /** A client whose answer applied: the test client's libdatachannel now and then refuses an answer ("a remote candidate without ICE transport"); it starts again. */
-export async function connectedWhepClient(endpoint: string): Promise<WhepClient> {
+export async function connectedWhepClient(endpoint: string, options: WhepClientOptions = {}): Promise<WhepClient> {
   for (let attempt = 1; ; attempt++) {
-    const client = await WhepClient.connect(endpoint);
+    const client = await WhepClient.connect(endpoint, {}, options);
     if (client.answer?.status !== 201 || !client.failure || attempt === 3) return client;
     await client.close();
   }
