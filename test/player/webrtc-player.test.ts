@@ -23,6 +23,8 @@ t.test('Chromium plays /player/NAME.webrtc by itself over WHEP, muted, with no c
   t.ok(played.muted, 'started muted');
   const stat = await (await fetch(`${relay.baseUrl}/stat.json`)).json() as { streams: Array<{ name: string; protocols: Record<string, { viewers: number }> }> };
   t.equal(stat.streams.find((stream) => stream.name === 'test.flv')!.protocols.webrtc?.viewers, 1, 'one WebRTC viewer on /stat.json');
+  const [session] = relay.relay.protocolConsumers('test.flv', 1) as unknown as Array<{ rtx: boolean }>;
+  t.equal(session?.rtx, true, 'Chromium\'s offer has RTX, and plays with it in the answer');
   t.match(await page.textContent('#snippet-iframe'), /src="http:\/\/127\.0\.0\.1:\d+\/player\/test\.flv\.webrtc\?embed=1"/);
   await screenshot(page, 'webrtc-player');
   t.same(problems, [], 'no console errors or warnings');
