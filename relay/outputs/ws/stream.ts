@@ -32,6 +32,10 @@ export class WsStream {
   private init: Buffer | undefined;
   private timeBase: number | undefined;
   private lastDts: number | undefined;
+  /** Added to a track's times so that a new encoder run never goes back before frames already sent (ms). */
+  private shift = 0;
+  /** The newest decode time sent, shift included. */
+  private newestDts: number | undefined;
   private lastFrameAt = -Infinity;
   private sequence = 0;
   private unsubscribe: (() => void) | undefined;
@@ -105,6 +109,11 @@ export class WsStream {
       // A new encoder run or new camera parameters: decoders are told before the first frame of the new track.
       if (!frame.keyframe) return;
       this.adopt(frame.track);
+      // A restarted encoder starts again on the camera's kept frames, some of them sent already: decoders and MSE
+      // need times that keep rising, so the new run follows one frame interval after the newest frame sent.
+      if (this.newestDts !== undefined && frame.dts + this.shift <= this.newestDts) {
+        this.shift = this.newestDts + 1000 / (this.video.frameRate || 25) - frame.dts;
+      }
       this.fanouts.raw.broadcastRequired(this.config!);
       this.fanouts.fmp4.broadcastRequired(Buffer.concat([this.config!, this.init!]));
     }
@@ -116,10 +125,13 @@ export class WsStream {
       if (fanout.viewers.size > 0) fanout.broadcast(this.message(frame, mode), frame.keyframe);
     }
     this.lastDts = frame.dts;
+    this.newestDts = frame.dts + this.shift;
   }
 
   private message(frame: EncodedVideoFrame, mode: WsMode): Buffer {
-    const timeBase = this.timeBase ?? frame.dts;
+    // The first frame packaged sets the zero, also when it is a kept group's frame sent to a viewer that joined first.
+    this.timeBase ??= frame.dts;
+    const timeBase = this.timeBase - this.shift;
     if (mode === 'raw') return binaryFrame(rawVideoUnit(frame, timeBase));
     // A frame's own duration is known only when the next one comes: the interval before it stands in (the decode
     // time in each fragment is exact, so the estimate never accumulates).
