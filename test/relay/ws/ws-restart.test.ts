@@ -113,3 +113,24 @@ t.test('a first viewer joining on the kept group gets its frames at rising times
   t.equal(times.length, 8, 'the kept group, then the new frames');
   t.ok(times.every((time, index) => index === 0 || time > times[index - 1]!), `raw timestamps rise: ${times.join(' ')}`);
 });
+
+// Guards: frames sharing one time at an encoder start: the zero was set by the first frame passing by, and a viewer
+// whose hello came later got the kept group's older frames all cut to time 0.
+t.test('a viewer joining after a frame passed with nobody watching still gets one rising time per frame', async (t) => {
+  const run = await recordRun(t);
+  const source = new ScriptedSource();
+  source.groupOfPictures.push(...run.slice(0, 3));
+  source.track = run[0]!.track;
+  const stream = new WsStream({ source, live: () => true, frameRate: 25 }, 1000);
+  t.teardown(() => stream.close());
+  // The encoder's next frame comes out between the upgrade (the stream is made) and the viewer's hello.
+  source.groupOfPictures.push(run[3]!);
+  source.publish(run[3]!);
+  const sink = new CollectingSink();
+  stream.join(new Viewer(sink, limits, '127.0.0.1', 'ws'), 'raw');
+  for (const frame of run.slice(4)) source.publish(frame);
+  const times = rawTimes(sink);
+  t.equal(times.length, 8, 'the kept group, then the new frames');
+  t.ok(times.every((time, index) => index === 0 || time > times[index - 1]!), `raw timestamps rise: ${times.join(' ')}`);
+  t.same(times.map((time) => Math.round((time - times[0]!) / 1000)), run.map((frame) => frame.pts - run[0]!.pts), 'spaced as the encoder made them');
+});
