@@ -1,10 +1,12 @@
+import { readFile, writeFile } from 'node:fs/promises';
 import t from 'tap';
 import { makeJpegFrames } from '../../helpers/controllable-camera.ts';
 import { MjpegCamera } from '../../helpers/mjpeg-camera.ts';
 import { decodeLuma, matchedPsnr, videoPackets } from '../../helpers/picture.ts';
 import { waitFor } from '../../helpers/probe.ts';
 import { startTestRelayFor } from '../../helpers/relay.ts';
-import { avcCToAnnexB, openWs, rawUnitToAnnexB, upgradeStatus } from '../../helpers/ws-client.ts';
+import type { WsEdge } from '../../../relay/outputs/ws/edge.ts';
+import { avcCToAnnexB, H264_HELLO, openWs, rawUnitToAnnexB, upgradeStatus } from '../../helpers/ws-client.ts';
 
 const WIDTH = 320;
 const HEIGHT = 240;
@@ -82,4 +84,22 @@ t.test('a stream over a WebSocket: fMP4 and raw units decode, look like the came
     const after = (await (await fetch(`${relay.baseUrl}/stat.json`)).json()) as typeof stat;
     return after.streams.find((stream) => stream.name === 'door.flv')!.protocols.ws!.viewers === 0;
   }, 5000, 'viewers gone once closed');
+
+  // Guards: a late unmount of a replaced output ended the WebSocket viewers of the output that took its name on reload.
+  const edge = relay.relay.protocolServer('ws') as WsEdge;
+  const replaced = edge.mount(relay.relay.outputs.get('door.flv')!)!;
+  await writeFile(relay.configFile, (await readFile(relay.configFile, 'utf8')).replace('VideoBitRate 800', 'VideoBitRate 700'));
+  const watching = await openWs(`${ws}/door.flv.ws`, H264_HELLO);
+  await waitFor(() => watching.binaries.length >= 5, 20_000, 'frames before the reload');
+  await relay.reload();
+  t.not(relay.relay.outputs.get('door.flv'), undefined, 'door.flv served again after the reload');
+  await waitFor(() => watching.closed !== undefined, 5000, 'the replaced stream\'s viewer ended by the reload');
+  const after = await openWs(`${ws}/door.flv.ws`, H264_HELLO);
+  await waitFor(() => after.binaries.length >= 5, 20_000, 'frames on the reloaded stream');
+  replaced.unmount();
+  const before = after.binaries.length;
+  await waitFor(() => after.binaries.length >= before + 10 || after.closed !== undefined, 10_000, 'frames or a close');
+  t.equal(after.closed, undefined, 'the new stream\'s viewer is not ended by the old output\'s unmount');
+  t.ok(after.binaries.length >= before + 10, 'and keeps getting frames');
+  after.socket.close();
 });
