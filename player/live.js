@@ -2,8 +2,7 @@
 // WebCodecs exists it asks for raw access units, decodes them with a VideoDecoder (optimizeForLatency) and draws each
 // frame to a canvas the moment it is decoded; a decoder that falls behind skips to the next keyframe. Elsewhere it asks
 // for fMP4 and plays it through Media Source Extensions (ManagedMediaSource on iPhones), chasing the live edge.
-// player-shell.js (loaded first) owns the states, messages, reconnect watchdog and embed messaging; live-connect.js
-// opens the socket (the first one before this script has loaded).
+// player-shell.js (loaded first) owns the states, messages, reconnect watchdog and embed messaging.
 (function () {
   'use strict';
   var RETRY_MS = 1500;
@@ -14,6 +13,8 @@
   /** MSE: buffered video ahead of the playhead beyond which it jumps to the live edge, and where it lands. */
   var MSE_MAX_AHEAD_S = 0.5;
   var MSE_TARGET_AHEAD_S = 0.1;
+  /** Codecs offered in the hello: the relay's encoder writes H.264 in one of these profiles. */
+  var CODECS = ['avc1.640033', 'avc1.64001f', 'avc1.4d401f', 'avc1.42e01f', 'h264'];
 
   var video = document.getElementById('video');
   if (!video || !window.RelayPlayerShell) return;
@@ -44,6 +45,12 @@
   var sourceBuffer = null;
   var queue = [];
 
+  function wsUrl() {
+    var url = new URL(shell.source(src));
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    return url.href;
+  }
+
   function bytesOfBase64(text) {
     var binary = atob(text);
     var out = new Uint8Array(binary.length);
@@ -66,22 +73,26 @@
     }
   }
 
-  /** Takes the WebSocket (live-connect.js); `onConfig` and `onMedia` get the config messages and the binary ones. */
+  /** Opens the WebSocket; `onConfig` and `onMedia` get the config messages and the binary ones. */
   function connect(mode, onConfig, onMedia) {
-    var connection = window.RelayLiveConnect(shell.source(src), mode);
-    var ws = connection.socket;
+    var ws = new WebSocket(wsUrl());
     socket = ws;
-    connection.take(function (data) {
+    ws.binaryType = 'arraybuffer';
+    ws.onopen = function () {
+      ws.send(JSON.stringify({ version: 1, mode: mode, codecs: CODECS }));
+    };
+    ws.onmessage = function (event) {
       if (socket !== ws) return;
-      if (typeof data !== 'string') return onMedia(data);
-      var message = JSON.parse(data);
+      if (typeof event.data !== 'string') return onMedia(event.data);
+      var message = JSON.parse(event.data);
       if (message.type === 'config') onConfig(message);
       else if (message.type === 'error') shell.note('relay: ' + message.message);
-    }, function (event) {
-      // The relay closes when the stream ends (camera gone, reload) or refuses the upgrade (full, expired link):
-      // start over; the shell's state poll says why, and stops on an expired link.
+    };
+    // The relay closes when the stream ends (camera gone, reload) or refuses the upgrade (full, expired link):
+    // start over; the shell's state poll says why, and stops on an expired link.
+    ws.onclose = function (event) {
       if (socket === ws) shell.rebuild('connection closed (' + event.code + ')');
-    });
+    };
   }
 
   function startWebCodecs() {
@@ -168,8 +179,5 @@
 
   video.addEventListener('playing', function () { shell.setPhase('connecting'); });
   shell.session = { start: start, stop: stop, retryMs: RETRY_MS };
-  // live-connect.js loads async (it opens the first socket early) and may come after this script: start once it ran.
-  var connector = document.querySelector('script[src$="/live-connect.js"]');
-  if (window.RelayLiveConnect || !connector) start();
-  else connector.addEventListener('load', start, { once: true });
+  start();
 })();

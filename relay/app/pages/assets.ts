@@ -16,7 +16,6 @@ const ASSETS: Record<string, Asset> = {
   'mpegts.js': { file: packageFile('mpegts.js/dist/mpegts.js'), type: 'application/javascript; charset=utf-8' },
   'player-shell.js': { file: `${playerDir}player-shell.js`, type: 'application/javascript; charset=utf-8' },
   'live.js': { file: `${playerDir}live.js`, type: 'application/javascript; charset=utf-8' },
-  'live-connect.js': { file: `${playerDir}live-connect.js`, type: 'application/javascript; charset=utf-8' },
   'flv-player.js': { file: `${playerDir}flv-player.js`, type: 'application/javascript; charset=utf-8' },
   'webrtc.js': { file: `${playerDir}webrtc.js`, type: 'application/javascript; charset=utf-8' },
   'player.js': { file: `${playerDir}player.js`, type: 'application/javascript; charset=utf-8' },

@@ -9,8 +9,7 @@ import { embedSize, playerBox, type PlayerRequest } from './player-page.ts';
 export function renderLivePlayerPage(stream: StreamStatus, request: PlayerRequest): string {
   const wsUrl = stream.url.replace(/^\/([^?]+)/, '/$1.ws');
   const liveUrl = stream.url.replace(/^\/([^?]+)/, '/player/$1.live');
-  // Right after the <video>, not deferred: the socket opens while the player's scripts load (the CSP allows no inline script).
-  const video = html`${playerBox(stream, request, { src: wsUrl })}<script src="/assets/live-connect.js"></script>`;
+  const video = playerBox(stream, request, { src: wsUrl });
   const scripts = ['/assets/player-shell.js', '/assets/live.js'];
   if (request.embed) return layout(stream.name, video, { scripts, bodyClass: 'embed' });
   const base = request.origin.replace(/\/$/, '');

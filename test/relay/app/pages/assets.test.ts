@@ -4,7 +4,7 @@ import t from 'tap';
 import { loadAsset } from '../../../../relay/app/pages/assets.ts';
 
 t.test('the player assets are the files of player/', async (t) => {
-  for (const name of ['player.js', 'player-shell.js', 'flv-player.js', 'vod.js', 'status.js', 'index.js', 'recordings.js', 'control.js', 'relay.css', 'webrtc.js', 'live.js', 'live-connect.js', 'admin.js']) {
+  for (const name of ['player.js', 'player-shell.js', 'flv-player.js', 'vod.js', 'status.js', 'index.js', 'recordings.js', 'control.js', 'relay.css', 'webrtc.js', 'live.js', 'admin.js']) {
     const asset = await loadAsset(name);
     const file = await readFile(new URL(`../../../../player/${name}`, import.meta.url));
     t.ok(asset?.body.equals(file), name);
