@@ -4,8 +4,8 @@ import { FlvTagWalker } from './flv-tags.ts';
 import { ResponseReader, type BodySink } from './http-reader.ts';
 import { MjpegFrameFinder } from './mjpeg-frames.ts';
 
-/** The stream formats the load generator reads. */
-export type StreamFormat = 'mjpeg' | 'flv';
+/** The stream formats the load generator reads ('ws': /NAME.ws in raw mode, ws-viewer.ts). */
+export type StreamFormat = 'mjpeg' | 'flv' | 'ws';
 
 /** Where a viewer connects. */
 export interface StreamTarget {
@@ -15,13 +15,13 @@ export interface StreamTarget {
 }
 
 /** What a viewer reports upward. */
-export interface ViewerListener {
-  /** A whole frame arrived: MJPEG key = the camera's send stamp (ms); FLV key = the video tag's timestamp. */
-  onFrame(key: number, at: number, viewer: RawViewer): void;
-  /** The response head arrived (status 200) or the connection failed before it (status 0). */
-  onAnswer?(status: number, viewer: RawViewer): void;
+export interface ViewerListener<Viewer = RawViewer> {
+  /** A whole frame arrived: MJPEG key = the camera's send stamp (ms); FLV and ws key = the frame's timestamp (ms). */
+  onFrame(key: number, at: number, viewer: Viewer): void;
+  /** The response head arrived (status 200; 101 counts as 200 for ws) or the connection failed before it (status 0). */
+  onAnswer?(status: number, viewer: Viewer): void;
   /** The connection ended after a 200. */
-  onEnd?(reason: string, viewer: RawViewer): void;
+  onEnd?(reason: string, viewer: Viewer): void;
 }
 
 /**

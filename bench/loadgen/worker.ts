@@ -3,12 +3,15 @@ import { sleep } from '../clock.ts';
 import { Histogram } from '../histogram.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
 import { RawViewer, type StreamTarget, type ViewerListener } from './viewer.ts';
+import { WsViewer } from './ws-viewer.ts';
+
+type LoadViewer = RawViewer | WsViewer;
 
 /** Reference arrivals older than this are forgotten; frames waiting longer for theirs are counted unmatched. */
 const REF_KEEP_MS = 10_000;
 const ANSWER_TIMEOUT_MS = 15_000;
 
-const viewers = new Set<RawViewer>();
+const viewers = new Set<LoadViewer>();
 const lag = new Histogram();
 let format: StreamTarget['format'] = 'mjpeg';
 let bytesAtMark = 0;
@@ -25,12 +28,14 @@ let closedBytes = 0;
 let closedFrames = 0;
 let closedCut = 0;
 
-const listener: ViewerListener = {
+const listener: ViewerListener<LoadViewer> = {
   onFrame(key, at) {
     if (format === 'mjpeg') {
       lag.record(at - key);
       return;
     }
+    // WebSocket viewers count bytes and frames only: the reference viewer reads FLV, whose timestamps differ.
+    if (format === 'ws') return;
     const referenceAt = reference.get(key);
     if (referenceAt !== undefined) lag.record(at - referenceAt);
     else {
@@ -52,7 +57,7 @@ const listener: ViewerListener = {
   },
 };
 
-function forget(viewer: RawViewer): void {
+function forget(viewer: LoadViewer): void {
   if (!viewers.delete(viewer)) return;
   closedBytes += viewer.bytes;
   closedFrames += viewer.frames;
@@ -100,7 +105,7 @@ async function open(target: StreamTarget, count: number, stalled: number, rampMs
     if (due > Date.now()) await sleep(due - Date.now());
     const every = stalled > 0 ? Math.floor(count / stalled) : 0;
     const reads = !(every > 0 && index % every === 0 && index / every < stalled);
-    viewers.add(new RawViewer(target, listener, { readBody: reads }));
+    viewers.add(target.format === 'ws' ? new WsViewer(target, listener, { readBody: reads }) : new RawViewer(target, listener, { readBody: reads }));
   }
   const deadline = Date.now() + ANSWER_TIMEOUT_MS;
   // Never-reading viewers may not read their answer either; they count as open.

@@ -4,6 +4,7 @@ import { sampleHistory, StatusHistory } from './history.ts';
 import { createMetricsRegistry } from './metrics.ts';
 import { loadAsset } from './pages/assets.ts';
 import { renderFlvPlayerPage } from './pages/flv-player-page.ts';
+import { liveAliasTarget } from './live-alias.ts';
 import { renderLivePlayerPage } from './pages/live-player-page.ts';
 import { renderWebRtcPlayerPage } from './pages/webrtc-player-page.ts';
 import { renderIndexPage } from './pages/index-page.ts';
@@ -85,7 +86,11 @@ async function servePlayer(ctx: Context, next: Next, relay: Relay, snapshot: () 
   const live = page.endsWith('.live') && relay.outputs.get(page.slice(0, -'.live'.length))?.config.webSocket === true;
   // /player/NAME.webrtc: the stream over WebRTC, for the streams that offer it.
   const webrtc = page.endsWith('.webrtc') && relay.outputs.get(page.slice(0, -'.webrtc'.length))?.config.webrtc === true;
-  const name = live ? page.slice(0, -'.live'.length) : webrtc ? page.slice(0, -'.webrtc'.length) : page;
+  // /player/BASE.live: the short name of one WebSocket stream (live-alias.ts), unless a stream is called so.
+  const alias = !live && !webrtc && page.endsWith('.live') && !relay.outputs.get(page)
+    ? liveAliasTarget(relay.config.streams, page.slice(0, -'.live'.length))
+    : undefined;
+  const name = alias ?? (live ? page.slice(0, -'.live'.length) : webrtc ? page.slice(0, -'.webrtc'.length) : page);
   const player = relay.outputs.get(name)?.player;
   if (!player) return next();
   const { streams } = snapshot();
@@ -113,7 +118,7 @@ async function servePlayer(ctx: Context, next: Next, relay: Relay, snapshot: () 
   // Only a camera with a control backend gets the control panel: asking the others would log a 404 in every viewer's console.
   const cameraControl = relay.config.cameras.some((camera) => camera.name === stream.camera && camera.control.kind !== 'none');
   const request = { ...playerRequest(ctx), cameraControl, iceServers: relay.config.webrtcIceServers };
-  if (live) return sendHtml(ctx, renderLivePlayerPage(tokenized(stream), request));
+  if (live || (alias && relay.outputs.get(alias)?.config.webSocket)) return sendHtml(ctx, renderLivePlayerPage(tokenized(stream), request));
   if (webrtc) return sendHtml(ctx, renderWebRtcPlayerPage(tokenized(stream), request));
   if (player === 'flv') return sendHtml(ctx, renderFlvPlayerPage(tokenized(stream), sibling('hls'), request));
   sendHtml(ctx, renderPlayerPage(tokenized(stream), sibling('mpjpeg'), request));

@@ -3,8 +3,9 @@ import type { Page } from 'playwright-core';
 import { launchChromiumFor, screenshot } from '../helpers/browser.ts';
 import { ControllableCamera, makeJpegFrames, registryWith } from '../helpers/controllable-camera.ts';
 import { advances, reachesState } from '../helpers/player-view.ts';
-import { waitFor } from '../helpers/probe.ts';
+import { childFfmpegProcesses, waitFor } from '../helpers/probe.ts';
 import { startTestRelay } from '../helpers/relay.ts';
+import { H264_HELLO, openWs } from '../helpers/ws-client.ts';
 
 const cam = new ControllableCamera(makeJpegFrames(20), 10);
 const relay = await startTestRelay(`
@@ -13,6 +14,12 @@ const relay = await startTestRelay(`
   Timeout 2
 </Camera>
 <Stream cam.flv>
+  Feed cam
+  VideoFrameRate 10
+  VideoSize 320x240
+  VideoBitRate 300
+</Stream>
+<Stream cam.m3u8>
   Feed cam
   VideoFrameRate 10
   VideoSize 320x240
@@ -39,9 +46,11 @@ async function strictPage(t: { teardown(fn: () => Promise<void>): void }): Promi
 t.test('the WebSocket player linked from / plays by itself with WebCodecs, and recovers from a camera outage', async (t) => {
   const index = await browser.newPage();
   await index.goto(`${relay.baseUrl}/`);
-  const linked = await index.getAttribute('section[data-camera="cam"] a[href="/player/cam.flv.live"]', 'href');
+  const linkedLive = await index.$$eval('section[data-camera="cam"] a', (links) => links.map((link) => link.getAttribute('href')).filter((href) => href?.endsWith('.live')));
   await index.close();
-  t.equal(linked, '/player/cam.flv.live', 'the index links the live player beside the stream');
+  // cam.flv and cam.m3u8 share the base name cam: the short name is the FLV stream's.
+  t.same(linkedLive, ['/player/cam.live', '/player/cam.m3u8.live'], 'the index links the live player beside each stream, the FLV one by its short name');
+  const linked = linkedLive[0]!;
   const { page, problems } = await strictPage(t);
   const opened = Date.now();
   await page.goto(`${relay.baseUrl}${linked}`);
@@ -64,6 +73,8 @@ t.test('the WebSocket player linked from / plays by itself with WebCodecs, and r
   });
   t.ok(lit > 20, `the canvas shows a picture (mean level ${lit.toFixed(0)})`);
   t.match(await page.textContent('#snippet-iframe'), /src="http:\/\/127\.0\.0\.1:\d+\/player\/cam\.flv\.live\?embed"/);
+  const stat = (await (await fetch(`${relay.baseUrl}/stat.json`)).json()) as { streams: Array<{ name: string; protocols: Record<string, { viewers: number }> }> };
+  t.equal(stat.streams.find((stream) => stream.name === 'cam.flv')?.protocols.ws?.viewers, 1, 'the short name plays cam.flv over its WebSocket');
   await screenshot(page, 'live-player');
 
   cam.setMode('down');
@@ -91,5 +102,47 @@ t.test('without WebCodecs the same page plays the fMP4 mode through Media Source
     return video.buffered.end(video.buffered.length - 1) - video.currentTime;
   });
   t.ok(ahead < 1, `the playhead stays near the live edge (${ahead.toFixed(2)} s buffered ahead)`);
+  t.same(problems, [], 'no console errors, no CSP violations');
+});
+
+// Recovery from an encoder kill, end to end: the units' times are checked in detail by test/relay/ws/ws-restart.test.ts.
+t.test('the WebCodecs player and a Node WebSocket client both play on after the stream encoder is killed by SIGKILL', async (t) => {
+  const { page, problems } = await strictPage(t);
+  await page.goto(`${relay.baseUrl}/player/cam.flv.live`);
+  await reachesState(page, 'playing', 30_000);
+  const client = await openWs(`${relay.baseUrl.replace('http', 'ws')}/cam.flv.ws`, H264_HELLO);
+  t.teardown(() => client.socket.terminate());
+  await waitFor(() => client.binaries.length >= 10, 10_000, 'the Node client to receive 10 units');
+  const encoders = childFfmpegProcesses(process.pid).filter((child) => child.cmdline.includes('libx264'));
+  t.equal(encoders.length, 1, 'one encoder serves the stream');
+  // The index of the first unit after each later config message (this listener runs after the capture's own).
+  const afterConfig: number[] = [];
+  client.socket.on('message', (_data, isBinary) => {
+    if (!isBinary && client.texts.at(-1)?.type === 'config') afterConfig.push(client.binaries.length);
+  });
+  // Killed as a unit arrives, so the camera frame it came from was sent already and the new encoder may start on it.
+  const paintedBefore = (await liveInfo(page)).framesPainted;
+  const unitsBefore = await new Promise<number>((resolve) => client.socket.once('message', () => {
+    process.kill(encoders[0]!.pid, 'SIGKILL');
+    resolve(client.binaries.length);
+  }));
+
+  await waitFor(() => afterConfig.length > 0, 20_000, 'a new config message after the encoder restarted');
+  await waitFor(() => client.binaries.length >= afterConfig[0]! + 25, 20_000, 'the Node client to receive units again');
+  t.equal(client.closed, undefined, "the Node client's connection stayed open across the restart");
+  t.ok(afterConfig[0]! >= unitsBefore, 'the new config comes after the kill');
+  const lastBefore = client.binaries[afterConfig[0]! - 1]!.readBigUInt64BE(4);
+  const after = client.binaries.slice(afterConfig[0]);
+  t.equal(after[0]![1]! & 1, 1, 'the units after the restart start at a keyframe');
+  const stamps = after.map((unit) => unit.readBigUInt64BE(4));
+  t.ok(stamps[0]! > lastBefore, `timestamps go on past the last one before the kill (${lastBefore} then ${stamps[0]} µs)`);
+  t.ok(stamps.every((stamp, index) => index === 0 || stamp > stamps[index - 1]!), `timestamps keep rising after the restart (${stamps.length} units)`);
+  const newEncoders = childFfmpegProcesses(process.pid).filter((child) => child.cmdline.includes('libx264'));
+  t.ok(newEncoders.length === 1 && newEncoders[0]!.pid !== encoders[0]!.pid, 'a new encoder process serves the stream');
+
+  await waitFor(async () => (await liveInfo(page)).framesPainted >= paintedBefore + 30, 30_000, 'the player to paint frames of the new encoder');
+  const info = await liveInfo(page);
+  t.equal(info.state, 'playing', 'the player plays again without a page reload');
+  t.comment(`player rebuilds across the kill: ${info.rebuilds}, frames skipped: ${info.framesSkipped}`);
   t.same(problems, [], 'no console errors, no CSP violations');
 });

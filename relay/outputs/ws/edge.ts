@@ -94,9 +94,15 @@ export class WsEdge implements ProtocolServer {
     return {
       stats: () => this.streamStats(name),
       consumers: (max) => this.consumers(name, max),
+      // A stream removed or replaced by a reload ends its WebSocket viewers, as it ends its HTTP ones; only this
+      // output's: a late unmount of a replaced output must not end the viewers of the one that took its name.
       unmount: () => {
-        this.mounted.get(name)?.stream.close();
+        const mounted = this.mounted.get(name);
+        if (mounted?.output !== output) return;
+        const viewers = mounted.stream.viewerCount;
+        mounted.stream.close();
         this.mounted.delete(name);
+        if (viewers > 0) this.log.info(`${name}.ws: stream removed or changed, its ${viewers} WebSocket viewer(s) ended`);
       },
     };
   }
@@ -177,16 +183,7 @@ export class WsEdge implements ProtocolServer {
   }
 
   private sweep(now: number): void {
-    for (const [name, mounted] of this.mounted) {
-      // A stream removed or replaced by a reload ends its WebSocket viewers, as it ends its HTTP ones.
-      if (this.servedOutput(name) !== mounted.output) {
-        mounted.stream.close();
-        this.mounted.delete(name);
-        this.log.info(`${name}.ws: stream gone, its WebSocket viewers ended`);
-        continue;
-      }
-      mounted.stream.sweep(now);
-    }
+    for (const mounted of this.mounted.values()) mounted.stream.sweep(now);
   }
 }
 

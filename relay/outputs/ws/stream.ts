@@ -30,8 +30,16 @@ export class WsStream {
   private track: H264Track | undefined;
   private config: Buffer | undefined;
   private init: Buffer | undefined;
+  /**
+   * The stream's zero (ms on the camera's timeline): the decode time of the first keyframe adopted. Every frame a
+   * viewer gets is that keyframe or a later one, so no time is ever below it.
+   */
   private timeBase: number | undefined;
   private lastDts: number | undefined;
+  /** Added to a track's times so that a new encoder run never goes back before frames already sent (ms). */
+  private shift = 0;
+  /** The newest decode time sent, shift included. */
+  private newestDts: number | undefined;
   private lastFrameAt = -Infinity;
   private sequence = 0;
   private unsubscribe: (() => void) | undefined;
@@ -45,7 +53,7 @@ export class WsStream {
     // Made while the camera is live: the group the encoder keeps is the present, and a first viewer starts on it.
     const first = video.source.groupOfPictures[0];
     if (first && video.live()) {
-      this.adopt(first.track);
+      this.adopt(first);
       this.lastFrameAt = performance.now();
     }
   }
@@ -86,8 +94,11 @@ export class WsStream {
     this.unsubscribe = undefined;
   }
 
-  private adopt(track: H264Track): void {
+  /** Takes a keyframe's track as the current one; the first keyframe adopted sets the zero. */
+  private adopt(keyframe: EncodedVideoFrame): void {
+    const track = keyframe.track;
     this.track = track;
+    this.timeBase ??= keyframe.dts;
     this.config = jsonFrame(configMessage(track));
     this.init = binaryFrame(initSegment(track));
     this.lastDts = undefined;
@@ -104,11 +115,15 @@ export class WsStream {
     if (frame.track !== this.track) {
       // A new encoder run or new camera parameters: decoders are told before the first frame of the new track.
       if (!frame.keyframe) return;
-      this.adopt(frame.track);
+      this.adopt(frame);
+      // A restarted encoder starts again on the camera's kept frames, some of them sent already: decoders and MSE
+      // need times that keep rising, so the new run follows one frame interval after the newest frame sent.
+      if (this.newestDts !== undefined && frame.dts + this.shift <= this.newestDts) {
+        this.shift = this.newestDts + 1000 / (this.video.frameRate || 25) - frame.dts;
+      }
       this.fanouts.raw.broadcastRequired(this.config!);
       this.fanouts.fmp4.broadcastRequired(Buffer.concat([this.config!, this.init!]));
     }
-    this.timeBase ??= frame.dts;
     this.lastFrameAt = performance.now();
     for (const mode of ['raw', 'fmp4'] as const) {
       const fanout = this.fanouts[mode];
@@ -116,10 +131,12 @@ export class WsStream {
       if (fanout.viewers.size > 0) fanout.broadcast(this.message(frame, mode), frame.keyframe);
     }
     this.lastDts = frame.dts;
+    this.newestDts = frame.dts + this.shift;
   }
 
   private message(frame: EncodedVideoFrame, mode: WsMode): Buffer {
-    const timeBase = this.timeBase ?? frame.dts;
+    // The zero is set at adoption, never by whichever frame passes first: a later viewer's kept group is older.
+    const timeBase = (this.timeBase ?? frame.dts) - this.shift;
     if (mode === 'raw') return binaryFrame(rawVideoUnit(frame, timeBase));
     // A frame's own duration is known only when the next one comes: the interval before it stands in (the decode
     // time in each fragment is exact, so the estimate never accumulates).
