@@ -88,18 +88,7 @@ export function fragment(sequence: number, samples: readonly Fmp4Sample[]): Buff
     entries.writeUInt32BE(sample.keyframe ? SAMPLE_FLAGS_SYNC : SAMPLE_FLAGS_NON_SYNC, i * 16 + 8);
     entries.writeInt32BE(Math.round(sample.compositionOffset), i * 16 + 12);
   });
-  const baseTime = Buffer.alloc(8);
-  baseTime.writeBigUInt64BE(BigInt(Math.max(0, Math.round(samples[0]!.dts))));
-  const build = (dataOffset: number): Buffer =>
-    box('moof',
-      fullBox('mfhd', 0, 0, u32(sequence)),
-      box('traf',
-        fullBox('tfhd', 0, 0x020000, u32(TRACK_ID)), // default-base-is-moof
-        fullBox('tfdt', 1, 0, baseTime),
-        fullBox('trun', 1, trunFlags, u32(samples.length, dataOffset), entries)));
-  const moofSize = build(0).length;
-  const mdat = box('mdat', ...data);
-  return Buffer.concat([build(moofSize + 8), mdat]);
+  return moofAndMdat({ sequence, trackId: TRACK_ID, trunFlags, count: samples.length, entries, baseDts: samples[0]!.dts }, data);
 }
 
 /** One audio frame as a fragment carries it; times in the audio track's timescale (its sampling rate). */
@@ -121,15 +110,33 @@ export function audioFragment(sequence: number, samples: readonly Fmp4AudioSampl
     entries.writeUInt32BE(Math.max(0, Math.round(sample.duration)), i * 8);
     entries.writeUInt32BE(sample.data.length, i * 8 + 4);
   });
+  const trunFlags = 0x000001 | 0x000100 | 0x000200; // offset, duration, size
+  const count = samples.length;
+  return moofAndMdat({ sequence, trackId: FMP4_AUDIO_TRACK_ID, trunFlags, count, entries, baseDts: samples[0]!.dts }, samples.map((sample) => sample.data));
+}
+
+interface TrackRun {
+  readonly sequence: number;
+  readonly trackId: number;
+  readonly trunFlags: number;
+  readonly count: number;
+  /** The trun's per-sample entries, laid out as `trunFlags` says. */
+  readonly entries: Buffer;
+  readonly baseDts: number;
+}
+
+/** A moof with one traf (default-base-is-moof, so the trun's data offset counts from the moof) and its mdat. */
+function moofAndMdat(run: TrackRun, data: readonly Buffer[]): Buffer {
   const baseTime = Buffer.alloc(8);
-  baseTime.writeBigUInt64BE(BigInt(Math.max(0, Math.round(samples[0]!.dts))));
+  baseTime.writeBigUInt64BE(BigInt(Math.max(0, Math.round(run.baseDts))));
+  const trunVersion = run.trunFlags & 0x000800 ? 1 : 0; // version 1: signed composition offsets
   const build = (dataOffset: number): Buffer =>
     box('moof',
-      fullBox('mfhd', 0, 0, u32(sequence)),
+      fullBox('mfhd', 0, 0, u32(run.sequence)),
       box('traf',
-        fullBox('tfhd', 0, 0x020000, u32(FMP4_AUDIO_TRACK_ID)),
+        fullBox('tfhd', 0, 0x020000, u32(run.trackId)),
         fullBox('tfdt', 1, 0, baseTime),
-        fullBox('trun', 0, 0x000001 | 0x000100 | 0x000200, u32(samples.length, dataOffset), entries)));
+        fullBox('trun', trunVersion, run.trunFlags, u32(run.count, dataOffset), run.entries)));
   const moofSize = build(0).length;
-  return Buffer.concat([build(moofSize + 8), box('mdat', ...samples.map((sample) => sample.data))]);
+  return Buffer.concat([build(moofSize + 8), box('mdat', ...data)]);
 }
