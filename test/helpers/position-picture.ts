@@ -33,7 +33,10 @@ export function drawMarker(frame: Buffer, marker: Marker): void {
 /** Reads the marker back from a grey frame of PICTURE's size (the bright pixels' bounding box); undefined when none. */
 export function findMarker(frame: Buffer): Marker | undefined {
   const { width, height, minSide, maxSide } = PICTURE;
-  let [left, right, top, bottom] = [width, -1, height, -1];
+  let left: number = width;
+  let right = -1;
+  let top: number = height;
+  let bottom = -1;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       if ((frame[y * width + x] ?? 0) < 128) continue;
@@ -97,9 +100,10 @@ export class PositionPicture {
 
   private async listen(): Promise<void> {
     const { width, height } = PICTURE;
+    // One thread and no input buffering: otherwise ffmpeg holds two frames back, which a latency bench would count.
     this.encoder = spawn('ffmpeg', [
-      '-hide_banner', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'gray', '-s', `${width}x${height}`, '-r', String(this.fps),
-      '-i', 'pipe:0', '-c:v', 'mjpeg', '-q:v', '3', '-pix_fmt', 'yuvj420p', '-f', 'mjpeg', '-flush_packets', '1', 'pipe:1',
+      '-hide_banner', '-loglevel', 'error', '-fflags', 'nobuffer', '-threads', '1', '-f', 'rawvideo', '-pix_fmt', 'gray', '-s', `${width}x${height}`, '-r', String(this.fps),
+      '-i', 'pipe:0', '-threads', '1', '-c:v', 'mjpeg', '-q:v', '3', '-pix_fmt', 'yuvj420p', '-f', 'mjpeg', '-flush_packets', '1', 'pipe:1',
     ], { stdio: ['pipe', 'pipe', 'ignore'] });
     this.encoder.stdin!.on('error', () => undefined);
     const splitter = new JpegSplitter(1 << 20);
@@ -146,9 +150,10 @@ export function watchMarkers(url: string, onFrame: (frame: SeenFrame) => void, f
   const size = width * height;
   const decoder = spawn('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-fflags', 'nobuffer', '-flags', 'low_delay', '-probesize', '32768', '-analyzeduration', '0',
-    ...(format ? ['-f', format] : []), '-i', url, '-an', '-vf', `scale=${width}:${height}`, '-pix_fmt', 'gray', '-f', 'rawvideo', '-flush_packets', '1', 'pipe:1',
+    // One decoding thread: frame threads would hold each picture back by a frame per thread.
+    '-threads', '1', ...(format ? ['-f', format] : []), '-i', url, '-an', '-vf', `scale=${width}:${height}`, '-pix_fmt', 'gray', '-f', 'rawvideo', '-flush_packets', '1', 'pipe:1',
   ], { stdio: ['ignore', 'pipe', 'ignore'] });
-  let pending = Buffer.alloc(0);
+  let pending: Buffer = Buffer.alloc(0);
   decoder.stdout!.on('data', (chunk: Buffer) => {
     const at = performance.timeOrigin + performance.now();
     pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
