@@ -104,6 +104,11 @@ export class OnvifBackend implements ControlBackend {
     if (this.ptz && (await this.requests.close())) await this.ptz.stop().catch(() => {});
   }
 
+  /** Connects, which reads the camera's own presets, unless already connected; a camera that fails is left to the next command. */
+  async findPresets(): Promise<void> {
+    if (!this.ptz) await this.call('GetPresets', async () => {}).catch(() => {});
+  }
+
   private call<T>(operation: string, task: (ptz: OnvifPtz) => Promise<T>): Promise<T> {
     return this.requests.run(async () => {
       try {

@@ -102,6 +102,7 @@ function eventStream(ctx: Context): EntrySubscriber & { readonly stream: PassThr
 export function registerControlRoutes(router: Router, relay: ControlledRelay): void {
   router.get('/api/control/:camera', async (ctx) => {
     const controller = controllerOf(relay, ctx);
+    await controller.backend.findPresets?.();
     const { panRange, tiltRange, zoomRange, holdMs, idleMs } = controller.config;
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { ...controller.publicState(), ranges: { pan: panRange, tilt: tiltRange, zoom: zoomRange }, holdSeconds: holdMs / 1000, idleSeconds: idleMs / 1000 };
