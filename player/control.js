@@ -68,7 +68,11 @@
       if (!holding || (event.pointerType === 'mouse' && event.button !== 0)) return;
       event.preventDefault();
       release(false);
-      if (button.setPointerCapture) button.setPointerCapture(event.pointerId);
+      try {
+        button.setPointerCapture(event.pointerId);
+      } catch (error) {
+        // a pointer the browser does not track (a synthetic one) cannot be captured; its release still ends the press
+      }
       command('move', Object.assign({}, move[2]));
       pressed = { pointer: event.pointerId, timer: setInterval(function () { command('move', Object.assign({}, move[2])); }, REPEAT_MS) };
     });

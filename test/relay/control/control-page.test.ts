@@ -149,3 +149,35 @@ t.test('two viewers take turns on an ONVIF camera from the linked player page: p
   t.same([...a.errors, ...b.errors], [], 'no console errors and nothing refused by the page\'s CSP');
   await b.page.context().close();
 });
+
+t.test('touch: a tap on an arrow is one move, a finger held on it keeps the camera moving until it lifts', async (t) => {
+  device.position = { x: 0, y: -1, zoom: 0 };
+  const viewer = await openLinkedPlayer('dome.flv', { hasTouch: true });
+  await viewer.page.getByRole('button', { name: 'request control' }).tap();
+  await waitStatus(viewer.page, /you have control/);
+  const up = viewer.page.getByRole('button', { name: 'tilt up' });
+  const moves = () => device.calls.filter((call) => call.operation === 'ContinuousMove').length;
+  const before = moves();
+  await up.tap();
+  for (let i = 0; i < 30 && moves() === before; i++) await sleep(100);
+  await sleep(700);
+  t.equal(moves() - before, 1, 'a tap sent one move');
+  const tapped = device.current().y;
+  t.ok(tapped > -1 && tapped <= -0.49, `and the camera tilted up by at most one 0.5 s move (y ${tapped} from -1)`);
+
+  // A finger held down, then lifted: real touch input, which the page sees as pointer events of a touch.
+  const box = (await up.boundingBox())!;
+  const finger = [{ x: box.x + box.width / 2, y: box.y + box.height / 2 }];
+  const cdp = await viewer.page.context().newCDPSession(viewer.page);
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: finger });
+  await sleep(1200);
+  const held = device.current().y;
+  t.ok(held > tapped + 0.6, `held 1.2 s, the camera kept tilting for longer than one move (y ${tapped} to ${held})`);
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+  await sleep(300);
+  const lifted = device.current().y;
+  await sleep(400);
+  t.equal(device.current().y, lifted, 'lifted, the camera stopped');
+  t.same(viewer.errors, [], 'no console errors and nothing refused by the page\'s CSP');
+  await viewer.page.context().close();
+});
