@@ -35,6 +35,7 @@ function post(url: string, body: unknown): Promise<{ status: number; json: Recor
 function openEvents(url: string): Promise<() => void> {
   return new Promise((resolve, reject) => {
     const req = request(url, { agent: false }, (response) => {
+      if (response.statusCode !== 200) reject(new Error(`event stream refused: ${response.statusCode}`));
       response.once('data', () => resolve(() => req.destroy()));
       response.on('error', () => {});
     });
@@ -52,7 +53,7 @@ const port = await freePort();
 const dir = await mkdtemp(join(tmpdir(), 'relay-bench-control-'));
 const config = join(dir, 'relay.conf');
 const viewers = Number(args.viewers);
-await writeFile(config, `HTTPPort ${port}\nMaxUnauthenticatedConnections ${viewers * 2 + 100}\n<Camera ptz>\n  Source ${picture.url}\n  OnDemand yes\n  Control canon-http\n  ControlAddress ${camera.url}\n  ControlCommandRate 100\n  ControlIdleSeconds 600\n  ControlMaxQueue ${viewers + 10}\n  ControlMaxPerAddress ${viewers + 10}\n</Camera>\n<Stream ptz.flv>\n  Feed ptz\n  VideoSize 160x120\n  VideoFrameRate ${fps}\n</Stream>\n<Stream ptz.mjpg>\n  Feed ptz\n  Format mpjpeg\n</Stream>\n`);
+await writeFile(config, `HTTPPort ${port}\nMaxUnauthenticatedConnections ${viewers * 2 + 100}\nMaxUnauthenticatedPerIP ${viewers + 10}\n<Camera ptz>\n  Source ${picture.url}\n  OnDemand yes\n  Control canon-http\n  ControlAddress ${camera.url}\n  ControlCommandRate 100\n  ControlIdleSeconds 600\n  ControlMaxQueue ${viewers + 10}\n  ControlMaxPerAddress ${viewers + 10}\n</Camera>\n<Stream ptz.flv>\n  Feed ptz\n  VideoSize 160x120\n  VideoFrameRate ${fps}\n</Stream>\n<Stream ptz.mjpg>\n  Feed ptz\n  Format mpjpeg\n</Stream>\n`);
 const relay = spawnTracked(process.execPath, [relayBin, '-c', config]);
 const api = `http://127.0.0.1:${port}/api/control/ptz`;
 try {
