@@ -64,7 +64,7 @@ export const DIRECTIVE_DOCS: Record<Scope, Record<string, DirectiveDoc>> = {
     RedirectToHTTPS: { text: '`yes`: plain-HTTP requests get a 308 to the HTTPS port. Needs HTTPSPort.' },
     MaxClientsPerIP: { text: 'Connections at once from one address (behind TrustProxy: requests), and RTSP connections and sessions. 0 = no limit (RTSP: 256).' },
     MaxUnauthenticatedConnections: { text: 'Connections that have not yet made an authorised request, all addresses together; when full, the oldest idle one of the address holding the most is closed to let a new one in.' },
-    MaxUnauthenticatedPerIP: { text: 'Such connections from one address; a new one closes that address\'s oldest idle one. 0 = no limit.' },
+    MaxUnauthenticatedPerIP: { text: 'Such connections from one address; a new one closes that address\'s oldest idle one. Also the most camera-control event streams one client address may hold open (more get 429). 0 = no limit.' },
     RequestHeaderTimeout: { text: 'A connection silent this long after accept, or a request (or TLS handshake, at most 10 s) not complete this long after it starts, is closed.' },
     WebSocketAllowedOrigins: { text: 'Other sites whose pages may open `/NAME.ws` (`*`: any); the relay\'s own pages and clients without an Origin always may.', type: 'origins (repeatable)', defaultText: 'none' },
     TrustProxy: { text: 'Believe `X-Forwarded-For` only from these proxy addresses (for viewer and publisher addresses, logs and limits). Repeatable.', type: 'IP addresses (repeatable)' },

@@ -11,6 +11,9 @@
   var id = null;
   var holding = false;
   var events = null;
+  /** While a move button is pressed (finger or mouse), its move is sent again at this interval, under ONVIF's 0.5 s nudge. */
+  var REPEAT_MS = 400;
+  var pressed = null;
 
   function el(tag, text, className) {
     var node = document.createElement(tag);
@@ -37,6 +40,7 @@
     });
   }
   function setHolding(value) {
+    if (!value) release(false); // control went elsewhere: nothing more to send
     holding = value;
     box.setAttribute('data-holding', value ? '1' : '0');
     pad.querySelectorAll('button').forEach(function (button) { button.disabled = !value; });
@@ -46,14 +50,40 @@
     ['←', 'pan left', { pan: -1 }], ['↑', 'tilt up', { tilt: 1 }], ['↓', 'tilt down', { tilt: -1 }], ['→', 'pan right', { pan: 1 }],
     ['+', 'zoom in', { zoom: 1 }], ['−', 'zoom out', { zoom: -1 }],
   ];
+  // Press and hold to move, release to stop, with a finger as with a mouse: pointer events, the press captured so that
+  // a finger sliding off the button still ends it, and no scrolling, zooming or long-press menu on the pad.
+  function release(sendStop) {
+    if (!pressed) return;
+    clearInterval(pressed.timer);
+    pressed = null;
+    if (sendStop) command('stop', {});
+  }
   moves.forEach(function (move) {
     var button = el('button', move[0], 'control-move');
     button.type = 'button';
     button.title = move[1];
     button.setAttribute('aria-label', move[1]);
-    button.addEventListener('click', function () { command('move', Object.assign({}, move[2])); });
+    button.style.touchAction = 'none';
+    button.addEventListener('pointerdown', function (event) {
+      if (!holding || (event.pointerType === 'mouse' && event.button !== 0)) return;
+      event.preventDefault();
+      release(false);
+      try {
+        button.setPointerCapture(event.pointerId);
+      } catch (error) {
+        // a pointer the browser does not track (a synthetic one) cannot be captured; its release still ends the press
+      }
+      command('move', Object.assign({}, move[2]));
+      pressed = { pointer: event.pointerId, timer: setInterval(function () { command('move', Object.assign({}, move[2])); }, REPEAT_MS) };
+    });
+    ['pointerup', 'pointercancel', 'lostpointercapture'].forEach(function (type) {
+      button.addEventListener(type, function (event) { if (pressed && pressed.pointer === event.pointerId) release(true); });
+    });
+    // A click from the keyboard (Enter or Space: detail 0) is one move; a pointer's click was handled as a press.
+    button.addEventListener('click', function (event) { if (event.detail === 0) command('move', Object.assign({}, move[2])); });
     pad.appendChild(button);
   });
+  pad.addEventListener('contextmenu', function (event) { event.preventDefault(); });
   var keys = { ArrowLeft: { pan: -1 }, ArrowRight: { pan: 1 }, ArrowUp: { tilt: 1 }, ArrowDown: { tilt: -1 }, '+': { zoom: 1 }, '=': { zoom: 1 }, '-': { zoom: -1 } };
   document.addEventListener('keydown', function (event) {
     var move = keys[event.key];

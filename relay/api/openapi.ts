@@ -132,7 +132,7 @@ export const OPENAPI_DOCUMENT = {
         summary: 'Server-Sent Events of a place: `state` (position, holder, waiting, timeLeftMs, idleLeftMs, locked, ptz) and `ended` (reason)',
         tags: ['control'],
         parameters: [camera, { name: 'id', in: 'query', required: true, schema: string }],
-        responses: { 200: { description: 'An event stream; closing it leaves the queue', content: { 'text/event-stream': {} } }, 404: CONTROL_ERROR },
+        responses: { 200: { description: 'An event stream; closing it leaves the queue', content: { 'text/event-stream': {} } }, 404: CONTROL_ERROR, 429: { ...CONTROL_ERROR, description: 'MaxUnauthenticatedPerIP event streams already open from this address' } },
       },
     },
     '/api/control/{camera}/move': viewerCommand('Move at speeds from -1 to 1 (one step of up to 5 degrees)', { pan: number, tilt: number, zoom: number }),

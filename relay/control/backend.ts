@@ -44,6 +44,8 @@ export interface ControlBackend {
   stop(): Promise<void>;
   /** The names of the presets this camera offers. */
   presets(): readonly string[];
+  /** Learns the camera's own presets if it has any and they are not known yet (best effort; a page lists them). */
+  findPresets?(): Promise<void>;
   gotoPreset(name: string): Promise<Ptz>;
   /** The last known position, asking the camera when none is known yet; undefined when it cannot say. */
   position(): Promise<Ptz | undefined>;

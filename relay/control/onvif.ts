@@ -8,6 +8,7 @@ import { SerialRequests } from './serial.ts';
 
 /** How long one move command drives the camera before it stops by itself (a nudge, like one arrow press). */
 export const MOVE_SECONDS = 0.5;
+const PRESET_RETRY_MS = 30_000;
 
 /** Degrees within `range` from ONVIF's generic -1..1 (pan, tilt). */
 function fromSigned(value: number, range: DegreeRange): number {
@@ -46,6 +47,7 @@ export class OnvifBackend implements ControlBackend {
   private readonly device: OnvifDevice;
   private ptz: OnvifPtz | undefined;
   private cameraPresets: OnvifPreset[] = [];
+  private presetsTriedAt = -Infinity;
   private known: Ptz | undefined;
   private readonly requests = new SerialRequests();
 
@@ -102,6 +104,16 @@ export class OnvifBackend implements ControlBackend {
   async close(): Promise<void> {
     // Best effort: a camera left moving stops by itself at the end of its timeout anyway.
     if (this.ptz && (await this.requests.close())) await this.ptz.stop().catch(() => {});
+  }
+
+  /**
+   * Connects, which reads the camera's own presets, unless already connected; a camera that fails is tried again at
+   * most every PRESET_RETRY_MS, so that page loads do not each wait out its timeout.
+   */
+  async findPresets(): Promise<void> {
+    if (this.ptz || Date.now() - this.presetsTriedAt < PRESET_RETRY_MS) return;
+    this.presetsTriedAt = Date.now();
+    await this.call('GetPresets', async () => {}).catch(() => {});
   }
 
   private call<T>(operation: string, task: (ptz: OnvifPtz) => Promise<T>): Promise<T> {

@@ -100,8 +100,12 @@ function eventStream(ctx: Context): EntrySubscriber & { readonly stream: PassThr
  * - the operator (admin plane): `POST .../operator/take` (control now; answers an id), `.../operator/lock|unlock`.
  */
 export function registerControlRoutes(router: Router, relay: ControlledRelay): void {
+  // Event streams are long-lived connections that every viewer may open: counted per client address (all cameras)
+  // and refused past MaxUnauthenticatedPerIP, so that one address cannot hold thousands of them.
+  const streamsFrom = new Map<string, number>();
   router.get('/api/control/:camera', async (ctx) => {
     const controller = controllerOf(relay, ctx);
+    await controller.backend.findPresets?.();
     const { panRange, tiltRange, zoomRange, holdMs, idleMs } = controller.config;
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { ...controller.publicState(), ranges: { pan: panRange, tilt: tiltRange, zoom: zoomRange }, holdSeconds: holdMs / 1000, idleSeconds: idleMs / 1000 };
@@ -118,6 +122,15 @@ export function registerControlRoutes(router: Router, relay: ControlledRelay): v
   router.get('/api/control/:camera/events', async (ctx) => {
     const controller = controllerOf(relay, ctx);
     const id = typeof ctx.query.id === 'string' ? ctx.query.id : '';
+    const limit = relay.config.security.maxUnauthenticatedPerIp;
+    const open = streamsFrom.get(ctx.ip) ?? 0;
+    if (limit > 0 && open >= limit) {
+      ctx.status = 429;
+      ctx.set('Retry-After', '10');
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = { error: `too many control event streams from this address (${open} open; MaxUnauthenticatedPerIP ${limit})`, code: 'TOO_MANY_FROM_ADDRESS' };
+      return;
+    }
     const events = eventStream(ctx);
     if (id.length > MAX_ID_LENGTH || !controller.subscribe(id, events)) {
       events.close();
@@ -133,7 +146,11 @@ export function registerControlRoutes(router: Router, relay: ControlledRelay): v
     ctx.type = 'text/event-stream';
     ctx.status = 200;
     ctx.body = events.stream;
+    streamsFrom.set(ctx.ip, open + 1);
     ctx.res.once('close', () => {
+      const left = (streamsFrom.get(ctx.ip) ?? 1) - 1;
+      if (left > 0) streamsFrom.set(ctx.ip, left);
+      else streamsFrom.delete(ctx.ip);
       events.close();
       controller.unsubscribe(id, events);
     });

@@ -81,3 +81,18 @@ t.test('a camera that refuses, faults, hangs or answers hostile XML gives the qu
   await device.stop();
   await t.rejects(backend.goto({ pan: 1, tilt: 0, zoom: 10 }), { code: 'CAMERA_UNREACHABLE' });
 });
+
+t.test('the camera\'s own presets are read before any command; a camera that hangs is not asked again at each page load', async (t) => {
+  const { backend } = await setup(t);
+  t.same(backend.presets(), ['home'], 'nothing read yet');
+  await backend.findPresets();
+  t.same(backend.presets(), ['home', 'Door', 'Street']);
+  const hung = await setup(t, { config: { timeoutMs: 300 } });
+  hung.device.fault = 'hang';
+  let started = Date.now();
+  await hung.backend.findPresets();
+  t.ok(Date.now() - started >= 290, 'the first page load waited for the camera, up to ControlTimeout');
+  started = Date.now();
+  await hung.backend.findPresets();
+  t.ok(Date.now() - started < 100, 'the next page load does not wait out the timeout again');
+});
