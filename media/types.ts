@@ -31,13 +31,16 @@ export interface FrameVideoTrack {
   readonly clockRate: number;
 }
 
-/** An audio stream (room for the audio codecs; nothing produces one yet). */
+/** An audio stream: AAC, Opus or G.711 frames, one per unit. */
 export interface AudioTrack {
   readonly kind: 'audio';
   readonly codec: AudioCodec;
+  /** Ticks per second of the source's media clock (the sampling rate for AAC and G.711, 48 kHz for Opus over RTP). */
   readonly clockRate: number;
   readonly sampleRate: number;
   readonly channels: number;
+  /** AAC only: the AudioSpecificConfig (ISO/IEC 14496-3), as FLV, MP4 esds and Matroska CodecPrivate carry it. */
+  readonly config?: Buffer;
 }
 
 export type Track = H264Track | FrameVideoTrack | AudioTrack;
