@@ -1,13 +1,13 @@
 import { FlvTagType } from './tags.ts';
 import { toAvcc } from '../h264/annexb.ts';
-import type { EncodedVideoFrame, H264Track } from '../types.ts';
+import type { AudioTrack, EncodedVideoFrame, H264Track } from '../types.ts';
 
 const AVC_KEYFRAME = 0x17;
 const AVC_INTERFRAME = 0x27;
 
-/** The FLV file header for a video-only file, with the first PreviousTagSize. */
-export function flvHeader(): Buffer {
-  return Buffer.from([0x46, 0x4c, 0x56, 0x01, 0x01, 0x00, 0x00, 0x00, 0x09, 0, 0, 0, 0]);
+/** The FLV file header, with the first PreviousTagSize: video only unless `audio` says the file has sound too. */
+export function flvHeader(audio = false): Buffer {
+  return Buffer.from([0x46, 0x4c, 0x56, 0x01, audio ? 0x05 : 0x01, 0x00, 0x00, 0x00, 0x09, 0, 0, 0, 0]);
 }
 
 /** One tag: 11-byte header, data, PreviousTagSize. Timestamps are ms and wrap at 2^32 as FLV's do. */
@@ -51,10 +51,11 @@ function amfNumber(value: number): Buffer {
   return out;
 }
 
-/** The onMetaData script tag (AMF0): picture size and codec, which players read before the first frame. */
-export function flvMetadata(track: H264Track, frameRate: number, timestampMs: number): Buffer {
+/** The onMetaData script tag (AMF0): picture size and codecs, which players read before the first frame. */
+export function flvMetadata(track: H264Track, frameRate: number, timestampMs: number, audio?: AudioTrack): Buffer {
   const fields: Array<[string, number]> = [['width', track.width], ['height', track.height], ['videocodecid', 7]];
   if (frameRate > 0) fields.push(['framerate', frameRate]);
+  if (audio) fields.push(['audiocodecid', 10], ['audiosamplerate', audio.sampleRate], ['audiochannels', audio.channels]);
   const count = Buffer.alloc(4);
   count.writeUInt32BE(fields.length);
   const body = [Buffer.from([0x02]), amfString('onMetaData'), Buffer.from([0x08]), count];

@@ -8,7 +8,7 @@ export interface FlvTag {
   readonly type: number;
   readonly timestamp: number;
   readonly keyframe: boolean;
-  /** An AVC sequence header (codec configuration), which every viewer needs before any frame. */
+  /** An AVC or AAC sequence header (codec configuration), which every viewer needs before any frame of its track. */
   readonly sequenceHeader: boolean;
   readonly bytes: Buffer;
 }
@@ -60,7 +60,8 @@ export class FlvTagReader {
       const first = dataSize > 0 ? view[TAG_HEADER_SIZE]! : 0;
       const isVideo = type === FlvTagType.video;
       const isAvc = isVideo && (first & 0x0f) === 7;
-      const sequenceHeader = isAvc && dataSize > 1 && view[TAG_HEADER_SIZE + 1] === 0;
+      const isAac = type === FlvTagType.audio && first >> 4 === 10;
+      const sequenceHeader = (isAvc || isAac) && dataSize > 1 && view[TAG_HEADER_SIZE + 1] === 0;
       const keyframe = isVideo && first >> 4 === 1 && !sequenceHeader;
       tags.push({ type, timestamp, keyframe, sequenceHeader, bytes: this.pending.take(total) });
     }

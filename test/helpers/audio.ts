@@ -3,6 +3,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { FlvAudioReader } from '../../media/flv/audio.ts';
+import { FlvFrameReader } from '../../media/flv/frames.ts';
+import { FlvTagReader } from '../../media/flv/tags.ts';
+import type { FrameUnit, H264Unit } from '../../media/types.ts';
 
 const run = promisify(execFile);
 
@@ -66,4 +70,28 @@ export async function decodeAudio(bytes: Buffer, name: string, inputOptions: rea
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Video and audio units of a short H.264 + AAC clip that ffmpeg made as FLV, read with the relay's FLV readers. */
+export interface AvUnits {
+  readonly video: H264Unit[];
+  readonly audio: FrameUnit[];
+}
+
+/** A `seconds` long 320x240 10 fps H.264 clip with a 1 kHz AAC tone (48 kHz mono), as units. */
+export async function makeAvUnits(seconds = 2): Promise<AvUnits> {
+  const { stdout } = await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc=size=320x240:rate=10:duration=${seconds}`,
+    '-f', 'lavfi', '-i', `sine=frequency=1000:sample_rate=48000:duration=${seconds}`, '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '10', '-bf', '0',
+    '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-f', 'flv', '-'], { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024, timeout: 30_000 });
+  const videoReader = new FlvFrameReader();
+  const audioReader = new FlvAudioReader();
+  const video: H264Unit[] = [];
+  const audio: FrameUnit[] = [];
+  for (const tag of new FlvTagReader().push(stdout)) {
+    const frame = videoReader.read(tag);
+    if (frame) video.push(frame);
+    const unit = audioReader.read(tag);
+    if (unit) audio.push(unit);
+  }
+  return { video, audio };
 }
