@@ -85,11 +85,14 @@ export class TestsrcAdapter implements CameraAdapter {
     const stop = (): void => run.abort();
     sink.signal.addEventListener('abort', stop, { once: true });
     try {
-      const child = await startProcess(this.slots, { command: this.ffmpegPath, args: testsrcArgs(this.options), signal: run.signal, stderr: new StderrTail(5) });
+      // Both start at once, so the picture and the sound begin together on the one clock.
+      const [child, sound] = await Promise.all([
+        startProcess(this.slots, { command: this.ffmpegPath, args: testsrcArgs(this.options), signal: run.signal, stderr: new StderrTail(5) }),
+        this.options.audio === 'aac'
+          ? startProcess(this.slots, { command: this.ffmpegPath, args: testsrcAudioArgs(), signal: run.signal, stderr: new StderrTail(5) })
+          : undefined,
+      ]);
       if (!child) return;
-      const sound = this.options.audio === 'aac'
-        ? await startProcess(this.slots, { command: this.ffmpegPath, args: testsrcAudioArgs(), signal: run.signal, stderr: new StderrTail(5) })
-        : undefined;
       // A sound process that fails ends the run too, so the supervisor restarts both and the failure shows.
       await (sound ? Promise.race([this.read(child, sink), this.readAudio(sound, sink)]) : this.read(child, sink));
     } finally {

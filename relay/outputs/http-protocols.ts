@@ -9,7 +9,7 @@ import type { OutputProtocol } from './registry.ts';
 export const flvProtocol: OutputProtocol = {
   name: 'flv',
   formats: ['flv'],
-  mount: (stream, media) => new FlvOutput(stream, media.feed, media.encoder(encoderSettings(stream))),
+  mount: (stream, media) => new FlvOutput(stream, media.feed, media.encoder(encoderSettings(stream)), stream.audio ? media.audio() : undefined),
 };
 
 /** HLS and LL-HLS (`Format hls`, `LowLatency yes`): segments and parts packaged in the relay. */

@@ -345,5 +345,5 @@ export class Relay {
 
 /** What a stream (and its protocol mounts) may take from its camera, held in the stream's name. */
 function mediaFor(camera: CameraParts, stream: string): CameraMedia {
-  return { feed: camera.feed, encoder: (settings) => camera.encoder(settings, stream), jpegView: () => camera.jpegView() };
+  return { feed: camera.feed, encoder: (settings) => camera.encoder(settings, stream), jpegView: () => camera.jpegView(), audio: () => camera.audio(stream) };
 }

@@ -1,0 +1,43 @@
+import { performance } from 'node:perf_hooks';
+import type { AudioUnit } from '../../adapters/types.ts';
+
+/** With no picture for this long, sound goes out alone: a camera whose video stops keeps its sound. */
+const VIDEO_SILENT_MS = 1_000;
+/** Frames held at most while waiting for the picture (about 4 s of AAC at 48 kHz): the rest go out as they are. */
+const MAX_HELD = 200;
+
+/**
+ * Puts a camera's sound between its encoded picture by time. The encoder's video comes out later than the camera's
+ * audio (encoding takes time), so audio frames wait here until a video frame at or after their time has gone out;
+ * a container then reads both tracks in time order, as players and muxers expect.
+ */
+export class AudioInterleaver {
+  private held: AudioUnit[] = [];
+  private lastVideoAt = -Infinity;
+
+  constructor(private readonly emit: (unit: AudioUnit) => void) {}
+
+  /** Before writing a video frame at camera time `dts`: sends the audio up to that time. */
+  video(dts: number): void {
+    this.lastVideoAt = performance.now();
+    let count = 0;
+    while (count < this.held.length && this.held[count]!.dts <= dts) count++;
+    if (count > 0) this.flush(count);
+  }
+
+  audio(unit: AudioUnit): void {
+    this.held.push(unit);
+    if (this.held.length > MAX_HELD) this.flush(this.held.length - MAX_HELD);
+    if (performance.now() - this.lastVideoAt > VIDEO_SILENT_MS) this.flush(this.held.length);
+  }
+
+  /** Forgets held frames (a new start). */
+  clear(): void {
+    this.held = [];
+  }
+
+  private flush(count: number): void {
+    const out = this.held.splice(0, count);
+    for (const unit of out) this.emit(unit);
+  }
+}
