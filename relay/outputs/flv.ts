@@ -40,6 +40,7 @@ export class FlvOutput extends FanoutOutput {
   private readonly interleaver = new AudioInterleaver((unit) => this.writeAudio(unit));
   /** Audio tags written, for /stat.json. */
   audioFramesOut = 0;
+  private lastAudioAt = -Infinity;
 
   /** `audio`: the camera's sound as AAC, for a stream with `Audio yes`. */
   constructor(config: StreamConfig, feed: Feed, override readonly video: SharedEncoder, private readonly audio?: AacAudio) {
@@ -87,9 +88,11 @@ export class FlvOutput extends FanoutOutput {
   private sendStart(viewer: Viewer): number {
     const before = viewer.bytesSent;
     // The header announces sound only where the camera has it: a player told of a track that never comes waits for it.
-    viewer.sendRequired(flvHeader(this.audioHeader !== undefined));
+    // A camera whose sound stopped is announced silent to newcomers: MSE players stall on a track that gets no data.
+    const sound = this.audioHeader !== undefined && performance.now() - this.lastAudioAt < STALE_GOP_MS;
+    viewer.sendRequired(flvHeader(sound));
     viewer.sendRequired(this.sequenceHeader!);
-    if (this.audioHeader) viewer.sendRequired(this.audioHeader);
+    if (sound) viewer.sendRequired(this.audioHeader!);
     for (const tag of this.gop.frames) viewer.sendRequired(tag);
     return viewer.bytesSent - before;
   }
@@ -125,5 +128,6 @@ export class FlvOutput extends FanoutOutput {
     this.gop.add(tag, false, tag.length);
     this.fanout.broadcast(tag, false);
     this.audioFramesOut++;
+    this.lastAudioAt = performance.now();
   }
 }
