@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createSocket } from 'node:dgram';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -94,4 +95,26 @@ export async function makeAvUnits(seconds = 2): Promise<AvUnits> {
     if (unit) audio.push(unit);
   }
   return { video, audio };
+}
+
+/**
+ * Has ffmpeg send `seconds` of the 1 kHz tone as RTP (`codecArgs` pick the encoder and RTP flags) to a UDP socket on
+ * 127.0.0.1, and returns the SDP ffmpeg wrote and the packets received, in arrival order.
+ */
+export async function ffmpegRtpTone(codecArgs: readonly string[], seconds = 1, sampleRate = 48000): Promise<{ sdp: string; packets: Buffer[] }> {
+  const socket = createSocket('udp4');
+  const packets: Buffer[] = [];
+  socket.on('message', (message) => packets.push(message));
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const dir = await mkdtemp(join(tmpdir(), 'relay-rtp-'));
+  try {
+    const sdpPath = join(dir, 'out.sdp');
+    await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `sine=frequency=1000:sample_rate=${sampleRate}:duration=${seconds}`,
+      ...codecArgs, '-sdp_file', sdpPath, '-f', 'rtp', `rtp://127.0.0.1:${socket.address().port}?pkt_size=1200`], { timeout: 30_000 });
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the last datagrams
+    return { sdp: await readFile(sdpPath, 'utf8'), packets };
+  } finally {
+    socket.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 }

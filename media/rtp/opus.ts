@@ -1,0 +1,25 @@
+import { ProtocolError } from '../errors.ts';
+import type { AudioTrack } from '../types.ts';
+import { FramePerPacketDepacketizer } from './audio-depacketizer.ts';
+import { MAX_RTP_PAYLOAD, type RtpPayload } from './packet.ts';
+
+/** RFC 7587: the RTP clock of Opus is always 48 kHz, whatever rate the encoder ran at. */
+export const OPUS_CLOCK_RATE = 48_000;
+/** The largest Opus packet: 120 ms of frames at most 1275 bytes each (RFC 6716 3.2.5), plus framing. */
+const MAX_OPUS_PACKET_BYTES = 6 * 1275 + 7;
+
+/** An Opus track; `channels` is what the decoder outputs (2 when the SDP says stereo=1 or sprop-stereo=1, else 1 or 2 as known). */
+export function opusTrack(channels = 2): AudioTrack {
+  return { kind: 'audio', codec: 'opus', clockRate: OPUS_CLOCK_RATE, sampleRate: OPUS_CLOCK_RATE, channels };
+}
+
+/** Depacketizes Opus (RFC 7587): each packet's payload is one Opus packet, one unit. */
+export function opusDepacketizer(track: AudioTrack = opusTrack()): FramePerPacketDepacketizer {
+  return new FramePerPacketDepacketizer(track, MAX_OPUS_PACKET_BYTES);
+}
+
+/** One Opus packet as one RTP payload (RFC 7587 never fragments); throws if it cannot fit. */
+export function packetizeOpus(packet: Buffer, maxPayload = MAX_RTP_PAYLOAD): RtpPayload[] {
+  if (packet.length > maxPayload) throw new ProtocolError(`Opus: a packet of ${packet.length} bytes is over the ${maxPayload} byte RTP payload limit`);
+  return [{ payload: packet, marker: false }];
+}
