@@ -35,6 +35,9 @@ export class VideoTrack {
   readonly reporter: ReceiverReporter;
   /** Packets that were not RTP or not of this track's payload type. */
   strayPackets = 0;
+  /** The first packet's arrival: times count from it, on the clock the audio track uses too. */
+  private anchor = 0;
+  private anchored = false;
 
   constructor(media: SdpMedia, maxFrameBytes: number, private readonly emit: (frame: Frame) => void) {
     const clockRate = media.clockRate ?? 90_000;
@@ -62,6 +65,10 @@ export class VideoTrack {
       return;
     }
     const now = performance.now();
+    if (!this.anchored) {
+      this.anchored = true;
+      this.anchor = now;
+    }
     this.reporter.onRtp(packet, now);
     for (const item of this.reorderer.push(packet, now)) {
       if ('lost' in item) {
@@ -86,11 +93,11 @@ export class VideoTrack {
   private depacketize(packet: RtpPacket): void {
     if (this.h264) {
       for (const unit of this.h264.push(packet)) {
-        this.emit({ codec: 'h264', data: unit.data, keyframe: unit.keyframe, timestamp: this.clock.toMs(unit.rtpTimestamp) });
+        this.emit({ codec: 'h264', data: unit.data, keyframe: unit.keyframe, timestamp: this.anchor + this.clock.toMs(unit.rtpTimestamp) });
       }
     } else if (this.jpeg) {
       for (const image of this.jpeg.push(packet)) {
-        this.emit({ codec: 'jpeg', data: image.data, keyframe: true, timestamp: this.clock.toMs(image.rtpTimestamp) });
+        this.emit({ codec: 'jpeg', data: image.data, keyframe: true, timestamp: this.anchor + this.clock.toMs(image.rtpTimestamp) });
       }
     }
   }
