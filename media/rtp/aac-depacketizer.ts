@@ -46,11 +46,13 @@ export class AacHbrDepacketizer implements AudioDepacketizer {
   /** AUs dropped: damaged by loss, malformed, or over the configuration's frame size limit. */
   droppedFrames = 0;
 
-  constructor(config: Buffer, private readonly layout: AuHeaderLayout = AAC_HBR_LAYOUT) {
+  /** `clockRate` is the RTP clock from the SDP's rtpmap, when it differs from the sampling rate. */
+  constructor(config: Buffer, private readonly layout: AuHeaderLayout = AAC_HBR_LAYOUT, clockRate?: number) {
     this.config = parseAudioSpecificConfig(config);
-    this.track = aacTrack(config);
+    const track = aacTrack(config);
+    this.track = { ...track, clockRate: clockRate ?? track.clockRate };
     this.clock = new AudioUnitClock(this.track);
-    this.ticksPerFrame = this.config.frameLength;
+    this.ticksPerFrame = (this.config.frameLength * this.track.clockRate) / this.config.sampleRate;
   }
 
   /** Bytes held of a fragmented AU. */

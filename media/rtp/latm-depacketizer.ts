@@ -74,9 +74,11 @@ export class LatmDepacketizer implements AudioDepacketizer {
   /** Mux elements dropped: damaged by loss, malformed or oversized. */
   droppedFrames = 0;
 
-  constructor(streamMuxConfig: Buffer) {
+  /** `clockRate` is the RTP clock from the SDP's rtpmap, when it differs from the sampling rate. */
+  constructor(streamMuxConfig: Buffer, clockRate?: number) {
     this.mux = parseStreamMuxConfig(streamMuxConfig);
-    this.track = aacTrack(this.mux.audioSpecificConfig);
+    const track = aacTrack(this.mux.audioSpecificConfig);
+    this.track = { ...track, clockRate: clockRate ?? track.clockRate };
     this.clock = new AudioUnitClock(this.track);
     this.maxElementBytes = Math.min(MAX_SUBFRAMES, this.mux.subFrames) * (this.mux.aac.maxFrameBytes + 32);
   }
@@ -118,7 +120,7 @@ export class LatmDepacketizer implements AudioDepacketizer {
       this.droppedFrames++;
       return;
     }
-    frames.forEach((frame, index) => out.push(this.clock.unit(frame, timestamp + index * this.mux.aac.frameLength)));
+    frames.forEach((frame, index) => out.push(this.clock.unit(frame, timestamp + (index * this.mux.aac.frameLength * this.track.clockRate) / this.mux.aac.sampleRate)));
   }
 
   /** The subframes of one AudioMuxElement, or undefined when the lengths do not add up. */

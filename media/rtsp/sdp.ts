@@ -15,6 +15,8 @@ export interface SdpMedia {
   /** a=rtpmap for the first payload type: encoding name upper-cased, clock rate in Hz. */
   readonly encoding: string | undefined;
   readonly clockRate: number | undefined;
+  /** a=rtpmap's encoding parameters for audio: the channel count, when given. */
+  readonly channels?: number | undefined;
   /** a=fmtp parameters for the first payload type, names lower-cased. */
   readonly fmtp: ReadonlyMap<string, string>;
 }
@@ -33,6 +35,9 @@ interface MediaDraft {
   rtpmaps: Map<number, string>;
   fmtps: Map<number, string>;
 }
+
+/** RFC 3551's static payload types the relay reads: encoding name and clock rate. */
+const STATIC_PAYLOAD_TYPES: Record<number, [string, number]> = { 0: ['PCMU', 8000], 8: ['PCMA', 8000], 26: ['JPEG', 90_000] };
 
 function sdpError(message: string): ProtocolError {
   return new ProtocolError(`SDP: ${message}`);
@@ -88,16 +93,18 @@ function finishMedia(draft: MediaDraft): SdpMedia {
   const payloadType = draft.payloadTypes[0];
   let encoding: string | undefined;
   let clockRate: number | undefined;
+  let channels: number | undefined;
   const rtpmap = payloadType === undefined ? undefined : draft.rtpmaps.get(payloadType);
   if (rtpmap) {
-    const match = /^([^/\s]+)\/(\d{1,9})/.exec(rtpmap);
+    const match = /^([^/\s]+)\/(\d{1,9})(?:\/(\d{1,3}))?/.exec(rtpmap);
     if (!match) throw sdpError('malformed a=rtpmap');
     encoding = match[1]!.toUpperCase();
     clockRate = Number(match[2]);
     if (clockRate === 0) throw sdpError('zero clock rate');
-  } else if (payloadType === 26) {
-    encoding = 'JPEG'; // the static payload type of RFC 3551 needs no rtpmap
-    clockRate = 90_000;
+    if (match[3] !== undefined) channels = Number(match[3]);
+  } else if (payloadType !== undefined && STATIC_PAYLOAD_TYPES[payloadType]) {
+    // The static payload types of RFC 3551 need no rtpmap.
+    [encoding, clockRate] = STATIC_PAYLOAD_TYPES[payloadType]!;
   }
   const fmtp = new Map<string, string>();
   const fmtpText = payloadType === undefined ? undefined : draft.fmtps.get(payloadType);
@@ -106,7 +113,7 @@ function finishMedia(draft: MediaDraft): SdpMedia {
     if (equals <= 0) continue;
     fmtp.set(parameter.slice(0, equals).trim().toLowerCase(), parameter.slice(equals + 1).trim());
   }
-  return { type: draft.type, protocol: draft.protocol, payloadTypes: draft.payloadTypes, control: draft.control, encoding, clockRate, fmtp };
+  return { type: draft.type, protocol: draft.protocol, payloadTypes: draft.payloadTypes, control: draft.control, encoding, clockRate, channels, fmtp };
 }
 
 /** Resolves a media control attribute against the content base (RFC 2326 C.1.1); "*" or none means the base itself. */
