@@ -7,7 +7,8 @@ import { parseSdp, resolveControl } from '../../media/rtsp/sdp.ts';
 import { pickVideoMedia, VideoTrack } from './track.ts';
 import { parseSession, parseTransportReply, transportRequest } from './transport.ts';
 import { UdpTransport } from './udp.ts';
-import { AudioReceiver, audioDepacketizer, pickAudioMedia } from './audio-track.ts';
+import { AudioReceiver, pickAudioMedia } from './audio-track.ts';
+import { createAudioDepacketizer } from '../../media/rtsp/sdp-audio.ts';
 import type { SdpMedia } from '../../media/rtsp/sdp.ts';
 import type { RtspResponse } from './connection.ts';
 
@@ -158,7 +159,7 @@ class RtspSession {
   private async setupAudio(connection: RtspConnection, media: SdpMedia, uri: string, tcp: boolean, host: string, sessionId: string): Promise<void> {
     let receiver: AudioReceiver;
     try {
-      receiver = new AudioReceiver(media, audioDepacketizer(media), (unit) => this.sink.onAudio?.(unit));
+      receiver = new AudioReceiver(media, createAudioDepacketizer(media), (unit) => this.sink.onAudio?.(unit));
     } catch (error) {
       this.sink.log(`RTSP: audio left out: ${(error as Error).message}`);
       return;

@@ -28,7 +28,8 @@ export class AudioInterleaver {
   audio(unit: AudioUnit): void {
     this.held.push(unit);
     if (this.held.length > MAX_HELD) this.flush(this.held.length - MAX_HELD);
-    if (performance.now() - this.lastVideoAt > VIDEO_SILENT_MS) this.flush(this.held.length);
+    // Before the first picture the sound waits (the encoder is starting): the picture's first time decides where it begins.
+    if (this.lastVideoAt > -Infinity && performance.now() - this.lastVideoAt > VIDEO_SILENT_MS) this.flush(this.held.length);
   }
 
   /** Forgets held frames (a new start). */
