@@ -1,8 +1,11 @@
+import { adtsHeader } from './aac/adts.ts';
+import { parseAudioSpecificConfig, type AacConfig } from './aac/config.ts';
+import { ProtocolError } from './errors.ts';
 import { toAnnexB } from './h264/annexb.ts';
 import { withParameterSets } from './h264/params.ts';
-import type { H264Unit } from './types.ts';
+import type { AudioTrack, FrameUnit, H264Unit } from './types.ts';
 
-/** MPEG-TS (ISO/IEC 13818-1) for one H.264 video elementary stream, as HLS carries it. */
+/** MPEG-TS (ISO/IEC 13818-1) for one H.264 video elementary stream and optionally one AAC stream, as HLS carries them. */
 
 const PACKET_SIZE = 188;
 const PAT_PID = 0x0000;
@@ -11,6 +14,11 @@ const PMT_PID = 0x1000;
 const VIDEO_PID = 0x0100;
 const STREAM_TYPE_H264 = 0x1b;
 const PES_STREAM_ID_VIDEO = 0xe0;
+/** The AAC elementary stream's PID, beside the video. */
+const AUDIO_PID = 0x0101;
+/** ISO/IEC 13818-7 audio with ADTS transport syntax, what HLS players expect for AAC. */
+const STREAM_TYPE_AAC_ADTS = 0x0f;
+const PES_STREAM_ID_AUDIO = 0xc0;
 /** MPEG timestamps are 33-bit counts of a 90 kHz clock. */
 const TIMESTAMP_WRAP = 2 ** 33;
 
@@ -45,15 +53,40 @@ export function toMpegTime(ms: number): number {
 }
 
 /**
- * Writes TS packets for one program with one H.264 stream. Continuity counters live in the muxer, so one muxer per
- * HLS stream keeps them running across segments, as a player that concatenates segments expects.
+ * Writes TS packets for one program with one H.264 stream, and an AAC stream when the muxer is made with an audio
+ * track. Continuity counters live in the muxer, so one muxer per HLS stream keeps them running across segments, as a
+ * player that concatenates segments expects. Without audio the output is what it was before audio existed.
  */
 export class MpegTsMuxer {
   private readonly continuity = new Map<number, number>();
+  private readonly aac: AacConfig | undefined;
+
+  /** `audio`, when given, must be AAC with its AudioSpecificConfig (MPEG-TS carries AAC as ADTS frames). */
+  constructor(readonly audio?: AudioTrack) {
+    if (!audio) return;
+    if (audio.codec !== 'aac' || !audio.config) throw new ProtocolError(`MPEG-TS: cannot carry ${audio.codec} audio without conversion to AAC`);
+    this.aac = parseAudioSpecificConfig(audio.config);
+    adtsHeader(this.aac, 0); // refuses configurations ADTS cannot describe, here rather than at the first frame
+  }
 
   /** The PAT and the PMT, which every segment starts with so that it decodes on its own. */
   tables(): Buffer {
-    return Buffer.concat([this.section(PAT_PID, patSection()), this.section(PMT_PID, pmtSection())]);
+    return Buffer.concat([this.section(PAT_PID, patSection()), this.section(PMT_PID, pmtSection(this.aac !== undefined))]);
+  }
+
+  /**
+   * Consecutive AAC frames as one PES packet of ADTS frames, at `ptsMs` (the first frame's time on the stream's
+   * timeline). A decoder times each following frame one frame duration after the previous, so pass only frames that
+   * follow each other without a gap (see `contiguousAudioRuns`).
+   */
+  audioFrames(units: readonly FrameUnit[], ptsMs: number): Buffer {
+    if (!this.aac) throw new Error('this muxer was made without an audio track');
+    if (units.length === 0) return Buffer.alloc(0);
+    const frames = Buffer.concat(units.flatMap((unit) => [adtsHeader(this.aac!, unit.data.length), unit.data]));
+    const header = pesHeader(toMpegTime(ptsMs), toMpegTime(ptsMs), PES_STREAM_ID_AUDIO);
+    const pesLength = header.length - 6 + frames.length;
+    if (pesLength <= 0xffff) header.writeUInt16BE(pesLength, 4); // audio PES packets say their length when it fits
+    return this.packetize(AUDIO_PID, Buffer.concat([header, frames]), {});
   }
 
   /**
@@ -87,7 +120,7 @@ export class MpegTsMuxer {
       if (isFirst && first.pcr !== undefined) adaptation = pcrField(first.pcr, first.randomAccess ?? false);
       const room = PACKET_SIZE - 4 - (adaptation ? adaptation.length : 0);
       const remaining = payload.length - offset;
-      if (remaining < room && pid === VIDEO_PID) {
+      if (remaining < room && pid !== PAT_PID && pid !== PMT_PID) {
         // The last packet of a PES is padded with adaptation-field stuffing; PSI packets are padded with 0xff after the section.
         adaptation = stuffedAdaptation(adaptation, room - remaining);
       }
@@ -123,11 +156,11 @@ function stuffedAdaptation(existing: Buffer | undefined, extra: number): Buffer 
 }
 
 /** A PES header with PTS, and DTS when it differs (B-frames); the length is 0, as video PES may be unbounded. */
-function pesHeader(pts: number, dts: number): Buffer {
+function pesHeader(pts: number, dts: number, streamId = PES_STREAM_ID_VIDEO): Buffer {
   const withDts = pts !== dts;
   const header = Buffer.alloc(withDts ? 19 : 14);
   header.writeUIntBE(0x000001, 0, 3);
-  header[3] = PES_STREAM_ID_VIDEO;
+  header[3] = streamId;
   header.writeUInt16BE(0, 4);
   header[6] = 0x80;
   header[7] = withDts ? 0xc0 : 0x80;
@@ -162,10 +195,44 @@ function patSection(): Buffer {
   return psiSection(0x00, 1, Buffer.from([0x00, 0x01, 0xe0 | (PMT_PID >> 8), PMT_PID & 0xff]));
 }
 
-/** The PMT: PCR on the video PID, one H.264 stream. */
-function pmtSection(): Buffer {
+/** The PMT: PCR on the video PID, one H.264 stream, and the AAC stream when there is one. */
+function pmtSection(withAudio: boolean): Buffer {
+  const audio = withAudio ? [STREAM_TYPE_AAC_ADTS, 0xe0 | (AUDIO_PID >> 8), AUDIO_PID & 0xff, 0xf0, 0x00] : [];
   return psiSection(0x02, 1, Buffer.from([
     0xe0 | (VIDEO_PID >> 8), VIDEO_PID & 0xff, 0xf0, 0x00,
     STREAM_TYPE_H264, 0xe0 | (VIDEO_PID >> 8), VIDEO_PID & 0xff, 0xf0, 0x00,
+    ...audio,
   ]));
+}
+
+/**
+ * Splits audio units into runs of at most `maxFrames` whose times follow one another by one frame duration (within
+ * 1 ms): each run can share one PES packet with the first frame's PTS and every frame keeps its exact time.
+ */
+export function contiguousAudioRuns(units: readonly FrameUnit[], maxFrames: number): FrameUnit[][] {
+  const runs: FrameUnit[][] = [];
+  let run: FrameUnit[] = [];
+  for (const unit of units) {
+    const previous = run[run.length - 1];
+    const track = unit.track as AudioTrack;
+    const frameMs = (1000 * (track.codec === 'aac' && track.config ? parseFrameLength(track.config) : 1024)) / track.sampleRate;
+    if (previous && (run.length >= maxFrames || Math.abs(unit.pts - previous.pts - frameMs) > 1 || previous.track !== unit.track)) {
+      runs.push(run);
+      run = [];
+    }
+    run.push(unit);
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
+
+const frameLengths = new WeakMap<Buffer, number>();
+
+function parseFrameLength(config: Buffer): number {
+  let length = frameLengths.get(config);
+  if (length === undefined) {
+    length = parseAudioSpecificConfig(config).frameLength;
+    frameLengths.set(config, length);
+  }
+  return length;
 }
