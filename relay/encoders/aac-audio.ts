@@ -10,7 +10,7 @@ import { StderrTail } from '../../lib/stderr-tail.ts';
 import type { Feed } from '../core/feed.ts';
 import { Hub } from '../core/hub.ts';
 import { Supervisor } from '../core/supervisor.ts';
-import { aacOutputRate, audioConverterArgs, convertible } from './audio-args.ts';
+import { AAC_OUTPUT_RATE, audioConverterArgs, convertible } from './audio-args.ts';
 import { SampleClock } from './sample-clock.ts';
 import type { EncoderCounters } from './shared-encoder.ts';
 
@@ -18,6 +18,8 @@ import type { EncoderCounters } from './shared-encoder.ts';
 const MAX_STDIN_BYTES = 256 * 1024;
 const EXIT_GRACE_MS = 1_000;
 const AAC_FRAME_SAMPLES = 1024;
+/** Camera frames kept while the converter starts (G.711 packets are 20 to 128 ms: a few seconds' worth). */
+const MAX_WAITING_FRAMES = 100;
 
 export interface AacAudioOptions {
   readonly id: string;
@@ -46,6 +48,8 @@ export class AacAudio {
   private supervisor: Supervisor | undefined;
   private child: { process: RunningProcess; clock: SampleClock } | undefined;
   private unsupported = '';
+  /** Camera frames that came while the converter was starting; written as soon as it runs. */
+  private waiting: AudioUnit[] = [];
 
   constructor(private readonly options: AacAudioOptions) {
     this.hub = new Hub<AudioUnit>({
@@ -127,12 +131,25 @@ export class AacAudio {
     }
     const same = this.converting && this.converting.codec === track.codec && this.converting.sampleRate === track.sampleRate && this.converting.channels === track.channels;
     if (!same) this.startConverter(track);
+    if (!this.child) {
+      // The process is starting: the sound waits for it instead of being lost, within a bound.
+      this.waiting.push(unit);
+      if (this.waiting.length > MAX_WAITING_FRAMES) {
+        this.waiting.shift();
+        this.counters.framesDropped++;
+      }
+      return;
+    }
+    this.write(unit);
+  }
+
+  private write(unit: AudioUnit): void {
     const child = this.child;
     if (!child?.process.stdinOpen || !child.process.write(unit.data)) {
       this.counters.framesDropped++;
       return;
     }
-    child.clock.wrote(unit.data.length / track.channels, unit.pts);
+    child.clock.wrote(unit.data.length / unit.track.channels, unit.pts);
   }
 
   private startConverter(track: AudioTrack): void {
@@ -153,6 +170,7 @@ export class AacAudio {
     this.supervisor = undefined;
     this.converting = undefined;
     this.child = undefined;
+    this.waiting = [];
     await supervisor?.stop();
   }
 
@@ -162,9 +180,12 @@ export class AacAudio {
       stdinBudget: MAX_STDIN_BYTES, graceMs: EXIT_GRACE_MS, stopSignal: null, stderr: this.stderr,
     });
     if (!process) return;
-    const rate = aacOutputRate(input);
+    const rate = AAC_OUTPUT_RATE;
     const clock = new SampleClock(rate, rate / input.sampleRate);
     this.child = { process, clock };
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const unit of waiting) this.write(unit);
     const reader = new AdtsReader();
     let track: AudioTrack | undefined;
     process.stdout.on('data', (chunk: Buffer) => {

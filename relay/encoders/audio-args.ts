@@ -1,12 +1,10 @@
 import type { AudioTrack } from '../../media/types.ts';
 
-/** AAC below this rate is not played by every browser's decoder: narrowband G.711 is resampled up to it. */
-const MIN_AAC_RATE = 16_000;
-
-/** The sample rate an audio converter writes for a camera's track. */
-export function aacOutputRate(input: AudioTrack): number {
-  return Math.max(MIN_AAC_RATE, input.sampleRate);
-}
+/**
+ * The converters' AAC rate: every browser's decoder plays it, and its 21 ms frames let a segment or a joining viewer
+ * start within one frame of the picture (8 kHz AAC frames last 128 ms).
+ */
+export const AAC_OUTPUT_RATE = 48_000;
 
 /** True where ffmpeg can read the camera's audio as raw samples on stdin (G.711 is one byte per sample, no framing). */
 export function convertible(input: AudioTrack): boolean {
@@ -21,7 +19,7 @@ export function audioConverterArgs(input: AudioTrack): string[] {
   return [
     '-hide_banner', '-nostats', '-loglevel', 'error',
     '-f', input.codec === 'pcma' ? 'alaw' : 'mulaw', '-ar', String(input.sampleRate), '-ac', String(input.channels), '-i', 'pipe:0',
-    '-c:a', 'aac', '-b:a', '64k', '-ar', String(aacOutputRate(input)),
+    '-c:a', 'aac', '-b:a', '64k', '-ar', String(AAC_OUTPUT_RATE),
     '-f', 'adts', '-flush_packets', '1', 'pipe:1',
   ];
 }

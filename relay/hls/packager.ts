@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { FMP4_TIMESCALE, fragment, initSegment, type Fmp4Sample } from '../../media/fmp4.ts';
-import { MpegTsMuxer } from '../../media/mpegts.ts';
-import type { EncodedVideoFrame, H264Track } from '../../media/types.ts';
+import { contiguousAudioRuns, MpegTsMuxer } from '../../media/mpegts.ts';
+import type { AudioTrack, EncodedVideoFrame, FrameUnit, H264Track } from '../../media/types.ts';
 import { FrameTimeline, type TimedFrame } from './timeline.ts';
+import { audioFrameMs } from '../outputs/audio-interleave.ts';
+import type { AudioUnit } from '../../adapters/types.ts';
 
 /** HLS in MPEG-TS segments, or LL-HLS in fMP4 (CMAF) segments made of parts. */
 export type HlsContainer = 'ts' | 'fmp4';
@@ -56,6 +58,8 @@ export const LATE_READER_SEGMENTS = 2;
 const MAX_SEGMENT_TARGETS = 4;
 /** A keyframe this many frame intervals before the target duration still ends the segment. */
 const KEYFRAME_SLACK_FRAMES = 1.5;
+/** AAC frames at most in one PES packet (about 0.2 s at 48 kHz). */
+const AUDIO_FRAMES_PER_PES = 10;
 
 /**
  * Packages encoded frames into HLS segments (and LL-HLS parts) in memory, from the relay's own clock: segments start at
@@ -77,7 +81,10 @@ export class HlsPackager {
   maxSegmentSeconds = 0;
 
   private readonly timeline: FrameTimeline;
-  private readonly ts = new MpegTsMuxer();
+  private ts = new MpegTsMuxer();
+  /** The camera's AAC track, once it sent sound (MPEG-TS only for now), and its frames waiting for the next picture. */
+  private audioTrack: AudioTrack | undefined;
+  private audioQueue: Array<{ unit: FrameUnit; time: number }> = [];
   private readonly listeners = new Set<() => void>();
   private init: HlsInit | undefined;
   private trackCount = 0;
@@ -122,6 +129,19 @@ export class HlsPackager {
     this.pending = timed;
   }
 
+  /**
+   * Takes the next AAC frame of the camera (already in time order with the pictures, see AudioInterleaver); it goes
+   * into the segment with the next picture. Sound before the first picture, and in LL-HLS, is left out.
+   */
+  pushAudio(unit: FrameUnit): void {
+    if (this.options.container !== 'ts' || unit.track.kind !== 'audio' || unit.track.codec !== 'aac' || !unit.track.config) return;
+    // Known before the first picture, the sound is in the first segment's program already.
+    this.audioTrack = unit.track;
+    const time = this.timeline.toTimeline(unit.pts);
+    if (time === undefined || !this.open) return;
+    if (this.ts.audio === unit.track) this.audioQueue.push({ unit, time });
+  }
+
   /** The track being packaged, its init segment (fMP4), for the playlist's EXT-X-MAP. */
   get currentInit(): HlsInit | undefined {
     return this.init;
@@ -147,10 +167,18 @@ export class HlsPackager {
       this.init = { name: `${this.prefix}${this.runId}-init${this.trackCount}.mp4`, data: initSegment(track) };
     }
     if (restart) this.discontinuities++;
+    if (this.audioTrack && this.ts.audio !== this.audioTrack) this.ts = new MpegTsMuxer(this.audioTrack);
     this.openSegment(restart);
   }
 
   private openSegment(discontinuity: boolean): void {
+    // Sound that starts (or changes) mid-track changes the program: players take that only at a discontinuity.
+    if (!discontinuity && this.options.container === 'ts' && this.audioTrack && this.ts.audio !== this.audioTrack) {
+      this.ts = new MpegTsMuxer(this.audioTrack);
+      this.audioQueue = [];
+      this.discontinuities++;
+      discontinuity = true;
+    }
     const sequence = this.nextSequence++;
     const extension = this.options.container === 'ts' ? 'ts' : 'm4s';
     this.open = {
@@ -184,6 +212,8 @@ export class HlsPackager {
     const onBoundary = sinceTrackStart >= this.nextBoundary - slack || elapsed >= target - slack;
     const due = (frame.keyframe && onBoundary) || elapsed >= target * MAX_SEGMENT_TARGETS;
     if (this.segmentHasMedia && due) {
+      // The sound that ends before the new segment's first picture stays in the segment before.
+      this.flushAudio(timed.dts);
       this.closeSegment();
       this.openSegment(false);
     }
@@ -196,6 +226,7 @@ export class HlsPackager {
     current.duration = (timed.dts + durationMs - this.segmentStartDts) / 1000;
     current.frames++;
     if (this.options.container === 'ts') {
+      this.flushAudio();
       this.segmentChunks.push(this.ts.accessUnit(frame, timed.pts, timed.dts));
       return;
     }
@@ -209,6 +240,18 @@ export class HlsPackager {
       keyframe: frame.keyframe,
     });
     this.partDurationTicks += duration;
+  }
+
+  /** The queued sound as PES packets of back-to-back frames, each run at its first frame's time. */
+  private flushAudio(endingBy = Infinity): void {
+    let count = 0;
+    while (count < this.audioQueue.length && this.audioQueue[count]!.time + audioFrameMs(this.audioQueue[count]!.unit as AudioUnit) <= endingBy) count++;
+    if (count === 0) return;
+    const out = this.audioQueue.splice(0, count);
+    const times = new Map(out.map(({ unit, time }) => [unit, time]));
+    for (const run of contiguousAudioRuns(out.map(({ unit }) => unit), AUDIO_FRAMES_PER_PES)) {
+      this.segmentChunks.push(this.ts.audioFrames(run, times.get(run[0]!)!));
+    }
   }
 
   private closePart(): void {

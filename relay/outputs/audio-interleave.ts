@@ -1,6 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import type { AudioUnit } from '../../adapters/types.ts';
 
+/** The duration of one audio frame: 1024 samples for AAC (the relay's only packaged audio), else 20 ms. */
+export function audioFrameMs(unit: AudioUnit): number {
+  return unit.track.codec === 'aac' ? (1024 * 1000) / unit.track.sampleRate : 20;
+}
+
 /** With no picture for this long, sound goes out alone: a camera whose video stops keeps its sound. */
 const VIDEO_SILENT_MS = 1_000;
 /** Frames held at most while waiting for the picture (about 4 s of AAC at 48 kHz): the rest go out as they are. */
@@ -17,11 +22,14 @@ export class AudioInterleaver {
 
   constructor(private readonly emit: (unit: AudioUnit) => void) {}
 
-  /** Before writing a video frame at camera time `dts`: sends the audio up to that time. */
+  /**
+   * Before writing a video frame at camera time `dts`: sends the audio that ends by that time. A frame that spans the
+   * picture's time goes after it, so sound starting at a keyframe (where a viewer or a segment starts) is never late.
+   */
   video(dts: number): void {
     this.lastVideoAt = performance.now();
     let count = 0;
-    while (count < this.held.length && this.held[count]!.dts <= dts) count++;
+    while (count < this.held.length && this.held[count]!.dts + audioFrameMs(this.held[count]!) <= dts) count++;
     if (count > 0) this.flush(count);
   }
 

@@ -16,7 +16,7 @@ export const flvProtocol: OutputProtocol = {
 export const hlsProtocol: OutputProtocol = {
   name: 'hls',
   formats: ['hls'],
-  mount: (stream, media) => new HlsOutput(stream, media.feed, media.encoder(encoderSettings(stream))),
+  mount: (stream, media) => new HlsOutput(stream, media.feed, media.encoder(encoderSettings(stream)), stream.audio ? media.audio() : undefined),
 };
 
 /** MJPEG (`Format mpjpeg`): the camera's JPEG view as multipart/x-mixed-replace. */
