@@ -139,7 +139,7 @@ export class HlsPackager {
     this.audioTrack = unit.track;
     const time = this.timeline.toTimeline(unit.pts);
     if (time === undefined || !this.open) return;
-    if (this.ts.audio === unit.track) this.audioQueue.push({ unit, time });
+    this.audioQueue.push({ unit, time });
   }
 
   /** The track being packaged, its init segment (fMP4), for the playlist's EXT-X-MAP. */
@@ -175,7 +175,6 @@ export class HlsPackager {
     // Sound that starts (or changes) mid-track changes the program: players take that only at a discontinuity.
     if (!discontinuity && this.options.container === 'ts' && this.audioTrack && this.ts.audio !== this.audioTrack) {
       this.ts = new MpegTsMuxer(this.audioTrack);
-      this.audioQueue = [];
       this.discontinuities++;
       discontinuity = true;
     }
@@ -247,7 +246,7 @@ export class HlsPackager {
     let count = 0;
     while (count < this.audioQueue.length && this.audioQueue[count]!.time + audioFrameMs(this.audioQueue[count]!.unit as AudioUnit) <= endingBy) count++;
     if (count === 0) return;
-    const out = this.audioQueue.splice(0, count);
+    const out = this.audioQueue.splice(0, count).filter(({ unit }) => unit.track === this.ts.audio);
     const times = new Map(out.map(({ unit, time }) => [unit, time]));
     for (const run of contiguousAudioRuns(out.map(({ unit }) => unit), AUDIO_FRAMES_PER_PES)) {
       this.segmentChunks.push(this.ts.audioFrames(run, times.get(run[0]!)!));
