@@ -1,14 +1,21 @@
 import { toAvcc } from './h264/annexb.ts';
-import type { H264Track } from './types.ts';
+import { audioTrak } from './fmp4-audio.ts';
+import { box, fullBox, u32, UNITY_MATRIX } from './mp4-boxes.ts';
+import type { AudioTrack, H264Track } from './types.ts';
 
 /**
- * Fragmented MP4 (ISO/IEC 14496-12, CMAF) for one H.264 track: an init segment (ftyp + moov) and fragments
- * (moof + mdat). Used for LL-HLS parts and segments, and usable as is by a recorder.
+ * Fragmented MP4 (ISO/IEC 14496-12, CMAF) for one H.264 track and optionally one audio track: an init segment
+ * (ftyp + moov) and fragments (moof + mdat), one track per fragment. Used for LL-HLS parts and segments, and usable as
+ * is by a recorder.
  */
 
 /** Ticks per second of the track's media timeline (the MPEG 90 kHz clock, so that milliseconds map exactly). */
 export const FMP4_TIMESCALE = 90_000;
 const TRACK_ID = 1;
+
+export { box };
+/** The audio track's ID, beside the video track's. */
+export const FMP4_AUDIO_TRACK_ID = 2;
 
 /** One access unit as a fragment carries it. Times are in FMP4_TIMESCALE ticks. */
 export interface Fmp4Sample {
@@ -21,35 +28,15 @@ export interface Fmp4Sample {
   readonly keyframe: boolean;
 }
 
-/** An ISO BMFF box: 32-bit size, four-character type, then the payload. */
-export function box(type: string, ...payload: Buffer[]): Buffer {
-  const body = Buffer.concat(payload);
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(body.length + 8, 0);
-  head.write(type, 4, 'latin1');
-  return Buffer.concat([head, body]);
-}
 
-/** A full box: a box whose payload starts with version and 24-bit flags. */
-function fullBox(type: string, version: number, flags: number, ...payload: Buffer[]): Buffer {
-  const head = Buffer.alloc(4);
-  head.writeUInt32BE(((version & 0xff) << 24) | (flags & 0xffffff));
-  return box(type, head, ...payload);
-}
-
-function u32(...values: number[]): Buffer {
-  const out = Buffer.alloc(values.length * 4);
-  values.forEach((value, i) => out.writeUInt32BE(value >>> 0, i * 4));
-  return out;
-}
-
-const UNITY_MATRIX = u32(0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000);
-
-/** The init segment: ftyp and a moov describing the track, with mvex announcing that samples come in fragments. */
-export function initSegment(track: H264Track): Buffer {
+/**
+ * The init segment: ftyp and a moov describing the video track (and the audio track when given: AAC or Opus), with
+ * mvex announcing that samples come in fragments. Without audio it is what it was before audio existed.
+ */
+export function initSegment(track: H264Track, audio?: AudioTrack): Buffer {
   const ftyp = box('ftyp', Buffer.from('iso6', 'latin1'), u32(0), Buffer.from('iso6cmfcmp41avc1', 'latin1'));
   const mvhd = fullBox('mvhd', 0, 0, u32(0, 0, FMP4_TIMESCALE, 0), u32(0x00010000), Buffer.from([1, 0, 0, 0]), u32(0, 0),
-    UNITY_MATRIX, u32(0, 0, 0, 0, 0, 0), u32(TRACK_ID + 1));
+    UNITY_MATRIX, u32(0, 0, 0, 0, 0, 0), u32((audio ? FMP4_AUDIO_TRACK_ID : TRACK_ID) + 1));
   const tkhd = fullBox('tkhd', 0, 0x3, u32(0, 0, TRACK_ID, 0, 0), u32(0, 0), u32(0, 0), UNITY_MATRIX,
     u32(track.width * 0x10000, track.height * 0x10000));
   const mdhd = fullBox('mdhd', 0, 0, u32(0, 0, FMP4_TIMESCALE, 0), Buffer.from([0x55, 0xc4, 0, 0])); // language 'und'
@@ -64,7 +51,9 @@ export function initSegment(track: H264Track): Buffer {
   const minf = box('minf', fullBox('vmhd', 0, 1, u32(0, 0)), dinf, stbl);
   const trak = box('trak', tkhd, box('mdia', mdhd, hdlr, minf));
   const trex = fullBox('trex', 0, 0, u32(TRACK_ID, 1, 0, 0, 0));
-  return Buffer.concat([ftyp, box('moov', mvhd, trak, box('mvex', trex))]);
+  if (!audio) return Buffer.concat([ftyp, box('moov', mvhd, trak, box('mvex', trex))]);
+  const audioTrex = fullBox('trex', 0, 0, u32(FMP4_AUDIO_TRACK_ID, 1, 0, 0, 0));
+  return Buffer.concat([ftyp, box('moov', mvhd, trak, audioTrak(audio, FMP4_AUDIO_TRACK_ID, dinf), box('mvex', trex, audioTrex))]);
 }
 
 /** The visual sample entry with the track's avcC. */
@@ -111,4 +100,36 @@ export function fragment(sequence: number, samples: readonly Fmp4Sample[]): Buff
   const moofSize = build(0).length;
   const mdat = box('mdat', ...data);
   return Buffer.concat([build(moofSize + 8), mdat]);
+}
+
+/** One audio frame as a fragment carries it; times in the audio track's timescale (its sampling rate). */
+export interface Fmp4AudioSample {
+  readonly data: Buffer;
+  readonly dts: number;
+  /** Ticks until the next frame: 1024 for AAC, 960 for 20 ms of Opus at 48 kHz. */
+  readonly duration: number;
+}
+
+/**
+ * One audio fragment: a moof for the audio track (its own `sequence`, tfdt from the first frame's time in the track's
+ * timescale, a trun of durations and sizes; every audio frame is a sync sample) and an mdat of the raw frames.
+ */
+export function audioFragment(sequence: number, samples: readonly Fmp4AudioSample[]): Buffer {
+  if (samples.length === 0) throw new Error('a fragment needs at least one sample');
+  const entries = Buffer.alloc(samples.length * 8);
+  samples.forEach((sample, i) => {
+    entries.writeUInt32BE(Math.max(0, Math.round(sample.duration)), i * 8);
+    entries.writeUInt32BE(sample.data.length, i * 8 + 4);
+  });
+  const baseTime = Buffer.alloc(8);
+  baseTime.writeBigUInt64BE(BigInt(Math.max(0, Math.round(samples[0]!.dts))));
+  const build = (dataOffset: number): Buffer =>
+    box('moof',
+      fullBox('mfhd', 0, 0, u32(sequence)),
+      box('traf',
+        fullBox('tfhd', 0, 0x020000, u32(FMP4_AUDIO_TRACK_ID)),
+        fullBox('tfdt', 1, 0, baseTime),
+        fullBox('trun', 0, 0x000001 | 0x000100 | 0x000200, u32(samples.length, dataOffset), entries)));
+  const moofSize = build(0).length;
+  return Buffer.concat([build(moofSize + 8), box('mdat', ...samples.map((sample) => sample.data))]);
 }

@@ -7,6 +7,9 @@ import { promisify } from 'node:util';
 import { FlvAudioReader } from '../../media/flv/audio.ts';
 import { FlvFrameReader } from '../../media/flv/frames.ts';
 import { FlvTagReader } from '../../media/flv/tags.ts';
+import type { RtpAudioUnit } from '../../media/rtp/audio-depacketizer.ts';
+import { opusDepacketizer, opusTrack } from '../../media/rtp/opus.ts';
+import { parseRtpPacket } from '../../media/rtp/rtp.ts';
 import type { FrameUnit, H264Unit } from '../../media/types.ts';
 
 const run = promisify(execFile);
@@ -117,4 +120,11 @@ export async function ffmpegRtpTone(codecArgs: readonly string[], seconds = 1, s
     socket.close();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Opus units of `seconds` of the tone, as ffmpeg's libopus sends them over RTP (20 ms each, mono), depacketized. */
+export async function makeOpusUnits(seconds = 1): Promise<RtpAudioUnit[]> {
+  const { packets } = await ffmpegRtpTone(['-c:a', 'libopus', '-ac', '1'], seconds);
+  const depacketizer = opusDepacketizer(opusTrack(1));
+  return packets.flatMap((packet) => depacketizer.push(parseRtpPacket(packet)));
 }
