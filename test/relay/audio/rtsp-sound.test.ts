@@ -13,12 +13,15 @@ const SYNC_MS = 45;
 /** The last `count` complete segments of an HLS stream, waiting for them to exist, as one MPEG-TS. */
 async function hlsSegments(url: string, count: number): Promise<Buffer> {
   let names: string[] = [];
+  let init: string | undefined;
   await waitFor(async () => {
     const playlist = await (await fetch(url)).text();
     names = playlist.split('\n').filter((line) => line && !line.startsWith('#'));
+    init = /#EXT-X-MAP:URI="([^"]+)"/.exec(playlist.split('\n').filter((line) => line.startsWith('#EXT-X-MAP')).at(-1) ?? '')?.[1];
     return names.length >= count;
   }, 20_000, `${count} segments in ${url}`);
-  const parts = await Promise.all(names.slice(-count).map(async (name) => Buffer.from(await (await fetch(new URL(name, url))).arrayBuffer())));
+  // LL-HLS: the init segment (the last map listed describes the newest segments) goes first.
+  const parts = await Promise.all([...(init ? [init] : []), ...names.slice(-count)].map(async (name) => Buffer.from(await (await fetch(new URL(name, url))).arrayBuffer())));
   return Buffer.concat(parts);
 }
 
@@ -31,7 +34,7 @@ t.test('RTSP cameras with AAC and with PCMA: their tone through HTTP-FLV, in ste
   const pcma = await GstRtspServer.start({ codec: 'h264', fps: 10, audio: 'pcma' });
   const relay = await startTestRelayFor(t, `
 <Camera aac>\n Source ${aac.url}\n</Camera>\n<Camera pcma>\n Source ${pcma.url}\n</Camera>
-${stream('aac.flv', 'aac', 'flv')}${stream('pcma.flv', 'pcma', 'flv')}${stream('aac.m3u8', 'aac', 'hls')}${stream('pcma.m3u8', 'pcma', 'hls')}
+${stream('aac.flv', 'aac', 'flv')}${stream('pcma.flv', 'pcma', 'flv')}${stream('aac.m3u8', 'aac', 'hls')}${stream('pcma.m3u8', 'pcma', 'hls')}${stream('pcma-ll.m3u8', 'pcma', 'hls').replace('</Stream>', ' LowLatency yes\n</Stream>')}
 <Stream stat.json>\n Format status\n</Stream>\n`, () => aac.stop(), () => pcma.stop());
   const status = async (): Promise<any> => (await fetch(`${relay.baseUrl}/stat.json`)).json();
   // Both cameras' sound is coming out of its part (copied, or converted by an ffmpeg that had to start first).
@@ -46,9 +49,9 @@ ${stream('aac.flv', 'aac', 'flv')}${stream('pcma.flv', 'pcma', 'flv')}${stream('
     const offsetMs = (decoded.startTime - decoded.videoStartTime!) * 1000;
     t.ok(Math.abs(offsetMs) <= SYNC_MS, `${name}: audio starts ${offsetMs.toFixed(0)} ms from the video`);
   }
-  for (const name of ['aac', 'pcma']) {
+  for (const name of ['aac', 'pcma', 'pcma-ll']) {
     const bytes = await hlsSegments(`${relay.baseUrl}/${name}.m3u8`, 2);
-    const decoded = await decodeAudio(bytes, `${name}.ts`);
+    const decoded = await decodeAudio(bytes, name.endsWith('-ll') ? `${name}.mp4` : `${name}.ts`);
     t.equal(decoded.codec, 'aac', `${name}: AAC in the HLS segments`);
     t.ok(decoded.toneDb > TONE_DB, `${name}: the tone in HLS (${decoded.toneDb.toFixed(1)} dBFS)`);
     const offsetMs = (decoded.startTime - decoded.videoStartTime!) * 1000;
@@ -60,7 +63,7 @@ ${stream('aac.flv', 'aac', 'flv')}${stream('pcma.flv', 'pcma', 'flv')}${stream('
   t.match(cameras.pcma, { codec: 'pcma', sampleRate: 8000, channels: 1 });
   const audioParts = snapshot.encoders.filter((encoder: { kind: string }) => encoder.kind === 'audio');
   t.match(audioParts.find((part: { camera: string }) => part.camera === 'aac'), { codec: 'copy', pid: null, streams: ['aac.flv', 'aac.m3u8'] });
-  t.match(audioParts.find((part: { camera: string }) => part.camera === 'pcma'), { codec: 'aac', state: 'live', pid: Number, streams: ['pcma.flv', 'pcma.m3u8'] });
+  t.match(audioParts.find((part: { camera: string }) => part.camera === 'pcma'), { codec: 'aac', state: 'live', pid: Number, streams: ['pcma-ll.m3u8', 'pcma.flv', 'pcma.m3u8'] });
   t.equal(audioParts.length, 2, 'one sound part per camera, whatever the number of streams');
   const metrics = await (await fetch(`${relay.baseUrl}/metrics`)).text();
   t.match(metrics, /relay_camera_audio_frames_in_total\{camera="aac"\} [1-9]\d*/);
