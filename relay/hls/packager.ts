@@ -3,7 +3,7 @@ import { audioFragment, FMP4_TIMESCALE, fragment, initSegment, type Fmp4AudioSam
 import { contiguousAudioRuns, MpegTsMuxer } from '../../media/mpegts.ts';
 import type { AudioTrack, EncodedVideoFrame, FrameUnit, H264Track } from '../../media/types.ts';
 import { FrameTimeline, type TimedFrame } from './timeline.ts';
-import { audioFrameMs } from '../outputs/audio-interleave.ts';
+import { audioFrameMs } from '../core/audio-interleave.ts';
 import type { AudioUnit } from '../../adapters/types.ts';
 
 /** HLS in MPEG-TS segments, or LL-HLS in fMP4 (CMAF) segments made of parts. */

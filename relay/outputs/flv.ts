@@ -13,7 +13,7 @@ import type { AacAudio } from '../encoders/aac-audio.ts';
 import type { AudioUnit } from '../../adapters/types.ts';
 import type { AudioTrack } from '../../media/types.ts';
 import { flvAacSequenceHeader, flvAacTag } from '../../media/flv/audio.ts';
-import { AudioInterleaver } from './audio-interleave.ts';
+import { AudioInterleaver } from '../core/audio-interleave.ts';
 
 /** Kept tags older than this (no frame since) are the past, not live video: a new consumer waits for fresh ones. */
 const STALE_GOP_MS = 3000;

@@ -11,7 +11,7 @@ import { renderLowLatencyPlaylist, renderPlaylist, targetDuration } from '../hls
 import { HlsSessions, SESSION_PARAMETER } from '../hls/sessions.ts';
 import type { OutputStats, StreamOutput } from './output.ts';
 import type { AacAudio } from '../encoders/aac-audio.ts';
-import { AudioInterleaver } from './audio-interleave.ts';
+import { AudioInterleaver } from '../core/audio-interleave.ts';
 import type { EncodedVideoFrame } from '../../media/types.ts';
 
 /** LL-HLS part target, seconds (the spec's advice is 0.2 to 0.5 s; parts end before they pass it). */
