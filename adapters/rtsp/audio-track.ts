@@ -5,6 +5,7 @@ import { ReceiverReporter } from '../../media/rtp/rtcp.ts';
 import { parseRtpPacket, RtpReorderer, type RtpPacket } from '../../media/rtp/rtp.ts';
 import type { SdpMedia } from '../../media/rtsp/sdp.ts';
 import { SDP_AUDIO_ENCODINGS } from '../../media/rtsp/sdp-audio.ts';
+import type { SessionClock } from './track.ts';
 
 /** The first audio section in a codec the client reads; undefined (the camera is shown silent) if there is none. */
 export function pickAudioMedia(media: readonly SdpMedia[]): SdpMedia | undefined {
@@ -23,7 +24,7 @@ export class AudioReceiver {
   private anchor: number | undefined;
   strayPackets = 0;
 
-  constructor(media: SdpMedia, private readonly depacketizer: AudioDepacketizer, private readonly emit: (unit: AudioUnit) => void) {
+  constructor(media: SdpMedia, private readonly depacketizer: AudioDepacketizer, private readonly emit: (unit: AudioUnit) => void, private readonly session: SessionClock) {
     this.payloadType = media.payloadTypes[0] ?? 0;
     this.reporter = new ReceiverReporter(depacketizer.track.clockRate);
   }
@@ -45,7 +46,7 @@ export class AudioReceiver {
       return;
     }
     const now = performance.now();
-    this.anchor ??= now;
+    this.anchor ??= this.session.since(now);
     this.reporter.onRtp(packet, now);
     for (const item of this.reorderer.push(packet, now)) {
       if ('lost' in item) {

@@ -4,7 +4,7 @@ import type { AdapterRegistration } from '../registry.ts';
 import type { AdapterSink, CameraAdapter } from '../types.ts';
 import { RtspConnection } from './connection.ts';
 import { parseSdp, resolveControl } from '../../media/rtsp/sdp.ts';
-import { pickVideoMedia, VideoTrack } from './track.ts';
+import { pickVideoMedia, SessionClock, VideoTrack } from './track.ts';
 import { parseSession, parseTransportReply, transportRequest } from './transport.ts';
 import { UdpTransport } from './udp.ts';
 import { AudioReceiver, pickAudioMedia } from './audio-track.ts';
@@ -34,6 +34,7 @@ class RtspSession {
   private controlUri: string;
   private rtpChannel = 0;
   private rtcpChannel = 1;
+  private readonly clock = new SessionClock();
   private audio: { receiver: AudioReceiver; udp: UdpTransport | undefined; rtpChannel: number; rtcpChannel: number } | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private dataWatchdog: NodeJS.Timeout | undefined;
@@ -113,7 +114,7 @@ class RtspSession {
     const sdp = parseSdp(describe.body.toString('utf8'));
     const base = describe.headers.get('Content-Base') ?? describe.headers.get('Content-Location') ?? uri;
     const media = pickVideoMedia(sdp.media);
-    const track = new VideoTrack(media, this.camera.maxFrameBytes, (frame) => this.sink.onFrame(frame));
+    const track = new VideoTrack(media, this.camera.maxFrameBytes, (frame) => this.sink.onFrame(frame), this.clock);
     this.track = track;
 
     const tcp = this.camera.rtspTransport === 'tcp';
@@ -159,7 +160,7 @@ class RtspSession {
   private async setupAudio(connection: RtspConnection, media: SdpMedia, uri: string, tcp: boolean, host: string, sessionId: string): Promise<void> {
     let receiver: AudioReceiver;
     try {
-      receiver = new AudioReceiver(media, createAudioDepacketizer(media), (unit) => this.sink.onAudio?.(unit));
+      receiver = new AudioReceiver(media, createAudioDepacketizer(media), (unit) => this.sink.onAudio?.(unit), this.clock);
     } catch (error) {
       this.sink.log(`RTSP: audio left out: ${(error as Error).message}`);
       return;
