@@ -35,7 +35,8 @@ export function auHeaderLayout(fmtp: ReadonlyMap<string, string>): AuHeaderLayou
  * Rebuilds AAC frames from RFC 3640 `mpeg4-generic` payloads: an AU-headers section (16-bit length in bits, then one
  * header per AU), then the AUs back to back; several AUs per packet take consecutive frame times; one AU larger than a
  * packet comes in fragments that share a timestamp, the last with the marker bit. A fragmented AU damaged by loss or
- * running past its announced size is dropped; memory is bounded by one AU.
+ * running past its announced size is dropped; memory is bounded by one AU. AU-Index-delta is read but not used to
+ * reorder: cameras and ffmpeg send AUs in order (interleaving is an option of RFC 3640 nobody sends over RTSP).
  */
 export class AacHbrDepacketizer implements AudioDepacketizer {
   readonly track: AudioTrack;
