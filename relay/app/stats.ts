@@ -78,7 +78,8 @@ export function encoderStats(relay: Relay): EncoderStats[] {
       bytesOut: encoder.counters.bytesOut,
     };
   });
-  const audio = relay.audioParts().map(({ camera, audio, users }): EncoderStats => {
+  // A sound part shows once its camera has sent sound: a silent camera's costs nothing and has nothing to show.
+  const audio = relay.audioParts().filter(({ audio }) => audio.mode !== undefined).map(({ camera, audio, users }): EncoderStats => {
     const lastError = audio.lastError;
     return {
       id: audio.id,
