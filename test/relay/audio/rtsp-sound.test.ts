@@ -16,7 +16,9 @@ async function hlsSegments(url: string, count: number): Promise<Buffer> {
   let init: string | undefined;
   await waitFor(async () => {
     const playlist = await (await fetch(url)).text();
-    names = playlist.split('\n').filter((line) => line && !line.startsWith('#'));
+    // Segments from before the camera's sound began have none (its start is a discontinuity): take those after it.
+    const lines = playlist.split('\n');
+    names = lines.slice(lines.lastIndexOf('#EXT-X-DISCONTINUITY') + 1).filter((line) => line && !line.startsWith('#'));
     init = /#EXT-X-MAP:URI="([^"]+)"/.exec(playlist.split('\n').filter((line) => line.startsWith('#EXT-X-MAP')).at(-1) ?? '')?.[1];
     return names.length >= count;
   }, 20_000, `${count} segments in ${url}`);
