@@ -1,3 +1,5 @@
+import type { AudioTrack, FrameUnit } from '../media/types.ts';
+
 /**
  * A frame as an adapter yields it. `timestamp` is the presentation time in milliseconds on the source's own monotonic
  * clock: RTP timestamps for RTP sources, the camera's clock where it has one, arrival time only where nothing better exists.
@@ -36,11 +38,20 @@ export interface Vp8Frame {
   readonly keyframe: boolean;
 }
 
+/**
+ * One audio frame (an AAC access unit, a packet's worth of G.711 samples, an Opus packet) as an adapter yields it:
+ * `pts` and `dts` are milliseconds on the same source clock as the camera's video frames' `timestamp`, so the Feed
+ * puts both on one timeline.
+ */
+export type AudioUnit = FrameUnit & { readonly track: AudioTrack };
+
 /** What an adapter needs from the Feed that runs it: a narrow interface so tests can fake it in a line. */
 export interface AdapterSink {
   /** Aborted when the Feed stops the adapter; run() must then resolve promptly. */
   readonly signal: AbortSignal;
   onFrame(frame: Frame): void;
+  /** Audio of the same camera, on the video's clock; optional so a video-only sink (a probe, a test) needs none. */
+  onAudio?(unit: AudioUnit): void;
   /** Called once the upstream answered and frames are about to flow (for state and "connected since"). */
   onConnected(): void;
   /**

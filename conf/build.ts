@@ -266,6 +266,7 @@ export function buildStream(block: ParsedBlock, problems: Problems, security: Se
     }
   }
   if (format !== 'hls') for (const directive of ['HLSSegmentTime', 'HLSListSize', 'LowLatency']) misuse(directive, 'applies to Format hls only');
+  if (!transcoded) misuse('Audio', 'applies to flv and hls streams only (MJPEG and JPEG carry no sound)');
   if (format === 'jpeg' || format === 'status') misuse('RTSP', 'applies to video streams only (flv, hls, mpjpeg)');
   if (!transcoded) misuse('WebSocket', 'applies to H.264 streams only (Format flv, hls)');
   if (!transcoded) misuse('WebRTC', 'applies to H.264 streams only (flv, hls)');
@@ -296,6 +297,7 @@ export function buildStream(block: ParsedBlock, problems: Problems, security: Se
     hlsSegmentSeconds: get('HLSSegmentTime'),
     hlsListSize: get('HLSListSize'),
     lowLatency: get('LowLatency'),
+    audio: transcoded && (get<boolean | undefined>('Audio') ?? !(block.values.has('NoAudio') && get<boolean>('NoAudio'))),
     viewerBudgetBytes: budget,
     viewerHardLimitBytes: hardLimit,
     viewerWriteTimeoutMs: get('ViewerWriteTimeout'),

@@ -103,6 +103,8 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     HLSSegmentTime: { parse: secondsValue(0.5, 60), default: 2 },
     HLSListSize: { parse: integer(2, 100), default: 6 },
     LowLatency: { parse: boolean, default: false },
+    /** No default here: unset means yes, or no where an ffserver config says NoAudio. */
+    Audio: { parse: boolean },
     ViewerBudget: { parse: bytes(16 * 1024, 256 * 1024 * 1024), default: 1024 * 1024 },
     ViewerMaxQueue: { parse: bytes(32 * 1024, 1024 * 1024 * 1024), default: 8 * 1024 * 1024 },
     ViewerWriteTimeout: { parse: seconds(0.5, 600), default: 20_000 },

@@ -166,6 +166,8 @@ export interface StreamConfig {
   readonly hlsListSize: number;
   /** HLS: LL-HLS (fMP4 segments with partial segments, blocking playlist reload) instead of MPEG-TS segments. */
   readonly lowLatency: boolean;
+  /** The camera's sound (as AAC) beside the picture; flv and hls only. */
+  readonly audio: boolean;
   /** Fan-out: bytes queued for one viewer before its frames are dropped. */
   readonly viewerBudgetBytes: number;
   /** Fan-out: bytes queued for one viewer before it is disconnected. */

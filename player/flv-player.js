@@ -70,8 +70,12 @@
   var rebuild = shell.rebuild;
 
   function startMpegts() {
-    var session = mpegts.createPlayer({ type: 'flv', isLive: true, url: shell.source(src), hasAudio: false, hasVideo: true }, FLV_CONFIG);
+    // Whether there is sound is the stream's FLV header's to say (the relay announces AAC only where the camera has it).
+    var session = mpegts.createPlayer({ type: 'flv', isLive: true, url: shell.source(src), hasVideo: true }, FLV_CONFIG);
     player = session;
+    session.on(mpegts.Events.MEDIA_INFO, function (info) {
+      if (session === player && info && info.hasAudio) shell.setAudio(true);
+    });
     session.on(mpegts.Events.ERROR, function (type, detail, info) {
       if (session !== player) return;
       // 410 Gone: the signed link has expired; retrying cannot help until the page is handed a fresh token.

@@ -4,9 +4,13 @@ import type { AdapterRegistration } from '../registry.ts';
 import type { AdapterSink, CameraAdapter } from '../types.ts';
 import { RtspConnection } from './connection.ts';
 import { parseSdp, resolveControl } from '../../media/rtsp/sdp.ts';
-import { pickVideoMedia, VideoTrack } from './track.ts';
+import { pickVideoMedia, SessionClock, VideoTrack } from './track.ts';
 import { parseSession, parseTransportReply, transportRequest } from './transport.ts';
 import { UdpTransport } from './udp.ts';
+import { AudioReceiver, pickAudioMedia } from './audio-track.ts';
+import { createAudioDepacketizer } from '../../media/rtsp/sdp-audio.ts';
+import type { SdpMedia } from '../../media/rtsp/sdp.ts';
+import type { RtspResponse } from './connection.ts';
 
 const DEFAULT_PORT = 554;
 const RTCP_INTERVAL_MS = 5_000;
@@ -30,6 +34,8 @@ class RtspSession {
   private controlUri: string;
   private rtpChannel = 0;
   private rtcpChannel = 1;
+  private readonly clock = new SessionClock();
+  private audio: { receiver: AudioReceiver; udp: UdpTransport | undefined; rtpChannel: number; rtcpChannel: number } | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private dataWatchdog: NodeJS.Timeout | undefined;
   private settled = false;
@@ -60,6 +66,7 @@ class RtspSession {
     clearTimeout(this.dataWatchdog);
     this.connection?.close();
     this.udp?.close();
+    this.audio?.udp?.close();
   }
 
   private readonly onAbort = (): void => {
@@ -107,7 +114,7 @@ class RtspSession {
     const sdp = parseSdp(describe.body.toString('utf8'));
     const base = describe.headers.get('Content-Base') ?? describe.headers.get('Content-Location') ?? uri;
     const media = pickVideoMedia(sdp.media);
-    const track = new VideoTrack(media, this.camera.maxFrameBytes, (frame) => this.sink.onFrame(frame));
+    const track = new VideoTrack(media, this.camera.maxFrameBytes, (frame) => this.sink.onFrame(frame), this.clock);
     this.track = track;
 
     const tcp = this.camera.rtspTransport === 'tcp';
@@ -131,6 +138,9 @@ class RtspSession {
     [this.rtpChannel, this.rtcpChannel] = transport.interleaved ?? [0, 1];
     if (transport.serverPorts) this.udp?.setServerRtcpPort(transport.serverPorts[1]);
     this.controlUri = sdp.control === undefined ? base : resolveControl(base, sdp.control);
+    const audioMedia = pickAudioMedia(sdp.media);
+    if (audioMedia) await this.setupAudio(connection, audioMedia, resolveControl(base, audioMedia.control), tcp, host, session.id);
+    else if (sdp.media.some((section) => section.type === 'audio')) this.sink.log('RTSP: the camera\'s audio codec is not supported: picture only');
 
     await connection.request('PLAY', this.controlUri, [['Session', session.id], ['Range', 'npt=0.000-']]);
     this.checkRunning();
@@ -143,6 +153,56 @@ class RtspSession {
     this.timers.push(setInterval(() => this.sendReceiverReport(), RTCP_INTERVAL_MS));
   }
 
+  /**
+   * Sets up the camera's audio track in the same session. Sound is not worth the picture: an audio track the camera
+   * refuses or describes badly is logged and left out, and the video plays on.
+   */
+  private async setupAudio(connection: RtspConnection, media: SdpMedia, uri: string, tcp: boolean, host: string, sessionId: string): Promise<void> {
+    let receiver: AudioReceiver;
+    try {
+      receiver = new AudioReceiver(media, createAudioDepacketizer(media), (unit) => this.sink.onAudio?.(unit), this.clock);
+    } catch (error) {
+      this.sink.log(`RTSP: audio left out: ${(error as Error).message}`);
+      return;
+    }
+    let udp: UdpTransport | undefined;
+    if (!tcp) {
+      udp = await UdpTransport.open(connection.remoteAddress ?? host, {
+        onRtp: (packet) => this.onAudioRtp(packet),
+        onRtcp: (packet) => this.audio?.receiver.onRtcp(packet),
+        onFailure: (error) => this.fail(error),
+      });
+      if (this.settled) udp.close();
+      this.checkRunning();
+    }
+    let reply: RtspResponse;
+    try {
+      reply = await connection.request('SETUP', uri, [['Transport', transportRequest(tcp, udp?.clientPorts, 2)], ['Session', sessionId]]);
+    } catch (error) {
+      udp?.close();
+      this.checkRunning();
+      this.sink.log(`RTSP: audio left out: SETUP refused (${(error as Error).message})`);
+      return;
+    }
+    this.checkRunning();
+    const transport = parseTransportReply(reply.headers.get('Transport'));
+    if (transport.serverPorts) udp?.setServerRtcpPort(transport.serverPorts[1]);
+    const [rtpChannel, rtcpChannel] = transport.interleaved ?? [2, 3];
+    this.audio = { receiver, udp, rtpChannel, rtcpChannel };
+    this.sink.log(`RTSP: with ${media.encoding} audio`);
+  }
+
+  private onAudioRtp(packet: Buffer): void {
+    if (this.settled || !this.audio) return;
+    try {
+      this.audio.receiver.onRtp(packet);
+    } catch (error) {
+      // Audio the client cannot read costs the sound, not the picture.
+      this.sink.log(`RTSP: audio stopped: ${(error as Error).message}`);
+      this.audio = undefined;
+    }
+  }
+
   private keepAlive(method: string, uri: string): void {
     if (!this.connection || this.sessionId === undefined) return;
     this.connection.request(method, method === 'OPTIONS' ? uri : this.controlUri, [['Session', this.sessionId]]).catch((error: unknown) => this.fail(error));
@@ -153,6 +213,11 @@ class RtspSession {
     const report = this.track.reporter.buildReport(performance.now());
     if (this.udp) this.udp.sendRtcp(report);
     else this.connection?.sendInterleaved(this.rtcpChannel, report);
+    const audio = this.audio;
+    if (!audio) return;
+    const audioReport = audio.receiver.reporter.buildReport(performance.now());
+    if (audio.udp) audio.udp.sendRtcp(audioReport);
+    else this.connection?.sendInterleaved(audio.rtcpChannel, audioReport);
   }
 
   private armDataWatchdog(): void {
@@ -163,6 +228,8 @@ class RtspSession {
   private onInterleaved(channel: number, payload: Buffer): void {
     if (channel === this.rtpChannel) this.onRtp(payload);
     else if (channel === this.rtcpChannel) this.track?.onRtcp(payload);
+    else if (channel === this.audio?.rtpChannel) this.onAudioRtp(payload);
+    else if (channel === this.audio?.rtcpChannel) this.audio.receiver.onRtcp(payload);
     // Other channels belong to tracks the client did not set up: ignored.
   }
 

@@ -23,6 +23,20 @@ export function pickVideoMedia(media: readonly SdpMedia[]): SdpMedia {
 }
 
 /**
+ * The session's one clock for all its tracks: each track's RTP time counts from its first packet, placed at that
+ * packet's arrival after the session's first packet of any track (so the first track starts at 0).
+ */
+export class SessionClock {
+  private origin: number | undefined;
+
+  /** Milliseconds from the session's first packet to `now`. */
+  since(now: number): number {
+    this.origin ??= now;
+    return now - this.origin;
+  }
+}
+
+/**
  * One received video track: RTP packets in, frames out. Packets are counted for RTCP, put in order, depacketized, and
  * their RTP timestamps turned into monotonic milliseconds.
  */
@@ -35,8 +49,11 @@ export class VideoTrack {
   readonly reporter: ReceiverReporter;
   /** Packets that were not RTP or not of this track's payload type. */
   strayPackets = 0;
+  /** The first packet's arrival on the session's clock: times count from it, as the audio track's do. */
+  private anchor = 0;
+  private anchored = false;
 
-  constructor(media: SdpMedia, maxFrameBytes: number, private readonly emit: (frame: Frame) => void) {
+  constructor(media: SdpMedia, maxFrameBytes: number, private readonly emit: (frame: Frame) => void, private readonly session = new SessionClock()) {
     const clockRate = media.clockRate ?? 90_000;
     this.payloadType = media.payloadTypes[0] ?? 0;
     this.clock = new RtpClock(clockRate);
@@ -62,6 +79,10 @@ export class VideoTrack {
       return;
     }
     const now = performance.now();
+    if (!this.anchored) {
+      this.anchored = true;
+      this.anchor = this.session.since(now);
+    }
     this.reporter.onRtp(packet, now);
     for (const item of this.reorderer.push(packet, now)) {
       if ('lost' in item) {
@@ -86,11 +107,11 @@ export class VideoTrack {
   private depacketize(packet: RtpPacket): void {
     if (this.h264) {
       for (const unit of this.h264.push(packet)) {
-        this.emit({ codec: 'h264', data: unit.data, keyframe: unit.keyframe, timestamp: this.clock.toMs(unit.rtpTimestamp) });
+        this.emit({ codec: 'h264', data: unit.data, keyframe: unit.keyframe, timestamp: this.anchor + this.clock.toMs(unit.rtpTimestamp) });
       }
     } else if (this.jpeg) {
       for (const image of this.jpeg.push(packet)) {
-        this.emit({ codec: 'jpeg', data: image.data, keyframe: true, timestamp: this.clock.toMs(image.rtpTimestamp) });
+        this.emit({ codec: 'jpeg', data: image.data, keyframe: true, timestamp: this.anchor + this.clock.toMs(image.rtpTimestamp) });
       }
     }
   }

@@ -24,8 +24,8 @@ function parsePair(value: string | undefined, max: number): [number, number] | u
 }
 
 /** The Transport header the client asks with: interleaved channels over TCP, or a UDP client port pair. */
-export function transportRequest(tcp: boolean, clientPorts?: readonly [number, number]): string {
-  if (tcp) return 'RTP/AVP/TCP;unicast;interleaved=0-1';
+export function transportRequest(tcp: boolean, clientPorts?: readonly [number, number], firstChannel = 0): string {
+  if (tcp) return `RTP/AVP/TCP;unicast;interleaved=${firstChannel}-${firstChannel + 1}`;
   if (!clientPorts) throw new Error('UDP transport needs client ports');
   return `RTP/AVP;unicast;client_port=${clientPorts[0]}-${clientPorts[1]}`;
 }

@@ -63,6 +63,10 @@ export function createMetricsRegistry(relay: Relay, rates: RateSampler, recordin
     feeds().map((feed) => [cameraLabels(feed), feed.counters.framesDropped]));
   counter('relay_camera_frames_invalid_total', 'Frames from the camera that could not be images, dropped on arrival.', camera, () =>
     feeds().map((feed) => [cameraLabels(feed), feed.counters.framesInvalid]));
+  counter('relay_camera_audio_frames_in_total', 'Audio frames received from the camera and kept.', camera, () =>
+    feeds().map((feed) => [cameraLabels(feed), feed.counters.audioFramesIn]));
+  counter('relay_camera_audio_frames_dropped_total', 'Audio frames from the camera dropped because their time went back.', camera, () =>
+    feeds().map((feed) => [cameraLabels(feed), feed.counters.audioFramesDropped]));
   counter('relay_camera_reconnects_total', 'Camera connections that failed and were retried.', camera, () =>
     feeds().map((feed) => [cameraLabels(feed), feed.status.restarts]));
   gauge('relay_camera_input_fps', 'Frames per second received from the camera, measured.', camera, () =>

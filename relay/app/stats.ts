@@ -40,6 +40,8 @@ export function encoderProcessStats(encoder: SharedEncoder | undefined): Encoder
 /** One encoder as the status page shows it: which streams share it, and how its process is doing. */
 export interface EncoderStats {
   readonly id: string;
+  /** `video`: one per distinct video setting; `audio`: a camera's sound as AAC (codec `copy`, or `aac` converted by ffmpeg). */
+  readonly kind: 'video' | 'audio';
   readonly camera: string;
   readonly codec: string;
   readonly streams: string[];
@@ -56,11 +58,12 @@ export interface EncoderStats {
 }
 
 export function encoderStats(relay: Relay): EncoderStats[] {
-  return [...relay.encoders.values()].map(({ camera, encoder, users }) => {
+  const video = [...relay.encoders.values()].map(({ camera, encoder, users }): EncoderStats => {
     const supervisor = encoder.supervisor;
     const lastError = supervisor?.lastError;
     return {
       id: encoder.id,
+      kind: 'video' as const,
       camera,
       codec: encoder.settings.codec,
       streams: [...users].sort(),
@@ -75,4 +78,25 @@ export function encoderStats(relay: Relay): EncoderStats[] {
       bytesOut: encoder.counters.bytesOut,
     };
   });
+  // A sound part shows once its camera has sent sound: a silent camera's costs nothing and has nothing to show.
+  const audio = relay.audioParts().filter(({ audio }) => audio.mode !== undefined).map(({ camera, audio, users }): EncoderStats => {
+    const lastError = audio.lastError;
+    return {
+      id: audio.id,
+      kind: 'audio' as const,
+      camera,
+      codec: audio.mode ?? 'copy',
+      streams: [...users].sort(),
+      state: audio.state,
+      pid: audio.pid ?? null,
+      restarts: audio.restarts,
+      lastError: lastError ? { message: lastError.message, at: new Date(lastError.at).toISOString() } : null,
+      stderrTail: audio.stderrTail,
+      framesIn: audio.counters.framesIn,
+      framesOut: audio.counters.framesOut,
+      framesDropped: audio.counters.framesDropped,
+      bytesOut: audio.counters.bytesOut,
+    };
+  });
+  return [...video, ...audio];
 }

@@ -68,6 +68,43 @@ export interface CameraStatus {
   streams: string[];
   /** A push camera's current publisher and how its RTP arrives; null for other cameras and while none streams. */
   push: PushStatus | null;
+  /** The camera's sound as last seen; null for a camera that has sent none. */
+  audio: CameraAudioStatus | null;
+}
+
+export interface CameraAudioStatus {
+  codec: string;
+  sampleRate: number;
+  channels: number;
+  framesIn: number;
+  /** Frames whose time went back, dropped. */
+  framesDropped: number;
+  /** Jumps of the camera's audio clock, re-based after the last frame. */
+  rebased: number;
+  lastFrameAgeSeconds: number | null;
+  /** One line for the status page, e.g. "sound: aac 48000 Hz mono: stopped 5 s ago". */
+  summary: string;
+}
+
+/** Sound that has not come for this long is shown as stopped. */
+const AUDIO_STOPPED_SECONDS = 3;
+
+function cameraAudio(feed: Feed, now: number): CameraAudioStatus | null {
+  const track = feed.audioTrack;
+  const c = feed.counters;
+  if (!track) return null;
+  const age = c.lastAudioAt === undefined ? null : round((now - c.lastAudioAt) / 1000);
+  const layout = track.channels === 1 ? 'mono' : track.channels === 2 ? 'stereo' : `${track.channels} channels`;
+  const problems = [
+    age !== null && age > AUDIO_STOPPED_SECONDS ? `stopped ${Math.round(age)} s ago` : '',
+    c.audioFramesDropped > 0 ? `${c.audioFramesDropped} frames dropped (time went back)` : '',
+    c.audioRebased > 0 ? `${c.audioRebased} clock jumps re-based` : '',
+  ].filter(Boolean);
+  return {
+    codec: track.codec, sampleRate: track.sampleRate, channels: track.channels,
+    framesIn: c.audioFramesIn, framesDropped: c.audioFramesDropped, rebased: c.audioRebased, lastFrameAgeSeconds: age,
+    summary: `sound: ${track.codec} ${track.sampleRate} Hz ${layout}${problems.length > 0 ? `: ${problems.join(', ')}` : ''}`,
+  };
 }
 
 export interface PushStatus {
@@ -224,6 +261,7 @@ function cameraStatus(feed: Feed, outputs: StreamOutput[], rates: RateSampler, n
     viewers: own.reduce((sum, output) => sum + output.viewerCount, 0),
     streams: own.map((output) => output.config.name),
     push: pushed ? pushStatus(pushed) : null,
+    audio: cameraAudio(feed, now),
   };
 }
 

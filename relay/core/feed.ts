@@ -1,7 +1,8 @@
 import { DEFAULT_BACKOFF } from '../../lib/backoff.ts';
 import { AdapterError } from '../../adapters/errors.ts';
 import { ProtocolError } from '../../media/errors.ts';
-import { frameBytes, type AdapterSink, type CameraAdapter, type Frame } from '../../adapters/types.ts';
+import { frameBytes, type AdapterSink, type AudioUnit, type CameraAdapter, type Frame } from '../../adapters/types.ts';
+import type { AudioTrack } from '../../media/types.ts';
 import type { CameraConfig } from '../../conf/types.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { EventSink } from '../../lib/event-bus.ts';
@@ -24,7 +25,16 @@ export interface FeedCounters {
   framesInvalid: number;
   bytesIn: number;
   lastFrameAt: number | undefined;
+  /** Audio frames kept, and those dropped because their time went back (a re-based jump is kept and counted apart). */
+  audioFramesIn: number;
+  audioFramesDropped: number;
+  audioRebased: number;
+  audioBytesIn: number;
+  lastAudioAt: number | undefined;
 }
+
+/** Receives every audio frame a Feed keeps. */
+export type AudioListener = (unit: AudioUnit) => void;
 
 export interface FeedOptions {
   readonly camera: CameraConfig;
@@ -43,11 +53,16 @@ export interface FeedOptions {
  */
 export class Feed {
   readonly camera: CameraConfig;
-  readonly counters: FeedCounters = { framesIn: 0, framesDropped: 0, framesInvalid: 0, bytesIn: 0, lastFrameAt: undefined };
+  readonly counters: FeedCounters = {
+    framesIn: 0, framesDropped: 0, framesInvalid: 0, bytesIn: 0, lastFrameAt: undefined,
+    audioFramesIn: 0, audioFramesDropped: 0, audioRebased: 0, audioBytesIn: 0, lastAudioAt: undefined,
+  };
   readonly kind: string;
   private readonly supervisor: Supervisor;
   /** The camera's frames to its consumers, the group kept for instant start, and who holds the camera. */
   private readonly hub: Hub<Frame>;
+  /** The camera's audio frames, on the same timeline; holding is the video hub's (audio alone never starts a camera). */
+  private readonly audio: Hub<AudioUnit>;
   private lingerTimer: NodeJS.Timeout | undefined;
   /** InputFrameRate: the time from which the next frame is due; frames earlier than that (less slack) are dropped. */
   private readonly inputRate = new InputRateGate();
@@ -64,6 +79,11 @@ export class Feed {
       onSubscriberError: (error) => options.log.error(`frame listener failed and was removed: ${error.message}`),
       onAcquire: () => this.held(),
       onLast: () => this.released(),
+    });
+    this.audio = new Hub<AudioUnit>({
+      keyframe: () => true,
+      size: (unit) => unit.data.length,
+      onSubscriberError: (error) => options.log.error(`audio listener failed and was removed: ${error.message}`),
     });
     this.supervisor = new Supervisor({
       name: this.camera.name,
@@ -100,6 +120,16 @@ export class Feed {
    */
   get frameIntervalMs(): number | undefined {
     return this.intervals.intervalMs ?? (this.camera.inputFrameRate > 0 ? 1000 / this.camera.inputFrameRate : undefined);
+  }
+
+  /** The camera's audio track as last seen (undefined until its first audio frame, or for a silent camera). */
+  get audioTrack(): AudioTrack | undefined {
+    return this.audio.latest?.track;
+  }
+
+  /** Adds a listener for the camera's audio frames from now on; returns the function that removes it. */
+  subscribeAudio(listener: AudioListener): () => void {
+    return this.audio.subscribe(listener);
   }
 
   /** Frames from the last keyframe to now. */
@@ -150,6 +180,7 @@ export class Feed {
     this.closed = true;
     clearTimeout(this.lingerTimer);
     this.hub.clearSubscribers();
+    this.audio.clearSubscribers();
     await this.supervisor.stop();
   }
 
@@ -158,6 +189,7 @@ export class Feed {
     this.options.log.info(`no viewers for ${this.camera.closeAfterMs / 1000} s: disconnecting`);
     await this.supervisor.stop();
     this.hub.reset();
+    this.audio.reset();
   }
 
   /** Runs the adapter once, with the watchdog: silence for timeoutMs ends the run with a TIMEOUT error. */
@@ -202,6 +234,13 @@ export class Feed {
         }
         this.accept(frame);
       },
+      onAudio: (unit) => {
+        if (controller.signal.aborted) return;
+        this.counters.audioBytesIn += unit.data.length;
+        // Audio keeps the watchdog quiet (a camera whose picture stops is still there), but only video makes it live.
+        lastActivity = Date.now();
+        this.acceptAudio(unit);
+      },
       log: (message) => this.options.log.info(message),
     };
     try {
@@ -225,6 +264,23 @@ export class Feed {
     this.counters.framesIn++;
     this.counters.lastFrameAt = Date.now();
     this.hub.publish(frame);
+  }
+
+  /** Puts an audio frame on the camera's timeline beside the video; one whose time goes back is dropped and counted. */
+  private acceptAudio(received: AudioUnit): void {
+    const placed = this.timeline.mapAudio(received.pts, Date.now());
+    if (!placed) {
+      this.counters.audioFramesDropped++;
+      return;
+    }
+    if (placed.rebased) {
+      // One line for the first jump and every hundredth after: a camera whose audio clock jumps all the time must not flood the log.
+      if (this.counters.audioRebased++ % 100 === 0) this.options.log.warn(`audio time jumped (${this.counters.audioRebased} so far): re-based after the last frame`);
+    }
+    const shift = received.dts - received.pts;
+    this.counters.audioFramesIn++;
+    this.counters.lastAudioAt = Date.now();
+    this.audio.publish({ ...received, pts: placed.time, dts: placed.time + shift });
   }
 }
 

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { FMP4_TIMESCALE, fragment, initSegment, type Fmp4Sample } from '../../media/fmp4.ts';
-import { MpegTsMuxer } from '../../media/mpegts.ts';
-import type { EncodedVideoFrame, H264Track } from '../../media/types.ts';
+import { audioFragment, FMP4_TIMESCALE, fragment, initSegment, type Fmp4AudioSample, type Fmp4Sample } from '../../media/fmp4.ts';
+import { contiguousAudioRuns, MpegTsMuxer } from '../../media/mpegts.ts';
+import type { AudioTrack, EncodedVideoFrame, FrameUnit, H264Track } from '../../media/types.ts';
 import { FrameTimeline, type TimedFrame } from './timeline.ts';
+import { audioFrameMs } from '../core/audio-interleave.ts';
+import type { AudioUnit } from '../../adapters/types.ts';
 
 /** HLS in MPEG-TS segments, or LL-HLS in fMP4 (CMAF) segments made of parts. */
 export type HlsContainer = 'ts' | 'fmp4';
@@ -56,6 +58,8 @@ export const LATE_READER_SEGMENTS = 2;
 const MAX_SEGMENT_TARGETS = 4;
 /** A keyframe this many frame intervals before the target duration still ends the segment. */
 const KEYFRAME_SLACK_FRAMES = 1.5;
+/** AAC frames at most in one PES packet (about 0.2 s at 48 kHz). */
+const AUDIO_FRAMES_PER_PES = 10;
 
 /**
  * Packages encoded frames into HLS segments (and LL-HLS parts) in memory, from the relay's own clock: segments start at
@@ -77,7 +81,14 @@ export class HlsPackager {
   maxSegmentSeconds = 0;
 
   private readonly timeline: FrameTimeline;
-  private readonly ts = new MpegTsMuxer();
+  private ts = new MpegTsMuxer();
+  /** The camera's AAC track, once it sent sound, and its frames waiting for the next picture. */
+  private audioTrack: AudioTrack | undefined;
+  /** fMP4: the video track and the sound its init segment describes; the sound of the part being filled. */
+  private videoTrack: H264Track | undefined;
+  private initAudio: AudioTrack | undefined;
+  private partAudio: Fmp4AudioSample[] = [];
+  private audioQueue: Array<{ unit: FrameUnit; time: number }> = [];
   private readonly listeners = new Set<() => void>();
   private init: HlsInit | undefined;
   private trackCount = 0;
@@ -122,6 +133,19 @@ export class HlsPackager {
     this.pending = timed;
   }
 
+  /**
+   * Takes the next AAC frame of the camera (already in time order with the pictures, see AudioInterleaver); it goes
+   * into the segment (or part) with the next picture. Sound before the first picture is left out.
+   */
+  pushAudio(unit: FrameUnit): void {
+    if (unit.track.kind !== 'audio' || unit.track.codec !== 'aac' || !unit.track.config) return;
+    // Known before the first picture, the sound is in the first segment's program already.
+    this.audioTrack = unit.track;
+    const time = this.timeline.toTimeline(unit.pts);
+    if (time === undefined || !this.open) return;
+    this.audioQueue.push({ unit, time });
+  }
+
   /** The track being packaged, its init segment (fMP4), for the playlist's EXT-X-MAP. */
   get currentInit(): HlsInit | undefined {
     return this.init;
@@ -142,15 +166,32 @@ export class HlsPackager {
       this.nextSequence = this.open.sequence;
       if (this.open.discontinuity) this.discontinuities--;
     }
-    this.trackCount++;
-    if (this.options.container === 'fmp4') {
-      this.init = { name: `${this.prefix}${this.runId}-init${this.trackCount}.mp4`, data: initSegment(track) };
-    }
+    this.videoTrack = track;
+    this.newInit();
     if (restart) this.discontinuities++;
+    if (this.audioTrack && this.ts.audio !== this.audioTrack) this.ts = new MpegTsMuxer(this.audioTrack);
     this.openSegment(restart);
   }
 
+  /** fMP4: an init segment for the video track and the sound known now. */
+  private newInit(): void {
+    this.trackCount++;
+    if (this.options.container !== 'fmp4' || !this.videoTrack) return;
+    this.initAudio = this.audioTrack;
+    this.init = { name: `${this.prefix}${this.runId}-init${this.trackCount}.mp4`, data: initSegment(this.videoTrack, this.audioTrack) };
+  }
+
   private openSegment(discontinuity: boolean): void {
+    // Sound that starts (or changes) mid-track changes the program: players take that only at a discontinuity.
+    if (!discontinuity && this.options.container === 'ts' && this.audioTrack && this.ts.audio !== this.audioTrack) {
+      this.ts = new MpegTsMuxer(this.audioTrack);
+      this.discontinuities++;
+      discontinuity = true;
+    } else if (!discontinuity && this.options.container === 'fmp4' && this.audioTrack !== this.initAudio) {
+      this.newInit();
+      this.discontinuities++;
+      discontinuity = true;
+    }
     const sequence = this.nextSequence++;
     const extension = this.options.container === 'ts' ? 'ts' : 'm4s';
     this.open = {
@@ -168,6 +209,7 @@ export class HlsPackager {
     this.segmentChunks = this.options.container === 'ts' ? [this.ts.tables()] : [];
     this.segmentHasMedia = false;
     this.partSamples = [];
+    this.partAudio = [];
     this.partDurationTicks = 0;
   }
 
@@ -184,6 +226,8 @@ export class HlsPackager {
     const onBoundary = sinceTrackStart >= this.nextBoundary - slack || elapsed >= target - slack;
     const due = (frame.keyframe && onBoundary) || elapsed >= target * MAX_SEGMENT_TARGETS;
     if (this.segmentHasMedia && due) {
+      // The sound that ends before the new segment's first picture stays in the segment before.
+      this.flushAudio(timed.dts);
       this.closeSegment();
       this.openSegment(false);
     }
@@ -196,11 +240,13 @@ export class HlsPackager {
     current.duration = (timed.dts + durationMs - this.segmentStartDts) / 1000;
     current.frames++;
     if (this.options.container === 'ts') {
+      this.flushAudio();
       this.segmentChunks.push(this.ts.accessUnit(frame, timed.pts, timed.dts));
       return;
     }
     const duration = Math.round(durationMs * (FMP4_TIMESCALE / 1000));
     if (this.partSamples.length > 0 && this.partDurationTicks + duration > this.options.partSeconds * FMP4_TIMESCALE) this.closePart();
+    this.flushAudio();
     this.partSamples.push({
       nalus: frame.data,
       dts: Math.round(timed.dts * (FMP4_TIMESCALE / 1000)),
@@ -211,17 +257,38 @@ export class HlsPackager {
     this.partDurationTicks += duration;
   }
 
+  /** The queued sound as PES packets of back-to-back frames, each run at its first frame's time. */
+  private flushAudio(endingBy = Infinity): void {
+    let count = 0;
+    while (count < this.audioQueue.length && this.audioQueue[count]!.time + audioFrameMs(this.audioQueue[count]!.unit as AudioUnit) <= endingBy) count++;
+    if (count === 0) return;
+    if (this.options.container === 'fmp4') {
+      const rate = this.initAudio?.sampleRate ?? 0;
+      for (const { unit, time } of this.audioQueue.splice(0, count)) {
+        if (unit.track === this.initAudio) this.partAudio.push({ data: unit.data, dts: Math.round((time * rate) / 1000), duration: 1024 });
+      }
+      return;
+    }
+    const out = this.audioQueue.splice(0, count).filter(({ unit }) => unit.track === this.ts.audio);
+    const times = new Map(out.map(({ unit, time }) => [unit, time]));
+    for (const run of contiguousAudioRuns(out.map(({ unit }) => unit), AUDIO_FRAMES_PER_PES)) {
+      this.segmentChunks.push(this.ts.audioFrames(run, times.get(run[0]!)!));
+    }
+  }
+
   private closePart(): void {
     const open = this.open!;
     if (this.partSamples.length === 0) return;
     open.parts.push({
       name: `${this.prefix}${this.runId}-${open.sequence}.${open.parts.length}.m4s`,
       duration: this.partDurationTicks / FMP4_TIMESCALE,
-      data: fragment(this.fragmentSequence++, this.partSamples),
+      data: this.partAudio.length === 0 ? fragment(this.fragmentSequence++, this.partSamples)
+        : Buffer.concat([fragment(this.fragmentSequence++, this.partSamples), audioFragment(this.fragmentSequence++, this.partAudio)]),
       independent: this.partSamples[0]!.keyframe,
       createdAt: Date.now(),
     });
     this.partSamples = [];
+    this.partAudio = [];
     this.partDurationTicks = 0;
     this.changed();
   }

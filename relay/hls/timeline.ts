@@ -28,6 +28,11 @@ export class FrameTimeline {
 
   constructor(private readonly maxStepMs = Number.POSITIVE_INFINITY) {}
 
+  /** Where a camera time lands on this timeline now (the current track's offset); undefined before the first track. */
+  toTimeline(cameraMs: number): number | undefined {
+    return this.track ? cameraMs + this.offset : undefined;
+  }
+
   place(frame: EncodedVideoFrame): TimedFrame | undefined {
     if (!Number.isFinite(frame.dts) || !Number.isFinite(frame.pts)) return undefined;
     if (frame.track !== this.track) {

@@ -9,6 +9,11 @@ import type { Viewer } from '../core/viewer.ts';
 import { FanoutOutput } from './fanout-output.ts';
 import { KeptGroup } from '../core/kept-group.ts';
 import { serveLiveViewer } from './output.ts';
+import type { AacAudio } from '../encoders/aac-audio.ts';
+import type { AudioUnit } from '../../adapters/types.ts';
+import type { AudioTrack } from '../../media/types.ts';
+import { flvAacSequenceHeader, flvAacTag } from '../../media/flv/audio.ts';
+import { AudioInterleaver } from '../core/audio-interleave.ts';
 
 /** Kept tags older than this (no frame since) are the past, not live video: a new consumer waits for fresh ones. */
 const STALE_GOP_MS = 3000;
@@ -28,8 +33,17 @@ export class FlvOutput extends FanoutOutput {
   private timeBase: number | undefined;
   private lastFrameAt = -Infinity;
   private unsubscribe: (() => void) | undefined;
+  private unsubscribeAudio: (() => void) | undefined;
+  private audioTrack: AudioTrack | undefined;
+  /** The AAC sequence header of the current audio track. */
+  private audioHeader: Buffer | undefined;
+  private readonly interleaver = new AudioInterleaver((unit) => this.writeAudio(unit));
+  /** Audio tags written, for /stat.json. */
+  audioFramesOut = 0;
+  private lastAudioAt = -Infinity;
 
-  constructor(config: StreamConfig, feed: Feed, override readonly video: SharedEncoder) {
+  /** `audio`: the camera's sound as AAC, for a stream with `Audio yes`. */
+  constructor(config: StreamConfig, feed: Feed, override readonly video: SharedEncoder, private readonly audio?: AacAudio) {
     super(config, feed, video);
   }
 
@@ -39,6 +53,7 @@ export class FlvOutput extends FanoutOutput {
 
   start(): void {
     this.unsubscribe ??= this.video.subscribe((frame) => this.onFrame(frame));
+    this.unsubscribeAudio ??= this.audio?.subscribe((unit) => this.interleaver.audio(unit));
     for (const frame of this.video.groupOfPictures) this.onFrame(frame);
   }
 
@@ -50,6 +65,8 @@ export class FlvOutput extends FanoutOutput {
   protected stop(): void {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+    this.unsubscribeAudio?.();
+    this.unsubscribeAudio = undefined;
   }
 
   protected join(viewer: Viewer): void {
@@ -70,8 +87,12 @@ export class FlvOutput extends FanoutOutput {
 
   private sendStart(viewer: Viewer): number {
     const before = viewer.bytesSent;
-    viewer.sendRequired(flvHeader());
+    // The header announces sound only where the camera has it: a player told of a track that never comes waits for it.
+    // A camera whose sound stopped is announced silent to newcomers: MSE players stall on a track that gets no data.
+    const sound = this.audioHeader !== undefined && performance.now() - this.lastAudioAt < STALE_GOP_MS;
+    viewer.sendRequired(flvHeader(sound));
     viewer.sendRequired(this.sequenceHeader!);
+    if (sound) viewer.sendRequired(this.audioHeader!);
     for (const tag of this.gop.frames) viewer.sendRequired(tag);
     return viewer.bytesSent - before;
   }
@@ -80,15 +101,33 @@ export class FlvOutput extends FanoutOutput {
     this.timeBase ??= frame.dts;
     this.lastFrameAt = performance.now();
     const time = frame.dts - this.timeBase;
+    this.interleaver.video(frame.dts);
     if (frame.track !== this.track) {
       if (!frame.keyframe) return;
       this.track = frame.track;
-      this.sequenceHeader = Buffer.concat([flvMetadata(frame.track, this.video.settings.frameRate, time), flvSequenceHeader(frame.track, time)]);
+      this.sequenceHeader = Buffer.concat([flvMetadata(frame.track, this.video.settings.frameRate, time, this.audioTrack), flvSequenceHeader(frame.track, time)]);
       this.fanout.broadcastRequired(this.sequenceHeader);
     }
     const tag = flvVideoTag(frame, time);
     this.gop.add(tag, frame.keyframe, tag.length);
     this.fanout.broadcast(tag, frame.keyframe);
     if (frame.keyframe) for (const viewer of this.fanout.waitingViewers) this.fanout.start(viewer, this.sendStart(viewer));
+  }
+
+  /** One AAC frame as a tag, in time order with the video; sound from before the stream's first picture is dropped. */
+  private writeAudio(unit: AudioUnit): void {
+    if (this.timeBase === undefined || unit.dts < this.timeBase) return;
+    const time = unit.dts - this.timeBase;
+    if (unit.track !== this.audioTrack) {
+      if (!unit.track.config) return;
+      this.audioTrack = unit.track;
+      this.audioHeader = flvAacSequenceHeader(unit.track, time);
+      this.fanout.broadcastRequired(this.audioHeader);
+    }
+    const tag = flvAacTag(unit, time);
+    this.gop.add(tag, false, tag.length);
+    this.fanout.broadcast(tag, false);
+    this.audioFramesOut++;
+    this.lastAudioAt = performance.now();
   }
 }

@@ -10,6 +10,9 @@ import { HlsPackager, LATE_READER_SEGMENTS } from '../hls/packager.ts';
 import { renderLowLatencyPlaylist, renderPlaylist, targetDuration } from '../hls/playlist.ts';
 import { HlsSessions, SESSION_PARAMETER } from '../hls/sessions.ts';
 import type { OutputStats, StreamOutput } from './output.ts';
+import type { AacAudio } from '../encoders/aac-audio.ts';
+import { AudioInterleaver } from '../core/audio-interleave.ts';
+import type { EncodedVideoFrame } from '../../media/types.ts';
 
 /** LL-HLS part target, seconds (the spec's advice is 0.2 to 0.5 s; parts end before they pass it). */
 export const PART_SECONDS = 0.3;
@@ -41,6 +44,8 @@ export class HlsOutput implements StreamOutput {
   private readonly sessions: HlsSessions;
   private readonly held = new HeldRequests(MAX_HELD_REQUESTS, MAX_HELD_PER_ADDRESS);
   private unsubscribe: (() => void) | undefined;
+  private unsubscribeAudio: (() => void) | undefined;
+  private readonly interleaver = new AudioInterleaver((unit) => this.packager.pushAudio(unit));
   private rendered: { version: number; body: Buffer | undefined } | undefined;
 
   constructor(
@@ -48,6 +53,8 @@ export class HlsOutput implements StreamOutput {
     readonly feed: Feed,
     /** The camera's shared encoder at this stream's video settings. */
     readonly video: SharedEncoder,
+    /** The camera's sound as AAC, for a stream with `Audio yes`. */
+    private readonly audio?: AacAudio,
   ) {
     this.resourcePrefix = hlsSegmentPrefix(config.name);
     const container = config.lowLatency ? 'fmp4' : 'ts';
@@ -57,6 +64,12 @@ export class HlsOutput implements StreamOutput {
     );
     this.packager.onChange(() => this.held.check());
     this.sessions = new HlsSessions(this.clientWindowMs, MAX_SESSIONS_PER_ADDRESS, () => this.video.acquire());
+  }
+
+  /** A picture goes in after the sound up to its time, so each segment holds both for the same span. */
+  private onFrame(frame: EncodedVideoFrame): void {
+    this.interleaver.video(frame.dts);
+    this.packager.push(frame);
   }
 
   get viewerCount(): number {
@@ -76,7 +89,8 @@ export class HlsOutput implements StreamOutput {
   start(): void {
     for (const frame of this.video.groupOfPictures) this.packager.push(frame);
     // An always-on camera's encoder runs by itself; an on-demand one runs while sessions or waiting requests hold it.
-    this.unsubscribe = this.video.subscribe((frame) => this.packager.push(frame));
+    this.unsubscribe = this.video.subscribe((frame) => this.onFrame(frame));
+    this.unsubscribeAudio = this.audio?.subscribe((unit) => this.interleaver.audio(unit));
   }
 
   stats(): OutputStats {
@@ -128,6 +142,8 @@ export class HlsOutput implements StreamOutput {
     this.held.close();
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+    this.unsubscribeAudio?.();
+    this.unsubscribeAudio = undefined;
     this.sessions.close();
   }
 

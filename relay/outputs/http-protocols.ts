@@ -9,14 +9,14 @@ import type { OutputProtocol } from './registry.ts';
 export const flvProtocol: OutputProtocol = {
   name: 'flv',
   formats: ['flv'],
-  mount: (stream, media) => new FlvOutput(stream, media.feed, media.encoder(encoderSettings(stream))),
+  mount: (stream, media) => new FlvOutput(stream, media.feed, media.encoder(encoderSettings(stream)), stream.audio ? media.audio() : undefined),
 };
 
 /** HLS and LL-HLS (`Format hls`, `LowLatency yes`): segments and parts packaged in the relay. */
 export const hlsProtocol: OutputProtocol = {
   name: 'hls',
   formats: ['hls'],
-  mount: (stream, media) => new HlsOutput(stream, media.feed, media.encoder(encoderSettings(stream))),
+  mount: (stream, media) => new HlsOutput(stream, media.feed, media.encoder(encoderSettings(stream)), stream.audio ? media.audio() : undefined),
 };
 
 /** MJPEG (`Format mpjpeg`): the camera's JPEG view as multipart/x-mixed-replace. */

@@ -5,6 +5,7 @@ import type { Feed } from '../core/feed.ts';
 import type { EdgeConsumer, EdgeStreamStats } from '../core/edge.ts';
 import type { EncoderSettings } from '../encoders/ffmpeg-args.ts';
 import type { JpegView } from '../encoders/jpeg-view.ts';
+import type { AacAudio } from '../encoders/aac-audio.ts';
 import type { SharedEncoder } from '../encoders/shared-encoder.ts';
 import type { StreamOutput } from './output.ts';
 
@@ -15,6 +16,8 @@ export interface CameraMedia {
   encoder(settings: EncoderSettings): SharedEncoder;
   /** The camera as JPEGs: its own, or decoded once from its video while a JPEG consumer watches. */
   jpegView(): JpegView;
+  /** The camera's sound as AAC (one per camera, copied or converted), for streams with `Audio yes`. */
+  audio(): AacAudio;
 }
 
 /** One stream served by a protocol beside its own format (an RTSP mount), as admission and status count it. */

@@ -1,6 +1,7 @@
 import type PQueue from 'p-queue';
 import type { EncoderSettings } from '../encoders/ffmpeg-args.ts';
 import type { JpegView } from '../encoders/jpeg-view.ts';
+import type { AacAudio } from '../encoders/aac-audio.ts';
 import type { SharedEncoder } from '../encoders/shared-encoder.ts';
 import type { EncodedVideoSource } from '../../media/types.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -22,6 +23,8 @@ export interface CameraPartFactory {
   /** A shared encoder of the camera at `settings`; `id` names it in logs and on /stat.html. */
   encoder(id: string, settings: EncoderSettings, feed: Feed, env: PartEnv): SharedEncoder;
   jpegView(feed: Feed, env: PartEnv): JpegView;
+  /** The camera's sound as AAC (copied, or converted by one ffmpeg); `id` names it on /stat.html. */
+  audio(id: string, feed: Feed, env: PartEnv): AacAudio;
   /** A key equal for equal settings: one encoder serves every user of a setting. */
   settingsKey(settings: EncoderSettings): string;
 }
@@ -39,6 +42,7 @@ export interface EncoderEntry {
  */
 export class CameraParts {
   private jpeg: JpegView | undefined;
+  private sound: { audio: AacAudio; users: Set<string> } | undefined;
   private readonly own = new Map<string, EncoderEntry>();
   private closed: Promise<void> | undefined;
 
@@ -87,6 +91,29 @@ export class CameraParts {
       this.all.delete(key);
       await entry.encoder.close();
     }
+    if (this.sound?.users.delete(user) && this.sound.users.size === 0) {
+      const { audio } = this.sound;
+      this.sound = undefined;
+      await audio.close();
+    }
+  }
+
+  /** The camera's sound as AAC, one for every stream that carries it; `user` holds it until release(user). */
+  audio(user: string): AacAudio {
+    if (this.closed) throw new Error(`camera ${this.name} is closed`);
+    if (!this.sound) {
+      const id = `${this.nextId()} audio`;
+      const audio = this.factory.audio(id, this.feed, { ...this.env, log: this.env.log.child(`audio ${id}`) });
+      this.sound = { audio, users: new Set() };
+      audio.start();
+    }
+    this.sound.users.add(user);
+    return this.sound.audio;
+  }
+
+  /** The camera's sound part and who uses it, while any stream carries sound. */
+  get audioPart(): { readonly audio: AacAudio; readonly users: ReadonlySet<string> } | undefined {
+    return this.sound;
   }
 
   /** The camera as JPEGs: its own, or decoded once from its video while an MJPEG, JPEG or RTSP consumer watches. */
@@ -103,6 +130,7 @@ export class CameraParts {
   close(): Promise<void> {
     this.closed ??= (async () => {
       await this.jpeg?.close();
+      await this.sound?.audio.close();
       const entries = [...this.own];
       this.own.clear();
       for (const [key] of entries) this.all.delete(key);

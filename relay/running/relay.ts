@@ -9,6 +9,7 @@ import type { FfmpegInfo } from '../encoders/ffmpeg-locate.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { EventSink } from '../../lib/event-bus.ts';
 import type { SharedEncoder } from '../encoders/shared-encoder.ts';
+import type { AacAudio } from '../encoders/aac-audio.ts';
 import type { EncodedVideoSource } from '../../media/types.ts';
 import type { EncoderSettings } from '../encoders/ffmpeg-args.ts';
 import type { StreamOutput } from '../outputs/output.ts';
@@ -216,6 +217,11 @@ export class Relay {
   }
 
 
+  /** Each camera's sound part (copy or converter) and the streams that carry it, for status. */
+  audioParts(): Array<{ readonly camera: string; readonly audio: AacAudio; readonly users: ReadonlySet<string> }> {
+    return [...this.cameras.values()].flatMap((camera) => (camera.audioPart ? [{ camera: camera.name, ...camera.audioPart }] : []));
+  }
+
   /** Drops `user` from every encoder it used but `keep`; an encoder nobody uses any more is closed. */
   async releaseEncoder(user: string, keep?: EncodedVideoSource): Promise<void> {
     for (const camera of this.cameras.values()) await camera.release(user, keep);
@@ -345,5 +351,5 @@ export class Relay {
 
 /** What a stream (and its protocol mounts) may take from its camera, held in the stream's name. */
 function mediaFor(camera: CameraParts, stream: string): CameraMedia {
-  return { feed: camera.feed, encoder: (settings) => camera.encoder(settings, stream), jpegView: () => camera.jpegView() };
+  return { feed: camera.feed, encoder: (settings) => camera.encoder(settings, stream), jpegView: () => camera.jpegView(), audio: () => camera.audio(stream) };
 }

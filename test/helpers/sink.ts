@@ -1,4 +1,4 @@
-import type { AdapterSink, Frame } from '../../adapters/types.ts';
+import type { AdapterSink, AudioUnit, Frame } from '../../adapters/types.ts';
 import { toAnnexB } from '../../media/h264/annexb.ts';
 
 /** A frame's payload as one buffer, as a file holds it: an H.264 frame's NAL units in Annex B (4-byte start codes). */
@@ -11,6 +11,7 @@ export function payloadBytes(frame: Frame): Buffer {
 export class RecordingSink implements AdapterSink {
   readonly controller = new AbortController();
   readonly frames: Frame[] = [];
+  readonly audio: AudioUnit[] = [];
   readonly logs: string[] = [];
   connectedAt: number | undefined;
   private waiters: Array<{ count: number; resolve: () => void }> = [];
@@ -26,6 +27,10 @@ export class RecordingSink implements AdapterSink {
       waiter.resolve();
       return false;
     });
+  }
+
+  onAudio(unit: AudioUnit): void {
+    this.audio.push(unit);
   }
 
   onConnected(): void {

@@ -17,6 +17,7 @@ const stream: StreamConfig = {
   rtsp: true,
   webSocket: true,
   webrtc: false,
+  audio: true,
 };
 // Frames go in as Matroska with their source timestamps: no wall-clock stamping, whatever the camera's codec.
 const input = ['-hide_banner', '-nostats', '-loglevel', 'error', '-fflags', '+nobuffer', '-probesize', '32768', '-analyzeduration', '0',

@@ -219,8 +219,10 @@ t.test('the example config runs one encoder for test.flv and test.m3u8', async (
   await waitFor(() => flv.bytes > 10_000, 10_000, 'FLV bytes');
   const ffmpegs = childFfmpegs(relay.child.pid!);
   t.equal(ffmpegs.filter((cmd) => cmd.includes('libx264')).length, 1, `one encoder:\n${ffmpegs.join('\n')}`);
-  const stat = (await (await fetch(`${base}/stat.json`)).json()) as { encoders: Array<{ streams: string[] }> };
-  t.same(stat.encoders.map((encoder) => encoder.streams), [['test.flv', 'test.m3u8']], '/stat.json: the two streams share it');
+  const stat = (await (await fetch(`${base}/stat.json`)).json()) as { encoders: Array<{ kind: string; codec: string; streams: string[] }> };
+  t.same(stat.encoders.filter((encoder) => encoder.kind === 'video').map((encoder) => encoder.streams), [['test.flv', 'test.m3u8']], '/stat.json: the two streams share it');
+  // The example camera's tone is AAC already: one sound part, copied, for both streams.
+  t.same(stat.encoders.filter((encoder) => encoder.kind === 'audio').map((encoder) => [encoder.codec, encoder.streams]), [['copy', ['test.flv', 'test.m3u8']]]);
   relay.child.kill('SIGTERM');
   t.equal(await relay.exited, 0);
 });

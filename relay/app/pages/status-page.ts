@@ -51,7 +51,8 @@ function cameraRow(camera: CameraStatus): Markup {
   return html`<tr data-key="camera/${camera.name}">
 <td>${camera.name}</td><td>${camera.kind}</td><td>${camera.host}</td>
 <td>${live('stateText', camera.stateText, 'text', 'span')}
- <small>${live('push.summary', camera.push?.summary ?? null, 'note')}</small></td>
+ <small>${live('push.summary', camera.push?.summary ?? null, 'note')}</small>
+ <small>${live('audio.summary', camera.audio?.summary ?? null, 'note')}</small></td>
 <td>${live('liveSince', camera.liveSince, 'time')}</td>
 <td>${live('reconnects', camera.reconnects, 'count')}</td>
 <td>${live('inputFps', camera.inputFps, 'rate')}</td>

@@ -34,9 +34,10 @@ t.test('a well-behaved server: frames flow, unknown interleaved channels are ign
     return undefined;
   });
   await sink.waitForFrames(12, 5_000);
-  t.same(server.methods().slice(0, 4), ['OPTIONS', 'DESCRIBE', 'SETUP', 'PLAY']);
-  t.equal(server.requests[2]!.uri, `${server.url}/trackID=1`, 'SETUP goes to the video track, not the audio one');
-  t.equal(server.requests[3]!.headers.get('Session'), '12345678', 'PLAY carries the session id without its timeout');
+  t.same(server.methods().slice(0, 5), ['OPTIONS', 'DESCRIBE', 'SETUP', 'SETUP', 'PLAY'], 'the video track, then the (PCMU) audio track');
+  t.equal(server.requests[2]!.uri, `${server.url}/trackID=1`, 'the first SETUP goes to the video track, not the audio one');
+  t.equal(server.requests[3]!.uri, `${server.url}/trackID=9`, 'the second to the audio track');
+  t.equal(server.requests[4]!.headers.get('Session'), '12345678', 'PLAY carries the session id without its timeout');
   t.ok(sink.frames[0]!.keyframe, 'the first frame is the IDR');
   t.same(sink.frames.slice(0, 3).map((frame) => frame.timestamp), [0, 100, 200], 'timestamps from the 90 kHz clock');
   t.equal(server.connections.length, 1);
@@ -185,7 +186,7 @@ t.test('UDP: datagrams from any host but the camera are ignored, and receiver re
   const { sink, server } = await start(t, (request) => {
     if (request.method === 'SETUP') {
       const ports = /client_port=(\d+)-(\d+)/.exec(request.headers.get('Transport') ?? '');
-      clientRtpPort = Number(ports?.[1]);
+      clientRtpPort ||= Number(ports?.[1]); // the video track's (the first SETUP), not the audio track's
       const serverPorts = `${rtpOut.address().port}-${rtcpIn.address().port}`;
       return { status: 200, headers: [['Transport', `RTP/AVP;unicast;client_port=${ports?.[1]}-${ports?.[2]};server_port=${serverPorts}`], ['Session', 'udp1']] };
     }
@@ -212,3 +213,42 @@ t.test('UDP: datagrams from any host but the camera are ignored, and receiver re
 function bindUdp(socket: dgram.Socket, address: string): Promise<void> {
   return new Promise((resolve) => socket.bind(0, address, () => resolve()));
 }
+
+/** Video and PCMA audio, as an IP camera with a microphone describes them. */
+const AUDIO_SDP = 'v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=fake\r\nt=0 0\r\na=control:*\r\n'
+  + 'm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\na=control:trackID=1\r\n'
+  + 'm=audio 0 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=control:trackID=2\r\n';
+
+/** Answers DESCRIBE with AUDIO_SDP and the audio SETUP with channels 2-3; `play` runs once PLAY is answered. */
+function audioCamera(play: (connection: Parameters<Handler>[1]) => void = () => {}): Handler {
+  return (request, connection) => {
+    if (request.method === 'DESCRIBE') return { status: 200, body: AUDIO_SDP };
+    if (request.method === 'SETUP' && request.uri.endsWith('trackID=2')) {
+      return { status: 200, headers: [['Transport', 'RTP/AVP/TCP;unicast;interleaved=2-3'], ['Session', '12345678;timeout=60']] };
+    }
+    if (request.method === 'PLAY') setTimeout(() => play(connection), 50);
+    return undefined;
+  };
+}
+
+t.test('audio announced in the SDP but never sent: both tracks set up, the picture plays, no sound', async (t) => {
+  const { sink, server } = await start(t, audioCamera());
+  await sink.waitForFrames(12, 5_000);
+  t.same(server.methods().slice(0, 5), ['OPTIONS', 'DESCRIBE', 'SETUP', 'SETUP', 'PLAY']);
+  t.match(server.requests[3]!.uri, /\/trackID=2$/, 'the second SETUP is the audio track\'s');
+  t.equal(server.requests[3]!.headers.get('Session'), '12345678', 'in the same session');
+  t.match(server.requests[3]!.headers.get('Transport'), /interleaved=2-3/);
+  t.same(sink.audio, []);
+  t.ok(sink.logs.some((line) => /with PCMA audio/.test(line)), 'the log says the camera has sound');
+});
+
+t.test('audio sent on its channel: PCMA frames on the session\'s clock beside the picture', async (t) => {
+  const { sink } = await start(t, audioCamera((connection) => {
+    for (let i = 0; i < 10; i++) connection.write(frameInterleaved(2, rtpBytes({ payloadType: 8, sequence: i, timestamp: i * 160 }, Buffer.alloc(160, 0xd5))));
+  }));
+  await sink.waitForFrames(12, 5_000);
+  t.equal(sink.audio.length, 10);
+  t.match(sink.audio[0]!.track, { codec: 'pcma', sampleRate: 8000, channels: 1 });
+  t.same(sink.audio.slice(1).map((unit, i) => Math.round(unit.pts - sink.audio[i]!.pts)), Array(9).fill(20), '20 ms apart by their RTP times');
+  t.ok(Math.abs(sink.audio[0]!.pts - sink.frames[0]!.timestamp) < 500, 'on the picture\'s clock');
+});

@@ -2,7 +2,8 @@
 """A GStreamer RTSP server for the adapter's tests: one test-pattern stream at /cam, on a port the OS picks.
 
 Usage: gst-rtsp-server.py h264|jpeg [fps]. Credentials come from RTSP_TEST_USER / RTSP_TEST_PASSWORD and
-RTSP_TEST_AUTH (basic or digest); RTSP_TEST_PATTERN sets the videotestsrc properties (default "pattern=ball"). Prints "port N" once listening and "client-connected" per RTSP connection;
+RTSP_TEST_AUTH (basic or digest); RTSP_TEST_PATTERN sets the videotestsrc properties (default "pattern=ball");
+RTSP_TEST_AUDIO adds a 1 kHz audiotestsrc tone track (aac, pcma, pcmu or opus). Prints "port N" once listening and "client-connected" per RTSP connection;
 exits when stdin closes, so a crashed test never leaves it running.
 """
 import os
@@ -21,6 +22,13 @@ ENCODERS = {
     'jpeg': 'jpegenc quality=60 ! rtpjpegpay name=pay0 pt=26',
 }
 
+AUDIO = {
+    'aac': 'audio/x-raw,rate=48000,channels=1 ! avenc_aac ! rtpmp4gpay name=pay1 pt=97',
+    'pcma': 'audio/x-raw,rate=8000,channels=1 ! alawenc ! rtppcmapay name=pay1',
+    'pcmu': 'audio/x-raw,rate=8000,channels=1 ! mulawenc ! rtppcmupay name=pay1',
+    'opus': 'audio/x-raw,rate=48000,channels=2 ! opusenc ! rtpopuspay name=pay1 pt=98',
+}
+
 
 def main() -> None:
     codec = sys.argv[1] if len(sys.argv) > 1 else 'h264'
@@ -29,7 +37,11 @@ def main() -> None:
     encoder = ENCODERS[codec].format(key=fps)
     pattern = os.environ.get('RTSP_TEST_PATTERN', 'pattern=ball')
     launch = (f'( videotestsrc is-live=true {pattern} ! video/x-raw,format=I420,width=320,height=240,framerate={fps}/1 '
-              f'! {encoder} )')
+              f'! {encoder}')
+    audio = os.environ.get('RTSP_TEST_AUDIO')
+    if audio:
+        launch += f' audiotestsrc is-live=true freq=1000 volume=0.5 ! audioconvert ! audioresample ! {AUDIO[audio]}'
+    launch += ' )'
     server = GstRtspServer.RTSPServer()
     server.set_address('127.0.0.1')
     server.set_service('0')

@@ -12,6 +12,8 @@ export interface GstServerOptions {
   readonly auth?: { readonly scheme: 'basic' | 'digest'; readonly username: string; readonly password: string };
   /** videotestsrc properties of the served pattern, e.g. `pattern=smpte horizontal-speed=4`; default `pattern=ball`. */
   readonly pattern?: string;
+  /** A 1 kHz tone beside the picture, in this codec. */
+  readonly audio?: 'aac' | 'pcma' | 'pcmu' | 'opus';
 }
 
 /** A GStreamer RTSP server child process serving a test pattern at /cam on a port of its own choosing. */
@@ -27,6 +29,7 @@ export class GstRtspServer {
   static start(options: GstServerOptions, timeoutMs = 10_000): Promise<GstRtspServer> {
     const env: NodeJS.ProcessEnv = { ...process.env };
     if (options.pattern) env.RTSP_TEST_PATTERN = options.pattern;
+    if (options.audio) env.RTSP_TEST_AUDIO = options.audio;
     if (options.auth) {
       env.RTSP_TEST_USER = options.auth.username;
       env.RTSP_TEST_PASSWORD = options.auth.password;

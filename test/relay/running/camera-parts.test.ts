@@ -6,6 +6,7 @@ import { silentLogger } from '../../../lib/log.ts';
 import { ProcessSlots } from '../../../lib/process-slots.ts';
 import type { Feed } from '../../../relay/core/feed.ts';
 import type { EncoderSettings } from '../../../relay/encoders/ffmpeg-args.ts';
+import type { AacAudio } from '../../../relay/encoders/aac-audio.ts';
 import type { JpegView } from '../../../relay/encoders/jpeg-view.ts';
 import type { SharedEncoder } from '../../../relay/encoders/shared-encoder.ts';
 import { CameraParts, type CameraPartFactory, type EncoderEntry } from '../../../relay/running/camera-parts.ts';
@@ -24,6 +25,7 @@ function fixture() {
   const factory: CameraPartFactory = {
     encoder: (id) => ({ id, ...part(`encoder ${id}`) }) as unknown as SharedEncoder,
     jpegView: () => part('jpeg') as unknown as JpegView,
+    audio: (id) => ({ id, ...part(`audio ${id}`) }) as unknown as AacAudio,
     settingsKey: (value) => String(value.bitRateKbps),
   };
   const feed = { camera: { name: 'cam' }, close: async () => events.push('close feed') } as unknown as Feed;
@@ -57,4 +59,16 @@ t.test('close goes down to the JPEG view and the encoders, then the feed, once h
   t.same(events.filter((event) => event.startsWith('close')), ['close jpeg', 'close encoder cam#1', 'close feed']);
   t.equal(all.size, 0, 'the relay\'s list of encoders follows');
   t.throws(() => camera.encoder(settings(300), 'late.flv'), /camera cam is closed/, 'nothing new is built on a closed camera');
+});
+
+t.test('one sound part per camera, shared by the streams that carry sound, closed with the last of them', async (t) => {
+  const { camera, events } = fixture();
+  const audio = camera.audio('a.flv');
+  t.equal(camera.audio('a.m3u8'), audio, 'one per camera');
+  t.same(events, ['start audio cam#1 audio']);
+  await camera.release('a.flv');
+  t.notOk(events.includes('close audio cam#1 audio'), 'still used by a.m3u8');
+  await camera.release('a.m3u8');
+  t.ok(events.includes('close audio cam#1 audio'), 'closed with its last user');
+  t.equal(camera.audioPart, undefined);
 });

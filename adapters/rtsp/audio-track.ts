@@ -1,0 +1,65 @@
+import { performance } from 'node:perf_hooks';
+import type { AudioUnit } from '../types.ts';
+import type { AudioDepacketizer } from '../../media/rtp/audio-depacketizer.ts';
+import { ReceiverReporter } from '../../media/rtp/rtcp.ts';
+import { parseRtpPacket, RtpReorderer, type RtpPacket } from '../../media/rtp/rtp.ts';
+import type { SdpMedia } from '../../media/rtsp/sdp.ts';
+import { SDP_AUDIO_ENCODINGS } from '../../media/rtsp/sdp-audio.ts';
+import type { SessionClock } from './track.ts';
+
+/** The first audio section in a codec the client reads; undefined (the camera is shown silent) if there is none. */
+export function pickAudioMedia(media: readonly SdpMedia[]): SdpMedia | undefined {
+  const names: readonly string[] = SDP_AUDIO_ENCODINGS;
+  return media.find((section) => section.type === 'audio' && section.encoding !== undefined && names.includes(section.encoding));
+}
+
+/**
+ * One received audio track: RTP packets in, audio frames out, counted for RTCP and put in order like video. Times are
+ * milliseconds from the track's first packet, anchored at its arrival on the same clock the video track uses.
+ */
+export class AudioReceiver {
+  private readonly reorderer = new RtpReorderer();
+  private readonly payloadType: number;
+  readonly reporter: ReceiverReporter;
+  private anchor: number | undefined;
+  strayPackets = 0;
+
+  constructor(media: SdpMedia, private readonly depacketizer: AudioDepacketizer, private readonly emit: (unit: AudioUnit) => void, private readonly session: SessionClock) {
+    this.payloadType = media.payloadTypes[0] ?? 0;
+    this.reporter = new ReceiverReporter(depacketizer.track.clockRate);
+  }
+
+  get codec(): string {
+    return this.depacketizer.track.codec;
+  }
+
+  onRtp(data: Buffer): void {
+    let packet: RtpPacket;
+    try {
+      packet = parseRtpPacket(data);
+    } catch {
+      this.strayPackets++;
+      return;
+    }
+    if (packet.payloadType !== this.payloadType) {
+      this.strayPackets++;
+      return;
+    }
+    const now = performance.now();
+    this.anchor ??= this.session.since(now);
+    this.reporter.onRtp(packet, now);
+    for (const item of this.reorderer.push(packet, now)) {
+      if ('lost' in item) {
+        this.depacketizer.markLoss();
+        continue;
+      }
+      for (const unit of this.depacketizer.push(item.packet)) {
+        this.emit({ track: unit.track, data: unit.data, keyframe: true, pts: this.anchor + unit.pts, dts: this.anchor + unit.dts });
+      }
+    }
+  }
+
+  onRtcp(data: Buffer): void {
+    this.reporter.onRtcp(data, performance.now());
+  }
+}
