@@ -3,6 +3,7 @@ import { createServer, request, type IncomingMessage, type Server, type ServerRe
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import S3rver from 's3rver';
 import { S3Client, PutObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 
@@ -82,6 +83,12 @@ export class TestS3Server {
   async list(prefix = ''): Promise<Array<{ key: string; size: number }>> {
     const answer = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix }));
     return (answer.Contents ?? []).map((object) => ({ key: object.Key ?? '', size: object.Size ?? 0 }));
+  }
+
+  /** Makes s3rver accept another access key and secret (it checks every request's signature). */
+  addCredentials(accessKey: string, secretKey: string): void {
+    const account = createRequire(import.meta.url)('s3rver/lib/models/account.js') as { DUMMY_ACCOUNT: { createKeyPair(id: string, secret: string): void } };
+    account.DUMMY_ACCOUNT.createKeyPair(accessKey, secretKey);
   }
 
   /** Applies `fault` to the next matching requests. */
