@@ -70,15 +70,26 @@ async function readBytes(object: S3Object, offset: number, length: number): Prom
  * fix it); ffprobe then reads the object's start (up to the end of `moov` and 1 MiB more) from its stdin.
  */
 export async function probeS3Object(object: S3Object, ffmpegPath: string): Promise<MediaInfo & { readonly probeEnd: number }> {
+  // An object's version is its ETag: a stream started by the API and its camera starting a moment later probe it once.
+  const version = `${object.store.name}\0${object.info.key}\0${object.info.etag ?? ''}\0${object.info.size}`;
+  const known = probed.get(version);
+  if (known && object.info.etag) return known;
   try {
     const order = await mp4BoxOrder((offset, length) => readBytes(object, offset, length), object.info.size);
     const probeEnd = Math.min(object.info.size, (order.kind === 'moov-first' ? order.moovEnd : 0) + PROBE_TAIL_BYTES);
     const output = await ffprobeStdin(readObject(object.store, object.info, { end: probeEnd }), ffmpegPath);
-    return { ...parseProbeOutput('ffmpeg', output), probeEnd };
+    const info = { ...parseProbeOutput('ffmpeg', output), probeEnd };
+    if (probed.size >= MAX_PROBED) probed.delete(probed.keys().next().value!);
+    probed.set(version, info);
+    return info;
   } catch (error) {
     throw asVodError(error);
   }
 }
+
+/** Probe results by object version (storage, key, ETag, size), oldest dropped first. */
+const probed = new Map<string, MediaInfo & { readonly probeEnd: number }>();
+const MAX_PROBED = 256;
 
 /** Runs ffprobe on bytes given on its stdin; resolves with its JSON output. */
 function ffprobeStdin(input: Readable, ffmpegPath: string): Promise<string> {

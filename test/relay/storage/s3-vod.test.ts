@@ -15,7 +15,7 @@ const ACCESS = 'AKIARELAYTEST0001';
 const SECRET = 'relay-test-secret-0f7c2b9e';
 const dir = await mkdtemp(join(tmpdir(), 'relay-s3-media-'));
 const h264 = ['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '10', '-bf', '0', '-pix_fmt', 'yuv420p'];
-await run('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10:duration=6', ...h264, '-movflags', '+faststart', join(dir, 'movie.mp4')]);
+await run('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10:duration=3', ...h264, '-movflags', '+faststart', join(dir, 'movie.mp4')]);
 await run('ffmpeg', ['-v', 'error', '-y', '-i', join(dir, 'movie.mp4'), '-c', 'copy', join(dir, 'late.mp4')]);
 const movie = await readFile(join(dir, 'movie.mp4'));
 const s3 = await TestS3Server.start('media');
