@@ -96,6 +96,11 @@ t.test('/vod/s3/ downloads with Range; missing keys, hostile keys and unknown st
   t.equal(late.status, 400);
   t.match(late.json.message, 'ffmpeg -i in.mp4 -c copy -movflags +faststart out.mp4', 'moov at the end: the error says how to fix the file');
   t.equal((await post('startup', { uri: 'vod-live://s3/media/clips/notes.txt', localStreamName: 'notes' })).json.code, 'NOT_VIDEO');
+  // A bucket that answers garbage to every attempt: a clear 503, never a crash.
+  s3.fault({ kind: 'garbage', count: 4, method: 'HEAD' });
+  const garbage = await post('startup', { uri: 'vod-live://s3/media/clips/movie.mp4', localStreamName: 'garbage' });
+  s3.clearFaults();
+  t.same(garbage, { status: 503, json: { code: 'STORAGE_UNAVAILABLE', message: 'storage media: the server answered HTTP 500 (Unknown)' } });
 });
 
 t.test('503 SlowDown is retried; a bucket that stops mid-download shows on /stat.json and is read again', async (t) => {
@@ -107,6 +112,8 @@ t.test('503 SlowDown is retried; a bucket that stops mid-download shows on /stat
   s3.stop();
   await waitFor(async () => /storage media/.test((await filmState()).lastError?.message ?? ''), 20_000, 'the outage on /stat.json');
   t.ok(relay.logs.some((line) => /storage media: .*reading again from where it stopped/.test(line)), 'retries are logged');
+  const storage = ((await (await fetch(`${relay.baseUrl}/stat.json`)).json()) as { storage: Array<{ name: string; state: string; failures: number; lastError: { message: string } | null }> }).storage;
+  t.match(storage, [{ name: 'media', state: 'failing', lastError: { message: /storage media: unreachable/ } }], 'the bucket itself failing on /stat.json');
   s3.resume();
   await waitFor(async () => (await filmState()).state === 'live', 30_000, 'the camera live again');
   t.match(await ffprobe(`${relay.baseUrl}/film.flv`, 1), { codec_name: 'h264' });
