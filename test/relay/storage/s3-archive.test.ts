@@ -74,9 +74,12 @@ t.test('/record/list and /record/get find archived segments; /record/get of them
   t.ok(probed.duration >= 1.5, `${probed.duration} s decoded from archived segments`);
 });
 
-t.test('the keys appear nowhere: not in /stat.json or the log', async (t) => {
-  const stat = await (await fetch(`${relay.baseUrl}/stat.json`)).text();
-  t.notMatch(stat, SECRET);
-  t.notMatch(stat, ACCESS);
+t.test('the archive shows on /stat.html; the keys appear nowhere: not in /stat.json, /stat.html or the log', async (t) => {
+  const page = await (await fetch(`${relay.baseUrl}/stat.html`)).text();
+  t.match(page, /<th>Archive<\/th>/, 'the archive line under Recording');
+  for (const text of [page, await (await fetch(`${relay.baseUrl}/stat.json`)).text()]) {
+    t.notMatch(text, SECRET);
+    t.notMatch(text, ACCESS);
+  }
   t.notOk(relay.logs.some((line) => line.includes(SECRET) || line.includes(ACCESS)), 'the log');
 });
