@@ -11,12 +11,12 @@ import { S3Client, PutObjectCommand, ListObjectsV2Command } from '@aws-sdk/clien
 export const S3_ACCESS_KEY = 'S3RVER';
 export const S3_SECRET_KEY = 'S3RVER';
 
-/** One fault, applied to the next requests that match it (`count` of them; Infinity for all). */
-export type S3Fault =
+/** One fault, applied to the next requests that match it (`count` of them; Infinity for all), by method and a part of the URL. */
+export type S3Fault = { url?: string } & (
   | { kind: 'status'; status: 500 | 503; count: number; method?: string }
   | { kind: 'garbage'; count: number; method?: string }
   | { kind: 'cut'; afterBytes: number; count: number; method?: string }
-  | { kind: 'drip'; bytesPerSecond: number; count: number; method?: string };
+  | { kind: 'drip'; bytesPerSecond: number; count: number; method?: string });
 
 /** A request that went through the proxy: method, path with query, the Range header, and the body bytes answered. */
 export interface S3Request {
@@ -124,8 +124,8 @@ export class TestS3Server {
     await rm(this.dir, { recursive: true, force: true });
   }
 
-  private takeFault(method: string): S3Fault | undefined {
-    const fault = this.faults.find((f) => f.count > 0 && (!f.method || f.method === method));
+  private takeFault(method: string, url: string): S3Fault | undefined {
+    const fault = this.faults.find((f) => f.count > 0 && (!f.method || f.method === method) && (!f.url || url.includes(f.url)));
     if (fault) fault.count--;
     return fault;
   }
@@ -133,7 +133,7 @@ export class TestS3Server {
   private forward(req: IncomingMessage, res: ServerResponse): void {
     const record: S3Request = { method: req.method ?? 'GET', url: req.url ?? '/', range: req.headers.range, bytes: 0, status: 0 };
     this.requests.push(record);
-    const fault = this.takeFault(record.method);
+    const fault = this.takeFault(record.method, record.url);
     if (fault?.kind === 'status') {
       req.resume();
       const code = fault.status === 503 ? 'SlowDown' : 'InternalError';
