@@ -2,6 +2,7 @@ import type { CameraConfig } from '../conf/types.ts';
 import type { PushGateway } from './push/gateway.ts';
 import type { CameraAdapter } from './types.ts';
 import type { ProcessSlots } from '../lib/process-slots.ts';
+import type { ObjectStore } from '../lib/object-store.ts';
 
 /** What an adapter factory may use from the running relay. */
 export interface AdapterEnv {
@@ -12,6 +13,8 @@ export interface AdapterEnv {
   readonly push?: PushGateway;
   /** The config's MediaPath, for sources that play files. */
   readonly mediaPath?: string;
+  /** The configured buckets (<Storage> blocks) by name, for sources that play objects (vod-live://s3/STORAGE/KEY). */
+  readonly objectStores?: ReadonlyMap<string, ObjectStore>;
 }
 
 export type AdapterFactory = (camera: CameraConfig, env: AdapterEnv) => CameraAdapter;

@@ -7,8 +7,9 @@ import { buildControl } from './control.ts';
 import { checkPublishKeys } from './push-checks.ts';
 import { checkRecordSizing, defaultRecordBitRate } from './sizing.ts';
 import { buildSecurity, streamAccess, type SecurityConfig } from './security.ts';
-import type { CameraConfig, RedirectConfig, RelayConfig, Size, StreamConfig, StreamFormat } from './types.ts';
 import type { IceServer } from './webrtc-values.ts';
+import { buildStorage } from './storage.ts';
+import type { CameraConfig, RedirectConfig, RelayConfig, Size, StorageConfig, StreamConfig, StreamFormat } from './types.ts';
 
 /** Reads a directive's value, or its default from the table. */
 function reader(scope: Scope, values: DirectiveValues) {
@@ -55,6 +56,7 @@ export function buildConfig(
   const cameras: CameraConfig[] = [];
   const streams: StreamConfig[] = [];
   const redirects: RedirectConfig[] = [];
+  const storages: StorageConfig[] = [];
   const seen = new Map<string, number>();
   const security = buildSecurity(global, problems);
   for (const block of blocks) {
@@ -63,7 +65,7 @@ export function buildConfig(
       problems.error(block.line, `<${block.kind} ${block.name}>: names use letters, digits, '.', '_' and '-' (at most 128)`);
       continue;
     }
-    const namespace = block.kind === 'Camera' ? 'camera' : 'url';
+    const namespace = block.kind === 'Camera' ? 'camera' : block.kind === 'Storage' ? 'storage' : 'url';
     const key = `${namespace}:${block.name.toLowerCase()}`;
     const first = seen.get(key);
     if (first !== undefined) {
@@ -71,6 +73,10 @@ export function buildConfig(
       continue;
     }
     seen.set(key, block.line);
+    if (block.kind === 'Storage') {
+      pushDefined(storages, buildStorage(block, problems));
+      continue;
+    }
     if (block.kind !== 'Camera') {
       const format = block.kind === 'Stream' ? streamFormatOf(block) : undefined;
       const reserved = reservedNameProblem(block.name, format);
@@ -80,7 +86,8 @@ export function buildConfig(
       }
     }
     const retry = { maxDelayMs: get<number>('RetryMaxDelay'), resetAfterMs: get<number>('RetryResetAfter') };
-    if (block.kind === 'Camera') pushDefined(cameras, buildCamera(block, problems, schemes, get<number>('VodStreamTimeout'), retry, security));
+    const archive = { storage: get<string | undefined>('RecordArchive'), localKeepMs: get<number>('RecordLocalKeep') };
+    if (block.kind === 'Camera') pushDefined(cameras, buildCamera(block, problems, schemes, get<number>('VodStreamTimeout'), retry, security, archive));
     else if (block.kind === 'Stream') pushDefined(streams, buildStream(block, problems, security, get<boolean>('WebRTC')));
     else redirects.push({ name: block.name, line: block.line, url: reader('Redirect', block.values)<string>('URL') });
   }
@@ -88,6 +95,7 @@ export function buildConfig(
   checkPublishKeys(cameras, blocks, problems);
   checkRecordSizing(cameras, blocks, { bytes: get<number>('RecordMaxTotalSize'), line: global.get('RecordMaxTotalSize')?.line }, problems);
   checkCopyCodecs(cameras, streams, blocks, problems);
+  checkArchives(cameras, blocks, storages, global, problems);
   for (const stream of streams) {
     const reported = problems.brokenCameras.has(stream.feed ?? '') || blocks.some((block) => block.kind === 'Camera' && block.name === stream.feed);
     if (stream.feed && !reported && !cameras.some((camera) => camera.name === stream.feed)) {
@@ -128,6 +136,7 @@ export function buildConfig(
     cameras,
     streams,
     redirects,
+    storages,
     security,
     events: buildEvents(global, problems),
   });
@@ -158,6 +167,7 @@ function checkRequired(block: ParsedBlock, problems: Problems): void {
 export function buildCamera(
   block: ParsedBlock, problems: Problems, schemes: readonly string[], vodStreamTimeoutMs: number,
   retry: { maxDelayMs: number; resetAfterMs: number }, security: SecurityConfig,
+  archive: GlobalArchive = { storage: undefined, localKeepMs: 0 },
 ): CameraConfig | undefined {
   const get = reader('Camera', block.values);
   const sourceText = get<string | undefined>('Source');
@@ -208,12 +218,18 @@ export function buildCamera(
     publishKeys: get<Array<{ value: string }>>('PublishKey').map((entry) => entry.value),
     followSsrc: get('FollowSSRC'),
     loop: get('Loop'),
-    record: buildRecord(block, problems),
+    record: buildRecord(block, problems, archive),
     control: buildControl(block.values, get, url, security, problems, block.line),
   };
 }
 
-function buildRecord(block: ParsedBlock, problems: Problems): CameraConfig['record'] {
+/** The global RecordArchive and RecordLocalKeep, which a camera's own override. */
+interface GlobalArchive {
+  readonly storage: string | undefined;
+  readonly localKeepMs: number;
+}
+
+function buildRecord(block: ParsedBlock, problems: Problems, archive: GlobalArchive): CameraConfig['record'] {
   const get = reader('Camera', block.values);
   const codec = get<'libx264' | 'copy'>('RecordCodec');
   if (codec === 'copy') {
@@ -231,7 +247,27 @@ function buildRecord(block: ParsedBlock, problems: Problems): CameraConfig['reco
     segmentSeconds: get('RecordSegmentSeconds'),
     deleteAfterMs: get('RecordDeleteAfter'),
     maxBytes: get('RecordMaxSize'),
+    archive: archiveOf(get<string | undefined>('RecordArchive') ?? archive.storage),
+    localKeepMs: get<number | undefined>('RecordLocalKeep') ?? archive.localKeepMs,
   };
+}
+
+/** `none` (a camera opting out of the global RecordArchive) means no archive. */
+function archiveOf(name: string | undefined): string | undefined {
+  return name === undefined || name.toLowerCase() === 'none' ? undefined : name;
+}
+
+/** Every RecordArchive names a configured <Storage> block. */
+function checkArchives(cameras: readonly CameraConfig[], blocks: readonly ParsedBlock[], storages: readonly StorageConfig[], global: DirectiveValues, problems: Problems): void {
+  const known = (name: string): boolean => storages.some((storage) => storage.name === name) || blocks.some((block) => block.kind === 'Storage' && block.name === name);
+  const names = storages.map((storage) => storage.name).join(', ') || 'none are defined';
+  const globalAt = global.get('RecordArchive');
+  const globalName = archiveOf(globalAt?.value as string | undefined);
+  if (globalAt && globalName && !known(globalName)) problems.error(globalAt.line, `RecordArchive: no <Storage ${globalName}> block (storages: ${names})`);
+  for (const camera of cameras) {
+    const at = blocks.find((block) => block.kind === 'Camera' && block.name === camera.name)?.values.get('RecordArchive');
+    if (at && camera.record.archive && !known(camera.record.archive)) problems.error(at.line, `RecordArchive: no <Storage ${camera.record.archive}> block (storages: ${names})`);
+  }
 }
 
 /** Replaces a password in something that failed to parse as a URL, so the error can be printed. */

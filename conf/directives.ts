@@ -3,10 +3,11 @@ import { EVENT_DIRECTIVES } from './events.ts';
 import { publishKey } from './push-values.ts';
 import { SECURITY_DIRECTIVES } from './security.ts';
 import { additionalHosts, iceServers } from './webrtc-values.ts';
+import { STORAGE_DIRECTIVES } from './storage.ts';
 import { bitRate, boolean, bytes, decimal, duration, hexBytes, integer, oneOf, portRange, seconds, size, secondsValue, storageSize, text, type ValueParser } from './values.ts';
 
 /** Where a directive may stand. */
-export type Scope = 'global' | 'Camera' | 'Stream' | 'Redirect';
+export type Scope = 'global' | 'Camera' | 'Stream' | 'Redirect' | 'Storage';
 
 /** One directive: its parser and the default used when it is absent (undefined: no default). */
 export interface DirectiveSpec {
@@ -54,6 +55,9 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     RetryMaxDelay: { parse: seconds(0.1, 3600), default: 60_000 },
     RetryResetAfter: { parse: seconds(1, 3600), default: 30_000 },
     RecordMaxRequestSeconds: { parse: secondsValue(1, 86_400, true), default: 3600 },
+    /** The <Storage> block closed recording segments of every recorded camera are archived to (a camera may set its own). */
+    RecordArchive: { parse: text },
+    RecordLocalKeep: { parse: duration(3650 * 86_400_000), default: 0 },
     ...SECURITY_DIRECTIVES,
     ...EVENT_DIRECTIVES,
   },
@@ -86,6 +90,10 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
     RecordSegmentSeconds: { parse: secondsValue(2, 3600, true), default: 60 },
     RecordDeleteAfter: { parse: duration(3650 * 86_400_000), default: 0 },
     RecordMaxSize: { parse: storageSize(2 ** 53), default: 0 },
+    /** Overrides the global RecordArchive for this camera (`none`: not archived). */
+    RecordArchive: { parse: text },
+    /** Overrides the global RecordLocalKeep for this camera. */
+    RecordLocalKeep: { parse: duration(3650 * 86_400_000) },
     ...CONTROL_DIRECTIVES,
   },
   Stream: {
@@ -117,10 +125,11 @@ export const DIRECTIVES: Record<Scope, Record<string, DirectiveSpec>> = {
   Redirect: {
     URL: { parse: text, required: true },
   },
+  Storage: STORAGE_DIRECTIVES,
 };
 
 /** The scopes whose names are blocks in relay.conf. */
-export const BLOCK_KINDS = ['Camera', 'Stream', 'Redirect'] as const;
+export const BLOCK_KINDS = ['Camera', 'Stream', 'Redirect', 'Storage'] as const;
 
 /** Directives ffserver had that mean nothing for a camera relay; accepted so old configs load, with a warning. */
 export const IGNORED_FFSERVER_DIRECTIVES = new Set(['CustomLog', 'NoDaemon', 'FileMaxSize', 'Preroll', 'StartSendOnKey']);

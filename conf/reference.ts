@@ -84,6 +84,7 @@ const HEADINGS: Record<Scope, string> = {
   Camera: '`<Camera NAME>` blocks: one upstream connection each',
   Stream: '`<Stream NAME>` blocks: served at `/NAME`',
   Redirect: '`<Redirect NAME>` blocks: `/NAME` redirects',
+  Storage: '`<Storage NAME>` blocks: S3-compatible buckets for `vod://s3/NAME/KEY` and RecordArchive',
 };
 
 /** docs/configuration.md: every directive of the table with its block, type, default and text. */

@@ -52,6 +52,8 @@ export interface RelayConfig {
   readonly cameras: readonly CameraConfig[];
   readonly streams: readonly StreamConfig[];
   readonly redirects: readonly RedirectConfig[];
+  /** S3-compatible buckets (`<Storage NAME>` blocks) that files are played from and recordings archived to. */
+  readonly storages: readonly StorageConfig[];
   /** Admin and viewer authentication, TLS, connection limits (conf/security.ts). */
   readonly security: SecurityConfig;
   /** Webhooks and a command told of state changes (conf/events.ts). */
@@ -138,6 +140,10 @@ export interface CameraRecordConfig {
   readonly deleteAfterMs: number;
   /** This camera's recordings, bytes; 0 means no cap. */
   readonly maxBytes: number;
+  /** The <Storage> closed segments are uploaded to (RecordArchive, the camera's or the global one); undefined: none. */
+  readonly archive: string | undefined;
+  /** An archived segment's local copy is deleted once it is this old, ms (RecordLocalKeep); 0: as soon as it is archived. */
+  readonly localKeepMs: number;
 }
 
 export type StreamFormat = 'flv' | 'hls' | 'mpjpeg' | 'jpeg' | 'status';
@@ -188,4 +194,22 @@ export interface RedirectConfig {
   readonly name: string;
   readonly line: number;
   readonly url: string;
+}
+
+/** One S3-compatible bucket (a `<Storage NAME>` block). */
+export interface StorageConfig {
+  readonly name: string;
+  readonly line: number;
+  /** Scheme, host and port, no trailing slash. */
+  readonly endpoint: string;
+  readonly region: string;
+  readonly bucket: string;
+  /** Path-style addressing (ENDPOINT/BUCKET/KEY), as MinIO and most self-hosted servers want; no: BUCKET.HOST/KEY. */
+  readonly pathStyle: boolean;
+  /** https:// endpoints: verify the certificate. */
+  readonly tlsVerify: boolean;
+  /** The access key id: a function, so that printing or serialising the config never shows it. */
+  readonly accessKey: () => string;
+  /** The secret key (SecretKey, SecretKeyFile or SecretKeyEnv): a function, for the same reason. */
+  readonly secretKey: () => string;
 }

@@ -125,6 +125,11 @@ export class RunningProcess {
     return true;
   }
 
+  /** Closes stdin alone: the input is complete and the process finishes on its own (no stop signal, no kill). */
+  endInput(): void {
+    this.child?.stdin?.end();
+  }
+
   /** Closes stdin, sends the stop signal, and SIGKILLs after the grace period (at once without one). */
   stop(): void {
     const child = this.child;

@@ -10,6 +10,9 @@ import type { AdapterSink, CameraAdapter } from '../types.ts';
 import { playH264Pass } from './h264-pass.ts';
 import { playJpegPass } from './jpeg-pass.ts';
 import type { PassContext } from './pass.ts';
+import type { ObjectStore } from '../../lib/object-store.ts';
+import { isS3Name } from '../../media/file/s3-object.ts';
+import { objectFailure, objectInput, openPlayableObject, type PlayableObject } from './s3-source.ts';
 
 /** The media directory when the adapter is created without one (the MediaPath default). */
 const DEFAULT_MEDIA_PATH = './media';
@@ -46,10 +49,17 @@ export class VodLiveAdapter implements CameraAdapter {
     private readonly ffmpegPath: string,
     private readonly mediaPath: string,
     private readonly slots: ProcessSlots = UNLIMITED_SLOTS,
+    private readonly stores: ReadonlyMap<string, ObjectStore> = new Map(),
   ) {}
 
   async run(sink: AdapterSink): Promise<void> {
     const source = parseVodLiveSource(this.camera.source);
+    if (isS3Name(source.file)) {
+      // An object in a bucket: played while it downloads, by ranged reads as ffmpeg takes the bytes.
+      const playable = await openPlayableObject(this.stores, source.file, this.ffmpegPath, sink.signal);
+      const file: MediaFile = { name: playable.object.name, path: playable.object.name, stats: undefined as never };
+      return withProcessSlot(this.slots, sink.signal, () => this.play(sink, file, playable.info, source, playable));
+    }
     const file = await resolveMediaFile(this.mediaPath, source.file).catch((error: unknown) => {
       throw new AdapterError('UPSTREAM_STATUS', error instanceof VodError ? error.message : 'File not found');
     });
@@ -62,14 +72,15 @@ export class VodLiveAdapter implements CameraAdapter {
   }
 
   /** Plays the file pass after pass (once with Loop no), watching for its deletion, until stopped or failed. */
-  private async play(sink: AdapterSink, file: MediaFile, info: MediaInfo, source: VodLiveSource): Promise<void> {
+  private async play(sink: AdapterSink, file: MediaFile, info: MediaInfo, source: VodLiveSource, playable?: PlayableObject): Promise<void> {
     const controller = new AbortController();
     const stopPass = (): void => controller.abort();
     sink.signal.addEventListener('abort', stopPass, { once: true });
     // Stopped while the file was being checked: the abort event has fired already, so it is not waited for.
     if (sink.signal.aborted) controller.abort();
     let deleted = false;
-    const watcher = setInterval(() => {
+    // A bucket object's deletion shows as a read failure; a local file's is watched for.
+    const watcher = playable ? undefined : setInterval(() => {
       stat(file.path).catch(() => {
         deleted = true;
         controller.abort();
@@ -82,6 +93,7 @@ export class VodLiveAdapter implements CameraAdapter {
         const context: PassContext = {
           path: file.path, name: file.name, offsetMs, signal: controller.signal, ffmpegPath: this.ffmpegPath,
           maxFrameBytes: this.camera.maxFrameBytes, fps: source.fps,
+          ...(playable ? { openInput: () => objectInput(playable, controller.signal, (message) => sink.log(message)), inputFailure: objectFailure } : {}),
           emit: (frame) => {
             if (!connected) {
               connected = true;
@@ -111,5 +123,5 @@ export class VodLiveAdapter implements CameraAdapter {
 
 export const vodLiveAdapter: AdapterRegistration = {
   schemes: ['vod-live'],
-  create: (camera, env) => new VodLiveAdapter(camera, env.ffmpegPath, env.mediaPath ?? DEFAULT_MEDIA_PATH, env.processSlots),
+  create: (camera, env) => new VodLiveAdapter(camera, env.ffmpegPath, env.mediaPath ?? DEFAULT_MEDIA_PATH, env.processSlots, env.objectStores),
 };

@@ -14,15 +14,18 @@ const DEFAULT_INTERVAL_MS = 40;
  * track into FLV on stdout. FLV rather than raw H.264 because its tags keep each frame's decode and presentation time,
  * which the relay's FLV tag reader already parses. H.264 is copied; other codecs are encoded once to H.264.
  */
-export function h264PassArgs(path: string, copy: boolean): string[] {
+export function h264PassArgs(path: string, copy: boolean, fromStdin = false): string[] {
   const video = copy ? ['-c:v', 'copy'] : ['-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-bf', '0', '-g', '50'];
   return [
     '-hide_banner', '-nostdin', '-loglevel', 'error',
-    '-re', '-i', `file:${path}`,
+    '-re', '-i', fromStdin ? 'pipe:0' : `file:${path}`,
     '-map', '0:v:0', '-an', ...video,
     '-f', 'flv', '-flush_packets', '1', 'pipe:1',
   ];
 }
+
+/** Bytes of a bucket object queued on ffmpeg's stdin at most; the object is read no faster than ffmpeg takes it. */
+const STDIN_BUDGET_BYTES = 1024 * 1024;
 
 /** Plays the file once through ffmpeg; resolves with the timestamp the next pass starts at. */
 export function playH264Pass(context: PassContext, copy: boolean): Promise<number> {
@@ -30,13 +33,31 @@ export function playH264Pass(context: PassContext, copy: boolean): Promise<numbe
   return new Promise((resolve, reject) => {
     if (signal.aborted) return resolve(offsetMs);
     const stderr = new StderrTail(5);
-    const child = spawnProcess({ command: context.ffmpegPath, args: h264PassArgs(path, copy), signal, stderr });
+    const input = context.openInput?.();
+    const child = spawnProcess({
+      command: context.ffmpegPath, args: h264PassArgs(path, copy, input !== undefined), signal, stderr,
+      ...(input ? { stdinBudget: STDIN_BUDGET_BYTES, graceMs: 2000, stopSignal: null } : {}),
+    });
     const tags = new FlvTagReader();
     const frames = new FlvFrameReader();
     let firstDts: number | undefined;
     let lastDts = 0;
     let interval = DEFAULT_INTERVAL_MS;
     let failure: AdapterError | undefined;
+    if (input) {
+      // One chunk in flight: the next is read only once ffmpeg has taken this one, so -re paces the download.
+      input.on('data', (chunk: Buffer) => {
+        input.pause();
+        if (!child.write(chunk, () => input.resume())) input.destroy();
+      });
+      input.on('end', () => child.endInput());
+      input.on('error', (error) => {
+        if (signal.aborted) return;
+        failure ??= context.inputFailure?.(error) ?? new AdapterError('CLOSED', error.message);
+        child.kill();
+      });
+      void child.exit.then(() => input.destroy());
+    }
     child.stdout.on('data', (chunk: Buffer) => {
       if (failure) return;
       try {

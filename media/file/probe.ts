@@ -41,11 +41,18 @@ export async function probeMediaFile(path: string, ffmpegPath: string): Promise<
   }
   const probe = await runToEnd({
     command: ffprobeFor(ffmpegPath),
-    args: ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name:format=duration', '-of', 'json', `file:${path}`],
+    args: [...PROBE_ARGS, `file:${path}`],
     signal: new AbortController().signal, timeoutMs: PROBE_TIMEOUT_MS,
   }, 1024 * 1024);
   if (probe?.exit.code !== 0) throw new VodError('NOT_VIDEO', 'The file is not a video the relay can read');
-  const output = probe.stdout.toString();
+  return parseProbeOutput(kind, probe.stdout.toString());
+}
+
+/** The arguments of ffprobe for what the relay needs to know of a file. */
+export const PROBE_ARGS = ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name:format=duration', '-of', 'json'] as const;
+
+/** Reads ffprobe's JSON answer (PROBE_ARGS) into MediaInfo; NOT_VIDEO or NO_VIDEO_TRACK when it shows no video. */
+export function parseProbeOutput(kind: MediaFileKind, output: string): MediaInfo {
   let parsed: { streams?: Array<{ codec_type?: string; codec_name?: string }>; format?: { duration?: string } };
   try {
     parsed = JSON.parse(output) as typeof parsed;

@@ -7,6 +7,7 @@ import { VIEWER_SAMPLE_CAP, type RateSampler } from './rates.ts';
 import type { Relay } from '../running/relay.ts';
 import { encoderProcessStats, encoderStats, streamStats, type EncoderStats } from './stats.ts';
 import { recordingStatus, type RecordingStatus } from '../recording/status.ts';
+import type { ObjectStoreStats } from '../../lib/object-store.ts';
 import type { RecordingsRef } from '../recording/recordings.ts';
 import { alertsOf, type AlertsStatus } from '../events/alerts.ts';
 import { livePlayerUrl } from './live-alias.ts';
@@ -23,6 +24,8 @@ export interface StatusSnapshot {
   encoders: EncoderStats[];
   /** Recordings on disk and each recorded camera's recorder; null when nothing records. */
   recording: RecordingStatus | null;
+  /** Each configured bucket (<Storage>): requests, bytes read and written, failures, its last error; no key or secret. */
+  storage?: ObjectStoreStats[];
   /** OnEvent webhooks and OnEventExec: each target's deliveries and the latest ones; null when the relay has none. */
   events?: AlertsStatus | null;
 }
@@ -219,6 +222,7 @@ export function statusSnapshot(relay: Relay, rates: RateSampler, recordings: Rec
     streams,
     encoders: encoderStats(relay),
     recording: recordingStatus(recordings),
+    storage: relay.objectStores.stats(),
     events: alertsOf(relay)?.status() ?? null,
   };
 }

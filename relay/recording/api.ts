@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { exportFrames, exportMp4, type Export } from './export.ts';
+import { segmentCopies } from './archive-fetch.ts';
 import type { RecordingRelay, Recordings, RecordingsRef } from './recordings.ts';
 import { renderRecordingsPage } from './page.ts';
 
@@ -141,7 +142,10 @@ export function registerRecordingRoutes(router: Router, relay: RecordingRelay, r
     ctx.type = 'video/mp4';
     ctx.set('Content-Disposition', `attachment; filename="${camera}-${new Date(from).toISOString().replaceAll(':', '-')}.mp4"`);
     ctx.set('Cache-Control', 'no-cache');
-    await serveExport(ctx, () => exportMp4(relay.deps.ffmpeg.path, recordings.index.root, segments, from, to));
+    const copies = await segmentCopies(recordings, segments);
+    // The fetched copies go once the response is over (sent, or the client left).
+    ctx.res.once('close', () => void copies.cleanup());
+    await serveExport(ctx, () => exportMp4(relay.deps.ffmpeg.path, copies.root, segments, from, to));
   }));
 
   router.get('/record/frames', handle(async (ctx) => {
@@ -156,7 +160,10 @@ export function registerRecordingRoutes(router: Router, relay: RecordingRelay, r
     ctx.type = 'application/zip';
     ctx.set('Content-Disposition', `attachment; filename="${camera}-${new Date(from).toISOString().replaceAll(':', '-')}.zip"`);
     ctx.set('Cache-Control', 'no-cache');
-    await serveExport(ctx, () => exportFrames(relay.deps.ffmpeg.path, recordings.index.root, segments, from, to, fps));
+    const copies = await segmentCopies(recordings, segments);
+    // The fetched copies go once the response is over (sent, or the client left).
+    ctx.res.once('close', () => void copies.cleanup());
+    await serveExport(ctx, () => exportFrames(relay.deps.ffmpeg.path, copies.root, segments, from, to, fps));
   }));
 
   router.get(/^\/recordings\/([A-Za-z0-9][A-Za-z0-9._-]{0,127})$/, handle((ctx) => {

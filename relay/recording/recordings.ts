@@ -10,6 +10,8 @@ import { Retention, statfsFreeSpace, type FreeSpace } from './retention.ts';
 import { SegmentIndex } from './segment-index.ts';
 import { sameFeed, sameRecorder } from '../running/camera-changes.ts';
 import { recordingVideo, type EncoderSupply, type RecordingVideo } from './recording-video.ts';
+import { Archiver, type ArchivedCamera } from './archiver.ts';
+import type { ObjectStore } from '../../lib/object-store.ts';
 
 /** How often retention runs besides before each new segment, ms. */
 const RETENTION_INTERVAL_MS = 2000;
@@ -19,6 +21,8 @@ export interface RecordingRelay extends EncoderSupply {
   readonly config: RelayConfig;
   readonly processSlots: ProcessSlots;
   readonly deps: { readonly log: Logger; readonly ffmpeg: { readonly path: string }; readonly events?: EventSink };
+  /** The configured buckets, for RecordArchive. */
+  readonly objectStores: ReadonlyMap<string, ObjectStore>;
 }
 
 /**
@@ -54,6 +58,8 @@ export class Recordings {
   readonly index: SegmentIndex;
   readonly recorders = new Map<string, CameraRecorder>();
   readonly retention: Retention;
+  /** Uploads closed segments of cameras with RecordArchive; undefined when none has one. */
+  readonly archiver: Archiver | undefined;
   private readonly running = new Map<string, RunningRecorder>();
   private timer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
@@ -73,6 +79,13 @@ export class Recordings {
       cameras, maxTotalBytes: config.recording.maxTotalBytes, minFreeBytes: config.recording.minFreeBytes,
     }, log.child('retention'), freeSpace);
     this.retention.events = relay.deps.events;
+    const archived = new Map<string, ArchivedCamera>();
+    for (const camera of config.cameras) {
+      const store = camera.record.archive ? relay.objectStores.get(camera.record.archive) : undefined;
+      if (store) archived.set(camera.name, { store, localKeepMs: camera.record.localKeepMs, segmentMs: camera.record.segmentSeconds * 1000 });
+    }
+    this.archiver = archived.size > 0 ? new Archiver(this.index, archived, log.child('archive')) : undefined;
+    if (this.archiver) this.retention.onDeleted = (segment) => this.archiver?.deleted(segment);
   }
 
   /**
@@ -94,6 +107,8 @@ export class Recordings {
       this.log.info(`indexed ${segments} segment(s) under ${this.index.root} in ${Date.now() - started} ms`);
     }
     this.runRetention();
+    // Listed in the background: recording starts at once, uploads once the bucket has answered.
+    void this.archiver?.start();
     for (const camera of recorded) {
       const carried = this.carried?.running.get(camera.name);
       if (carried) {
@@ -156,6 +171,7 @@ export class Recordings {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       clearInterval(this.timer);
+      this.archiver?.stop();
       const entries = [...this.running.values()];
       this.running.clear();
       await Promise.all(entries.map((entry) => entry.recorder.stop()));
@@ -168,6 +184,7 @@ export class Recordings {
   runRetention(): void {
     try {
       this.retention.run();
+      this.archiver?.tick();
     } catch (error) {
       this.log.error(`retention pass failed: ${(error as Error).message}`);
     }

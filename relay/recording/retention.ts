@@ -40,6 +40,8 @@ export class Retention {
   /** Told when the disk falls below RecordMinFreeSpace (once until it is above again). */
   events: EventSink | undefined;
   private diskLow = false;
+  /** Told of each segment deleted (the archive deletes its copy in the bucket too). */
+  onDeleted: ((segment: Segment) => void) | undefined;
 
   constructor(
     private readonly index: SegmentIndex,
@@ -54,7 +56,7 @@ export class Retention {
       age: { files: 0, bytes: 0 }, cameraSize: { files: 0, bytes: 0 }, totalSize: { files: 0, bytes: 0 }, freeSpace: { files: 0, bytes: 0 },
     };
     const remove = (segment: Segment, reason: DeletionReason): boolean => {
-      if (!this.delete(segment)) return false;
+      if (!this.delete(segment, reason)) return false;
       pass[reason].files++;
       pass[reason].bytes += segment.bytes;
       return true;
@@ -67,7 +69,7 @@ export class Retention {
       }
     }
     for (const [camera, { maxBytes }] of this.limits.cameras) {
-      if (maxBytes > 0) this.trim(() => this.index.segments(camera), maxBytes, (segment) => remove(segment, 'cameraSize'));
+      if (maxBytes > 0) this.trim(() => this.index.segments(camera).filter((segment) => !segment.remote), maxBytes, (segment) => remove(segment, 'cameraSize'));
     }
     if (this.limits.maxTotalBytes > 0) this.trim(() => this.oldestFirst(), this.limits.maxTotalBytes, (segment) => remove(segment, 'totalSize'));
     this.freeBytes = this.freeSpace(this.index.root);
@@ -102,14 +104,16 @@ export class Retention {
     }
   }
 
+  /** Segments on the local disk, oldest first: the size and free-space rules are about the disk (archived-only ones are not on it). */
   private oldestFirst(): Segment[] {
-    return this.index.all().sort((a, b) => a.start - b.start);
+    return this.index.all().filter((segment) => !segment.remote).sort((a, b) => a.start - b.start);
   }
 
-  private delete(segment: Segment): boolean {
+  /** Deletes a segment; the size and free-space rules only drop an archived segment's local copy (the bucket keeps it). */
+  private delete(segment: Segment, reason: DeletionReason): boolean {
     const file = join(this.index.root, segment.path);
     try {
-      unlinkSync(file);
+      if (!segment.remote) unlinkSync(file);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
         this.deleteErrors++;
@@ -117,7 +121,11 @@ export class Retention {
         return false;
       }
     }
-    this.index.remove(segment);
+    if (segment.archived && reason !== 'age') segment.remote = true;
+    else {
+      this.index.remove(segment);
+      this.onDeleted?.(segment);
+    }
     try {
       rmdirSync(dirname(file)); // only succeeds once the day folder is empty
     } catch {

@@ -14,6 +14,10 @@ export interface Segment {
   /** Path relative to RecordPath. */
   readonly path: string;
   open: boolean;
+  /** In the camera's archive bucket (RecordArchive), under the key `path`. */
+  archived?: boolean;
+  /** Only in the bucket: the local copy was deleted after RecordLocalKeep. */
+  remote?: boolean;
 }
 
 /** A run of recording without a gap, as /record/list shows it. */
@@ -96,7 +100,7 @@ export class SegmentIndex {
   dropVanished(camera: string, from: number, to: number, recheckMs = 0, now = Date.now()): number {
     let dropped = 0;
     for (const segment of this.overlapping(camera, from, to)) {
-      if (segment.open || now - (this.checkedAt.get(segment) ?? -Infinity) < recheckMs) continue;
+      if (segment.open || segment.remote || now - (this.checkedAt.get(segment) ?? -Infinity) < recheckMs) continue;
       this.checkedAt.set(segment, now);
       if (fileExists(join(this.root, segment.path))) continue;
       this.remove(segment);

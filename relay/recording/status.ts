@@ -3,6 +3,7 @@ import { formatValue, html, live, type Markup } from '../../lib/html.ts';
 import type { RecordingsRef } from './recordings.ts';
 import { DELETION_REASONS, type DeletionReason } from './retention.ts';
 import type { Segment } from './segment-index.ts';
+import type { ArchiveStatus } from './archiver.ts';
 
 /** One camera's recordings on /stat.json. */
 export interface RecordingCameraStatus {
@@ -35,6 +36,8 @@ export interface RecordingStatus {
   writeErrors: number;
   deleteErrors: number;
   cameras: RecordingCameraStatus[];
+  /** Uploads to the RecordArchive buckets; null when no camera is archived. */
+  archive: ArchiveStatus | null;
 }
 
 const sum = (segments: readonly Segment[]): number => segments.reduce((total, segment) => total + segment.bytes, 0);
@@ -78,6 +81,7 @@ export function recordingStatus(ref: RecordingsRef): RecordingStatus | null {
     writeErrors: cameras.reduce((total, camera) => total + camera.writeErrors, 0),
     deleteErrors: retention.deleteErrors,
     cameras,
+    archive: recordings.archiver ? structuredClone(recordings.archiver.status) : null,
   };
 }
 
@@ -94,9 +98,17 @@ export function renderRecordingBlock(status: RecordingStatus | null): Markup {
 <table class="recording" data-key="recording"><tbody><tr><th>Path</th><td>${status.path}</td>
 <th>On disk</th><td>${live('bytes', status.bytes, 'bytes')} in ${live('segments', status.segments, 'count')} segment(s), oldest ${live('oldest', status.oldest, 'time')}</td></tr>
 <tr><th>Free</th><td>${live('freeBytes', status.freeBytes, 'bytes')} (keeps ${formatValue(status.minFreeBytes, 'bytes')} free)</td>
-<th>Deleted files</th><td>${deleted.map((part, i) => (i === 0 ? part : html`, ${part}`))}</td></tr></tbody></table>
+<th>Deleted files</th><td>${deleted.map((part, i) => (i === 0 ? part : html`, ${part}`))}</td></tr>${archiveRow(status.archive)}</tbody></table>
 <table class="recording-cameras"><thead><tr><th>Camera</th><th>State</th><th>Segments</th><th>Bytes</th><th>Oldest</th><th>Write errors</th><th>Last error</th></tr></thead>
 <tbody>${rows}</tbody></table>`;
+}
+
+/** The archive's line on /stat.html: its queue, what went up, and a bucket that fails. */
+function archiveRow(archive: ArchiveStatus | null): Markup {
+  if (!archive) return html``;
+  return html`<tr data-key="archive"><th>Archive</th><td>${live('state', archive.state)}: ${live('uploaded', archive.uploaded, 'count')} uploaded (${live('uploadedBytes', archive.uploadedBytes, 'bytes')}),
+${live('queued', archive.queued, 'count')} queued (${live('queuedBytes', archive.queuedBytes, 'bytes')}), oldest not archived ${live('oldestNotArchived', archive.oldestNotArchived, 'time')}</td>
+<th>Archive failures</th><td>${live('failures', archive.failures, 'count')} <span class="error">${live('lastError.message', archive.lastError?.message ?? null, 'note')}</span></td></tr>`;
 }
 
 /** Registers the recording metrics on the relay's registry, read from the status at scrape time. */

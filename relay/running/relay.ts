@@ -2,6 +2,7 @@ import PQueue from 'p-queue';
 import type { AdapterRegistry } from '../../adapters/registry.ts';
 import type { CameraConfig, RelayConfig, StreamConfig } from '../../conf/types.ts';
 import { PushGateway } from '../../adapters/push/gateway.ts';
+import { ObjectStores } from '../storage/stores.ts';
 import { Admission } from '../core/admission.ts';
 import type { EdgeConsumer, EdgeStreamStats } from '../core/edge.ts';
 import { Feed } from '../core/feed.ts';
@@ -64,6 +65,8 @@ export class Relay {
   readonly push: PushGateway;
   /** What the operator should act on (exposure without credentials, a change that needs a restart), for /stat.html. */
   notices: readonly string[] = [];
+  /** The configured buckets (<Storage> blocks), for vod-live://s3/, /vod/s3/ and the recording archive. */
+  readonly objectStores: ObjectStores;
   /** Cameras started at run time (files played through /api/vod/): reloads leave them and their streams alone. */
   readonly runtimeCameras = new Set<string>();
   private readonly cameras = new Map<string, CameraParts>();
@@ -81,6 +84,7 @@ export class Relay {
     this.admission = this.admissionFor(config);
     this.processSlots = new ProcessSlots(config.maxProcesses);
     this.push = new PushGateway(() => this.config, deps.log.child('push'));
+    this.objectStores = new ObjectStores(config.storages);
   }
 
   async start(): Promise<void> {
@@ -135,6 +139,7 @@ export class Relay {
     await Promise.all([...this.outputs.keys()].map((name) => this.removeOutput(name)));
     await Promise.all([...this.cameras.values()].map((camera) => camera.close()));
     this.push.close();
+    this.objectStores.close();
     this.cameras.clear();
     this.feeds.clear();
     this.startQueue.clear();
@@ -186,6 +191,7 @@ export class Relay {
       }
     }
     this.config = next;
+    this.objectStores.sync(next.storages);
     this.admission = this.admissionFor(next);
     for (const camera of next.cameras) {
       if (!this.feeds.has(camera.name)) {
@@ -293,7 +299,7 @@ export class Relay {
     const { adapters, ffmpeg, log, parts } = this.deps;
     const feed = new Feed({
       camera,
-      createAdapter: () => adapters.create(camera, { ffmpegPath: ffmpeg.path, processSlots: this.processSlots, push: this.push, mediaPath: this.config.mediaPath }),
+      createAdapter: () => adapters.create(camera, { ffmpegPath: ffmpeg.path, processSlots: this.processSlots, push: this.push, mediaPath: this.config.mediaPath, objectStores: this.objectStores }),
       startQueue: this.startQueue,
       log: log.child(`camera ${camera.name}`),
       events: this.deps.events,

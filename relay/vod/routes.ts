@@ -14,6 +14,8 @@ import { resolveMediaFile, type MediaFile } from '../../media/file/path.ts';
 import { renderVodPlayerPage } from './player-page.ts';
 import { probeMediaFile, type MediaInfo } from '../../media/file/probe.ts';
 import { VodStreams, type StartedStreamHost } from './streams.ts';
+import { sendObject } from './object-response.ts';
+import { isS3Name } from '../../media/file/s3-object.ts';
 
 /** What the VOD routes need of the running relay: started streams' host, process slots, and its end. */
 export interface VodRelay extends StartedStreamHost {
@@ -77,6 +79,8 @@ async function guarded(ctx: Context, log: Logger, handler: () => Promise<void>):
 async function serveVod(ctx: Context, relay: VodRelay, cache: VodHlsCache): Promise<void> {
   const rest = ctx.path.slice('/vod/'.length);
   const root = relay.config.mediaPath;
+  // Objects of a configured bucket: downloads with Range (HLS packaging is for files on the relay's disk).
+  if (isS3Name(rest)) return sendObject(ctx, relay.objectStores, rest);
   const segment = /^(.+)\.m3u8\/(seg\d{5}\.ts)$/.exec(rest);
   if (segment) {
     const dir = await cache.packageDir(await playableFile(root, segment[1]!, relay), ctx.ip);

@@ -8,6 +8,8 @@ import type { Feed } from '../core/feed.ts';
 import { VodError } from '../../media/file/errors.ts';
 import { checkName, resolveMediaFile } from '../../media/file/path.ts';
 import { probeMediaFile, type MediaInfo } from '../../media/file/probe.ts';
+import { findS3Object, isS3Name, probeS3Object } from '../../media/file/s3-object.ts';
+import type { ObjectStore } from '../../lib/object-store.ts';
 
 /** Streams started through the API at once; more is refused until one is terminated. */
 export const MAX_RUNTIME_STREAMS = 64;
@@ -22,6 +24,8 @@ export interface StartedStreamHost {
   readonly deps: { readonly log: Logger; readonly ffmpeg: { readonly path: string }; readonly adapters: { readonly schemes: readonly string[] } };
   readonly feeds: ReadonlyMap<string, Feed>;
   readonly outputs: ReadonlyMap<string, { readonly feed: Feed; readonly viewerCount: number }>;
+  /** The configured buckets, for vod-live://s3/STORAGE/KEY. */
+  readonly objectStores: ReadonlyMap<string, ObjectStore>;
   addRuntimeCamera(camera: CameraConfig, streams: readonly StreamConfig[]): Promise<void>;
   removeRuntimeCamera(name: string): Promise<boolean>;
 }
@@ -112,8 +116,9 @@ export class VodStreams {
       throw new VodError('BAD_REQUEST', `uri: ${(error as Error).message}`);
     }
     checkName(source.file);
-    const file = await resolveMediaFile(this.relay.config.mediaPath, source.file);
-    const info = await probeMediaFile(file.path, this.relay.deps.ffmpeg.path);
+    const info = isS3Name(source.file)
+      ? await probeS3Object(await findS3Object(this.relay.objectStores, source.file), this.relay.deps.ffmpeg.path)
+      : await probeMediaFile((await resolveMediaFile(this.relay.config.mediaPath, source.file)).path, this.relay.deps.ffmpeg.path);
     let built;
     try {
       built = buildStartedCamera(this.relay.config, ...startedBlocks(name, uri, loop), this.relay.deps.adapters.schemes);

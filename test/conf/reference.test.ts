@@ -22,7 +22,7 @@ function scanExample(text: string): { shown: Set<string>; unknown: string[] } {
   text.split('\n').forEach((raw, index) => {
     const commented = /^\s*#/.test(raw);
     const line = raw.replace(/^\s*#?\s*/, '');
-    const block = /^<(\/?)(Camera|Stream|Redirect)(\s+[^>\s]+)?>\s*$/.exec(line);
+    const block = /^<(\/?)(Camera|Stream|Redirect|Storage)(\s+[^>\s]+)?>\s*$/.exec(line);
     if (block) {
       scope = block[1] ? 'global' : (block[2] as Scope);
       return;

@@ -32,7 +32,7 @@ export function makeCameraConfig(source: string, overrides: Partial<CameraConfig
     publishKeys: [],
     followSsrc: false,
     loop: false,
-    record: { enabled: false, frameRate: 0, size: undefined, bitRate: 1000, codec: 'libx264', segmentSeconds: 60, deleteAfterMs: 0, maxBytes: 0 },
+    record: { enabled: false, frameRate: 0, size: undefined, bitRate: 1000, codec: 'libx264', segmentSeconds: 60, deleteAfterMs: 0, maxBytes: 0, archive: undefined, localKeepMs: 0 },
     control: NO_CONTROL,
     ...overrides,
   };

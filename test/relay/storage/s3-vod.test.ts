@@ -1,0 +1,139 @@
+// Guards playback from a bucket: vod-live://s3/ plays while it downloads, /vod/s3/ serves ranges, bad keys and faults give clear errors.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import t from 'tap';
+import { captureStream, decodeLuma, matchedPsnr } from '../../helpers/picture.ts';
+import { ffprobe, waitFor } from '../../helpers/probe.ts';
+import { startTestRelayFor } from '../../helpers/relay.ts';
+import { TestS3Server } from '../../helpers/s3-server.ts';
+
+const run = promisify(execFile);
+const ACCESS = 'AKIARELAYTEST0001';
+const SECRET = 'relay-test-secret-0f7c2b9e';
+const dir = await mkdtemp(join(tmpdir(), 'relay-s3-media-'));
+const h264 = ['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '10', '-bf', '0', '-pix_fmt', 'yuv420p'];
+await run('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10:duration=3', ...h264, '-movflags', '+faststart', join(dir, 'movie.mp4')]);
+await run('ffmpeg', ['-v', 'error', '-y', '-i', join(dir, 'movie.mp4'), '-c', 'copy', join(dir, 'late.mp4')]);
+const movie = await readFile(join(dir, 'movie.mp4'));
+const s3 = await TestS3Server.start('media');
+s3.addCredentials(ACCESS, SECRET);
+await s3.put('clips/movie.mp4', movie);
+await s3.put('clips/late.mp4', await readFile(join(dir, 'late.mp4')));
+await s3.put('clips/notes.txt', Buffer.from('not a video\n'.repeat(100)));
+
+const relay = await startTestRelayFor(t, `
+<Storage media>
+  Endpoint ${s3.endpoint}
+  Bucket media
+  AccessKey ${ACCESS}
+  SecretKey ${SECRET}
+</Storage>
+<Camera film>
+  Source vod-live://s3/media/clips/movie.mp4
+  Loop yes
+  OnDemand no
+</Camera>
+<Stream film.flv>
+  Feed film
+  VideoCodec copy
+</Stream>
+<Stream film.m3u8>
+  Feed film
+  VideoCodec copy
+  HLSSegmentTime 1
+</Stream>
+<Stream stat.html>
+  Format status
+</Stream>
+`, () => s3.close(), () => rm(dir, { recursive: true, force: true }));
+
+const post = async (verb: string, body: object): Promise<{ status: number; json: { code?: string; message?: string } }> => {
+  const response = await fetch(`${relay.baseUrl}/api/vod/${verb}`, { method: 'POST', body: JSON.stringify(body) });
+  return { status: response.status, json: (await response.json()) as { code?: string; message?: string } };
+};
+const filmState = async (): Promise<{ state: string; lastError: { message: string } | null }> => {
+  const stat = (await (await fetch(`${relay.baseUrl}/stat.json`)).json()) as { cameras: Array<{ name: string; state: string; lastError: { message: string } | null }> };
+  return stat.cameras.find((camera) => camera.name === 'film')!;
+};
+
+t.test('vod-live://s3 plays as FLV and HLS, the picture that of the file, read by ranges', async (t) => {
+  await waitFor(async () => (await filmState()).state === 'live', 15_000, 'the bucket camera live');
+  t.match(await ffprobe(`${relay.baseUrl}/film.flv`, 2), { codec_name: 'h264', width: 320, height: 240 });
+  t.match(await ffprobe(`${relay.baseUrl}/film.m3u8`, 2), { codec_name: 'h264', width: 320, height: 240 });
+  const sources = await decodeLuma(movie, 'mp4', 320, 240);
+  const decoded = await decodeLuma(await captureStream(`${relay.baseUrl}/film.flv`, 2500), 'flv', 320, 240);
+  const psnr = matchedPsnr(decoded, sources, 320).sort((a, b) => a - b);
+  t.ok(psnr[Math.floor(psnr.length / 2)]! > 30, `median PSNR against the file ${psnr[Math.floor(psnr.length / 2)]?.toFixed(1)} dB`);
+  const ranged = s3.requests.filter((r) => r.method === 'GET' && r.url.includes('clips/movie.mp4'));
+  t.ok(ranged.length > 0 && ranged.every((r) => /^bytes=\d+-\d+$/.test(r.range ?? '')), 'every read of the object is a ranged GET');
+});
+
+t.test('/vod/s3/ downloads with Range; missing keys, hostile keys and unknown storages are refused clearly', async (t) => {
+  const whole = await fetch(`${relay.baseUrl}/vod/s3/media/clips/movie.mp4`);
+  t.equal(whole.status, 200);
+  t.ok(Buffer.from(await whole.arrayBuffer()).equals(movie), 'the whole object');
+  // A body cut mid-way, then a slow drip: the range is read again (from the last byte the relay got), and arrives whole.
+  const before = s3.requests.length;
+  const half = Math.floor(movie.length / 2);
+  await s3.put('clips/copy.mp4', movie);
+  s3.fault({ kind: 'cut', afterBytes: half, count: 1, method: 'GET', url: 'clips/copy.mp4' });
+  s3.fault({ kind: 'drip', bytesPerSecond: 400_000, count: 1, method: 'GET', url: 'clips/copy.mp4' });
+  const resumed = await fetch(`${relay.baseUrl}/vod/s3/media/clips/copy.mp4`);
+  t.ok(Buffer.from(await resumed.arrayBuffer()).equals(movie), 'the whole object despite the cut');
+  const gets = s3.requests.slice(before).filter((r) => r.method === 'GET' && r.url.includes('clips/copy.mp4'));
+  t.ok(gets.length >= 2 && gets[0]!.bytes < movie.length, `the cut answer (${gets[0]?.bytes} of ${movie.length} bytes) was read again (${gets.length} GETs)`);
+  const part = await fetch(`${relay.baseUrl}/vod/s3/media/clips/movie.mp4`, { headers: { Range: 'bytes=100-1099' } });
+  t.equal(part.status, 206);
+  t.equal(part.headers.get('content-range'), `bytes 100-1099/${movie.length}`);
+  t.ok(Buffer.from(await part.arrayBuffer()).equals(movie.subarray(100, 1100)), 'the range');
+  const outside = await fetch(`${relay.baseUrl}/vod/s3/media/clips/movie.mp4`, { headers: { Range: `bytes=${movie.length + 10}-` } });
+  t.equal(outside.status, 416);
+  await outside.arrayBuffer();
+  const missing = await fetch(`${relay.baseUrl}/vod/s3/media/clips/nothing.mp4`);
+  t.equal(missing.status, 404);
+  t.same(await missing.json(), { code: 'FILE_NOT_FOUND', message: 'File not found' });
+  const hostile = ['s3/media/clips/../clips/movie.mp4', 's3/media/%2e%2e/x.mp4', 's3/media/%2Fetc/passwd', 's3/media/a%00b.mp4', `s3/media/${'k'.repeat(2000)}.mp4`, 's3/elsewhere/clips/movie.mp4'];
+  for (const name of hostile) {
+    const answer = await post('startup', { uri: `vod-live://${name}`, localStreamName: 'hostile' });
+    t.equal(answer.status, 400, `${name.slice(0, 40)} refused: ${answer.json.message}`);
+  }
+  t.match((await post('startup', { uri: 'vod-live://s3/elsewhere/clips/movie.mp4', localStreamName: 'x' })).json.message, 'No storage named "elsewhere" (storages: media)');
+  t.same(await post('startup', { uri: 'vod-live://s3/media/clips/gone.mp4', localStreamName: 'gone' }), { status: 404, json: { code: 'FILE_NOT_FOUND', message: 'File not found' } });
+  const late = await post('startup', { uri: 'vod-live://s3/media/clips/late.mp4', localStreamName: 'late' });
+  t.equal(late.status, 400);
+  t.match(late.json.message, 'ffmpeg -i in.mp4 -c copy -movflags +faststart out.mp4', 'moov at the end: the error says how to fix the file');
+  t.equal((await post('startup', { uri: 'vod-live://s3/media/clips/notes.txt', localStreamName: 'notes' })).json.code, 'NOT_VIDEO');
+  // A bucket that answers garbage to every attempt: a clear 503, never a crash.
+  s3.fault({ kind: 'garbage', count: 4, method: 'HEAD' });
+  const garbage = await post('startup', { uri: 'vod-live://s3/media/clips/movie.mp4', localStreamName: 'garbage' });
+  s3.clearFaults();
+  t.same(garbage, { status: 503, json: { code: 'STORAGE_UNAVAILABLE', message: 'storage media: the server answered HTTP 500 (Unknown)' } });
+});
+
+t.test('503 SlowDown is retried; a bucket that stops mid-download shows on /stat.json and is read again', async (t) => {
+  s3.fault({ kind: 'status', status: 503, count: 2, method: 'HEAD' });
+  const started = await post('startup', { uri: 'vod-live://s3/media/clips/movie.mp4', localStreamName: 'again' });
+  t.equal(started.status, 200, 'started after two SlowDown answers');
+  t.equal(s3.requests.filter((r) => r.status === 503).length, 2, 'the two SlowDown answers were seen');
+  await post('terminate', { localStreamName: 'again' });
+  s3.stop();
+  await waitFor(async () => /storage media/.test((await filmState()).lastError?.message ?? ''), 20_000, 'the outage on /stat.json');
+  t.ok(relay.logs.some((line) => /storage media: .*reading again from where it stopped/.test(line)), 'retries are logged');
+  const storage = ((await (await fetch(`${relay.baseUrl}/stat.json`)).json()) as { storage: Array<{ name: string; state: string; failures: number; lastError: { message: string } | null }> }).storage;
+  t.match(storage, [{ name: 'media', state: 'failing', lastError: { message: /storage media: unreachable/ } }], 'the bucket itself failing on /stat.json');
+  s3.resume();
+  await waitFor(async () => (await filmState()).state === 'live', 30_000, 'the camera live again');
+  t.match(await ffprobe(`${relay.baseUrl}/film.flv`, 1), { codec_name: 'h264' });
+});
+
+t.test('the keys appear nowhere: not in /stat.json, /stat.html or the log', async (t) => {
+  for (const path of ['/stat.json', '/stat.html']) {
+    const text = await (await fetch(`${relay.baseUrl}${path}`)).text();
+    t.notMatch(text, SECRET, path);
+    t.notMatch(text, ACCESS, path);
+  }
+  t.notOk(relay.logs.some((line) => line.includes(SECRET) || line.includes(ACCESS)), 'the log');
+});
