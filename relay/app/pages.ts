@@ -4,7 +4,7 @@ import { sampleHistory, StatusHistory } from './history.ts';
 import { createMetricsRegistry } from './metrics.ts';
 import { loadAsset } from './pages/assets.ts';
 import { renderFlvPlayerPage } from './pages/flv-player-page.ts';
-import { liveAliasTarget } from './live-alias.ts';
+import { playerAliasTarget, type AliasedPlayer } from './player-alias.ts';
 import { renderLivePlayerPage } from './pages/live-player-page.ts';
 import { renderWebRtcPlayerPage } from './pages/webrtc-player-page.ts';
 import { renderIndexPage } from './pages/index-page.ts';
@@ -82,15 +82,7 @@ export function registerPages(router: Router, relay: Relay, recordings: Recordin
 }
 
 async function servePlayer(ctx: Context, next: Next, relay: Relay, snapshot: () => ReturnType<typeof statusSnapshot>): Promise<void> {
-  const page = ctx.path.slice('/player/'.length);
-  const live = page.endsWith('.live') && relay.outputs.get(page.slice(0, -'.live'.length))?.config.webSocket === true;
-  // /player/NAME.webrtc: the stream over WebRTC, for the streams that offer it.
-  const webrtc = page.endsWith('.webrtc') && relay.outputs.get(page.slice(0, -'.webrtc'.length))?.config.webrtc === true;
-  // /player/BASE.live: the short name of one WebSocket stream (live-alias.ts), unless a stream is called so.
-  const alias = !live && !webrtc && page.endsWith('.live') && !relay.outputs.get(page)
-    ? liveAliasTarget(relay.config.streams, page.slice(0, -'.live'.length))
-    : undefined;
-  const name = alias ?? (live ? page.slice(0, -'.live'.length) : webrtc ? page.slice(0, -'.webrtc'.length) : page);
+  const { name, kind } = playerPage(relay, ctx.path.slice('/player/'.length));
   const player = relay.outputs.get(name)?.player;
   if (!player) return next();
   const { streams } = snapshot();
@@ -118,8 +110,8 @@ async function servePlayer(ctx: Context, next: Next, relay: Relay, snapshot: () 
   // Only a camera with a control backend gets the control panel: asking the others would log a 404 in every viewer's console.
   const cameraControl = relay.config.cameras.some((camera) => camera.name === stream.camera && camera.control.kind !== 'none');
   const request = { ...playerRequest(ctx), cameraControl, iceServers: relay.config.webrtcIceServers };
-  if (live || (alias && relay.outputs.get(alias)?.config.webSocket)) return sendHtml(ctx, renderLivePlayerPage(tokenized(stream), request));
-  if (webrtc) return sendHtml(ctx, renderWebRtcPlayerPage(tokenized(stream), request));
+  if (kind === 'live') return sendHtml(ctx, renderLivePlayerPage(tokenized(stream), request));
+  if (kind === 'webrtc') return sendHtml(ctx, renderWebRtcPlayerPage(tokenized(stream), request));
   if (player === 'flv') return sendHtml(ctx, renderFlvPlayerPage(tokenized(stream), sibling('hls'), request));
   sendHtml(ctx, renderPlayerPage(tokenized(stream), sibling('mpjpeg'), request));
 }
@@ -142,4 +134,20 @@ function sendHtml(ctx: Context, body: string): void {
   ctx.set('Cache-Control', 'no-cache');
   ctx.set('X-Content-Type-Options', 'nosniff');
   ctx.body = body;
+}
+
+/**
+ * Which stream and player a /player/ page names: NAME (the stream's own player), NAME.live (WebSocket), NAME.webrtc,
+ * or the short names BASE.live and BASE.webrtc (player-alias.ts), unless a stream is called so.
+ */
+function playerPage(relay: Relay, page: string): { name: string; kind: AliasedPlayer | 'default' } {
+  for (const kind of ['live', 'webrtc'] as const) {
+    if (!page.endsWith(`.${kind}`) || relay.outputs.get(page)) continue;
+    const named = page.slice(0, -kind.length - 1);
+    const config = relay.outputs.get(named)?.config;
+    if (config && (kind === 'live' ? config.webSocket : config.webrtc)) return { name: named, kind };
+    const target = playerAliasTarget(relay.config.streams, named, kind);
+    if (target) return { name: target, kind };
+  }
+  return { name: page, kind: 'default' };
 }

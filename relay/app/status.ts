@@ -10,7 +10,7 @@ import { recordingStatus, type RecordingStatus } from '../recording/status.ts';
 import type { ObjectStoreStats } from '../../lib/object-store.ts';
 import type { RecordingsRef } from '../recording/recordings.ts';
 import { alertsOf, type AlertsStatus } from '../events/alerts.ts';
-import { livePlayerUrl } from './live-alias.ts';
+import { aliasedPlayerUrl } from './player-alias.ts';
 
 /** The version reported on /stat.html and by `relay --version`. */
 export const RELAY_VERSION = '0.1.0';
@@ -298,8 +298,8 @@ function streamStatus(relay: Relay, output: StreamOutput, rates: RateSampler): S
     name: config.name,
     url: `/${config.name}`,
     playerUrl: output.player ? `/player/${config.name}` : null,
-    liveUrl: config.webSocket ? livePlayerUrl(relay.config.streams, config.name) : null,
-    webrtcUrl: config.webrtc && output.video ? `/player/${config.name}.webrtc` : null,
+    liveUrl: config.webSocket ? aliasedPlayerUrl(relay.config.streams, config.name, 'live') : null,
+    webrtcUrl: config.webrtc && output.video ? aliasedPlayerUrl(relay.config.streams, config.name, 'webrtc') : null,
     lowLatency: output.player === 'hls' && config.lowLatency,
     format: config.format,
     camera: output.feed.camera.name,

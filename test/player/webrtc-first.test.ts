@@ -54,7 +54,7 @@ t.test('the FLV player page, as linked from /, plays over WebRTC first', async (
   const browser = await launchChromium();
   t.teardown(() => browser.close());
   const index = await (await fetch(`${relay.baseUrl}/`)).text();
-  t.match(index, '<a href="/player/test.flv.webrtc">WebRTC player</a>', '/ links the WebRTC player');
+  t.match(index, '<a href="/player/test.webrtc">WebRTC player</a>', '/ links the WebRTC player');
   const { page, problems } = await openLinked(browser, 'test.flv', 'player');
   const played = await advances(page, 2, 30_000);
   t.equal(played.engine, 'webrtc', 'played by WebRTC');

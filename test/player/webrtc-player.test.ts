@@ -15,7 +15,7 @@ t.test('Chromium plays /player/NAME.webrtc by itself over WHEP, muted, with no c
     if (message.type() === 'error' || message.type() === 'warning') problems.push(message.text());
   });
   page.on('pageerror', (error) => problems.push(error.message));
-  await page.goto(`${relay.baseUrl}/player/test.flv.webrtc`);
+  await page.goto(`${relay.baseUrl}/player/test.webrtc`);
   const played = await advances(page, 2, 40_000);
   t.equal(played.engine, 'webrtc');
   t.equal(played.videoWidth, 320);

@@ -25,7 +25,7 @@ t.test('the index page shows every camera with a thumbnail that refreshes itself
   const names = await page.$$eval('section.camera', (sections) => sections.map((section) => section.getAttribute('data-camera')));
   t.same(names.sort(), [...relay.relay.feeds.keys()].sort(), 'one card per configured camera');
   t.same(await page.$$eval('section[data-camera="test"] li a', (links) => links.map((link) => link.getAttribute('href'))), [
-    '/test.flv', '/player/test.flv', '/player/test.live', '/player/test.flv.webrtc',
+    '/test.flv', '/player/test.flv', '/player/test.live', '/player/test.webrtc',
     '/test.m3u8', '/player/test.m3u8', '/player/test.m3u8.live', '/player/test.m3u8.webrtc', '/test.mjpg', '/test.jpg',
   ]);
   const thumbnail = 'section[data-camera="test"] img.thumbnail';

@@ -29,7 +29,7 @@ for (const name of ['test.flv', 'test.m3u8']) {
     t.equal(page.status, 200);
     const links = linksOf(page.body.toString());
     const expected = name === 'test.flv'
-      ? ['/test.flv', '/test.m3u8', '/player/test.m3u8', '/player/test.flv', '/player/test.flv/state', '/player/test.flv.webrtc', '/test.flv/whep']
+      ? ['/test.flv', '/test.m3u8', '/player/test.m3u8', '/player/test.flv', '/player/test.flv/state', '/player/test.webrtc', '/test.flv/whep']
       : ['/test.m3u8', '/test.mjpg', '/player/test.m3u8', '/player/test.m3u8/state', '/player/test.m3u8.webrtc', '/test.m3u8/whep'];
     for (const path of expected) t.ok(links.some((link) => link.split(/[?&]/)[0] === path), `${path} is linked`);
     for (const link of links) {
