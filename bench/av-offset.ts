@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { fileOnsets, summarize, type OffsetSummary } from './av-onsets.ts';
 import { sleep } from './clock.ts';
 import { GstRtspServer } from '../test/adapters/rtsp/gst-server.ts';
+import { waitFor } from '../test/helpers/probe.ts';
 import { configFile, runRelay } from '../test/helpers/relay-process.ts';
 
 const recordSeconds = Number(process.argv[2] ?? 20);
-const SOURCE_SECONDS = recordSeconds + 25;
+const SOURCE_SECONDS = recordSeconds + 40;
 const dir = await mkdtemp(join(tmpdir(), 'av-offset-'));
 
 function run(command: string, args: readonly string[]): Promise<void> {
@@ -22,13 +23,13 @@ function run(command: string, args: readonly string[]): Promise<void> {
   return new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')}: ${code}\n${err}`)))));
 }
 
-/** Black 640x480 at 25 fps, a white frame for 0.1 s each second, a 1 kHz sine only during the same 0.1 s. */
+/** Black 640x480 at 25 fps, a white frame for 0.1 s each second, a 1 kHz sine only during the same 0.1 s; no B-frames, as cameras send (ffmpeg's RTSP reader leaves their first times unset). */
 async function makeSource(): Promise<string> {
   const file = join(dir, 'source.mp4');
   await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y',
     '-f', 'lavfi', '-i', `color=c=black:s=640x480:r=25:d=${SOURCE_SECONDS},format=yuv420p,drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='lt(mod(t\\,1)\\,0.1)'`,
     '-f', 'lavfi', '-i', `aevalsrc='if(lt(mod(t\\,1)\\,0.1)\\,0.5*sin(2*PI*1000*t)\\,0)':s=48000:d=${SOURCE_SECONDS}`,
-    '-c:v', 'libx264', '-preset', 'veryfast', '-g', '25', '-keyint_min', '25', '-sc_threshold', '0', '-pix_fmt', 'yuv420p',
+    '-c:v', 'libx264', '-preset', 'veryfast', '-bf', '0', '-g', '25', '-keyint_min', '25', '-sc_threshold', '0', '-pix_fmt', 'yuv420p',
     '-c:a', 'aac', '-b:a', '96k', '-ac', '1', '-shortest', file]);
   return file;
 }
@@ -58,11 +59,14 @@ interface Row { readonly audio: string; readonly output: string; readonly summar
 
 async function measureCamera(source: string, audio: keyof typeof AUDIO_PAY): Promise<Row[]> {
   const camera = await GstRtspServer.start({ codec: 'h264', fps: 25, launch: launchLine(source, audio) });
-  const relay = await runRelay(await configFile(`<Camera cam>\n Source ${camera.url}\n</Camera>\n${stream('cam.flv', 'flv')}${stream('cam.m3u8', 'hls')}${stream('ll.m3u8', 'hls', true)}`));
+  const relay = await runRelay(await configFile(`<Camera cam>\n Source ${camera.url}\n</Camera>\n${stream('cam.flv', 'flv')}${stream('cam.m3u8', 'hls')}${stream('ll.m3u8', 'hls', true)}<Stream stat.json>\n Format status\n</Stream>\n`));
   try {
     const base = `http://127.0.0.1:${relay.port()}`;
-    // HLS needs a few segments before a reader can start; the camera's file runs from its first session.
-    await sleep(6000);
+    // The camera's sound is out of its part (copied, or converted by an ffmpeg that had to start first), then HLS
+    // gets a few segments with both tracks before a reader starts there.
+    await waitFor(async () => ((await (await fetch(`${base}/stat.json`)).json()) as { encoders: Array<{ kind: string; framesOut: number }> })
+      .encoders.some((part) => part.kind === 'audio' && part.framesOut > 20), 20_000, 'the camera\'s sound');
+    await sleep(8000);
     const files = await Promise.all([
       record(camera.url, `${audio}-camera`, ['-rtsp_transport', 'tcp']),
       record(`${base}/cam.flv`, `${audio}-flv`),
