@@ -44,8 +44,8 @@ function launchLine(file: string, audio: keyof typeof AUDIO_PAY): string {
     + `d.audio_0 ! queue ! ${AUDIO_PAY[audio]} )`;
 }
 
-function stream(name: string, format: 'flv' | 'hls', lowLatency = false): string {
-  return `<Stream ${name}>\n Feed cam\n Format ${format}\n${lowLatency ? ' LowLatency yes\n' : ''} VideoFrameRate 25\n VideoSize 640x480\n VideoBitRate 1000\n</Stream>\n`;
+function stream(name: string, format: 'flv' | 'hls', extra = ''): string {
+  return `<Stream ${name}>\n Feed cam\n Format ${format}\n${extra} VideoFrameRate 25\n VideoSize 640x480\n VideoBitRate 1000\n</Stream>\n`;
 }
 
 /** `ffmpeg -c copy` of `recordSeconds` of a URL into Matroska (keeps each track's times as the container gave them). */
@@ -59,7 +59,7 @@ interface Row { readonly audio: string; readonly output: string; readonly summar
 
 async function measureCamera(source: string, audio: keyof typeof AUDIO_PAY): Promise<Row[]> {
   const camera = await GstRtspServer.start({ codec: 'h264', fps: 25, launch: launchLine(source, audio) });
-  const relay = await runRelay(await configFile(`<Camera cam>\n Source ${camera.url}\n</Camera>\n${stream('cam.flv', 'flv')}${stream('cam.m3u8', 'hls')}${stream('ll.m3u8', 'hls', true)}<Stream stat.json>\n Format status\n</Stream>\n`));
+  const relay = await runRelay(await configFile(`<Camera cam>\n Source ${camera.url}\n</Camera>\n${stream('cam.flv', 'flv')}${stream('cam.m3u8', 'hls')}${stream('ll.m3u8', 'hls', ' LowLatency yes\n')}<Stream copy.flv>\n Feed cam\n Format flv\n VideoCodec copy\n</Stream>\n<Stream stat.json>\n Format status\n</Stream>\n`));
   try {
     const base = `http://127.0.0.1:${relay.port()}`;
     // The camera's sound is out of its part (copied, or converted by an ffmpeg that had to start first), then HLS
@@ -72,8 +72,9 @@ async function measureCamera(source: string, audio: keyof typeof AUDIO_PAY): Pro
       record(`${base}/cam.flv`, `${audio}-flv`),
       record(`${base}/cam.m3u8`, `${audio}-hls`),
       record(`${base}/ll.m3u8`, `${audio}-llhls`),
+      record(`${base}/copy.flv`, `${audio}-copy-flv`),
     ]);
-    const outputs = ['camera RTSP (floor)', 'HTTP-FLV', 'HLS (MPEG-TS)', 'LL-HLS (fMP4)'];
+    const outputs = ['camera RTSP (floor)', 'HTTP-FLV', 'HLS (MPEG-TS)', 'LL-HLS (fMP4)', 'HTTP-FLV, VideoCodec copy'];
     const rows: Row[] = [];
     for (const [index, file] of files.entries()) rows.push({ audio, output: outputs[index]!, summary: summarize(await fileOnsets(file)) });
     return rows;
