@@ -3,7 +3,8 @@
 
 Usage: gst-rtsp-server.py h264|jpeg [fps]. Credentials come from RTSP_TEST_USER / RTSP_TEST_PASSWORD and
 RTSP_TEST_AUTH (basic or digest); RTSP_TEST_PATTERN sets the videotestsrc properties (default "pattern=ball");
-RTSP_TEST_AUDIO adds a 1 kHz audiotestsrc tone track (aac, pcma, pcmu or opus). Prints "port N" once listening and "client-connected" per RTSP connection;
+RTSP_TEST_AUDIO adds a 1 kHz audiotestsrc tone track (aac, pcma, pcmu or opus); RTSP_TEST_LAUNCH replaces the whole
+launch line (e.g. a file through qtdemux). Prints "port N" once listening and "client-connected" per RTSP connection;
 exits when stdin closes, so a crashed test never leaves it running.
 """
 import os
@@ -42,6 +43,7 @@ def main() -> None:
     if audio:
         launch += f' audiotestsrc is-live=true freq=1000 volume=0.5 ! audioconvert ! audioresample ! {AUDIO[audio]}'
     launch += ' )'
+    launch = os.environ.get('RTSP_TEST_LAUNCH', launch)
     server = GstRtspServer.RTSPServer()
     server.set_address('127.0.0.1')
     server.set_service('0')

@@ -14,6 +14,8 @@ export interface GstServerOptions {
   readonly pattern?: string;
   /** A 1 kHz tone beside the picture, in this codec. */
   readonly audio?: 'aac' | 'pcma' | 'pcmu' | 'opus';
+  /** A whole launch line, `( ... name=pay0 ... )`, served instead of the test pattern (codec, fps, pattern, audio unused). */
+  readonly launch?: string;
 }
 
 /** A GStreamer RTSP server child process serving a test pattern at /cam on a port of its own choosing. */
@@ -30,6 +32,7 @@ export class GstRtspServer {
     const env: NodeJS.ProcessEnv = { ...process.env };
     if (options.pattern) env.RTSP_TEST_PATTERN = options.pattern;
     if (options.audio) env.RTSP_TEST_AUDIO = options.audio;
+    if (options.launch) env.RTSP_TEST_LAUNCH = options.launch;
     if (options.auth) {
       env.RTSP_TEST_USER = options.auth.username;
       env.RTSP_TEST_PASSWORD = options.auth.password;
