@@ -50,11 +50,16 @@ export function settingsKey(settings: EncoderSettings): string {
   return JSON.stringify([codec, size ? `${size.width}x${size.height}` : null, frameRate, bitRateKbps, qMin ?? null, qMax ?? null, gopSize, keyframeSeconds]);
 }
 
-/** Reads the camera's frames from stdin as live Matroska, with the source's timestamps in each block. */
+/**
+ * Reads the camera's frames from stdin as live Matroska, with the source's timestamps in each block. `-copyts` keeps
+ * those times on the output, so they map back onto the camera's timeline exactly; and no `+nobuffer`, which threw
+ * away the frames read while probing (the first keyframe group), after which ffmpeg's own shift to zero put every
+ * picture 280 ms early against the camera's sound.
+ */
 export function inputArgs(): string[] {
   return [
     '-hide_banner', '-nostats', '-loglevel', 'error',
-    '-fflags', '+nobuffer', '-probesize', '32768', '-analyzeduration', '0',
+    '-probesize', '32768', '-analyzeduration', '0', '-copyts',
     '-f', 'matroska', '-i', 'pipe:0',
   ];
 }

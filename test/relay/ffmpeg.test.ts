@@ -19,8 +19,8 @@ const stream: StreamConfig = {
   webrtc: false,
   audio: true,
 };
-// Frames go in as Matroska with their source timestamps: no wall-clock stamping, whatever the camera's codec.
-const input = ['-hide_banner', '-nostats', '-loglevel', 'error', '-fflags', '+nobuffer', '-probesize', '32768', '-analyzeduration', '0',
+// Frames go in as Matroska with their source timestamps, kept on the output (-copyts): no wall-clock stamping, whatever the camera's codec.
+const input = ['-hide_banner', '-nostats', '-loglevel', 'error', '-probesize', '32768', '-analyzeduration', '0', '-copyts',
   '-f', 'matroska', '-i', 'pipe:0'];
 const flvOut = ['-f', 'flv', '-flvflags', 'no_duration_filesize', '-flush_packets', '1', 'pipe:1'];
 
