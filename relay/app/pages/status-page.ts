@@ -110,7 +110,7 @@ function viewerRow(stream: StreamStatus, viewer: ViewerStatus): Markup {
 /** A WebRTC viewer's selected ICE pair, RTT and feedback, beside its protocol. */
 function webrtcFigures(viewer: ViewerStatus): Markup | string {
   if (!viewer.webrtc) return '';
-  return html`<br><small>${live('webrtc.localCandidateType', viewer.webrtc.localCandidateType)}/${live('webrtc.transport', viewer.webrtc.transport)},
+  return html`<br><small>viewer ${live('webrtc.remoteCandidateType', viewer.webrtc.remoteCandidateType)}/${live('webrtc.transport', viewer.webrtc.transport)},
  RTT ${live('webrtc.rttMs', viewer.webrtc.rttMs, 'count')} ms, ${live('webrtc.nacks', viewer.webrtc.nacks, 'count')} NACKs
  (${live('webrtc.retransmitted', viewer.webrtc.retransmitted, 'count')} resent), ${live('webrtc.keyframeRequests', viewer.webrtc.keyframeRequests, 'count')} PLIs,
  ${live('webrtc.packetsSent', viewer.webrtc.packetsSent, 'count')} packets</small>`;
