@@ -158,7 +158,7 @@ export class WebRtcEdge implements ProtocolServer {
       const stats = session.stats();
       const { localCandidateType, remoteCandidateType, transport, rttMs, packetsSent, nacks, retransmitted, keyframeRequests } = stats;
       return {
-        handle: session, address: session.address, since: session.since, bytesSent: stats.bytesSent, drops: 0, protocol: 'webrtc',
+        ...stats, handle: session, address: session.address, since: session.since, bytesSent: stats.bytesSent, drops: 0, protocol: 'webrtc',
         webrtc: { localCandidateType, remoteCandidateType, transport, rttMs, packetsSent, nacks, retransmitted, keyframeRequests },
       };
     });
