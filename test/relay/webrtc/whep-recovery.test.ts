@@ -45,23 +45,29 @@ t.test('a WHEP viewer keeps its session and gets decodable H.264 after an encode
 
   const encoders = childFfmpegProcesses(process.pid).filter((child) => /libx264/.test(child.cmdline));
   t.equal(encoders.length, 1, 'the stream\'s encoder is found');
+  let started = Date.now();
   process.kill(encoders[0]!.pid, 'SIGKILL');
   // Counted from once a new encoder runs, so that a keyframe of the killed one cannot pass for recovery.
   await waitFor(() => childFfmpegProcesses(process.pid).some((child) => /libx264/.test(child.cmdline) && child.pid !== encoders[0]!.pid), 20_000, 'a new encoder');
   let mark = client.units.length;
   t.equal(await decodesAfter(client, mark, 30_000), 5, 'after the encoder is killed, a new keyframe and the frames after it decode');
+  t.comment(`picture back ${Date.now() - started} ms after the kill`);
 
   mark = client.units.length;
   await writeFile(relay.configFile, `HTTPPort 0\n${CONFIG}<Stream extra.mjpg>\n  Feed cam\n</Stream>\n`);
+  started = Date.now();
   await relay.reload();
   await client.waitForUnits(mark + 10, 15_000);
   t.equal(await decodesAfter(client, mark, 15_000), 5, 'after a reload that leaves the stream as it was, the session plays on');
+  t.comment(`10 units and a decodable group ${Date.now() - started} ms after the reload`);
 
   cam.setMode('down');
   await new Promise((resolve) => setTimeout(resolve, 3000));
   cam.setMode('up');
+  started = Date.now();
   mark = client.units.length;
   t.equal(await decodesAfter(client, mark, 30_000), 5, 'after a camera outage, the picture comes back decodable');
+  t.comment(`picture back ${Date.now() - started} ms after the camera came back`);
 
   const stat = await (await fetch(`${relay.baseUrl}/stat.json`)).json() as { streams: Array<{ name: string; protocols: Record<string, { viewers: number }> }> };
   t.equal(stat.streams.find((stream) => stream.name === 'cam.flv')?.protocols.webrtc?.viewers, 1, 'still one WebRTC viewer');
