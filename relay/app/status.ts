@@ -1,5 +1,5 @@
 import type { PushStreamInfo } from '../../adapters/push/gateway.ts';
-import type { EdgeStreamStats } from '../core/edge.ts';
+import type { EdgeStreamStats, WebRtcViewerFigures } from '../core/edge.ts';
 import type { Feed } from '../core/feed.ts';
 import type { FfmpegInfo } from '../encoders/ffmpeg-locate.ts';
 import type { StreamOutput } from '../outputs/output.ts';
@@ -134,6 +134,8 @@ export interface ViewerStatus {
   bytesSent: number;
   kbps: number | null;
   drops: number;
+  /** WebRTC viewers only: the selected ICE pair, RTT, NACKs, PLIs and packets. */
+  webrtc?: WebRtcViewerFigures;
 }
 
 export interface FfmpegStatus {
@@ -290,6 +292,7 @@ function streamStatus(relay: Relay, output: StreamOutput, rates: RateSampler): S
     ...relay.protocolConsumers(config.name, VIEWER_SAMPLE_CAP - viewers.length).map((consumer) => ({
       id: viewerId(consumer.handle), protocol: consumer.protocol, address: consumer.address, since: new Date(consumer.since).toISOString(),
       bytesSent: consumer.bytesSent, kbps: kbps(rates.viewer(consumer.handle).rate), drops: consumer.drops,
+      ...(consumer.webrtc ? { webrtc: consumer.webrtc } : {}),
     })),
   ];
   const encoder = stats.encoder;

@@ -16,4 +16,23 @@ export interface EdgeConsumer {
   readonly drops: number;
   /** How it is served, e.g. `rtsp/tcp`. */
   readonly protocol: string;
+  /** Set for WebRTC viewers. */
+  readonly webrtc?: WebRtcViewerFigures;
+}
+
+/** A WebRTC viewer's transport figures, for /stat.json's list of viewers. */
+export interface WebRtcViewerFigures {
+  /** Types of the selected ICE pair's candidates (host, srflx, prflx or relay): relay on either side means TURN. */
+  readonly localCandidateType: string | null;
+  readonly remoteCandidateType: string | null;
+  /** The selected pair's transport: udp, or tcp for ICE-TCP. */
+  readonly transport: 'udp' | 'tcp' | null;
+  /** Round-trip time measured by the transport (ms), once known. */
+  readonly rttMs: number | null;
+  readonly packetsSent: number;
+  /** Packets asked for again by NACKs (RFC 4585), and those the relay resent. */
+  readonly nacks: number;
+  readonly retransmitted: number;
+  /** PLIs and FIRs received. */
+  readonly keyframeRequests: number;
 }

@@ -156,7 +156,11 @@ export class WebRtcEdge implements ProtocolServer {
     if (!mounted) return [];
     return [...mounted.sessions].slice(0, max).map((session) => {
       const stats = session.stats();
-      return { ...stats, handle: session, address: session.address, since: session.since, drops: 0, protocol: 'webrtc' };
+      const { localCandidateType, remoteCandidateType, transport, rttMs, packetsSent, nacks, retransmitted, keyframeRequests } = stats;
+      return {
+        ...stats, handle: session, address: session.address, since: session.since, bytesSent: stats.bytesSent, drops: 0, protocol: 'webrtc',
+        webrtc: { localCandidateType, remoteCandidateType, transport, rttMs, packetsSent, nacks, retransmitted, keyframeRequests },
+      };
     });
   }
 

@@ -1,7 +1,10 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { PeerConnection, Video, type RtcConfig, type Track } from 'node-datachannel';
 import type { Logger } from '../../lib/log.ts';
+import type { WebRtcViewerFigures } from '../core/edge.ts';
+import { buildSenderReport } from '../../media/rtp/packet.ts';
 import { isRtcp, readRtcpFeedback } from '../../media/rtp/rtcp-feedback.ts';
+import { roundTripFromReports } from '../../media/rtp/round-trip.ts';
 import { withAdditionalHosts } from './answer-hosts.ts';
 import type { WhepOffer } from './offer.ts';
 import { NackResponder } from './nack-responder.ts';
@@ -11,6 +14,8 @@ import type { PacketSink, StreamPackets } from './stream-packets.ts';
 const GATHERING_WAIT_MS = 1500;
 /** A connected viewer that lost consent (no STUN answers) and does not come back within this is ended. */
 const DISCONNECTED_GRACE_MS = 5000;
+/** Sender reports go out this often: the viewer's receiver reports echo them, which gives the round-trip time. */
+const SENDER_REPORT_INTERVAL_MS = 1000;
 
 export interface WhepSessionOptions {
   readonly stream: string;
@@ -27,18 +32,11 @@ export interface WhepSessionOptions {
 }
 
 /** One WebRTC viewer's figures, for /stat.json. */
-export interface WhepSessionStats {
+export interface WhepSessionStats extends WebRtcViewerFigures {
   readonly state: 'connecting' | 'connected';
   readonly bytesSent: number;
-  readonly packetsSent: number;
-  readonly rttMs: number | undefined;
-  /** The selected local candidate, e.g. `host/udp`. */
-  readonly candidate: string | undefined;
-  readonly nacks: number;
-  readonly retransmitted: number;
   /** True when the viewer's offer negotiated RTX (RFC 4588): retransmissions go on their own SSRC. */
   readonly rtx: boolean;
-  readonly keyframeRequests: number;
   /** Keyframe requests answered with the kept group sent again (at most one a second over the stream's viewers). */
   readonly keyframesResent: number;
 }
@@ -60,9 +58,15 @@ export class WhepSession implements PacketSink {
   private closed = false;
   private connectTimer: NodeJS.Timeout | undefined;
   private disconnectTimer: NodeJS.Timeout | undefined;
+  private reportTimer: NodeJS.Timeout | undefined;
+  private rttMs: number | null = null;
+  private payloadOctets = 0;
+  /** The RTP timestamp of the newest live packet sent and when (performance.now()), to date sender reports. */
+  private newestTimestamp: { rtp: number; at: number } | undefined;
   private packetsSent = 0;
   private keyframeRequests = 0;
-  private lastBytesSent = 0;
+  /** RTP and RTCP bytes handed to the transport: libdatachannel's bytesSent() counts only data channels, 0 here. */
+  private bytesSent = 0;
   private keyframesResent = 0;
   /** This viewer's own RTP sequence: a kept group sent again (PLI) must be new packets to the receiver, not duplicates. */
   private sequence = randomInt(0, 0x10000);
@@ -125,19 +129,21 @@ export class WhepSession implements PacketSink {
       if (!keyframe) return;
       this.started = true;
     }
+    if (packets.length > 0) this.newestTimestamp = { rtp: packets[0]!.readUInt32BE(4), at: performance.now() };
     for (const packet of packets) this.send(packet);
   }
 
   stats(): WhepSessionStats {
-    if (!this.closed) this.lastBytesSent = this.peer.bytesSent();
     const pair = this.closed ? null : this.peer.getSelectedCandidatePair();
-    const rtt = this.closed ? -1 : this.peer.rtt();
     return {
       state: this.open ? 'connected' : 'connecting',
-      bytesSent: this.lastBytesSent,
+      bytesSent: this.bytesSent,
       packetsSent: this.packetsSent,
-      rttMs: rtt >= 0 ? rtt : undefined,
-      candidate: pair ? `${pair.local.type}/${pair.local.transportType.toLowerCase()}` : undefined,
+      rttMs: this.rttMs,
+      localCandidateType: pair?.local.type ?? null,
+      remoteCandidateType: pair?.remote.type ?? null,
+      // libdatachannel names ICE-TCP's kinds TCP_active, TCP_passive and TCP_so.
+      transport: pair ? (/^tcp/i.test(pair.local.transportType) ? 'tcp' : 'udp') : null,
       nacks: this.nackResponder.nacks,
       retransmitted: this.nackResponder.retransmitted,
       rtx: this.options.offer.rtxPayloadType !== undefined,
@@ -149,10 +155,10 @@ export class WhepSession implements PacketSink {
   /** Ends the session (DELETE, timeout, failure, stream removed). Safe to call twice. */
   close(reason = 'ended'): void {
     if (this.closed) return;
-    this.lastBytesSent = this.peer.bytesSent();
     this.closed = true;
     clearTimeout(this.connectTimer);
     clearTimeout(this.disconnectTimer);
+    clearInterval(this.reportTimer);
     this.options.packets.remove(this);
     try {
       this.peer.close();
@@ -182,6 +188,17 @@ export class WhepSession implements PacketSink {
     const group = this.options.packets.startPackets();
     for (const frame of group) for (const packet of frame) this.send(packet);
     this.started = group.length > 0;
+    this.reportTimer = setInterval(() => this.sendSenderReport(), SENDER_REPORT_INTERVAL_MS);
+    this.reportTimer.unref();
+  }
+
+  /** A sender report (RFC 3550) for the video SSRC, its RTP time carried on from the newest packet sent. */
+  private sendSenderReport(): void {
+    if (this.closed || !this.newestTimestamp) return;
+    const now = performance.now();
+    const rtpTimestamp = (this.newestTimestamp.rtp + Math.round((now - this.newestTimestamp.at) * 90)) >>> 0;
+    const { ssrc } = this.options.packets;
+    this.sendOwn(buildSenderReport({ ssrc, cname: 'relay', wallClockMs: Date.now(), rtpTimestamp, packets: this.packetsSent, octets: this.payloadOctets }), false);
   }
 
   private onState(state: string): void {
@@ -198,6 +215,8 @@ export class WhepSession implements PacketSink {
 
   private onRtcp(message: Buffer): void {
     if (this.closed || !isRtcp(message)) return;
+    const rtt = roundTripFromReports(message, this.options.packets.ssrc, Date.now());
+    if (rtt !== undefined) this.rttMs = Math.round(rtt * 10) / 10;
     const feedback = readRtcpFeedback(message);
     if (feedback.keyframeRequested) this.onKeyframeRequest();
     if (feedback.nacked.length === 0) return;
@@ -238,9 +257,14 @@ export class WhepSession implements PacketSink {
   }
 
   /** Sends a packet ready for this viewer (its payload type and sequence written). */
-  private sendOwn(packet: Buffer): void {
+  private sendOwn(packet: Buffer, media = true): void {
     try {
-      if (this.track.sendMessageBinary(packet)) this.packetsSent++;
+      if (!this.track.sendMessageBinary(packet)) return;
+      this.bytesSent += packet.length;
+      if (media) {
+        this.packetsSent++;
+        this.payloadOctets += packet.length - 12;
+      }
     } catch {
       this.close('transport closed');
     }

@@ -1,6 +1,7 @@
 import { toAnnexB } from '../../media/h264/annexb.ts';
 import { PeerConnection, Video, type Track } from 'node-datachannel';
 import { H264Depacketizer, type H264AccessUnit } from '../../media/rtp/h264-depacketizer.ts';
+import { findSenderReport, ReceiverReporter } from '../../media/rtp/rtcp.ts';
 import { isRtcp } from '../../media/rtp/rtcp-feedback.ts';
 import { parseRtpPacket, RtpReorderer, sequenceDelta, type RtpPacket } from '../../media/rtp/rtp.ts';
 import { unwrapRtxPacket } from '../../media/rtp/rtx.ts';
@@ -83,6 +84,10 @@ export class WhepClient {
   ssrc: number | undefined;
 
   private readonly depacketizer = new H264Depacketizer(8 * 1024 * 1024);
+  /** Answers each sender report with a receiver report at once, as a browser does (within its RTCP interval). */
+  private readonly reporter = new ReceiverReporter(90000);
+  /** Receiver reports sent. */
+  reports = 0;
   private highestSequence: number | undefined;
   private readonly reorderer = new RtpReorderer(256, 1000);
   private rtxPayloadType: number | undefined;
@@ -191,8 +196,14 @@ export class WhepClient {
   }
 
   private onPacket(message: Buffer): void {
-    if (isRtcp(message)) return;
+    if (isRtcp(message)) {
+      if (!findSenderReport(message, Date.now())) return;
+      this.reporter.onRtcp(message, Date.now());
+      if (this.track.sendMessageBinary(this.reporter.buildReport(Date.now()))) this.reports++;
+      return;
+    }
     const received = parseRtpPacket(message);
+    if (received.payloadType === this.videoPayloadType) this.reporter.onRtp(received, Date.now());
     const packet = this.rtxPayloadType !== undefined && received.payloadType === this.rtxPayloadType
       ? unwrapRtxPacket(received, { payloadType: this.videoPayloadType ?? 0, ssrc: this.ssrc ?? 0 })
       : this.arrived(received);

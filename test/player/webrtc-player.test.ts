@@ -1,6 +1,8 @@
 import t from 'tap';
 import { launchChromiumFor, screenshot } from '../helpers/browser.ts';
 import { advances } from '../helpers/player-view.ts';
+import { waitFor } from '../helpers/probe.ts';
+import type { ViewerStatus } from '../../relay/app/status.ts';
 import { startTestRelay, syntheticConfig } from '../helpers/relay.ts';
 import { endWebRtc } from '../helpers/whep-client.ts';
 
@@ -25,6 +27,15 @@ t.test('Chromium plays /player/NAME.webrtc by itself over WHEP, muted, with no c
   t.equal(stat.streams.find((stream) => stream.name === 'test.flv')!.protocols.webrtc?.viewers, 1, 'one WebRTC viewer on /stat.json');
   const [session] = relay.relay.protocolConsumers('test.flv', 1) as unknown as Array<{ rtx: boolean }>;
   t.equal(session?.rtx, true, 'Chromium\'s offer has RTX, and plays with it in the answer');
+  // Chromium answers the relay's sender reports: /stat.json shows its round-trip time and selected pair.
+  const viewers = async (): Promise<ViewerStatus[]> => {
+    const stat = await (await fetch(`${relay.baseUrl}/stat.json`)).json() as { streams: Array<{ name: string; viewerList: ViewerStatus[] }> };
+    return stat.streams.find((stream) => stream.name === 'test.flv')!.viewerList.filter((viewer) => viewer.protocol === 'webrtc');
+  };
+  await waitFor(async () => typeof (await viewers())[0]?.webrtc?.rttMs === 'number', 10_000, 'Chromium\'s RTT');
+  const [viewer] = await viewers();
+  t.ok(viewer!.webrtc!.rttMs! >= 0 && viewer!.webrtc!.rttMs! < 1000, `RTT ${viewer!.webrtc!.rttMs} ms`);
+  t.equal(viewer!.webrtc!.transport, 'udp');
   t.match(await page.textContent('#snippet-iframe'), /src="http:\/\/127\.0\.0\.1:\d+\/player\/test\.flv\.webrtc\?embed=1"/);
   await screenshot(page, 'webrtc-player');
   t.same(problems, [], 'no console errors or warnings');

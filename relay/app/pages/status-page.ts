@@ -103,8 +103,17 @@ function viewerDetails(stream: StreamStatus): Markup | string {
 }
 
 function viewerRow(stream: StreamStatus, viewer: ViewerStatus): Markup {
-  return html`<tr data-key="viewer/${stream.name}/${viewer.id}"><td>${viewer.address}</td><td>${viewer.protocol}</td><td>${live('since', viewer.since, 'time')}</td>
+  return html`<tr data-key="viewer/${stream.name}/${viewer.id}"><td>${viewer.address}</td><td>${viewer.protocol}${webrtcFigures(viewer)}</td><td>${live('since', viewer.since, 'time')}</td>
 <td>${live('bytesSent', viewer.bytesSent, 'bytes')}</td><td>${live('kbps', viewer.kbps, 'kbps')}</td><td>${live('drops', viewer.drops, 'count')}</td></tr>`;
+}
+
+/** A WebRTC viewer's selected ICE pair, RTT and feedback, beside its protocol. */
+function webrtcFigures(viewer: ViewerStatus): Markup | string {
+  if (!viewer.webrtc) return '';
+  return html`<br><small>viewer ${live('webrtc.remoteCandidateType', viewer.webrtc.remoteCandidateType)}/${live('webrtc.transport', viewer.webrtc.transport)},
+ RTT ${live('webrtc.rttMs', viewer.webrtc.rttMs, 'count')} ms, ${live('webrtc.nacks', viewer.webrtc.nacks, 'count')} NACKs
+ (${live('webrtc.retransmitted', viewer.webrtc.retransmitted, 'count')} resent), ${live('webrtc.keyframeRequests', viewer.webrtc.keyframeRequests, 'count')} PLIs,
+ ${live('webrtc.packetsSent', viewer.webrtc.packetsSent, 'count')} packets</small>`;
 }
 
 function stderrBlock(stream: StreamStatus): Markup {

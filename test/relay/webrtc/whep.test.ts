@@ -3,6 +3,14 @@ import { captureStream, decodeLuma, matchedPsnr } from '../../helpers/picture.ts
 import { startTestRelayFor, syntheticConfig } from '../../helpers/relay.ts';
 import { connectedWhepClient, endWebRtc, whepRequest } from '../../helpers/whep-client.ts';
 import { MAX_RETRANSMISSIONS_PER_SECOND } from '../../../relay/webrtc/nack-responder.ts';
+import type { ViewerStatus } from '../../../relay/app/status.ts';
+import { waitFor } from '../../helpers/probe.ts';
+
+/** The WebRTC viewers /stat.json lists for test.flv. */
+async function webrtcViewers(baseUrl: string): Promise<ViewerStatus[]> {
+  const stat = await (await fetch(`${baseUrl}/stat.json`)).json() as { streams: Array<{ name: string; viewerList: ViewerStatus[] }> };
+  return stat.streams.find((candidate) => candidate.name === 'test.flv')!.viewerList.filter((viewer) => viewer.protocol === 'webrtc');
+}
 
 t.teardown(endWebRtc);
 
@@ -28,6 +36,22 @@ t.test('a WHEP viewer gets the stream\'s shared H.264 from a keyframe, decodable
   const stream = stat.streams.find((candidate) => candidate.name === 'test.flv')!;
   t.equal(stream.protocols.webrtc?.viewers, 2, '/stat.json counts both WebRTC viewers');
   t.ok(stream.viewerList.some((viewer) => viewer.protocol === 'webrtc'), 'and lists it with protocol webrtc');
+  // Sender reports go out every second and the client answers each: the viewers' RTT follows from the echo.
+  await waitFor(async () => (await webrtcViewers(relay.baseUrl)).every((viewer) => viewer.webrtc?.rttMs !== null), 8000, 'an RTT for both viewers');
+  const listed = await webrtcViewers(relay.baseUrl);
+  t.equal(listed.length, 2, 'both WebRTC viewers are listed');
+  for (const viewer of listed) {
+    const figures = viewer.webrtc!;
+    t.same([figures.localCandidateType, figures.remoteCandidateType, figures.transport], ['host', 'host', 'udp'], 'the selected pair is host to host over UDP');
+    t.ok(figures.rttMs! >= 0 && figures.rttMs! < 1000, `RTT ${figures.rttMs} ms on loopback`);
+    // Guards the bytes of WebRTC viewers, which read 0 when taken from libdatachannel (it counts data channels only).
+    t.ok(viewer.bytesSent > 0 && figures.packetsSent > 0, `${viewer.bytesSent} bytes in ${figures.packetsSent} packets sent`);
+  }
+  t.ok(client.reports > 0 && repaired.reports > 0, `the clients answered ${client.reports + repaired.reports} sender reports`);
+  const requestsBefore = listed.reduce((sum, viewer) => sum + viewer.webrtc!.keyframeRequests, 0);
+  t.ok(client.sendPli(), 'a PLI is sent');
+  await waitFor(async () => (await webrtcViewers(relay.baseUrl)).reduce((sum, viewer) => sum + viewer.webrtc!.keyframeRequests, 0) === requestsBefore + 1, 3000, 'the PLI counted');
+  t.pass('the viewer\'s PLI count rose by one');
   const decoded = await decodeLuma(client.annexB(20), 'h264', 320, 240);
   const reference = await decodeLuma(await flv, 'flv', 320, 240);
   t.equal(decoded.length, 20, `${decoded.length} frames decoded`);
@@ -49,6 +73,7 @@ t.test('a WHEP viewer gets the stream\'s shared H.264 from a keyframe, decodable
     return stat.streams.find((candidate) => candidate.name === 'test.flv')!.protocols.webrtc!.retransmitted;
   };
   const before = await retransmitted();
+  const nacksBefore = (await webrtcViewers(relay.baseUrl)).reduce((sum, viewer) => sum + viewer.webrtc!.nacks, 0);
   const rssBefore = process.memoryUsage().rss;
   const floodStart = performance.now();
   const flood = Buffer.alloc(12 + 4 * 128);
@@ -62,6 +87,8 @@ t.test('a WHEP viewer gets the stream\'s shared H.264 from a keyframe, decodable
   await new Promise((resolve) => setTimeout(resolve, 500));
   const floodSeconds = (performance.now() - floodStart) / 1000;
   const answered = await retransmitted() - before;
+  const nacksAfter = (await webrtcViewers(relay.baseUrl)).reduce((sum, viewer) => sum + viewer.webrtc!.nacks, 0);
+  t.ok(nacksAfter - nacksBefore >= 2000, `the viewers' NACK counts rose by ${nacksAfter - nacksBefore} under the flood`);
   t.ok(answered > 0 && answered <= MAX_RETRANSMISSIONS_PER_SECOND * (Math.ceil(floodSeconds) + 1),
     `${answered} retransmissions for 2000 NACKs of 512 packets in ${floodSeconds.toFixed(1)} s (at most ${MAX_RETRANSMISSIONS_PER_SECOND} a second)`);
   const grown = (process.memoryUsage().rss - rssBefore) / 1024 / 1024;
