@@ -35,11 +35,11 @@ export function concatList(root: string, segments: readonly Segment[], from: num
   return `${lines.join('\n')}\n`;
 }
 
-/** ffmpeg arguments that stitch the listed segments into one fragmented MP4 on stdout, without re-encoding. */
+/** ffmpeg arguments that stitch the listed segments into one fragmented MP4 on stdout, without re-encoding; the sound too, where recorded. */
 export function exportMp4Args(listFile: string): string[] {
   return [
     '-hide_banner', '-nostats', '-loglevel', 'error', '-f', 'concat', '-safe', '0', '-i', listFile,
-    '-map', '0:v:0', '-c', 'copy', '-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', 'pipe:1',
+    '-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy', '-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', 'pipe:1',
   ];
 }
 
