@@ -93,7 +93,8 @@ t.test('a camera without sound records video only', async (t) => {
 });
 
 t.test('/record/get from between two keyframes starts the sound with the picture', async (t) => {
-  // Guards: a copy starting mid-GOP began the picture at the keyframe before and the sound at the asked time, both at 0.
+  // Guards: a copy from mid-GOP began the picture at the keyframe before but the sound at the asked time (both at 0),
+  // and one ending mid-fragment lost the sound stored after that fragment's picture.
   const [, second] = (await closedSegments('tone')).map(startOf);
   const start = new Date(second! + 700).toISOString();
   const response = await fetchBytes(`${relay.baseUrl}/record/get?camera=tone&start=${encodeURIComponent(start)}&duration=2`);
