@@ -5,6 +5,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import yazl from 'yazl';
 import { JpegSplitter } from '../../media/jpeg/splitter.ts';
 import { spawnProcess, type RunningProcess } from '../../lib/ffmpeg-runner.ts';
+import { scanFragmentedMp4 } from './mp4-scan.ts';
 import type { Segment } from './segment-index.ts';
 
 /** One JPEG the frame export decodes is at most this large. */
@@ -35,11 +36,11 @@ export function concatList(root: string, segments: readonly Segment[], from: num
   return `${lines.join('\n')}\n`;
 }
 
-/** ffmpeg arguments that stitch the listed segments into one fragmented MP4 on stdout, without re-encoding. */
+/** ffmpeg arguments that stitch the listed segments into one fragmented MP4 on stdout, without re-encoding; the sound too, where recorded. */
 export function exportMp4Args(listFile: string): string[] {
   return [
     '-hide_banner', '-nostats', '-loglevel', 'error', '-f', 'concat', '-safe', '0', '-i', listFile,
-    '-map', '0:v:0', '-c', 'copy', '-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', 'pipe:1',
+    '-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy', '-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', 'pipe:1',
   ];
 }
 
@@ -58,11 +59,35 @@ export function exportFramesArgs(file: string, offset: number, count: number, fp
 export async function exportMp4(ffmpegPath: string, root: string, segments: readonly Segment[], from: number, to: number): Promise<Export> {
   const dir = await mkdtemp(join(tmpdir(), 'relay-export-'));
   const listFile = join(dir, 'list.ffconcat');
-  await writeFile(listFile, concatList(root, segments, from, to));
+  const start = await keyframeAtOrBefore(root, segments[0], from);
+  await writeFile(listFile, concatList(root, segments, start, await fragmentStartAtOrAfter(root, segments.at(-1), to)));
   const stop = new AbortController();
   const child = spawnProcess({ command: ffmpegPath, args: exportMp4Args(listFile), signal: stop.signal });
   void child.exit.then(() => rm(dir, { recursive: true, force: true }));
   return { body: child.stdout, cancel: () => stop.abort() };
+}
+
+/**
+ * Where a copy can start: the first segment's last keyframe at or before `from`. ffmpeg's concat demuxer starts the
+ * picture there anyway but the sound at `from`, and lays both from time 0, which would put the sound early.
+ */
+async function keyframeAtOrBefore(root: string, first: Segment | undefined, from: number): Promise<number> {
+  if (!first || from <= first.start) return from;
+  const scan = await scanFragmentedMp4(join(root, first.path)).catch(() => undefined);
+  const offset = scan?.keyframes.filter((seconds) => first.start + seconds * 1000 <= from).at(-1);
+  return offset === undefined ? from : first.start + offset * 1000;
+}
+
+/**
+ * Where a copy can end: the last segment's first fragment boundary at or after `to`. The demuxer ends a file at its
+ * first packet past the end, and the sound of a span is stored after its picture, so ending inside a fragment would
+ * cut the sound short by up to a fragment.
+ */
+async function fragmentStartAtOrAfter(root: string, last: Segment | undefined, to: number): Promise<number> {
+  if (!last || to >= last.end) return to;
+  const scan = await scanFragmentedMp4(join(root, last.path)).catch(() => undefined);
+  const offset = scan?.fragmentStarts.find((seconds) => last.start + seconds * 1000 >= to);
+  return offset === undefined ? to : last.start + offset * 1000;
 }
 
 /** The name of a frame taken at `ms`: its UTC time, e.g. 2026-11-21T12-00-05.000Z.jpg. */

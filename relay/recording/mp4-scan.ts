@@ -13,6 +13,10 @@ export interface Mp4Scan {
   readonly fragments: number;
   /** True when the file ends inside a box (a crash or a cut), so the tail after the last whole fragment is lost. */
   readonly truncated: boolean;
+  /** Media times (seconds) of the picture's fragments that begin with a keyframe, in file order. */
+  readonly keyframes: readonly number[];
+  /** Media times (seconds) where the picture's fragments begin: there both tracks are whole, so a copy can end there. */
+  readonly fragmentStarts: readonly number[];
 }
 
 /** Thrown when the file is not a fragmented MP4 at all (no ftyp first, or no timescale). */
@@ -61,25 +65,31 @@ function find(data: Buffer, path: string[]): Buffer | undefined {
   return current;
 }
 
-/** The video track's timescale from moov/trak/mdia/mdhd. */
-function timescaleOf(moov: Buffer): number {
+/** The video track's (the first trak's) ID and timescale from moov/trak/tkhd and moov/trak/mdia/mdhd. */
+function videoTrackOf(moov: Buffer): { id: number; timescale: number } {
+  const tkhd = find(moov, ['trak', 'tkhd']);
+  if (!tkhd || tkhd.length < 24) throw new Mp4ScanError('no tkhd in moov');
+  const id = tkhd[0] === 1 ? tkhd.readUInt32BE(20) : tkhd.readUInt32BE(12);
   const mdhd = find(moov, ['trak', 'mdia', 'mdhd']);
   if (!mdhd || mdhd.length < 24) throw new Mp4ScanError('no mdhd in moov');
   const timescale = mdhd[0] === 1 ? mdhd.readUInt32BE(20) : mdhd.readUInt32BE(12);
   if (timescale === 0) throw new Mp4ScanError('timescale 0');
-  return timescale;
+  return { id, timescale };
 }
 
-/** Start (tfdt) and length of one fragment, in timescale units. */
-function fragmentSpan(moof: Buffer): { start: number; length: number } {
+/** Track, start (tfdt) and length of one fragment, in its track's timescale units. */
+function fragmentSpan(moof: Buffer): { track: number; start: number; length: number; sync: boolean } {
   const traf = find(moof, ['traf']);
   if (!traf) throw new Mp4ScanError('moof without traf');
   let start = 0;
   let defaultDuration = 0;
   let length = 0;
+  let track = 0;
+  let sync = false;
   for (const { type, body } of children(traf)) {
     if (type === 'tfdt' && body.length >= 8) start = body[0] === 1 && body.length >= 12 ? Number(body.readBigUInt64BE(4)) : body.readUInt32BE(4);
     if (type === 'tfhd' && body.length >= 8) {
+      track = body.readUInt32BE(4);
       const flags = body.readUIntBE(1, 3);
       let offset = 8 + (flags & 0x1 ? 8 : 0) + (flags & 0x2 ? 4 : 0);
       if (flags & 0x8 && body.length >= offset + 4) defaultDuration = body.readUInt32BE(offset);
@@ -90,13 +100,16 @@ function fragmentSpan(moof: Buffer): { start: number; length: number } {
       const count = body.readUInt32BE(4);
       let offset = 8 + (flags & 0x1 ? 4 : 0) + (flags & 0x4 ? 4 : 0);
       const entrySize = [0x100, 0x200, 0x400, 0x800].filter((bit) => flags & bit).length * 4;
+      // The first sample's flags (ISO/IEC 14496-12 8.8.3.1): sample_depends_on 2 is a sync sample.
+      const firstFlagsAt = flags & 0x4 ? 8 + (flags & 0x1 ? 4 : 0) : flags & 0x400 ? offset + (flags & 0x100 ? 4 : 0) + (flags & 0x200 ? 4 : 0) : -1;
+      if (firstFlagsAt >= 0 && firstFlagsAt + 4 <= body.length && count > 0) sync = ((body.readUInt32BE(firstFlagsAt) >>> 24) & 0x3) === 2;
       if (!(flags & 0x100)) length += count * defaultDuration;
       else {
         for (let i = 0; i < count && offset + 4 <= body.length; i++, offset += entrySize) length += body.readUInt32BE(offset);
       }
     }
   }
-  return { start, length };
+  return { track, start, length, sync };
 }
 
 /**
@@ -108,11 +121,13 @@ export async function scanFragmentedMp4(path: string): Promise<Mp4Scan> {
   try {
     const fileSize = (await file.stat()).size;
     let offset = 0;
-    let timescale: number | undefined;
+    let video: { id: number; timescale: number } | undefined;
     let first: number | undefined;
     let end = 0;
     let fragments = 0;
-    let pendingMoof: { start: number; length: number } | undefined;
+    let pendingMoof: ReturnType<typeof fragmentSpan> | undefined;
+    const keyframes: number[] = [];
+    const fragmentStarts: number[] = [];
     let truncated = false;
     for (let count = 0; count < MAX_BOXES; count++) {
       const box = await readBox(file, offset, fileSize);
@@ -129,18 +144,23 @@ export async function scanFragmentedMp4(path: string): Promise<Mp4Scan> {
         if (box.size > (box.type === 'moov' ? MAX_MOOV_BYTES : MAX_MOOF_BYTES)) break;
         const body = Buffer.alloc(box.size - box.headerSize);
         await file.read(body, 0, body.length, box.start + box.headerSize);
-        if (box.type === 'moov') timescale = timescaleOf(body);
+        if (box.type === 'moov') video = videoTrackOf(body);
         else pendingMoof = fragmentSpan(body);
       } else if (box.type === 'mdat' && pendingMoof) {
-        first ??= pendingMoof.start;
-        end = pendingMoof.start + pendingMoof.length;
+        // Sound fragments (another track, another timescale) do not change the span the picture covers.
+        if (pendingMoof.track === video?.id) {
+          first ??= pendingMoof.start;
+          end = pendingMoof.start + pendingMoof.length;
+          fragmentStarts.push(pendingMoof.start / video.timescale);
+          if (pendingMoof.sync) keyframes.push(pendingMoof.start / video.timescale);
+        }
         fragments++;
         pendingMoof = undefined;
       }
       offset = box.start + box.size;
     }
-    if (timescale === undefined) throw new Mp4ScanError('no moov box');
-    return { durationSeconds: first === undefined ? 0 : (end - first) / timescale, fragments, truncated };
+    if (video === undefined) throw new Mp4ScanError('no moov box');
+    return { durationSeconds: first === undefined ? 0 : (end - first) / video.timescale, fragments, truncated, keyframes, fragmentStarts };
   } catch (error) {
     // A field that points outside its box: the file is damaged, which is what callers handle.
     if (error instanceof RangeError) throw new Mp4ScanError(`damaged box: ${error.message}`);

@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { EventSink } from '../../lib/event-bus.ts';
 import type { Logger } from '../../lib/log.ts';
-import type { EncodedVideoFrame, EncodedVideoSource, H264Track } from '../../media/types.ts';
+import type { AudioUnit } from '../../adapters/types.ts';
+import type { AudioTrack, EncodedVideoFrame, EncodedVideoSource, H264Track } from '../../media/types.ts';
 import { segmentRelativePath } from './names.ts';
 import type { Segment, SegmentIndex } from './segment-index.ts';
 import { SegmentWriter } from './segment-writer.ts';
@@ -16,6 +17,13 @@ const TICK_MS = 1000;
 /** After a write error, the next segment is tried after this long, doubling up to the maximum. */
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 30_000;
+/** Audio frames waiting for the picture of their time at most (about 4 s of AAC at 48 kHz); older ones are dropped. */
+const MAX_HELD_AUDIO = 200;
+
+/** The camera's sound as AAC frames on the camera's timeline (relay/encoders/aac-audio.ts). */
+export interface RecordedAudio {
+  subscribe(listener: (unit: AudioUnit) => void): () => void;
+}
 
 /** What /stat.json shows of one camera's recorder. */
 export interface RecorderState {
@@ -35,6 +43,8 @@ export interface RecorderOptions {
   readonly camera: string;
   readonly segmentSeconds: number;
   readonly source: EncodedVideoSource;
+  /** The camera's sound, recorded beside the picture while the camera sends it. */
+  readonly audio?: RecordedAudio;
   readonly index: SegmentIndex;
   readonly log: Logger;
   /** Told when recording stops on an error and when it resumes (webhooks, OnEventExec). */
@@ -74,6 +84,10 @@ export class CameraRecorder {
   private retryDelay = RETRY_MIN_MS;
   private release: (() => void) | undefined;
   private unsubscribe: (() => void) | undefined;
+  private unsubscribeAudio: (() => void) | undefined;
+  /** Sound that came before the picture of its time (the encoder is slower than the camera's audio). */
+  private heldAudio: AudioUnit[] = [];
+  private lastAudio: { track: AudioTrack; at: number } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly closing = new Set<Promise<unknown>>();
   private readonly now: () => number;
@@ -85,6 +99,7 @@ export class CameraRecorder {
   start(): void {
     this.release = this.options.source.acquire();
     this.unsubscribe = this.options.source.subscribe((frame) => this.onFrame(frame));
+    this.unsubscribeAudio = this.options.audio?.subscribe((unit) => this.onAudio(unit));
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
   }
@@ -94,6 +109,9 @@ export class CameraRecorder {
     clearInterval(this.timer);
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+    this.unsubscribeAudio?.();
+    this.unsubscribeAudio = undefined;
+    this.heldAudio = [];
     this.release?.();
     this.release = undefined;
     this.endSegment('stopping');
@@ -106,7 +124,30 @@ export class CameraRecorder {
     return this.current?.entry;
   }
 
+  private onAudio(unit: AudioUnit): void {
+    this.lastAudio = { track: unit.track, at: this.now() };
+    this.heldAudio.push(unit);
+    if (this.heldAudio.length > MAX_HELD_AUDIO) this.heldAudio.shift();
+  }
+
+  /**
+   * Before the picture at `dts`: the sound that starts before it goes into the open segment, with the pictures of its
+   * span; at a cut, that is the segment ending, so the next one starts with its picture and sound together.
+   */
+  private writeAudioBefore(dts: number): void {
+    let count = 0;
+    while (count < this.heldAudio.length && this.heldAudio[count]!.dts < dts) count++;
+    if (count === 0) return;
+    for (const unit of this.heldAudio.splice(0, count)) this.current?.writer.writeAudio(unit);
+  }
+
+  /** The camera's audio track for a segment opening now: none when it sent no sound for an outage's length. */
+  private audioTrack(): AudioTrack | undefined {
+    return this.lastAudio && this.now() - this.lastAudio.at <= OUTAGE_MS ? this.lastAudio.track : undefined;
+  }
+
   private onFrame(frame: EncodedVideoFrame): void {
+    this.writeAudioBefore(frame.dts);
     const current = this.current;
     if (current) {
       if (frame.track !== current.track) this.endSegment('the encoder restarted');
@@ -156,7 +197,7 @@ export class CameraRecorder {
       this.fail(`cannot create ${dirname(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
       return;
     }
-    const writer = new SegmentWriter(join(index.root, path));
+    const writer = new SegmentWriter(join(index.root, path), this.audioTrack());
     const entry: Segment = { camera, start, end: start, bytes: 0, path, open: true };
     index.add(entry);
     const open: OpenSegment = { entry, writer, track: frame.track, firstDts: frame.dts, lastDts: frame.dts, lastFrameAt: this.now(), seenOnDisk: false, lost: false };

@@ -1,17 +1,21 @@
 import type { CameraConfig } from '../../conf/types.ts';
 import type { EncoderSettings } from '../encoders/ffmpeg-args.ts';
 import type { EncodedVideoSource } from '../../media/types.ts';
+import type { RecordedAudio } from './recorder.ts';
 
 /** What the recorder takes from the running relay: a camera's shared encoder, held by name until released. */
 export interface EncoderSupply {
   encoderFor(camera: string, settings: EncoderSettings, user: string): EncodedVideoSource;
   /** Drops `user` from every encoder it holds but `keep`. */
   releaseEncoder(user: string, keep?: EncodedVideoSource): Promise<void>;
+  /** The camera's sound as AAC, held by `user` until releaseEncoder(user); absent where the relay has none. */
+  audioFor?(camera: string, user: string): RecordedAudio;
 }
 
 /** The camera's encoded video at its recording settings, and how to let go of it. */
 export interface RecordingVideo {
   readonly video: EncodedVideoSource;
+  readonly audio: RecordedAudio | undefined;
   /** Lets go of the encoder; `keep` (the video of the recorder that replaces this one) stays held. */
   close(keep?: EncodedVideoSource): Promise<void>;
 }
@@ -38,5 +42,15 @@ export function recordingEncoderSettings(camera: CameraConfig): EncoderSettings 
 export function recordingVideo(relay: EncoderSupply, camera: CameraConfig): RecordingVideo {
   const user = `record:${camera.name}`;
   const video = relay.encoderFor(camera.name, recordingEncoderSettings(camera), user);
-  return { video, close: (keep) => relay.releaseEncoder(user, keep) };
+  // Its own user name: a recorder replacing this one over a reload takes the same sound part before this lets go.
+  const audioUser = `record-audio:${camera.name}`;
+  const audio = relay.audioFor?.(camera.name, audioUser);
+  return {
+    video,
+    audio,
+    close: async (keep) => {
+      await relay.releaseEncoder(user, keep);
+      if (!keep) await relay.releaseEncoder(audioUser);
+    },
+  };
 }

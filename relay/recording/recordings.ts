@@ -121,6 +121,7 @@ export class Recordings {
         camera: camera.name,
         segmentSeconds: camera.record.segmentSeconds,
         source: source.video,
+        audio: source.audio,
         index: this.index,
         log: this.log.child(`record ${camera.name}`),
         events: this.relay.deps.events,

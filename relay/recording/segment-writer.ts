@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises';
-import type { EncodedVideoFrame } from '../../media/types.ts';
+import type { AudioUnit } from '../../adapters/types.ts';
+import type { AudioTrack, EncodedVideoFrame } from '../../media/types.ts';
 import { Fmp4Fragmenter, MAX_UNWRITTEN_MS } from './fragmenter.ts';
 
 /** Bytes waiting for the disk beyond this drop frames up to the next keyframe: a stuck disk must not grow memory. */
@@ -54,7 +55,8 @@ export class SegmentWriter {
   private position = 0;
   private finish!: (end: WriterEnd) => void;
 
-  constructor(readonly path: string) {
+  /** `audio`: the camera's AAC track when it has sound, announced in the init segment beside the picture. */
+  constructor(readonly path: string, readonly audio?: AudioTrack) {
     this.ended = new Promise((resolve) => (this.finish = resolve));
   }
 
@@ -63,7 +65,7 @@ export class SegmentWriter {
     if (this.closing || this.failure !== undefined) return false;
     if (!this.fragmenter) {
       if (!frame.keyframe) return false;
-      this.fragmenter = new Fmp4Fragmenter(frame.track);
+      this.fragmenter = new Fmp4Fragmenter(frame.track, this.audio);
     }
     if (frame.track !== this.fragmenter.track) return false; // a new track is a new file: the recorder starts one
     if ((this.waitingForKeyframe && !frame.keyframe) || this.queuedBytes > MAX_QUEUED_BYTES) {
@@ -78,6 +80,12 @@ export class SegmentWriter {
     this.framesWritten++;
     this.scheduleFlush();
     return true;
+  }
+
+  /** Adds one audio frame; give it before the first picture at or after its time. Returns false when it was dropped. */
+  writeAudio(unit: AudioUnit): boolean {
+    if (this.closing || this.failure !== undefined || this.waitingForKeyframe || !this.fragmenter) return false;
+    return this.fragmenter.pushAudio(unit);
   }
 
   /** Writes the last fragment and ends the file; gives up on a disk that does not take it within a grace period. */

@@ -222,6 +222,12 @@ export class Relay {
     return camera.encoder(settings, user);
   }
 
+  /** The camera's sound as AAC, shared with its streams; `user` holds it until releaseEncoder(user). */
+  audioFor(cameraName: string, user: string): AacAudio {
+    const camera = this.cameras.get(cameraName);
+    if (!camera) throw new Error(`no camera ${cameraName}`);
+    return camera.audio(user);
+  }
 
   /** Each camera's sound part (copy or converter) and the streams that carry it, for status. */
   audioParts(): Array<{ readonly camera: string; readonly audio: AacAudio; readonly users: ReadonlySet<string> }> {

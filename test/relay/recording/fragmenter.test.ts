@@ -4,7 +4,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import { h264Track } from '../../../media/h264/params.ts';
-import type { EncodedVideoFrame } from '../../../media/types.ts';
+import type { AudioUnit } from '../../../adapters/types.ts';
+import type { AudioTrack, EncodedVideoFrame } from '../../../media/types.ts';
 import { FRAGMENT_MS, Fmp4Fragmenter } from '../../../relay/recording/fragmenter.ts';
 import { scanFragmentedMp4 } from '../../../relay/recording/mp4-scan.ts';
 import { SegmentWriter } from '../../../relay/recording/segment-writer.ts';
@@ -80,4 +81,35 @@ t.test('a new track is refused: a new track is a new file with its own init segm
   const restarted = { ...frameAt(1), track: { ...track }, keyframe: true };
   t.notOk(writer.write(restarted), 'a keyframe of another track is not written into this file');
   t.equal((await writer.close()).failed, undefined);
+});
+
+t.test('with sound: each video fragment is followed by the sound of its span, and the scan measures the picture', async (t) => {
+  // Guards: sound fragments (48 kHz ticks) were read as video (90 kHz), so an indexed segment's length came out wrong.
+  const { dir, cleanup } = await tempDir('relay-frag-');
+  t.teardown(cleanup);
+  const audio: AudioTrack = { kind: 'audio', codec: 'aac', clockRate: 48000, sampleRate: 48000, channels: 1, config: Buffer.from('1188', 'hex') };
+  const fragmenter = new Fmp4Fragmenter(track, audio);
+  const frameMs = 1024 / 48;
+  const sounds = Array.from({ length: 150 }, (_, i): AudioUnit => ({ track: audio, data: Buffer.from([0x21, i & 0xff]), pts: 9_950 + i * frameMs, dts: 9_950 + i * frameMs, keyframe: true }));
+  const chunks: Buffer[] = [];
+  let given = 0;
+  let accepted = 0;
+  for (let i = 0; i < 75; i++) {
+    const frame = frameAt(i);
+    if (i === 0) chunks.push(...fragmenter.push(frame, i * 40)); // the file starts with its first picture
+    for (; given < sounds.length && sounds[given]!.dts < frame.dts; given++) if (fragmenter.pushAudio(sounds[given]!)) accepted++;
+    if (i > 0) chunks.push(...fragmenter.push(frame, i * 40));
+  }
+  chunks.push(fragmenter.flush()!);
+  t.equal(accepted, given - 3, 'the sound from before the first picture (3 frames) is not written');
+  const bytes = Buffer.concat(chunks);
+  t.ok(chunks[0]!.includes(Buffer.from('mp4a')), 'the init segment announces the audio track');
+  // Track IDs of the fragments in file order: video (1) then audio (2), span by span.
+  const tracks: number[] = [];
+  for (let at = bytes.indexOf('tfhd'); at >= 0; at = bytes.indexOf('tfhd', at + 4)) tracks.push(bytes.readUInt32BE(at + 8));
+  t.same(tracks, [1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2], 'each video fragment, then the sound of its span');
+  const file = join(dir, 'av.mp4');
+  await writeFile(file, bytes);
+  const scan = await scanFragmentedMp4(file);
+  t.equal(scan.durationSeconds, 3, 'the length is the picture\'s, 75 frames at 25 fps');
 });
