@@ -97,6 +97,16 @@ t.test('a reader that sets up both tracks gets them on one timeline; one that se
   const videoMs = (((firstVideo.timestamp - info[0]![1]) | 0) * 1000) / 90_000;
   const audioMs = (((firstAudio.timestamp - info[1]![1]) | 0) * 1000) / sampleRate;
   t.ok(Math.abs(videoMs - audioMs) <= 45, `first picture at ${videoMs.toFixed(1)} ms, first sound at ${audioMs.toFixed(1)} ms of the RTP-Info instant`);
+  // Sender reports of both tracks map their RTP times to one wall clock: the same camera instant on both.
+  await client.until(() => client.packets.some((p) => p.channel === 1) && client.packets.some((p) => p.channel === 3), 12_000, 'sender reports of both tracks');
+  const report = (channel: number): { wallMs: number; rtp: number } => {
+    const bytes = client.packets.find((p) => p.channel === channel && p.bytes[1] === 200)!.bytes;
+    return { wallMs: (bytes.readUInt32BE(8) + bytes.readUInt32BE(12) / 2 ** 32) * 1000, rtp: bytes.readUInt32BE(16) };
+  };
+  const [videoReport, audioReport] = [report(1), report(3)];
+  const videoAt = videoReport.wallMs - (((videoReport.rtp - info[0]![1]) | 0) * 1000) / 90_000;
+  const audioAt = audioReport.wallMs - (((audioReport.rtp - info[1]![1]) | 0) * 1000) / sampleRate;
+  t.ok(Math.abs(videoAt - audioAt) <= 10, `the RTP-Info instant by the picture's report and by the sound's differ by ${Math.abs(videoAt - audioAt).toFixed(1)} ms`);
 
   const only = await playOverTcp(rtspPort, 'tone.flv');
   t.teardown(() => only.client.close());
