@@ -153,6 +153,8 @@ export class RtspReader {
   private waitingForKeyframe = true;
   private lastSequence: number | undefined;
   private lastTimestamp: number | undefined;
+  /** Where a second track starts (the first track's instant at PLAY); undefined for the first track. */
+  private startMs: number | undefined;
   private readonly listener = (frame: RtpFrame): void => this.onFrame(frame);
 
   constructor(
@@ -161,7 +163,10 @@ export class RtspReader {
     private readonly mayReplay: ReplayGate = () => true,
   ) {
     delivery.onReady(() => {
-      if (this.playing && this.waitingForKeyframe) for (const frame of this.replayable(this.stream.keptFrames, Date.now())) this.onFrame(frame);
+      if (!this.playing || !this.waitingForKeyframe) return;
+      // A second track waited for its port from the first track's instant on, as PLAY announced.
+      const kept = this.startMs === undefined ? this.stream.keptFrames : this.stream.framesSince(this.startMs);
+      for (const frame of this.replayable(kept, Date.now())) this.onFrame(frame);
     });
   }
 
@@ -183,6 +188,7 @@ export class RtspReader {
     if (this.playing) return { start: live(), begin: () => {} };
     this.playing = true;
     this.waitingForKeyframe = true;
+    this.startMs = fromMs;
     const attached = this.stream.attach(this.listener);
     // A second track starts at the first one's instant: its recent frames from then on.
     const kept = fromMs === undefined ? attached : this.stream.framesSince(fromMs);
