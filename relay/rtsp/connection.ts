@@ -91,8 +91,7 @@ export class RtspConnection {
 
   channelInUse(channel: number): boolean {
     for (const session of this.sessions) {
-      const { delivery } = session.reader;
-      if (delivery instanceof TcpDelivery && delivery.channels.includes(channel)) return true;
+      for (const { delivery } of session.readers) if (delivery instanceof TcpDelivery && delivery.channels.includes(channel)) return true;
     }
     return false;
   }

@@ -33,6 +33,8 @@ export class TcpDelivery extends Closable implements Delivery {
   constructor(
     readonly viewer: Viewer,
     readonly channels: readonly [number, number],
+    /** Sound beside a picture on the same connection: it never starts the viewer's picture after a drop. */
+    private readonly sound = false,
   ) {
     super();
     viewer.onClose(() => this.close());
@@ -54,7 +56,7 @@ export class TcpDelivery extends Closable implements Delivery {
   onReady(): void {}
 
   sendFrame(frame: RtpFrame): boolean {
-    return !this.closed && this.viewer.send(frame.framed(this.channels[0]), frame.keyframe);
+    return !this.closed && this.viewer.send(frame.framed(this.channels[0]), frame.keyframe && !this.sound);
   }
 
   sendRtcp(packet: Buffer): void {
@@ -129,6 +131,8 @@ export class UdpDelivery extends Closable implements Delivery {
 export interface PlayStart {
   readonly sequence: number;
   readonly rtpTimestamp: number;
+  /** The camera time RTP starts at, when known: a second track of the session starts at the same instant. */
+  readonly timeMs: number | undefined;
 }
 
 /** Whether an address may be sent `bytes` of kept frames now (charged when it may). */
@@ -149,6 +153,8 @@ export class RtspReader {
   private waitingForKeyframe = true;
   private lastSequence: number | undefined;
   private lastTimestamp: number | undefined;
+  /** Where a second track starts (the first track's instant at PLAY); undefined for the first track. */
+  private startMs: number | undefined;
   private readonly listener = (frame: RtpFrame): void => this.onFrame(frame);
 
   constructor(
@@ -157,7 +163,10 @@ export class RtspReader {
     private readonly mayReplay: ReplayGate = () => true,
   ) {
     delivery.onReady(() => {
-      if (this.playing && this.waitingForKeyframe) for (const frame of this.replayable(this.stream.keptFrames, Date.now())) this.onFrame(frame);
+      if (!this.playing || !this.waitingForKeyframe) return;
+      // A second track waited for its port from the first track's instant on, as PLAY announced.
+      const kept = this.startMs === undefined ? this.stream.keptFrames : this.stream.framesSince(this.startMs);
+      for (const frame of this.replayable(kept, Date.now())) this.onFrame(frame);
     });
   }
 
@@ -171,15 +180,23 @@ export class RtspReader {
    * this reader had (after a PAUSE in the same group it waits for the next keyframe, so time never runs back) and the
    * replay budget of its address allows.
    */
-  play(now: number): { start: PlayStart; begin: () => void } {
-    if (this.playing) return { start: { sequence: this.stream.nextSequence, rtpTimestamp: this.stream.rtpTimeAt(now) }, begin: () => {} };
+  play(now: number, fromMs?: number): { start: PlayStart; begin: () => void } {
+    const live = (): PlayStart => {
+      const timeMs = fromMs ?? this.stream.cameraTimeAt(now);
+      return { sequence: this.stream.nextSequence, rtpTimestamp: timeMs === undefined ? this.stream.rtpTimeAt(now) : this.stream.rtpTimeOf(timeMs), timeMs };
+    };
+    if (this.playing) return { start: live(), begin: () => {} };
     this.playing = true;
     this.waitingForKeyframe = true;
-    const kept = this.stream.attach(this.listener);
+    this.startMs = fromMs;
+    const attached = this.stream.attach(this.listener);
+    // A second track starts at the first one's instant: its recent frames from then on.
+    const kept = fromMs === undefined ? attached : this.stream.framesSince(fromMs);
     // A UDP reader without consent yet is announced the kept group, which it gets once its port speaks.
     const pending = this.delivery.ready ? this.replayable(kept, now) : [];
     const first = this.delivery.ready ? pending[0] : this.newer(kept) ? kept[0] : undefined;
-    const start = first ? { sequence: first.firstSequence, rtpTimestamp: first.rtpTimestamp } : { sequence: this.stream.nextSequence, rtpTimestamp: this.stream.rtpTimeAt(now) };
+    const start = first && fromMs === undefined ? { sequence: first.firstSequence, rtpTimestamp: first.rtpTimestamp, timeMs: first.timeMs }
+      : first ? { ...live(), sequence: first.firstSequence } : live();
     return {
       start,
       begin: () => {

@@ -3,7 +3,7 @@ import { viewerLimits, type StreamOutput } from '../outputs/output.ts';
 import type { CameraMedia, OutputProtocol, ProtocolEnv, ProtocolMount, ProtocolServer } from '../outputs/registry.ts';
 import type { RtpPayloader } from './rtp-stream.ts';
 import { RtspServer, type RtspRefusal } from './server.ts';
-import { h264RtpPayloader, jpegRtpPayloader, type JpegSkipCounter } from './rtp-payloaders.ts';
+import { aacRtpPayloader, h264RtpPayloader, jpegRtpPayloader, type JpegSkipCounter } from './rtp-payloaders.ts';
 import { authorizeRtspReader } from '../auth/rtsp.ts';
 import { plainAddress } from '../../lib/address.ts';
 
@@ -16,6 +16,22 @@ import { plainAddress } from '../../lib/address.ts';
 export function rtspPayloaderOf(output: StreamOutput, media: CameraMedia, onSkip: JpegSkipCounter): RtpPayloader {
   if (output.video) return h264RtpPayloader(output.video);
   return jpegRtpPayloader(media.jpegView().forRtp, output.config.videoFrameRate, onSkip);
+}
+
+/**
+ * The stream's sound for RTSP: the camera's AAC part, for an H.264 stream with `Audio yes` (MJPEG streams stay video
+ * only). Undefined otherwise; a camera without sound gives a track that never becomes ready, so its SDP stays video only.
+ */
+export function rtspAudioPayloaderOf(output: StreamOutput, media: CameraMedia): RtpPayloader | undefined {
+  if (!output.video || !output.config.audio) return undefined;
+  const audio = media.audio();
+  return aacRtpPayloader({
+    get track() {
+      return audio.track;
+    },
+    subscribe: (listener) => audio.subscribe(listener),
+    cameraHasSound: () => media.feed.audioTrack !== undefined,
+  });
 }
 
 /**
@@ -63,7 +79,7 @@ export class RtspEdge implements ProtocolServer {
     if (!output.config.rtsp || this.closed) return undefined;
     const name = output.config.name;
     const source = rtspPayloaderOf(output, media, (reason) => this.server.countSkipped(name, reason));
-    const mount = this.server.mount(name, source, viewerLimits(output.config));
+    const mount = this.server.mount(name, source, viewerLimits(output.config), rtspAudioPayloaderOf(output, media));
     const server = this.server;
     return {
       stats: () => rtspStats(server, name),
@@ -107,7 +123,7 @@ function rtspConsumers(server: RtspServer, name: string, max: number): EdgeConsu
     handle: session,
     address: plainAddress(session.connection.remoteAddress),
     since: session.since,
-    bytesSent: session.reader.delivery.bytesSent,
+    bytesSent: session.bytesSent,
     drops: session.reader.delivery.drops,
     protocol: `rtsp/${session.transport}`,
   }));

@@ -4,10 +4,17 @@ import { packetizeJpeg, parseJpegForRtp, type JpegSkipReason } from '../../media
 import type { JpegFrame } from '../../adapters/types.ts';
 import type { EncodedVideoFrame, EncodedVideoSource } from '../../media/types.ts';
 import type { RtpEmit, RtpPayloader } from './rtp-stream.ts';
+import { packetizeAacHbr } from '../../media/rtp/aac-packetizer.ts';
+import { audioMediaLines } from '../../media/rtsp/sdp-audio.ts';
+import type { AudioUnit } from '../../adapters/types.ts';
+import type { AudioTrack } from '../../media/types.ts';
 
 const H264_PAYLOAD_TYPE = 96;
 /** RFC 3551's static payload type for JPEG. */
 const JPEG_PAYLOAD_TYPE = 26;
+const AAC_PAYLOAD_TYPE = 97;
+/** The control URL of a stream's sound, relative to the Content-Base. */
+export const AUDIO_TRACK = 'trackID=1';
 
 /** An encoder's H.264 as RTP: every keyframe carries SPS and PPS in band, so a reader can start at any keyframe. */
 export function h264RtpPayloader(video: EncodedVideoSource): RtpPayloader {
@@ -72,5 +79,52 @@ export function jpegRtpPayloader(feed: JpegFeed, frameRate: number, onSkip: Jpeg
       return feed.subscribe(send);
     },
     acquire: () => feed.acquire(),
+  };
+}
+
+/** What the sound track needs of a camera's AAC part: its track once known, and its frames. */
+export interface AacFeed {
+  readonly track: AudioTrack | undefined;
+  subscribe(listener: (unit: AudioUnit) => void): () => void;
+  /** True when the camera has sent sound (its AAC may still be on its way through a converter). */
+  cameraHasSound(): boolean;
+}
+
+/**
+ * A camera's AAC sound as RFC 3640 mpeg4-generic (AAC-hbr), timed on the camera timeline like the picture. Ready once
+ * the first AAC frame has come (a camera without sound never is, and its SDP stays video only). The sample rate is
+ * fixed by the first track: a later change of rate cannot be announced to a reader, so such frames are not sent.
+ */
+export function aacRtpPayloader(audio: AacFeed): RtpPayloader & { readonly track: AudioTrack | undefined } {
+  let announced: AudioTrack | undefined;
+  return {
+    codec: 'aac',
+    payloadType: AAC_PAYLOAD_TYPE,
+    get clockRate() {
+      return (announced ?? audio.track)?.sampleRate ?? 48_000;
+    },
+    get ready() {
+      return audio.track?.config !== undefined;
+    },
+    get pending() {
+      return audio.track === undefined && audio.cameraHasSound();
+    },
+    get track() {
+      return announced ?? audio.track;
+    },
+    mediaLines() {
+      announced ??= audio.track;
+      return announced ? audioMediaLines(announced, AAC_PAYLOAD_TYPE, AUDIO_TRACK) : [];
+    },
+    start(emit) {
+      return audio.subscribe((unit) => {
+        const track = announced ?? unit.track;
+        // An AU larger than AAC-hbr's size field is no AAC frame: skipped rather than thrown at the camera's part.
+        if (!unit.track.config || unit.data.length === 0 || unit.data.length > 0x1fff || unit.track.sampleRate !== track.sampleRate || unit.track.channels !== track.channels) return;
+        emit(packetizeAacHbr(unit.data), true, unit.pts);
+      });
+    },
+    // The picture's track holds the camera; sound alone never starts it.
+    acquire: () => () => {},
   };
 }

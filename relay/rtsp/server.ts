@@ -59,6 +59,8 @@ export interface RtspStreamStats {
 /** A stream offered over RTSP at rtsp://HOST:PORT/NAME. */
 export class RtspMount {
   readonly stream: RtpStream;
+  /** The camera's sound as a second track (trackID=1), on the picture's timeline; undefined for a stream without sound. */
+  readonly audio: RtpStream | undefined;
   readonly sessions = new Set<RtspSession>();
   /** What each client address may be sent of the kept frames, at a multiple of the stream's own rate. */
   readonly replays: ReplayBudgets;
@@ -72,8 +74,12 @@ export class RtspMount {
     source: RtpPayloader,
     readonly limits: ViewerLimits,
     log: Logger,
+    audio?: RtpPayloader,
   ) {
-    this.stream = new RtpStream(name, source, (error) => log.error(`stream ${name}: a reader failed: ${error.stack ?? error.message}`));
+    const onError = (error: Error): void => log.error(`stream ${name}: a reader failed: ${error.stack ?? error.message}`);
+    this.stream = new RtpStream(name, source, onError);
+    // Sound keeps its recent frames (about 10 s of AAC at 48 kHz) so a reader starts it beside the picture's kept group.
+    this.audio = audio && new RtpStream(name, audio, onError, { clock: this.stream, recentFrames: 500, runAlways: true });
     this.replays = new ReplayBudgets((now) => this.stream.rate.perSecond(now));
   }
 }
@@ -137,9 +143,9 @@ export class RtspServer {
   }
 
   /** Offers a stream; a mount of the same name is replaced (its sessions end). */
-  mount(name: string, source: RtpPayloader, limits: ViewerLimits): RtspMount {
+  mount(name: string, source: RtpPayloader, limits: ViewerLimits, audio?: RtpPayloader): RtspMount {
     this.unmount(name);
-    const mount = new RtspMount(name, source, limits, this.options.log);
+    const mount = new RtspMount(name, source, limits, this.options.log, audio);
     this.mounts.set(name, mount);
     return mount;
   }
@@ -151,6 +157,7 @@ export class RtspServer {
     this.mounts.delete(name);
     for (const session of [...mount.sessions]) session.close();
     mount.stream.stop();
+    mount.audio?.stop();
   }
 
   /** Counts a JPEG of `name`'s camera that RTP/JPEG could not carry. */
@@ -186,7 +193,7 @@ export class RtspServer {
     let drops = mount.closedDrops;
     for (const session of mount.sessions) {
       if (session.admitted) readers[session.transport]++;
-      bytesOut += session.reader.delivery.bytesSent;
+      bytesOut += session.bytesSent;
       drops += session.reader.delivery.drops;
     }
     return { readers, bytesOut, drops, framesOut: mount.stream.framesOut, readersServed: mount.readersServed, skippedFrames: mount.skippedFrames };
@@ -208,9 +215,9 @@ export class RtspServer {
       session.connection.sessions.delete(session);
       fromAddress.delete(session);
       if (fromAddress.size === 0 && this.sessionsFrom.get(session.address) === fromAddress) this.sessionsFrom.delete(session.address);
-      mount.closedBytes += delivery.bytesSent;
+      mount.closedBytes += session.bytesSent;
       mount.closedDrops += delivery.drops;
-      this.options.log.info(`RTSP reader ${session.id} of ${mount.name} left after ${Math.round((Date.now() - session.since) / 1000)} s, ${delivery.bytesSent} bytes`);
+      this.options.log.info(`RTSP reader ${session.id} of ${mount.name} left after ${Math.round((Date.now() - session.since) / 1000)} s, ${session.bytesSent} bytes`);
     });
   }
 
@@ -253,18 +260,22 @@ export class RtspServer {
   /** RTCP from an interleaved reader keeps its session alive; data on other channels is counted and ignored. */
   private onInterleaved(connection: RtspConnection, channel: number): void {
     for (const session of connection.sessions) {
-      const delivery = session.reader.delivery;
-      if (delivery instanceof TcpDelivery && delivery.channels[1] === channel) return session.touch();
+      for (const reader of session.readers) {
+        const delivery = reader.delivery;
+        if (delivery instanceof TcpDelivery && delivery.channels[1] === channel) return session.touch();
+      }
     }
     connection.unexpectedData++;
   }
 
   private onUdpPacket(from: RemoteInfo, rtcp: boolean): void {
     for (const session of this.sessions.values()) {
-      const delivery = session.reader.delivery;
-      if (delivery instanceof UdpDelivery && delivery.address === from.address && delivery.clientPorts[rtcp ? 1 : 0] === from.port) {
-        session.touch();
-        delivery.hear(Date.now());
+      for (const reader of session.readers) {
+        const delivery = reader.delivery;
+        if (delivery instanceof UdpDelivery && delivery.address === from.address && delivery.clientPorts[rtcp ? 1 : 0] === from.port) {
+          session.touch();
+          delivery.hear(Date.now());
+        }
       }
     }
   }
@@ -299,7 +310,7 @@ export class RtspServer {
         continue;
       }
       if (reader.delivery instanceof TcpDelivery) reader.delivery.viewer.checkStalled(now);
-      if (report) reader.sendReport(now);
+      if (report) for (const each of session.readers) each.sendReport(now);
     }
   }
 }

@@ -15,6 +15,8 @@ export class RtspSession extends Closable {
   lastActivity = Date.now();
   /** Counted as a viewer: set at its first admitted PLAY (a session that never plays holds no viewer slot). */
   admitted = false;
+  /** The stream's sound, when the client set up its second track too. */
+  audio: RtspReader | undefined;
 
   constructor(
     readonly streamName: string,
@@ -24,6 +26,23 @@ export class RtspSession extends Closable {
     private readonly release: () => void,
   ) {
     super();
+    reader.delivery.onClose(() => this.close());
+  }
+
+  /** The session's tracks: the picture, then the sound if set up. */
+  get readers(): RtspReader[] {
+    return this.audio ? [this.reader, this.audio] : [this.reader];
+  }
+
+  /** Bytes sent on all its tracks (interleaved tracks share one connection's count). */
+  get bytesSent(): number {
+    const audio = this.audio?.delivery;
+    return this.reader.delivery.bytesSent + (audio && audio.transport === 'udp' ? audio.bytesSent : 0);
+  }
+
+  /** Adds the stream's sound; it ends with the session. */
+  addAudio(reader: RtspReader): void {
+    this.audio = reader;
     reader.delivery.onClose(() => this.close());
   }
 
@@ -45,6 +64,7 @@ export class RtspSession extends Closable {
     if (this.closed) return;
     super.close();
     this.reader.close();
+    this.audio?.close();
     this.release();
   }
 }

@@ -26,6 +26,9 @@ t.test('every video stream of the relay is read by ffprobe over RTSP, over TCP a
   t.teardown(() => client.close());
   t.equal((await client.request('DESCRIBE', rtsp('test.jpg'))).status, 404, 'snapshot streams are not RTSP streams');
   t.equal((await client.request('DESCRIBE', rtsp('stat.html'))).status, 404);
+  // A camera without sound: the SDP stays video only, and its sound track does not exist.
+  t.notMatch((await client.request('DESCRIBE', rtsp('test.flv'))).body.toString(), /m=audio|trackID=1/);
+  t.equal((await client.request('SETUP', `${rtsp('test.flv')}/trackID=1`, { Transport: 'RTP/AVP/TCP;unicast' })).status, 404);
 });
 
 t.test('50 RTSP readers and an HTTP viewer leave one camera connection and one encoder', async (t) => {
