@@ -161,7 +161,7 @@ export class WhepClient {
     pli.writeUInt16BE(2, 2);
     pli.writeUInt32BE(0x0badcafe, 4);
     pli.writeUInt32BE(this.ssrc ?? 0, 8);
-    return this.track.sendMessageBinary(pli);
+    return this.sendRtcp(pli);
   }
 
   /** The highest video sequence number received (before any dropped on purpose), to aim NACKs at. */
@@ -179,7 +179,16 @@ export class WhepClient {
     nack.writeUInt32BE(this.ssrc ?? 0, 8);
     sequences.forEach((sequence, index) => nack.writeUInt16BE(sequence & 0xffff, 12 + 4 * index));
     this.nacked += sequences.length;
-    return this.track.sendMessageBinary(nack);
+    return this.sendRtcp(nack);
+  }
+
+  /** Sends RTCP on the track; false once the track is closed (libdatachannel throws then, and a throw out of its message callback ends the process). */
+  private sendRtcp(message: Buffer): boolean {
+    try {
+      return this.track.isOpen() && this.track.sendMessageBinary(message);
+    } catch {
+      return false;
+    }
   }
 
   /** Ends the session with DELETE (unless `withoutDelete`: the viewer just vanishes) and closes the peer. */
@@ -199,7 +208,7 @@ export class WhepClient {
     if (isRtcp(message)) {
       if (!findSenderReport(message, Date.now())) return;
       this.reporter.onRtcp(message, Date.now());
-      if (this.track.sendMessageBinary(this.reporter.buildReport(Date.now()))) this.reports++;
+      if (this.sendRtcp(this.reporter.buildReport(Date.now()))) this.reports++;
       return;
     }
     const received = parseRtpPacket(message);
