@@ -1,3 +1,4 @@
+import type { ObjectStoreOptions } from '../lib/object-store.ts';
 import type { Access, SecurityConfig } from './security.ts';
 import type { CameraControlConfig } from './control.ts';
 import type { EventsConfig } from './events.ts';
@@ -197,19 +198,7 @@ export interface RedirectConfig {
 }
 
 /** One S3-compatible bucket (a `<Storage NAME>` block). */
-export interface StorageConfig {
-  readonly name: string;
+/** A `<Storage NAME>` block: where a bucket is and how to sign for it, and the line that declared it. */
+export interface StorageConfig extends ObjectStoreOptions {
   readonly line: number;
-  /** Scheme, host and port, no trailing slash. */
-  readonly endpoint: string;
-  readonly region: string;
-  readonly bucket: string;
-  /** Path-style addressing (ENDPOINT/BUCKET/KEY), as MinIO and most self-hosted servers want; no: BUCKET.HOST/KEY. */
-  readonly pathStyle: boolean;
-  /** https:// endpoints: verify the certificate. */
-  readonly tlsVerify: boolean;
-  /** The access key id: a function, so that printing or serialising the config never shows it. */
-  readonly accessKey: () => string;
-  /** The secret key (SecretKey, SecretKeyFile or SecretKeyEnv): a function, for the same reason. */
-  readonly secretKey: () => string;
 }

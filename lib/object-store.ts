@@ -12,12 +12,17 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 /** Where a bucket is and how to sign for it; the keys are functions so that no serialisation shows them. */
 export interface ObjectStoreOptions {
   readonly name: string;
+  /** Scheme, host and port, no trailing slash. */
   readonly endpoint: string;
   readonly region: string;
   readonly bucket: string;
+  /** Path-style addressing (ENDPOINT/BUCKET/KEY), as MinIO and most self-hosted servers want; no: BUCKET.HOST/KEY. */
   readonly pathStyle: boolean;
+  /** https:// endpoints: verify the certificate. */
   readonly tlsVerify: boolean;
+  /** The access key id: a function, so that printing or serialising the config never shows it. */
   readonly accessKey: () => string;
+  /** The secret key (SecretKey, SecretKeyFile or SecretKeyEnv): a function, for the same reason. */
   readonly secretKey: () => string;
 }
 
