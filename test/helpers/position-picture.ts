@@ -1,7 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { JpegSplitter } from '../../media/jpeg/splitter.ts';
+import { spawn } from 'node:child_process';
+import { DrawnMjpegCamera } from './drawn-mjpeg-camera.ts';
 import type { CanonControlCamera } from './canon-control-camera.ts';
 import type { OnvifDeviceSimulator } from './onvif-device.ts';
 
@@ -16,7 +14,6 @@ export interface Marker {
 }
 
 export const PICTURE = { width: 160, height: 120, minSide: 8, maxSide: 40 } as const;
-const BOUNDARY = 'positionframe';
 
 const sideOf = (zoom: number): number => Math.round(PICTURE.minSide + Math.min(1, Math.max(0, zoom)) * (PICTURE.maxSide - PICTURE.minSide));
 
@@ -73,65 +70,20 @@ export function onvifMarker(device: OnvifDeviceSimulator): Marker {
  * frames drawn in Node at `fps` from `marker()`, encoded to JPEG by one ffmpeg, sent to every client.
  */
 export class PositionPicture {
-  private server: Server | undefined;
-  private encoder: ChildProcess | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly clients = new Set<ServerResponse>();
-  private readonly frame = Buffer.alloc(PICTURE.width * PICTURE.height);
-
-  private constructor(private readonly marker: () => Marker, readonly fps: number) {}
+  private constructor(private readonly camera: DrawnMjpegCamera, readonly fps: number) {}
 
   static async start(marker: () => Marker, fps = 25): Promise<PositionPicture> {
-    const picture = new PositionPicture(marker, fps);
-    await picture.listen();
-    return picture;
+    const camera = new DrawnMjpegCamera({ width: PICTURE.width, height: PICTURE.height, fps, path: '/position.mjpg', draw: (frame) => drawMarker(frame, marker()) });
+    await camera.start();
+    return new PositionPicture(camera, fps);
   }
 
   get url(): string {
-    return `http://127.0.0.1:${(this.server?.address() as AddressInfo).port}/position.mjpg`;
+    return this.camera.url;
   }
 
-  async close(): Promise<void> {
-    clearTimeout(this.timer);
-    for (const client of this.clients) client.destroy();
-    this.encoder?.kill('SIGKILL');
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-  }
-
-  private async listen(): Promise<void> {
-    const { width, height } = PICTURE;
-    // One thread and no input buffering: otherwise ffmpeg holds two frames back, which a latency bench would count.
-    this.encoder = spawn('ffmpeg', [
-      '-hide_banner', '-loglevel', 'error', '-fflags', 'nobuffer', '-threads', '1', '-f', 'rawvideo', '-pix_fmt', 'gray', '-s', `${width}x${height}`, '-r', String(this.fps),
-      '-i', 'pipe:0', '-threads', '1', '-c:v', 'mjpeg', '-q:v', '3', '-pix_fmt', 'yuvj420p', '-f', 'mjpeg', '-flush_packets', '1', 'pipe:1',
-    ], { stdio: ['pipe', 'pipe', 'ignore'] });
-    this.encoder.stdin!.on('error', () => undefined);
-    const splitter = new JpegSplitter(1 << 20);
-    this.encoder.stdout!.on('data', (chunk: Buffer) => {
-      for (const jpeg of splitter.push(chunk)) this.send(jpeg);
-    });
-    this.server = createServer((_request, response) => {
-      response.writeHead(200, { 'Content-Type': `multipart/x-mixed-replace; boundary=${BOUNDARY}`, 'Cache-Control': 'no-cache', Connection: 'close' });
-      this.clients.add(response);
-      response.on('close', () => this.clients.delete(response));
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    const started = performance.now();
-    let index = 0;
-    // Scheduled against an absolute clock, so timer drift does not lower the rate.
-    const tick = (): void => {
-      drawMarker(this.frame, this.marker());
-      this.encoder!.stdin!.write(this.frame);
-      index++;
-      this.timer = setTimeout(tick, Math.max(0, started + (index * 1000) / this.fps - performance.now()));
-    };
-    tick();
-  }
-
-  private send(jpeg: Buffer): void {
-    const head = Buffer.from(`--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`, 'latin1');
-    const part = Buffer.concat([head, jpeg, Buffer.from('\r\n', 'latin1')]);
-    for (const client of this.clients) if (client.writableLength < 4 * part.length) client.write(part);
+  close(): Promise<void> {
+    return this.camera.stop();
   }
 }
 
