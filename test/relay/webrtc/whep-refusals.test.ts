@@ -111,9 +111,10 @@ t.test('viewer tokens are checked on the POST; MaxClients refuses with 503 befor
   const admitted = await WhepClient.connect(`${relay.baseUrl}/door.flv/whep?token=${token}`);
   t.teardown(() => admitted.close());
   t.equal(admitted.answer!.status, 201, 'a valid token');
-  // The first viewer's offer never completes ICE, so its session is surely still connecting when the second comes (a
-  // test client that completed could fail on its own now and then, freeing the place before the second POST).
-  const first = await whepRequest(`${relay.baseUrl}/one.flv/whep`, 'POST', offer.sdp);
+  // The first viewer's offer has no candidates (to be trickled, never), so its session is surely still connecting when
+  // the second comes (a test client that connects could fail on its own now and then, freeing the place first).
+  const silent = offer.sdp.split('\r\n').filter((line) => !line.startsWith('a=candidate') && !line.startsWith('a=end-of-candidates')).join('\r\n');
+  const first = await whepRequest(`${relay.baseUrl}/one.flv/whep`, 'POST', silent);
   t.equal(first.status, 201);
   const second = await whepRequest(`${relay.baseUrl}/one.flv/whep`, 'POST', offer.sdp);
   t.equal(second.status, 503, 'the stream is full (MaxClients 1), counting the connecting session');
