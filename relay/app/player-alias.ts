@@ -15,6 +15,13 @@ export function baseName(name: string): string {
   return dot > 0 ? name.slice(0, dot) : name;
 }
 
+const ALIASED_PLAYERS: readonly string[] = ['live', 'webrtc'];
+
+/** A stream named BASE.live or BASE.webrtc is reached by its own name there, so it is no short name's target. */
+function namedLikeAnAlias(name: string): boolean {
+  return ALIASED_PLAYERS.includes(name.slice(name.lastIndexOf('.') + 1));
+}
+
 function offers(stream: AliasCandidate, player: AliasedPlayer): boolean {
   return player === 'live' ? stream.webSocket : stream.webrtc;
 }
@@ -25,7 +32,7 @@ function offers(stream: AliasCandidate, player: AliasedPlayer): boolean {
  * them. Undefined when none or still ambiguous.
  */
 export function playerAliasTarget(streams: readonly AliasCandidate[], base: string, player: AliasedPlayer): string | undefined {
-  const candidates = streams.filter((stream) => offers(stream, player) && baseName(stream.name) === base && stream.name !== base);
+  const candidates = streams.filter((stream) => offers(stream, player) && baseName(stream.name) === base && stream.name !== base && !namedLikeAnAlias(stream.name));
   if (candidates.length === 1) return candidates[0]!.name;
   const flv = candidates.filter((stream) => stream.format === 'flv');
   return flv.length === 1 ? flv[0]!.name : undefined;

@@ -8,6 +8,7 @@ t.test('recording defaults: off, 60 s segments, keep everything, 1 GiB free, 360
   t.same(config.recording, { path: './recordings', maxTotalBytes: 0, minFreeBytes: 1024 ** 3, maxRequestSeconds: 3600 });
   t.same(config.cameras[0]!.record, {
     enabled: false, frameRate: 0, size: undefined, bitRate: 1000, codec: 'libx264', segmentSeconds: 60, deleteAfterMs: 0, maxBytes: 0,
+    archive: undefined, localKeepMs: 0,
   });
 });
 
@@ -36,7 +37,7 @@ RecordMaxRequestSeconds 600
   t.same(config.recording, { path: '/var/lib/relay/recordings', maxTotalBytes: 2 * 1024 ** 4, minFreeBytes: 500 * 1024 ** 2, maxRequestSeconds: 600 });
   t.same(config.cameras[0]!.record, {
     enabled: true, frameRate: 5, size: { width: 640, height: 480 }, bitRate: 400, codec: 'libx264', segmentSeconds: 30,
-    deleteAfterMs: 7 * 86_400_000, maxBytes: 20 * 1024 ** 3,
+    deleteAfterMs: 7 * 86_400_000, maxBytes: 20 * 1024 ** 3, archive: undefined, localKeepMs: 0,
   });
   t.equal(config.cameras[1]!.record.codec, 'copy');
   t.equal(config.cameras[1]!.record.deleteAfterMs, 12 * 3_600_000);

@@ -13,6 +13,8 @@ t.test('the FLV player of a camera with sound: unmuted by its button, Web Audio 
   VideoFrameRate 10
   VideoSize 320x240
   VideoBitRate 300
+  # This test is about the FLV player (mpegts.js), not the WebRTC one the page would try first.
+  WebRTC no
 </Stream>
 `);
   const browser = await launchChromiumFor(t, () => relay.stop());
