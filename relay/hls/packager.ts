@@ -138,12 +138,22 @@ export class HlsPackager {
    * into the segment (or part) with the next picture. Sound before the first picture is left out.
    */
   pushAudio(unit: FrameUnit): void {
-    if (unit.track.kind !== 'audio' || unit.track.codec !== 'aac' || !unit.track.config) return;
-    // Known before the first picture, the sound is in the first segment's program already.
-    this.audioTrack = unit.track;
+    if (!this.announceAudio(unit.track)) return;
     const time = this.timeline.toTimeline(unit.pts);
     if (time === undefined || !this.open) return;
     this.audioQueue.push({ unit, time });
+  }
+
+  /**
+   * Makes the camera's sound part of the program from the next segment opened (the first one, when it is known before
+   * the first picture). The sound itself waits in the AudioInterleaver for the picture, so the track is announced as
+   * soon as it is known: else the first segment would be silent and the second a discontinuity. False for sound the
+   * packager does not carry (only AAC).
+   */
+  announceAudio(track: FrameUnit['track']): boolean {
+    if (track.kind !== 'audio' || track.codec !== 'aac' || !track.config) return false;
+    this.audioTrack = track;
+    return true;
   }
 
   /** The track being packaged, its init segment (fMP4), for the playlist's EXT-X-MAP. */

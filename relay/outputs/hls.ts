@@ -87,10 +87,15 @@ export class HlsOutput implements StreamOutput {
   }
 
   start(): void {
+    const knownSound = this.audio?.track;
+    if (knownSound) this.packager.announceAudio(knownSound);
     for (const frame of this.video.groupOfPictures) this.packager.push(frame);
     // An always-on camera's encoder runs by itself; an on-demand one runs while sessions or waiting requests hold it.
     this.unsubscribe = this.video.subscribe((frame) => this.onFrame(frame));
-    this.unsubscribeAudio = this.audio?.subscribe((unit) => this.interleaver.audio(unit));
+    this.unsubscribeAudio = this.audio?.subscribe((unit) => {
+      this.packager.announceAudio(unit.track);
+      this.interleaver.audio(unit);
+    });
   }
 
   stats(): OutputStats {
