@@ -41,6 +41,8 @@ export class FlvOutput extends FanoutOutput {
   /** Audio tags written, for /stat.json. */
   audioFramesOut = 0;
   private lastAudioAt = -Infinity;
+  /** When the camera's sound last reached this stream (it waits in the interleaver before it is written). */
+  private audioHeardAt = -Infinity;
 
   /** `audio`: the camera's sound as AAC, for a stream with `Audio yes`. */
   constructor(config: StreamConfig, feed: Feed, override readonly video: SharedEncoder, private readonly audio?: AacAudio) {
@@ -53,7 +55,10 @@ export class FlvOutput extends FanoutOutput {
 
   start(): void {
     this.unsubscribe ??= this.video.subscribe((frame) => this.onFrame(frame));
-    this.unsubscribeAudio ??= this.audio?.subscribe((unit) => this.interleaver.audio(unit));
+    this.unsubscribeAudio ??= this.audio?.subscribe((unit) => {
+      this.audioHeardAt = performance.now();
+      this.interleaver.audio(unit);
+    });
     for (const frame of this.video.groupOfPictures) this.onFrame(frame);
   }
 
@@ -89,7 +94,8 @@ export class FlvOutput extends FanoutOutput {
     const before = viewer.bytesSent;
     // The header announces sound only where the camera has it: a player told of a track that never comes waits for it.
     // A camera whose sound stopped is announced silent to newcomers: MSE players stall on a track that gets no data.
-    const sound = this.audioHeader !== undefined && performance.now() - this.lastAudioAt < STALE_GOP_MS;
+    this.adoptHeardAudio();
+    const sound = this.audioHeader !== undefined && performance.now() - Math.max(this.lastAudioAt, this.audioHeardAt) < STALE_GOP_MS;
     viewer.sendRequired(flvHeader(sound));
     viewer.sendRequired(this.sequenceHeader!);
     if (sound) viewer.sendRequired(this.audioHeader!);
@@ -112,6 +118,17 @@ export class FlvOutput extends FanoutOutput {
     this.gop.add(tag, frame.keyframe, tag.length);
     this.fanout.broadcast(tag, frame.keyframe);
     if (frame.keyframe) for (const viewer of this.fanout.waitingViewers) this.fanout.start(viewer, this.sendStart(viewer));
+  }
+
+  /**
+   * The first viewers start on the first picture, before any sound is written (it waits for the picture in the
+   * interleaver): the sound already heard makes their header announce it, else their players would ignore it.
+   */
+  private adoptHeardAudio(): void {
+    const track = this.audio?.track;
+    if (this.audioTrack !== undefined || !track?.config || performance.now() - this.audioHeardAt >= STALE_GOP_MS) return;
+    this.audioTrack = track;
+    this.audioHeader = flvAacSequenceHeader(track, 0);
   }
 
   /** One AAC frame as a tag, in time order with the video; sound from before the stream's first picture is dropped. */

@@ -10,7 +10,7 @@ import { startTestRelayFor } from '../../helpers/relay.ts';
 const run = promisify(execFile);
 
 // Guards: the first HLS segment of a camera with sound was silent and the second a discontinuity (ffprobe crashed on it).
-t.test('a camera with sound already playing: the first HLS and LL-HLS segments carry it, with no discontinuity', async (t) => {
+t.test('a camera with sound already playing: the first FLV viewer, HLS and LL-HLS segments carry it, with no discontinuity', async (t) => {
   const relay = await startTestRelayFor(t, `
 <Camera tone>
   Source testsrc://?size=160x120&rate=10&audio=aac
@@ -38,6 +38,8 @@ t.test('a camera with sound already playing: the first HLS and LL-HLS segments c
   const viewer = await openViewer(`${relay.baseUrl}/tone.flv`);
   t.teardown(() => viewer.close());
   await waitFor(() => viewer.bytes > 20_000, 20_000, 'the FLV stream plays');
+  // Guards: the first FLV viewer of a camera with sound got a header announcing no sound (mpegts.js then ignores it).
+  t.equal(viewer.head[4]! & 0x05, 0x05, 'the first FLV viewer\'s header announces picture and sound');
   const playlists: Record<string, string> = {};
   await waitFor(async () => {
     for (const path of ['/tone.m3u8', '/tone-ll.m3u8']) {
