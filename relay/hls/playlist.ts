@@ -13,7 +13,10 @@ function seconds(value: number): string {
   return value.toFixed(3);
 }
 
-/** The tags that open a segment: a discontinuity, and in fMP4 its init segment when it differs from the last one. */
+/**
+ * The tags that open a segment: a discontinuity, and in fMP4 its init segment when it differs from the last one. The
+ * first listed segment needs no discontinuity tag: EXT-X-DISCONTINUITY-SEQUENCE is its own number already.
+ */
 function segmentHead(segment: HlsSegment, previous: HlsSegment | undefined, lines: string[]): void {
   if (segment.discontinuity && previous) lines.push('#EXT-X-DISCONTINUITY');
   if (segment.init && segment.init !== previous?.init) lines.push(`#EXT-X-MAP:URI="${segment.init.name}"`);
@@ -29,7 +32,7 @@ export function renderPlaylist(packager: HlsPackager): string | undefined {
     '#EXT-X-VERSION:6',
     `#EXT-X-TARGETDURATION:${targetDuration(packager)}`,
     `#EXT-X-MEDIA-SEQUENCE:${first.sequence}`,
-    `#EXT-X-DISCONTINUITY-SEQUENCE:${first.discontinuitySequence - (first.discontinuity ? 1 : 0)}`,
+    `#EXT-X-DISCONTINUITY-SEQUENCE:${first.discontinuitySequence}`,
     '#EXT-X-INDEPENDENT-SEGMENTS',
   ];
   let previous: HlsSegment | undefined;
@@ -58,7 +61,7 @@ export function renderLowLatencyPlaylist(packager: HlsPackager): string | undefi
     `#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=${seconds(partTarget * 3)}`,
     `#EXT-X-PART-INF:PART-TARGET=${seconds(partTarget)}`,
     `#EXT-X-MEDIA-SEQUENCE:${first.sequence}`,
-    `#EXT-X-DISCONTINUITY-SEQUENCE:${first.discontinuitySequence - (first.discontinuity ? 1 : 0)}`,
+    `#EXT-X-DISCONTINUITY-SEQUENCE:${first.discontinuitySequence}`,
     '#EXT-X-INDEPENDENT-SEGMENTS',
   ];
   let previous: HlsSegment | undefined;
