@@ -10,7 +10,7 @@ import { Viewer } from '../../core/viewer.ts';
 import { viewerLimits, type StreamOutput } from '../output.ts';
 import { jsonFrame } from './frame.ts';
 import { acceptsH264, audioDescription, errorMessage, helloReply, type Hello } from './hello.ts';
-import type { WsAudioSource } from './sound.ts';
+import { RecentSound, type WsAudioSource } from './sound.ts';
 import { originAllowed } from './origin.ts';
 import { awaitHello, socketSink, type SessionRefusal } from './session.ts';
 import { WsStream } from './stream.ts';
@@ -50,8 +50,8 @@ export class WsEdge implements ProtocolServer {
   readonly protocol = 'ws';
   private readonly server = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE_BYTES, perMessageDeflate: false, clientTracking: false });
   private readonly mounted = new Map<string, Mounted>();
-  /** The camera of each output offered, for its sound (taken on the first viewer). */
-  private readonly media = new WeakMap<StreamOutput, CameraMedia>();
+  /** The camera of each output offered with sound, and its last seconds of sound. */
+  private readonly sounds = new Map<StreamOutput, { readonly media: CameraMedia; readonly recent: RecentSound }>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -94,13 +94,15 @@ export class WsEdge implements ProtocolServer {
   mount(output: StreamOutput, media?: CameraMedia): ProtocolMount | undefined {
     const name = output.config.name;
     if (!output.config.webSocket || !output.video) return undefined;
-    if (media) this.media.set(output, media);
+    if (media && output.config.audio) this.sounds.set(output, { media, recent: new RecentSound(media.audio()) });
     return {
       stats: () => this.streamStats(name),
       consumers: (max) => this.consumers(name, max),
       // A stream removed or replaced by a reload ends its WebSocket viewers, as it ends its HTTP ones; only this
       // output's: a late unmount of a replaced output must not end the viewers of the one that took its name.
       unmount: () => {
+        this.sounds.get(output)?.recent.close();
+        this.sounds.delete(output);
         const mounted = this.mounted.get(name);
         if (mounted?.output !== output) return;
         const viewers = mounted.stream.viewerCount;
@@ -139,6 +141,8 @@ export class WsEdge implements ProtocolServer {
     clearInterval(this.timer);
     for (const mounted of this.mounted.values()) mounted.stream.close();
     this.mounted.clear();
+    for (const sound of this.sounds.values()) sound.recent.close();
+    this.sounds.clear();
   }
 
   private streamFor(name: string, output: StreamOutput): Mounted {
@@ -154,10 +158,12 @@ export class WsEdge implements ProtocolServer {
 
   /** The camera's AAC part for a stream with `Audio yes`; undefined for one without sound. */
   private soundOf(output: StreamOutput): WsAudioSource | undefined {
-    const media = this.media.get(output);
-    if (!output.config.audio || !media) return undefined;
+    const sound = this.sounds.get(output);
+    if (!sound) return undefined;
+    const { media, recent } = sound;
     const audio = media.audio();
     return {
+      recent: () => recent.frames,
       get track() {
         return audio.track;
       },

@@ -13,6 +13,36 @@ export interface WsAudioSource {
   subscribe(listener: (unit: AudioUnit) => void): () => void;
   /** The camera announced a sound track (true before its first frame reached the AAC part). */
   cameraHasSound(): boolean;
+  /** The last few seconds of sound, oldest first, heard before the stream's first WebSocket viewer came. */
+  recent(): readonly AudioUnit[];
+}
+
+/** Sound kept from before the first viewer: enough to cover the encoder's kept group of pictures. */
+const RECENT_SOUND_MS = 5000;
+
+/**
+ * The last seconds of a camera's sound, kept while a stream is offered over WebSocket, so that the first viewer (for
+ * whom the stream's packaging starts) gets the sound of the kept group of pictures it starts on, not only what follows.
+ */
+export class RecentSound {
+  private readonly units: AudioUnit[] = [];
+  private readonly unsubscribe: () => void;
+
+  constructor(source: Pick<WsAudioSource, 'subscribe'>) {
+    this.unsubscribe = source.subscribe((unit) => {
+      this.units.push(unit);
+      while (this.units.length > MAX_KEPT_FRAMES || unit.dts - this.units[0]!.dts > RECENT_SOUND_MS) this.units.shift();
+    });
+  }
+
+  get frames(): readonly AudioUnit[] {
+    return this.units;
+  }
+
+  close(): void {
+    this.unsubscribe();
+    this.units.length = 0;
+  }
 }
 
 /** An AAC track with its AudioSpecificConfig, as init segments and decoders need it. */
@@ -42,6 +72,7 @@ export class WsSound {
     emit: (unit: AudioUnit) => void,
   ) {
     this.interleaver = new AudioInterleaver(emit);
+    for (const unit of source.recent()) this.interleaver.audio(unit);
     this.unsubscribe = source.subscribe((unit) => {
       this.lastInAt = performance.now();
       this.interleaver.audio(unit);

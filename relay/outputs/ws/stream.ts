@@ -91,6 +91,10 @@ export class WsStream {
   join(viewer: Viewer, mode: WsMode, sound = false): void {
     viewer.onClose(this.video.source.acquire());
     if (sound && this.sound) {
+      // The sound up to the newest frame goes out now (the interleaver holds it until the next frame), so that the kept
+      // group a viewer starts on comes with its sound.
+      const newest = this.video.source.groupOfPictures.at(-1);
+      if (newest) this.sound.video(newest.dts, false);
       this.wantSound.add(viewer);
       viewer.onClose(() => {
         this.wantSound.delete(viewer);
