@@ -1,8 +1,10 @@
 import { createServer, connect, type Socket } from 'node:net';
 import t from 'tap';
-import type { EncodedVideoFrame, H264Track } from '../../../media/types.ts';
+import type { AudioUnit } from '../../../adapters/types.ts';
+import type { AudioTrack, EncodedVideoFrame, H264Track } from '../../../media/types.ts';
 import { EncodedHub } from '../../../relay/core/encoded-hub.ts';
-import { Viewer } from '../../../relay/core/viewer.ts';
+import { Viewer, type ByteSink } from '../../../relay/core/viewer.ts';
+import type { WsAudioSource } from '../../../relay/outputs/ws/sound.ts';
 import { WsStream } from '../../../relay/outputs/ws/stream.ts';
 import { waitFor } from '../../helpers/probe.ts';
 
@@ -64,4 +66,60 @@ t.test('a WebSocket viewer that never reads drops to the next keyframe, then is 
   t.equal(stream.viewerCount, 1, 'the stuck viewer left the stream');
   await waitFor(() => readBytes >= readingViewer.bytesSent, 5000, 'the reader to read all it was sent');
   t.ok(readingViewer.framesSent >= index - 12, `the reader got ${readingViewer.framesSent} of the ${index} frames published (all from its first keyframe)`);
+});
+
+t.test('sound counts in a WebSocket viewer\'s budget: over it, the audio of the dropped group goes with its video', async (t) => {
+  const hub = new EncodedHub('test');
+  const listeners = new Set<(unit: AudioUnit) => void>();
+  const sound: AudioTrack = { kind: 'audio', codec: 'aac', clockRate: 48000, sampleRate: 48000, channels: 1, config: Buffer.from([0x11, 0x88]) };
+  const audio: WsAudioSource = {
+    track: sound,
+    subscribe: (listener) => (listeners.add(listener), () => listeners.delete(listener)),
+    cameraHasSound: () => true,
+    recent: () => [],
+  };
+  const stream = new WsStream({ source: hub, live: () => true, frameRate: 25, audio }, LIMITS.writeTimeoutMs);
+  t.teardown(() => stream.close());
+  // A sink whose queue the test sets: messages written are recorded as (kind byte, time in ms).
+  let queued = 0;
+  const written: Array<[number, number]> = [];
+  const sink: ByteSink = {
+    write: (chunk) => {
+      const opcode = chunk[0]! & 0x0f;
+      const at = (chunk[1]! & 0x7f) === 126 ? 4 : 2;
+      written.push(opcode === 1 ? [0, -1] : [chunk[at]!, Number(chunk.readBigUInt64BE(at + 4)) / 1000]);
+      return true;
+    },
+    get writableLength() {
+      return queued;
+    },
+    destroyed: false,
+    destroy: () => {},
+    end: () => {},
+    once: () => undefined,
+  };
+  const viewer = new Viewer(sink, LIMITS, '127.0.0.1', 'ws');
+  stream.join(viewer, 'raw', true);
+  const video = (dts: number, keyframe = false): void => hub.publish({ track, data: [Buffer.from([keyframe ? 0x65 : 0x41, 0])], pts: dts, dts, keyframe });
+  const frameMs = 1024 / 48;
+  const sound$ = (index: number): void => {
+    for (const listener of listeners) listener({ track: sound, data: Buffer.from([0x21, index]), pts: index * frameMs, dts: index * frameMs, keyframe: true });
+  };
+  video(0, true);
+  sound$(0);
+  video(40); // lets out sound 0
+  queued = LIMITS.budgetBytes + 1;
+  sound$(1);
+  video(80); // sound 1 is over the budget: dropped, and the viewer waits for a keyframe
+  queued = 0;
+  sound$(2);
+  sound$(3);
+  video(120); // the group is being dropped: sound 2 and 3 with it, though the queue is empty now
+  sound$(4);
+  video(160, true); // sound 4 ends before the keyframe: it belonged to the dropped group
+  sound$(8);
+  video(200);
+  t.same(written, [[0, -1], [1, 0], [2, 0], [1, 40], [1, 160], [2, 8 * frameMs], [1, 200]].map(([kind, time]) => [kind, kind === 2 ? Math.round(time! * 1000) / 1000 : time]),
+    'config, then video and sound in time order; sound 1 to 4 dropped with their group; sound again from the keyframe on');
+  t.equal(viewer.drops, 6, 'two video frames and four audio frames dropped');
 });
