@@ -117,7 +117,7 @@
       var message = JSON.parse(event.data);
       if (message.type === 'config') onConfig(message);
       else if (message.type === 'error') shell.note('relay: ' + message.message);
-      else if (message.type === 'hello' && message.audioNote) shell.note('relay: ' + message.audioNote);
+      else if (message.type === 'hello') info.audioNote = message.audioNote || null;
     };
     // The relay closes when the stream ends (camera gone, reload) or refuses the upgrade (full, expired link):
     // start over; the shell's state poll says why, and stops on an expired link.
