@@ -168,8 +168,11 @@ export class WsStream {
     return mode === 'fmp4' ? Buffer.concat([config, binaryFrame(initSegment(this.track!, sound))]) : config;
   }
 
-  /** New parameters (video or sound) for every started viewer: each gets the config that matches what it receives. */
-  private announce(mode: WsMode, plain: Buffer): void {
+  /**
+   * New parameters for every started viewer (`plain` undefined: new sound parameters, for those hearing only): each
+   * gets the config that matches what it receives.
+   */
+  private announce(mode: WsMode, plain: Buffer | undefined): void {
     const fanout = this.fanouts[mode];
     const waiting = new Set(fanout.waitingViewers);
     const withSound = new Map<SoundTrack, Buffer>();
@@ -183,6 +186,7 @@ export class WsStream {
         bytes = withSound.get(track) ?? this.startBytes(mode, track);
         withSound.set(track, bytes);
       }
+      if (!bytes) continue;
       viewer.sendRequired(bytes);
       fanout.counters.bytesOut += bytes.length;
     }
@@ -223,7 +227,7 @@ export class WsStream {
       this.soundTrack = unit.track as SoundTrack;
       // A camera that comes back with other sound parameters: decoders of those hearing it are told first.
       for (const mode of ['raw', 'fmp4'] as const) {
-        if ([...this.hearing[mode].values()].some((track) => track !== this.soundTrack)) this.announce(mode, mode === 'raw' ? this.config! : Buffer.concat([this.config!, this.init!]));
+        if ([...this.hearing[mode].values()].some((track) => track !== this.soundTrack)) this.announce(mode, undefined);
       }
     }
     this.sound!.keep(unit);

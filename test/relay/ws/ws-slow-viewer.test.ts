@@ -12,6 +12,7 @@ const track: H264Track = {
   kind: 'video', codec: 'h264', clockRate: 90000, sps: Buffer.from([0x67, 0x64, 0, 0x1f]), pps: Buffer.from([0x68, 0xee]), width: 320, height: 240,
   codecString: 'avc1.64001f', avcC: Buffer.from([1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 4, 0x67, 0x64, 0, 0x1f, 1, 0, 2, 0x68, 0xee]),
 };
+const SOUND: AudioTrack = { kind: 'audio', codec: 'aac', clockRate: 48000, sampleRate: 48000, channels: 1, config: Buffer.from([0x11, 0x88]) };
 const FRAME_BYTES = 20_000;
 const LIMITS = { budgetBytes: 256 * 1024, hardLimitBytes: 1024 * 1024, writeTimeoutMs: 1000 };
 
@@ -68,25 +69,16 @@ t.test('a WebSocket viewer that never reads drops to the next keyframe, then is 
   t.ok(readingViewer.framesSent >= index - 12, `the reader got ${readingViewer.framesSent} of the ${index} frames published (all from its first keyframe)`);
 });
 
-t.test('sound counts in a WebSocket viewer\'s budget: over it, the audio of the dropped group goes with its video', async (t) => {
-  const hub = new EncodedHub('test');
-  const listeners = new Set<(unit: AudioUnit) => void>();
-  const sound: AudioTrack = { kind: 'audio', codec: 'aac', clockRate: 48000, sampleRate: 48000, channels: 1, config: Buffer.from([0x11, 0x88]) };
-  const audio: WsAudioSource = {
-    track: sound,
-    subscribe: (listener) => (listeners.add(listener), () => listeners.delete(listener)),
-    cameraHasSound: () => true,
-    recent: () => [],
-  };
-  const stream = new WsStream({ source: hub, live: () => true, frameRate: 25, audio }, LIMITS.writeTimeoutMs);
-  t.teardown(() => stream.close());
-  // A sink whose queue the test sets: messages written are recorded as (kind byte, time in ms).
+/** A sink whose queue the test sets; each message written is recorded as [kind byte, time in ms] ([0, -1] for text). */
+function recordingSink(): { sink: ByteSink; written: Array<[number, number]>; texts: Array<Record<string, unknown>>; setQueued(bytes: number): void } {
   let queued = 0;
   const written: Array<[number, number]> = [];
+  const texts: Array<Record<string, unknown>> = [];
   const sink: ByteSink = {
     write: (chunk) => {
       const opcode = chunk[0]! & 0x0f;
       const at = (chunk[1]! & 0x7f) === 126 ? 4 : 2;
+      if (opcode === 1) texts.push(JSON.parse(chunk.subarray(at).toString('utf8')) as Record<string, unknown>);
       written.push(opcode === 1 ? [0, -1] : [chunk[at]!, Number(chunk.readBigUInt64BE(at + 4)) / 1000]);
       return true;
     },
@@ -98,13 +90,44 @@ t.test('sound counts in a WebSocket viewer\'s budget: over it, the audio of the 
     end: () => {},
     once: () => undefined,
   };
+  return { sink, written, texts, setQueued: (bytes) => (queued = bytes) };
+}
+
+/** A fake AAC part: the test publishes frames of `track` (which it may replace). */
+function fakeSound(track: AudioTrack): { audio: WsAudioSource; publish(index: number, on?: AudioTrack): void } {
+  const listeners = new Set<(unit: AudioUnit) => void>();
+  let current = track;
+  const frameMs = 1024 / 48;
+  return {
+    audio: {
+      get track() {
+        return current;
+      },
+      subscribe: (listener) => (listeners.add(listener), () => listeners.delete(listener)),
+      cameraHasSound: () => true,
+      recent: () => [],
+    },
+    publish: (index, on = current) => {
+      current = on;
+      for (const listener of listeners) listener({ track: on, data: Buffer.from([0x21, index]), pts: index * frameMs, dts: index * frameMs, keyframe: true });
+    },
+  };
+}
+
+t.test('sound counts in a WebSocket viewer\'s budget: over it, the audio of the dropped group goes with its video', async (t) => {
+  const hub = new EncodedHub('test');
+  const { audio, publish: sound$ } = fakeSound(SOUND);
+  const stream = new WsStream({ source: hub, live: () => true, frameRate: 25, audio }, LIMITS.writeTimeoutMs);
+  t.teardown(() => stream.close());
+  const { sink, written, setQueued } = recordingSink();
+  let queued = 0;
   const viewer = new Viewer(sink, LIMITS, '127.0.0.1', 'ws');
   stream.join(viewer, 'raw', true);
-  const video = (dts: number, keyframe = false): void => hub.publish({ track, data: [Buffer.from([keyframe ? 0x65 : 0x41, 0])], pts: dts, dts, keyframe });
-  const frameMs = 1024 / 48;
-  const sound$ = (index: number): void => {
-    for (const listener of listeners) listener({ track: sound, data: Buffer.from([0x21, index]), pts: index * frameMs, dts: index * frameMs, keyframe: true });
+  const video = (dts: number, keyframe = false): void => {
+    setQueued(queued);
+    hub.publish({ track, data: [Buffer.from([keyframe ? 0x65 : 0x41, 0])], pts: dts, dts, keyframe });
   };
+  const frameMs = 1024 / 48;
   video(0, true);
   sound$(0);
   video(40); // lets out sound 0
@@ -122,4 +145,24 @@ t.test('sound counts in a WebSocket viewer\'s budget: over it, the audio of the 
   t.same(written, [[0, -1], [1, 0], [2, 0], [1, 40], [1, 160], [2, 8 * frameMs], [1, 200]].map(([kind, time]) => [kind, kind === 2 ? Math.round(time! * 1000) / 1000 : time]),
     'config, then video and sound in time order; sound 1 to 4 dropped with their group; sound again from the keyframe on');
   t.equal(viewer.drops, 6, 'two video frames and four audio frames dropped');
+});
+
+t.test('new sound parameters reach only the WebSocket viewers hearing the sound', async (t) => {
+  // Guards: a camera's new sound parameters re-sent the video config to video-only viewers, whose decoders then waited for a keyframe.
+  const hub = new EncodedHub('test');
+  const { audio, publish } = fakeSound(SOUND);
+  const stream = new WsStream({ source: hub, live: () => true, frameRate: 25, audio }, LIMITS.writeTimeoutMs);
+  t.teardown(() => stream.close());
+  const hearing = recordingSink();
+  const videoOnly = recordingSink();
+  stream.join(new Viewer(hearing.sink, LIMITS, '127.0.0.1', 'ws'), 'raw', true);
+  stream.join(new Viewer(videoOnly.sink, LIMITS, '127.0.0.1', 'ws'), 'raw', false);
+  hub.publish({ track, data: [Buffer.from([0x65, 0])], pts: 0, dts: 0, keyframe: true });
+  publish(0);
+  const stereo: AudioTrack = { ...SOUND, channels: 2, config: Buffer.from([0x11, 0x90]) };
+  publish(2, stereo);
+  hub.publish({ track, data: [Buffer.from([0x41, 0])], pts: 80, dts: 80, keyframe: false });
+  t.same(videoOnly.texts.map((text) => text.audio), [null], 'the video-only viewer got its one config, no other');
+  t.same(hearing.texts.map((text) => (text.audio as { channels: number }).channels), [1, 2], 'the one hearing got the new sound parameters');
+  t.same(hearing.written.map(([kind]) => kind), [0, 1, 2, 0, 2, 1], 'config, keyframe, sound, new config, sound, frame');
 });
