@@ -92,3 +92,21 @@ t.test('the live player linked from /: unmute button shown, silent until clicked
   t.notOk(await page.isVisible('#player-unmute'), 'the button goes once unmuted');
   t.same(problems, [], 'no console errors');
 });
+
+t.test('the live player without WebCodecs: Media Source Extensions play both tracks of the fMP4 mode', async (t) => {
+  const { context, problems } = await watchedContext(browser);
+  await context.addInitScript(() => {
+    delete (window as unknown as { VideoDecoder?: unknown }).VideoDecoder;
+  });
+  const page = await context.newPage();
+  await page.goto(`${relay.baseUrl}/player/tone.live`);
+  await reachesState(page, 'playing', 30_000);
+  await page.waitForSelector('#player-unmute', { state: 'visible', timeout: 15_000 });
+  const tracks = await page.evaluate(() => {
+    const video = document.querySelector('video')!;
+    return { engine: (window as unknown as { relayPlayer: { engine: string } }).relayPlayer.engine, audioBytes: (video as unknown as { webkitAudioDecodedByteCount: number }).webkitAudioDecodedByteCount };
+  });
+  t.equal(tracks.engine, 'mse-ws', 'played through MSE');
+  t.ok(tracks.audioBytes > 0, `the element decoded ${tracks.audioBytes} bytes of sound`);
+  t.same(problems, [], 'no console errors');
+});
