@@ -47,6 +47,8 @@
   info.framesSkipped = 0;
   info.audioPlayed = 0;
   info.audioLate = 0;
+  /** While sound plays: for the latest painted frames, the time heard at its paint minus the frame's time (ms). */
+  info.syncMs = [];
 
   var canvas = null;
   var context = null;
@@ -194,6 +196,13 @@
     info.audioPlayed++;
   }
 
+  /** Paints a frame while the sound plays, noting how far the sound heard is from it. */
+  function paintSynced(frame) {
+    info.syncMs.push(Math.round((heardTime() - frame.timestamp / 1e6) * 1000));
+    if (info.syncMs.length > 100) info.syncMs.shift();
+    paint(frame);
+  }
+
   function paint(frame) {
     context.drawImage(frame, 0, 0, canvas.width, canvas.height);
     frame.close();
@@ -214,7 +223,7 @@
       if (due) due.close();
       due = pending.shift();
     }
-    if (due) paint(due);
+    if (due) paintSynced(due);
     if (pending.length) schedulePaint();
   }
 
@@ -231,7 +240,7 @@
       return paint(frame);
     }
     pending.push(frame);
-    if (pending.length > MAX_PENDING_FRAMES) paint(pending.shift());
+    if (pending.length > MAX_PENDING_FRAMES) paintSynced(pending.shift());
     schedulePaint();
   }
 

@@ -86,9 +86,14 @@ t.test('the live player linked from /: unmute button shown, silent until clicked
   let heard = 0;
   await waitFor(async () => (heard = await peak(page)) > 0.05, 10_000, 'the tone after unmuting');
   t.ok(heard > 0.05, `unmuted: the tone at the player's output (peak ${heard.toFixed(3)})`);
-  const info = await page.evaluate(() => (window as unknown as { relayPlayer: { engine: string; audioPlayed: number; hasAudio: boolean } }).relayPlayer);
+  await page.waitForFunction(() => (window as unknown as { relayPlayer: { syncMs: number[] } }).relayPlayer.syncMs.length >= 20, undefined, { timeout: 10_000 });
+  const info = await page.evaluate(() => (window as unknown as { relayPlayer: { engine: string; audioPlayed: number; hasAudio: boolean; syncMs: number[] } }).relayPlayer);
   t.match(info, { engine: 'webcodecs', hasAudio: true }, 'WebCodecs with sound');
   t.ok(info.audioPlayed > 10, `${info.audioPlayed} audio buffers played`);
+  // Each frame painted while the sound plays: the sound heard then minus the frame's time, by the player's own clock.
+  const sync = [...info.syncMs].sort((a, b) => Math.abs(a) - Math.abs(b));
+  const p90 = Math.abs(sync[Math.ceil(sync.length * 0.9) - 1]!);
+  t.ok(p90 <= 45, `frames painted within ${p90} ms of the sound heard (p90 of ${sync.length}; at most 45): ${info.syncMs.slice(-10).join(' ')}`);
   t.notOk(await page.isVisible('#player-unmute'), 'the button goes once unmuted');
   t.same(problems, [], 'no console errors');
 });
