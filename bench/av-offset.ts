@@ -11,6 +11,7 @@ import { GstRtspServer } from '../test/adapters/rtsp/gst-server.ts';
 import { flashBeepLaunch, makeFlashBeepFile, run, type FlashBeepAudio } from '../test/helpers/flash-beep.ts';
 import { waitFor } from '../test/helpers/probe.ts';
 import { configFile, runRelay } from '../test/helpers/relay-process.ts';
+import { recordWsRaw } from './ws-record.ts';
 
 const recordSeconds = Number(process.argv[2] ?? 20);
 const SOURCE_SECONDS = recordSeconds + 40;
@@ -45,8 +46,9 @@ async function measureCamera(source: string, audio: FlashBeepAudio): Promise<Row
       record(`${base}/cam.m3u8`, `${audio}-hls`),
       record(`${base}/ll.m3u8`, `${audio}-llhls`),
       record(`${base}/copy.flv`, `${audio}-copy-flv`),
+      recordWsRaw(`ws://127.0.0.1:${relay.port()}/cam.flv.ws`, recordSeconds, join(dir, `${audio}-ws-raw.mp4`)),
     ]);
-    const outputs = ['camera RTSP (floor)', 'HTTP-FLV', 'HLS (MPEG-TS)', 'LL-HLS (fMP4)', 'HTTP-FLV, VideoCodec copy'];
+    const outputs = ['camera RTSP (floor)', 'HTTP-FLV', 'HLS (MPEG-TS)', 'LL-HLS (fMP4)', 'HTTP-FLV, VideoCodec copy', 'WebSocket raw (WebCodecs times)'];
     const rows: Row[] = [];
     for (const [index, file] of files.entries()) rows.push({ audio, output: outputs[index]!, summary: summarize(await fileOnsets(file)) });
     return rows;

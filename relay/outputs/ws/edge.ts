@@ -5,11 +5,12 @@ import type { RelayConfig } from '../../../conf/types.ts';
 import type { Logger } from '../../../lib/log.ts';
 import type { Admission } from '../../core/admission.ts';
 import type { EdgeConsumer, EdgeStreamStats } from '../../core/edge.ts';
-import type { ProtocolMount, ProtocolServer } from '../registry.ts';
+import type { CameraMedia, ProtocolMount, ProtocolServer } from '../registry.ts';
 import { Viewer } from '../../core/viewer.ts';
 import { viewerLimits, type StreamOutput } from '../output.ts';
 import { jsonFrame } from './frame.ts';
-import { acceptsH264, errorMessage, helloReply, type Hello } from './hello.ts';
+import { acceptsH264, audioDescription, errorMessage, helloReply, type Hello } from './hello.ts';
+import { RecentSound, type WsAudioSource } from './sound.ts';
 import { originAllowed } from './origin.ts';
 import { awaitHello, socketSink, type SessionRefusal } from './session.ts';
 import { WsStream } from './stream.ts';
@@ -49,6 +50,8 @@ export class WsEdge implements ProtocolServer {
   readonly protocol = 'ws';
   private readonly server = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE_BYTES, perMessageDeflate: false, clientTracking: false });
   private readonly mounted = new Map<string, Mounted>();
+  /** The camera of each output offered with sound, and its last seconds of sound. */
+  private readonly sounds = new Map<StreamOutput, { readonly media: CameraMedia; readonly recent: RecentSound }>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -88,15 +91,18 @@ export class WsEdge implements ProtocolServer {
    * Offers a stream with `WebSocket yes` (its WsStream is made on the first upgrade); the mount counts its viewers for
    * admission and /stat.json, and ends them when the stream goes.
    */
-  mount(output: StreamOutput): ProtocolMount | undefined {
+  mount(output: StreamOutput, media?: CameraMedia): ProtocolMount | undefined {
     const name = output.config.name;
     if (!output.config.webSocket || !output.video) return undefined;
+    if (media && output.config.audio) this.sounds.set(output, { media, recent: new RecentSound(media.audio()) });
     return {
       stats: () => this.streamStats(name),
       consumers: (max) => this.consumers(name, max),
       // A stream removed or replaced by a reload ends its WebSocket viewers, as it ends its HTTP ones; only this
       // output's: a late unmount of a replaced output must not end the viewers of the one that took its name.
       unmount: () => {
+        this.sounds.get(output)?.recent.close();
+        this.sounds.delete(output);
         const mounted = this.mounted.get(name);
         if (mounted?.output !== output) return;
         const viewers = mounted.stream.viewerCount;
@@ -135,6 +141,8 @@ export class WsEdge implements ProtocolServer {
     clearInterval(this.timer);
     for (const mounted of this.mounted.values()) mounted.stream.close();
     this.mounted.clear();
+    for (const sound of this.sounds.values()) sound.recent.close();
+    this.sounds.clear();
   }
 
   private streamFor(name: string, output: StreamOutput): Mounted {
@@ -142,10 +150,26 @@ export class WsEdge implements ProtocolServer {
     if (mounted?.output === output) return mounted;
     mounted?.stream.close();
     const video = output.video!;
-    const stream = new WsStream({ source: video, live: () => output.feed.state === 'live', frameRate: video.settings.frameRate }, output.config.viewerWriteTimeoutMs);
+    const stream = new WsStream({ source: video, live: () => output.feed.state === 'live', frameRate: video.settings.frameRate, audio: this.soundOf(output) }, output.config.viewerWriteTimeoutMs);
     mounted = { output, stream, pending: 0, refused: { helloTimeout: 0, badHello: 0, flood: 0, codec: 0 } };
     this.mounted.set(name, mounted);
     return mounted;
+  }
+
+  /** The camera's AAC part for a stream with `Audio yes`; undefined for one without sound. */
+  private soundOf(output: StreamOutput): WsAudioSource | undefined {
+    const sound = this.sounds.get(output);
+    if (!sound) return undefined;
+    const { media, recent } = sound;
+    const audio = media.audio();
+    return {
+      recent: () => recent.frames,
+      get track() {
+        return audio.track;
+      },
+      subscribe: (listener) => audio.subscribe(listener),
+      cameraHasSound: () => media.feed.audioTrack !== undefined,
+    };
   }
 
   private welcome(ws: WebSocket, socket: Duplex, mounted: Mounted, address: string): void {
@@ -178,8 +202,14 @@ export class WsEdge implements ProtocolServer {
       return;
     }
     const viewer = new Viewer(socketSink(ws, socket), viewerLimits(mounted.output.config), address, 'ws');
-    viewer.sendRequired(jsonFrame(helloReply(hello.mode)));
-    mounted.stream.join(viewer, hello.mode);
+    // Asking for sound a stream does not have is no error: the answer says so, and the video comes alone.
+    const sound = hello.audio ? mounted.stream.soundNow : undefined;
+    const note = !hello.audio ? 'video only: the hello did not ask for sound (name mp4a.40.2 in "codecs")'
+      : !mounted.output.config.audio ? 'video only: this stream carries no sound (Audio no)'
+        : !sound ? 'no sound from the camera now: the config message says whether the video comes with sound' : undefined;
+    viewer.sendRequired(jsonFrame(helloReply(hello.mode, sound && audioDescription(sound), note)));
+    // A viewer that waits for a starting camera decides when it starts: the camera's sound may have come by then.
+    mounted.stream.join(viewer, hello.mode, hello.audio);
   }
 
   private sweep(now: number): void {

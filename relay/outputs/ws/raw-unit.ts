@@ -24,3 +24,17 @@ export function rawVideoUnit(frame: EncodedVideoFrame, timeBaseMs: number): Buff
   header.writeBigUInt64BE(BigInt(Math.max(0, Math.round((frame.pts - timeBaseMs) * 1000))), 4);
   return Buffer.concat([header, unit]);
 }
+
+/** Byte 0 of an audio message. */
+export const RAW_KIND_AUDIO = 2;
+/** Byte 2 of an audio message: one raw AAC frame (no ADTS header), as WebCodecs' AudioDecoder takes it with the ASC. */
+export const RAW_CODEC_AAC = 2;
+
+/** One raw-mode audio message: the same 12-byte header (time in microseconds on the video's timeline), then the frame. */
+export function rawAudioUnit(data: Buffer, timeUs: number): Buffer {
+  const header = Buffer.alloc(RAW_HEADER_BYTES);
+  header[0] = RAW_KIND_AUDIO;
+  header[2] = RAW_CODEC_AAC;
+  header.writeBigUInt64BE(BigInt(Math.max(0, Math.round(timeUs))), 4);
+  return Buffer.concat([header, data]);
+}

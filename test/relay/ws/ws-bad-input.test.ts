@@ -31,6 +31,12 @@ WebSocketAllowedOrigins https://allowed.example
   VideoBitRate 300
   Access token
 </Stream>
+<Stream mute.flv>
+  Feed test
+  VideoFrameRate 10
+  VideoBitRate 300
+  Audio no
+</Stream>
 <Stream one.flv>
   Feed test
   VideoFrameRate 10
@@ -86,6 +92,22 @@ t.test('bad hellos, huge and flooding clients are closed with a reason', async (
   const vp8Only = await openWs(`${ws}/test.flv.ws`, { version: 1, mode: 'raw', codecs: ['vp8', 'opus'] });
   t.match(await closed(vp8Only), { code: 1003 });
   t.match(vp8Only.texts.at(-1), { type: 'error', message: /H\.264/ }, 'a hello for a codec the stream lacks');
+  const audioNotBoolean = await openWs(`${ws}/mute.flv.ws`, { ...H264_HELLO, audio: 'yes' });
+  t.match(await closed(audioNotBoolean), { code: 1008, reason: /"audio"/ });
+
+  // Sound asked of a stream without it (Audio no, or a silent camera): video only, and the answer says why.
+  const soundHello = { ...H264_HELLO, codecs: ['avc1.64001f', 'mp4a.40.2'], audio: true };
+  const noSoundStream = await openWs(`${ws}/mute.flv.ws`, soundHello);
+  const silentCamera = await openWs(`${ws}/test.flv.ws`, soundHello);
+  await waitFor(() => noSoundStream.binaries.length >= 5 && silentCamera.binaries.length >= 5, 20_000, 'video on both');
+  t.match(noSoundStream.texts[0], { type: 'hello', audio: null, audioNote: /carries no sound \(Audio no\)/ });
+  t.match(silentCamera.texts[0], { type: 'hello', audio: null, audioNote: /no sound from the camera/ });
+  for (const capture of [noSoundStream, silentCamera]) {
+    t.match(capture.texts[1], { type: 'config', audio: null });
+    t.ok(capture.binaries.every((message) => message[0] === 1), 'video units only');
+    t.equal(capture.closed, undefined, 'and no error');
+    capture.socket.close();
+  }
 
   const huge = await openWs(`${ws}/test.flv.ws`, 'x'.repeat(1024 * 1024));
   t.match(await closed(huge), { code: 1009 }, 'a 1 MB message: message too big');

@@ -1,8 +1,10 @@
 import { createServer, connect, type Socket } from 'node:net';
 import t from 'tap';
-import type { EncodedVideoFrame, H264Track } from '../../../media/types.ts';
+import type { AudioUnit } from '../../../adapters/types.ts';
+import type { AudioTrack, EncodedVideoFrame, H264Track } from '../../../media/types.ts';
 import { EncodedHub } from '../../../relay/core/encoded-hub.ts';
-import { Viewer } from '../../../relay/core/viewer.ts';
+import { Viewer, type ByteSink } from '../../../relay/core/viewer.ts';
+import type { WsAudioSource } from '../../../relay/outputs/ws/sound.ts';
 import { WsStream } from '../../../relay/outputs/ws/stream.ts';
 import { waitFor } from '../../helpers/probe.ts';
 
@@ -10,6 +12,7 @@ const track: H264Track = {
   kind: 'video', codec: 'h264', clockRate: 90000, sps: Buffer.from([0x67, 0x64, 0, 0x1f]), pps: Buffer.from([0x68, 0xee]), width: 320, height: 240,
   codecString: 'avc1.64001f', avcC: Buffer.from([1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 4, 0x67, 0x64, 0, 0x1f, 1, 0, 2, 0x68, 0xee]),
 };
+const SOUND: AudioTrack = { kind: 'audio', codec: 'aac', clockRate: 48000, sampleRate: 48000, channels: 1, config: Buffer.from([0x11, 0x88]) };
 const FRAME_BYTES = 20_000;
 const LIMITS = { budgetBytes: 256 * 1024, hardLimitBytes: 1024 * 1024, writeTimeoutMs: 1000 };
 
@@ -64,4 +67,102 @@ t.test('a WebSocket viewer that never reads drops to the next keyframe, then is 
   t.equal(stream.viewerCount, 1, 'the stuck viewer left the stream');
   await waitFor(() => readBytes >= readingViewer.bytesSent, 5000, 'the reader to read all it was sent');
   t.ok(readingViewer.framesSent >= index - 12, `the reader got ${readingViewer.framesSent} of the ${index} frames published (all from its first keyframe)`);
+});
+
+/** A sink whose queue the test sets; each message written is recorded as [kind byte, time in ms] ([0, -1] for text). */
+function recordingSink(): { sink: ByteSink; written: Array<[number, number]>; texts: Array<Record<string, unknown>>; setQueued(bytes: number): void } {
+  let queued = 0;
+  const written: Array<[number, number]> = [];
+  const texts: Array<Record<string, unknown>> = [];
+  const sink: ByteSink = {
+    write: (chunk) => {
+      const opcode = chunk[0]! & 0x0f;
+      const at = (chunk[1]! & 0x7f) === 126 ? 4 : 2;
+      if (opcode === 1) texts.push(JSON.parse(chunk.subarray(at).toString('utf8')) as Record<string, unknown>);
+      written.push(opcode === 1 ? [0, -1] : [chunk[at]!, Number(chunk.readBigUInt64BE(at + 4)) / 1000]);
+      return true;
+    },
+    get writableLength() {
+      return queued;
+    },
+    destroyed: false,
+    destroy: () => {},
+    end: () => {},
+    once: () => undefined,
+  };
+  return { sink, written, texts, setQueued: (bytes) => (queued = bytes) };
+}
+
+/** A fake AAC part: the test publishes frames of `track` (which it may replace). */
+function fakeSound(track: AudioTrack): { audio: WsAudioSource; publish(index: number, on?: AudioTrack): void } {
+  const listeners = new Set<(unit: AudioUnit) => void>();
+  let current = track;
+  const frameMs = 1024 / 48;
+  return {
+    audio: {
+      get track() {
+        return current;
+      },
+      subscribe: (listener) => (listeners.add(listener), () => listeners.delete(listener)),
+      cameraHasSound: () => true,
+      recent: () => [],
+    },
+    publish: (index, on = current) => {
+      current = on;
+      for (const listener of listeners) listener({ track: on, data: Buffer.from([0x21, index]), pts: index * frameMs, dts: index * frameMs, keyframe: true });
+    },
+  };
+}
+
+t.test('sound counts in a WebSocket viewer\'s budget: over it, the audio of the dropped group goes with its video', async (t) => {
+  const hub = new EncodedHub('test');
+  const { audio, publish: sound$ } = fakeSound(SOUND);
+  const stream = new WsStream({ source: hub, live: () => true, frameRate: 25, audio }, LIMITS.writeTimeoutMs);
+  t.teardown(() => stream.close());
+  const { sink, written, setQueued } = recordingSink();
+  let queued = 0;
+  const viewer = new Viewer(sink, LIMITS, '127.0.0.1', 'ws');
+  stream.join(viewer, 'raw', true);
+  const video = (dts: number, keyframe = false): void => {
+    setQueued(queued);
+    hub.publish({ track, data: [Buffer.from([keyframe ? 0x65 : 0x41, 0])], pts: dts, dts, keyframe });
+  };
+  const frameMs = 1024 / 48;
+  video(0, true);
+  sound$(0);
+  video(40); // lets out sound 0
+  queued = LIMITS.budgetBytes + 1;
+  sound$(1);
+  video(80); // sound 1 is over the budget: dropped, and the viewer waits for a keyframe
+  queued = 0;
+  sound$(2);
+  sound$(3);
+  video(120); // the group is being dropped: sound 2 and 3 with it, though the queue is empty now
+  sound$(4);
+  video(160, true); // sound 4 ends before the keyframe: it belonged to the dropped group
+  sound$(8);
+  video(200);
+  t.same(written, [[0, -1], [1, 0], [2, 0], [1, 40], [1, 160], [2, 8 * frameMs], [1, 200]].map(([kind, time]) => [kind, kind === 2 ? Math.round(time! * 1000) / 1000 : time]),
+    'config, then video and sound in time order; sound 1 to 4 dropped with their group; sound again from the keyframe on');
+  t.equal(viewer.drops, 6, 'two video frames and four audio frames dropped');
+});
+
+t.test('new sound parameters reach only the WebSocket viewers hearing the sound', async (t) => {
+  // Guards: a camera's new sound parameters re-sent the video config to video-only viewers, whose decoders then waited for a keyframe.
+  const hub = new EncodedHub('test');
+  const { audio, publish } = fakeSound(SOUND);
+  const stream = new WsStream({ source: hub, live: () => true, frameRate: 25, audio }, LIMITS.writeTimeoutMs);
+  t.teardown(() => stream.close());
+  const hearing = recordingSink();
+  const videoOnly = recordingSink();
+  stream.join(new Viewer(hearing.sink, LIMITS, '127.0.0.1', 'ws'), 'raw', true);
+  stream.join(new Viewer(videoOnly.sink, LIMITS, '127.0.0.1', 'ws'), 'raw', false);
+  hub.publish({ track, data: [Buffer.from([0x65, 0])], pts: 0, dts: 0, keyframe: true });
+  publish(0);
+  const stereo: AudioTrack = { ...SOUND, channels: 2, config: Buffer.from([0x11, 0x90]) };
+  publish(2, stereo);
+  hub.publish({ track, data: [Buffer.from([0x41, 0])], pts: 80, dts: 80, keyframe: false });
+  t.same(videoOnly.texts.map((text) => text.audio), [null], 'the video-only viewer got its one config, no other');
+  t.same(hearing.texts.map((text) => (text.audio as { channels: number }).channels), [1, 2], 'the one hearing got the new sound parameters');
+  t.same(hearing.written.map(([kind]) => kind), [0, 1, 2, 0, 2, 1], 'config, keyframe, sound, new config, sound, frame');
 });
