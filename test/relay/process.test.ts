@@ -23,38 +23,57 @@ function run(args: string[]): Promise<{ code: number | null; out: string }> {
   });
 }
 
-t.test('--check: exit 0 for the example config, exit 1 listing every error of a bad one', async (t) => {
+// The command-line tests start short-lived processes and nothing else: they run side by side, the others one at a time.
+t.jobs = 4;
+
+const checks = t.test('--check: exit 0 for the example config, exit 1 listing every error of a bad one', async (t) => {
   const example = new URL('../../relay.conf.example', import.meta.url).pathname;
-  const good = await run(['--check', example]);
+  // Three separate processes: started together, as each takes seconds to load the relay.
+  const [good, bad, missing] = await Promise.all([
+    run(['--check', example]),
+    configFile('HTTPPrt 1\n<Camera c>\n</Camera>\n').then((file) => run(['--check', file])),
+    run(['--check', '/nonexistent/relay.conf']),
+  ]);
   t.equal(good.code, 0);
   t.match(good.out, /: ok/);
-  const bad = await run(['--check', await configFile('HTTPPrt 1\n<Camera c>\n</Camera>\n')]);
   t.equal(bad.code, 1);
   t.match(bad.out, /relay\.conf:2: HTTPPrt: unknown directive in the global section \(did you mean HTTPPort\?\)/);
   t.match(bad.out, /relay\.conf:3: <Camera c>: missing required directive Source/);
   t.match(bad.out, /2 error\(s\)/);
-  const missing = await run(['--check', '/nonexistent/relay.conf']);
   t.equal(missing.code, 1);
   t.match(missing.out, /cannot read: ENOENT/);
 });
 
-t.test('--help, --version, a bad flag', async (t) => {
-  t.match((await run(['--help'])).out, /relay --check FILE/);
-  t.match((await run(['--version'])).out, /^relay \d+\.\d+\.\d+\n$/);
-  t.equal((await run(['--bogus'])).code, 2);
+const flags = t.test('--help, --version, a bad flag', async (t) => {
+  const [help, version, bogus] = await Promise.all([run(['--help']), run(['--version']), run(['--bogus'])]);
+  t.match(help.out, /relay --check FILE/);
+  t.match(version.out, /^relay \d+\.\d+\.\d+\n$/);
+  t.equal(bogus.code, 2);
 });
 
-t.test('a missing ffmpeg is a clear startup error, not a stack trace', async (t) => {
+const missingFfmpeg = t.test('a missing ffmpeg is a clear startup error, not a stack trace', async (t) => {
   const result = await run(['-c', await configFile(`FFmpegPath /nonexistent/ffmpeg\n${camera('a')}`)]);
   t.equal(result.code, 1);
   t.match(result.out, /FFmpegPath \/nonexistent\/ffmpeg does not run as ffmpeg/);
   t.notMatch(result.out, /\n\s+at /, 'no stack trace');
 });
 
+// Guards: --check accepted an FFmpegPath that does not exist; the relay then failed only at start.
+const checkedFfmpegPath = t.test('--check validates FFmpegPath', async (t) => {
+  const bad = await run(['--check', await configFile(`FFmpegPath /nonexistent/ffmpeg\n${camera('a')}`)]);
+  t.equal(bad.code, 1);
+  t.match(bad.out, /FFmpegPath/);
+  t.match(bad.out, /\/nonexistent\/ffmpeg/);
+});
+
+await Promise.all([checks, flags, missingFfmpeg, checkedFfmpegPath]);
+t.jobs = 1;
+
 t.test('startup names the ffmpeg used; credentials never reach the log', async (t) => {
   const relay = await runRelay(await configFile(`${camera('a')}<Camera secret>\n  Source http://admin:hunter2@127.0.0.1:9/video\n  Password hunter3\n</Camera>\n`));
   t.match(relay.output(), /using ffmpeg \S+ at \S+ \(from (config|PATH|@ffmpeg-installer\/ffmpeg)\)/);
-  await new Promise((resolve) => setTimeout(resolve, 1500)); // let the unreachable camera fail and be logged
+  // Until the unreachable camera's failure is logged: the line that would carry its URL.
+  await waitFor(() => /camera secret[^\n]*(failed to start|died)/.test(relay.output()), 10_000, 'the camera\'s failure logged');
   t.match(relay.output(), /camera secret/);
   t.notMatch(relay.output(), /hunter2|hunter3/);
   const stat = await fetchBytes(`http://127.0.0.1:${relay.port()}/stat.json`);
@@ -179,14 +198,6 @@ t.test('a reload to 2,000 cameras runs at most MaxProcesses children, stays resp
   relay.child.kill('SIGTERM');
   const code = await Promise.race([relay.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 10_000))]);
   t.equal(code, 0, `stopped on SIGTERM in ${Date.now() - stopping} ms`);
-});
-
-// Guards: --check accepted an FFmpegPath that does not exist; the relay then failed only at start.
-t.test('--check validates FFmpegPath', async (t) => {
-  const bad = await run(['--check', await configFile(`FFmpegPath /nonexistent/ffmpeg\n${camera('a')}`)]);
-  t.equal(bad.code, 1);
-  t.match(bad.out, /FFmpegPath/);
-  t.match(bad.out, /\/nonexistent\/ffmpeg/);
 });
 
 // Guards: a relay that could not listen (port in use) left an empty HLS temporary directory behind.

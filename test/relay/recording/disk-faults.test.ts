@@ -4,6 +4,9 @@ import { fetchBytes, waitFor } from '../../helpers/probe.ts';
 import { startTestRelay, type TestRelay } from '../../helpers/relay.ts';
 import { sleep, smallDisk } from './fixtures.ts';
 
+// Each test has its own small disk and relay, and waits mostly for the camera's clock to fill it: they run side by side.
+t.jobs = 3;
+
 function config(dir: string, minFree: string, extra = ''): string {
   return `
 RecordPath ${dir}

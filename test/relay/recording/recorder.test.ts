@@ -31,6 +31,23 @@ async function filesOf(dir: string): Promise<string[]> {
   return files.sort();
 }
 
+// First and alone: it counts every ffmpeg this process runs. The others, each with its own source, directory and
+// recorder, mostly wait for the camera's clock, so they run side by side.
+await t.test('no process is started per segment: the relay writes the files itself', async (t) => {
+  // Guards: each segment was written by its own ffmpeg (a process per camera, restarted at every segment).
+  const { index, recorder, source } = await setup(t, { segmentSeconds: 1 });
+  const seen = new Set<string>();
+  while (index.segments('cam').length < 4) {
+    for (const child of childFfmpegProcesses(process.pid)) if (child.pid !== source.process.pid) seen.add(child.cmdline);
+    await sleep(100);
+  }
+  await recorder.stop();
+  t.same([...seen], [], 'no ffmpeg besides the test source ran while four segments were written');
+  t.ok(recorder.status.segmentsWritten >= 3, `${recorder.status.segmentsWritten} segments written`);
+});
+
+t.jobs = 6;
+
 t.test('segments are cut at keyframes after RecordSegmentSeconds, named by UTC start, and each one decodes', async (t) => {
   const { dir, index, recorder } = await setup(t);
   await waitFor(() => index.segments('cam').length >= 4, 20_000, 'four segments');
@@ -53,19 +70,6 @@ t.test('segments are cut at keyframes after RecordSegmentSeconds, named by UTC s
   t.equal(index.spans('cam', 0, Date.now() + 1000).length, 1, 'back-to-back segments list as one span');
   // Guards: a segment whose file ffmpeg had not created yet was taken for a deleted one and ended with an error.
   t.equal(recorder.status.writeErrors, 0, 'no write error in normal recording');
-});
-
-t.test('no process is started per segment: the relay writes the files itself', async (t) => {
-  // Guards: each segment was written by its own ffmpeg (a process per camera, restarted at every segment).
-  const { index, recorder, source } = await setup(t, { segmentSeconds: 1 });
-  const seen = new Set<string>();
-  while (index.segments('cam').length < 4) {
-    for (const child of childFfmpegProcesses(process.pid)) if (child.pid !== source.process.pid) seen.add(child.cmdline);
-    await sleep(100);
-  }
-  await recorder.stop();
-  t.same([...seen], [], 'no ffmpeg besides the test source ran while four segments were written');
-  t.ok(recorder.status.segmentsWritten >= 3, `${recorder.status.segmentsWritten} segments written`);
 });
 
 t.test('the disk fills mid-segment: the cut file plays up to its last fragment and recording goes on', async (t) => {

@@ -59,6 +59,9 @@ const PAGES: Array<{ path: string; settled: (page: Page) => Promise<unknown> }> 
   { path: '/player/vod/movie.mp4', settled: (page) => page.waitForFunction(() => (window as unknown as { relayVodPlayer?: { state: string } }).relayVodPlayer?.state === 'ready', undefined, { timeout: 20_000 }) },
 ];
 
+// Each test has its own browser context or page on the shared relay: the two short ones run beside the long walk.
+t.jobs = 3;
+
 t.test('every page opens with no CSP violation, console error or page error', async (t) => {
   const { context, problems } = await watchedContext();
   t.teardown(() => context.close());
