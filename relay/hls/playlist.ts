@@ -29,7 +29,7 @@ export function renderPlaylist(packager: HlsPackager): string | undefined {
     '#EXT-X-VERSION:6',
     `#EXT-X-TARGETDURATION:${targetDuration(packager)}`,
     `#EXT-X-MEDIA-SEQUENCE:${first.sequence}`,
-    `#EXT-X-DISCONTINUITY-SEQUENCE:${first.discontinuitySequence - (first.discontinuity ? 1 : 0)}`,
+    `#EXT-X-DISCONTINUITY-SEQUENCE:${first.discontinuitySequence}`,
     '#EXT-X-INDEPENDENT-SEGMENTS',
   ];
   let previous: HlsSegment | undefined;
@@ -58,7 +58,7 @@ export function renderLowLatencyPlaylist(packager: HlsPackager): string | undefi
     `#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=${seconds(partTarget * 3)}`,
     `#EXT-X-PART-INF:PART-TARGET=${seconds(partTarget)}`,
     `#EXT-X-MEDIA-SEQUENCE:${first.sequence}`,
-    `#EXT-X-DISCONTINUITY-SEQUENCE:${first.discontinuitySequence - (first.discontinuity ? 1 : 0)}`,
+    `#EXT-X-DISCONTINUITY-SEQUENCE:${first.discontinuitySequence}`,
     '#EXT-X-INDEPENDENT-SEGMENTS',
   ];
   let previous: HlsSegment | undefined;
