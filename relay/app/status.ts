@@ -97,9 +97,13 @@ function cameraAudio(feed: Feed, now: number): CameraAudioStatus | null {
   const c = feed.counters;
   if (!track) return null;
   const age = c.lastAudioAt === undefined ? null : round((now - c.lastAudioAt) / 1000);
+  const pictureAge = c.lastFrameAt === undefined ? null : (now - c.lastFrameAt) / 1000;
   const layout = track.channels === 1 ? 'mono' : track.channels === 2 ? 'stereo' : `${track.channels} channels`;
   const problems = [
     age !== null && age > AUDIO_STOPPED_SECONDS ? `stopped ${Math.round(age)} s ago` : '',
+    // Sound keeps the no-frames watchdog quiet, so a camera whose picture alone stopped stays live: say so here.
+    pictureAge !== null && pictureAge > AUDIO_STOPPED_SECONDS && age !== null && age <= AUDIO_STOPPED_SECONDS
+      ? `picture stopped ${Math.round(pictureAge)} s ago, sound goes on` : '',
     c.audioFramesDropped > 0 ? `${c.audioFramesDropped} frames dropped (time went back)` : '',
     c.audioRebased > 0 ? `${c.audioRebased} clock jumps re-based` : '',
   ].filter(Boolean);
