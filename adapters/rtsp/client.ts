@@ -190,6 +190,7 @@ class RtspSession {
     const [rtpChannel, rtcpChannel] = transport.interleaved ?? [2, 3];
     this.audio = { receiver, udp, rtpChannel, rtcpChannel };
     this.sink.log(`RTSP: with ${media.encoding} audio`);
+    this.sink.onAudioAnnounced?.(receiver.track);
   }
 
   private onAudioRtp(packet: Buffer): void {

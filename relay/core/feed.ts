@@ -127,6 +127,9 @@ export class Feed {
     return this.audio.latest?.track;
   }
 
+  /** The sound the camera's current run announced (its SDP), whether or not any has come. */
+  announcedAudioTrack: AudioTrack | undefined;
+
   /** Adds a listener for the camera's audio frames from now on; returns the function that removes it. */
   subscribeAudio(listener: AudioListener): () => void {
     return this.audio.subscribe(listener);
@@ -202,6 +205,7 @@ export class Feed {
     let publisherAwaited = false;
     let wentLive = false;
     this.timeline.newRun();
+    this.announcedAudioTrack = undefined;
     const watchdog = setInterval(() => {
       if (publisherAwaited || Date.now() - lastActivity < this.camera.timeoutMs) return;
       watchdogError = new AdapterError('TIMEOUT', `no frames for ${this.camera.timeoutMs / 1000} s`);
@@ -240,6 +244,9 @@ export class Feed {
         // Audio keeps the watchdog quiet (a camera whose picture stops is still there), but only video makes it live.
         lastActivity = Date.now();
         this.acceptAudio(unit);
+      },
+      onAudioAnnounced: (track) => {
+        if (!controller.signal.aborted) this.announcedAudioTrack = track;
       },
       log: (message) => this.options.log.info(message),
     };

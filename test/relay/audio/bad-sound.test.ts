@@ -1,9 +1,11 @@
 import t from 'tap';
 import type { AdapterSink, CameraAdapter } from '../../../adapters/types.ts';
 import { AdapterRegistry } from '../../../adapters/registry.ts';
+import { rtspAdapter } from '../../../adapters/rtsp/client.ts';
 import { testsrcAdapter } from '../../../adapters/testsrc/testsrc.ts';
 import { aacTrack, buildAudioSpecificConfig } from '../../../media/aac/config.ts';
 import type { AudioTrack } from '../../../media/types.ts';
+import { FakeRtspServer } from '../../adapters/rtsp/fake-server.ts';
 import { makeJpegFrames } from '../../helpers/controllable-camera.ts';
 import { waitFor } from '../../helpers/probe.ts';
 import { startTestRelay } from '../../helpers/relay.ts';
@@ -56,7 +58,23 @@ const cameras = {
   surround: new SoundingCamera(aacTrack(buildAudioSpecificConfig({ objectType: 2, sampleRate: 96_000, channels: 8 })), 1000 / (1024 / 96)),
   flood: new SoundingCamera(monoAac, 1000),
 };
-const registry = new AdapterRegistry([testsrcAdapter, {
+/** An RTSP camera whose SDP announces PCMA sound it never sends, beside its picture. */
+const mute = new FakeRtspServer((request) => {
+  if (request.method === 'DESCRIBE') {
+    return { status: 200, body: 'v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=mute\r\nt=0 0\r\na=control:*\r\n'
+      + 'm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\na=control:trackID=1\r\n'
+      + 'm=audio 0 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=control:trackID=2\r\n' };
+  }
+  if (request.method === 'SETUP' && request.uri.endsWith('trackID=2')) {
+    return { status: 200, headers: [['Transport', 'RTP/AVP/TCP;unicast;interleaved=2-3'], ['Session', '12345678;timeout=60']] };
+  }
+  return undefined;
+});
+mute.rate = 10;
+await mute.listen();
+t.teardown(() => mute.close());
+
+const registry = new AdapterRegistry([testsrcAdapter, rtspAdapter, {
   schemes: ['sounding'],
   create: (camera) => cameras[new URL(camera.source).host as keyof typeof cameras].adapter(),
 }]);
@@ -67,7 +85,7 @@ const relay = await startTestRelay(Object.keys(cameras).map((name) => `
 <Stream ${name}.mjpg>
   Feed ${name}
 </Stream>
-`).join('') + '<Stream stat.html>\n  Format status\n</Stream>\n', { adapters: registry });
+`).join('') + `<Camera mute>\n  Source ${mute.url}\n  RTSPTransport tcp\n</Camera>\n` + '<Stream stat.html>\n  Format status\n</Stream>\n', { adapters: registry });
 t.teardown(() => relay.stop());
 
 interface CameraStat { name: string; framesIn: number; inputFps: number | null; audio: { summary: string; framesIn: number; sampleRate: number; channels: number } | null }
@@ -78,6 +96,15 @@ const camera = async (name: string): Promise<CameraStat> => {
 const statusPage = async (): Promise<string> => (await fetch(`${relay.baseUrl}/stat.html`)).text();
 
 await waitFor(async () => Object.keys(cameras).every((name) => cameras[name as keyof typeof cameras].audioSent > 0), 10_000, 'every camera sounding');
+
+t.test('an RTSP camera announcing sound it never sends: "announced, none received" on the status page, the picture unharmed', async (t) => {
+  // Guards a camera whose SDP promises sound that never comes looking like a camera without a microphone.
+  await waitFor(async () => ((await camera('mute')).framesIn) >= 20, 10_000, 'the RTSP camera\'s picture');
+  const shown = await camera('mute');
+  t.match(shown.audio, { codec: 'pcma', sampleRate: 8000, channels: 1, framesIn: 0, summary: 'sound: pcma 8000 Hz mono: announced, none received' });
+  t.ok((await statusPage()).includes('sound: pcma 8000 Hz mono: announced, none received'), 'the line is on /stat.html');
+  t.ok(shown.inputFps !== null && shown.inputFps >= 5, `the picture at its rate (${shown.inputFps} fps)`);
+});
 
 t.test('a camera whose sound stops while its picture goes on: "stopped" on the status page, the picture unharmed', async (t) => {
   const before = await camera('quiet');
