@@ -76,6 +76,7 @@ export interface CameraStatus {
 }
 
 export interface CameraAudioStatus {
+  /** 'none', with rates 0, when the camera's announced sound was left out (the summary says why). */
   codec: string;
   sampleRate: number;
   channels: number;
@@ -106,6 +107,13 @@ function cameraAudio(feed: Feed, now: number): CameraAudioStatus | null {
       codec: announced.codec, sampleRate: announced.sampleRate, channels: announced.channels,
       framesIn: c.audioFramesIn, framesDropped: c.audioFramesDropped, rebased: c.audioRebased, lastFrameAgeSeconds: null,
       summary: `sound: ${announced.codec} ${announced.sampleRate} Hz ${channelLayout(announced.channels)}: announced, none received`,
+    };
+  }
+  if (!track && feed.audioLeftOut !== undefined) {
+    return {
+      codec: 'none', sampleRate: 0, channels: 0,
+      framesIn: c.audioFramesIn, framesDropped: c.audioFramesDropped, rebased: c.audioRebased, lastFrameAgeSeconds: null,
+      summary: `sound left out: ${feed.audioLeftOut}`,
     };
   }
   if (!track) return null;

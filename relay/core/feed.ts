@@ -130,6 +130,9 @@ export class Feed {
   /** The sound the camera's current run announced (its SDP), whether or not any has come. */
   announcedAudioTrack: AudioTrack | undefined;
 
+  /** Why the current run left the camera's announced sound out, if it did. */
+  audioLeftOut: string | undefined;
+
   /** Adds a listener for the camera's audio frames from now on; returns the function that removes it. */
   subscribeAudio(listener: AudioListener): () => void {
     return this.audio.subscribe(listener);
@@ -206,6 +209,7 @@ export class Feed {
     let wentLive = false;
     this.timeline.newRun();
     this.announcedAudioTrack = undefined;
+    this.audioLeftOut = undefined;
     const watchdog = setInterval(() => {
       if (publisherAwaited || Date.now() - lastActivity < this.camera.timeoutMs) return;
       watchdogError = new AdapterError('TIMEOUT', `no frames for ${this.camera.timeoutMs / 1000} s`);
@@ -247,6 +251,9 @@ export class Feed {
       },
       onAudioAnnounced: (track) => {
         if (!controller.signal.aborted) this.announcedAudioTrack = track;
+      },
+      onAudioLeftOut: (reason) => {
+        if (!controller.signal.aborted) this.audioLeftOut = reason;
       },
       log: (message) => this.options.log.info(message),
     };

@@ -58,21 +58,27 @@ const cameras = {
   surround: new SoundingCamera(aacTrack(buildAudioSpecificConfig({ objectType: 2, sampleRate: 96_000, channels: 8 })), 1000 / (1024 / 96)),
   flood: new SoundingCamera(monoAac, 1000),
 };
-/** An RTSP camera whose SDP announces PCMA sound it never sends, beside its picture. */
-const mute = new FakeRtspServer((request) => {
-  if (request.method === 'DESCRIBE') {
-    return { status: 200, body: 'v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=mute\r\nt=0 0\r\na=control:*\r\n'
-      + 'm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\na=control:trackID=1\r\n'
-      + 'm=audio 0 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=control:trackID=2\r\n' };
-  }
-  if (request.method === 'SETUP' && request.uri.endsWith('trackID=2')) {
-    return { status: 200, headers: [['Transport', 'RTP/AVP/TCP;unicast;interleaved=2-3'], ['Session', '12345678;timeout=60']] };
-  }
-  return undefined;
-});
-mute.rate = 10;
-await mute.listen();
-t.teardown(() => mute.close());
+/** An RTSP camera with a picture at 10 fps whose SDP describes `audio` (m= and a= lines) and which sends no sound. */
+async function rtspCamera(audio: string): Promise<FakeRtspServer> {
+  const server = new FakeRtspServer((request) => {
+    if (request.method === 'DESCRIBE') {
+      return { status: 200, body: 'v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=fake\r\nt=0 0\r\na=control:*\r\n'
+        + 'm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\na=control:trackID=1\r\n' + audio };
+    }
+    if (request.method === 'SETUP' && request.uri.endsWith('trackID=2')) {
+      return { status: 200, headers: [['Transport', 'RTP/AVP/TCP;unicast;interleaved=2-3'], ['Session', '12345678;timeout=60']] };
+    }
+    return undefined;
+  });
+  server.rate = 10;
+  await server.listen();
+  t.teardown(() => server.close());
+  return server;
+}
+const rtspCameras = {
+  mute: await rtspCamera('m=audio 0 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=control:trackID=2\r\n'),
+  garbled: await rtspCamera('m=audio 0 RTP/AVP 97\r\na=rtpmap:97 MPEG4-GENERIC/48000/2\r\na=fmtp:97 mode=AAC-hbr;sizelength=13;indexlength=3;indexdeltalength=3;config=zz\r\na=control:trackID=2\r\n'),
+};
 
 const registry = new AdapterRegistry([testsrcAdapter, rtspAdapter, {
   schemes: ['sounding'],
@@ -85,7 +91,7 @@ const relay = await startTestRelay(Object.keys(cameras).map((name) => `
 <Stream ${name}.mjpg>
   Feed ${name}
 </Stream>
-`).join('') + `<Camera mute>\n  Source ${mute.url}\n  RTSPTransport tcp\n</Camera>\n` + '<Stream stat.html>\n  Format status\n</Stream>\n', { adapters: registry });
+`).join('') + Object.entries(rtspCameras).map(([name, server]) => `<Camera ${name}>\n  Source ${server.url}\n</Camera>\n`).join('') + '<Stream stat.html>\n  Format status\n</Stream>\n', { adapters: registry });
 t.teardown(() => relay.stop());
 
 interface CameraStat { name: string; framesIn: number; inputFps: number | null; audio: { summary: string; framesIn: number; sampleRate: number; channels: number } | null }
@@ -103,6 +109,15 @@ t.test('an RTSP camera announcing sound it never sends: "announced, none receive
   const shown = await camera('mute');
   t.match(shown.audio, { codec: 'pcma', sampleRate: 8000, channels: 1, framesIn: 0, summary: 'sound: pcma 8000 Hz mono: announced, none received' });
   t.ok((await statusPage()).includes('sound: pcma 8000 Hz mono: announced, none received'), 'the line is on /stat.html');
+  t.ok(shown.inputFps !== null && shown.inputFps >= 5, `the picture at its rate (${shown.inputFps} fps)`);
+});
+
+t.test('an RTSP camera whose AAC config is garbage: "sound left out" with the reason on the status page, the picture unharmed', async (t) => {
+  // Guards a camera whose SDP describes its AAC badly looking like a camera without a microphone.
+  await waitFor(async () => ((await camera('garbled')).framesIn) >= 20, 10_000, 'the RTSP camera\'s picture');
+  const shown = await camera('garbled');
+  t.match(shown.audio, { codec: 'none', framesIn: 0, summary: /^sound left out: .*not hex/ });
+  t.ok((await statusPage()).includes(shown.audio!.summary), 'the line is on /stat.html');
   t.ok(shown.inputFps !== null && shown.inputFps >= 5, `the picture at its rate (${shown.inputFps} fps)`);
 });
 
