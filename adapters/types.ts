@@ -52,6 +52,10 @@ export interface AdapterSink {
   onFrame(frame: Frame): void;
   /** Audio of the same camera, on the video's clock; optional so a video-only sink (a probe, a test) needs none. */
   onAudio?(unit: AudioUnit): void;
+  /** The sound the camera said it would send (an SDP's audio section), before any frame: shown while none comes. */
+  onAudioAnnounced?(track: AudioTrack): void;
+  /** The camera announced sound the adapter cannot take (a codec it does not read, a bad description): why. */
+  onAudioLeftOut?(reason: string): void;
   /** Called once the upstream answered and frames are about to flow (for state and "connected since"). */
   onConnected(): void;
   /**

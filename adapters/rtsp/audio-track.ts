@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import type { AudioTrack } from '../../media/types.ts';
 import type { AudioUnit } from '../types.ts';
 import type { AudioDepacketizer } from '../../media/rtp/audio-depacketizer.ts';
 import { ReceiverReporter } from '../../media/rtp/rtcp.ts';
@@ -31,6 +32,11 @@ export class AudioReceiver {
 
   get codec(): string {
     return this.depacketizer.track.codec;
+  }
+
+  /** The track as the SDP describes it. */
+  get track(): AudioTrack {
+    return this.depacketizer.track;
   }
 
   onRtp(data: Buffer): void {

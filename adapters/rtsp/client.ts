@@ -140,7 +140,10 @@ class RtspSession {
     this.controlUri = sdp.control === undefined ? base : resolveControl(base, sdp.control);
     const audioMedia = pickAudioMedia(sdp.media);
     if (audioMedia) await this.setupAudio(connection, audioMedia, resolveControl(base, audioMedia.control), tcp, host, session.id);
-    else if (sdp.media.some((section) => section.type === 'audio')) this.sink.log('RTSP: the camera\'s audio codec is not supported: picture only');
+    else if (sdp.media.some((section) => section.type === 'audio')) {
+      this.sink.log('RTSP: the camera\'s audio codec is not supported: picture only');
+      this.sink.onAudioLeftOut?.('its codec is not supported');
+    }
 
     await connection.request('PLAY', this.controlUri, [['Session', session.id], ['Range', 'npt=0.000-']]);
     this.checkRunning();
@@ -163,6 +166,7 @@ class RtspSession {
       receiver = new AudioReceiver(media, createAudioDepacketizer(media), (unit) => this.sink.onAudio?.(unit), this.clock);
     } catch (error) {
       this.sink.log(`RTSP: audio left out: ${(error as Error).message}`);
+      this.sink.onAudioLeftOut?.((error as Error).message);
       return;
     }
     let udp: UdpTransport | undefined;
@@ -190,6 +194,7 @@ class RtspSession {
     const [rtpChannel, rtcpChannel] = transport.interleaved ?? [2, 3];
     this.audio = { receiver, udp, rtpChannel, rtcpChannel };
     this.sink.log(`RTSP: with ${media.encoding} audio`);
+    this.sink.onAudioAnnounced?.(receiver.track);
   }
 
   private onAudioRtp(packet: Buffer): void {

@@ -76,6 +76,7 @@ export interface CameraStatus {
 }
 
 export interface CameraAudioStatus {
+  /** 'none', with rates 0, when the camera's announced sound was left out (the summary says why). */
   codec: string;
   sampleRate: number;
   channels: number;
@@ -92,14 +93,38 @@ export interface CameraAudioStatus {
 /** Sound that has not come for this long is shown as stopped. */
 const AUDIO_STOPPED_SECONDS = 3;
 
+function channelLayout(channels: number): string {
+  return channels === 1 ? 'mono' : channels === 2 ? 'stereo' : `${channels} channels`;
+}
+
 function cameraAudio(feed: Feed, now: number): CameraAudioStatus | null {
   const track = feed.audioTrack;
   const c = feed.counters;
+  const announced = feed.announcedAudioTrack;
+  if (!track && announced) {
+    // A camera that announces sound and sends none (in this run) is told apart from a silent camera.
+    return {
+      codec: announced.codec, sampleRate: announced.sampleRate, channels: announced.channels,
+      framesIn: c.audioFramesIn, framesDropped: c.audioFramesDropped, rebased: c.audioRebased, lastFrameAgeSeconds: null,
+      summary: `sound: ${announced.codec} ${announced.sampleRate} Hz ${channelLayout(announced.channels)}: announced, none received`,
+    };
+  }
+  if (!track && feed.audioLeftOut !== undefined) {
+    return {
+      codec: 'none', sampleRate: 0, channels: 0,
+      framesIn: c.audioFramesIn, framesDropped: c.audioFramesDropped, rebased: c.audioRebased, lastFrameAgeSeconds: null,
+      summary: `sound left out: ${feed.audioLeftOut}`,
+    };
+  }
   if (!track) return null;
   const age = c.lastAudioAt === undefined ? null : round((now - c.lastAudioAt) / 1000);
-  const layout = track.channels === 1 ? 'mono' : track.channels === 2 ? 'stereo' : `${track.channels} channels`;
+  const pictureAge = c.lastFrameAt === undefined ? null : (now - c.lastFrameAt) / 1000;
+  const layout = channelLayout(track.channels);
   const problems = [
     age !== null && age > AUDIO_STOPPED_SECONDS ? `stopped ${Math.round(age)} s ago` : '',
+    // Sound keeps the no-frames watchdog quiet, so a camera whose picture alone stopped stays live: say so here.
+    pictureAge !== null && pictureAge > AUDIO_STOPPED_SECONDS && age !== null && age <= AUDIO_STOPPED_SECONDS
+      ? `picture stopped ${Math.round(pictureAge)} s ago, sound goes on` : '',
     c.audioFramesDropped > 0 ? `${c.audioFramesDropped} frames dropped (time went back)` : '',
     c.audioRebased > 0 ? `${c.audioRebased} clock jumps re-based` : '',
   ].filter(Boolean);

@@ -127,6 +127,12 @@ export class Feed {
     return this.audio.latest?.track;
   }
 
+  /** The sound the camera's current run announced (its SDP), whether or not any has come. */
+  announcedAudioTrack: AudioTrack | undefined;
+
+  /** Why the current run left the camera's announced sound out, if it did. */
+  audioLeftOut: string | undefined;
+
   /** Adds a listener for the camera's audio frames from now on; returns the function that removes it. */
   subscribeAudio(listener: AudioListener): () => void {
     return this.audio.subscribe(listener);
@@ -202,6 +208,8 @@ export class Feed {
     let publisherAwaited = false;
     let wentLive = false;
     this.timeline.newRun();
+    this.announcedAudioTrack = undefined;
+    this.audioLeftOut = undefined;
     const watchdog = setInterval(() => {
       if (publisherAwaited || Date.now() - lastActivity < this.camera.timeoutMs) return;
       watchdogError = new AdapterError('TIMEOUT', `no frames for ${this.camera.timeoutMs / 1000} s`);
@@ -240,6 +248,12 @@ export class Feed {
         // Audio keeps the watchdog quiet (a camera whose picture stops is still there), but only video makes it live.
         lastActivity = Date.now();
         this.acceptAudio(unit);
+      },
+      onAudioAnnounced: (track) => {
+        if (!controller.signal.aborted) this.announcedAudioTrack = track;
+      },
+      onAudioLeftOut: (reason) => {
+        if (!controller.signal.aborted) this.audioLeftOut = reason;
       },
       log: (message) => this.options.log.info(message),
     };

@@ -2,6 +2,7 @@ import t from 'tap';
 import { launchChromiumFor, watchedContext } from '../helpers/browser.ts';
 import { advances } from '../helpers/player-view.ts';
 import { startTestRelay } from '../helpers/relay.ts';
+import { soundPeak, tapVideoSound } from '../helpers/web-audio.ts';
 
 t.test('the FLV player of a camera with sound: unmuted by its button, Web Audio hears the tone', async (t) => {
   const relay = await startTestRelay(`
@@ -28,30 +29,11 @@ t.test('the FLV player of a camera with sound: unmuted by its button, Web Audio 
   const played = await advances(page, 2, 30_000);
   t.ok(played.muted, 'starts muted');
   await page.waitForSelector('#player-unmute', { state: 'visible', timeout: 15_000 });
-  // Web Audio taps the element's sound before anyone unmutes, so the analyser hears only what the page lets through.
-  await page.evaluate(() => {
-    const video = document.querySelector('video')!;
-    const audio = new AudioContext();
-    const analyser = audio.createAnalyser();
-    analyser.fftSize = 2048;
-    audio.createMediaElementSource(video).connect(analyser);
-    analyser.connect(audio.destination);
-    (window as unknown as { level: () => Promise<number> }).level = async () => {
-      await audio.resume();
-      const samples = new Float32Array(analyser.fftSize);
-      let peak = 0;
-      for (let i = 0; i < 20; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        analyser.getFloatTimeDomainData(samples);
-        for (const sample of samples) peak = Math.max(peak, Math.abs(sample));
-      }
-      return peak;
-    };
-  });
-  const mutedPeak = await page.evaluate(() => (window as unknown as { level: () => Promise<number> }).level());
+  await tapVideoSound(page);
+  const mutedPeak = await soundPeak(page);
   t.equal(mutedPeak, 0, 'muted: silence through Web Audio');
   await page.click('#player-unmute');
-  const peak = await page.evaluate(() => (window as unknown as { level: () => Promise<number> }).level());
+  const peak = await soundPeak(page);
   t.ok(peak > 0.05, `unmuted: the tone through Web Audio (peak ${peak.toFixed(3)})`);
   t.notOk(await page.isVisible('#player-unmute'), 'the button goes once unmuted');
   t.equal(await page.evaluate(() => document.querySelector('video')!.muted), false);

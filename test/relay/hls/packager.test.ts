@@ -2,7 +2,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import type { AudioTrack } from '../../../media/types.ts';
 import { HlsPackager, type HlsPackagerOptions, type HlsSegment } from '../../../relay/hls/packager.ts';
+import { renderLowLatencyPlaylist, renderPlaylist } from '../../../relay/hls/playlist.ts';
 import { startTestEncodedSource, type TestEncodedSource } from '../../helpers/encoded-source.ts';
 import { ffprobe } from '../../helpers/probe.ts';
 
@@ -108,6 +110,37 @@ t.test('an encoder restart (new track) starts a discontinuity; sequence and name
       const probed = await ffprobe(file, 10);
       t.same([probed.width, probed.height], [160, 120], 'the new init describes the new size');
     }
+  }
+});
+
+t.test('sound that starts after the first segment: each segment keeps its discontinuity number as the list slides', async (t) => {
+  // Guards the playlists' EXT-X-DISCONTINUITY-SEQUENCE counting the first listed segment's discontinuity twice: hls.js
+  // refused the reload ("discontinuity sequence mismatch") and could append a segment of the new program as the old one.
+  const aac: AudioTrack = { kind: 'audio', codec: 'aac', clockRate: 48000, sampleRate: 48000, channels: 1, config: Buffer.from('1188', 'hex') };
+  for (const container of ['ts', 'fmp4'] as const) {
+    const source = startTestEncodedSource({ size: '160x120', rate: 25, gop: 25 });
+    t.teardown(source.stop);
+    const packager = new HlsPackager(options(container), 'cam/');
+    await package_(packager, source, 1);
+    const render = container === 'ts' ? renderPlaylist : renderLowLatencyPlaylist;
+    /** Each segment's discontinuity number in every playlist that listed it. */
+    const numbers = new Map<string, Set<number>>();
+    const stopWatching = packager.onChange(() => {
+      let number = -1;
+      for (const line of (render(packager) ?? '').split('\n')) {
+        const sequence = /^#EXT-X-DISCONTINUITY-SEQUENCE:(\d+)$/.exec(line);
+        if (sequence) number = Number(sequence[1]);
+        else if (line === '#EXT-X-DISCONTINUITY') number++;
+        else if (line.startsWith('cam/')) numbers.set(line, (numbers.get(line) ?? new Set()).add(number));
+      }
+    });
+    const withSound = source.hub.subscribe((frame) => packager.pushAudio({ track: aac, data: Buffer.alloc(20), pts: frame.pts, dts: frame.pts, keyframe: true }));
+    await package_(packager, source, 5);
+    withSound();
+    stopWatching();
+    t.ok(packager.segments.some((segment) => segment.discontinuity), `${container}: the sound's start is a discontinuity`);
+    const changed = [...numbers].filter(([, seen]) => seen.size > 1).map(([name, seen]) => `${name}: ${[...seen].join(' then ')}`);
+    t.same(changed, [], `${container}: no segment changes its discontinuity number between playlists`);
   }
 });
 
