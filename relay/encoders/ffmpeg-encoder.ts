@@ -76,7 +76,7 @@ export class FfmpegEncoder extends SharedEncoder {
     // that keyframe is awaited (its start, some 100-300 ms, then overlaps the camera's) when slots are left for both.
     let early = this.hasRoomForTwo() ? this.spawn(signal) : undefined;
     // A process waiting for a slot may be the camera's own reader: the early encoder gives its slot back at once.
-    const yieldSlot = setInterval(() => {
+    const yieldSlot = early && setInterval(() => {
       if (!early || this.options.processSlots.waiting === 0) return;
       void early.then((child) => child?.kill());
       early = undefined;
