@@ -27,6 +27,8 @@ await s3.put('clips/movie.mp4', movie);
 await s3.put('clips/late.mp4', await readFile(join(dir, 'late.mp4')));
 await s3.put('clips/doomed.mp4', movie);
 await s3.put('clips/denied.mp4', movie);
+const big = Buffer.alloc(4 * 2 ** 20, 0x5a);
+await s3.put('clips/big.bin', big);
 await s3.put('clips/notes.txt', Buffer.from('not a video\n'.repeat(100)));
 
 const relay = await startTestRelayFor(t, `
@@ -170,6 +172,27 @@ t.test('/vod/s3/ downloads with Range; missing keys, hostile keys and unknown st
   const garbage = await post('startup', { uri: 'vod-live://s3/media/clips/movie.mp4', localStreamName: 'garbage' });
   s3.clearFaults();
   t.same(garbage, { status: 503, json: { code: 'STORAGE_UNAVAILABLE', message: 'storage media: the server answered HTTP 500 (Unknown)' } });
+});
+
+// Guards: a download read slowly lost its end ("other side closed"): Node's keep-alive timer cut the socket 5 s after the body was handed over.
+t.test('a ranged download read slowly arrives whole', async (t) => {
+  const response = await fetch(`${relay.baseUrl}/vod/s3/media/clips/big.bin`, { headers: { Range: `bytes=1-${big.length - 1}` } });
+  t.equal(response.status, 206);
+  const parts: Buffer[] = [];
+  let got = 0;
+  const began = Date.now();
+  try {
+    for await (const chunk of response.body! as unknown as AsyncIterable<Uint8Array>) {
+      parts.push(Buffer.from(chunk));
+      got += chunk.length;
+      // 400 kB/s: the relay hands the whole body to the socket seconds before this reader has taken it.
+      const ahead = (got / 400_000) * 1000 - (Date.now() - began);
+      if (ahead > 0) await new Promise((resolve) => setTimeout(resolve, ahead));
+    }
+  } catch (error) {
+    t.fail(`cut after ${got} of ${big.length - 1} bytes: ${((error as Error).cause as Error | undefined)?.message ?? (error as Error).message}`);
+  }
+  t.ok(Buffer.concat(parts).equals(big.subarray(1)), `all ${big.length - 1} bytes, in ${Date.now() - began} ms`);
 });
 
 t.test('503 SlowDown is retried; a bucket that stops mid-download shows on /stat.json and is read again', async (t) => {
