@@ -78,7 +78,9 @@ export function classify(storage: string, error: unknown): ObjectStoreError {
   if (status === 404 || name === 'NoSuchKey' || name === 'NotFound') return new ObjectStoreError('NOT_FOUND', `storage ${storage}: no such object`);
   if (name === 'NoSuchBucket') return new ObjectStoreError('NOT_FOUND', `storage ${storage}: the bucket does not exist`);
   if (status === 403 || status === 401 || ['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken'].includes(name)) {
-    return new ObjectStoreError('DENIED', `storage ${storage}: access denied (${name}): check AccessKey and the secret key`);
+    // A refused HEAD has no body, so the SDK knows no error name ("Unknown"): only the status is said then.
+    const why = ['Unknown', 'Error', '403', 'Forbidden'].includes(name) ? `HTTP ${status ?? 403}` : name;
+    return new ObjectStoreError('DENIED', `storage ${storage}: access denied (${why}): check AccessKey and the secret key`);
   }
   if (/XML|Deserialization|parse/i.test((error as Error)?.message ?? '') && !(error instanceof S3ServiceException && status && status < 500)) {
     return new ObjectStoreError('BAD_ANSWER', `storage ${storage}: the server's answer is not S3 XML${status ? ` (HTTP ${status})` : ''}`);

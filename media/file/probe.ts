@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { JpegSplitter } from '../jpeg/splitter.ts';
 import { LengthPrefixedJpegReader } from '../jpeg/length-prefixed.ts';
 import { sniffMediaFile, type MediaFileKind } from './sniff.ts';
@@ -39,14 +39,27 @@ export async function probeMediaFile(path: string, ffmpegPath: string): Promise<
     await checkFirstFrames(path, kind);
     return { kind, hasVideo: true, hasAudio: false, videoCodec: 'mjpeg', durationSeconds: undefined };
   }
+  // A file's version is its inode, size and modification time: a stream started by the API and its camera starting
+  // a moment later probe it once (ffprobe costs some 200-500 ms of the time to the first frame).
+  const stats = await stat(path);
+  const version = `${path}\0${stats.dev}:${stats.ino}\0${stats.size}\0${stats.mtimeMs}`;
+  const known = probed.get(version);
+  if (known) return known;
   const probe = await runToEnd({
     command: ffprobeFor(ffmpegPath),
     args: [...PROBE_ARGS, `file:${path}`],
     signal: new AbortController().signal, timeoutMs: PROBE_TIMEOUT_MS,
   }, 1024 * 1024);
   if (probe?.exit.code !== 0) throw new VodError('NOT_VIDEO', 'The file is not a video the relay can read');
-  return parseProbeOutput(kind, probe.stdout.toString());
+  const info = parseProbeOutput(kind, probe.stdout.toString());
+  if (probed.size >= MAX_PROBED) probed.delete(probed.keys().next().value!);
+  probed.set(version, info);
+  return info;
 }
+
+/** Probe results of files by version, oldest dropped first. */
+const probed = new Map<string, MediaInfo>();
+const MAX_PROBED = 256;
 
 /** The arguments of ffprobe for what the relay needs to know of a file. */
 export const PROBE_ARGS = ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name:format=duration', '-of', 'json'] as const;

@@ -21,6 +21,8 @@ const MAX_STDIN_QUEUE_FRAMES = 120;
 const EXIT_GRACE_MS = 2_000;
 /** The frame interval assumed for a camera whose rate is not known yet (25 fps); x264 then follows the real durations. */
 const UNKNOWN_FRAME_INTERVAL_MS = 40;
+/** How often an encoder started ahead of its first keyframe checks whether another process waits for its slot. */
+const SLOT_CHECK_MS = 100;
 
 export interface FfmpegEncoderOptions {
   readonly id: string;
@@ -70,15 +72,36 @@ export class FfmpegEncoder extends SharedEncoder {
   }
 
   private async runOnce(signal: AbortSignal, live: () => void): Promise<void> {
-    // ffmpeg starts on a decodable frame: the keyframe the Feed holds, or the camera's next one.
-    const first = await this.feed.nextKeyframe(signal);
-    if (!first) return;
-    const child = await startProcess(this.options.processSlots, {
+    // ffmpeg starts on a decodable frame: the keyframe the Feed holds, or the camera's next one. It is spawned while
+    // that keyframe is awaited (its start, some 100-300 ms, then overlaps the camera's) when slots are left for both.
+    let early = this.hasRoomForTwo() ? this.spawn(signal) : undefined;
+    // A process waiting for a slot may be the camera's own reader: the early encoder gives its slot back at once.
+    const yieldSlot = early && setInterval(() => {
+      if (!early || this.options.processSlots.waiting === 0) return;
+      void early.then((child) => child?.kill());
+      early = undefined;
+    }, SLOT_CHECK_MS);
+    const first = await this.feed.nextKeyframe(signal).finally(() => clearInterval(yieldSlot));
+    const child = first ? await (early ?? this.spawn(signal)) : undefined;
+    if (!first || !child) {
+      (await early)?.kill();
+      return;
+    }
+    await this.runProcess(child, first, live);
+  }
+
+  /** True when this encoder can take a process slot and leave one for its camera's reader (MaxProcesses). */
+  private hasRoomForTwo(): boolean {
+    const { processSlots } = this.options;
+    return processSlots.waiting === 0 && processSlots.inUse + 2 <= processSlots.limit;
+  }
+
+  private spawn(signal: AbortSignal): Promise<RunningProcess | undefined> {
+    return startProcess(this.options.processSlots, {
       command: this.options.ffmpegPath, args: encoderArgs(this.settings, this.options.ffmpegFeatures), signal,
       // After stdin closes, ffmpeg flushes what it holds; SIGKILL when the grace period ends.
       stdinBudget: MAX_STDIN_QUEUE_BYTES, graceMs: EXIT_GRACE_MS, stopSignal: null, stderr: this.stderr,
     });
-    if (child) await this.runProcess(child, first, live);
   }
 
   private runProcess(child: RunningProcess, first: Frame, live: () => void): Promise<void> {

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import S3rver from 's3rver';
-import { S3Client, PutObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { signatureProblem } from './s3-signature.ts';
+import { S3Client, PutObjectCommand, ListObjectsV2Command, DeleteObjectCommand } from '@aws-sdk/client-s3';
 
 /** The credentials s3rver accepts. */
 export const S3_ACCESS_KEY = 'S3RVER';
@@ -37,6 +38,8 @@ export class TestS3Server {
   private faults: S3Fault[] = [];
   private down = false;
   private readonly sockets = new Set<Socket>();
+  /** Secrets by access key, for the signature check s3rver leaves out. */
+  private readonly secrets = new Map<string, string>();
   readonly client: S3Client;
 
   private constructor(
@@ -79,6 +82,11 @@ export class TestS3Server {
     await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body }));
   }
 
+  /** Deletes an object directly in the backend (no faults). */
+  async remove(key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  }
+
   /** Keys and sizes of the objects under `prefix`. */
   async list(prefix = ''): Promise<Array<{ key: string; size: number }>> {
     const answer = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix }));
@@ -89,6 +97,7 @@ export class TestS3Server {
   addCredentials(accessKey: string, secretKey: string): void {
     const account = createRequire(import.meta.url)('s3rver/lib/models/account.js') as { DUMMY_ACCOUNT: { createKeyPair(id: string, secret: string): void } };
     account.DUMMY_ACCOUNT.createKeyPair(accessKey, secretKey);
+    this.secrets.set(accessKey, secretKey);
   }
 
   /** Applies `fault` to the next matching requests. */
@@ -133,6 +142,14 @@ export class TestS3Server {
   private forward(req: IncomingMessage, res: ServerResponse): void {
     const record: S3Request = { method: req.method ?? 'GET', url: req.url ?? '/', range: req.headers.range, bytes: 0, status: 0 };
     this.requests.push(record);
+    const problem = signatureProblem(req, (key) => this.secrets.get(key));
+    if (problem) {
+      req.resume();
+      record.status = 403;
+      res.writeHead(403, { 'content-type': 'application/xml' });
+      res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${problem}</Code><Message>The request signature we calculated does not match the signature you provided.</Message></Error>`);
+      return;
+    }
     const fault = this.takeFault(record.method, record.url);
     if (fault?.kind === 'status') {
       req.resume();

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
+import { launchChromium, watchedContext } from '../../helpers/browser.ts';
+import { advances } from '../../helpers/player-view.ts';
 import { captureStream, decodeLuma, matchedPsnr } from '../../helpers/picture.ts';
 import { ffprobe, waitFor } from '../../helpers/probe.ts';
 import { startTestRelayFor } from '../../helpers/relay.ts';
@@ -13,6 +15,7 @@ import { TestS3Server } from '../../helpers/s3-server.ts';
 const run = promisify(execFile);
 const ACCESS = 'AKIARELAYTEST0001';
 const SECRET = 'relay-test-secret-0f7c2b9e';
+const WRONG_SECRET = 'relay-test-wrong-secret-77a1d0';
 const dir = await mkdtemp(join(tmpdir(), 'relay-s3-media-'));
 const h264 = ['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '10', '-bf', '0', '-pix_fmt', 'yuv420p'];
 await run('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10:duration=3', ...h264, '-movflags', '+faststart', join(dir, 'movie.mp4')]);
@@ -22,9 +25,15 @@ const s3 = await TestS3Server.start('media');
 s3.addCredentials(ACCESS, SECRET);
 await s3.put('clips/movie.mp4', movie);
 await s3.put('clips/late.mp4', await readFile(join(dir, 'late.mp4')));
+await s3.put('clips/doomed.mp4', movie);
+await s3.put('clips/denied.mp4', movie);
+const big = Buffer.alloc(4 * 2 ** 20, 0x5a);
+await s3.put('clips/big.bin', big);
 await s3.put('clips/notes.txt', Buffer.from('not a video\n'.repeat(100)));
 
 const relay = await startTestRelayFor(t, `
+# The FLV player page's own player, not WebRTC first.
+WebRTC no
 <Storage media>
   Endpoint ${s3.endpoint}
   Bucket media
@@ -45,6 +54,21 @@ const relay = await startTestRelayFor(t, `
   VideoCodec copy
   HLSSegmentTime 1
 </Stream>
+<Storage wrong>
+  Endpoint ${s3.endpoint}
+  Bucket media
+  AccessKey ${ACCESS}
+  SecretKey ${WRONG_SECRET}
+</Storage>
+<Camera doomed>
+  Source vod-live://s3/media/clips/doomed.mp4
+  Loop yes
+  OnDemand no
+</Camera>
+<Camera denied>
+  Source vod-live://s3/wrong/clips/denied.mp4
+  OnDemand no
+</Camera>
 <Stream stat.html>
   Format status
 </Stream>
@@ -54,10 +78,11 @@ const post = async (verb: string, body: object): Promise<{ status: number; json:
   const response = await fetch(`${relay.baseUrl}/api/vod/${verb}`, { method: 'POST', body: JSON.stringify(body) });
   return { status: response.status, json: (await response.json()) as { code?: string; message?: string } };
 };
-const filmState = async (): Promise<{ state: string; lastError: { message: string } | null }> => {
+const cameraState = async (name: string): Promise<{ state: string; lastError: { message: string } | null }> => {
   const stat = (await (await fetch(`${relay.baseUrl}/stat.json`)).json()) as { cameras: Array<{ name: string; state: string; lastError: { message: string } | null }> };
-  return stat.cameras.find((camera) => camera.name === 'film')!;
+  return stat.cameras.find((camera) => camera.name === name)!;
 };
+const filmState = (): ReturnType<typeof cameraState> => cameraState('film');
 
 t.test('vod-live://s3 plays as FLV and HLS, the picture that of the file, read by ranges', async (t) => {
   await waitFor(async () => (await filmState()).state === 'live', 15_000, 'the bucket camera live');
@@ -69,6 +94,42 @@ t.test('vod-live://s3 plays as FLV and HLS, the picture that of the file, read b
   t.ok(psnr[Math.floor(psnr.length / 2)]! > 30, `median PSNR against the file ${psnr[Math.floor(psnr.length / 2)]?.toFixed(1)} dB`);
   const ranged = s3.requests.filter((r) => r.method === 'GET' && r.url.includes('clips/movie.mp4'));
   t.ok(ranged.length > 0 && ranged.every((r) => /^bytes=\d+-\d+$/.test(r.range ?? '')), 'every read of the object is a ranged GET');
+});
+
+t.test('Chromium plays the bucket stream by the FLV player linked from /', async (t) => {
+  const browser = await launchChromium();
+  t.teardown(() => browser.close());
+  const { context, problems } = await watchedContext(browser);
+  const page = await context.newPage();
+  await page.goto(`${relay.baseUrl}/`);
+  const linked = await page.getAttribute('section[data-camera="film"] a[href="/player/film.flv"]', 'href');
+  t.equal(linked, '/player/film.flv', 'the index links the FLV player of the bucket stream');
+  await page.goto(`${relay.baseUrl}${linked}`);
+  const played = await advances(page, 2, 20_000);
+  t.match(played, { engine: 'mpegts', videoWidth: 320, videoHeight: 240 }, 'played by mpegts.js at the file\'s size');
+  t.same(problems, [], 'no console errors');
+});
+
+t.test('a key deleted while it plays and a wrong secret key: a clear line on /stat.html, bounded retries, no crash', async (t) => {
+  await waitFor(async () => (await cameraState('doomed')).state === 'live', 15_000, 'the doomed camera live');
+  await s3.remove('clips/doomed.mp4');
+  // The 3 s file loops: its next pass reads the object again and finds it gone.
+  await waitFor(async () => /File not found/.test((await cameraState('doomed')).lastError?.message ?? ''), 15_000, 'the deletion on /stat.json');
+  await waitFor(async () => /access denied/.test((await cameraState('denied')).lastError?.message ?? ''), 15_000, 'the refused key on /stat.json');
+  t.match(await cameraState('doomed'), { state: /^(retrying|starting)$/, lastError: { message: /File not found: the object was deleted or replaced while playing/ } });
+  t.match(await cameraState('denied'), { state: /^(retrying|starting)$/, lastError: { message: /storage wrong: access denied \(HTTP 403\): check AccessKey and the secret key$/ } });
+  const page = await (await fetch(`${relay.baseUrl}/stat.html`)).text();
+  t.match(page, /File not found/, '/stat.html shows the deleted key');
+  t.match(page, /storage wrong: access denied \(HTTP 403\): check AccessKey and the secret key/, '/stat.html shows the refused key');
+  t.notMatch(page, WRONG_SECRET, 'the wrong secret is not shown either');
+  // Retries back off (the camera's jittered backoff): a few requests for each key over 4 s, never a tight loop.
+  const before = s3.requests.length;
+  await new Promise((resolve) => setTimeout(resolve, 4000));
+  const later = s3.requests.slice(before);
+  const doomed = later.filter((r) => r.url.includes('clips/doomed.mp4')).length;
+  const denied = later.filter((r) => r.url.includes('clips/denied.mp4')).length;
+  t.ok(doomed <= 8 && denied <= 8, `bucket requests in 4 s: ${doomed} for the deleted key, ${denied} with the wrong secret`);
+  t.equal((await fetch(`${relay.baseUrl}/stat.json`)).status, 200, 'the relay answers');
 });
 
 t.test('/vod/s3/ downloads with Range; missing keys, hostile keys and unknown storages are refused clearly', async (t) => {
@@ -100,21 +161,42 @@ t.test('/vod/s3/ downloads with Range; missing keys, hostile keys and unknown st
     const answer = await post('startup', { uri: `vod-live://${name}`, localStreamName: 'hostile' });
     t.equal(answer.status, 400, `${name.slice(0, 40)} refused: ${answer.json.message}`);
   }
-  t.match((await post('startup', { uri: 'vod-live://s3/elsewhere/clips/movie.mp4', localStreamName: 'x' })).json.message, 'No storage named "elsewhere" (storages: media)');
+  t.match((await post('startup', { uri: 'vod-live://s3/elsewhere/clips/movie.mp4', localStreamName: 'x' })).json.message, 'No storage named "elsewhere" (storages: media, wrong)');
   t.same(await post('startup', { uri: 'vod-live://s3/media/clips/gone.mp4', localStreamName: 'gone' }), { status: 404, json: { code: 'FILE_NOT_FOUND', message: 'File not found' } });
   const late = await post('startup', { uri: 'vod-live://s3/media/clips/late.mp4', localStreamName: 'late' });
   t.equal(late.status, 400);
   t.match(late.json.message, 'ffmpeg -i in.mp4 -c copy -movflags +faststart out.mp4', 'moov at the end: the error says how to fix the file');
   t.equal((await post('startup', { uri: 'vod-live://s3/media/clips/notes.txt', localStreamName: 'notes' })).json.code, 'NOT_VIDEO');
   // A bucket that answers garbage to every attempt: a clear 503, never a crash.
-  s3.fault({ kind: 'garbage', count: 4, method: 'HEAD' });
+  s3.fault({ kind: 'garbage', count: 4, method: 'HEAD', url: 'clips/movie.mp4' });
   const garbage = await post('startup', { uri: 'vod-live://s3/media/clips/movie.mp4', localStreamName: 'garbage' });
   s3.clearFaults();
   t.same(garbage, { status: 503, json: { code: 'STORAGE_UNAVAILABLE', message: 'storage media: the server answered HTTP 500 (Unknown)' } });
 });
 
+// Guards: a download read slowly lost its end ("other side closed"): Node's keep-alive timer cut the socket 5 s after the body was handed over.
+t.test('a ranged download read slowly arrives whole', async (t) => {
+  const response = await fetch(`${relay.baseUrl}/vod/s3/media/clips/big.bin`, { headers: { Range: `bytes=1-${big.length - 1}` } });
+  t.equal(response.status, 206);
+  const parts: Buffer[] = [];
+  let got = 0;
+  const began = Date.now();
+  try {
+    for await (const chunk of response.body! as unknown as AsyncIterable<Uint8Array>) {
+      parts.push(Buffer.from(chunk));
+      got += chunk.length;
+      // 400 kB/s: the relay hands the whole body to the socket seconds before this reader has taken it.
+      const ahead = (got / 400_000) * 1000 - (Date.now() - began);
+      if (ahead > 0) await new Promise((resolve) => setTimeout(resolve, ahead));
+    }
+  } catch (error) {
+    t.fail(`cut after ${got} of ${big.length - 1} bytes: ${((error as Error).cause as Error | undefined)?.message ?? (error as Error).message}`);
+  }
+  t.ok(Buffer.concat(parts).equals(big.subarray(1)), `all ${big.length - 1} bytes, in ${Date.now() - began} ms`);
+});
+
 t.test('503 SlowDown is retried; a bucket that stops mid-download shows on /stat.json and is read again', async (t) => {
-  s3.fault({ kind: 'status', status: 503, count: 2, method: 'HEAD' });
+  s3.fault({ kind: 'status', status: 503, count: 2, method: 'HEAD', url: 'clips/movie.mp4' });
   const started = await post('startup', { uri: 'vod-live://s3/media/clips/movie.mp4', localStreamName: 'again' });
   t.equal(started.status, 200, 'started after two SlowDown answers');
   t.equal(s3.requests.filter((r) => r.status === 503).length, 2, 'the two SlowDown answers were seen');
@@ -123,7 +205,7 @@ t.test('503 SlowDown is retried; a bucket that stops mid-download shows on /stat
   await waitFor(async () => /storage media/.test((await filmState()).lastError?.message ?? ''), 20_000, 'the outage on /stat.json');
   t.ok(relay.logs.some((line) => /storage media: .*reading again from where it stopped/.test(line)), 'retries are logged');
   const storage = ((await (await fetch(`${relay.baseUrl}/stat.json`)).json()) as { storage: Array<{ name: string; state: string; failures: number; lastError: { message: string } | null }> }).storage;
-  t.match(storage, [{ name: 'media', state: 'failing', lastError: { message: /storage media: unreachable/ } }], 'the bucket itself failing on /stat.json');
+  t.match(storage.find((bucket) => bucket.name === 'media'), { state: 'failing', lastError: { message: /storage media: unreachable/ } }, 'the bucket itself failing on /stat.json');
   s3.resume();
   await waitFor(async () => (await filmState()).state === 'live', 30_000, 'the camera live again');
   t.match(await ffprobe(`${relay.baseUrl}/film.flv`, 1), { codec_name: 'h264' });
@@ -134,6 +216,7 @@ t.test('the keys appear nowhere: not in /stat.json, /stat.html or the log', asyn
     const text = await (await fetch(`${relay.baseUrl}${path}`)).text();
     t.notMatch(text, SECRET, path);
     t.notMatch(text, ACCESS, path);
+    t.notMatch(text, WRONG_SECRET, path);
   }
-  t.notOk(relay.logs.some((line) => line.includes(SECRET) || line.includes(ACCESS)), 'the log');
+  t.notOk(relay.logs.some((line) => line.includes(SECRET) || line.includes(ACCESS) || line.includes(WRONG_SECRET)), 'the log');
 });
