@@ -1,5 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { PeerConnection, Video, type RtcConfig, type Track } from 'node-datachannel';
+import { OPUS_CLOCK_RATE } from '../../media/rtp/opus.ts';
+import { Audio, PeerConnection, Video, type RtcConfig, type Track } from 'node-datachannel';
 import type { Logger } from '../../lib/log.ts';
 import type { WebRtcViewerFigures } from '../core/edge.ts';
 import { buildSenderReport } from '../../media/rtp/packet.ts';
@@ -9,6 +10,7 @@ import { withAdditionalHosts } from './answer-hosts.ts';
 import type { WhepOffer } from './offer.ts';
 import { NackResponder } from './nack-responder.ts';
 import type { PacketSink, StreamPackets } from './stream-packets.ts';
+import { otherSsrc, type AudioPacketSink, type AudioPackets } from './audio-packets.ts';
 
 /** ICE gathering for the answer is waited for this long at most (host candidates take milliseconds). */
 const GATHERING_WAIT_MS = 1500;
@@ -20,6 +22,8 @@ const SENDER_REPORT_INTERVAL_MS = 1000;
 export interface WhepSessionOptions {
   readonly stream: string;
   readonly packets: StreamPackets;
+  /** The stream's sound as RTP, when the stream carries sound and the camera has it; sent if the offer takes Opus. */
+  readonly audio: AudioPackets | undefined;
   readonly offer: WhepOffer;
   readonly offerSdp: string;
   readonly rtc: RtcConfig;
@@ -39,6 +43,8 @@ export interface WhepSessionStats extends WebRtcViewerFigures {
   readonly rtx: boolean;
   /** Keyframe requests answered with the kept group sent again (at most one a second over the stream's viewers). */
   readonly keyframesResent: number;
+  /** Opus packets sent (0 when the session carries no sound). */
+  readonly audioPacketsSent: number;
 }
 
 /**
@@ -46,13 +52,17 @@ export interface WhepSessionStats extends WebRtcViewerFigures {
  * stream's shared packets. It starts on the kept group's keyframe as soon as the transport opens, answers NACKs from
  * the stream's history, and ends on DELETE, on ICE failure or lost consent, or when it does not connect in time.
  */
-export class WhepSession implements PacketSink {
+export class WhepSession implements PacketSink, AudioPacketSink {
   /** The unguessable part of the session URL: holding it is the right to PATCH or DELETE the session. */
   readonly id = randomBytes(18).toString('base64url');
   readonly since = Date.now();
   private readonly peer: PeerConnection;
   private readonly track: Track;
   private readonly payloadType: number;
+  /** The send-only Opus track and the stream's audio packets, when this session carries sound. */
+  private readonly sound: { track: Track; packets: AudioPackets; payloadType: number } | undefined;
+  private audioPacketsSent = 0;
+  private audioOctets = 0;
   private open = false;
   private started = false;
   private closed = false;
@@ -61,8 +71,8 @@ export class WhepSession implements PacketSink {
   private reportTimer: NodeJS.Timeout | undefined;
   private rttMs: number | null = null;
   private payloadOctets = 0;
-  /** The RTP timestamp of the newest live packet sent and when (performance.now()), to date sender reports. */
-  private newestTimestamp: { rtp: number; at: number } | undefined;
+  /** The RTP timestamp and camera time (ms) of the newest live packet sent and when (performance.now()), to date sender reports. */
+  private newestTimestamp: { rtp: number; pts: number; at: number } | undefined;
   private packetsSent = 0;
   private keyframeRequests = 0;
   /** RTP and RTCP bytes handed to the transport: libdatachannel's bytesSent() counts only data channels, 0 here. */
@@ -79,7 +89,7 @@ export class WhepSession implements PacketSink {
     const video = new Video(offer.videoMid, 'SendOnly');
     video.addH264Codec(offer.payloadType, `level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=${offer.profileLevelId}`);
     video.addSSRC(packets.ssrc, 'relay', 'relay', 'video');
-    const rtx = offer.rtxPayloadType === undefined ? undefined : { payloadType: offer.rtxPayloadType, ssrc: otherSsrc(packets.ssrc) };
+    const rtx = offer.rtxPayloadType === undefined ? undefined : { payloadType: offer.rtxPayloadType, ssrc: otherSsrc(packets.ssrc, options.audio?.ssrc ?? 0) };
     if (rtx) {
       // The FID group ties the RTX stream to the video's SSRC, so the browser knows what it repairs (RFC 5576).
       video.addRTXCodec(rtx.payloadType, offer.payloadType, 90000);
@@ -90,10 +100,20 @@ export class WhepSession implements PacketSink {
     this.track = this.peer.addTrack(video);
     this.track.onOpen(() => this.onOpen());
     this.track.onMessage((message) => this.onRtcp(message));
+    if (offer.audio && options.audio) {
+      // One stream id (msid) for both tracks: the browser plays them as one MediaStream, lip-synced by the sender reports.
+      const audio = new Audio(offer.audio.mid, 'SendOnly');
+      audio.addOpusCodec(offer.audio.payloadType);
+      audio.addSSRC(options.audio.ssrc, 'relay', 'relay', 'audio');
+      this.sound = { track: this.peer.addTrack(audio), packets: options.audio, payloadType: offer.audio.payloadType };
+      // The viewer's receiver reports for the sound carry nothing the relay acts on.
+      this.sound.track.onMessage(() => {});
+    }
     this.peer.onStateChange((state) => this.onState(state));
     this.connectTimer = setTimeout(() => this.close(`not connected within ${options.connectTimeoutMs / 1000} s`), options.connectTimeoutMs);
     this.connectTimer.unref();
     packets.add(this);
+    this.sound?.packets.add(this);
   }
 
   get address(): string {
@@ -129,8 +149,24 @@ export class WhepSession implements PacketSink {
       if (!keyframe) return;
       this.started = true;
     }
-    if (packets.length > 0) this.newestTimestamp = { rtp: packets[0]!.readUInt32BE(4), at: performance.now() };
+    if (packets.length > 0) this.newestTimestamp = { rtp: packets[0]!.readUInt32BE(4), pts: this.options.packets.newestPts, at: performance.now() };
     for (const packet of packets) this.send(packet);
+  }
+
+  /** Sends one of the stream's Opus packets, with this viewer's payload type, once the transport is open. */
+  deliverAudio(packet: Buffer): void {
+    const sound = this.sound;
+    if (!sound || !this.open || this.closed || !sound.track.isOpen()) return;
+    // Shared like the video's: the payload type is written just before the send, which copies the packet.
+    packet[1] = (packet[1]! & 0x80) | sound.payloadType;
+    try {
+      if (!sound.track.sendMessageBinary(packet)) return;
+    } catch {
+      return; // The transport is going: the video's send notices and ends the session.
+    }
+    this.bytesSent += packet.length;
+    this.audioPacketsSent++;
+    this.audioOctets += packet.length - 12;
   }
 
   stats(): WhepSessionStats {
@@ -149,6 +185,7 @@ export class WhepSession implements PacketSink {
       rtx: this.options.offer.rtxPayloadType !== undefined,
       keyframeRequests: this.keyframeRequests,
       keyframesResent: this.keyframesResent,
+      audioPacketsSent: this.audioPacketsSent,
     };
   }
 
@@ -160,6 +197,7 @@ export class WhepSession implements PacketSink {
     clearTimeout(this.disconnectTimer);
     clearInterval(this.reportTimer);
     this.options.packets.remove(this);
+    this.sound?.packets.remove(this);
     try {
       this.peer.close();
     } catch {
@@ -192,13 +230,28 @@ export class WhepSession implements PacketSink {
     this.reportTimer.unref();
   }
 
-  /** A sender report (RFC 3550) for the video SSRC, its RTP time carried on from the newest packet sent. */
+  /**
+   * A sender report (RFC 3550) for the video SSRC, its RTP time carried on from the newest packet sent, and one for
+   * the sound's whose RTP time is the same camera instant at 48 kHz: the same wall clock for the same camera time in
+   * both is what lets the browser play picture and sound in step.
+   */
   private sendSenderReport(): void {
     if (this.closed || !this.newestTimestamp) return;
     const now = performance.now();
-    const rtpTimestamp = (this.newestTimestamp.rtp + Math.round((now - this.newestTimestamp.at) * 90)) >>> 0;
+    const elapsedMs = now - this.newestTimestamp.at;
+    const rtpTimestamp = (this.newestTimestamp.rtp + Math.round(elapsedMs * 90)) >>> 0;
     const { ssrc } = this.options.packets;
-    this.sendOwn(buildSenderReport({ ssrc, cname: 'relay', wallClockMs: Date.now(), rtpTimestamp, packets: this.packetsSent, octets: this.payloadOctets }), false);
+    const wallClockMs = Date.now();
+    this.sendOwn(buildSenderReport({ ssrc, cname: 'relay', wallClockMs, rtpTimestamp, packets: this.packetsSent, octets: this.payloadOctets }), false);
+    const sound = this.sound;
+    if (!sound || this.audioPacketsSent === 0) return;
+    const audioTimestamp = Math.round((this.newestTimestamp.pts + elapsedMs) * (OPUS_CLOCK_RATE / 1000)) >>> 0;
+    const report = buildSenderReport({ ssrc: sound.packets.ssrc, cname: 'relay', wallClockMs, rtpTimestamp: audioTimestamp, packets: this.audioPacketsSent, octets: this.audioOctets });
+    try {
+      if (sound.track.sendMessageBinary(report)) this.bytesSent += report.length;
+    } catch {
+      // The transport is going: the video's report notices it.
+    }
   }
 
   private onState(state: string): void {
@@ -271,10 +324,3 @@ export class WhepSession implements PacketSink {
   }
 }
 
-/** A random SSRC other than `ssrc` (the RTX stream's must differ from the video's). */
-function otherSsrc(ssrc: number): number {
-  for (;;) {
-    const candidate = randomInt(1, 0xffffffff);
-    if (candidate !== ssrc) return candidate;
-  }
-}
