@@ -108,6 +108,12 @@ export class WhepSession implements PacketSink, AudioPacketSink {
       this.sound = { track: this.peer.addTrack(audio), packets: options.audio, payloadType: offer.audio.payloadType };
       // The viewer's receiver reports for the sound carry nothing the relay acts on.
       this.sound.track.onMessage(() => {});
+    } else if (offer.audio) {
+      // Unanswered, libdatachannel would answer the section send-only, and the browser would show a sound track that
+      // never plays (and the player its unmute button): it is answered inactive.
+      const silent = new Audio(offer.audio.mid, 'Inactive');
+      silent.addOpusCodec(offer.audio.payloadType);
+      this.peer.addTrack(silent);
     }
     this.peer.onStateChange((state) => this.onState(state));
     this.connectTimer = setTimeout(() => this.close(`not connected within ${options.connectTimeoutMs / 1000} s`), options.connectTimeoutMs);

@@ -27,6 +27,13 @@ t.test('the FLV player page of a camera with sound, as linked from /, plays WebR
   VideoSize 320x240
   VideoBitRate 300
 </Stream>
+<Stream silent.flv>
+  Feed tone
+  VideoFrameRate 10
+  VideoSize 320x240
+  VideoBitRate 300
+  Audio no
+</Stream>
 `);
   const browser = await launchChromiumFor(t, () => relay.stop());
   const { context, problems } = await watchedContext(browser);
@@ -76,5 +83,24 @@ t.test('the FLV player page of a camera with sound, as linked from /, plays WebR
   const deadline = Date.now() + 10_000;
   while ((await encoders()).some((row) => row.codec === 'opus') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
   t.notOk((await encoders()).some((row) => row.codec === 'opus'), 'no Opus converter once the WebRTC viewer left');
+  // A stream with `Audio no` answers Chromium's audio section inactive: a send-only one would give the page a silent track.
+  const answers = await index.evaluate(async () => {
+    const audioSection = async (stream: string): Promise<string> => {
+      const peer = new RTCPeerConnection();
+      peer.addTransceiver('video', { direction: 'recvonly' });
+      peer.addTransceiver('audio', { direction: 'recvonly' });
+      await peer.setLocalDescription(await peer.createOffer());
+      const response = await fetch(`/${stream}/whep`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: peer.localDescription!.sdp });
+      const answer = await response.text();
+      const location = response.headers.get('Location');
+      if (location) await fetch(location, { method: 'DELETE' });
+      peer.close();
+      return answer.split('m=audio')[1] ?? '';
+    };
+    return { tone: await audioSection('tone.flv'), silent: await audioSection('silent.flv') };
+  });
+  t.match(answers.tone, /a=sendonly[\s\S]*a=rtpmap:111 opus\/48000\/2/, 'tone.flv sends Opus in the audio section');
+  t.match(answers.silent, /a=inactive/, 'silent.flv (Audio no) answers its audio section inactive');
+  t.notMatch(answers.silent, /a=sendonly|a=ssrc:/, 'and sends no sound');
   t.same(problems, [], 'no console errors');
 });
