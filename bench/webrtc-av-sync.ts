@@ -45,9 +45,9 @@ try {
     const sample = await page.evaluate(async () => {
       const peers = (window as unknown as { peers: RTCPeerConnection[] }).peers;
       const out: Record<string, { playout: number; delay: number; emitted: number }> = {};
-      for (const report of (await peers.at(-1)!.getStats()).values()) {
+      (await peers.at(-1)!.getStats()).forEach((report) => {
         if (report.type === 'inbound-rtp') out[report.kind] = { playout: report.estimatedPlayoutTimestamp, delay: report.jitterBufferDelay, emitted: report.jitterBufferEmittedCount };
-      }
+      });
       return { engine: (window as unknown as { relayPlayer: { engine: string } }).relayPlayer.engine, out };
     });
     const { audio, video } = sample.out;
