@@ -1,6 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { OPUS_CLOCK_RATE } from '../../media/rtp/opus.ts';
-import { Audio, PeerConnection, Video, type RtcConfig, type Track } from 'node-datachannel';
+import { PeerConnection, Video, type RtcConfig, type Track } from 'node-datachannel';
 import type { Logger } from '../../lib/log.ts';
 import type { WebRtcViewerFigures } from '../core/edge.ts';
 import { buildSenderReport } from '../../media/rtp/packet.ts';
@@ -10,7 +9,8 @@ import { withAdditionalHosts } from './answer-hosts.ts';
 import type { WhepOffer } from './offer.ts';
 import { NackResponder } from './nack-responder.ts';
 import type { PacketSink, StreamPackets } from './stream-packets.ts';
-import { otherSsrc, type AudioPacketSink, type AudioPackets } from './audio-packets.ts';
+import { otherSsrc, type AudioPackets } from './audio-packets.ts';
+import { SessionSound } from './session-sound.ts';
 
 /** ICE gathering for the answer is waited for this long at most (host candidates take milliseconds). */
 const GATHERING_WAIT_MS = 1500;
@@ -52,17 +52,15 @@ export interface WhepSessionStats extends WebRtcViewerFigures {
  * stream's shared packets. It starts on the kept group's keyframe as soon as the transport opens, answers NACKs from
  * the stream's history, and ends on DELETE, on ICE failure or lost consent, or when it does not connect in time.
  */
-export class WhepSession implements PacketSink, AudioPacketSink {
+export class WhepSession implements PacketSink {
   /** The unguessable part of the session URL: holding it is the right to PATCH or DELETE the session. */
   readonly id = randomBytes(18).toString('base64url');
   readonly since = Date.now();
   private readonly peer: PeerConnection;
   private readonly track: Track;
   private readonly payloadType: number;
-  /** The send-only Opus track and the stream's audio packets, when this session carries sound. */
-  private readonly sound: { track: Track; packets: AudioPackets; payloadType: number } | undefined;
-  private audioPacketsSent = 0;
-  private audioOctets = 0;
+  /** The send-only Opus track, when this session carries sound. */
+  private readonly sound: SessionSound | undefined;
   private open = false;
   private started = false;
   private closed = false;
@@ -100,26 +98,8 @@ export class WhepSession implements PacketSink, AudioPacketSink {
     this.track = this.peer.addTrack(video);
     this.track.onOpen(() => this.onOpen());
     this.track.onMessage((message) => this.onRtcp(message));
-    if (offer.audio && options.audio) {
-      // One stream id (msid) for both tracks: the browser plays them as one MediaStream, lip-synced by the sender reports.
-      const audio = new Audio(offer.audio.mid, 'SendOnly');
-      audio.addOpusCodec(offer.audio.payloadType);
-      audio.addSSRC(options.audio.ssrc, 'relay', 'relay', 'audio');
-      this.sound = { track: this.peer.addTrack(audio), packets: options.audio, payloadType: offer.audio.payloadType };
-      // The viewer's receiver reports for the sound carry nothing the relay acts on.
-      this.sound.track.onMessage(() => {});
-    } else if (offer.audio) {
-      // Unanswered, libdatachannel would answer the section send-only, and the browser would show a sound track that
-      // never plays (and the player its unmute button): it is answered inactive.
-      const silent = new Audio(offer.audio.mid, 'Inactive');
-      silent.addOpusCodec(offer.audio.payloadType);
-      this.peer.addTrack(silent);
-    }
-    this.peer.onStateChange((state) => this.onState(state));
-    this.connectTimer = setTimeout(() => this.close(`not connected within ${options.connectTimeoutMs / 1000} s`), options.connectTimeoutMs);
-    this.connectTimer.unref();
+    this.sound = SessionSound.answer(this.peer, offer, options.audio, () => this.open && !this.closed);
     packets.add(this);
-    this.sound?.packets.add(this);
   }
 
   get address(): string {
@@ -159,27 +139,11 @@ export class WhepSession implements PacketSink, AudioPacketSink {
     for (const packet of packets) this.send(packet);
   }
 
-  /** Sends one of the stream's Opus packets, with this viewer's payload type, once the transport is open. */
-  deliverAudio(packet: Buffer): void {
-    const sound = this.sound;
-    if (!sound || !this.open || this.closed || !sound.track.isOpen()) return;
-    // Shared like the video's: the payload type is written just before the send, which copies the packet.
-    packet[1] = (packet[1]! & 0x80) | sound.payloadType;
-    try {
-      if (!sound.track.sendMessageBinary(packet)) return;
-    } catch {
-      return; // The transport is going: the video's send notices and ends the session.
-    }
-    this.bytesSent += packet.length;
-    this.audioPacketsSent++;
-    this.audioOctets += packet.length - 12;
-  }
-
   stats(): WhepSessionStats {
     const pair = this.closed ? null : this.peer.getSelectedCandidatePair();
     return {
       state: this.open ? 'connected' : 'connecting',
-      bytesSent: this.bytesSent,
+      bytesSent: this.bytesSent + (this.sound?.bytesSent ?? 0),
       packetsSent: this.packetsSent,
       rttMs: this.rttMs,
       localCandidateType: pair?.local.type ?? null,
@@ -191,7 +155,7 @@ export class WhepSession implements PacketSink, AudioPacketSink {
       rtx: this.options.offer.rtxPayloadType !== undefined,
       keyframeRequests: this.keyframeRequests,
       keyframesResent: this.keyframesResent,
-      audioPacketsSent: this.audioPacketsSent,
+      audioPacketsSent: this.sound?.packetsSent ?? 0,
     };
   }
 
@@ -203,7 +167,7 @@ export class WhepSession implements PacketSink, AudioPacketSink {
     clearTimeout(this.disconnectTimer);
     clearInterval(this.reportTimer);
     this.options.packets.remove(this);
-    this.sound?.packets.remove(this);
+    this.sound?.close();
     try {
       this.peer.close();
     } catch {
@@ -249,15 +213,7 @@ export class WhepSession implements PacketSink, AudioPacketSink {
     const { ssrc } = this.options.packets;
     const wallClockMs = Date.now();
     this.sendOwn(buildSenderReport({ ssrc, cname: 'relay', wallClockMs, rtpTimestamp, packets: this.packetsSent, octets: this.payloadOctets }), false);
-    const sound = this.sound;
-    if (!sound || this.audioPacketsSent === 0) return;
-    const audioTimestamp = Math.round((this.newestTimestamp.pts + elapsedMs) * (OPUS_CLOCK_RATE / 1000)) >>> 0;
-    const report = buildSenderReport({ ssrc: sound.packets.ssrc, cname: 'relay', wallClockMs, rtpTimestamp: audioTimestamp, packets: this.audioPacketsSent, octets: this.audioOctets });
-    try {
-      if (sound.track.sendMessageBinary(report)) this.bytesSent += report.length;
-    } catch {
-      // The transport is going: the video's report notices it.
-    }
+    this.sound?.sendReport(this.newestTimestamp.pts + elapsedMs, wallClockMs);
   }
 
   private onState(state: string): void {
