@@ -80,9 +80,17 @@
       var connected = false;
       peer = connection;
       connection.addTransceiver('video', { direction: 'recvonly' });
+      // The relay answers the audio section with Opus when the stream has sound, else leaves it inactive.
+      connection.addTransceiver('audio', { direction: 'recvonly' });
+      var media = null;
       connection.addEventListener('track', function (event) {
         if (connection !== peer) return;
-        video.srcObject = event.streams[0] || new MediaStream([event.track]);
+        // Both tracks belong to one stream (one msid): played as one MediaStream, the browser keeps them in step.
+        var stream = event.streams[0];
+        if (!media) media = stream || new MediaStream();
+        if (media.getTracks().indexOf(event.track) < 0) media.addTrack(event.track);
+        if (video.srcObject !== media) video.srcObject = media;
+        if (event.track.kind === 'audio') shell.setAudio(true);
         shell.play();
       });
       connection.addEventListener('connectionstatechange', function () {

@@ -4,6 +4,7 @@ import { settingsKey } from '../encoders/ffmpeg-args.ts';
 import type { FfmpegInfo } from '../encoders/ffmpeg-locate.ts';
 import { JpegView } from '../encoders/jpeg-view.ts';
 import { AacAudio } from '../encoders/aac-audio.ts';
+import { OpusAudio } from '../encoders/opus-audio.ts';
 import type { CameraPartFactory } from '../running/camera-parts.ts';
 
 /** Builds a camera's encoders (ffmpeg per setting, or passthrough for `copy`) and its JPEG view with the located ffmpeg. */
@@ -15,6 +16,7 @@ export function cameraPartFactory(ffmpeg: FfmpegInfo): CameraPartFactory {
         : new FfmpegEncoder({ id, settings, feed, ffmpegPath: ffmpeg.path, ffmpegFeatures: ffmpeg.features, startQueue, processSlots, log, events }),
     jpegView: (feed, { startQueue, processSlots, log }) => new JpegView(feed, { ffmpegPath: ffmpeg.path, startQueue, processSlots, log }),
     audio: (id, feed, { startQueue, processSlots, log }) => new AacAudio({ id, feed, ffmpegPath: ffmpeg.path, startQueue, processSlots, log }),
+    opus: (id, aac, { startQueue, processSlots, log }) => new OpusAudio({ id, aac, ffmpegPath: ffmpeg.path, startQueue, processSlots, log }),
     settingsKey,
   };
 }

@@ -98,5 +98,25 @@ export function encoderStats(relay: Relay): EncoderStats[] {
       bytesOut: audio.counters.bytesOut,
     };
   });
-  return [...video, ...audio];
+  // The Opus converter shows while a WebRTC viewer listens: idle, it runs no process.
+  const opus = relay.opusParts().filter(({ opus }) => opus.active).map(({ camera, opus, users }): EncoderStats => {
+    const lastError = opus.lastError;
+    return {
+      id: opus.id,
+      kind: 'audio' as const,
+      camera,
+      codec: 'opus',
+      streams: [...users].sort(),
+      state: opus.state,
+      pid: opus.pid ?? null,
+      restarts: opus.restarts,
+      lastError: lastError ? { message: lastError.message, at: new Date(lastError.at).toISOString() } : null,
+      stderrTail: opus.stderrTail,
+      framesIn: opus.counters.framesIn,
+      framesOut: opus.counters.framesOut,
+      framesDropped: opus.counters.framesDropped,
+      bytesOut: opus.counters.bytesOut,
+    };
+  });
+  return [...video, ...audio, ...opus];
 }

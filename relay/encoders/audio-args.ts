@@ -23,3 +23,20 @@ export function audioConverterArgs(input: AudioTrack): string[] {
     '-f', 'adts', '-flush_packets', '1', 'pipe:1',
   ];
 }
+
+/**
+ * The Opus converter's ffmpeg (for WebRTC, where browsers take Opus and not AAC): the camera's AAC as ADTS on stdin,
+ * Opus at 48 kHz stereo in 20 ms packets out as Ogg on stdout, a page per packet so each leaves at once. The
+ * low-delay mode keeps the encoder's own delay (its pre-skip) at 2.5 ms.
+ */
+export function opusConverterArgs(): string[] {
+  return [
+    '-hide_banner', '-nostats', '-loglevel', 'error',
+    '-fflags', 'nobuffer', '-probesize', '2048', '-analyzeduration', '100000', '-f', 'aac', '-i', 'pipe:0',
+    '-c:a', 'libopus', '-b:a', '32k', '-ar', String(OPUS_OUTPUT_RATE), '-ac', '2', '-frame_duration', '20', '-application', 'lowdelay',
+    '-f', 'ogg', '-page_duration', '20000', '-flush_packets', '1', 'pipe:1',
+  ];
+}
+
+/** Opus always runs at 48 kHz (RFC 7587 clocks it so whatever the input's rate). */
+export const OPUS_OUTPUT_RATE = 48_000;

@@ -11,10 +11,12 @@ const MAX_ANCHORS = 2_000;
 export class SampleClock {
   private anchors: Array<{ sample: number; time: number }> = [];
   private written = 0;
-  private read = -AAC_PRIMING_SAMPLES;
+  private read: number;
 
-  /** `outputPerInput`: output samples per input sample (resampling). */
-  constructor(private readonly outputRate: number, private readonly outputPerInput: number) {}
+  /** `outputPerInput`: output samples per input sample (resampling); `primingSamples`: the encoder's delay at its start. */
+  constructor(private readonly outputRate: number, private readonly outputPerInput: number, primingSamples = AAC_PRIMING_SAMPLES) {
+    this.read = -primingSamples;
+  }
 
   /** An input frame of `samples` samples whose first is at camera time `time`. */
   wrote(samples: number, time: number): void {

@@ -6,6 +6,7 @@ import type { EdgeConsumer, EdgeStreamStats } from '../core/edge.ts';
 import type { EncoderSettings } from '../encoders/ffmpeg-args.ts';
 import type { JpegView } from '../encoders/jpeg-view.ts';
 import type { AacAudio } from '../encoders/aac-audio.ts';
+import type { OpusAudio } from '../encoders/opus-audio.ts';
 import type { SharedEncoder } from '../encoders/shared-encoder.ts';
 import type { StreamOutput } from './output.ts';
 
@@ -18,6 +19,8 @@ export interface CameraMedia {
   jpegView(): JpegView;
   /** The camera's sound as AAC (one per camera, copied or converted), for streams with `Audio yes`. */
   audio(): AacAudio;
+  /** The camera's sound as Opus (one per camera; its converter runs while anyone listens), for WebRTC. */
+  opus(): OpusAudio;
 }
 
 /** One stream served by a protocol beside its own format (an RTSP mount), as admission and status count it. */

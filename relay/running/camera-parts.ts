@@ -2,6 +2,7 @@ import type PQueue from 'p-queue';
 import type { EncoderSettings } from '../encoders/ffmpeg-args.ts';
 import type { JpegView } from '../encoders/jpeg-view.ts';
 import type { AacAudio } from '../encoders/aac-audio.ts';
+import type { OpusAudio } from '../encoders/opus-audio.ts';
 import type { SharedEncoder } from '../encoders/shared-encoder.ts';
 import type { EncodedVideoSource } from '../../media/types.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -25,6 +26,8 @@ export interface CameraPartFactory {
   jpegView(feed: Feed, env: PartEnv): JpegView;
   /** The camera's sound as AAC (copied, or converted by one ffmpeg); `id` names it on /stat.html. */
   audio(id: string, feed: Feed, env: PartEnv): AacAudio;
+  /** The camera's sound as Opus (for WebRTC), converted from its AAC part by one ffmpeg while anyone listens. */
+  opus(id: string, aac: AacAudio, env: PartEnv): OpusAudio;
   /** A key equal for equal settings: one encoder serves every user of a setting. */
   settingsKey(settings: EncoderSettings): string;
 }
@@ -43,6 +46,7 @@ export interface EncoderEntry {
 export class CameraParts {
   private jpeg: JpegView | undefined;
   private sound: { audio: AacAudio; users: Set<string> } | undefined;
+  private opusSound: { opus: OpusAudio; users: Set<string> } | undefined;
   private readonly own = new Map<string, EncoderEntry>();
   private closed: Promise<void> | undefined;
 
@@ -91,6 +95,11 @@ export class CameraParts {
       this.all.delete(key);
       await entry.encoder.close();
     }
+    if (this.opusSound?.users.delete(user) && this.opusSound.users.size === 0) {
+      const { opus } = this.opusSound;
+      this.opusSound = undefined;
+      await opus.close();
+    }
     if (this.sound?.users.delete(user) && this.sound.users.size === 0) {
       const { audio } = this.sound;
       this.sound = undefined;
@@ -109,6 +118,22 @@ export class CameraParts {
     }
     this.sound.users.add(user);
     return this.sound.audio;
+  }
+
+  /** The camera's sound as Opus, one for every stream that sends it over WebRTC; `user` holds it (and the AAC part it reads) until release(user). */
+  opus(user: string): OpusAudio {
+    const aac = this.audio(user);
+    if (!this.opusSound) {
+      const id = `${this.nextId()} opus`;
+      this.opusSound = { opus: this.factory.opus(id, aac, { ...this.env, log: this.env.log.child(`audio ${id}`) }), users: new Set() };
+    }
+    this.opusSound.users.add(user);
+    return this.opusSound.opus;
+  }
+
+  /** The camera's Opus part and who uses it, while any stream may send it. */
+  get opusPart(): { readonly opus: OpusAudio; readonly users: ReadonlySet<string> } | undefined {
+    return this.opusSound;
   }
 
   /** The camera's sound part and who uses it, while any stream carries sound. */
@@ -130,6 +155,7 @@ export class CameraParts {
   close(): Promise<void> {
     this.closed ??= (async () => {
       await this.jpeg?.close();
+      await this.opusSound?.opus.close();
       await this.sound?.audio.close();
       const entries = [...this.own];
       this.own.clear();

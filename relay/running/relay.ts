@@ -11,6 +11,7 @@ import type { Logger } from '../../lib/log.ts';
 import type { EventSink } from '../../lib/event-bus.ts';
 import type { SharedEncoder } from '../encoders/shared-encoder.ts';
 import type { AacAudio } from '../encoders/aac-audio.ts';
+import type { OpusAudio } from '../encoders/opus-audio.ts';
 import type { EncodedVideoSource } from '../../media/types.ts';
 import type { EncoderSettings } from '../encoders/ffmpeg-args.ts';
 import type { StreamOutput } from '../outputs/output.ts';
@@ -234,6 +235,11 @@ export class Relay {
     return [...this.cameras.values()].flatMap((camera) => (camera.audioPart ? [{ camera: camera.name, ...camera.audioPart }] : []));
   }
 
+  /** Each camera's Opus part (for WebRTC) and the streams that may send it, for status. */
+  opusParts(): Array<{ readonly camera: string; readonly opus: OpusAudio; readonly users: ReadonlySet<string> }> {
+    return [...this.cameras.values()].flatMap((camera) => (camera.opusPart ? [{ camera: camera.name, ...camera.opusPart }] : []));
+  }
+
   /** Drops `user` from every encoder it used but `keep`; an encoder nobody uses any more is closed. */
   async releaseEncoder(user: string, keep?: EncodedVideoSource): Promise<void> {
     for (const camera of this.cameras.values()) await camera.release(user, keep);
@@ -363,5 +369,5 @@ export class Relay {
 
 /** What a stream (and its protocol mounts) may take from its camera, held in the stream's name. */
 function mediaFor(camera: CameraParts, stream: string): CameraMedia {
-  return { feed: camera.feed, encoder: (settings) => camera.encoder(settings, stream), jpegView: () => camera.jpegView(), audio: () => camera.audio(stream) };
+  return { feed: camera.feed, encoder: (settings) => camera.encoder(settings, stream), jpegView: () => camera.jpegView(), audio: () => camera.audio(stream), opus: () => camera.opus(stream) };
 }

@@ -3,12 +3,13 @@ import type { RelayConfig } from '../../conf/types.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Refusal } from '../core/admission.ts';
 import type { EdgeConsumer, EdgeStreamStats } from '../core/edge.ts';
-import type { ProtocolMount, ProtocolServer } from '../outputs/registry.ts';
+import type { CameraMedia, ProtocolMount, ProtocolServer } from '../outputs/registry.ts';
 import { RelayError } from '../core/errors.ts';
 import type { StreamOutput } from '../outputs/output.ts';
 import { OfferError, parseWhepOffer } from './offer.ts';
 import { WhepSession } from './session.ts';
 import { StreamPackets } from './stream-packets.ts';
+import { AudioPackets } from './audio-packets.ts';
 
 /** Sessions still connecting at once, over all streams: POSTs that never complete ICE cannot pile up past this. */
 export const MAX_CONNECTING_SESSIONS = 64;
@@ -24,6 +25,8 @@ export interface WebRtcHost {
 interface MountedStream {
   readonly output: StreamOutput;
   readonly packets: StreamPackets;
+  /** The stream's sound as RTP, for a stream with `Audio yes`. */
+  readonly audio: AudioPackets | undefined;
   readonly sessions: Set<WhepSession>;
 }
 
@@ -47,6 +50,8 @@ export class WebRtcEdge implements ProtocolServer {
   readonly protocol = 'webrtc';
   private readonly sessions = new Map<string, WhepSession>();
   private readonly streams = new Map<string, MountedStream>();
+  /** What each mounted stream may take from its camera (its sound as Opus). */
+  private readonly media = new WeakMap<StreamOutput, CameraMedia>();
   private readonly rtc: RtcConfig;
   private readonly sweepTimer: NodeJS.Timeout;
   private closed = false;
@@ -90,6 +95,8 @@ export class WebRtcEdge implements ProtocolServer {
     const session = new WhepSession({
       stream: name,
       packets: stream.packets,
+      // A camera that has sent no sound (none, or not yet) is answered video only, so the player shows no unmute button.
+      audio: output.feed.audioTrack ? stream.audio : undefined,
       offer,
       offerSdp: sdp,
       rtc: this.rtc,
@@ -119,9 +126,10 @@ export class WebRtcEdge implements ProtocolServer {
   }
 
   /** Offers a stream with `WebRTC yes` (packetized on its first session); the mount counts its sessions for admission and /stat.json. */
-  mount(output: StreamOutput): ProtocolMount | undefined {
+  mount(output: StreamOutput, media: CameraMedia): ProtocolMount | undefined {
     const name = output.config.name;
     if (!output.config.webrtc || !output.video) return undefined;
+    this.media.set(output, media);
     return {
       stats: () => this.streamStats(name),
       consumers: (max) => this.consumers(name, max),
@@ -169,7 +177,10 @@ export class WebRtcEdge implements ProtocolServer {
     this.closed = true;
     clearInterval(this.sweepTimer);
     for (const session of [...this.sessions.values()]) session.close('relay stopping');
-    for (const stream of this.streams.values()) stream.packets.close();
+    for (const stream of this.streams.values()) {
+      stream.packets.close();
+      stream.audio?.close();
+    }
     this.streams.clear();
   }
 
@@ -178,7 +189,10 @@ export class WebRtcEdge implements ProtocolServer {
     if (stream?.output !== output) {
       if (stream) this.unmount(name, stream);
       const video = output.video!;
-      stream = { output, packets: new StreamPackets(video, () => output.feed.state === 'live'), sessions: new Set() };
+      const packets = new StreamPackets(video, () => output.feed.state === 'live');
+      const media = this.media.get(output);
+      const audio = output.config.audio && media ? new AudioPackets(media.opus(), packets.ssrc) : undefined;
+      stream = { output, packets, audio, sessions: new Set() };
       this.streams.set(name, stream);
     }
     return stream;
@@ -187,6 +201,7 @@ export class WebRtcEdge implements ProtocolServer {
   private unmount(name: string, stream: MountedStream): void {
     for (const session of [...stream.sessions]) session.close('stream removed or changed');
     stream.packets.close();
+    stream.audio?.close();
     this.streams.delete(name);
   }
 

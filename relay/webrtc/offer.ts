@@ -19,7 +19,9 @@ export interface WhepOffer {
   readonly profileLevelId: string;
   /** The payload type the client gave RTX (RFC 4588) for that format (`apt=`), if it offered one: NACKs are answered on it. */
   readonly rtxPayloadType: number | undefined;
-  /** The other sections, answered as inactive. */
+  /** The audio section answered with the stream's Opus: the first one offering opus/48000/2; undefined when none does. */
+  readonly audio: { readonly mid: string; readonly payloadType: number } | undefined;
+  /** The other sections (the audio one included), answered as inactive unless the audio is sent in it. */
   readonly otherSections: readonly { readonly mid: string; readonly kind: string }[];
 }
 
@@ -70,7 +72,22 @@ export function parseWhepOffer(sdp: string, preferredProfile?: number): WhepOffe
   const format = chooseH264Format(video, preferredProfile);
   const otherSections = sections.flatMap((section, index) => (section === video ? [] : [{ mid: mids[index]!, kind: section.kind }]));
   if (otherSections.some((other) => !/^[A-Za-z0-9_.-]{1,32}$/.test(other.mid))) throw new OfferError('a section of the offer has no usable a=mid');
-  return { videoMid, ...format, rtxPayloadType: rtxPayloadTypeFor(video, format.payloadType), otherSections };
+  const audio = sections.flatMap((section, index) => {
+    const payloadType = section.kind === 'audio' ? opusPayloadType(section) : undefined;
+    return payloadType === undefined ? [] : [{ mid: mids[index]!, payloadType }];
+  })[0];
+  return { videoMid, ...format, rtxPayloadType: rtxPayloadTypeFor(video, format.payloadType), audio, otherSections };
+}
+
+/** The payload type an audio section gives Opus (RFC 7587: always opus/48000/2 in SDP), if it offers it. */
+function opusPayloadType(audio: MediaSection): number | undefined {
+  for (const rtpmap of audio.attributes.filter((a) => a.startsWith('rtpmap:'))) {
+    const match = /^rtpmap:(\d{1,3}) opus\/48000\/2$/i.exec(rtpmap.trim());
+    if (!match) continue;
+    const payloadType = Number(match[1]);
+    if (payloadType >= 96 && payloadType <= 127 && audio.formats.includes(String(payloadType))) return payloadType;
+  }
+  return undefined;
 }
 
 /** The H.264 packetization-mode 1 formats of a video section, the one whose profile matches first. */

@@ -9,6 +9,8 @@ import { withAdditionalHosts } from './answer-hosts.ts';
 import type { WhepOffer } from './offer.ts';
 import { NackResponder } from './nack-responder.ts';
 import type { PacketSink, StreamPackets } from './stream-packets.ts';
+import { otherSsrc, type AudioPackets } from './audio-packets.ts';
+import { SessionSound } from './session-sound.ts';
 
 /** ICE gathering for the answer is waited for this long at most (host candidates take milliseconds). */
 const GATHERING_WAIT_MS = 1500;
@@ -20,6 +22,8 @@ const SENDER_REPORT_INTERVAL_MS = 1000;
 export interface WhepSessionOptions {
   readonly stream: string;
   readonly packets: StreamPackets;
+  /** The stream's sound as RTP, when the stream carries sound and the camera has it; sent if the offer takes Opus. */
+  readonly audio: AudioPackets | undefined;
   readonly offer: WhepOffer;
   readonly offerSdp: string;
   readonly rtc: RtcConfig;
@@ -39,6 +43,8 @@ export interface WhepSessionStats extends WebRtcViewerFigures {
   readonly rtx: boolean;
   /** Keyframe requests answered with the kept group sent again (at most one a second over the stream's viewers). */
   readonly keyframesResent: number;
+  /** Opus packets sent (0 when the session carries no sound). */
+  readonly audioPacketsSent: number;
 }
 
 /**
@@ -53,6 +59,8 @@ export class WhepSession implements PacketSink {
   private readonly peer: PeerConnection;
   private readonly track: Track;
   private readonly payloadType: number;
+  /** The send-only Opus track, when this session carries sound. */
+  private readonly sound: SessionSound | undefined;
   private open = false;
   private started = false;
   private closed = false;
@@ -61,8 +69,8 @@ export class WhepSession implements PacketSink {
   private reportTimer: NodeJS.Timeout | undefined;
   private rttMs: number | null = null;
   private payloadOctets = 0;
-  /** The RTP timestamp of the newest live packet sent and when (performance.now()), to date sender reports. */
-  private newestTimestamp: { rtp: number; at: number } | undefined;
+  /** The RTP timestamp and camera time (ms) of the newest live packet sent and when (performance.now()), to date sender reports. */
+  private newestTimestamp: { rtp: number; pts: number; at: number } | undefined;
   private packetsSent = 0;
   private keyframeRequests = 0;
   /** RTP and RTCP bytes handed to the transport: libdatachannel's bytesSent() counts only data channels, 0 here. */
@@ -79,7 +87,7 @@ export class WhepSession implements PacketSink {
     const video = new Video(offer.videoMid, 'SendOnly');
     video.addH264Codec(offer.payloadType, `level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=${offer.profileLevelId}`);
     video.addSSRC(packets.ssrc, 'relay', 'relay', 'video');
-    const rtx = offer.rtxPayloadType === undefined ? undefined : { payloadType: offer.rtxPayloadType, ssrc: otherSsrc(packets.ssrc) };
+    const rtx = offer.rtxPayloadType === undefined ? undefined : { payloadType: offer.rtxPayloadType, ssrc: otherSsrc(packets.ssrc, options.audio?.ssrc ?? 0) };
     if (rtx) {
       // The FID group ties the RTX stream to the video's SSRC, so the browser knows what it repairs (RFC 5576).
       video.addRTXCodec(rtx.payloadType, offer.payloadType, 90000);
@@ -90,9 +98,7 @@ export class WhepSession implements PacketSink {
     this.track = this.peer.addTrack(video);
     this.track.onOpen(() => this.onOpen());
     this.track.onMessage((message) => this.onRtcp(message));
-    this.peer.onStateChange((state) => this.onState(state));
-    this.connectTimer = setTimeout(() => this.close(`not connected within ${options.connectTimeoutMs / 1000} s`), options.connectTimeoutMs);
-    this.connectTimer.unref();
+    this.sound = SessionSound.answer(this.peer, offer, options.audio, () => this.open && !this.closed);
     packets.add(this);
   }
 
@@ -129,7 +135,7 @@ export class WhepSession implements PacketSink {
       if (!keyframe) return;
       this.started = true;
     }
-    if (packets.length > 0) this.newestTimestamp = { rtp: packets[0]!.readUInt32BE(4), at: performance.now() };
+    if (packets.length > 0) this.newestTimestamp = { rtp: packets[0]!.readUInt32BE(4), pts: this.options.packets.newestPts, at: performance.now() };
     for (const packet of packets) this.send(packet);
   }
 
@@ -137,7 +143,7 @@ export class WhepSession implements PacketSink {
     const pair = this.closed ? null : this.peer.getSelectedCandidatePair();
     return {
       state: this.open ? 'connected' : 'connecting',
-      bytesSent: this.bytesSent,
+      bytesSent: this.bytesSent + (this.sound?.bytesSent ?? 0),
       packetsSent: this.packetsSent,
       rttMs: this.rttMs,
       localCandidateType: pair?.local.type ?? null,
@@ -149,6 +155,7 @@ export class WhepSession implements PacketSink {
       rtx: this.options.offer.rtxPayloadType !== undefined,
       keyframeRequests: this.keyframeRequests,
       keyframesResent: this.keyframesResent,
+      audioPacketsSent: this.sound?.packetsSent ?? 0,
     };
   }
 
@@ -160,6 +167,7 @@ export class WhepSession implements PacketSink {
     clearTimeout(this.disconnectTimer);
     clearInterval(this.reportTimer);
     this.options.packets.remove(this);
+    this.sound?.close();
     try {
       this.peer.close();
     } catch {
@@ -192,13 +200,20 @@ export class WhepSession implements PacketSink {
     this.reportTimer.unref();
   }
 
-  /** A sender report (RFC 3550) for the video SSRC, its RTP time carried on from the newest packet sent. */
+  /**
+   * A sender report (RFC 3550) for the video SSRC, its RTP time carried on from the newest packet sent, and one for
+   * the sound's whose RTP time is the same camera instant at 48 kHz: the same wall clock for the same camera time in
+   * both is what lets the browser play picture and sound in step.
+   */
   private sendSenderReport(): void {
     if (this.closed || !this.newestTimestamp) return;
     const now = performance.now();
-    const rtpTimestamp = (this.newestTimestamp.rtp + Math.round((now - this.newestTimestamp.at) * 90)) >>> 0;
+    const elapsedMs = now - this.newestTimestamp.at;
+    const rtpTimestamp = (this.newestTimestamp.rtp + Math.round(elapsedMs * 90)) >>> 0;
     const { ssrc } = this.options.packets;
-    this.sendOwn(buildSenderReport({ ssrc, cname: 'relay', wallClockMs: Date.now(), rtpTimestamp, packets: this.packetsSent, octets: this.payloadOctets }), false);
+    const wallClockMs = Date.now();
+    this.sendOwn(buildSenderReport({ ssrc, cname: 'relay', wallClockMs, rtpTimestamp, packets: this.packetsSent, octets: this.payloadOctets }), false);
+    this.sound?.sendReport(this.newestTimestamp.pts + elapsedMs, wallClockMs);
   }
 
   private onState(state: string): void {
@@ -271,10 +286,3 @@ export class WhepSession implements PacketSink {
   }
 }
 
-/** A random SSRC other than `ssrc` (the RTX stream's must differ from the video's). */
-function otherSsrc(ssrc: number): number {
-  for (;;) {
-    const candidate = randomInt(1, 0xffffffff);
-    if (candidate !== ssrc) return candidate;
-  }
-}

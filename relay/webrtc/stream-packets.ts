@@ -39,6 +39,8 @@ export class StreamPackets {
   private release: (() => void) | undefined;
   private lastFrameAt = -Infinity;
   private lastKeyframeAnswerAt = -Infinity;
+  /** The camera time (ms) of the newest frame packetized: sessions pair it with the RTP time for sender reports. */
+  newestPts = 0;
   /** Frames packetized and packets made, for /stat.json. */
   framesOut = 0;
   packetsOut = 0;
@@ -115,6 +117,7 @@ export class StreamPackets {
 
   private packetize(frame: EncodedVideoFrame): readonly Buffer[] {
     this.lastFrameAt = performance.now();
+    this.newestPts = frame.pts;
     // Every keyframe carries SPS and PPS in band: the SDP answer names no parameter sets, and the encoder may restart.
     const nalus = withParameterSets(frame);
     const timestamp = Math.round(frame.pts * 90) >>> 0;

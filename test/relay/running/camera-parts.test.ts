@@ -7,6 +7,7 @@ import { ProcessSlots } from '../../../lib/process-slots.ts';
 import type { Feed } from '../../../relay/core/feed.ts';
 import type { EncoderSettings } from '../../../relay/encoders/ffmpeg-args.ts';
 import type { AacAudio } from '../../../relay/encoders/aac-audio.ts';
+import type { OpusAudio } from '../../../relay/encoders/opus-audio.ts';
 import type { JpegView } from '../../../relay/encoders/jpeg-view.ts';
 import type { SharedEncoder } from '../../../relay/encoders/shared-encoder.ts';
 import { CameraParts, type CameraPartFactory, type EncoderEntry } from '../../../relay/running/camera-parts.ts';
@@ -26,6 +27,7 @@ function fixture() {
     encoder: (id) => ({ id, ...part(`encoder ${id}`) }) as unknown as SharedEncoder,
     jpegView: () => part('jpeg') as unknown as JpegView,
     audio: (id) => ({ id, ...part(`audio ${id}`) }) as unknown as AacAudio,
+    opus: (id) => ({ id, ...part(`opus ${id}`) }) as unknown as OpusAudio,
     settingsKey: (value) => String(value.bitRateKbps),
   };
   const feed = { camera: { name: 'cam' }, close: async () => events.push('close feed') } as unknown as Feed;
@@ -71,4 +73,19 @@ t.test('one sound part per camera, shared by the streams that carry sound, close
   await camera.release('a.m3u8');
   t.ok(events.includes('close audio cam#1 audio'), 'closed with its last user');
   t.equal(camera.audioPart, undefined);
+});
+
+t.test('one Opus part per camera on its sound part, closed with its last user before the sound part it reads', async (t) => {
+  const { camera, events } = fixture();
+  const opus = camera.opus('a.flv');
+  t.equal(camera.opus('a.m3u8'), opus, 'one per camera');
+  t.equal(camera.audioPart?.audio, camera.audio('b.flv'), 'it holds the camera\'s sound part');
+  await camera.release('a.flv');
+  t.notOk(events.includes('close opus cam#2 opus'), 'still used by a.m3u8');
+  await camera.release('a.m3u8');
+  t.ok(events.includes('close opus cam#2 opus'), 'closed with its last user');
+  t.equal(camera.opusPart, undefined);
+  t.notOk(events.includes('close audio cam#1 audio'), 'the sound part stays for b.flv');
+  await camera.release('b.flv');
+  t.same(events.filter((event) => event.startsWith('close')), ['close opus cam#2 opus', 'close audio cam#1 audio']);
 });
