@@ -129,7 +129,7 @@ export const DIRECTIVE_DOCS: Record<Scope, Record<string, DirectiveDoc>> = {
     VideoCodec: { text: '`libx264`, or `copy` for H.264 cameras (no transcoding; refused for cameras that send JPEG, such as `vbc://`).' },
     MaxClients: { text: 'Viewers of this stream. 0 = only the global limit.' },
     NoAudio: { text: 'ffserver\'s spelling of `Audio no`: the stream carries no sound.', type: 'flag, or yes | no' },
-    Audio: { text: '`yes`: the camera\'s sound goes with the picture (AAC; G.711 is converted once per camera, Opus not yet), over FLV, HLS, LL-HLS and RTSP, and as Opus over WebRTC; flv and hls streams only. MJPEG and JPEG carry no sound.', defaultText: 'yes (no where NoAudio is given)' },
+    Audio: { text: '`yes`: the camera\'s sound goes with the picture (AAC; G.711 is converted once per camera, Opus not yet), over FLV, HLS, LL-HLS, RTSP and WebSocket, and as Opus over WebRTC; flv and hls streams only. MJPEG and JPEG carry no sound.', defaultText: 'yes (no where NoAudio is given)' },
     HLSSegmentTime: { text: 'Target HLS segment length, and the keyframe interval of an hls stream.' },
     HLSListSize: { text: 'Segments listed in the HLS playlist (two more stay fetchable for late readers).' },
     WebRTC: { text: 'This stream over WebRTC (WHEP at `/NAME/whep`) or not; flv and hls streams only.', defaultText: 'the global WebRTC' },
