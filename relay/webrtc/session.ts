@@ -99,6 +99,9 @@ export class WhepSession implements PacketSink {
     this.track.onOpen(() => this.onOpen());
     this.track.onMessage((message) => this.onRtcp(message));
     this.sound = SessionSound.answer(this.peer, offer, options.audio, () => this.open && !this.closed);
+    this.peer.onStateChange((state) => this.onState(state));
+    this.connectTimer = setTimeout(() => this.close(`not connected within ${options.connectTimeoutMs / 1000} s`), options.connectTimeoutMs);
+    this.connectTimer.unref();
     packets.add(this);
   }
 
