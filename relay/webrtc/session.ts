@@ -22,7 +22,7 @@ const SENDER_REPORT_INTERVAL_MS = 1000;
 export interface WhepSessionOptions {
   readonly stream: string;
   readonly packets: StreamPackets;
-  /** The stream's sound as RTP, when the stream carries sound and the camera has it; sent if the offer takes Opus. */
+  /** The stream's sound as RTP, when the stream carries sound and the camera may have it; sent if the offer takes Opus. */
   readonly audio: AudioPackets | undefined;
   readonly offer: WhepOffer;
   readonly offerSdp: string;
