@@ -98,7 +98,8 @@ export class WhepSession implements PacketSink {
     this.track = this.peer.addTrack(video);
     this.track.onOpen(() => this.onOpen());
     this.track.onMessage((message) => this.onRtcp(message));
-    this.sound = SessionSound.answer(this.peer, offer, options.audio, () => this.open && !this.closed);
+    // A sender report as soon as the sound starts, so the browser can line it up with the picture at once.
+    this.sound = SessionSound.answer(this.peer, offer, options.audio, () => this.open && !this.closed, () => this.sendSenderReport());
     packets.add(this);
   }
 

@@ -139,6 +139,18 @@ t.test('the FLV player page of a camera with sound, as linked from /, plays WebR
     t.equal(lazyLink, '/player/lazy.flv', 'the index links the on-demand camera\'s player');
     t.equal(await cameraState('lazy'), 'idle', 'nothing running when the page opens');
     const lazy = await context.newPage();
+    // Keeps the page's peer connections, to read the sender reports the browser received.
+    await lazy.addInitScript(() => {
+      const Native = window.RTCPeerConnection;
+      const peers: RTCPeerConnection[] = [];
+      (window as unknown as { peers: RTCPeerConnection[] }).peers = peers;
+      window.RTCPeerConnection = class extends Native {
+        constructor(configuration?: RTCConfiguration) {
+          super(configuration);
+          peers.push(this);
+        }
+      };
+    });
     await lazy.goto(`${relay.baseUrl}${lazyLink}`);
     await lazy.waitForSelector('#player-unmute', { state: 'visible', timeout: 30_000 });
     t.equal((await advances(lazy, 1, 30_000)).engine, 'webrtc', 'played by WebRTC');
@@ -146,6 +158,15 @@ t.test('the FLV player page of a camera with sound, as linked from /, plays WebR
     t.equal(await lazy.evaluate(() => document.querySelector('video')!.muted), false, 'unmuted');
     const lazyPeak = await tonePeak(lazy);
     t.ok(lazyPeak > 0.05, `the tone heard after unmuting (peak ${lazyPeak.toFixed(3)})`);
+    const reported = await lazy.evaluate(async () => {
+      const peer = (window as unknown as { peers: RTCPeerConnection[] }).peers.at(-1)!;
+      const kinds: string[] = [];
+      (await peer.getStats()).forEach((row: { type: string; kind?: string; reportsSent?: number }) => {
+        if (row.type === 'remote-outbound-rtp' && row.kind && (row.reportsSent ?? 0) > 0) kinds.push(row.kind);
+      });
+      return kinds.sort();
+    });
+    t.same(reported, ['audio', 'video'], 'sender reports came for the sound that started after the picture, as for the picture');
     await lazy.close();
 
     t.equal(await cameraState('hush'), 'idle', 'the silent on-demand camera is not running either');
