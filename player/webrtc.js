@@ -80,7 +80,7 @@
       var connected = false;
       peer = connection;
       connection.addTransceiver('video', { direction: 'recvonly' });
-      // The relay answers the audio section with Opus when the stream has sound, else leaves it inactive.
+      // The relay answers the audio section with Opus when the stream may have sound, else leaves it inactive.
       connection.addTransceiver('audio', { direction: 'recvonly' });
       var media = null;
       connection.addEventListener('track', function (event) {
@@ -90,9 +90,17 @@
         if (!media) media = stream || new MediaStream();
         if (media.getTracks().indexOf(event.track) < 0) media.addTrack(event.track);
         if (video.srcObject !== media) video.srcObject = media;
-        if (event.track.kind === 'audio') shell.setAudio(true);
+        if (event.track.kind === 'audio') showSoundWhenItComes(event.track);
         shell.play();
       });
+      // The relay answers with sound while the camera may have some (an on-demand camera is only starting): the track
+      // unmutes on its first packet, and only then does the page offer the unmute button; a silent camera's never does.
+      function showSoundWhenItComes(track) {
+        if (!track.muted) return shell.setAudio(true);
+        track.addEventListener('unmute', function () {
+          if (connection === peer) shell.setAudio(true);
+        }, { once: true });
+      }
       connection.addEventListener('connectionstatechange', function () {
         if (connection !== peer) return;
         var state = connection.connectionState;

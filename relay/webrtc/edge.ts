@@ -2,6 +2,7 @@ import type { RtcConfig } from 'node-datachannel';
 import type { RelayConfig } from '../../conf/types.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Refusal } from '../core/admission.ts';
+import type { Feed } from '../core/feed.ts';
 import type { EdgeConsumer, EdgeStreamStats } from '../core/edge.ts';
 import type { CameraMedia, ProtocolMount, ProtocolServer } from '../outputs/registry.ts';
 import { RelayError } from '../core/errors.ts';
@@ -14,6 +15,9 @@ import { AudioPackets } from './audio-packets.ts';
 /** Sessions still connecting at once, over all streams: POSTs that never complete ICE cannot pile up past this. */
 export const MAX_CONNECTING_SESSIONS = 64;
 const SWEEP_INTERVAL_MS = 1000;
+
+/** A camera live this long without sending or announcing sound is taken as silent. */
+const SILENCE_KNOWN_AFTER_MS = 5000;
 
 /** What the WebRTC edge needs of the relay: its config, its streams and admission. */
 export interface WebRtcHost {
@@ -28,6 +32,13 @@ interface MountedStream {
   /** The stream's sound as RTP, for a stream with `Audio yes`. */
   readonly audio: AudioPackets | undefined;
   readonly sessions: Set<WhepSession>;
+}
+
+/** True unless the camera is known to be silent: it sent or announced sound, or has not been live long enough to tell. */
+export function mayHaveSound(feed: Pick<Feed, 'audioTrack' | 'announcedAudioTrack' | 'status'>, now = Date.now()): boolean {
+  if (feed.audioTrack || feed.announcedAudioTrack) return true;
+  const { state, liveSince } = feed.status;
+  return state !== 'live' || liveSince === undefined || now - liveSince < SILENCE_KNOWN_AFTER_MS;
 }
 
 /** A wildcard bind address lets libdatachannel gather every interface; a specific one is the only host candidate. */
@@ -95,8 +106,9 @@ export class WebRtcEdge implements ProtocolServer {
     const session = new WhepSession({
       stream: name,
       packets: stream.packets,
-      // A camera that has sent no sound (none, or not yet) is answered video only, so the player shows no unmute button.
-      audio: output.feed.audioTrack ? stream.audio : undefined,
+      // Answered with sound while the camera may have some (an on-demand camera starts only now): the player shows its
+      // unmute button when sound really arrives. A camera live for a while without any is answered video only.
+      audio: mayHaveSound(output.feed) ? stream.audio : undefined,
       offer,
       offerSdp: sdp,
       rtc: this.rtc,

@@ -15,7 +15,14 @@ export class SessionSound implements AudioPacketSink {
   bytesSent = 0;
   private octets = 0;
 
-  private constructor(peer: PeerConnection, private readonly packets: AudioPackets, mid: string, private readonly payloadType: number, private readonly canSend: () => boolean) {
+  private constructor(
+    peer: PeerConnection,
+    private readonly packets: AudioPackets,
+    mid: string,
+    private readonly payloadType: number,
+    private readonly canSend: () => boolean,
+    private readonly onFirstSent: () => void,
+  ) {
     const audio = new Audio(mid, 'SendOnly');
     audio.addOpusCodec(payloadType);
     audio.addSSRC(packets.ssrc, 'relay', 'relay', 'audio');
@@ -26,12 +33,13 @@ export class SessionSound implements AudioPacketSink {
   }
 
   /**
-   * The sound of a session whose offer takes Opus and whose stream has sound; an offered audio section without it is
-   * answered inactive (left alone, libdatachannel answers it send-only, and the browser shows a track that never plays).
+   * The sound of a session whose offer takes Opus and whose stream may have sound; an offered audio section without it
+   * is answered inactive (left alone, libdatachannel answers it send-only, and the browser shows a track that never
+   * plays). `onFirstSent` is called when the first packet has gone out (the sound may start long after the picture).
    */
-  static answer(peer: PeerConnection, offer: WhepOffer, packets: AudioPackets | undefined, canSend: () => boolean): SessionSound | undefined {
+  static answer(peer: PeerConnection, offer: WhepOffer, packets: AudioPackets | undefined, canSend: () => boolean, onFirstSent: () => void): SessionSound | undefined {
     if (!offer.audio) return undefined;
-    if (packets) return new SessionSound(peer, packets, offer.audio.mid, offer.audio.payloadType, canSend);
+    if (packets) return new SessionSound(peer, packets, offer.audio.mid, offer.audio.payloadType, canSend, onFirstSent);
     const silent = new Audio(offer.audio.mid, 'Inactive');
     silent.addOpusCodec(offer.audio.payloadType);
     peer.addTrack(silent);
@@ -50,6 +58,7 @@ export class SessionSound implements AudioPacketSink {
     if (!this.sendOwn(packet)) return;
     this.packetsSent++;
     this.octets += packet.length - 12;
+    if (this.packetsSent === 1) this.onFirstSent();
   }
 
   /** A sender report whose RTP time is camera time `cameraMs` at `wallClockMs`, as the video's says of the picture. */

@@ -22,7 +22,7 @@ const SENDER_REPORT_INTERVAL_MS = 1000;
 export interface WhepSessionOptions {
   readonly stream: string;
   readonly packets: StreamPackets;
-  /** The stream's sound as RTP, when the stream carries sound and the camera has it; sent if the offer takes Opus. */
+  /** The stream's sound as RTP, when the stream carries sound and the camera may have it; sent if the offer takes Opus. */
   readonly audio: AudioPackets | undefined;
   readonly offer: WhepOffer;
   readonly offerSdp: string;
@@ -98,7 +98,8 @@ export class WhepSession implements PacketSink {
     this.track = this.peer.addTrack(video);
     this.track.onOpen(() => this.onOpen());
     this.track.onMessage((message) => this.onRtcp(message));
-    this.sound = SessionSound.answer(this.peer, offer, options.audio, () => this.open && !this.closed);
+    // A sender report as soon as the sound starts, so the browser can line it up with the picture at once.
+    this.sound = SessionSound.answer(this.peer, offer, options.audio, () => this.open && !this.closed, () => this.sendSenderReport());
     this.peer.onStateChange((state) => this.onState(state));
     this.connectTimer = setTimeout(() => this.close(`not connected within ${options.connectTimeoutMs / 1000} s`), options.connectTimeoutMs);
     this.connectTimer.unref();

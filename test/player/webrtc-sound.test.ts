@@ -1,5 +1,6 @@
 // Guards: a camera with sound played over WebRTC (the player pages try it first) was heard by nobody: WebRTC carried only video.
 import t from 'tap';
+import type { Page } from 'playwright-core';
 import { launchChromiumFor, watchedContext } from '../helpers/browser.ts';
 import { advances } from '../helpers/player-view.ts';
 import { startTestRelay } from '../helpers/relay.ts';
@@ -16,6 +17,28 @@ interface EncoderRow {
   readonly streams: string[];
 }
 
+/** The loudest sample over a second of the stream the page's video plays. */
+async function tonePeak(page: Page): Promise<number> {
+  // Chromium gives Web Audio no sound from an element playing a remote WebRTC stream (it plays such sound itself): the
+  // analyser taps the stream the element plays, and the element's muted state is what the viewer hears of it.
+  return page.evaluate(async () => {
+    const audio = new AudioContext();
+    const analyser = audio.createAnalyser();
+    analyser.fftSize = 2048;
+    audio.createMediaStreamSource(document.querySelector('video')!.srcObject as MediaStream).connect(analyser);
+    await audio.resume();
+    const samples = new Float32Array(analyser.fftSize);
+    let loudest = 0;
+    for (let i = 0; i < 20; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      analyser.getFloatTimeDomainData(samples);
+      for (const sample of samples) loudest = Math.max(loudest, Math.abs(sample));
+    }
+    await audio.close();
+    return loudest;
+  });
+}
+
 t.test('the FLV player page of a camera with sound, as linked from /, plays WebRTC with the sound: the tone in its stream, the unmute button, muted until pressed', async (t) => {
   const relay = await startTestRelay(`
 <Camera tone>
@@ -23,6 +46,26 @@ t.test('the FLV player page of a camera with sound, as linked from /, plays WebR
 </Camera>
 <Stream tone.flv>
   Feed tone
+  VideoFrameRate 10
+  VideoSize 320x240
+  VideoBitRate 300
+</Stream>
+<Camera lazy>
+  Source testsrc://?size=320x240&rate=10&audio=aac
+  OnDemand yes
+</Camera>
+<Stream lazy.flv>
+  Feed lazy
+  VideoFrameRate 10
+  VideoSize 320x240
+  VideoBitRate 300
+</Stream>
+<Camera hush>
+  Source testsrc://?size=320x240&rate=10&audio=none
+  OnDemand yes
+</Camera>
+<Stream hush.flv>
+  Feed hush
   VideoFrameRate 10
   VideoSize 320x240
   VideoBitRate 300
@@ -49,24 +92,7 @@ t.test('the FLV player page of a camera with sound, as linked from /, plays WebR
   await page.waitForSelector('#player-unmute', { state: 'visible', timeout: 15_000 });
   const tracks = await page.evaluate(() => ((document.querySelector('video')!.srcObject as MediaStream).getTracks().map((track) => track.kind).sort()));
   t.same(tracks, ['audio', 'video'], 'one MediaStream with both tracks');
-  // Chromium gives Web Audio no sound from an element playing a remote WebRTC stream (it plays such sound itself): the
-  // analyser taps the stream the element plays, and the element's muted state is what the viewer hears of it.
-  const peak = await page.evaluate(async () => {
-    const audio = new AudioContext();
-    const analyser = audio.createAnalyser();
-    analyser.fftSize = 2048;
-    audio.createMediaStreamSource(document.querySelector('video')!.srcObject as MediaStream).connect(analyser);
-    await audio.resume();
-    const samples = new Float32Array(analyser.fftSize);
-    let loudest = 0;
-    for (let i = 0; i < 20; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      analyser.getFloatTimeDomainData(samples);
-      for (const sample of samples) loudest = Math.max(loudest, Math.abs(sample));
-    }
-    await audio.close();
-    return loudest;
-  });
+  const peak = await tonePeak(page);
   t.ok(peak > 0.05, `the tone in the stream the page plays (peak ${peak.toFixed(3)})`);
   t.equal(await page.evaluate(() => document.querySelector('video')!.muted), true, 'muted until the viewer asks');
   await page.click('#player-unmute');
@@ -103,4 +129,53 @@ t.test('the FLV player page of a camera with sound, as linked from /, plays WebR
   t.match(answers.silent, /a=inactive/, 'silent.flv (Audio no) answers its audio section inactive');
   t.notMatch(answers.silent, /a=sendonly|a=ssrc:/, 'and sends no sound');
   t.same(problems, [], 'no console errors');
+
+  await t.test('an on-demand camera whose first viewer opens its page: the sound comes after the answer and is offered then', async (t) => {
+    // Guards: the first WebRTC viewer of an on-demand camera got video only (its offer came before the camera's sound).
+    const cameraState = async (name: string): Promise<string> =>
+      ((await (await fetch(`${relay.baseUrl}/stat.json`)).json()) as { cameras: { name: string; state: string }[] }).cameras.find((c) => c.name === name)!.state;
+    await index.goto(`${relay.baseUrl}/`);
+    const lazyLink = await index.getAttribute('section[data-camera="lazy"] a[href="/player/lazy.flv"]', 'href');
+    t.equal(lazyLink, '/player/lazy.flv', 'the index links the on-demand camera\'s player');
+    t.equal(await cameraState('lazy'), 'idle', 'nothing running when the page opens');
+    const lazy = await context.newPage();
+    // Keeps the page's peer connections, to read the sender reports the browser received.
+    await lazy.addInitScript(() => {
+      const Native = window.RTCPeerConnection;
+      const peers: RTCPeerConnection[] = [];
+      (window as unknown as { peers: RTCPeerConnection[] }).peers = peers;
+      window.RTCPeerConnection = class extends Native {
+        constructor(configuration?: RTCConfiguration) {
+          super(configuration);
+          peers.push(this);
+        }
+      };
+    });
+    await lazy.goto(`${relay.baseUrl}${lazyLink}`);
+    await lazy.waitForSelector('#player-unmute', { state: 'visible', timeout: 30_000 });
+    t.equal((await advances(lazy, 1, 30_000)).engine, 'webrtc', 'played by WebRTC');
+    await lazy.click('#player-unmute');
+    t.equal(await lazy.evaluate(() => document.querySelector('video')!.muted), false, 'unmuted');
+    const lazyPeak = await tonePeak(lazy);
+    t.ok(lazyPeak > 0.05, `the tone heard after unmuting (peak ${lazyPeak.toFixed(3)})`);
+    const reported = await lazy.evaluate(async () => {
+      const peer = (window as unknown as { peers: RTCPeerConnection[] }).peers.at(-1)!;
+      const kinds: string[] = [];
+      (await peer.getStats()).forEach((row: { type: string; kind?: string; reportsSent?: number }) => {
+        if (row.type === 'remote-outbound-rtp' && row.kind && (row.reportsSent ?? 0) > 0) kinds.push(row.kind);
+      });
+      return kinds.sort();
+    });
+    t.same(reported, ['audio', 'video'], 'sender reports came for the sound that started after the picture, as for the picture');
+    await lazy.close();
+
+    t.equal(await cameraState('hush'), 'idle', 'the silent on-demand camera is not running either');
+    const hush = await context.newPage();
+    await hush.goto(`${relay.baseUrl}/player/hush.flv`);
+    t.equal((await advances(hush, 3, 30_000)).engine, 'webrtc', 'the silent camera plays by WebRTC');
+    t.notOk(await hush.isVisible('#player-unmute'), 'no unmute button for a camera that sent no sound');
+    t.notOk(await hush.evaluate(() => (window as unknown as { relayPlayer: { hasAudio: boolean } }).relayPlayer.hasAudio), 'the player found no sound');
+    await hush.close();
+    t.same(problems, [], 'no console errors');
+  });
 });
