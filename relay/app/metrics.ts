@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { registerSecurityMetrics } from '../auth/metrics.ts';
 import type { Feed } from '../core/feed.ts';
+import type { ObjectStoreStats } from '../../lib/object-store.ts';
 import type { StreamOutput } from '../outputs/output.ts';
 import type { RateSampler } from './rates.ts';
 import type { Relay } from '../running/relay.ts';
@@ -119,6 +120,14 @@ export function createMetricsRegistry(relay: Relay, rates: RateSampler, recordin
       const percent = output.video?.pid !== undefined ? rates.stream(output).cpu.percent : null;
       return percent === null ? [] : [[streamLabels(output), percent]];
     }));
+  const storage = ['storage', 'bucket'];
+  const stores = (read: (store: ObjectStoreStats) => number): Reading[] =>
+    relay.objectStores.stats().map((store) => [{ storage: store.name, bucket: store.bucket }, read(store)]);
+  gauge('relay_storage_up', '1 while the bucket answers (0 from a failed request until one succeeds).', storage, () => stores((s) => (s.state === 'ok' ? 1 : 0)));
+  counter('relay_storage_requests_total', 'Requests made to the bucket.', storage, () => stores((s) => s.requests));
+  counter('relay_storage_failures_total', 'Requests to the bucket that failed (after the client\'s own retries).', storage, () => stores((s) => s.failures));
+  counter('relay_storage_read_bytes_total', 'Bytes read from the bucket.', storage, () => stores((s) => s.bytesRead));
+  counter('relay_storage_written_bytes_total', 'Bytes written to the bucket.', storage, () => stores((s) => s.bytesWritten));
   registerRecordingMetrics(registry, recordings);
   registerSecurityMetrics(registry, relay);
   return registry;

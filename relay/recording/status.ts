@@ -140,6 +140,13 @@ export function registerRecordingMetrics(registry: Registry, ref: RecordingsRef)
     s.cameras.map((c) => [{ camera: c.name }, c.lostSeconds]));
   counter('relay_recording_deleted_files_total', 'Segments deleted by retention, by reason.', ['reason'], (s) =>
     DELETION_REASONS.map((reason) => [{ reason }, s.deletions[reason].files]));
+  gauge('relay_recording_archive_queued_segments', 'Closed segments waiting to be uploaded to the RecordArchive bucket.', [], (s) => (s.archive ? [[{}, s.archive.queued]] : []));
+  gauge('relay_recording_archive_queued_bytes', 'Bytes of the segments waiting to be uploaded.', [], (s) => (s.archive ? [[{}, s.archive.queuedBytes]] : []));
+  gauge('relay_recording_archive_oldest_pending_timestamp_seconds', 'Start of the oldest segment not yet archived, Unix seconds.', [], (s) =>
+    (s.archive?.oldestNotArchived ? [[{}, Date.parse(s.archive.oldestNotArchived) / 1000]] : []));
+  counter('relay_recording_archive_uploaded_segments_total', 'Segments uploaded to the RecordArchive bucket.', [], (s) => (s.archive ? [[{}, s.archive.uploaded]] : []));
+  counter('relay_recording_archive_uploaded_bytes_total', 'Bytes uploaded to the RecordArchive bucket.', [], (s) => (s.archive ? [[{}, s.archive.uploadedBytes]] : []));
+  counter('relay_recording_archive_failures_total', 'Segment uploads that failed (each is retried).', [], (s) => (s.archive ? [[{}, s.archive.failures]] : []));
   counter('relay_recording_deleted_bytes_total', 'Bytes deleted by retention, by reason.', ['reason'], (s) =>
     DELETION_REASONS.map((reason) => [{ reason }, s.deletions[reason].bytes]));
 }

@@ -49,6 +49,10 @@ t.test('segments appear in the bucket after retries, and their local copies are 
   const status = await archive();
   t.ok(status.failures >= 1, `the refused uploads were counted (${status.failures})`);
   t.ok(status.uploaded >= 3, `${status.uploaded} uploaded`);
+  const metrics = await (await fetch(`${relay.baseUrl}/metrics`)).text();
+  t.ok(Number(/^relay_recording_archive_uploaded_segments_total (\d+)$/m.exec(metrics)?.[1]) >= 3, '/metrics counts the uploaded segments');
+  t.match(metrics, /^relay_recording_archive_failures_total [1-9]\d*$/m, '/metrics counts the refused uploads');
+  t.match(metrics, /^relay_storage_written_bytes_total\{storage="[^"]+",bucket="[^"]+"\} [1-9]\d*$/m, '/metrics: bytes written to the bucket');
   await waitFor(async () => (await archive()).localDeleted >= 2, 10_000, 'local copies pruned');
   const objects = await s3.list('cam/');
   const local = await localFiles();

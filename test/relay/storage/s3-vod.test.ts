@@ -206,6 +206,7 @@ t.test('503 SlowDown is retried; a bucket that stops mid-download shows on /stat
   t.ok(relay.logs.some((line) => /storage media: .*reading again from where it stopped/.test(line)), 'retries are logged');
   const storage = ((await (await fetch(`${relay.baseUrl}/stat.json`)).json()) as { storage: Array<{ name: string; state: string; failures: number; lastError: { message: string } | null }> }).storage;
   t.match(storage.find((bucket) => bucket.name === 'media'), { state: 'failing', lastError: { message: /storage media: unreachable/ } }, 'the bucket itself failing on /stat.json');
+  t.match(await (await fetch(`${relay.baseUrl}/metrics`)).text(), /^relay_storage_up\{storage="media",bucket="[^"]+"\} 0$/m, 'and down on /metrics');
   s3.resume();
   await waitFor(async () => (await filmState()).state === 'live', 30_000, 'the camera live again');
   t.match(await ffprobe(`${relay.baseUrl}/film.flv`, 1), { codec_name: 'h264' });
