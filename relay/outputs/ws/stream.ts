@@ -109,8 +109,10 @@ export class WsStream {
       return;
     }
     this.sendStart(viewer, mode);
-    // The kept sound goes between the kept frames as it did live: each frame after the sound that ends before it.
-    const kept = this.hearing[mode].has(viewer) ? this.sound!.kept : [];
+    // The kept sound goes between the kept frames as it did live: each frame after the sound that ends before it. Sound
+    // that ends before the first picture (it came after the keyframe, behind the encoder) is not this group's.
+    const start = group[0]!.dts;
+    const kept = this.hearing[mode].has(viewer) ? this.sound!.kept.filter((unit) => unit.dts + audioFrameMs(unit) > start) : [];
     let next = 0;
     for (const frame of group) {
       for (; next < kept.length && kept[next]!.dts + audioFrameMs(kept[next]!) <= frame.dts; next++) viewer.sendRequired(this.audioMessage(kept[next]!, mode));

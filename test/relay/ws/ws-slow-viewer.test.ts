@@ -166,3 +166,24 @@ t.test('new sound parameters reach only the WebSocket viewers hearing the sound'
   t.same(hearing.texts.map((text) => (text.audio as { channels: number }).channels), [1, 2], 'the one hearing got the new sound parameters');
   t.same(hearing.written.map(([kind]) => kind), [0, 1, 2, 0, 2, 1], 'config, keyframe, sound, new config, sound, frame');
 });
+
+t.test('a viewer starting on the kept group gets no sound from before its first picture, even sound that came late', async (t) => {
+  // Guards: sound from before the kept keyframe that arrived after it went to a newcomer ahead of the picture (ffprobe saw sound start 0.7 s early).
+  const hub = new EncodedHub('test');
+  const { audio, publish } = fakeSound(SOUND);
+  const stream = new WsStream({ source: hub, live: () => true, frameRate: 10, audio }, LIMITS.writeTimeoutMs);
+  t.teardown(() => stream.close());
+  hub.publish({ track, data: [Buffer.from([0x65, 0])], pts: 0, dts: 0, keyframe: true });
+  hub.publish({ track, data: [Buffer.from([0x65, 1])], pts: 1000, dts: 1000, keyframe: true });
+  // The camera's sound of 512-1088 ms comes only now, behind the encoder's picture.
+  for (let index = 24; index <= 50; index++) publish(index);
+  hub.publish({ track, data: [Buffer.from([0x41, 2])], pts: 1100, dts: 1100, keyframe: false });
+  const newcomer = recordingSink();
+  stream.join(new Viewer(newcomer.sink, LIMITS, '127.0.0.1', 'ws'), 'raw', true);
+  const binaries = newcomer.written.filter(([kind]) => kind > 0);
+  t.same(binaries.filter(([kind]) => kind === 1).map(([, time]) => time), [1000, 1100], 'the kept group: its keyframe, then its frame');
+  const sound = binaries.filter(([kind]) => kind === 2).map(([, time]) => time);
+  t.ok(sound.length > 0, `${sound.length} kept audio frames`);
+  t.ok(sound.every((time) => time + 1024 / 48 > 1000), `no kept sound ends before the first picture (1000 ms): ${sound.map((time) => time.toFixed(0)).join(' ')}`);
+  t.equal(binaries[0]![0], 1, 'the first unit is the keyframe');
+});
