@@ -67,6 +67,8 @@
   var sourceBuffer = null;
   var queue = [];
   var audioDecoder = null;
+  /** Chunks were dropped since the last one decoded (the decoder was behind). */
+  var audioGap = false;
   /** Decoded frames waiting for the sound to reach their time, oldest first. */
   var pending = [];
   var paintScheduled = false;
@@ -265,7 +267,9 @@
         },
       });
       own.configure(config);
+      own.relayConfig = config;
       audioDecoder = own;
+      audioGap = false;
       soundOutput();
       shell.setAudio(true);
     }, function (error) {
@@ -274,7 +278,18 @@
   }
 
   function decodeAudio(view, data) {
-    if (!audioDecoder || audioDecoder.state !== 'configured' || audioDecoder.decodeQueueSize > MAX_AUDIO_QUEUE) return;
+    if (!audioDecoder || audioDecoder.state !== 'configured') return;
+    if (audioDecoder.decodeQueueSize > MAX_AUDIO_QUEUE) {
+      audioGap = true;
+      return;
+    }
+    // The decoder times its output by counting samples from the first chunk it got, not by each chunk's timestamp:
+    // after dropped chunks it starts again, or all later sound would be stamped early by what was dropped.
+    if (audioGap) {
+      audioDecoder.reset();
+      audioDecoder.configure(audioDecoder.relayConfig);
+      audioGap = false;
+    }
     var timestamp = Number(view.getBigUint64(4));
     audioDecoder.decode(new EncodedAudioChunk({ type: 'key', timestamp: timestamp, data: new Uint8Array(data, 12) }));
   }

@@ -43,7 +43,7 @@ export class WsStream {
    */
   private timeBase: number | undefined;
   private lastDts: number | undefined;
-  /** Added to a track's times so that a new encoder run never goes back before frames already sent (ms). */
+  /** Added to the picture's times (and the sound's with them) so that a new encoder run never goes back before frames already sent (ms). */
   private shift = 0;
   /** The newest decode time sent, shift included. */
   private newestDts: number | undefined;
@@ -109,8 +109,10 @@ export class WsStream {
       return;
     }
     this.sendStart(viewer, mode);
-    // The kept sound goes between the kept frames as it did live: each frame after the sound that ends before it.
-    const kept = this.hearing[mode].has(viewer) ? this.sound!.kept : [];
+    // The kept sound goes between the kept frames as it did live: each frame after the sound that ends before it. Sound
+    // that ends before the first picture (it came after the keyframe, behind the encoder) is not this group's.
+    const start = group[0]!.dts;
+    const kept = this.hearing[mode].has(viewer) ? this.sound!.kept.filter((unit) => unit.dts + audioFrameMs(unit) > start) : [];
     let next = 0;
     for (const frame of group) {
       for (; next < kept.length && kept[next]!.dts + audioFrameMs(kept[next]!) <= frame.dts; next++) viewer.sendRequired(this.audioMessage(kept[next]!, mode));
@@ -220,7 +222,7 @@ export class WsStream {
   private onAudio(unit: AudioUnit): void {
     if (this.timeBase === undefined || !this.track || !unit.track.config) return;
     // Sound from before the stream's zero, or not after what went out already, has no place on the timeline.
-    const time = unit.dts - this.timeBase;
+    const time = this.audioTime(unit);
     if (time < 0 || time <= this.lastAudioTime) return;
     this.lastAudioTime = time;
     if (unit.track !== this.soundTrack) {
@@ -242,8 +244,13 @@ export class WsStream {
     }
   }
 
+  /** An audio frame's time on the stream's timeline: moved on with the picture's when a new encoder run was shifted. */
+  private audioTime(unit: AudioUnit): number {
+    return unit.dts - this.timeBase! + this.shift;
+  }
+
   private audioMessage(unit: AudioUnit, mode: WsMode): Buffer {
-    const time = unit.dts - this.timeBase!;
+    const time = this.audioTime(unit);
     return mode === 'raw' ? rawAudioMessage(unit, time) : fmp4AudioMessage(++this.sequence, unit, time);
   }
 

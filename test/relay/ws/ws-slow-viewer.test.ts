@@ -166,3 +166,53 @@ t.test('new sound parameters reach only the WebSocket viewers hearing the sound'
   t.same(hearing.texts.map((text) => (text.audio as { channels: number }).channels), [1, 2], 'the one hearing got the new sound parameters');
   t.same(hearing.written.map(([kind]) => kind), [0, 1, 2, 0, 2, 1], 'config, keyframe, sound, new config, sound, frame');
 });
+
+t.test('a viewer starting on the kept group gets no sound from before its first picture, even sound that came late', async (t) => {
+  // Guards: sound from before the kept keyframe that arrived after it went to a newcomer ahead of the picture (ffprobe saw sound start 0.7 s early).
+  const hub = new EncodedHub('test');
+  const { audio, publish } = fakeSound(SOUND);
+  const stream = new WsStream({ source: hub, live: () => true, frameRate: 10, audio }, LIMITS.writeTimeoutMs);
+  t.teardown(() => stream.close());
+  hub.publish({ track, data: [Buffer.from([0x65, 0])], pts: 0, dts: 0, keyframe: true });
+  hub.publish({ track, data: [Buffer.from([0x65, 1])], pts: 1000, dts: 1000, keyframe: true });
+  // The camera's sound of 512-1088 ms comes only now, behind the encoder's picture.
+  for (let index = 24; index <= 50; index++) publish(index);
+  hub.publish({ track, data: [Buffer.from([0x41, 2])], pts: 1100, dts: 1100, keyframe: false });
+  const newcomer = recordingSink();
+  stream.join(new Viewer(newcomer.sink, LIMITS, '127.0.0.1', 'ws'), 'raw', true);
+  const binaries = newcomer.written.filter(([kind]) => kind > 0);
+  t.same(binaries.filter(([kind]) => kind === 1).map(([, time]) => time), [1000, 1100], 'the kept group: its keyframe, then its frame');
+  const sound = binaries.filter(([kind]) => kind === 2).map(([, time]) => time);
+  t.ok(sound.length > 0, `${sound.length} kept audio frames`);
+  t.ok(sound.every((time) => time + 1024 / 48 > 1000), `no kept sound ends before the first picture (1000 ms): ${sound.map((time) => time.toFixed(0)).join(' ')}`);
+  t.equal(binaries[0]![0], 1, 'the first unit is the keyframe');
+});
+
+t.test('after an encoder restart moves the picture\'s times on, the sound moves with it', async (t) => {
+  // Guards: a restarted encoder's frames were shifted past those already sent while the sound kept the camera's times: sound and picture then stayed apart by the shift.
+  const hub = new EncodedHub('test');
+  const { audio, publish } = fakeSound(SOUND);
+  const stream = new WsStream({ source: hub, live: () => true, frameRate: 10, audio }, LIMITS.writeTimeoutMs);
+  t.teardown(() => stream.close());
+  const hearing = recordingSink();
+  stream.join(new Viewer(hearing.sink, LIMITS, '127.0.0.1', 'ws'), 'raw', true);
+  const frameMs = 1024 / 48;
+  let soundIndex = 0;
+  const frame = (on: H264Track, dts: number, keyframe: boolean): void => {
+    // The camera's sound up to this picture's time comes first, as it does live.
+    for (; soundIndex * frameMs <= dts; soundIndex++) publish(soundIndex);
+    hub.publish({ track: on, data: [Buffer.from([keyframe ? 0x65 : 0x41, dts & 0xff])], pts: dts, dts, keyframe });
+  };
+  for (let dts = 0; dts <= 500; dts += 100) frame(track, dts, dts === 0);
+  // The restarted encoder (a new track) starts again on the camera's kept keyframe at 300 ms, already sent.
+  const restarted: H264Track = { ...track };
+  for (let dts = 300; dts <= 1500; dts += 100) frame(restarted, dts, dts === 300);
+  const video = hearing.written.filter(([kind]) => kind === 1).map(([, time]) => time);
+  const sound = hearing.written.filter(([kind]) => kind === 2).map(([, time]) => time);
+  t.ok(video.every((time, index) => index === 0 || time > video[index - 1]!), `picture times rise: ${video.join(' ')}`);
+  t.ok(sound.every((time, index) => index === 0 || time > sound[index - 1]!), 'sound times rise');
+  // The picture of camera time 1500 ms and the sound just before it must be as close on the stream as at the camera.
+  const lastVideo = video.at(-1)!;
+  const lastSound = sound.at(-1)!;
+  t.ok(lastVideo - lastSound >= 0 && lastVideo - lastSound <= 2 * frameMs, `the last sound (${lastSound.toFixed(1)} ms) is just before the last picture (${lastVideo} ms), as at the camera`);
+});
