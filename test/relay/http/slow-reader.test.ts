@@ -1,0 +1,21 @@
+// Guards: a large response read slowly was cut: Node's keep-alive timer closed the socket 5 s after the body reached the kernel, while the reader was still taking it.
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import t from 'tap';
+import { slowRead } from '../../helpers/slow-reader.ts';
+import { startTestRelayFor } from '../../helpers/relay.ts';
+import { tempDir } from '../recording/fixtures.ts';
+
+const { dir, cleanup } = await tempDir('relay-slow-reader-');
+const file = randomBytes(2 ** 20);
+await writeFile(`${dir}/big.ts`, file);
+const relay = await startTestRelayFor(t, `MediaPath ${dir}\n`, cleanup);
+
+t.test('a /vod/FILE download read slowly arrives whole, on a connection still open for the next request', async (t) => {
+  const began = Date.now();
+  const read = await slowRead(relay.port, '/vod/big.ts');
+  t.equal(read.status, 200);
+  t.equal(read.contentLength, file.length);
+  t.ok(read.body.equals(file), `all ${file.length} bytes, in ${Date.now() - began} ms`);
+  t.match(read.second, /^HTTP\/1\.1 200/, 'the connection was kept alive for the next request');
+});
