@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 type HttpServer = EventEmitter & { keepAliveTimeout: number };
 
 /** A response that handed more than this to its socket may still sit in the kernel's buffers when Node calls it finished. */
-export const LARGE_RESPONSE_BYTES = 64 * 1024;
+export const LARGE_RESPONSE_BYTES = 32 * 1024;
 
 /**
  * How long an idle connection is kept after a large response. Node starts its keep-alive timer when the last bytes reach

@@ -9,13 +9,16 @@ import { tempDir } from '../recording/fixtures.ts';
 const { dir, cleanup } = await tempDir('relay-slow-reader-');
 const file = randomBytes(2 ** 20);
 await writeFile(`${dir}/big.ts`, file);
+await writeFile(`${dir}/small.ts`, file.subarray(0, 4096));
 const relay = await startTestRelayFor(t, `MediaPath ${dir}\n`, cleanup);
 
 t.test('a /vod/FILE download read slowly arrives whole, on a connection still open for the next request', async (t) => {
   const began = Date.now();
-  const read = await slowRead(relay.port, '/vod/big.ts');
+  const [read, small] = await Promise.all([slowRead(relay.port, '/vod/big.ts'), slowRead(relay.port, '/vod/small.ts', { firstBytes: 1 })]);
   t.equal(read.status, 200);
   t.equal(read.contentLength, file.length);
   t.ok(read.body.equals(file), `all ${file.length} bytes, in ${Date.now() - began} ms`);
   t.match(read.second, /^HTTP\/1\.1 200/, 'the connection was kept alive for the next request');
+  t.ok(small.body.equals(file.subarray(0, 4096)), 'a small file whole too');
+  t.equal(small.second, 'closed', 'after a small response the usual keep-alive timeout still closes an idle connection');
 });
