@@ -21,7 +21,8 @@ export const KEEP_ALIVE_AFTER_LARGE_RESPONSE_MS = 65_000;
  * slow reader whole while small ones keep the short keep-alive. A new request on the connection clears the timer as usual.
  */
 export function keepAliveAfterLargeResponses(server: HttpServer): void {
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  // First of the request listeners: the app's own may write the whole body before a later listener would count.
+  server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
     const socket = req.socket;
     const before = socket.bytesWritten;
     // Registered after Node's own 'finish' listener, which sets the keep-alive timer: this one replaces it.
