@@ -17,6 +17,7 @@ import { registerControlRoutes } from '../control/routes.ts';
 import { OPENAPI_DOCUMENT } from '../api/openapi.ts';
 import { accessGuard } from '../auth/guard.ts';
 import { securityHeaders } from '../http/security-headers.ts';
+import { keepAliveAfterLargeResponses } from '../http/keep-alive.ts';
 import { webSocketRoute } from '../outputs/ws/mount.ts';
 
 /** Longest request path accepted; real stream URLs are short. */
@@ -146,6 +147,7 @@ export async function listen(app: Koa, port: number, host: string): Promise<{ se
   server.requestTimeout = 0; // live responses last as long as the viewer watches
   server.maxHeadersCount = 100;
   server.keepAliveTimeout = 5_000;
+  keepAliveAfterLargeResponses(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

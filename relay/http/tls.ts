@@ -5,6 +5,7 @@ import type Koa from 'koa';
 import type { SecurityConfig } from '../../conf/security.ts';
 import type { Logger } from '../../lib/log.ts';
 import { limitConnections, type ConnectionLimits } from './connection-limits.ts';
+import { keepAliveAfterLargeResponses } from './keep-alive.ts';
 
 /** The HTTPS listener: same app as the plain port, its certificate reloadable in place. */
 export interface HttpsListener {
@@ -48,6 +49,7 @@ export async function listenHttps(app: Koa, security: () => SecurityConfig, host
   server.requestTimeout = 0; // live responses last as long as the viewer watches
   server.maxHeadersCount = 100;
   server.keepAliveTimeout = 5_000;
+  keepAliveAfterLargeResponses(server);
   // Failed handshakes and malformed requests are the client's problem: close, no log line, no stack.
   server.on('tlsClientError', (_error, socket) => socket.destroy());
   server.on('clientError', (_error, socket) => socket.destroy());

@@ -8,9 +8,6 @@ import { findS3Object } from '../../media/file/s3-object.ts';
 /** Content types by extension for bucket objects (the bucket's own type is not trusted to be a safe one). */
 const TYPES: Record<string, string> = { mp4: 'video/mp4', m4v: 'video/mp4', mov: 'video/quicktime', mkv: 'video/x-matroska', ts: 'video/mp2t', mjpeg: 'video/x-motion-jpeg', mjpg: 'video/x-motion-jpeg' };
 
-/** Bodies larger than this close their connection when sent (see sendObject). */
-const CLOSE_AFTER_BYTES = 256 * 1024;
-
 /** The first range of a `Range: bytes=...` header, resolved against `size`; undefined for none or one the relay ignores. */
 export function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {
   const match = /^bytes=(\d*)-(\d*)$/.exec(header?.trim() ?? '');
@@ -60,9 +57,6 @@ export async function sendObject(ctx: Context, stores: ReadonlyMap<string, Objec
     response.end();
     return;
   }
-  // Node's keep-alive timer (5 s) starts once the last bytes are handed to the socket and then destroys it, cutting
-  // the tail a slow reader has not taken yet; closing the connection after the body ends it only once it is sent.
-  if (end - start + 1 > CLOSE_AFTER_BYTES) response.setHeader('Connection', 'close');
   const abort = new AbortController();
   response.once('close', () => abort.abort());
   // A failure after the headers went out can only cut the response: the client sees a short body, as with a file.

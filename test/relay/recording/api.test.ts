@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { fetchBytes, waitFor } from '../../helpers/probe.ts';
 import { startTestRelayFor, type TestRelay } from '../../helpers/relay.ts';
+import { slowRead } from '../../helpers/slow-reader.ts';
 import { probeFile, startMjpegCamera, tempDir, zipEntryNames } from './fixtures.ts';
 
 // The seed's setup: an mjpg-streamer camera recorded at 5 fps, with a live MJPEG stream and snapshots beside it.
@@ -91,6 +92,19 @@ t.test('/record/get returns one MP4 of the range, stitched across segments, with
   // Keyframes every 2 s: cutting at keyframes adds at most one GOP before the start.
   t.ok(probed.duration >= 6.5 && probed.duration <= 9.2, `7 s asked, ${probed.duration} s returned`);
   t.same([probed.width, probed.height], [160, 120]);
+});
+
+// Guards: an export read slowly was cut: Node's keep-alive timer closed the socket 5 s after the body reached the kernel, while the reader was still taking it.
+t.test('/record/get read slowly arrives whole, on a connection still open for the next request', async (t) => {
+  const spans = (await json('/record/list?camera=cam')).value as Array<{ start: string; duration: number }>;
+  const path = `/record/get?camera=cam&start=${encodeURIComponent(spans[0]!.start)}&duration=${Math.floor(spans[0]!.duration)}`;
+  const read = await slowRead(relay.port, path);
+  t.equal(read.status, 200);
+  const file = join(dir, 'slow-get.mp4');
+  await writeFile(file, read.body);
+  const probed = await probeFile(file);
+  t.ok(probed.duration >= spans[0]!.duration - 2.5, `${read.body.length} bytes, ${probed.duration} s of ${spans[0]!.duration} s, decodable to the end`);
+  t.match(read.second, /^HTTP\/1\.1 200/, 'the connection was kept alive for the next request');
 });
 
 // Guards: a second that fell between two segments (after the last picture of one, before the next began) had no JPEG.
