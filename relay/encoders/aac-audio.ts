@@ -3,20 +3,17 @@ import type { AudioUnit } from '../../adapters/types.ts';
 import { AdtsReader } from '../../media/aac/adts.ts';
 import { aacTrack } from '../../media/aac/config.ts';
 import type { AudioTrack } from '../../media/types.ts';
-import { startProcess, type RunningProcess } from '../../lib/ffmpeg-runner.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { ProcessSlots } from '../../lib/process-slots.ts';
-import { StderrTail } from '../../lib/stderr-tail.ts';
 import type { Feed } from '../core/feed.ts';
 import { Hub } from '../core/hub.ts';
-import { Supervisor } from '../core/supervisor.ts';
 import { AAC_OUTPUT_RATE, audioConverterArgs, convertible } from './audio-args.ts';
+import { AudioConverter, type Conversion } from './audio-converter.ts';
 import { SampleClock } from './sample-clock.ts';
 import type { EncoderCounters } from './shared-encoder.ts';
 
 /** Raw samples waiting in the converter's stdin beyond this are dropped (a stuck ffmpeg must not grow memory). */
 const MAX_STDIN_BYTES = 256 * 1024;
-const EXIT_GRACE_MS = 1_000;
 const AAC_FRAME_SAMPLES = 1024;
 /** Camera frames kept while the converter starts (G.711 packets are 20 to 128 ms: a few seconds' worth). */
 const MAX_WAITING_FRAMES = 100;
@@ -41,15 +38,11 @@ export type AacListener = (unit: AudioUnit) => void;
 export class AacAudio {
   readonly counters: EncoderCounters = { framesIn: 0, framesDropped: 0, framesOut: 0, bytesOut: 0 };
   private readonly hub: Hub<AudioUnit>;
-  private readonly stderr = new StderrTail(20);
+  private readonly converter: AudioConverter;
   private unsubscribe: (() => void) | undefined;
-  /** The camera's track being converted, while a converter runs. */
-  private converting: AudioTrack | undefined;
-  private supervisor: Supervisor | undefined;
-  private child: { process: RunningProcess; clock: SampleClock } | undefined;
+  /** The camera's track being converted and how, while a converter runs. */
+  private converting: { track: AudioTrack; conversion: Conversion } | undefined;
   private unsupported = '';
-  /** Camera frames that came while the converter was starting; written as soon as it runs. */
-  private waiting: AudioUnit[] = [];
 
   constructor(private readonly options: AacAudioOptions) {
     this.hub = new Hub<AudioUnit>({
@@ -57,6 +50,7 @@ export class AacAudio {
       size: (unit) => unit.data.length,
       onSubscriberError: (error) => options.log.error(`audio listener failed and was removed: ${error.message}`),
     });
+    this.converter = new AudioConverter({ ...options, counters: this.counters, maxStdinBytes: MAX_STDIN_BYTES, maxWaitingFrames: MAX_WAITING_FRAMES });
   }
 
   get id(): string {
@@ -71,7 +65,7 @@ export class AacAudio {
 
   /** The camera's codec this reads, for /stat.json. */
   get inputCodec(): string | undefined {
-    return this.converting?.codec ?? this.hub.latest?.track.codec;
+    return this.converting?.track.codec ?? this.hub.latest?.track.codec;
   }
 
   /** The AAC track now going out; undefined until the first frame. */
@@ -80,24 +74,23 @@ export class AacAudio {
   }
 
   get state(): string {
-    if (this.supervisor) return this.supervisor.state;
-    return this.hub.latest ? 'live' : 'idle';
+    return this.converter.state ?? (this.hub.latest ? 'live' : 'idle');
   }
 
   get pid(): number | undefined {
-    return this.child?.process.pid;
+    return this.converter.pid;
   }
 
   get restarts(): number {
-    return this.supervisor?.restarts ?? 0;
+    return this.converter.restarts;
   }
 
   get lastError(): { message: string; at: number } | undefined {
-    return this.supervisor?.lastError;
+    return this.converter.lastError;
   }
 
   get stderrTail(): string {
-    return this.unsupported || this.stderr.text;
+    return this.unsupported || this.converter.stderr.text;
   }
 
   subscribe(listener: AacListener): () => void {
@@ -129,77 +122,44 @@ export class AacAudio {
       this.unsupported = `the camera's ${track.codec} audio cannot be converted to AAC yet`;
       return;
     }
-    const same = this.converting && this.converting.codec === track.codec && this.converting.sampleRate === track.sampleRate && this.converting.channels === track.channels;
+    const current = this.converting?.track;
+    const same = current && current.codec === track.codec && current.sampleRate === track.sampleRate && current.channels === track.channels;
     if (!same) this.startConverter(track);
-    if (!this.child) {
-      // The process is starting: the sound waits for it instead of being lost, within a bound.
-      this.waiting.push(unit);
-      if (this.waiting.length > MAX_WAITING_FRAMES) {
-        this.waiting.shift();
-        this.counters.framesDropped++;
-      }
-      return;
-    }
-    this.write(unit);
-  }
-
-  private write(unit: AudioUnit): void {
-    const child = this.child;
-    if (!child?.process.stdinOpen || !child.process.write(unit.data)) {
-      this.counters.framesDropped++;
-      return;
-    }
-    child.clock.wrote(unit.data.length / unit.track.channels, unit.pts);
+    this.converter.feed(unit, this.converting!.conversion);
   }
 
   private startConverter(track: AudioTrack): void {
-    void this.stopConverter();
-    this.converting = track;
     this.unsupported = '';
-    this.supervisor = new Supervisor({
-      name: this.options.id,
-      startQueue: this.options.startQueue,
-      log: this.options.log,
-      task: (signal, live) => this.runConverter(track, signal, live),
-    });
-    this.supervisor.start();
+    const conversion = this.conversionOf(track);
+    this.converting = { track, conversion };
+    this.converter.start(conversion);
   }
 
   private async stopConverter(): Promise<void> {
-    const supervisor = this.supervisor;
-    this.supervisor = undefined;
     this.converting = undefined;
-    this.child = undefined;
-    this.waiting = [];
-    await supervisor?.stop();
+    await this.converter.stop();
   }
 
-  private async runConverter(input: AudioTrack, signal: AbortSignal, live: () => void): Promise<void> {
-    const process = await startProcess(this.options.processSlots, {
-      command: this.options.ffmpegPath, args: audioConverterArgs(input), signal,
-      stdinBudget: MAX_STDIN_BYTES, graceMs: EXIT_GRACE_MS, stopSignal: null, stderr: this.stderr,
-    });
-    if (!process) return;
-    const rate = AAC_OUTPUT_RATE;
-    const clock = new SampleClock(rate, rate / input.sampleRate);
-    this.child = { process, clock };
-    const waiting = this.waiting;
-    this.waiting = [];
-    for (const unit of waiting) this.write(unit);
-    const reader = new AdtsReader();
-    let track: AudioTrack | undefined;
-    process.stdout.on('data', (chunk: Buffer) => {
-      for (const frame of reader.push(chunk)) {
-        const time = clock.next(AAC_FRAME_SAMPLES);
-        if (time === undefined) continue;
-        if (!track || !track.config?.equals(frame.config)) track = aacTrack(frame.config);
-        this.publish({ track, data: frame.data, pts: time, dts: time, keyframe: true });
-        live();
-      }
-    });
-    const exit = await process.exit;
-    if (this.child?.process === process) this.child = undefined;
-    if (!exit.aborted) throw new Error(`ffmpeg ${exit.how}: ${this.stderr.lastLine || 'no error output'}`);
+  /** G.711 (raw samples, one byte each) in, ADTS out, each AAC frame at the camera time of its first sample. */
+  private conversionOf(input: AudioTrack): Conversion {
+    return {
+      args: audioConverterArgs(input),
+      clock: () => new SampleClock(AAC_OUTPUT_RATE, AAC_OUTPUT_RATE / input.sampleRate),
+      input: (unit) => ({ bytes: unit.data, samples: unit.data.length / unit.track.channels }),
+      readOutput: (stdout, clock, live) => {
+        const reader = new AdtsReader();
+        let track: AudioTrack | undefined;
+        stdout.on('data', (chunk: Buffer) => {
+          for (const frame of reader.push(chunk)) {
+            const time = clock.next(AAC_FRAME_SAMPLES);
+            if (time === undefined) continue;
+            if (!track || !track.config?.equals(frame.config)) track = aacTrack(frame.config);
+            this.publish({ track, data: frame.data, pts: time, dts: time, keyframe: true });
+            live();
+          }
+        });
+      },
+    };
   }
 
   private publish(unit: AudioUnit): void {

@@ -5,19 +5,16 @@ import { parseAudioSpecificConfig, type AacConfig } from '../../media/aac/config
 import { isOpusTags, OggReader, readOpusHead } from '../../media/ogg.ts';
 import { opusTrack } from '../../media/rtp/opus.ts';
 import type { AudioTrack } from '../../media/types.ts';
-import { startProcess, type RunningProcess } from '../../lib/ffmpeg-runner.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { ProcessSlots } from '../../lib/process-slots.ts';
-import { StderrTail } from '../../lib/stderr-tail.ts';
 import { Hub } from '../core/hub.ts';
-import { Supervisor } from '../core/supervisor.ts';
 import { OPUS_OUTPUT_RATE, opusConverterArgs } from './audio-args.ts';
+import { AudioConverter, type Conversion } from './audio-converter.ts';
 import { SampleClock } from './sample-clock.ts';
 import type { EncoderCounters } from './shared-encoder.ts';
 
 /** ADTS waiting in the converter's stdin beyond this is dropped (a stuck ffmpeg must not grow memory). */
 const MAX_STDIN_BYTES = 64 * 1024;
-const EXIT_GRACE_MS = 1_000;
 /** Samples in every packet: the converter is told `-frame_duration 20`. */
 const OPUS_PACKET_SAMPLES = 960;
 /** AAC frames kept while the converter starts (about 2 s at 48 kHz). */
@@ -45,14 +42,11 @@ export interface OpusAudioOptions {
 export class OpusAudio {
   readonly counters: EncoderCounters = { framesIn: 0, framesDropped: 0, framesOut: 0, bytesOut: 0 };
   private readonly hub: Hub<AudioUnit>;
-  private readonly stderr = new StderrTail(20);
+  private readonly converter: AudioConverter;
   private readonly track: AudioTrack = opusTrack(2);
   private unsubscribe: (() => void) | undefined;
-  /** The AAC configuration being converted, while a converter runs. */
-  private converting: { config: Buffer; aac: AacConfig } | undefined;
-  private supervisor: Supervisor | undefined;
-  private child: { process: RunningProcess; clock: SampleClock } | undefined;
-  private waiting: AudioUnit[] = [];
+  /** The AAC configuration being converted and how, while a converter runs. */
+  private converting: { config: Buffer; conversion: Conversion } | undefined;
   private closed = false;
 
   constructor(private readonly options: OpusAudioOptions) {
@@ -61,6 +55,7 @@ export class OpusAudio {
       size: (unit) => unit.data.length,
       onSubscriberError: (error) => options.log.error(`Opus listener failed and was removed: ${error.message}`),
     });
+    this.converter = new AudioConverter({ ...options, counters: this.counters, maxStdinBytes: MAX_STDIN_BYTES, maxWaitingFrames: MAX_WAITING_FRAMES });
   }
 
   get id(): string {
@@ -73,23 +68,23 @@ export class OpusAudio {
   }
 
   get state(): string {
-    return this.supervisor?.state ?? (this.active ? 'starting' : 'idle');
+    return this.converter.state ?? (this.active ? 'starting' : 'idle');
   }
 
   get pid(): number | undefined {
-    return this.child?.process.pid;
+    return this.converter.pid;
   }
 
   get restarts(): number {
-    return this.supervisor?.restarts ?? 0;
+    return this.converter.restarts;
   }
 
   get lastError(): { message: string; at: number } | undefined {
-    return this.supervisor?.lastError;
+    return this.converter.lastError;
   }
 
   get stderrTail(): string {
-    return this.stderr.text;
+    return this.converter.stderr.text;
   }
 
   /** Adds a listener of the Opus packets; the first starts the converter, the last to leave stops it. */
@@ -116,7 +111,8 @@ export class OpusAudio {
   private async stop(): Promise<void> {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
-    await this.stopConverter();
+    this.converting = undefined;
+    await this.converter.stop();
   }
 
   private onAac(unit: AudioUnit): void {
@@ -134,96 +130,47 @@ export class OpusAudio {
         this.counters.framesDropped++;
         return;
       }
-      this.startConverter({ config, aac });
+      this.converting = { config, conversion: this.conversionOf(aac) };
+      this.converter.start(this.converting.conversion);
     }
-    if (!this.child) {
-      // The process is starting: the sound waits for it instead of being lost, within a bound.
-      this.waiting.push(unit);
-      if (this.waiting.length > MAX_WAITING_FRAMES) {
-        this.waiting.shift();
-        this.counters.framesDropped++;
-      }
-      return;
-    }
-    this.write(unit);
+    this.converter.feed(unit, this.converting.conversion);
   }
 
-  private write(unit: AudioUnit): void {
-    const child = this.child;
-    const aac = this.converting?.aac;
-    if (!child?.process.stdinOpen || !aac) {
-      this.counters.framesDropped++;
-      return;
-    }
-    let header: Buffer;
-    try {
-      header = adtsHeader(aac, unit.data.length);
-    } catch {
-      this.counters.framesDropped++;
-      return;
-    }
-    if (!child.process.write(Buffer.concat([header, unit.data]))) {
-      this.counters.framesDropped++;
-      return;
-    }
-    child.clock.wrote(aac.frameLength, unit.pts);
-  }
-
-  private startConverter(converting: { config: Buffer; aac: AacConfig }): void {
-    void this.stopConverter();
-    this.converting = converting;
-    this.supervisor = new Supervisor({
-      name: this.options.id,
-      startQueue: this.options.startQueue,
-      log: this.options.log,
-      task: (signal, live) => this.runConverter(converting.aac, signal, live),
-    });
-    this.supervisor.start();
-  }
-
-  private async stopConverter(): Promise<void> {
-    const supervisor = this.supervisor;
-    this.supervisor = undefined;
-    this.converting = undefined;
-    this.child = undefined;
-    this.waiting = [];
-    await supervisor?.stop();
-  }
-
-  private async runConverter(aac: AacConfig, signal: AbortSignal, live: () => void): Promise<void> {
-    const process = await startProcess(this.options.processSlots, {
-      command: this.options.ffmpegPath, args: opusConverterArgs(), signal,
-      stdinBudget: MAX_STDIN_BYTES, graceMs: EXIT_GRACE_MS, stopSignal: null, stderr: this.stderr,
-    });
-    if (!process) return;
-    // The encoder's delay is told by its OpusHead (pre-skip): times are taken off by it, not counted as a start frame.
-    const clock = new SampleClock(OPUS_OUTPUT_RATE, OPUS_OUTPUT_RATE / aac.sampleRate, 0);
-    this.child = { process, clock };
-    const waiting = this.waiting;
-    this.waiting = [];
-    for (const unit of waiting) this.write(unit);
-    const reader = new OggReader();
-    let preSkipMs: number | undefined;
-    process.stdout.on('data', (chunk: Buffer) => {
-      for (const packet of reader.push(chunk)) {
-        if (preSkipMs === undefined) {
-          const head = readOpusHeadSafely(packet.data);
-          if (head) preSkipMs = (head.preSkip * 1000) / OPUS_OUTPUT_RATE;
-          continue;
+  /** AAC frames in as ADTS, Ogg Opus out, each packet at the camera time of its first sample. */
+  private conversionOf(aac: AacConfig): Conversion {
+    return {
+      args: opusConverterArgs(),
+      // The encoder's delay is told by its OpusHead (pre-skip): times are taken off by it, not counted as a start frame.
+      clock: () => new SampleClock(OPUS_OUTPUT_RATE, OPUS_OUTPUT_RATE / aac.sampleRate, 0),
+      input: (unit) => {
+        try {
+          return { bytes: Buffer.concat([adtsHeader(aac, unit.data.length), unit.data]), samples: aac.frameLength };
+        } catch {
+          return undefined;
         }
-        if (isOpusTags(packet.data)) continue;
-        const time = clock.next(OPUS_PACKET_SAMPLES);
-        if (time === undefined) continue;
-        const pts = time - preSkipMs;
-        this.counters.framesOut++;
-        this.counters.bytesOut += packet.data.length;
-        this.hub.publish({ track: this.track, data: packet.data, pts, dts: pts, keyframe: true });
-        live();
-      }
-    });
-    const exit = await process.exit;
-    if (this.child?.process === process) this.child = undefined;
-    if (!exit.aborted) throw new Error(`ffmpeg ${exit.how}: ${this.stderr.lastLine || 'no error output'}`);
+      },
+      readOutput: (stdout, clock, live) => {
+        const reader = new OggReader();
+        let preSkipMs: number | undefined;
+        stdout.on('data', (chunk: Buffer) => {
+          for (const packet of reader.push(chunk)) {
+            if (preSkipMs === undefined) {
+              const head = readOpusHeadSafely(packet.data);
+              if (head) preSkipMs = (head.preSkip * 1000) / OPUS_OUTPUT_RATE;
+              continue;
+            }
+            if (isOpusTags(packet.data)) continue;
+            const time = clock.next(OPUS_PACKET_SAMPLES);
+            if (time === undefined) continue;
+            const pts = time - preSkipMs;
+            this.counters.framesOut++;
+            this.counters.bytesOut += packet.data.length;
+            this.hub.publish({ track: this.track, data: packet.data, pts, dts: pts, keyframe: true });
+            live();
+          }
+        });
+      },
+    };
   }
 }
 
