@@ -1,4 +1,5 @@
-import type { H264Frame } from '../types.ts';
+import type { AudioUnit, H264Frame } from '../types.ts';
+import { FlvAudioReader } from '../../media/flv/audio.ts';
 import { AdapterError } from '../errors.ts';
 import { FlvParseError, FlvTagReader, FlvTagType } from '../../media/flv/tags.ts';
 import { FlvFrameReader } from '../../media/flv/frames.ts';
@@ -17,17 +18,19 @@ const VIDEO_CODECS: Record<number, string> = { 2: 'Sorenson H.263', 3: 'Screen v
 
 /**
  * Turns an HTTP-FLV body (another relay's FLV stream, or any H.264 FLV) into H.264 frames, incrementally: chunks go in
- * as they arrive, whole access units come out. Audio and metadata are skipped. Anything that is not FLV carrying H.264
+ * as they arrive, whole access units come out. AAC and G.711 audio tags become audio units on the same clock (the tags'
+ * times) through `onAudio`; other audio and metadata are skipped. Anything that is not FLV carrying H.264
  * throws an AdapterError PROTOCOL that says what was wrong; no tag may exceed `maxFrameBytes`.
  */
 export class FlvH264Reader {
   private readonly tags: FlvTagReader;
   private readonly frames = new FlvFrameReader();
+  private readonly audio = new FlvAudioReader();
   private checkedHeader = false;
-  /** Tags skipped because they carry audio or metadata. */
+  /** Tags skipped because they carry metadata or audio the relay does not read (or audio with no one to take it). */
   skippedTags = 0;
 
-  constructor(maxFrameBytes: number) {
+  constructor(maxFrameBytes: number, private readonly onAudio?: (unit: AudioUnit) => void) {
     this.tags = new FlvTagReader(maxFrameBytes + TAG_OVERHEAD_BYTES);
   }
 
@@ -47,7 +50,9 @@ export class FlvH264Reader {
       for (const tag of this.tags.push(chunk)) {
         this.checkHeader();
         if (tag.type !== FlvTagType.video) {
-          this.skippedTags++;
+          const unit = this.onAudio ? this.audio.read(tag) : undefined;
+          if (unit && unit.track.kind === 'audio') this.onAudio!({ ...unit, track: unit.track });
+          else if (!tag.sequenceHeader || !this.onAudio) this.skippedTags++;
           continue;
         }
         checkVideoCodec(tag.bytes);

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { CameraConfig } from '../../conf/types.ts';
 import { AdapterError } from '../errors.ts';
 import { readBody } from '../http/body.ts';
-import type { AdapterSink, H264Frame } from '../types.ts';
+import type { AdapterSink, AudioUnit, H264Frame } from '../types.ts';
 import { FlvH264Reader } from './flv-h264.ts';
 
 /** True when a Source names an FLV stream by its path, e.g. another relay's `http://origin:8090/cam.flv`. */
@@ -17,15 +17,17 @@ export function isFlvMediaType(mediaType: string): boolean {
 
 /**
  * Reads an HTTP-FLV response (an origin relay's live FLV) until it fails, handing each H.264 access unit to the sink
- * with the FLV timestamps, through `emit`. Resolves only when the signal aborts.
+ * with the FLV timestamps, through `emit`, and each AAC or G.711 frame to `emitAudio` on the same timestamps. Resolves
+ * only when the signal aborts.
  */
 export async function readFlvStream(
   response: IncomingMessage,
   camera: CameraConfig,
   sink: AdapterSink,
   emit: (frame: H264Frame) => void,
+  emitAudio?: (unit: AudioUnit) => void,
 ): Promise<void> {
-  const reader = new FlvH264Reader(camera.maxFrameBytes);
+  const reader = new FlvH264Reader(camera.maxFrameBytes, emitAudio);
   const outcome = await readBody(response, {
     signal: sink.signal,
     idleTimeoutMs: camera.readTimeoutMs,

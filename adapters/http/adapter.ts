@@ -43,7 +43,7 @@ export class HttpAdapter implements CameraAdapter {
         const response = await client.get(this.url);
         const { mediaType, boundary } = parseContentType(response.headers['content-type']);
         if (isFlvMediaType(mediaType) || (isFlvPath(this.url) && !isTextMediaType(mediaType))) {
-          await readFlvStream(response, this.camera, sink, (frame) => this.emit(frame, sink));
+          await readFlvStream(response, this.camera, sink, (frame) => this.emit(frame, sink), (unit) => sink.onAudio?.(unit));
           return;
         }
         if (isJpegMediaType(mediaType) || (this.camera.snapshotIntervalMs > 0 && !isMultipartMediaType(mediaType))) {

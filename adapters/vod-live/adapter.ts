@@ -7,7 +7,7 @@ import { probeMediaFile, type MediaInfo } from '../../media/file/probe.ts';
 import { AdapterError } from '../errors.ts';
 import type { AdapterRegistration } from '../registry.ts';
 import type { AdapterSink, CameraAdapter } from '../types.ts';
-import { playH264Pass } from './h264-pass.ts';
+import { playH264Pass, type PassAudio } from './h264-pass.ts';
 import { playJpegPass } from './jpeg-pass.ts';
 import type { PassContext } from './pass.ts';
 import type { ObjectStore } from '../../lib/object-store.ts';
@@ -101,9 +101,10 @@ export class VodLiveAdapter implements CameraAdapter {
             }
             sink.onFrame(frame);
           },
+          emitAudio: (unit) => sink.onAudio?.(unit),
         };
         offsetMs = info.kind === 'ffmpeg'
-          ? await playH264Pass(context, info.videoCodec === 'h264')
+          ? await playH264Pass(context, info.videoCodec === 'h264', passAudio(info))
           : await playJpegPass(context, info.kind === 'jpeg-length-prefixed');
         if (deleted) throw new AdapterError('CLOSED', 'File not found: the file was deleted while playing');
         if (!this.camera.loop) break;
@@ -119,6 +120,12 @@ export class VodLiveAdapter implements CameraAdapter {
       sink.signal.removeEventListener('abort', stopPass);
     }
   }
+}
+
+/** What a pass does with the file's first audio track: FLV carries AAC, so AAC is copied and anything else encoded once. */
+function passAudio(info: MediaInfo): PassAudio {
+  if (!info.hasAudio) return 'none';
+  return info.audioCodec === 'aac' ? 'copy' : 'aac';
 }
 
 export const vodLiveAdapter: AdapterRegistration = {

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { AdapterError } from '../errors.ts';
-import type { Frame } from '../types.ts';
+import type { AudioUnit, Frame } from '../types.ts';
 
 /** What one pass over a file needs: where to read, where timestamps start, and where frames go. */
 export interface PassContext {
@@ -16,6 +16,8 @@ export interface PassContext {
   /** JPEG files carry no timing: frames per second to play them at. */
   readonly fps: number;
   emit(frame: Frame): void;
+  /** The file's sound, on the same timeline as its frames. */
+  emitAudio?(unit: AudioUnit): void;
   /** Objects in a bucket: the file's bytes from its start, fed to ffmpeg's stdin instead of opening `path`. */
   openInput?(): Readable;
   /** The words a failure of openInput's stream is reported with. */

@@ -14,6 +14,8 @@ export interface MediaInfo {
   readonly hasAudio: boolean;
   /** 'h264', 'mjpeg', 'hevc', ...; undefined without video. */
   readonly videoCodec: string | undefined;
+  /** The first audio track's codec ('aac', 'mp3', ...), when the file has one. */
+  readonly audioCodec?: string;
   /** Seconds, when the container says. */
   readonly durationSeconds: number | undefined;
 }
@@ -77,11 +79,13 @@ export function parseProbeOutput(kind: MediaFileKind, output: string): MediaInfo
   if (streams.length === 0) throw new VodError('NOT_VIDEO', 'The file is not a video the relay can read');
   if (!video) throw new VodError('NO_VIDEO_TRACK', 'The file has no video track');
   const duration = Number(parsed.format?.duration);
+  const audio = streams.find((stream) => stream.codec_type === 'audio');
   return {
     kind,
     hasVideo: true,
-    hasAudio: streams.some((stream) => stream.codec_type === 'audio'),
+    hasAudio: audio !== undefined,
     videoCodec: video.codec_name,
+    ...(audio?.codec_name ? { audioCodec: audio.codec_name } : {}),
     durationSeconds: Number.isFinite(duration) && duration > 0 ? duration : undefined,
   };
 }
