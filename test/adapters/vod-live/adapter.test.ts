@@ -39,6 +39,45 @@ t.test('the ffmpeg arguments read the file once in real time and remux its video
     '-map', '0:v:0', '-an', '-c:v', 'copy', '-f', 'flv', '-flush_packets', '1', 'pipe:1',
   ]);
   t.match(h264PassArgs('/m/a.mkv', false).join(' '), /-c:v libx264 .*-bf 0/);
+  t.match(h264PassArgs('/m/a.mp4', true, false, 'copy').join(' '), /-map 0:v:0 -map 0:a:0\? -c:a copy -c:v copy/, 'AAC sound copied, when there is any');
+  t.match(h264PassArgs('/m/a.mkv', true, false, 'aac').join(' '), /-map 0:a:0\? -c:a aac -b:a 128k/, 'other sound encoded once to AAC');
+});
+
+t.test('an MP4\'s AAC sound comes with its picture, on the same timeline, across loops', async (t) => {
+  const sink = new RecordingSink();
+  const run = adapterFor('vod-live://movie.mp4', true).run(sink);
+  await sink.waitForFrames(25, 30_000);
+  sink.stop();
+  await run;
+  const { frames, audio } = sink;
+  t.ok(audio.length > 50, `${audio.length} audio units`);
+  t.match(audio[0]!.track, { kind: 'audio', codec: 'aac', sampleRate: 44100, channels: 1 });
+  t.ok(Math.abs(audio[0]!.pts - frames[0]!.timestamp) <= 45, `sound starts ${(audio[0]!.pts - frames[0]!.timestamp).toFixed(1)} ms from the picture`);
+  t.ok(audio.every((unit, index) => index === 0 || unit.dts > audio[index - 1]!.dts), 'audio times increase across the loop');
+  const secondPass = frames[20]!.timestamp;
+  const nextSound = audio.find((unit) => unit.pts >= secondPass - 45);
+  t.ok(nextSound && Math.abs(nextSound.pts - secondPass) <= 45, `after the loop the sound restarts ${nextSound ? (nextSound.pts - secondPass).toFixed(1) : '?'} ms from the picture`);
+});
+
+t.test('a file whose sound outlasts its picture: the picture plays whole, the next pass starts after the sound, both in step', async (t) => {
+  // Guards the pass's end: timed by the picture alone, the next pass's sound went back in time over the last one's.
+  await promisify(execFile)('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10:duration=1',
+    '-f', 'lavfi', '-i', 'sine=frequency=1000:sample_rate=48000:duration=2', '-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '0', '-g', '10',
+    '-pix_fmt', 'yuv420p', '-c:a', 'aac', join(media.dir, 'long-sound.mp4')]);
+  const sink = new RecordingSink();
+  const run = adapterFor('vod-live://long-sound.mp4', true).run(sink);
+  await sink.waitForFrames(12, 30_000);
+  sink.stop();
+  await run;
+  const { frames, audio } = sink;
+  t.same(frames.slice(0, 10).map((frame) => Math.round(frame.timestamp - frames[0]!.timestamp)), [0, 100, 200, 300, 400, 500, 600, 700, 800, 900], 'the first pass\'s ten frames, 100 ms apart');
+  const firstPassSoundEnd = Math.max(...audio.filter((unit) => unit.pts < frames[10]!.timestamp).map((unit) => unit.pts));
+  t.ok(firstPassSoundEnd >= 1900, `the first pass's sound plays for 2 s (last unit at ${firstPassSoundEnd.toFixed(0)} ms)`);
+  t.ok(frames[10]!.timestamp > firstPassSoundEnd && frames[10]!.timestamp - frames[0]!.timestamp <= 2050,
+    `the second pass starts after the sound, at ${(frames[10]!.timestamp - frames[0]!.timestamp).toFixed(0)} ms`);
+  t.ok(audio.every((unit, index) => index === 0 || unit.dts > audio[index - 1]!.dts), 'audio times never go back');
+  const nextSound = audio.find((unit) => unit.pts > firstPassSoundEnd);
+  t.ok(nextSound && Math.abs(nextSound.pts - frames[10]!.timestamp) <= 45, 'the second pass\'s sound starts with its picture');
 });
 
 t.test('vod-live URIs', async (t) => {
