@@ -1,12 +1,21 @@
-import { copyFile, unlink } from 'node:fs/promises';
+import { copyFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import { Passthrough } from '../../../relay/encoders/passthrough.ts';
 import { makeTestMedia } from '../../helpers/media.ts';
 import { ffprobe, fetchBytes, openViewer, waitFor } from '../../helpers/probe.ts';
 import { startTestRelayFor } from '../../helpers/relay.ts';
+import { decodeAudio } from '../../helpers/audio.ts';
+import { fileOnsets, summarize } from '../../helpers/av-onsets.ts';
+import { makeFlashBeepFile } from '../../helpers/flash-beep.ts';
+import { captureStream } from '../../helpers/picture.ts';
+
+/** The broadcast lip-sync tolerance the relay keeps on every output. */
+const SYNC_MS = 45;
 
 const media = await makeTestMedia(2);
+// 2 s of a picture that flashes white while a 1 kHz beep sounds, once a second: a loop every 2 s.
+await makeFlashBeepFile(media.dir, 2);
 await copyFile(join(media.dir, 'movie.mjpeg'), join(media.dir, 'doomed.mjpeg'));
 const relay = await startTestRelayFor(t, `MediaPath ${media.dir}
 VodStreamTimeout 2
@@ -31,6 +40,14 @@ VodStreamTimeout 2
 </Camera>
 <Stream film.flv>
   Feed film
+  VideoCodec copy
+</Stream>
+<Camera beep>
+  Source vod-live://flash-beep.mp4
+  Loop yes
+</Camera>
+<Stream beep.flv>
+  Feed beep
   VideoCodec copy
 </Stream>
 <Stream loop.flv>
@@ -67,6 +84,20 @@ t.test('an MP4\'s H.264 is passed on unchanged with VideoCodec copy', async (t) 
   t.match(await ffprobe(`${relay.baseUrl}/film.flv`, 2), { codec_name: 'h264', width: 320, height: 240 });
   const encoders = [...relay.relay.encoders.values()].filter((entry) => entry.encoder.id.startsWith('film#'));
   t.ok(encoders.length === 1 && encoders[0]!.encoder instanceof Passthrough, 'no transcoding: the passthrough');
+});
+
+t.test('a file\'s sound plays through FLV with its picture, in step across loops', async (t) => {
+  const flv = await captureStream(`${relay.baseUrl}/beep.flv`, 4500);
+  const heard = await decodeAudio(flv, 'beep.flv');
+  t.match(heard, { codec: 'aac', sampleRate: 48000, channels: 1 });
+  t.ok(heard.toneDb > -30, `the beep is heard at ${heard.toneDb.toFixed(1)} dBFS`);
+  t.ok(Math.abs(heard.startTime - heard.videoStartTime!) * 1000 <= SYNC_MS, `sound starts ${((heard.startTime - heard.videoStartTime!) * 1000).toFixed(0)} ms from the picture`);
+  const file = join(media.dir, 'beep-capture.flv');
+  await writeFile(file, flv);
+  // Every other flash is a pass's first frame: the pairs measure the loop's joins too.
+  const offsets = summarize(await fileOnsets(file));
+  t.ok(offsets.pairs >= 3, `${offsets.pairs} flashes paired with beeps (${offsets.flashes} flashes, ${offsets.beeps} beeps)`);
+  t.ok(offsets.maxAbsMs <= SYNC_MS, `beep and flash at most ${offsets.maxAbsMs.toFixed(0)} ms apart (median ${offsets.medianMs.toFixed(0)} ms)`);
 });
 
 t.test('a missing file is "File not found" on /stat.html and /stat.json', async (t) => {
