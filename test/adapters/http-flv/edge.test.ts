@@ -4,12 +4,14 @@ import t from 'tap';
 import { unusedPort } from '../../helpers/ports.ts';
 import { childFfmpegProcesses, ffprobe, openViewer, waitFor, type OpenViewer } from '../../helpers/probe.ts';
 import { startTestRelay, type TestRelay } from '../../helpers/relay.ts';
+import { decodeAudio } from '../../helpers/audio.ts';
+import { captureStream } from '../../helpers/picture.ts';
 
-// Origin and edge relays: the edge pulls the origin's FLV (H.264 passed on with VideoCodec copy, no ffmpeg) and MJPEG once.
+// Origin and edge relays: the edge pulls the origin's FLV (H.264 and AAC passed on with VideoCodec copy, no ffmpeg) and MJPEG once.
 
 const ORIGIN = `
 <Camera cam>
-  Source testsrc://?size=320x240&rate=10
+  Source testsrc://?size=320x240&rate=10&audio=aac
 </Camera>
 <Stream cam.flv>
   Feed cam
@@ -67,9 +69,15 @@ t.test('an edge serves 50 FLV viewers the origin\'s H.264 unchanged while the or
   const originPids = [...origin.relay.encoders.values()].map(({ encoder }) => encoder.pid).sort();
   t.ok(originPids.length > 0 && originPids.every((pid) => pid !== undefined), 'the origin encodes with ffmpeg');
   const others = childFfmpegProcesses(process.pid).filter((child) => !originPids.includes(child.pid));
-  t.same(others.map((child) => /-f lavfi -i testsrc/.test(child.cmdline)), [true], 'the only other ffmpeg is the origin\'s synthetic camera');
+  t.same(others.map((child) => /-f lavfi -i (testsrc|sine)=/.exec(child.cmdline)?.[1]).sort(), ['sine', 'testsrc'],
+    'the only other ffmpegs are the origin\'s synthetic camera\'s picture and sound');
   t.equal(edge.relay.feeds.get('cam')!.kind, 'http-flv');
   t.equal(edge.relay.feeds.get('cam')!.status.restarts, 0, 'one upstream connection, never retried');
+  const heard = await decodeAudio(await captureStream(`${edge.baseUrl}/cam.flv`, 3000), 'edge.flv');
+  t.match(heard, { codec: 'aac', sampleRate: 48000, channels: 1 }, 'the origin\'s sound reaches the edge\'s FLV');
+  t.ok(heard.toneDb > -30, `the tone is heard at ${heard.toneDb.toFixed(1)} dBFS`);
+  t.ok(Math.abs(heard.startTime - heard.videoStartTime!) * 1000 <= 45, `sound starts ${((heard.startTime - heard.videoStartTime!) * 1000).toFixed(0)} ms from the picture`);
+  t.ok(edge.relay.feeds.get('cam')!.counters.audioFramesIn > 50, `${edge.relay.feeds.get('cam')!.counters.audioFramesIn} audio frames in at the edge`);
 });
 
 t.test('an on-demand edge passes the origin\'s MJPEG through as one origin viewer, only while watched', async (t) => {
