@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { FlvH264Reader } from '../../../adapters/http-flv/flv-h264.ts';
 import { AdapterError } from '../../../adapters/errors.ts';
-import type { H264Frame } from '../../../adapters/types.ts';
+import type { AudioUnit, H264Frame } from '../../../adapters/types.ts';
 import { prng } from '../../helpers/prng.ts';
 
 const run = promisify(execFile);
@@ -61,12 +61,26 @@ t.test('a real H.264 FLV becomes Annex B access units that ffprobe decodes, what
   t.same([probed.codec_name, probed.width, probed.height, probed.nb_read_frames], ['h264', 320, 240, '20']);
 });
 
-t.test('audio tags are skipped', async (t) => {
+t.test('without an audio taker, audio tags are skipped', async (t) => {
   const flv = await makeFlv(['-f', 'lavfi', '-i', 'sine=frequency=440', ...H264_ARGS, '-c:a', 'aac', '-shortest']);
   const reader = new FlvH264Reader(4 * 1024 * 1024);
   const frames = reader.push(flv);
   t.equal(frames.length, 20);
   t.ok(reader.skippedTags > 10, `${reader.skippedTags} audio and metadata tags skipped`);
+});
+
+t.test('with an audio taker, AAC tags become audio units on the video tags\' clock', async (t) => {
+  const flv = await makeFlv(['-f', 'lavfi', '-i', 'sine=frequency=1000:sample_rate=48000', ...H264_ARGS, '-c:a', 'aac', '-ac', '1', '-shortest']);
+  const audio: AudioUnit[] = [];
+  const reader = new FlvH264Reader(4 * 1024 * 1024, (unit) => audio.push(unit));
+  const frames = reader.push(flv);
+  t.equal(frames.length, 20);
+  t.ok(audio.length >= 90, `${audio.length} AAC frames for 2 s at 48 kHz`);
+  t.match(audio[0]!.track, { kind: 'audio', codec: 'aac', sampleRate: 48000, channels: 1 });
+  t.ok(Math.abs(audio[0]!.pts - frames[0]!.timestamp) <= 45, 'sound and picture start together');
+  t.ok(audio.every((unit, index) => index === 0 || unit.pts > audio[index - 1]!.pts), 'times increase');
+  t.ok(audio.at(-1)!.pts >= 1900, 'spread over the stream\'s 2 s, in ms');
+  t.equal(reader.skippedTags, 1, 'only the metadata tag is skipped');
 });
 
 t.test('an FLV of another video codec is refused, naming the codec', async (t) => {
