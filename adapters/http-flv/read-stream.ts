@@ -27,7 +27,10 @@ export async function readFlvStream(
   emit: (frame: H264Frame) => void,
   emitAudio?: (unit: AudioUnit) => void,
 ): Promise<void> {
-  const reader = new FlvH264Reader(camera.maxFrameBytes, emitAudio);
+  const reader = new FlvH264Reader(camera.maxFrameBytes, emitAudio, (reason) => {
+    sink.log(reason);
+    sink.onAudioLeftOut?.(reason);
+  });
   const outcome = await readBody(response, {
     signal: sink.signal,
     idleTimeoutMs: camera.readTimeoutMs,

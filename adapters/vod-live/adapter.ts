@@ -102,6 +102,10 @@ export class VodLiveAdapter implements CameraAdapter {
             sink.onFrame(frame);
           },
           emitAudio: (unit) => sink.onAudio?.(unit),
+          audioLeftOut: (reason) => {
+            sink.log(reason);
+            sink.onAudioLeftOut?.(reason);
+          },
         };
         offsetMs = info.kind === 'ffmpeg'
           ? await playH264Pass(context, info.videoCodec === 'h264', passAudio(info))

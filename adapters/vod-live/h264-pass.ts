@@ -1,4 +1,4 @@
-import { FlvTagReader } from '../../media/flv/tags.ts';
+import { FlvTagReader, FlvTagType, type FlvTag } from '../../media/flv/tags.ts';
 import { withParameterSets } from '../../media/h264/params.ts';
 import { FlvFrameReader } from '../../media/flv/frames.ts';
 import { FlvAudioReader } from '../../media/flv/audio.ts';
@@ -58,6 +58,18 @@ export function playH264Pass(context: PassContext, copy: boolean, audio: PassAud
     let sawVideo = false;
     let lastDts = 0;
     let audioEnd: number | undefined;
+    let soundLeftOut = false;
+    // Sound that cannot be read is left out for the pass, said once; the picture plays on.
+    const readSound = (tag: FlvTag): ReturnType<FlvAudioReader['read']> => {
+      if (soundLeftOut || tag.type !== FlvTagType.audio) return undefined;
+      try {
+        return sound.read(tag);
+      } catch (error) {
+        soundLeftOut = true;
+        context.audioLeftOut?.(`the file's sound cannot be read: ${(error as Error).message}`);
+        return undefined;
+      }
+    };
     let interval = DEFAULT_INTERVAL_MS;
     let failure: AdapterError | undefined;
     if (input) {
@@ -78,7 +90,7 @@ export function playH264Pass(context: PassContext, copy: boolean, audio: PassAud
       if (failure) return;
       try {
         for (const tag of tags.push(chunk)) {
-          const unit = sound.read(tag);
+          const unit = readSound(tag);
           if (unit && unit.track.kind === 'audio') {
             firstDts ??= unit.dts;
             audioEnd = unit.dts + (AAC_FRAME_SAMPLES * 1000) / unit.track.sampleRate;

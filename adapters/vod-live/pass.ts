@@ -18,6 +18,8 @@ export interface PassContext {
   emit(frame: Frame): void;
   /** The file's sound, on the same timeline as its frames. */
   emitAudio?(unit: AudioUnit): void;
+  /** The file's sound cannot be read (a bad AAC configuration): why; the picture plays on without it. */
+  audioLeftOut?(reason: string): void;
   /** Objects in a bucket: the file's bytes from its start, fed to ffmpeg's stdin instead of opening `path`. */
   openInput?(): Readable;
   /** The words a failure of openInput's stream is reported with. */

@@ -83,6 +83,27 @@ t.test('with an audio taker, AAC tags become audio units on the video tags\' clo
   t.equal(reader.skippedTags, 1, 'only the metadata tag is skipped');
 });
 
+t.test('an AAC configuration that cannot be read leaves the sound out, said once, and the picture plays on', async (t) => {
+  // Guards the picture against bad sound: a broken AudioSpecificConfig failed the whole stream as "bad H.264".
+  const flv = await makeFlv(['-f', 'lavfi', '-i', 'sine=frequency=1000:sample_rate=48000', ...H264_ARGS, '-c:a', 'aac', '-ac', '1', '-shortest']);
+  let patched = 0;
+  for (let offset = 13; offset + 11 < flv.length; offset += 11 + flv.readUIntBE(offset + 1, 3) + 4) {
+    if (flv[offset] === 8 && flv[offset + 12] === 0) {
+      flv[offset + 13] = 0; // object type 0: no AAC at all
+      flv[offset + 14] = 0;
+      patched++;
+    }
+  }
+  t.equal(patched, 1, 'the one AAC sequence header spoiled');
+  const audio: AudioUnit[] = [];
+  const reasons: string[] = [];
+  const reader = new FlvH264Reader(4 * 1024 * 1024, (unit) => audio.push(unit), (reason) => reasons.push(reason));
+  t.equal(reader.push(flv).length, 20, 'every picture');
+  t.equal(audio.length, 0);
+  t.equal(reasons.length, 1, 'said once');
+  t.match(reasons[0], /^the FLV stream's sound cannot be read: .*object type 0/);
+});
+
 t.test('an FLV of another video codec is refused, naming the codec', async (t) => {
   const flv = await makeFlv(['-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10', '-t', '1', '-c:v', 'flv1']);
   const { frames, error } = readAll(flv, prng(2));
