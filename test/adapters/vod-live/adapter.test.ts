@@ -59,6 +59,17 @@ t.test('an MP4\'s AAC sound comes with its picture, on the same timeline, across
   t.ok(nextSound && Math.abs(nextSound.pts - secondPass) <= 45, `after the loop the sound restarts ${nextSound ? (nextSound.pts - secondPass).toFixed(1) : '?'} ms from the picture`);
 });
 
+t.test('a file whose sound is not AAC (Opus in Matroska) plays it encoded once to AAC', async (t) => {
+  await promisify(execFile)('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10:duration=1',
+    '-f', 'lavfi', '-i', 'sine=frequency=1000:sample_rate=48000:duration=1', '-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '0',
+    '-pix_fmt', 'yuv420p', '-c:a', 'libopus', join(media.dir, 'opus.mkv')]);
+  const { sink, error } = await runFor(adapterFor('vod-live://opus.mkv', false), 1500);
+  t.equal(error, undefined);
+  t.ok(sink.frames.length >= 9, `${sink.frames.length} frames`);
+  t.ok(sink.audio.length >= 30, `${sink.audio.length} audio units`);
+  t.match(sink.audio[0]?.track, { codec: 'aac', sampleRate: 48000 });
+});
+
 t.test('a file whose sound outlasts its picture: the picture plays whole, the next pass starts after the sound, both in step', async (t) => {
   // Guards the pass's end: timed by the picture alone, the next pass's sound went back in time over the last one's.
   await promisify(execFile)('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10:duration=1',
@@ -135,6 +146,7 @@ t.test('Loop no: the file plays once, then the source waits without frames', asy
   const { sink, error } = await runFor(adapterFor('vod-live://movie.Mjpeg?fps=40', false), 2000);
   t.equal(error, undefined);
   t.equal(sink.frames.length, 20, 'each frame once');
+  t.equal(sink.audio.length, 0, 'JPEG files are silent');
   t.ok(sink.waitingSince, 'then waiting');
 });
 
