@@ -87,7 +87,11 @@ t.test('an MP4\'s H.264 is passed on unchanged with VideoCodec copy', async (t) 
 });
 
 t.test('a file\'s sound plays through FLV with its picture, in step across loops', async (t) => {
-  const flv = await captureStream(`${relay.baseUrl}/beep.flv`, 4500);
+  // The file starts playing for a first viewer: the capture begins once it plays, so it holds four flashes.
+  const starter = await openViewer(`${relay.baseUrl}/beep.flv`);
+  t.teardown(() => starter.close());
+  await waitFor(() => relay.relay.feeds.get('beep')!.status.state === 'live' && starter.bytes > 10_000, 15_000, 'the file playing');
+  const flv = await captureStream(`${relay.baseUrl}/beep.flv`, 5000);
   const heard = await decodeAudio(flv, 'beep.flv');
   t.match(heard, { codec: 'aac', sampleRate: 48000, channels: 1 });
   t.ok(heard.toneDb > -30, `the beep is heard at ${heard.toneDb.toFixed(1)} dBFS`);
