@@ -87,6 +87,8 @@ export function classify(storage: string, error: unknown): ObjectStoreError {
   }
   if (status && status >= 500) return new ObjectStoreError('UNAVAILABLE', `storage ${storage}: the server answered HTTP ${status} (${name})`);
   if (status === 416) return new ObjectStoreError('BAD_ANSWER', `storage ${storage}: the range is outside the object`);
+  // Any other 4xx is the server refusing this request (an operation it does not support, a bad argument), not an outage.
+  if (status && status >= 400 && status < 500) return new ObjectStoreError('BAD_ANSWER', `storage ${storage}: the server refused the request (HTTP ${status} ${name})`);
   const why = code ?? (name === 'Error' ? ((error as Error)?.message ?? 'error').slice(0, 120) : name);
   return new ObjectStoreError('UNAVAILABLE', `storage ${storage}: unreachable (${why})`);
 }
