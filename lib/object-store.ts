@@ -2,7 +2,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { Agent as HttpAgent } from 'node:http';
 import type { Readable } from 'node:stream';
 import {
-  DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, S3ServiceException,
+  AbortMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 
@@ -87,6 +87,8 @@ export function classify(storage: string, error: unknown): ObjectStoreError {
   }
   if (status && status >= 500) return new ObjectStoreError('UNAVAILABLE', `storage ${storage}: the server answered HTTP ${status} (${name})`);
   if (status === 416) return new ObjectStoreError('BAD_ANSWER', `storage ${storage}: the range is outside the object`);
+  // Any other 4xx is the server refusing this request (an operation it does not support, a bad argument), not an outage.
+  if (status && status >= 400 && status < 500) return new ObjectStoreError('BAD_ANSWER', `storage ${storage}: the server refused the request (HTTP ${status} ${name})`);
   const why = code ?? (name === 'Error' ? ((error as Error)?.message ?? 'error').slice(0, 120) : name);
   return new ObjectStoreError('UNAVAILABLE', `storage ${storage}: unreachable (${why})`);
 }
@@ -188,15 +190,28 @@ export class ObjectStore {
       params: { Bucket: this.options.bucket, Key: key, Body: body, ContentType: contentType, ContentLength: size },
       partSize: PART_BYTES,
       queueSize: 2,
-      leavePartsOnError: false,
+      // The parts are aborted below instead: when the SDK aborts them itself, a failing abort hides why the upload failed.
+      leavePartsOnError: true,
     });
     const abort = (): void => void upload.abort();
     signal?.addEventListener('abort', abort, { once: true });
     try {
       await this.request(() => upload.done());
       this.counters.bytesWritten += size;
+    } catch (error) {
+      if (upload.uploadId) await this.abortParts(key, upload.uploadId);
+      throw error;
     } finally {
       signal?.removeEventListener('abort', abort);
+    }
+  }
+
+  /** Best effort: a bucket that refuses the abort keeps the parts until its own lifecycle rules remove them. */
+  private async abortParts(key: string, uploadId: string): Promise<void> {
+    try {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.options.bucket, Key: key, UploadId: uploadId }));
+    } catch {
+      this.counters.failures++;
     }
   }
 

@@ -15,7 +15,8 @@ export const S3_SECRET_KEY = 'S3RVER';
 /** One fault, applied to the next requests that match it (`count` of them; Infinity for all), by method and a part of the URL. */
 export type S3Fault = { url?: string } & (
   | { kind: 'status'; status: 500 | 503; count: number; method?: string }
-  | { kind: 'garbage'; count: number; method?: string }
+  | { kind: 'garbage'; count: number; method?: string; status?: 200 | 500 }
+  | { kind: 'denied'; code: 'ExpiredToken' | 'InvalidAccessKeyId'; count: number; method?: string }
   | { kind: 'cut'; afterBytes: number; count: number; method?: string }
   | { kind: 'drip'; bytesPerSecond: number; count: number; method?: string });
 
@@ -30,7 +31,7 @@ export interface S3Request {
 
 /**
  * An S3 API server for tests: s3rver on 127.0.0.1 (port 0) holding one bucket, behind an HTTP proxy that faults can be
- * switched on at run time (500 / 503 SlowDown answers, garbage XML, a body cut mid-way, a slow drip) and that can be
+ * switched on at run time (500 / 503 SlowDown answers, 403 refused credentials, garbage XML, a body cut mid-way, a slow drip) and that can be
  * stopped and started again on the same port, as a bucket that goes down. The relay talks to `endpoint` (the proxy).
  */
 export class TestS3Server {
@@ -159,10 +160,18 @@ export class TestS3Server {
       res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>test fault</Message></Error>`);
       return;
     }
+    if (fault?.kind === 'denied') {
+      // Credentials that were accepted and no longer are (a session token run out, a key revoked).
+      req.resume();
+      record.status = 403;
+      res.writeHead(403, { 'content-type': 'application/xml' });
+      res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${fault.code}</Code><Message>test fault</Message></Error>`);
+      return;
+    }
     if (fault?.kind === 'garbage') {
       req.resume();
-      record.status = 500;
-      res.writeHead(500, { 'content-type': 'application/xml' });
+      record.status = fault.status ?? 500;
+      res.writeHead(record.status, { 'content-type': 'application/xml' });
       res.end('<<<not xml at all \u0000\u0001');
       return;
     }

@@ -66,3 +66,67 @@ t.test('after a restart the bucket is listed: nothing is sent twice, and segment
   ]);
   archiver.stop();
 });
+
+/** One closed segment of `bytes` for `camera`, on disk and in a fresh index. */
+async function oneSegment(camera: string, bytes: number): Promise<{ index: SegmentIndex; segment: Segment }> {
+  const path = segmentRelativePath(camera, base);
+  await mkdir(join(dir, path, '..'), { recursive: true });
+  await writeFile(join(dir, path), Buffer.alloc(bytes, 7));
+  const segment: Segment = { camera, start: base, end: base + 2000, bytes, path, open: false };
+  return { index: indexOf([segment]), segment };
+}
+
+t.test('credentials that expire mid-way through a multipart upload: a clear failure, a retry, one object in the end', async (t) => {
+  // Guards against a multipart upload refused between parts (ExpiredToken) reported as the failed abort of its parts (MethodNotAllowed).
+  const { index, segment } = await oneSegment('expiring', 17 * 1024 * 1024);
+  const kept = keptLogger();
+  const archiver = new Archiver(index, new Map([['expiring', { store, localKeepMs: 3_600_000, segmentMs: 2000 }]]), kept.log);
+  await archiver.start();
+  // Parts 2 and 3 refused, part 1 accepted: the credentials run out between the parts of one upload.
+  s3.fault({ kind: 'denied', code: 'ExpiredToken', count: Infinity, method: 'PUT', url: 'partNumber=2' });
+  s3.fault({ kind: 'denied', code: 'InvalidAccessKeyId', count: Infinity, method: 'PUT', url: 'partNumber=3' });
+  archiver.tick();
+  await waitFor(() => archiver.status.failures > 0, 15_000, 'the refused upload');
+  t.match(archiver.status.lastError?.message, /^cannot archive expiring\/.*: storage vault: access denied \((ExpiredToken|InvalidAccessKeyId)\): check AccessKey and the secret key$/);
+  t.equal(archiver.status.state, 'failing');
+  t.ok(kept.lines.some((line) => /access denied/.test(line) && /retrying with backoff/.test(line)), 'the failure is logged once, clearly');
+  t.ok(s3.requests.some((r) => r.method === 'PUT' && r.url.includes('partNumber=1') && r.status === 200), 'the first part was accepted before the refusals');
+  // Still refused: a retry (past its backoff) fails again, nothing lands in the bucket.
+  const failures = archiver.status.failures;
+  await waitFor(() => {
+    archiver.tick(Date.now() + 120_000);
+    return archiver.status.failures > failures;
+  }, 15_000, 'a second refused attempt');
+  t.same(await s3.list('expiring/'), [], 'no object while the credentials are refused');
+  s3.clearFaults();
+  await waitFor(() => {
+    archiver.tick(Date.now() + 120_000);
+    return archiver.status.uploaded === 1;
+  }, 20_000, 'the upload once the credentials are accepted again');
+  t.same((await s3.list('expiring/')).map((o) => [o.key, o.size]), [[segment.path, segment.bytes]], 'one object, whole');
+  t.equal(s3.requests.filter((r) => r.method === 'POST' && r.url.includes('uploadId=') && r.status === 200).length, 1, 'one completed multipart upload');
+  t.equal(archiver.status.state, 'ready');
+  t.ok(kept.lines.some((line) => /archive uploads work again/.test(line)));
+  archiver.stop();
+});
+
+t.test('a bucket answering garbage to the listing at start: a clear error, no upload until it lists, then the upload', async (t) => {
+  // Guards the archive start against a listing answered with a body that is not S3 XML.
+  const { index, segment } = await oneSegment('garbled', 4000);
+  const archiver = new Archiver(index, new Map([['garbled', { store, localKeepMs: 3_600_000, segmentMs: 2000 }]]), keptLogger().log);
+  s3.fault({ kind: 'garbage', status: 200, count: Infinity, method: 'GET', url: 'list-type=2' });
+  await archiver.start();
+  t.equal(archiver.status.state, 'failing');
+  t.match(archiver.status.lastError?.message, /^cannot list the archive of garbled: storage vault: the server's answer is not S3 XML/);
+  const putsBefore = puts();
+  archiver.tick(Date.now() + 120_000);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.equal(puts(), putsBefore, 'nothing uploaded before the bucket could be listed');
+  s3.clearFaults();
+  await waitFor(() => {
+    archiver.tick(Date.now() + 120_000);
+    return archiver.status.uploaded === 1;
+  }, 15_000, 'the upload once the listing works');
+  t.same((await s3.list('garbled/')).map((o) => [o.key, o.size]), [[segment.path, segment.bytes]]);
+  archiver.stop();
+});

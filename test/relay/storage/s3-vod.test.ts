@@ -27,6 +27,28 @@ await s3.put('clips/movie.mp4', movie);
 await s3.put('clips/late.mp4', await readFile(join(dir, 'late.mp4')));
 await s3.put('clips/doomed.mp4', movie);
 await s3.put('clips/denied.mp4', movie);
+/** `mp4` (moov first, one track) with a `free` box of `pad` bytes inside its moov: a 10 MB index, the chunk offsets moved. */
+function fatMoov(mp4: Buffer, pad: number): Buffer {
+  const moovAt = mp4.indexOf('moov', 0, 'latin1') - 4;
+  const moovSize = mp4.readUInt32BE(moovAt);
+  const moov = Buffer.from(mp4.subarray(moovAt, moovAt + moovSize));
+  const stco = moov.indexOf('stco', 0, 'latin1') - 4;
+  const entries = moov.readUInt32BE(stco + 12);
+  for (let i = 0; i < entries; i++) moov.writeUInt32BE(moov.readUInt32BE(stco + 16 + i * 4) + pad + 8, stco + 16 + i * 4);
+  moov.writeUInt32BE(moovSize + pad + 8, 0);
+  const free = Buffer.alloc(pad + 8);
+  free.writeUInt32BE(pad + 8, 0);
+  free.write('free', 4, 'latin1');
+  return Buffer.concat([mp4.subarray(0, moovAt), moov, free, mp4.subarray(moovAt + moovSize)]);
+}
+await s3.put('clips/fat-moov.mp4', fatMoov(movie, 10 * 2 ** 20));
+// A moov that says it is 100 MB (a 64-bit size) in an 8 MiB object: past the limit the relay reads before playing.
+const hugeHeader = Buffer.alloc(16);
+hugeHeader.writeUInt32BE(1, 0);
+hugeHeader.write('moov', 4, 'latin1');
+hugeHeader.writeBigUInt64BE(100_000_000n, 8);
+const ftypSize = movie.readUInt32BE(0);
+await s3.put('clips/huge-moov.mp4', Buffer.concat([movie.subarray(0, ftypSize), hugeHeader, Buffer.alloc(8 * 2 ** 20)]));
 const big = Buffer.alloc(4 * 2 ** 20, 0x5a);
 await s3.put('clips/big.bin', big);
 await s3.put('clips/notes.txt', Buffer.from('not a video\n'.repeat(100)));
@@ -193,6 +215,18 @@ t.test('a ranged download read slowly arrives whole', async (t) => {
     t.fail(`cut after ${got} of ${big.length - 1} bytes: ${((error as Error).cause as Error | undefined)?.message ?? (error as Error).message}`);
   }
   t.ok(Buffer.concat(parts).equals(big.subarray(1)), `all ${big.length - 1} bytes, in ${Date.now() - began} ms`);
+});
+
+t.test('a 10 MB moov plays from the bucket; a moov past the read limit is refused clearly, its object not read', async (t) => {
+  // Guards vod-live://s3 against MP4 files with huge indexes: memory bounded by the moov read limit, a clear error past it.
+  const fat = await post('startup', { uri: 'vod-live://s3/media/clips/fat-moov.mp4', localStreamName: 'fat' });
+  t.equal(fat.status, 200, `a 10 MB moov starts: ${fat.json.message ?? ''}`);
+  t.match(await ffprobe(`${relay.baseUrl}/fat.flv`, 1), { codec_name: 'h264', width: 320, height: 240 }, 'and plays');
+  await post('terminate', { localStreamName: 'fat' });
+  const huge = await post('startup', { uri: 'vod-live://s3/media/clips/huge-moov.mp4', localStreamName: 'huge' });
+  t.same(huge, { status: 400, json: { code: 'NOT_VIDEO', message: "The MP4 file's index (moov) is 100000000 bytes, more than the 67108864 the relay reads before playing" } });
+  t.ok(s3.bytesServed('clips/huge-moov.mp4') < 2 ** 20, `the 8 MiB object was not read (${s3.bytesServed('clips/huge-moov.mp4')} bytes)`);
+  t.ok(relay.logs.every((line) => !/huge-moov.*(TypeError|RangeError)/.test(line)), 'no crash in the log');
 });
 
 t.test('503 SlowDown is retried; a bucket that stops mid-download shows on /stat.json and is read again', async (t) => {
