@@ -10,12 +10,14 @@ import { spawn } from 'node:child_process';
 /**
  * The attacker, a separate process as a real one would be (it must not share the relay's event loop): opens COUNT
  * sockets to PORT from 8 addresses, sends half a request on each and goes quiet (every other socket trickles a header
- * byte every 300 ms), never reads, prints "opened" when every socket is open, and exits when stdin closes.
+ * byte every 300 ms), never reads, prints "opened N" when every socket is open (N: sockets the relay had closed by then
+ * after holding them, whose places later sockets could take), and exits when stdin closes.
  */
 const ATTACKER = `
 const net = require('node:net');
 const [port, count] = process.argv.slice(1).map(Number);
 let opened = 0;
+let freed = 0;
 for (let i = 0; i < count; i++) {
   const socket = net.connect({ host: '127.0.0.1', port, localAddress: '127.0.0.' + (100 + (i % 8)) });
   socket.on('error', () => {});
@@ -23,7 +25,12 @@ for (let i = 0; i < count; i++) {
     socket.write('GET /test.flv HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n');
     if (i % 2) { const trickle = setInterval(() => socket.destroyed ? clearInterval(trickle) : socket.write('X'), 300); }
   });
-  const counted = () => { if (++opened === count) console.log('opened'); };
+  const counted = () => { if (++opened === count) console.log('opened ' + freed); };
+  socket.once('connect', () => {
+    const since = Date.now();
+    // Closed after it was held (a refusal closes at once): its place could go to a later socket.
+    socket.once('close', () => { if (opened < count && Date.now() - since >= 1500) freed++; });
+  });
   socket.once('connect', counted);
   socket.once('error', counted);
 }
@@ -78,14 +85,17 @@ t.test('2,000 slowloris connections: a viewer keeps its frames, sockets stay bou
   t.teardown(() => clearInterval(sampler));
   const attacker = spawn(process.execPath, ['-e', ATTACKER, String(relay.port), String(SOCKETS)], { stdio: ['pipe', 'pipe', 'inherit'] });
   t.teardown(() => attacker.stdin.end());
-  const opened = new Promise<void>((resolve) => attacker.stdout.on('data', (chunk) => String(chunk).includes('opened') && resolve()));
+  const opened = new Promise<number>((resolve) => attacker.stdout.on('data', (chunk) => {
+    const freed = /opened (\d+)/.exec(String(chunk))?.[1];
+    if (freed !== undefined) resolve(Number(freed));
+  }));
 
   // A viewer arriving in the middle of the attack still gets in: the attackers hit their per-address limit first.
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const late = await get(`${relay.baseUrl}/test.flv`, { maxBytes: 3 });
   t.equal(late.status, 200, 'a new viewer during the attack');
 
-  await opened;
+  const freedBeforeLast = await opened;
   await waitFor(async () => (await openConnections()) <= 1, 15_000, 'the relay to close every slowloris socket');
   const attackEnd = Date.now();
   t.ok(attackEnd - attackStart < 10_000, `the relay closed all of them after ${attackEnd - attackStart} ms (RequestHeaderTimeout 2 s)`);
@@ -94,7 +104,9 @@ t.test('2,000 slowloris connections: a viewer keeps its frames, sockets stay bou
   t.ok(gap < 500, `largest gap between the viewer's chunks during the attack: ${gap} ms`);
   // The watching viewer's own connection may be counted while its request is read: one more than the attackers' share.
   t.ok(peakUnauthenticated <= 8 * 100 + 1, `at most ${peakUnauthenticated} unauthenticated connections held (8 addresses x MaxClientsPerIP 100, plus the viewer)`);
-  t.ok(limits.counters.refusedPerIp >= SOCKETS - 8 * 100, `${limits.counters.refusedPerIp} refused by MaxClientsPerIP`);
+  // On a slow machine the first held sockets time out while the last are still opening, and later ones take their places.
+  t.ok(limits.counters.refusedPerIp >= SOCKETS - 8 * 100 - freedBeforeLast,
+    `${limits.counters.refusedPerIp} refused by MaxClientsPerIP (${freedBeforeLast} places freed while the attacker was still opening)`);
   await waitFor(() => limits.unauthenticated === 0, 5_000, 'no unauthenticated connection left');
   const stillWatching = viewer.arrivals.length;
   await waitFor(() => viewer.arrivals.length > stillWatching + 5, 5_000, 'the first viewer still receives');
