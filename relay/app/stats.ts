@@ -79,44 +79,40 @@ export function encoderStats(relay: Relay): EncoderStats[] {
     };
   });
   // A sound part shows once its camera has sent sound: a silent camera's costs nothing and has nothing to show.
-  const audio = relay.audioParts().filter(({ audio }) => audio.mode !== undefined).map(({ camera, audio, users }): EncoderStats => {
-    const lastError = audio.lastError;
-    return {
-      id: audio.id,
-      kind: 'audio' as const,
-      camera,
-      codec: audio.mode ?? 'copy',
-      streams: [...users].sort(),
-      state: audio.state,
-      pid: audio.pid ?? null,
-      restarts: audio.restarts,
-      lastError: lastError ? { message: lastError.message, at: new Date(lastError.at).toISOString() } : null,
-      stderrTail: audio.stderrTail,
-      framesIn: audio.counters.framesIn,
-      framesOut: audio.counters.framesOut,
-      framesDropped: audio.counters.framesDropped,
-      bytesOut: audio.counters.bytesOut,
-    };
-  });
+  const audio = relay.audioParts().filter(({ audio }) => audio.mode !== undefined)
+    .map(({ camera, audio, users }) => soundPartStats(audio, camera, audio.mode ?? 'copy', users));
   // The Opus converter shows while a WebRTC viewer listens: idle, it runs no process.
-  const opus = relay.opusParts().filter(({ opus }) => opus.active).map(({ camera, opus, users }): EncoderStats => {
-    const lastError = opus.lastError;
-    return {
-      id: opus.id,
-      kind: 'audio' as const,
-      camera,
-      codec: 'opus',
-      streams: [...users].sort(),
-      state: opus.state,
-      pid: opus.pid ?? null,
-      restarts: opus.restarts,
-      lastError: lastError ? { message: lastError.message, at: new Date(lastError.at).toISOString() } : null,
-      stderrTail: opus.stderrTail,
-      framesIn: opus.counters.framesIn,
-      framesOut: opus.counters.framesOut,
-      framesDropped: opus.counters.framesDropped,
-      bytesOut: opus.counters.bytesOut,
-    };
-  });
+  const opus = relay.opusParts().filter(({ opus }) => opus.active).map(({ camera, opus, users }) => soundPartStats(opus, camera, 'opus', users));
   return [...video, ...audio, ...opus];
+}
+
+/** What /stat.json shows of a camera's sound part (the AAC one or the Opus one). */
+interface SoundPart {
+  readonly id: string;
+  readonly state: string;
+  readonly pid: number | undefined;
+  readonly restarts: number;
+  readonly lastError: { message: string; at: number } | undefined;
+  readonly stderrTail: string;
+  readonly counters: { framesIn: number; framesOut: number; framesDropped: number; bytesOut: number };
+}
+
+function soundPartStats(part: SoundPart, camera: string, codec: string, users: Iterable<string>): EncoderStats {
+  const lastError = part.lastError;
+  return {
+    id: part.id,
+    kind: 'audio' as const,
+    camera,
+    codec,
+    streams: [...users].sort(),
+    state: part.state,
+    pid: part.pid ?? null,
+    restarts: part.restarts,
+    lastError: lastError ? { message: lastError.message, at: new Date(lastError.at).toISOString() } : null,
+    stderrTail: part.stderrTail,
+    framesIn: part.counters.framesIn,
+    framesOut: part.counters.framesOut,
+    framesDropped: part.counters.framesDropped,
+    bytesOut: part.counters.bytesOut,
+  };
 }
