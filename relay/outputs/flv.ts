@@ -40,7 +40,6 @@ export class FlvOutput extends FanoutOutput {
   private readonly interleaver = new AudioInterleaver((unit) => this.writeAudio(unit));
   /** Audio tags written, for /stat.json. */
   audioFramesOut = 0;
-  private lastAudioAt = -Infinity;
   /** When the camera's sound last reached this stream (it waits in the interleaver before it is written). */
   private audioHeardAt = -Infinity;
 
@@ -95,7 +94,7 @@ export class FlvOutput extends FanoutOutput {
     // The header announces sound only where the camera has it: a player told of a track that never comes waits for it.
     // A camera whose sound stopped is announced silent to newcomers: MSE players stall on a track that gets no data.
     this.adoptHeardAudio();
-    const sound = this.audioHeader !== undefined && performance.now() - Math.max(this.lastAudioAt, this.audioHeardAt) < STALE_GOP_MS;
+    const sound = this.audioHeader !== undefined && performance.now() - this.audioHeardAt < STALE_GOP_MS;
     viewer.sendRequired(flvHeader(sound));
     viewer.sendRequired(this.sequenceHeader!);
     if (sound) viewer.sendRequired(this.audioHeader!);
@@ -145,6 +144,5 @@ export class FlvOutput extends FanoutOutput {
     this.gop.add(tag, false, tag.length);
     this.fanout.broadcast(tag, false);
     this.audioFramesOut++;
-    this.lastAudioAt = performance.now();
   }
 }
