@@ -1,7 +1,7 @@
 import type { AudioUnit, H264Frame } from '../types.ts';
-import { FlvAudioReader } from '../../media/flv/audio.ts';
+import { LenientFlvAudioReader } from '../../media/flv/audio.ts';
 import { AdapterError } from '../errors.ts';
-import { FlvParseError, FlvTagReader, FlvTagType, type FlvTag } from '../../media/flv/tags.ts';
+import { FlvParseError, FlvTagReader, FlvTagType } from '../../media/flv/tags.ts';
 import { FlvFrameReader } from '../../media/flv/frames.ts';
 import { withParameterSets } from '../../media/h264/params.ts';
 
@@ -25,20 +25,23 @@ const VIDEO_CODECS: Record<number, string> = { 2: 'Sorenson H.263', 3: 'Screen v
 export class FlvH264Reader {
   private readonly tags: FlvTagReader;
   private readonly frames = new FlvFrameReader();
-  private readonly audio = new FlvAudioReader();
+  private readonly audio: LenientFlvAudioReader;
   private checkedHeader = false;
   /** Tags skipped because they carry metadata or audio the relay does not read (or audio with no one to take it). */
   skippedTags = 0;
 
-  /** Why the sound was left out (a bad AAC configuration): the picture goes on without it. */
-  audioLeftOut: string | undefined;
-
   constructor(
     maxFrameBytes: number,
     private readonly onAudio?: (unit: AudioUnit) => void,
-    private readonly onAudioLeftOut?: (reason: string) => void,
+    onAudioLeftOut?: (reason: string) => void,
   ) {
     this.tags = new FlvTagReader(maxFrameBytes + TAG_OVERHEAD_BYTES);
+    this.audio = new LenientFlvAudioReader('the FLV stream\'s sound', onAudioLeftOut);
+  }
+
+  /** Why the sound was left out (a bad AAC configuration): the picture goes on without it. */
+  get audioLeftOut(): string | undefined {
+    return this.audio.leftOut;
   }
 
   /** True when the bytes so far end in the middle of the header or a tag. */
@@ -57,7 +60,7 @@ export class FlvH264Reader {
       for (const tag of this.tags.push(chunk)) {
         this.checkHeader();
         if (tag.type !== FlvTagType.video) {
-          const unit = this.readAudio(tag);
+          const unit = this.onAudio ? this.audio.read(tag) : undefined;
           if (unit) this.onAudio!(unit);
           else if (!tag.sequenceHeader || !this.onAudio || this.audioLeftOut) this.skippedTags++;
           continue;
@@ -73,19 +76,6 @@ export class FlvH264Reader {
       throw new AdapterError('PROTOCOL', reason, { cause: error });
     }
     return out;
-  }
-
-  /** The audio unit a tag carries, if anyone takes sound; bad sound is left out once, never failing the picture. */
-  private readAudio(tag: FlvTag): AudioUnit | undefined {
-    if (!this.onAudio || this.audioLeftOut !== undefined) return undefined;
-    try {
-      const unit = this.audio.read(tag);
-      return unit && unit.track.kind === 'audio' ? { ...unit, track: unit.track } : undefined;
-    } catch (error) {
-      this.audioLeftOut = `the FLV stream's sound cannot be read: ${(error as Error).message}`;
-      this.onAudioLeftOut?.(this.audioLeftOut);
-      return undefined;
-    }
   }
 
   private checkHeader(): void {

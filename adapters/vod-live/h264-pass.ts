@@ -1,7 +1,7 @@
-import { FlvTagReader, FlvTagType, type FlvTag } from '../../media/flv/tags.ts';
+import { FlvTagReader } from '../../media/flv/tags.ts';
 import { withParameterSets } from '../../media/h264/params.ts';
 import { FlvFrameReader } from '../../media/flv/frames.ts';
-import { FlvAudioReader } from '../../media/flv/audio.ts';
+import { LenientFlvAudioReader } from '../../media/flv/audio.ts';
 import { StderrTail } from '../../lib/stderr-tail.ts';
 import { spawnProcess } from '../../lib/ffmpeg-runner.ts';
 import { AdapterError } from '../errors.ts';
@@ -52,24 +52,13 @@ export function playH264Pass(context: PassContext, copy: boolean, audio: PassAud
     });
     const tags = new FlvTagReader();
     const frames = new FlvFrameReader();
-    const sound = new FlvAudioReader();
+    // Sound that cannot be read is left out for the pass, said once; the picture plays on.
+    const sound = new LenientFlvAudioReader('the file\'s sound', (reason) => context.audioLeftOut?.(reason));
     // One origin for picture and sound: the first tag of either, so both keep the file's own offset between them.
     let firstDts: number | undefined;
     let sawVideo = false;
     let lastDts = 0;
     let audioEnd: number | undefined;
-    let soundLeftOut = false;
-    // Sound that cannot be read is left out for the pass, said once; the picture plays on.
-    const readSound = (tag: FlvTag): ReturnType<FlvAudioReader['read']> => {
-      if (soundLeftOut || tag.type !== FlvTagType.audio) return undefined;
-      try {
-        return sound.read(tag);
-      } catch (error) {
-        soundLeftOut = true;
-        context.audioLeftOut?.(`the file's sound cannot be read: ${(error as Error).message}`);
-        return undefined;
-      }
-    };
     let interval = DEFAULT_INTERVAL_MS;
     let failure: AdapterError | undefined;
     if (input) {
@@ -90,11 +79,11 @@ export function playH264Pass(context: PassContext, copy: boolean, audio: PassAud
       if (failure) return;
       try {
         for (const tag of tags.push(chunk)) {
-          const unit = readSound(tag);
-          if (unit && unit.track.kind === 'audio') {
+          const unit = sound.read(tag);
+          if (unit) {
             firstDts ??= unit.dts;
             audioEnd = unit.dts + (AAC_FRAME_SAMPLES * 1000) / unit.track.sampleRate;
-            context.emitAudio?.({ ...unit, track: unit.track, pts: offsetMs + unit.pts - firstDts, dts: offsetMs + unit.dts - firstDts });
+            context.emitAudio?.({ ...unit, pts: offsetMs + unit.pts - firstDts, dts: offsetMs + unit.dts - firstDts });
             continue;
           }
           const frame = frames.read(tag);

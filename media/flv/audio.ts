@@ -28,6 +28,9 @@ export function flvAacTag(unit: FrameUnit, timestampMs: number): Buffer {
   return flvTag(FlvTagType.audio, timestampMs, Buffer.concat([Buffer.from([AAC_TAG_HEAD, AAC_RAW]), unit.data]));
 }
 
+/** A unit of sound read from an FLV tag: its track is always an audio track. */
+export type FlvAudioUnit = FrameUnit & { readonly track: AudioTrack };
+
 /**
  * Turns FLV audio tags (ffmpeg's or an edge server's) into audio units: the AAC sequence header becomes the track, each
  * raw AAC tag a unit at the tag's time; G.711 tags are units of an 8 kHz track. Other sound formats are ignored.
@@ -36,7 +39,7 @@ export class FlvAudioReader {
   track: AudioTrack | undefined;
 
   /** Returns the unit a tag carries, or undefined for sequence headers, video, metadata and unsupported formats. */
-  read(tag: FlvTag): FrameUnit | undefined {
+  read(tag: FlvTag): FlvAudioUnit | undefined {
     if (tag.type !== FlvTagType.audio) return undefined;
     const data = tag.bytes.subarray(11, tag.bytes.length - 4);
     if (data.length < 2) return undefined;
@@ -59,7 +62,31 @@ export class FlvAudioReader {
     return undefined;
   }
 
-  private unit(track: AudioTrack, data: Buffer, timestamp: number): FrameUnit {
+  private unit(track: AudioTrack, data: Buffer, timestamp: number): FlvAudioUnit {
     return { track, data, pts: timestamp, dts: timestamp, keyframe: true };
+  }
+}
+
+/**
+ * The sound of an FLV stream whose picture must not fail on it (a file, an edge source): the first tag that cannot be
+ * read leaves the sound out from then on, said once through `onLeftOut`.
+ */
+export class LenientFlvAudioReader {
+  private readonly reader = new FlvAudioReader();
+  /** Why the sound was left out, once a tag could not be read. */
+  leftOut: string | undefined;
+
+  /** `what` names the sound in the message: "the file's sound". */
+  constructor(private readonly what: string, private readonly onLeftOut?: (reason: string) => void) {}
+
+  read(tag: FlvTag): FlvAudioUnit | undefined {
+    if (this.leftOut !== undefined || tag.type !== FlvTagType.audio) return undefined;
+    try {
+      return this.reader.read(tag);
+    } catch (error) {
+      this.leftOut = `${this.what} cannot be read: ${(error as Error).message}`;
+      this.onLeftOut?.(this.leftOut);
+      return undefined;
+    }
   }
 }
