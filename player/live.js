@@ -14,9 +14,19 @@
   var STALL_MS = 6000;
   /** Chunks waiting in the decoder beyond which it is behind: what is queued is dropped up to the next keyframe. */
   var MAX_DECODE_QUEUE = 3;
-  /** MSE: buffered video ahead of the playhead beyond which it jumps to the live edge, and where it lands. */
+  /**
+   * MSE: buffered video ahead of the playhead beyond which it jumps to the live edge, and where it lands. A jump
+   * lands short of its mark (the start-up group is still arriving while the seek completes: about 0.33 s ahead), so
+   * what remains is played down at 1.1x (not seen) while the low point, what is left just before the next frame
+   * lands, is above 0.1 s, and at 1x again from 0.06 s: at 25 fps the FLV player's bounds (0.15 s and 0.1 s ahead
+   * with the frame), 1.5 frames of delivery jitter ridden out. The low point, not the figure with the frame, so that
+   * a camera at 10 fps, whose every frame adds 0.1 s, settles too instead of running dry.
+   */
   var MSE_MAX_AHEAD_S = 0.5;
   var MSE_TARGET_AHEAD_S = 0.1;
+  var MSE_CATCH_UP_LOW_S = 0.1;
+  var MSE_SETTLED_LOW_S = 0.06;
+  var MSE_CATCH_UP_RATE = 1.1;
   /** Codecs offered in the hello: the relay's encoder writes H.264 in one of these profiles. */
   var CODECS = ['avc1.640033', 'avc1.64001f', 'avc1.4d401f', 'avc1.42e01f', 'h264'];
   /** Sound scheduled this far behind its arrival rides out network jitter (and costs that much delay). */
@@ -66,6 +76,8 @@
   var mediaSource = null;
   var sourceBuffer = null;
   var queue = [];
+  /** MSE: the end of the buffered media at the last append, to tell what the newest append added. */
+  var lastEnd = 0;
   var audioDecoder = null;
   /** Chunks were dropped since the last one decoded (the decoder was behind). */
   var audioGap = false;
@@ -100,6 +112,7 @@
     if (sound) sound.offset = null;
     sourceBuffer = null;
     queue = [];
+    lastEnd = 0;
     if (mediaSource) {
       mediaSource = null;
       video.removeAttribute('src');
@@ -335,12 +348,20 @@
     }
   }
 
-  /** Keeps MSE playback at the live edge: a backlog (start-up group, a hidden tab) is jumped over, old video removed. */
+  /**
+   * Keeps MSE playback at the live edge: a backlog (start-up group, a hidden tab) is jumped over, a smaller one played
+   * down a little faster, old video removed.
+   */
   function chaseLiveEdge() {
     var buffered = video.buffered;
     if (!sourceBuffer || sourceBuffer.updating || buffered.length === 0) return;
     var end = buffered.end(buffered.length - 1);
-    if (end - video.currentTime > MSE_MAX_AHEAD_S) video.currentTime = end - MSE_TARGET_AHEAD_S;
+    var ahead = end - video.currentTime;
+    var added = end > lastEnd && end - lastEnd < MSE_MAX_AHEAD_S ? end - lastEnd : 0;
+    lastEnd = end;
+    if (ahead > MSE_MAX_AHEAD_S) video.currentTime = end - MSE_TARGET_AHEAD_S;
+    else if (ahead - added > MSE_CATCH_UP_LOW_S) video.playbackRate = MSE_CATCH_UP_RATE;
+    else if (ahead - added <= MSE_SETTLED_LOW_S) video.playbackRate = 1;
     if (video.currentTime - buffered.start(0) > 30) sourceBuffer.remove(buffered.start(0), video.currentTime - 10);
   }
 
