@@ -133,7 +133,7 @@ t.test('without WebCodecs the same page plays the fMP4 mode through Media Source
   });
   await page.waitForTimeout(3_500);
   const fastest = await page.evaluate(() => (window as unknown as { fastestRate: number }).fastestRate);
-  t.ok(fastest > 1, `the backlog the pause left was played faster than real time (fastest rate after the pause: ${fastest || "unchanged 1"}x)`);
+  t.ok(fastest > 1, `the backlog the pause left was played faster than real time (fastest rate after the pause: ${fastest || 'unchanged 1'}x)`);
   const aheads: number[] = [];
   for (let i = 0; i < 10; i++) {
     aheads.push(await bufferedAhead());
