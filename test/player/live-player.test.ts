@@ -125,7 +125,7 @@ t.test('without WebCodecs the same page plays the fMP4 mode through Media Source
 
   // Guards the MSE player keeping for good a backlog under its 0.5 s jump threshold (a jump lands short of its mark,
   // a delivery pause leaves the frames it held): nothing played it down. A 0.35 s pause, then 3.5 s of play to catch
-  // up, sampled over 2 s; the player settles near 0.1 s at 10 fps.
+  // up, sampled over 2 s; the player settles near 0.1 s at 10 fps (0.17 s median at load 27), and held 0.3-0.4 s before.
   await page.evaluate(() => {
     const held = window as unknown as { holdUntil: number; fastestRate: number };
     held.holdUntil = performance.now() + 350;
@@ -140,7 +140,7 @@ t.test('without WebCodecs the same page plays the fMP4 mode through Media Source
     await page.waitForTimeout(200);
   }
   const median = [...aheads].sort((a, b) => a - b)[5]!;
-  t.ok(median < 0.2, `buffered ahead 3.5 s after the pause: median ${median.toFixed(2)} s of ${aheads.map((a) => a.toFixed(2)).join(' ')}`);
+  t.ok(median < 0.25, `buffered ahead 3.5 s after the pause: median ${median.toFixed(2)} s of ${aheads.map((a) => a.toFixed(2)).join(' ')}`);
 
   const encoders = childFfmpegProcesses(process.pid).filter((child) => child.cmdline.includes('libx264'));
   t.equal(encoders.length, 1, 'one encoder serves the stream');
@@ -222,4 +222,12 @@ t.test('the WebCodecs player and a Node WebSocket client both play on after the 
   t.equal(info.state, 'playing', 'the player plays again without a page reload');
   t.comment(`player rebuilds across the kill: ${info.rebuilds}, frames skipped: ${info.framesSkipped}`);
   t.same(problems, [], 'no console errors, no CSP violations');
+});
+
+t.test("docs/players.md: the 'which player to embed' table offers the WebSocket player, WebCodecs and its MSE fallback", async (t) => {
+  const players = await readFile(new URL('../../docs/players.md', import.meta.url), 'utf8');
+  const section = players.split(/^## /m).find((part) => part.startsWith('Which player to embed'));
+  const rows = (section ?? '').split('\n').filter((line) => line.startsWith('| '));
+  t.ok(rows.some((row) => row.includes('`/player/NAME.live`') && row.includes('WebCodecs')), 'a row embeds /player/NAME.live with WebCodecs');
+  t.ok(rows.some((row) => row.includes('Media Source Extensions') && row.includes('WebSocket')), 'a row offers the same page over MSE');
 });
