@@ -1,6 +1,7 @@
 // Relay memory while 100 viewers watch one vod-live://s3 stream and 20 clients download different objects with Range,
 // against the relay idle; and the bytes read from the bucket against the bytes the viewers needed.
 // Usage: node --import tsx bench/s3-memory.ts [SECONDS=30] [VIEWERS=100] [DOWNLOADS=20]
+// (RELAY_MEMORY_GC=1: a full garbage collection in the relay before each of its memory samples, for what it holds.)
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -29,7 +30,8 @@ for (let i = 0; i < DOWNLOADS; i++) await s3.put(`objects/${i}.mp4`, movie.subar
 // The relay writes its memory by kind (heap, external, array buffers, young generation) to this file, 4 times a second.
 const samplesFile = join(dir, 'memory.jsonl');
 process.env.RELAY_MEMORY_SAMPLES = samplesFile;
-process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import ${new URL('./s3-memory-sampler.mjs', import.meta.url).pathname}`.trim();
+// RELAY_NODE_OPTIONS: options for the relay's node alone (e.g. --max-semi-space-size=4), not for this process.
+process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} ${process.env.RELAY_NODE_OPTIONS ?? ''} --import ${new URL('./s3-memory-sampler.mjs', import.meta.url).pathname}`.trim();
 // All clients come from 127.0.0.1: the per-address cap on connections without credentials (100) is lifted.
 const relay = await runRelay(await configFile(`MaxUnauthenticatedPerIP 0
 <Storage bench>
