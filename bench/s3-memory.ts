@@ -1,6 +1,7 @@
 // Relay memory while 100 viewers watch one vod-live://s3 stream and 20 clients download different objects with Range,
 // against the relay idle; and the bytes read from the bucket against the bytes the viewers needed.
 // Usage: node --import tsx bench/s3-memory.ts [SECONDS=30] [VIEWERS=100] [DOWNLOADS=20]
+// (RELAY_MEMORY_GC=1: a full garbage collection in the relay before each of its memory samples, for what it holds.)
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,6 +27,11 @@ const s3 = await TestS3Server.start('bench');
 s3.addCredentials('AKIABENCH', 'bench-secret');
 await s3.put('large.mp4', movie);
 for (let i = 0; i < DOWNLOADS; i++) await s3.put(`objects/${i}.mp4`, movie.subarray(0, 1024 * 1024 + DOWNLOAD_BYTES + 4096));
+// The relay writes its memory by kind (heap, external, array buffers, young generation) to this file, 4 times a second.
+const samplesFile = join(dir, 'memory.jsonl');
+process.env.RELAY_MEMORY_SAMPLES = samplesFile;
+// RELAY_NODE_OPTIONS: options for the relay's node alone (e.g. --max-semi-space-size=4), not for this process.
+process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} ${process.env.RELAY_NODE_OPTIONS ?? ''} --import ${new URL('./s3-memory-sampler.mjs', import.meta.url).pathname}`.trim();
 // All clients come from 127.0.0.1: the per-address cap on connections without credentials (100) is lifted.
 const relay = await runRelay(await configFile(`MaxUnauthenticatedPerIP 0
 <Storage bench>
@@ -45,6 +51,16 @@ const relay = await runRelay(await configFile(`MaxUnauthenticatedPerIP 0
 `));
 const base = `http://127.0.0.1:${relay.port()}`;
 
+interface MemorySample { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number; newSpace: number }
+/** The relay's last memory sample by kind. */
+async function breakdown(): Promise<MemorySample | undefined> {
+  const lines = (await readFile(samplesFile, 'utf8').catch(() => '')).trim().split('\n');
+  return lines.at(-1) ? (JSON.parse(lines.at(-1)!) as MemorySample) : undefined;
+}
+const inMiB = (sample: MemorySample | undefined): string => (sample
+  ? `rss ${(sample.rss / 2 ** 20).toFixed(0)}, heapUsed ${(sample.heapUsed / 2 ** 20).toFixed(0)} of heapTotal ${(sample.heapTotal / 2 ** 20).toFixed(0)} (young generation ${(sample.newSpace / 2 ** 20).toFixed(0)}), external ${(sample.external / 2 ** 20).toFixed(0)} (arrayBuffers ${(sample.arrayBuffers / 2 ** 20).toFixed(0)}) MiB`
+  : 'no sample');
+
 /** The relay process's resident memory, MiB (ffmpeg children not counted: they are their own processes). */
 async function rssMiB(): Promise<number> {
   const status = await readFile(`/proc/${relay.child.pid}/status`, 'utf8');
@@ -58,6 +74,7 @@ for (let i = 0; i < 5; i++) {
   await sleep(400);
 }
 const idleMiB = Math.max(...idle);
+const idleBreakdown = await breakdown();
 const stop = new AbortController();
 let viewerBytes = 0;
 let viewersUp = 0;
@@ -90,11 +107,15 @@ const downloads = Array.from({ length: DOWNLOADS }, async (_, i) => {
   return got;
 });
 const samples: number[] = [idleMiB];
+let peakBreakdown = idleBreakdown;
 const until = Date.now() + seconds * 1000;
 while (Date.now() < until) {
-  samples.push(await rssMiB());
+  const rss = await rssMiB();
+  if (rss > Math.max(...samples)) peakBreakdown = await breakdown();
+  samples.push(rss);
   await sleep(1000);
 }
+const endBreakdown = await breakdown();
 const downloaded = (await Promise.allSettled(downloads)).map((r) => (r.status === 'fulfilled' ? r.value : 0));
 const playedSeconds = (Date.now() - playStart) / 1000;
 const loaded = { peak: Math.max(...samples), last: samples.at(-1)! };
@@ -104,6 +125,9 @@ const streamBytes = s3.bytesServed('large.mp4');
 const objectBytes = Array.from({ length: DOWNLOADS }, (_, i) => s3.bytesServed(`objects/${i}.mp4`)).reduce((a, b) => a + b, 0);
 const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(1);
 console.log(`relay RSS idle ${idleMiB.toFixed(0)} MiB; with ${viewersUp} viewers and ${DOWNLOADS} downloads over ${seconds} s: peak ${loaded.peak.toFixed(0)} MiB (+${(loaded.peak - idleMiB).toFixed(0)}), at the end ${loaded.last.toFixed(0)} MiB`);
+console.log(`by kind: idle ${inMiB(idleBreakdown)}`);
+console.log(`         at the peak ${inMiB(peakBreakdown)}`);
+console.log(`         at the end ${inMiB(endBreakdown)}`);
 console.log(`viewers received ${mib(viewerBytes)} MiB in all (${mib(viewerBytes / Math.max(1, viewersUp))} MiB each)`);
 console.log(`stream: bucket bytes ${mib(streamBytes)} MiB for ${playedSeconds.toFixed(0)} s played of a ${mib(movie.length)} MiB, 60 s file (${mib(movie.length * Math.min(1, playedSeconds / 60))} MiB of it at real time)`);
 console.log(`downloads: bucket bytes ${mib(objectBytes)} MiB for ${mib(downloaded.reduce((a, b) => a + b, 0))} MiB delivered (${downloaded.filter((n) => n === DOWNLOAD_BYTES).length} of ${DOWNLOADS} complete, ${DOWNLOAD_BYTES / 2 ** 20} MiB each)`);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { DirectiveSpec } from './directives.ts';
 import type { ParsedBlock, Problems } from './parse.ts';
 import type { StorageConfig } from './types.ts';
-import { boolean, text, ValueError, type ValueParser } from './values.ts';
+import { boolean, storageSize, text, ValueError, type ValueParser } from './values.ts';
 
 /** S3 bucket names: 3 to 63 lower-case letters, digits, dots and dashes, starting and ending with a letter or digit. */
 const BUCKET_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -21,6 +21,8 @@ export const STORAGE_DIRECTIVES: Record<string, DirectiveSpec> = {
   SecretKey: { parse: secretText },
   SecretKeyFile: { parse: text },
   SecretKeyEnv: { parse: text },
+  CachePath: { parse: text },
+  CacheMaxSize: { parse: storageSize(2 ** 53), default: 2 * 2 ** 30 },
 };
 
 /** Reads the secret key from the one place the block names; errors say where, never what. */
@@ -81,6 +83,11 @@ export function buildStorage(block: ParsedBlock, problems: Problems, env: NodeJS
     problems.error(lineOf('Region'), `Region: "${region.slice(0, 40)}" is not a region name (e.g. us-east-1)`);
     ok = false;
   }
+  const cacheMaxBytes = value<number>('CacheMaxSize');
+  if (cacheMaxBytes === 0) {
+    problems.error(lineOf('CacheMaxSize'), 'CacheMaxSize: the cache needs a cap above 0 (e.g. 2G)');
+    ok = false;
+  }
   const secret = secretOf(block, problems, env);
   const accessKey = value<string | undefined>('AccessKey');
   if (!ok || secret === undefined || accessKey === undefined || !endpoint) return undefined;
@@ -92,6 +99,8 @@ export function buildStorage(block: ParsedBlock, problems: Problems, env: NodeJS
     bucket,
     pathStyle: value<boolean>('PathStyle'),
     tlsVerify: value<boolean>('TLSVerify'),
+    cachePath: value<string | undefined>('CachePath'),
+    cacheMaxBytes,
     // Functions, so that printing or serialising the config never shows the keys.
     accessKey: () => accessKey,
     secretKey: () => secret,

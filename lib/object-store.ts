@@ -5,6 +5,7 @@ import {
   AbortMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import type { ObjectCache } from './object-cache.ts';
 
 // The SDK warns once, on stderr and outside the relay's logger, that later versions will need a newer Node.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -24,10 +25,17 @@ export interface ObjectStoreOptions {
   readonly accessKey: () => string;
   /** The secret key (SecretKey, SecretKeyFile or SecretKeyEnv): a function, for the same reason. */
   readonly secretKey: () => string;
+  /** CachePath: where whole copies of MP4 files with their index at the end are kept; none: such files are refused. */
+  readonly cachePath?: string | undefined;
+  /** CacheMaxSize: the bytes of those copies together. */
+  readonly cacheMaxBytes?: number;
 }
 
-/** NOT_FOUND: no such key; DENIED: credentials refused; UNAVAILABLE: down, slow or 5xx (worth retrying); BAD_ANSWER: not S3. */
-export type ObjectStoreErrorCode = 'NOT_FOUND' | 'DENIED' | 'UNAVAILABLE' | 'BAD_ANSWER';
+/**
+ * NOT_FOUND: no such key; DENIED: credentials refused; UNAVAILABLE: down, slow or 5xx (worth retrying); BAD_ANSWER: not
+ * S3; TOO_LARGE: an object larger than the local cache may hold.
+ */
+export type ObjectStoreErrorCode = 'NOT_FOUND' | 'DENIED' | 'UNAVAILABLE' | 'BAD_ANSWER' | 'TOO_LARGE';
 
 /** A bucket failure whose message names the storage and the reason, never a key or a credential. */
 export class ObjectStoreError extends Error {
@@ -80,7 +88,7 @@ export function classify(storage: string, error: unknown): ObjectStoreError {
   if (status === 403 || status === 401 || ['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken'].includes(name)) {
     // A refused HEAD has no body, so the SDK knows no error name ("Unknown"): only the status is said then.
     const why = ['Unknown', 'Error', '403', 'Forbidden'].includes(name) ? `HTTP ${status ?? 403}` : name;
-    return new ObjectStoreError('DENIED', `storage ${storage}: access denied (${why}): check AccessKey and the secret key`);
+    return new ObjectStoreError('DENIED', `storage ${storage}: the bucket refused the credentials (${why}): check AccessKey and the secret key`);
   }
   if (/XML|Deserialization|parse/i.test((error as Error)?.message ?? '') && !(error instanceof S3ServiceException && status && status < 500)) {
     return new ObjectStoreError('BAD_ANSWER', `storage ${storage}: the server's answer is not S3 XML${status ? ` (HTTP ${status})` : ''}`);
@@ -100,6 +108,8 @@ export function classify(storage: string, error: unknown): ObjectStoreError {
  */
 export class ObjectStore {
   readonly client: S3Client;
+  /** Whole local copies of objects that cannot play while they download (CachePath), when configured. */
+  cache: ObjectCache | undefined;
   private readonly counters: ObjectStoreStats;
 
   constructor(readonly options: ObjectStoreOptions) {
@@ -216,6 +226,7 @@ export class ObjectStore {
   }
 
   close(): void {
+    this.cache?.close();
     this.client.destroy();
   }
 

@@ -13,6 +13,8 @@ export interface ObjectReadOptions {
   /** Exclusive end; the object's size when left out. */
   readonly end?: number;
   readonly signal?: AbortSignal;
+  /** Bytes asked for per GET; RANGE_BYTES when left out (a whole-object copy asks for everything at once). */
+  readonly rangeBytes?: number;
   /** Told of each failed attempt that will be retried, with the delay before the retry. */
   readonly onRetry?: (error: ObjectStoreError, delayMs: number) => void;
 }
@@ -33,7 +35,7 @@ async function* chunks(store: ObjectStore, info: ObjectInfo, options: ObjectRead
   let failures = 0;
   while (offset < end) {
     options.signal?.throwIfAborted();
-    const rangeEnd = Math.min(offset + RANGE_BYTES, end) - 1;
+    const rangeEnd = Math.min(offset + (options.rangeBytes ?? RANGE_BYTES), end) - 1;
     try {
       const { body, info: now } = await store.getRange(info.key, offset, rangeEnd, options.signal);
       if (info.etag && now.etag && now.etag !== info.etag) {

@@ -12,7 +12,7 @@ import { playJpegPass } from './jpeg-pass.ts';
 import type { PassContext } from './pass.ts';
 import type { ObjectStore } from '../../lib/object-store.ts';
 import { isS3Name } from '../../media/file/s3-object.ts';
-import { objectFailure, objectInput, openPlayableObject, type PlayableObject } from './s3-source.ts';
+import { objectFailure, objectInput, openPlayableObject, wholeCopyPath, type PlayableObject } from './s3-source.ts';
 
 /** The media directory when the adapter is created without one (the MediaPath default). */
 const DEFAULT_MEDIA_PATH = './media';
@@ -90,10 +90,13 @@ export class VodLiveAdapter implements CameraAdapter {
     let offsetMs = 0;
     try {
       while (!controller.signal.aborted) {
+        // A whole local copy is fetched again for each pass: the cache may have let it go since the last one.
+        const copy = playable?.info.wholeCopy ? await wholeCopyPath(playable) : undefined;
+        const streamed = playable && !copy;
         const context: PassContext = {
-          path: file.path, name: file.name, offsetMs, signal: controller.signal, ffmpegPath: this.ffmpegPath,
+          path: copy ?? file.path, name: file.name, offsetMs, signal: controller.signal, ffmpegPath: this.ffmpegPath,
           maxFrameBytes: this.camera.maxFrameBytes, fps: source.fps,
-          ...(playable ? { openInput: () => objectInput(playable, controller.signal, (message) => sink.log(message)), inputFailure: objectFailure } : {}),
+          ...(streamed ? { openInput: () => objectInput(playable, controller.signal, (message) => sink.log(message)), inputFailure: objectFailure } : {}),
           emit: (frame) => {
             if (!connected) {
               connected = true;

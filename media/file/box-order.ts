@@ -14,13 +14,18 @@ export const FASTSTART_HINT = 'ffmpeg -i in.mp4 -c copy -movflags +faststart out
 /** How an object's bytes are laid out, as far as progressive playback cares. */
 export type BoxOrder =
   | { readonly kind: 'moov-first'; readonly moovEnd: number }
+  | { readonly kind: 'moov-last' }
   | { readonly kind: 'not-mp4' };
+
+/** Why an MP4 whose index is at the end is refused, and how to fix the file. */
+export const MOOV_LAST_MESSAGE = `The MP4 file has its index (moov) after the media data, so it cannot play while it downloads; move it to the start with: ${FASTSTART_HINT}`;
 
 const TOP_LEVEL = new Set(['ftyp', 'styp', 'moov', 'mdat', 'free', 'skip', 'wide', 'uuid', 'pdin', 'meta', 'moof', 'mfra', 'sidx', 'prft', 'emsg']);
 
 /**
  * Walks the top-level boxes of an ISO BMFF (MP4) file through `read`, reading only their headers. An MP4 whose `moov`
- * comes after `mdat` cannot be played while it downloads: that is a NOT_VIDEO error that says how to fix the file. A
+ * comes after `mdat` (`moov-last`) cannot be played while it downloads: the caller refuses it with MOOV_LAST_MESSAGE or
+ * fetches it whole first. A
  * file that does not start like an MP4 is `not-mp4` (another container, left to ffmpeg).
  */
 export async function mp4BoxOrder(read: ByteReader, size: number): Promise<BoxOrder> {
@@ -43,9 +48,7 @@ export async function mp4BoxOrder(read: ByteReader, size: number): Promise<BoxOr
       if (boxSize > MAX_MOOV_BYTES) throw new VodError('NOT_VIDEO', `The MP4 file's index (moov) is ${boxSize} bytes, more than the ${MAX_MOOV_BYTES} the relay reads before playing`);
       return { kind: 'moov-first', moovEnd: offset + boxSize };
     }
-    if (type === 'mdat') {
-      throw new VodError('NOT_VIDEO', `The MP4 file has its index (moov) after the media data, so it cannot play while it downloads; move it to the start with: ${FASTSTART_HINT}`);
-    }
+    if (type === 'mdat') return { kind: 'moov-last' };
     if (type === 'moof') return { kind: 'moov-first', moovEnd: offset };
     offset += boxSize;
   }

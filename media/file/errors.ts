@@ -17,6 +17,8 @@ export const VOD_ERROR_STATUS = {
   TOO_MANY_REQUESTS: 429,
   TOO_MANY_STREAMS: 503,
   STORAGE_UNAVAILABLE: 503,
+  // The bucket refused the relay's own credentials: an error of the relay's side that asking again soon does not fix.
+  STORAGE_AUTH: 502,
   INTERNAL: 500,
 } as const;
 

@@ -2,10 +2,10 @@ import type { Readable } from 'node:stream';
 import { ObjectStoreError, type ObjectInfo, type ObjectStore } from '../../lib/object-store.ts';
 import { readObject } from '../../lib/object-stream.ts';
 import { spawnProcess } from '../../lib/ffmpeg-runner.ts';
-import { mp4BoxOrder } from './box-order.ts';
+import { FASTSTART_HINT, MOOV_LAST_MESSAGE, mp4BoxOrder } from './box-order.ts';
 import { fileNotFound, VodError } from './errors.ts';
 import { checkName } from './path.ts';
-import { ffprobeFor, parseProbeOutput, PROBE_ARGS, type MediaInfo } from './probe.ts';
+import { ffprobeFor, parseProbeOutput, probeMediaFile, PROBE_ARGS, type MediaInfo } from './probe.ts';
 
 /** The prefix of names that live in a bucket: `s3/STORAGE/KEY` after /vod/ or vod-live://. */
 export const S3_PREFIX = 's3/';
@@ -48,10 +48,14 @@ export async function findS3Object(stores: ReadonlyMap<string, ObjectStore>, enc
   }
 }
 
-/** A bucket failure as the VOD edge reports it: a missing key is "File not found", a bucket down is a 503 with Retry-After. */
+/**
+ * A bucket failure as the VOD edge reports it: a missing key is "File not found", refused credentials a 502
+ * STORAGE_AUTH (no Retry-After: the config must change), a bucket down a 503 with Retry-After.
+ */
 export function asVodError(error: unknown): VodError {
   if (error instanceof VodError) return error;
   if (error instanceof ObjectStoreError && error.code === 'NOT_FOUND') return fileNotFound();
+  if (error instanceof ObjectStoreError && error.code === 'DENIED') return new VodError('STORAGE_AUTH', error.message);
   if (error instanceof ObjectStoreError) return new VodError('STORAGE_UNAVAILABLE', error.message, 5);
   throw error;
 }
@@ -69,13 +73,14 @@ async function readBytes(object: S3Object, offset: number, length: number): Prom
  * What an object holds, known before playing it: an MP4 must have its `moov` first (else a NOT_VIDEO error saying how to
  * fix it); ffprobe then reads the object's start (up to the end of `moov` and 1 MiB more) from its stdin.
  */
-export async function probeS3Object(object: S3Object, ffmpegPath: string): Promise<MediaInfo & { readonly probeEnd: number }> {
+export async function probeS3Object(object: S3Object, ffmpegPath: string): Promise<S3MediaInfo> {
   // An object's version is its ETag: a stream started by the API and its camera starting a moment later probe it once.
   const version = `${object.store.name}\0${object.info.key}\0${object.info.etag ?? ''}\0${object.info.size}`;
   const known = probed.get(version);
   if (known && object.info.etag) return known;
   try {
     const order = await mp4BoxOrder((offset, length) => readBytes(object, offset, length), object.info.size);
+    if (order.kind === 'moov-last') return await probeWholeCopy(object, ffmpegPath);
     const probeEnd = Math.min(object.info.size, (order.kind === 'moov-first' ? order.moovEnd : 0) + PROBE_TAIL_BYTES);
     const output = await ffprobeStdin(readObject(object.store, object.info, { end: probeEnd }), ffmpegPath);
     const info = { ...parseProbeOutput('ffmpeg', output), probeEnd };
@@ -87,8 +92,25 @@ export async function probeS3Object(object: S3Object, ffmpegPath: string): Promi
   }
 }
 
+/** What an object holds; `wholeCopy`: it plays from a whole local copy (its index is at the end, CachePath is set). */
+export type S3MediaInfo = MediaInfo & { readonly probeEnd: number; readonly wholeCopy?: true };
+
+/** An MP4 whose index is at the end: refused with the fix, or, with CachePath, downloaded whole and probed on disk. */
+async function probeWholeCopy(object: S3Object, ffmpegPath: string): Promise<S3MediaInfo> {
+  const cache = object.store.cache;
+  if (!cache) throw new VodError('NOT_VIDEO', MOOV_LAST_MESSAGE);
+  try {
+    return { ...(await probeMediaFile(await cache.fetch(object.info), ffmpegPath)), probeEnd: 0, wholeCopy: true };
+  } catch (error) {
+    if (error instanceof ObjectStoreError && error.code === 'TOO_LARGE') {
+      throw new VodError('NOT_VIDEO', `The MP4 file has its index (moov) after the media data and is too large to fetch whole first (${error.message}); raise CacheMaxSize or move the index to the start with: ${FASTSTART_HINT}`);
+    }
+    throw error;
+  }
+}
+
 /** Probe results by object version (storage, key, ETag, size), oldest dropped first. */
-const probed = new Map<string, MediaInfo & { readonly probeEnd: number }>();
+const probed = new Map<string, S3MediaInfo>();
 const MAX_PROBED = 256;
 
 /** Runs ffprobe on bytes given on its stdin; resolves with its JSON output. */

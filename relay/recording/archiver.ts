@@ -23,9 +23,20 @@ export interface ArchiveStatus {
   failures: number;
   localDeleted: number;
   oldestNotArchived: string | null;
-  lastError: { message: string; at: string } | null;
+  /** `code` as a camera's: AUTH when the bucket refused the credentials, CONNECT when down, PROTOCOL for an odd answer. */
+  lastError: { code: ArchiveErrorCode; message: string; at: string } | null;
   /** Ready once the bucket was listed, so that segments already there are not uploaded again. */
   state: 'listing' | 'ready' | 'failing';
+}
+
+export type ArchiveErrorCode = 'AUTH' | 'CONNECT' | 'PROTOCOL' | 'NOT_FOUND' | 'DISK';
+
+const ARCHIVE_CODES: Record<ObjectStoreError['code'], ArchiveErrorCode> = { DENIED: 'AUTH', UNAVAILABLE: 'CONNECT', BAD_ANSWER: 'PROTOCOL', NOT_FOUND: 'NOT_FOUND', TOO_LARGE: 'PROTOCOL' };
+
+/** The retry delay after failure number `attempt`: refused credentials skip the fast phase, as a key is not fixed in a second. */
+export function archiveRetryDelay(error: unknown, attempt: number): number {
+  const denied = error instanceof ObjectStoreError && error.code === 'DENIED';
+  return backoffDelay(DEFAULT_BACKOFF, denied ? Math.max(attempt, DEFAULT_BACKOFF.fastAttempts) : attempt);
 }
 
 /**
@@ -69,6 +80,7 @@ export class Archiver {
         this.listed.add(camera);
       } catch (error) {
         this.fail(error, `cannot list the archive of ${camera}`);
+        this.retryAt = Date.now() + archiveRetryDelay(error, this.attempt++);
       }
     }
     this.status.state = this.status.state === 'failing' ? 'failing' : 'ready';
@@ -147,7 +159,7 @@ export class Archiver {
         return;
       }
       this.fail(error, `cannot archive ${segment.path}`);
-      this.retryAt = Date.now() + backoffDelay(DEFAULT_BACKOFF, this.attempt++);
+      this.retryAt = Date.now() + archiveRetryDelay(error, this.attempt++);
     }
   }
 
@@ -171,6 +183,7 @@ export class Archiver {
     this.status.failures++;
     if (this.status.state !== 'failing') this.log.warn(`${message}; retrying with backoff (segments stay on the local disk meanwhile)`);
     this.status.state = 'failing';
-    this.status.lastError = { message, at: new Date().toISOString() };
+    const code = error instanceof ObjectStoreError ? ARCHIVE_CODES[error.code] : 'DISK';
+    this.status.lastError = { code, message, at: new Date().toISOString() };
   }
 }

@@ -1,9 +1,13 @@
 import type { StorageConfig } from '../../conf/types.ts';
+import { ObjectCache } from '../../lib/object-cache.ts';
 import { ObjectStore, type ObjectStoreStats } from '../../lib/object-store.ts';
+
+/** CacheMaxSize when a block leaves it out (the conf default is the same). */
+const DEFAULT_CACHE_BYTES = 2 * 2 ** 30;
 
 /** A bucket's settings as a comparable string: the keys are compared by value but never kept in the string's output. */
 function fingerprint(storage: StorageConfig): string {
-  return JSON.stringify([storage.endpoint, storage.region, storage.bucket, storage.pathStyle, storage.tlsVerify, storage.accessKey(), storage.secretKey()]);
+  return JSON.stringify([storage.endpoint, storage.region, storage.bucket, storage.pathStyle, storage.tlsVerify, storage.accessKey(), storage.secretKey(), storage.cachePath, storage.cacheMaxBytes]);
 }
 
 /**
@@ -30,7 +34,9 @@ export class ObjectStores extends Map<string, ObjectStore> {
       const print = fingerprint(storage);
       if (this.fingerprints.get(storage.name) === print) continue;
       this.get(storage.name)?.close();
-      this.set(storage.name, new ObjectStore(storage));
+      const store = new ObjectStore(storage);
+      if (storage.cachePath) store.cache = new ObjectCache(store, storage.cachePath, storage.cacheMaxBytes ?? DEFAULT_CACHE_BYTES);
+      this.set(storage.name, store);
       this.fingerprints.set(storage.name, print);
     }
   }

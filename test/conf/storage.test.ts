@@ -22,6 +22,9 @@ t.test('a Storage block is read with its defaults; the keys are functions, absen
   t.equal(archive?.accessKey(), 'AKIATEST');
   t.notMatch(JSON.stringify(config), SECRET);
   t.notMatch(JSON.stringify(config), 'AKIATEST');
+  t.same([archive?.cachePath, archive?.cacheMaxBytes], [undefined, 2 * 2 ** 30], 'no whole-object cache unless CachePath is given');
+  const cached = parseConfig(storage(`${full}  SecretKey ${SECRET}\n  CachePath /var/cache/relay/s3\n  CacheMaxSize 500M\n`), 'relay.conf', { schemes });
+  t.same([cached.config.storages[0]?.cachePath, cached.config.storages[0]?.cacheMaxBytes], ['/var/cache/relay/s3', 500 * 2 ** 20]);
 });
 
 t.test('SecretKeyFile and SecretKeyEnv are read at load; their errors name the place, never the key', async (t) => {
@@ -48,6 +51,7 @@ t.test('bad Storage blocks and RecordArchive names are refused with file:line', 
   rejectsConfig(t, storage('  Endpoint http://h\n  Bucket b12\n  AccessKey A\n'), 'relay.conf:1: <Storage archive>: needs one of SecretKey, SecretKeyFile or SecretKeyEnv', schemes);
   rejectsConfig(t, storage('  Bucket b12\n  AccessKey A\n  SecretKey B\n'), 'relay.conf:1: <Storage archive>: missing required directive Endpoint', schemes);
   rejectsConfig(t, storage('  Endpoint http://h\n  Bucket b12\n  AccessKey A\n  SecretKey B\n  Colour red\n'), 'relay.conf:6: Colour: unknown directive in a <Storage> block', schemes);
+  rejectsConfig(t, storage(`${full}  SecretKey B\n  CachePath /tmp/c\n  CacheMaxSize 0\n`), 'relay.conf:7: CacheMaxSize: the cache needs a cap above 0 (e.g. 2G)', schemes);
   rejectsConfig(t, 'RecordArchive nowhere\n', 'relay.conf:1: RecordArchive: no <Storage nowhere> block (storages: none are defined)', schemes);
   rejectsConfig(t, `${storage(`${full}  SecretKey B\n`)}<Camera cam>\n  Source testsrc://\n  RecordArchive other\n</Camera>\n`, 'relay.conf:9: RecordArchive: no <Storage other> block (storages: archive)', schemes);
   rejectsConfig(t, `${storage(`${full}  SecretKey B\n`)}${storage(`${full}  SecretKey B\n`)}`, 'relay.conf:7: <Storage archive>: the name archive is already used on line 1', schemes);

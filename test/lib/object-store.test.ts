@@ -11,7 +11,10 @@ t.test('a request the server refuses is said to be refused, not the server unrea
 });
 
 t.test('the other answers keep their meaning', async (t) => {
-  t.match(classify('vault', answered('ExpiredToken', 403)), { code: 'DENIED', message: 'storage vault: access denied (ExpiredToken): check AccessKey and the secret key' });
+  t.match(classify('vault', answered('ExpiredToken', 403)), { code: 'DENIED', message: 'storage vault: the bucket refused the credentials (ExpiredToken): check AccessKey and the secret key' });
+  for (const refusal of ['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied']) {
+    t.match(classify('vault', answered(refusal, 403)), { code: 'DENIED', message: `storage vault: the bucket refused the credentials (${refusal}): check AccessKey and the secret key` });
+  }
   t.match(classify('vault', answered('NoSuchKey', 404)), { code: 'NOT_FOUND' });
   t.match(classify('vault', answered('InvalidRange', 416)), { code: 'BAD_ANSWER', message: 'storage vault: the range is outside the object' });
   t.match(classify('vault', answered('SlowDown', 503)), { code: 'UNAVAILABLE', message: 'storage vault: the server answered HTTP 503 (SlowDown)' });

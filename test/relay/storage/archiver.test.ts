@@ -87,9 +87,10 @@ t.test('credentials that expire mid-way through a multipart upload: a clear fail
   s3.fault({ kind: 'denied', code: 'InvalidAccessKeyId', count: Infinity, method: 'PUT', url: 'partNumber=3' });
   archiver.tick();
   await waitFor(() => archiver.status.failures > 0, 15_000, 'the refused upload');
-  t.match(archiver.status.lastError?.message, /^cannot archive expiring\/.*: storage vault: access denied \((ExpiredToken|InvalidAccessKeyId)\): check AccessKey and the secret key$/);
+  t.match(archiver.status.lastError?.message, /^cannot archive expiring\/.*: storage vault: the bucket refused the credentials \((ExpiredToken|InvalidAccessKeyId)\): check AccessKey and the secret key$/);
+  t.equal(archiver.status.lastError?.code, 'AUTH', 'refused credentials read AUTH');
   t.equal(archiver.status.state, 'failing');
-  t.ok(kept.lines.some((line) => /access denied/.test(line) && /retrying with backoff/.test(line)), 'the failure is logged once, clearly');
+  t.ok(kept.lines.some((line) => /the bucket refused the credentials/.test(line) && /retrying with backoff/.test(line)), 'the failure is logged once, clearly');
   t.ok(s3.requests.some((r) => r.method === 'PUT' && r.url.includes('partNumber=1') && r.status === 200), 'the first part was accepted before the refusals');
   // Still refused: a retry (past its backoff) fails again, nothing lands in the bucket.
   const failures = archiver.status.failures;
@@ -128,5 +129,28 @@ t.test('a bucket answering garbage to the listing at start: a clear error, no up
     return archiver.status.uploaded === 1;
   }, 15_000, 'the upload once the listing works');
   t.same((await s3.list('garbled/')).map((o) => [o.key, o.size]), [[segment.path, segment.bytes]]);
+  archiver.stop();
+});
+
+t.test('a wrong secret key: the listing fails as AUTH and is tried again with backoff, not at every tick', async (t) => {
+  // Guards the archive against refused credentials read as an outage (CONNECT) and its listing retried at every tick.
+  const wrong = new ObjectStore({ ...store.options, name: 'wrongkey', secretKey: () => 'not-the-archiver-secret' });
+  t.teardown(() => wrong.close());
+  const { index } = await oneSegment('refused', 4000);
+  const archiver = new Archiver(index, new Map([['refused', { store: wrong, localKeepMs: 3_600_000, segmentMs: 2000 }]]), keptLogger().log);
+  await archiver.start();
+  t.match(archiver.status, { state: 'failing', lastError: { code: 'AUTH', message: /^cannot list the archive of refused: storage wrongkey: the bucket refused the credentials \(SignatureDoesNotMatch\): check AccessKey and the secret key$/ } });
+  const listings = (): number => s3.requests.filter((r) => r.url.includes('list-type=2') && r.url.includes('refused')).length;
+  const before = listings();
+  // Ticks as the recorder runs them, for 1.5 s: the first retry of refused credentials waits past the fast phase (about 2 s).
+  for (let i = 0; i < 15; i++) {
+    archiver.tick();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  t.equal(listings(), before, 'no listing again within 1.5 s');
+  await waitFor(async () => {
+    archiver.tick(Date.now() + 120_000);
+    return listings() > before;
+  }, 15_000, 'the listing tried again once its backoff has passed');
   archiver.stop();
 });

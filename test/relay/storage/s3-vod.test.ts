@@ -1,6 +1,6 @@
 // Guards playback from a bucket: vod-live://s3/ plays while it downloads, /vod/s3/ serves ranges, bad keys and faults give clear errors.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -24,7 +24,15 @@ const movie = await readFile(join(dir, 'movie.mp4'));
 const s3 = await TestS3Server.start('media');
 s3.addCredentials(ACCESS, SECRET);
 await s3.put('clips/movie.mp4', movie);
-await s3.put('clips/late.mp4', await readFile(join(dir, 'late.mp4')));
+const late = await readFile(join(dir, 'late.mp4'));
+await s3.put('clips/late.mp4', late);
+/** A top-level `free` box of `bytes` (with its header), appended to an MP4 it changes the object but not what plays. */
+const freeBox = (bytes: number): Buffer => Buffer.concat([Buffer.from([0, 0, 0, 0]), Buffer.from('free', 'latin1'), Buffer.alloc(bytes - 8)]).fill(0, 8);
+const sized = (box: Buffer): Buffer => (box.writeUInt32BE(box.length, 0), box);
+// The whole-copy cache holds 2.5 copies of late.mp4; late-big.mp4 (its index at the end too) is more than all of it.
+const CACHE_BYTES = Math.round(late.length * 2.5);
+await s3.put('clips/late-big.mp4', Buffer.concat([late, sized(freeBox(CACHE_BYTES))]));
+await s3.put('clips/late-copy.mp4', late);
 await s3.put('clips/doomed.mp4', movie);
 await s3.put('clips/denied.mp4', movie);
 /** `mp4` (moov first, one track) with a `free` box of `pad` bytes inside its moov: a 10 MB index, the chunk offsets moved. */
@@ -82,6 +90,14 @@ WebRTC no
   AccessKey ${ACCESS}
   SecretKey ${WRONG_SECRET}
 </Storage>
+<Storage cached>
+  Endpoint ${s3.endpoint}
+  Bucket media
+  AccessKey ${ACCESS}
+  SecretKey ${SECRET}
+  CachePath ${join(dir, 'cache')}
+  CacheMaxSize ${CACHE_BYTES}
+</Storage>
 <Camera doomed>
   Source vod-live://s3/media/clips/doomed.mp4
   Loop yes
@@ -137,12 +153,13 @@ t.test('a key deleted while it plays and a wrong secret key: a clear line on /st
   await s3.remove('clips/doomed.mp4');
   // The 3 s file loops: its next pass reads the object again and finds it gone.
   await waitFor(async () => /File not found/.test((await cameraState('doomed')).lastError?.message ?? ''), 15_000, 'the deletion on /stat.json');
-  await waitFor(async () => /access denied/.test((await cameraState('denied')).lastError?.message ?? ''), 15_000, 'the refused key on /stat.json');
+  await waitFor(async () => /refused the credentials/.test((await cameraState('denied')).lastError?.message ?? ''), 15_000, 'the refused key on /stat.json');
   t.match(await cameraState('doomed'), { state: /^(retrying|starting)$/, lastError: { message: /File not found: the object was deleted or replaced while playing/ } });
-  t.match(await cameraState('denied'), { state: /^(retrying|starting)$/, lastError: { message: /storage wrong: access denied \(HTTP 403\): check AccessKey and the secret key$/ } });
+  // Guards refused credentials read as an outage (CONNECT): they read AUTH, as a camera's wrong password does.
+  t.match(await cameraState('denied'), { state: /^(retrying|starting)$/, lastError: { message: /^AUTH: storage wrong: the bucket refused the credentials \(HTTP 403\): check AccessKey and the secret key$/ } });
   const page = await (await fetch(`${relay.baseUrl}/stat.html`)).text();
   t.match(page, /File not found/, '/stat.html shows the deleted key');
-  t.match(page, /storage wrong: access denied \(HTTP 403\): check AccessKey and the secret key/, '/stat.html shows the refused key');
+  t.match(page, /AUTH: storage wrong: the bucket refused the credentials \(HTTP 403\): check AccessKey and the secret key/, '/stat.html shows the refused key');
   t.notMatch(page, WRONG_SECRET, 'the wrong secret is not shown either');
   // Retries back off (the camera's jittered backoff): a few requests for each key over 4 s, never a tight loop.
   const before = s3.requests.length;
@@ -151,6 +168,11 @@ t.test('a key deleted while it plays and a wrong secret key: a clear line on /st
   const doomed = later.filter((r) => r.url.includes('clips/doomed.mp4')).length;
   const denied = later.filter((r) => r.url.includes('clips/denied.mp4')).length;
   t.ok(doomed <= 8 && denied <= 8, `bucket requests in 4 s: ${doomed} for the deleted key, ${denied} with the wrong secret`);
+  // The download and the API say the same, as a 502 without Retry-After (asking again soon does not help).
+  const refusal = { code: 'STORAGE_AUTH', message: 'storage wrong: the bucket refused the credentials (HTTP 403): check AccessKey and the secret key' };
+  const download = await fetch(`${relay.baseUrl}/vod/s3/wrong/clips/denied.mp4`);
+  t.same({ status: download.status, retryAfter: download.headers.get('retry-after'), json: await download.json() }, { status: 502, retryAfter: null, json: refusal });
+  t.same(await post('startup', { uri: 'vod-live://s3/wrong/clips/denied.mp4', localStreamName: 'refused' }), { status: 502, json: refusal });
   t.equal((await fetch(`${relay.baseUrl}/stat.json`)).status, 200, 'the relay answers');
 });
 
@@ -183,7 +205,7 @@ t.test('/vod/s3/ downloads with Range; missing keys, hostile keys and unknown st
     const answer = await post('startup', { uri: `vod-live://${name}`, localStreamName: 'hostile' });
     t.equal(answer.status, 400, `${name.slice(0, 40)} refused: ${answer.json.message}`);
   }
-  t.match((await post('startup', { uri: 'vod-live://s3/elsewhere/clips/movie.mp4', localStreamName: 'x' })).json.message, 'No storage named "elsewhere" (storages: media, wrong)');
+  t.match((await post('startup', { uri: 'vod-live://s3/elsewhere/clips/movie.mp4', localStreamName: 'x' })).json.message, 'No storage named "elsewhere" (storages: media, wrong, cached)');
   t.same(await post('startup', { uri: 'vod-live://s3/media/clips/gone.mp4', localStreamName: 'gone' }), { status: 404, json: { code: 'FILE_NOT_FOUND', message: 'File not found' } });
   const late = await post('startup', { uri: 'vod-live://s3/media/clips/late.mp4', localStreamName: 'late' });
   t.equal(late.status, 400);
@@ -227,6 +249,30 @@ t.test('a 10 MB moov plays from the bucket; a moov past the read limit is refuse
   t.same(huge, { status: 400, json: { code: 'NOT_VIDEO', message: "The MP4 file's index (moov) is 100000000 bytes, more than the 67108864 the relay reads before playing" } });
   t.ok(s3.bytesServed('clips/huge-moov.mp4') < 2 ** 20, `the 8 MiB object was not read (${s3.bytesServed('clips/huge-moov.mp4')} bytes)`);
   t.ok(relay.logs.every((line) => !/huge-moov.*(TypeError|RangeError)/.test(line)), 'no crash in the log');
+});
+
+t.test('CachePath: an MP4 with its index at the end is fetched whole once, played from the copy, bounded by CacheMaxSize', async (t) => {
+  // Guards the opt-in whole-object cache: one GET per object version however many viewers, files only under CachePath.
+  const wholeGets = (key: string): number => s3.requests.filter((r) => r.method === 'GET' && r.url.split('?')[0]!.endsWith(`/${key}`) && r.range?.startsWith('bytes=0-') && !r.range.endsWith('-15')).length;
+  const [first, second] = await Promise.all(['copy1', 'copy2'].map((name) => post('startup', { uri: 'vod-live://s3/cached/clips/late-copy.mp4', localStreamName: name, loop: true })));
+  t.same([first!.status, second!.status], [200, 200], `both start: ${first!.json.message ?? ''} ${second!.json.message ?? ''}`);
+  t.match(await ffprobe(`${relay.baseUrl}/copy1.flv`, 1), { codec_name: 'h264', width: 320, height: 240 }, 'the relay plays the copy');
+  t.equal(wholeGets('clips/late-copy.mp4'), 1, 'one GET of the whole object for both streams (the start probes the copy)');
+  const files = async (): Promise<string[]> => (await readdir(join(dir, 'cache'))).sort();
+  t.match(await files(), [/^[0-9a-f]{64}\.copy$/], 'one copy, named by a hash');
+  for (const name of ['copy1', 'copy2']) await post('terminate', { localStreamName: name });
+  // The object changes (another ETag): the next start downloads it again, and the old copy goes.
+  await s3.put('clips/late-copy.mp4', Buffer.concat([late, sized(freeBox(64))]));
+  const again = await post('startup', { uri: 'vod-live://s3/cached/clips/late-copy.mp4', localStreamName: 'copy3', loop: true });
+  t.equal(again.status, 200, `the new version starts: ${again.json.message ?? ''}`);
+  t.equal(wholeGets('clips/late-copy.mp4'), 2, 'the changed object was read again, whole');
+  t.equal((await files()).length, 1, 'the copy of the old version deleted');
+  const big = await post('startup', { uri: 'vod-live://s3/cached/clips/late-big.mp4', localStreamName: 'toobig' });
+  t.equal(big.status, 400);
+  t.match(big.json.message, `is too large to fetch whole first (storage cached: the object is ${late.length + CACHE_BYTES} bytes, more than the ${CACHE_BYTES} of CacheMaxSize); raise CacheMaxSize or move the index to the start with: ffmpeg -i in.mp4 -c copy -movflags +faststart out.mp4`);
+  t.ok(s3.bytesServed('clips/late-big.mp4') < 1024, `the object larger than the cap was not read (${s3.bytesServed('clips/late-big.mp4')} bytes)`);
+  t.equal((await files()).length, 1, 'nothing else in the cache');
+  await post('terminate', { localStreamName: 'copy3' });
 });
 
 t.test('503 SlowDown is retried; a bucket that stops mid-download shows on /stat.json and is read again', async (t) => {
