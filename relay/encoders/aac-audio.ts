@@ -99,6 +99,11 @@ export class AacAudio {
     return this.hub.subscribe(listener);
   }
 
+  /** The camera's own sound frames, before any conversion (a camera's Opus goes to WebRTC as it is). */
+  subscribeCamera(listener: AacListener): () => void {
+    return this.options.feed.subscribeAudio(listener);
+  }
+
   start(): void {
     this.unsubscribe ??= this.options.feed.subscribeAudio((unit) => this.onCameraAudio(unit));
   }
