@@ -32,6 +32,11 @@ export class PushAdapter implements CameraAdapter {
           }
           sink.onFrame(frame);
         },
+        // Sound goes with the picture: none before the camera has taken a keyframe.
+        onAudio: (unit) => {
+          if (connected) sink.onAudio?.(unit);
+        },
+        onAudioAnnounced: (track) => sink.onAudioAnnounced?.(track),
         onSessionEnd: (reason, error) => {
           if (reason === 'stopped' || reason === 'operator' || reason === 'no-packets') {
             if (connected) sink.log(reason === 'operator' ? 'publisher stopped by an operator; waiting for a publisher' : 'publisher stopped; waiting for a publisher');

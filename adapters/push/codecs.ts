@@ -4,6 +4,11 @@ import { H264Depacketizer } from '../../media/rtp/h264-depacketizer.ts';
 import { JpegDepacketizer } from '../../media/rtp/jpeg-depacketizer.ts';
 import type { RtpPacket } from '../../media/rtp/rtp.ts';
 import type { Frame } from '../types.ts';
+import { ProtocolError } from '../../media/errors.ts';
+import { AacHbrDepacketizer } from '../../media/rtp/aac-depacketizer.ts';
+import type { AudioDepacketizer } from '../../media/rtp/audio-depacketizer.ts';
+import { G711_PAYLOAD_TYPE, g711Depacketizer, g711Track } from '../../media/rtp/g711.ts';
+import { opusDepacketizer, opusTrack } from '../../media/rtp/opus.ts';
 import { parseVp8Descriptor, Vp8Depacketizer, vp8KeyframeSize } from '../../media/rtp/vp8-depacketizer.ts';
 
 /** The payloads a publisher may send. */
@@ -107,3 +112,26 @@ function decodableSps(sps: Buffer | undefined): boolean {
   }
 }
 
+
+/** The sound a publisher may send beside its picture, as start_stream's `audio` names it. */
+export type PushAudioCodec = 'opus' | 'pcma' | 'pcmu' | 'aac';
+/** Every audio codec a publisher may announce in start_stream. */
+export const PUSH_AUDIO_CODECS: readonly PushAudioCodec[] = ['opus', 'pcma', 'pcmu', 'aac'];
+
+/**
+ * The audio depacketizer of an announced codec, which also says the track: Opus/48000/2 (RFC 7587), PCMA or PCMU at
+ * 8000 Hz mono, AAC mpeg4-generic with the publisher's AudioSpecificConfig (`config`, needed for AAC only). Throws a
+ * ProtocolError for an AAC config that is missing or cannot be read.
+ */
+export function createAudioDepacketizer(codec: PushAudioCodec, config?: Buffer): AudioDepacketizer {
+  if (codec === 'opus') return opusDepacketizer(opusTrack(2));
+  if (codec === 'pcma' || codec === 'pcmu') return g711Depacketizer(g711Track(codec));
+  if (!config) throw new ProtocolError('AAC audio needs its AudioSpecificConfig (audio_config, hex)');
+  return new AacHbrDepacketizer(config); // AAC-hbr (sizelength 13), as GStreamer's rtpmp4gpay and ffmpeg send it
+}
+
+/** Whether an audio packet's payload type is the announced codec's: G.711's static type (RFC 3551), else a dynamic one. */
+export function isAudioPayloadType(payloadType: number, codec: PushAudioCodec): boolean {
+  if (codec === 'pcma' || codec === 'pcmu') return payloadType === G711_PAYLOAD_TYPE[codec];
+  return payloadType >= FIRST_DYNAMIC_PAYLOAD_TYPE && payloadType <= 127;
+}

@@ -3,9 +3,11 @@ import { isIP } from 'node:net';
 import type { CameraConfig, RelayConfig } from '../../conf/types.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { AdapterError } from '../errors.ts';
-import type { Frame } from '../types.ts';
-import type { PushCodec } from './codecs.ts';
-import { RtpPortPool } from './ports.ts';
+import type { AudioUnit, Frame } from '../types.ts';
+import type { AudioTrack } from '../../media/types.ts';
+import { PushAudioStream } from './audio-stream.ts';
+import { createAudioDepacketizer, type PushAudioCodec, type PushCodec } from './codecs.ts';
+import { RtpPortPool, type PortPair } from './ports.ts';
 import { PushSession, type PushEndReason } from './session.ts';
 import { plainAddress } from '../../lib/address.ts';
 import { assignSsrc } from './source-stream.ts';
@@ -26,6 +28,10 @@ export interface PushListener {
   /** True once the camera has taken a keyframe of the current stream and goes on from it. */
   readonly taking: boolean;
   onFrame(frame: Frame): void;
+  /** Sound of the stream, on the picture's timeline. */
+  onAudio(unit: AudioUnit): void;
+  /** The stream will carry sound of this track (start_stream asked for it). */
+  onAudioAnnounced(track: AudioTrack): void;
   /** The camera's session ended: 'stopped' by the publisher, ended by an 'operator', or it failed (silence, protocol). */
   onSessionEnd(reason: PushEndReason, error?: AdapterError): void;
 }
@@ -48,6 +54,20 @@ export interface PushStreamInfo {
   readonly state: PushSession['state'];
   readonly since: number;
   readonly counters: PushSession['counters'];
+}
+
+/** The sound start_stream asks for: its codec, and AAC's AudioSpecificConfig. */
+export interface PushAudioRequest {
+  readonly codec: PushAudioCodec;
+  readonly config?: Buffer;
+}
+
+/** What start_stream answers: the picture's ports and SSRC, and the sound's when asked for. */
+export interface StartedStream {
+  readonly rtpPort: number;
+  readonly rtcpPort: number;
+  readonly ssrc: number;
+  readonly audio: { readonly rtpPort: number; readonly rtcpPort: number; readonly ssrc: number } | undefined;
 }
 
 /** Ids kept at most; the least recently used idle one goes first. */
@@ -111,7 +131,7 @@ export class PushGateway {
    * start_stream: binds a random free port pair for the utilization's camera, taking datagrams from `address` only and
    * RTP with the SSRC it assigns here only (the publisher must send with it), so the stream is the handshake's alone.
    */
-  async startStream(key: string, id: string, address: string, codec: PushCodec): Promise<{ rtpPort: number; rtcpPort: number; ssrc: number }> {
+  async startStream(key: string, id: string, address: string, codec: PushCodec, audio?: PushAudioRequest): Promise<StartedStream> {
     const match = this.cameraForKey(key);
     if (!match) throw new PushError(4011, 'non valid API key');
     const utilization = this.utilization(id);
@@ -127,6 +147,7 @@ export class PushGateway {
       this.pool.release(ports);
       throw new PushError(5031, 'the relay is stopping');
     }
+    const sound = audio ? await this.startAudio(ports, audio, address, camera.name) : undefined;
     const ssrc = assignSsrc();
     const session = new PushSession({
       ports,
@@ -146,11 +167,42 @@ export class PushGateway {
         this.listeners.get(camera.name)?.onSessionEnd(reason, error);
       },
       release: (pair) => this.pool.release(pair),
+      audio: sound?.stream,
+      audioPorts: sound?.ports,
     });
+    if (sound) this.listeners.get(camera.name)?.onAudioAnnounced(sound.stream.track);
     utilization.session = session;
     utilization.lastUsedAt = Date.now();
-    this.log.info(`camera ${camera.name}: publisher ${plainAddress(address)} starts ${codec} on UDP ${ports.rtpPort}/${ports.rtpPort + 1}`);
-    return { rtpPort: ports.rtpPort, rtcpPort: ports.rtpPort + 1, ssrc };
+    const withSound = sound ? `, ${sound.stream.codec} audio on UDP ${sound.ports.rtpPort}/${sound.ports.rtpPort + 1}` : '';
+    this.log.info(`camera ${camera.name}: publisher ${plainAddress(address)} starts ${codec} on UDP ${ports.rtpPort}/${ports.rtpPort + 1}${withSound}`);
+    const audioAnswer = sound ? { rtpPort: sound.ports.rtpPort, rtcpPort: sound.ports.rtpPort + 1, ssrc: sound.ssrc } : undefined;
+    return { rtpPort: ports.rtpPort, rtcpPort: ports.rtpPort + 1, ssrc, audio: audioAnswer };
+  }
+
+  /**
+   * A second port pair and SSRC for the stream's sound. Its depacketizer is made first, so a bad AAC config is refused
+   * (4151) before ports are bound; the video's pair is released if the sound's cannot be had.
+   */
+  private async startAudio(videoPorts: PortPair, request: PushAudioRequest, address: string, cameraName: string): Promise<{ stream: PushAudioStream; ports: PortPair; ssrc: number }> {
+    let depacketizer;
+    try {
+      depacketizer = createAudioDepacketizer(request.codec, request.config);
+    } catch (error) {
+      this.pool.release(videoPorts);
+      throw new PushError(4151, `the audio of the stream is not supported: ${(error as Error).message}`);
+    }
+    const ports = await this.pool.allocate(this.bindAddress());
+    if (typeof ports === 'string' || this.closed) {
+      this.pool.release(videoPorts);
+      if (typeof ports !== 'string') this.pool.release(ports);
+      throw new PushError(ports === 'unbindable' ? 5001 : 5031, 'no free RTP port pair in RTPPortRange for the audio');
+    }
+    const ssrc = assignSsrc();
+    const stream = new PushAudioStream({
+      ports, publisher: plainAddress(address), ssrc, codec: request.codec, depacketizer,
+      onUnit: (unit) => this.listeners.get(cameraName)?.onAudio(unit),
+    });
+    return { stream, ports, ssrc };
   }
 
   /** validate_stream: the utilization's session, for the gateway to judge. */

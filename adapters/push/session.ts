@@ -10,6 +10,8 @@ import { codecForPayloadType, isDecodableKeyframe, type DepacketizedFrame, type 
 import type { PortPair } from './ports.ts';
 import { RTP_CLOCK_RATE, SourceStream } from './source-stream.ts';
 import { plainAddress } from '../../lib/address.ts';
+import { readSenderClock } from '../../media/rtp/track-sync.ts';
+import type { PushAudioStream } from './audio-stream.ts';
 
 /** Larger than any RTP packet a sender keeps under its path MTU (even with jumbo frames); bigger ones are dropped. */
 export const MAX_RTP_PACKET_BYTES = 9000;
@@ -60,8 +62,12 @@ export interface PushSessionOptions {
   readonly onFrame: (frame: Frame) => void;
   /** Called once when the session ends for any reason but close(); the ports are already released then. */
   readonly onEnd: (reason: PushEndReason, error?: AdapterError) => void;
-  /** Frees the ports; called once. */
+  /** Frees the ports; called once for each pair. */
   readonly release: (ports: PortPair) => void;
+  /** The stream's sound on its own port pair, when start_stream asked for it; its times follow the picture's frames. */
+  readonly audio?: PushAudioStream;
+  /** The sound's port pair, released with the picture's. */
+  readonly audioPorts?: PortPair;
 }
 
 
@@ -117,6 +123,11 @@ export class PushSession {
     return this.options.codec;
   }
 
+  /** The stream's sound, when the publisher sends some. */
+  get audio(): PushAudioStream | undefined {
+    return this.options.audio;
+  }
+
   /** Ends the session because its publisher or an operator asked (stop_stream) or the relay is stopping; no onEnd call. */
   close(reason: PushEndReason = 'closed'): void {
     this.finish(reason);
@@ -132,6 +143,8 @@ export class PushSession {
     this.endReason = reason;
     for (const timer of this.timers) clearInterval(timer);
     this.options.release(this.options.ports);
+    this.options.audio?.close();
+    if (this.options.audioPorts) this.options.release(this.options.audioPorts);
     return true;
   }
 
@@ -251,6 +264,7 @@ export class PushSession {
       this.state = 'streaming';
     }
     this.lastFrameMs = this.clockOffsetMs + this.current.clock.toMs(rtpTimestamp);
+    this.options.audio?.noteVideoFrame(rtpTimestamp, this.lastFrameMs);
     this.counters.frames++;
     this.options.onFrame({ codec: this.options.codec, data, keyframe, timestamp: this.lastFrameMs } as Frame);
   }
@@ -265,6 +279,8 @@ export class PushSession {
     // Only the stream's own sender (its SSRC opens the compound packet) says where reports and keyframe requests go.
     if (data.length < 8 || data.readUInt32BE(4) !== this.current.ssrc) return;
     this.rtcpReturnPort = remote.port; // symmetric RTCP: reports go back where the publisher's RTCP came from
+    const senderClock = readSenderClock(data, this.current.ssrc);
+    if (senderClock) this.options.audio?.noteVideoReport(senderClock);
     this.reporter.onRtcp(data.subarray(0, MAX_RTP_PACKET_BYTES), performance.now());
   }
 
@@ -288,6 +304,7 @@ export class PushSession {
   }
 
   private sendReport(): void {
+    this.options.audio?.sendReport();
     if (this.state === 'ended' || this.rtcpReturnPort === undefined || this.counters.packets === 0) return;
     this.counters.rtcpOut++;
     this.options.ports.rtcp.send(this.reporter.buildReport(performance.now()), this.rtcpReturnPort, this.publisher, () => {});

@@ -23,3 +23,19 @@ export function packetizeOpus(packet: Buffer, maxPayload = MAX_RTP_PAYLOAD): Rtp
   if (packet.length > maxPayload) throw new ProtocolError(`Opus: a packet of ${packet.length} bytes is over the ${maxPayload} byte RTP payload limit`);
   return [{ payload: packet, marker: false }];
 }
+
+/** Frame lengths in 48 kHz samples by TOC configuration (RFC 6716 3.1): SILK 0-11, hybrid 12-15, CELT 16-31. */
+function opusFrameSamples(config: number): number {
+  if (config < 12) return [480, 960, 1920, 2880][config % 4]!;
+  if (config < 16) return [480, 960][config % 2]!;
+  return [120, 240, 480, 960][config % 4]!;
+}
+
+/** Samples (at 48 kHz) an Opus packet decodes to, read from its TOC byte and frame count; 0 for a packet too short to say. */
+export function opusPacketSamples(packet: Buffer): number {
+  if (packet.length === 0) return 0;
+  const toc = packet[0]!;
+  const code = toc & 0x03;
+  const frames = code === 0 ? 1 : code < 3 ? 2 : packet.length > 1 ? packet[1]! & 0x3f : 0;
+  return frames * opusFrameSamples(toc >> 3);
+}

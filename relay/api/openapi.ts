@@ -86,7 +86,7 @@ export const OPENAPI_DOCUMENT = {
       post: {
         summary: 'The push source protocol: new_utilization_id, start_stream, validate_stream, get_data, stop_stream, list_streams (operators)',
         tags: ['push'],
-        requestBody: body(object({ action: { enum: ['new_utilization_id', 'start_stream', 'validate_stream', 'get_data', 'stop_stream', 'list_streams'] }, key: string, utilization_id: string, width: integer, height: integer, codec: { enum: ['vp8', 'h264', 'jpeg'] }, data: string, camera: string }, ['action'])),
+        requestBody: body(object({ action: { enum: ['new_utilization_id', 'start_stream', 'validate_stream', 'get_data', 'stop_stream', 'list_streams'] }, key: string, utilization_id: string, width: integer, height: integer, codec: { enum: ['vp8', 'h264', 'jpeg'] }, audio: { enum: ['opus', 'pcma', 'pcmu', 'aac'] }, audio_config: string, data: string, camera: string }, ['action'])),
         responses: {
           200: json('The action\'s answer', { type: 'object' }),
           default: json('A refusal; the HTTP status is the first three digits of error_code', object({ error_code: integer, error_txt: string }, ['error_code', 'error_txt'])),

@@ -1,8 +1,8 @@
 import { isIP } from 'node:net';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { PUSH_CODECS, type PushCodec } from '../../adapters/push/codecs.ts';
-import { PushError, type PushGateway, type PushStreamInfo } from '../../adapters/push/gateway.ts';
+import { PUSH_AUDIO_CODECS, PUSH_CODECS, type PushAudioCodec, type PushCodec } from '../../adapters/push/codecs.ts';
+import { PushError, type PushAudioRequest, type PushGateway, type PushStreamInfo } from '../../adapters/push/gateway.ts';
 import type { PushSession } from '../../adapters/push/session.ts';
 import { accessControlOf } from '../auth/access.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -64,6 +64,19 @@ function codecField(body: Record<string, unknown>): PushCodec {
   return value as PushCodec;
 }
 
+/** The optional `audio` field (and AAC's `audio_config`, its AudioSpecificConfig in hex): the sound sent beside the picture. */
+function audioField(body: Record<string, unknown>): PushAudioRequest | undefined {
+  const value = body.audio;
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || !PUSH_AUDIO_CODECS.includes(value as PushAudioCodec)) {
+    throw new PushError(4151, `the audio codec of the stream is not supported (supported: ${PUSH_AUDIO_CODECS.join(', ')})`);
+  }
+  const config = body.audio_config;
+  if (config === undefined || config === null) return { codec: value as PushAudioCodec };
+  if (typeof config !== 'string' || config.length > 128 || !/^([0-9a-f]{2})+$/i.test(config)) throw new PushError(4151, 'audio_config must be the AudioSpecificConfig in hex');
+  return { codec: value as PushAudioCodec, config: Buffer.from(config, 'hex') };
+}
+
 /** The host a publisher sends to: PublishAddress, else HTTPBindAddress, else (bound to a wildcard) where it reached us. */
 function publishHost(ctx: Context, relay: PushApiRelay): string {
   const { publishAddress, httpBindAddress } = relay.config;
@@ -123,6 +136,7 @@ function streamData(session: PushSession): Record<string, unknown> {
     state: session.state, end_reason: session.endReason ?? null, codec: session.codec, packets: c.packets, bytes: c.bytes, frames: c.frames,
     lost_packets: c.lost, dropped_frames: c.droppedFrames, keyframe_requests: c.keyframeRequests, foreign_packets: c.foreign,
     wrong_ssrc_packets: c.wrongSsrc, malformed_packets: c.malformed, unsupported_packets: c.unsupported, rtcp_in: c.rtcpIn, rtcp_out: c.rtcpOut,
+    audio: session.audio ? { codec: session.audio.codec, ...session.audio.counters, synced_by_sender_reports: session.audio.synced } : null,
   };
 }
 
@@ -187,8 +201,10 @@ export function registerPushApi(router: Router, relay: PushApiRelay, log: Logger
         dimension(body, 'width');
         dimension(body, 'height');
         const codec = codecField(body);
-        const { rtpPort, rtcpPort, ssrc } = await relay.push.startStream(key, id, address, codec);
-        ctx.body = { url: `rtp://${publishHost(ctx, relay)}:${rtpPort}`, rtp_port: rtpPort, rtcp_port: rtcpPort, ssrc };
+        const { rtpPort, rtcpPort, ssrc, audio } = await relay.push.startStream(key, id, address, codec, audioField(body));
+        const host = publishHost(ctx, relay);
+        const sound = audio ? { audio_url: `rtp://${host}:${audio.rtpPort}`, audio_rtp_port: audio.rtpPort, audio_rtcp_port: audio.rtcpPort, audio_ssrc: audio.ssrc } : {};
+        ctx.body = { url: `rtp://${host}:${rtpPort}`, rtp_port: rtpPort, rtcp_port: rtcpPort, ssrc, ...sound };
       } else if (action === 'validate_stream') {
         const id = stringField(body, 'utilization_id', 4003);
         ctx.body = validation(relay.push.sessionOf(id), () => {

@@ -2,6 +2,8 @@ import type PQueue from 'p-queue';
 import type { AudioUnit } from '../../adapters/types.ts';
 import { AdtsReader } from '../../media/aac/adts.ts';
 import { aacTrack } from '../../media/aac/config.ts';
+import { MkvWriter } from '../../media/mkv-writer.ts';
+import { opusPacketSamples } from '../../media/rtp/opus.ts';
 import type { AudioTrack } from '../../media/types.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { ProcessSlots } from '../../lib/process-slots.ts';
@@ -32,7 +34,7 @@ export type AacListener = (unit: AudioUnit) => void;
 
 /**
  * A camera's sound as AAC, for every stream of it that carries sound (FLV, HLS): the camera's own AAC passed on
- * (`copy`, no process), or G.711 converted by one supervised ffmpeg, however many streams and viewers use it.
+ * (`copy`, no process), or G.711 or Opus converted by one supervised ffmpeg, however many streams and viewers use it.
  * Started with the first stream that wants sound; a camera without audio costs nothing.
  */
 export class AacAudio {
@@ -97,6 +99,11 @@ export class AacAudio {
     return this.hub.subscribe(listener);
   }
 
+  /** The camera's own sound frames, before any conversion (a camera's Opus goes to WebRTC as it is). */
+  subscribeCamera(listener: AacListener): () => void {
+    return this.options.feed.subscribeAudio(listener);
+  }
+
   start(): void {
     this.unsubscribe ??= this.options.feed.subscribeAudio((unit) => this.onCameraAudio(unit));
   }
@@ -140,12 +147,21 @@ export class AacAudio {
     await this.converter.stop();
   }
 
-  /** G.711 (raw samples, one byte each) in, ADTS out, each AAC frame at the camera time of its first sample. */
+  /**
+   * G.711 (raw samples, one byte each) or Opus (Matroska blocks, a fresh header for each process) in, ADTS out, each AAC
+   * frame at the camera time of its first sample.
+   */
   private conversionOf(input: AudioTrack): Conversion {
+    let mkv: MkvWriter | undefined;
     return {
       args: audioConverterArgs(input),
+      header: input.codec === 'opus' ? () => (mkv = new MkvWriter(undefined, input)).header() : undefined,
       clock: () => new SampleClock(AAC_OUTPUT_RATE, AAC_OUTPUT_RATE / input.sampleRate),
-      input: (unit) => ({ bytes: unit.data, samples: unit.data.length / unit.track.channels }),
+      input: (unit) => {
+        if (!mkv) return { bytes: unit.data, samples: unit.data.length / unit.track.channels };
+        const samples = opusPacketSamples(unit.data);
+        return samples > 0 ? { bytes: mkv.audioBlock(unit.data, unit.pts), samples } : undefined;
+      },
       readOutput: (stdout, clock, live) => {
         const reader = new AdtsReader();
         let track: AudioTrack | undefined;

@@ -6,19 +6,28 @@ import type { AudioTrack } from '../../media/types.ts';
  */
 export const AAC_OUTPUT_RATE = 48_000;
 
-/** True where ffmpeg can read the camera's audio as raw samples on stdin (G.711 is one byte per sample, no framing). */
+/**
+ * True where the AAC converter reads the camera's audio: G.711 as raw samples (one byte each, no framing), Opus in
+ * Matroska (its packets need a container that frames them).
+ */
 export function convertible(input: AudioTrack): boolean {
-  return input.codec === 'pcma' || input.codec === 'pcmu';
+  return input.codec === 'pcma' || input.codec === 'pcmu' || input.codec === 'opus';
+}
+
+/** ffmpeg's input arguments for the camera's audio on stdin. */
+function converterInput(input: AudioTrack): string[] {
+  if (input.codec === 'opus') return ['-fflags', 'nobuffer', '-probesize', '2048', '-analyzeduration', '0', '-f', 'matroska', '-i', 'pipe:0'];
+  return ['-f', input.codec === 'pcma' ? 'alaw' : 'mulaw', '-ar', String(input.sampleRate), '-ac', String(input.channels), '-i', 'pipe:0'];
 }
 
 /**
- * One audio converter's ffmpeg: the camera's G.711 as raw samples on stdin, AAC-LC out as ADTS on stdout. Raw input
- * has no times: the converter keeps them itself, by sample count (audio-converter.ts).
+ * One audio converter's ffmpeg: the camera's G.711 as raw samples or its Opus in Matroska on stdin, AAC-LC out as ADTS
+ * on stdout. Output frames get their times from the converter, by sample count (audio-converter.ts).
  */
 export function audioConverterArgs(input: AudioTrack): string[] {
   return [
     '-hide_banner', '-nostats', '-loglevel', 'error',
-    '-f', input.codec === 'pcma' ? 'alaw' : 'mulaw', '-ar', String(input.sampleRate), '-ac', String(input.channels), '-i', 'pipe:0',
+    ...converterInput(input),
     '-c:a', 'aac', '-b:a', '64k', '-ar', String(AAC_OUTPUT_RATE),
     '-f', 'adts', '-flush_packets', '1', 'pipe:1',
   ];

@@ -26,6 +26,8 @@ export interface AudioConverterOptions {
 /** One conversion: ffmpeg's arguments, how an input frame is written, and how the output is read. */
 export interface Conversion {
   readonly args: readonly string[];
+  /** Bytes each process reads before the first frame (a container's header); none for raw samples. */
+  header?(): Buffer;
   /** The clock that gives output frames the camera times of the samples they carry. */
   clock(): SampleClock;
   /** The bytes written for `unit` and the samples they hold (in input samples); undefined drops the frame. */
@@ -35,7 +37,7 @@ export interface Conversion {
 }
 
 /**
- * The process half of a camera's sound converter (G.711 to AAC, AAC to Opus): one supervised ffmpeg for one
+ * The process half of a camera's sound converter (G.711 or Opus to AAC, AAC to Opus): one supervised ffmpeg for one
  * conversion at a time, restarted with backoff when it fails, fed the camera's frames (held within a bound while it
  * starts) with a bounded stdin. What is converted and how the output is read is the `Conversion`'s.
  */
@@ -120,6 +122,8 @@ export class AudioConverter {
     });
     if (!process) return;
     const clock = conversion.clock();
+    const header = conversion.header?.();
+    if (header) process.write(header);
     this.child = { process, clock };
     const waiting = this.waiting;
     this.waiting = [];

@@ -20,9 +20,11 @@ const OPUS_PACKET_SAMPLES = 960;
 /** AAC frames kept while the converter starts (about 2 s at 48 kHz). */
 const MAX_WAITING_FRAMES = 100;
 
-/** The camera's sound as AAC on its timeline (the camera's AacAudio part). */
+/** The camera's sound as AAC on its timeline (the camera's AacAudio part), and as the camera sends it. */
 export interface AacSource {
   subscribe(listener: (unit: AudioUnit) => void): () => void;
+  /** The camera's own sound frames, before any conversion. */
+  subscribeCamera(listener: (unit: AudioUnit) => void): () => void;
 }
 
 export interface OpusAudioOptions {
@@ -35,8 +37,8 @@ export interface OpusAudioOptions {
 }
 
 /**
- * A camera's sound as Opus, for WebRTC: its AAC (the camera's own, or converted from G.711) converted by one
- * supervised ffmpeg, however many streams and viewers use it. The process runs only while someone subscribes;
+ * A camera's sound as Opus, for WebRTC: a camera's own Opus passed on as it is (`copy`, no process); otherwise its AAC
+ * (the camera's own, or converted from G.711) converted by one supervised ffmpeg, however many streams and viewers use it. The process runs only while someone subscribes;
  * packets keep the camera's times, so the sound stays in step with the picture.
  */
 export class OpusAudio {
@@ -45,6 +47,9 @@ export class OpusAudio {
   private readonly converter: AudioConverter;
   private readonly track: AudioTrack = opusTrack(2);
   private unsubscribe: (() => void) | undefined;
+  private unsubscribeCamera: (() => void) | undefined;
+  /** True while the camera's sound is Opus: its packets go out as they are, and its AAC is not converted back. */
+  private copying = false;
   /** The AAC configuration being converted and how, while a converter runs. */
   private converting: { config: Buffer; conversion: Conversion } | undefined;
   private closed = false;
@@ -68,6 +73,7 @@ export class OpusAudio {
   }
 
   get state(): string {
+    if (this.copying && this.active) return 'live';
     return this.converter.state ?? (this.active ? 'starting' : 'idle');
   }
 
@@ -92,6 +98,7 @@ export class OpusAudio {
     if (this.closed) return () => {};
     const remove = this.hub.subscribe(listener);
     this.unsubscribe ??= this.options.aac.subscribe((unit) => this.onAac(unit));
+    this.unsubscribeCamera ??= this.options.aac.subscribeCamera((unit) => this.onCamera(unit));
     let removed = false;
     return () => {
       if (removed) return;
@@ -111,11 +118,29 @@ export class OpusAudio {
   private async stop(): Promise<void> {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+    this.unsubscribeCamera?.();
+    this.unsubscribeCamera = undefined;
+    this.copying = false;
     this.converting = undefined;
     await this.converter.stop();
   }
 
+  /** The camera's own sound: Opus goes out as it is; any other codec comes through the AAC part instead. */
+  private onCamera(unit: AudioUnit): void {
+    this.copying = unit.track.codec === 'opus';
+    if (!this.copying) return;
+    if (this.converting) {
+      this.converting = undefined;
+      void this.converter.stop();
+    }
+    this.counters.framesIn++;
+    this.counters.framesOut++;
+    this.counters.bytesOut += unit.data.length;
+    this.hub.publish({ ...unit, track: this.track });
+  }
+
   private onAac(unit: AudioUnit): void {
+    if (this.copying) return; // the camera's Opus goes out as it is (this AAC was made from it)
     this.counters.framesIn++;
     const config = unit.track.config;
     if (unit.track.codec !== 'aac' || !config) {

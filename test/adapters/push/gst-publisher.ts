@@ -27,6 +27,8 @@ export interface GstPublisherOptions {
   readonly bindAddress?: string;
   /** videotestsrc properties of the picture sent; default `pattern=ball`. */
   readonly pattern?: string;
+  /** A 1 kHz tone as Opus beside the picture, through the same rtpbin (so both tracks' sender reports share a clock). */
+  readonly audio?: { readonly rtpPort: number; readonly rtcpPort: number; readonly ssrc: number };
 }
 
 /**
@@ -42,6 +44,12 @@ export function startGstPublisher(options: GstPublisherOptions): ChildProcess {
     'rtpbin.send_rtp_src_0', '!', 'udpsink', `host=${host}`, `port=${rtpPort}`, ...bind,
     'rtpbin.send_rtcp_src_0', '!', 'udpsink', `host=${host}`, `port=${rtcpPort}`, 'sync=false', 'async=false', ...bind,
   ];
+  const audio = options.audio;
+  if (audio) {
+    args.push('audiotestsrc', 'is-live=true', 'freq=1000', 'volume=0.5', '!', 'audioconvert', '!', 'audioresample', '!', 'opusenc', '!', 'rtpopuspay', 'pt=97', `ssrc=${audio.ssrc}`, '!', 'rtpbin.send_rtp_sink_1',
+      'rtpbin.send_rtp_src_1', '!', 'udpsink', `host=${host}`, `port=${audio.rtpPort}`, ...bind,
+      'rtpbin.send_rtcp_src_1', '!', 'udpsink', `host=${host}`, `port=${audio.rtcpPort}`, 'sync=false', 'async=false', ...bind);
+  }
   return spawn('gst-launch-1.0', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 

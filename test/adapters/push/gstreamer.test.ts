@@ -8,11 +8,17 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import type { Frame } from '../../../adapters/types.ts';
 import { ffprobe } from '../../helpers/probe.ts';
+import { decodeAudio } from '../../helpers/audio.ts';
+import { captureStream } from '../../helpers/picture.ts';
 import { startTestRelay, type TestRelay } from '../../helpers/relay.ts';
 import { sourceApi, startGstPublisher, stopChild, waitValidated, type PublisherCodec } from './gst-publisher.ts';
 
 const run = promisify(execFile);
 const KEY = 'front-door-publish-key';
+/** A 1 kHz tone through the relay is far above silence (-inf or below -90 dBFS) after a 1 kHz band-pass. */
+const TONE_DB = -40;
+/** Lip sync: the broadcast tolerance the relay keeps, on the first audio and video times of a capture. */
+const SYNC_MS = 45;
 
 const conf = `RTPPortRange 33000-33099
 <Camera door>
@@ -83,7 +89,9 @@ for (const codec of ['vp8', 'h264', 'jpeg'] as PublisherCodec[]) {
     t.match(await statusText(relay), 'waiting for publisher', '/stat.html says the camera waits for its publisher');
 
     const id = (await sourceApi(relay.baseUrl, { action: 'new_utilization_id', key: KEY })).json.utilization_id as string;
-    const started = await sourceApi(relay.baseUrl, { action: 'start_stream', key: KEY, utilization_id: id, width: 320, height: 240, codec });
+    // The H.264 publisher sends an Opus tone beside its picture, on the second port pair start_stream gives for it.
+    const withSound = codec === 'h264';
+    const started = await sourceApi(relay.baseUrl, { action: 'start_stream', key: KEY, utilization_id: id, width: 320, height: 240, codec, ...(withSound ? { audio: 'opus' } : {}) });
     t.equal(started.status, 200);
     const rtpPort = started.json.rtp_port as number;
     t.equal(rtpPort % 2, 0, 'the RTP port is even');
@@ -94,7 +102,15 @@ for (const codec of ['vp8', 'h264', 'jpeg'] as PublisherCodec[]) {
 
     const frames: Frame[] = [];
     feed.subscribe((frame) => frames.push(frame));
-    const publisher = startGstPublisher({ codec, host: '127.0.0.1', rtpPort, rtcpPort: rtpPort + 1, ssrc });
+    const audio = withSound ? { rtpPort: started.json.audio_rtp_port as number, rtcpPort: started.json.audio_rtcp_port as number, ssrc: started.json.audio_ssrc as number } : undefined;
+    if (audio) {
+      t.ok(audio.rtpPort % 2 === 0 && audio.rtpPort !== rtpPort && audio.rtcpPort === audio.rtpPort + 1, 'a second even port pair for the sound');
+      t.equal(started.json.audio_url, `rtp://127.0.0.1:${audio.rtpPort}`);
+      t.not(audio.ssrc, ssrc, 'an SSRC of its own for the sound');
+    } else {
+      t.equal(started.json.audio_rtp_port, undefined, 'no sound ports unless asked for');
+    }
+    const publisher = startGstPublisher({ codec, host: '127.0.0.1', rtpPort, rtcpPort: rtpPort + 1, ssrc, audio });
     t.teardown(() => stopChild(publisher));
     const validated = await waitValidated(relay.baseUrl, id);
     t.match(validated.validation_txt, /stream captured/);
@@ -123,6 +139,20 @@ for (const codec of ['vp8', 'h264', 'jpeg'] as PublisherCodec[]) {
       const flv = await ffprobe(`${relay.baseUrl}/door.flv`, 2);
       t.same([flv.codec_name, flv.width, flv.height], ['h264', 320, 240], '/door.flv decodes');
       t.ok(Number(flv.nb_read_frames) > 10, `/door.flv has frames (${flv.nb_read_frames})`);
+      if (withSound) {
+        // The publisher's rtpbin sends sender reports for both tracks: the sound is placed by them, not by arrival.
+        const soundData = async () => (await sourceApi(relay.baseUrl, { action: 'get_data', utilization_id: id, data: 'stream' })).json.data as { audio: Record<string, unknown> };
+        await waitFor('the sound placed by sender reports', async () => (await soundData()).audio.synced_by_sender_reports === true, 10_000);
+        const decoded = await decodeAudio(await captureStream(`${relay.baseUrl}/door.flv`, 3000), 'door.flv');
+        t.equal(decoded.codec, 'aac', 'the publisher\'s Opus is AAC in the FLV');
+        t.ok(decoded.toneDb > TONE_DB, `the publisher's 1 kHz tone is there (${decoded.toneDb.toFixed(1)} dBFS)`);
+        t.ok(decoded.duration > 2, `${decoded.duration} s of sound in 3 s`);
+        const offsetMs = (decoded.startTime - decoded.videoStartTime!) * 1000;
+        t.ok(Math.abs(offsetMs) <= SYNC_MS, `the sound starts ${offsetMs.toFixed(0)} ms from the picture`);
+        const data = await soundData();
+        t.match(data.audio, { codec: 'opus', packets: Number, frames: Number, refused: 0 }, 'get_data counts the sound');
+        t.ok((data.audio.frames as number) > 100, `Opus frames taken (${data.audio.frames})`);
+      }
       await waitFor('the HLS playlist', async () => (await fetch(`${relay.baseUrl}/door.m3u8`)).status === 200, 20_000);
       const hls = await ffprobe(`${relay.baseUrl}/door.m3u8`, 2);
       t.same([hls.codec_name, hls.width, hls.height], ['h264', 320, 240], '/door.m3u8 decodes');

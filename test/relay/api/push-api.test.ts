@@ -268,3 +268,43 @@ t.test('a publisher that hangs up in the middle of its request body leaves the r
   t.equal((await sourceApi(relay.baseUrl, { action: 'new_utilization_id', key: PORCH_KEY })).status, 200, 'the next publisher is served');
   t.same(relay.logs.filter((line) => / (error|warn) /.test(line)), [], 'nothing logged as an error');
 });
+
+t.test('start_stream with sound: a second port pair and SSRC; a codec it cannot take is refused (4151) and frees the picture\'s pair', async (t) => {
+  const relay = await startTestRelay(conf([PORCH_KEY]));
+  t.teardown(() => relay.stop());
+  const porch = await newId(relay, PORCH_KEY);
+  await expectError(t, relay, start(PORCH_KEY, porch, { audio: 'g729' }), 4151);
+  await expectError(t, relay, start(PORCH_KEY, porch, { audio: 'aac' }), 4151);
+  await expectError(t, relay, start(PORCH_KEY, porch, { audio: 'aac', audio_config: 'zz' }), 4151);
+  await expectError(t, relay, start(PORCH_KEY, porch, { audio: 'aac', audio_config: 'ff' }), 4151);
+  t.equal(relay.relay.push.allocatedPairs, 0, 'no pair held after the refusals');
+  const started = await sourceApi(relay.baseUrl, start(PORCH_KEY, porch, { audio: 'aac', audio_config: '1190' }));
+  const { rtp_port: rtpPort, audio_rtp_port: audioPort, ssrc, audio_ssrc: audioSsrc } = started.json as { rtp_port: number; audio_rtp_port: number; ssrc: number; audio_ssrc: number };
+  t.same(started.json, { url: `rtp://127.0.0.1:${rtpPort}`, rtp_port: rtpPort, rtcp_port: rtpPort + 1, ssrc, audio_url: `rtp://127.0.0.1:${audioPort}`,
+    audio_rtp_port: audioPort, audio_rtcp_port: audioPort + 1, audio_ssrc: audioSsrc });
+  t.same([rtpPort, audioPort].sort(), [32000, 32002], 'both pairs of the range');
+  // The range is full: the next stream with sound gets no pair, and its picture's pair goes back.
+  const yard = await newId(relay, YARD_KEY);
+  await expectError(t, relay, start(YARD_KEY, yard, { audio: 'opus' }), 5031);
+  t.equal(relay.relay.push.allocatedPairs, 2, 'only the porch stream\'s two pairs are held');
+  // Sound from another SSRC, and a datagram that is not RTP, are refused and counted.
+  const sender = dgram.createSocket('udp4');
+  const packet = Buffer.alloc(16);
+  packet.set([0x80, 97]);
+  packet.writeUInt32BE((audioSsrc + 1) % 2 ** 31, 8);
+  for (const datagram of [packet, Buffer.from('not rtp')]) await new Promise((resolve) => sender.send(datagram, audioPort, '127.0.0.1', resolve));
+  sender.close();
+  const audioData = async () => ((await sourceApi(relay.baseUrl, { action: 'get_data', utilization_id: porch, data: 'stream' })).json.data as { audio: Record<string, unknown> }).audio;
+  await waitUntil(async () => (await audioData()).refused === 2);
+  t.match(await audioData(), { codec: 'aac', packets: 0, frames: 0, refused: 2 });
+  t.same((await sourceApi(relay.baseUrl, { action: 'stop_stream', utilization_id: porch })).json, { ok: 'stream stopped successfully' });
+  t.equal(relay.relay.push.allocatedPairs, 0, 'stop_stream frees both pairs');
+});
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
