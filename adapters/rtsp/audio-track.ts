@@ -6,6 +6,7 @@ import { ReceiverReporter } from '../../media/rtp/rtcp.ts';
 import { parseRtpPacket, RtpReorderer, type RtpPacket } from '../../media/rtp/rtp.ts';
 import type { SdpMedia } from '../../media/rtsp/sdp.ts';
 import { SDP_AUDIO_ENCODINGS } from '../../media/rtsp/sdp-audio.ts';
+import { AacTimingCheck } from './aac-timing.ts';
 import { ReportedClock, type SessionClock } from './report-clock.ts';
 
 /** A sender-report alignment that moves this little from the one in use is left alone (report jitter, not drift). */
@@ -27,6 +28,7 @@ export class AudioReceiver {
   private readonly payloadType: number;
   readonly reporter: ReceiverReporter;
   private readonly reported: ReportedClock;
+  private readonly timing: AacTimingCheck | undefined;
   private anchor: number | undefined;
   /** The offset sender reports gave, once they have. */
   private reportedOffset: number | undefined;
@@ -45,6 +47,7 @@ export class AudioReceiver {
     this.payloadType = media.payloadTypes[0] ?? 0;
     this.reporter = new ReceiverReporter(depacketizer.track.clockRate);
     this.reported = new ReportedClock(depacketizer.track.clockRate);
+    this.timing = AacTimingCheck.for(depacketizer.track, media.channels);
   }
 
   get codec(): string {
@@ -76,7 +79,7 @@ export class AudioReceiver {
         this.depacketizer.markLoss();
         continue;
       }
-      for (const unit of this.depacketizer.push(item.packet)) {
+      for (const unit of this.depacketizer.push(item.packet).flatMap((frame) => this.timing?.push(frame) ?? [frame])) {
         this.reported.onFrame(unit.rtpTimestamp, unit.pts);
         const offset = this.offset(this.anchor);
         const time = offset + unit.pts;

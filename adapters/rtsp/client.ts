@@ -206,6 +206,7 @@ class RtspSession {
     } catch (error) {
       // Audio the client cannot read costs the sound, not the picture.
       this.sink.log(`RTSP: audio stopped: ${(error as Error).message}`);
+      this.sink.onAudioLeftOut?.((error as Error).message);
       this.audio = undefined;
     }
   }

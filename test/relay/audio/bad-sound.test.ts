@@ -5,7 +5,9 @@ import { rtspAdapter } from '../../../adapters/rtsp/client.ts';
 import { testsrcAdapter } from '../../../adapters/testsrc/testsrc.ts';
 import { aacTrack, buildAudioSpecificConfig } from '../../../media/aac/config.ts';
 import type { AudioTrack } from '../../../media/types.ts';
-import { FakeRtspServer } from '../../adapters/rtsp/fake-server.ts';
+import { frameInterleaved } from '../../../media/rtsp/interleaved.ts';
+import { FakeRtspServer, type FakeConnection } from '../../adapters/rtsp/fake-server.ts';
+import { rtpBytes } from '../../adapters/rtsp/rtp-builder.ts';
 import { makeJpegFrames } from '../../helpers/controllable-camera.ts';
 import { waitFor } from '../../helpers/probe.ts';
 import { startTestRelay } from '../../helpers/relay.ts';
@@ -58,9 +60,20 @@ const cameras = {
   surround: new SoundingCamera(aacTrack(buildAudioSpecificConfig({ objectType: 2, sampleRate: 96_000, channels: 8 })), 1000 / (1024 / 96)),
   flood: new SoundingCamera(monoAac, 1000),
 };
-/** An RTSP camera with a picture at 10 fps whose SDP describes `audio` (m= and a= lines) and which sends no sound. */
-async function rtspCamera(audio: string): Promise<FakeRtspServer> {
-  const server = new FakeRtspServer((request) => {
+/** One AAC frame (20 bytes of filler) as an RFC 3640 AAC-hbr payload: a 16-bit AU-header, then the AU. */
+const AAC_HBR_PAYLOAD = Buffer.concat([Buffer.from([0x00, 0x10, (20 << 3) >> 8, (20 << 3) & 0xff]), Buffer.alloc(20, 0x21)]);
+
+/** Sends an AAC frame every 1024 ticks of a 48 kHz RTP clock on interleaved channel 2, as a 48 kHz camera does. */
+function sendAac48k(connection: FakeConnection): void {
+  let sequence = 0;
+  const timer = setInterval(() => connection.write(frameInterleaved(2, rtpBytes({ payloadType: 97, sequence, timestamp: 1024 * sequence++, marker: true }, AAC_HBR_PAYLOAD))), 1000 * 1024 / 48_000);
+  connection.socket.on('close', () => clearInterval(timer));
+}
+
+/** An RTSP camera with a picture at 10 fps whose SDP describes `audio` (m= and a= lines) and which sends `sound` (or none). */
+async function rtspCamera(audio: string, sound?: (connection: FakeConnection) => void): Promise<FakeRtspServer> {
+  const server = new FakeRtspServer((request, connection) => {
+    if (request.method === 'PLAY') sound?.(connection);
     if (request.method === 'DESCRIBE') {
       return { status: 200, body: 'v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=fake\r\nt=0 0\r\na=control:*\r\n'
         + 'm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\na=control:trackID=1\r\n' + audio };
@@ -77,6 +90,8 @@ async function rtspCamera(audio: string): Promise<FakeRtspServer> {
 }
 const rtspCameras = {
   mute: await rtspCamera('m=audio 0 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=control:trackID=2\r\n'),
+  // Its AudioSpecificConfig (0x1588) says 8 kHz mono; its rtpmap and its frames' timing say 48 kHz stereo.
+  misconfigured: await rtspCamera('m=audio 0 RTP/AVP 97\r\na=rtpmap:97 MPEG4-GENERIC/48000/2\r\na=fmtp:97 mode=AAC-hbr;sizelength=13;indexlength=3;indexdeltalength=3;config=1588\r\na=control:trackID=2\r\n', sendAac48k),
   garbled: await rtspCamera('m=audio 0 RTP/AVP 97\r\na=rtpmap:97 MPEG4-GENERIC/48000/2\r\na=fmtp:97 mode=AAC-hbr;sizelength=13;indexlength=3;indexdeltalength=3;config=zz\r\na=control:trackID=2\r\n'),
 };
 
@@ -122,6 +137,15 @@ t.test('an RTSP camera whose AAC config is garbage: "sound left out" with the re
   await waitFor(async () => ((await camera('garbled')).framesIn) >= 20, 10_000, 'the RTSP camera\'s picture');
   const shown = await camera('garbled');
   t.match(shown.audio, { codec: 'none', framesIn: 0, summary: /^sound left out: .*not hex/ });
+  t.ok((await statusPage()).includes(shown.audio!.summary), 'the line is on /stat.html');
+  await pictureGoesOn(t, shown);
+});
+
+t.test('an RTSP camera whose AAC config contradicts its RTP clock and frames: "sound left out" saying so, the picture unharmed', async (t) => {
+  // Guards a wrong AudioSpecificConfig (8 kHz mono for 48 kHz stereo frames) being passed on to every decoder as true.
+  await waitFor(async () => /^sound left out/.test((await camera('misconfigured')).audio?.summary ?? ''), 10_000, 'the sound judged');
+  const shown = await camera('misconfigured');
+  t.match(shown.audio, { codec: 'none', framesIn: 0, summary: /^sound left out: the AAC config says 8000 Hz mono, the RTP clock says 48000 Hz stereo and the frames come at 4\d{4} Hz/ });
   t.ok((await statusPage()).includes(shown.audio!.summary), 'the line is on /stat.html');
   await pictureGoesOn(t, shown);
 });
