@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { appendFile } from 'node:fs/promises';
 import t, { type Test } from 'tap';
 import type { AdapterSink, CameraAdapter } from '../../../adapters/types.ts';
 import { AdapterRegistry } from '../../../adapters/registry.ts';
@@ -99,7 +101,9 @@ const registry = new AdapterRegistry([testsrcAdapter, rtspAdapter, {
   schemes: ['sounding'],
   create: (camera) => cameras[new URL(camera.source).host as keyof typeof cameras].adapter(),
 }]);
-const relay = await startTestRelay(Object.keys(cameras).map((name) => `
+/** An HLS stream of the quiet camera; the first, there from the start, keeps the camera's sound part running. */
+const hlsStream = (name: string): string => `<Stream ${name}>\n  Feed quiet\n  Format hls\n  HLSSegmentTime 1\n  VideoSize 160x120\n  VideoFrameRate 10\n</Stream>\n`;
+const relay = await startTestRelay(hlsStream('quiet-first.m3u8') + Object.keys(cameras).map((name) => `
 <Camera ${name}>
   Source sounding://${name}
 </Camera>
@@ -119,6 +123,23 @@ async function pictureGoesOn(t: Test, seen: CameraStat): Promise<void> {
   await waitFor(async () => (await camera(seen.name)).framesIn > seen.framesIn + 3, 5_000, `${seen.name}'s picture going on`);
   t.pass(`${seen.name}: the picture goes on`);
 }
+/** The first segment an HLS playlist lists, once there is one. */
+async function firstHlsSegment(url: string): Promise<Buffer> {
+  let name: string | undefined;
+  await waitFor(async () => (name = (await (await fetch(url)).text()).split('\n').find((line) => line && !line.startsWith('#'))) !== undefined, 15_000, `a segment in ${url}`);
+  return Buffer.from(await (await fetch(new URL(name!, url))).arrayBuffer());
+}
+
+/** The kinds of the streams ffprobe finds in an MPEG-TS segment (a declared track without data is listed too). */
+async function streamTypes(segment: Buffer): Promise<string[]> {
+  const child = spawn('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type', '-of', 'csv=p=0', '-f', 'mpegts', '-'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  child.stdin.end(segment);
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk));
+  await new Promise((resolve) => child.on('close', resolve));
+  return [...new Set(out.split('\n').map((line) => line.trim()).filter(Boolean))]; // listed under the program and alone
+}
+
 const statusPage = async (): Promise<string> => (await fetch(`${relay.baseUrl}/stat.html`)).text();
 
 await waitFor(async () => Object.keys(cameras).every((name) => cameras[name as keyof typeof cameras].audioSent > 0), 10_000, 'every camera sounding');
@@ -158,6 +179,11 @@ t.test('a camera whose sound stops while its picture goes on: "stopped" on the s
   t.match(after.audio!.summary, /^sound: aac 48000 Hz mono: stopped \d+ s ago/);
   t.match(await statusPage(), /sound: aac 48000 Hz mono: stopped \d+ s ago/, 'the line is on /stat.html');
   t.ok(after.framesIn - before.framesIn >= 30, `the picture goes on (${after.framesIn - before.framesIn} frames while the sound stopped)`);
+  // Guards an HLS stream started after the sound died announcing the sound's last track, which never gets data.
+  await appendFile(relay.configFile, hlsStream('quiet.m3u8'));
+  await relay.reload();
+  const segment = await firstHlsSegment(`${relay.baseUrl}/quiet.m3u8`);
+  t.same(await streamTypes(segment), ['video'], 'an HLS stream started after the sound stopped has the picture only');
   cameras.quiet.sound = true;
   await waitFor(async () => !/stopped/.test((await camera('quiet')).audio?.summary ?? 'stopped'), 10_000, 'the sound back');
 });
