@@ -4,7 +4,8 @@ import type { AdapterRegistration } from '../registry.ts';
 import type { AdapterSink, CameraAdapter } from '../types.ts';
 import { RtspConnection } from './connection.ts';
 import { parseSdp, resolveControl } from '../../media/rtsp/sdp.ts';
-import { pickVideoMedia, SessionClock, VideoTrack } from './track.ts';
+import { pickVideoMedia, VideoTrack } from './track.ts';
+import { SessionClock } from './report-clock.ts';
 import { parseSession, parseTransportReply, transportRequest } from './transport.ts';
 import { UdpTransport } from './udp.ts';
 import { AudioReceiver, pickAudioMedia } from './audio-track.ts';
@@ -163,7 +164,8 @@ class RtspSession {
   private async setupAudio(connection: RtspConnection, media: SdpMedia, uri: string, tcp: boolean, host: string, sessionId: string): Promise<void> {
     let receiver: AudioReceiver;
     try {
-      receiver = new AudioReceiver(media, createAudioDepacketizer(media), (unit) => this.sink.onAudio?.(unit), this.clock);
+      receiver = new AudioReceiver(media, createAudioDepacketizer(media), (unit) => this.sink.onAudio?.(unit), this.clock,
+        (shiftMs) => this.sink.log(`RTSP: sound aligned to the picture by the camera's sender reports (${shiftMs >= 0 ? '+' : ''}${shiftMs.toFixed(0)} ms from arrival times)`));
     } catch (error) {
       this.sink.log(`RTSP: audio left out: ${(error as Error).message}`);
       this.sink.onAudioLeftOut?.((error as Error).message);
@@ -204,6 +206,7 @@ class RtspSession {
     } catch (error) {
       // Audio the client cannot read costs the sound, not the picture.
       this.sink.log(`RTSP: audio stopped: ${(error as Error).message}`);
+      this.sink.onAudioLeftOut?.((error as Error).message);
       this.audio = undefined;
     }
   }

@@ -6,6 +6,7 @@ import { JpegDepacketizer } from '../../media/rtp/jpeg-depacketizer.ts';
 import { ReceiverReporter } from '../../media/rtp/rtcp.ts';
 import { parseRtpPacket, RtpClock, RtpReorderer, type RtpPacket } from '../../media/rtp/rtp.ts';
 import type { SdpMedia } from '../../media/rtsp/sdp.ts';
+import { ReportedClock, SessionClock } from './report-clock.ts';
 
 /** The video codecs the client can depacketize, by SDP encoding name. */
 const SUPPORTED = new Set(['H264', 'JPEG']);
@@ -23,20 +24,6 @@ export function pickVideoMedia(media: readonly SdpMedia[]): SdpMedia {
 }
 
 /**
- * The session's one clock for all its tracks: each track's RTP time counts from its first packet, placed at that
- * packet's arrival after the session's first packet of any track (so the first track starts at 0).
- */
-export class SessionClock {
-  private origin: number | undefined;
-
-  /** Milliseconds from the session's first packet to `now`. */
-  since(now: number): number {
-    this.origin ??= now;
-    return now - this.origin;
-  }
-}
-
-/**
  * One received video track: RTP packets in, frames out. Packets are counted for RTCP, put in order, depacketized, and
  * their RTP timestamps turned into monotonic milliseconds.
  */
@@ -47,6 +34,8 @@ export class VideoTrack {
   private readonly h264: H264Depacketizer | undefined;
   private readonly jpeg: JpegDepacketizer | undefined;
   readonly reporter: ReceiverReporter;
+  /** Sender reports against the frames' times: the audio track is aligned to this one by them. */
+  private readonly reported: ReportedClock;
   /** Packets that were not RTP or not of this track's payload type. */
   strayPackets = 0;
   /** The first packet's arrival on the session's clock: times count from it, as the audio track's do. */
@@ -58,6 +47,7 @@ export class VideoTrack {
     this.payloadType = media.payloadTypes[0] ?? 0;
     this.clock = new RtpClock(clockRate);
     this.reporter = new ReceiverReporter(clockRate);
+    this.reported = new ReportedClock(clockRate);
     if (media.encoding === 'H264') {
       this.h264 = new H264Depacketizer(maxFrameBytes, parseSpropParameterSets(media.fmtp.get('sprop-parameter-sets')));
     } else {
@@ -82,6 +72,7 @@ export class VideoTrack {
     if (!this.anchored) {
       this.anchored = true;
       this.anchor = this.session.since(now);
+      this.session.setVideo(this.anchor, this.reported);
     }
     this.reporter.onRtp(packet, now);
     for (const item of this.reorderer.push(packet, now)) {
@@ -96,7 +87,7 @@ export class VideoTrack {
 
   /** Feeds one RTCP packet from the camera. */
   onRtcp(data: Buffer): void {
-    this.reporter.onRtcp(data, performance.now());
+    this.reported.onReport(this.reporter.onRtcp(data, performance.now()));
   }
 
   /** Frames dropped because of loss or damage, for the log. */
@@ -107,12 +98,18 @@ export class VideoTrack {
   private depacketize(packet: RtpPacket): void {
     if (this.h264) {
       for (const unit of this.h264.push(packet)) {
-        this.emit({ codec: 'h264', data: unit.data, keyframe: unit.keyframe, timestamp: this.anchor + this.clock.toMs(unit.rtpTimestamp) });
+        this.emit({ codec: 'h264', data: unit.data, keyframe: unit.keyframe, timestamp: this.anchor + this.trackMs(unit.rtpTimestamp) });
       }
     } else if (this.jpeg) {
       for (const image of this.jpeg.push(packet)) {
-        this.emit({ codec: 'jpeg', data: image.data, keyframe: true, timestamp: this.anchor + this.clock.toMs(image.rtpTimestamp) });
+        this.emit({ codec: 'jpeg', data: image.data, keyframe: true, timestamp: this.anchor + this.trackMs(image.rtpTimestamp) });
       }
     }
+  }
+
+  private trackMs(rtpTimestamp: number): number {
+    const ms = this.clock.toMs(rtpTimestamp);
+    this.reported.onFrame(rtpTimestamp, ms);
+    return ms;
   }
 }

@@ -7,14 +7,18 @@ const PT_SDES = 202;
 /** Compound packets in one datagram or interleaved frame are few; this bounds the walk over hostile input. */
 const MAX_PACKETS_PER_COMPOUND = 32;
 
-/** The fields of the last sender report that a receiver report echoes back. */
-interface LastSenderReport {
+/** A sender report: the fields a receiver report echoes back, and the sender's wall clock against its RTP clock. */
+export interface SenderReport {
   readonly middleNtp: number;
   readonly receivedAtMs: number;
+  /** The sender's NTP wall-clock time, in ms since 1900. */
+  readonly ntpMs: number;
+  /** The RTP timestamp of the same instant. */
+  readonly rtpTimestamp: number;
 }
 
 /** Reads a compound RTCP packet and returns the sender report in it, if any; ignores anything malformed. */
-export function findSenderReport(data: Buffer, nowMs: number): LastSenderReport | undefined {
+export function findSenderReport(data: Buffer, nowMs: number): SenderReport | undefined {
   let offset = 0;
   for (let count = 0; count < MAX_PACKETS_PER_COMPOUND && offset + 4 <= data.length; count++) {
     if (data[offset]! >> 6 !== 2) return undefined;
@@ -23,7 +27,8 @@ export function findSenderReport(data: Buffer, nowMs: number): LastSenderReport 
     if (offset + bytes > data.length) return undefined;
     if (type === PT_SENDER_REPORT && bytes >= 28) {
       const middleNtp = ((data.readUInt16BE(offset + 10) << 16) | data.readUInt16BE(offset + 12)) >>> 0;
-      return { middleNtp, receivedAtMs: nowMs };
+      const ntpMs = data.readUInt32BE(offset + 8) * 1000 + (data.readUInt32BE(offset + 12) * 1000) / 0x1_0000_0000;
+      return { middleNtp, receivedAtMs: nowMs, ntpMs, rtpTimestamp: data.readUInt32BE(offset + 16) };
     }
     offset += bytes;
   }
@@ -47,7 +52,7 @@ export class ReceiverReporter {
   private receivedPrior = 0;
   private jitter = 0;
   private lastTransit: number | undefined;
-  private lastSenderReport: LastSenderReport | undefined;
+  private lastSenderReport: SenderReport | undefined;
 
   constructor(private readonly clockRate: number) {}
 
@@ -74,9 +79,11 @@ export class ReceiverReporter {
     this.lastTransit = transit;
   }
 
-  /** Notes a sender report from the camera, so the next receiver report can echo its time. */
-  onRtcp(data: Buffer, nowMs: number): void {
-    this.lastSenderReport = findSenderReport(data, nowMs) ?? this.lastSenderReport;
+  /** Notes a sender report from the camera, so the next receiver report can echo its time; returns it, if there was one. */
+  onRtcp(data: Buffer, nowMs: number): SenderReport | undefined {
+    const report = findSenderReport(data, nowMs);
+    this.lastSenderReport = report ?? this.lastSenderReport;
+    return report;
   }
 
   /** A compound RTCP packet: one receiver report (with a block once a source is known) and an SDES CNAME. */

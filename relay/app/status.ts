@@ -101,19 +101,19 @@ function cameraAudio(feed: Feed, now: number): CameraAudioStatus | null {
   const track = feed.audioTrack;
   const c = feed.counters;
   const announced = feed.announcedAudioTrack;
+  if (!track && feed.audioLeftOut !== undefined) {
+    return {
+      codec: 'none', sampleRate: 0, channels: 0,
+      framesIn: c.audioFramesIn, framesDropped: c.audioFramesDropped, rebased: c.audioRebased, lastFrameAgeSeconds: null,
+      summary: `sound left out: ${feed.audioLeftOut}`,
+    };
+  }
   if (!track && announced) {
     // A camera that announces sound and sends none (in this run) is told apart from a silent camera.
     return {
       codec: announced.codec, sampleRate: announced.sampleRate, channels: announced.channels,
       framesIn: c.audioFramesIn, framesDropped: c.audioFramesDropped, rebased: c.audioRebased, lastFrameAgeSeconds: null,
       summary: `sound: ${announced.codec} ${announced.sampleRate} Hz ${channelLayout(announced.channels)}: announced, none received`,
-    };
-  }
-  if (!track && feed.audioLeftOut !== undefined) {
-    return {
-      codec: 'none', sampleRate: 0, channels: 0,
-      framesIn: c.audioFramesIn, framesDropped: c.audioFramesDropped, rebased: c.audioRebased, lastFrameAgeSeconds: null,
-      summary: `sound left out: ${feed.audioLeftOut}`,
     };
   }
   if (!track) return null;

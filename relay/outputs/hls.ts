@@ -23,6 +23,9 @@ export const MAX_HELD_PER_ADDRESS = 100;
 /** Sessions one address may hold; its further clients share them (NAT, or a flood of made-up user agents). */
 export const MAX_SESSIONS_PER_ADDRESS = 16;
 
+/** The camera's sound, not heard for this long, is not announced to a stream starting now (as HTTP-FLV does). */
+const STALE_SOUND_MS = 3000;
+
 /** The URL prefix of a stream's segments, relative to its playlist: `test.m3u8` -> `test/`. */
 export function hlsSegmentPrefix(streamName: string): string {
   return `${streamName.replace(/\.m3u8$/i, '')}/`;
@@ -87,8 +90,11 @@ export class HlsOutput implements StreamOutput {
   }
 
   start(): void {
+    // Sound the camera sent long ago is not announced: a player told of a track that never gets data stalls on it.
+    // Sound that comes back announces itself with its next frame.
     const knownSound = this.audio?.track;
-    if (knownSound) this.packager.announceAudio(knownSound);
+    const heardAt = this.feed.counters.lastAudioAt;
+    if (knownSound && heardAt !== undefined && Date.now() - heardAt < STALE_SOUND_MS) this.packager.announceAudio(knownSound);
     for (const frame of this.video.groupOfPictures) this.packager.push(frame);
     // An always-on camera's encoder runs by itself; an on-demand one runs while sessions or waiting requests hold it.
     this.unsubscribe = this.video.subscribe((frame) => this.onFrame(frame));

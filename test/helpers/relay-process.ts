@@ -21,14 +21,14 @@ export async function configFile(text: string): Promise<string> {
   return file;
 }
 
-/** Starts `relay -c file` and waits until it listens. */
-export async function runRelay(file: string): Promise<RelayProcess> {
+/** Starts `relay -c file` and waits (up to `listenTimeoutMs`) until it listens. */
+export async function runRelay(file: string, listenTimeoutMs = 15_000): Promise<RelayProcess> {
   const child = spawn(process.execPath, [relayBin, '-c', file], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  await waitFor(() => /serving on http:\/\/127\.0\.0\.1:\d+/.test(output), 15_000, `the relay to listen:\n${output}`);
+  await waitFor(() => /serving on http:\/\/127\.0\.0\.1:\d+/.test(output), listenTimeoutMs, `the relay to listen:\n${output}`);
   const port = Number(/serving on http:\/\/127\.0\.0\.1:(\d+)/.exec(output)![1]);
   return { child, output: () => output, port: () => port, exited };
 }
