@@ -13,7 +13,7 @@ import type { AacAudio } from '../encoders/aac-audio.ts';
 import type { AudioUnit } from '../../adapters/types.ts';
 import type { AudioTrack } from '../../media/types.ts';
 import { flvAacSequenceHeader, flvAacTag } from '../../media/flv/audio.ts';
-import { AudioInterleaver } from '../core/audio-interleave.ts';
+import { AudioInterleaver, audioFrameMs } from '../core/audio-interleave.ts';
 
 /** Kept tags older than this (no frame since) are the past, not live video: a new consumer waits for fresh ones. */
 const STALE_GOP_MS = 3000;
@@ -31,6 +31,8 @@ export class FlvOutput extends FanoutOutput {
   /** The tags from the last keyframe on, for a consumer that joins. */
   private readonly gop = new KeptGroup<Buffer>();
   private timeBase: number | undefined;
+  /** Camera time of the kept group's keyframe: sound ending before it is not the group's, even when it came later. */
+  private keptFrom = -Infinity;
   private lastFrameAt = -Infinity;
   private unsubscribe: (() => void) | undefined;
   private unsubscribeAudio: (() => void) | undefined;
@@ -114,6 +116,7 @@ export class FlvOutput extends FanoutOutput {
       this.fanout.broadcastRequired(this.sequenceHeader);
     }
     const tag = flvVideoTag(frame, time);
+    if (frame.keyframe) this.keptFrom = frame.dts;
     this.gop.add(tag, frame.keyframe, tag.length);
     this.fanout.broadcast(tag, frame.keyframe);
     if (frame.keyframe) for (const viewer of this.fanout.waitingViewers) this.fanout.start(viewer, this.sendStart(viewer));
@@ -141,7 +144,8 @@ export class FlvOutput extends FanoutOutput {
       this.fanout.broadcastRequired(this.audioHeader);
     }
     const tag = flvAacTag(unit, time);
-    this.gop.add(tag, false, tag.length);
+    // Sound converted behind the picture can come after the next keyframe: viewers hearing get it, newcomers start clean.
+    if (unit.dts + audioFrameMs(unit) > this.keptFrom) this.gop.add(tag, false, tag.length);
     this.fanout.broadcast(tag, false);
     this.audioFramesOut++;
   }

@@ -1,0 +1,65 @@
+import t from 'tap';
+import type { AudioUnit } from '../../../adapters/types.ts';
+import type { StreamConfig } from '../../../conf/types.ts';
+import type { AudioTrack, EncodedVideoFrame, H264Track } from '../../../media/types.ts';
+import { EncodedHub } from '../../../relay/core/encoded-hub.ts';
+import type { Feed } from '../../../relay/core/feed.ts';
+import { Viewer, type ByteSink } from '../../../relay/core/viewer.ts';
+import type { AacAudio } from '../../../relay/encoders/aac-audio.ts';
+import type { SharedEncoder } from '../../../relay/encoders/shared-encoder.ts';
+import { FlvOutput } from '../../../relay/outputs/flv.ts';
+
+const track: H264Track = {
+  kind: 'video', codec: 'h264', clockRate: 90000, sps: Buffer.from([0x67, 0x64, 0, 0x1f]), pps: Buffer.from([0x68, 0xee]), width: 320, height: 240,
+  codecString: 'avc1.64001f', avcC: Buffer.from([1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 4, 0x67, 0x64, 0, 0x1f, 1, 0, 2, 0x68, 0xee]),
+};
+const SOUND: AudioTrack = { kind: 'audio', codec: 'aac', clockRate: 48000, sampleRate: 48000, channels: 1, config: Buffer.from([0x11, 0x88]) };
+const FRAME_MS = 1024 / 48;
+
+/** The media tags a viewer was sent after the FLV header, as [type (8 audio, 9 video), time in ms]: no metadata or codec configuration. */
+function tagsOf(bytes: Buffer): Array<[number, number]> {
+  const tags: Array<[number, number]> = [];
+  for (let at = 13; at + 11 <= bytes.length;) {
+    const size = bytes.readUIntBE(at + 1, 3);
+    // The second byte of an AVC or AAC tag's body is its packet type: 0 is the codec configuration.
+    if (bytes[at] !== 18 && bytes[at + 12] === 1) tags.push([bytes[at]!, bytes.readUIntBE(at + 4, 3) | (bytes[at + 7]! << 24)]);
+    at += 11 + size + 4;
+  }
+  return tags;
+}
+
+function recordingSink(): { sink: ByteSink; bytes(): Buffer } {
+  const chunks: Buffer[] = [];
+  const sink: ByteSink = { write: (chunk) => (chunks.push(chunk), true), writableLength: 0, destroyed: false, destroy: () => {}, end: () => {}, once: () => undefined };
+  return { sink, bytes: () => Buffer.concat(chunks) };
+}
+
+t.test('an FLV viewer starting on the kept group gets no sound from before its keyframe, even sound that came late', async (t) => {
+  // Guards: sound converted behind the picture arrived after the next keyframe and was kept with it, so newcomers' FLV started with sound up to seconds before the picture (ffprobe: -2000 ms).
+  const hub = new EncodedHub('test');
+  const video = { id: 'cam#test', settings: { frameRate: 10 }, counters: { framesDropped: 0 }, groupOfPictures: [], subscribe: hub.subscribe.bind(hub), acquire: () => () => {} };
+  const soundListeners = new Set<(unit: AudioUnit) => void>();
+  const audio = { track: SOUND, subscribe: (listener: (unit: AudioUnit) => void) => (soundListeners.add(listener), () => soundListeners.delete(listener)) };
+  const feed = { state: 'live', acquire: () => () => {} };
+  const config = { name: 'cam.flv', viewerWriteTimeoutMs: 1000 } as unknown as StreamConfig;
+  const output = new FlvOutput(config, feed as unknown as Feed, video as unknown as SharedEncoder, audio as unknown as AacAudio);
+  output.start();
+  t.teardown(() => output.close());
+  const frame = (dts: number, keyframe: boolean): void => hub.publish({ track, data: [Buffer.from([keyframe ? 0x65 : 0x41, dts & 0xff])], pts: dts, dts, keyframe } satisfies EncodedVideoFrame);
+  const sound = (index: number): void => {
+    for (const listener of soundListeners) listener({ track: SOUND, data: Buffer.from([0x21, index]), pts: index * FRAME_MS, dts: index * FRAME_MS, keyframe: true });
+  };
+  frame(0, true);
+  frame(1000, true);
+  // The converter's sound of 512-1088 ms arrives only now, behind the picture's keyframe at 1000 ms.
+  for (let index = 24; index <= 50; index++) sound(index);
+  frame(1100, false);
+  const newcomer = recordingSink();
+  output.attach(new Viewer(newcomer.sink, { budgetBytes: 1 << 20, hardLimitBytes: 1 << 22, writeTimeoutMs: 1000 }, '127.0.0.1', 'test'));
+  const media = tagsOf(newcomer.bytes());
+  const keyframeAt = media.find(([type]) => type === 9)![1];
+  const audioTimes = media.filter(([type]) => type === 8).map(([, time]) => time);
+  t.ok(audioTimes.length > 0, `${audioTimes.length} kept audio tags`);
+  t.equal(media[0]![0], 9, 'the first media tag is the keyframe');
+  t.ok(audioTimes.every((time) => time + FRAME_MS > keyframeAt), `no kept sound ends before the keyframe at ${keyframeAt} ms: ${audioTimes.join(' ')}`);
+});
