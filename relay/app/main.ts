@@ -16,8 +16,7 @@ import { accessControlOf } from '../auth/access.ts';
 import { limitConnections } from '../http/connection-limits.ts';
 import { listenHttps } from '../http/tls.ts';
 import { restartNeeded, securityNotices } from './notices.ts';
-import { mountWebSocket } from '../outputs/ws/mount.ts';
-import { startWebRtc } from '../webrtc/index.ts';
+import { ProtocolHttp } from '../http/protocol-hooks.ts';
 import { EventBus } from '../../lib/event-bus.ts';
 import { Alerts, registerAlerts } from '../events/alerts.ts';
 import { watchCertificate } from '../events/certificate.ts';
@@ -61,23 +60,23 @@ export async function startRelay(
   await relay.start();
   const recordingsNow: RecordingsRef = { current: undefined };
   let recordings = await startRecordings(relay, log, recordingsNow);
-  const webrtc = startWebRtc(relay, log.child('webrtc'));
-  relay.addProtocolServer(webrtc.edge);
-  const app = createApp(relay, log.child('http'), recordingsNow, [webrtc]);
+  // What output protocols add to the HTTP edge (routes, upgrades) as they start, after the app is built.
+  const protocolHttp = new ProtocolHttp();
+  const app = createApp(relay, log.child('http'), recordingsNow, protocolHttp);
   let listening;
   try {
     listening = await listen(app, config.httpPort, config.httpBindAddress);
   } catch (error) {
     // A relay that cannot listen (port in use) leaves nothing behind: no encoders, no HLS directory.
     await recordings.stop();
-    await webrtc.close();
     await relay.stop();
     throw error;
   }
   const { server, port } = listening;
+  protocolHttp.attach(server, app);
   log.info(`serving on http://${config.httpBindAddress}:${port}/ (${config.cameras.length} cameras, ${config.streams.length} streams)`);
   try {
-    await relay.startProtocolServers();
+    await relay.startProtocolServers(protocolHttp);
   } catch (error) {
     // The RTSP port is taken or not ours: stop what started, as a failed HTTP listen would.
     server.close();
@@ -96,8 +95,10 @@ export async function startRelay(
     await relay.stop();
     throw error;
   });
-  if (https) accessControlOf(relay).connectionLimits.push(https.limits);
-  relay.addProtocolServer(mountWebSocket(relay, app, [server, https?.server], log.child('ws')));
+  if (https) {
+    accessControlOf(relay).connectionLimits.push(https.limits);
+    protocolHttp.attach(https.server, app);
+  }
   const announce = (notices: string[]): void => {
     relay.notices = notices;
     for (const notice of notices) log.warn(notice);
@@ -150,7 +151,8 @@ export async function startRelay(
     stop() {
       stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        await webrtc.close();
+        // Viewers of every protocol end first, then recordings, outputs and cameras; sockets close last.
+        await relay.closeProtocolServers();
         await recordings.stop();
         await relay.stop();
         certificate.close();

@@ -18,23 +18,18 @@ import { OPENAPI_DOCUMENT } from '../api/openapi.ts';
 import { accessGuard } from '../auth/guard.ts';
 import { securityHeaders } from '../http/security-headers.ts';
 import { keepAliveAfterLargeResponses } from '../http/keep-alive.ts';
-import { webSocketRoute } from '../outputs/ws/mount.ts';
+import { ProtocolHttp } from '../http/protocol-hooks.ts';
 
 /** Longest request path accepted; real stream URLs are short. */
 const MAX_PATH_LENGTH = 1024;
 const NAME = '[A-Za-z0-9][A-Za-z0-9._-]{0,127}';
 
-/** A protocol served on the HTTP edge beside the streams (WHEP): its routes, and the methods beyond GET it takes. */
-export interface HttpMount {
-  register(router: Router): void;
-  accepts(method: string, path: string): boolean;
-}
-
 /**
  * Builds the Koa app: streams at /NAME (as ffserver), HLS segments at /PREFIX/SEGMENT, redirects, pages.
- * `recordings` holds the relay's recordings of the moment (a reload replaces them).
+ * `recordings` holds the relay's recordings of the moment (a reload replaces them); `protocols` holds what output
+ * protocols add to the edge as they start (WHEP's routes, the WebSocket upgrade).
  */
-export function createApp(relay: Relay, log: Logger, recordings: RecordingsRef, mounts: readonly HttpMount[] = []): Koa {
+export function createApp(relay: Relay, log: Logger, recordings: RecordingsRef, protocols: ProtocolHttp = new ProtocolHttp()): Koa {
   const app = new Koa();
   app.proxy = false;
   // Koa's default error printer writes raw stacks; every error goes through the logger instead, one line each.
@@ -49,7 +44,7 @@ export function createApp(relay: Relay, log: Logger, recordings: RecordingsRef, 
     try {
       if (ctx.path.length > MAX_PATH_LENGTH) throw new RelayError('BAD_REQUEST', 'request path too long');
       const apiPost = ctx.method === 'POST' && ctx.path.startsWith('/api/') || isConfigApiWrite(ctx.method, ctx.path);
-      const mounted = mounts.some((mount) => mount.accepts(ctx.method, ctx.path));
+      const mounted = protocols.accepts(ctx.method, ctx.path);
       if (ctx.method !== 'GET' && ctx.method !== 'HEAD' && !apiPost && !mounted) {
         ctx.set('Allow', 'GET, HEAD');
         ctx.status = 405;
@@ -64,7 +59,7 @@ export function createApp(relay: Relay, log: Logger, recordings: RecordingsRef, 
 
   app.use(securityHeaders());
   app.use(accessGuard(relay));
-  app.use(webSocketRoute(relay));
+  app.use(protocols.middleware());
   router.get('/api/openapi.json', (ctx) => { ctx.body = OPENAPI_DOCUMENT; });
   registerPages(router, relay, recordings);
   registerEdgeCheck(router, relay);
@@ -73,7 +68,6 @@ export function createApp(relay: Relay, log: Logger, recordings: RecordingsRef, 
   registerVodRoutes(router, relay, log);
   registerRecordingRoutes(router, relay, recordings);
   registerControlRoutes(router, relay);
-  for (const mount of mounts) mount.register(router);
 
   router.get(new RegExp(`^/(${NAME})$`), async (ctx) => {
     const name = ctx.params[0] ?? decodeURIComponent(ctx.path.slice(1));
