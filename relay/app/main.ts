@@ -12,15 +12,13 @@ import { cameraPartFactory } from './camera-part-factory.ts';
 import { createOutputRegistry } from './output-protocols.ts';
 import type { OutputRegistry } from '../outputs/registry.ts';
 import { createApp, listen } from './server.ts';
-import { accessControlOf } from '../auth/access.ts';
 import { limitConnections } from '../http/connection-limits.ts';
 import { listenHttps } from '../http/tls.ts';
 import { restartNeeded, securityNotices } from './notices.ts';
 import { ProtocolHttp } from '../http/protocol-hooks.ts';
 import { EventBus } from '../../lib/event-bus.ts';
-import { Alerts, registerAlerts } from '../events/alerts.ts';
+import { Alerts } from '../events/alerts.ts';
 import { watchCertificate } from '../events/certificate.ts';
-import { registerReloader } from '../api/config-api.ts';
 import { controlHubOf } from '../control/hub.ts';
 
 /** A running relay with its HTTP server. */
@@ -56,13 +54,15 @@ export async function startRelay(
   const relay = new Relay(config, { ffmpeg, adapters, outputs, parts: cameraPartFactory(ffmpeg), log, events });
   // Subscribed before the feeds start, so that their first "live" is sent.
   const alerts = new Alerts(events, () => relay.config.events, log.child('events'));
-  registerAlerts(relay, alerts);
+  relay.alerts = alerts;
   await relay.start();
   const recordingsNow: RecordingsRef = { current: undefined };
   let recordings = await startRecordings(relay, log, recordingsNow);
   // What output protocols add to the HTTP edge (routes, upgrades) as they start, after the app is built.
   const protocolHttp = new ProtocolHttp();
-  const app = createApp(relay, log.child('http'), recordingsNow, protocolHttp);
+  // The config API applies its changes by the reload below, set once the relay runs.
+  let reloadConfig: (() => Promise<void>) | undefined;
+  const app = createApp(relay, log.child('http'), { recordings: recordingsNow, protocols: protocolHttp, reloadConfig: async () => reloadConfig?.() });
   let listening;
   try {
     listening = await listen(app, config.httpPort, config.httpBindAddress);
@@ -88,7 +88,7 @@ export async function startRelay(
   const rtsp = rtspServer instanceof RtspEdge ? rtspServer : undefined;
   server.headersTimeout = config.security.requestHeaderTimeoutMs;
   const security = () => relay.config.security;
-  accessControlOf(relay).connectionLimits.push(limitConnections(server, security));
+  relay.access.connectionLimits.push(limitConnections(server, security));
   const https = await listenHttps(app, security, config.httpBindAddress, log.child('https')).catch(async (error: unknown) => {
     server.close();
     await recordings.stop();
@@ -96,7 +96,7 @@ export async function startRelay(
     throw error;
   });
   if (https) {
-    accessControlOf(relay).connectionLimits.push(https.limits);
+    relay.access.connectionLimits.push(https.limits);
     protocolHttp.attach(https.server, app);
   }
   const announce = (notices: string[]): void => {
@@ -164,6 +164,6 @@ export async function startRelay(
     },
   };
   // /api/cameras and /api/streams apply what they write as SIGHUP would.
-  registerReloader(relay, () => running.reload());
+  reloadConfig = () => running.reload();
   return running;
 }

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa, { type Context } from 'koa';
-import { isConfigApiWrite, registerConfigApi } from '../api/config-api.ts';
+import { isConfigApiWrite, registerConfigApi, type ConfigReload } from '../api/config-api.ts';
 import Router from '@koa/router';
 import { RelayError } from '../core/errors.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -24,12 +24,18 @@ import { ProtocolHttp } from '../http/protocol-hooks.ts';
 const MAX_PATH_LENGTH = 1024;
 const NAME = '[A-Za-z0-9][A-Za-z0-9._-]{0,127}';
 
-/**
- * Builds the Koa app: streams at /NAME (as ffserver), HLS segments at /PREFIX/SEGMENT, redirects, pages.
- * `recordings` holds the relay's recordings of the moment (a reload replaces them); `protocols` holds what output
- * protocols add to the edge as they start (WHEP's routes, the WebSocket upgrade).
- */
-export function createApp(relay: Relay, log: Logger, recordings: RecordingsRef, protocols: ProtocolHttp = new ProtocolHttp()): Koa {
+/** What the HTTP edge is handed besides the relay (built in relay/app/main.ts). */
+export interface AppParts {
+  /** The relay's recordings of the moment (a reload replaces them). */
+  readonly recordings: RecordingsRef;
+  /** What output protocols add to the edge as they start (WHEP's routes, the WebSocket upgrade). */
+  readonly protocols: ProtocolHttp;
+  /** Applies a relay.conf the config API wrote, as SIGHUP would. */
+  readonly reloadConfig: ConfigReload;
+}
+
+/** Builds the Koa app: streams at /NAME (as ffserver), HLS segments at /PREFIX/SEGMENT, redirects, pages. */
+export function createApp(relay: Relay, log: Logger, { recordings, protocols, reloadConfig }: AppParts): Koa {
   const app = new Koa();
   app.proxy = false;
   // Koa's default error printer writes raw stacks; every error goes through the logger instead, one line each.
@@ -64,7 +70,7 @@ export function createApp(relay: Relay, log: Logger, recordings: RecordingsRef, 
   registerPages(router, relay, recordings);
   registerEdgeCheck(router, relay);
   registerPushApi(router, relay, log.child('api'));
-  registerConfigApi(router, relay, relay.deps.adapters.schemes, log.child('api'));
+  registerConfigApi(router, relay, relay.deps.adapters.schemes, log.child('api'), reloadConfig);
   registerVodRoutes(router, relay, log);
   registerRecordingRoutes(router, relay, recordings);
   registerControlRoutes(router, relay);

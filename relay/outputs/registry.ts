@@ -9,6 +9,7 @@ import type { AacAudio } from '../encoders/aac-audio.ts';
 import type { OpusAudio } from '../encoders/opus-audio.ts';
 import type { SharedEncoder } from '../encoders/shared-encoder.ts';
 import type { HttpHooks } from '../http/protocol-hooks.ts';
+import type { AccessHost } from '../auth/access.ts';
 import type { StreamOutput } from './output.ts';
 
 /** What an output may take from its camera; held for the stream and let go when it is unmounted. */
@@ -55,11 +56,7 @@ export interface ProtocolEnv {
   /** Routes and upgrade handlers of the protocol on the HTTP edge, behind its access gate (WHEP, WebSocket). */
   readonly http: HttpHooks;
   /** The relay as access control sees it: viewer tokens, passwords and started streams are checked against it. */
-  readonly access: {
-    readonly config: RelayConfig;
-    readonly deps: { readonly log: Logger };
-    startedStreams?(): readonly StreamConfig[];
-  };
+  readonly access: AccessHost;
 }
 
 /**

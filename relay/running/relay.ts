@@ -17,6 +17,8 @@ import type { EncoderSettings } from '../encoders/ffmpeg-args.ts';
 import type { StreamOutput } from '../outputs/output.ts';
 import type { CameraMedia, OutputRegistry, ProtocolEnv, ProtocolMount, ProtocolServer } from '../outputs/registry.ts';
 import type { HttpHooks } from '../http/protocol-hooks.ts';
+import { AccessControl } from '../auth/access.ts';
+import type { AlertsStatus } from '../events/alerts.ts';
 import { ProcessSlots } from '../../lib/process-slots.ts';
 import { sameExceptLine } from '../../conf/same.ts';
 import { ConfigError, type ConfigProblem } from '../../conf/parse.ts';
@@ -67,6 +69,8 @@ export class Relay {
   readonly push: PushGateway;
   /** What the operator should act on (exposure without credentials, a change that needs a restart), for /stat.html. */
   notices: readonly string[] = [];
+  /** The deliveries of state changes to webhooks and OnEventExec, for /stat.json; none in tests that do not ask. */
+  alerts: { status(): AlertsStatus } | undefined;
   /** The configured buckets (<Storage> blocks), for vod-live://s3/, /vod/s3/ and the recording archive. */
   readonly objectStores: ObjectStores;
   /** Cameras started at run time (files played through /api/vod/): reloads leave them and their streams alone. */
@@ -78,12 +82,15 @@ export class Relay {
   /** Reloads run one at a time, in order: two overlapping reloads must not both add the same encoder or output. */
   private reloads: Promise<unknown> = Promise.resolve();
   private encoderSerial = 0;
+  /** Admin and viewer authorisation, shared by the HTTP edge, the protocol servers and /metrics. */
+  readonly access: AccessControl;
 
   constructor(
     public config: RelayConfig,
     readonly deps: RelayDeps,
   ) {
     this.admission = this.admissionFor(config);
+    this.access = new AccessControl(() => this.config, deps.log.child('auth'));
     this.processSlots = new ProcessSlots(config.maxProcesses);
     this.push = new PushGateway(() => this.config, deps.log.child('push'));
     this.objectStores = new ObjectStores(config.storages);
