@@ -12,28 +12,28 @@ import { testSource } from './source-test.ts';
 const MAX_BODY_BYTES = 64 * 1024;
 const BODY_TIMEOUT_MS = 10_000;
 
-/** How the relay applies a changed relay.conf: its reload (which refuses an invalid file and keeps running). */
-const reloaders = new WeakMap<Relay, () => Promise<void>>();
-
-export function registerReloader(relay: Relay, reload: () => Promise<void>): void {
-  reloaders.set(relay, reload);
-}
-
 /** PUT and DELETE are allowed on /api/cameras/NAME and /api/streams/NAME only. */
 export function isConfigApiWrite(method: string, path: string): boolean {
   return (method === 'PUT' || method === 'DELETE') && /^\/api\/(cameras|streams)\/[^/]+$/.test(path);
 }
 
-/** Config changes run one at a time: two requests never edit the same text. */
-const queues = new WeakMap<Relay, Promise<unknown>>();
+/** How the relay applies a changed relay.conf: its reload (which refuses an invalid file and keeps running). */
+export type ConfigReload = () => Promise<void>;
+
+/** The config changes of one relay, run one at a time: two requests never edit the same text. */
+interface ChangeQueue {
+  last: Promise<unknown>;
+}
 
 /**
  * /api/cameras and /api/streams: list, add (POST), change (PUT, directives merged in place) and remove (DELETE)
  * Camera and Stream blocks of relay.conf. A change is checked as relay.conf is, written atomically with the previous
- * file kept as relay.conf.bak, then applied by a reload. Admin plane only (the access guard owns /api/).
+ * file kept as relay.conf.bak, then applied by `reload`. Admin plane only (the access guard owns /api/).
  */
-export function registerConfigApi(router: Router, relay: Relay, schemes: readonly string[], log: Logger): void {
+export function registerConfigApi(router: Router, relay: Relay, schemes: readonly string[], log: Logger, reload: ConfigReload): void {
   registerSourceTest(router, relay, log);
+  const queue: ChangeQueue = { last: Promise.resolve() };
+  const change = { queue, schemes, log, reload };
   for (const [path, kind] of [['cameras', 'Camera'], ['streams', 'Stream']] as const) {
     router.get(`/api/${path}`, (ctx) => {
       ctx.body = kind === 'Camera' ? relay.config.cameras.map(({ name, line, source, scheme, onDemand, record }) => ({ name, line, source, scheme, onDemand, record: record.enabled }))
@@ -42,25 +42,24 @@ export function registerConfigApi(router: Router, relay: Relay, schemes: readonl
     router.post(`/api/${path}`, async (ctx) => {
       const body = await readBody(ctx);
       const name = typeof body.name === 'string' ? body.name : '';
-      await edit(ctx, relay, schemes, log, kind, name, body.directives, (text, directives) => addBlock(text, kind, name, directives), true);
+      await edit(ctx, relay, change, kind, name, body.directives, (text, directives) => addBlock(text, kind, name, directives), true);
     });
     router.put(`/api/${path}/:name`, async (ctx) => {
       const name = ctx.params.name ?? '';
       const body = await readBody(ctx);
-      await edit(ctx, relay, schemes, log, kind, name, body.directives, (text, directives) => changeBlock(text, kind, name, directives), false);
+      await edit(ctx, relay, change, kind, name, body.directives, (text, directives) => changeBlock(text, kind, name, directives), false);
     });
     router.delete(`/api/${path}/:name`, async (ctx) => {
       const name = ctx.params.name ?? '';
-      await edit(ctx, relay, schemes, log, kind, name, {}, (text) => removeBlock(text, kind, name), false);
+      await edit(ctx, relay, change, kind, name, {}, (text) => removeBlock(text, kind, name), false);
     });
   }
 }
 
-/** Sources under test, one per relay at a time: a test holds a connection (and maybe an ffmpeg) for seconds. */
-const testing = new WeakSet<Relay>();
-
 /** POST /api/cameras/test `{source, username?, password?}`: connects once and answers codec, size, rate and a snapshot. */
 function registerSourceTest(router: Router, relay: Relay, log: Logger): void {
+  // One source test at a time: a test holds a connection (and maybe an ffmpeg) for seconds.
+  let testing = false;
   router.post('/api/cameras/test', async (ctx) => {
     const body = await readBody(ctx, 4096);
     const text = (key: string): string | undefined => {
@@ -71,8 +70,8 @@ function registerSourceTest(router: Router, relay: Relay, log: Logger): void {
     };
     const source = text('source');
     if (!source) throw new RelayError('BAD_REQUEST', 'source: required, e.g. rtsp://camera/stream');
-    if (testing.has(relay)) throw new RelayError('FULL', 'another source test is under way; try again in a few seconds');
-    testing.add(relay);
+    if (testing) throw new RelayError('FULL', 'another source test is under way; try again in a few seconds');
+    testing = true;
     try {
       const { deps, processSlots, config } = relay;
       const env = { ffmpegPath: deps.ffmpeg.path, processSlots, mediaPath: config.mediaPath };
@@ -81,7 +80,7 @@ function registerSourceTest(router: Router, relay: Relay, log: Logger): void {
       ctx.status = status;
       ctx.body = answer;
     } finally {
-      testing.delete(relay);
+      testing = false;
     }
   });
 }
@@ -111,13 +110,15 @@ function parseDirectives(value: unknown, adding: boolean): Map<string, Directive
 }
 
 async function edit(
-  ctx: Context, relay: Relay, schemes: readonly string[], log: Logger, kind: EditableKind, name: string, rawDirectives: unknown,
+  ctx: Context, relay: Relay, change: { readonly queue: ChangeQueue; readonly schemes: readonly string[]; readonly log: Logger; readonly reload: ConfigReload },
+  kind: EditableKind, name: string, rawDirectives: unknown,
   apply: (text: string, directives: Map<string, DirectiveEdit>) => string | undefined, adding: boolean,
 ): Promise<void> {
   const directives = parseDirectives(rawDirectives, adding);
   const problem = editProblem(name, directives);
   if (problem) throw new RelayError('BAD_REQUEST', problem);
-  const run = (queues.get(relay) ?? Promise.resolve()).catch(() => {}).then(async () => {
+  const { queue, schemes, log, reload } = change;
+  const run = queue.last.catch(() => {}).then(async () => {
     const file = relay.config.file;
     const before = await readFile(file, 'utf8');
     const after = apply(before, directives);
@@ -129,9 +130,8 @@ async function edit(
       return { status: 400, body: { error: 'the change would make relay.conf invalid; nothing was written', problems: error.problems.map(formatProblem) } };
     }
     await writeAtomically(file, after);
-    const reload = reloaders.get(relay);
     try {
-      await reload?.();
+      await reload();
     } catch (error) {
       // The file on disk must be the config that runs: a change the reload refuses is undone.
       await writeAtomically(file, before);
@@ -141,7 +141,7 @@ async function edit(
     log.info(`${ctx.method} ${ctx.path}: relay.conf changed (${kind} ${name}), previous file kept as ${file}.bak`);
     return { status: adding ? 201 : 200, body: { ok: true, kind, name } };
   });
-  queues.set(relay, run);
+  queue.last = run;
   const { status, body } = await run;
   ctx.status = status;
   ctx.body = body;

@@ -3,8 +3,8 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { PUSH_AUDIO_CODECS, PUSH_CODECS, type PushAudioCodec, type PushCodec } from '../../adapters/push/codecs.ts';
 import { PushError, type PushAudioRequest, type PushGateway, type PushStreamInfo } from '../../adapters/push/gateway.ts';
+import type { AccessControl } from '../auth/access.ts';
 import type { PushSession } from '../../adapters/push/session.ts';
-import { accessControlOf } from '../auth/access.ts';
 import type { Logger } from '../../lib/log.ts';
 import { unmapIpv4 } from '../../lib/address.ts';
 import type { RelayConfig, StreamConfig } from '../../conf/types.ts';
@@ -15,6 +15,7 @@ import { BodyError, readJsonObject } from '../http/json-body.ts';
 export interface PushApiRelay {
   readonly config: RelayConfig;
   readonly deps: { readonly log: Logger };
+  readonly access: AccessControl;
   readonly push: PushGateway;
   readonly feeds: ReadonlyMap<string, { readonly state: string }>;
   startedStreams?(): readonly StreamConfig[];
@@ -169,7 +170,7 @@ export function registerPushApi(router: Router, relay: PushApiRelay, log: Logger
 
   /** The admin plane's credentials, for the operator's actions: missing 4006, wrong 4053. */
   const checkedAdmin = async (ctx: Context): Promise<void> => {
-    const check = await accessControlOf(relay).checkAdmin(ctx.get('authorization') || undefined, ctx.ip);
+    const check = await relay.access.checkAdmin(ctx.get('authorization') || undefined, ctx.ip);
     if (check === 'missing') throw new PushError(4006, 'missing admin credentials: this action needs the Authorization header of an AdminUser or AdminToken');
     if (check === 'wrong') throw new PushError(4053, 'invalid administrator credentials');
     if (check === 'busy') throw new PushError(4290, 'too many credential checks at once: try again shortly');

@@ -12,16 +12,13 @@ import { cameraPartFactory } from './camera-part-factory.ts';
 import { createOutputRegistry } from './output-protocols.ts';
 import type { OutputRegistry } from '../outputs/registry.ts';
 import { createApp, listen } from './server.ts';
-import { accessControlOf } from '../auth/access.ts';
 import { limitConnections } from '../http/connection-limits.ts';
 import { listenHttps } from '../http/tls.ts';
 import { restartNeeded, securityNotices } from './notices.ts';
-import { mountWebSocket } from '../outputs/ws/mount.ts';
-import { startWebRtc } from '../webrtc/index.ts';
+import { ProtocolHttp } from '../http/protocol-hooks.ts';
 import { EventBus } from '../../lib/event-bus.ts';
-import { Alerts, registerAlerts } from '../events/alerts.ts';
+import { Alerts } from '../events/alerts.ts';
 import { watchCertificate } from '../events/certificate.ts';
-import { registerReloader } from '../api/config-api.ts';
 import { controlHubOf } from '../control/hub.ts';
 
 /** A running relay with its HTTP server. */
@@ -57,27 +54,29 @@ export async function startRelay(
   const relay = new Relay(config, { ffmpeg, adapters, outputs, parts: cameraPartFactory(ffmpeg), log, events });
   // Subscribed before the feeds start, so that their first "live" is sent.
   const alerts = new Alerts(events, () => relay.config.events, log.child('events'));
-  registerAlerts(relay, alerts);
+  relay.alerts = alerts;
   await relay.start();
   const recordingsNow: RecordingsRef = { current: undefined };
   let recordings = await startRecordings(relay, log, recordingsNow);
-  const webrtc = startWebRtc(relay, log.child('webrtc'));
-  relay.addProtocolServer(webrtc.edge);
-  const app = createApp(relay, log.child('http'), recordingsNow, [webrtc]);
+  // What output protocols add to the HTTP edge (routes, upgrades) as they start, after the app is built.
+  const protocolHttp = new ProtocolHttp();
+  // The config API applies its changes by the reload below, set once the relay runs.
+  let reloadConfig: (() => Promise<void>) | undefined;
+  const app = createApp(relay, log.child('http'), { recordings: recordingsNow, protocols: protocolHttp, reloadConfig: async () => reloadConfig?.() });
   let listening;
   try {
     listening = await listen(app, config.httpPort, config.httpBindAddress);
   } catch (error) {
     // A relay that cannot listen (port in use) leaves nothing behind: no encoders, no HLS directory.
     await recordings.stop();
-    await webrtc.close();
     await relay.stop();
     throw error;
   }
   const { server, port } = listening;
+  protocolHttp.attach(server, app);
   log.info(`serving on http://${config.httpBindAddress}:${port}/ (${config.cameras.length} cameras, ${config.streams.length} streams)`);
   try {
-    await relay.startProtocolServers();
+    await relay.startProtocolServers(protocolHttp);
   } catch (error) {
     // The RTSP port is taken or not ours: stop what started, as a failed HTTP listen would.
     server.close();
@@ -89,15 +88,17 @@ export async function startRelay(
   const rtsp = rtspServer instanceof RtspEdge ? rtspServer : undefined;
   server.headersTimeout = config.security.requestHeaderTimeoutMs;
   const security = () => relay.config.security;
-  accessControlOf(relay).connectionLimits.push(limitConnections(server, security));
+  relay.access.connectionLimits.push(limitConnections(server, security));
   const https = await listenHttps(app, security, config.httpBindAddress, log.child('https')).catch(async (error: unknown) => {
     server.close();
     await recordings.stop();
     await relay.stop();
     throw error;
   });
-  if (https) accessControlOf(relay).connectionLimits.push(https.limits);
-  relay.addProtocolServer(mountWebSocket(relay, app, [server, https?.server], log.child('ws')));
+  if (https) {
+    relay.access.connectionLimits.push(https.limits);
+    protocolHttp.attach(https.server, app);
+  }
   const announce = (notices: string[]): void => {
     relay.notices = notices;
     for (const notice of notices) log.warn(notice);
@@ -150,7 +151,8 @@ export async function startRelay(
     stop() {
       stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        await webrtc.close();
+        // Viewers of every protocol end first, then recordings, outputs and cameras; sockets close last.
+        await relay.closeProtocolServers();
         await recordings.stop();
         await relay.stop();
         certificate.close();
@@ -162,6 +164,6 @@ export async function startRelay(
     },
   };
   // /api/cameras and /api/streams apply what they write as SIGHUP would.
-  registerReloader(relay, () => running.reload());
+  reloadConfig = () => running.reload();
   return running;
 }

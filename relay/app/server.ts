@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa, { type Context } from 'koa';
-import { isConfigApiWrite, registerConfigApi } from '../api/config-api.ts';
+import { isConfigApiWrite, registerConfigApi, type ConfigReload } from '../api/config-api.ts';
 import Router from '@koa/router';
 import { RelayError } from '../core/errors.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -18,23 +18,24 @@ import { OPENAPI_DOCUMENT } from '../api/openapi.ts';
 import { accessGuard } from '../auth/guard.ts';
 import { securityHeaders } from '../http/security-headers.ts';
 import { keepAliveAfterLargeResponses } from '../http/keep-alive.ts';
-import { webSocketRoute } from '../outputs/ws/mount.ts';
+import { ProtocolHttp } from '../http/protocol-hooks.ts';
 
 /** Longest request path accepted; real stream URLs are short. */
 const MAX_PATH_LENGTH = 1024;
 const NAME = '[A-Za-z0-9][A-Za-z0-9._-]{0,127}';
 
-/** A protocol served on the HTTP edge beside the streams (WHEP): its routes, and the methods beyond GET it takes. */
-export interface HttpMount {
-  register(router: Router): void;
-  accepts(method: string, path: string): boolean;
+/** What the HTTP edge is handed besides the relay (built in relay/app/main.ts). */
+export interface AppParts {
+  /** The relay's recordings of the moment (a reload replaces them). */
+  readonly recordings: RecordingsRef;
+  /** What output protocols add to the edge as they start (WHEP's routes, the WebSocket upgrade). */
+  readonly protocols: ProtocolHttp;
+  /** Applies a relay.conf the config API wrote, as SIGHUP would. */
+  readonly reloadConfig: ConfigReload;
 }
 
-/**
- * Builds the Koa app: streams at /NAME (as ffserver), HLS segments at /PREFIX/SEGMENT, redirects, pages.
- * `recordings` holds the relay's recordings of the moment (a reload replaces them).
- */
-export function createApp(relay: Relay, log: Logger, recordings: RecordingsRef, mounts: readonly HttpMount[] = []): Koa {
+/** Builds the Koa app: streams at /NAME (as ffserver), HLS segments at /PREFIX/SEGMENT, redirects, pages. */
+export function createApp(relay: Relay, log: Logger, { recordings, protocols, reloadConfig }: AppParts): Koa {
   const app = new Koa();
   app.proxy = false;
   // Koa's default error printer writes raw stacks; every error goes through the logger instead, one line each.
@@ -49,7 +50,7 @@ export function createApp(relay: Relay, log: Logger, recordings: RecordingsRef, 
     try {
       if (ctx.path.length > MAX_PATH_LENGTH) throw new RelayError('BAD_REQUEST', 'request path too long');
       const apiPost = ctx.method === 'POST' && ctx.path.startsWith('/api/') || isConfigApiWrite(ctx.method, ctx.path);
-      const mounted = mounts.some((mount) => mount.accepts(ctx.method, ctx.path));
+      const mounted = protocols.accepts(ctx.method, ctx.path);
       if (ctx.method !== 'GET' && ctx.method !== 'HEAD' && !apiPost && !mounted) {
         ctx.set('Allow', 'GET, HEAD');
         ctx.status = 405;
@@ -64,16 +65,15 @@ export function createApp(relay: Relay, log: Logger, recordings: RecordingsRef, 
 
   app.use(securityHeaders());
   app.use(accessGuard(relay));
-  app.use(webSocketRoute(relay));
+  app.use(protocols.middleware());
   router.get('/api/openapi.json', (ctx) => { ctx.body = OPENAPI_DOCUMENT; });
   registerPages(router, relay, recordings);
   registerEdgeCheck(router, relay);
   registerPushApi(router, relay, log.child('api'));
-  registerConfigApi(router, relay, relay.deps.adapters.schemes, log.child('api'));
+  registerConfigApi(router, relay, relay.deps.adapters.schemes, log.child('api'), reloadConfig);
   registerVodRoutes(router, relay, log);
   registerRecordingRoutes(router, relay, recordings);
   registerControlRoutes(router, relay);
-  for (const mount of mounts) mount.register(router);
 
   router.get(new RegExp(`^/(${NAME})$`), async (ctx) => {
     const name = ctx.params[0] ?? decodeURIComponent(ctx.path.slice(1));

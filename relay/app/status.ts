@@ -9,7 +9,7 @@ import { encoderProcessStats, encoderStats, streamStats, type EncoderStats } fro
 import { recordingStatus, type RecordingStatus } from '../recording/status.ts';
 import type { ObjectStoreStats } from '../../lib/object-store.ts';
 import type { RecordingsRef } from '../recording/recordings.ts';
-import { alertsOf, type AlertsStatus } from '../events/alerts.ts';
+import type { AlertsStatus } from '../events/alerts.ts';
 import { aliasedPlayerUrl } from './player-alias.ts';
 
 /** The version reported on /stat.html and by `relay --version`. */
@@ -250,7 +250,7 @@ export function statusSnapshot(relay: Relay, rates: RateSampler, recordings: Rec
     encoders: encoderStats(relay),
     recording: recordingStatus(recordings),
     storage: relay.objectStores.stats(),
-    events: alertsOf(relay)?.status() ?? null,
+    events: relay.alerts?.status() ?? null,
   };
 }
 

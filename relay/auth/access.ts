@@ -175,20 +175,13 @@ function tokensInAuthorization(authorization: string | undefined): string[] {
   return [];
 }
 
-const controls = new WeakMap<object, AccessControl>();
-
-/** The one AccessControl of a relay (created on first use), shared by the HTTP edge, the RTSP server and /metrics. */
-export function accessControlOf(relay: {
+/** The relay as the edges' access checks see it (the HTTP gate, the RTSP server, /metrics). */
+export interface AccessHost {
   readonly config: RelayConfig;
-  readonly deps: { readonly log: Logger };
+  /** The relay's one AccessControl, built with it and shared by every edge. */
+  readonly access: AccessControl;
+  /** Streams started at run time (the VOD API): protected by the same rule as configured ones. */
   startedStreams?(): readonly StreamConfig[];
-}): AccessControl {
-  let control = controls.get(relay);
-  if (!control) {
-    control = new AccessControl(() => relay.config, relay.deps.log.child('auth'));
-    controls.set(relay, control);
-  }
-  return control;
 }
 
 /**
@@ -197,10 +190,10 @@ export function accessControlOf(relay: {
  * then answer 403 or 410 (RTSP has both statuses) when `allowed` is false.
  */
 export function authorizeViewer(
-  relay: Parameters<typeof accessControlOf>[0],
+  relay: AccessHost,
   streamName: string,
   request: ViewerRequest,
 ): Promise<ViewerDecision> {
   const stream = [...relay.config.streams, ...(relay.startedStreams?.() ?? [])].find((candidate) => candidate.name === streamName);
-  return accessControlOf(relay).authorizeViewer(stream?.name ?? streamName, stream?.access ?? relay.config.security.defaultAccess, request);
+  return relay.access.authorizeViewer(stream?.name ?? streamName, stream?.access ?? relay.config.security.defaultAccess, request);
 }

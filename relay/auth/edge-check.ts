@@ -1,7 +1,6 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { plainAddress } from '../../lib/address.ts';
-import { accessControlOf } from './access.ts';
 import type { GuardedRelay } from './guard.ts';
 import { classifyPath } from './surfaces.ts';
 import { signViewerToken } from './viewer-token.ts';
@@ -25,7 +24,7 @@ const MAX_ORIGINAL_URI = 4096;
  * A "yes" may be cached for up to ALLOW_MAX_AGE_S, never past the token's expiry; a refusal is `no-store`.
  */
 export function registerEdgeCheck(router: Router, relay: GuardedRelay): void {
-  const access = accessControlOf(relay);
+  const access = relay.access;
   router.get(EDGE_CHECK_PATH, async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     const original = ctx.get(ORIGINAL_URI_HEADER);

@@ -1,22 +1,15 @@
 import type { Context, Middleware, Next } from 'koa';
-import type { RelayConfig, StreamConfig } from '../../conf/types.ts';
-import type { Logger } from '../../lib/log.ts';
 import { clientAddress } from '../http/client-address.ts';
 import { plainAddress } from '../../lib/address.ts';
 import { markAuthorised } from '../http/connection-limits.ts';
-import { accessControlOf, type AccessControl, type AdminCheck } from './access.ts';
+import type { AccessControl, AccessHost, AdminCheck } from './access.ts';
 import { checkedAtEdge, sharedSegmentToken } from './edge-check.ts';
 import { addTokenToPlaylist } from './playlist-token.ts';
 import { classifyPath } from './surfaces.ts';
 import { looksLikeViewerToken } from './viewer-token.ts';
 
 /** The relay as the guard sees it. */
-export interface GuardedRelay {
-  readonly config: RelayConfig;
-  readonly deps: { readonly log: Logger };
-  /** Streams started at run time (the VOD API): protected by the same rule as configured ones. */
-  startedStreams?(): readonly StreamConfig[];
-}
+export type GuardedRelay = AccessHost;
 
 /**
  * A Host header: a name or address and an optional port, or none at all (HTTP/1.0); anything else is refused before it
@@ -59,7 +52,7 @@ function queryToken(ctx: Context): string | undefined {
  * are covered without registering anything.
  */
 export function accessGuard(relay: GuardedRelay): Middleware {
-  const access = accessControlOf(relay);
+  const access = relay.access;
   const forwardedInFlight = new Map<string, number>();
   return async (ctx, next) => {
     const security = relay.config.security;
@@ -154,7 +147,7 @@ function holdForwardedSlot(ctx: Context, inFlight: Map<string, number>, max: num
  * `router.get('/somewhere', requireAdmin(relay), handler)`.
  */
 export function requireAdmin(relay: GuardedRelay): Middleware {
-  const access = accessControlOf(relay);
+  const access = relay.access;
   return async (ctx, next) => {
     const check = await access.checkAdmin(ctx.get('authorization') || undefined, ctx.ip);
     if (check !== 'ok') return unauthorised(ctx, check);

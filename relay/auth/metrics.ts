@@ -1,11 +1,9 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { accessControlOf } from './access.ts';
-
-type RelayLike = Parameters<typeof accessControlOf>[0];
+import type { AccessHost } from './access.ts';
 
 /** Adds the authentication and connection-limit metrics of a relay to its registry, read at scrape time. */
-export function registerSecurityMetrics(registry: Registry, relay: RelayLike): void {
-  const access = accessControlOf(relay);
+export function registerSecurityMetrics(registry: Registry, relay: AccessHost): void {
+  const access = relay.access;
   new Counter({
     name: 'relay_auth_failures_total',
     help: 'Refused credentials: admin logins (plane="admin") and viewer requests without a valid token (plane="viewer").',

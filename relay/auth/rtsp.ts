@@ -1,4 +1,4 @@
-import { authorizeViewer } from './access.ts';
+import { authorizeViewer, type AccessHost } from './access.ts';
 
 /** What the check needs of an RTSP connection: who it is (kept as the key of what it was authorised with) and its address. */
 export interface ReaderConnection {
@@ -11,7 +11,7 @@ export interface ReaderRefusal {
   readonly headers?: ReadonlyArray<readonly [string, string]>;
 }
 
-type RelayLike = Parameters<typeof authorizeViewer>[0];
+type RelayLike = AccessHost;
 
 /** What a request presented: a `?token=` value and/or an Authorization header. */
 interface Credentials {

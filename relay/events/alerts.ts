@@ -171,16 +171,3 @@ export class Alerts {
     return { event: event.type, subject: event.subject, target: sender.label, ok: false, attempts, error, at: new Date().toISOString() };
   }
 }
-
-
-const byRelay = new WeakMap<object, Alerts>();
-
-/** Remembers the alerts of a relay for its status page and JSON. */
-export function registerAlerts(relay: object, alerts: Alerts): void {
-  byRelay.set(relay, alerts);
-}
-
-/** The alerts of a relay, if it has any. */
-export function alertsOf(relay: object): Alerts | undefined {
-  return byRelay.get(relay);
-}

@@ -8,6 +8,8 @@ import type { JpegView } from '../encoders/jpeg-view.ts';
 import type { AacAudio } from '../encoders/aac-audio.ts';
 import type { OpusAudio } from '../encoders/opus-audio.ts';
 import type { SharedEncoder } from '../encoders/shared-encoder.ts';
+import type { HttpHooks } from '../http/protocol-hooks.ts';
+import type { AccessHost } from '../auth/access.ts';
 import type { StreamOutput } from './output.ts';
 
 /** What an output may take from its camera; held for the stream and let go when it is unmounted. */
@@ -33,7 +35,7 @@ export interface ProtocolMount {
   unmount(): void;
 }
 
-/** A running server of an output protocol beside the HTTP edge (RTSP; next WHEP, WebSocket). */
+/** A running server of an output protocol beside the HTTP streams (RTSP, WebSocket, WebRTC). */
 export interface ProtocolServer {
   readonly protocol: string;
   /** Starts offering a stream; undefined when the stream does not ask for this protocol or it cannot carry it. */
@@ -49,12 +51,12 @@ export interface ProtocolEnv {
   log: Logger;
   /** Whether one more consumer of the stream fits MaxClients and MaxBandwidth; undefined when it does (or no such stream). */
   admit(stream: string): Refusal | undefined;
+  /** The stream served at /NAME now (a reload may replace it), or undefined. */
+  output(name: string): StreamOutput | undefined;
+  /** Routes and upgrade handlers of the protocol on the HTTP edge, behind its access gate (WHEP, WebSocket). */
+  readonly http: HttpHooks;
   /** The relay as access control sees it: viewer tokens, passwords and started streams are checked against it. */
-  readonly access: {
-    readonly config: RelayConfig;
-    readonly deps: { readonly log: Logger };
-    startedStreams?(): readonly StreamConfig[];
-  };
+  readonly access: AccessHost;
 }
 
 /**

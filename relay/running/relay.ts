@@ -16,6 +16,9 @@ import type { EncodedVideoSource } from '../../media/types.ts';
 import type { EncoderSettings } from '../encoders/ffmpeg-args.ts';
 import type { StreamOutput } from '../outputs/output.ts';
 import type { CameraMedia, OutputRegistry, ProtocolEnv, ProtocolMount, ProtocolServer } from '../outputs/registry.ts';
+import type { HttpHooks } from '../http/protocol-hooks.ts';
+import { AccessControl } from '../auth/access.ts';
+import type { AlertsStatus } from '../events/alerts.ts';
 import { ProcessSlots } from '../../lib/process-slots.ts';
 import { sameExceptLine } from '../../conf/same.ts';
 import { ConfigError, type ConfigProblem } from '../../conf/parse.ts';
@@ -66,6 +69,8 @@ export class Relay {
   readonly push: PushGateway;
   /** What the operator should act on (exposure without credentials, a change that needs a restart), for /stat.html. */
   notices: readonly string[] = [];
+  /** The deliveries of state changes to webhooks and OnEventExec, for /stat.json; none in tests that do not ask. */
+  alerts: { status(): AlertsStatus } | undefined;
   /** The configured buckets (<Storage> blocks), for vod-live://s3/, /vod/s3/ and the recording archive. */
   readonly objectStores: ObjectStores;
   /** Cameras started at run time (files played through /api/vod/): reloads leave them and their streams alone. */
@@ -77,12 +82,15 @@ export class Relay {
   /** Reloads run one at a time, in order: two overlapping reloads must not both add the same encoder or output. */
   private reloads: Promise<unknown> = Promise.resolve();
   private encoderSerial = 0;
+  /** Admin and viewer authorisation, shared by the HTTP edge, the protocol servers and /metrics. */
+  readonly access: AccessControl;
 
   constructor(
     public config: RelayConfig,
     readonly deps: RelayDeps,
   ) {
     this.admission = this.admissionFor(config);
+    this.access = new AccessControl(() => this.config, deps.log.child('auth'));
     this.processSlots = new ProcessSlots(config.maxProcesses);
     this.push = new PushGateway(() => this.config, deps.log.child('push'));
     this.objectStores = new ObjectStores(config.storages);
@@ -104,7 +112,7 @@ export class Relay {
    * Starts the servers of the output protocols that have one (RTSP when RTSPPort is set) and offers them every
    * stream; streams added later are offered as they start. One that cannot start stops the others and throws.
    */
-  async startProtocolServers(): Promise<void> {
+  async startProtocolServers(http: HttpHooks): Promise<void> {
     const env: ProtocolEnv = {
       config: () => this.config,
       log: this.deps.log,
@@ -112,6 +120,8 @@ export class Relay {
         const output = this.outputs.get(name);
         return output && this.admission.check(output);
       },
+      output: (name) => this.outputs.get(name),
+      http,
       access: this,
     };
     for (const server of await this.deps.outputs.startServers(env)) {
@@ -120,23 +130,22 @@ export class Relay {
     }
   }
 
-  /** Adds a protocol server started elsewhere (the WebSocket edge, which lives on the HTTP servers) and offers it every stream. */
-  addProtocolServer(server: ProtocolServer): void {
-    this.edges.add(server);
-    for (const stream of this.streams.values()) this.mountOn(server, stream);
-  }
-
   /** The server of an output protocol beside HTTP, by protocol name (e.g. `rtsp`), while it runs. */
   protocolServer(protocol: string): ProtocolServer | undefined {
     return [...this.edges].find((server) => server.protocol === protocol);
+  }
+
+  /** Stops every protocol server and ends its viewers. Safe twice. */
+  async closeProtocolServers(): Promise<void> {
+    await Promise.all([...this.edges].map((server) => server.close()));
+    this.edges.clear();
   }
 
   /** Stops every protocol server, output and camera; ffmpeg children get stdin EOF, then SIGKILL after a grace period. Safe twice. */
   async stop(): Promise<void> {
     this.stopController.abort();
     clearInterval(this.sweepTimer);
-    await Promise.all([...this.edges].map((server) => server.close()));
-    this.edges.clear();
+    await this.closeProtocolServers();
     await Promise.all([...this.outputs.keys()].map((name) => this.removeOutput(name)));
     await Promise.all([...this.cameras.values()].map((camera) => camera.close()));
     this.push.close();

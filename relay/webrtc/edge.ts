@@ -1,10 +1,9 @@
 import type { RtcConfig } from 'node-datachannel';
 import type { RelayConfig } from '../../conf/types.ts';
 import type { Logger } from '../../lib/log.ts';
-import type { Refusal } from '../core/admission.ts';
 import type { Feed } from '../core/feed.ts';
 import type { EdgeConsumer, EdgeStreamStats } from '../core/edge.ts';
-import type { CameraMedia, ProtocolMount, ProtocolServer } from '../outputs/registry.ts';
+import type { CameraMedia, ProtocolEnv, ProtocolMount, ProtocolServer } from '../outputs/registry.ts';
 import { RelayError } from '../core/errors.ts';
 import type { StreamOutput } from '../outputs/output.ts';
 import { OfferError, parseWhepOffer } from './offer.ts';
@@ -20,11 +19,7 @@ const SWEEP_INTERVAL_MS = 1000;
 const SILENCE_KNOWN_AFTER_MS = 5000;
 
 /** What the WebRTC edge needs of the relay: its config, its streams and admission. */
-export interface WebRtcHost {
-  readonly config: RelayConfig;
-  readonly outputs: ReadonlyMap<string, StreamOutput>;
-  readonly admission: { check(output: StreamOutput): Refusal | undefined };
-}
+export type WebRtcHost = Pick<ProtocolEnv, 'config' | 'output' | 'admit'>;
 
 interface MountedStream {
   readonly output: StreamOutput;
@@ -71,7 +66,7 @@ export class WebRtcEdge implements ProtocolServer {
     private readonly host: WebRtcHost,
     private readonly log: Logger,
   ) {
-    this.rtc = rtcConfig(host.config);
+    this.rtc = rtcConfig(host.config());
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
   }
@@ -90,9 +85,9 @@ export class WebRtcEdge implements ProtocolServer {
   /** Answers a WHEP offer for stream `name`: the SDP answer and the session's id (its URL's last part). */
   async offer(name: string, sdp: string, address: string): Promise<{ answer: string; id: string }> {
     if (this.closed) throw new RelayError('NOT_READY', 'the relay is stopping');
-    const output = this.host.outputs.get(name);
+    const output = this.host.output(name);
     if (!output?.config.webrtc || !output.video) throw new RelayError('NOT_FOUND', `no WebRTC stream at /${name}/whep`);
-    const refusal = this.host.admission.check(output);
+    const refusal = this.host.admit(name);
     if (refusal) throw new RelayError('FULL', refusal.reason);
     if (this.connecting >= MAX_CONNECTING_SESSIONS) throw new RelayError('FULL', `too many WebRTC sessions connecting (${MAX_CONNECTING_SESSIONS})`);
     const stream = this.streamFor(name, output);
@@ -112,8 +107,8 @@ export class WebRtcEdge implements ProtocolServer {
       offer,
       offerSdp: sdp,
       rtc: this.rtc,
-      additionalHosts: this.host.config.webrtcAdditionalHosts,
-      connectTimeoutMs: this.host.config.webrtcConnectTimeoutMs,
+      additionalHosts: this.host.config().webrtcAdditionalHosts,
+      connectTimeoutMs: this.host.config().webrtcConnectTimeoutMs,
       address,
       log: this.log,
       onClosed: (closed) => this.forget(name, closed),
@@ -228,7 +223,7 @@ export class WebRtcEdge implements ProtocolServer {
   /** Ends the sessions of streams a reload removed, replaced or took off WebRTC. */
   private sweep(): void {
     for (const [name, stream] of this.streams) {
-      const current = this.host.outputs.get(name);
+      const current = this.host.output(name);
       if (current !== stream.output || !current.config.webrtc) this.unmount(name, stream);
     }
   }

@@ -1,11 +1,10 @@
 import type { Duplex } from 'node:stream';
 import type { Context } from 'koa';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { RelayConfig } from '../../../conf/types.ts';
 import type { Logger } from '../../../lib/log.ts';
-import type { Admission } from '../../core/admission.ts';
 import type { EdgeConsumer, EdgeStreamStats } from '../../core/edge.ts';
-import type { CameraMedia, ProtocolMount, ProtocolServer } from '../registry.ts';
+import type { Upgrade } from '../../http/protocol-hooks.ts';
+import type { CameraMedia, ProtocolEnv, ProtocolMount, ProtocolServer } from '../registry.ts';
 import { Viewer } from '../../core/viewer.ts';
 import { viewerLimits, type StreamOutput } from '../output.ts';
 import { jsonFrame } from './frame.ts';
@@ -20,18 +19,7 @@ export const MAX_CLIENT_MESSAGE_BYTES = 4096;
 const SWEEP_INTERVAL_MS = 1000;
 
 /** The relay as the WebSocket edge sees it. */
-export interface WsRelay {
-  readonly config: RelayConfig;
-  readonly outputs: ReadonlyMap<string, StreamOutput>;
-  readonly admission: Admission;
-  readonly stopSignal: AbortSignal;
-}
-
-/** What an upgrade request brings besides the request: the socket and the bytes read after its headers. */
-export interface Upgrade {
-  readonly socket: Duplex;
-  readonly head: Buffer;
-}
+export type WsRelay = Pick<ProtocolEnv, 'config' | 'output' | 'admit'>;
 
 interface Mounted {
   readonly output: StreamOutput;
@@ -60,12 +48,11 @@ export class WsEdge implements ProtocolServer {
   ) {
     this.timer = setInterval(() => this.sweep(Date.now()), SWEEP_INTERVAL_MS);
     this.timer.unref();
-    relay.stopSignal.addEventListener('abort', () => void this.close(), { once: true });
   }
 
   /** The stream served at /NAME.ws, or undefined. */
   servedOutput(name: string): StreamOutput | undefined {
-    const output = this.relay.outputs.get(name);
+    const output = this.relay.output(name);
     return output?.config.webSocket && output.video ? output : undefined;
   }
 
@@ -73,10 +60,10 @@ export class WsEdge implements ProtocolServer {
   accept(ctx: Context, name: string, upgrade: Upgrade): void {
     const output = this.servedOutput(name);
     if (!output) return refuse(ctx, 404, `no WebSocket stream at ${ctx.path}`);
-    if (!originAllowed(ctx.get('origin') || undefined, ctx.get('host'), this.relay.config.security.webSocketAllowedOrigins)) {
+    if (!originAllowed(ctx.get('origin') || undefined, ctx.get('host'), this.relay.config().security.webSocketAllowedOrigins)) {
       return refuse(ctx, 403, 'this page\'s origin may not open the stream (WebSocketAllowedOrigins)');
     }
-    const refusal = this.relay.admission.check(output);
+    const refusal = this.relay.admit(name);
     if (refusal) {
       ctx.set('Retry-After', '5');
       return refuse(ctx, 503, refusal.reason);

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { parseConfig } from '../../../conf/parse.ts';
-import { authorizeViewer } from '../../../relay/auth/access.ts';
+import { AccessControl, authorizeViewer } from '../../../relay/auth/access.ts';
 import { hashPassword } from '../../../lib/password.ts';
 import { signViewerToken } from '../../../relay/auth/viewer-token.ts';
 import { createLogger } from '../../../lib/log.ts';
@@ -22,8 +22,8 @@ AdminUser admin ${await hashPassword('admin-pw', 1024)}
   Feed cam
 </Stream>
 `, 'relay.conf', { schemes: ['testsrc'] });
-// What the RTSP server holds: the relay's config and logger.
-const relay = { config, deps: { log: createLogger('relay', (line) => logs.push(line)) } };
+// What the RTSP server holds: the relay's config and its access control.
+const relay = { config, access: new AccessControl(() => config, createLogger('relay', (line) => logs.push(line)).child('auth')) };
 const soon = (): number => Math.floor(Date.now() / 1000) + 60;
 const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 

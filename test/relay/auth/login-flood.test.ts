@@ -5,7 +5,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { accessControlOf } from '../../../relay/auth/access.ts';
 import { hashPassword } from '../../../lib/password.ts';
 import { basic, get } from '../../helpers/request.ts';
 import { startTestRelay, syntheticConfig } from '../../helpers/relay.ts';
@@ -45,7 +44,7 @@ await writeFile(join(media, 'movie.mp4'), randomBytes(250 * 1024));
 // The default scrypt cost, as `relay --hash-password` makes it: each check takes tens of ms of a pool thread.
 const relay = await startTestRelay(`AdminUser admin ${await hashPassword('operator-pw')}\nMediaPath ${media}\n${syntheticConfig({ rate: 10 })}`);
 t.teardown(() => relay.stop());
-const access = accessControlOf(relay.relay);
+const access = relay.relay.access;
 
 /** The slowest of `count` sequential fetches of the 250 KB file, ms. */
 async function slowestFileFetch(count: number): Promise<number> {

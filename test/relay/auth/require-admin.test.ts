@@ -5,13 +5,14 @@ import Koa from 'koa';
 import t from 'tap';
 import { parseConfig } from '../../../conf/parse.ts';
 import { requireAdmin } from '../../../relay/auth/guard.ts';
+import { AccessControl } from '../../../relay/auth/access.ts';
 import { hashPassword } from '../../../lib/password.ts';
 import { silentLogger } from '../../../lib/log.ts';
 import { basic, get } from '../../helpers/request.ts';
 
 // A surface outside the prefixes the guard knows, protected by one line where its route registers.
 const { config } = parseConfig(`AdminUser admin ${await hashPassword('pw', 1024)}\n`, 'relay.conf', { schemes: [] });
-const relay = { config, deps: { log: silentLogger } };
+const relay = { config, access: new AccessControl(() => config, silentLogger) };
 const app = new Koa();
 const router = new Router();
 router.get('/reports', requireAdmin(relay), (ctx) => {

@@ -1,7 +1,6 @@
 // Guards the idle-connection lock-out: idle connections from one address (or a few) filled MaxUnauthenticatedConnections and every newcomer, viewers and the operator alike, was reset.
 import { connect } from 'node:net';
 import t from 'tap';
-import { accessControlOf } from '../../../relay/auth/access.ts';
 import { hashPassword } from '../../../lib/password.ts';
 import { signViewerToken } from '../../../relay/auth/viewer-token.ts';
 import { firstFrameMs, loopbackAddresses, startIdleFlood } from '../../helpers/idle-flood.ts';
@@ -16,7 +15,7 @@ const relay = await startTestRelay(
     `MaxUnauthenticatedConnections ${CAP}\nRequestHeaderTimeout 20\n${syntheticConfig({ rate: 10 })}`,
 );
 t.teardown(() => relay.stop());
-const limits = accessControlOf(relay.relay).connectionLimits[0]!;
+const limits = relay.relay.access.connectionLimits[0]!;
 const flvUrl = `${relay.baseUrl}/test.flv?token=${signViewerToken(SECRET, 'test.flv', Math.floor(Date.now() / 1000) + 3600)}`;
 
 t.test('600 idle connections from one address and 600 over 50 addresses lock out neither a new viewer nor the operator', async (t) => {
@@ -53,6 +52,6 @@ t.test('a connection that never sends a byte is closed RequestHeaderTimeout afte
     setTimeout(() => socket.destroy(), 8_000).unref();
   });
   t.ok(closedAfter >= 900 && closedAfter < 4_000, `the silent connection was closed by the relay after ${closedAfter} ms`);
-  const quickLimits = accessControlOf(quick.relay).connectionLimits[0]!;
+  const quickLimits = quick.relay.access.connectionLimits[0]!;
   t.equal(quickLimits.counters.timedOut, 1, 'counted as closed for sending no request');
 });

@@ -1,6 +1,5 @@
 import { connect, type Socket } from 'node:net';
 import t from 'tap';
-import { accessControlOf } from '../../../relay/auth/access.ts';
 import { waitFor } from '../../helpers/probe.ts';
 import { get } from '../../helpers/request.ts';
 import { startTestRelay, syntheticConfig } from '../../helpers/relay.ts';
@@ -42,7 +41,7 @@ const ATTACKERS = 8;
 const SOCKETS = 2000;
 const relay = await startTestRelay(`MaxClientsPerIP 100\nMaxUnauthenticatedConnections 1000\nRequestHeaderTimeout 2\n${syntheticConfig({ rate: 10 })}`);
 t.teardown(() => relay.stop());
-const limits = accessControlOf(relay.relay).connectionLimits[0]!;
+const limits = relay.relay.access.connectionLimits[0]!;
 
 /** A live FLV viewer that records when each chunk arrived. */
 function watch(path: string): Promise<{ arrivals: number[]; close: () => void }> {

@@ -12,7 +12,6 @@ import { unusedPort } from '../../helpers/ports.ts';
 import { get } from '../../helpers/request.ts';
 import { startTestRelay, syntheticConfig } from '../../helpers/relay.ts';
 import { TlsSetupError } from '../../../relay/http/tls.ts';
-import { accessControlOf } from '../../../relay/auth/access.ts';
 import { startIdleFlood } from '../../helpers/idle-flood.ts';
 
 const run = promisify(execFile);
@@ -103,7 +102,7 @@ t.test('HTTPS connections count against MaxClientsPerIP from the TCP accept, and
   await writeFile(join(dir, 'key.pem'), await readFile(join(dir, 'first.key')));
   const relay = await startTestRelay(`${tlsConfig}MaxClientsPerIP 20\nRequestHeaderTimeout 2\n${syntheticConfig({ rate: 10 })}`);
   t.teardown(() => relay.stop());
-  const limits = accessControlOf(relay.relay).connectionLimits[1]!;
+  const limits = relay.relay.access.connectionLimits[1]!;
   const flood = startIdleFlood(httpsPort, 200, ['127.0.0.3'], { lineEveryMs: 0 });
   t.teardown(flood.stop);
   await flood.opened;
