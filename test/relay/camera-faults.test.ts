@@ -133,7 +133,11 @@ t.test('the camera cam through an outage, a stall, garbage and encoder kills', a
   t.test('HLS after an ffmpeg restart: the playlist goes on with a discontinuity, sequence numbers never go back', async (t) => {
     const playlist = async (): Promise<string> => (await fetchBytes(`${relay.baseUrl}/cam.m3u8`)).body.toString();
     const segments = (text: string): string[] => text.split('\n').filter((line) => line.endsWith('.ts'));
-    await waitFor(async () => segments(await playlist()).length >= 2, 15_000, 'two HLS segments');
+    // A list that has already slid past its first segment: only then can a restart back to sequence 0 be seen.
+    await waitFor(async () => {
+      const text = await playlist();
+      return segments(text).length >= 2 && /#EXT-X-MEDIA-SEQUENCE:[1-9]/.test(text);
+    }, 30_000, 'two HLS segments in a list that has slid');
     const before = segments(await playlist());
     const transcode = relay.relay.outputs.get('cam.m3u8')!.video!;
     const pid = transcode.pid!;
