@@ -158,6 +158,8 @@ t.test('the camera cam through an outage, a stall, garbage and encoder kills', a
 });
 
 t.test('a camera that never connects is retried and shown, and starts serving when it comes up', async (t) => {
+  // Past its fast phase (retries at most 1.2 s apart, shown rounded up as 2 s), whenever this test runs.
+  await waitFor(async () => ((await cameraStat('late')).nextAttemptInSeconds ?? 0) > 2, 30_000, 'the backoff past its fast phase');
   const viewer = await openViewer(`${relay.baseUrl}/late.mjpg`);
   const status = await cameraStat('late');
   t.equal(status.state, 'retrying');
