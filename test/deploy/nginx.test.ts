@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import type { StatusSnapshot } from '../../relay/app/status.ts';
 import { unusedPort } from '../helpers/ports.ts';
 import { ffprobe, openViewer, waitFor } from '../helpers/probe.ts';
@@ -23,15 +23,24 @@ function recordRequests(relay: TestRelay): SeenRequest[] {
   return seen;
 }
 
-async function setUp(t: Test): Promise<{ relay: TestRelay; nginx: NginxPeer; seen: SeenRequest[] }> {
-  const relay = await startTestRelay(syntheticConfig());
-  t.teardown(() => relay.stop());
-  const seen = recordRequests(relay);
-  const nginx = await startNginx(relay.port);
-  t.teardown(() => nginx.stop());
-  await waitFor(async () => (await fetch(`${nginx.baseUrl}/test.m3u8`)).status === 200 && (await playlistSegments(nginx)).length >= 2,
-    60_000, 'a playlist with two segments through nginx');
-  return { relay, nginx, seen };
+/**
+ * One relay behind one nginx, started by the first test that asks and shared by the HLS and live tests (the last of the
+ * file): neither changes what the other checks (the HLS test opens no live viewer; the live test fetches no segment).
+ */
+let shared: Promise<{ relay: TestRelay; nginx: NginxPeer; seen: SeenRequest[] }> | undefined;
+
+function setUp(): Promise<{ relay: TestRelay; nginx: NginxPeer; seen: SeenRequest[] }> {
+  shared ??= (async () => {
+    const relay = await startTestRelay(syntheticConfig());
+    t.teardown(() => relay.stop());
+    const seen = recordRequests(relay);
+    const nginx = await startNginx(relay.port);
+    t.teardown(() => nginx.stop());
+    await waitFor(async () => (await fetch(`${nginx.baseUrl}/test.m3u8`)).status === 200 && (await playlistSegments(nginx)).length >= 2,
+      60_000, 'a playlist with two segments through nginx');
+    return { relay, nginx, seen };
+  })();
+  return shared;
 }
 
 /** The segment URLs of the playlist as nginx serves it. */
@@ -47,8 +56,31 @@ t.test('the shipped file is adapted in exactly five places and refuses a file of
   t.throws(() => adaptShippedConfig('listen 80;', { upstreamPort: 1, port: 2, dir: '/' }), /expected .* once, found it 0 times/);
 });
 
+t.test('a relay restarted behind nginx names new segments, so the cache never serves an old run\'s segment', async (t) => {
+  const port = await unusedPort();
+  const config = `HTTPPort ${port}\n${syntheticConfig()}`;
+  let relay = await startTestRelay(config);
+  t.teardown(() => relay.stop());
+  const nginx = await startNginx(port);
+  t.teardown(() => nginx.stop());
+  await waitFor(async () => (await playlistSegments(nginx).catch(() => [])).length >= 2, 60_000, 'segments before the restart');
+  const before = await playlistSegments(nginx);
+  for (const segment of before) await (await fetch(`${nginx.baseUrl}${segment}`)).arrayBuffer();
+  await relay.stop();
+  relay = await startTestRelay(config);
+  await waitFor(async () => {
+    const names = await playlistSegments(nginx).catch(() => []);
+    return names.length >= 2 && names.every((name) => !before.includes(name));
+  }, 60_000, 'a playlist of the new run through nginx');
+  const after = await playlistSegments(nginx);
+  t.same(after.filter((name) => before.includes(name)), [], `no name repeats: ${before[0]} then ${after[0]}`);
+  const fresh = await fetch(`${nginx.baseUrl}${after.at(-1)}`);
+  t.equal(fresh.headers.get('x-cache-status'), 'MISS', 'the new run\'s segment comes from the relay');
+  t.equal(Buffer.from(await fresh.arrayBuffer())[0], 0x47);
+});
+
 t.test('HLS through nginx: decodable, segments cached, playlists fetched about once per second, tokens ignored', async (t) => {
-  const { nginx, seen } = await setUp(t);
+  const { nginx, seen } = await setUp();
 
   const probed = await ffprobe(`${nginx.baseUrl}/test.m3u8`, 2);
   t.equal(`${probed.codec_name} ${probed.width}x${probed.height}`, 'h264 320x240', 'ffprobe decodes HLS through nginx');
@@ -94,7 +126,7 @@ t.test('HLS through nginx: decodable, segments cached, playlists fetched about o
 });
 
 t.test('live FLV and MJPEG through nginx stream unbuffered, and a viewer leaving nginx leaves the relay', async (t) => {
-  const { relay, nginx } = await setUp(t);
+  const { relay, nginx } = await setUp();
   const viewer = await openViewer(`${nginx.baseUrl}/test.flv`);
   t.teardown(() => viewer.close());
   t.equal(viewer.response.headers['x-cache-status'], undefined, 'not cached');
@@ -118,27 +150,4 @@ t.test('live FLV and MJPEG through nginx stream unbuffered, and a viewer leaving
   viewer.close();
   await waitFor(() => output.viewerCount === 0, 10_000, 'the relay to see the viewer leave through nginx');
   t.pass('the relay saw the viewer leave');
-});
-
-t.test('a relay restarted behind nginx names new segments, so the cache never serves an old run\'s segment', async (t) => {
-  const port = await unusedPort();
-  const config = `HTTPPort ${port}\n${syntheticConfig()}`;
-  let relay = await startTestRelay(config);
-  t.teardown(() => relay.stop());
-  const nginx = await startNginx(port);
-  t.teardown(() => nginx.stop());
-  await waitFor(async () => (await playlistSegments(nginx).catch(() => [])).length >= 2, 60_000, 'segments before the restart');
-  const before = await playlistSegments(nginx);
-  for (const segment of before) await (await fetch(`${nginx.baseUrl}${segment}`)).arrayBuffer();
-  await relay.stop();
-  relay = await startTestRelay(config);
-  await waitFor(async () => {
-    const names = await playlistSegments(nginx).catch(() => []);
-    return names.length >= 2 && names.every((name) => !before.includes(name));
-  }, 60_000, 'a playlist of the new run through nginx');
-  const after = await playlistSegments(nginx);
-  t.same(after.filter((name) => before.includes(name)), [], `no name repeats: ${before[0]} then ${after[0]}`);
-  const fresh = await fetch(`${nginx.baseUrl}${after.at(-1)}`);
-  t.equal(fresh.headers.get('x-cache-status'), 'MISS', 'the new run\'s segment comes from the relay');
-  t.equal(Buffer.from(await fresh.arrayBuffer())[0], 0x47);
 });

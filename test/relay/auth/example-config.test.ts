@@ -47,19 +47,23 @@ t.test('the status page: 401 without credentials, 200 with the example admin', a
 });
 
 t.test('a stream: 403 without a token, plays with a signed URL, 410 once expired', async (t) => {
+  // Each `relay --sign-url` is a process that loads the relay: the four are started together.
+  const [signed, signedHls, absolute, refused] = await Promise.all([
+    signUrl('/test.flv'),
+    signUrl('/test.m3u8'),
+    signUrl(`http://relay.example:8090/test.flv`, '60'),
+    run(process.execPath, [`${root}relay/bin.mjs`, '-c', relay.configFile, '--sign-url', '/stat.html']).catch((error: { code: number; stderr: string }) => error),
+  ]);
   t.equal((await get(url('/test.flv'))).status, 403);
-  const signed = await signUrl('/test.flv');
   t.match(signed, /^\/test\.flv\?token=\d+\.[A-Za-z0-9_-]{43}$/, `relay --sign-url printed ${signed}`);
   const probed = await ffprobe(url(signed), 2);
   t.equal(probed.codec_name, 'h264', 'ffprobe plays the signed FLV URL');
   t.equal(probed.width, 640);
-  const hls = await ffprobe(url(await signUrl('/test.m3u8')), 2);
+  const hls = await ffprobe(url(signedHls), 2);
   t.equal(hls.codec_name, 'h264', 'and the signed HLS playlist, segments included');
   const expired = signViewerToken(secret!, 'test.flv', Math.floor(Date.now() / 1000) - 1);
   t.equal((await get(url(`/test.flv?token=${expired}`))).status, 410);
-  const absolute = await signUrl(`http://relay.example:8090/test.flv`, '60');
   t.match(absolute, /^http:\/\/relay\.example:8090\/test\.flv\?token=/, 'absolute URLs keep their origin');
-  const refused = await run(process.execPath, [`${root}relay/bin.mjs`, '-c', relay.configFile, '--sign-url', '/stat.html']).catch((error: { code: number; stderr: string }) => error);
   t.match(refused, { code: 1, stderr: /\/stat\.html is not a stream of/ }, 'the status page is not signable');
 });
 
@@ -82,14 +86,17 @@ async function plays(page: Page, seconds: number): Promise<{ width: number; engi
 t.test('the signed player page plays in Chromium with hls.js, under the CSP', async (t) => {
   const signed = await signUrl('/player/test.m3u8');
   const violations: string[] = [];
-  for (const [name, link] of [['default', signed], ['hlsjs', `${signed}&engine=hlsjs`]] as const) {
+  // The two pages play at the same time, each watched for its own three seconds.
+  const players = await Promise.all(([['default', signed], ['hlsjs', `${signed}&engine=hlsjs`]] as const).map(async ([name, link]) => {
     const page = await browser.newPage();
     t.teardown(() => page.close());
     page.on('console', (message) => {
       if (/Content Security Policy|Refused to/i.test(message.text())) violations.push(message.text());
     });
     await page.goto(url(link)); // the player starts by itself, muted, as a person opening the link sees it
-    const played = await plays(page, 3);
+    return { name, page, played: await plays(page, 3) };
+  }));
+  for (const { name, page, played } of players) {
     t.equal(played.width, 640, `${name}: plays 640 pixels wide with ${played.engine}`);
     if (name === 'hlsjs') t.equal(played.engine, 'hlsjs');
     await screenshot(page, `auth-player-${name}`);
