@@ -1,11 +1,14 @@
 import { Agent as HttpsAgent } from 'node:https';
 import { Agent as HttpAgent } from 'node:http';
 import type { Readable } from 'node:stream';
-import {
-  AbortMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, S3ServiceException,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import { createRequire } from 'node:module';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { ObjectCache } from './object-cache.ts';
+
+const require = createRequire(import.meta.url);
+/** The S3 SDK is loaded on the first bucket, not at start: it adds about 22 MiB to every relay, most of which have none. */
+const sdk = (): typeof import('@aws-sdk/client-s3') => require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
+const sdkUpload = (): typeof import('@aws-sdk/lib-storage') => require('@aws-sdk/lib-storage') as typeof import('@aws-sdk/lib-storage');
 
 // The SDK warns once, on stderr and outside the relay's logger, that later versions will need a newer Node.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -90,7 +93,7 @@ export function classify(storage: string, error: unknown): ObjectStoreError {
     const why = ['Unknown', 'Error', '403', 'Forbidden'].includes(name) ? `HTTP ${status ?? 403}` : name;
     return new ObjectStoreError('DENIED', `storage ${storage}: the bucket refused the credentials (${why}): check AccessKey and the secret key`);
   }
-  if (/XML|Deserialization|parse/i.test((error as Error)?.message ?? '') && !(error instanceof S3ServiceException && status && status < 500)) {
+  if (/XML|Deserialization|parse/i.test((error as Error)?.message ?? '') && !(error instanceof sdk().S3ServiceException && status && status < 500)) {
     return new ObjectStoreError('BAD_ANSWER', `storage ${storage}: the server's answer is not S3 XML${status ? ` (HTTP ${status})` : ''}`);
   }
   if (status && status >= 500) return new ObjectStoreError('UNAVAILABLE', `storage ${storage}: the server answered HTTP ${status} (${name})`);
@@ -115,7 +118,7 @@ export class ObjectStore {
   constructor(readonly options: ObjectStoreOptions) {
     const https = options.endpoint.startsWith('https:');
     const agentOptions = { keepAlive: true, maxSockets: 64 };
-    this.client = new S3Client({
+    this.client = new (sdk().S3Client)({
       endpoint: options.endpoint,
       region: options.region,
       forcePathStyle: options.pathStyle,
@@ -158,14 +161,14 @@ export class ObjectStore {
   }
 
   async head(key: string, signal?: AbortSignal): Promise<ObjectInfo> {
-    const answer = await this.request(() => this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: key }), { abortSignal: signal }));
+    const answer = await this.request(() => this.client.send(new (sdk().HeadObjectCommand)({ Bucket: this.options.bucket, Key: key }), { abortSignal: signal }));
     return { key, size: answer.ContentLength ?? 0, etag: answer.ETag, lastModified: answer.LastModified };
   }
 
   /** Bytes `start`..`end` (inclusive) of an object as a stream; one attempt at the body (the caller resumes a cut one). */
   async getRange(key: string, start: number, end: number, signal?: AbortSignal): Promise<{ body: Readable; info: ObjectInfo; contentRange: string | undefined }> {
     const answer = await this.request(() =>
-      this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: key, Range: `bytes=${start}-${end}` }), { abortSignal: signal }));
+      this.client.send(new (sdk().GetObjectCommand)({ Bucket: this.options.bucket, Key: key, Range: `bytes=${start}-${end}` }), { abortSignal: signal }));
     const size = Number(/\/(\d+)$/.exec(answer.ContentRange ?? '')?.[1] ?? answer.ContentLength ?? 0);
     return {
       body: answer.Body as Readable,
@@ -180,7 +183,7 @@ export class ObjectStore {
     let token: string | undefined;
     do {
       const page = await this.request(() =>
-        this.client.send(new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: prefix, ContinuationToken: token }), { abortSignal: signal }));
+        this.client.send(new (sdk().ListObjectsV2Command)({ Bucket: this.options.bucket, Prefix: prefix, ContinuationToken: token }), { abortSignal: signal }));
       for (const object of page.Contents ?? []) {
         if (object.Key) found.push({ key: object.Key, size: object.Size ?? 0, etag: object.ETag, lastModified: object.LastModified });
       }
@@ -190,12 +193,12 @@ export class ObjectStore {
   }
 
   async delete(key: string): Promise<void> {
-    await this.request(() => this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: key })));
+    await this.request(() => this.client.send(new (sdk().DeleteObjectCommand)({ Bucket: this.options.bucket, Key: key })));
   }
 
   /** Uploads a body of known size: one PUT for small ones, multipart (parts of 8 MiB, 2 at once) for large ones. */
   async upload(key: string, body: Readable, size: number, contentType: string, signal?: AbortSignal): Promise<void> {
-    const upload = new Upload({
+    const upload = new (sdkUpload().Upload)({
       client: this.client,
       params: { Bucket: this.options.bucket, Key: key, Body: body, ContentType: contentType, ContentLength: size },
       partSize: PART_BYTES,
@@ -219,7 +222,7 @@ export class ObjectStore {
   /** Best effort: a bucket that refuses the abort keeps the parts until its own lifecycle rules remove them. */
   private async abortParts(key: string, uploadId: string): Promise<void> {
     try {
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.options.bucket, Key: key, UploadId: uploadId }));
+      await this.client.send(new (sdk().AbortMultipartUploadCommand)({ Bucket: this.options.bucket, Key: key, UploadId: uploadId }));
     } catch {
       this.counters.failures++;
     }
