@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import type { CameraConfig, RelayConfig } from '../../conf/types.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { AdapterError } from '../errors.ts';
-import type { Frame } from '../types.ts';
+import type { VideoUnit } from '../../media/types.ts';
 import type { PushCodec } from './codecs.ts';
 import { RtpPortPool } from './ports.ts';
 import { PushSession, type PushEndReason } from './session.ts';
@@ -25,7 +25,7 @@ export class PushError extends Error {
 export interface PushListener {
   /** True once the camera has taken a keyframe of the current stream and goes on from it. */
   readonly taking: boolean;
-  onFrame(frame: Frame): void;
+  onFrame(unit: VideoUnit): void;
   /** The camera's session ended: 'stopped' by the publisher, ended by an 'operator', or it failed (silence, protocol). */
   onSessionEnd(reason: PushEndReason, error?: AdapterError): void;
 }
