@@ -2,10 +2,13 @@ import { nalType, NalType } from './annexb.ts';
 import { h264Track } from './params.ts';
 import type { H264Track, H264Unit } from '../types.ts';
 
+const UNKNOWN_SIZE = { width: 0, height: 0 };
+
 /**
  * Turns one source's H.264 access units (NAL unit lists, SPS and PPS in band in front of keyframes) into units of the
  * media model: the parameter sets become the track (a new track where they change), SPS, PPS and access unit
- * delimiters leave the unit. Units before the first readable SPS and PPS cannot be decoded and are dropped.
+ * delimiters leave the unit. Units before the first SPS and PPS cannot be decoded and are dropped; an SPS this parser cannot read makes a track of
+ * picture size 0 x 0.
  */
 export class H264UnitBuilder {
   private current: H264Track | undefined;
@@ -27,8 +30,9 @@ export class H264UnitBuilder {
         this.current = h264Track(Buffer.from(sps), Buffer.from(pps));
         this.problem = undefined;
       } catch (error) {
+        // ffmpeg may still decode what this parser cannot: the track goes on with no picture size (0 x 0).
         this.problem = `unreadable SPS: ${(error as Error).message}`;
-        this.current = undefined;
+        this.current = h264Track(Buffer.from(sps), Buffer.from(pps), UNKNOWN_SIZE);
       }
     }
     const data = nalus.filter((nal) => {

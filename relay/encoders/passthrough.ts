@@ -41,6 +41,11 @@ export class Passthrough extends SharedEncoder {
       this.lastError = `VideoCodec copy needs an H.264 camera; this one sends ${frame.track.codec}`;
       return;
     }
+    if (frame.track.width === 0) {
+      this.counters.framesDropped++;
+      this.lastError = 'unreadable SPS from the camera';
+      return;
+    }
     // The camera's own unit goes on as it is: no copy, no re-framing until a container needs one.
     this.publish(frame, unitBytes(frame));
   }

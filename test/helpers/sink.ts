@@ -3,9 +3,14 @@ import { isH264Unit, type VideoUnit } from '../../media/types.ts';
 import { withParameterSets } from '../../media/h264/params.ts';
 import { toAnnexB } from '../../media/h264/annexb.ts';
 
-/** A frame's payload as one buffer, as a file holds it: an H.264 frame's NAL units in Annex B (4-byte start codes). */
+/** A frame's payload as one buffer, as a file holds it: an H.264 unit's NAL units in Annex B (4-byte start codes), SPS and PPS in front of keyframes. */
 export function payloadBytes(frame: VideoUnit): Buffer {
   return isH264Unit(frame) ? toAnnexB(withParameterSets(frame)) : frame.data;
+}
+
+/** A unit's own NAL units in Annex B, without its track's SPS and PPS. */
+export function nalBytes(frame: VideoUnit): Buffer {
+  return isH264Unit(frame) ? toAnnexB(frame.data) : frame.data;
 }
 
 

@@ -5,7 +5,7 @@ import { frameInterleaved } from '../../../media/rtsp/interleaved.ts';
 import { RtspAdapter } from '../../../adapters/rtsp/client.ts';
 import type { CameraConfig } from '../../../conf/types.ts';
 import { makeCameraConfig } from '../../helpers/camera-config.ts';
-import { payloadBytes, RecordingSink } from '../../helpers/sink.ts';
+import { nalBytes, RecordingSink } from '../../helpers/sink.ts';
 import { FakeRtspServer, type Handler } from './fake-server.ts';
 import { rtpBytes } from './rtp-builder.ts';
 
@@ -203,7 +203,7 @@ t.test('UDP: datagrams from any host but the camera are ignored, and receiver re
   }, { rtspTransport: 'udp' }, 0);
   await sink.waitForFrames(10, 5_000);
   t.ok(clientRtpPort % 2 === 0 && clientRtpPort > 0, 'the client RTP port is even');
-  t.ok(sink.frames.every((frame) => payloadBytes(frame).length === 4 + 101), 'only the camera\'s frames came through');
+  t.ok(sink.frames.every((frame) => nalBytes(frame).length === 4 + 101), 'only the camera\'s frames came through');
   const deadline = Date.now() + 3_000;
   while (reports.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
   t.equal(reports[0]?.[1], 201, 'a receiver report arrived at the server RTCP port');
