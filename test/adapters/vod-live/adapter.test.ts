@@ -30,7 +30,7 @@ async function runFor(adapter: VodLiveAdapter, ms: number): Promise<{ sink: Reco
 }
 
 function increasing(frames: readonly VideoUnit[]): boolean {
-  return frames.every((frame, index) => index === 0 || frame.pts > frames[index - 1]!.pts);
+  return frames.every((frame, index) => index === 0 || frame.dts > frames[index - 1]!.dts);
 }
 
 t.test('the ffmpeg arguments read the file once in real time and remux its video to FLV', async (t) => {
