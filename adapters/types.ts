@@ -1,46 +1,8 @@
-import type { AudioTrack, FrameUnit } from '../media/types.ts';
-
-/**
- * A frame as an adapter yields it. `timestamp` is the presentation time in milliseconds on the source's own monotonic
- * clock: RTP timestamps for RTP sources, the camera's clock where it has one, arrival time only where nothing better exists.
- */
-export type Frame = JpegFrame | H264Frame | Vp8Frame;
-
-/** One complete JPEG image (SOI..EOI); every JPEG is a keyframe. */
-export interface JpegFrame {
-  readonly codec: 'jpeg';
-  readonly data: Buffer;
-  readonly timestamp: number;
-  readonly keyframe: true;
-}
-
-/**
- * One H.264 access unit as its NAL units, without start codes, as the depacketizer or demuxer has them (no Annex B
- * in between); keyframes carry SPS and PPS in front of the IDR slice.
- */
-export interface H264Frame {
-  readonly codec: 'h264';
-  readonly data: readonly Buffer[];
-  readonly timestamp: number;
-  readonly keyframe: boolean;
-}
-
-/** Bytes of a frame's payload (an H.264 frame's NAL units together). */
-export function frameBytes(frame: Frame): number {
-  return frame.codec === 'h264' ? frame.data.reduce((sum, nal) => sum + nal.length, 0) : frame.data.length;
-}
-
-/** One VP8 frame (RFC 6386), as a pushing source sends it; keyframes are decodable alone. */
-export interface Vp8Frame {
-  readonly codec: 'vp8';
-  readonly data: Buffer;
-  readonly timestamp: number;
-  readonly keyframe: boolean;
-}
+import type { AudioTrack, FrameUnit, VideoUnit } from '../media/types.ts';
 
 /**
  * One audio frame (an AAC access unit, a packet's worth of G.711 samples, an Opus packet) as an adapter yields it:
- * `pts` and `dts` are milliseconds on the same source clock as the camera's video frames' `timestamp`, so the Feed
+ * `pts` and `dts` are milliseconds on the same source clock as the camera's video units', so the Feed
  * puts both on one timeline.
  */
 export type AudioUnit = FrameUnit & { readonly track: AudioTrack };
@@ -49,7 +11,11 @@ export type AudioUnit = FrameUnit & { readonly track: AudioTrack };
 export interface AdapterSink {
   /** Aborted when the Feed stops the adapter; run() must then resolve promptly. */
   readonly signal: AbortSignal;
-  onFrame(frame: Frame): void;
+  /**
+   * One picture: `pts`/`dts` in milliseconds on the source's own monotonic clock (RTP timestamps for RTP sources, the
+   * camera's clock where it has one, arrival time only where nothing better exists). H.264 comes with its track.
+   */
+  onFrame(unit: VideoUnit): void;
   /** Audio of the same camera, on the video's clock; optional so a video-only sink (a probe, a test) needs none. */
   onAudio?(unit: AudioUnit): void;
   /** The sound the camera said it would send (an SDP's audio section), before any frame: shown while none comes. */

@@ -66,6 +66,35 @@ export interface FrameUnit extends UnitTimes {
 
 export type Unit = H264Unit | FrameUnit;
 
+/** One JPEG image or VP8 frame: a video unit that stands alone as one buffer. */
+export interface FrameVideoUnit extends FrameUnit {
+  readonly track: FrameVideoTrack;
+}
+
+/** One complete JPEG image (SOI..EOI); every JPEG is a keyframe. */
+export interface JpegUnit extends FrameVideoUnit {
+  readonly track: FrameVideoTrack & { readonly codec: 'jpeg' };
+}
+
+/** A camera's picture as a source yields it and the Feed hands it on: H.264 NAL units, or a JPEG image or VP8 frame. */
+export type VideoUnit = H264Unit | FrameVideoUnit;
+
+/** The one JPEG track: JPEG images carry their own parameters, so every JPEG source shares it. */
+export const JPEG_TRACK: JpegUnit['track'] = Object.freeze({ kind: 'video', codec: 'jpeg', clockRate: 90_000 });
+
+/** The one VP8 track: a VP8 keyframe carries its own picture size. */
+export const VP8_TRACK: FrameVideoTrack = Object.freeze({ kind: 'video', codec: 'vp8', clockRate: 90_000 });
+
+/** A JPEG image as a unit at `time` (ms). */
+export function jpegUnit(data: Buffer, time: number): JpegUnit {
+  return { track: JPEG_TRACK, data, pts: time, dts: time, keyframe: true };
+}
+
+/** True for a JPEG unit. */
+export function isJpegUnit(unit: Unit): unit is JpegUnit {
+  return unit.track.codec === 'jpeg';
+}
+
 /** True for an H.264 unit (TypeScript does not narrow a union on its track's codec by itself). */
 export function isH264Unit(unit: Unit): unit is H264Unit {
   return unit.track.codec === 'h264';

@@ -1,9 +1,9 @@
-import type { AudioUnit, H264Frame } from '../types.ts';
+import type { AudioUnit } from '../types.ts';
+import type { H264Unit } from '../../media/types.ts';
 import { LenientFlvAudioReader } from '../../media/flv/audio.ts';
 import { AdapterError } from '../errors.ts';
 import { FlvParseError, FlvTagReader, FlvTagType } from '../../media/flv/tags.ts';
 import { FlvFrameReader } from '../../media/flv/frames.ts';
-import { withParameterSets } from '../../media/h264/params.ts';
 
 const AVC_CODEC_ID = 7;
 /** The FLV header's flags byte: bit 0 announces video. */
@@ -17,7 +17,7 @@ const TAG_OVERHEAD_BYTES = 64;
 const VIDEO_CODECS: Record<number, string> = { 2: 'Sorenson H.263', 3: 'Screen video', 4: 'On2 VP6', 5: 'On2 VP6 with alpha', 6: 'Screen video 2', 12: 'HEVC' };
 
 /**
- * Turns an HTTP-FLV body (another relay's FLV stream, or any H.264 FLV) into H.264 frames, incrementally: chunks go in
+ * Turns an HTTP-FLV body (another relay's FLV stream, or any H.264 FLV) into H.264 units, incrementally: chunks go in
  * as they arrive, whole access units come out. AAC and G.711 audio tags become audio units on the same clock (the tags'
  * times) through `onAudio`; other audio and metadata are skipped. Anything that is not FLV carrying H.264
  * throws an AdapterError PROTOCOL that says what was wrong; no tag may exceed `maxFrameBytes`.
@@ -54,8 +54,8 @@ export class FlvH264Reader {
     return this.frames.track !== undefined;
   }
 
-  push(chunk: Buffer): H264Frame[] {
-    const out: H264Frame[] = [];
+  push(chunk: Buffer): H264Unit[] {
+    const out: H264Unit[] = [];
     try {
       for (const tag of this.tags.push(chunk)) {
         this.checkHeader();
@@ -67,7 +67,7 @@ export class FlvH264Reader {
         }
         checkVideoCodec(tag.bytes);
         const frame = this.frames.read(tag);
-        if (frame) out.push({ codec: 'h264', data: withParameterSets(frame), timestamp: frame.pts, keyframe: frame.keyframe });
+        if (frame) out.push(frame);
       }
       if (this.tags.header) this.checkHeader();
     } catch (error) {

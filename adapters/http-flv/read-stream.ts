@@ -2,7 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import type { CameraConfig } from '../../conf/types.ts';
 import { AdapterError } from '../errors.ts';
 import { readBody } from '../http/body.ts';
-import type { AdapterSink, AudioUnit, H264Frame } from '../types.ts';
+import type { AdapterSink, AudioUnit } from '../types.ts';
+import type { H264Unit } from '../../media/types.ts';
 import { FlvH264Reader } from './flv-h264.ts';
 
 /** True when a Source names an FLV stream by its path, e.g. another relay's `http://origin:8090/cam.flv`. */
@@ -24,7 +25,7 @@ export async function readFlvStream(
   response: IncomingMessage,
   camera: CameraConfig,
   sink: AdapterSink,
-  emit: (frame: H264Frame) => void,
+  emit: (unit: H264Unit) => void,
   emitAudio?: (unit: AudioUnit) => void,
 ): Promise<void> {
   const reader = new FlvH264Reader(camera.maxFrameBytes, emitAudio, (reason) => {

@@ -4,7 +4,8 @@ import type { CameraConfig } from '../../conf/types.ts';
 import { isCompleteJpeg } from '../../media/jpeg/splitter.ts';
 import { AdapterError } from '../errors.ts';
 import type { AdapterRegistration } from '../registry.ts';
-import type { AdapterSink, CameraAdapter, Frame } from '../types.ts';
+import type { AdapterSink, CameraAdapter } from '../types.ts';
+import { jpegUnit, type VideoUnit } from '../../media/types.ts';
 import { isFlvMediaType, isFlvPath, readFlvStream } from '../http-flv/read-stream.ts';
 import { readBody } from './body.ts';
 import { CameraHttpClient } from './client.ts';
@@ -129,12 +130,12 @@ export class HttpAdapter implements CameraAdapter {
   }
 
   /** Hands on a frame (a JPEG's bytes are stamped with the arrival time), announcing the connection first. */
-  private emit(frame: Buffer | Frame, sink: AdapterSink): void {
+  private emit(frame: Buffer | VideoUnit, sink: AdapterSink): void {
     if (!this.connected) {
       this.connected = true;
       sink.onConnected();
     }
-    sink.onFrame(Buffer.isBuffer(frame) ? { codec: 'jpeg', data: frame, timestamp: performance.now(), keyframe: true } : frame);
+    sink.onFrame(Buffer.isBuffer(frame) ? jpegUnit(frame, performance.now()) : frame);
   }
 }
 

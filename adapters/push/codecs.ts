@@ -3,16 +3,17 @@ import { nalType, NalType } from '../../media/h264/annexb.ts';
 import { H264Depacketizer } from '../../media/rtp/h264-depacketizer.ts';
 import { JpegDepacketizer } from '../../media/rtp/jpeg-depacketizer.ts';
 import type { RtpPacket } from '../../media/rtp/rtp.ts';
-import type { Frame } from '../types.ts';
 import { ProtocolError } from '../../media/errors.ts';
 import { AacHbrDepacketizer } from '../../media/rtp/aac-depacketizer.ts';
 import type { AudioDepacketizer } from '../../media/rtp/audio-depacketizer.ts';
 import { G711_PAYLOAD_TYPE, g711Depacketizer, g711Track } from '../../media/rtp/g711.ts';
 import { opusDepacketizer, opusTrack } from '../../media/rtp/opus.ts';
+import type { H264UnitBuilder } from '../../media/h264/units.ts';
+import { JPEG_TRACK, VP8_TRACK, type VideoUnit } from '../../media/types.ts';
 import { parseVp8Descriptor, Vp8Depacketizer, vp8KeyframeSize } from '../../media/rtp/vp8-depacketizer.ts';
 
 /** The payloads a publisher may send. */
-export type PushCodec = Frame['codec'];
+export type PushCodec = 'vp8' | 'h264' | 'jpeg';
 /** Every codec a publisher may announce in start_stream. */
 export const PUSH_CODECS: readonly PushCodec[] = ['vp8', 'h264', 'jpeg'];
 
@@ -32,6 +33,13 @@ export interface DepacketizedFrame {
   readonly data: Buffer | readonly Buffer[];
   readonly keyframe: boolean;
   readonly rtpTimestamp: number;
+}
+
+/** A depacketized frame as a unit at `time` (ms); H.264 gets its track from `h264`, undefined where that drops it. */
+export function pushedUnit(codec: PushCodec, frame: DepacketizedFrame, time: number, h264: H264UnitBuilder): VideoUnit | undefined {
+  const { data, keyframe } = frame;
+  if (!Buffer.isBuffer(data)) return h264.unit(data, time, time, keyframe);
+  return { track: codec === 'vp8' ? VP8_TRACK : JPEG_TRACK, data, keyframe, pts: time, dts: time };
 }
 
 /** The depacketizer of one codec behind one shape, so a push session does not care which it runs. */

@@ -3,8 +3,8 @@ import { isIP } from 'node:net';
 import type { CameraConfig, RelayConfig } from '../../conf/types.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { AdapterError } from '../errors.ts';
-import type { AudioUnit, Frame } from '../types.ts';
-import type { AudioTrack } from '../../media/types.ts';
+import type { AudioUnit } from '../types.ts';
+import type { AudioTrack, VideoUnit } from '../../media/types.ts';
 import { PushAudioStream } from './audio-stream.ts';
 import { createAudioDepacketizer, type PushAudioCodec, type PushCodec } from './codecs.ts';
 import { RtpPortPool, type PortPair } from './ports.ts';
@@ -27,7 +27,7 @@ export class PushError extends Error {
 export interface PushListener {
   /** True once the camera has taken a keyframe of the current stream and goes on from it. */
   readonly taking: boolean;
-  onFrame(frame: Frame): void;
+  onFrame(unit: VideoUnit): void;
   /** Sound of the stream, on the picture's timeline. */
   onAudio(unit: AudioUnit): void;
   /** The stream will carry sound of this track (start_stream asked for it). */

@@ -4,9 +4,10 @@ import { ProtocolError } from '../../media/errors.ts';
 import { AdapterError, asAdapterError } from '../errors.ts';
 import { ReceiverReporter } from '../../media/rtp/rtcp.ts';
 import { parseRtpPacket, type RtpPacket } from '../../media/rtp/rtp.ts';
-import type { Frame } from '../types.ts';
+import type { VideoUnit } from '../../media/types.ts';
+import { H264UnitBuilder } from '../../media/h264/units.ts';
 import { KeyframeRequests, pictureLossIndication } from './feedback.ts';
-import { codecForPayloadType, isDecodableKeyframe, type DepacketizedFrame, type PushCodec } from './codecs.ts';
+import { codecForPayloadType, isDecodableKeyframe, pushedUnit, type DepacketizedFrame, type PushCodec } from './codecs.ts';
 import type { PortPair } from './ports.ts';
 import { RTP_CLOCK_RATE, SourceStream } from './source-stream.ts';
 import { plainAddress } from '../../lib/address.ts';
@@ -59,7 +60,7 @@ export interface PushSessionOptions {
   /** No packet within this long after start, or silence this long later, ends the session. */
   readonly timeoutMs: number;
   /** Called for every frame from the first decodable keyframe on. */
-  readonly onFrame: (frame: Frame) => void;
+  readonly onFrame: (unit: VideoUnit) => void;
   /** Called once when the session ends for any reason but close(); the ports are already released then. */
   readonly onEnd: (reason: PushEndReason, error?: AdapterError) => void;
   /** Frees the ports; called once for each pair. */
@@ -96,6 +97,8 @@ export class PushSession {
   private readonly reporter = new ReceiverReporter(RTP_CLOCK_RATE);
   private rtcpReturnPort: number | undefined;
   private readonly keyframeRequests = new KeyframeRequests();
+  /** H.264 parameter sets become the units' track here, where they first arrive. */
+  private readonly h264Units = new H264UnitBuilder();
   private joinRequestAt = -Infinity;
   private readonly timers: NodeJS.Timeout[] = [];
   /** The publisher's address, the only one whose datagrams are taken. */
@@ -266,7 +269,8 @@ export class PushSession {
     this.lastFrameMs = this.clockOffsetMs + this.current.clock.toMs(rtpTimestamp);
     this.options.audio?.noteVideoFrame(rtpTimestamp, this.lastFrameMs);
     this.counters.frames++;
-    this.options.onFrame({ codec: this.options.codec, data, keyframe, timestamp: this.lastFrameMs } as Frame);
+    const unit = pushedUnit(this.options.codec, { data, keyframe, rtpTimestamp }, this.lastFrameMs, this.h264Units);
+    if (unit) this.options.onFrame(unit);
   }
 
   private onRtcp(data: Buffer, remote: RemoteInfo): void {

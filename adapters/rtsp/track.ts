@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { AdapterError } from '../errors.ts';
-import type { Frame } from '../types.ts';
+import { H264UnitBuilder } from '../../media/h264/units.ts';
+import { jpegUnit, type VideoUnit } from '../../media/types.ts';
 import { H264Depacketizer, parseSpropParameterSets } from '../../media/rtp/h264-depacketizer.ts';
 import { JpegDepacketizer } from '../../media/rtp/jpeg-depacketizer.ts';
 import { ReceiverReporter } from '../../media/rtp/rtcp.ts';
@@ -33,6 +34,7 @@ export class VideoTrack {
   private readonly clock: RtpClock;
   private readonly h264: H264Depacketizer | undefined;
   private readonly jpeg: JpegDepacketizer | undefined;
+  private readonly units = new H264UnitBuilder();
   readonly reporter: ReceiverReporter;
   /** Sender reports against the frames' times: the audio track is aligned to this one by them. */
   private readonly reported: ReportedClock;
@@ -42,7 +44,7 @@ export class VideoTrack {
   private anchor = 0;
   private anchored = false;
 
-  constructor(media: SdpMedia, maxFrameBytes: number, private readonly emit: (frame: Frame) => void, private readonly session = new SessionClock()) {
+  constructor(media: SdpMedia, maxFrameBytes: number, private readonly emit: (unit: VideoUnit) => void, private readonly session = new SessionClock()) {
     const clockRate = media.clockRate ?? 90_000;
     this.payloadType = media.payloadTypes[0] ?? 0;
     this.clock = new RtpClock(clockRate);
@@ -92,17 +94,19 @@ export class VideoTrack {
 
   /** Frames dropped because of loss or damage, for the log. */
   get droppedFrames(): number {
-    return (this.h264?.droppedUnits ?? 0) + (this.jpeg?.droppedImages ?? 0);
+    return (this.h264?.droppedUnits ?? 0) + (this.jpeg?.droppedImages ?? 0) + this.units.dropped;
   }
 
   private depacketize(packet: RtpPacket): void {
     if (this.h264) {
       for (const unit of this.h264.push(packet)) {
-        this.emit({ codec: 'h264', data: unit.data, keyframe: unit.keyframe, timestamp: this.anchor + this.trackMs(unit.rtpTimestamp) });
+        const time = this.anchor + this.trackMs(unit.rtpTimestamp);
+        const out = this.units.unit(unit.data, time, time, unit.keyframe);
+        if (out) this.emit(out);
       }
     } else if (this.jpeg) {
       for (const image of this.jpeg.push(packet)) {
-        this.emit({ codec: 'jpeg', data: image.data, keyframe: true, timestamp: this.anchor + this.trackMs(image.rtpTimestamp) });
+        this.emit(jpegUnit(image.data, this.anchor + this.trackMs(image.rtpTimestamp)));
       }
     }
   }

@@ -9,7 +9,7 @@ import type { AdapterRegistration } from '../registry.ts';
 import type { AdapterSink, CameraAdapter } from '../types.ts';
 import { AdtsReader } from '../../media/aac/adts.ts';
 import { aacTrack } from '../../media/aac/config.ts';
-import type { AudioTrack } from '../../media/types.ts';
+import { jpegUnit, type AudioTrack } from '../../media/types.ts';
 
 /** Samples in one AAC-LC frame. */
 const AAC_FRAME_SAMPLES = 1024;
@@ -148,7 +148,7 @@ export class TestsrcAdapter implements CameraAdapter {
           // The pattern's own clock (frame number over rate), not the arrival time: a starved ffmpeg that falls
           // behind and catches up in a burst still draws its frames 1/rate apart.
           firstAt ??= performance.now();
-          sink.onFrame({ codec: 'jpeg', data, timestamp: firstAt + (drawn++ * 1000) / this.options.rate, keyframe: true });
+          sink.onFrame(jpegUnit(data, firstAt + (drawn++ * 1000) / this.options.rate));
         }
       });
       void child.exit.then((exit) => {

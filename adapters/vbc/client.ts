@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CameraConfig } from '../../conf/types.ts';
 import { isCompleteJpeg } from '../../media/jpeg/splitter.ts';
+import { jpegUnit } from '../../media/types.ts';
 import { AdapterError } from '../errors.ts';
 import type { AdapterRegistration } from '../registry.ts';
 import type { AdapterSink, CameraAdapter } from '../types.ts';
@@ -190,7 +191,7 @@ export class VbcAdapter implements CameraAdapter {
         notes.note('not-jpeg', `Canon camera sent a ${payload.length}-byte frame that is not a whole JPEG; dropped`);
         continue;
       }
-      sink.onFrame({ codec: 'jpeg', data: payload, timestamp: performance.now(), keyframe: true });
+      sink.onFrame(jpegUnit(payload, performance.now()));
     }
   }
 

@@ -1,5 +1,4 @@
 import { FlvTagReader } from '../../media/flv/tags.ts';
-import { withParameterSets } from '../../media/h264/params.ts';
 import { FlvFrameReader } from '../../media/flv/frames.ts';
 import { LenientFlvAudioReader } from '../../media/flv/audio.ts';
 import { StderrTail } from '../../lib/stderr-tail.ts';
@@ -92,9 +91,8 @@ export function playH264Pass(context: PassContext, copy: boolean, audio: PassAud
           sawVideo = true;
           if (frame.dts > lastDts) interval = Math.min(1000, frame.dts - lastDts);
           lastDts = frame.dts;
-          // Frames come in decode order: their decode times only increase, as the feed's timeline wants, where
-          // presentation times of B-frames go back and forth (the decoder reorders them itself).
-          emit({ codec: 'h264', data: withParameterSets(frame), timestamp: offsetMs + frame.dts - firstDts, keyframe: frame.keyframe });
+          // Frames come in decode order: the feed's timeline follows their decode times, which only increase.
+          emit({ ...frame, pts: offsetMs + frame.pts - firstDts, dts: offsetMs + frame.dts - firstDts });
         }
       } catch (error) {
         failure = new AdapterError('PROTOCOL', `cannot read the file's video: ${(error as Error).message}`);

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { JpegSplitError, JpegSplitter } from '../../media/jpeg/splitter.ts';
 import { AdapterError } from '../errors.ts';
 import { LengthPrefixedJpegReader, LengthPrefixError } from '../../media/jpeg/length-prefixed.ts';
+import { jpegUnit } from '../../media/types.ts';
 import type { PassContext } from './pass.ts';
 
 /** Read size: small enough that a paused reader holds little, large enough for few reads per frame. */
@@ -25,7 +26,7 @@ export async function playJpegPass(context: PassContext, lengthPrefixed: boolean
       for (const data of splitter.push(chunk as Buffer)) {
         const wait = startedAt + index * interval - performance.now();
         if (wait > 0) await sleep(wait, undefined, { signal });
-        emit({ codec: 'jpeg', data, timestamp: offsetMs + index * interval, keyframe: true });
+        emit(jpegUnit(data, offsetMs + index * interval));
         index++;
       }
     }

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { AdapterError } from '../errors.ts';
-import type { AudioUnit, Frame } from '../types.ts';
+import type { AudioUnit } from '../types.ts';
+import type { VideoUnit } from '../../media/types.ts';
 
 /** What one pass over a file needs: where to read, where timestamps start, and where frames go. */
 export interface PassContext {
@@ -15,7 +16,7 @@ export interface PassContext {
   readonly maxFrameBytes: number;
   /** JPEG files carry no timing: frames per second to play them at. */
   readonly fps: number;
-  emit(frame: Frame): void;
+  emit(unit: VideoUnit): void;
   /** The file's sound, on the same timeline as its frames. */
   emitAudio?(unit: AudioUnit): void;
   /** The file's sound cannot be read (a bad AAC configuration): why; the picture plays on without it. */

@@ -108,9 +108,12 @@ export function withParameterSets(unit: H264Unit): readonly Buffer[] {
   return unit.keyframe ? [unit.track.sps, unit.track.pps, ...unit.data] : unit.data;
 }
 
-/** Builds the track description of an encoder run from its SPS and PPS; throws on an SPS it cannot read. */
-export function h264Track(sps: Buffer, pps: Buffer): H264Track {
-  const { width, height } = spsPictureSize(sps);
+/**
+ * Builds the track description of a stream run from its SPS and PPS; throws on an SPS it cannot read, unless
+ * `unreadSize` is given: then that is the picture size (a decoder may still read what this parser cannot).
+ */
+export function h264Track(sps: Buffer, pps: Buffer, unreadSize?: { width: number; height: number }): H264Track {
+  const { width, height } = unreadSize ? pictureSizeOr(sps, unreadSize) : spsPictureSize(sps);
   const hex = (byte: number | undefined): string => (byte ?? 0).toString(16).padStart(2, '0');
   return {
     kind: 'video',
@@ -123,6 +126,14 @@ export function h264Track(sps: Buffer, pps: Buffer): H264Track {
     codecString: `avc1.${hex(sps[1])}${hex(sps[2])}${hex(sps[3])}`,
     avcC: buildAvcC(sps, pps),
   };
+}
+
+function pictureSizeOr(sps: Buffer, fallback: { width: number; height: number }): { width: number; height: number } {
+  try {
+    return spsPictureSize(sps);
+  } catch {
+    return fallback;
+  }
 }
 
 /** Reads SPS and PPS out of an avcC record (the first of each), as FLV sequence headers and MP4 carry them. */

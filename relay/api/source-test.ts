@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import type { AdapterRegistry, AdapterEnv } from '../../adapters/registry.ts';
-import type { Frame } from '../../adapters/types.ts';
+import { isH264Unit, type VideoUnit } from '../../media/types.ts';
 import { ConfigError, formatProblem, parseConfig } from '../../conf/parse.ts';
 import type { CameraConfig } from '../../conf/types.ts';
-import { nalType, NalType, toAnnexB } from '../../media/h264/annexb.ts';
-import { spsPictureSize } from '../../media/h264/params.ts';
+import { toAnnexB } from '../../media/h264/annexb.ts';
+import { withParameterSets } from '../../media/h264/params.ts';
 import { RelayError } from '../core/errors.ts';
 import { editProblem, type DirectiveEdit } from './conf-edit.ts';
 
@@ -27,8 +27,8 @@ export interface SourceTestResult {
 
 /** Picture size, codec and rate seen, with the first keyframe kept for the snapshot (the others are only counted). */
 interface Watch {
-  codec?: Frame['codec'];
-  first?: Frame;
+  codec?: VideoUnit['track']['codec'];
+  first?: VideoUnit;
   frames: number;
   firstTimestamp?: number;
   lastTimestamp?: number;
@@ -110,23 +110,22 @@ function credentialProblem({ username, password }: SourceTestRequest): string | 
   return undefined;
 }
 
-function count(watch: Watch, frame: Frame): void {
+function count(watch: Watch, frame: VideoUnit): void {
   watch.frames++;
-  watch.firstTimestamp ??= frame.timestamp;
-  watch.lastTimestamp = frame.timestamp;
-  watch.codec ??= frame.codec;
-  if (!watch.first && frame.keyframe && (frame.codec !== 'h264' || frame.data.some((nal) => nalType(nal) === NalType.sps))) watch.first = frame;
+  watch.firstTimestamp ??= frame.pts;
+  watch.lastTimestamp = frame.pts;
+  watch.codec ??= frame.track.codec;
+  if (!watch.first && frame.keyframe) watch.first = frame;
 }
 
 /** Width and height as the keyframe states them (JPEG SOF, H.264 SPS, VP8 key frame header). */
-function pictureSize(frame: Frame): { width: number | null; height: number | null } {
+function pictureSize(frame: VideoUnit): { width: number | null; height: number | null } {
   try {
-    if (frame.codec === 'h264') {
-      const sps = frame.data.find((nal) => nalType(nal) === NalType.sps);
-      if (sps) return spsPictureSize(sps);
-    } else if (frame.codec === 'vp8' && frame.data.length >= 10) {
+    if (isH264Unit(frame)) {
+      return { width: frame.track.width, height: frame.track.height };
+    } else if (frame.track.codec === 'vp8' && frame.data.length >= 10) {
       return { width: frame.data.readUInt16LE(6) & 0x3fff, height: frame.data.readUInt16LE(8) & 0x3fff };
-    } else if (frame.codec === 'jpeg') {
+    } else if (frame.track.codec === 'jpeg') {
       return jpegSize(frame.data);
     }
   } catch {
@@ -148,9 +147,8 @@ function jpegSize(data: Buffer): { width: number | null; height: number | null }
 }
 
 /** A JPEG frame as it is; an H.264 keyframe decoded once by ffmpeg (no shell, bounded in time); VP8 has none. */
-async function jpegOf(frame: Frame, ffmpegPath: string): Promise<Buffer | undefined> {
-  if (frame.codec === 'jpeg') return frame.data;
-  if (frame.codec !== 'h264') return undefined;
+async function jpegOf(frame: VideoUnit, ffmpegPath: string): Promise<Buffer | undefined> {
+  if (!isH264Unit(frame)) return frame.track.codec === 'jpeg' ? frame.data : undefined;
   return new Promise((resolve) => {
     const child = spawn(ffmpegPath, ['-hide_banner', '-nostats', '-loglevel', 'error', '-f', 'h264', '-i', 'pipe:0', '-frames:v', '1', '-c:v', 'mjpeg', '-f', 'mjpeg', 'pipe:1'], { stdio: ['pipe', 'pipe', 'ignore'] });
     const chunks: Buffer[] = [];
@@ -162,6 +160,6 @@ async function jpegOf(frame: Frame, ffmpegPath: string): Promise<Buffer | undefi
       clearTimeout(timer);
       resolve(code === 0 && chunks.length > 0 ? Buffer.concat(chunks) : undefined);
     });
-    child.stdin.end(toAnnexB(frame.data));
+    child.stdin.end(toAnnexB(withParameterSets(frame)));
   });
 }

@@ -1,21 +1,20 @@
 import { DEFAULT_BACKOFF } from '../../lib/backoff.ts';
 import { AdapterError } from '../../adapters/errors.ts';
 import { ProtocolError } from '../../media/errors.ts';
-import { frameBytes, type AdapterSink, type AudioUnit, type CameraAdapter, type Frame } from '../../adapters/types.ts';
-import type { AudioTrack } from '../../media/types.ts';
+import type { AdapterSink, AudioUnit, CameraAdapter } from '../../adapters/types.ts';
+import { isJpegUnit, unitBytes, type AudioTrack, type VideoUnit } from '../../media/types.ts';
 import type { CameraConfig } from '../../conf/types.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { EventSink } from '../../lib/event-bus.ts';
 import { nextValue } from './next-value.ts';
 import { Supervisor, type SupervisedState } from './supervisor.ts';
-import { SourceTimeline } from './timeline.ts';
-import { FrameIntervalMeter, InputRateGate } from './frame-rate.ts';
+import { FrameIntervalMeter, InputRateGate, SourceTimeline } from './timeline.ts';
 import { isPlausibleFrame } from './plausible.ts';
 import { Hub } from './hub.ts';
 import type PQueue from 'p-queue';
 
 /** Receives every frame a Feed keeps. */
-export type FrameListener = (frame: Frame) => void;
+export type FrameListener = (frame: VideoUnit) => void;
 
 /** Counters a Feed keeps for /stat.html and /metrics. */
 export interface FeedCounters {
@@ -60,7 +59,7 @@ export class Feed {
   readonly kind: string;
   private readonly supervisor: Supervisor;
   /** The camera's frames to its consumers, the group kept for instant start, and who holds the camera. */
-  private readonly hub: Hub<Frame>;
+  private readonly hub: Hub<VideoUnit>;
   /** The camera's audio frames, on the same timeline; holding is the video hub's (audio alone never starts a camera). */
   private readonly audio: Hub<AudioUnit>;
   private lingerTimer: NodeJS.Timeout | undefined;
@@ -73,9 +72,9 @@ export class Feed {
   constructor(private readonly options: FeedOptions) {
     this.camera = options.camera;
     this.kind = options.createAdapter().kind;
-    this.hub = new Hub<Frame>({
+    this.hub = new Hub<VideoUnit>({
       keyframe: (frame) => frame.keyframe,
-      size: frameBytes,
+      size: unitBytes,
       onSubscriberError: (error) => options.log.error(`frame listener failed and was removed: ${error.message}`),
       onAcquire: () => this.held(),
       onLast: () => this.released(),
@@ -109,7 +108,7 @@ export class Feed {
   }
 
   /** The newest frame, for JPEG snapshots and MJPEG viewers' first frame. */
-  get latestFrame(): Frame | undefined {
+  get latestFrame(): VideoUnit | undefined {
     const group = this.hub.groupOfPictures;
     return group[group.length - 1];
   }
@@ -139,7 +138,7 @@ export class Feed {
   }
 
   /** Frames from the last keyframe to now. */
-  get groupOfPictures(): readonly Frame[] {
+  get groupOfPictures(): readonly VideoUnit[] {
     return this.hub.groupOfPictures;
   }
 
@@ -176,7 +175,7 @@ export class Feed {
    * The keyframe a process should start on: the held group's first frame, else the next keyframe that `accept`
    * takes; undefined if `signal` aborts first.
    */
-  nextKeyframe(signal: AbortSignal, accept: (frame: Frame) => boolean = () => true): Promise<Frame | undefined> {
+  nextKeyframe(signal: AbortSignal, accept: (frame: VideoUnit) => boolean = () => true): Promise<VideoUnit | undefined> {
     const held = this.hub.groupOfPictures[0];
     if (held && accept(held)) return Promise.resolve(held);
     return nextValue((listener) => this.subscribe(listener), signal, (frame) => frame.keyframe && accept(frame));
@@ -229,7 +228,7 @@ export class Feed {
       },
       onFrame: (frame) => {
         if (controller.signal.aborted) return;
-        this.counters.bytesIn += frameBytes(frame);
+        this.counters.bytesIn += unitBytes(frame);
         if (!isPlausibleFrame(frame)) {
           this.counters.framesInvalid++;
           return;
@@ -267,14 +266,16 @@ export class Feed {
   }
 
   /** Puts the frame on the camera's timeline, applies InputFrameRate, keeps the keyframe group, hands it on. */
-  private accept(received: Frame): void {
-    const frame = { ...received, timestamp: this.timeline.map(received.timestamp, Date.now()) } as Frame;
+  private accept(received: VideoUnit): void {
+    // Decode times only increase, as the timeline wants; a B-frame's presentation time keeps its distance from them.
+    const dts = this.timeline.map(received.dts, Date.now());
+    const frame = { ...received, pts: dts + received.pts - received.dts, dts };
     const rate = this.camera.inputFrameRate;
-    if (rate > 0 && frame.codec === 'jpeg' && !this.inputRate.admit(frame.timestamp, rate)) {
+    if (rate > 0 && isJpegUnit(frame) && !this.inputRate.admit(frame.dts, rate)) {
       this.counters.framesDropped++;
       return;
     }
-    this.intervals.add(frame.timestamp);
+    this.intervals.add(frame.dts);
     this.counters.framesIn++;
     this.counters.lastFrameAt = Date.now();
     this.hub.publish(frame);

@@ -1,5 +1,5 @@
 import { Demand } from './demand.ts';
-import { KeptGroup } from './kept-group.ts';
+import { unitBytes, type EncodedVideoFrame, type EncodedVideoSource, type H264Track } from '../../media/types.ts';
 
 /** What a hub needs to know of the items it carries, and whom to tell about demand and failing subscribers. */
 export interface HubOptions<T> {
@@ -90,5 +90,70 @@ export class Hub<T> {
   /** Removes every subscriber (the producer is closing). */
   clearSubscribers(): void {
     this.subscribers.clear();
+  }
+}
+
+/**
+ * The one bound on every group kept for instant start (feed, encoders, RTP, FLV tags): 900 frames is 30 s at 30 fps,
+ * 16 MB holds a long group of a high-rate camera. A longer group stops growing and waits for the next keyframe.
+ */
+export const KEPT_GROUP_MAX_FRAMES = 900;
+export const KEPT_GROUP_MAX_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The frames from the last keyframe on, kept so that a consumer joining late starts on a keyframe at once. Bounded in
+ * frames and bytes: a longer group stops growing and waits for the next keyframe to be kept again.
+ */
+export class KeptGroup<T> {
+  private kept: T[] = [];
+  private bytes = 0;
+
+  /** The bounds are the relay's one set; other values are for tests of the bounding itself. */
+  constructor(
+    private readonly maxFrames = KEPT_GROUP_MAX_FRAMES,
+    private readonly maxBytes = KEPT_GROUP_MAX_BYTES,
+  ) {}
+
+  get frames(): readonly T[] {
+    return this.kept;
+  }
+
+  /** Bytes of the kept frames, as `add` was told them. */
+  get keptBytes(): number {
+    return this.bytes;
+  }
+
+  /** Keeps a frame: a keyframe starts a new group; a frame before any keyframe is not kept. */
+  add(frame: T, keyframe: boolean, size: number): void {
+    if (keyframe) this.clear();
+    if (this.kept.length === 0 && !keyframe) return;
+    if (this.kept.length >= this.maxFrames || this.bytes + size > this.maxBytes) return;
+    this.kept.push(frame);
+    this.bytes += size;
+  }
+
+  clear(): void {
+    this.kept = [];
+    this.bytes = 0;
+  }
+}
+
+/** The demand hooks and error report of an encoder's hub. */
+export type EncodedHubOptions = Pick<HubOptions<EncodedVideoFrame>, 'onAcquire' | 'onLast' | 'onSubscriberError'>;
+
+/** An encoder's access units on a hub, with the current track: what every packager of its streams reads. */
+export class EncodedHub extends Hub<EncodedVideoFrame> implements EncodedVideoSource {
+  track: H264Track | undefined;
+
+  constructor(
+    readonly id: string,
+    options: EncodedHubOptions = {},
+  ) {
+    super({ ...options, keyframe: (frame) => frame.keyframe, size: unitBytes });
+  }
+
+  override publish(frame: EncodedVideoFrame): void {
+    this.track = frame.track;
+    super.publish(frame);
   }
 }

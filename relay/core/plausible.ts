@@ -1,4 +1,4 @@
-import type { Frame } from '../../adapters/types.ts';
+import { isH264Unit, type VideoUnit } from '../../media/types.ts';
 import { isCompleteJpeg } from '../../media/jpeg/splitter.ts';
 
 /** The smallest JPEG a camera can send (headers, tables and one tiny scan) is well above this. */
@@ -10,10 +10,10 @@ const MIN_VP8_KEYFRAME_BYTES = 10;
  * headers, a VP8 frame with a valid keyframe start code. Anything else is dropped before it reaches a queue, an
  * encoder or a viewer.
  */
-export function isPlausibleFrame(frame: Frame): boolean {
-  if (frame.codec === 'h264') return frame.data.length > 0 && frame.data.every(isPlausibleNal);
+export function isPlausibleFrame(frame: VideoUnit): boolean {
+  if (isH264Unit(frame)) return frame.data.length > 0 && frame.data.every(isPlausibleNal);
   const data = frame.data;
-  if (frame.codec === 'jpeg') return data.length >= MIN_JPEG_BYTES && isCompleteJpeg(data);
+  if (frame.track.codec === 'jpeg') return data.length >= MIN_JPEG_BYTES && isCompleteJpeg(data);
   if (!frame.keyframe) return data.length >= 3;
   return data.length >= MIN_VP8_KEYFRAME_BYTES && data[3] === 0x9d && data[4] === 0x01 && data[5] === 0x2a;
 }

@@ -1,6 +1,6 @@
 import type PQueue from 'p-queue';
 import { StderrTail } from '../../lib/stderr-tail.ts';
-import type { Frame } from '../../adapters/types.ts';
+import type { VideoUnit } from '../../media/types.ts';
 import { encoderArgs, type EncoderSettings, type FfmpegFeatures } from './ffmpeg-args.ts';
 import type { Feed } from '../core/feed.ts';
 import { FlvTagReader } from '../../media/flv/tags.ts';
@@ -104,7 +104,7 @@ export class FfmpegEncoder extends SharedEncoder {
     });
   }
 
-  private runProcess(child: RunningProcess, first: Frame, live: () => void): Promise<void> {
+  private runProcess(child: RunningProcess, first: VideoUnit, live: () => void): Promise<void> {
     // Without the camera's rate ffmpeg takes the 1 ms time base for 1000 fps, and x264 gives each frame 1/1000 of a
     // second's bit budget: 30 kbit/s of a configured 1000.
     const input = MkvInput.open(first, this.feed.frameIntervalMs ?? UNKNOWN_FRAME_INTERVAL_MS);
@@ -115,9 +115,9 @@ export class FfmpegEncoder extends SharedEncoder {
       let queuedFrames = 0;
       let waitingForKeyframe = false;
       const stall = new StallClock();
-      const write = (frame: Frame): void => {
+      const write = (frame: VideoUnit): void => {
         if (!child.stdinOpen) return;
-        if ((waitingForKeyframe && !frame.keyframe) || frame.codec !== input.codec) {
+        if ((waitingForKeyframe && !frame.keyframe) || frame.track.codec !== input.codec) {
           this.counters.framesDropped++;
           return;
         }

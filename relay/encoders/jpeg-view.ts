@@ -1,6 +1,6 @@
 import type PQueue from 'p-queue';
 import { StderrTail } from '../../lib/stderr-tail.ts';
-import type { Frame, JpegFrame } from '../../adapters/types.ts';
+import { isJpegUnit, jpegUnit, type JpegUnit, type VideoUnit } from '../../media/types.ts';
 import { Hub } from '../core/hub.ts';
 import type { Feed } from '../core/feed.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -10,7 +10,7 @@ import { startJpegProcess } from './jpeg-process.ts';
 import { MkvInput } from './mkv-input.ts';
 import { RtpReadyJpegs } from './rtp-ready-jpegs.ts';
 
-export type JpegListener = (frame: JpegFrame) => void;
+export type JpegListener = (frame: JpegUnit) => void;
 
 /** ffmpeg turning a camera's H.264 or VP8 into JPEGs (for MJPEG and snapshot streams); frames in with their times. */
 export function jpegTranscodeArgs(): string[] {
@@ -28,14 +28,14 @@ export function jpegTranscodeArgs(): string[] {
  * that sends H.264 or VP8 gets one ffmpeg that decodes it to JPEGs, running only while someone holds the view.
  */
 export class JpegView {
-  latestFrame: JpegFrame | undefined;
+  latestFrame: JpegUnit | undefined;
   lastFrameAt: number | undefined;
   readonly transcoder: Supervisor;
   /** The same frames as RTP/JPEG can carry them (re-encoded once for every RTSP reader where they do not fit). */
   readonly forRtp: RtpReadyJpegs;
   private readonly stderr = new StderrTail(10);
   /** The view's JPEGs to its consumers, and who holds the view. */
-  private readonly hub: Hub<JpegFrame>;
+  private readonly hub: Hub<JpegUnit>;
   private releaseFeed: (() => void) | undefined;
   private needsTranscode = false;
   private unsubscribe: (() => void) | undefined;
@@ -44,7 +44,7 @@ export class JpegView {
     readonly feed: Feed,
     private readonly options: { ffmpegPath: string; startQueue: PQueue; processSlots: ProcessSlots; log: Logger },
   ) {
-    this.hub = new Hub<JpegFrame>({
+    this.hub = new Hub<JpegUnit>({
       keyframe: () => true,
       size: (frame) => frame.data.length,
       onSubscriberError: (error) => options.log.error(`JPEG listener failed and was removed: ${error.message}`),
@@ -62,7 +62,7 @@ export class JpegView {
   start(): void {
     this.unsubscribe ??= this.feed.subscribe((frame) => this.onCameraFrame(frame));
     const held = this.feed.latestFrame;
-    if (held?.codec === 'jpeg') this.publish(held);
+    if (held && isJpegUnit(held)) this.publish(held);
   }
 
   subscribe(listener: JpegListener): () => void {
@@ -87,16 +87,16 @@ export class JpegView {
    * The picture of now for a holder of the view: the latest frame while the view is current (or failing: the caller
    * judges its age), else the next one, waiting up to `waitMs` while the camera or transcoder starts.
    */
-  async currentFrame(waitMs: number): Promise<JpegFrame | undefined> {
+  async currentFrame(waitMs: number): Promise<JpegUnit | undefined> {
     if (this.latestFrame && (this.current || this.failing)) return this.latestFrame;
     return (await this.nextFrame(waitMs)) ?? this.latestFrame;
   }
 
-  private nextFrame(waitMs: number): Promise<JpegFrame | undefined> {
+  private nextFrame(waitMs: number): Promise<JpegUnit | undefined> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => finish(undefined), waitMs);
       const unsubscribe = this.subscribe((frame) => finish(frame));
-      function finish(frame: JpegFrame | undefined): void {
+      function finish(frame: JpegUnit | undefined): void {
         clearTimeout(timer);
         unsubscribe();
         resolve(frame);
@@ -128,37 +128,37 @@ export class JpegView {
     await this.transcoder.stop();
   }
 
-  private onCameraFrame(frame: Frame): void {
-    if (frame.codec === 'jpeg') return this.publish(frame);
+  private onCameraFrame(frame: VideoUnit): void {
+    if (isJpegUnit(frame)) return this.publish(frame);
     if (this.needsTranscode) return;
     // The camera sends video, not JPEGs: from now on its JPEGs come from a transcoder, while someone watches.
     this.needsTranscode = true;
     if (this.hub.holders > 0) this.transcoder.start();
   }
 
-  private publish(frame: JpegFrame): void {
+  private publish(frame: JpegUnit): void {
     this.latestFrame = frame;
     this.lastFrameAt = Date.now();
     this.hub.publish(frame);
   }
 
   private async transcode(signal: AbortSignal, live: () => void): Promise<void> {
-    const first = await this.feed.nextKeyframe(signal, (frame) => frame.codec !== 'jpeg');
+    const first = await this.feed.nextKeyframe(signal, (frame) => !isJpegUnit(frame));
     if (first) await withProcessSlot(this.options.processSlots, signal, () => this.runProcess(first, signal, live));
   }
 
-  private runProcess(first: Frame, signal: AbortSignal, live: () => void): Promise<void> {
+  private runProcess(first: VideoUnit, signal: AbortSignal, live: () => void): Promise<void> {
     const input = MkvInput.open(first);
-    let latestInputTime = first.timestamp;
+    let latestInputTime = first.pts;
     const { stdin, done } = startJpegProcess({
       ffmpegPath: this.options.ffmpegPath, args: jpegTranscodeArgs(), maxFrameBytes: this.feed.camera.maxFrameBytes, label: 'JPEG transcoder',
       stderr: this.stderr, signal, live,
-      onJpeg: (data) => this.publish({ codec: 'jpeg', data, keyframe: true, timestamp: latestInputTime }),
+      onJpeg: (data) => this.publish(jpegUnit(data, latestInputTime)),
       onClose: () => unsubscribe(),
     });
-    const write = (frame: Frame): void => {
-      if (frame.codec !== input.codec || !stdin.writable || stdin.writableLength > 4 * 1024 * 1024) return;
-      latestInputTime = frame.timestamp;
+    const write = (frame: VideoUnit): void => {
+      if (frame.track.codec !== input.codec || !stdin.writable || stdin.writableLength > 4 * 1024 * 1024) return;
+      latestInputTime = frame.pts;
       stdin.write(input.block(frame));
     };
     stdin.write(input.header());

@@ -1,7 +1,7 @@
 import type PQueue from 'p-queue';
 import { StderrTail } from '../../lib/stderr-tail.ts';
 import { parseJpegForRtp } from '../../media/rtp/jpeg-packetizer.ts';
-import type { JpegFrame } from '../../adapters/types.ts';
+import { jpegUnit, type JpegUnit } from '../../media/types.ts';
 import { Hub } from '../core/hub.ts';
 import type { Logger } from '../../lib/log.ts';
 import { nextValue } from '../core/next-value.ts';
@@ -12,8 +12,8 @@ import { MkvInput } from './mkv-input.ts';
 
 /** What this needs of a camera's JPEG view: its frames and a hold on it. */
 export interface JpegSource {
-  readonly latestFrame: JpegFrame | undefined;
-  subscribe(listener: (frame: JpegFrame) => void): () => void;
+  readonly latestFrame: JpegUnit | undefined;
+  subscribe(listener: (frame: JpegUnit) => void): () => void;
   acquire(): () => void;
 }
 
@@ -45,19 +45,19 @@ export function rtpJpegArgs(): string[] {
 export class RtpReadyJpegs implements JpegSource {
   readonly reencoder: Supervisor;
   /** The frames RTP/JPEG can carry, to the RTSP streams that read them, and who holds this. */
-  private readonly hub: Hub<JpegFrame>;
+  private readonly hub: Hub<JpegUnit>;
   private readonly stderr = new StderrTail(10);
   private releaseView: (() => void) | undefined;
   private unsubscribe: (() => void) | undefined;
-  private reencoded: JpegFrame | undefined;
+  private reencoded: JpegUnit | undefined;
   private reencoding = false;
-  private input: ((frame: JpegFrame) => void) | undefined;
+  private input: ((frame: JpegUnit) => void) | undefined;
 
   constructor(
     private readonly view: JpegSource,
     private readonly options: { name: string; ffmpegPath: string; maxFrameBytes: number; startQueue: PQueue; processSlots: ProcessSlots; log: Logger },
   ) {
-    this.hub = new Hub<JpegFrame>({
+    this.hub = new Hub<JpegUnit>({
       keyframe: () => true,
       size: (frame) => frame.data.length,
       onSubscriberError: (error) => options.log.error(`RTP/JPEG listener failed and was removed: ${error.message}`),
@@ -68,13 +68,13 @@ export class RtpReadyJpegs implements JpegSource {
   }
 
   /** The newest frame an RTP/JPEG reader can be sent now. */
-  get latestFrame(): JpegFrame | undefined {
+  get latestFrame(): JpegUnit | undefined {
     if (this.reencoding) return this.reencoded;
     const latest = this.view.latestFrame;
     return latest && !needsReencoding(latest) ? latest : undefined;
   }
 
-  subscribe(listener: (frame: JpegFrame) => void): () => void {
+  subscribe(listener: (frame: JpegUnit) => void): () => void {
     return this.hub.subscribe(listener);
   }
 
@@ -104,7 +104,7 @@ export class RtpReadyJpegs implements JpegSource {
     void this.reencoder.stop();
   }
 
-  private onFrame(frame: JpegFrame): void {
+  private onFrame(frame: JpegUnit): void {
     if (!this.reencoding && !needsReencoding(frame)) return this.publish(frame);
     if (!this.reencoding) {
       // From now on every frame goes through the re-encoder, so frames never overtake each other.
@@ -116,7 +116,7 @@ export class RtpReadyJpegs implements JpegSource {
     this.input?.(frame);
   }
 
-  private publish(frame: JpegFrame): void {
+  private publish(frame: JpegUnit): void {
     this.hub.publish(frame);
   }
 
@@ -125,33 +125,33 @@ export class RtpReadyJpegs implements JpegSource {
     if (first) await withProcessSlot(this.options.processSlots, signal, () => this.runProcess(first, signal, live));
   }
 
-  private nextFrame(signal: AbortSignal): Promise<JpegFrame | undefined> {
+  private nextFrame(signal: AbortSignal): Promise<JpegUnit | undefined> {
     return nextValue((listener) => this.view.subscribe(listener), signal);
   }
 
-  private runProcess(first: JpegFrame, signal: AbortSignal, live: () => void): Promise<void> {
+  private runProcess(first: JpegUnit, signal: AbortSignal, live: () => void): Promise<void> {
     const mkv = MkvInput.open(first);
     const times: number[] = [];
-    let lastTime = first.timestamp - 1;
+    let lastTime = first.pts - 1;
     const { stdin, done } = startJpegProcess({
       ffmpegPath: this.options.ffmpegPath, args: rtpJpegArgs(), maxFrameBytes: this.options.maxFrameBytes, label: 'RTP/JPEG re-encoder',
       stderr: this.stderr, signal, live,
       onJpeg: (data) => {
         const timestamp = times.shift() ?? lastTime;
-        this.reencoded = { codec: 'jpeg', data, keyframe: true, timestamp };
+        this.reencoded = jpegUnit(data, timestamp);
         this.publish(this.reencoded);
       },
       onClose: () => {
         if (this.input === write) this.input = undefined;
       },
     });
-    const write = (frame: JpegFrame): void => {
+    const write = (frame: JpegUnit): void => {
       if (!stdin.writable || stdin.writableLength > 4 * 1024 * 1024 || times.length >= MAX_PENDING_TIMES) return;
-      times.push(frame.timestamp);
+      times.push(frame.pts);
       // Each block a millisecond after the last at least: two frames in one millisecond would stop the encoder.
-      const blockTime = Math.max(frame.timestamp, lastTime + 1);
+      const blockTime = Math.max(frame.pts, lastTime + 1);
       lastTime = blockTime;
-      stdin.write(mkv.block({ ...frame, timestamp: blockTime }));
+      stdin.write(mkv.block({ ...frame, pts: blockTime, dts: blockTime }));
     };
     stdin.write(mkv.header());
     write(first);
@@ -161,7 +161,7 @@ export class RtpReadyJpegs implements JpegSource {
 }
 
 /** True for a JPEG that RTP/JPEG cannot carry as it is but a re-encoding can (malformed ones cannot be helped). */
-function needsReencoding(frame: JpegFrame): boolean {
+function needsReencoding(frame: JpegUnit): boolean {
   const parsed = parseJpegForRtp(frame.data);
   return 'skip' in parsed && parsed.skip !== 'malformed';
 }

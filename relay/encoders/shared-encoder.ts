@@ -1,7 +1,7 @@
 import type { EncoderSettings } from './ffmpeg-args.ts';
 import type { Feed } from '../core/feed.ts';
 import type { Logger } from '../../lib/log.ts';
-import { EncodedHub } from '../core/encoded-hub.ts';
+import { EncodedHub } from '../core/hub.ts';
 import type { EncodedFrameListener, EncodedVideoFrame, EncodedVideoSource, H264Track } from '../../media/types.ts';
 import type { Supervisor } from '../core/supervisor.ts';
 

@@ -7,7 +7,7 @@ import { flvHeader, flvMetadata, flvSequenceHeader, flvVideoTag } from '../../me
 import type { EncodedVideoFrame, H264Track } from '../../media/types.ts';
 import type { Viewer } from '../core/viewer.ts';
 import { FanoutOutput } from './fanout-output.ts';
-import { KeptGroup } from '../core/kept-group.ts';
+import { KeptGroup } from '../core/hub.ts';
 import { serveLiveViewer } from './output.ts';
 import type { AacAudio } from '../encoders/aac-audio.ts';
 import type { AudioUnit } from '../../adapters/types.ts';

@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import type { JpegFrame } from '../../adapters/types.ts';
+import type { JpegUnit } from '../../media/types.ts';
 import type { StreamConfig } from '../../conf/types.ts';
 import type { JpegView } from '../encoders/jpeg-view.ts';
 import type { Feed } from '../core/feed.ts';
@@ -31,7 +31,7 @@ export class MjpegOutput extends FanoutOutput {
   readonly player = undefined;
   private lastSentAt = -Infinity;
   private latestPart: Buffer | undefined;
-  private latestSource: JpegFrame | undefined;
+  private latestSource: JpegUnit | undefined;
   /** Viewers that joined before any frame: their opening boundary goes out with the first part, so a camera that never sends an image sends them nothing. */
   private readonly unopened = new Set<Viewer>();
   private unsubscribe: (() => void) | undefined;
@@ -83,12 +83,12 @@ export class MjpegOutput extends FanoutOutput {
     return this.latestPart;
   }
 
-  private onFrame(frame: JpegFrame): void {
+  private onFrame(frame: JpegUnit): void {
     if (this.fanout.viewers.size === 0) return;
     const rate = this.config.videoFrameRate;
     // Pacing keeps a frame when ~90% of an output interval has passed, so jitter does not halve the rate.
-    if (rate > 0 && frame.timestamp - this.lastSentAt < 900 / rate) return;
-    this.lastSentAt = frame.timestamp;
+    if (rate > 0 && frame.pts - this.lastSentAt < 900 / rate) return;
+    this.lastSentAt = frame.pts;
     this.latestSource = frame;
     this.latestPart = multipartPart(frame.data);
     for (const viewer of this.unopened) viewer.sendRequired(OPENING_BOUNDARY);

@@ -1,8 +1,7 @@
 import { h264FmtpParameters, packetizeH264 } from '../../media/rtp/h264-packetizer.ts';
 import { withParameterSets } from '../../media/h264/params.ts';
 import { packetizeJpeg, parseJpegForRtp, type JpegSkipReason } from '../../media/rtp/jpeg-packetizer.ts';
-import type { JpegFrame } from '../../adapters/types.ts';
-import type { EncodedVideoFrame, EncodedVideoSource } from '../../media/types.ts';
+import type { EncodedVideoFrame, EncodedVideoSource, JpegUnit } from '../../media/types.ts';
 import type { RtpEmit, RtpPayloader } from './rtp-stream.ts';
 import { packetizeAacHbr } from '../../media/rtp/aac-packetizer.ts';
 import { audioMediaLines } from '../../media/rtsp/sdp-audio.ts';
@@ -46,8 +45,8 @@ export function h264RtpPayloader(video: EncodedVideoSource): RtpPayloader {
 
 /** What a JPEG stream needs of a camera's JPEG view: its frames, the newest one, and a hold on the camera. */
 export interface JpegFeed {
-  subscribe(listener: (frame: JpegFrame) => void): () => void;
-  readonly latestFrame: JpegFrame | undefined;
+  subscribe(listener: (frame: JpegUnit) => void): () => void;
+  readonly latestFrame: JpegUnit | undefined;
   acquire(): () => void;
 }
 
@@ -66,14 +65,14 @@ export function jpegRtpPayloader(feed: JpegFeed, frameRate: number, onSkip: Jpeg
     mediaLines: () => [`m=video 0 RTP/AVP ${JPEG_PAYLOAD_TYPE}`, `a=rtpmap:${JPEG_PAYLOAD_TYPE} JPEG/90000`, 'a=control:trackID=0'],
     start(emit) {
       let lastSentAt = -Infinity;
-      const send = (frame: JpegFrame | undefined): void => {
+      const send = (frame: JpegUnit | undefined): void => {
         if (!frame) return;
         // Pacing keeps a frame when ~90% of an output interval has passed, so jitter does not halve the rate.
-        if (frameRate > 0 && frame.timestamp - lastSentAt < 900 / frameRate) return;
+        if (frameRate > 0 && frame.pts - lastSentAt < 900 / frameRate) return;
         const image = parseJpegForRtp(frame.data);
         if ('skip' in image) return onSkip(image.skip);
-        lastSentAt = frame.timestamp;
-        emit(packetizeJpeg(image), true, frame.timestamp);
+        lastSentAt = frame.pts;
+        emit(packetizeJpeg(image), true, frame.pts);
       };
       send(feed.latestFrame);
       return feed.subscribe(send);

@@ -153,7 +153,7 @@ export class VodStreams {
     const outputs = [...this.relay.outputs.values()].filter((output) => output.feed === feed);
     const latest = feed?.latestFrame;
     const duration = stream.info.durationSeconds;
-    const elapsed = latest ? latest.timestamp / 1000 : null;
+    const elapsed = latest ? latest.pts / 1000 : null;
     return {
       localStreamName: stream.name,
       uri: stream.uri,

@@ -4,7 +4,7 @@ import { withParameterSets } from '../../media/h264/params.ts';
 import { packetizeH264 } from '../../media/rtp/h264-packetizer.ts';
 import { buildRtpPacket } from '../../media/rtp/packet.ts';
 import type { EncodedVideoFrame, EncodedVideoSource } from '../../media/types.ts';
-import { KeptGroup } from '../core/kept-group.ts';
+import { KeptGroup } from '../core/hub.ts';
 
 /** Packets kept for retransmission on NACK: about 4 s of a 2 Mbit/s stream. */
 export const HISTORY_PACKETS = 1024;

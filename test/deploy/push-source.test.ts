@@ -71,7 +71,7 @@ t.test('the operator script pushes a test pattern in one line and stops the stre
   await script.waitFor(/validated: stream captured/);
   const feed = relay.relay.feeds.get('garden')!;
   t.equal(feed.state, 'live');
-  t.equal(feed.latestFrame?.codec, 'vp8');
+  t.equal(feed.latestFrame?.track.codec, 'vp8');
   t.equal(gstProcessesFor(Number(port)).length, 1, 'GStreamer runs');
   script.child.kill('SIGTERM');
   t.equal(await script.exited, 0);

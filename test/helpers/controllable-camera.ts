@@ -5,6 +5,7 @@ import { JpegSplitter } from '../../media/jpeg/splitter.ts';
 import { AdapterRegistry, type AdapterRegistration } from '../../adapters/registry.ts';
 import { testsrcAdapter } from '../../adapters/testsrc/testsrc.ts';
 import type { AdapterSink, CameraAdapter } from '../../adapters/types.ts';
+import { jpegUnit } from '../../media/types.ts';
 
 /** Real JPEG frames (320x240 test pattern unless told; `pattern` is an ffmpeg lavfi source), made once by ffmpeg. */
 export function makeJpegFrames(count = 25, size = '320x240', quality = 8, pattern = 'testsrc'): Buffer[] {
@@ -59,7 +60,7 @@ export class ControllableCamera {
         if (this.mode === 'stall') return;
         const data = this.mode === 'garbage' ? Buffer.from('garbage, not a jpeg') : this.frames[index++ % this.frames.length]!;
         if (this.mode === 'garbage') return; // an adapter drops what is not a JPEG: nothing reaches the sink
-        sink.onFrame({ codec: 'jpeg', data, timestamp: performance.now(), keyframe: true });
+        sink.onFrame(jpegUnit(data, performance.now()));
       }, 1000 / this.rate);
       const finish = (error?: Error): void => {
         clearInterval(timer);

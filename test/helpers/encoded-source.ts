@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { FlvTagReader } from '../../media/flv/tags.ts';
-import { EncodedHub } from '../../relay/core/encoded-hub.ts';
+import { EncodedHub } from '../../relay/core/hub.ts';
 import { FlvFrameReader } from '../../media/flv/frames.ts';
 
 export interface TestEncodedSource {

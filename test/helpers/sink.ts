@@ -1,16 +1,23 @@
-import type { AdapterSink, AudioUnit, Frame } from '../../adapters/types.ts';
+import type { AdapterSink, AudioUnit } from '../../adapters/types.ts';
+import { isH264Unit, type VideoUnit } from '../../media/types.ts';
+import { withParameterSets } from '../../media/h264/params.ts';
 import { toAnnexB } from '../../media/h264/annexb.ts';
 
-/** A frame's payload as one buffer, as a file holds it: an H.264 frame's NAL units in Annex B (4-byte start codes). */
-export function payloadBytes(frame: Frame): Buffer {
-  return frame.codec === 'h264' ? toAnnexB(frame.data) : frame.data;
+/** A frame's payload as one buffer, as a file holds it: an H.264 unit's NAL units in Annex B (4-byte start codes), SPS and PPS in front of keyframes. */
+export function payloadBytes(frame: VideoUnit): Buffer {
+  return isH264Unit(frame) ? toAnnexB(withParameterSets(frame)) : frame.data;
+}
+
+/** A unit's own NAL units in Annex B, without its track's SPS and PPS. */
+export function nalBytes(frame: VideoUnit): Buffer {
+  return isH264Unit(frame) ? toAnnexB(frame.data) : frame.data;
 }
 
 
 /** An AdapterSink that records what an adapter yields, with helpers to wait for frames. */
 export class RecordingSink implements AdapterSink {
   readonly controller = new AbortController();
-  readonly frames: Frame[] = [];
+  readonly frames: VideoUnit[] = [];
   readonly audio: AudioUnit[] = [];
   readonly logs: string[] = [];
   connectedAt: number | undefined;
@@ -20,7 +27,7 @@ export class RecordingSink implements AdapterSink {
     return this.controller.signal;
   }
 
-  onFrame(frame: Frame): void {
+  onFrame(frame: VideoUnit): void {
     this.frames.push(frame);
     this.waiters = this.waiters.filter((waiter) => {
       if (this.frames.length < waiter.count) return true;

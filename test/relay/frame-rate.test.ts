@@ -1,6 +1,6 @@
 // Guards the frame interval the encoder is told: measured from the camera's timestamps, outages left out.
 import t from 'tap';
-import { FrameIntervalMeter } from '../../relay/core/frame-rate.ts';
+import { FrameIntervalMeter } from '../../relay/core/timeline.ts';
 
 t.test('the mean of recent intervals, jitter averaged, an outage gap left out, unknown until three intervals', async (t) => {
   const meter = new FrameIntervalMeter();

@@ -1,6 +1,6 @@
 // Guards InputFrameRate dropping the on-time frame after every late one (a 10 fps camera at InputFrameRate 10 kept 8).
 import t from 'tap';
-import { InputRateGate } from '../../relay/core/frame-rate.ts';
+import { InputRateGate } from '../../relay/core/timeline.ts';
 
 function kept(times: readonly number[], rate: number): number[] {
   const gate = new InputRateGate();

@@ -4,6 +4,7 @@ import t from 'tap';
 import { adapterRegistrations } from '../../adapters/index.ts';
 import { AdapterRegistry } from '../../adapters/registry.ts';
 import type { AdapterSink } from '../../adapters/types.ts';
+import { VP8_TRACK } from '../../media/types.ts';
 import { GstRtspServer } from '../adapters/rtsp/gst-server.ts';
 import { CutProxy } from '../helpers/cut-proxy.ts';
 import { prng } from '../helpers/prng.ts';
@@ -65,7 +66,7 @@ t.test('VP8 from a source goes through the encoder with its timestamps: FLV H.26
         sink.onConnected();
         for (let i = 0; !sink.signal.aborted; i++) {
           const data = vp8[i % vp8.length]!;
-          sink.onFrame({ codec: 'vp8', data, keyframe: (data[0]! & 1) === 0, timestamp: i * 125 });
+          sink.onFrame({ track: VP8_TRACK, data, keyframe: (data[0]! & 1) === 0, pts: i * 125, dts: i * 125 });
           await new Promise((resolve) => setTimeout(resolve, i % 4 === 0 ? 300 : 55));
         }
       },

@@ -5,6 +5,7 @@ import t from 'tap';
 import { adapterRegistrations } from '../../adapters/index.ts';
 import { AdapterRegistry } from '../../adapters/registry.ts';
 import type { AdapterSink, CameraAdapter } from '../../adapters/types.ts';
+import { jpegUnit } from '../../media/types.ts';
 import { FlvTagReader } from '../../media/flv/tags.ts';
 import type { LiveOutput } from '../../relay/outputs/output.ts';
 import { Viewer } from '../../relay/core/viewer.ts';
@@ -28,7 +29,7 @@ class WaitingSource implements CameraAdapter {
     sink.onConnected();
     let time = 0;
     while (!sink.signal.aborted) {
-      sink.onFrame({ codec: 'jpeg', data: jpeg, keyframe: true, timestamp: (time += 100) });
+      sink.onFrame(jpegUnit(jpeg, (time += 100)));
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }

@@ -40,9 +40,9 @@ t.test('a URL without .flv answering video/x-flv is read as FLV, with H.264 fram
   running.sink.stop();
   t.equal(await running.outcome, 'resolved', 'run() resolves when stopped');
   const frames = running.sink.frames;
-  t.ok(frames.every((frame) => frame.codec === 'h264'));
+  t.ok(frames.every((frame) => frame.track.codec === 'h264'));
   t.ok(frames[0]!.keyframe, 'the first frame is a keyframe');
-  t.same(frames.slice(0, 4).map((frame) => frame.timestamp), [0, 100, 200, 300]);
+  t.same(frames.slice(0, 4).map((frame) => frame.pts), [0, 100, 200, 300]);
   t.ok(running.sink.connectedAt !== undefined, 'connected was announced');
 });
 
@@ -52,7 +52,7 @@ t.test('a .flv URL answered as application/octet-stream is read as FLV too', asy
   t.equal(running.adapter.kind, 'http-flv');
   await running.sink.waitForFrames(5);
   running.sink.stop();
-  t.equal(running.sink.frames[0]!.codec, 'h264');
+  t.equal(running.sink.frames[0]!.track.codec, 'h264');
 });
 
 t.test('a .flv URL answered with an HTML error page is a PROTOCOL error, not parsed as video', async (t) => {

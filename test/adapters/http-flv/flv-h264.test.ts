@@ -4,7 +4,8 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { FlvH264Reader } from '../../../adapters/http-flv/flv-h264.ts';
 import { AdapterError } from '../../../adapters/errors.ts';
-import type { AudioUnit, H264Frame } from '../../../adapters/types.ts';
+import type { AudioUnit } from '../../../adapters/types.ts';
+import type { H264Unit } from '../../../media/types.ts';
 import { prng } from '../../helpers/prng.ts';
 
 const run = promisify(execFile);
@@ -20,9 +21,9 @@ const H264_ARGS = ['-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10', '-t', '2
   '-g', '10', '-pix_fmt', 'yuv420p'];
 
 /** Feeds `bytes` in chunks of random sizes; returns the frames or the error push() threw. */
-function readAll(bytes: Buffer, random: () => number, maxFrameBytes = 4 * 1024 * 1024): { frames: H264Frame[]; error?: unknown } {
+function readAll(bytes: Buffer, random: () => number, maxFrameBytes = 4 * 1024 * 1024): { frames: H264Unit[]; error?: unknown } {
   const reader = new FlvH264Reader(maxFrameBytes);
-  const frames: H264Frame[] = [];
+  const frames: H264Unit[] = [];
   try {
     for (let offset = 0; offset < bytes.length;) {
       const size = 1 + Math.floor(random() * 4000);
@@ -54,7 +55,7 @@ t.test('a real H.264 FLV becomes Annex B access units that ffprobe decodes, what
   t.ok(frames[0]!.keyframe, 'starts on a keyframe');
   t.equal(frames.filter((frame) => frame.keyframe).length, 2, 'a keyframe every 10 frames');
   t.same(payloadBytes(frames[0]!).subarray(0, 5), Buffer.from([0, 0, 0, 1, 0x67]), 'keyframes open with the SPS');
-  t.same(frames.map((frame) => frame.timestamp).slice(0, 3), [0, 100, 200], 'the FLV timestamps, in ms');
+  t.same(frames.map((frame) => frame.pts).slice(0, 3), [0, 100, 200], 'the FLV timestamps, in ms');
   const whole = readAll(flv, () => 0.999);
   t.same(whole.frames.map((frame) => payloadBytes(frame).length), frames.map((frame) => payloadBytes(frame).length), 'same frames in other chunks');
   const probed = await probeAnnexB(Buffer.concat(frames.map(payloadBytes)));
@@ -77,7 +78,7 @@ t.test('with an audio taker, AAC tags become audio units on the video tags\' clo
   t.equal(frames.length, 20);
   t.ok(audio.length >= 90, `${audio.length} AAC frames for 2 s at 48 kHz`);
   t.match(audio[0]!.track, { kind: 'audio', codec: 'aac', sampleRate: 48000, channels: 1 });
-  t.ok(Math.abs(audio[0]!.pts - frames[0]!.timestamp) <= 45, 'sound and picture start together');
+  t.ok(Math.abs(audio[0]!.pts - frames[0]!.pts) <= 45, 'sound and picture start together');
   t.ok(audio.every((unit, index) => index === 0 || unit.pts > audio[index - 1]!.pts), 'times increase');
   t.ok(audio.at(-1)!.pts >= 1900, 'spread over the stream\'s 2 s, in ms');
   t.equal(reader.skippedTags, 1, 'only the metadata tag is skipped');

@@ -36,7 +36,7 @@ for (const { name, script } of STREAM_STYLES) {
     const running = runAdapter(camera.url('/video.mjpg'));
     await running.sink.waitForFrames(FRAMES.length, 5000);
     t.same(running.sink.frames.map((frame) => frame.data), FRAMES);
-    t.ok(running.sink.frames.every((frame) => frame.codec === 'jpeg' && frame.keyframe), 'jpeg keyframes');
+    t.ok(running.sink.frames.every((frame) => frame.track.codec === 'jpeg' && frame.keyframe), 'jpeg keyframes');
     t.ok(running.sink.connectedAt !== undefined, 'onConnected was called');
     t.equal(camera.connections, 1, 'one upstream connection');
     running.sink.stop();
@@ -72,7 +72,7 @@ t.test('snapshot mode polls single JPEGs at the interval over one keep-alive con
   t.equal(await running.outcome, 'resolved');
   const frames = running.sink.frames;
   t.same(frames.slice(0, 6).map((frame) => frame.data), [0, 1, 2, 3, 4, 5].map((n) => fakeJpeg(n)), 'each poll is a fresh image');
-  const gaps = frames.slice(1, 6).map((frame, i) => frame.timestamp - frames[i]!.timestamp);
+  const gaps = frames.slice(1, 6).map((frame, i) => frame.pts - frames[i]!.pts);
   t.ok(gaps.every((gap) => gap >= 40 && gap < 250), `polls about 60 ms apart (${gaps.map((g) => g.toFixed(0)).join(', ')})`);
   t.equal(camera.connections, 1, 'one upstream connection for all polls');
   await camera.waitForNoSockets();

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { HttpAdapter } from '../../../adapters/http/adapter.ts';
 import { AdapterError } from '../../../adapters/errors.ts';
 import { isCompleteJpeg } from '../../../media/jpeg/splitter.ts';
-import type { JpegFrame } from '../../../adapters/types.ts';
+import type { JpegUnit } from '../../../media/types.ts';
 import { makeCameraConfig } from '../../helpers/camera-config.ts';
 import { RecordingSink } from '../../helpers/sink.ts';
 import { unusedPort } from '../../helpers/ports.ts';
@@ -60,10 +60,10 @@ for (const variant of [
     const sink = new RecordingSink();
     const { running } = await runUntilConnected(ffmpeg.url, sink);
     await sink.waitForFrames(31, 8000);
-    const frames = sink.frames.slice(0, 31) as JpegFrame[];
-    t.ok(frames.every((frame) => frame.codec === 'jpeg' && frame.keyframe && isCompleteJpeg(frame.data)), 'every frame is SOI..EOI');
+    const frames = sink.frames.slice(0, 31) as JpegUnit[];
+    t.ok(frames.every((frame) => frame.track.codec === 'jpeg' && frame.keyframe && isCompleteJpeg(frame.data)), 'every frame is SOI..EOI');
     // The first frames arrive in a burst while ffmpeg's -re clock settles; measure over the later ones.
-    const fps = 20 / ((frames[30]!.timestamp - frames[10]!.timestamp) / 1000);
+    const fps = 20 / ((frames[30]!.pts - frames[10]!.pts) / 1000);
     t.comment(`frame rate seen: ${fps.toFixed(2)} fps`);
     t.ok(fps > 8 && fps < 12, `about 10 fps (saw ${fps.toFixed(2)})`);
     t.equal(await probe(frames[3]!.data, dir, 'a.jpg'), 'mjpeg,320,240');

@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
 import t from 'tap';
-import type { Frame } from '../../../adapters/types.ts';
+import type { VideoUnit } from '../../../media/types.ts';
 import { startTestRelay, type TestRelay } from '../../helpers/relay.ts';
 import { rtpBytes } from '../rtsp/rtp-builder.ts';
 import { rtcpPeer, sourceApi } from './gst-publisher.ts';
@@ -101,7 +101,7 @@ t.test('push faults', async (t) => {
   const relay = await startTestRelay(conf);
   t.teardown(() => relay.stop());
   const feed = relay.relay.feeds.get('cam')!;
-  const frames: Frame[] = [];
+  const frames: VideoUnit[] = [];
   feed.subscribe((frame) => frames.push(frame));
   await until('waiting', () => feed.state === 'waiting');
 
@@ -317,7 +317,7 @@ t.test('push faults', async (t) => {
 
   t.test('FollowSSRC: a publisher that changes SSRC is followed, timestamps keep going forward', async (t) => {
     const follow = relay.relay.feeds.get('follow')!;
-    const followed: Frame[] = [];
+    const followed: VideoUnit[] = [];
     follow.subscribe((frame) => followed.push(frame));
     const stream = await startStream(relay, FOLLOW_KEY);
     const { id, port } = stream;
@@ -331,7 +331,7 @@ t.test('push faults', async (t) => {
     await publisher.frame(vp8InterFrame(), { ssrc: 0xcccc });
     await until('4 frames', () => followed.length === 4);
     t.equal(relay.relay.push.sessionOf(id)!.counters.wrongSsrc, 0);
-    t.ok(followed.every((frame, index) => index === 0 || frame.timestamp > followed[index - 1]!.timestamp), 'timestamps increase');
+    t.ok(followed.every((frame, index) => index === 0 || frame.pts > followed[index - 1]!.pts), 'timestamps increase');
     publisher.close();
     await sourceApi(relay.baseUrl, { action: 'stop_stream', utilization_id: id });
   });

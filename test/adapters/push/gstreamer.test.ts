@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
-import type { Frame } from '../../../adapters/types.ts';
+import type { VideoUnit } from '../../../media/types.ts';
 import { ffprobe } from '../../helpers/probe.ts';
 import { decodeAudio } from '../../helpers/audio.ts';
 import { captureStream } from '../../helpers/picture.ts';
@@ -48,7 +48,7 @@ const conf = `RTPPortRange 33000-33099
 `;
 
 /** VP8 frames in an IVF file, the container ffprobe reads raw VP8 from. */
-function ivf(frames: readonly Frame[], width: number, height: number): Buffer {
+function ivf(frames: readonly VideoUnit[], width: number, height: number): Buffer {
   const header = Buffer.alloc(32);
   header.write('DKIF', 0, 'ascii');
   header.writeUInt16LE(32, 6);
@@ -62,7 +62,7 @@ function ivf(frames: readonly Frame[], width: number, height: number): Buffer {
   for (const frame of frames) {
     const frameHeader = Buffer.alloc(12);
     frameHeader.writeUInt32LE(payloadBytes(frame).length, 0);
-    frameHeader.writeBigUInt64LE(BigInt(Math.round(frame.timestamp)), 4);
+    frameHeader.writeBigUInt64LE(BigInt(Math.round(frame.pts)), 4);
     parts.push(frameHeader, payloadBytes(frame));
   }
   return Buffer.concat(parts);
@@ -100,7 +100,7 @@ for (const codec of ['vp8', 'h264', 'jpeg'] as PublisherCodec[]) {
     const ssrc = started.json.ssrc as number;
     t.ok(Number.isInteger(ssrc) && ssrc > 0 && ssrc < 2 ** 31, 'an SSRC every sender can be told to use');
 
-    const frames: Frame[] = [];
+    const frames: VideoUnit[] = [];
     feed.subscribe((frame) => frames.push(frame));
     const audio = withSound ? { rtpPort: started.json.audio_rtp_port as number, rtcpPort: started.json.audio_rtcp_port as number, ssrc: started.json.audio_ssrc as number } : undefined;
     if (audio) {
@@ -116,9 +116,9 @@ for (const codec of ['vp8', 'h264', 'jpeg'] as PublisherCodec[]) {
     t.match(validated.validation_txt, /stream captured/);
     await waitFor('50 frames', () => frames.length >= 50);
     t.equal(feed.state, 'live');
-    t.ok(frames.every((frame) => frame.codec === codec), `every frame is ${codec}`);
+    t.ok(frames.every((frame) => frame.track.codec === codec), `every frame is ${codec}`);
     t.ok(frames[0]!.keyframe, 'the Feed starts on a keyframe');
-    const stamps = frames.map((frame) => frame.timestamp);
+    const stamps = frames.map((frame) => frame.pts);
     t.ok(stamps.every((stamp, index) => index === 0 || stamp >= stamps[index - 1]!), 'timestamps never go backwards');
     const spanMs = stamps.at(-1)! - stamps[0]!;
     t.ok(spanMs > 49 * 40 * 0.7 && spanMs < 49 * 40 * 1.5, `RTP timestamps give the source's 25 fps (${spanMs} ms for 50 frames)`);

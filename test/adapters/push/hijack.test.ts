@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import t from 'tap';
-import type { Frame } from '../../../adapters/types.ts';
+import type { VideoUnit } from '../../../media/types.ts';
 import { startTestRelay, type TestRelay } from '../../helpers/relay.ts';
 import { rtpBytes } from '../rtsp/rtp-builder.ts';
 import { rtcpPeer, sourceApi, stopChild } from './gst-publisher.ts';
@@ -37,7 +37,7 @@ const conf = `RTPPortRange ${FIRST_PORT}-${FIRST_PORT + PAIRS * 2 - 1}
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** The attacker's picture: a scan no encoder writes, so its frames are recognised wherever they end up. */
 const ATTACKER_SCAN = Buffer.alloc(400, 0xa5);
-const isAttackers = (frame: Frame): boolean => frame.data.includes(ATTACKER_SCAN.subarray(0, 64));
+const isAttackers = (frame: VideoUnit): boolean => frame.data.includes(ATTACKER_SCAN.subarray(0, 64));
 const ATTACKER_SSRC = 0x0bad_bad0;
 
 /** One RTP/JPEG payload holding a whole 320x240 image (RFC 2435 main header: type 1, Q 50), or a bad header's type. */
@@ -89,7 +89,7 @@ t.test('push ingest against hijacking', async (t) => {
 
   t.test('an attacker spraying RTP/JPEG at every port pair from the publisher\'s address gets nothing served', async (t) => {
     const feed = relay.relay.feeds.get('gate')!;
-    const frames: Frame[] = [];
+    const frames: VideoUnit[] = [];
     feed.subscribe((frame) => frames.push(frame));
     // The attacker never does the handshake: it sprays every even port of the range, before and during the stream.
     const attacker = await jpegSender(ATTACKER_SSRC, 0xa5);
@@ -151,7 +151,7 @@ t.test('push ingest against hijacking', async (t) => {
 
   t.test('FollowSSRC: spoofed packets do not join a running stream, a bad packet does not end it, a real restart is followed', async (t) => {
     const feed = relay.relay.feeds.get('follow')!;
-    const frames: Frame[] = [];
+    const frames: VideoUnit[] = [];
     feed.subscribe((frame) => frames.push(frame));
     const { id, port, ssrc } = await handshake(relay, FOLLOW_KEY);
     const publisher = await jpegSender(ssrc ?? 0x5151_5151, 0x11);
@@ -204,7 +204,7 @@ t.test('push ingest against hijacking', async (t) => {
     const followed = frames.slice(before);
     t.equal(followed.length, 10, 'the restarted publisher is followed from its first frame');
     t.ok(followed.every((frame) => frame.data.includes(Buffer.alloc(64, 0x22))), 'its frames');
-    t.ok(followed.every((frame, index) => frame.timestamp > (index === 0 ? frames[before - 1]!.timestamp : followed[index - 1]!.timestamp)), 'timestamps keep going forward');
+    t.ok(followed.every((frame, index) => frame.pts > (index === 0 ? frames[before - 1]!.pts : followed[index - 1]!.pts)), 'timestamps keep going forward');
     t.equal(session.counters.wrongSsrc, attacker.sent, 'a restart is not counted as another SSRC');
     await sourceApi(relay.baseUrl, { action: 'stop_stream', utilization_id: id });
   });

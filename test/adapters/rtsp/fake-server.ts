@@ -17,7 +17,7 @@ export type Reply = { status: number; reason?: string; headers?: Array<[string, 
 export type Handler = (request: SeenRequest, connection: FakeConnection) => Reply | undefined;
 
 /** An SDP for one H.264 video track at payload type 96, as many cameras send it. */
-export const H264_SDP = 'v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=fake\r\nt=0 0\r\na=control:*\r\nm=audio 0 RTP/AVP 0\r\na=control:trackID=9\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\na=control:trackID=1\r\n';
+export const H264_SDP = 'v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=fake\r\nt=0 0\r\na=control:*\r\nm=audio 0 RTP/AVP 0\r\na=control:trackID=9\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1;sprop-parameter-sets=Z0IAHpWoLQSZ,aM48gA==\r\na=control:trackID=1\r\n';
 
 /** One client connection to the fake server, which can push interleaved frames to it. */
 export class FakeConnection {

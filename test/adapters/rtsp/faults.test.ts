@@ -5,7 +5,7 @@ import { frameInterleaved } from '../../../media/rtsp/interleaved.ts';
 import { RtspAdapter } from '../../../adapters/rtsp/client.ts';
 import type { CameraConfig } from '../../../conf/types.ts';
 import { makeCameraConfig } from '../../helpers/camera-config.ts';
-import { payloadBytes, RecordingSink } from '../../helpers/sink.ts';
+import { nalBytes, RecordingSink } from '../../helpers/sink.ts';
 import { FakeRtspServer, type Handler } from './fake-server.ts';
 import { rtpBytes } from './rtp-builder.ts';
 
@@ -39,7 +39,7 @@ t.test('a well-behaved server: frames flow, unknown interleaved channels are ign
   t.equal(server.requests[3]!.uri, `${server.url}/trackID=9`, 'the second to the audio track');
   t.equal(server.requests[4]!.headers.get('Session'), '12345678', 'PLAY carries the session id without its timeout');
   t.ok(sink.frames[0]!.keyframe, 'the first frame is the IDR');
-  t.same(sink.frames.slice(0, 3).map((frame) => frame.timestamp), [0, 100, 200], 'timestamps from the 90 kHz clock');
+  t.same(sink.frames.slice(0, 3).map((frame) => frame.pts), [0, 100, 200], 'timestamps from the 90 kHz clock');
   t.equal(server.connections.length, 1);
 });
 
@@ -203,7 +203,7 @@ t.test('UDP: datagrams from any host but the camera are ignored, and receiver re
   }, { rtspTransport: 'udp' }, 0);
   await sink.waitForFrames(10, 5_000);
   t.ok(clientRtpPort % 2 === 0 && clientRtpPort > 0, 'the client RTP port is even');
-  t.ok(sink.frames.every((frame) => payloadBytes(frame).length === 4 + 101), 'only the camera\'s frames came through');
+  t.ok(sink.frames.every((frame) => nalBytes(frame).length === 4 + 101), 'only the camera\'s frames came through');
   const deadline = Date.now() + 3_000;
   while (reports.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
   t.equal(reports[0]?.[1], 201, 'a receiver report arrived at the server RTCP port');
@@ -250,5 +250,5 @@ t.test('audio sent on its channel: PCMA frames on the session\'s clock beside th
   t.equal(sink.audio.length, 10);
   t.match(sink.audio[0]!.track, { codec: 'pcma', sampleRate: 8000, channels: 1 });
   t.same(sink.audio.slice(1).map((unit, i) => Math.round(unit.pts - sink.audio[i]!.pts)), Array(9).fill(20), '20 ms apart by their RTP times');
-  t.ok(Math.abs(sink.audio[0]!.pts - sink.frames[0]!.timestamp) < 500, 'on the picture\'s clock');
+  t.ok(Math.abs(sink.audio[0]!.pts - sink.frames[0]!.pts) < 500, 'on the picture\'s clock');
 });

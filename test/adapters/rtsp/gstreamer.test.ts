@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import { performance } from 'node:perf_hooks';
 import { RtspAdapter } from '../../../adapters/rtsp/client.ts';
 import { AdapterError } from '../../../adapters/errors.ts';
-import type { Frame } from '../../../adapters/types.ts';
+import type { VideoUnit } from '../../../media/types.ts';
 import type { RtspTransport } from '../../../conf/types.ts';
 import { makeCameraConfig } from '../../helpers/camera-config.ts';
 import { payloadBytes, RecordingSink } from '../../helpers/sink.ts';
@@ -15,7 +15,7 @@ const FRAMES = 25;
 /** A RecordingSink that also notes when each frame arrived, to measure the frame rate by the wall clock. */
 class TimedSink extends RecordingSink {
   readonly arrivals: number[] = [];
-  override onFrame(frame: Frame): void {
+  override onFrame(frame: VideoUnit): void {
     this.arrivals.push(performance.now());
     super.onFrame(frame);
   }
@@ -46,7 +46,7 @@ async function play(t: Test, server: GstServerOptions, camera: { transport?: Rts
 function rates(sink: TimedSink): { wall: number; media: number } {
   const skip = 5;
   const arrivals = sink.arrivals.slice(skip);
-  const stamps = sink.frames.slice(skip).map((frame) => frame.timestamp);
+  const stamps = sink.frames.slice(skip).map((frame) => frame.pts);
   const span = (values: number[]): number => (values[values.length - 1]! - values[0]!) / 1000;
   return { wall: (arrivals.length - 1) / span(arrivals), media: (stamps.length - 1) / span(stamps) };
 }
@@ -63,7 +63,7 @@ async function checkH264(t: Test, transport: RtspTransport): Promise<void> {
   const { sink, server } = await play(t, { codec: 'h264', fps: FPS }, { transport });
   await sink.waitForFrames(FRAMES, 15_000);
   const frames = sink.frames.slice(0, FRAMES);
-  t.ok(frames.every((frame) => frame.codec === 'h264'), 'every frame is H.264');
+  t.ok(frames.every((frame) => frame.track.codec === 'h264'), 'every frame is H.264');
   const first = frames[0]!;
   t.ok(first.keyframe, 'the first access unit is a keyframe');
   const types = nalTypes(payloadBytes(first));
@@ -76,7 +76,7 @@ async function checkH264(t: Test, transport: RtspTransport): Promise<void> {
   const { wall, media } = rates(sink);
   t.ok(Math.abs(wall - FPS) <= FPS * 0.2, `frame rate by the clock ${wall.toFixed(2)} fps is ${FPS} +/- 20%`);
   t.ok(Math.abs(media - FPS) <= FPS * 0.2, `frame rate by RTP time ${media.toFixed(2)} fps is ${FPS} +/- 20%`);
-  t.ok(frames.every((frame, i) => i === 0 || frame.timestamp > frames[i - 1]!.timestamp), 'timestamps increase');
+  t.ok(frames.every((frame, i) => i === 0 || frame.pts > frames[i - 1]!.pts), 'timestamps increase');
   t.equal(server.clientConnections, 1, 'the server saw one client connection');
   t.ok(sink.connectedAt !== undefined, 'onConnected was called');
 }
@@ -89,7 +89,7 @@ t.test('JPEG over interleaved TCP: RFC 2435 images rebuilt into JPEGs ffprobe de
   const { sink, server } = await play(t, { codec: 'jpeg', fps: FPS });
   await sink.waitForFrames(FRAMES, 15_000);
   const frames = sink.frames.slice(0, FRAMES);
-  t.ok(frames.every((frame) => frame.codec === 'jpeg' && frame.keyframe), 'every frame is a JPEG keyframe');
+  t.ok(frames.every((frame) => frame.track.codec === 'jpeg' && frame.keyframe), 'every frame is a JPEG keyframe');
   const result = await probe(Buffer.concat(frames.map(payloadBytes)), 'mjpeg');
   t.match(result, { codec: 'mjpeg', width: 320, height: 240, decodedFrames: FRAMES, errors: '' }, 'ffprobe decodes every image');
   const { wall, media } = rates(sink);

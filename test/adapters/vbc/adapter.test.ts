@@ -29,7 +29,7 @@ t.test('pulls real Canon-style JPEGs (APP0 "VB", no JFIF) that ffprobe decodes',
   await run.sink.waitForFrames(5, 8000);
   t.ok(run.sink.connectedAt, 'onConnected was called');
   const first = run.sink.frames[0]!;
-  t.equal(first.codec, 'jpeg');
+  t.equal(first.track.codec, 'jpeg');
   t.equal(first.keyframe, true);
   t.ok(jpegs.some((jpeg) => jpeg.equals(payloadBytes(first))), 'a frame is byte for byte one the camera sent');
   const probe = JSON.parse((await runTool('ffprobe', [
@@ -100,7 +100,7 @@ t.test('pacing at inputFrameRate 6 gives 6 +/- 1 frames per second', async (t) =
   await new Promise((resolve) => setTimeout(resolve, 3000));
   const window = run.sink.frames.slice(from);
   await run.stop();
-  const seconds = (window.at(-1)!.timestamp - window[0]!.timestamp) / 1000;
+  const seconds = (window.at(-1)!.pts - window[0]!.pts) / 1000;
   const rate = (window.length - 1) / seconds;
   t.comment(`measured ${rate.toFixed(2)} frames/s: ${window.length} frames over ${seconds.toFixed(2)} s`);
   t.ok(window.length >= 15 && window.length <= 21, `${window.length} frames in 3 s`);

@@ -6,7 +6,7 @@ import t from 'tap';
 import { AdapterError } from '../../../adapters/errors.ts';
 import { h264PassArgs } from '../../../adapters/vod-live/h264-pass.ts';
 import { parseVodLiveSource, VodLiveAdapter } from '../../../adapters/vod-live/adapter.ts';
-import type { Frame } from '../../../adapters/types.ts';
+import type { VideoUnit } from '../../../media/types.ts';
 import { makeCameraConfig } from '../../helpers/camera-config.ts';
 import { makeTestMedia } from '../../helpers/media.ts';
 import { childFfmpegs } from '../../helpers/probe.ts';
@@ -29,8 +29,8 @@ async function runFor(adapter: VodLiveAdapter, ms: number): Promise<{ sink: Reco
   return { sink, error };
 }
 
-function increasing(frames: readonly Frame[]): boolean {
-  return frames.every((frame, index) => index === 0 || frame.timestamp > frames[index - 1]!.timestamp);
+function increasing(frames: readonly VideoUnit[]): boolean {
+  return frames.every((frame, index) => index === 0 || frame.dts > frames[index - 1]!.dts);
 }
 
 t.test('the ffmpeg arguments read the file once in real time and remux its video to FLV', async (t) => {
@@ -52,9 +52,9 @@ t.test('an MP4\'s AAC sound comes with its picture, on the same timeline, across
   const { frames, audio } = sink;
   t.ok(audio.length > 50, `${audio.length} audio units`);
   t.match(audio[0]!.track, { kind: 'audio', codec: 'aac', sampleRate: 44100, channels: 1 });
-  t.ok(Math.abs(audio[0]!.pts - frames[0]!.timestamp) <= 45, `sound starts ${(audio[0]!.pts - frames[0]!.timestamp).toFixed(1)} ms from the picture`);
+  t.ok(Math.abs(audio[0]!.pts - frames[0]!.pts) <= 45, `sound starts ${(audio[0]!.pts - frames[0]!.pts).toFixed(1)} ms from the picture`);
   t.ok(audio.every((unit, index) => index === 0 || unit.dts > audio[index - 1]!.dts), 'audio times increase across the loop');
-  const secondPass = frames[20]!.timestamp;
+  const secondPass = frames[20]!.pts;
   const nextSound = audio.find((unit) => unit.pts >= secondPass - 45);
   t.ok(nextSound && Math.abs(nextSound.pts - secondPass) <= 45, `after the loop the sound restarts ${nextSound ? (nextSound.pts - secondPass).toFixed(1) : '?'} ms from the picture`);
 });
@@ -81,14 +81,14 @@ t.test('a file whose sound outlasts its picture: the picture plays whole, the ne
   sink.stop();
   await run;
   const { frames, audio } = sink;
-  t.same(frames.slice(0, 10).map((frame) => Math.round(frame.timestamp - frames[0]!.timestamp)), [0, 100, 200, 300, 400, 500, 600, 700, 800, 900], 'the first pass\'s ten frames, 100 ms apart');
-  const firstPassSoundEnd = Math.max(...audio.filter((unit) => unit.pts < frames[10]!.timestamp).map((unit) => unit.pts));
+  t.same(frames.slice(0, 10).map((frame) => Math.round(frame.pts - frames[0]!.pts)), [0, 100, 200, 300, 400, 500, 600, 700, 800, 900], 'the first pass\'s ten frames, 100 ms apart');
+  const firstPassSoundEnd = Math.max(...audio.filter((unit) => unit.pts < frames[10]!.pts).map((unit) => unit.pts));
   t.ok(firstPassSoundEnd >= 1900, `the first pass's sound plays for 2 s (last unit at ${firstPassSoundEnd.toFixed(0)} ms)`);
-  t.ok(frames[10]!.timestamp > firstPassSoundEnd && frames[10]!.timestamp - frames[0]!.timestamp <= 2050,
-    `the second pass starts after the sound, at ${(frames[10]!.timestamp - frames[0]!.timestamp).toFixed(0)} ms`);
+  t.ok(frames[10]!.pts > firstPassSoundEnd && frames[10]!.pts - frames[0]!.pts <= 2050,
+    `the second pass starts after the sound, at ${(frames[10]!.pts - frames[0]!.pts).toFixed(0)} ms`);
   t.ok(audio.every((unit, index) => index === 0 || unit.dts > audio[index - 1]!.dts), 'audio times never go back');
   const nextSound = audio.find((unit) => unit.pts > firstPassSoundEnd);
-  t.ok(nextSound && Math.abs(nextSound.pts - frames[10]!.timestamp) <= 45, 'the second pass\'s sound starts with its picture');
+  t.ok(nextSound && Math.abs(nextSound.pts - frames[10]!.pts) <= 45, 'the second pass\'s sound starts with its picture');
 });
 
 t.test('vod-live URIs', async (t) => {
@@ -110,8 +110,8 @@ t.test('an MP4 loops in real time with timestamps that keep increasing', async (
   const frames = sink.frames;
   t.ok(playedMs >= 3800, `paced in real time: 45 frames took ${playedMs} ms`);
   t.ok(increasing(frames), 'timestamps increase across loops');
-  t.ok(frames[44]!.timestamp >= 4000, 'the third pass is timed after the first two');
-  t.equal(frames[0]!.codec, 'h264');
+  t.ok(frames[44]!.pts >= 4000, 'the third pass is timed after the first two');
+  t.equal(frames[0]!.track.codec, 'h264');
   t.ok(frames[0]!.keyframe, 'starts on a keyframe');
   t.same([...payloadBytes(frames[0]!).subarray(0, 5)], [0, 0, 0, 1, 0x67], 'Annex B with the SPS in front of the keyframe');
 });
@@ -136,9 +136,9 @@ t.test('the five-digit-length MJPEG file and a concatenated MJPEG file play as J
     await run;
     const frames = sink.frames;
     t.ok(playedMs >= 2000, `${name}: paced at 20 fps: 45 frames took ${playedMs} ms`);
-    t.ok(frames.every((frame) => frame.codec === 'jpeg' && frame.data[0] === 0xff && frame.data[1] === 0xd8));
+    t.ok(frames.every((frame) => frame.track.codec === 'jpeg' && frame.data[0] === 0xff && frame.data[1] === 0xd8));
     t.ok(increasing(frames), `${name}: timestamps increase across loops`);
-    t.equal(frames[44]!.timestamp - frames[0]!.timestamp, 44 * 50, `${name}: 50 ms apart across loops`);
+    t.equal(frames[44]!.pts - frames[0]!.pts, 44 * 50, `${name}: 50 ms apart across loops`);
   }
 });
 

@@ -6,7 +6,7 @@ import { AdapterRegistry } from '../../../adapters/registry.ts';
 import { rtspAdapter } from '../../../adapters/rtsp/client.ts';
 import { testsrcAdapter } from '../../../adapters/testsrc/testsrc.ts';
 import { aacTrack, buildAudioSpecificConfig } from '../../../media/aac/config.ts';
-import type { AudioTrack } from '../../../media/types.ts';
+import { jpegUnit, type AudioTrack } from '../../../media/types.ts';
 import { frameInterleaved } from '../../../media/rtsp/interleaved.ts';
 import { FakeRtspServer, type FakeConnection } from '../../adapters/rtsp/fake-server.ts';
 import { rtpBytes } from '../../adapters/rtsp/rtp-builder.ts';
@@ -40,7 +40,7 @@ class SoundingCamera {
       const now = performance.now() - started;
       // Whatever the timer's pace, the camera sends what its clock says is due (at most a second's worth at once).
       for (; pictures < Math.floor(now / 100); pictures++) {
-        if (this.picture) sink.onFrame({ codec: 'jpeg', data: JPEGS[pictures % JPEGS.length]!, timestamp: pictures * 100, keyframe: true });
+        if (this.picture) sink.onFrame(jpegUnit(JPEGS[pictures % JPEGS.length]!, pictures * 100));
       }
       const due = Math.floor((now * this.audioPerSecond) / 1000);
       if (due - sounds > this.audioPerSecond) sounds = due - this.audioPerSecond;

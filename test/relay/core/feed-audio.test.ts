@@ -3,6 +3,7 @@ import t from 'tap';
 import type { AdapterSink, AudioUnit, CameraAdapter } from '../../../adapters/types.ts';
 import { silentLogger } from '../../../lib/log.ts';
 import { aacTrack, buildAudioSpecificConfig } from '../../../media/aac/config.ts';
+import { jpegUnit } from '../../../media/types.ts';
 import { Feed } from '../../../relay/core/feed.ts';
 import { makeCameraConfig } from '../../helpers/camera-config.ts';
 import { waitFor } from '../../helpers/probe.ts';
@@ -20,7 +21,7 @@ class JumpingAudioCamera implements CameraAdapter {
     sink.onConnected();
     let audioTime = 0;
     for (let step = 0; step < 60 && !sink.signal.aborted; step++) {
-      sink.onFrame({ codec: 'jpeg', data: JPEG, keyframe: true, timestamp: step * 100 });
+      sink.onFrame(jpegUnit(JPEG, step * 100));
       this.videoSent++;
       for (let i = 0; i < 5; i++) {
         sink.onAudio?.({ track: TRACK, data: Buffer.alloc(50), pts: audioTime, dts: audioTime, keyframe: true });

@@ -1,6 +1,5 @@
 import t from 'tap';
-import { Hub } from '../../../relay/core/hub.ts';
-import { KEPT_GROUP_MAX_BYTES, KEPT_GROUP_MAX_FRAMES } from '../../../relay/core/kept-group.ts';
+import { Hub, KEPT_GROUP_MAX_BYTES, KEPT_GROUP_MAX_FRAMES } from '../../../relay/core/hub.ts';
 
 interface Item {
   readonly name: string;

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { KeptGroup } from '../../../relay/core/kept-group.ts';
+import { KeptGroup } from '../../../relay/core/hub.ts';
 
 t.test('keeps from the last keyframe on, within its frame and byte bounds', async (t) => {
   const group = new KeptGroup<string>(3, 100);

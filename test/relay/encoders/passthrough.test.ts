@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import t from 'tap';
-import type { Frame } from '../../../adapters/types.ts';
+import type { VideoUnit } from '../../../media/types.ts';
 import { FlvFrameReader } from '../../../media/flv/frames.ts';
 import { FlvTagReader } from '../../../media/flv/tags.ts';
 import type { EncodedVideoFrame } from '../../../media/types.ts';
@@ -19,9 +19,9 @@ t.test('an RTSP camera\'s H.264 reaches an FLV viewer as the NAL unit buffers th
   const camera = await GstRtspServer.start({ codec: 'h264', fps: 10 });
   const relay = await startTestRelayFor(t, `<Camera cam>\n Source ${camera.url}\n</Camera>\n<Stream cam.flv>\n Feed cam\n VideoCodec copy\n</Stream>\n`, () => camera.stop());
   const feed = relay.relay.feeds.get('cam')!;
-  const cameraFrames = new Map<number, Frame>();
-  for (const frame of feed.groupOfPictures) cameraFrames.set(frame.timestamp, frame);
-  t.teardown(feed.subscribe((frame) => void cameraFrames.set(frame.timestamp, frame)));
+  const cameraFrames = new Map<number, VideoUnit>();
+  for (const frame of feed.groupOfPictures) cameraFrames.set(frame.pts, frame);
+  t.teardown(feed.subscribe((frame) => void cameraFrames.set(frame.pts, frame)));
 
   const viewer = await openViewer(`${relay.baseUrl}/cam.flv`);
   t.teardown(() => viewer.close());

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import PQueue from 'p-queue';
 import t from 'tap';
 import { parseJpegForRtp } from '../../../media/rtp/jpeg-packetizer.ts';
-import type { JpegFrame } from '../../../adapters/types.ts';
+import { jpegUnit, type JpegUnit } from '../../../media/types.ts';
 import { RtpReadyJpegs, type JpegSource } from '../../../relay/encoders/rtp-ready-jpegs.ts';
 import { silentLogger } from '../../../lib/log.ts';
 import { ProcessSlots } from '../../../lib/process-slots.ts';
@@ -14,10 +14,10 @@ import { startJpegFeed } from '../rtsp/fixtures.ts';
 function greyFeed(): JpegSource & { stop(): void } {
   const jpeg = execFileSync('gst-launch-1.0', ['-q', 'videotestsrc', 'num-buffers=1', '!', 'video/x-raw,format=GRAY8,width=320,height=240',
     '!', 'jpegenc', '!', 'fdsink', 'fd=1'], { maxBuffer: 64 << 20, timeout: 20_000 });
-  const listeners = new Set<(frame: JpegFrame) => void>();
-  let latest: JpegFrame | undefined;
+  const listeners = new Set<(frame: JpegUnit) => void>();
+  let latest: JpegUnit | undefined;
   const timer = setInterval(() => {
-    latest = { codec: 'jpeg', data: jpeg, keyframe: true, timestamp: performance.now() };
+    latest = jpegUnit(jpeg, performance.now());
     for (const listener of listeners) listener(latest);
   }, 100);
   return {
@@ -48,7 +48,7 @@ for (const [what, start, reason, [widthBlocks, heightBlocks]] of cases) {
     await waitFor(() => camera.latestFrame !== undefined, 10_000, 'the camera\'s first JPEG');
     const parsed = parseJpegForRtp(camera.latestFrame!.data);
     t.same('skip' in parsed && parsed.skip, reason, `the camera's own JPEGs are skipped for ${reason}`);
-    const out: JpegFrame[] = [];
+    const out: JpegUnit[] = [];
     ready.subscribe((frame) => out.push(frame));
     const release = ready.acquire();
     await waitFor(() => out.length >= 5, 15_000, 're-encoded JPEGs');
@@ -57,7 +57,7 @@ for (const [what, start, reason, [widthBlocks, heightBlocks]] of cases) {
     t.same(images.filter((image) => 'skip' in image), [], 'every one fits RTP/JPEG');
     const first = images[0] as { widthBlocks: number; heightBlocks: number; type: number };
     t.same([first.widthBlocks, first.heightBlocks, first.type], [widthBlocks, heightBlocks, 1], 'at the camera\'s size (or fitted into 2040 pixels), 4:2:0');
-    t.ok(out.every((frame, index) => index === 0 || frame.timestamp > out[index - 1]!.timestamp), 'with the camera\'s rising times');
+    t.ok(out.every((frame, index) => index === 0 || frame.pts > out[index - 1]!.pts), 'with the camera\'s rising times');
     await waitFor(() => ready.reencoder.state === 'stopped', 5000, 'the re-encoder to stop when released');
   });
 }

@@ -2,7 +2,7 @@ import t from 'tap';
 import type { AudioUnit } from '../../../adapters/types.ts';
 import type { StreamConfig } from '../../../conf/types.ts';
 import type { AudioTrack, EncodedVideoFrame, H264Track } from '../../../media/types.ts';
-import { EncodedHub } from '../../../relay/core/encoded-hub.ts';
+import { EncodedHub } from '../../../relay/core/hub.ts';
 import type { Feed } from '../../../relay/core/feed.ts';
 import { Viewer, type ByteSink } from '../../../relay/core/viewer.ts';
 import type { AacAudio } from '../../../relay/encoders/aac-audio.ts';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Test } from 'tap';
 import { createLogger, type Logger } from '../../../lib/log.ts';
-import { EncodedHub } from '../../../relay/core/encoded-hub.ts';
+import { EncodedHub } from '../../../relay/core/hub.ts';
 import { startTestEncodedSource, type TestEncodedSource } from '../../helpers/encoded-source.ts';
 
 const run = promisify(execFile);

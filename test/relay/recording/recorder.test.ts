@@ -2,7 +2,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { EncodedHub } from '../../../relay/core/encoded-hub.ts';
+import { EncodedHub } from '../../../relay/core/hub.ts';
 import { CameraRecorder } from '../../../relay/recording/recorder.ts';
 import { SegmentIndex } from '../../../relay/recording/segment-index.ts';
 import { startTestEncodedSource } from '../../helpers/encoded-source.ts';

@@ -5,7 +5,7 @@ import { JpegSplitter } from '../../../media/jpeg/splitter.ts';
 import { InterleavedDemuxer } from '../../../media/rtsp/interleaved.ts';
 import { parseStatusLine, type RtspHeaders } from '../../../media/rtsp/message.ts';
 import { parseRtpPacket, type RtpPacket } from '../../../media/rtp/rtp.ts';
-import type { JpegFrame } from '../../../adapters/types.ts';
+import { jpegUnit, type JpegUnit } from '../../../media/types.ts';
 import { silentLogger, type Logger } from '../../../lib/log.ts';
 import type { EncodedVideoSource } from '../../../media/types.ts';
 import { RtspServer, type RtspServerOptions } from '../../../relay/rtsp/server.ts';
@@ -42,12 +42,12 @@ export function startJpegFeed(options: { size?: string; rate?: number; pixFmt?: 
   const child = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', `testsrc=size=${size}:rate=${rate}`,
     '-c:v', 'mjpeg', '-huffman', huffman, '-q:v', '5', '-pix_fmt', pixFmt, '-f', 'mjpeg', 'pipe:1'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const splitter = new JpegSplitter(4 << 20);
-  const listeners = new Set<(frame: JpegFrame) => void>();
-  let latest: JpegFrame | undefined;
+  const listeners = new Set<(frame: JpegUnit) => void>();
+  let latest: JpegUnit | undefined;
   const { hold, count } = holdCounter();
   child.stdout!.on('data', (chunk: Buffer) => {
     for (const data of splitter.push(chunk)) {
-      latest = { codec: 'jpeg', data, timestamp: performance.now(), keyframe: true };
+      latest = jpegUnit(data, performance.now());
       for (const listener of listeners) listener(latest);
     }
   });

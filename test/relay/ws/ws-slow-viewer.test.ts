@@ -2,7 +2,7 @@ import { createServer, connect, type Socket } from 'node:net';
 import t from 'tap';
 import type { AudioUnit } from '../../../adapters/types.ts';
 import type { AudioTrack, EncodedVideoFrame, H264Track } from '../../../media/types.ts';
-import { EncodedHub } from '../../../relay/core/encoded-hub.ts';
+import { EncodedHub } from '../../../relay/core/hub.ts';
 import { Viewer, type ByteSink } from '../../../relay/core/viewer.ts';
 import type { WsAudioSource } from '../../../relay/outputs/ws/sound.ts';
 import { WsStream } from '../../../relay/outputs/ws/stream.ts';

@@ -1,0 +1,48 @@
+import { nalType, NalType } from './annexb.ts';
+import { h264Track } from './params.ts';
+import type { H264Track, H264Unit } from '../types.ts';
+
+const UNKNOWN_SIZE = { width: 0, height: 0 };
+
+/**
+ * Turns one source's H.264 access units (NAL unit lists, SPS and PPS in band in front of keyframes) into units of the
+ * media model: the parameter sets become the track (a new track where they change), SPS, PPS and access unit
+ * delimiters leave the unit. Units before the first SPS and PPS cannot be decoded and are dropped; an SPS this parser cannot read makes a track of
+ * picture size 0 x 0.
+ */
+export class H264UnitBuilder {
+  private current: H264Track | undefined;
+  /** Why the last parameter sets were refused (an SPS that does not parse); undefined once a track is built. */
+  problem: string | undefined;
+  /** Access units dropped: no track yet, or nothing but parameter sets. */
+  dropped = 0;
+
+  get track(): H264Track | undefined {
+    return this.current;
+  }
+
+  /** The unit for one access unit, or undefined where it is dropped. The NAL unit buffers go on as they are. */
+  unit(nalus: readonly Buffer[], pts: number, dts: number, keyframe: boolean): H264Unit | undefined {
+    const sps = nalus.find((nal) => nalType(nal) === NalType.sps);
+    const pps = nalus.find((nal) => nalType(nal) === NalType.pps);
+    if (keyframe && sps && pps && !(this.current?.sps.equals(sps) && this.current.pps.equals(pps))) {
+      try {
+        this.current = h264Track(Buffer.from(sps), Buffer.from(pps));
+        this.problem = undefined;
+      } catch (error) {
+        // ffmpeg may still decode what this parser cannot: the track goes on with no picture size (0 x 0).
+        this.problem = `unreadable SPS: ${(error as Error).message}`;
+        this.current = h264Track(Buffer.from(sps), Buffer.from(pps), UNKNOWN_SIZE);
+      }
+    }
+    const data = nalus.filter((nal) => {
+      const type = nalType(nal);
+      return type !== NalType.sps && type !== NalType.pps && type !== NalType.aud;
+    });
+    if (!this.current || data.length === 0) {
+      this.dropped++;
+      return undefined;
+    }
+    return { track: this.current, data, pts, dts, keyframe };
+  }
+}
