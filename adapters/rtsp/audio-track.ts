@@ -17,8 +17,8 @@ export function pickAudioMedia(media: readonly SdpMedia[]): SdpMedia | undefined
 
 /**
  * One received audio track: RTP packets in, audio frames out, counted for RTCP and put in order like video. `sync`
- * puts its times on the video track's timeline: by arrival, until sender reports of both tracks say where the sound
- * belongs against the picture.
+ * puts its times on the video track's timeline (the session's clock, `since`): by arrival, until sender reports of both
+ * tracks say where the sound belongs against the picture.
  */
 export class AudioReceiver {
   private readonly reorderer = new RtpReorderer();
@@ -32,6 +32,7 @@ export class AudioReceiver {
     private readonly depacketizer: AudioDepacketizer,
     private readonly emit: (unit: AudioUnit) => void,
     private readonly sync: TrackSync,
+    private readonly since: (now: number) => number,
   ) {
     this.payloadType = media.payloadTypes[0] ?? 0;
     this.reporter = new ReceiverReporter(depacketizer.track.clockRate);
@@ -60,6 +61,7 @@ export class AudioReceiver {
       return;
     }
     const now = performance.now();
+    this.sync.noteStart(this.since(now), now); // sound before the picture goes by arrival on the session's clock
     this.reporter.onRtp(packet, now);
     for (const item of this.reorderer.push(packet, now)) {
       if ('lost' in item) {

@@ -35,6 +35,9 @@ class RtspSession {
   private controlUri: string;
   private rtpChannel = 0;
   private rtcpChannel = 1;
+  /** The arrival of the session's first packet of any track: the session's clock counts from it. */
+  private origin: number | undefined;
+  private readonly since = (now: number): number => now - (this.origin ??= now);
   private audio: { receiver: AudioReceiver; udp: UdpTransport | undefined; rtpChannel: number; rtcpChannel: number } | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private dataWatchdog: NodeJS.Timeout | undefined;
@@ -114,7 +117,7 @@ class RtspSession {
     const sdp = parseSdp(describe.body.toString('utf8'));
     const base = describe.headers.get('Content-Base') ?? describe.headers.get('Content-Location') ?? uri;
     const media = pickVideoMedia(sdp.media);
-    const track = new VideoTrack(media, this.camera.maxFrameBytes, (frame) => this.sink.onFrame(frame));
+    const track = new VideoTrack(media, this.camera.maxFrameBytes, (frame) => this.sink.onFrame(frame), this.since);
     this.track = track;
 
     const tcp = this.camera.rtspTransport === 'tcp';
@@ -167,7 +170,7 @@ class RtspSession {
       const depacketizer = createAudioDepacketizer(media);
       sync = new TrackSync(depacketizer.track.clockRate, this.track?.clockRate ?? 90_000,
         (shiftMs) => this.sink.log(`RTSP: sound aligned to the picture by the camera's sender reports (${shiftMs >= 0 ? '+' : ''}${shiftMs.toFixed(0)} ms from arrival times)`));
-      receiver = new AudioReceiver(media, depacketizer, (unit) => this.sink.onAudio?.(unit), sync);
+      receiver = new AudioReceiver(media, depacketizer, (unit) => this.sink.onAudio?.(unit), sync, this.since);
     } catch (error) {
       this.sink.log(`RTSP: audio left out: ${(error as Error).message}`);
       this.sink.onAudioLeftOut?.((error as Error).message);

@@ -25,7 +25,7 @@ export function pickVideoMedia(media: readonly SdpMedia[]): SdpMedia {
 
 /**
  * One received video track: RTP packets in, frames out. Packets are counted for RTCP, put in order, depacketized, and
- * their RTP timestamps turned into monotonic milliseconds from the first frame. The session's audio is aligned to it.
+ * their RTP timestamps turned into monotonic milliseconds on the session's clock. The session's audio is aligned to it.
  */
 export class VideoTrack {
   private readonly payloadType: number;
@@ -40,8 +40,11 @@ export class VideoTrack {
   private lastReport: SenderReport | undefined;
   /** Packets that were not RTP or not of this track's payload type. */
   strayPackets = 0;
+  /** The first packet's arrival on the session's clock: times count from it, as the audio track's do. */
+  private anchor: number | undefined;
 
-  constructor(media: SdpMedia, maxFrameBytes: number, private readonly emit: (frame: Frame) => void) {
+  /** `since` gives an arrival's time on the session's clock, which starts at the first packet of any track. */
+  constructor(media: SdpMedia, maxFrameBytes: number, private readonly emit: (frame: Frame) => void, private readonly since: (now: number) => number = () => 0) {
     const clockRate = media.clockRate ?? 90_000;
     this.clockRate = clockRate;
     this.payloadType = media.payloadTypes[0] ?? 0;
@@ -68,6 +71,7 @@ export class VideoTrack {
       return;
     }
     const now = performance.now();
+    this.anchor ??= this.since(now);
     this.reporter.onRtp(packet, now);
     for (const item of this.reorderer.push(packet, now)) {
       if ('lost' in item) {
@@ -111,7 +115,7 @@ export class VideoTrack {
   }
 
   private trackMs(rtpTimestamp: number): number {
-    const ms = this.clock.toMs(rtpTimestamp);
+    const ms = (this.anchor ?? 0) + this.clock.toMs(rtpTimestamp);
     this.audioSync?.noteReference(rtpTimestamp, ms, performance.now());
     return ms;
   }

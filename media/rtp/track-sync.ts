@@ -21,6 +21,8 @@ function rtpSpanMs(from: number, to: number, clockRate: number): number {
  */
 export class TrackSync {
   private reference: { rtpTimestamp: number; ms: number; arrivalMs: number } | undefined;
+  /** Where the first track's timeline stood at one arrival before it had a frame, if its sender said. */
+  private start: { ms: number; arrivalMs: number } | undefined;
   private referenceReport: ReportClock | undefined;
   private ownReport: ReportClock | undefined;
   private offsetMs: number | undefined;
@@ -46,6 +48,14 @@ export class TrackSync {
     this.reference = { rtpTimestamp: rtpTimestamp >>> 0, ms, arrivalMs };
   }
 
+  /**
+   * Before the first track has a frame: its timeline stands at `ms` at `arrivalMs`. A second-track unit that comes
+   * first is then placed by its arrival against this, instead of waiting for a frame.
+   */
+  noteStart(ms: number, arrivalMs: number): void {
+    this.start ??= { ms, arrivalMs };
+  }
+
   /** A sender report of the first track; a newer report refines the offset at the next unit. */
   noteReferenceReport(report: ReportClock): void {
     this.referenceReport = report;
@@ -60,14 +70,15 @@ export class TrackSync {
 
   /**
    * The timeline time of a second-track unit: `unitMs` from its own clock, `rtpTimestamp` as sent, `arrivalMs` when it
-   * came. Undefined before the first track has a frame (nothing to place it against), and for a unit that would not
-   * come after the last one placed.
+   * came. Undefined before the first track has a frame or a start (nothing to place it against), and for a unit that
+   * would not come after the last one placed.
    */
   place(unitMs: number, rtpTimestamp: number, arrivalMs: number): number | undefined {
     const reference = this.reference;
-    if (!reference) return undefined;
-    this.offsetMs ??= reference.ms + (arrivalMs - reference.arrivalMs) - unitMs;
-    if (!this.fromReports && this.referenceReport && this.ownReport) {
+    const anchor = reference ?? this.start;
+    if (!anchor) return undefined;
+    this.offsetMs ??= anchor.ms + (arrivalMs - anchor.arrivalMs) - unitMs;
+    if (reference && !this.fromReports && this.referenceReport && this.ownReport) {
       // The unit's wall-clock time less the reference frame's, from each track's own report.
       const ownNtp = this.ownReport.ntpMs + rtpSpanMs(this.ownReport.rtpTimestamp, rtpTimestamp >>> 0, this.clockRate);
       const referenceNtp = this.referenceReport.ntpMs + rtpSpanMs(this.referenceReport.rtpTimestamp, reference.rtpTimestamp, this.referenceClockRate);

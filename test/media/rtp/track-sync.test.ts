@@ -49,6 +49,16 @@ t.test('sound goes where the sender reports put it against the picture, not wher
   t.same(shifts, [45], 'still told once');
 });
 
+t.test('sound before the picture\'s first frame goes by arrival against the timeline\'s start, if one is known', async (t) => {
+  const sync = new TrackSync(8000, 90_000);
+  t.equal(sync.place(0, 0, 100), undefined, 'no frame and no start: nothing to place it against');
+  sync.noteStart(40, 100);
+  sync.noteStart(999, 500);
+  t.equal(sync.place(0, 160, 130), 70, 'the first start counts: 30 ms after the timeline stood at 40 ms');
+  sync.noteReference(0, 60, 150);
+  t.equal(sync.place(20, 320, 400), 90, 'a frame later does not move it: by its own clock from there');
+});
+
 t.test('Opus packets say how many samples they hold', async (t) => {
   const units = await makeOpusUnits(1);
   t.ok(units.length > 10);
