@@ -4,7 +4,7 @@ import { plainAddress } from '../../lib/address.ts';
 import type { AudioDepacketizer } from '../../media/rtp/audio-depacketizer.ts';
 import { ReceiverReporter } from '../../media/rtp/rtcp.ts';
 import { parseRtpPacket, RtpReorderer, type RtpPacket } from '../../media/rtp/rtp.ts';
-import { readSenderClock, TrackSync, type SenderClock } from '../../media/rtp/track-sync.ts';
+import { TrackSync, type ReportClock } from '../../media/rtp/track-sync.ts';
 import type { AudioUnit } from '../types.ts';
 import type { AudioTrack } from '../../media/types.ts';
 import { isAudioPayloadType, type PushAudioCodec } from './codecs.ts';
@@ -80,7 +80,7 @@ export class PushAudioStream {
   }
 
   /** A sender report of the picture's SSRC. */
-  noteVideoReport(report: SenderClock): void {
+  noteVideoReport(report: ReportClock): void {
     this.sync.noteReferenceReport(report);
   }
 
@@ -139,8 +139,7 @@ export class PushAudioStream {
     if (data.length < 8 || data.readUInt32BE(4) !== this.options.ssrc) return;
     this.counters.rtcpIn++;
     this.rtcpReturnPort = remote.port;
-    const report = readSenderClock(data, this.options.ssrc);
+    const report = this.reporter.onRtcp(data.subarray(0, MAX_RTP_PACKET_BYTES), performance.now(), this.options.ssrc);
     if (report) this.sync.noteOwnReport(report);
-    this.reporter.onRtcp(data.subarray(0, MAX_RTP_PACKET_BYTES), performance.now());
   }
 }

@@ -11,7 +11,6 @@ import { codecForPayloadType, isDecodableKeyframe, pushedUnit, type Depacketized
 import type { PortPair } from './ports.ts';
 import { RTP_CLOCK_RATE, SourceStream } from './source-stream.ts';
 import { plainAddress } from '../../lib/address.ts';
-import { readSenderClock } from '../../media/rtp/track-sync.ts';
 import type { PushAudioStream } from './audio-stream.ts';
 
 /** Larger than any RTP packet a sender keeps under its path MTU (even with jumbo frames); bigger ones are dropped. */
@@ -283,9 +282,8 @@ export class PushSession {
     // Only the stream's own sender (its SSRC opens the compound packet) says where reports and keyframe requests go.
     if (data.length < 8 || data.readUInt32BE(4) !== this.current.ssrc) return;
     this.rtcpReturnPort = remote.port; // symmetric RTCP: reports go back where the publisher's RTCP came from
-    const senderClock = readSenderClock(data, this.current.ssrc);
-    if (senderClock) this.options.audio?.noteVideoReport(senderClock);
-    this.reporter.onRtcp(data.subarray(0, MAX_RTP_PACKET_BYTES), performance.now());
+    const senderReport = this.reporter.onRtcp(data.subarray(0, MAX_RTP_PACKET_BYTES), performance.now(), this.current.ssrc);
+    if (senderReport) this.options.audio?.noteVideoReport(senderReport);
   }
 
   /**

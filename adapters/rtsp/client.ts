@@ -5,11 +5,11 @@ import type { AdapterSink, CameraAdapter } from '../types.ts';
 import { RtspConnection } from './connection.ts';
 import { parseSdp, resolveControl } from '../../media/rtsp/sdp.ts';
 import { pickVideoMedia, VideoTrack } from './track.ts';
-import { SessionClock } from './report-clock.ts';
 import { parseSession, parseTransportReply, transportRequest } from './transport.ts';
 import { UdpTransport } from './udp.ts';
 import { AudioReceiver, pickAudioMedia } from './audio-track.ts';
 import { createAudioDepacketizer } from '../../media/rtsp/sdp-audio.ts';
+import { TrackSync } from '../../media/rtp/track-sync.ts';
 import type { SdpMedia } from '../../media/rtsp/sdp.ts';
 import type { RtspResponse } from './connection.ts';
 
@@ -35,7 +35,9 @@ class RtspSession {
   private controlUri: string;
   private rtpChannel = 0;
   private rtcpChannel = 1;
-  private readonly clock = new SessionClock();
+  /** The arrival of the session's first packet of any track: the session's clock counts from it. */
+  private origin: number | undefined;
+  private readonly since = (now: number): number => now - (this.origin ??= now);
   private audio: { receiver: AudioReceiver; udp: UdpTransport | undefined; rtpChannel: number; rtcpChannel: number } | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private dataWatchdog: NodeJS.Timeout | undefined;
@@ -115,7 +117,7 @@ class RtspSession {
     const sdp = parseSdp(describe.body.toString('utf8'));
     const base = describe.headers.get('Content-Base') ?? describe.headers.get('Content-Location') ?? uri;
     const media = pickVideoMedia(sdp.media);
-    const track = new VideoTrack(media, this.camera.maxFrameBytes, (frame) => this.sink.onFrame(frame), this.clock);
+    const track = new VideoTrack(media, this.camera.maxFrameBytes, (frame) => this.sink.onFrame(frame), this.since);
     this.track = track;
 
     const tcp = this.camera.rtspTransport === 'tcp';
@@ -163,9 +165,12 @@ class RtspSession {
    */
   private async setupAudio(connection: RtspConnection, media: SdpMedia, uri: string, tcp: boolean, host: string, sessionId: string): Promise<void> {
     let receiver: AudioReceiver;
+    let sync: TrackSync;
     try {
-      receiver = new AudioReceiver(media, createAudioDepacketizer(media), (unit) => this.sink.onAudio?.(unit), this.clock,
+      const depacketizer = createAudioDepacketizer(media);
+      sync = new TrackSync(depacketizer.track.clockRate, this.track?.clockRate ?? 90_000,
         (shiftMs) => this.sink.log(`RTSP: sound aligned to the picture by the camera's sender reports (${shiftMs >= 0 ? '+' : ''}${shiftMs.toFixed(0)} ms from arrival times)`));
+      receiver = new AudioReceiver(media, depacketizer, (unit) => this.sink.onAudio?.(unit), sync, this.since);
     } catch (error) {
       this.sink.log(`RTSP: audio left out: ${(error as Error).message}`);
       this.sink.onAudioLeftOut?.((error as Error).message);
@@ -195,6 +200,7 @@ class RtspSession {
     if (transport.serverPorts) udp?.setServerRtcpPort(transport.serverPorts[1]);
     const [rtpChannel, rtcpChannel] = transport.interleaved ?? [2, 3];
     this.audio = { receiver, udp, rtpChannel, rtcpChannel };
+    this.track?.alignAudio(sync);
     this.sink.log(`RTSP: with ${media.encoding} audio`);
     this.sink.onAudioAnnounced?.(receiver.track);
   }

@@ -4,10 +4,10 @@ import { H264UnitBuilder } from '../../media/h264/units.ts';
 import { jpegUnit, type VideoUnit } from '../../media/types.ts';
 import { H264Depacketizer, parseSpropParameterSets } from '../../media/rtp/h264-depacketizer.ts';
 import { JpegDepacketizer } from '../../media/rtp/jpeg-depacketizer.ts';
-import { ReceiverReporter } from '../../media/rtp/rtcp.ts';
+import { ReceiverReporter, type SenderReport } from '../../media/rtp/rtcp.ts';
 import { parseRtpPacket, RtpClock, RtpReorderer, type RtpPacket } from '../../media/rtp/rtp.ts';
+import type { TrackSync } from '../../media/rtp/track-sync.ts';
 import type { SdpMedia } from '../../media/rtsp/sdp.ts';
-import { ReportedClock, SessionClock } from './report-clock.ts';
 
 /** The video codecs the client can depacketize, by SDP encoding name. */
 const SUPPORTED = new Set(['H264', 'JPEG']);
@@ -26,7 +26,7 @@ export function pickVideoMedia(media: readonly SdpMedia[]): SdpMedia {
 
 /**
  * One received video track: RTP packets in, frames out. Packets are counted for RTCP, put in order, depacketized, and
- * their RTP timestamps turned into monotonic milliseconds.
+ * their RTP timestamps turned into monotonic milliseconds on the session's clock. The session's audio is aligned to it.
  */
 export class VideoTrack {
   private readonly payloadType: number;
@@ -36,20 +36,22 @@ export class VideoTrack {
   private readonly jpeg: JpegDepacketizer | undefined;
   private readonly units = new H264UnitBuilder();
   readonly reporter: ReceiverReporter;
-  /** Sender reports against the frames' times: the audio track is aligned to this one by them. */
-  private readonly reported: ReportedClock;
+  readonly clockRate: number;
+  /** The audio track's alignment, told of each frame and sender report: the sound is placed against the picture. */
+  private audioSync: TrackSync | undefined;
+  private lastReport: SenderReport | undefined;
   /** Packets that were not RTP or not of this track's payload type. */
   strayPackets = 0;
   /** The first packet's arrival on the session's clock: times count from it, as the audio track's do. */
-  private anchor = 0;
-  private anchored = false;
+  private anchor: number | undefined;
 
-  constructor(media: SdpMedia, maxFrameBytes: number, private readonly emit: (unit: VideoUnit) => void, private readonly session = new SessionClock()) {
+  /** `since` gives an arrival's time on the session's clock, which starts at the first packet of any track. */
+  constructor(media: SdpMedia, maxFrameBytes: number, private readonly emit: (unit: VideoUnit) => void, private readonly since: (now: number) => number = () => 0) {
     const clockRate = media.clockRate ?? 90_000;
+    this.clockRate = clockRate;
     this.payloadType = media.payloadTypes[0] ?? 0;
     this.clock = new RtpClock(clockRate);
     this.reporter = new ReceiverReporter(clockRate);
-    this.reported = new ReportedClock(clockRate);
     if (media.encoding === 'H264') {
       this.h264 = new H264Depacketizer(maxFrameBytes, parseSpropParameterSets(media.fmtp.get('sprop-parameter-sets')));
     } else {
@@ -71,11 +73,7 @@ export class VideoTrack {
       return;
     }
     const now = performance.now();
-    if (!this.anchored) {
-      this.anchored = true;
-      this.anchor = this.session.since(now);
-      this.session.setVideo(this.anchor, this.reported);
-    }
+    this.anchor ??= this.since(now);
     this.reporter.onRtp(packet, now);
     for (const item of this.reorderer.push(packet, now)) {
       if ('lost' in item) {
@@ -89,7 +87,16 @@ export class VideoTrack {
 
   /** Feeds one RTCP packet from the camera. */
   onRtcp(data: Buffer): void {
-    this.reported.onReport(this.reporter.onRtcp(data, performance.now()));
+    const report = this.reporter.onRtcp(data, performance.now());
+    if (!report) return;
+    this.lastReport = report;
+    this.audioSync?.noteReferenceReport(report);
+  }
+
+  /** Tells `sync` (the audio track's) of this track's frames and sender reports from now on. */
+  alignAudio(sync: TrackSync): void {
+    this.audioSync = sync;
+    if (this.lastReport) sync.noteReferenceReport(this.lastReport);
   }
 
   /** Frames dropped because of loss or damage, for the log. */
@@ -100,20 +107,20 @@ export class VideoTrack {
   private depacketize(packet: RtpPacket): void {
     if (this.h264) {
       for (const unit of this.h264.push(packet)) {
-        const time = this.anchor + this.trackMs(unit.rtpTimestamp);
+        const time = this.trackMs(unit.rtpTimestamp);
         const out = this.units.unit(unit.data, time, time, unit.keyframe);
         if (out) this.emit(out);
       }
     } else if (this.jpeg) {
       for (const image of this.jpeg.push(packet)) {
-        this.emit(jpegUnit(image.data, this.anchor + this.trackMs(image.rtpTimestamp)));
+        this.emit(jpegUnit(image.data, this.trackMs(image.rtpTimestamp)));
       }
     }
   }
 
   private trackMs(rtpTimestamp: number): number {
-    const ms = this.clock.toMs(rtpTimestamp);
-    this.reported.onFrame(rtpTimestamp, ms);
+    const ms = (this.anchor ?? 0) + this.clock.toMs(rtpTimestamp);
+    this.audioSync?.noteReference(rtpTimestamp, ms, performance.now());
     return ms;
   }
 }

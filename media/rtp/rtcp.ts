@@ -17,15 +17,18 @@ export interface SenderReport {
   readonly rtpTimestamp: number;
 }
 
-/** Reads a compound RTCP packet and returns the sender report in it, if any; ignores anything malformed. */
-export function findSenderReport(data: Buffer, nowMs: number): SenderReport | undefined {
+/**
+ * Reads a compound RTCP packet and returns the sender report in it (with `ssrc`, the report of that sender only), if
+ * any; ignores anything malformed.
+ */
+export function findSenderReport(data: Buffer, nowMs: number, ssrc?: number): SenderReport | undefined {
   let offset = 0;
   for (let count = 0; count < MAX_PACKETS_PER_COMPOUND && offset + 4 <= data.length; count++) {
     if (data[offset]! >> 6 !== 2) return undefined;
     const type = data[offset + 1]!;
     const bytes = (data.readUInt16BE(offset + 2) + 1) * 4;
     if (offset + bytes > data.length) return undefined;
-    if (type === PT_SENDER_REPORT && bytes >= 28) {
+    if (type === PT_SENDER_REPORT && bytes >= 28 && (ssrc === undefined || data.readUInt32BE(offset + 4) === ssrc >>> 0)) {
       const middleNtp = ((data.readUInt16BE(offset + 10) << 16) | data.readUInt16BE(offset + 12)) >>> 0;
       const ntpMs = data.readUInt32BE(offset + 8) * 1000 + (data.readUInt32BE(offset + 12) * 1000) / 0x1_0000_0000;
       return { middleNtp, receivedAtMs: nowMs, ntpMs, rtpTimestamp: data.readUInt32BE(offset + 16) };
@@ -79,9 +82,12 @@ export class ReceiverReporter {
     this.lastTransit = transit;
   }
 
-  /** Notes a sender report from the camera, so the next receiver report can echo its time; returns it, if there was one. */
-  onRtcp(data: Buffer, nowMs: number): SenderReport | undefined {
-    const report = findSenderReport(data, nowMs);
+  /**
+   * Notes a sender report from the camera (with `ssrc`, from that sender only), so the next receiver report can echo
+   * its time; returns it, if there was one.
+   */
+  onRtcp(data: Buffer, nowMs: number, ssrc?: number): SenderReport | undefined {
+    const report = findSenderReport(data, nowMs, ssrc);
     this.lastSenderReport = report ?? this.lastSenderReport;
     return report;
   }

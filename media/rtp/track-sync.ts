@@ -1,29 +1,10 @@
-/** The wall-clock time and RTP timestamp of one RTCP sender report (RFC 3550 6.4.1). */
-export interface SenderClock {
-  /** The report's NTP time in milliseconds. */
-  readonly ntpMs: number;
-  readonly rtpTimestamp: number;
-}
+import type { SenderReport } from './rtcp.ts';
 
-const RTCP_SENDER_REPORT = 200;
-const NTP_FRACTION = 2 ** 32;
+/** What alignment needs of a sender report (RFC 3550 6.4.1): the sender's wall clock against its RTP clock. */
+export type ReportClock = Pick<SenderReport, 'ntpMs' | 'rtpTimestamp'>;
 
-/** The sender report of `ssrc` in a compound RTCP packet, or undefined (none, another sender's, or malformed). */
-export function readSenderClock(data: Buffer, ssrc: number): SenderClock | undefined {
-  let offset = 0;
-  while (offset + 4 <= data.length) {
-    const words = data.readUInt16BE(offset + 2);
-    const end = offset + (words + 1) * 4;
-    if ((data[offset]! >> 6) !== 2 || end > data.length) return undefined;
-    if (data[offset + 1] === RTCP_SENDER_REPORT && end - offset >= 28 && data.readUInt32BE(offset + 4) === ssrc >>> 0) {
-      const seconds = data.readUInt32BE(offset + 8);
-      const fraction = data.readUInt32BE(offset + 12);
-      return { ntpMs: seconds * 1000 + (fraction / NTP_FRACTION) * 1000, rtpTimestamp: data.readUInt32BE(offset + 16) };
-    }
-    offset = end;
-  }
-  return undefined;
-}
+/** A report-based offset that moves this little from the one in use is left alone (report jitter, not drift). */
+const REALIGN_MS = 20;
 
 /** Milliseconds from `from` to `to`, two 32-bit RTP timestamps of a `clockRate` clock (the signed short way round). */
 function rtpSpanMs(from: number, to: number, clockRate: number): number {
@@ -35,19 +16,27 @@ function rtpSpanMs(from: number, to: number, clockRate: number): number {
  * sender report of each track, times follow the sender's wall clock (RFC 3550 lip sync); until then, the second track's
  * first packet is placed at its arrival relative to the first track's latest frame. Units of the second track carry
  * times counted from its own first packet (its depacketizer's clock); `place` adds the offset that moves them over.
- * When the first reports move the second track earlier than arrival times had put it, the units that would go back in
- * time are dropped: a short gap once, never two units at one time.
+ * When the reports move the second track earlier than it was, the units that would go back in time are dropped: a
+ * short gap once, never two units at one time. Later reports move it again only by more than REALIGN_MS.
  */
 export class TrackSync {
   private reference: { rtpTimestamp: number; ms: number; arrivalMs: number } | undefined;
-  private referenceReport: SenderClock | undefined;
-  private ownReport: SenderClock | undefined;
+  /** Where the first track's timeline stood at one arrival before it had a frame, if its sender said. */
+  private start: { ms: number; arrivalMs: number } | undefined;
+  private referenceReport: ReportClock | undefined;
+  private ownReport: ReportClock | undefined;
   private offsetMs: number | undefined;
-  /** True while the offset is the one the latest pair of reports gives. */
+  /** True while the offset reflects the latest pair of reports. */
   private fromReports = false;
+  private aligned = false;
   private lastMs = -Infinity;
 
-  constructor(private readonly clockRate: number, private readonly referenceClockRate: number) {}
+  /** `onAligned` hears, once, how far the first pair of reports moved the track from its arrival times (ms, + = later). */
+  constructor(
+    private readonly clockRate: number,
+    private readonly referenceClockRate: number,
+    private readonly onAligned: (shiftMs: number) => void = () => {},
+  ) {}
 
   /** Whether the offset comes from both tracks' sender reports (else from arrival times). */
   get synced(): boolean {
@@ -59,34 +48,50 @@ export class TrackSync {
     this.reference = { rtpTimestamp: rtpTimestamp >>> 0, ms, arrivalMs };
   }
 
+  /**
+   * Before the first track has a frame: its timeline stands at `ms` at `arrivalMs`. A second-track unit that comes
+   * first is then placed by its arrival against this, instead of waiting for a frame.
+   */
+  noteStart(ms: number, arrivalMs: number): void {
+    this.start ??= { ms, arrivalMs };
+  }
+
   /** A sender report of the first track; a newer report refines the offset at the next unit. */
-  noteReferenceReport(report: SenderClock): void {
+  noteReferenceReport(report: ReportClock): void {
     this.referenceReport = report;
     this.fromReports = false;
   }
 
   /** A sender report of the second track. */
-  noteOwnReport(report: SenderClock): void {
+  noteOwnReport(report: ReportClock): void {
     this.ownReport = report;
     this.fromReports = false;
   }
 
   /**
    * The timeline time of a second-track unit: `unitMs` from its own clock, `rtpTimestamp` as sent, `arrivalMs` when it
-   * came. Undefined before the first track has a frame (nothing to place it against), and for a unit that would not
-   * come after the last one placed.
+   * came. Undefined before the first track has a frame or a start (nothing to place it against), and for a unit that
+   * would not come after the last one placed.
    */
   place(unitMs: number, rtpTimestamp: number, arrivalMs: number): number | undefined {
     const reference = this.reference;
-    if (!reference) return undefined;
-    if (!this.fromReports && this.referenceReport && this.ownReport) {
+    const anchor = reference ?? this.start;
+    if (!anchor) return undefined;
+    this.offsetMs ??= anchor.ms + (arrivalMs - anchor.arrivalMs) - unitMs;
+    if (reference && !this.fromReports && this.referenceReport && this.ownReport) {
       // The unit's wall-clock time less the reference frame's, from each track's own report.
       const ownNtp = this.ownReport.ntpMs + rtpSpanMs(this.ownReport.rtpTimestamp, rtpTimestamp >>> 0, this.clockRate);
       const referenceNtp = this.referenceReport.ntpMs + rtpSpanMs(this.referenceReport.rtpTimestamp, reference.rtpTimestamp, this.referenceClockRate);
-      this.offsetMs = reference.ms + (ownNtp - referenceNtp) - unitMs;
+      const reported = reference.ms + (ownNtp - referenceNtp) - unitMs;
       this.fromReports = true;
+      if (!this.aligned) {
+        this.aligned = true;
+        this.onAligned(reported - this.offsetMs);
+        this.offsetMs = reported;
+      } else if (Math.abs(reported - this.offsetMs) > REALIGN_MS) {
+        this.offsetMs = reported;
+      }
     }
-    this.offsetMs ??= reference.ms + (arrivalMs - reference.arrivalMs) - unitMs;
     const ms = unitMs + this.offsetMs;
     if (ms <= this.lastMs) return undefined;
     this.lastMs = ms;

@@ -39,3 +39,31 @@ t.test('before any packet a report has no block; malformed RTCP is ignored', asy
   t.equal(findSenderReport(Buffer.from([0x80, 200, 0, 50]), 0), undefined);
   t.equal(findSenderReport(Buffer.alloc(0), 0), undefined);
 });
+
+/** A sender report of `ssrc` saying NTP `ntpMs` is RTP `rtp`, after a receiver report (a compound packet). */
+function compound(ssrc: number, ntpMs: number, rtp: number): Buffer {
+  const receiverReport = Buffer.alloc(8);
+  receiverReport.set([0x80, 201, 0, 1]);
+  receiverReport.writeUInt32BE(99, 4);
+  const senderReport = Buffer.alloc(28);
+  senderReport.set([0x80, 200, 0, 6]);
+  senderReport.writeUInt32BE(ssrc, 4);
+  senderReport.writeUInt32BE(Math.floor(ntpMs / 1000), 8);
+  senderReport.writeUInt32BE(Math.round(((ntpMs % 1000) / 1000) * 2 ** 32), 12);
+  senderReport.writeUInt32BE(rtp >>> 0, 16);
+  return Buffer.concat([receiverReport, senderReport]);
+}
+
+t.test('sender reports: the one of the asked SSRC in a compound packet, nothing from a bad one', async (t) => {
+  const report = findSenderReport(compound(7, 3_900_000_000_250, 0xfffffff0), 0, 7)!;
+  t.ok(Math.abs(report.ntpMs - 3_900_000_000_250) < 0.01, 'NTP time in ms');
+  t.equal(report.rtpTimestamp, 0xfffffff0);
+  t.equal(findSenderReport(compound(7, 1000, 0), 0, 8), undefined, 'another sender\'s');
+  t.ok(findSenderReport(compound(7, 1000, 0), 0), 'any sender\'s without an SSRC asked');
+  t.equal(findSenderReport(Buffer.concat([compound(8, 1000, 5), compound(0xfffffff7, 2000, 6)]), 0, 0xfffffff7)?.rtpTimestamp, 6, 'the asked one after another sender\'s');
+  t.equal(findSenderReport(Buffer.from([0x80, 200, 0, 200, 1, 2]), 0, 7), undefined, 'a length past the end');
+  t.equal(findSenderReport(Buffer.alloc(0), 0, 7), undefined);
+  const reporter = new ReceiverReporter(90_000);
+  t.equal(reporter.onRtcp(compound(7, 1000, 0), 0, 8), undefined, 'the reporter ignores another sender\'s report');
+  t.equal(reporter.onRtcp(compound(7, 1000, 0), 0, 7)?.ntpMs, 1000);
+});

@@ -1,30 +1,8 @@
+// Guards the sender-report alignment of a source's sound to its picture (RTSP and push), wrapping RTP clocks included.
 import t from 'tap';
 import { opusPacketSamples } from '../../../media/rtp/opus.ts';
-import { readSenderClock, TrackSync } from '../../../media/rtp/track-sync.ts';
+import { TrackSync } from '../../../media/rtp/track-sync.ts';
 import { makeOpusUnits } from '../../helpers/audio.ts';
-
-/** A sender report of `ssrc` saying NTP `ntpMs` is RTP `rtp`, after a receiver report (a compound packet). */
-function compound(ssrc: number, ntpMs: number, rtp: number): Buffer {
-  const receiverReport = Buffer.alloc(8);
-  receiverReport.set([0x80, 201, 0, 1]);
-  receiverReport.writeUInt32BE(99, 4);
-  const senderReport = Buffer.alloc(28);
-  senderReport.set([0x80, 200, 0, 6]);
-  senderReport.writeUInt32BE(ssrc, 4);
-  senderReport.writeUInt32BE(Math.floor(ntpMs / 1000), 8);
-  senderReport.writeUInt32BE(Math.round(((ntpMs % 1000) / 1000) * 2 ** 32), 12);
-  senderReport.writeUInt32BE(rtp >>> 0, 16);
-  return Buffer.concat([receiverReport, senderReport]);
-}
-
-t.test('sender reports: the one of the asked SSRC in a compound packet, nothing from a bad one', async (t) => {
-  const clock = readSenderClock(compound(7, 3_900_000_000_250, 0xfffffff0), 7)!;
-  t.ok(Math.abs(clock.ntpMs - 3_900_000_000_250) < 0.01, 'NTP time in ms');
-  t.equal(clock.rtpTimestamp, 0xfffffff0);
-  t.equal(readSenderClock(compound(7, 1000, 0), 8), undefined, 'another sender\'s');
-  t.equal(readSenderClock(Buffer.from([0x80, 200, 0, 200, 1, 2]), 7), undefined, 'a length past the end');
-  t.equal(readSenderClock(Buffer.alloc(0), 7), undefined);
-});
 
 t.test('audio on the video\'s timeline: by arrival until both tracks have reports, then by the reports', async (t) => {
   const sync = new TrackSync(48_000, 90_000);
@@ -40,12 +18,45 @@ t.test('audio on the video\'s timeline: by arrival until both tracks have report
   t.ok(sync.synced);
   t.equal(sync.place(40, 49_920, 1070), undefined, 'a unit the reports put before the last one sent is dropped');
   t.equal(sync.place(200, 57_600, 1230), 500, 'then by the reports: 200 ms after a sound 100 ms before the frame');
+  // A later report that moves the sound by no more than 20 ms is report jitter: the offset stays.
+  sync.noteOwnReport({ ntpMs: 9_910, rtpTimestamp: 48_000 });
+  t.equal(sync.place(220, 58_560, 1250), 520, 'a report 10 ms off leaves the offset alone');
+  sync.noteOwnReport({ ntpMs: 9_950, rtpTimestamp: 48_000 });
+  t.equal(sync.place(240, 59_520, 1270), 590, 'a report 50 ms off moves it');
   // Across the 32-bit wrap of the video's RTP clock.
   const wrapped = new TrackSync(48_000, 90_000);
   wrapped.noteReference(4, 1000, 0);
   wrapped.noteReferenceReport({ ntpMs: 5000, rtpTimestamp: 0xffffffff - 89_995 });
   wrapped.noteOwnReport({ ntpMs: 5000, rtpTimestamp: 100 });
   t.equal(wrapped.place(0, 100, 0), 0, 'a sound at the NTP time of the report, one second before the frame');
+});
+
+t.test('sound goes where the sender reports put it against the picture, not where it arrived', async (t) => {
+  const shifts: number[] = [];
+  const sync = new TrackSync(48_000, 90_000, (shiftMs) => shifts.push(shiftMs));
+  // The picture's first frame, RTP 1000, is at 20 ms on the timeline; the sound's RTP clock is about to wrap.
+  sync.noteReference(1000, 20, 0);
+  t.equal(sync.place(0, 0xffffff00, 5), 25, 'arrival: 5 ms after the frame');
+  sync.noteOwnReport({ ntpMs: 5_000_000, rtpTimestamp: (0xffffff00 + 48 * 50) >>> 0 });
+  t.equal(sync.place(20, (0xffffff00 + 48 * 20) >>> 0, 25), 45, 'arrival times until the picture has a report too');
+  t.same(shifts, [], 'not aligned yet');
+  sync.noteReferenceReport({ ntpMs: 5_000_000, rtpTimestamp: 1000 + 90 * 100 });
+  // At the same wall-clock instant the picture is 100 ms into its track and the sound 50 ms (across an RTP wrap).
+  t.equal(sync.place(40, (0xffffff00 + 48 * 40) >>> 0, 45), 20 + 100 - 50 + 40);
+  t.same(shifts, [70 - 25], 'told once how far the reports moved the sound from its arrival times');
+  sync.noteReference(1000 + 90 * 1000, 1020, 1000);
+  t.equal(sync.place(60, (0xffffff00 + 48 * 60) >>> 0, 2000), 130, 'later frames do not move it');
+  t.same(shifts, [45], 'still told once');
+});
+
+t.test('sound before the picture\'s first frame goes by arrival against the timeline\'s start, if one is known', async (t) => {
+  const sync = new TrackSync(8000, 90_000);
+  t.equal(sync.place(0, 0, 100), undefined, 'no frame and no start: nothing to place it against');
+  sync.noteStart(40, 100);
+  sync.noteStart(999, 500);
+  t.equal(sync.place(0, 160, 130), 70, 'the first start counts: 30 ms after the timeline stood at 40 ms');
+  sync.noteReference(0, 60, 150);
+  t.equal(sync.place(20, 320, 400), 90, 'a frame later does not move it: by its own clock from there');
 });
 
 t.test('Opus packets say how many samples they hold', async (t) => {
