@@ -1,42 +1,33 @@
 import t from 'tap';
+import { GstRtspServer } from '../adapters/rtsp/gst-server.ts';
 import { launchChromiumFor, watchedContext } from '../helpers/browser.ts';
 import { advances } from '../helpers/player-view.ts';
 import { startTestRelay } from '../helpers/relay.ts';
 import { soundPeak, tapVideoSound } from '../helpers/web-audio.ts';
 
+/** RTSP cameras with a 1 kHz tone: AAC (copied into HLS) and PCMA (converted to AAC once for the camera). */
+const cameras = ['aac', 'pcma'] as const;
+const servers = await Promise.all(cameras.map((audio) => GstRtspServer.start({ codec: 'h264', fps: 10, audio })));
+
+function hlsStream(name: string, camera: string, lowLatency: boolean): string {
+  return `<Stream ${name}>\n Feed ${camera}\n VideoFrameRate 10\n VideoSize 320x240\n VideoBitRate 300\n HLSSegmentTime 1\n${lowLatency ? ' LowLatency yes\n' : ''}</Stream>\n`;
+}
+
+const streams = cameras.flatMap((camera) => [
+  [`${camera}.m3u8`, `${camera} camera, HLS (MPEG-TS)`, hlsStream(`${camera}.m3u8`, camera, false)],
+  [`${camera}-ll.m3u8`, `${camera} camera, LL-HLS (fMP4)`, hlsStream(`${camera}-ll.m3u8`, camera, true)],
+] as const);
+
 const relay = await startTestRelay(`
 # These tests are about hls.js, not the WebRTC player the pages would try first.
 WebRTC no
-<Camera tone>
-  Source testsrc://?size=320x240&rate=10&audio=aac
-</Camera>
-<Stream tone.m3u8>
-  Feed tone
-  VideoFrameRate 10
-  VideoSize 320x240
-  VideoBitRate 300
-  HLSSegmentTime 1
-</Stream>
-<Stream tone-ll.m3u8>
-  Feed tone
-  VideoFrameRate 10
-  VideoSize 320x240
-  VideoBitRate 300
-  HLSSegmentTime 1
-  LowLatency yes
-</Stream>
-`);
-const browser = await launchChromiumFor(t, () => relay.stop());
+${cameras.map((camera, i) => `<Camera ${camera}>\n Source ${servers[i]!.url}\n</Camera>\n`).join('')}${streams.map(([, , conf]) => conf).join('')}`);
+const browser = await launchChromiumFor(t, () => relay.stop(), ...servers.map((server) => () => server.stop()));
 
-const streams = [
-  ['tone.m3u8', 'HLS (MPEG-TS)'],
-  ['tone-ll.m3u8', 'LL-HLS (fMP4)'],
-] as const;
-
-t.test('hls.js plays HLS and LL-HLS of a camera with sound: unmuted by the button, Web Audio hears the tone', async (t) => {
+t.test('hls.js plays HLS and LL-HLS of RTSP cameras with AAC and with PCMA: unmuted by the button, Web Audio hears the tone', async (t) => {
   const { context, problems } = await watchedContext(browser);
   t.teardown(() => context.close());
-  // Both pages at once: the test waits for each player's start only once.
+  // All pages at once: the test waits for each player's start only once.
   const pages = await Promise.all(streams.map(async ([stream]) => {
     const page = await context.newPage();
     await page.goto(`${relay.baseUrl}/player/${stream}?engine=hlsjs`);
