@@ -15,10 +15,11 @@ function hlsStream(name: string, camera: string, lowLatency: boolean): string {
 }
 
 /**
- * Known fault, kept visible rather than skipped: hls.js playing a PCMA camera's HLS (sound converted to AAC) mostly meets
- * `bufferAppendError` (the tone still plays), and the player page then throws "reading 'trigger' of null".
+ * Known fault, kept visible rather than skipped: a player that starts on a PCMA camera's HLS while its playlist still
+ * holds the segments from before the converted sound began (the first seconds) meets hls.js `bufferAppendError` three
+ * times, rebuilds (the tone then plays), and the page throws "reading 'trigger' of null". Started later, it meets none.
  */
-const PCMA_APPEND_FAULT = { todo: 'hls.js bufferAppendError on a PCMA camera\'s converted sound' };
+const PCMA_APPEND_FAULT = { todo: 'hls.js bufferAppendError when a PCMA camera\'s HLS starts before its converted sound' };
 const knownFault = (stream: string): object => (stream.startsWith('pcma') ? PCMA_APPEND_FAULT : {});
 
 const streams = cameras.flatMap((camera) => [
@@ -35,8 +36,8 @@ const browser = await launchChromiumFor(t, () => relay.stop(), ...servers.map((s
 t.test('hls.js plays HLS and LL-HLS of RTSP cameras with AAC and with PCMA: unmuted by the button, Web Audio hears the tone', async (t) => {
   const { context, problems } = await watchedContext(browser);
   t.teardown(() => context.close());
-  // Both cameras' sound out of its part first (PCMA: converted by an ffmpeg that starts after the picture), so that the
-  // players start after the discontinuity where the sound begins.
+  // Both cameras' sound out of its part first (PCMA: converted by an ffmpeg that starts after the picture), so that
+  // there is sound to hear; the playlists still begin before it (see PCMA_APPEND_FAULT).
   await waitFor(async () => ((await (await fetch(`${relay.baseUrl}/stat.json`)).json()) as { encoders: Array<{ kind: string; framesOut: number }> })
     .encoders.filter((part) => part.kind === 'audio' && part.framesOut > 20).length === 2, 20_000, 'both cameras\' sound');
   // All pages at once: the test waits for each player's start only once.
