@@ -1,9 +1,12 @@
 // A/V offset per output: a file that flashes the picture white and beeps at the same instant once a second, served
 // as an RTSP camera by GStreamer (AAC as is, then converted to PCMA), through the relay; each output recorded with
 // ffmpeg, decoded, and the beep onset measured against the flash onset; then the AAC camera again behind a proxy that
-// hands on its sound 400 ms after its picture (RTCP sender reports say where it belongs). Run by hand:
-//   node --import tsx bench/av-offset.ts [recordSeconds=20]
+// hands on its sound 400 ms after its picture (RTCP sender reports say where it belongs). With `faults`, the AAC and
+// PCMA cameras instead go through two faults each, FLV, HLS and LL-HLS recorded again after each recovery: the
+// camera's RTSP server stopped for 5 s and started again, then the stream encoder's ffmpeg killed (SIGKILL). Run by hand:
+//   node --import tsx bench/av-offset.ts [recordSeconds=20] [faults]
 import { mkdtemp } from 'node:fs/promises';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileOnsets, summarize, type OffsetSummary } from '../test/helpers/av-onsets.ts';
@@ -11,12 +14,16 @@ import { sleep } from './clock.ts';
 import { GstRtspServer } from '../test/adapters/rtsp/gst-server.ts';
 import { CutProxy } from '../test/helpers/cut-proxy.ts';
 import { flashBeepLaunch, makeFlashBeepFile, run, type FlashBeepAudio } from '../test/helpers/flash-beep.ts';
-import { waitFor } from '../test/helpers/probe.ts';
+import { openViewer, waitFor } from '../test/helpers/probe.ts';
 import { configFile, runRelay } from '../test/helpers/relay-process.ts';
 import { recordWsRaw } from './ws-record.ts';
 
 const recordSeconds = Number(process.argv[2] ?? 20);
-const SOURCE_SECONDS = recordSeconds + 40;
+const faults = process.argv[3] === 'faults';
+/** The file plays from its start each time the camera's server starts; with faults it must last through two recordings. */
+const SOURCE_SECONDS = faults ? 2 * recordSeconds + 90 : recordSeconds + 40;
+/** How long the camera's RTSP server stays down in the outage fault. */
+const OUTAGE_MS = 5000;
 const dir = await mkdtemp(join(tmpdir(), 'av-offset-'));
 
 function stream(name: string, format: 'flv' | 'hls', extra = ''): string {
@@ -32,18 +39,64 @@ async function record(url: string, name: string, inputArgs: readonly string[] = 
 
 interface Row { readonly audio: string; readonly output: string; readonly summary: OffsetSummary }
 
+/** A TCP forwarder on 127.0.0.1 whose target can change: the relay keeps one camera URL while the camera's server restarts on another port. */
+class Forwarder {
+  private readonly open = new Set<Socket>();
+  private readonly server = createServer((client) => {
+    const upstream = connect(this.target, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      this.open.add(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        this.open.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+
+  constructor(public target: number) {}
+
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.open) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+interface EncoderFigures { id: string; kind: string; camera: string; pid: number | null; framesOut: number }
+interface CameraFigures { name: string; state: string; lastFrameAgeSeconds: number | null; audio: { lastFrameAgeSeconds: number | null } | null }
+interface Status { encoders: EncoderFigures[]; cameras: CameraFigures[] }
+
 async function measureCamera(source: string, audio: FlashBeepAudio, soundDelayMs = 0): Promise<Row[]> {
-  const camera = await GstRtspServer.start({ codec: 'h264', fps: 25, launch: flashBeepLaunch(source, audio) });
+  let camera = await GstRtspServer.start({ codec: 'h264', fps: 25, launch: flashBeepLaunch(source, audio) });
   const proxy = soundDelayMs > 0 ? await CutProxy.start(camera.port, 0, Math.random, { fromChannel: 2, delayMs: soundDelayMs }) : undefined;
-  const cameraSource = proxy ? `rtsp://127.0.0.1:${proxy.port}/cam\n RTSPTransport tcp` : camera.url;
+  const forwarder = faults ? new Forwarder(camera.port) : undefined;
+  const forwardPort = await forwarder?.listen();
+  const cameraSource = proxy ? `rtsp://127.0.0.1:${proxy.port}/cam\n RTSPTransport tcp` : forwardPort ? `rtsp://127.0.0.1:${forwardPort}/cam` : camera.url;
   const label = soundDelayMs > 0 ? `${audio}, sound ${soundDelayMs} ms late` : audio;
   const relay = await runRelay(await configFile(`<Camera cam>\n Source ${cameraSource}\n</Camera>\n${stream('cam.flv', 'flv')}${stream('cam.m3u8', 'hls')}${stream('ll.m3u8', 'hls', ' LowLatency yes\n')}<Stream copy.flv>\n Feed cam\n Format flv\n VideoCodec copy\n</Stream>\n<Stream stat.json>\n Format status\n</Stream>\n`), 120_000);
+  const base = `http://127.0.0.1:${relay.port()}`;
+  const status = async (): Promise<Status> => (await (await fetch(`${base}/stat.json`)).json()) as Status;
+  /** The camera's picture and sound arriving, and its sound out of its part (copied, or converted by an ffmpeg). */
+  const flowing = async (): Promise<boolean> => {
+    const { cameras, encoders } = await status();
+    const cam = cameras.find((entry) => entry.name === 'cam');
+    return cam?.state === 'live' && (cam.lastFrameAgeSeconds ?? 9) < 1 && (cam.audio?.lastFrameAgeSeconds ?? 9) < 1
+      && encoders.some((part) => part.kind === 'audio' && part.framesOut > 20);
+  };
+  // Viewers that stay through the faults, so that the encoders are wanted throughout.
+  const holders = faults ? await Promise.all(['cam.flv', 'copy.flv'].map((name) => openViewer(`${base}/${name}`))) : [];
+  const playlistPoll = faults ? setInterval(() => void Promise.all(['cam.m3u8', 'll.m3u8'].map((name) => fetch(`${base}/${name}`).then((r) => r.arrayBuffer()).catch(() => {}))), 1000) : undefined;
   try {
-    const base = `http://127.0.0.1:${relay.port()}`;
-    // The camera's sound is out of its part (copied, or converted by an ffmpeg that had to start first), then HLS
-    // gets a few segments with both tracks before a reader starts there.
-    await waitFor(async () => ((await (await fetch(`${base}/stat.json`)).json()) as { encoders: Array<{ kind: string; framesOut: number }> })
-      .encoders.some((part) => part.kind === 'audio' && part.framesOut > 20), 20_000, 'the camera\'s sound');
+    // HLS gets a few segments with both tracks before a reader starts there.
+    await waitFor(flowing, 20_000, 'the camera\'s sound');
     await sleep(8000);
     const files = await Promise.all([
       record(proxy ? `rtsp://127.0.0.1:${proxy.port}/cam` : camera.url, `${audio}-${soundDelayMs}-camera`, ['-rtsp_transport', 'tcp']),
@@ -56,11 +109,42 @@ async function measureCamera(source: string, audio: FlashBeepAudio, soundDelayMs
     const outputs = ['camera RTSP (floor)', 'HTTP-FLV', 'HLS (MPEG-TS)', 'LL-HLS (fMP4)', 'HTTP-FLV, VideoCodec copy', 'WebSocket raw (WebCodecs times)'];
     const rows: Row[] = [];
     for (const [index, file] of files.entries()) rows.push({ audio: label, output: outputs[index]!, summary: summarize(await fileOnsets(file)) });
+    if (!forwarder) return rows;
+
+    /** FLV, HLS and LL-HLS recorded once the camera flows again and HLS has fresh segments. */
+    const afterRecovery = async (fault: string, since: number): Promise<void> => {
+      await waitFor(flowing, 60_000, `the camera after ${fault}`);
+      const recoveredMs = Date.now() - since;
+      await sleep(8000);
+      const tag = `${audio}-${fault.replace(/\W+/g, '-')}`;
+      const after = await Promise.all([record(`${base}/cam.flv`, `${tag}-flv`), record(`${base}/cam.m3u8`, `${tag}-hls`), record(`${base}/ll.m3u8`, `${tag}-llhls`)]);
+      for (const [index, file] of after.entries()) {
+        rows.push({ audio: `${label}, after ${fault} (back in ${(recoveredMs / 1000).toFixed(1)} s)`, output: outputs[index + 1]!, summary: summarize(await fileOnsets(file)) });
+      }
+    };
+    await camera.stop();
+    await sleep(OUTAGE_MS);
+    camera = await GstRtspServer.start({ codec: 'h264', fps: 25, launch: flashBeepLaunch(source, audio) });
+    forwarder.target = camera.port;
+    await afterRecovery(`a ${OUTAGE_MS / 1000} s camera outage`, Date.now());
+
+    const killedAt = Date.now();
+    const killed = (await status()).encoders.filter((part) => part.kind === 'video' && part.camera === 'cam' && part.pid !== null);
+    if (killed.length === 0) throw new Error('no running video encoder to kill');
+    for (const part of killed) process.kill(part.pid!, 'SIGKILL');
+    // Recovery counts from the kill to the new encoder's pid (the camera itself never stopped).
+    const oldPids = new Map(killed.map((part) => [part.id, part.pid]));
+    await waitFor(async () => (await status()).encoders.filter((part) => oldPids.has(part.id))
+      .every((part) => part.pid !== null && part.pid !== oldPids.get(part.id)), 30_000, 'the encoders restarted');
+    await afterRecovery(`encoder SIGKILL (${killed.length} ffmpeg)`, killedAt);
     return rows;
   } finally {
+    clearInterval(playlistPoll);
+    for (const holder of holders) holder.close();
     relay.child.kill('SIGTERM');
     await relay.exited;
     await proxy?.close();
+    await forwarder?.close();
     await camera.stop();
   }
 }
@@ -68,7 +152,8 @@ async function measureCamera(source: string, audio: FlashBeepAudio, soundDelayMs
 const loads = [loadavg()[0]!];
 const source = await makeFlashBeepFile(dir, SOURCE_SECONDS);
 const rows: Row[] = [{ audio: 'aac', output: 'source file (control)', summary: summarize(await fileOnsets(source)) }];
-for (const [audio, soundDelayMs] of [['aac', 0], ['pcma', 0], ['aac', 400]] as const) {
+const cameras = faults ? ([['aac', 0], ['pcma', 0]] as const) : ([['aac', 0], ['pcma', 0], ['aac', 400]] as const);
+for (const [audio, soundDelayMs] of cameras) {
   rows.push(...(await measureCamera(source, audio, soundDelayMs)));
   loads.push(loadavg()[0]!);
 }

