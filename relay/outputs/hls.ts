@@ -12,7 +12,8 @@ import { HlsSessions, SESSION_PARAMETER } from '../hls/sessions.ts';
 import type { OutputStats, StreamOutput } from './output.ts';
 import type { AacAudio } from '../encoders/aac-audio.ts';
 import { AudioInterleaver } from '../core/audio-interleave.ts';
-import type { EncodedVideoFrame } from '../../media/types.ts';
+import type { AudioTrack, EncodedVideoFrame } from '../../media/types.ts';
+import { performance } from 'node:perf_hooks';
 
 /** LL-HLS part target, seconds (the spec's advice is 0.2 to 0.5 s; parts end before they pass it). */
 export const PART_SECONDS = 0.3;
@@ -25,6 +26,11 @@ export const MAX_SESSIONS_PER_ADDRESS = 16;
 
 /** The camera's sound, not heard for this long, is not announced to a stream starting now (as HTTP-FLV does). */
 const STALE_SOUND_MS = 3000;
+/**
+ * A camera with sound whose AAC is still on its way (a G.711 or Opus converter starting) holds the picture back this
+ * long at most: a first segment without sound makes the sound's arrival a discontinuity, on which hls.js fails.
+ */
+const SOUND_WAIT_MS = 5000;
 
 /** The URL prefix of a stream's segments, relative to its playlist: `test.m3u8` -> `test/`. */
 export function hlsSegmentPrefix(streamName: string): string {
@@ -50,6 +56,9 @@ export class HlsOutput implements StreamOutput {
   private unsubscribeAudio: (() => void) | undefined;
   private readonly interleaver = new AudioInterleaver((unit) => this.packager.pushAudio(unit));
   private rendered: { version: number; body: Buffer | undefined } | undefined;
+  /** Whether the packager knows the sound's track; and when the first picture came, for SOUND_WAIT_MS. */
+  private soundKnown = false;
+  private firstPictureAt: number | undefined;
 
   constructor(
     readonly config: StreamConfig,
@@ -71,6 +80,7 @@ export class HlsOutput implements StreamOutput {
 
   /** A picture goes in after the sound up to its time, so each segment holds both for the same span. */
   private onFrame(frame: EncodedVideoFrame): void {
+    if (this.waitingForSound()) return;
     this.interleaver.video(frame.dts);
     this.packager.push(frame);
   }
@@ -94,14 +104,28 @@ export class HlsOutput implements StreamOutput {
     // Sound that comes back announces itself with its next frame.
     const knownSound = this.audio?.track;
     const heardAt = this.feed.counters.lastAudioAt;
-    if (knownSound && heardAt !== undefined && Date.now() - heardAt < STALE_SOUND_MS) this.packager.announceAudio(knownSound);
-    for (const frame of this.video.groupOfPictures) this.packager.push(frame);
+    if (knownSound && heardAt !== undefined && Date.now() - heardAt < STALE_SOUND_MS) this.announceSound(knownSound);
+    for (const frame of this.video.groupOfPictures) if (!this.waitingForSound()) this.packager.push(frame);
     // An always-on camera's encoder runs by itself; an on-demand one runs while sessions or waiting requests hold it.
     this.unsubscribe = this.video.subscribe((frame) => this.onFrame(frame));
     this.unsubscribeAudio = this.audio?.subscribe((unit) => {
-      this.packager.announceAudio(unit.track);
+      this.announceSound(unit.track);
       this.interleaver.audio(unit);
     });
+  }
+
+  private announceSound(track: AudioTrack): void {
+    if (this.packager.announceAudio(track)) this.soundKnown = true;
+  }
+
+  /** True while the camera has sound that has not reached this stream yet, for SOUND_WAIT_MS from the first picture. */
+  private waitingForSound(): boolean {
+    if (!this.audio || this.soundKnown) return false;
+    this.firstPictureAt ??= performance.now();
+    if (performance.now() - this.firstPictureAt > SOUND_WAIT_MS) return false;
+    // Sound announced and not heard yet is on its way; sound heard long ago has stopped.
+    const heardAt = this.feed.counters.lastAudioAt;
+    return heardAt === undefined ? this.feed.announcedAudioTrack !== undefined : Date.now() - heardAt < STALE_SOUND_MS;
   }
 
   stats(): OutputStats {
