@@ -134,3 +134,22 @@ t.test('?autoplay=0 waits for the viewer and says so, instead of "connecting…"
   const played = await advances(page, 1, 20_000);
   t.equal(played.state, 'playing', 'plays once the viewer asks');
 });
+
+t.test('hls.js media errors past its own recoveries: the page rebuilds its player with no uncaught error, and plays on', async (t) => {
+  // The path past hls.js's own cures: two media recoveries, then a rebuild of the whole player.
+  const page = await browser.newPage();
+  t.teardown(() => page.close());
+  const uncaught: string[] = [];
+  page.on('pageerror', (error) => uncaught.push(error.message));
+  let corrupt = true;
+  // Segments that no demuxer can read: each one is a fatal media error for hls.js.
+  await page.route(/\/test\/[^/]*\.ts(\?.*)?$/, (route) => (corrupt
+    ? route.fulfill({ status: 200, contentType: 'video/mp2t', body: Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 251)) })
+    : route.continue()));
+  await page.goto(`${relay.baseUrl}/player/test.m3u8?engine=hlsjs`);
+  await page.waitForFunction(() => (window as unknown as { relayPlayer: { rebuilds: number } }).relayPlayer.rebuilds >= 1, undefined, { timeout: 30_000 });
+  corrupt = false;
+  const resumed = await advances(page, 2, 30_000);
+  t.equal(resumed.state, 'playing', 'plays once the segments are readable again');
+  t.same(uncaught, [], 'no uncaught error on the page');
+});
