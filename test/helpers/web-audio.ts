@@ -29,3 +29,25 @@ export async function tapVideoSound(page: Page): Promise<void> {
 /** The loudest sample the tapped video let through over about one second (0 is silence, 1 full scale). */
 export const soundPeak = (page: Page): Promise<number> =>
   page.evaluate(() => (window as unknown as { soundPeak: () => Promise<number> }).soundPeak());
+
+/** What a player page's sound does around its unmute button: silent while muted, the tone after the click. */
+export interface UnmuteHeard {
+  readonly mutedPeak: number;
+  readonly peak: number;
+  /** Whether the unmute button still shows after the click. */
+  readonly buttonShown: boolean;
+  /** The video element's `muted` after the click. */
+  readonly muted: boolean;
+}
+
+/** Waits for the page's unmute button, listens while muted, clicks it and listens again. */
+export async function listenAroundUnmute(page: Page): Promise<UnmuteHeard> {
+  await page.waitForSelector('#player-unmute', { state: 'visible', timeout: 15_000 });
+  await tapVideoSound(page);
+  const mutedPeak = await soundPeak(page);
+  await page.click('#player-unmute');
+  const peak = await soundPeak(page);
+  const buttonShown = await page.isVisible('#player-unmute');
+  const muted = await page.evaluate(() => document.querySelector('video')!.muted);
+  return { mutedPeak, peak, buttonShown, muted };
+}

@@ -3,7 +3,7 @@ import { GstRtspServer } from '../adapters/rtsp/gst-server.ts';
 import { launchChromiumFor, watchedContext } from '../helpers/browser.ts';
 import { advances } from '../helpers/player-view.ts';
 import { startTestRelay } from '../helpers/relay.ts';
-import { soundPeak, tapVideoSound } from '../helpers/web-audio.ts';
+import { listenAroundUnmute } from '../helpers/web-audio.ts';
 
 /** RTSP cameras with a 1 kHz tone: AAC (copied into FLV) and PCMA (converted to AAC once for the camera). */
 const cameras = ['aac', 'pcma'] as const;
@@ -30,16 +30,7 @@ t.test('the FLV player of RTSP cameras with AAC and with PCMA: unmuted by its bu
   }));
   const played = await Promise.all(pages.map((page) => advances(page, 2, 30_000)));
   // Each page's checks at once too, as the players play side by side.
-  const heard = await Promise.all(pages.map(async (page) => {
-    await page.waitForSelector('#player-unmute', { state: 'visible', timeout: 15_000 });
-    await tapVideoSound(page);
-    const mutedPeak = await soundPeak(page);
-    await page.click('#player-unmute');
-    const peak = await soundPeak(page);
-    const buttonShown = await page.isVisible('#player-unmute');
-    const muted = await page.evaluate(() => document.querySelector('video')!.muted);
-    return { mutedPeak, peak, buttonShown, muted };
-  }));
+  const heard = await Promise.all(pages.map((page) => listenAroundUnmute(page)));
   for (const [i, camera] of cameras.entries()) {
     const { mutedPeak, peak, buttonShown, muted } = heard[i]!;
     t.ok(played[i]!.muted, `${camera}: starts muted`);

@@ -4,7 +4,7 @@ import { launchChromiumFor, watchedContext } from '../helpers/browser.ts';
 import { advances } from '../helpers/player-view.ts';
 import { waitFor } from '../helpers/probe.ts';
 import { startTestRelay } from '../helpers/relay.ts';
-import { soundPeak, tapVideoSound } from '../helpers/web-audio.ts';
+import { listenAroundUnmute } from '../helpers/web-audio.ts';
 
 /** RTSP cameras with a 1 kHz tone: AAC (copied into HLS) and PCMA (converted to AAC once for the camera). */
 const cameras = ['aac', 'pcma'] as const;
@@ -41,17 +41,10 @@ t.test('hls.js plays HLS and LL-HLS of RTSP cameras with AAC and with PCMA: unmu
   }));
   const played = await Promise.all(pages.map((page) => advances(page, 2, 30_000)));
   // Each page's checks at once too: four players side by side would otherwise take four times the listening.
-  const heard = await Promise.all(pages.map(async (page) => {
-    await page.waitForSelector('#player-unmute', { state: 'visible', timeout: 15_000 });
-    await tapVideoSound(page);
-    const mutedPeak = await soundPeak(page);
-    await page.click('#player-unmute');
-    const peak = await soundPeak(page);
-    const buttonShown = await page.isVisible('#player-unmute');
-    const muted = await page.evaluate(() => document.querySelector('video')!.muted);
-    const errors = await page.evaluate(() => (window as unknown as { relayPlayer: { errors: string[] } }).relayPlayer.errors);
-    return { mutedPeak, peak, buttonShown, muted, errors };
-  }));
+  const heard = await Promise.all(pages.map(async (page) => ({
+    ...(await listenAroundUnmute(page)),
+    errors: await page.evaluate(() => (window as unknown as { relayPlayer: { errors: string[] } }).relayPlayer.errors),
+  })));
   for (const [i, [stream, kind]] of streams.entries()) {
     const { mutedPeak, peak, buttonShown, muted, errors } = heard[i]!;
     t.equal(played[i]!.engine, 'hlsjs', `${kind}: played by hls.js`);
