@@ -6,7 +6,6 @@
 // camera's RTSP server stopped for 5 s and started again, then the stream encoder's ffmpeg killed (SIGKILL). Run by hand:
 //   node --import tsx bench/av-offset.ts [recordSeconds=20] [faults]
 import { mkdtemp } from 'node:fs/promises';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileOnsets, summarize, type OffsetSummary } from '../test/helpers/av-onsets.ts';
@@ -39,37 +38,6 @@ async function record(url: string, name: string, inputArgs: readonly string[] = 
 
 interface Row { readonly audio: string; readonly output: string; readonly summary: OffsetSummary }
 
-/** A TCP forwarder on 127.0.0.1 whose target can change: the relay keeps one camera URL while the camera's server restarts on another port. */
-class Forwarder {
-  private readonly open = new Set<Socket>();
-  private readonly server = createServer((client) => {
-    const upstream = connect(this.target, '127.0.0.1');
-    for (const socket of [client, upstream]) {
-      this.open.add(socket);
-      socket.on('error', () => {});
-      socket.on('close', () => {
-        this.open.delete(socket);
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.pipe(upstream);
-    upstream.pipe(client);
-  });
-
-  constructor(public target: number) {}
-
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return (this.server.address() as AddressInfo).port;
-  }
-
-  async close(): Promise<void> {
-    for (const socket of this.open) socket.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
-
 interface EncoderFigures { id: string; kind: string; camera: string; pid: number | null; framesOut: number }
 interface CameraFigures { name: string; state: string; lastFrameAgeSeconds: number | null; audio: { lastFrameAgeSeconds: number | null } | null }
 interface Status { encoders: EncoderFigures[]; cameras: CameraFigures[] }
@@ -77,9 +45,9 @@ interface Status { encoders: EncoderFigures[]; cameras: CameraFigures[] }
 async function measureCamera(source: string, audio: FlashBeepAudio, soundDelayMs = 0): Promise<Row[]> {
   let camera = await GstRtspServer.start({ codec: 'h264', fps: 25, launch: flashBeepLaunch(source, audio) });
   const proxy = soundDelayMs > 0 ? await CutProxy.start(camera.port, 0, Math.random, { fromChannel: 2, delayMs: soundDelayMs }) : undefined;
-  const forwarder = faults ? new Forwarder(camera.port) : undefined;
-  const forwardPort = await forwarder?.listen();
-  const cameraSource = proxy ? `rtsp://127.0.0.1:${proxy.port}/cam\n RTSPTransport tcp` : forwardPort ? `rtsp://127.0.0.1:${forwardPort}/cam` : camera.url;
+  // Faults: the relay keeps one camera URL while the camera's server restarts on another port.
+  const forwarder = faults ? await CutProxy.start(camera.port) : undefined;
+  const cameraSource = proxy ? `rtsp://127.0.0.1:${proxy.port}/cam\n RTSPTransport tcp` : forwarder ? `rtsp://127.0.0.1:${forwarder.port}/cam` : camera.url;
   const label = soundDelayMs > 0 ? `${audio}, sound ${soundDelayMs} ms late` : audio;
   const relay = await runRelay(await configFile(`<Camera cam>\n Source ${cameraSource}\n</Camera>\n${stream('cam.flv', 'flv')}${stream('cam.m3u8', 'hls')}${stream('ll.m3u8', 'hls', ' LowLatency yes\n')}<Stream copy.flv>\n Feed cam\n Format flv\n VideoCodec copy\n</Stream>\n<Stream stat.json>\n Format status\n</Stream>\n`), 120_000);
   const base = `http://127.0.0.1:${relay.port()}`;
@@ -125,7 +93,7 @@ async function measureCamera(source: string, audio: FlashBeepAudio, soundDelayMs
     await camera.stop();
     await sleep(OUTAGE_MS);
     camera = await GstRtspServer.start({ codec: 'h264', fps: 25, launch: flashBeepLaunch(source, audio) });
-    forwarder.target = camera.port;
+    forwarder.targetPort = camera.port;
     await afterRecovery(`a ${OUTAGE_MS / 1000} s camera outage`, Date.now());
 
     const killedAt = Date.now();

@@ -10,19 +10,20 @@ export interface ChannelDelay {
  * A TCP proxy on 127.0.0.1 in front of a camera: cut() drops every connection through it, as a network fault would;
  * `jitterMs` delays what the camera sends by a random 0..jitterMs each chunk, in order, as a busy network does;
  * `channelDelay` holds back one RTSP track's interleaved frames, as a camera whose audio encoder is slow sends them.
+ * `targetPort` may change: new connections then go to a camera restarted on another port, under the same URL.
  */
 export class CutProxy {
   connections = 0;
   private readonly open = new Set<Socket>();
 
-  private constructor(private readonly server: Server) {}
+  private constructor(private readonly server: Server, public targetPort: number) {}
 
   static async start(targetPort: number, jitterMs = 0, random: () => number = Math.random, channelDelay?: ChannelDelay): Promise<CutProxy> {
     const server = createServer();
-    const proxy = new CutProxy(server);
+    const proxy = new CutProxy(server, targetPort);
     server.on('connection', (client) => {
       proxy.connections++;
-      const upstream = connect(targetPort, '127.0.0.1');
+      const upstream = connect(proxy.targetPort, '127.0.0.1');
       for (const socket of [client, upstream]) {
         proxy.open.add(socket);
         socket.on('error', () => {});
