@@ -103,8 +103,7 @@ export class HlsOutput implements StreamOutput {
     // Sound the camera sent long ago is not announced: a player told of a track that never gets data stalls on it.
     // Sound that comes back announces itself with its next frame.
     const knownSound = this.audio?.track;
-    const heardAt = this.feed.counters.lastAudioAt;
-    if (knownSound && heardAt !== undefined && Date.now() - heardAt < STALE_SOUND_MS) this.announceSound(knownSound);
+    if (knownSound && this.soundHeardRecently()) this.announceSound(knownSound);
     for (const frame of this.video.groupOfPictures) if (!this.waitingForSound()) this.packager.push(frame);
     // An always-on camera's encoder runs by itself; an on-demand one runs while sessions or waiting requests hold it.
     this.unsubscribe = this.video.subscribe((frame) => this.onFrame(frame));
@@ -124,8 +123,12 @@ export class HlsOutput implements StreamOutput {
     this.firstPictureAt ??= performance.now();
     if (performance.now() - this.firstPictureAt > SOUND_WAIT_MS) return false;
     // Sound announced and not heard yet is on its way; sound heard long ago has stopped.
+    return this.feed.counters.lastAudioAt === undefined ? this.feed.announcedAudioTrack !== undefined : this.soundHeardRecently();
+  }
+
+  private soundHeardRecently(): boolean {
     const heardAt = this.feed.counters.lastAudioAt;
-    return heardAt === undefined ? this.feed.announcedAudioTrack !== undefined : Date.now() - heardAt < STALE_SOUND_MS;
+    return heardAt !== undefined && Date.now() - heardAt < STALE_SOUND_MS;
   }
 
   stats(): OutputStats {
