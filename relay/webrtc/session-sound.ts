@@ -1,4 +1,5 @@
-import { Audio, type PeerConnection, type Track } from 'node-datachannel';
+import type { PeerConnection, Track } from 'node-datachannel';
+import { datachannel } from './datachannel.ts';
 import { buildSenderReport } from '../../media/rtp/packet.ts';
 import { OPUS_CLOCK_RATE } from '../../media/rtp/opus.ts';
 import type { AudioPacketSink, AudioPackets } from './audio-packets.ts';
@@ -23,7 +24,7 @@ export class SessionSound implements AudioPacketSink {
     private readonly canSend: () => boolean,
     private readonly onFirstSent: () => void,
   ) {
-    const audio = new Audio(mid, 'SendOnly');
+    const audio = new (datachannel().Audio)(mid, 'SendOnly');
     audio.addOpusCodec(payloadType);
     audio.addSSRC(packets.ssrc, 'relay', 'relay', 'audio');
     this.track = peer.addTrack(audio);
@@ -40,7 +41,7 @@ export class SessionSound implements AudioPacketSink {
   static answer(peer: PeerConnection, offer: WhepOffer, packets: AudioPackets | undefined, canSend: () => boolean, onFirstSent: () => void): SessionSound | undefined {
     if (!offer.audio) return undefined;
     if (packets) return new SessionSound(peer, packets, offer.audio.mid, offer.audio.payloadType, canSend, onFirstSent);
-    const silent = new Audio(offer.audio.mid, 'Inactive');
+    const silent = new (datachannel().Audio)(offer.audio.mid, 'Inactive');
     silent.addOpusCodec(offer.audio.payloadType);
     peer.addTrack(silent);
     return undefined;

@@ -1,5 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { PeerConnection, Video, type RtcConfig, type Track } from 'node-datachannel';
+import type { PeerConnection, RtcConfig, Track } from 'node-datachannel';
+import { datachannel } from './datachannel.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { WebRtcViewerFigures } from '../core/edge.ts';
 import { buildSenderReport } from '../../media/rtp/packet.ts';
@@ -83,8 +84,9 @@ export class WhepSession implements PacketSink {
   constructor(private readonly options: WhepSessionOptions) {
     const { offer, packets } = options;
     this.payloadType = offer.payloadType;
-    this.peer = new PeerConnection(`whep-${this.id.slice(0, 6)}`, options.rtc);
-    const video = new Video(offer.videoMid, 'SendOnly');
+    const rtc = datachannel();
+    this.peer = new rtc.PeerConnection(`whep-${this.id.slice(0, 6)}`, options.rtc);
+    const video = new rtc.Video(offer.videoMid, 'SendOnly');
     video.addH264Codec(offer.payloadType, `level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=${offer.profileLevelId}`);
     video.addSSRC(packets.ssrc, 'relay', 'relay', 'video');
     const rtx = offer.rtxPayloadType === undefined ? undefined : { payloadType: offer.rtxPayloadType, ssrc: otherSsrc(packets.ssrc, options.audio?.ssrc ?? 0) };

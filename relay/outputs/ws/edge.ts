@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { Context } from 'koa';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { createRequire } from 'node:module';
+import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../../../lib/log.ts';
 import type { EdgeConsumer, EdgeStreamStats } from '../../core/edge.ts';
 import type { Upgrade } from '../../http/protocol-hooks.ts';
@@ -17,6 +18,7 @@ import { WsStream } from './stream.ts';
 /** Largest message a client may send (its hello is a few hundred bytes); a bigger one closes the connection (1009). */
 export const MAX_CLIENT_MESSAGE_BYTES = 4096;
 const SWEEP_INTERVAL_MS = 1000;
+const require = createRequire(import.meta.url);
 
 /** The relay as the WebSocket edge sees it. */
 export type WsRelay = Pick<ProtocolEnv, 'config' | 'output' | 'admit'>;
@@ -36,7 +38,8 @@ interface Mounted {
  */
 export class WsEdge implements ProtocolServer {
   readonly protocol = 'ws';
-  private readonly server = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE_BYTES, perMessageDeflate: false, clientTracking: false });
+  /** Made with the first upgrade: `ws` adds about 15 MiB to a relay, and most relays never get a WebSocket viewer. */
+  private server: WebSocketServer | undefined;
   private readonly mounted = new Map<string, Mounted>();
   /** The camera of each output offered with sound, and its last seconds of sound. */
   private readonly sounds = new Map<StreamOutput, { readonly media: CameraMedia; readonly recent: RecentSound }>();
@@ -71,6 +74,7 @@ export class WsEdge implements ProtocolServer {
     const mounted = this.streamFor(name, output);
     ctx.respond = false;
     // The ws server checks the handshake itself (version, key) and answers 400 to a bad one.
+    this.server ??= webSocketServer();
     this.server.handleUpgrade(ctx.req, upgrade.socket, upgrade.head, (ws) => this.welcome(ws, upgrade.socket, mounted, ctx.ip || 'unknown'));
   }
 
@@ -208,4 +212,9 @@ function refuse(ctx: Context, status: number, message: string): void {
   ctx.status = status;
   ctx.type = 'text/plain';
   ctx.body = `${message}\n`;
+}
+
+function webSocketServer(): WebSocketServer {
+  const { WebSocketServer: Server } = require('ws') as typeof import('ws');
+  return new Server({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE_BYTES, perMessageDeflate: false, clientTracking: false });
 }
