@@ -8,7 +8,7 @@ import { checkPublishKeys } from './push-checks.ts';
 import { checkRecordSizing, defaultRecordBitRate } from './sizing.ts';
 import { buildSecurity, streamAccess, type SecurityConfig } from './security.ts';
 import type { IceServer } from './webrtc-values.ts';
-import { buildStorage } from './storage.ts';
+import { buildStorage, checkCachePaths } from './storage.ts';
 import type { CameraConfig, RedirectConfig, RelayConfig, Size, StorageConfig, StreamConfig, StreamFormat } from './types.ts';
 
 /** Reads a directive's value, or its default from the table. */
@@ -96,6 +96,7 @@ export function buildConfig(
   checkRecordSizing(cameras, blocks, { bytes: get<number>('RecordMaxTotalSize'), line: global.get('RecordMaxTotalSize')?.line }, problems);
   checkCopyCodecs(cameras, streams, blocks, problems);
   checkArchives(cameras, blocks, storages, global, problems);
+  checkCachePaths(storages, blocks, problems);
   for (const stream of streams) {
     const reported = problems.brokenCameras.has(stream.feed ?? '') || blocks.some((block) => block.kind === 'Camera' && block.name === stream.feed);
     if (stream.feed && !reported && !cameras.some((camera) => camera.name === stream.feed)) {

@@ -154,7 +154,7 @@ export const DIRECTIVE_DOCS: Record<Scope, Record<string, DirectiveDoc>> = {
     SecretKey: { text: 'The secret key, in the config itself (keep the file unreadable to others). Never shown. Give one of SecretKey, SecretKeyFile, SecretKeyEnv.', type: 'secret', defaultText: 'SecretKeyFile or SecretKeyEnv' },
     SecretKeyFile: { text: 'A file holding the secret key (surrounding white space ignored), read when the config is loaded.', type: 'path', defaultText: 'SecretKey or SecretKeyEnv' },
     SecretKeyEnv: { text: 'The environment variable holding the secret key, read when the config is loaded.', type: 'variable name', defaultText: 'SecretKey or SecretKeyFile' },
-    CachePath: { text: 'Opt-in: MP4 files of this bucket whose index (moov) is at the end are downloaded whole into this directory (one per Storage block) and played from there; without it they are refused with the `-movflags +faststart` fix.', type: 'path', defaultText: 'none: such files are refused' },
+    CachePath: { text: 'Opt-in: MP4 files of this bucket whose index (moov) is at the end are downloaded whole into this directory (one per Storage block: two blocks naming the same one are refused) and played from there; without it they are refused with the `-movflags +faststart` fix.', type: 'path', defaultText: 'none: such files are refused' },
     CacheMaxSize: { text: 'The whole copies in CachePath together; the least recently used is deleted first, and an object larger than this is refused before it is read.' },
   },
 };

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { DirectiveSpec } from './directives.ts';
 import type { ParsedBlock, Problems } from './parse.ts';
 import type { StorageConfig } from './types.ts';
@@ -105,4 +106,23 @@ export function buildStorage(block: ParsedBlock, problems: Problems, env: NodeJS
     accessKey: () => accessKey,
     secretKey: () => secret,
   } as StorageConfig;
+}
+
+/**
+ * Refuses two `<Storage>` blocks whose CachePath is the same directory: each cache counts the copies it finds there
+ * against its own CacheMaxSize and removes half-done downloads, so two would delete each other's files.
+ */
+export function checkCachePaths(storages: readonly StorageConfig[], blocks: readonly ParsedBlock[], problems: Problems): void {
+  const first = new Map<string, { name: string; line: number }>();
+  for (const storage of storages) {
+    const block = blocks.find((candidate) => candidate.kind === 'Storage' && candidate.name === storage.name);
+    const entry = block?.values.get('CachePath');
+    if (!entry || storage.cachePath === undefined) continue;
+    const directory = resolve(storage.cachePath);
+    const earlier = first.get(directory);
+    if (earlier) {
+      problems.error(entry.line, `CachePath: <Storage ${storage.name}> names the directory of <Storage ${earlier.name}> (its CachePath on line ${earlier.line}): ` +
+        'two caches in one directory delete each other\'s copies; give each Storage block its own CachePath');
+    } else first.set(directory, { name: storage.name, line: entry.line });
+  }
 }

@@ -22,6 +22,8 @@ export interface H264Track {
   readonly codecString: string;
   /** The AVCDecoderConfigurationRecord (`avcC`), as FLV and MP4 carry it. */
   readonly avcC: Buffer;
+  /** Why the SPS could not be read (width and height are then 0), for the operator; absent when it was read. */
+  readonly spsProblem?: string;
 }
 
 /** A video stream whose frames stand alone as one buffer each (JPEG images, VP8 frames). */

@@ -94,7 +94,14 @@
         mediaRecoveries++;
         hls.recoverMediaError();
       } else {
-        rebuild(data.details);
+        // hls.js goes on with its own work after this handler returns (an append error is raised mid-append), so
+        // the instance is not destroyed here: it is cut off now and thrown away, then rebuilt, on the next turn.
+        var failed = hls;
+        hls = null;
+        setTimeout(function () {
+          failed.destroy();
+          rebuild(data.details);
+        }, 0);
       }
     });
     hls.loadSource(shell.source(src));

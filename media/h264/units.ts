@@ -8,7 +8,7 @@ const UNKNOWN_SIZE = { width: 0, height: 0 };
  * Turns one source's H.264 access units (NAL unit lists, SPS and PPS in band in front of keyframes) into units of the
  * media model: the parameter sets become the track (a new track where they change), SPS, PPS and access unit
  * delimiters leave the unit. Units before the first SPS and PPS cannot be decoded and are dropped; an SPS this parser cannot read makes a track of
- * picture size 0 x 0.
+ * picture size 0 x 0 that says why (`spsProblem`).
  */
 export class H264UnitBuilder {
   private current: H264Track | undefined;
@@ -32,7 +32,7 @@ export class H264UnitBuilder {
       } catch (error) {
         // ffmpeg may still decode what this parser cannot: the track goes on with no picture size (0 x 0).
         this.problem = `unreadable SPS: ${(error as Error).message}`;
-        this.current = h264Track(Buffer.from(sps), Buffer.from(pps), UNKNOWN_SIZE);
+        this.current = { ...h264Track(Buffer.from(sps), Buffer.from(pps), UNKNOWN_SIZE), spsProblem: this.problem };
       }
     }
     const data = nalus.filter((nal) => {

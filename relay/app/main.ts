@@ -19,7 +19,6 @@ import { ProtocolHttp } from '../http/protocol-hooks.ts';
 import { EventBus } from '../../lib/event-bus.ts';
 import { Alerts } from '../events/alerts.ts';
 import { watchCertificate } from '../events/certificate.ts';
-import { controlHubOf } from '../control/hub.ts';
 
 /** A running relay with its HTTP server. */
 export interface RunningRelay {
@@ -123,7 +122,7 @@ export async function startRelay(
       try {
         await relay.reload(next);
         // A Control* change restarts that camera's control, and nothing else of the camera.
-        await controlHubOf(relay).reconcile();
+        await relay.control.reconcile();
         const pending = restartNeeded(config, next).map((change) => `${change}: needs a restart to take effect; the running relay keeps the old value`);
         announce([...securityNotices(next), ...pending]);
       } finally {

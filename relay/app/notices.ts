@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { RelayConfig } from '../../conf/types.ts';
+import type { VideoUnit } from '../../media/types.ts';
 import { unmapIpv4 } from '../../lib/address.ts';
 
 /** True for addresses only this machine can reach: 127.0.0.0/8, ::1 and localhost. */
@@ -47,4 +48,13 @@ const RESTART_DIRECTIVES: ReadonlyArray<[string, (config: RelayConfig) => unknow
 export function restartNeeded(running: RelayConfig, next: RelayConfig): string[] {
   return RESTART_DIRECTIVES.filter(([, read]) => read(running) !== read(next))
     .map(([name, read]) => `${name} ${String(read(running))} -> ${String(read(next))}`);
+}
+
+/**
+ * What the operator should know about a camera's picture as last received, or null: an SPS the relay could not read
+ * (the picture size is then unknown, so VideoCodec copy cannot serve it and transcoded streams depend on ffmpeg).
+ */
+export function pictureNotice(track: VideoUnit['track'] | undefined): string | null {
+  if (track?.codec !== 'h264' || track.spsProblem === undefined) return null;
+  return `${track.spsProblem}: picture size unknown; VideoCodec copy streams cannot serve it, transcoded streams play only if ffmpeg can read it`;
 }

@@ -11,6 +11,7 @@ import type { ObjectStoreStats } from '../../lib/object-store.ts';
 import type { RecordingsRef } from '../recording/recordings.ts';
 import type { AlertsStatus } from '../events/alerts.ts';
 import { aliasedPlayerUrl } from './player-alias.ts';
+import { pictureNotice } from './notices.ts';
 
 /** The version reported on /stat.html and by `relay --version`. */
 export const RELAY_VERSION = '0.1.0';
@@ -73,6 +74,8 @@ export interface CameraStatus {
   push: PushStatus | null;
   /** The camera's sound as last seen; null for a camera that has sent none. */
   audio: CameraAudioStatus | null;
+  /** What is wrong with the picture the camera sends while it runs (an unreadable SPS), or null. */
+  notice: string | null;
 }
 
 export interface CameraAudioStatus {
@@ -293,6 +296,7 @@ function cameraStatus(feed: Feed, outputs: StreamOutput[], rates: RateSampler, n
     streams: own.map((output) => output.config.name),
     push: pushed ? pushStatus(pushed) : null,
     audio: cameraAudio(feed, now),
+    notice: pictureNotice(feed.latestFrame?.track),
   };
 }
 

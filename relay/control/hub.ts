@@ -5,13 +5,6 @@ import { CanonHttpBackend } from './canon-http.ts';
 import { OnvifBackend } from './onvif.ts';
 import { CameraController } from './controller.ts';
 
-/** The relay as camera control sees it. */
-export interface ControlledRelay {
-  readonly config: RelayConfig;
-  readonly deps: { readonly log: Logger };
-  readonly stopSignal: AbortSignal;
-}
-
 /** The backend a camera's Control directive names, or undefined for none. */
 export function createBackend(camera: CameraConfig, log: Logger): ControlBackend | undefined {
   if (camera.control.kind === 'canon-http') return new CanonHttpBackend(camera.control, camera, log);
@@ -25,20 +18,23 @@ function fingerprint(camera: CameraConfig): string {
 }
 
 /**
- * The controllers of a relay's cameras, made on first use and rebuilt when a reload changes a camera's control;
- * all close when the relay stops.
+ * The controllers of a relay's cameras, made on first use and rebuilt when a reload changes a camera's control.
+ * The running relay owns one (`Relay.control`) and closes it when it stops.
  */
 export class ControlHub {
   private readonly controllers = new Map<string, { controller: CameraController; fingerprint: string }>();
+  private closed = false;
 
-  constructor(private readonly relay: ControlledRelay) {
-    relay.stopSignal.addEventListener('abort', () => void this.close(), { once: true });
-  }
+  /** `config` is the relay's config of the moment (a reload replaces it); `log` the relay's logger. */
+  constructor(
+    private readonly config: () => RelayConfig,
+    private readonly log: Logger,
+  ) {}
 
-  /** The controller of `name`, or undefined when there is no such camera or it has no control backend. */
+  /** The controller of `name`, or undefined when there is no such camera, it has no control backend, or the hub is closed. */
   get(name: string): CameraController | undefined {
-    if (this.relay.stopSignal.aborted) return undefined;
-    const camera = this.relay.config.cameras.find((candidate) => candidate.name === name);
+    if (this.closed) return undefined;
+    const camera = this.config().cameras.find((candidate) => candidate.name === name);
     const existing = this.controllers.get(name);
     const print = camera ? fingerprint(camera) : '';
     if (existing && existing.fingerprint === print) return existing.controller;
@@ -47,7 +43,7 @@ export class ControlHub {
       void existing.controller.close();
     }
     if (!camera) return undefined;
-    const log = this.relay.deps.log.child(`control ${name}`);
+    const log = this.log.child(`control ${name}`);
     const backend = createBackend(camera, log);
     if (!backend) return undefined;
     const controller = new CameraController(name, camera.control, backend, log);
@@ -62,7 +58,7 @@ export class ControlHub {
   async reconcile(): Promise<void> {
     const stale: CameraController[] = [];
     for (const [name, { controller, fingerprint: print }] of this.controllers) {
-      const camera = this.relay.config.cameras.find((candidate) => candidate.name === name);
+      const camera = this.config().cameras.find((candidate) => candidate.name === name);
       if (camera && fingerprint(camera) === print) continue;
       this.controllers.delete(name);
       stale.push(controller);
@@ -70,21 +66,11 @@ export class ControlHub {
     await Promise.all(stale.map((controller) => controller.close()));
   }
 
+  /** Closes every controller (their queues are told "ended"); later requests find none. Safe twice. */
   async close(): Promise<void> {
+    this.closed = true;
     const all = [...this.controllers.values()];
     this.controllers.clear();
     await Promise.all(all.map(({ controller }) => controller.close()));
   }
-}
-
-const hubs = new WeakMap<object, ControlHub>();
-
-/** The one ControlHub of a relay. */
-export function controlHubOf(relay: ControlledRelay): ControlHub {
-  let hub = hubs.get(relay);
-  if (!hub) {
-    hub = new ControlHub(relay);
-    hubs.set(relay, hub);
-  }
-  return hub;
 }

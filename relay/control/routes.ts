@@ -5,7 +5,14 @@ import { BodyError, readJsonObject } from '../http/json-body.ts';
 import { RelayError } from '../core/errors.ts';
 import { ControlError, type ControlErrorCode, type Ptz } from './backend.ts';
 import type { Command, EntrySubscriber } from './controller.ts';
-import { controlHubOf, type ControlledRelay } from './hub.ts';
+import type { RelayConfig } from '../../conf/types.ts';
+import type { ControlHub } from './hub.ts';
+
+/** The relay as the control routes see it: its config of the moment and its control hub. */
+export interface ControlledRelay {
+  readonly config: RelayConfig;
+  readonly control: ControlHub;
+}
 
 const MAX_BODY_BYTES = 1024;
 const BODY_TIMEOUT_MS = 5_000;
@@ -19,7 +26,7 @@ const STATUS: Record<ControlErrorCode, number> = {
 };
 
 function controllerOf(relay: ControlledRelay, ctx: Context) {
-  const controller = controlHubOf(relay).get(ctx.params.camera ?? '');
+  const controller = relay.control.get(ctx.params.camera ?? '');
   if (!controller) throw new RelayError('NOT_FOUND', `no camera with control at ${ctx.path}`);
   return controller;
 }

@@ -8,11 +8,10 @@ import type { AudioTrack } from '../../media/types.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { ProcessSlots } from '../../lib/process-slots.ts';
 import type { Feed } from '../core/feed.ts';
-import { Hub } from '../core/hub.ts';
 import { AAC_OUTPUT_RATE, audioConverterArgs, convertible } from './audio-args.ts';
-import { AudioConverter, type Conversion } from './audio-converter.ts';
+import type { Conversion } from './audio-converter.ts';
+import { AudioPart } from './audio-part.ts';
 import { SampleClock } from './sample-clock.ts';
-import type { EncoderCounters } from './shared-encoder.ts';
 
 /** Raw samples waiting in the converter's stdin beyond this are dropped (a stuck ffmpeg must not grow memory). */
 const MAX_STDIN_BYTES = 256 * 1024;
@@ -37,26 +36,14 @@ export type AacListener = (unit: AudioUnit) => void;
  * (`copy`, no process), or G.711 or Opus converted by one supervised ffmpeg, however many streams and viewers use it.
  * Started with the first stream that wants sound; a camera without audio costs nothing.
  */
-export class AacAudio {
-  readonly counters: EncoderCounters = { framesIn: 0, framesDropped: 0, framesOut: 0, bytesOut: 0 };
-  private readonly hub: Hub<AudioUnit>;
-  private readonly converter: AudioConverter;
+export class AacAudio extends AudioPart {
   private unsubscribe: (() => void) | undefined;
   /** The camera's track being converted and how, while a converter runs. */
   private converting: { track: AudioTrack; conversion: Conversion } | undefined;
   private unsupported = '';
 
   constructor(private readonly options: AacAudioOptions) {
-    this.hub = new Hub<AudioUnit>({
-      keyframe: () => true,
-      size: (unit) => unit.data.length,
-      onSubscriberError: (error) => options.log.error(`audio listener failed and was removed: ${error.message}`),
-    });
-    this.converter = new AudioConverter({ ...options, counters: this.counters, maxStdinBytes: MAX_STDIN_BYTES, maxWaitingFrames: MAX_WAITING_FRAMES });
-  }
-
-  get id(): string {
-    return this.options.id;
+    super(options, { name: 'audio', maxStdinBytes: MAX_STDIN_BYTES, maxWaitingFrames: MAX_WAITING_FRAMES });
   }
 
   /** `copy` for a camera sending AAC, `aac` while converting, undefined before its first audio frame. */
@@ -79,20 +66,8 @@ export class AacAudio {
     return this.converter.state ?? (this.hub.latest ? 'live' : 'idle');
   }
 
-  get pid(): number | undefined {
-    return this.converter.pid;
-  }
-
-  get restarts(): number {
-    return this.converter.restarts;
-  }
-
-  get lastError(): { message: string; at: number } | undefined {
-    return this.converter.lastError;
-  }
-
-  get stderrTail(): string {
-    return this.unsupported || this.converter.stderr.text;
+  override get stderrTail(): string {
+    return this.unsupported || super.stderrTail;
   }
 
   subscribe(listener: AacListener): () => void {

@@ -7,11 +7,10 @@ import { opusTrack } from '../../media/rtp/opus.ts';
 import type { AudioTrack } from '../../media/types.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { ProcessSlots } from '../../lib/process-slots.ts';
-import { Hub } from '../core/hub.ts';
 import { OPUS_OUTPUT_RATE, opusConverterArgs } from './audio-args.ts';
-import { AudioConverter, type Conversion } from './audio-converter.ts';
+import type { Conversion } from './audio-converter.ts';
+import { AudioPart } from './audio-part.ts';
 import { SampleClock } from './sample-clock.ts';
-import type { EncoderCounters } from './shared-encoder.ts';
 
 /** ADTS waiting in the converter's stdin beyond this is dropped (a stuck ffmpeg must not grow memory). */
 const MAX_STDIN_BYTES = 64 * 1024;
@@ -41,10 +40,7 @@ export interface OpusAudioOptions {
  * (the camera's own, or converted from G.711) converted by one supervised ffmpeg, however many streams and viewers use it. The process runs only while someone subscribes;
  * packets keep the camera's times, so the sound stays in step with the picture.
  */
-export class OpusAudio {
-  readonly counters: EncoderCounters = { framesIn: 0, framesDropped: 0, framesOut: 0, bytesOut: 0 };
-  private readonly hub: Hub<AudioUnit>;
-  private readonly converter: AudioConverter;
+export class OpusAudio extends AudioPart {
   private readonly track: AudioTrack = opusTrack(2);
   private unsubscribe: (() => void) | undefined;
   private unsubscribeCamera: (() => void) | undefined;
@@ -55,16 +51,7 @@ export class OpusAudio {
   private closed = false;
 
   constructor(private readonly options: OpusAudioOptions) {
-    this.hub = new Hub<AudioUnit>({
-      keyframe: () => true,
-      size: (unit) => unit.data.length,
-      onSubscriberError: (error) => options.log.error(`Opus listener failed and was removed: ${error.message}`),
-    });
-    this.converter = new AudioConverter({ ...options, counters: this.counters, maxStdinBytes: MAX_STDIN_BYTES, maxWaitingFrames: MAX_WAITING_FRAMES });
-  }
-
-  get id(): string {
-    return this.options.id;
+    super(options, { name: 'Opus', maxStdinBytes: MAX_STDIN_BYTES, maxWaitingFrames: MAX_WAITING_FRAMES });
   }
 
   /** True while someone listens (and the converter runs, or waits for the camera's first sound). */
@@ -75,22 +62,6 @@ export class OpusAudio {
   get state(): string {
     if (this.copying && this.active) return 'live';
     return this.converter.state ?? (this.active ? 'starting' : 'idle');
-  }
-
-  get pid(): number | undefined {
-    return this.converter.pid;
-  }
-
-  get restarts(): number {
-    return this.converter.restarts;
-  }
-
-  get lastError(): { message: string; at: number } | undefined {
-    return this.converter.lastError;
-  }
-
-  get stderrTail(): string {
-    return this.converter.stderr.text;
   }
 
   /** Adds a listener of the Opus packets; the first starts the converter, the last to leave stops it. */

@@ -108,7 +108,8 @@ function archiveRow(archive: ArchiveStatus | null): Markup {
   if (!archive) return html``;
   return html`<tr data-key="archive"><th>Archive</th><td>${live('state', archive.state)}: ${live('uploaded', archive.uploaded, 'count')} uploaded (${live('uploadedBytes', archive.uploadedBytes, 'bytes')}),
 ${live('queued', archive.queued, 'count')} queued (${live('queuedBytes', archive.queuedBytes, 'bytes')}), oldest not archived ${live('oldestNotArchived', archive.oldestNotArchived, 'time')}</td>
-<th>Archive failures</th><td>${live('failures', archive.failures, 'count')} <span class="error">${live('lastError.message', archive.lastError?.message ?? null, 'note')}</span></td></tr>`;
+<th>Archive failures</th><td>${live('failures', archive.failures, 'count')} <span class="error">${live('lastError.code', archive.lastError?.code ?? null, 'note', 'strong')}
+${live('lastError.message', archive.lastError?.message ?? null, 'note')}</span></td></tr>`;
 }
 
 /** Registers the recording metrics on the relay's registry, read from the status at scrape time. */

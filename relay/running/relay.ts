@@ -18,6 +18,7 @@ import type { StreamOutput } from '../outputs/output.ts';
 import type { CameraMedia, OutputRegistry, ProtocolEnv, ProtocolMount, ProtocolServer } from '../outputs/registry.ts';
 import type { HttpHooks } from '../http/protocol-hooks.ts';
 import { AccessControl } from '../auth/access.ts';
+import { ControlHub } from '../control/hub.ts';
 import type { AlertsStatus } from '../events/alerts.ts';
 import { ProcessSlots } from '../../lib/process-slots.ts';
 import { sameExceptLine } from '../../conf/same.ts';
@@ -84,6 +85,8 @@ export class Relay {
   private encoderSerial = 0;
   /** Admin and viewer authorisation, shared by the HTTP edge, the protocol servers and /metrics. */
   readonly access: AccessControl;
+  /** The cameras' PTZ controllers (Control directives), built on first use and closed when the relay stops. */
+  readonly control: ControlHub;
 
   constructor(
     public config: RelayConfig,
@@ -91,6 +94,7 @@ export class Relay {
   ) {
     this.admission = this.admissionFor(config);
     this.access = new AccessControl(() => this.config, deps.log.child('auth'));
+    this.control = new ControlHub(() => this.config, deps.log);
     this.processSlots = new ProcessSlots(config.maxProcesses);
     this.push = new PushGateway(() => this.config, deps.log.child('push'));
     this.objectStores = new ObjectStores(config.storages);
@@ -145,6 +149,7 @@ export class Relay {
   async stop(): Promise<void> {
     this.stopController.abort();
     clearInterval(this.sweepTimer);
+    await this.control.close();
     await this.closeProtocolServers();
     await Promise.all([...this.outputs.keys()].map((name) => this.removeOutput(name)));
     await Promise.all([...this.cameras.values()].map((camera) => camera.close()));

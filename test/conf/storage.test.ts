@@ -55,6 +55,12 @@ t.test('bad Storage blocks and RecordArchive names are refused with file:line', 
   rejectsConfig(t, 'RecordArchive nowhere\n', 'relay.conf:1: RecordArchive: no <Storage nowhere> block (storages: none are defined)', schemes);
   rejectsConfig(t, `${storage(`${full}  SecretKey B\n`)}<Camera cam>\n  Source testsrc://\n  RecordArchive other\n</Camera>\n`, 'relay.conf:9: RecordArchive: no <Storage other> block (storages: archive)', schemes);
   rejectsConfig(t, `${storage(`${full}  SecretKey B\n`)}${storage(`${full}  SecretKey B\n`)}`, 'relay.conf:7: <Storage archive>: the name archive is already used on line 1', schemes);
+  // Guards two Storage blocks sharing a CachePath (each cache deletes the other's copies) being accepted.
+  const cached = (name: string, path: string): string => `<Storage ${name}>\n${full}  SecretKey B\n  CachePath ${path}\n</Storage>\n`;
+  rejectsConfig(t, cached('films', '/var/cache/relay/s3') + cached('clips', '/var/cache/relay/s3/'), 'relay.conf:13: CachePath: <Storage clips> names the directory of <Storage films> (its CachePath on line 6): ' +
+    'two caches in one directory delete each other\'s copies; give each Storage block its own CachePath', schemes);
+  t.same(parseConfig(cached('films', '/var/cache/relay/films') + cached('clips', '/var/cache/relay/clips'), 'relay.conf', { schemes }).config.storages.map((s) => s.cachePath),
+    ['/var/cache/relay/films', '/var/cache/relay/clips'], 'a directory each is fine');
 });
 
 t.test('RecordArchive and RecordLocalKeep: global, per camera, and none', async (t) => {

@@ -141,6 +141,35 @@ t.test('hls.js media errors past its own recoveries: the page rebuilds its playe
   t.teardown(() => page.close());
   const uncaught: string[] = [];
   page.on('pageerror', (error) => uncaught.push(error.message));
+  // Counts hls.js instances destroyed while hls.js dispatches its ERROR event: it goes on with its own work after the
+  // handlers return (mid-append, "Cannot read properties of null (reading 'trigger')"), so the player must not.
+  await page.addInitScript(() => {
+    const state = window as unknown as { destroyedInErrorEvent: number };
+    state.destroyedInErrorEvent = 0;
+    let depth = 0;
+    let installed: unknown;
+    Object.defineProperty(window, 'Hls', {
+      configurable: true,
+      get: () => installed,
+      set: (Hls: { Events: { ERROR: string }; prototype: { trigger(...args: unknown[]): unknown; destroy(): void } }) => {
+        installed = Hls;
+        const { trigger, destroy } = Hls.prototype;
+        Hls.prototype.trigger = function (this: unknown, ...args: unknown[]) {
+          if (args[0] !== Hls.Events.ERROR) return trigger.apply(this, args);
+          depth++;
+          try {
+            return trigger.apply(this, args);
+          } finally {
+            depth--;
+          }
+        };
+        Hls.prototype.destroy = function (this: unknown) {
+          if (depth > 0) state.destroyedInErrorEvent++;
+          destroy.call(this);
+        };
+      },
+    });
+  });
   let corrupt = true;
   // Segments that no demuxer can read: each one is a fatal media error for hls.js.
   await page.route(/\/test\/[^/]*\.ts(\?.*)?$/, (route) => (corrupt
@@ -152,4 +181,6 @@ t.test('hls.js media errors past its own recoveries: the page rebuilds its playe
   const resumed = await advances(page, 2, 30_000);
   t.equal(resumed.state, 'playing', 'plays once the segments are readable again');
   t.same(uncaught, [], 'no uncaught error on the page');
+  // Guards the rebuild from inside hls.js's ERROR handler, which destroyed hls.js while it was still at work.
+  t.equal(await page.evaluate(() => (window as unknown as { destroyedInErrorEvent: number }).destroyedInErrorEvent), 0, 'hls.js never destroyed from inside its own ERROR event');
 });

@@ -61,7 +61,8 @@ function cameraRow(camera: CameraStatus): Markup {
 <td>${live('lastFrameAgeSeconds', camera.lastFrameAgeSeconds, 'seconds')} ago</td>
 <td>${live('viewers', camera.viewers, 'count')}</td>
 <td class="error">${live('lastError.message', camera.lastError?.message ?? null, 'note')}
- <small>${live('lastError.at', camera.lastError?.at ?? null, 'note')}</small></td>
+ <small>${live('lastError.at', camera.lastError?.at ?? null, 'note')}</small>
+ <small>${live('notice', camera.notice, 'note')}</small></td>
 </tr>`;
 }
 

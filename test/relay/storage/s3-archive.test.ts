@@ -82,6 +82,11 @@ t.test('/record/list and /record/get find archived segments; /record/get of them
 t.test('the archive shows on /stat.html; the keys appear nowhere: not in /stat.json, /stat.html or the log', async (t) => {
   const page = await (await fetch(`${relay.baseUrl}/stat.html`)).text();
   t.match(page, /<th>Archive<\/th>/, 'the archive line under Recording');
+  // Guards the archive's error code (AUTH, CONNECT, ...) being on /stat.json only: the page showed just the message.
+  const { lastError } = ((await (await fetch(`${relay.baseUrl}/stat.json`)).json()) as { recording: { archive: { lastError: { code: string } | null } } }).recording.archive;
+  t.ok(lastError, 'the refused uploads left their error');
+  const row = /<tr data-key="archive">[\s\S]*?<\/tr>/.exec(page)?.[0] ?? '';
+  t.ok(row.includes(`<strong data-f="lastError.code" data-fmt="note">${lastError?.code}</strong>`), `the archive line shows the code ${lastError?.code}`);
   for (const text of [page, await (await fetch(`${relay.baseUrl}/stat.json`)).text()]) {
     t.notMatch(text, SECRET);
     t.notMatch(text, ACCESS);

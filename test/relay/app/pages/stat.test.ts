@@ -7,6 +7,7 @@ import t from 'tap';
 import type { StatusSnapshot } from '../../../../relay/app/status.ts';
 import { fetchBytes, openViewer, waitFor, type OpenViewer } from '../../../helpers/probe.ts';
 import { startTestRelay, syntheticConfig } from '../../../helpers/relay.ts';
+import { FakeRtspServer } from '../../../adapters/rtsp/fake-server.ts';
 
 const relay = await startTestRelay(syntheticConfig({ rate: 10 }));
 t.teardown(() => relay.stop());
@@ -45,6 +46,7 @@ t.test('/stat.json and /metrics match the traffic of N FLV viewers', async (t) =
   const camera = snapshot.cameras.find((candidate) => candidate.name === 'test')!;
   t.equal(camera.state, 'live');
   t.equal(camera.host, 'testsrc://');
+  t.equal(camera.notice, null, 'nothing to say about a readable picture');
   t.equal(camera.viewers, N, 'camera viewers: all of its streams together');
   t.ok(camera.inputFps !== null && camera.inputFps >= 7 && camera.inputFps <= 13, `input ${camera.inputFps} fps at 10 fps`);
   t.ok(camera.lastFrameAgeSeconds !== null && camera.lastFrameAgeSeconds < 1.5, `last frame ${camera.lastFrameAgeSeconds} s ago`);
@@ -140,6 +142,20 @@ t.test('camera credentials, paths and queries never reach the status pages', asy
   }
   t.equal((JSON.parse(json) as StatusSnapshot).cameras[0]?.host, 'http://127.0.0.1:9');
   t.match((JSON.parse(json) as StatusSnapshot).cameras[0]?.stateText, /^(retrying in \d+ s|starting)$/);
+});
+
+t.test('a camera whose SPS cannot be read says why on /stat.json and /stat.html', async (t) => {
+  // Guards the reason for an unreadable SPS (picture size unknown, VideoCodec copy refusing it) being shown nowhere.
+  const camera = new FakeRtspServer(); // its SPS is eight filler bytes: too short to read
+  await camera.listen();
+  t.teardown(() => camera.close());
+  const garbled = await startTestRelay(`<Camera garbled>\n  Source ${camera.url}\n</Camera>\n<Stream stat.html>\n  Format status\n</Stream>\n`);
+  t.teardown(() => garbled.stop());
+  await waitFor(async () => (await stat(garbled.baseUrl)).cameras[0]?.notice != null, 10_000, 'the camera\'s notice');
+  const notice = (await stat(garbled.baseUrl)).cameras[0]!.notice!;
+  t.match(notice, /^unreadable SPS: SPS is truncated: picture size unknown; VideoCodec copy/);
+  const page = await (await fetch(`${garbled.baseUrl}/stat.html`)).text();
+  t.ok(page.includes('<span data-f="notice" data-fmt="note">unreadable SPS: SPS is truncated: picture size unknown;'), 'shown on the page');
 });
 
 t.test('player pages exist for HLS and FLV streams; assets come from the relay', async (t) => {
