@@ -1,5 +1,4 @@
 import { spsPictureSize } from '../../media/h264/params.ts';
-import { nalType, NalType } from '../../media/h264/annexb.ts';
 import { H264Depacketizer } from '../../media/rtp/h264-depacketizer.ts';
 import { JpegDepacketizer } from '../../media/rtp/jpeg-depacketizer.ts';
 import type { RtpPacket } from '../../media/rtp/rtp.ts';
@@ -8,7 +7,7 @@ import { AacHbrDepacketizer } from '../../media/rtp/aac-depacketizer.ts';
 import type { AudioDepacketizer } from '../../media/rtp/audio-depacketizer.ts';
 import { G711_PAYLOAD_TYPE, g711Depacketizer, g711Track } from '../../media/rtp/g711.ts';
 import { opusDepacketizer, opusTrack } from '../../media/rtp/opus.ts';
-import type { H264UnitBuilder } from '../../media/h264/units.ts';
+import { nalType, NalType, type H264UnitBuilder } from '../../media/h264/units.ts';
 import { JPEG_TRACK, VP8_TRACK, type VideoUnit } from '../../media/types.ts';
 import { parseVp8Descriptor, Vp8Depacketizer, vp8KeyframeSize } from '../../media/rtp/vp8-depacketizer.ts';
 

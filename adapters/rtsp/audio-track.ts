@@ -1,12 +1,9 @@
-import { performance } from 'node:perf_hooks';
-import type { AudioTrack } from '../../media/types.ts';
-import type { AudioUnit } from '../types.ts';
 import type { AudioDepacketizer } from '../../media/rtp/audio-depacketizer.ts';
-import { ReceiverReporter } from '../../media/rtp/rtcp.ts';
-import { parseRtpPacket, RtpReorderer, type RtpPacket } from '../../media/rtp/rtp.ts';
+import { RtpAudioReceiver } from '../../media/rtp/audio-receiver.ts';
 import type { TrackSync } from '../../media/rtp/track-sync.ts';
 import type { SdpMedia } from '../../media/rtsp/sdp.ts';
 import { SDP_AUDIO_ENCODINGS } from '../../media/rtsp/sdp-audio.ts';
+import type { AudioUnit } from '../types.ts';
 import { AacTimingCheck } from './aac-timing.ts';
 
 /** The first audio section in a codec the client reads; undefined (the camera is shown silent) if there is none. */
@@ -15,69 +12,31 @@ export function pickAudioMedia(media: readonly SdpMedia[]): SdpMedia | undefined
   return media.find((section) => section.type === 'audio' && section.encoding !== undefined && names.includes(section.encoding));
 }
 
+/** What a camera's audio track needs beside its SDP section and depacketizer. */
+export interface RtspAudioOptions {
+  /** Puts its times on the video track's timeline. */
+  readonly sync: TrackSync;
+  /** The session's clock at an arrival: sound before the first picture goes by arrival on it. */
+  readonly since: (now: number) => number;
+  readonly onUnit: (unit: AudioUnit) => void;
+  /** The sound stopped (frames that contradict the AAC config): the picture goes on. */
+  readonly onStopped: (error: Error) => void;
+}
+
 /**
- * One received audio track: RTP packets in, audio frames out, counted for RTCP and put in order like video. `sync`
- * puts its times on the video track's timeline (the session's clock, `since`): by arrival, until sender reports of both
- * tracks say where the sound belongs against the picture.
+ * The receiver of a camera's audio track: packets of its SDP payload type, AAC frames checked against their config's
+ * rate where the SDP's RTP clock disagrees with it, times on the video track's timeline (the session's clock).
  */
-export class AudioReceiver {
-  private readonly reorderer = new RtpReorderer();
-  private readonly payloadType: number;
-  readonly reporter: ReceiverReporter;
-  private readonly timing: AacTimingCheck | undefined;
-  strayPackets = 0;
-
-  constructor(
-    media: SdpMedia,
-    private readonly depacketizer: AudioDepacketizer,
-    private readonly emit: (unit: AudioUnit) => void,
-    private readonly sync: TrackSync,
-    private readonly since: (now: number) => number,
-  ) {
-    this.payloadType = media.payloadTypes[0] ?? 0;
-    this.reporter = new ReceiverReporter(depacketizer.track.clockRate);
-    this.timing = AacTimingCheck.for(depacketizer.track, media.channels);
-  }
-
-  get codec(): string {
-    return this.depacketizer.track.codec;
-  }
-
-  /** The track as the SDP describes it. */
-  get track(): AudioTrack {
-    return this.depacketizer.track;
-  }
-
-  onRtp(data: Buffer): void {
-    let packet: RtpPacket;
-    try {
-      packet = parseRtpPacket(data);
-    } catch {
-      this.strayPackets++;
-      return;
-    }
-    if (packet.payloadType !== this.payloadType) {
-      this.strayPackets++;
-      return;
-    }
-    const now = performance.now();
-    this.sync.noteStart(this.since(now), now); // sound before the picture goes by arrival on the session's clock
-    this.reporter.onRtp(packet, now);
-    for (const item of this.reorderer.push(packet, now)) {
-      if ('lost' in item) {
-        this.depacketizer.markLoss();
-        continue;
-      }
-      for (const unit of this.depacketizer.push(item.packet).flatMap((frame) => this.timing?.push(frame) ?? [frame])) {
-        const time = this.sync.place(unit.pts, unit.rtpTimestamp, now);
-        if (time === undefined) continue; // no picture yet to place it against, or behind the sound already sent
-        this.emit({ track: unit.track, data: unit.data, keyframe: true, pts: time, dts: time - unit.pts + unit.dts });
-      }
-    }
-  }
-
-  onRtcp(data: Buffer): void {
-    const report = this.reporter.onRtcp(data, performance.now());
-    if (report) this.sync.noteOwnReport(report);
-  }
+export function rtspAudioReceiver(media: SdpMedia, depacketizer: AudioDepacketizer, options: RtspAudioOptions): RtpAudioReceiver {
+  const payloadType = media.payloadTypes[0] ?? 0;
+  const timing = AacTimingCheck.for(depacketizer.track, media.channels);
+  return new RtpAudioReceiver({
+    depacketizer,
+    sync: options.sync,
+    accepts: (packet) => packet.payloadType === payloadType,
+    onUnit: options.onUnit,
+    timelineAt: options.since,
+    check: timing && ((unit) => timing.push(unit)),
+    onStopped: options.onStopped,
+  });
 }

@@ -7,7 +7,8 @@ import { parseSdp, resolveControl } from '../../media/rtsp/sdp.ts';
 import { pickVideoMedia, VideoTrack } from './track.ts';
 import { parseSession, parseTransportReply, transportRequest } from './transport.ts';
 import { UdpTransport } from './udp.ts';
-import { AudioReceiver, pickAudioMedia } from './audio-track.ts';
+import { pickAudioMedia, rtspAudioReceiver } from './audio-track.ts';
+import type { RtpAudioReceiver } from '../../media/rtp/audio-receiver.ts';
 import { createAudioDepacketizer } from '../../media/rtsp/sdp-audio.ts';
 import { TrackSync } from '../../media/rtp/track-sync.ts';
 import type { SdpMedia } from '../../media/rtsp/sdp.ts';
@@ -33,12 +34,11 @@ class RtspSession {
   private track: VideoTrack | undefined;
   private sessionId: string | undefined;
   private controlUri: string;
-  private rtpChannel = 0;
   private rtcpChannel = 1;
   /** The arrival of the session's first packet of any track: the session's clock counts from it. */
   private origin: number | undefined;
   private readonly since = (now: number): number => now - (this.origin ??= now);
-  private audio: { receiver: AudioReceiver; udp: UdpTransport | undefined; rtpChannel: number; rtcpChannel: number } | undefined;
+  private audio: { receiver: RtpAudioReceiver; udp: UdpTransport | undefined; rtcpChannel: number } | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private dataWatchdog: NodeJS.Timeout | undefined;
   private settled = false;
@@ -103,7 +103,7 @@ class RtspSession {
       timeoutMs: this.camera.connectTimeoutMs,
       replyTimeoutMs: this.camera.readTimeoutMs,
       credentials,
-      events: { onData: (channel, payload) => this.onInterleaved(channel, payload), onFailure: (error) => this.fail(error) },
+      events: { onFailure: (error) => this.fail(error) },
     });
     this.connection = connection;
     if (this.settled) connection.close();
@@ -122,11 +122,7 @@ class RtspSession {
 
     const tcp = this.camera.rtspTransport === 'tcp';
     if (!tcp) {
-      const udp = await UdpTransport.open(connection.remoteAddress ?? host, {
-        onRtp: (packet) => this.onRtp(packet),
-        onRtcp: (packet) => track.onRtcp(packet),
-        onFailure: (error) => this.fail(error),
-      });
+      const udp = await UdpTransport.open(connection.remoteAddress ?? host, track, (error) => this.fail(error));
       this.udp = udp;
       if (this.settled) udp.close();
       this.checkRunning();
@@ -138,7 +134,9 @@ class RtspSession {
     if (transport.tcp !== tcp) throw new AdapterError('PROTOCOL', `RTSP: asked for ${tcp ? 'TCP' : 'UDP'}, the camera answered with another transport`);
     const session = parseSession(setup.headers.get('Session'));
     this.sessionId = session.id;
-    [this.rtpChannel, this.rtcpChannel] = transport.interleaved ?? [0, 1];
+    const channels = transport.interleaved ?? [0, 1];
+    this.rtcpChannel = channels[1];
+    connection.route(channels, track);
     if (transport.serverPorts) this.udp?.setServerRtcpPort(transport.serverPorts[1]);
     this.controlUri = sdp.control === undefined ? base : resolveControl(base, sdp.control);
     const audioMedia = pickAudioMedia(sdp.media);
@@ -164,13 +162,15 @@ class RtspSession {
    * refuses or describes badly is logged and left out, and the video plays on.
    */
   private async setupAudio(connection: RtspConnection, media: SdpMedia, uri: string, tcp: boolean, host: string, sessionId: string): Promise<void> {
-    let receiver: AudioReceiver;
+    let receiver: RtpAudioReceiver;
     let sync: TrackSync;
     try {
       const depacketizer = createAudioDepacketizer(media);
       sync = new TrackSync(depacketizer.track.clockRate, this.track?.clockRate ?? 90_000,
         (shiftMs) => this.sink.log(`RTSP: sound aligned to the picture by the camera's sender reports (${shiftMs >= 0 ? '+' : ''}${shiftMs.toFixed(0)} ms from arrival times)`));
-      receiver = new AudioReceiver(media, depacketizer, (unit) => this.sink.onAudio?.(unit), sync, this.since);
+      receiver = rtspAudioReceiver(media, depacketizer, {
+        sync, since: this.since, onUnit: (unit) => this.sink.onAudio?.(unit), onStopped: (error) => this.onAudioStopped(error),
+      });
     } catch (error) {
       this.sink.log(`RTSP: audio left out: ${(error as Error).message}`);
       this.sink.onAudioLeftOut?.((error as Error).message);
@@ -178,11 +178,7 @@ class RtspSession {
     }
     let udp: UdpTransport | undefined;
     if (!tcp) {
-      udp = await UdpTransport.open(connection.remoteAddress ?? host, {
-        onRtp: (packet) => this.onAudioRtp(packet),
-        onRtcp: (packet) => this.audio?.receiver.onRtcp(packet),
-        onFailure: (error) => this.fail(error),
-      });
+      udp = await UdpTransport.open(connection.remoteAddress ?? host, receiver, (error) => this.fail(error));
       if (this.settled) udp.close();
       this.checkRunning();
     }
@@ -198,23 +194,20 @@ class RtspSession {
     this.checkRunning();
     const transport = parseTransportReply(reply.headers.get('Transport'));
     if (transport.serverPorts) udp?.setServerRtcpPort(transport.serverPorts[1]);
-    const [rtpChannel, rtcpChannel] = transport.interleaved ?? [2, 3];
-    this.audio = { receiver, udp, rtpChannel, rtcpChannel };
+    const channels = transport.interleaved ?? [2, 3];
+    if (tcp) connection.route(channels, receiver);
+    this.audio = { receiver, udp, rtcpChannel: channels[1] };
     this.track?.alignAudio(sync);
     this.sink.log(`RTSP: with ${media.encoding} audio`);
     this.sink.onAudioAnnounced?.(receiver.track);
   }
 
-  private onAudioRtp(packet: Buffer): void {
-    if (this.settled || !this.audio) return;
-    try {
-      this.audio.receiver.onRtp(packet);
-    } catch (error) {
-      // Audio the client cannot read costs the sound, not the picture.
-      this.sink.log(`RTSP: audio stopped: ${(error as Error).message}`);
-      this.sink.onAudioLeftOut?.((error as Error).message);
-      this.audio = undefined;
-    }
+  /** Audio the client cannot read costs the sound, not the picture. */
+  private onAudioStopped(error: Error): void {
+    if (this.settled) return;
+    this.sink.log(`RTSP: audio stopped: ${error.message}`);
+    this.sink.onAudioLeftOut?.(error.message);
+    this.audio = undefined;
   }
 
   private keepAlive(method: string, uri: string): void {
@@ -234,27 +227,16 @@ class RtspSession {
     else this.connection?.sendInterleaved(audio.rtcpChannel, audioReport);
   }
 
+  /** Fails the run once the video track has had no packet for ReadTimeout; it reads the track's last arrival when due. */
   private armDataWatchdog(): void {
     const ms = this.camera.readTimeoutMs;
-    this.dataWatchdog = setTimeout(() => this.fail(new AdapterError('TIMEOUT', `RTSP: no RTP data for ${ms} ms`)), ms);
-  }
-
-  private onInterleaved(channel: number, payload: Buffer): void {
-    if (channel === this.rtpChannel) this.onRtp(payload);
-    else if (channel === this.rtcpChannel) this.track?.onRtcp(payload);
-    else if (channel === this.audio?.rtpChannel) this.onAudioRtp(payload);
-    else if (channel === this.audio?.rtcpChannel) this.audio.receiver.onRtcp(payload);
-    // Other channels belong to tracks the client did not set up: ignored.
-  }
-
-  private onRtp(packet: Buffer): void {
-    if (this.settled || !this.track) return;
-    this.dataWatchdog?.refresh();
-    try {
-      this.track.onRtp(packet);
-    } catch (error) {
-      this.fail(error);
-    }
+    const armedAt = performance.now();
+    const check = (): void => {
+      const idleMs = performance.now() - Math.max(armedAt, this.track?.lastPacketAt ?? armedAt);
+      if (idleMs >= ms) this.fail(new AdapterError('TIMEOUT', `RTSP: no RTP data for ${ms} ms`));
+      else this.dataWatchdog = setTimeout(check, ms - idleMs);
+    };
+    this.dataWatchdog = setTimeout(check, ms);
   }
 }
 

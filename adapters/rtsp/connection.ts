@@ -18,10 +18,15 @@ interface PendingRequest {
   readonly timer: NodeJS.Timeout;
 }
 
-/** What the connection needs from its owner: where interleaved data and the first failure go. */
+/** What the connection needs from its owner: where the first failure goes. */
 export interface ConnectionEvents {
-  onData(channel: number, payload: Buffer): void;
   onFailure(error: AdapterError): void;
+}
+
+/** Where one track's packets go, interleaved or over UDP: what its SETUP routes to it. */
+export interface RtpReceiver {
+  onRtp(packet: Buffer): void;
+  onRtcp(packet: Buffer): void;
 }
 
 /** Reason phrases come from the camera: keep them short and printable before they reach an error message. */
@@ -31,11 +36,14 @@ function safeReason(reason: string): string {
 
 /**
  * The RTSP control connection over TCP: sends requests with CSeq, matches responses, answers authentication
- * challenges with the camera's credentials, and passes interleaved RTP/RTCP to its owner.
+ * challenges with the camera's credentials, and hands interleaved RTP/RTCP straight to the track set up on its channel.
+ * A receiver that throws fails the connection.
  */
 export class RtspConnection {
   private readonly demuxer = new InterleavedDemuxer();
   private readonly pending = new Map<number, PendingRequest>();
+  /** Interleaved channel to the handler of its packets; channels of tracks not set up are ignored. */
+  private readonly channels = new Map<number, (payload: Buffer) => void>();
   private cseq = 0;
   private authenticator: Authenticator | undefined;
   private failed = false;
@@ -106,6 +114,15 @@ export class RtspConnection {
     return response;
   }
 
+  /**
+   * Hands the packets of an interleaved channel pair (RTP, RTCP), as SETUP answered, to `receiver`. A channel keeps the
+   * track set up first: a camera that answers the audio SETUP with the video's channels does not take the picture away.
+   */
+  route([rtpChannel, rtcpChannel]: readonly [number, number], receiver: RtpReceiver): void {
+    if (!this.channels.has(rtpChannel)) this.channels.set(rtpChannel, (payload) => receiver.onRtp(payload));
+    if (!this.channels.has(rtcpChannel)) this.channels.set(rtcpChannel, (payload) => receiver.onRtcp(payload));
+  }
+
   /** Sends RTP or RTCP on an interleaved channel. */
   sendInterleaved(channel: number, payload: Buffer): void {
     if (!this.failed) this.socket.write(frameInterleaved(channel, payload));
@@ -152,7 +169,7 @@ export class RtspConnection {
     if (this.failed) return;
     try {
       for (const item of this.demuxer.push(chunk)) {
-        if (item.kind === 'data') this.events.onData(item.channel, item.payload);
+        if (item.kind === 'data') this.channels.get(item.channel)?.(item.payload);
         else if (isResponse(item.message)) this.onResponse(item.message.headers, item.message.startLine, item.message.body);
         else parseRequestLine(item.message.startLine); // a camera's own requests need no answer, but must be RTSP
       }

@@ -8,6 +8,7 @@ import { ReceiverReporter, type SenderReport } from '../../media/rtp/rtcp.ts';
 import { parseRtpPacket, RtpClock, RtpReorderer, type RtpPacket } from '../../media/rtp/rtp.ts';
 import type { TrackSync } from '../../media/rtp/track-sync.ts';
 import type { SdpMedia } from '../../media/rtsp/sdp.ts';
+import type { RtpReceiver } from './connection.ts';
 
 /** The video codecs the client can depacketize, by SDP encoding name. */
 const SUPPORTED = new Set(['H264', 'JPEG']);
@@ -25,12 +26,13 @@ export function pickVideoMedia(media: readonly SdpMedia[]): SdpMedia {
 }
 
 /**
- * One received video track: RTP packets in, frames out. Packets are counted for RTCP, put in order, depacketized, and
- * their RTP timestamps turned into monotonic milliseconds on the session's clock. The session's audio is aligned to it.
+ * One received video track: RTP packets in, straight from the connection or the UDP socket, frames out. Packets are
+ * counted for RTCP and put in order (by the reorderer), depacketized, and their RTP timestamps turned into monotonic
+ * milliseconds on the session's clock. The session's audio is aligned to it.
  */
-export class VideoTrack {
+export class VideoTrack implements RtpReceiver {
   private readonly payloadType: number;
-  private readonly reorderer = new RtpReorderer();
+  private readonly reorderer: RtpReorderer;
   private readonly clock: RtpClock;
   private readonly h264: H264Depacketizer | undefined;
   private readonly jpeg: JpegDepacketizer | undefined;
@@ -42,6 +44,8 @@ export class VideoTrack {
   private lastReport: SenderReport | undefined;
   /** Packets that were not RTP or not of this track's payload type. */
   strayPackets = 0;
+  /** performance.now() of the last packet on the track's channel, whatever it held: the session's data watchdog reads it. */
+  lastPacketAt: number | undefined;
   /** The first packet's arrival on the session's clock: times count from it, as the audio track's do. */
   private anchor: number | undefined;
 
@@ -52,6 +56,7 @@ export class VideoTrack {
     this.payloadType = media.payloadTypes[0] ?? 0;
     this.clock = new RtpClock(clockRate);
     this.reporter = new ReceiverReporter(clockRate);
+    this.reorderer = RtpReorderer.counting(this.reporter.reception);
     if (media.encoding === 'H264') {
       this.h264 = new H264Depacketizer(maxFrameBytes, parseSpropParameterSets(media.fmtp.get('sprop-parameter-sets')));
     } else {
@@ -61,6 +66,8 @@ export class VideoTrack {
 
   /** Feeds one RTP packet as it arrived; throws AdapterError('PROTOCOL') only for limits the camera broke. */
   onRtp(data: Buffer): void {
+    const now = performance.now();
+    this.lastPacketAt = now;
     let packet: RtpPacket;
     try {
       packet = parseRtpPacket(data);
@@ -72,9 +79,7 @@ export class VideoTrack {
       this.strayPackets++;
       return;
     }
-    const now = performance.now();
     this.anchor ??= this.since(now);
-    this.reporter.onRtp(packet, now);
     for (const item of this.reorderer.push(packet, now)) {
       if ('lost' in item) {
         this.h264?.markLoss();

@@ -1,6 +1,7 @@
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
-import { AdapterError } from '../errors.ts';
+import { AdapterError, asAdapterError } from '../errors.ts';
+import type { RtpReceiver } from './connection.ts';
 
 const PAIR_ATTEMPTS = 20;
 
@@ -15,16 +16,10 @@ function bind(socket: dgram.Socket, port: number, address: string): Promise<bool
   });
 }
 
-/** What the UDP transport hands its owner. */
-export interface UdpEvents {
-  onRtp(packet: Buffer): void;
-  onRtcp(packet: Buffer): void;
-  onFailure(error: AdapterError): void;
-}
-
 /**
  * An RTP/RTCP socket pair on consecutive ports (RTP even, RTCP the next), as RFC 3550 asks, each found by binding
- * port 0. Datagrams from any host but the camera are ignored, so nobody else can inject frames.
+ * port 0. Datagrams from any host but the camera are ignored, so nobody else can inject frames; the camera's go straight
+ * to the track's receiver, and one it throws on fails the transport.
  */
 export class UdpTransport {
   private serverRtcpPort: number | undefined;
@@ -34,24 +29,30 @@ export class UdpTransport {
     private readonly rtpSocket: dgram.Socket,
     private readonly rtcpSocket: dgram.Socket,
     private readonly cameraAddress: string,
-    events: UdpEvents,
+    receiver: RtpReceiver,
+    onFailure: (error: AdapterError) => void,
   ) {
     const fromCamera = (address: string): boolean => address === this.cameraAddress;
     rtpSocket.on('message', (packet, remote) => {
-      if (fromCamera(remote.address)) events.onRtp(packet);
+      if (!fromCamera(remote.address)) return;
+      try {
+        receiver.onRtp(packet);
+      } catch (error) {
+        onFailure(asAdapterError(error, 'RTSP: '));
+      }
     });
     rtcpSocket.on('message', (packet, remote) => {
-      if (fromCamera(remote.address)) events.onRtcp(packet);
+      if (fromCamera(remote.address)) receiver.onRtcp(packet);
     });
     const onError = (error: Error): void => {
-      if (!this.closed) events.onFailure(new AdapterError('CONNECT', `RTSP: UDP socket: ${error.message}`));
+      if (!this.closed) onFailure(new AdapterError('CONNECT', `RTSP: UDP socket: ${error.message}`));
     };
     rtpSocket.on('error', onError);
     rtcpSocket.on('error', onError);
   }
 
   /** Binds a consecutive pair of ports on the address family of the camera. */
-  static async open(cameraAddress: string, events: UdpEvents): Promise<UdpTransport> {
+  static async open(cameraAddress: string, receiver: RtpReceiver, onFailure: (error: AdapterError) => void): Promise<UdpTransport> {
     const family = isIP(cameraAddress) === 6 ? 'udp6' : 'udp4';
     const any = family === 'udp6' ? '::' : '0.0.0.0';
     for (let attempt = 0; attempt < PAIR_ATTEMPTS; attempt++) {
@@ -60,7 +61,7 @@ export class UdpTransport {
       if (await bind(rtp, 0, any)) {
         const port = rtp.address().port;
         if (port % 2 === 0 && port < 65535 && (await bind(rtcp, port + 1, any))) {
-          return new UdpTransport(rtp, rtcp, cameraAddress, events);
+          return new UdpTransport(rtp, rtcp, cameraAddress, receiver, onFailure);
         }
       }
       rtp.close();

@@ -14,9 +14,3 @@ export function toAnnexB(nalus: readonly Buffer[]): Buffer {
   const startCode = Buffer.from([0, 0, 0, 1]);
   return Buffer.concat(nalus.flatMap((nal) => [startCode, nal]));
 }
-
-export const NalType = { idr: 5, sei: 6, sps: 7, pps: 8, aud: 9 } as const;
-
-export function nalType(nal: Buffer): number {
-  return (nal[0] ?? 0) & 0x1f;
-}

@@ -1,6 +1,13 @@
-import { nalType, NalType } from './annexb.ts';
 import { h264Track } from './params.ts';
 import type { H264Track, H264Unit } from '../types.ts';
+
+/** The NAL unit types the relay acts on (H.264 table 7-1). */
+export const NalType = { idr: 5, sei: 6, sps: 7, pps: 8, aud: 9 } as const;
+
+/** A NAL unit's type: the low five bits of its header byte. */
+export function nalType(nal: Buffer): number {
+  return (nal[0] ?? 0) & 0x1f;
+}
 
 const UNKNOWN_SIZE = { width: 0, height: 0 };
 

@@ -1,5 +1,6 @@
 import { ProtocolError } from '../errors.ts';
 import type { RtpPacket } from './rtp.ts';
+import { nalType, NalType } from '../h264/units.ts';
 
 /**
  * A whole H.264 access unit as its NAL units (no start codes), with the RTP timestamp it carried; a keyframe's list
@@ -13,12 +14,9 @@ export interface H264AccessUnit {
 
 /** Bytes a start code would take: the unit's size is bounded as if written as Annex B, as cameras count it. */
 const START_CODE_BYTES = 4;
-const NAL_IDR = 5;
-const NAL_SPS = 7;
-const NAL_PPS = 8;
+/** RTP payload structures in the NAL unit type field (RFC 6184 5.2). */
 const NAL_STAP_A = 24;
 const NAL_FU_A = 28;
-const NAL_ACCESS_UNIT_DELIMITER = 9;
 /** More NAL units than any sane access unit holds; bounds the bookkeeping as maxFrameBytes bounds the bytes. */
 const MAX_NALS_PER_UNIT = 1024;
 
@@ -27,9 +25,9 @@ export function parseSpropParameterSets(text: string | undefined): { sps?: Buffe
   const sets: { sps?: Buffer; pps?: Buffer } = {};
   for (const part of (text ?? '').split(',').slice(0, 8)) {
     const nal = Buffer.from(part.trim(), 'base64');
-    const type = (nal[0] ?? 0) & 0x1f;
-    if (type === NAL_SPS) sets.sps = nal;
-    if (type === NAL_PPS) sets.pps = nal;
+    const type = nalType(nal);
+    if (type === NalType.sps) sets.sps = nal;
+    if (type === NalType.pps) sets.pps = nal;
   }
   return sets;
 }
@@ -87,7 +85,7 @@ export class H264Depacketizer {
 
   private depacketize(payload: Buffer): void {
     if (payload.length === 0) return;
-    const type = payload[0]! & 0x1f;
+    const type = nalType(payload);
     if (type >= 1 && type <= 23) {
       this.fragments = undefined;
       this.addNal(payload);
@@ -168,22 +166,22 @@ export class H264Depacketizer {
       this.waitingForKeyframe = true;
       return;
     }
-    const types = nals.map((nal) => nal[0]! & 0x1f);
-    if (this.waitingForKeyframe && !types.includes(NAL_IDR)) {
+    const types = nals.map(nalType);
+    if (this.waitingForKeyframe && !types.includes(NalType.idr)) {
       this.skippedUnits++;
       return;
     }
     this.waitingForKeyframe = false;
     for (const [index, nal] of nals.entries()) {
-      if (types[index] === NAL_SPS) this.sps = Buffer.from(nal);
-      if (types[index] === NAL_PPS) this.pps = Buffer.from(nal);
+      if (types[index] === NalType.sps) this.sps = Buffer.from(nal);
+      if (types[index] === NalType.pps) this.pps = Buffer.from(nal);
     }
-    const keyframe = types.includes(NAL_IDR);
+    const keyframe = types.includes(NalType.idr);
     const prefix: Buffer[] = [];
-    if (keyframe && !types.includes(NAL_SPS) && this.sps) prefix.push(this.sps);
-    if (keyframe && !types.includes(NAL_PPS) && this.pps) prefix.push(this.pps);
+    if (keyframe && !types.includes(NalType.sps) && this.sps) prefix.push(this.sps);
+    if (keyframe && !types.includes(NalType.pps) && this.pps) prefix.push(this.pps);
     // An access unit delimiter must stay first (H.264 7.4.1.2.3), so parameter sets go in after it.
-    const at = types[0] === NAL_ACCESS_UNIT_DELIMITER ? 1 : 0;
+    const at = types[0] === NalType.aud ? 1 : 0;
     const data = [...nals.slice(0, at), ...prefix, ...nals.slice(at)];
     if (data.reduce((sum, nal) => sum + START_CODE_BYTES + nal.length, 0) > this.maxFrameBytes) this.tooLarge();
     out.push({ data, keyframe, rtpTimestamp: timestamp });

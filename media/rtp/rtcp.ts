@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { RtpPacket } from './rtp.ts';
+import { ReceptionStats, type RtpPacket } from './rtp.ts';
 
 const PT_SENDER_REPORT = 200;
 const PT_RECEIVER_REPORT = 201;
@@ -39,47 +39,23 @@ export function findSenderReport(data: Buffer, nowMs: number, ssrc?: number): Se
 }
 
 /**
- * Keeps the reception statistics of one RTP source (RFC 3550 appendix A.3 and A.8) and writes receiver reports,
- * which tell the camera the client is alive and how the stream arrives.
+ * Writes receiver reports of one RTP source (RFC 3550 6.4.2), which tell the camera the client is alive and how the
+ * stream arrives: the statistics are counted in `reception` as packets arrive (by a reorderer made with
+ * `RtpReorderer.counting`, or by `onRtp`), so this class is used only when RTCP comes in or goes out.
  */
 export class ReceiverReporter {
   readonly ssrc = randomBytes(4).readUInt32BE(0);
   private readonly cname = `relay-${randomBytes(4).toString('hex')}`;
-  private sourceSsrc = 0;
-  private started = false;
-  private baseSequence = 0;
-  private maxSequence = 0;
-  private cycles = 0;
-  private received = 0;
-  private expectedPrior = 0;
-  private receivedPrior = 0;
-  private jitter = 0;
-  private lastTransit: number | undefined;
+  readonly reception: ReceptionStats;
   private lastSenderReport: SenderReport | undefined;
 
-  constructor(private readonly clockRate: number) {}
+  constructor(clockRate: number) {
+    this.reception = new ReceptionStats(clockRate);
+  }
 
-  /** Counts one arriving RTP packet (before reordering, as the statistics describe the network). */
+  /** Counts one arriving RTP packet, for a source whose packets pass no counting reorderer. */
   onRtp(packet: RtpPacket, arrivalMs: number): void {
-    if (!this.started || packet.ssrc !== this.sourceSsrc) {
-      this.started = true;
-      this.sourceSsrc = packet.ssrc;
-      this.baseSequence = this.maxSequence = packet.sequence;
-      this.cycles = this.received = this.expectedPrior = this.receivedPrior = this.jitter = 0;
-      this.lastTransit = undefined;
-    }
-    this.received++;
-    const step = (packet.sequence - this.maxSequence) & 0xffff;
-    if (step > 0 && step < 0x8000) {
-      if (packet.sequence < this.maxSequence) this.cycles += 0x10000;
-      this.maxSequence = packet.sequence;
-    }
-    const transit = (arrivalMs * this.clockRate) / 1000 - packet.timestamp;
-    if (this.lastTransit !== undefined) {
-      const difference = Math.abs(transit - this.lastTransit);
-      this.jitter += (difference - this.jitter) / 16;
-    }
-    this.lastTransit = transit;
+    this.reception.count(packet, arrivalMs);
   }
 
   /**
@@ -95,20 +71,13 @@ export class ReceiverReporter {
   /** A compound RTCP packet: one receiver report (with a block once a source is known) and an SDES CNAME. */
   buildReport(nowMs: number): Buffer {
     const blocks: Buffer[] = [];
-    if (this.started) {
-      const extendedMax = this.cycles + this.maxSequence;
-      const expected = extendedMax - this.baseSequence + 1;
-      const lost = Math.max(-0x800000, Math.min(0x7fffff, expected - this.received));
-      const expectedInterval = expected - this.expectedPrior;
-      const lostInterval = expectedInterval - (this.received - this.receivedPrior);
-      this.expectedPrior = expected;
-      this.receivedPrior = this.received;
-      const fraction = expectedInterval <= 0 || lostInterval <= 0 ? 0 : Math.floor((lostInterval << 8) / expectedInterval);
+    const figures = this.reception.takeBlock();
+    if (figures) {
       const block = Buffer.alloc(24);
-      block.writeUInt32BE(this.sourceSsrc, 0);
-      block.writeUInt32BE((((fraction & 0xff) << 24) | (lost & 0xffffff)) >>> 0, 4);
-      block.writeUInt32BE(extendedMax >>> 0, 8);
-      block.writeUInt32BE(Math.min(Math.floor(this.jitter), 0xffffffff) >>> 0, 12);
+      block.writeUInt32BE(figures.ssrc, 0);
+      block.writeUInt32BE((((figures.fractionLost & 0xff) << 24) | (figures.cumulativeLost & 0xffffff)) >>> 0, 4);
+      block.writeUInt32BE(figures.extendedMax >>> 0, 8);
+      block.writeUInt32BE(Math.min(figures.jitter, 0xffffffff) >>> 0, 12);
       if (this.lastSenderReport) {
         block.writeUInt32BE(this.lastSenderReport.middleNtp, 16);
         const delay = Math.floor(((nowMs - this.lastSenderReport.receivedAtMs) * 65536) / 1000);

@@ -41,9 +41,79 @@ export function sequenceDelta(a: number, b: number): number {
 /** What the reorderer hands on: packets in sequence order, and a note wherever packets went missing. */
 export type ReorderedItem = { readonly packet: RtpPacket } | { readonly lost: number };
 
+/** What a receiver report says of one source (RFC 3550 6.4.1), as ReceptionStats counted it. */
+export interface ReceptionBlock {
+  readonly ssrc: number;
+  /** Packets lost since the last report, in 256ths of those expected. */
+  readonly fractionLost: number;
+  /** Packets lost since the first, clamped to 24 signed bits. */
+  readonly cumulativeLost: number;
+  /** The highest sequence number received, with the count of its wraps in the upper 16 bits. */
+  readonly extendedMax: number;
+  /** Interarrival jitter in RTP timestamp units. */
+  readonly jitter: number;
+}
+
+/**
+ * The reception statistics of one RTP source (RFC 3550 appendix A.3 and A.8), counted as packets arrive, before they
+ * are put in order, since they describe the network. A new SSRC starts them afresh.
+ */
+export class ReceptionStats {
+  private sourceSsrc = 0;
+  private started = false;
+  private baseSequence = 0;
+  private maxSequence = 0;
+  private cycles = 0;
+  private received = 0;
+  private expectedPrior = 0;
+  private receivedPrior = 0;
+  private jitter = 0;
+  private lastTransit: number | undefined;
+
+  constructor(private readonly clockRate: number) {}
+
+  /** Counts one arriving packet (`arrivalMs` on any monotonic clock). */
+  count(packet: RtpPacket, arrivalMs: number): void {
+    if (!this.started || packet.ssrc !== this.sourceSsrc) {
+      this.started = true;
+      this.sourceSsrc = packet.ssrc;
+      this.baseSequence = this.maxSequence = packet.sequence;
+      this.cycles = this.received = this.expectedPrior = this.receivedPrior = this.jitter = 0;
+      this.lastTransit = undefined;
+    }
+    this.received++;
+    const step = (packet.sequence - this.maxSequence) & 0xffff;
+    if (step > 0 && step < 0x8000) {
+      if (packet.sequence < this.maxSequence) this.cycles += 0x10000;
+      this.maxSequence = packet.sequence;
+    }
+    const transit = (arrivalMs * this.clockRate) / 1000 - packet.timestamp;
+    if (this.lastTransit !== undefined) {
+      const difference = Math.abs(transit - this.lastTransit);
+      this.jitter += (difference - this.jitter) / 16;
+    }
+    this.lastTransit = transit;
+  }
+
+  /** The figures of a report block, undefined before any packet; each call starts the next interval's loss count. */
+  takeBlock(): ReceptionBlock | undefined {
+    if (!this.started) return undefined;
+    const extendedMax = this.cycles + this.maxSequence;
+    const expected = extendedMax - this.baseSequence + 1;
+    const cumulativeLost = Math.max(-0x800000, Math.min(0x7fffff, expected - this.received));
+    const expectedInterval = expected - this.expectedPrior;
+    const lostInterval = expectedInterval - (this.received - this.receivedPrior);
+    this.expectedPrior = expected;
+    this.receivedPrior = this.received;
+    const fractionLost = expectedInterval <= 0 || lostInterval <= 0 ? 0 : Math.floor((lostInterval << 8) / expectedInterval);
+    return { ssrc: this.sourceSsrc, fractionLost, cumulativeLost, extendedMax, jitter: Math.floor(this.jitter) };
+  }
+}
+
 /**
  * Puts packets back in sequence order within a small window, drops duplicates and late arrivals, and reports gaps,
  * so the depacketizer can drop the one damaged frame. Holds at most `window` packets, none longer than `maxDelayMs`.
+ * Given `reception`, it counts there every packet as it arrives, for receiver reports.
  */
 export class RtpReorderer {
   private expected: number | undefined;
@@ -54,7 +124,13 @@ export class RtpReorderer {
   constructor(
     private readonly window = 16,
     private readonly maxDelayMs = 200,
+    readonly reception?: ReceptionStats,
   ) {}
+
+  /** A reorderer of the usual window that counts every packet in `reception` as it arrives. */
+  static counting(reception: ReceptionStats): RtpReorderer {
+    return new RtpReorderer(undefined, undefined, reception);
+  }
 
   /** Packets held while waiting for a missing one. */
   get heldPackets(): number {
@@ -63,6 +139,7 @@ export class RtpReorderer {
 
   /** Takes one packet as it arrived (`nowMs` on any monotonic clock); returns what can now go on, in order. */
   push(packet: RtpPacket, nowMs = 0): ReorderedItem[] {
+    this.reception?.count(packet, nowMs);
     if (this.expected === undefined) this.expected = packet.sequence;
     const delta = sequenceDelta(this.expected, packet.sequence);
     const jumped = Math.abs(delta) >= this.window * 4;
