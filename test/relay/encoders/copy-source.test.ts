@@ -41,6 +41,7 @@ function feedOf(camera: CameraAdapter, overrides: { onDemand?: boolean; closeAft
   return new Feed({ camera: makeCameraConfig('test://cam', overrides), createAdapter: () => camera, startQueue: new PQueue(), log: silentLogger });
 }
 
+// Guards: a copy stream kept a second keyframe group of its own and forgot it on idling while its camera ran on.
 t.test('a copy stream reads the Feed\'s own hub: the Feed\'s kept group, its unit objects, no second group that idles', async (t) => {
   const camera = new ScriptedCamera(h264Frame);
   const feed = feedOf(camera, { onDemand: true, closeAfterMs: 100 });
@@ -64,8 +65,7 @@ t.test('a copy stream reads the Feed\'s own hub: the Feed\'s kept group, its uni
   t.equal(copy.groupOfPictures, feed.groupOfPictures, 'the copy stream\'s kept group is the Feed\'s own: there is no second one');
   t.equal(copy.track, TRACK, 'its track is the camera\'s');
 
-  // Regression: the copy stream kept a group of its own and forgot it once it idled (CloseAfter) while the camera
-  // ran on for another stream, so a viewer joining it then waited for the camera's next keyframe.
+  // The copy stream idles (CloseAfter) while the camera runs on: a viewer joining it must not wait for the next keyframe.
   await new Promise((resolve) => setTimeout(resolve, 300));
   const counted = copy.counters;
   const kept = feed.groupOfPictures[0];
@@ -76,6 +76,28 @@ t.test('a copy stream reads the Feed\'s own hub: the Feed\'s kept group, its uni
   t.equal(counted.bytesOut, counted.framesOut * 3, 'bytes out are the units\' NAL unit bytes');
   await waitFor(() => feed.counters.framesIn > counted.framesIn + 10, 5_000, 'the camera\'s frames for the other stream');
   t.same(copy.counters, counted, 'frames the camera sends for other streams while the copy stream is idle are not its');
+});
+
+t.test('holding a copy stream holds its on-demand camera: it starts, lingers CloseAfter after the release, then stops', async (t) => {
+  const camera = new ScriptedCamera(h264Frame);
+  const feed = feedOf(camera, { onDemand: true, closeAfterMs: 1_000 });
+  const copy = new Passthrough('cam#1', COPY, feed, silentLogger);
+  copy.start();
+  t.teardown(async () => {
+    await copy.close();
+    await feed.close();
+  });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.equal(camera.sent, 0, 'nobody holds the copy stream: the camera is not started');
+  const release = copy.acquire();
+  await waitFor(() => feed.state === 'live', 5_000, 'the camera live once the copy stream is held');
+  release();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.equal(feed.state, 'live', 'it lingers after the release');
+  await waitFor(() => feed.state === 'idle', 5_000, 'the camera stopped after CloseAfter');
+  const sent = camera.sent;
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.equal(camera.sent, sent, 'the camera sends nothing once stopped');
 });
 
 t.test('VideoCodec copy of a JPEG camera: nothing reaches its packagers, the frames are counted dropped and the reason shown', async (t) => {
