@@ -41,16 +41,22 @@ function feedOf(camera: CameraAdapter, overrides: { onDemand?: boolean; closeAft
   return new Feed({ camera: makeCameraConfig('test://cam', overrides), createAdapter: () => camera, startQueue: new PQueue(), log: silentLogger });
 }
 
-// Guards: a copy stream kept a second keyframe group of its own and forgot it on idling while its camera ran on.
-t.test('a copy stream reads the Feed\'s own hub: the Feed\'s kept group, its unit objects, no second group that idles', async (t) => {
-  const camera = new ScriptedCamera(h264Frame);
-  const feed = feedOf(camera, { onDemand: true, closeAfterMs: 100 });
+/** The copy stream's part on `feed`, started; both closed when the test ends. */
+function copyOf(feed: Feed, t: { teardown(fn: () => Promise<void>): void }): Passthrough {
   const copy = new Passthrough('cam#1', COPY, feed, silentLogger);
   copy.start();
   t.teardown(async () => {
     await copy.close();
     await feed.close();
   });
+  return copy;
+}
+
+// Guards: a copy stream kept a second keyframe group of its own and forgot it on idling while its camera ran on.
+t.test('a copy stream reads the Feed\'s own hub: the Feed\'s kept group, its unit objects, no second group that idles', async (t) => {
+  const camera = new ScriptedCamera(h264Frame);
+  const feed = feedOf(camera, { onDemand: true, closeAfterMs: 100 });
+  const copy = copyOf(feed, t);
   const fromFeed = new Set<VideoUnit>();
   feed.subscribe((frame) => void fromFeed.add(frame));
   const fromCopy: H264Unit[] = [];
@@ -81,12 +87,7 @@ t.test('a copy stream reads the Feed\'s own hub: the Feed\'s kept group, its uni
 t.test('holding a copy stream holds its on-demand camera: it starts, lingers CloseAfter after the release, then stops', async (t) => {
   const camera = new ScriptedCamera(h264Frame);
   const feed = feedOf(camera, { onDemand: true, closeAfterMs: 1_000 });
-  const copy = new Passthrough('cam#1', COPY, feed, silentLogger);
-  copy.start();
-  t.teardown(async () => {
-    await copy.close();
-    await feed.close();
-  });
+  const copy = copyOf(feed, t);
   await new Promise((resolve) => setTimeout(resolve, 100));
   t.equal(camera.sent, 0, 'nobody holds the copy stream: the camera is not started');
   const release = copy.acquire();
@@ -103,13 +104,8 @@ t.test('holding a copy stream holds its on-demand camera: it starts, lingers Clo
 t.test('VideoCodec copy of a JPEG camera: nothing reaches its packagers, the frames are counted dropped and the reason shown', async (t) => {
   const camera = new ScriptedCamera((index) => jpegUnit(JPEG, index * 40));
   const feed = feedOf(camera);
-  const copy = new Passthrough('cam#1', COPY, feed, silentLogger);
-  copy.start();
+  const copy = copyOf(feed, t);
   feed.start();
-  t.teardown(async () => {
-    await copy.close();
-    await feed.close();
-  });
   const received: H264Unit[] = [];
   copy.subscribe((unit) => void received.push(unit));
   await waitFor(() => copy.counters.framesDropped >= 10, 5_000, 'ten JPEG frames');
