@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { HlsPackager, type HlsContainer } from '../relay/hls/packager.ts';
-import type { EncodedVideoFrame } from '../media/types.ts';
+import type { H264Unit } from '../media/types.ts';
 import { startTestEncodedSource } from '../test/helpers/encoded-source.ts';
 import { percentile } from './histogram.ts';
 import { cpuSeconds, freePort, spawnTracked, stopTracked } from './procs.ts';
@@ -16,9 +16,9 @@ const clients = Number(values.clients);
 const seconds = Number(values.seconds);
 
 /** Ten seconds of a real 640x480 25 fps x264 stream, captured once. */
-async function captureFrames(): Promise<EncodedVideoFrame[]> {
+async function captureFrames(): Promise<H264Unit[]> {
   const source = startTestEncodedSource({ size: '640x480', rate: 25, gop: 50 });
-  const frames: EncodedVideoFrame[] = [];
+  const frames: H264Unit[] = [];
   source.hub.subscribe((frame) => frames.push(frame));
   await new Promise((resolve) => setTimeout(resolve, 10_500));
   source.stop();
@@ -26,7 +26,7 @@ async function captureFrames(): Promise<EncodedVideoFrame[]> {
 }
 
 /** CPU milliseconds the packager spends per second of video, over `minutes` of video fed as fast as it goes. */
-function packagerCost(frames: EncodedVideoFrame[], container: HlsContainer, minutes: number): { cpuMsPerVideoSecond: number; mbPerVideoSecond: number } {
+function packagerCost(frames: H264Unit[], container: HlsContainer, minutes: number): { cpuMsPerVideoSecond: number; mbPerVideoSecond: number } {
   const packager = new HlsPackager({ container, segmentSeconds: 2, listSize: 6, partSeconds: 0.3 }, 'bench/');
   const span = frames.at(-1)!.dts - frames[0]!.dts + 40;
   const loops = Math.ceil((minutes * 60_000) / span);

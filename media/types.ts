@@ -107,23 +107,21 @@ export function unitBytes(unit: Unit): number {
   return isH264Unit(unit) ? unit.data.reduce((sum, nal) => sum + nal.length, 0) : unit.data.length;
 }
 
-/** An encoder's output: H.264 units. The name stays while packagers other than H.264 ones do not exist. */
-export type EncodedVideoFrame = H264Unit;
-
-export type EncodedFrameListener = (frame: EncodedVideoFrame) => void;
+export type H264Listener = (unit: H264Unit) => void;
 
 /**
- * The output of one encoder (or of a camera's own H.264 with `VideoCodec copy`), shared by every packager and
- * consumer of the streams that use it. Consumers never pause it: a slow one drops frames on its own side.
+ * H.264 units for packagers: an encoder's output, or with `VideoCodec copy` the camera's own units as its Feed keeps
+ * them, shared by every packager and consumer of the streams that use it. Consumers never pause it: a slow one drops
+ * frames on its own side.
  */
-export interface EncodedVideoSource {
+export interface H264Source {
   /** For logs and /stat.json: which encoder this is. */
   readonly id: string;
   /** The current track, once the first keyframe came out; undefined while starting. */
   readonly track: H264Track | undefined;
-  /** Frames from the last keyframe on (bounded), so a consumer that joins starts on a keyframe at once. */
-  readonly groupOfPictures: readonly EncodedVideoFrame[];
-  subscribe(listener: EncodedFrameListener): () => void;
+  /** Units from the last keyframe on (bounded), so a consumer that joins starts on a keyframe at once. */
+  readonly groupOfPictures: readonly H264Unit[];
+  subscribe(listener: H264Listener): () => void;
   /** Holds the camera and the encoder running while the release function is not called (safe to call twice). */
   acquire(): () => void;
 }

@@ -1,6 +1,6 @@
 import { FlvTagType, type FlvTag } from './tags.ts';
 import { h264Track, parseAvcC } from '../h264/params.ts';
-import type { EncodedVideoFrame, H264Track } from '../types.ts';
+import type { H264Unit, H264Track } from '../types.ts';
 
 const AVC_CODEC_ID = 7;
 const NAL_TYPE_SPS = 7;
@@ -30,7 +30,7 @@ export class FlvFrameReader {
   track: H264Track | undefined;
 
   /** Returns the frame a tag carries, or undefined for metadata, sequence headers and anything not H.264. */
-  read(tag: FlvTag): EncodedVideoFrame | undefined {
+  read(tag: FlvTag): H264Unit | undefined {
     if (tag.type !== FlvTagType.video) return undefined;
     const data = tag.bytes.subarray(11, tag.bytes.length - 4);
     if (data.length < 5 || (data[0]! & 0x0f) !== AVC_CODEC_ID) return undefined;

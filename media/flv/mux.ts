@@ -1,6 +1,6 @@
 import { FlvTagType } from './tags.ts';
 import { toAvcc } from '../h264/annexb.ts';
-import type { AudioTrack, EncodedVideoFrame, H264Track } from '../types.ts';
+import type { AudioTrack, H264Unit, H264Track } from '../types.ts';
 
 const AVC_KEYFRAME = 0x17;
 const AVC_INTERFRAME = 0x27;
@@ -29,7 +29,7 @@ export function flvSequenceHeader(track: H264Track, timestampMs: number): Buffer
 }
 
 /** One access unit as an AVC NALU tag; `timestampMs` is its decode time on the output's timeline. */
-export function flvVideoTag(frame: EncodedVideoFrame, timestampMs: number): Buffer {
+export function flvVideoTag(frame: H264Unit, timestampMs: number): Buffer {
   const head = Buffer.alloc(5);
   head[0] = frame.keyframe ? AVC_KEYFRAME : AVC_INTERFRAME;
   head[1] = 1;

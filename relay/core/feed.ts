@@ -2,7 +2,7 @@ import { DEFAULT_BACKOFF } from '../../lib/backoff.ts';
 import { AdapterError } from '../../adapters/errors.ts';
 import { ProtocolError } from '../../media/errors.ts';
 import type { AdapterSink, AudioUnit, CameraAdapter } from '../../adapters/types.ts';
-import { isJpegUnit, unitBytes, type AudioTrack, type VideoUnit } from '../../media/types.ts';
+import { isH264Unit, isJpegUnit, unitBytes, type AudioTrack, type H264Listener, type H264Track, type H264Unit, type VideoUnit } from '../../media/types.ts';
 import type { CameraConfig } from '../../conf/types.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { EventSink } from '../../lib/event-bus.ts';
@@ -23,6 +23,9 @@ export interface FeedCounters {
   /** Frames that cannot be images (too small, no SOI/EOI, no start code), dropped before any queue. */
   framesInvalid: number;
   bytesIn: number;
+  /** Frames kept that `VideoCodec copy` hands on as they are (H.264 with a readable SPS), and their bytes. */
+  copyableFramesIn: number;
+  copyableBytesIn: number;
   lastFrameAt: number | undefined;
   /** Audio frames kept, and those dropped because their time went back (a re-based jump is kept and counted apart). */
   audioFramesIn: number;
@@ -53,7 +56,7 @@ export interface FeedOptions {
 export class Feed {
   readonly camera: CameraConfig;
   readonly counters: FeedCounters = {
-    framesIn: 0, framesDropped: 0, framesInvalid: 0, bytesIn: 0, lastFrameAt: undefined,
+    framesIn: 0, framesDropped: 0, framesInvalid: 0, bytesIn: 0, copyableFramesIn: 0, copyableBytesIn: 0, lastFrameAt: undefined,
     audioFramesIn: 0, audioFramesDropped: 0, audioRebased: 0, audioBytesIn: 0, lastAudioAt: undefined,
   };
   readonly kind: string;
@@ -68,6 +71,9 @@ export class Feed {
   private readonly intervals = new FrameIntervalMeter();
   private readonly timeline = new SourceTimeline();
   private closed = false;
+  /** The track of the newest frame `VideoCodec copy` could hand on, and of the newest one it could not. */
+  private copyable: H264Track | undefined;
+  private uncopyable: VideoUnit['track'] | undefined;
 
   constructor(private readonly options: FeedOptions) {
     this.camera = options.camera;
@@ -140,6 +146,31 @@ export class Feed {
   /** Frames from the last keyframe to now. */
   get groupOfPictures(): readonly VideoUnit[] {
     return this.hub.groupOfPictures;
+  }
+
+  /** The camera's own H.264 track as `VideoCodec copy` hands it on (undefined until its first usable frame). */
+  get h264Track(): H264Track | undefined {
+    return this.copyable;
+  }
+
+  /** The kept group as `VideoCodec copy` hands it on: the Feed's own, without the frames a copy cannot use. */
+  get h264Group(): readonly H264Unit[] {
+    const group = this.hub.groupOfPictures;
+    return group.every(isCopyable) ? group : group.filter(isCopyable);
+  }
+
+  /** Why `VideoCodec copy` could not hand on the camera's newest unusable frame; undefined if none came. */
+  get copyProblem(): string | undefined {
+    const track = this.uncopyable;
+    if (!track) return undefined;
+    return track.codec === 'h264' ? 'unreadable SPS from the camera' : `VideoCodec copy needs an H.264 camera; this one sends ${track.codec}`;
+  }
+
+  /** Adds a listener for the camera's frames that `VideoCodec copy` hands on as they are; returns its remover. */
+  subscribeH264(listener: H264Listener): () => void {
+    return this.hub.subscribe((frame) => {
+      if (isCopyable(frame)) listener(frame);
+    });
   }
 
   /** Starts an always-on feed; an on-demand feed waits for acquire(). */
@@ -228,7 +259,8 @@ export class Feed {
       },
       onFrame: (frame) => {
         if (controller.signal.aborted) return;
-        this.counters.bytesIn += unitBytes(frame);
+        const bytes = unitBytes(frame);
+        this.counters.bytesIn += bytes;
         if (!isPlausibleFrame(frame)) {
           this.counters.framesInvalid++;
           return;
@@ -239,7 +271,7 @@ export class Feed {
           publisherAwaited = false;
           live();
         }
-        this.accept(frame);
+        this.accept(frame, bytes);
       },
       onAudio: (unit) => {
         if (controller.signal.aborted) return;
@@ -266,7 +298,7 @@ export class Feed {
   }
 
   /** Puts the frame on the camera's timeline, applies InputFrameRate, keeps the keyframe group, hands it on. */
-  private accept(received: VideoUnit): void {
+  private accept(received: VideoUnit, bytes: number): void {
     // Decode times only increase, as the timeline wants; a B-frame's presentation time keeps its distance from them.
     const dts = this.timeline.map(received.dts, Date.now());
     const frame = { ...received, pts: dts + received.pts - received.dts, dts };
@@ -278,6 +310,13 @@ export class Feed {
     this.intervals.add(frame.dts);
     this.counters.framesIn++;
     this.counters.lastFrameAt = Date.now();
+    if (isCopyable(frame)) {
+      this.counters.copyableFramesIn++;
+      this.counters.copyableBytesIn += bytes;
+      this.copyable = frame.track;
+    } else {
+      this.uncopyable = frame.track;
+    }
     this.hub.publish(frame);
   }
 
@@ -297,6 +336,11 @@ export class Feed {
     this.counters.lastAudioAt = Date.now();
     this.audio.publish({ ...received, pts: placed.time, dts: placed.time + shift });
   }
+}
+
+/** True for a frame `VideoCodec copy` can hand on as it is: H.264 whose SPS could be read (it gives the picture size). */
+function isCopyable(frame: VideoUnit): frame is H264Unit {
+  return isH264Unit(frame) && frame.track.width > 0;
 }
 
 /** Error text safe for the status page: AdapterErrors carry safe messages; anything else is summarised. */

@@ -1,5 +1,5 @@
 import { Demand } from './demand.ts';
-import { unitBytes, type EncodedVideoFrame, type EncodedVideoSource, type H264Track } from '../../media/types.ts';
+import { unitBytes, type H264Unit, type H264Source, type H264Track } from '../../media/types.ts';
 
 /** What a hub needs to know of the items it carries, and whom to tell about demand and failing subscribers. */
 export interface HubOptions<T> {
@@ -139,10 +139,10 @@ export class KeptGroup<T> {
 }
 
 /** The demand hooks and error report of an encoder's hub. */
-export type EncodedHubOptions = Pick<HubOptions<EncodedVideoFrame>, 'onAcquire' | 'onLast' | 'onSubscriberError'>;
+export type EncodedHubOptions = Pick<HubOptions<H264Unit>, 'onAcquire' | 'onLast' | 'onSubscriberError'>;
 
 /** An encoder's access units on a hub, with the current track: what every packager of its streams reads. */
-export class EncodedHub extends Hub<EncodedVideoFrame> implements EncodedVideoSource {
+export class EncodedHub extends Hub<H264Unit> implements H264Source {
   track: H264Track | undefined;
 
   constructor(
@@ -152,7 +152,7 @@ export class EncodedHub extends Hub<EncodedVideoFrame> implements EncodedVideoSo
     super({ ...options, keyframe: (frame) => frame.keyframe, size: unitBytes });
   }
 
-  override publish(frame: EncodedVideoFrame): void {
+  override publish(frame: H264Unit): void {
     this.track = frame.track;
     super.publish(frame);
   }

@@ -1,13 +1,14 @@
 import type PQueue from 'p-queue';
 import { StderrTail } from '../../lib/stderr-tail.ts';
-import type { VideoUnit } from '../../media/types.ts';
+import type { H264Listener, H264Track, H264Unit, VideoUnit } from '../../media/types.ts';
 import { encoderArgs, type EncoderSettings, type FfmpegFeatures } from './ffmpeg-args.ts';
 import type { Feed } from '../core/feed.ts';
 import { FlvTagReader } from '../../media/flv/tags.ts';
 import type { Logger } from '../../lib/log.ts';
 import { FlvFrameReader } from '../../media/flv/frames.ts';
 import { MkvInput } from './mkv-input.ts';
-import { SharedEncoder } from './shared-encoder.ts';
+import { SharedEncoder, type EncoderCounters } from './shared-encoder.ts';
+import { EncodedHub } from '../core/hub.ts';
 import { OUTPUT_STALL_MS, StallClock } from './stall-clock.ts';
 import type { ProcessSlots } from '../../lib/process-slots.ts';
 import { startProcess, type RunningProcess } from '../../lib/ffmpeg-runner.ts';
@@ -45,11 +46,17 @@ export interface FfmpegEncoderOptions {
  */
 export class FfmpegEncoder extends SharedEncoder {
   readonly supervisor: Supervisor;
+  readonly counters: EncoderCounters = { framesIn: 0, framesDropped: 0, framesOut: 0, bytesOut: 0 };
   private readonly stderr = new StderrTail(20);
+  /** The encoded units to the streams, and the group kept for a viewer that joins. */
+  private readonly hub: EncodedHub;
   pid: number | undefined;
 
   constructor(private readonly options: FfmpegEncoderOptions) {
     super(options.id, options.settings, options.feed, options.log);
+    this.hub = new EncodedHub(options.id, {
+      onSubscriberError: (error) => options.log.error(`encoded frame listener failed and was removed: ${error.message}`),
+    });
     this.supervisor = new Supervisor({
       name: options.id,
       startQueue: options.startQueue,
@@ -63,12 +70,31 @@ export class FfmpegEncoder extends SharedEncoder {
     return this.stderr.text;
   }
 
+  get track(): H264Track | undefined {
+    return this.hub.track;
+  }
+
+  get groupOfPictures(): readonly H264Unit[] {
+    return this.hub.groupOfPictures;
+  }
+
+  subscribe(listener: H264Listener): () => void {
+    return this.hub.subscribe(listener);
+  }
+
   protected run(): void {
     this.supervisor.start();
   }
 
-  protected halt(): Promise<void> {
-    return this.supervisor.stop();
+  protected async halt(): Promise<void> {
+    await this.supervisor.stop();
+    this.hub.reset();
+  }
+
+  private publish(unit: H264Unit, bytes: number): void {
+    this.counters.framesOut++;
+    this.counters.bytesOut += bytes;
+    this.hub.publish(unit);
   }
 
   private async runOnce(signal: AbortSignal, live: () => void): Promise<void> {

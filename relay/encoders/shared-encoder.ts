@@ -1,8 +1,8 @@
 import type { EncoderSettings } from './ffmpeg-args.ts';
 import type { Feed } from '../core/feed.ts';
 import type { Logger } from '../../lib/log.ts';
-import { EncodedHub } from '../core/hub.ts';
-import type { EncodedFrameListener, EncodedVideoFrame, EncodedVideoSource, H264Track } from '../../media/types.ts';
+import { Demand } from '../core/demand.ts';
+import type { H264Listener, H264Source, H264Track, H264Unit } from '../../media/types.ts';
 import type { Supervisor } from '../core/supervisor.ts';
 
 /** Counters of one encoder, for /stat.json and /metrics. */
@@ -18,12 +18,11 @@ export interface EncoderCounters {
 }
 
 /**
- * What every encoder shares: the hub its frames go out on, and demand. While anyone holds it, the camera is held
- * too; an on-demand camera's encoder runs only while held and lingers CloseAfter after the last release.
+ * What every encoder shares: the H.264 units its streams package, counters, and demand. While anyone holds it, the
+ * camera is held too; an on-demand camera's encoder runs only while held and lingers CloseAfter after the last release.
  */
-export abstract class SharedEncoder implements EncodedVideoSource {
-  readonly counters: EncoderCounters = { framesIn: 0, framesDropped: 0, framesOut: 0, bytesOut: 0 };
-  protected readonly hub: EncodedHub;
+export abstract class SharedEncoder implements H264Source {
+  private readonly demand = new Demand(() => this.held(), () => this.released());
   private releaseFeed: (() => void) | undefined;
   private stopTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -33,28 +32,19 @@ export abstract class SharedEncoder implements EncodedVideoSource {
     readonly settings: EncoderSettings,
     protected readonly feed: Feed,
     protected readonly log: Logger,
-  ) {
-    this.hub = new EncodedHub(id, {
-      onAcquire: () => this.held(),
-      onLast: () => this.released(),
-      onSubscriberError: (error) => log.error(`encoded frame listener failed and was removed: ${error.message}`),
-    });
-  }
+  ) {}
 
+  abstract readonly counters: Readonly<EncoderCounters>;
   /** The supervisor of the encoding process; undefined where nothing runs apart from the camera (copy). */
   abstract readonly supervisor: Supervisor | undefined;
   abstract readonly pid: number | undefined;
   abstract readonly stderrTail: string;
+  abstract readonly track: H264Track | undefined;
+  abstract readonly groupOfPictures: readonly H264Unit[];
+  abstract subscribe(listener: H264Listener): () => void;
   protected abstract run(): void;
+  /** Stops running and forgets the run's kept frames: nobody may start on a finished run's frames. */
   protected abstract halt(): Promise<void>;
-
-  get track(): H264Track | undefined {
-    return this.hub.track;
-  }
-
-  get groupOfPictures(): readonly EncodedVideoFrame[] {
-    return this.hub.groupOfPictures;
-  }
 
   get alwaysOn(): boolean {
     return !this.feed.camera.onDemand;
@@ -62,15 +52,11 @@ export abstract class SharedEncoder implements EncodedVideoSource {
 
   /** Consumers currently holding this encoder. */
   get holderCount(): number {
-    return this.hub.holders;
-  }
-
-  subscribe(listener: EncodedFrameListener): () => void {
-    return this.hub.subscribe(listener);
+    return this.demand.holders;
   }
 
   acquire(): () => void {
-    return this.hub.acquire();
+    return this.demand.acquire();
   }
 
   /** Starts an always-on camera's encoder at once; an on-demand one waits for acquire(). */
@@ -85,12 +71,6 @@ export abstract class SharedEncoder implements EncodedVideoSource {
     this.releaseFeed?.();
     this.releaseFeed = undefined;
     await this.halt();
-  }
-
-  protected publish(frame: EncodedVideoFrame, bytes: number): void {
-    this.counters.framesOut++;
-    this.counters.bytesOut += bytes;
-    this.hub.publish(frame);
   }
 
   private held(): void {
@@ -109,9 +89,6 @@ export abstract class SharedEncoder implements EncodedVideoSource {
   }
 
   private async idle(): Promise<void> {
-    if (this.hub.holders === 0 && !this.alwaysOn) {
-      await this.halt();
-      this.hub.reset();
-    }
+    if (this.demand.holders === 0 && !this.alwaysOn) await this.halt();
   }
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { audioFragment, FMP4_TIMESCALE, fragment, initSegment, type Fmp4AudioSample, type Fmp4Sample } from '../../media/fmp4.ts';
 import { contiguousAudioRuns, MpegTsMuxer } from '../../media/mpegts.ts';
-import type { AudioTrack, EncodedVideoFrame, FrameUnit, H264Track } from '../../media/types.ts';
+import type { AudioTrack, H264Unit, FrameUnit, H264Track } from '../../media/types.ts';
 import { FrameTimeline, type TimedFrame } from './timeline.ts';
 import { audioFrameMs } from '../core/audio-interleave.ts';
 import type { AudioUnit } from '../../adapters/types.ts';
@@ -122,7 +122,7 @@ export class HlsPackager {
   }
 
   /** Takes the next frame of the encoder; frames before the first keyframe of a track are skipped. */
-  push(frame: EncodedVideoFrame): void {
+  push(frame: H264Unit): void {
     const timed = this.timeline.place(frame);
     if (!timed) return;
     if (timed.newTrack) {

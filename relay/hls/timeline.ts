@@ -1,8 +1,8 @@
-import type { EncodedVideoFrame, H264Track } from '../../media/types.ts';
+import type { H264Unit, H264Track } from '../../media/types.ts';
 
 /** A frame placed on a packager's own timeline, in milliseconds. */
 export interface TimedFrame {
-  readonly frame: EncodedVideoFrame;
+  readonly frame: H264Unit;
   readonly pts: number;
   readonly dts: number;
   /** The first frame of a new track (the first ever, or after an encoder restart). */
@@ -33,7 +33,7 @@ export class FrameTimeline {
     return this.track ? cameraMs + this.offset : undefined;
   }
 
-  place(frame: EncodedVideoFrame): TimedFrame | undefined {
+  place(frame: H264Unit): TimedFrame | undefined {
     if (!Number.isFinite(frame.dts) || !Number.isFinite(frame.pts)) return undefined;
     if (frame.track !== this.track) {
       if (!frame.keyframe) return undefined;

@@ -4,7 +4,7 @@ import type { StreamConfig } from '../../conf/types.ts';
 import type { SharedEncoder } from '../encoders/shared-encoder.ts';
 import type { Feed } from '../core/feed.ts';
 import { flvHeader, flvMetadata, flvSequenceHeader, flvVideoTag } from '../../media/flv/mux.ts';
-import type { EncodedVideoFrame, H264Track } from '../../media/types.ts';
+import type { H264Unit, H264Track } from '../../media/types.ts';
 import type { Viewer } from '../core/viewer.ts';
 import { FanoutOutput } from './fanout-output.ts';
 import { KeptGroup } from '../core/hub.ts';
@@ -104,7 +104,7 @@ export class FlvOutput extends FanoutOutput {
     return viewer.bytesSent - before;
   }
 
-  private onFrame(frame: EncodedVideoFrame): void {
+  private onFrame(frame: H264Unit): void {
     this.timeBase ??= frame.dts;
     this.lastFrameAt = performance.now();
     const time = frame.dts - this.timeBase;

@@ -12,7 +12,7 @@ import { HlsSessions, SESSION_PARAMETER } from '../hls/sessions.ts';
 import type { OutputStats, StreamOutput } from './output.ts';
 import type { AacAudio } from '../encoders/aac-audio.ts';
 import { AudioInterleaver } from '../core/audio-interleave.ts';
-import type { AudioTrack, EncodedVideoFrame } from '../../media/types.ts';
+import type { AudioTrack, H264Unit } from '../../media/types.ts';
 import { performance } from 'node:perf_hooks';
 
 /** LL-HLS part target, seconds (the spec's advice is 0.2 to 0.5 s; parts end before they pass it). */
@@ -79,7 +79,7 @@ export class HlsOutput implements StreamOutput {
   }
 
   /** A picture goes in after the sound up to its time, so each segment holds both for the same span. */
-  private onFrame(frame: EncodedVideoFrame): void {
+  private onFrame(frame: H264Unit): void {
     if (this.waitingForSound()) return;
     this.interleaver.video(frame.dts);
     this.packager.push(frame);

@@ -1,6 +1,6 @@
 import type { AudioUnit } from '../../adapters/types.ts';
 import { audioFragment, FMP4_TIMESCALE, fragment, initSegment, type Fmp4AudioSample, type Fmp4Sample } from '../../media/fmp4.ts';
-import type { AudioTrack, EncodedVideoFrame, H264Track } from '../../media/types.ts';
+import type { AudioTrack, H264Unit, H264Track } from '../../media/types.ts';
 
 /** A fragment holds at most this much media (it is cut earlier at each keyframe), so a crash loses less than that. */
 export const FRAGMENT_MS = 500;
@@ -26,7 +26,7 @@ export function sameAudioTrack(a: AudioTrack, b: AudioTrack): boolean {
  * fragment of the span it starts in, so a file cut anywhere holds both tracks for the same time.
  */
 export class Fmp4Fragmenter {
-  private pending: EncodedVideoFrame[] = [];
+  private pending: H264Unit[] = [];
   /** When the oldest pending frame came, on the caller's clock. */
   private pendingSince = 0;
   private sequence = 1;
@@ -47,7 +47,7 @@ export class Fmp4Fragmenter {
   }
 
   /** Adds one frame (decode times never going back); returns the bytes now due: the init segment, a finished fragment. */
-  push(frame: EncodedVideoFrame, now: number): Buffer[] {
+  push(frame: H264Unit, now: number): Buffer[] {
     const out: Buffer[] = [];
     if (this.firstDts === undefined) {
       this.firstDts = frame.dts;

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import type { EventSink } from '../../lib/event-bus.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { AudioUnit } from '../../adapters/types.ts';
-import type { AudioTrack, EncodedVideoFrame, EncodedVideoSource, H264Track } from '../../media/types.ts';
+import type { AudioTrack, H264Unit, H264Source, H264Track } from '../../media/types.ts';
 import { segmentRelativePath } from './names.ts';
 import type { Segment, SegmentIndex } from './segment-index.ts';
 import { SegmentWriter } from './segment-writer.ts';
@@ -42,7 +42,7 @@ export interface RecorderState {
 export interface RecorderOptions {
   readonly camera: string;
   readonly segmentSeconds: number;
-  readonly source: EncodedVideoSource;
+  readonly source: H264Source;
   /** The camera's sound, recorded beside the picture while the camera sends it. */
   readonly audio?: RecordedAudio;
   readonly index: SegmentIndex;
@@ -146,7 +146,7 @@ export class CameraRecorder {
     return this.lastAudio && this.now() - this.lastAudio.at <= OUTAGE_MS ? this.lastAudio.track : undefined;
   }
 
-  private onFrame(frame: EncodedVideoFrame): void {
+  private onFrame(frame: H264Unit): void {
     this.writeAudioBefore(frame.dts);
     const current = this.current;
     if (current) {
@@ -184,7 +184,7 @@ export class CameraRecorder {
     return Math.max(STALL_MIN_MS, 3 * this.frameIntervalMs);
   }
 
-  private openSegment_(frame: EncodedVideoFrame): void {
+  private openSegment_(frame: H264Unit): void {
     const { camera, index, log } = this.options;
     this.options.beforeSegment?.();
     let start = this.now();

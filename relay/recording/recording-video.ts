@@ -1,23 +1,23 @@
 import type { CameraConfig } from '../../conf/types.ts';
 import type { EncoderSettings } from '../encoders/ffmpeg-args.ts';
-import type { EncodedVideoSource } from '../../media/types.ts';
+import type { H264Source } from '../../media/types.ts';
 import type { RecordedAudio } from './recorder.ts';
 
 /** What the recorder takes from the running relay: a camera's shared encoder, held by name until released. */
 export interface EncoderSupply {
-  encoderFor(camera: string, settings: EncoderSettings, user: string): EncodedVideoSource;
+  encoderFor(camera: string, settings: EncoderSettings, user: string): H264Source;
   /** Drops `user` from every encoder it holds but `keep`. */
-  releaseEncoder(user: string, keep?: EncodedVideoSource): Promise<void>;
+  releaseEncoder(user: string, keep?: H264Source): Promise<void>;
   /** The camera's sound as AAC, held by `user` until releaseEncoder(user); absent where the relay has none. */
   audioFor?(camera: string, user: string): RecordedAudio;
 }
 
 /** The camera's encoded video at its recording settings, and how to let go of it. */
 export interface RecordingVideo {
-  readonly video: EncodedVideoSource;
+  readonly video: H264Source;
   readonly audio: RecordedAudio | undefined;
   /** Lets go of the encoder; `keep` (the video of the recorder that replaces this one) stays held. */
-  close(keep?: EncodedVideoSource): Promise<void>;
+  close(keep?: H264Source): Promise<void>;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
 import type { AudioUnit } from '../../adapters/types.ts';
-import type { AudioTrack, EncodedVideoFrame } from '../../media/types.ts';
+import type { AudioTrack, H264Unit } from '../../media/types.ts';
 import { Fmp4Fragmenter, MAX_UNWRITTEN_MS } from './fragmenter.ts';
 
 /** Bytes waiting for the disk beyond this drop frames up to the next keyframe: a stuck disk must not grow memory. */
@@ -61,7 +61,7 @@ export class SegmentWriter {
   }
 
   /** Writes one frame; the first must be a keyframe. Returns false when it was dropped. */
-  write(frame: EncodedVideoFrame): boolean {
+  write(frame: H264Unit): boolean {
     if (this.closing || this.failure !== undefined) return false;
     if (!this.fragmenter) {
       if (!frame.keyframe) return false;

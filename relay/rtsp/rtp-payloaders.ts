@@ -1,7 +1,7 @@
 import { h264FmtpParameters, packetizeH264 } from '../../media/rtp/h264-packetizer.ts';
 import { withParameterSets } from '../../media/h264/params.ts';
 import { packetizeJpeg, parseJpegForRtp, type JpegSkipReason } from '../../media/rtp/jpeg-packetizer.ts';
-import type { EncodedVideoFrame, EncodedVideoSource, JpegUnit } from '../../media/types.ts';
+import type { H264Unit, H264Source, JpegUnit } from '../../media/types.ts';
 import type { RtpEmit, RtpPayloader } from './rtp-stream.ts';
 import { packetizeAacHbr } from '../../media/rtp/aac-packetizer.ts';
 import { audioMediaLines } from '../../media/rtsp/sdp-audio.ts';
@@ -16,8 +16,8 @@ const AAC_PAYLOAD_TYPE = 97;
 export const AUDIO_TRACK = 'trackID=1';
 
 /** An encoder's H.264 as RTP: every keyframe carries SPS and PPS in band, so a reader can start at any keyframe. */
-export function h264RtpPayloader(video: EncodedVideoSource): RtpPayloader {
-  const emitFrame = (emit: RtpEmit, frame: EncodedVideoFrame): void => {
+export function h264RtpPayloader(video: H264Source): RtpPayloader {
+  const emitFrame = (emit: RtpEmit, frame: H264Unit): void => {
     emit(packetizeH264(withParameterSets(frame)), frame.keyframe, frame.pts);
   };
   return {

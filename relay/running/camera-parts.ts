@@ -4,7 +4,7 @@ import type { JpegView } from '../encoders/jpeg-view.ts';
 import type { AacAudio } from '../encoders/aac-audio.ts';
 import type { OpusAudio } from '../encoders/opus-audio.ts';
 import type { SharedEncoder } from '../encoders/shared-encoder.ts';
-import type { EncodedVideoSource } from '../../media/types.ts';
+import type { H264Source } from '../../media/types.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { ProcessSlots } from '../../lib/process-slots.ts';
 import type { Feed } from '../core/feed.ts';
@@ -88,7 +88,7 @@ export class CameraParts {
   }
 
   /** Drops `user` from every encoder it used but `keep`; an encoder nobody uses any more is closed. */
-  async release(user: string, keep?: EncodedVideoSource): Promise<void> {
+  async release(user: string, keep?: H264Source): Promise<void> {
     for (const [key, entry] of this.own) {
       if (entry.encoder === keep || !entry.users.delete(user) || entry.users.size > 0) continue;
       this.own.delete(key);

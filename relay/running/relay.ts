@@ -12,7 +12,7 @@ import type { EventSink } from '../../lib/event-bus.ts';
 import type { SharedEncoder } from '../encoders/shared-encoder.ts';
 import type { AacAudio } from '../encoders/aac-audio.ts';
 import type { OpusAudio } from '../encoders/opus-audio.ts';
-import type { EncodedVideoSource } from '../../media/types.ts';
+import type { H264Source } from '../../media/types.ts';
 import type { EncoderSettings } from '../encoders/ffmpeg-args.ts';
 import type { StreamOutput } from '../outputs/output.ts';
 import type { CameraMedia, OutputRegistry, ProtocolEnv, ProtocolMount, ProtocolServer } from '../outputs/registry.ts';
@@ -255,7 +255,7 @@ export class Relay {
   }
 
   /** Drops `user` from every encoder it used but `keep`; an encoder nobody uses any more is closed. */
-  async releaseEncoder(user: string, keep?: EncodedVideoSource): Promise<void> {
+  async releaseEncoder(user: string, keep?: H264Source): Promise<void> {
     for (const camera of this.cameras.values()) await camera.release(user, keep);
   }
 

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { withParameterSets } from '../../media/h264/params.ts';
 import { packetizeH264 } from '../../media/rtp/h264-packetizer.ts';
 import { buildRtpPacket } from '../../media/rtp/packet.ts';
-import type { EncodedVideoFrame, EncodedVideoSource } from '../../media/types.ts';
+import type { H264Unit, H264Source } from '../../media/types.ts';
 import { KeptGroup } from '../core/hub.ts';
 
 /** Packets kept for retransmission on NACK: about 4 s of a 2 Mbit/s stream. */
@@ -46,7 +46,7 @@ export class StreamPackets {
   packetsOut = 0;
 
   constructor(
-    private readonly video: EncodedVideoSource,
+    private readonly video: H264Source,
     /** True while the camera is live: its encoder's kept group is the present, not the last picture before an outage. */
     private readonly cameraLive: () => boolean,
   ) {}
@@ -110,12 +110,12 @@ export class StreamPackets {
     this.history.fill(undefined);
   }
 
-  private onFrame(frame: EncodedVideoFrame): void {
+  private onFrame(frame: H264Unit): void {
     const packets = this.packetize(frame);
     for (const sink of this.sinks) sink.deliver(packets, frame.keyframe);
   }
 
-  private packetize(frame: EncodedVideoFrame): readonly Buffer[] {
+  private packetize(frame: H264Unit): readonly Buffer[] {
     this.lastFrameAt = performance.now();
     this.newestPts = frame.pts;
     // Every keyframe carries SPS and PPS in band: the SDP answer names no parameter sets, and the encoder may restart.

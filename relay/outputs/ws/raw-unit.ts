@@ -1,5 +1,5 @@
 import { toAvcc } from '../../../media/h264/annexb.ts';
-import type { EncodedVideoFrame } from '../../../media/types.ts';
+import type { H264Unit } from '../../../media/types.ts';
 
 /** Bytes before the access unit in a raw-mode message. */
 export const RAW_HEADER_BYTES = 12;
@@ -15,7 +15,7 @@ export const RAW_CODEC_H264_AVCC = 1;
  * stream's timeline (unsigned 64-bit, big-endian: WebCodecs' `timestamp`), then the access unit as AVCC, which a
  * VideoDecoder configured with the config message's `description` decodes as it is.
  */
-export function rawVideoUnit(frame: EncodedVideoFrame, timeBaseMs: number): Buffer {
+export function rawVideoUnit(frame: H264Unit, timeBaseMs: number): Buffer {
   const unit = toAvcc(frame.data);
   const header = Buffer.alloc(RAW_HEADER_BYTES);
   header[0] = RAW_KIND_VIDEO;

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { FMP4_TIMESCALE, fragment, initSegment, type Fmp4Sample } from '../../../media/fmp4.ts';
 import type { AudioUnit } from '../../../adapters/types.ts';
-import type { EncodedVideoFrame, EncodedVideoSource, H264Track } from '../../../media/types.ts';
+import type { H264Unit, H264Source, H264Track } from '../../../media/types.ts';
 import { audioFrameMs } from '../../core/audio-interleave.ts';
 import { Fanout } from '../../core/fanout.ts';
 import type { Viewer } from '../../core/viewer.ts';
@@ -16,7 +16,7 @@ const TICKS_PER_MS = FMP4_TIMESCALE / 1000;
 
 /** Where a stream's WebSocket viewers get their video: the stream's shared encoder, and whether the camera is live. */
 export interface WsVideo {
-  readonly source: EncodedVideoSource;
+  readonly source: H264Source;
   /** True while the camera delivers (feed state live). */
   live(): boolean;
   /** The encoder's frame rate, for the duration of the first fragment of a run. */
@@ -141,7 +141,7 @@ export class WsStream {
   }
 
   /** Takes a keyframe's track as the current one; the first keyframe adopted sets the zero. */
-  private adopt(keyframe: EncodedVideoFrame): void {
+  private adopt(keyframe: H264Unit): void {
     const track = keyframe.track;
     this.track = track;
     this.timeBase ??= keyframe.dts;
@@ -194,7 +194,7 @@ export class WsStream {
     }
   }
 
-  private onFrame(frame: EncodedVideoFrame): void {
+  private onFrame(frame: H264Unit): void {
     if (frame.track !== this.track) {
       // A new encoder run or new camera parameters: decoders are told before the first frame of the new track.
       if (!frame.keyframe) return;
@@ -254,7 +254,7 @@ export class WsStream {
     return mode === 'raw' ? rawAudioMessage(unit, time) : fmp4AudioMessage(++this.sequence, unit, time);
   }
 
-  private message(frame: EncodedVideoFrame, mode: WsMode): Buffer {
+  private message(frame: H264Unit, mode: WsMode): Buffer {
     // The zero is set at adoption, never by whichever frame passes first: a later viewer's kept group is older.
     const timeBase = (this.timeBase ?? frame.dts) - this.shift;
     if (mode === 'raw') return binaryFrame(rawVideoUnit(frame, timeBase));

@@ -3,7 +3,7 @@ import t from 'tap';
 import type { VideoUnit } from '../../../media/types.ts';
 import { FlvFrameReader } from '../../../media/flv/frames.ts';
 import { FlvTagReader } from '../../../media/flv/tags.ts';
-import type { EncodedVideoFrame } from '../../../media/types.ts';
+import type { H264Unit } from '../../../media/types.ts';
 import { GstRtspServer } from '../../adapters/rtsp/gst-server.ts';
 import { openViewer, waitFor } from '../../helpers/probe.ts';
 import { startTestRelayFor } from '../../helpers/relay.ts';
@@ -26,12 +26,12 @@ t.test('an RTSP camera\'s H.264 reaches an FLV viewer as the NAL unit buffers th
   const viewer = await openViewer(`${relay.baseUrl}/cam.flv`);
   t.teardown(() => viewer.close());
   const passthrough = [...relay.relay.encoders.values()].find((entry) => entry.encoder.id.startsWith('cam#'))!.encoder;
-  const units: EncodedVideoFrame[] = [...passthrough.groupOfPictures];
+  const units: H264Unit[] = [...passthrough.groupOfPictures];
   t.teardown(passthrough.subscribe((unit) => void units.push(unit)));
 
   const tags = new FlvTagReader();
   const reader = new FlvFrameReader();
-  const received: EncodedVideoFrame[] = [];
+  const received: H264Unit[] = [];
   viewer.response.on('data', (chunk: Buffer) => {
     for (const tag of tags.push(chunk)) {
       const frame = reader.read(tag);

@@ -1,16 +1,16 @@
 // Guards against a 3.92 s HLS segment (TARGETDURATION 4) after a forced keyframe came two frames late: the next one was cut at.
 import t from 'tap';
 import { HlsPackager } from '../../../relay/hls/packager.ts';
-import type { EncodedVideoFrame } from '../../../media/types.ts';
+import type { H264Unit } from '../../../media/types.ts';
 import { targetDuration } from '../../../relay/hls/playlist.ts';
 import { startTestEncodedSource } from '../../helpers/encoded-source.ts';
 
 /** A real keyframe and a real P-frame of one track, for building a stream with chosen times. */
-async function sampleFrames(): Promise<{ key: EncodedVideoFrame; delta: EncodedVideoFrame }> {
+async function sampleFrames(): Promise<{ key: H264Unit; delta: H264Unit }> {
   const source = startTestEncodedSource({ size: '160x120', rate: 25, gop: 25 });
   try {
     return await new Promise((resolve) => {
-      let key: EncodedVideoFrame | undefined;
+      let key: H264Unit | undefined;
       source.hub.subscribe((frame) => {
         if (frame.keyframe) key ??= frame;
         else if (key) resolve({ key, delta: frame });

@@ -7,12 +7,12 @@ import { renderLowLatencyPlaylist, renderPlaylist } from '../../../relay/hls/pla
 import { HlsSessions } from '../../../relay/hls/sessions.ts';
 import { FrameTimeline } from '../../../relay/hls/timeline.ts';
 import { h264Track } from '../../../media/h264/params.ts';
-import type { EncodedVideoFrame, H264Track } from '../../../media/types.ts';
+import type { H264Unit, H264Track } from '../../../media/types.ts';
 import { prng } from '../../helpers/prng.ts';
 
 const sps = Buffer.from('67f40016919b281405ff138088000003000800000300a078b16cb0', 'hex');
 const pps = Buffer.from('68ebe3c44844', 'hex');
-const frame = (track: H264Track, ms: number, keyframe: boolean, size = 100): EncodedVideoFrame =>
+const frame = (track: H264Track, ms: number, keyframe: boolean, size = 100): H264Unit =>
   ({ track, data: [Buffer.alloc(size, keyframe ? 0x65 : 0x41)], pts: ms, dts: ms, keyframe });
 
 t.test('timeline: starts on a keyframe, refuses time going back and NaN, continues across a new track', async (t) => {

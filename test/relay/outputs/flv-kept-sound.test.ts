@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { AudioUnit } from '../../../adapters/types.ts';
 import type { StreamConfig } from '../../../conf/types.ts';
-import type { AudioTrack, EncodedVideoFrame, H264Track } from '../../../media/types.ts';
+import type { AudioTrack, H264Unit, H264Track } from '../../../media/types.ts';
 import { EncodedHub } from '../../../relay/core/hub.ts';
 import type { Feed } from '../../../relay/core/feed.ts';
 import { Viewer, type ByteSink } from '../../../relay/core/viewer.ts';
@@ -45,7 +45,7 @@ t.test('an FLV viewer starting on the kept group gets no sound from before its k
   const output = new FlvOutput(config, feed as unknown as Feed, video as unknown as SharedEncoder, audio as unknown as AacAudio);
   output.start();
   t.teardown(() => output.close());
-  const frame = (dts: number, keyframe: boolean): void => hub.publish({ track, data: [Buffer.from([keyframe ? 0x65 : 0x41, dts & 0xff])], pts: dts, dts, keyframe } satisfies EncodedVideoFrame);
+  const frame = (dts: number, keyframe: boolean): void => hub.publish({ track, data: [Buffer.from([keyframe ? 0x65 : 0x41, dts & 0xff])], pts: dts, dts, keyframe } satisfies H264Unit);
   const sound = (index: number): void => {
     for (const listener of soundListeners) listener({ track: SOUND, data: Buffer.from([0x21, index]), pts: index * FRAME_MS, dts: index * FRAME_MS, keyframe: true });
   };

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { h264Track } from '../../../media/h264/params.ts';
 import type { AudioUnit } from '../../../adapters/types.ts';
-import type { AudioTrack, EncodedVideoFrame } from '../../../media/types.ts';
+import type { AudioTrack, H264Unit } from '../../../media/types.ts';
 import { FRAGMENT_MS, Fmp4Fragmenter } from '../../../relay/recording/fragmenter.ts';
 import { scanFragmentedMp4 } from '../../../relay/recording/mp4-scan.ts';
 import { SegmentWriter } from '../../../relay/recording/segment-writer.ts';
@@ -15,7 +15,7 @@ import { sleep, tempDir } from './fixtures.ts';
 const track = h264Track(Buffer.from('67f40016919b281405ff138088000003000800000300a078b16cb0', 'hex'), Buffer.from('68ebe3c44844', 'hex'));
 
 /** Frame `i` of a 25 fps stream starting at `base` ms, a keyframe every `gop` frames. */
-function frameAt(i: number, gop = 50, base = 10_000): EncodedVideoFrame {
+function frameAt(i: number, gop = 50, base = 10_000): H264Unit {
   const keyframe = i % gop === 0;
   return { track, data: [Buffer.from([keyframe ? 0x65 : 0x41, i & 0xff, 0x80])], pts: base + i * 40, dts: base + i * 40, keyframe };
 }

@@ -7,7 +7,7 @@ import { parseStatusLine, type RtspHeaders } from '../../../media/rtsp/message.t
 import { parseRtpPacket, type RtpPacket } from '../../../media/rtp/rtp.ts';
 import { jpegUnit, type JpegUnit } from '../../../media/types.ts';
 import { silentLogger, type Logger } from '../../../lib/log.ts';
-import type { EncodedVideoSource } from '../../../media/types.ts';
+import type { H264Source } from '../../../media/types.ts';
 import { RtspServer, type RtspServerOptions } from '../../../relay/rtsp/server.ts';
 import type { JpegFeed } from '../../../relay/rtsp/rtp-payloaders.ts';
 
@@ -69,7 +69,7 @@ export function startJpegFeed(options: { size?: string; rate?: number; pixFmt?: 
 }
 
 /** Wraps an encoded source to count who holds it (acquire/release), as the relay's encoder demand would. */
-export function countingSource(source: EncodedVideoSource): EncodedVideoSource & { readonly holders: number } {
+export function countingSource(source: H264Source): H264Source & { readonly holders: number } {
   const { hold, count } = holdCounter();
   return {
     id: source.id,

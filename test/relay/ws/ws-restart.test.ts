@@ -1,7 +1,7 @@
 // Guards: after an encoder restart the WebSocket units went back in time (the new run starts on the camera's kept frames, already sent).
 import { EventEmitter } from 'node:events';
 import t from 'tap';
-import type { EncodedFrameListener, EncodedVideoFrame, EncodedVideoSource } from '../../../media/types.ts';
+import type { H264Listener, H264Unit, H264Source } from '../../../media/types.ts';
 import { Viewer } from '../../../relay/core/viewer.ts';
 import { WsStream } from '../../../relay/outputs/ws/stream.ts';
 import { startTestEncodedSource } from '../../helpers/encoded-source.ts';
@@ -26,19 +26,19 @@ class CollectingSink extends EventEmitter {
 }
 
 /** An encoder the test drives: frames are published when the test says. */
-class ScriptedSource implements EncodedVideoSource {
+class ScriptedSource implements H264Source {
   readonly id = 'scripted';
-  track: EncodedVideoFrame['track'] | undefined;
-  readonly groupOfPictures: EncodedVideoFrame[] = [];
-  private listener: EncodedFrameListener | undefined;
-  subscribe(listener: EncodedFrameListener): () => void {
+  track: H264Unit['track'] | undefined;
+  readonly groupOfPictures: H264Unit[] = [];
+  private listener: H264Listener | undefined;
+  subscribe(listener: H264Listener): () => void {
     this.listener = listener;
     return () => (this.listener = undefined);
   }
   acquire(): () => void {
     return () => undefined;
   }
-  publish(frame: EncodedVideoFrame): void {
+  publish(frame: H264Unit): void {
     this.track = frame.track;
     this.listener?.(frame);
   }
@@ -53,10 +53,10 @@ function messages(chunks: Buffer[], opcode: number): Buffer[] {
 }
 
 /** Real H.264 from ffmpeg, a keyframe every 4 frames: 8 frames from a keyframe on. */
-async function recordRun(t: { teardown(fn: () => void): void }): Promise<EncodedVideoFrame[]> {
+async function recordRun(t: { teardown(fn: () => void): void }): Promise<H264Unit[]> {
   const encoder = startTestEncodedSource({ rate: 25, gop: 4 });
   t.teardown(() => encoder.stop());
-  const recorded: EncodedVideoFrame[] = [];
+  const recorded: H264Unit[] = [];
   encoder.hub.subscribe((frame) => void recorded.push(frame));
   await waitFor(() => recorded.filter((frame) => frame.keyframe).length >= 3, 15_000, 'three keyframes from ffmpeg');
   encoder.stop();

@@ -1,7 +1,7 @@
 import { createServer, connect, type Socket } from 'node:net';
 import t from 'tap';
 import type { AudioUnit } from '../../../adapters/types.ts';
-import type { AudioTrack, EncodedVideoFrame, H264Track } from '../../../media/types.ts';
+import type { AudioTrack, H264Unit, H264Track } from '../../../media/types.ts';
 import { EncodedHub } from '../../../relay/core/hub.ts';
 import { Viewer, type ByteSink } from '../../../relay/core/viewer.ts';
 import type { WsAudioSource } from '../../../relay/outputs/ws/sound.ts';
@@ -49,7 +49,7 @@ t.test('a WebSocket viewer that never reads drops to the next keyframe, then is 
   let peakQueued = 0;
   const timer = setInterval(() => {
     peakQueued = Math.max(peakQueued, stuckViewer.queuedBytes);
-    const frame: EncodedVideoFrame = { track, data: [Buffer.alloc(FRAME_BYTES, index % 10 === 0 ? 0x65 : 0x41)], pts: index * 10, dts: index * 10, keyframe: index % 10 === 0 };
+    const frame: H264Unit = { track, data: [Buffer.alloc(FRAME_BYTES, index % 10 === 0 ? 0x65 : 0x41)], pts: index * 10, dts: index * 10, keyframe: index % 10 === 0 };
     hub.publish(frame);
     index++;
   }, 10);
