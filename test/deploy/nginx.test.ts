@@ -56,6 +56,10 @@ t.test('the shipped file is adapted in exactly five places and refuses a file of
   t.throws(() => adaptShippedConfig('listen 80;', { upstreamPort: 1, port: 2, dir: '/' }), /expected .* once, found it 0 times/);
 });
 
+// The restart test has its own relay and nginx; the HLS and live tests share theirs without touching what the other
+// checks. All three mostly wait (for segments, a measurement window, a stream): they run side by side.
+t.jobs = 3;
+
 t.test('a relay restarted behind nginx names new segments, so the cache never serves an old run\'s segment', async (t) => {
   const port = await unusedPort();
   const config = `HTTPPort ${port}\n${syntheticConfig()}`;

@@ -67,9 +67,12 @@ const checkedFfmpegPath = t.test('--check validates FFmpegPath', async (t) => {
 });
 
 await Promise.all([checks, flags, missingFfmpeg, checkedFfmpegPath]);
-t.jobs = 1;
 
-t.test('startup names the ffmpeg used; credentials never reach the log', async (t) => {
+// Each of these runs its own relay process and counts only that process's children: side by side too. The 2,000-camera
+// reload (both cores, a response-time bound), the temporary-directory check and the example config then run one at a time.
+t.jobs = 5;
+
+const credentials = t.test('startup names the ffmpeg used; credentials never reach the log', async (t) => {
   const relay = await runRelay(await configFile(`${camera('a')}<Camera secret>\n  Source http://admin:hunter2@127.0.0.1:9/video\n  Password hunter3\n</Camera>\n`));
   t.match(relay.output(), /using ffmpeg \S+ at \S+ \(from (config|PATH|@ffmpeg-installer\/ffmpeg)\)/);
   // Until the unreachable camera's failure is logged: the line that would carry its URL.
@@ -82,7 +85,7 @@ t.test('startup names the ffmpeg used; credentials never reach the log', async (
   await relay.exited;
 });
 
-t.test('SIGTERM: viewers are ended, ffmpeg children stopped, exit 0 within a few seconds', async (t) => {
+const sigterm = t.test('SIGTERM: viewers are ended, ffmpeg children stopped, exit 0 within a few seconds', async (t) => {
   const relay = await runRelay(await configFile(`${camera('a')}<Stream a.flv>\n  Feed a\n  VideoBitRate 100\n</Stream>\n`));
   const viewer = await openViewer(`http://127.0.0.1:${relay.port()}/a.flv`);
   await waitFor(() => viewer.bytes > 0, 10_000, 'FLV bytes');
@@ -97,7 +100,7 @@ t.test('SIGTERM: viewers are ended, ffmpeg children stopped, exit 0 within a few
   await waitFor(() => childFfmpegs(pid).length === 0, 3000, 'no ffmpeg left');
 });
 
-t.test('SIGKILL of the relay leaves no orphaned ffmpeg', async (t) => {
+const sigkill = t.test('SIGKILL of the relay leaves no orphaned ffmpeg', async (t) => {
   const relay = await runRelay(await configFile(`${camera('a')}<Stream a.flv>\n  Feed a\n  VideoBitRate 100\n</Stream>\n`));
   await waitFor(() => childFfmpegs(relay.child.pid!).length === 2, 10_000, 'two ffmpeg children');
   const children = childFfmpegProcesses(relay.child.pid!).map((child) => child.pid);
@@ -108,7 +111,7 @@ t.test('SIGKILL of the relay leaves no orphaned ffmpeg', async (t) => {
   t.equal(children.length, 2);
 });
 
-t.test('SIGHUP reload: new streams start, removed ones stop, unchanged viewers stay; a broken file is rejected', async (t) => {
+const sighup = t.test('SIGHUP reload: new streams start, removed ones stop, unchanged viewers stay; a broken file is rejected', async (t) => {
   const file = await configFile(camera('keep') + camera('drop'));
   const relay = await runRelay(file);
   const base = `http://127.0.0.1:${relay.port()}`;
@@ -145,7 +148,7 @@ function isAlive(pid: number): boolean {
 }
 
 // Guards: SIGHUPs 20 ms apart, alternating two configs, left orphaned encoders running (40 reloads left 28).
-t.test('40 rapid alternating reloads leave exactly the encoders the final config needs', async (t) => {
+const rapidReloads = t.test('40 rapid alternating reloads leave exactly the encoders the final config needs', async (t) => {
   const cameraBlock = '<Camera x>\n  Source testsrc://?size=160x120&rate=5\n</Camera>\n';
   const flv = (name: string, kbps: number): string => `<Stream ${name}>\n  Feed x\n  VideoBitRate ${kbps}\n</Stream>\n`;
   const twoEncoders = `HTTPPort 0\n${cameraBlock}${flv('x.flv', 100)}${flv('y.flv', 200)}`;
@@ -172,6 +175,9 @@ t.test('40 rapid alternating reloads leave exactly the encoders the final config
   relay.child.kill('SIGTERM');
   t.equal(await relay.exited, 0);
 });
+
+await Promise.all([credentials, sigterm, sigkill, sighup, rapidReloads]);
+t.jobs = 1;
 
 // Guards: a reload to 2,000 synthetic cameras forked 2,000 ffmpegs, froze the event loop, and ignored SIGTERM for a minute.
 t.test('a reload to 2,000 cameras runs at most MaxProcesses children, stays responsive, and stops on SIGTERM', async (t) => {

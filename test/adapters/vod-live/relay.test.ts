@@ -70,23 +70,8 @@ VodStreamTimeout 2
 </Stream>
 `, () => media.cleanup());
 
-t.test('every stream format plays from a configured vod-live camera', async (t) => {
-  t.match(await ffprobe(`${relay.baseUrl}/loop.flv`, 2), { codec_name: 'h264', width: 320, height: 240 });
-  t.match(await ffprobe(`${relay.baseUrl}/loop.m3u8`, 2), { codec_name: 'h264', width: 320, height: 240 });
-  t.match(await ffprobe(`${relay.baseUrl}/loop.mjpg`, 1), { codec_name: 'mjpeg', width: 320, height: 240 });
-  await waitFor(async () => (await fetchBytes(`${relay.baseUrl}/loop.jpg`)).status === 200, 10_000, 'a snapshot');
-  const jpeg = await fetchBytes(`${relay.baseUrl}/loop.jpg`);
-  t.same([...jpeg.body.subarray(0, 2)], [0xff, 0xd8]);
-  t.equal(relay.relay.feeds.get('loop')!.status.restarts, 0, 'one run of the file for all four');
-});
-
-t.test('an MP4\'s H.264 is passed on unchanged with VideoCodec copy', async (t) => {
-  t.match(await ffprobe(`${relay.baseUrl}/film.flv`, 2), { codec_name: 'h264', width: 320, height: 240 });
-  const encoders = [...relay.relay.encoders.values()].filter((entry) => entry.encoder.id.startsWith('film#'));
-  t.ok(encoders.length === 1 && encoders[0]!.encoder instanceof Passthrough, 'no transcoding: the passthrough');
-});
-
-t.test('a file\'s sound plays through FLV with its picture, in step across loops', async (t) => {
+// First and alone: it measures sound against picture. The others, each on its own camera, then run side by side.
+await t.test('a file\'s sound plays through FLV with its picture, in step across loops', async (t) => {
   // The file starts playing for a first viewer: the capture begins once it plays, so it holds four flashes.
   const starter = await openViewer(`${relay.baseUrl}/beep.flv`);
   t.teardown(() => starter.close());
@@ -102,6 +87,28 @@ t.test('a file\'s sound plays through FLV with its picture, in step across loops
   const offsets = summarize(await fileOnsets(file));
   t.ok(offsets.pairs >= 3, `${offsets.pairs} flashes paired with beeps (${offsets.flashes} flashes, ${offsets.beeps} beeps)`);
   t.ok(offsets.maxAbsMs <= SYNC_MS, `beep and flash at most ${offsets.maxAbsMs.toFixed(0)} ms apart (median ${offsets.medianMs.toFixed(0)} ms)`);
+});
+
+t.jobs = 4;
+
+t.test('every stream format plays from a configured vod-live camera', async (t) => {
+  // The three readers at once, as viewers of one camera would be.
+  const [flv, hls, mjpeg] = await Promise.all([
+    ffprobe(`${relay.baseUrl}/loop.flv`, 2), ffprobe(`${relay.baseUrl}/loop.m3u8`, 2), ffprobe(`${relay.baseUrl}/loop.mjpg`, 1),
+  ]);
+  t.match(flv, { codec_name: 'h264', width: 320, height: 240 });
+  t.match(hls, { codec_name: 'h264', width: 320, height: 240 });
+  t.match(mjpeg, { codec_name: 'mjpeg', width: 320, height: 240 });
+  await waitFor(async () => (await fetchBytes(`${relay.baseUrl}/loop.jpg`)).status === 200, 10_000, 'a snapshot');
+  const jpeg = await fetchBytes(`${relay.baseUrl}/loop.jpg`);
+  t.same([...jpeg.body.subarray(0, 2)], [0xff, 0xd8]);
+  t.equal(relay.relay.feeds.get('loop')!.status.restarts, 0, 'one run of the file for all four');
+});
+
+t.test('an MP4\'s H.264 is passed on unchanged with VideoCodec copy', async (t) => {
+  t.match(await ffprobe(`${relay.baseUrl}/film.flv`, 2), { codec_name: 'h264', width: 320, height: 240 });
+  const encoders = [...relay.relay.encoders.values()].filter((entry) => entry.encoder.id.startsWith('film#'));
+  t.ok(encoders.length === 1 && encoders[0]!.encoder instanceof Passthrough, 'no transcoding: the passthrough');
 });
 
 t.test('a missing file is "File not found" on /stat.html and /stat.json', async (t) => {

@@ -14,14 +14,16 @@ const rtsp = (name: string): string => `rtsp://127.0.0.1:${rtspPort}/${name}`;
 
 t.test('every video stream of the relay is read by ffprobe over RTSP, over TCP and over UDP', async (t) => {
   t.equal(running.rtsp?.port, rtspPort);
-  for (const transport of ['tcp', 'udp']) {
-    for (const [name, codec] of [['test.flv', 'h264'], ['test.m3u8', 'h264'], ['test.mjpg', 'mjpeg']] as const) {
-      const stream = await ffprobe(rtsp(name), 2, ['-rtsp_transport', transport]);
-      t.equal(stream.codec_name, codec, `${name} over ${transport}`);
-      t.equal(stream.width, 320);
-      t.ok(Number(stream.nb_read_frames) >= 5, `${name} over ${transport}: ${stream.nb_read_frames} frames`);
-    }
-  }
+  const readings = ['tcp', 'udp'].flatMap((transport) =>
+    ([['test.flv', 'h264'], ['test.m3u8', 'h264'], ['test.mjpg', 'mjpeg']] as const).map(([name, codec]) => ({ transport, name, codec })));
+  // The six readers at once: each reads its own session for 2 s.
+  const streams = await Promise.all(readings.map(({ transport, name }) => ffprobe(rtsp(name), 2, ['-rtsp_transport', transport])));
+  readings.forEach(({ transport, name, codec }, index) => {
+    const stream = streams[index]!;
+    t.equal(stream.codec_name, codec, `${name} over ${transport}`);
+    t.equal(stream.width, 320);
+    t.ok(Number(stream.nb_read_frames) >= 5, `${name} over ${transport}: ${stream.nb_read_frames} frames`);
+  });
   const client = await TestRtspClient.connect(rtspPort);
   t.teardown(() => client.close());
   t.equal((await client.request('DESCRIBE', rtsp('test.jpg'))).status, 404, 'snapshot streams are not RTSP streams');
@@ -75,6 +77,17 @@ t.test('a reload that removes a stream ends its RTSP sessions; the others go on'
   t.equal(running.rtsp!.server.readerCount('test.mjpg'), 1);
 });
 
+await t.test('RTSP readers coming and going leave no error or stack in the log', async (t) => {
+  const rtspLines = running.logs.filter((line) => / rtsp: /.test(line) || /relay\/rtsp/.test(line));
+  t.ok(rtspLines.some((line) => /RTSP reader \w+ of test\.flv from 127\.0\.0\.1 over tcp/.test(line)), 'readers are logged');
+  t.same(running.logs.filter((line) => / (error|warn) /.test(line) && /rtsp/i.test(line)), []);
+  t.same(running.logs.filter((line) => /\n|    at /.test(line)), [], 'one line per event, no stacks');
+});
+
+// The tests below start a relay each and look only at it (the one JPEG transcoder is counted by its arguments, which
+// no synthetic camera's relay uses): they run side by side, after those above, which count every ffmpeg of this process.
+t.jobs = 4;
+
 t.test('MaxClients counts RTSP readers: 453 for a full stream, 503 for a full server, and HTTP sees them', async (t) => {
   const port = await unusedPort();
   const limited = await startTestRelay(`RTSPPort ${port}\nMaxClients 2\n${syntheticConfig({ rate: 5, extraStream: 'MaxClients 1' })}`);
@@ -105,13 +118,6 @@ t.test('an on-demand camera starts for an RTSP reader: DESCRIBE waits for its en
   t.equal(stream.codec_name, 'h264');
   t.ok(Number(stream.nb_read_frames) >= 5, `${stream.nb_read_frames} frames`);
   await waitFor(() => onDemand.relay.feeds.get('test')!.state === 'idle', 15_000, 'the camera to go idle after the reader left');
-});
-
-t.test('RTSP readers coming and going leave no error or stack in the log', async (t) => {
-  const rtspLines = running.logs.filter((line) => / rtsp: /.test(line) || /relay\/rtsp/.test(line));
-  t.ok(rtspLines.some((line) => /RTSP reader \w+ of test\.flv from 127\.0\.0\.1 over tcp/.test(line)), 'readers are logged');
-  t.same(running.logs.filter((line) => / (error|warn) /.test(line) && /rtsp/i.test(line)), []);
-  t.same(running.logs.filter((line) => /\n|    at /.test(line)), [], 'one line per event, no stacks');
 });
 
 t.test('RTSPPort 0 runs no RTSP server', async (t) => {

@@ -122,58 +122,128 @@ const cameraState = async (name: string): Promise<{ state: string; lastError: { 
 };
 const filmState = (): ReturnType<typeof cameraState> => cameraState('film');
 
-t.test('vod-live://s3 plays as FLV and HLS, the picture that of the file, read by ranges', async (t) => {
-  await waitFor(async () => (await filmState()).state === 'live', 15_000, 'the bucket camera live');
-  t.match(await ffprobe(`${relay.baseUrl}/film.flv`, 2), { codec_name: 'h264', width: 320, height: 240 });
-  t.match(await ffprobe(`${relay.baseUrl}/film.m3u8`, 2), { codec_name: 'h264', width: 320, height: 240 });
-  const sources = await decodeLuma(movie, 'mp4', 320, 240);
-  const decoded = await decodeLuma(await captureStream(`${relay.baseUrl}/film.flv`, 2500), 'flv', 320, 240);
-  const psnr = matchedPsnr(decoded, sources, 320).sort((a, b) => a - b);
-  t.ok(psnr[Math.floor(psnr.length / 2)]! > 30, `median PSNR against the file ${psnr[Math.floor(psnr.length / 2)]?.toFixed(1)} dB`);
-  const ranged = s3.requests.filter((r) => r.method === 'GET' && r.url.includes('clips/movie.mp4'));
-  t.ok(ranged.length > 0 && ranged.every((r) => /^bytes=\d+-\d+$/.test(r.range ?? '')), 'every read of the object is a ranged GET');
-});
+// These mostly wait (for a camera, a browser, a slow reader), each on its own keys, streams and storage: they run side
+// by side.
+t.jobs = 5;
+const sideBySide = [
+  t.test('vod-live://s3 plays as FLV and HLS, the picture that of the file, read by ranges', async (t) => {
+    await waitFor(async () => (await filmState()).state === 'live', 15_000, 'the bucket camera live');
+    t.match(await ffprobe(`${relay.baseUrl}/film.flv`, 2), { codec_name: 'h264', width: 320, height: 240 });
+    t.match(await ffprobe(`${relay.baseUrl}/film.m3u8`, 2), { codec_name: 'h264', width: 320, height: 240 });
+    const sources = await decodeLuma(movie, 'mp4', 320, 240);
+    const decoded = await decodeLuma(await captureStream(`${relay.baseUrl}/film.flv`, 2500), 'flv', 320, 240);
+    const psnr = matchedPsnr(decoded, sources, 320).sort((a, b) => a - b);
+    t.ok(psnr[Math.floor(psnr.length / 2)]! > 30, `median PSNR against the file ${psnr[Math.floor(psnr.length / 2)]?.toFixed(1)} dB`);
+    const ranged = s3.requests.filter((r) => r.method === 'GET' && r.url.includes('clips/movie.mp4'));
+    t.ok(ranged.length > 0 && ranged.every((r) => /^bytes=\d+-\d+$/.test(r.range ?? '')), 'every read of the object is a ranged GET');
+  }),
 
-t.test('Chromium plays the bucket stream by the FLV player linked from /', async (t) => {
-  const browser = await launchChromium();
-  t.teardown(() => browser.close());
-  const { context, problems } = await watchedContext(browser);
-  const page = await context.newPage();
-  await page.goto(`${relay.baseUrl}/`);
-  const linked = await page.getAttribute('section[data-camera="film"] a[href="/player/film.flv"]', 'href');
-  t.equal(linked, '/player/film.flv', 'the index links the FLV player of the bucket stream');
-  await page.goto(`${relay.baseUrl}${linked}`);
-  const played = await advances(page, 2, 20_000);
-  t.match(played, { engine: 'mpegts', videoWidth: 320, videoHeight: 240 }, 'played by mpegts.js at the file\'s size');
-  t.same(problems, [], 'no console errors');
-});
+  t.test('Chromium plays the bucket stream by the FLV player linked from /', async (t) => {
+    await waitFor(async () => (await filmState()).state === 'live', 15_000, 'the bucket camera live');
+    const browser = await launchChromium();
+    t.teardown(() => browser.close());
+    const { context, problems } = await watchedContext(browser);
+    const page = await context.newPage();
+    await page.goto(`${relay.baseUrl}/`);
+    const linked = await page.getAttribute('section[data-camera="film"] a[href="/player/film.flv"]', 'href');
+    t.equal(linked, '/player/film.flv', 'the index links the FLV player of the bucket stream');
+    await page.goto(`${relay.baseUrl}${linked}`);
+    const played = await advances(page, 2, 20_000);
+    t.match(played, { engine: 'mpegts', videoWidth: 320, videoHeight: 240 }, 'played by mpegts.js at the file\'s size');
+    t.same(problems, [], 'no console errors');
+  }),
 
-t.test('a key deleted while it plays and a wrong secret key: a clear line on /stat.html, bounded retries, no crash', async (t) => {
-  await waitFor(async () => (await cameraState('doomed')).state === 'live', 15_000, 'the doomed camera live');
-  await s3.remove('clips/doomed.mp4');
-  // The 3 s file loops: its next pass reads the object again and finds it gone.
-  await waitFor(async () => /File not found/.test((await cameraState('doomed')).lastError?.message ?? ''), 15_000, 'the deletion on /stat.json');
-  await waitFor(async () => /refused the credentials/.test((await cameraState('denied')).lastError?.message ?? ''), 15_000, 'the refused key on /stat.json');
-  t.match(await cameraState('doomed'), { state: /^(retrying|starting)$/, lastError: { message: /File not found: the object was deleted or replaced while playing/ } });
-  // Guards refused credentials read as an outage (CONNECT): they read AUTH, as a camera's wrong password does.
-  t.match(await cameraState('denied'), { state: /^(retrying|starting)$/, lastError: { message: /^AUTH: storage wrong: the bucket refused the credentials \(HTTP 403\): check AccessKey and the secret key$/ } });
-  const page = await (await fetch(`${relay.baseUrl}/stat.html`)).text();
-  t.match(page, /File not found/, '/stat.html shows the deleted key');
-  t.match(page, /AUTH: storage wrong: the bucket refused the credentials \(HTTP 403\): check AccessKey and the secret key/, '/stat.html shows the refused key');
-  t.notMatch(page, WRONG_SECRET, 'the wrong secret is not shown either');
-  // Retries back off (the camera's jittered backoff): a few requests for each key over 4 s, never a tight loop.
-  const before = s3.requests.length;
-  await new Promise((resolve) => setTimeout(resolve, 4000));
-  const later = s3.requests.slice(before);
-  const doomed = later.filter((r) => r.url.includes('clips/doomed.mp4')).length;
-  const denied = later.filter((r) => r.url.includes('clips/denied.mp4')).length;
-  t.ok(doomed <= 8 && denied <= 8, `bucket requests in 4 s: ${doomed} for the deleted key, ${denied} with the wrong secret`);
-  // The download and the API say the same, as a 502 without Retry-After (asking again soon does not help).
-  const refusal = { code: 'STORAGE_AUTH', message: 'storage wrong: the bucket refused the credentials (HTTP 403): check AccessKey and the secret key' };
-  const download = await fetch(`${relay.baseUrl}/vod/s3/wrong/clips/denied.mp4`);
-  t.same({ status: download.status, retryAfter: download.headers.get('retry-after'), json: await download.json() }, { status: 502, retryAfter: null, json: refusal });
-  t.same(await post('startup', { uri: 'vod-live://s3/wrong/clips/denied.mp4', localStreamName: 'refused' }), { status: 502, json: refusal });
-  t.equal((await fetch(`${relay.baseUrl}/stat.json`)).status, 200, 'the relay answers');
+  t.test('a key deleted while it plays and a wrong secret key: a clear line on /stat.html, bounded retries, no crash', async (t) => {
+    await waitFor(async () => (await cameraState('doomed')).state === 'live', 15_000, 'the doomed camera live');
+    await s3.remove('clips/doomed.mp4');
+    // The 3 s file loops: its next pass reads the object again and finds it gone.
+    await waitFor(async () => /File not found/.test((await cameraState('doomed')).lastError?.message ?? ''), 15_000, 'the deletion on /stat.json');
+    await waitFor(async () => /refused the credentials/.test((await cameraState('denied')).lastError?.message ?? ''), 15_000, 'the refused key on /stat.json');
+    t.match(await cameraState('doomed'), { state: /^(retrying|starting)$/, lastError: { message: /File not found: the object was deleted or replaced while playing/ } });
+    // Guards refused credentials read as an outage (CONNECT): they read AUTH, as a camera's wrong password does.
+    t.match(await cameraState('denied'), { state: /^(retrying|starting)$/, lastError: { message: /^AUTH: storage wrong: the bucket refused the credentials \(HTTP 403\): check AccessKey and the secret key$/ } });
+    const page = await (await fetch(`${relay.baseUrl}/stat.html`)).text();
+    t.match(page, /File not found/, '/stat.html shows the deleted key');
+    t.match(page, /AUTH: storage wrong: the bucket refused the credentials \(HTTP 403\): check AccessKey and the secret key/, '/stat.html shows the refused key');
+    t.notMatch(page, WRONG_SECRET, 'the wrong secret is not shown either');
+    // Retries back off (the camera's jittered backoff): a few requests for each key over 4 s, never a tight loop.
+    const before = s3.requests.length;
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    const later = s3.requests.slice(before);
+    const doomed = later.filter((r) => r.url.includes('clips/doomed.mp4')).length;
+    const denied = later.filter((r) => r.url.includes('clips/denied.mp4')).length;
+    t.ok(doomed <= 8 && denied <= 8, `bucket requests in 4 s: ${doomed} for the deleted key, ${denied} with the wrong secret`);
+    // The download and the API say the same, as a 502 without Retry-After (asking again soon does not help).
+    const refusal = { code: 'STORAGE_AUTH', message: 'storage wrong: the bucket refused the credentials (HTTP 403): check AccessKey and the secret key' };
+    const download = await fetch(`${relay.baseUrl}/vod/s3/wrong/clips/denied.mp4`);
+    t.same({ status: download.status, retryAfter: download.headers.get('retry-after'), json: await download.json() }, { status: 502, retryAfter: null, json: refusal });
+    t.same(await post('startup', { uri: 'vod-live://s3/wrong/clips/denied.mp4', localStreamName: 'refused' }), { status: 502, json: refusal });
+    t.equal((await fetch(`${relay.baseUrl}/stat.json`)).status, 200, 'the relay answers');
+  }),
+
+  // Guards: a download read slowly lost its end ("other side closed"): Node's keep-alive timer cut the socket 5 s after the body was handed over.
+  t.test('a ranged download read slowly arrives whole', async (t) => {
+    const response = await fetch(`${relay.baseUrl}/vod/s3/media/clips/big.bin`, { headers: { Range: `bytes=1-${big.length - 1}` } });
+    t.equal(response.status, 206);
+    const parts: Buffer[] = [];
+    let got = 0;
+    const began = Date.now();
+    try {
+      for await (const chunk of response.body! as unknown as AsyncIterable<Uint8Array>) {
+        parts.push(Buffer.from(chunk));
+        got += chunk.length;
+        // 400 kB/s: the relay hands the whole body to the socket seconds before this reader has taken it.
+        const ahead = (got / 400_000) * 1000 - (Date.now() - began);
+        if (ahead > 0) await new Promise((resolve) => setTimeout(resolve, ahead));
+      }
+    } catch (error) {
+      t.fail(`cut after ${got} of ${big.length - 1} bytes: ${((error as Error).cause as Error | undefined)?.message ?? (error as Error).message}`);
+    }
+    t.ok(Buffer.concat(parts).equals(big.subarray(1)), `all ${big.length - 1} bytes, in ${Date.now() - began} ms`);
+  }),
+
+  t.test('CachePath: an MP4 with its index at the end is fetched whole once, played from the copy, bounded by CacheMaxSize', async (t) => {
+    // Guards the opt-in whole-object cache: one GET per object version however many viewers, files only under CachePath.
+    const wholeGets = (key: string): number => s3.requests.filter((r) => r.method === 'GET' && r.url.split('?')[0]!.endsWith(`/${key}`) && r.range?.startsWith('bytes=0-') && !r.range.endsWith('-15')).length;
+    const [first, second] = await Promise.all(['copy1', 'copy2'].map((name) => post('startup', { uri: 'vod-live://s3/cached/clips/late-copy.mp4', localStreamName: name, loop: true })));
+    t.same([first!.status, second!.status], [200, 200], `both start: ${first!.json.message ?? ''} ${second!.json.message ?? ''}`);
+    t.match(await ffprobe(`${relay.baseUrl}/copy1.flv`, 1), { codec_name: 'h264', width: 320, height: 240 }, 'the relay plays the copy');
+    t.equal(wholeGets('clips/late-copy.mp4'), 1, 'one GET of the whole object for both streams (the start probes the copy)');
+    const files = async (): Promise<string[]> => (await readdir(join(dir, 'cache'))).sort();
+    t.match(await files(), [/^[0-9a-f]{64}\.copy$/], 'one copy, named by a hash');
+    for (const name of ['copy1', 'copy2']) await post('terminate', { localStreamName: name });
+    // The object changes (another ETag): the next start downloads it again, and the old copy goes.
+    await s3.put('clips/late-copy.mp4', Buffer.concat([late, sized(freeBox(64))]));
+    const again = await post('startup', { uri: 'vod-live://s3/cached/clips/late-copy.mp4', localStreamName: 'copy3', loop: true });
+    t.equal(again.status, 200, `the new version starts: ${again.json.message ?? ''}`);
+    t.equal(wholeGets('clips/late-copy.mp4'), 2, 'the changed object was read again, whole');
+    t.equal((await files()).length, 1, 'the copy of the old version deleted');
+    const big = await post('startup', { uri: 'vod-live://s3/cached/clips/late-big.mp4', localStreamName: 'toobig' });
+    t.equal(big.status, 400);
+    t.match(big.json.message, `is too large to fetch whole first (storage cached: the object is ${late.length + CACHE_BYTES} bytes, more than the ${CACHE_BYTES} of CacheMaxSize); raise CacheMaxSize or move the index to the start with: ffmpeg -i in.mp4 -c copy -movflags +faststart out.mp4`);
+    t.ok(s3.bytesServed('clips/late-big.mp4') < 1024, `the object larger than the cap was not read (${s3.bytesServed('clips/late-big.mp4')} bytes)`);
+    t.equal((await files()).length, 1, 'nothing else in the cache');
+    await post('terminate', { localStreamName: 'copy3' });
+  }),
+];
+
+await Promise.all(sideBySide);
+
+// One at a time from here: the 10 MB index keeps the relay and the bucket busy (beside the others its stream took more
+// than ffprobe's 10 s to begin), and the tests after it put faults on movie.mp4 (the film camera's object, whose reads
+// the first test checks), count every 503 answer, and stop the bucket.
+t.jobs = 1;
+
+t.test('a 10 MB moov plays from the bucket; a moov past the read limit is refused clearly, its object not read', async (t) => {
+  // Guards vod-live://s3 against MP4 files with huge indexes: memory bounded by the moov read limit, a clear error past it.
+  const fat = await post('startup', { uri: 'vod-live://s3/media/clips/fat-moov.mp4', localStreamName: 'fat' });
+  t.equal(fat.status, 200, `a 10 MB moov starts: ${fat.json.message ?? ''}`);
+  t.match(await ffprobe(`${relay.baseUrl}/fat.flv`, 1), { codec_name: 'h264', width: 320, height: 240 }, 'and plays');
+  await post('terminate', { localStreamName: 'fat' });
+  const huge = await post('startup', { uri: 'vod-live://s3/media/clips/huge-moov.mp4', localStreamName: 'huge' });
+  t.same(huge, { status: 400, json: { code: 'NOT_VIDEO', message: "The MP4 file's index (moov) is 100000000 bytes, more than the 67108864 the relay reads before playing" } });
+  t.ok(s3.bytesServed('clips/huge-moov.mp4') < 2 ** 20, `the 8 MiB object was not read (${s3.bytesServed('clips/huge-moov.mp4')} bytes)`);
+  t.ok(relay.logs.every((line) => !/huge-moov.*(TypeError|RangeError)/.test(line)), 'no crash in the log');
 });
 
 t.test('/vod/s3/ downloads with Range; missing keys, hostile keys and unknown storages are refused clearly', async (t) => {
@@ -216,63 +286,6 @@ t.test('/vod/s3/ downloads with Range; missing keys, hostile keys and unknown st
   const garbage = await post('startup', { uri: 'vod-live://s3/media/clips/movie.mp4', localStreamName: 'garbage' });
   s3.clearFaults();
   t.same(garbage, { status: 503, json: { code: 'STORAGE_UNAVAILABLE', message: 'storage media: the server answered HTTP 500 (Unknown)' } });
-});
-
-// Guards: a download read slowly lost its end ("other side closed"): Node's keep-alive timer cut the socket 5 s after the body was handed over.
-t.test('a ranged download read slowly arrives whole', async (t) => {
-  const response = await fetch(`${relay.baseUrl}/vod/s3/media/clips/big.bin`, { headers: { Range: `bytes=1-${big.length - 1}` } });
-  t.equal(response.status, 206);
-  const parts: Buffer[] = [];
-  let got = 0;
-  const began = Date.now();
-  try {
-    for await (const chunk of response.body! as unknown as AsyncIterable<Uint8Array>) {
-      parts.push(Buffer.from(chunk));
-      got += chunk.length;
-      // 400 kB/s: the relay hands the whole body to the socket seconds before this reader has taken it.
-      const ahead = (got / 400_000) * 1000 - (Date.now() - began);
-      if (ahead > 0) await new Promise((resolve) => setTimeout(resolve, ahead));
-    }
-  } catch (error) {
-    t.fail(`cut after ${got} of ${big.length - 1} bytes: ${((error as Error).cause as Error | undefined)?.message ?? (error as Error).message}`);
-  }
-  t.ok(Buffer.concat(parts).equals(big.subarray(1)), `all ${big.length - 1} bytes, in ${Date.now() - began} ms`);
-});
-
-t.test('a 10 MB moov plays from the bucket; a moov past the read limit is refused clearly, its object not read', async (t) => {
-  // Guards vod-live://s3 against MP4 files with huge indexes: memory bounded by the moov read limit, a clear error past it.
-  const fat = await post('startup', { uri: 'vod-live://s3/media/clips/fat-moov.mp4', localStreamName: 'fat' });
-  t.equal(fat.status, 200, `a 10 MB moov starts: ${fat.json.message ?? ''}`);
-  t.match(await ffprobe(`${relay.baseUrl}/fat.flv`, 1), { codec_name: 'h264', width: 320, height: 240 }, 'and plays');
-  await post('terminate', { localStreamName: 'fat' });
-  const huge = await post('startup', { uri: 'vod-live://s3/media/clips/huge-moov.mp4', localStreamName: 'huge' });
-  t.same(huge, { status: 400, json: { code: 'NOT_VIDEO', message: "The MP4 file's index (moov) is 100000000 bytes, more than the 67108864 the relay reads before playing" } });
-  t.ok(s3.bytesServed('clips/huge-moov.mp4') < 2 ** 20, `the 8 MiB object was not read (${s3.bytesServed('clips/huge-moov.mp4')} bytes)`);
-  t.ok(relay.logs.every((line) => !/huge-moov.*(TypeError|RangeError)/.test(line)), 'no crash in the log');
-});
-
-t.test('CachePath: an MP4 with its index at the end is fetched whole once, played from the copy, bounded by CacheMaxSize', async (t) => {
-  // Guards the opt-in whole-object cache: one GET per object version however many viewers, files only under CachePath.
-  const wholeGets = (key: string): number => s3.requests.filter((r) => r.method === 'GET' && r.url.split('?')[0]!.endsWith(`/${key}`) && r.range?.startsWith('bytes=0-') && !r.range.endsWith('-15')).length;
-  const [first, second] = await Promise.all(['copy1', 'copy2'].map((name) => post('startup', { uri: 'vod-live://s3/cached/clips/late-copy.mp4', localStreamName: name, loop: true })));
-  t.same([first!.status, second!.status], [200, 200], `both start: ${first!.json.message ?? ''} ${second!.json.message ?? ''}`);
-  t.match(await ffprobe(`${relay.baseUrl}/copy1.flv`, 1), { codec_name: 'h264', width: 320, height: 240 }, 'the relay plays the copy');
-  t.equal(wholeGets('clips/late-copy.mp4'), 1, 'one GET of the whole object for both streams (the start probes the copy)');
-  const files = async (): Promise<string[]> => (await readdir(join(dir, 'cache'))).sort();
-  t.match(await files(), [/^[0-9a-f]{64}\.copy$/], 'one copy, named by a hash');
-  for (const name of ['copy1', 'copy2']) await post('terminate', { localStreamName: name });
-  // The object changes (another ETag): the next start downloads it again, and the old copy goes.
-  await s3.put('clips/late-copy.mp4', Buffer.concat([late, sized(freeBox(64))]));
-  const again = await post('startup', { uri: 'vod-live://s3/cached/clips/late-copy.mp4', localStreamName: 'copy3', loop: true });
-  t.equal(again.status, 200, `the new version starts: ${again.json.message ?? ''}`);
-  t.equal(wholeGets('clips/late-copy.mp4'), 2, 'the changed object was read again, whole');
-  t.equal((await files()).length, 1, 'the copy of the old version deleted');
-  const big = await post('startup', { uri: 'vod-live://s3/cached/clips/late-big.mp4', localStreamName: 'toobig' });
-  t.equal(big.status, 400);
-  t.match(big.json.message, `is too large to fetch whole first (storage cached: the object is ${late.length + CACHE_BYTES} bytes, more than the ${CACHE_BYTES} of CacheMaxSize); raise CacheMaxSize or move the index to the start with: ffmpeg -i in.mp4 -c copy -movflags +faststart out.mp4`);
-  t.ok(s3.bytesServed('clips/late-big.mp4') < 1024, `the object larger than the cap was not read (${s3.bytesServed('clips/late-big.mp4')} bytes)`);
-  t.equal((await files()).length, 1, 'nothing else in the cache');
-  await post('terminate', { localStreamName: 'copy3' });
 });
 
 t.test('503 SlowDown is retried; a bucket that stops mid-download shows on /stat.json and is read again', async (t) => {
