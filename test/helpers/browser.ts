@@ -5,14 +5,29 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 /** Where screenshots go (git-ignored), to look at by eye. */
 export const ARTIFACTS = join(import.meta.dirname, '..', '..', 'test-artifacts');
 
+/**
+ * Tests load through tsx, whose esbuild output wraps named functions in `__name(fn, "name")`. A function handed to the
+ * page (evaluate, addInitScript, waitForFunction) is sent as its source text, calls included, so every page gets the
+ * helper as the identity before any of its scripts or the test's run.
+ */
+const NAME_HELPER = 'globalThis.__name = (target) => target;';
+
 /** Debian's Chromium, headless, with nothing that reaches out to the network by itself. */
 export async function launchChromium(): Promise<Browser> {
   await mkdir(ARTIFACTS, { recursive: true });
-  return chromium.launch({
+  const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
     timeout: 20_000,
   });
+  // browser.newPage() makes its context through browser.newContext(), so both get the helper.
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (options) => {
+    const context = await newContext(options);
+    await context.addInitScript({ content: NAME_HELPER });
+    return context;
+  };
+  return browser;
 }
 
 /** Saves a full-page screenshot as test-artifacts/NAME.png. */
