@@ -19,8 +19,6 @@ const UNKNOWN_SIZE = { width: 0, height: 0 };
  */
 export class H264UnitBuilder {
   private current: H264Track | undefined;
-  /** Why the last parameter sets were refused (an SPS that does not parse); undefined once a track is built. */
-  problem: string | undefined;
   /** Access units dropped: no track yet, or nothing but parameter sets. */
   dropped = 0;
 
@@ -35,11 +33,10 @@ export class H264UnitBuilder {
     if (keyframe && sps && pps && !(this.current?.sps.equals(sps) && this.current.pps.equals(pps))) {
       try {
         this.current = h264Track(Buffer.from(sps), Buffer.from(pps));
-        this.problem = undefined;
       } catch (error) {
         // ffmpeg may still decode what this parser cannot: the track goes on with no picture size (0 x 0).
-        this.problem = `unreadable SPS: ${(error as Error).message}`;
-        this.current = { ...h264Track(Buffer.from(sps), Buffer.from(pps), UNKNOWN_SIZE), spsProblem: this.problem };
+        const spsProblem = `unreadable SPS: ${(error as Error).message}`;
+        this.current = { ...h264Track(Buffer.from(sps), Buffer.from(pps), UNKNOWN_SIZE), spsProblem };
       }
     }
     const data = nalus.filter((nal) => {
