@@ -1,9 +1,13 @@
 import { FlvTagType } from './tags.ts';
-import { toAvcc } from '../h264/annexb.ts';
+import { avccSize, writeAvcc } from '../h264/annexb.ts';
 import type { AudioTrack, H264Unit, H264Track } from '../types.ts';
 
 const AVC_KEYFRAME = 0x17;
 const AVC_INTERFRAME = 0x27;
+const TAG_HEADER_BYTES = 11;
+const PREVIOUS_TAG_SIZE_BYTES = 4;
+/** Frame type and codec, AVCPacketType, composition time offset: what every AVC tag's data starts with. */
+const AVC_HEAD_BYTES = 5;
 
 /** The FLV file header, with the first PreviousTagSize: video only unless `audio` says the file has sound too. */
 export function flvHeader(audio = false): Buffer {
@@ -12,15 +16,21 @@ export function flvHeader(audio = false): Buffer {
 
 /** One tag: 11-byte header, data, PreviousTagSize. Timestamps are ms and wrap at 2^32 as FLV's do. */
 export function flvTag(type: number, timestampMs: number, data: Buffer): Buffer {
-  const tag = Buffer.alloc(11 + data.length + 4);
+  const tag = Buffer.alloc(TAG_HEADER_BYTES + data.length + PREVIOUS_TAG_SIZE_BYTES);
+  writeTagHeader(tag, type, timestampMs, data.length);
+  data.copy(tag, TAG_HEADER_BYTES);
+  tag.writeUInt32BE(TAG_HEADER_BYTES + data.length, TAG_HEADER_BYTES + data.length);
+  return tag;
+}
+
+/** The 11-byte tag header: type, data size, timestamp (24 bits and an extension byte), stream id 0. */
+function writeTagHeader(tag: Buffer, type: number, timestampMs: number, dataSize: number): void {
   const timestamp = Math.max(0, Math.round(timestampMs)) >>> 0;
   tag[0] = type;
-  tag.writeUIntBE(data.length, 1, 3);
+  tag.writeUIntBE(dataSize, 1, 3);
   tag.writeUIntBE(timestamp & 0xffffff, 4, 3);
   tag[7] = timestamp >>> 24;
-  data.copy(tag, 11);
-  tag.writeUInt32BE(11 + data.length, 11 + data.length);
-  return tag;
+  tag.writeUIntBE(0, 8, 3); // stream id
 }
 
 /** The AVC sequence header: what every viewer needs before any frame of this track. */
@@ -28,13 +38,20 @@ export function flvSequenceHeader(track: H264Track, timestampMs: number): Buffer
   return flvTag(FlvTagType.video, timestampMs, Buffer.concat([Buffer.from([AVC_KEYFRAME, 0, 0, 0, 0]), track.avcC]));
 }
 
-/** One access unit as an AVC NALU tag; `timestampMs` is its decode time on the output's timeline. */
+/**
+ * One access unit as an AVC NALU tag; `timestampMs` is its decode time on the output's timeline. Written in one
+ * allocation, the NAL units copied once: this runs for every frame of every FLV stream.
+ */
 export function flvVideoTag(frame: H264Unit, timestampMs: number): Buffer {
-  const head = Buffer.alloc(5);
-  head[0] = frame.keyframe ? AVC_KEYFRAME : AVC_INTERFRAME;
-  head[1] = 1;
-  head.writeIntBE(Math.round(frame.pts - frame.dts), 2, 3);
-  return flvTag(FlvTagType.video, timestampMs, Buffer.concat([head, toAvcc(frame.data)]));
+  const dataSize = AVC_HEAD_BYTES + avccSize(frame.data);
+  const tag = Buffer.allocUnsafeSlow(TAG_HEADER_BYTES + dataSize + PREVIOUS_TAG_SIZE_BYTES); // every byte is written below
+  writeTagHeader(tag, FlvTagType.video, timestampMs, dataSize);
+  tag[TAG_HEADER_BYTES] = frame.keyframe ? AVC_KEYFRAME : AVC_INTERFRAME;
+  tag[TAG_HEADER_BYTES + 1] = 1; // AVC NALU
+  tag.writeIntBE(Math.round(frame.pts - frame.dts), TAG_HEADER_BYTES + 2, 3);
+  const end = writeAvcc(frame.data, tag, TAG_HEADER_BYTES + AVC_HEAD_BYTES);
+  tag.writeUInt32BE(TAG_HEADER_BYTES + dataSize, end);
+  return tag;
 }
 
 function amfString(value: string): Buffer {

@@ -1,4 +1,4 @@
-import { toAvcc } from '../../../media/h264/annexb.ts';
+import { avccSize, writeAvcc } from '../../../media/h264/annexb.ts';
 import type { H264Unit } from '../../../media/types.ts';
 
 /** Bytes before the access unit in a raw-mode message. */
@@ -16,13 +16,13 @@ export const RAW_CODEC_H264_AVCC = 1;
  * VideoDecoder configured with the config message's `description` decodes as it is.
  */
 export function rawVideoUnit(frame: H264Unit, timeBaseMs: number): Buffer {
-  const unit = toAvcc(frame.data);
-  const header = Buffer.alloc(RAW_HEADER_BYTES);
-  header[0] = RAW_KIND_VIDEO;
-  header[1] = frame.keyframe ? RAW_FLAG_KEYFRAME : 0;
-  header[2] = RAW_CODEC_H264_AVCC;
-  header.writeBigUInt64BE(BigInt(Math.max(0, Math.round((frame.pts - timeBaseMs) * 1000))), 4);
-  return Buffer.concat([header, unit]);
+  const message = Buffer.alloc(RAW_HEADER_BYTES + avccSize(frame.data));
+  message[0] = RAW_KIND_VIDEO;
+  message[1] = frame.keyframe ? RAW_FLAG_KEYFRAME : 0;
+  message[2] = RAW_CODEC_H264_AVCC;
+  message.writeBigUInt64BE(BigInt(Math.max(0, Math.round((frame.pts - timeBaseMs) * 1000))), 4);
+  writeAvcc(frame.data, message, RAW_HEADER_BYTES);
+  return message;
 }
 
 /** Byte 0 of an audio message. */
