@@ -5,6 +5,7 @@ import type { SdpMedia } from '../../media/rtsp/sdp.ts';
 import { SDP_AUDIO_ENCODINGS } from '../../media/rtsp/sdp-audio.ts';
 import type { AudioUnit } from '../types.ts';
 import { AacTimingCheck } from './aac-timing.ts';
+import type { SessionClock } from './session-clock.ts';
 
 /** The first audio section in a codec the client reads; undefined (the camera is shown silent) if there is none. */
 export function pickAudioMedia(media: readonly SdpMedia[]): SdpMedia | undefined {
@@ -16,8 +17,8 @@ export function pickAudioMedia(media: readonly SdpMedia[]): SdpMedia | undefined
 export interface RtspAudioOptions {
   /** Puts its times on the video track's timeline. */
   readonly sync: TrackSync;
-  /** The session's clock at an arrival: sound before the first picture goes by arrival on it. */
-  readonly since: (now: number) => number;
+  /** The session's clock, the picture's too: sound before the first picture goes by its arrival on it. */
+  readonly clock: SessionClock;
   readonly onUnit: (unit: AudioUnit) => void;
   /** The sound stopped (frames that contradict the AAC config): the picture goes on. */
   readonly onStopped: (error: Error) => void;
@@ -35,7 +36,7 @@ export function rtspAudioReceiver(media: SdpMedia, depacketizer: AudioDepacketiz
     sync: options.sync,
     accepts: (packet) => packet.payloadType === payloadType,
     onUnit: options.onUnit,
-    timelineAt: options.since,
+    timelineAt: (now) => options.clock.at(now),
     check: timing && ((unit) => timing.push(unit)),
     onStopped: options.onStopped,
   });

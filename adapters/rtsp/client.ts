@@ -5,6 +5,7 @@ import type { AdapterSink, CameraAdapter } from '../types.ts';
 import { RtspConnection } from './connection.ts';
 import { parseSdp, resolveControl } from '../../media/rtsp/sdp.ts';
 import { pickVideoMedia, VideoTrack } from './track.ts';
+import { SessionClock } from './session-clock.ts';
 import { parseSession, parseTransportReply, transportRequest } from './transport.ts';
 import { UdpTransport } from './udp.ts';
 import { pickAudioMedia, rtspAudioReceiver } from './audio-track.ts';
@@ -35,9 +36,8 @@ class RtspSession {
   private sessionId: string | undefined;
   private controlUri: string;
   private rtcpChannel = 1;
-  /** The arrival of the session's first packet of any track: the session's clock counts from it. */
-  private origin: number | undefined;
-  private readonly since = (now: number): number => now - (this.origin ??= now);
+  /** One clock for the picture and the sound, from the session's first packet. */
+  private readonly clock = new SessionClock();
   private audio: { receiver: RtpAudioReceiver; udp: UdpTransport | undefined; rtcpChannel: number } | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private dataWatchdog: NodeJS.Timeout | undefined;
@@ -117,7 +117,7 @@ class RtspSession {
     const sdp = parseSdp(describe.body.toString('utf8'));
     const base = describe.headers.get('Content-Base') ?? describe.headers.get('Content-Location') ?? uri;
     const media = pickVideoMedia(sdp.media);
-    const track = new VideoTrack(media, this.camera.maxFrameBytes, (frame) => this.sink.onFrame(frame), this.since);
+    const track = new VideoTrack(media, this.camera.maxFrameBytes, this.sink, this.clock);
     this.track = track;
 
     const tcp = this.camera.rtspTransport === 'tcp';
@@ -169,7 +169,7 @@ class RtspSession {
       sync = new TrackSync(depacketizer.track.clockRate, this.track?.clockRate ?? 90_000,
         (shiftMs) => this.sink.log(`RTSP: sound aligned to the picture by the camera's sender reports (${shiftMs >= 0 ? '+' : ''}${shiftMs.toFixed(0)} ms from arrival times)`));
       receiver = rtspAudioReceiver(media, depacketizer, {
-        sync, since: this.since, onUnit: (unit) => this.sink.onAudio?.(unit), onStopped: (error) => this.onAudioStopped(error),
+        sync, clock: this.clock, onUnit: (unit) => this.sink.onAudio?.(unit), onStopped: (error) => this.onAudioStopped(error),
       });
     } catch (error) {
       this.sink.log(`RTSP: audio left out: ${(error as Error).message}`);

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { AdapterError } from '../errors.ts';
 import { H264UnitBuilder } from '../../media/h264/units.ts';
-import { jpegUnit, type VideoUnit } from '../../media/types.ts';
+import { jpegUnit } from '../../media/types.ts';
 import { H264Depacketizer, parseSpropParameterSets } from '../../media/rtp/h264-depacketizer.ts';
 import { JpegDepacketizer } from '../../media/rtp/jpeg-depacketizer.ts';
 import { ReceiverReporter, type SenderReport } from '../../media/rtp/rtcp.ts';
@@ -9,6 +9,8 @@ import { parseRtpPacket, RtpClock, RtpReorderer, type RtpPacket } from '../../me
 import type { TrackSync } from '../../media/rtp/track-sync.ts';
 import type { SdpMedia } from '../../media/rtsp/sdp.ts';
 import type { RtpReceiver } from './connection.ts';
+import type { SessionClock } from './session-clock.ts';
+import type { AdapterSink } from '../types.ts';
 
 /** The video codecs the client can depacketize, by SDP encoding name. */
 const SUPPORTED = new Set(['H264', 'JPEG']);
@@ -49,8 +51,8 @@ export class VideoTrack implements RtpReceiver {
   /** The first packet's arrival on the session's clock: times count from it, as the audio track's do. */
   private anchor: number | undefined;
 
-  /** `since` gives an arrival's time on the session's clock, which starts at the first packet of any track. */
-  constructor(media: SdpMedia, maxFrameBytes: number, private readonly emit: (unit: VideoUnit) => void, private readonly since: (now: number) => number = () => 0) {
+  /** `sessionClock` is the session's, shared with its audio track; each finished frame goes to `sink.onFrame`. */
+  constructor(media: SdpMedia, maxFrameBytes: number, private readonly sink: Pick<AdapterSink, 'onFrame'>, private readonly sessionClock: SessionClock) {
     const clockRate = media.clockRate ?? 90_000;
     this.clockRate = clockRate;
     this.payloadType = media.payloadTypes[0] ?? 0;
@@ -79,7 +81,7 @@ export class VideoTrack implements RtpReceiver {
       this.strayPackets++;
       return;
     }
-    this.anchor ??= this.since(now);
+    this.anchor ??= this.sessionClock.at(now);
     for (const item of this.reorderer.push(packet, now)) {
       if ('lost' in item) {
         this.h264?.markLoss();
@@ -114,11 +116,11 @@ export class VideoTrack implements RtpReceiver {
       for (const unit of this.h264.push(packet)) {
         const time = this.trackMs(unit.rtpTimestamp);
         const out = this.units.unit(unit.data, time, time, unit.keyframe);
-        if (out) this.emit(out);
+        if (out) this.sink.onFrame(out);
       }
     } else if (this.jpeg) {
       for (const image of this.jpeg.push(packet)) {
-        this.emit(jpegUnit(image.data, this.trackMs(image.rtpTimestamp)));
+        this.sink.onFrame(jpegUnit(image.data, this.trackMs(image.rtpTimestamp)));
       }
     }
   }
