@@ -9,6 +9,11 @@ export function nalType(nal: Buffer): number {
   return (nal[0] ?? 0) & 0x1f;
 }
 
+/** Whether an access unit can be H.264 at all: NAL units each with a header byte, its forbidden_zero_bit clear, and a byte after it. */
+export function hasPlausibleNalUnits(nalus: readonly Buffer[]): boolean {
+  return nalus.length > 0 && nalus.every((nal) => nal.length >= 2 && (nal[0]! & 0x80) === 0);
+}
+
 const UNKNOWN_SIZE = { width: 0, height: 0 };
 
 /**

@@ -119,6 +119,14 @@ export class JpegSplitter {
   }
 }
 
+/** The smallest JPEG a camera can send (headers, tables and one tiny scan) is well above this. */
+const MIN_JPEG_BYTES = 100;
+
+/** Whether an image can be a JPEG at all: a whole one (SOI..EOI) of a size a camera can send. */
+export function isPlausibleJpeg(data: Buffer): boolean {
+  return data.length >= MIN_JPEG_BYTES && isCompleteJpeg(data);
+}
+
 /** True if `data` looks like a whole JPEG: starts FF D8 and ends FF D9. */
 export function isCompleteJpeg(data: Buffer): boolean {
   const n = data.length;

@@ -38,13 +38,29 @@ export function parseVp8Descriptor(payload: Buffer): Descriptor | undefined {
   return { frameStart: (first & 0x10) !== 0 && (first & 0x07) === 0, payload: payload.subarray(offset) };
 }
 
+/** A keyframe's uncompressed header: a 3-byte frame tag, the start code 9d 01 2a, width and height (RFC 6386 9.1). */
+const VP8_KEYFRAME_HEADER_BYTES = 10;
+/** The 3-byte frame tag every VP8 frame starts with. */
+const VP8_FRAME_TAG_BYTES = 3;
+
+/** The keyframe start code after the frame tag. */
+function hasKeyframeStartCode(frame: Buffer): boolean {
+  return frame[3] === 0x9d && frame[4] === 0x01 && frame[5] === 0x2a;
+}
+
 /** A keyframe's size from its uncompressed header (RFC 6386 section 9.1); undefined if the header is not a keyframe's. */
 export function vp8KeyframeSize(frame: Buffer): { width: number; height: number } | undefined {
-  if (frame.length < 10 || (frame[0]! & 0x01) !== 0) return undefined;
-  if (frame[3] !== 0x9d || frame[4] !== 0x01 || frame[5] !== 0x2a) return undefined;
+  if (frame.length < VP8_KEYFRAME_HEADER_BYTES || (frame[0]! & 0x01) !== 0) return undefined;
+  if (!hasKeyframeStartCode(frame)) return undefined;
   const width = frame.readUInt16LE(6) & 0x3fff;
   const height = frame.readUInt16LE(8) & 0x3fff;
   return width > 0 && height > 0 ? { width, height } : undefined;
+}
+
+/** Whether a VP8 frame can be one at all: a keyframe with its whole header and start code, another frame with its tag. */
+export function isPlausibleVp8Frame(frame: Buffer, keyframe: boolean): boolean {
+  if (!keyframe) return frame.length >= VP8_FRAME_TAG_BYTES;
+  return frame.length >= VP8_KEYFRAME_HEADER_BYTES && hasKeyframeStartCode(frame);
 }
 
 /**

@@ -3,13 +3,15 @@ import { AdapterError } from '../../adapters/errors.ts';
 import { ProtocolError } from '../../media/errors.ts';
 import type { AdapterSink, AudioUnit, CameraAdapter } from '../../adapters/types.ts';
 import { isH264Unit, isJpegUnit, unitBytes, type AudioTrack, type H264Listener, type H264Track, type H264Unit, type VideoUnit } from '../../media/types.ts';
+import { hasPlausibleNalUnits } from '../../media/h264/units.ts';
+import { isPlausibleJpeg } from '../../media/jpeg/splitter.ts';
+import { isPlausibleVp8Frame } from '../../media/rtp/vp8-depacketizer.ts';
 import type { CameraConfig } from '../../conf/types.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { EventSink } from '../../lib/event-bus.ts';
 import { nextValue } from './next-value.ts';
 import { Supervisor, type SupervisedState } from './supervisor.ts';
 import { FrameIntervalMeter, InputRateGate, SourceTimeline } from './timeline.ts';
-import { isPlausibleFrame } from './plausible.ts';
 import { Hub } from './hub.ts';
 import type PQueue from 'p-queue';
 
@@ -336,6 +338,16 @@ export class Feed {
     this.counters.lastAudioAt = Date.now();
     this.audio.publish({ ...received, pts: placed.time, dts: placed.time + shift });
   }
+}
+
+/**
+ * Whether a frame can be an image at all, by its codec's own check (NAL unit headers, a whole JPEG, a VP8 start code):
+ * anything else is dropped before it reaches a queue, an encoder or a viewer.
+ */
+function isPlausibleFrame(frame: VideoUnit): boolean {
+  if (isH264Unit(frame)) return hasPlausibleNalUnits(frame.data);
+  if (frame.track.codec === 'jpeg') return isPlausibleJpeg(frame.data);
+  return isPlausibleVp8Frame(frame.data, frame.keyframe);
 }
 
 /** True for a frame `VideoCodec copy` can hand on as it is: H.264 whose SPS could be read (it gives the picture size). */

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { JpegSplitter, JpegSplitError, isCompleteJpeg } from '../../media/jpeg/splitter.ts';
+import { JpegSplitter, JpegSplitError, isCompleteJpeg, isPlausibleJpeg } from '../../media/jpeg/splitter.ts';
 
 /** A small but structurally real JPEG: SOI, APP0, DQT-like segment, SOS header, entropy bytes with stuffing, EOI. */
 function fakeJpeg(payload: number[], app: Buffer = Buffer.from('JFIF\0')): Buffer {
@@ -53,4 +53,11 @@ t.test('garbage with no SOI is dropped and never buffered', async (t) => {
 
 t.test('a segment length below 2 is a protocol error', async (t) => {
   t.throws(() => new JpegSplitter(1000).push(Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x01, 0, 0])), /length 1/);
+});
+
+t.test('a plausible JPEG is whole (SOI..EOI) and of a size a camera can send', async (t) => {
+  const image = fakeJpeg(new Array(120).fill(0x11));
+  t.ok(isPlausibleJpeg(image));
+  t.notOk(isPlausibleJpeg(image.subarray(0, image.length - 1)), 'no EOI');
+  t.notOk(isPlausibleJpeg(fakeJpeg([0x11])), 'whole but smaller than any camera image');
 });

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { ProtocolError } from '../../../media/errors.ts';
-import { parseVp8Descriptor, Vp8Depacketizer, vp8KeyframeSize } from '../../../media/rtp/vp8-depacketizer.ts';
+import { isPlausibleVp8Frame, parseVp8Descriptor, Vp8Depacketizer, vp8KeyframeSize } from '../../../media/rtp/vp8-depacketizer.ts';
 import type { RtpPacket } from '../../../media/rtp/rtp.ts';
 import { vp8InterFrame, vp8Keyframe, vp8Packets } from '../../adapters/push/vp8-builder.ts';
 
@@ -30,6 +30,16 @@ t.test('keyframe size from the uncompressed header; inter frames and bad start c
   t.equal(vp8KeyframeSize(bad), undefined);
   t.equal(vp8KeyframeSize(vp8Keyframe().subarray(0, 9)), undefined);
   t.equal(vp8KeyframeSize(vp8Keyframe(0, 240)), undefined);
+});
+
+t.test('a plausible VP8 frame: a keyframe with its start code and whole header, another frame with its tag', async (t) => {
+  t.ok(isPlausibleVp8Frame(vp8Keyframe(), true));
+  t.ok(isPlausibleVp8Frame(vp8InterFrame(), false));
+  const bad = vp8Keyframe();
+  bad[3] = 0;
+  t.notOk(isPlausibleVp8Frame(bad, true), 'a keyframe without the start code');
+  t.notOk(isPlausibleVp8Frame(vp8Keyframe().subarray(0, 9), true), 'a keyframe cut inside its header');
+  t.notOk(isPlausibleVp8Frame(Buffer.from([0x01, 0x02]), false), 'a frame shorter than its tag');
 });
 
 t.test('frames are rebuilt across packets, keyframe first, inter frames after', async (t) => {
