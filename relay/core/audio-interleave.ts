@@ -18,9 +18,9 @@ const MAX_HELD = 200;
  */
 export class AudioInterleaver {
   private held: AudioUnit[] = [];
-  private lastVideoAt = -Infinity;
 
-  constructor(private readonly emit: (unit: AudioUnit) => void) {}
+  /** `lastVideoAt`: performance.now() of the last picture written, for an interleaver made after pictures went out. */
+  constructor(private readonly emit: (unit: AudioUnit) => void, private lastVideoAt = -Infinity) {}
 
   /**
    * Before writing a video frame at camera time `dts`: sends the audio that ends by that time. A frame that spans the

@@ -39,7 +39,8 @@ export class FlvOutput extends FanoutOutput {
   private audioTrack: AudioTrack | undefined;
   /** The AAC sequence header of the current audio track. */
   private audioHeader: Buffer | undefined;
-  private readonly interleaver = new AudioInterleaver((unit) => this.writeAudio(unit));
+  /** Made with the stream's first sound: until then no frame has sound to wait for, and a silent camera costs none. */
+  private interleaver: AudioInterleaver | undefined;
   /** Audio tags written, for /stat.json. */
   audioFramesOut = 0;
   /** When the camera's sound last reached this stream (it waits in the interleaver before it is written). */
@@ -58,6 +59,7 @@ export class FlvOutput extends FanoutOutput {
     this.unsubscribe ??= this.video.subscribe((frame) => this.onFrame(frame));
     this.unsubscribeAudio ??= this.audio?.subscribe((unit) => {
       this.audioHeardAt = performance.now();
+      this.interleaver ??= new AudioInterleaver((held) => this.writeAudio(held), this.lastFrameAt);
       this.interleaver.audio(unit);
     });
     for (const frame of this.video.groupOfPictures) this.onFrame(frame);
@@ -108,7 +110,7 @@ export class FlvOutput extends FanoutOutput {
     this.timeBase ??= frame.dts;
     this.lastFrameAt = performance.now();
     const time = frame.dts - this.timeBase;
-    this.interleaver.video(frame.dts);
+    this.interleaver?.video(frame.dts);
     if (frame.track !== this.track) {
       if (!frame.keyframe) return;
       this.track = frame.track;

@@ -63,3 +63,22 @@ t.test('an FLV viewer starting on the kept group gets no sound from before its k
   t.equal(media[0]![0], 9, 'the first media tag is the keyframe');
   t.ok(audioTimes.every((time) => time + FRAME_MS > keyframeAt), `no kept sound ends before the keyframe at ${keyframeAt} ms: ${audioTimes.join(' ')}`);
 });
+
+t.test('sound that first comes while the picture has stopped for a second goes out at once', async (t) => {
+  // Guards the interleaver made with the first sound: it must know when the last picture went out, or this sound waits for a picture that is not coming.
+  const hub = new EncodedHub('test');
+  const video = { id: 'cam#test', settings: { frameRate: 10 }, counters: { framesDropped: 0 }, groupOfPictures: [], subscribe: hub.subscribe.bind(hub), acquire: () => () => {} };
+  const soundListeners = new Set<(unit: AudioUnit) => void>();
+  const audio = { track: SOUND, subscribe: (listener: (unit: AudioUnit) => void) => (soundListeners.add(listener), () => soundListeners.delete(listener)) };
+  const feed = { state: 'live', acquire: () => () => {} };
+  const config = { name: 'cam.flv', viewerWriteTimeoutMs: 1000 } as unknown as StreamConfig;
+  const output = new FlvOutput(config, feed as unknown as Feed, video as unknown as SharedEncoder, audio as unknown as AacAudio);
+  output.start();
+  t.teardown(() => output.close());
+  hub.publish({ track, data: [Buffer.from([0x65, 0])], pts: 0, dts: 0, keyframe: true } satisfies H264Unit);
+  const viewer = recordingSink();
+  output.attach(new Viewer(viewer.sink, { budgetBytes: 1 << 20, hardLimitBytes: 1 << 22, writeTimeoutMs: 1000 }, '127.0.0.1', 'test'));
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  for (const listener of soundListeners) listener({ track: SOUND, data: Buffer.from([0x21, 0]), pts: 10, dts: 10, keyframe: true });
+  t.same(tagsOf(viewer.bytes()).map(([type]) => type), [9, 8], 'the keyframe, then the sound without waiting for another picture');
+});
