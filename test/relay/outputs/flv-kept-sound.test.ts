@@ -34,8 +34,8 @@ function recordingSink(): { sink: ByteSink; bytes(): Buffer } {
   return { sink, bytes: () => Buffer.concat(chunks) };
 }
 
-t.test('an FLV viewer starting on the kept group gets no sound from before its keyframe, even sound that came late', async (t) => {
-  // Guards: sound converted behind the picture arrived after the next keyframe and was kept with it, so newcomers' FLV started with sound up to seconds before the picture (ffprobe: -2000 ms).
+/** A started FLV output of a live camera with sound: its picture comes from `hub`, its sound from `soundListeners`. */
+function startFlvWithSound(): { hub: EncodedHub; soundListeners: Set<(unit: AudioUnit) => void>; output: FlvOutput } {
   const hub = new EncodedHub('test');
   const video = { id: 'cam#test', settings: { frameRate: 10 }, counters: { framesDropped: 0 }, groupOfPictures: [], subscribe: hub.subscribe.bind(hub), acquire: () => () => {} };
   const soundListeners = new Set<(unit: AudioUnit) => void>();
@@ -44,6 +44,12 @@ t.test('an FLV viewer starting on the kept group gets no sound from before its k
   const config = { name: 'cam.flv', viewerWriteTimeoutMs: 1000 } as unknown as StreamConfig;
   const output = new FlvOutput(config, feed as unknown as Feed, video as unknown as SharedEncoder, audio as unknown as AacAudio);
   output.start();
+  return { hub, soundListeners, output };
+}
+
+t.test('an FLV viewer starting on the kept group gets no sound from before its keyframe, even sound that came late', async (t) => {
+  // Guards: sound converted behind the picture arrived after the next keyframe and was kept with it, so newcomers' FLV started with sound up to seconds before the picture (ffprobe: -2000 ms).
+  const { hub, soundListeners, output } = startFlvWithSound();
   t.teardown(() => output.close());
   const frame = (dts: number, keyframe: boolean): void => hub.publish({ track, data: [Buffer.from([keyframe ? 0x65 : 0x41, dts & 0xff])], pts: dts, dts, keyframe } satisfies H264Unit);
   const sound = (index: number): void => {
@@ -66,14 +72,7 @@ t.test('an FLV viewer starting on the kept group gets no sound from before its k
 
 t.test('sound that first comes while the picture has stopped for a second goes out at once', async (t) => {
   // Guards the interleaver made with the first sound: it must know when the last picture went out, or this sound waits for a picture that is not coming.
-  const hub = new EncodedHub('test');
-  const video = { id: 'cam#test', settings: { frameRate: 10 }, counters: { framesDropped: 0 }, groupOfPictures: [], subscribe: hub.subscribe.bind(hub), acquire: () => () => {} };
-  const soundListeners = new Set<(unit: AudioUnit) => void>();
-  const audio = { track: SOUND, subscribe: (listener: (unit: AudioUnit) => void) => (soundListeners.add(listener), () => soundListeners.delete(listener)) };
-  const feed = { state: 'live', acquire: () => () => {} };
-  const config = { name: 'cam.flv', viewerWriteTimeoutMs: 1000 } as unknown as StreamConfig;
-  const output = new FlvOutput(config, feed as unknown as Feed, video as unknown as SharedEncoder, audio as unknown as AacAudio);
-  output.start();
+  const { hub, soundListeners, output } = startFlvWithSound();
   t.teardown(() => output.close());
   hub.publish({ track, data: [Buffer.from([0x65, 0])], pts: 0, dts: 0, keyframe: true } satisfies H264Unit);
   const viewer = recordingSink();
