@@ -92,6 +92,8 @@ export class PushSession {
   private droppedBefore = 0;
   private clockOffsetMs = 0;
   private lastFrameMs = 0;
+  /** performance.now() when the last frame went out. */
+  private lastFrameAt = 0;
   private readonly reporter = new ReceiverReporter(RTP_CLOCK_RATE);
   private rtcpReturnPort: number | undefined;
   private readonly keyframeRequests = new KeyframeRequests();
@@ -242,7 +244,8 @@ export class PushSession {
     this.droppedBefore += this.sources.promote().depacketizer.droppedFrames;
     this.options.audio?.noteVideoRestart();
     this.lastPacketAt = Date.now();
-    this.clockOffsetMs = this.lastFrameMs + 1; // timestamps keep going forward across the change
+    // Timestamps keep going forward across the change, the silence kept as a gap: the sound placed by arrival sees one.
+    this.clockOffsetMs = this.lastFrameMs + Math.max(1, now - this.lastFrameAt);
     this.reporter.onRtp(packet, now);
     this.deliver({ ...received, frames: received.frames.slice(start) });
   }
@@ -253,6 +256,7 @@ export class PushSession {
       this.state = 'streaming';
     }
     this.lastFrameMs = this.clockOffsetMs + this.current.clock.toMs(rtpTimestamp);
+    this.lastFrameAt = performance.now();
     this.options.audio?.noteVideoFrame(rtpTimestamp, this.lastFrameMs);
     this.counters.frames++;
     const unit = pushedUnit(this.options.codec, { data, keyframe, rtpTimestamp }, this.lastFrameMs, this.h264Units);

@@ -113,6 +113,7 @@ t.test('a publisher with sound restarts with new SSRCs: FLV viewers get its tone
   t.ok(after.toneDb > TONE_DB, `the tone after the restart (${after.toneDb.toFixed(1)} dBFS)`);
   t.ok(after.duration > 2, `${after.duration} s of sound in 3 s`);
   t.not(after.videoStartTime, undefined, 'and a picture beside it');
+  // Guards the picture's times squeezing the restart's silence to 1 ms while the sound, placed by arrival, kept it whole.
   const offsetMs = (after.startTime - after.videoStartTime!) * 1000;
   t.ok(Math.abs(offsetMs) <= SYNC_MS, `the sound starts ${offsetMs.toFixed(0)} ms from the picture: the new sender's reports place it`);
   const picture = await ffprobe(`${relay.baseUrl}/porch.flv`, 2);
