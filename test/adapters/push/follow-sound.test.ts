@@ -124,10 +124,10 @@ t.test('a publisher with sound restarts with new SSRCs: FLV viewers get its tone
   await sourceApi(relay.baseUrl, { action: 'stop_stream', utilization_id: id });
 });
 
-/** Opus packets from one UDP socket at the publisher's address, each SSRC with its own sequence and RTP clock. */
-async function opusSender(t: Test, port: number) {
+/** Opus packets from one UDP socket (at the publisher's address unless told another), each SSRC with its own sequence and RTP clock. */
+async function opusSender(t: Test, port: number, address = '127.0.0.1') {
   const socket = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve) => socket.bind(0, address, () => resolve()));
   t.teardown(() => socket.close());
   const clocks = new Map<number, { sequence: number; timestamp: number }>();
   return {
@@ -164,18 +164,21 @@ t.test('hostile sound: another SSRC while the publisher talks, garbage on trial,
     t.match(await soundData(relay, id), { packets: 25, refused: 5 }, 'the foreign SSRC\'s packets are refused and counted');
 
     await sleep(1000); // the publisher falls silent as a restarted one would
+    const elsewhere = await opusSender(t, audio.rtpPort, '127.0.0.2');
+    await elsewhere.send(0x0e15_e000, 5, OPUS_FRAME);
+    t.match(await soundData(relay, id), { packets: 25, refused: 10 }, 'a new SSRC from another address than the handshake\'s is refused');
     const garbling = 0x0666_0666;
     for (let i = 0; i < 10; i++) await sender.send(garbling, 1, GARBAGE[i % GARBAGE.length]!);
-    t.match(await soundData(relay, id), { packets: 25, refused: 15 }, 'an SSRC on trial that sends garbage does not take over');
+    t.match(await soundData(relay, id), { packets: 25, refused: 20 }, 'an SSRC on trial that sends garbage does not take over');
     const restarted = 0x0123_4567;
     await sender.send(restarted, 5, OPUS_FRAME);
-    t.match(await soundData(relay, id), { packets: 25, refused: 20 }, 'one trial at a time: another SSRC waits while the garbage has its time');
+    t.match(await soundData(relay, id), { packets: 25, refused: 25 }, 'one trial at a time: another SSRC waits while the garbage has its time');
 
     await sleep(2000); // the garbage's trial is over
     await sender.send(restarted, 10, OPUS_FRAME);
-    t.match(await soundData(relay, id), { packets: 35, refused: 20 }, 'then a new SSRC with Opus a decoder takes is followed');
+    t.match(await soundData(relay, id), { packets: 35, refused: 25 }, 'then a new SSRC with Opus a decoder takes is followed');
     await sender.send(audio.ssrc, 3, OPUS_FRAME);
-    t.match(await soundData(relay, id), { packets: 35, refused: 23 }, 'and the old SSRC is a foreign one now');
+    t.match(await soundData(relay, id), { packets: 35, refused: 28 }, 'and the old SSRC is a foreign one now');
     await sourceApi(relay.baseUrl, { action: 'stop_stream', utilization_id: id });
   });
 
@@ -185,7 +188,7 @@ t.test('hostile sound: another SSRC while the publisher talks, garbage on trial,
     await sender.send(audio.ssrc, 10, OPUS_FRAME);
     await sleep(1000);
     await sender.send(otherSsrc(audio.ssrc), 10, OPUS_FRAME);
-    t.match(await soundData(relay, id), { packets: 10, refused: 10 });
+    t.match(await soundData(relay, id), { packets: 10, refused: 10 }, 'the new SSRC\'s packets are refused and counted');
     await sourceApi(relay.baseUrl, { action: 'stop_stream', utilization_id: id });
   });
 });
