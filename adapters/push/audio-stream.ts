@@ -153,12 +153,15 @@ export class PushAudioStream {
 
   private onRtp(data: Buffer, remote: RemoteInfo): void {
     if (this.closed) return;
+    if (plainAddress(remote.address) !== this.options.publisher || data.length > MAX_RTP_PACKET_BYTES) {
+      this.refused++;
+      return;
+    }
     let packet: RtpPacket;
     try {
-      if (plainAddress(remote.address) !== this.options.publisher || data.length > MAX_RTP_PACKET_BYTES) throw new Error('refused');
       packet = parseRtpPacket(data);
     } catch {
-      this.refused++;
+      this.refused++; // one garbled datagram is not worth the sound
       return;
     }
     const now = performance.now();
