@@ -157,16 +157,15 @@ export class PushAudioStream {
       this.refused++;
       return;
     }
-    let packet: RtpPacket;
+    let packet: RtpPacket | undefined;
     try {
       packet = parseRtpPacket(data);
     } catch {
-      this.refused++; // one garbled datagram is not worth the sound
-      return;
+      // not RTP: refused below, one garbled datagram is not worth the sound
     }
     const now = performance.now();
     // Another SSRC is refused before anything else is read from it, unless FollowSSRC may take it as a restart.
-    if (!this.sources.admits(packet.ssrc, now) || !isAudioPayloadType(packet.payloadType, this.options.codec)) {
+    if (!packet || !this.sources.admits(packet.ssrc, now) || !isAudioPayloadType(packet.payloadType, this.options.codec)) {
       this.refused++;
       return;
     }
