@@ -4,9 +4,9 @@ import { JpegDepacketizer } from '../../media/rtp/jpeg-depacketizer.ts';
 import type { RtpPacket } from '../../media/rtp/rtp.ts';
 import { ProtocolError } from '../../media/errors.ts';
 import { AacHbrDepacketizer } from '../../media/rtp/aac-depacketizer.ts';
-import type { AudioDepacketizer } from '../../media/rtp/audio-depacketizer.ts';
+import type { AudioDepacketizer, RtpAudioUnit } from '../../media/rtp/audio-depacketizer.ts';
 import { G711_PAYLOAD_TYPE, g711Depacketizer, g711Track } from '../../media/rtp/g711.ts';
-import { opusDepacketizer, opusTrack } from '../../media/rtp/opus.ts';
+import { isWellFormedOpusPacket, opusDepacketizer, opusTrack } from '../../media/rtp/opus.ts';
 import { nalType, NalType, type H264UnitBuilder } from '../../media/h264/units.ts';
 import { JPEG_TRACK, VP8_TRACK, type VideoUnit } from '../../media/types.ts';
 import { parseVp8Descriptor, Vp8Depacketizer, vp8KeyframeSize } from '../../media/rtp/vp8-depacketizer.ts';
@@ -141,4 +141,13 @@ export function createAudioDepacketizer(codec: PushAudioCodec, config?: Buffer):
 export function isAudioPayloadType(payloadType: number, codec: PushAudioCodec): boolean {
   if (codec === 'pcma' || codec === 'pcmu') return payloadType === G711_PAYLOAD_TYPE[codec];
   return payloadType >= FIRST_DYNAMIC_PAYLOAD_TYPE && payloadType <= 127;
+}
+
+/**
+ * Whether an audio unit can start a decoder of the announced codec, so that FollowSSRC may take its SSRC as the sound's:
+ * an Opus packet framed as RFC 6716 requires, an AAC frame its AU headers delimited, any G.711 samples.
+ */
+export function isDecodableAudio(codec: PushAudioCodec, unit: RtpAudioUnit): boolean {
+  if (codec === 'opus') return isWellFormedOpusPacket(unit.data);
+  return unit.data.length > 0;
 }

@@ -147,7 +147,7 @@ export class PushGateway {
       this.pool.release(ports);
       throw new PushError(5031, 'the relay is stopping');
     }
-    const sound = audio ? await this.startAudio(ports, audio, address, camera.name) : undefined;
+    const sound = audio ? await this.startAudio(ports, audio, address, camera) : undefined;
     const ssrc = assignSsrc();
     const session = new PushSession({
       ports,
@@ -183,10 +183,10 @@ export class PushGateway {
    * A second port pair and SSRC for the stream's sound. Its depacketizer is made first, so a bad AAC config is refused
    * (4151) before ports are bound; the video's pair is released if the sound's cannot be had.
    */
-  private async startAudio(videoPorts: PortPair, request: PushAudioRequest, address: string, cameraName: string): Promise<{ stream: PushAudioStream; ports: PortPair; ssrc: number }> {
-    let depacketizer;
+  private async startAudio(videoPorts: PortPair, request: PushAudioRequest, address: string, camera: CameraConfig): Promise<{ stream: PushAudioStream; ports: PortPair; ssrc: number }> {
+    const depacketizer = () => createAudioDepacketizer(request.codec, request.config);
     try {
-      depacketizer = createAudioDepacketizer(request.codec, request.config);
+      depacketizer();
     } catch (error) {
       this.pool.release(videoPorts);
       throw new PushError(4151, `the audio of the stream is not supported: ${(error as Error).message}`);
@@ -199,8 +199,8 @@ export class PushGateway {
     }
     const ssrc = assignSsrc();
     const stream = new PushAudioStream({
-      ports, publisher: plainAddress(address), ssrc, codec: request.codec, depacketizer,
-      onUnit: (unit) => this.listeners.get(cameraName)?.onAudio(unit),
+      ports, publisher: plainAddress(address), ssrc, codec: request.codec, depacketizer, followSsrc: camera.followSsrc,
+      onUnit: (unit) => this.listeners.get(camera.name)?.onAudio(unit),
     });
     return { stream, ports, ssrc };
   }

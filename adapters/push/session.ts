@@ -10,6 +10,7 @@ import { KeyframeRequests, pictureLossIndication } from './feedback.ts';
 import { codecForPayloadType, isDecodableKeyframe, pushedUnit, type DepacketizedFrame, type PushCodec } from './codecs.ts';
 import type { PortPair } from './ports.ts';
 import { RTP_CLOCK_RATE, SourceStream } from './source-stream.ts';
+import { SsrcFollower } from './ssrc-follow.ts';
 import { plainAddress } from '../../lib/address.ts';
 import type { PushAudioStream } from './audio-stream.ts';
 
@@ -85,14 +86,14 @@ export class PushSession {
   };
   readonly startedAt = Date.now();
   private lastPacketAt: number | undefined;
-  /** The source frames are taken from. */
-  private current: SourceStream;
-  /** With FollowSSRC: a new SSRC heard after the current one fell silent, taken once it gives a decodable keyframe. */
-  private trial: SourceStream | undefined;
+  /** The source frames are taken from and, with FollowSSRC, a new SSRC on trial, taken once it gives a decodable keyframe. */
+  private readonly sources: SsrcFollower<SourceStream>;
   /** Frames the sources before the current one dropped. */
   private droppedBefore = 0;
   private clockOffsetMs = 0;
   private lastFrameMs = 0;
+  /** performance.now() when the last frame went out. */
+  private lastFrameAt = 0;
   private readonly reporter = new ReceiverReporter(RTP_CLOCK_RATE);
   private rtcpReturnPort: number | undefined;
   private readonly keyframeRequests = new KeyframeRequests();
@@ -105,7 +106,8 @@ export class PushSession {
 
   constructor(private readonly options: PushSessionOptions) {
     this.publisher = plainAddress(options.publisherAddress);
-    this.current = new SourceStream(options.ssrc, options.codec, options.maxFrameBytes);
+    const source = (ssrc: number) => new SourceStream(ssrc, options.codec, options.maxFrameBytes);
+    this.sources = new SsrcFollower(source(options.ssrc), options.followSsrc, source);
     const { rtp, rtcp } = options.ports;
     rtp.on('message', (data, remote) => this.onRtp(data, remote));
     rtcp.on('message', (data, remote) => this.onRtcp(data, remote));
@@ -115,6 +117,10 @@ export class PushSession {
     const check = Math.max(100, Math.min(1000, options.timeoutMs / 4));
     this.timers.push(setInterval(() => this.checkSilence(), check), setInterval(() => this.sendReport(), REPORT_INTERVAL_MS));
     for (const timer of this.timers) timer.unref();
+  }
+
+  private get current(): SourceStream {
+    return this.sources.current;
   }
 
   get rtpPort(): number {
@@ -174,9 +180,8 @@ export class PushSession {
       return;
     }
     const now = performance.now();
-    const fromCurrent = packet.ssrc === this.current.ssrc;
     // Another SSRC is refused before anything else is read from it, unless FollowSSRC may take it as a restart.
-    if (!fromCurrent && !(this.options.followSsrc && this.current.silentForRestart(now))) {
+    if (!this.sources.admits(packet.ssrc, now)) {
       this.counters.wrongSsrc++;
       return;
     }
@@ -189,12 +194,10 @@ export class PushSession {
       this.counters.malformed++;
       return;
     }
-    if (fromCurrent) {
-      if (this.trial) this.endTrial();
-      this.takeFromCurrent(packet, data.length, now);
-    } else {
-      this.tryNewSource(packet, data.length, now);
-    }
+    const source = this.sources.take(packet.ssrc, now);
+    if (source === this.current) this.takeFromCurrent(packet, data.length, now);
+    else if (source) this.tryNewSource(source, packet, data.length, now);
+    else this.counters.wrongSsrc++; // another SSRC is on trial
   }
 
   private takeFromCurrent(packet: RtpPacket, size: number, now: number): void {
@@ -221,43 +224,30 @@ export class PushSession {
   }
 
   /**
-   * FollowSSRC, the current SSRC silent as a restarted sender's is: a new SSRC goes on trial (its packets count as
-   * another SSRC's) and becomes the stream's once it gives a decodable keyframe. One trial at a time, so packets slipped
-   * in under other SSRCs cannot take turns with the publisher's.
+   * FollowSSRC, the current SSRC silent as a restarted sender's is: the SSRC on trial (its packets count as another
+   * SSRC's) becomes the stream's once it gives a decodable keyframe; the sound's clock then starts over against it.
    */
-  private tryNewSource(packet: RtpPacket, size: number, now: number): void {
-    if (this.trial && this.trial.ssrc !== packet.ssrc) {
-      if (!this.trial.trialOver(now)) {
-        this.counters.wrongSsrc++;
-        return;
-      }
-      this.endTrial();
-    }
-    const trial = (this.trial ??= new SourceStream(packet.ssrc, this.options.codec, this.options.maxFrameBytes));
+  private tryNewSource(trial: SourceStream, packet: RtpPacket, size: number, now: number): void {
     this.counters.wrongSsrc++;
     let received;
     try {
       received = trial.receive(packet, size, now);
     } catch {
-      this.endTrial(); // a frame past MaxFrameSize from an SSRC on trial ends the trial, not the stream
+      this.sources.endTrial(); // a frame past MaxFrameSize from an SSRC on trial ends the trial, not the stream
       return;
     }
     const start = received.frames.findIndex((frame) => isDecodableKeyframe(this.options.codec, frame));
     if (start < 0) return;
-    this.trial = undefined;
     this.counters.wrongSsrc -= trial.packets;
     this.counters.packets += trial.packets;
     this.counters.bytes += trial.bytes;
-    this.droppedBefore += this.current.depacketizer.droppedFrames;
-    this.current = trial;
+    this.droppedBefore += this.sources.promote().depacketizer.droppedFrames;
+    this.options.audio?.noteVideoRestart();
     this.lastPacketAt = Date.now();
-    this.clockOffsetMs = this.lastFrameMs + 1; // timestamps keep going forward across the change
+    // Timestamps keep going forward across the change, the silence kept as a gap: the sound placed by arrival sees one.
+    this.clockOffsetMs = this.lastFrameMs + Math.max(1, now - this.lastFrameAt);
     this.reporter.onRtp(packet, now);
     this.deliver({ ...received, frames: received.frames.slice(start) });
-  }
-
-  private endTrial(): void {
-    this.trial = undefined;
   }
 
   private emit(data: DepacketizedFrame['data'], keyframe: boolean, rtpTimestamp: number): void {
@@ -266,6 +256,7 @@ export class PushSession {
       this.state = 'streaming';
     }
     this.lastFrameMs = this.clockOffsetMs + this.current.clock.toMs(rtpTimestamp);
+    this.lastFrameAt = performance.now();
     this.options.audio?.noteVideoFrame(rtpTimestamp, this.lastFrameMs);
     this.counters.frames++;
     const unit = pushedUnit(this.options.codec, { data, keyframe, rtpTimestamp }, this.lastFrameMs, this.h264Units);

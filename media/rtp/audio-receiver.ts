@@ -73,6 +73,12 @@ export class RtpAudioReceiver {
       this.counters.refused++; // one garbled datagram is not worth the sound
       return;
     }
+    this.onPacket(packet);
+  }
+
+  /** Takes one RTP packet its source has parsed already. */
+  onPacket(packet: RtpPacket): void {
+    if (this.stopped) return;
     if (!this.options.accepts(packet)) {
       this.counters.refused++;
       return;

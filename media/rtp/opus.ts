@@ -39,3 +39,32 @@ export function opusPacketSamples(packet: Buffer): number {
   const frames = code === 0 ? 1 : code < 3 ? 2 : packet.length > 1 ? packet[1]! & 0x3f : 0;
   return frames * opusFrameSamples(toc >> 3);
 }
+
+/** The largest Opus frame in bytes (RFC 6716 3.2.1). */
+const MAX_OPUS_FRAME_BYTES = 1275;
+/** The most a packet may hold: 120 ms at 48 kHz (RFC 6716 3.2.5). */
+const MAX_OPUS_PACKET_SAMPLES = 5760;
+
+/**
+ * Whether a packet is framed as RFC 6716 3.4 requires (a decoder refuses one that is not): a TOC byte, frames of at most
+ * 1275 bytes, two equal frames for code 1, a first frame length that fits for code 2, at least one frame and at most
+ * 120 ms for code 3.
+ */
+export function isWellFormedOpusPacket(packet: Buffer): boolean {
+  const samples = opusPacketSamples(packet);
+  if (samples === 0 || samples > MAX_OPUS_PACKET_SAMPLES) return false;
+  const rest = packet.length - 1;
+  const code = packet[0]! & 0x03;
+  if (code === 0) return rest <= MAX_OPUS_FRAME_BYTES;
+  if (code === 1) return rest % 2 === 0 && rest / 2 <= MAX_OPUS_FRAME_BYTES;
+  if (code === 2) {
+    if (rest < 1) return false;
+    const first = packet[1]!;
+    const lengthBytes = first < 252 ? 1 : 2;
+    if (rest < lengthBytes) return false;
+    const length = first < 252 ? first : first + 4 * packet[2]!;
+    const second = rest - lengthBytes - length;
+    return length <= MAX_OPUS_FRAME_BYTES && second >= 0 && second <= MAX_OPUS_FRAME_BYTES;
+  }
+  return rest >= 1; // code 3: the frame count byte, read above
+}

@@ -69,6 +69,28 @@ export class TrackSync {
   }
 
   /**
+   * The second track's sender restarted (a new SSRC, a new random RTP base): its report and the offset no longer hold,
+   * so its units go by arrival against the first track's latest frame until its new sender's report comes. Units still
+   * never go back in time.
+   */
+  restartOwn(): void {
+    this.ownReport = undefined;
+    this.startOver();
+  }
+
+  /** The first track's sender restarted: its report and latest frame say nothing of its new timestamps. */
+  restartReference(): void {
+    this.reference = undefined;
+    this.referenceReport = undefined;
+    this.startOver();
+  }
+
+  private startOver(): void {
+    this.offsetMs = undefined;
+    this.fromReports = false;
+  }
+
+  /**
    * The timeline time of a second-track unit: `unitMs` from its own clock, `rtpTimestamp` as sent, `arrivalMs` when it
    * came. Undefined before the first track has a frame or a start (nothing to place it against), and for a unit that
    * would not come after the last one placed.

@@ -7,11 +7,11 @@ import { aacHbrFmtpParameters, packetizeAacHbr } from '../../../media/rtp/aac-pa
 import type { AudioDepacketizer, RtpAudioUnit } from '../../../media/rtp/audio-depacketizer.ts';
 import { g711Depacketizer, g711Track, packetizeG711 } from '../../../media/rtp/g711.ts';
 import { LatmDepacketizer, parseStreamMuxConfig } from '../../../media/rtp/latm-depacketizer.ts';
-import { opusDepacketizer, packetizeOpus } from '../../../media/rtp/opus.ts';
+import { isWellFormedOpusPacket, opusDepacketizer, packetizeOpus } from '../../../media/rtp/opus.ts';
 import { buildRtpPacket } from '../../../media/rtp/packet.ts';
 import { parseRtpPacket, type RtpPacket } from '../../../media/rtp/rtp.ts';
 import { parseSdp } from '../../../media/rtsp/sdp.ts';
-import { decodeAudio, ffmpegRtpTone } from '../../helpers/audio.ts';
+import { decodeAudio, ffmpegRtpTone, makeOpusUnits } from '../../helpers/audio.ts';
 import { prng } from '../../helpers/prng.ts';
 
 function depacketize(depacketizer: AudioDepacketizer, packets: readonly Buffer[]): RtpAudioUnit[] {
@@ -133,4 +133,23 @@ t.test('hostile payloads never throw, never grow memory past one frame', async (
     for (const depacketizer of depacketizers) if (depacketizer.bufferedBytes > 64 * 768 + 2048) t.fail(`holds ${depacketizer.bufferedBytes} bytes`);
   }
   t.ok(depacketizers.every((depacketizer) => depacketizer.droppedFrames > 0), 'garbage is counted as dropped');
+});
+
+// Guards FollowSSRC's sound: an SSRC on trial took over with the first payload, garbage or not.
+t.test('Opus framing as RFC 6716 3.4 requires: libopus packets pass, malformed ones do not', async (t) => {
+  const units = await makeOpusUnits(0.5);
+  t.ok(units.length > 10 && units.every((unit) => isWellFormedOpusPacket(unit.data)), `libopus' ${units.length} packets are well formed`);
+  t.ok(isWellFormedOpusPacket(Buffer.from([0xf8, 0xff, 0xfe])), 'one CELT frame (code 0)');
+  t.ok(isWellFormedOpusPacket(Buffer.from([0xf9, 1, 2])), 'two equal frames (code 1)');
+  t.ok(isWellFormedOpusPacket(Buffer.from([0xfa, 1, 9, 8, 7])), 'two frames, the first one byte long (code 2)');
+  const malformed: Array<[string, number[]]> = [
+    ['empty', []],
+    ['code 1 with an odd length', [0xf9, 1, 2, 3]],
+    ['code 2 whose first frame runs past the end', [0xfa, 200, 1, 2]],
+    ['code 2 without its length', [0xfa]],
+    ['code 3 with no frames', [0xfb, 0x00]],
+    ['code 3 of more than 120 ms (7 SILK frames of 20 ms)', [(1 << 3) | 3, 7, 0]],
+    ['one frame over 1275 bytes', [0xf8, ...new Array<number>(1276).fill(0)]],
+  ];
+  for (const [what, bytes] of malformed) t.notOk(isWellFormedOpusPacket(Buffer.from(bytes)), what);
 });

@@ -69,3 +69,27 @@ t.test('Opus packets say how many samples they hold', async (t) => {
   t.equal(opusPacketSamples(Buffer.from([3])), 0, 'code 3 without its count byte');
   t.equal(opusPacketSamples(Buffer.alloc(0)), 0);
 });
+
+// Guards a publisher's restart (FollowSSRC): the old SSRC's sender report placed the new SSRC's random RTP base anywhere.
+t.test('a restarted sender: its new timestamps go by arrival until its new report, never behind the sound already sent', async (t) => {
+  const sync = new TrackSync(48_000, 90_000);
+  sync.noteReference(90_000, 400, 1000);
+  sync.noteReferenceReport({ ntpMs: 10_000, rtpTimestamp: 90_000 });
+  sync.noteOwnReport({ ntpMs: 10_000, rtpTimestamp: 48_000 });
+  t.equal(sync.place(0, 48_000, 1000), 400, 'by the reports before the restart');
+  // The sound's sender restarts: new SSRC, timestamps from a random base, units counted from 0 again, 2 s later.
+  sync.restartOwn();
+  t.notOk(sync.synced, 'the old report no longer counts');
+  sync.noteReference(90_000 + 90 * 2000, 2400, 3000);
+  t.equal(sync.place(0, 7_777_777, 3010), 2410, 'by arrival: 10 ms after the latest frame');
+  sync.noteOwnReport({ ntpMs: 12_050, rtpTimestamp: 7_777_777 });
+  t.ok(sync.synced);
+  t.equal(sync.place(20, 7_777_777 + 960, 3030), 2470, 'then by its new report against the picture\'s: 50 ms after the frame\'s wall clock, plus 20 ms');
+  // The picture's sender restarts too: until its first frame nothing places the sound, then arrival does.
+  sync.restartReference();
+  t.notOk(sync.synced, 'the picture\'s old report no longer counts');
+  t.equal(sync.place(40, 7_777_777 + 1920, 3050), undefined, 'no frame of the new picture yet');
+  sync.noteReference(12_345, 2500, 3100);
+  t.equal(sync.place(60, 7_777_777 + 2880, 3120), 2520, 'by arrival against the new picture\'s frame');
+  t.equal(sync.place(80, 7_777_777 + 3840, 3140), 2540, 'then by its own clock');
+});
