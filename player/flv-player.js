@@ -51,9 +51,9 @@
 
   /**
    * Stops listening to the playing instance at once, destroying it only on a later turn: mpegts.js goes on with its own
-   * work after an ERROR or LOADING_COMPLETE handler returns (the rest of an append, emits it deferred with
-   * Promise.resolve()), and all of that reads what destroy() clears (mpegts.js#63), so a synchronous destroy() there
-   * threw "Cannot read properties of null" into the page.
+   * work after an ERROR or LOADING_COMPLETE handler returns (the rest of an append, the events it deferred with
+   * Promise.resolve()), and all of that reads what destroy() clears (mpegts.js#63): a synchronous destroy() there threw
+   * "Cannot read properties of null" into the page.
    */
   function destroy() {
     if (!player) return;
