@@ -45,13 +45,36 @@
   var shell = window.RelayPlayerShell(engine, STALL_MS);
   if (!shell) return;
   var player = null;
+  /** An instance cut off from the page but not yet destroyed, and the timer that destroys it. */
+  var retiring = null;
+  var retireTimer = 0;
 
+  /**
+   * Stops listening to the playing instance at once, destroying it only on a later turn: mpegts.js goes on with its own
+   * work after an ERROR or LOADING_COMPLETE handler returns (the rest of an append, the events it deferred with
+   * Promise.resolve()), and all of that reads what destroy() clears (mpegts.js#63): a synchronous destroy() there threw
+   * "Cannot read properties of null" into the page.
+   */
   function destroy() {
     if (!player) return;
-    var old = player;
+    finishRetiring();
+    retiring = player;
     player = null;
     try {
-      old.pause();
+      retiring.pause();
+    } catch (error) {
+      shell.note('pause: ' + error);
+    }
+    retireTimer = setTimeout(finishRetiring, 0);
+  }
+
+  /** Destroys the cut-off instance now (from a turn of its own, or before a new instance takes the video). */
+  function finishRetiring() {
+    clearTimeout(retireTimer);
+    if (!retiring) return;
+    var old = retiring;
+    retiring = null;
+    try {
       old.unload();
       old.detachMediaElement();
       old.destroy();
@@ -70,6 +93,8 @@
   var rebuild = shell.rebuild;
 
   function startMpegts() {
+    // The video is never shared: a cut-off instance still holding it lets go first.
+    finishRetiring();
     // Whether there is sound is the stream's FLV header's to say (the relay announces AAC only where the camera has it).
     var session = mpegts.createPlayer({ type: 'flv', isLive: true, url: shell.source(src), hasVideo: true }, FLV_CONFIG);
     player = session;

@@ -116,18 +116,35 @@ t.test('the live player linked from /: unmute button shown, silent until clicked
   const p90 = Math.abs(sync[Math.ceil(sync.length * 0.9) - 1]!);
   t.ok(p90 <= 45, `frames painted within ${p90} ms of the sound heard (p90 of ${sync.length}; at most 45): ${info.syncMs.slice(-10).join(' ')}`);
   // Guards: after sound chunks were dropped (decoder queue full), the AudioDecoder stamped later sound early by what was dropped and the picture ran ahead.
-  await page.evaluate(() => {
-    const player = (window as unknown as { relayPlayer: { syncMs: number[] } }).relayPlayer;
-    (window as unknown as { decoderFullUntil: number }).decoderFullUntil = performance.now() + 1000;
-    player.syncMs.length = 0;
+  // On a loaded machine a stall of the page (a few hundred ms) may come at any moment, and the player re-syncs after
+  // it: so the test waits until the sync is back, and bounds how long that takes, instead of sampling a fixed window.
+  await page.evaluate(async () => {
+    const full = window as unknown as { decoderFullUntil: number };
+    full.decoderFullUntil = performance.now() + 1000;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    while (performance.now() <= full.decoderFullUntil) await new Promise((resolve) => setTimeout(resolve, 10));
+    (window as unknown as { relayPlayer: { syncMs: number[] } }).relayPlayer.syncMs.length = 0;
   });
-  await page.waitForFunction(() => {
-    const { relayPlayer, decoderFullUntil } = window as unknown as { relayPlayer: { syncMs: number[] }; decoderFullUntil: number };
-    return performance.now() > decoderFullUntil + 1000 && relayPlayer.syncMs.length >= 20;
-  }, undefined, { timeout: 15_000 });
-  const after = await page.evaluate(() => (window as unknown as { relayPlayer: { syncMs: number[] } }).relayPlayer.syncMs.slice(-20));
-  const afterP90 = [...after].map(Math.abs).sort((a, b) => a - b)[Math.ceil(after.length * 0.9) - 1]!;
+  const p90Of = (values: number[]): number => [...values].map(Math.abs).sort((a, b) => a - b)[Math.ceil(values.length * 0.9) - 1]!;
+  let after: number[] = [];
+  let resyncedMs = Infinity;
+  for (;;) {
+    const now = await page.evaluate(() => {
+      const { relayPlayer, decoderFullUntil } = window as unknown as { relayPlayer: { syncMs: number[] }; decoderFullUntil: number };
+      return { sinceMs: performance.now() - decoderFullUntil, last: relayPlayer.syncMs.slice(-20) };
+    });
+    after = now.last;
+    if (after.length >= 20 && p90Of(after) <= 45) {
+      resyncedMs = Math.round(now.sinceMs);
+      break;
+    }
+    if (now.sinceMs > 15_000) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const afterP90 = after.length ? p90Of(after) : Infinity;
   t.ok(afterP90 <= 45, `after 1 s of sound dropped at a full decoder: frames within ${afterP90} ms of the sound heard (p90 of the last 20; at most 45): ${after.slice(-10).join(' ')}`);
+  // 20 frames at 10 fps take 2 s; 3 s more is a hiccup a viewer forgives, a lasting offset is not.
+  t.ok(resyncedMs <= 5000, `in sync again ${resyncedMs} ms after the sound came back (at most 5000)`);
   t.notOk(await page.isVisible('#player-unmute'), 'the button goes once unmuted');
   t.same(problems, [], 'no console errors');
 });
