@@ -69,7 +69,7 @@ export async function startTarget(kind: TargetKind, format: StreamFormat, camera
       : `<Stream cam.flv>\n  Feed cam\n  VideoFrameRate ${flv.fps}\n  VideoSize ${flv.width}x${flv.height}\n  VideoBitRate ${flv.kbps}\n</Stream>`;
     await writeFile(join(dir, 'relay.conf'), `HTTPPort ${port}\nHTTPBindAddress 127.0.0.1\nMaxClients 0\n`
       + `<Camera cam>\n  Source ${cameraUrl}\n</Camera>\n${stream}\n<Stream stat.html>\n  Format status\n</Stream>\n`);
-    server = spawnTracked(process.execPath, [join(ROOT, 'relay/bin.mjs'), '-c', join(dir, 'relay.conf')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    server = spawnTracked(process.execPath, ['--max-semi-space-size=4', join(ROOT, 'relay/bin.mjs'), '-c', join(dir, 'relay.conf')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     path = format === 'mjpeg' ? '/cam.mjpg' : '/cam.flv';
     cleanup = () => rm(dir, { recursive: true, force: true });
   } else if (kind === 'floor') {

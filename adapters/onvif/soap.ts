@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { createRequire } from 'node:module';
+import type { XMLParser } from 'fast-xml-parser';
 import { boundedBody } from '../../lib/bounded-body.ts';
 
 /**
@@ -71,15 +72,25 @@ export function envelope(body: string, credentials: OnvifCredentials, now = new 
   return `<?xml version="1.0" encoding="UTF-8"?><s:Envelope ${NAMESPACES}>${securityHeader(credentials, now, nonce)}<s:Body>${body}</s:Body></s:Envelope>`;
 }
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@_',
-  removeNSPrefix: true,
-  processEntities: false,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-});
+const require = createRequire(import.meta.url);
+let xmlTools: { parser: XMLParser; validate: (text: string) => unknown } | undefined;
+
+/** fast-xml-parser is loaded with the first ONVIF reply: a relay without ONVIF cameras never pays for it. */
+function xmlReader(): { parser: XMLParser; validate: (text: string) => unknown } {
+  if (xmlTools) return xmlTools;
+  const { XMLParser: Parser, XMLValidator } = require('fast-xml-parser') as typeof import('fast-xml-parser');
+  const parser = new Parser({
+    ignoreAttributes: false,
+    attributeNamePrefix: '@_',
+    removeNSPrefix: true,
+    processEntities: false,
+    parseTagValue: false,
+    parseAttributeValue: false,
+    trimValues: true,
+  });
+  xmlTools = { parser, validate: (text) => XMLValidator.validate(text) };
+  return xmlTools;
+}
 
 function clean(text: string): string {
   return text.replace(/[^\x20-\x7e]/g, '?').slice(0, MAX_FAULT_TEXT);
@@ -118,7 +129,8 @@ export function path(node: XmlValue, ...names: string[]): XmlNode | undefined {
 /** The Body of a SOAP reply; a Fault becomes an OnvifError('FAULT'), anything that is not SOAP a 'PROTOCOL' one. */
 export function parseReply(xml: string): XmlNode {
   if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new OnvifError('PROTOCOL', 'the reply declares a DOCTYPE or entities, which ONVIF never needs');
-  if (XMLValidator.validate(xml) !== true) throw new OnvifError('PROTOCOL', 'the reply is not well-formed XML');
+  const { parser, validate } = xmlReader();
+  if (validate(xml) !== true) throw new OnvifError('PROTOCOL', 'the reply is not well-formed XML');
   const body = path(parser.parse(xml) as XmlNode, 'Envelope', 'Body');
   if (!body) throw new OnvifError('PROTOCOL', 'the reply is not a SOAP envelope');
   const fault = child(body, 'Fault');

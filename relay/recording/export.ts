@@ -1,12 +1,15 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import { PassThrough, type Readable } from 'node:stream';
-import yazl from 'yazl';
 import { JpegSplitter } from '../../media/jpeg/splitter.ts';
 import { spawnProcess, type RunningProcess } from '../../lib/ffmpeg-runner.ts';
 import { scanFragmentedMp4 } from './mp4-scan.ts';
 import type { Segment } from './segment-index.ts';
+
+// The ZIP writer is loaded with the first export: most relays never write one.
+const require = createRequire(import.meta.url);
 
 /** One JPEG the frame export decodes is at most this large. */
 const MAX_JPEG_BYTES = 8 * 1024 * 1024;
@@ -100,6 +103,7 @@ export function frameName(ms: number): string {
  * another, so a gap between them leaves a gap in the names rather than shifting the times after it.
  */
 export function exportFrames(ffmpegPath: string, root: string, segments: readonly Segment[], from: number, to: number, fps: number): Export {
+  const yazl = require('yazl') as typeof import('yazl');
   const zip = new yazl.ZipFile();
   const out = new PassThrough();
   zip.outputStream.pipe(out);

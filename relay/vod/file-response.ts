@@ -1,13 +1,20 @@
 import type { ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import { basename, dirname } from 'node:path';
 import type { Context } from 'koa';
-import send from 'send';
+import type send from 'send';
 import { VodError } from '../../media/file/errors.ts';
 import type { MediaFile } from '../../media/file/path.ts';
 
 /** How long browsers and caches may keep a file before revalidating it (ETag and Last-Modified make that cheap). */
 const FILE_MAX_AGE = '1h';
 const READ_CHUNK_BYTES = 32 * 1024;
+const require = createRequire(import.meta.url);
+
+/** The `send` file server, loaded with the first file or segment served: a relay that serves none never loads it. */
+export function fileServer(): typeof send {
+  return require('send') as typeof send;
+}
 
 /**
  * Serves a checked media file with `send` (the file server Express uses): streamed from disk in chunks, Range (206,
@@ -23,7 +30,7 @@ export function sendMediaFile(ctx: Context, file: MediaFile): Promise<void> {
     response.once('close', resolve);
     response.once('finish', resolve);
     // The file was resolved and checked already: send only opens that one real path.
-    send(ctx.req, `/${encodeURIComponent(basename(file.path))}`, {
+    fileServer()(ctx.req, `/${encodeURIComponent(basename(file.path))}`, {
       root: dirname(file.path),
       dotfiles: 'allow',
       maxAge: FILE_MAX_AGE,

@@ -3,12 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import send from 'send';
 import type { Logger } from '../../lib/log.ts';
 import type { ProcessSlots } from '../../lib/process-slots.ts';
 import { handleVodApi } from './api.ts';
 import { fileNotFound, VodError } from '../../media/file/errors.ts';
-import { sendMediaFile, writeJsonError } from './file-response.ts';
+import { fileServer, sendMediaFile, writeJsonError } from './file-response.ts';
 import { VOD_SEGMENT_NAME, VodHlsCache } from './hls-cache.ts';
 import { resolveMediaFile, type MediaFile } from '../../media/file/path.ts';
 import { renderVodPlayerPage } from './player-page.ts';
@@ -129,7 +128,7 @@ function sendSegment(ctx: Context, dir: string, name: string): Promise<void> {
   return new Promise((resolve) => {
     ctx.res.once('close', resolve);
     ctx.res.once('finish', resolve);
-    send(ctx.req, `/${name}`, { root: dir, maxAge: SEGMENT_MAX_AGE, index: false, dotfiles: 'deny' })
+    fileServer()(ctx.req, `/${name}`, { root: dir, maxAge: SEGMENT_MAX_AGE, index: false, dotfiles: 'deny' })
       .on('headers', (res) => res.setHeader('Access-Control-Allow-Origin', '*'))
       .on('error', () => writeJsonError(ctx.res, fileNotFound()))
       .pipe(ctx.res);
