@@ -53,10 +53,11 @@ export class Fanout {
     this.counters.bytesOut += bytesSent;
   }
 
-  broadcast(bytes: Buffer, keyframe: boolean): void {
+  /** `to`: only the started viewers it accepts (by default all of them). */
+  broadcast(bytes: Buffer, keyframe: boolean, to?: (viewer: Viewer) => boolean): void {
     this.counters.framesOut++;
     for (const viewer of this.viewers) {
-      if (this.waiting.has(viewer)) continue;
+      if (this.waiting.has(viewer) || (to && !to(viewer))) continue;
       if (viewer.send(bytes, keyframe)) this.counters.bytesOut += bytes.length;
       else this.counters.drops++;
     }

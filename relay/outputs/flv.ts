@@ -45,6 +45,8 @@ export class FlvOutput extends FanoutOutput {
   audioFramesOut = 0;
   /** When the camera's sound last reached this stream (it waits in the interleaver before it is written). */
   private audioHeardAt = -Infinity;
+  /** Camera time of the keyframe each viewer started on: sound ending before it is from before that viewer's start. */
+  private readonly startedFrom = new WeakMap<Viewer, number>();
 
   /** `audio`: the camera's sound as AAC, for a stream with `Audio yes`. */
   constructor(config: StreamConfig, feed: Feed, override readonly video: SharedEncoder, private readonly audio?: AacAudio) {
@@ -103,6 +105,7 @@ export class FlvOutput extends FanoutOutput {
     viewer.sendRequired(this.sequenceHeader!);
     if (sound) viewer.sendRequired(this.audioHeader!);
     for (const tag of this.gop.frames) viewer.sendRequired(tag);
+    this.startedFrom.set(viewer, this.keptFrom);
     return viewer.bytesSent - before;
   }
 
@@ -146,9 +149,15 @@ export class FlvOutput extends FanoutOutput {
       this.fanout.broadcastRequired(this.audioHeader);
     }
     const tag = flvAacTag(unit, time);
-    // Sound converted behind the picture can come after the next keyframe: viewers hearing get it, newcomers start clean.
-    if (unit.dts + audioFrameMs(unit) > this.keptFrom) this.gop.add(tag, false, tag.length);
-    this.fanout.broadcast(tag, false);
+    // Sound converted behind the picture can come after the next keyframe: viewers hearing get it, newcomers start clean,
+    // those that started on that keyframe too (a converter seconds behind under load started them with seconds-old sound).
+    const end = unit.dts + audioFrameMs(unit);
+    if (end > this.keptFrom) {
+      this.gop.add(tag, false, tag.length);
+      this.fanout.broadcast(tag, false);
+    } else {
+      this.fanout.broadcast(tag, false, (viewer) => end > (this.startedFrom.get(viewer) ?? -Infinity));
+    }
     this.audioFramesOut++;
   }
 }

@@ -81,3 +81,29 @@ t.test('sound that first comes while the picture has stopped for a second goes o
   for (const listener of soundListeners) listener({ track: SOUND, data: Buffer.from([0x21, 0]), pts: 10, dts: 10, keyframe: true });
   t.same(tagsOf(viewer.bytes()).map(([type]) => type), [9, 8], 'the keyframe, then the sound without waiting for another picture');
 });
+
+t.test('a viewer that started on a keyframe gets no sound from before it that the converter delivers afterwards', async (t) => {
+  // Guards: under load the G.711 converter ran seconds behind the picture, and a viewer starting on the kept group got its late sound of the seconds before (ffprobe: -2944 ms).
+  const { hub, soundListeners, output } = startFlvWithSound();
+  t.teardown(() => output.close());
+  const frame = (dts: number, keyframe: boolean): void => hub.publish({ track, data: [Buffer.from([keyframe ? 0x65 : 0x41, dts & 0xff])], pts: dts, dts, keyframe } satisfies H264Unit);
+  const sound = (index: number): void => {
+    for (const listener of soundListeners) listener({ track: SOUND, data: Buffer.from([0x21, index]), pts: index * FRAME_MS, dts: index * FRAME_MS, keyframe: true });
+  };
+  const attach = (): (() => Buffer) => {
+    const sink = recordingSink();
+    output.attach(new Viewer(sink.sink, { budgetBytes: 1 << 20, hardLimitBytes: 1 << 22, writeTimeoutMs: 1000 }, '127.0.0.1', 'test'));
+    return sink.bytes;
+  };
+  frame(0, true);
+  const watching = attach();
+  frame(1000, true);
+  const newcomer = attach();
+  // The converter's sound of 512-1088 ms arrives after the newcomer started on the keyframe at 1000 ms.
+  for (let index = 24; index <= 50; index++) sound(index);
+  frame(1100, false);
+  const newcomerAudio = tagsOf(newcomer()).filter(([type]) => type === 8).map(([, time]) => time);
+  t.ok(newcomerAudio.length > 0, `${newcomerAudio.length} audio tags for the newcomer`);
+  t.ok(newcomerAudio.every((time) => time + FRAME_MS > 1000), `no sound ending before its keyframe at 1000 ms: ${newcomerAudio.join(' ')}`);
+  t.equal(tagsOf(watching()).filter(([type]) => type === 8).length, 27, 'the viewer watching since 0 ms hears all of it');
+});
