@@ -64,18 +64,20 @@ export class WsSound {
   /** Frames sent since the last video keyframe, oldest first. */
   kept: AudioUnit[] = [];
   private lastInAt = -Infinity;
-  private readonly interleaver: AudioInterleaver;
+  /** Made with the first sound: until then no picture has sound to wait for, and a silent camera costs none. */
+  private interleaver: AudioInterleaver | undefined;
+  /** When the last picture went out, for an interleaver made after pictures went out. */
+  private lastVideoAt = -Infinity;
   private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly source: WsAudioSource,
-    emit: (unit: AudioUnit) => void,
+    private readonly emit: (unit: AudioUnit) => void,
   ) {
-    this.interleaver = new AudioInterleaver(emit);
-    for (const unit of source.recent()) this.interleaver.audio(unit);
+    for (const unit of source.recent()) this.interleave(unit);
     this.unsubscribe = source.subscribe((unit) => {
       this.lastInAt = performance.now();
-      this.interleaver.audio(unit);
+      this.interleave(unit);
     });
   }
 
@@ -89,7 +91,8 @@ export class WsSound {
 
   /** Before a video frame at camera time `dts` goes out: lets out the sound that comes before it. */
   video(dts: number, keyframe: boolean): void {
-    this.interleaver.video(dts);
+    this.lastVideoAt = performance.now();
+    this.interleaver?.video(dts);
     if (keyframe) this.kept = [];
   }
 
@@ -101,7 +104,12 @@ export class WsSound {
   close(): void {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
-    this.interleaver.clear();
+    this.interleaver?.clear();
+  }
+
+  private interleave(unit: AudioUnit): void {
+    this.interleaver ??= new AudioInterleaver(this.emit, this.lastVideoAt);
+    this.interleaver.audio(unit);
   }
 }
 
