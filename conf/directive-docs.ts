@@ -89,7 +89,7 @@ export const DIRECTIVE_DOCS: Record<Scope, Record<string, DirectiveDoc>> = {
     VBCLogin: { text: '`vbc://`: the 11 bytes sent after "SUPER r".', type: '11 hex bytes' },
     VBCImageSize: { text: '`vbc://`: image size asked of the camera (message 0x88).', defaultText: 'none sent' },
     PublishKey: { text: '`push://`: a key its publisher presents (16 to 256 printable characters, no spaces). One or more lines; each key names one camera; required for `push://`; never shown or logged.', type: 'key (repeatable)' },
-    FollowSSRC: { text: '`push://`: `yes` follows a publisher that restarts with a new RTP SSRC (after a plausible silence, from a keyframe); `no` drops and counts packets of any SSRC but the one start_stream assigned.' },
+    FollowSSRC: { text: '`push://`: `yes` follows a publisher that restarts with new RTP SSRCs, picture and sound each (after a plausible silence, from a keyframe or a decodable sound frame); `no` drops and counts packets of any SSRC but the ones start_stream assigned.' },
     Loop: { text: '`vod-live://`: start the file over at its end (`no`: hold at the end until the viewers leave).' },
     Record: { text: 'Record this camera continuously to RecordPath, from the connection it already has.' },
     RecordFrameRate: { text: 'Frames per second recorded. 0 = the camera\'s rate.' },
