@@ -129,11 +129,12 @@ t.test('without WebCodecs the same page plays the fMP4 mode through Media Source
   await page.evaluate(() => {
     const held = window as unknown as { holdUntil: number; fastestRate: number };
     held.holdUntil = performance.now() + 350;
-    held.fastestRate = 0;
+    // The rate the video plays at now counts too: a player already catching up at 1.1x fires no ratechange until it is back at 1x.
+    held.fastestRate = document.querySelector('video')!.playbackRate;
   });
   await page.waitForTimeout(3_500);
   const fastest = await page.evaluate(() => (window as unknown as { fastestRate: number }).fastestRate);
-  t.ok(fastest > 1, `the backlog the pause left was played faster than real time (fastest rate after the pause: ${fastest || 'unchanged 1'}x)`);
+  t.ok(fastest > 1, `the backlog the pause left was played faster than real time (fastest rate from the pause on: ${fastest}x)`);
   const aheads: number[] = [];
   for (let i = 0; i < 10; i++) {
     aheads.push(await bufferedAhead());
