@@ -54,10 +54,7 @@ export class HlsOutput implements StreamOutput {
   private readonly held = new HeldRequests(MAX_HELD_REQUESTS, MAX_HELD_PER_ADDRESS);
   private unsubscribe: (() => void) | undefined;
   private unsubscribeAudio: (() => void) | undefined;
-  /** Made with the stream's first sound: until then no picture has sound to wait for, and a silent camera costs none. */
-  private interleaver: AudioInterleaver | undefined;
-  /** When the last picture went into the packager, for an interleaver made after pictures went in. */
-  private lastPictureAt = -Infinity;
+  private readonly interleaver = new AudioInterleaver((unit) => this.packager.pushAudio(unit));
   private rendered: { version: number; body: Buffer | undefined } | undefined;
   /** Whether the packager knows the sound's track; and when the first picture came, for SOUND_WAIT_MS. */
   private soundKnown = false;
@@ -84,8 +81,7 @@ export class HlsOutput implements StreamOutput {
   /** A picture goes in after the sound up to its time, so each segment holds both for the same span. */
   private onFrame(frame: H264Unit): void {
     if (this.waitingForSound()) return;
-    this.lastPictureAt = performance.now();
-    this.interleaver?.video(frame.dts);
+    this.interleaver.video(frame.dts);
     this.packager.push(frame);
   }
 
@@ -113,7 +109,6 @@ export class HlsOutput implements StreamOutput {
     this.unsubscribe = this.video.subscribe((frame) => this.onFrame(frame));
     this.unsubscribeAudio = this.audio?.subscribe((unit) => {
       this.announceSound(unit.track);
-      this.interleaver ??= new AudioInterleaver((held) => this.packager.pushAudio(held), this.lastPictureAt);
       this.interleaver.audio(unit);
     });
   }

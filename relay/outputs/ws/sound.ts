@@ -64,20 +64,18 @@ export class WsSound {
   /** Frames sent since the last video keyframe, oldest first. */
   kept: AudioUnit[] = [];
   private lastInAt = -Infinity;
-  /** Made with the first sound: until then no picture has sound to wait for, and a silent camera costs none. */
-  private interleaver: AudioInterleaver | undefined;
-  /** When the last picture went out, for an interleaver made after pictures went out. */
-  private lastVideoAt = -Infinity;
+  private readonly interleaver: AudioInterleaver;
   private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly source: WsAudioSource,
-    private readonly emit: (unit: AudioUnit) => void,
+    emit: (unit: AudioUnit) => void,
   ) {
-    for (const unit of source.recent()) this.interleave(unit);
+    this.interleaver = new AudioInterleaver(emit);
+    for (const unit of source.recent()) this.interleaver.audio(unit);
     this.unsubscribe = source.subscribe((unit) => {
       this.lastInAt = performance.now();
-      this.interleave(unit);
+      this.interleaver.audio(unit);
     });
   }
 
@@ -91,8 +89,7 @@ export class WsSound {
 
   /** Before a video frame at camera time `dts` goes out: lets out the sound that comes before it. */
   video(dts: number, keyframe: boolean): void {
-    this.lastVideoAt = performance.now();
-    this.interleaver?.video(dts);
+    this.interleaver.video(dts);
     if (keyframe) this.kept = [];
   }
 
@@ -104,12 +101,7 @@ export class WsSound {
   close(): void {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
-    this.interleaver?.clear();
-  }
-
-  private interleave(unit: AudioUnit): void {
-    this.interleaver ??= new AudioInterleaver(this.emit, this.lastVideoAt);
-    this.interleaver.audio(unit);
+    this.interleaver.clear();
   }
 }
 

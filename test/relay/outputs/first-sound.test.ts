@@ -9,8 +9,8 @@ import type { SharedEncoder } from '../../../relay/encoders/shared-encoder.ts';
 import { HlsOutput } from '../../../relay/outputs/hls.ts';
 import { WsSound } from '../../../relay/outputs/ws/sound.ts';
 
-// Guards the interleavers of HLS and WebSocket made with the first sound: each must know when the last picture went
-// out, or sound first heard after the picture stopped waits for a picture that is not coming.
+// Guards sound first heard after the picture stopped: HLS and WebSocket must let it out at once, not wait for a picture
+// that is not coming.
 
 const track: H264Track = {
   kind: 'video', codec: 'h264', clockRate: 90000, sps: Buffer.from([0x67, 0x64, 0, 0x1f]), pps: Buffer.from([0x68, 0xee]), width: 320, height: 240,
